@@ -1,0 +1,160 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// AuthStyle is how the client authenticates to the token endpoint.
+type AuthStyle int
+
+const (
+	// AuthStyleBasic sends the client ID and secret in an HTTP Basic
+	// Authorization header (client_secret_basic). The default.
+	AuthStyleBasic AuthStyle = iota
+	// AuthStylePost sends them as client_id and client_secret form fields
+	// (client_secret_post).
+	AuthStylePost
+)
+
+// Config configures a Client. New copies it; changing it afterwards has no
+// effect.
+type Config struct {
+	// Provider is where users sign in. Required.
+	Provider *Provider
+
+	// ClientID and ClientSecret are the app's registration at the
+	// provider. Required.
+	ClientID     string
+	ClientSecret string
+
+	// RedirectURL is the absolute URL of the app's callback, exactly as
+	// registered at the provider. Required.
+	RedirectURL string
+
+	// Scopes are requested at sign-in. Default: openid, profile, email for
+	// an OpenID Connect provider, none otherwise. "openid" is added when
+	// the provider is OIDC and it is missing. Ask for offline_access to get
+	// a refresh token from providers that require it.
+	Scopes []string
+
+	// AuthParams are extra query parameters sent with every authorization
+	// request (e.g. "audience", "prompt"). Protocol parameters (state,
+	// nonce, code_challenge, …) cannot be overridden.
+	AuthParams url.Values
+
+	// AuthStyle selects client_secret_basic (default) or client_secret_post.
+	AuthStyle AuthStyle
+
+	// FetchUserInfo calls the userinfo endpoint after the code exchange,
+	// requires its sub to equal the ID token's, and merges its claims
+	// into the identity. Default: off (the ID token is enough).
+	FetchUserInfo bool
+
+	// HTTPClient is used for back-channel requests (token, userinfo,
+	// revocation). Default: a client with a 10 second timeout.
+	HTTPClient *http.Client
+
+	// ClockSkew is the leeway allowed on the ID token's exp and iat.
+	// Default: 1 minute.
+	ClockSkew time.Duration
+
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+}
+
+// Client runs the OAuth 2.0 / OIDC protocol for one app registration at one
+// provider. Safe for concurrent use.
+type Client struct {
+	cfg Config
+}
+
+// New validates cfg and returns a Client. A missing required field is an
+// error wrapping ErrConfig that names the field.
+func New(cfg Config) (*Client, error) {
+	var missing []string
+	if cfg.Provider == nil {
+		missing = append(missing, "Provider")
+	}
+	if cfg.ClientID == "" {
+		missing = append(missing, "ClientID")
+	}
+	if cfg.ClientSecret == "" {
+		missing = append(missing, "ClientSecret")
+	}
+	if cfg.RedirectURL == "" {
+		missing = append(missing, "RedirectURL")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%w: missing %s", ErrConfig, strings.Join(missing, ", "))
+	}
+	u, err := url.Parse(cfg.RedirectURL)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" {
+		return nil, fmt.Errorf("%w: RedirectURL %q must be an absolute URL without fragment", ErrConfig, cfg.RedirectURL)
+	}
+	if cfg.AuthStyle != AuthStyleBasic && cfg.AuthStyle != AuthStylePost {
+		return nil, fmt.Errorf("%w: unknown AuthStyle %d", ErrConfig, cfg.AuthStyle)
+	}
+	cfg.Scopes = slices.Clone(cfg.Scopes)
+	if cfg.Provider.IsOIDC() {
+		if len(cfg.Scopes) == 0 {
+			cfg.Scopes = []string{"openid", "profile", "email"}
+		} else if !slices.Contains(cfg.Scopes, "openid") {
+			cfg.Scopes = append([]string{"openid"}, cfg.Scopes...)
+		}
+	}
+	params := url.Values{}
+	for k, v := range cfg.AuthParams {
+		params[k] = slices.Clone(v)
+	}
+	cfg.AuthParams = params
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = defaultHTTPClient
+	}
+	if cfg.ClockSkew <= 0 {
+		cfg.ClockSkew = time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Client{cfg: cfg}, nil
+}
+
+// Provider returns the client's provider.
+func (c *Client) Provider() *Provider { return c.cfg.Provider }
+
+// ClientID returns the client ID.
+func (c *Client) ClientID() string { return c.cfg.ClientID }
+
+// RedirectURL returns the registered callback URL.
+func (c *Client) RedirectURL() string { return c.cfg.RedirectURL }
+
+// Scopes returns the scopes requested at sign-in.
+func (c *Client) Scopes() []string { return slices.Clone(c.cfg.Scopes) }
+
+// oauth2Config builds the x/oauth2 configuration for the resolved endpoints.
+func (c *Client) oauth2Config(ep Endpoints) *oauth2.Config {
+	style := oauth2.AuthStyleInHeader
+	if c.cfg.AuthStyle == AuthStylePost {
+		style = oauth2.AuthStyleInParams
+	}
+	return &oauth2.Config{
+		ClientID:     c.cfg.ClientID,
+		ClientSecret: c.cfg.ClientSecret,
+		RedirectURL:  c.cfg.RedirectURL,
+		Scopes:       c.cfg.Scopes,
+		Endpoint:     oauth2.Endpoint{AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, AuthStyle: style},
+	}
+}
+
+// ctx returns a context that makes x/oauth2 use the configured HTTP client.
+func (c *Client) ctx(ctx context.Context) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, c.cfg.HTTPClient)
+}

@@ -1,0 +1,28 @@
+// Package client speaks OAuth 2.0 and OpenID Connect to a provider on behalf
+// of a confidential web app: one whose backend keeps a client secret.
+//
+// A Provider describes where the provider's endpoints are: found by OIDC
+// discovery ([Discover]) or given by hand ([NewProvider]). A [Client] binds a
+// Provider to the app's registration (client ID, secret, redirect URL) and
+// runs the protocol:
+//
+//   - [Client.NewLogin] builds the authorization URL with a fresh state,
+//     nonce and PKCE S256 challenge;
+//   - [Client.Exchange] redeems the authorization code over the back channel
+//     with the client secret and the PKCE verifier, then verifies the ID
+//     token (signature from the JWKS, iss, aud, azp, exp, iat, nonce,
+//     at_hash) and, when configured, fetches userinfo and checks its sub;
+//   - [Client.Revoke] revokes a token (RFC 7009) and [Client.LogoutURL]
+//     builds the RP-initiated logout URL;
+//   - [Client.HTTPClient] returns an *http.Client that sends an access token
+//     as a Bearer header.
+//
+// The package is built on golang.org/x/oauth2 and
+// github.com/coreos/go-oidc/v3 and hands out their types (*oauth2.Token,
+// oauth2.TokenSource) so it composes with code that already uses them.
+//
+// Errors are wrapped around exported sentinels (ErrInvalidIDToken,
+// ErrNonceMismatch, ErrProviderUnavailable, …): test them with errors.Is.
+// No error, log line or panic produced by this package contains a token,
+// authorization code or secret.
+package client

@@ -1,0 +1,103 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/oauth2"
+)
+
+var (
+	// ErrConfig is wrapped by every configuration error returned by New and
+	// NewProvider.
+	ErrConfig = errors.New("client: invalid configuration")
+
+	// ErrDiscovery means the provider's discovery document was refused: it
+	// could not be parsed or names another issuer. Retrying will not help.
+	ErrDiscovery = errors.New("client: discovery failed")
+
+	// ErrProviderUnavailable means the provider could not be reached or
+	// answered with a server error (network failure, timeout, 5xx, 429).
+	// Retrying later may succeed.
+	ErrProviderUnavailable = errors.New("client: provider unavailable")
+
+	// ErrTokenRequest means the token endpoint refused a request (an OAuth
+	// error response such as invalid_grant). A *TokenError with the
+	// provider's error code is in the chain.
+	ErrTokenRequest = errors.New("client: token request refused")
+
+	// ErrNoIDToken means an OpenID Connect token response carried no id_token.
+	ErrNoIDToken = errors.New("client: no id_token in token response")
+
+	// ErrInvalidIDToken means the ID token failed verification: signature,
+	// algorithm, issuer, audience, azp, expiry or issued-at.
+	ErrInvalidIDToken = errors.New("client: invalid id_token")
+
+	// ErrNonceMismatch means the ID token's nonce is not the one sent with
+	// the authorization request.
+	ErrNonceMismatch = errors.New("client: id_token nonce mismatch")
+
+	// ErrAccessTokenHash means the ID token's at_hash does not match the
+	// access token it came with.
+	ErrAccessTokenHash = errors.New("client: id_token at_hash mismatch")
+
+	// ErrUserInfo means the userinfo response was refused, for instance
+	// because its sub differs from the ID token's.
+	ErrUserInfo = errors.New("client: invalid userinfo response")
+
+	// ErrTokenExpired means an access token has expired and cannot be used.
+	ErrTokenExpired = errors.New("client: access token expired")
+
+	// ErrNoToken means there is no access token to use.
+	ErrNoToken = errors.New("client: no access token")
+
+	// ErrNotSupported means the provider does not offer what was asked
+	// (for instance revocation without a revocation endpoint).
+	ErrNotSupported = errors.New("client: not supported by provider")
+)
+
+// TokenError is an OAuth 2.0 error response from the token or revocation
+// endpoint (RFC 6749 section 5.2). It never holds the request's secrets.
+type TokenError struct {
+	StatusCode  int    // HTTP status of the response
+	Code        string // the "error" field, e.g. "invalid_grant"
+	Description string // the "error_description" field
+}
+
+func (e *TokenError) Error() string {
+	s := fmt.Sprintf("client: token endpoint answered %d", e.StatusCode)
+	if e.Code != "" {
+		s += " " + e.Code
+	}
+	if e.Description != "" {
+		s += ": " + e.Description
+	}
+	return s
+}
+
+// Is makes a TokenError match ErrTokenRequest, or ErrProviderUnavailable for
+// server-side failures, with errors.Is.
+func (e *TokenError) Is(target error) bool {
+	if target == ErrProviderUnavailable {
+		return e.Code == "" && transientStatus(e.StatusCode)
+	}
+	return target == ErrTokenRequest && !(e.Code == "" && transientStatus(e.StatusCode))
+}
+
+func transientStatus(code int) bool {
+	return code >= 500 || code == 429 || code == 408
+}
+
+// tokenError turns an error from x/oauth2 into one that carries no response
+// body (a body may echo secrets) and matches this package's sentinels.
+func tokenError(err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		te := &TokenError{Code: re.ErrorCode, Description: re.ErrorDescription}
+		if re.Response != nil {
+			te.StatusCode = re.Response.StatusCode
+		}
+		return te
+	}
+	return fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
+}

@@ -1,0 +1,170 @@
+package client
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// Identity is who signed in, as the provider asserted it.
+type Identity struct {
+	Subject       string          // "sub": the stable user ID at the provider
+	Name          string          // "name", or "preferred_username" when absent
+	Email         string          // "email"
+	EmailVerified bool            // "email_verified"
+	Picture       string          // "picture"
+	Claims        json.RawMessage // every claim of the ID token (and userinfo), as JSON
+}
+
+// Result is what a completed sign-in yields.
+type Result struct {
+	// Token holds the access token, its type and expiry, and the refresh
+	// token when one was issued.
+	Token *oauth2.Token
+	// IDToken is the raw, verified ID token ("" for plain OAuth 2.0).
+	IDToken string
+	// Scope is the granted scope when the provider reported it.
+	Scope string
+	// Issuer is the ID token's iss ("" for plain OAuth 2.0).
+	Issuer   string
+	Identity Identity
+}
+
+// Exchange finishes the sign-in attempt l with the authorization code the
+// provider sent to the callback: it redeems the code at the token endpoint
+// over the back channel (client secret and PKCE verifier), verifies the ID
+// token and, with FetchUserInfo, loads and checks userinfo.
+//
+// The caller must have checked the callback's state against l.State before
+// calling Exchange.
+func (c *Client) Exchange(ctx context.Context, code string, l *Login) (*Result, error) {
+	r, err := c.cfg.Provider.resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := c.oauth2Config(r.ep).Exchange(c.ctx(ctx), code, oauth2.VerifierOption(l.Verifier))
+	if err != nil {
+		return nil, tokenError(err)
+	}
+	res := &Result{Token: tok}
+	if s, ok := tok.Extra("scope").(string); ok {
+		res.Scope = s
+	}
+	if r.ep.Issuer == "" {
+		return nil, fmt.Errorf("%w: plain OAuth 2.0 providers need a user loader", ErrNotSupported)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	idt, claims, err := c.verifyIDToken(ctx, r, raw, tok.AccessToken, l.Nonce)
+	if err != nil {
+		return nil, err
+	}
+	res.IDToken, res.Issuer = raw, idt.Issuer
+	if c.cfg.FetchUserInfo && r.ep.UserInfoURL != "" {
+		if claims, err = c.userInfo(ctx, r, tok, idt.Subject, claims); err != nil {
+			return nil, err
+		}
+	}
+	res.Identity, err = identityFrom(claims)
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// verifyIDToken checks raw as DESIGN.md lists: signature against the JWKS
+// (refetched on an unknown kid) with an allowed algorithm (never "none") and
+// iss, through go-oidc; then aud, azp, exp and iat with ClockSkew, nonce in
+// constant time, and at_hash when present.
+func (c *Client) verifyIDToken(ctx context.Context, r *resolved, raw, accessToken, nonce string) (*oidc.IDToken, map[string]any, error) {
+	if raw == "" {
+		return nil, nil, ErrNoIDToken
+	}
+	idt, err := r.verifier.Verify(oidc.ClientContext(ctx, c.cfg.Provider.httpClient()), raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidIDToken, err)
+	}
+	if !slices.Contains(idt.Audience, c.cfg.ClientID) {
+		return nil, nil, fmt.Errorf("%w: audience %q does not include the client ID", ErrInvalidIDToken, idt.Audience)
+	}
+	var claims map[string]any
+	if err := idt.Claims(&claims); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidIDToken, err)
+	}
+	azp, _ := claims["azp"].(string)
+	if azp != "" && azp != c.cfg.ClientID {
+		return nil, nil, fmt.Errorf("%w: azp %q is not the client ID", ErrInvalidIDToken, azp)
+	}
+	if len(idt.Audience) > 1 && azp == "" && !c.multiAudienceWithoutAZP() {
+		return nil, nil, fmt.Errorf("%w: several audiences and no azp", ErrInvalidIDToken)
+	}
+	now := c.cfg.Now()
+	if idt.Expiry.IsZero() || now.After(idt.Expiry.Add(c.cfg.ClockSkew)) {
+		return nil, nil, fmt.Errorf("%w: expired at %s", ErrInvalidIDToken, idt.Expiry.UTC().Format(time.RFC3339))
+	}
+	if idt.IssuedAt.IsZero() || idt.IssuedAt.After(now.Add(c.cfg.ClockSkew)) {
+		return nil, nil, fmt.Errorf("%w: missing or future iat", ErrInvalidIDToken)
+	}
+	if idt.Subject == "" {
+		return nil, nil, fmt.Errorf("%w: no sub", ErrInvalidIDToken)
+	}
+	if nonce != "" && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
+		return nil, nil, ErrNonceMismatch
+	}
+	if idt.AccessTokenHash != "" && accessToken != "" {
+		if err := idt.VerifyAccessToken(accessToken); err != nil {
+			return nil, nil, ErrAccessTokenHash
+		}
+	}
+	return idt, claims, nil
+}
+
+// multiAudienceWithoutAZP reports whether the provider is known to issue ID
+// tokens with several audiences and no azp (a Google quirk).
+func (c *Client) multiAudienceWithoutAZP() bool { return false }
+
+// userInfo fetches the userinfo endpoint with tok, requires its sub to equal
+// sub, and returns claims with the userinfo claims added.
+func (c *Client) userInfo(ctx context.Context, r *resolved, tok *oauth2.Token, sub string, claims map[string]any) (map[string]any, error) {
+	ui, err := r.oidc.UserInfo(oidc.ClientContext(ctx, c.cfg.HTTPClient), oauth2.StaticTokenSource(tok))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUserInfo, err)
+	}
+	if subtle.ConstantTimeCompare([]byte(ui.Subject), []byte(sub)) != 1 {
+		return nil, fmt.Errorf("%w: userinfo sub differs from the id_token's", ErrUserInfo)
+	}
+	var extra map[string]any
+	if err := ui.Claims(&extra); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUserInfo, err)
+	}
+	for k, v := range extra {
+		if _, ok := claims[k]; !ok {
+			claims[k] = v
+		}
+	}
+	return claims, nil
+}
+
+func identityFrom(claims map[string]any) (Identity, error) {
+	raw, err := json.Marshal(claims)
+	if err != nil {
+		return Identity{}, fmt.Errorf("%w: %v", ErrInvalidIDToken, err)
+	}
+	str := func(k string) string { s, _ := claims[k].(string); return s }
+	id := Identity{Subject: str("sub"), Name: str("name"), Email: str("email"), Picture: str("picture"), Claims: raw}
+	if id.Name == "" {
+		id.Name = str("preferred_username")
+	}
+	switch v := claims["email_verified"].(type) {
+	case bool:
+		id.EmailVerified = v
+	case string: // some providers send "true"
+		id.EmailVerified = v == "true"
+	}
+	return id, nil
+}

@@ -1,0 +1,285 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+// Endpoints are a provider's URLs. For an OpenID Connect provider, Issuer and
+// JWKSURL are required (the ID token is verified against them); for a plain
+// OAuth 2.0 provider they are empty.
+type Endpoints struct {
+	Issuer        string // "iss" of the ID tokens; empty for plain OAuth 2.0
+	AuthURL       string // authorization_endpoint (required)
+	TokenURL      string // token_endpoint (required)
+	UserInfoURL   string // userinfo_endpoint (optional)
+	JWKSURL       string // jwks_uri (required with Issuer)
+	RevocationURL string // revocation_endpoint, RFC 7009 (optional)
+	EndSessionURL string // end_session_endpoint, RP-initiated logout (optional)
+
+	// SigningAlgs are the accepted ID token algorithms. Default: RS256, or
+	// what discovery advertises. "none" is never accepted.
+	SigningAlgs []string
+}
+
+// DiscoveryConfig configures Discover.
+type DiscoveryConfig struct {
+	// Issuer is the provider's issuer URL. Required. The discovery document
+	// must name exactly this issuer.
+	Issuer string
+
+	// Name is how the provider is called in sessions, logs and errors.
+	// Default: the issuer's host name.
+	Name string
+
+	// HTTPClient is used for discovery and JWKS requests. Default: a client
+	// with a 10 second timeout.
+	HTTPClient *http.Client
+
+	// RetryInterval is the shortest time between two discovery attempts
+	// after a failure. Default: 5 seconds.
+	RetryInterval time.Duration
+}
+
+// Provider is an OAuth 2.0 / OpenID Connect provider: its endpoints and, for
+// OIDC, its signing keys. A Provider made by Discover may not know its
+// endpoints yet; it fetches them on first use. Safe for concurrent use.
+type Provider struct {
+	name  string
+	cfg   DiscoveryConfig
+	hc    *http.Client
+	quirk quirks
+
+	mu        sync.Mutex
+	ready     *resolved
+	lastErr   error
+	lastTry   time.Time
+	resolving chan struct{}
+}
+
+type resolved struct {
+	ep       Endpoints
+	oidc     *oidc.Provider // nil for plain OAuth 2.0
+	verifier *oidc.IDTokenVerifier
+}
+
+// quirks holds provider-specific behaviour; the zero value is standard OIDC.
+type quirks struct{}
+
+var defaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
+
+// Discover returns the provider at issuer, found through OpenID Connect
+// discovery (go-oidc), with the issuer checked against the document.
+//
+// When the provider cannot be reached, or answers with a server error,
+// Discover still returns a usable *Provider and a nil error: discovery is
+// retried on first use, so an app does not fail for good because its provider
+// was briefly down at start. A discovery document that names another issuer
+// or cannot be parsed is a configuration mistake and returned as an error
+// wrapping ErrDiscovery.
+func Discover(ctx context.Context, issuer string) (*Provider, error) {
+	return DiscoverConfig(ctx, DiscoveryConfig{Issuer: issuer})
+}
+
+// DiscoverConfig is Discover with options.
+func DiscoverConfig(ctx context.Context, cfg DiscoveryConfig) (*Provider, error) {
+	u, err := url.Parse(cfg.Issuer)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("%w: issuer %q is not an absolute http(s) URL", ErrConfig, cfg.Issuer)
+	}
+	if cfg.Name == "" {
+		cfg.Name = u.Hostname()
+	}
+	if cfg.RetryInterval <= 0 {
+		cfg.RetryInterval = 5 * time.Second
+	}
+	p := &Provider{name: cfg.Name, cfg: cfg, hc: cfg.HTTPClient}
+	if p.hc == nil {
+		p.hc = defaultHTTPClient
+	}
+	if _, err := p.resolve(ctx); err != nil && !errors.Is(err, ErrProviderUnavailable) {
+		return nil, err
+	}
+	return p, nil
+}
+
+// NewProvider returns a provider whose endpoints are given by hand; no
+// discovery request is made. name is how the provider is called in sessions
+// and errors. hc is used for JWKS requests (nil: a 10 second timeout client).
+func NewProvider(name string, ep Endpoints, hc *http.Client) (*Provider, error) {
+	if ep.AuthURL == "" || ep.TokenURL == "" {
+		return nil, fmt.Errorf("%w: provider %q needs AuthURL and TokenURL", ErrConfig, name)
+	}
+	if ep.Issuer != "" && ep.JWKSURL == "" {
+		return nil, fmt.Errorf("%w: provider %q has an Issuer but no JWKSURL", ErrConfig, name)
+	}
+	if hc == nil {
+		hc = defaultHTTPClient
+	}
+	if name == "" {
+		if u, err := url.Parse(ep.AuthURL); err == nil {
+			name = u.Hostname()
+		}
+	}
+	p := &Provider{name: name, hc: hc}
+	p.ready = p.build(ep, nil)
+	return p, nil
+}
+
+// Name is the provider's name.
+func (p *Provider) Name() string { return p.name }
+
+// IsOIDC reports whether the provider issues ID tokens. A Provider that has
+// not been discovered yet reports true.
+func (p *Provider) IsOIDC() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ready == nil || p.ready.ep.Issuer != ""
+}
+
+// Endpoints returns the provider's endpoints, running discovery first if it
+// has not succeeded yet.
+func (p *Provider) Endpoints(ctx context.Context) (Endpoints, error) {
+	r, err := p.resolve(ctx)
+	if err != nil {
+		return Endpoints{}, err
+	}
+	return r.ep, nil
+}
+
+func (p *Provider) build(ep Endpoints, op *oidc.Provider) *resolved {
+	r := &resolved{ep: ep, oidc: op}
+	if ep.Issuer == "" {
+		return r
+	}
+	if len(r.ep.SigningAlgs) == 0 {
+		r.ep.SigningAlgs = []string{oidc.RS256}
+	}
+	algs := make([]string, 0, len(r.ep.SigningAlgs))
+	for _, a := range r.ep.SigningAlgs {
+		if a != "none" && a != "" {
+			algs = append(algs, a)
+		}
+	}
+	r.ep.SigningAlgs = algs
+	// The key set's context only carries the HTTP client; go-oidc ignores its
+	// cancellation. It refetches the JWKS on an unknown kid, merging
+	// concurrent fetches.
+	kctx := oidc.ClientContext(context.Background(), p.hc)
+	if op == nil {
+		r.oidc = (&oidc.ProviderConfig{IssuerURL: ep.Issuer, AuthURL: ep.AuthURL, TokenURL: ep.TokenURL,
+			UserInfoURL: ep.UserInfoURL, JWKSURL: ep.JWKSURL, Algorithms: algs}).NewProvider(kctx)
+	}
+	r.verifier = r.oidc.VerifierContext(kctx, &oidc.Config{SkipClientIDCheck: true, SupportedSigningAlgs: algs, SkipExpiryCheck: true})
+	return r
+}
+
+// resolve returns the resolved endpoints, discovering them when needed.
+// Concurrent callers share one discovery; after a failure, a new attempt is
+// made at most once per RetryInterval.
+func (p *Provider) resolve(ctx context.Context) (*resolved, error) {
+	for {
+		p.mu.Lock()
+		if p.ready != nil {
+			r := p.ready
+			p.mu.Unlock()
+			return r, nil
+		}
+		if ch := p.resolving; ch != nil {
+			p.mu.Unlock()
+			select {
+			case <-ch:
+				continue
+			case <-ctx.Done():
+				return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, ctx.Err())
+			}
+		}
+		if p.lastErr != nil && time.Since(p.lastTry) < p.cfg.RetryInterval {
+			err := p.lastErr
+			p.mu.Unlock()
+			return nil, err
+		}
+		ch := make(chan struct{})
+		p.resolving = ch
+		p.mu.Unlock()
+
+		r, err := p.discover(ctx)
+		p.mu.Lock()
+		p.resolving = nil
+		p.lastTry = time.Now()
+		p.lastErr = err
+		if err == nil {
+			p.ready = r
+		}
+		p.mu.Unlock()
+		close(ch)
+		return r, err
+	}
+}
+
+// statusRecorder remembers the last HTTP status seen, to tell a provider that
+// is down (retry later) from one that answers with a wrong document (fail).
+type statusRecorder struct {
+	base   http.RoundTripper
+	status int
+}
+
+func (s *statusRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := s.base.RoundTrip(r)
+	if err == nil {
+		s.status = resp.StatusCode
+	}
+	return resp, err
+}
+
+func (p *Provider) discover(ctx context.Context) (*resolved, error) {
+	base := p.hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	rec := &statusRecorder{base: base}
+	hc := *p.hc
+	hc.Transport = rec
+	op, err := oidc.NewProvider(oidc.ClientContext(ctx, &hc), p.cfg.Issuer)
+	if err != nil {
+		var mismatch *oidc.IssuerMismatchError
+		switch {
+		case errors.As(err, &mismatch):
+			return nil, fmt.Errorf("%w: %s names issuer %q", ErrDiscovery, p.cfg.Issuer, mismatch.Discovered)
+		case rec.status == 0 || transientStatus(rec.status):
+			return nil, fmt.Errorf("%w: discovery at %s: %w", ErrProviderUnavailable, p.cfg.Issuer, err)
+		default:
+			return nil, fmt.Errorf("%w: %s: %v", ErrDiscovery, p.cfg.Issuer, err)
+		}
+	}
+	var extra struct {
+		Revocation string   `json:"revocation_endpoint"`
+		EndSession string   `json:"end_session_endpoint"`
+		JWKS       string   `json:"jwks_uri"`
+		Algs       []string `json:"id_token_signing_alg_values_supported"`
+	}
+	if err := op.Claims(&extra); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrDiscovery, p.cfg.Issuer, err)
+	}
+	if extra.JWKS == "" {
+		return nil, fmt.Errorf("%w: %s has no jwks_uri", ErrDiscovery, p.cfg.Issuer)
+	}
+	oe := op.Endpoint()
+	ep := Endpoints{Issuer: p.cfg.Issuer, AuthURL: oe.AuthURL, TokenURL: oe.TokenURL,
+		UserInfoURL: op.UserInfoEndpoint(), JWKSURL: extra.JWKS, RevocationURL: extra.Revocation,
+		EndSessionURL: extra.EndSession, SigningAlgs: extra.Algs}
+	return p.build(ep, op), nil
+}
+
+// httpClient is the client used for this provider's requests.
+func (p *Provider) httpClient() *http.Client { return p.hc }
+
+func trimSlash(s string) string { return strings.TrimSuffix(s, "/") }

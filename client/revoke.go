@@ -1,0 +1,89 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Revoke asks the provider to revoke token (RFC 7009). hint is
+// "refresh_token" or "access_token" (or ""). A provider without a revocation
+// endpoint yields ErrNotSupported; callers that only want best effort can
+// ignore that error.
+func (c *Client) Revoke(ctx context.Context, token, hint string) error {
+	ep, err := c.cfg.Provider.Endpoints(ctx)
+	if err != nil {
+		return err
+	}
+	if ep.RevocationURL == "" {
+		return fmt.Errorf("%w: no revocation endpoint", ErrNotSupported)
+	}
+	form := url.Values{"token": {token}}
+	if hint != "" {
+		form.Set("token_type_hint", hint)
+	}
+	if c.cfg.AuthStyle == AuthStylePost {
+		form.Set("client_id", c.cfg.ClientID)
+		form.Set("client_secret", c.cfg.ClientSecret)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.RevocationURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return fmt.Errorf("%w: revocation endpoint: %v", ErrConfig, err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if c.cfg.AuthStyle == AuthStyleBasic {
+		// RFC 6749 2.3.1: both parts are form-encoded before Basic encoding.
+		req.SetBasicAuth(url.QueryEscape(c.cfg.ClientID), url.QueryEscape(c.cfg.ClientSecret))
+	}
+	resp, err := c.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: revocation: %w", ErrProviderUnavailable, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode == http.StatusOK {
+		return nil
+	}
+	te := &TokenError{StatusCode: resp.StatusCode}
+	var e struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	if json.Unmarshal(body, &e) == nil {
+		te.Code, te.Description = e.Error, e.Description
+	}
+	return te
+}
+
+// LogoutURL returns the provider's RP-initiated logout URL
+// (end_session_endpoint) with id_token_hint, client_id and, when not empty,
+// post_logout_redirect_uri. It returns "" when the provider has no
+// end_session endpoint: the caller then just redirects within the app.
+func (c *Client) LogoutURL(ctx context.Context, idTokenHint, postLogoutRedirect string) (string, error) {
+	ep, err := c.cfg.Provider.Endpoints(ctx)
+	if err != nil {
+		return "", err
+	}
+	if ep.EndSessionURL == "" {
+		return "", nil
+	}
+	u, err := url.Parse(ep.EndSessionURL)
+	if err != nil {
+		return "", fmt.Errorf("%w: end_session_endpoint: %v", ErrDiscovery, err)
+	}
+	q := u.Query()
+	if idTokenHint != "" {
+		q.Set("id_token_hint", idTokenHint)
+	}
+	q.Set("client_id", c.cfg.ClientID)
+	if postLogoutRedirect != "" {
+		q.Set("post_logout_redirect_uri", postLogoutRedirect)
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}

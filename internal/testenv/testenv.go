@@ -1,0 +1,213 @@
+// Package testenv wires a real OpenID Provider (testop), a protected API and
+// an app using confidant into httptest servers, for tests.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/session"
+)
+
+// Options adjust the environment before it starts.
+type Options struct {
+	OP         func(*testop.Config)
+	Client     func(*client.Config)
+	Cookie     func(*session.CookieConfig)
+	Middleware func(*middleware.Config)
+}
+
+// Env is a running provider, API and app.
+type Env struct {
+	OP     *testop.Provider
+	API    *testop.API
+	APISrv *httptest.Server
+	App    *httptest.Server
+	Auth   *middleware.Auth
+	Client *client.Client
+	Store  *session.CookieStore
+	Keys   [][]byte
+}
+
+const (
+	ClientID     = "app"
+	ClientSecret = "app-secret-value-never-logged"
+)
+
+// NewKey returns a random 32-byte key.
+func NewKey() []byte {
+	k := make([]byte, 32)
+	rand.Read(k)
+	return k
+}
+
+// New starts an environment; everything stops at the end of the test.
+func New(t testing.TB, o Options) *Env {
+	t.Helper()
+	app := httptest.NewUnstartedServer(nil)
+	appURL := "http://" + app.Listener.Addr().String()
+	opCfg := testop.Config{Clients: []testop.Client{{
+		ID: ClientID, Secret: ClientSecret,
+		Redirects:           []string{appURL + "/auth/callback"},
+		PostLogoutRedirects: []string{appURL + "/"},
+	}}}
+	if o.OP != nil {
+		o.OP(&opCfg)
+	}
+	op, err := testop.Start(opCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(op.Close)
+	api := op.NewAPI()
+	apiSrv := httptest.NewServer(api)
+	t.Cleanup(apiSrv.Close)
+
+	prov, err := client.Discover(context.Background(), op.Issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ccfg := client.Config{Provider: prov, ClientID: ClientID, ClientSecret: ClientSecret,
+		RedirectURL: appURL + "/auth/callback", Scopes: []string{"openid", "profile", "email", "offline_access"}}
+	if o.Client != nil {
+		o.Client(&ccfg)
+	}
+	c, err := client.New(ccfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := [][]byte{NewKey()}
+	scfg := session.CookieConfig{Keys: keys}
+	if o.Cookie != nil {
+		o.Cookie(&scfg)
+	}
+	store, err := session.NewCookieStore(scfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mcfg := middleware.Config{Client: c, Store: store}
+	if o.Middleware != nil {
+		o.Middleware(&mcfg)
+	}
+	auth, err := middleware.New(mcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Env{OP: op, API: api, APISrv: apiSrv, Auth: auth, Client: c, Store: store, Keys: keys}
+	app.Config.Handler = e.routes()
+	app.Start()
+	t.Cleanup(app.Close)
+	e.App = app
+	return e
+}
+
+func (e *Env) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", e.Auth)
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "public") })
+	mux.Handle("/profile", e.Auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := middleware.UserFrom(r.Context())
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(u)
+	})))
+	mux.Handle("/whoami", e.Auth.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u := middleware.UserFrom(r.Context()); u != nil {
+			fmt.Fprint(w, u.Subject)
+			return
+		}
+		io.WriteString(w, "anonymous")
+	})))
+	mux.Handle("/api", e.Auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := e.Auth.HTTPClient(r).Get(e.APISrv.URL)
+		if err != nil {
+			http.Error(w, "api call failed: "+err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	})))
+	return mux
+}
+
+// Browser returns an HTTP client with its own cookie jar that sends the
+// headers of a browser navigation and does not follow redirects.
+func Browser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Transport: navTransport{},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+type navTransport struct{}
+
+func (navTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	if r.Header.Get("Accept") == "" {
+		r.Header.Set("Accept", "text/html,application/xhtml+xml")
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// Get fetches path on the app with hc and returns the response with its
+// body read.
+func (e *Env) Get(t testing.TB, hc *http.Client, path string) (*http.Response, string) {
+	t.Helper()
+	resp, err := hc.Get(e.App.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// StartLogin requests path, expects the redirect to the provider and
+// returns the authorization URL.
+func (e *Env) StartLogin(t testing.TB, hc *http.Client, path string) *url.URL {
+	t.Helper()
+	resp, _ := e.Get(t, hc, path)
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("GET %s: status %d, want 302", path, resp.StatusCode)
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || !strings.HasPrefix(loc.String(), e.OP.Issuer+"/") {
+		t.Fatalf("GET %s: redirected to %q, want the provider", path, resp.Header.Get("Location"))
+	}
+	return loc
+}
+
+// ProviderLogin signs in at the provider and returns the callback URL the
+// provider redirects to (not yet followed).
+func (e *Env) ProviderLogin(t testing.TB, hc *http.Client, authURL *url.URL) *url.URL {
+	t.Helper()
+	cb, err := e.OP.Login(hc, authURL.String(), testop.DemoUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cb
+}
+
+// SignIn runs the whole sign-in for path and returns the final response
+// after the callback (a redirect back to path).
+func (e *Env) SignIn(t testing.TB, hc *http.Client, path string) *http.Response {
+	t.Helper()
+	cb := e.ProviderLogin(t, hc, e.StartLogin(t, hc, path))
+	resp, err := hc.Get(cb.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}

@@ -1,0 +1,361 @@
+// Package testop runs a real OpenID Provider (github.com/zitadel/oidc/v3/pkg/op)
+// in memory, for confidant's tests and its offline demo.
+//
+// It does discovery, JWKS, the authorization code flow with PKCE, refresh
+// token rotation with reuse detection, userinfo, revocation and end_session.
+// A provider browser session (SSO) is kept in a cookie so that "ends the
+// provider session" is observable. Hooks let a test corrupt the token
+// response to play a hostile provider.
+package testop
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+)
+
+// User is an account at the provider.
+type User struct {
+	ID, Username, Password, Name, Email, Picture string
+}
+
+// Client is a registered relying party.
+type Client struct {
+	ID, Secret          string
+	Redirects           []string
+	PostLogoutRedirects []string
+
+	accessTokenJWT  bool
+	idTokenLifetime time.Duration
+}
+
+// DemoUser is the account the demo's login form is pre-filled with.
+var DemoUser = User{ID: "u-1001", Username: "demo", Password: "demo",
+	Name: "Dee Mo", Email: "demo@example.com", Picture: "https://example.com/demo.png"}
+
+// Config configures a Provider. Zero fields get the defaults written beside them.
+type Config struct {
+	Users   []User   // default: DemoUser
+	Clients []Client // registered clients
+
+	AccessTokenLifetime  time.Duration // default 5 minutes
+	IDTokenLifetime      time.Duration // default 1 hour
+	RefreshTokenLifetime time.Duration // default 24 hours
+	OpaqueAccessTokens   bool          // default: JWT access tokens
+
+	Logger *slog.Logger // default: discard
+}
+
+// Provider is a running OP.
+type Provider struct {
+	Issuer string
+	Server *httptest.Server // nil when built with NewHandler
+
+	op      *op.Provider
+	cfg     *Config
+	store   *storage
+	handler http.Handler
+
+	mu        sync.Mutex
+	counts    map[string]int
+	tokenHook func(map[string]any)
+}
+
+// Start starts a Provider on a loopback httptest server.
+func Start(cfg Config) (*Provider, error) {
+	srv := httptest.NewUnstartedServer(nil)
+	p, err := New("http://"+srv.Listener.Addr().String(), cfg)
+	if err != nil {
+		srv.Listener.Close()
+		return nil, err
+	}
+	srv.Config.Handler = p
+	srv.Start()
+	p.Server = srv
+	return p, nil
+}
+
+// Close stops the server started by Start.
+func (p *Provider) Close() {
+	if p.Server != nil {
+		p.Server.Close()
+	}
+}
+
+// New builds a Provider for issuer without starting a server; serve it with
+// the Provider's ServeHTTP.
+func New(issuer string, cfg Config) (*Provider, error) {
+	c := cfg
+	if len(c.Users) == 0 {
+		c.Users = []User{DemoUser}
+	}
+	if c.AccessTokenLifetime == 0 {
+		c.AccessTokenLifetime = 5 * time.Minute
+	}
+	if c.IDTokenLifetime == 0 {
+		c.IDTokenLifetime = time.Hour
+	}
+	if c.RefreshTokenLifetime == 0 {
+		c.RefreshTokenLifetime = 24 * time.Hour
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	issuer = strings.TrimSuffix(issuer, "/")
+	store, err := newStorage(&c)
+	if err != nil {
+		return nil, err
+	}
+	for _, cl := range store.clients {
+		cl.idTokenLifetime = c.IDTokenLifetime
+	}
+	provider, err := op.NewProvider(&op.Config{
+		CryptoKey:                sha256.Sum256([]byte(issuer)),
+		DefaultLogoutRedirectURI: "/logged-out",
+		CodeMethodS256:           true,
+		AuthMethodPost:           true,
+		GrantTypeRefreshToken:    true,
+	}, store, op.StaticIssuer(issuer), op.WithAllowInsecure(), op.WithLogger(c.Logger))
+	if err != nil {
+		return nil, err
+	}
+	p := &Provider{Issuer: issuer, op: provider, cfg: &c, store: store, counts: map[string]int{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /login", p.loginPage)
+	mux.HandleFunc("POST /login", p.loginSubmit)
+	mux.HandleFunc("/logged-out", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "signed out at the provider")
+	})
+	mux.Handle("/", provider)
+	p.handler = mux
+	return p, nil
+}
+
+// Endpoint paths of the OP, relative to the issuer.
+const (
+	PathAuthorize  = "/authorize"
+	PathToken      = "/oauth/token"
+	PathUserinfo   = "/userinfo"
+	PathRevoke     = "/revoke"
+	PathEndSession = "/end_session"
+	PathKeys       = "/keys"
+	PathDiscovery  = "/.well-known/openid-configuration"
+)
+
+const ssoCookie = "testop_sso"
+
+// ServeHTTP serves the OP, counting requests per path.
+func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	p.counts[r.URL.Path]++
+	hook := p.tokenHook
+	p.mu.Unlock()
+	switch {
+	case r.URL.Path == PathEndSession:
+		// End the provider's browser session along with the OP's own handling.
+		if c, err := r.Cookie(ssoCookie); err == nil {
+			p.store.endSSO(c.Value)
+		}
+		http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: "", Path: "/", MaxAge: -1})
+	case r.URL.Path == PathToken && hook != nil:
+		rec := httptest.NewRecorder()
+		p.handler.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		var m map[string]any
+		if rec.Code == http.StatusOK && json.Unmarshal(body, &m) == nil {
+			hook(m)
+			body, _ = json.Marshal(m)
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(rec.Code)
+		w.Write(body)
+		return
+	}
+	p.handler.ServeHTTP(w, r)
+}
+
+// Count reports how many requests reached path (e.g. PathToken).
+func (p *Provider) Count(path string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.counts[path]
+}
+
+// RevokedRefreshTokens reports how many refresh tokens were revoked through
+// the revocation endpoint.
+func (p *Provider) RevokedRefreshTokens() int64 { return p.store.revoked.Load() }
+
+// ReusedRefreshTokens reports how many rotated-away refresh tokens were presented.
+func (p *Provider) ReusedRefreshTokens() int64 { return p.store.reused.Load() }
+
+// RefreshTokenValid reports whether the OP still honours tok.
+func (p *Provider) RefreshTokenValid(tok string) bool { return p.store.refreshTokenValid(tok) }
+
+// SetTokenHook lets a test rewrite every successful token response (the
+// decoded JSON object) before it is sent. nil removes the hook.
+func (p *Provider) SetTokenHook(f func(resp map[string]any)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tokenHook = f
+}
+
+// Sign signs claims as a JWT with the OP's own key (header alg RS256 and the
+// OP's kid), so a test can mint tokens that pass the signature check but break
+// another rule.
+func (p *Provider) Sign(claims map[string]any) string {
+	return sign(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: p.store.key, KeyID: p.store.keyID}}, claims)
+}
+
+func sign(key jose.SigningKey, claims map[string]any) string {
+	signer, err := jose.NewSigner(key, (&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		panic(err)
+	}
+	payload, _ := json.Marshal(claims)
+	obj, err := signer.Sign(payload)
+	if err != nil {
+		panic(err)
+	}
+	s, _ := obj.CompactSerialize()
+	return s
+}
+
+// KeyID is the kid of the OP's signing key.
+func (p *Provider) KeyID() string { return p.store.keyID }
+
+// --- login UI ---
+
+var loginTmpl = template.Must(template.New("login").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>Sign in · test provider</title>
+<style>body{font-family:system-ui,sans-serif;max-width:22rem;margin:4rem auto}label,input,button{display:block;width:100%;margin:.3rem 0}</style></head>
+<body><h1>Test provider</h1><p>Signing in to <b>{{.Client}}</b>.</p>
+{{if .Error}}<p id="error" style="color:#b00">{{.Error}}</p>{{end}}
+<form method="post" action="{{.Action}}">
+<input type="hidden" name="id" value="{{.ID}}">
+<label>Username <input id="username" name="username" value="{{.Username}}" autocomplete="username"></label>
+<label>Password <input id="password" name="password" type="password" value="{{.Password}}" autocomplete="current-password"></label>
+<button id="submit" type="submit" name="action" value="login">Sign in</button>
+<button id="deny" type="submit" name="action" value="deny">Deny</button>
+</form></body></html>`))
+
+func (p *Provider) loginURL(id string) string { return p.Issuer + "/login?id=" + url.QueryEscape(id) }
+
+func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("id")
+	req, ok := p.store.request(id)
+	if !ok {
+		http.Error(w, "unknown authorization request", http.StatusBadRequest)
+		return
+	}
+	if c, err := r.Cookie(ssoCookie); err == nil && !slices.Contains(req.Prompt, oidc.PromptLogin) {
+		if uid, ok := p.store.ssoUser(c.Value); ok && p.store.completeLogin(id, uid) == nil {
+			http.Redirect(w, r, p.callbackURL(id), http.StatusFound)
+			return
+		}
+	}
+	p.renderLogin(w, req, "")
+}
+
+func (p *Provider) renderLogin(w http.ResponseWriter, req *authRequest, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	u := p.cfg.Users[0]
+	loginTmpl.Execute(w, map[string]string{"ID": req.id, "Client": req.ClientID, "Error": msg,
+		"Action": p.Issuer + "/login", "Username": u.Username, "Password": u.Password})
+}
+
+func (p *Provider) callbackURL(id string) string {
+	return p.Issuer + PathAuthorize + "/callback?id=" + url.QueryEscape(id)
+}
+
+func (p *Provider) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	id := r.PostFormValue("id")
+	req, ok := p.store.request(id)
+	if !ok {
+		http.Error(w, "unknown authorization request", http.StatusBadRequest)
+		return
+	}
+	if r.PostFormValue("action") == "deny" {
+		q := url.Values{"error": {"access_denied"}, "error_description": {"The user denied the request."}}
+		if req.State != "" {
+			q.Set("state", req.State)
+		}
+		p.store.DeleteAuthRequest(r.Context(), id)
+		http.Redirect(w, r, req.RedirectURI+"?"+q.Encode(), http.StatusFound)
+		return
+	}
+	uid, ok := p.store.checkPassword(r.PostFormValue("username"), r.PostFormValue("password"))
+	if !ok {
+		w.WriteHeader(http.StatusUnauthorized)
+		p.renderLogin(w, req, "wrong username or password")
+		return
+	}
+	if err := p.store.completeLogin(id, uid); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: p.store.newSSO(uid), Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, p.callbackURL(id), http.StatusFound)
+}
+
+// Login runs the provider's side of a sign-in for an HTTP client (no
+// browser): it follows authURL to the login form, submits the user's
+// credentials and returns the redirect to the relying party's callback,
+// without following it.
+func (p *Provider) Login(hc *http.Client, authURL string, user User) (*url.URL, error) {
+	noFollow := *hc
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	next := authURL
+	for range 10 {
+		resp, err := noFollow.Get(next)
+		if err != nil {
+			return nil, err
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && bytes.Contains(body, []byte(`name="id"`)) {
+			id := resp.Request.URL.Query().Get("id")
+			form := url.Values{"id": {id}, "username": {user.Username}, "password": {user.Password}, "action": {"login"}}
+			resp, err = noFollow.PostForm(p.Issuer+"/login", form)
+			if err != nil {
+				return nil, err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusFound {
+				return nil, fmt.Errorf("testop: login answered %d", resp.StatusCode)
+			}
+			next = resp.Header.Get("Location")
+			continue
+		}
+		if resp.StatusCode/100 != 3 {
+			return nil, fmt.Errorf("testop: %s answered %d: %s", next, resp.StatusCode, body)
+		}
+		loc, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(loc.String(), p.Issuer+"/") {
+			return loc, nil
+		}
+		next = loc.String()
+	}
+	return nil, fmt.Errorf("testop: too many redirects")
+}

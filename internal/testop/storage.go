@@ -1,0 +1,514 @@
+package testop
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
+)
+
+// storage implements op.Storage in memory. Every method takes the lock: the
+// OP calls them from many goroutines.
+type storage struct {
+	mu sync.Mutex
+
+	cfg      *Config
+	users    map[string]*User // by ID
+	clients  map[string]*Client
+	key      *rsa.PrivateKey
+	keyID    string
+	requests map[string]*authRequest // by ID
+	codes    map[string]string       // code -> request ID
+	access   map[string]*accessToken // by ID
+	refresh  map[string]*refreshToken
+	// families maps a refresh-token family to its live token; a refresh token
+	// that was already rotated away revokes its whole family (reuse detection).
+	families map[string]string
+	used     map[string]string // rotated-away refresh token -> family
+	sso      map[string]string // OP browser session ID -> user ID
+
+	revoked, reused atomic.Int64
+}
+
+type accessToken struct {
+	ID, ClientID, Subject, RefreshID string
+	Audience, Scopes                 []string
+	Expiration                       time.Time
+}
+
+type refreshToken struct {
+	Token, Family, ClientID, Subject string
+	Audience, Scopes, AMR            []string
+	AuthTime, Expiration             time.Time
+	AccessID                         string
+}
+
+func newStorage(cfg *Config) (*storage, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	s := &storage{
+		cfg:      cfg,
+		users:    map[string]*User{},
+		clients:  map[string]*Client{},
+		key:      key,
+		keyID:    randomID(),
+		requests: map[string]*authRequest{},
+		codes:    map[string]string{},
+		access:   map[string]*accessToken{},
+		refresh:  map[string]*refreshToken{},
+		families: map[string]string{},
+		used:     map[string]string{},
+		sso:      map[string]string{},
+	}
+	for i := range cfg.Users {
+		u := cfg.Users[i]
+		s.users[u.ID] = &u
+	}
+	for i := range cfg.Clients {
+		c := cfg.Clients[i]
+		c.accessTokenJWT = !cfg.OpaqueAccessTokens
+		s.clients[c.ID] = &c
+	}
+	return s, nil
+}
+
+func randomID() string {
+	b := make([]byte, 18)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (s *storage) now() time.Time { return time.Now() }
+
+// --- auth requests ---
+
+type authRequest struct {
+	oidc.AuthRequest
+	id       string
+	userID   string
+	done     bool
+	authTime time.Time
+}
+
+func (a *authRequest) GetID() string                      { return a.id }
+func (a *authRequest) GetACR() string                     { return "" }
+func (a *authRequest) GetAMR() []string                   { return []string{"pwd"} }
+func (a *authRequest) GetAudience() []string              { return []string{a.ClientID} }
+func (a *authRequest) GetAuthTime() time.Time             { return a.authTime }
+func (a *authRequest) GetClientID() string                { return a.ClientID }
+func (a *authRequest) GetNonce() string                   { return a.Nonce }
+func (a *authRequest) GetRedirectURI() string             { return a.RedirectURI }
+func (a *authRequest) GetResponseType() oidc.ResponseType { return a.ResponseType }
+func (a *authRequest) GetResponseMode() oidc.ResponseMode { return a.ResponseMode }
+func (a *authRequest) GetScopes() []string                { return a.Scopes }
+func (a *authRequest) GetState() string                   { return a.State }
+func (a *authRequest) GetSubject() string                 { return a.userID }
+func (a *authRequest) Done() bool                         { return a.done }
+func (a *authRequest) GetCodeChallenge() *oidc.CodeChallenge {
+	if a.CodeChallenge == "" {
+		return nil
+	}
+	return &oidc.CodeChallenge{Challenge: a.CodeChallenge, Method: a.CodeChallengeMethod}
+}
+
+func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, userID string) (op.AuthRequest, error) {
+	if slices.Contains(req.Prompt, oidc.PromptNone) {
+		return nil, oidc.ErrLoginRequired()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := &authRequest{AuthRequest: *req, id: randomID(), userID: userID}
+	s.requests[a.id] = a
+	return a, nil
+}
+
+func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.requests[id]
+	if !ok {
+		return nil, errors.New("auth request not found")
+	}
+	return a, nil
+}
+
+func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
+	s.mu.Lock()
+	id, ok := s.codes[code]
+	s.mu.Unlock()
+	if !ok {
+		return nil, errors.New("code invalid or expired")
+	}
+	return s.AuthRequestByID(ctx, id)
+}
+
+func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.codes[code] = id
+	return nil
+}
+
+func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.requests, id)
+	for code, rid := range s.codes {
+		if rid == id {
+			delete(s.codes, code)
+		}
+	}
+	return nil
+}
+
+// completeLogin marks an auth request as authenticated by userID.
+func (s *storage) completeLogin(id, userID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.requests[id]
+	if !ok {
+		return errors.New("auth request not found")
+	}
+	if _, ok := s.users[userID]; !ok {
+		return errors.New("unknown user")
+	}
+	a.userID, a.done, a.authTime = userID, true, s.now()
+	return nil
+}
+
+func (s *storage) checkPassword(username, password string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range s.users {
+		if u.Username == username && u.Password == password {
+			return u.ID, true
+		}
+	}
+	return "", false
+}
+
+func (s *storage) request(id string) (*authRequest, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.requests[id]
+	if !ok {
+		return nil, false
+	}
+	cp := *a
+	return &cp, true
+}
+
+// --- tokens ---
+
+func (s *storage) newAccess(clientID, subject, refreshID string, aud, scopes []string) *accessToken {
+	t := &accessToken{ID: randomID(), ClientID: clientID, Subject: subject, RefreshID: refreshID,
+		Audience: aud, Scopes: scopes, Expiration: s.now().Add(s.cfg.AccessTokenLifetime)}
+	s.access[t.ID] = t
+	return t
+}
+
+func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clientID := ""
+	if a, ok := req.(*authRequest); ok {
+		clientID = a.ClientID
+	}
+	t := s.newAccess(clientID, req.GetSubject(), "", req.GetAudience(), req.GetScopes())
+	return t.ID, t.Expiration, nil
+}
+
+func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if current == "" {
+		a, ok := req.(*authRequest)
+		if !ok {
+			return "", "", time.Time{}, errors.New("unsupported token request")
+		}
+		rt := &refreshToken{Token: randomID(), Family: randomID(), ClientID: a.ClientID, Subject: a.userID,
+			Audience: a.GetAudience(), Scopes: a.Scopes, AMR: a.GetAMR(), AuthTime: a.authTime,
+			Expiration: s.now().Add(s.cfg.RefreshTokenLifetime)}
+		at := s.newAccess(rt.ClientID, rt.Subject, rt.Token, rt.Audience, rt.Scopes)
+		rt.AccessID = at.ID
+		s.refresh[rt.Token] = rt
+		s.families[rt.Family] = rt.Token
+		return at.ID, rt.Token, at.Expiration, nil
+	}
+	old, ok := s.refresh[current]
+	if !ok {
+		return "", "", time.Time{}, op.ErrInvalidRefreshToken
+	}
+	delete(s.refresh, current)
+	delete(s.access, old.AccessID)
+	s.used[current] = old.Family
+	rt := *old
+	rt.Token = randomID()
+	rt.Scopes = req.GetScopes()
+	rt.Expiration = s.now().Add(s.cfg.RefreshTokenLifetime)
+	at := s.newAccess(rt.ClientID, rt.Subject, rt.Token, rt.Audience, rt.Scopes)
+	rt.AccessID = at.ID
+	s.refresh[rt.Token] = &rt
+	s.families[rt.Family] = rt.Token
+	return at.ID, rt.Token, at.Expiration, nil
+}
+
+func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if fam, reused := s.used[token]; reused {
+		// A rotated-away token came back: someone holds a stale copy. Revoke
+		// the family, as a provider with reuse detection does.
+		if live, ok := s.families[fam]; ok {
+			if rt, ok := s.refresh[live]; ok {
+				delete(s.access, rt.AccessID)
+			}
+			delete(s.refresh, live)
+			delete(s.families, fam)
+		}
+		s.reused.Add(1)
+		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token reused")
+	}
+	rt, ok := s.refresh[token]
+	if !ok || s.now().After(rt.Expiration) {
+		return nil, oidc.ErrInvalidGrant().WithDescription("invalid refresh token")
+	}
+	cp := *rt
+	return &refreshRequest{&cp}, nil
+}
+
+type refreshRequest struct{ *refreshToken }
+
+func (r *refreshRequest) GetAMR() []string             { return r.AMR }
+func (r *refreshRequest) GetAudience() []string        { return r.Audience }
+func (r *refreshRequest) GetAuthTime() time.Time       { return r.AuthTime }
+func (r *refreshRequest) GetClientID() string          { return r.ClientID }
+func (r *refreshRequest) GetScopes() []string          { return r.Scopes }
+func (r *refreshRequest) GetSubject() string           { return r.Subject }
+func (r *refreshRequest) SetCurrentScopes(sc []string) { r.Scopes = sc }
+
+func (s *storage) TerminateSession(ctx context.Context, userID, clientID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, t := range s.access {
+		if t.ClientID == clientID && t.Subject == userID {
+			delete(s.access, id)
+		}
+	}
+	for tok, rt := range s.refresh {
+		if rt.ClientID == clientID && rt.Subject == userID {
+			delete(s.refresh, tok)
+			delete(s.families, rt.Family)
+		}
+	}
+	for sid, uid := range s.sso {
+		if uid == userID {
+			delete(s.sso, sid)
+		}
+	}
+	return nil
+}
+
+func (s *storage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rt, ok := s.refresh[token]
+	if !ok {
+		return "", "", op.ErrInvalidRefreshToken
+	}
+	return rt.Subject, rt.Token, nil
+}
+
+func (s *storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if at, ok := s.access[tokenOrID]; ok {
+		if at.ClientID != clientID {
+			return oidc.ErrInvalidClient().WithDescription("token was not issued for this client")
+		}
+		delete(s.access, tokenOrID)
+		return nil
+	}
+	if rt, ok := s.refresh[tokenOrID]; ok {
+		if rt.ClientID != clientID {
+			return oidc.ErrInvalidClient().WithDescription("token was not issued for this client")
+		}
+		delete(s.refresh, tokenOrID)
+		delete(s.access, rt.AccessID)
+		delete(s.families, rt.Family)
+		s.revoked.Add(1)
+	}
+	return nil
+}
+
+// --- keys ---
+
+type signingKey struct {
+	id  string
+	key *rsa.PrivateKey
+}
+
+func (k *signingKey) SignatureAlgorithm() jose.SignatureAlgorithm { return jose.RS256 }
+func (k *signingKey) Key() any                                    { return k.key }
+func (k *signingKey) ID() string                                  { return k.id }
+
+type publicKey struct{ signingKey }
+
+func (k *publicKey) Algorithm() jose.SignatureAlgorithm { return jose.RS256 }
+func (k *publicKey) Use() string                        { return "sig" }
+func (k *publicKey) Key() any                           { return &k.key.PublicKey }
+
+func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
+	return &signingKey{s.keyID, s.key}, nil
+}
+
+func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
+	return []jose.SignatureAlgorithm{jose.RS256}, nil
+}
+
+func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
+	return []op.Key{&publicKey{signingKey{s.keyID, s.key}}}, nil
+}
+
+// --- clients and users ---
+
+func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.clients[clientID]
+	if !ok {
+		return nil, errors.New("client not found")
+	}
+	return c, nil
+}
+
+func (s *storage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.clients[clientID]
+	if !ok || c.Secret != secret {
+		return errors.New("invalid client")
+	}
+	return nil
+}
+
+func (s *storage) SetUserinfoFromScopes(ctx context.Context, ui *oidc.UserInfo, userID, clientID string, scopes []string) error {
+	return nil
+}
+
+func (s *storage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
+	return s.setUserinfo(ui, req.GetSubject(), scopes)
+}
+
+func (s *storage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject, origin string) error {
+	s.mu.Lock()
+	t, ok := s.access[tokenID]
+	s.mu.Unlock()
+	if !ok || s.now().After(t.Expiration) {
+		return errors.New("token is invalid or has expired")
+	}
+	return s.setUserinfo(ui, t.Subject, t.Scopes)
+}
+
+func (s *storage) setUserinfo(ui *oidc.UserInfo, userID string, scopes []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[userID]
+	if !ok {
+		return fmt.Errorf("user not found")
+	}
+	for _, sc := range scopes {
+		switch sc {
+		case oidc.ScopeOpenID:
+			ui.Subject = u.ID
+		case oidc.ScopeEmail:
+			ui.Email = u.Email
+			ui.EmailVerified = oidc.Bool(u.Email != "")
+		case oidc.ScopeProfile:
+			ui.PreferredUsername = u.Username
+			ui.Name = u.Name
+			ui.Picture = u.Picture
+			ui.Locale = oidc.NewLocale(language.English)
+		}
+	}
+	return nil
+}
+
+func (s *storage) SetIntrospectionFromToken(ctx context.Context, in *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
+	s.mu.Lock()
+	t, ok := s.access[tokenID]
+	s.mu.Unlock()
+	if !ok || s.now().After(t.Expiration) {
+		return errors.New("token is invalid")
+	}
+	in.Active = true
+	in.Subject = t.Subject
+	in.Scope = t.Scopes
+	in.ClientID = t.ClientID
+	in.Expiration = oidc.FromTime(t.Expiration)
+	return nil
+}
+
+func (s *storage) GetPrivateClaimsFromScopes(ctx context.Context, userID, clientID string, scopes []string) (map[string]any, error) {
+	return nil, nil
+}
+
+func (s *storage) GetKeyByIDAndClientID(ctx context.Context, keyID, clientID string) (*jose.JSONWebKey, error) {
+	return nil, errors.New("jwt profile not supported")
+}
+
+func (s *storage) ValidateJWTProfileScopes(ctx context.Context, userID string, scopes []string) ([]string, error) {
+	return nil, errors.New("jwt profile not supported")
+}
+
+func (s *storage) Health(ctx context.Context) error { return nil }
+
+// --- OP browser sessions (SSO) ---
+
+func (s *storage) newSSO(userID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := randomID()
+	s.sso[id] = userID
+	return id
+}
+
+func (s *storage) ssoUser(id string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.sso[id]
+	return u, ok
+}
+
+func (s *storage) endSSO(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sso, id)
+}
+
+// liveRefreshTokens reports how many refresh tokens the OP still honours.
+func (s *storage) liveRefreshTokens() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.refresh)
+}
+
+func (s *storage) refreshTokenValid(tok string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.refresh[tok]
+	return ok
+}

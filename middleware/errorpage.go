@@ -1,0 +1,56 @@
+package middleware
+
+import (
+	"errors"
+	"html/template"
+	"net/http"
+
+	"github.com/confidant-go/confidant/client"
+)
+
+var errorTmpl = template.Must(template.New("error").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Sign-in problem</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}
+code{background:#f3f3f3;padding:.1rem .3rem}</style></head>
+<body><h1>{{.Title}}</h1><p id="reason">{{.Reason}}</p><p><small>Status {{.Status}}</small></p>
+<p><a id="login" href="{{.Login}}">Sign in again</a></p></body></html>`))
+
+// defaultErrorPage is the ErrorHandler used when Config has none: a small
+// page with a human reason. The error text is not shown verbatim: it is
+// safe (no secrets) but written for developers.
+func defaultErrorPage(loginPath string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		err := FailureReason(r)
+		status := StatusCode(err)
+		title, reason := "Sign-in failed", "Something went wrong while signing you in."
+		var pe *ProviderError
+		switch {
+		case errors.As(err, &pe) && pe.Code == "access_denied":
+			title, reason = "Access denied", "The sign-in was cancelled or access was not granted."
+		case errors.As(err, &pe):
+			reason = "The identity provider reported an error: " + pe.Code + "."
+		case errors.Is(err, ErrStateMissing), errors.Is(err, ErrStateMismatch):
+			reason = "This sign-in link is not valid for this browser or was already used."
+		case errors.Is(err, ErrStateExpired):
+			reason = "The sign-in took too long and expired."
+		case errors.Is(err, ErrCodeMissing):
+			reason = "The identity provider sent no authorization code."
+		case errors.Is(err, ErrMethodNotAllowed):
+			title, reason = "Method not allowed", "This endpoint does not accept that request method."
+		case errors.Is(err, ErrSessionStore):
+			title, reason = "Service unavailable", "Sessions cannot be stored right now. Please try again shortly."
+		case errors.Is(err, client.ErrProviderUnavailable), errors.Is(err, client.ErrDiscovery):
+			reason = "The identity provider could not be reached. Please try again shortly."
+		case errors.Is(err, client.ErrTokenRequest):
+			reason = "The identity provider refused to complete the sign-in."
+		case status == http.StatusUnauthorized:
+			reason = "The identity provider's answer could not be verified."
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(status)
+		errorTmpl.Execute(w, map[string]any{"Title": title, "Reason": reason, "Status": status, "Login": loginPath})
+	}
+}

@@ -1,0 +1,103 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/session"
+)
+
+var (
+	// ErrNotSignedIn means the request has no usable session.
+	ErrNotSignedIn = errors.New("middleware: not signed in")
+
+	// ErrStateMissing means the callback carried no state parameter.
+	ErrStateMissing = errors.New("middleware: callback without state")
+
+	// ErrStateMismatch means the callback's state matches no sign-in
+	// attempt of this browser: unknown, forged, or already used.
+	ErrStateMismatch = errors.New("middleware: unknown or reused state")
+
+	// ErrStateExpired means the sign-in attempt took longer than FlowTTL.
+	ErrStateExpired = errors.New("middleware: sign-in attempt expired")
+
+	// ErrCodeMissing means the callback carried a valid state but no code.
+	ErrCodeMissing = errors.New("middleware: callback without code")
+
+	// ErrProviderError means the provider redirected back with an error
+	// (?error=access_denied, …). A *ProviderError is in the chain.
+	ErrProviderError = errors.New("middleware: provider returned an error")
+
+	// ErrMethodNotAllowed means an auth endpoint was called with the wrong
+	// method (e.g. GET /auth/logout without AllowGETLogout).
+	ErrMethodNotAllowed = errors.New("middleware: method not allowed")
+
+	// ErrSessionStore means the session store failed (not a missing or
+	// invalid session, which is ErrNotSignedIn).
+	ErrSessionStore = errors.New("middleware: session store failure")
+)
+
+// ProviderError is an error the provider sent to the callback (RFC 6749
+// section 4.1.2.1).
+type ProviderError struct {
+	Code        string // "error", e.g. "access_denied"
+	Description string // "error_description"
+}
+
+func (e *ProviderError) Error() string {
+	if e.Description != "" {
+		return fmt.Sprintf("middleware: provider returned %s: %s", e.Code, e.Description)
+	}
+	return "middleware: provider returned " + e.Code
+}
+
+// Is makes a ProviderError match ErrProviderError.
+func (e *ProviderError) Is(target error) bool { return target == ErrProviderError }
+
+type failureKey struct{}
+
+// FailureReason returns why the ErrorHandler was called for r: an error to
+// test with errors.Is against this package's and the client package's
+// sentinels. It returns nil outside an ErrorHandler.
+func FailureReason(r *http.Request) error {
+	err, _ := r.Context().Value(failureKey{}).(error)
+	return err
+}
+
+// StatusCode is the HTTP status the SDK gives err: 400 for a bad callback,
+// 401 when authentication failed, 403 when the user denied access, 405 for a
+// wrong method, 502 when the provider failed, 503 when the session store did.
+func StatusCode(err error) int {
+	var pe *ProviderError
+	switch {
+	case errors.As(err, &pe):
+		if pe.Code == "access_denied" {
+			return http.StatusForbidden
+		}
+		if pe.Code == "temporarily_unavailable" || pe.Code == "server_error" {
+			return http.StatusBadGateway
+		}
+		return http.StatusBadRequest
+	case errors.Is(err, ErrMethodNotAllowed):
+		return http.StatusMethodNotAllowed
+	case errors.Is(err, ErrSessionStore):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, client.ErrProviderUnavailable), errors.Is(err, client.ErrDiscovery):
+		return http.StatusBadGateway
+	case errors.Is(err, ErrNotSignedIn),
+		errors.Is(err, client.ErrInvalidIDToken), errors.Is(err, client.ErrNonceMismatch),
+		errors.Is(err, client.ErrAccessTokenHash), errors.Is(err, client.ErrUserInfo),
+		errors.Is(err, client.ErrNoIDToken):
+		return http.StatusUnauthorized
+	case errors.Is(err, session.ErrTooLarge):
+		return http.StatusInternalServerError
+	}
+	return http.StatusBadRequest
+}
+
+func withFailure(r *http.Request, err error) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), failureKey{}, err))
+}

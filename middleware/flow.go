@@ -1,0 +1,137 @@
+package middleware
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gorilla/sessions"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/session"
+)
+
+// flow is one sign-in attempt, kept in its own encrypted cookie until the
+// callback uses it.
+type flow struct {
+	State    string `json:"s"`
+	Nonce    string `json:"n,omitempty"`
+	Verifier string `json:"v"`
+	ReturnTo string `json:"r"`
+	Created  int64  `json:"t"` // Unix milliseconds
+}
+
+const flowBase = "confidant_flow."
+
+// flowCookieName derives the attempt's cookie name from its state, so the
+// callback finds its own attempt among parallel ones without trying them all.
+func (a *Auth) flowCookieName(r *http.Request, state string) string {
+	h := sha256.Sum256([]byte(state))
+	return session.CookieName(flowBase+hex.EncodeToString(h[:8]), session.IsSecureRequest(r), a.flowOpts())
+}
+
+func (a *Auth) flowOpts() *sessions.Options {
+	return &sessions.Options{Path: a.cfg.Prefix + "callback", HttpOnly: true, SameSite: http.SameSiteLaxMode}
+}
+
+func (a *Auth) flowAAD(name string) []byte { return []byte("confidant/flow/" + name) }
+
+func (a *Auth) setFlowCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+	c := sessions.NewCookie(name, value, a.flowOpts())
+	c.Secure = session.IsSecureRequest(r)
+	c.MaxAge = maxAge
+	if maxAge < 0 {
+		c.Expires = time.Unix(1, 0)
+	} else {
+		c.Expires = a.cfg.Now().Add(time.Duration(maxAge) * time.Second)
+	}
+	http.SetCookie(w, c)
+}
+
+// startFlow begins a sign-in attempt: it stores its flow cookie (dropping
+// the oldest attempts beyond MaxFlows) and redirects to the provider.
+func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, returnTo string) {
+	l, err := a.cfg.Client.NewLogin(r.Context(), nil)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.pruneFlows(w, r)
+	f := flow{State: l.State, Nonce: l.Nonce, Verifier: l.Verifier, ReturnTo: returnTo, Created: a.cfg.Now().UnixMilli()}
+	plain, _ := json.Marshal(f)
+	name := a.flowCookieName(r, l.State)
+	a.setFlowCookie(w, r, name, a.flows.Seal(plain, a.flowAAD(name)), int(a.cfg.FlowTTL/time.Second)+1)
+	a.log.LogAttrs(r.Context(), -4, "confidant: sign-in started", slogProvider(a.cfg.Client))
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, l.URL, http.StatusFound)
+}
+
+// pruneFlows keeps at most MaxFlows-1 attempts so that a new one fits:
+// expired and unreadable ones go first, then the oldest.
+func (a *Auth) pruneFlows(w http.ResponseWriter, r *http.Request) {
+	type entry struct {
+		name    string
+		created int64
+	}
+	var live []entry
+	now := a.cfg.Now()
+	for _, c := range r.Cookies() {
+		if !strings.Contains(c.Name, flowBase) {
+			continue
+		}
+		f, ok := a.openFlow(c.Name, c.Value)
+		if !ok || now.Sub(time.UnixMilli(f.Created)) > a.cfg.FlowTTL {
+			a.setFlowCookie(w, r, c.Name, "", -1)
+			continue
+		}
+		live = append(live, entry{c.Name, f.Created})
+	}
+	sort.Slice(live, func(i, j int) bool { return live[i].created < live[j].created })
+	for len(live) >= a.cfg.MaxFlows {
+		a.setFlowCookie(w, r, live[0].name, "", -1)
+		live = live[1:]
+	}
+}
+
+func (a *Auth) openFlow(name, value string) (*flow, bool) {
+	plain, err := a.flows.Open(value, a.flowAAD(name))
+	if err != nil {
+		return nil, false
+	}
+	var f flow
+	if json.Unmarshal(plain, &f) != nil {
+		return nil, false
+	}
+	return &f, true
+}
+
+// takeFlow finds the attempt for state, deletes its cookie whatever the
+// outcome (a state is used once), and checks it.
+func (a *Auth) takeFlow(w http.ResponseWriter, r *http.Request, state string) (*flow, error) {
+	if state == "" {
+		return nil, ErrStateMissing
+	}
+	name := a.flowCookieName(r, state)
+	c, err := r.Cookie(name)
+	if err != nil {
+		return nil, ErrStateMismatch
+	}
+	a.setFlowCookie(w, r, name, "", -1)
+	f, ok := a.openFlow(name, c.Value)
+	if !ok || subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1 {
+		return nil, ErrStateMismatch
+	}
+	if a.cfg.Now().Sub(time.UnixMilli(f.Created)) > a.cfg.FlowTTL {
+		return nil, ErrStateExpired
+	}
+	return f, nil
+}
+
+func (f *flow) login() *client.Login {
+	return &client.Login{State: f.State, Nonce: f.Nonce, Verifier: f.Verifier}
+}

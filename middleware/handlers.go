@@ -1,0 +1,149 @@
+package middleware
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/session"
+)
+
+func slogProvider(c *client.Client) slog.Attr {
+	return slog.String("provider", c.Provider().Name())
+}
+
+// login starts a sign-in. ?return_to= names a local path to land on
+// afterwards; anything that is not a same-origin relative path is ignored.
+func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		a.fail(w, r, ErrMethodNotAllowed)
+		return
+	}
+	returnTo, ok := sanitizeReturnTo(r.URL.Query().Get("return_to"))
+	if !ok {
+		returnTo = a.cfg.AfterLogin
+	}
+	a.startFlow(w, r, returnTo)
+}
+
+// callback finishes a sign-in: state first (before any token request), then
+// the provider's error if any, then the code exchange and a new session.
+func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET")
+		a.fail(w, r, ErrMethodNotAllowed)
+		return
+	}
+	q := r.URL.Query()
+	w.Header().Set("Cache-Control", "no-store")
+	f, err := a.takeFlow(w, r, q.Get("state"))
+	if e := q.Get("error"); e != "" {
+		// Shown, never exchanged; an unknown state does not hide the
+		// provider's reason but is still reported first.
+		perr := &ProviderError{Code: e, Description: q.Get("error_description")}
+		if err != nil {
+			a.fail(w, r, fmt.Errorf("%w (%w)", err, perr))
+			return
+		}
+		a.fail(w, r, perr)
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	code := q.Get("code")
+	if code == "" {
+		a.fail(w, r, ErrCodeMissing)
+		return
+	}
+	res, err := a.cfg.Client.Exchange(r.Context(), code, f.login())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	s := newSession(a.cfg.Client.Provider().Name(), res)
+	if err := a.cfg.Store.Save(w, r, s); err != nil {
+		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
+		return
+	}
+	a.log.LogAttrs(r.Context(), slog.LevelInfo, "confidant: signed in", slogProvider(a.cfg.Client))
+	http.Redirect(w, r, f.ReturnTo, http.StatusFound)
+}
+
+// newSession builds the session for a completed sign-in, with a fresh ID.
+func newSession(provider string, res *client.Result) *session.Session {
+	t := res.Token
+	return &session.Session{
+		ID:           newID(),
+		Provider:     provider,
+		Subject:      res.Identity.Subject,
+		Name:         res.Identity.Name,
+		Email:        res.Identity.Email,
+		Picture:      res.Identity.Picture,
+		Claims:       res.Identity.Claims,
+		AccessToken:  t.AccessToken,
+		TokenType:    t.Type(),
+		RefreshToken: t.RefreshToken,
+		IDToken:      res.IDToken,
+		Expiry:       t.Expiry,
+		Scope:        res.Scope,
+	}
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// logout ends the local session, revokes the refresh token where the
+// provider can, and sends the browser to the provider's end_session
+// endpoint (or to AfterLogout when there is none).
+func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost && !(a.cfg.AllowGETLogout && r.Method == http.MethodGet) {
+		if a.cfg.AllowGETLogout {
+			w.Header().Set("Allow", "GET, POST")
+		} else {
+			w.Header().Set("Allow", "POST")
+		}
+		a.fail(w, r, ErrMethodNotAllowed)
+		return
+	}
+	s, err := a.cfg.Store.Load(r)
+	if err != nil && !errors.Is(err, session.ErrNoSession) {
+		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
+		return
+	}
+	if err := a.cfg.Store.Delete(w, r); err != nil {
+		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	target := a.cfg.AfterLogout
+	if s != nil {
+		ctx := r.Context()
+		revoked := false
+		if s.RefreshToken != "" {
+			err := a.cfg.Client.Revoke(ctx, s.RefreshToken, "refresh_token")
+			revoked = err == nil
+			if err != nil && !errors.Is(err, client.ErrNotSupported) {
+				a.log.LogAttrs(ctx, slog.LevelWarn, "confidant: revocation failed", slogProvider(a.cfg.Client), slog.String("error", err.Error()))
+			}
+		}
+		end, err := a.cfg.Client.LogoutURL(ctx, s.IDToken, a.cfg.PostLogoutRedirectURL)
+		if err != nil {
+			a.log.LogAttrs(ctx, slog.LevelWarn, "confidant: no provider logout", slogProvider(a.cfg.Client), slog.String("error", err.Error()))
+		} else if end != "" {
+			target = end
+		}
+		a.log.LogAttrs(ctx, slog.LevelInfo, "confidant: signed out", slogProvider(a.cfg.Client),
+			slog.Bool("revoked", revoked), slog.Bool("end_session", end != ""))
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}

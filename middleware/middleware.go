@@ -1,0 +1,172 @@
+package middleware
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/session"
+)
+
+// Config configures an Auth. New copies it. Zero fields get the defaults
+// written beside them.
+type Config struct {
+	// Client runs the protocol with the provider. Required.
+	Client *client.Client
+
+	// Store keeps sessions. Required.
+	Store session.Store
+
+	// Keys seal the login flow cookies (32-byte AES-256 keys, first seals,
+	// all open). Default: the Store's keys when it has a Cipher() method,
+	// as session.CookieStore does.
+	Keys [][]byte
+
+	// Prefix is the path under which login, callback and logout are
+	// served. Default "/auth/". The Client's RedirectURL should point at
+	// Prefix + "callback".
+	Prefix string
+
+	// AfterLogin is where a sign-in lands when it carries no return-to.
+	// Default "/".
+	AfterLogin string
+
+	// AfterLogout is the app path the user ends on after signing out.
+	// Default "/".
+	AfterLogout string
+
+	// PostLogoutRedirectURL is the absolute URL sent to the provider's
+	// end_session endpoint as post_logout_redirect_uri; register it at the
+	// provider. Default: AfterLogout on the origin of the Client's
+	// RedirectURL.
+	PostLogoutRedirectURL string
+
+	// AllowGETLogout lets GET /auth/logout sign the user out. Off by
+	// default: a GET can be triggered by any page (an <img> tag), so only
+	// POST signs out.
+	AllowGETLogout bool
+
+	// FlowTTL is how long a sign-in attempt may take. Default 10 minutes.
+	FlowTTL time.Duration
+
+	// MaxFlows bounds the number of sign-in attempts a browser may have in
+	// progress; the oldest is dropped beyond it. Default 8.
+	MaxFlows int
+
+	// ErrorHandler is called when a request fails (bad callback, provider
+	// error, store failure, …); FailureReason(r) tells why and
+	// StatusCode(err) suggests a status. Default: a small HTML page with
+	// the reason, the status, and a "sign in again" link.
+	ErrorHandler http.Handler
+
+	// Logger receives one line per failure and per sign-in and sign-out.
+	// Never a token, code or secret. Default: no logging.
+	Logger *slog.Logger
+
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Auth serves the sign-in endpoints and wraps handlers that need a user.
+// Safe for concurrent use.
+type Auth struct {
+	cfg   Config
+	flows *session.Cipher
+	log   *slog.Logger
+}
+
+// New validates cfg and returns an Auth.
+func New(cfg Config) (*Auth, error) {
+	if cfg.Client == nil || cfg.Store == nil {
+		return nil, fmt.Errorf("middleware: Config.Client and Config.Store are required")
+	}
+	var flows *session.Cipher
+	var err error
+	switch {
+	case len(cfg.Keys) > 0:
+		if flows, err = session.NewCipher(cfg.Keys); err != nil {
+			return nil, fmt.Errorf("middleware: Config.Keys: %w", err)
+		}
+	default:
+		cs, ok := cfg.Store.(interface{ Cipher() *session.Cipher })
+		if !ok {
+			return nil, fmt.Errorf("middleware: Config.Keys is required with this Store")
+		}
+		flows = cs.Cipher()
+	}
+	cfg.Keys = nil
+	if cfg.Prefix == "" {
+		cfg.Prefix = "/auth/"
+	}
+	if !strings.HasPrefix(cfg.Prefix, "/") || !strings.HasSuffix(cfg.Prefix, "/") {
+		return nil, fmt.Errorf("middleware: Prefix %q must start and end with /", cfg.Prefix)
+	}
+	if cfg.AfterLogin == "" {
+		cfg.AfterLogin = "/"
+	}
+	if cfg.AfterLogout == "" {
+		cfg.AfterLogout = "/"
+	}
+	if _, ok := sanitizeReturnTo(cfg.AfterLogin); !ok {
+		return nil, fmt.Errorf("middleware: AfterLogin %q must be a local path", cfg.AfterLogin)
+	}
+	if _, ok := sanitizeReturnTo(cfg.AfterLogout); !ok {
+		return nil, fmt.Errorf("middleware: AfterLogout %q must be a local path", cfg.AfterLogout)
+	}
+	if cfg.PostLogoutRedirectURL == "" {
+		u, err := url.Parse(cfg.Client.RedirectURL())
+		if err != nil {
+			return nil, fmt.Errorf("middleware: client RedirectURL: %w", err)
+		}
+		cfg.PostLogoutRedirectURL = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: cfg.AfterLogout}).String()
+	}
+	if cfg.FlowTTL <= 0 {
+		cfg.FlowTTL = 10 * time.Minute
+	}
+	if cfg.MaxFlows <= 0 {
+		cfg.MaxFlows = 8
+	}
+	if cfg.ErrorHandler == nil {
+		cfg.ErrorHandler = http.HandlerFunc(defaultErrorPage(cfg.Prefix + "login"))
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Auth{cfg: cfg, flows: flows, log: log}, nil
+}
+
+// ServeHTTP serves Prefix+"login", Prefix+"callback" and Prefix+"logout".
+// Mount it at Prefix (mux.Handle("/auth/", auth)).
+func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch strings.TrimPrefix(r.URL.Path, a.cfg.Prefix) {
+	case "login":
+		a.login(w, r)
+	case "callback":
+		a.callback(w, r)
+	case "logout":
+		a.logout(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// LoginPath is the path of the login endpoint, for links and forms.
+func (a *Auth) LoginPath() string { return a.cfg.Prefix + "login" }
+
+// LogoutPath is the path of the logout endpoint, for a POST form.
+func (a *Auth) LogoutPath() string { return a.cfg.Prefix + "logout" }
+
+// fail hands err to the ErrorHandler.
+func (a *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {
+	a.log.LogAttrs(r.Context(), slog.LevelWarn, "confidant: request failed",
+		slog.String("path", r.URL.Path), slog.Int("status", StatusCode(err)), slog.String("error", err.Error()))
+	a.cfg.ErrorHandler.ServeHTTP(w, withFailure(r, err))
+}

@@ -1,0 +1,77 @@
+package session
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+)
+
+// Cipher seals and opens small values with AES-256-GCM under a list of
+// keys: the first key seals, every key opens, so keys can be rotated by
+// putting a new key first and removing an old one once its cookies have
+// expired. Safe for concurrent use.
+type Cipher struct {
+	aeads []cipher.AEAD
+	hints []byte // first byte of SHA-256(key): picks the key to try first
+}
+
+const (
+	sealVersion = 1
+	nonceSize   = 12
+	overhead    = 2 + nonceSize + 16 // version, key hint, nonce, GCM tag
+)
+
+// NewCipher returns a Cipher for keys, each exactly 32 bytes (AES-256).
+func NewCipher(keys [][]byte) (*Cipher, error) {
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%w: at least one key is required", ErrConfig)
+	}
+	c := &Cipher{}
+	for i, k := range keys {
+		if len(k) != 32 {
+			return nil, fmt.Errorf("%w: key %d is %d bytes, want 32", ErrConfig, i, len(k))
+		}
+		block, _ := aes.NewCipher(k)
+		aead, _ := cipher.NewGCM(block)
+		h := sha256.Sum256(k)
+		c.aeads = append(c.aeads, aead)
+		c.hints = append(c.hints, h[0])
+	}
+	return c, nil
+}
+
+// Seal encrypts and authenticates plaintext bound to aad (which is not
+// stored) and returns it as unpadded base64url text.
+func (c *Cipher) Seal(plaintext, aad []byte) string {
+	buf := make([]byte, 2+nonceSize, overhead+len(plaintext))
+	buf[0], buf[1] = sealVersion, c.hints[0]
+	rand.Read(buf[2 : 2+nonceSize])
+	buf = c.aeads[0].Seal(buf, buf[2:2+nonceSize], plaintext, aad)
+	return base64.RawURLEncoding.EncodeToString(buf)
+}
+
+// Open reverses Seal. Any tampering, truncation, wrong aad or unknown key
+// gives an error wrapping ErrInvalidSession.
+func (c *Cipher) Open(text string, aad []byte) ([]byte, error) {
+	buf, err := base64.RawURLEncoding.DecodeString(text)
+	if err != nil || len(buf) < overhead || buf[0] != sealVersion {
+		return nil, ErrInvalidSession
+	}
+	nonce, ct := buf[2:2+nonceSize], buf[2+nonceSize:]
+	// Try the key the hint names first, then the rest: a hint collision
+	// costs one extra attempt, never a wrong answer.
+	for pass := range 2 {
+		for i, aead := range c.aeads {
+			if (c.hints[i] == buf[1]) != (pass == 0) {
+				continue
+			}
+			if pt, err := aead.Open(nil, nonce, ct, aad); err == nil {
+				return pt, nil
+			}
+		}
+	}
+	return nil, ErrInvalidSession
+}

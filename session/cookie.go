@@ -1,0 +1,228 @@
+package session
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/sessions"
+)
+
+// CookieConfig configures a CookieStore. Zero fields get the defaults
+// written beside them.
+type CookieConfig struct {
+	// Keys are 32-byte AES-256 keys. Required. The first seals new cookies;
+	// all open existing ones. To rotate, put a new key first and drop the
+	// oldest once cookies sealed with it have expired.
+	Keys [][]byte
+
+	// Name is the cookie name. Default "confidant". It gets the __Host-
+	// prefix when the cookie is Secure and has no Domain (__Secure- with a
+	// Domain).
+	Name string
+
+	// Options are the cookie attributes, as in gorilla/sessions. Default:
+	// Path "/", MaxAge 7 days, HttpOnly, SameSite=Lax. HttpOnly is always
+	// set (the cookie holds tokens). Secure is set when Options.Secure is
+	// true or the request is not plain http to a loopback host.
+	// MaxAge is also enforced on the server: an older session does not load.
+	Options *sessions.Options
+
+	// MaxSize is the budget, in bytes, for all of the session's cookie
+	// values together. Save fails with ErrTooLarge beyond it. Default 8000.
+	MaxSize int
+
+	// ChunkSize is the largest value of one cookie; a larger session is
+	// split into numbered cookies (name, name.1, name.2, …). Default 3800,
+	// which keeps each Set-Cookie line under the 4096-byte browser limit.
+	ChunkSize int
+
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// CookieStore keeps the whole session in encrypted cookies. Safe for
+// concurrent use.
+type CookieStore struct {
+	cfg    CookieConfig
+	opts   sessions.Options
+	cipher *Cipher
+}
+
+var _ Store = (*CookieStore)(nil)
+
+// NewCookieStore validates cfg and returns a CookieStore.
+func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
+	c, err := NewCipher(cfg.Keys)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Name == "" {
+		cfg.Name = "confidant"
+	}
+	if strings.ContainsAny(cfg.Name, "=;, \t\r\n") || strings.HasPrefix(cfg.Name, "__") {
+		return nil, fmt.Errorf("%w: cookie name %q (give it without __Host- or __Secure- prefix)", ErrConfig, cfg.Name)
+	}
+	opts := sessions.Options{Path: "/", MaxAge: 7 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	if cfg.Options != nil {
+		opts = *cfg.Options
+		opts.HttpOnly = true
+		if opts.Path == "" {
+			opts.Path = "/"
+		}
+		if opts.SameSite == 0 {
+			opts.SameSite = http.SameSiteLaxMode
+		}
+	}
+	if cfg.ChunkSize <= 0 {
+		cfg.ChunkSize = 3800
+	}
+	if cfg.MaxSize <= 0 {
+		cfg.MaxSize = 8000
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.Keys = nil // held by the cipher only
+	return &CookieStore{cfg: cfg, opts: opts, cipher: c}, nil
+}
+
+// Cipher returns the store's cipher, so that other cookies of the SDK (the
+// login flow's) are sealed with the same keys.
+func (s *CookieStore) Cipher() *Cipher { return s.cipher }
+
+// IsSecureRequest reports whether cookies for r must be Secure: always,
+// except for plain http to a loopback host (localhost development).
+func IsSecureRequest(r *http.Request) bool {
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		return true
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(strings.ToLower(host), "[]")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
+}
+
+// CookieName returns the cookie name to use for r with the prefix the
+// attributes allow: __Host- (Secure, Path=/, no Domain) or __Secure-.
+func CookieName(base string, secure bool, opts *sessions.Options) string {
+	switch {
+	case !secure:
+		return base
+	case opts.Domain == "" && opts.Path == "/":
+		return "__Host-" + base
+	default:
+		return "__Secure-" + base
+	}
+}
+
+func (s *CookieStore) name(r *http.Request) (string, bool) {
+	secure := s.opts.Secure || IsSecureRequest(r)
+	return CookieName(s.cfg.Name, secure, &s.opts), secure
+}
+
+func (s *CookieStore) aad(name string) []byte { return []byte("confidant/session/" + name) }
+
+func (s *CookieStore) maxChunks() int { return s.cfg.MaxSize/s.cfg.ChunkSize + 2 }
+
+// Load implements Store.
+func (s *CookieStore) Load(r *http.Request) (*Session, error) {
+	name, _ := s.name(r)
+	first, err := r.Cookie(name)
+	if err != nil {
+		return nil, ErrNoSession
+	}
+	value := first.Value
+	for i := 1; i < s.maxChunks(); i++ {
+		c, err := r.Cookie(name + "." + strconv.Itoa(i))
+		if err != nil {
+			break
+		}
+		value += c.Value
+	}
+	if len(value) > s.cfg.MaxSize {
+		return nil, fmt.Errorf("%w: %w", ErrNoSession, ErrInvalidSession)
+	}
+	plain, err := s.cipher.Open(value, s.aad(name))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoSession, ErrInvalidSession)
+	}
+	sess, err := unmarshal(plain)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoSession, ErrInvalidSession)
+	}
+	if s.opts.MaxAge > 0 && s.cfg.Now().Sub(sess.CreatedAt) > time.Duration(s.opts.MaxAge)*time.Second {
+		return nil, fmt.Errorf("%w: expired", ErrNoSession)
+	}
+	return sess, nil
+}
+
+// Save implements Store. It sets LastSeen, and CreatedAt when unset. A
+// session larger than MaxSize is not written and gives ErrTooLarge.
+func (s *CookieStore) Save(w http.ResponseWriter, r *http.Request, sess *Session) error {
+	now := s.cfg.Now()
+	if sess.CreatedAt.IsZero() {
+		sess.CreatedAt = now
+	}
+	sess.LastSeen = now
+	name, secure := s.name(r)
+	value := s.cipher.Seal(marshal(sess), s.aad(name))
+	if len(value) > s.cfg.MaxSize {
+		return fmt.Errorf("%w: %d bytes encoded, budget %d", ErrTooLarge, len(value), s.cfg.MaxSize)
+	}
+	n := 0
+	for len(value) > 0 {
+		part := value[:min(len(value), s.cfg.ChunkSize)]
+		value = value[len(part):]
+		cname := name
+		if n > 0 {
+			cname += "." + strconv.Itoa(n)
+		}
+		http.SetCookie(w, s.cookie(cname, part, secure, s.opts.MaxAge))
+		n++
+	}
+	s.expireChunks(w, r, name, n, secure)
+	return nil
+}
+
+// Delete implements Store: it expires every chunk the request carries.
+func (s *CookieStore) Delete(w http.ResponseWriter, r *http.Request) error {
+	name, secure := s.name(r)
+	http.SetCookie(w, s.cookie(name, "", secure, -1))
+	s.expireChunks(w, r, name, 1, secure)
+	return nil
+}
+
+// expireChunks deletes chunk cookies from index from on that the request
+// still carries (left over from a larger session).
+func (s *CookieStore) expireChunks(w http.ResponseWriter, r *http.Request, name string, from int, secure bool) {
+	for i := max(from, 1); i < s.maxChunks(); i++ {
+		cname := name + "." + strconv.Itoa(i)
+		if _, err := r.Cookie(cname); err != nil {
+			break
+		}
+		http.SetCookie(w, s.cookie(cname, "", secure, -1))
+	}
+}
+
+func (s *CookieStore) cookie(name, value string, secure bool, maxAge int) *http.Cookie {
+	c := sessions.NewCookie(name, value, &s.opts)
+	c.Secure = secure
+	c.HttpOnly = true
+	c.MaxAge = maxAge
+	if maxAge < 0 {
+		c.Expires = time.Unix(1, 0)
+	} else if maxAge > 0 {
+		c.Expires = s.cfg.Now().Add(time.Duration(maxAge) * time.Second)
+	}
+	return c
+}

@@ -1,0 +1,24 @@
+// Package session holds what a signed-in user's session contains and where
+// it lives.
+//
+// A [Session] carries the user's tokens (access, refresh, ID token, expiry,
+// type, scope), identity (sub, name, email, picture and every claim as JSON),
+// the provider that signed them in, and when the session was created and
+// last seen.
+//
+// A [Store] loads and saves sessions for HTTP requests. [CookieStore] keeps
+// the whole session in the browser, encrypted with AES-256-GCM under a list
+// of keys (the first encrypts, all decrypt, so keys can be rotated), in a
+// compact binary encoding, split into numbered cookies when it must be. A
+// cookie that was tampered with, truncated, or sealed with a key that is no
+// longer configured loads as "no session" ([ErrNoSession]), never as an
+// error page.
+//
+// Cookie attributes follow the secure defaults: HttpOnly, SameSite=Lax,
+// Secure with the __Host- name prefix, except over plain http to a loopback
+// host (localhost development), where browsers would drop Secure cookies.
+// Attributes are given with gorilla/sessions' [sessions.Options], so gorilla
+// users feel at home.
+//
+// The package never imports the client or middleware packages.
+package session
