@@ -73,6 +73,8 @@ func FailureReason(r *http.Request) error {
 func StatusCode(err error) int {
 	var pe *ProviderError
 	switch {
+	case errors.Is(err, ErrStateMissing), errors.Is(err, ErrStateMismatch), errors.Is(err, ErrStateExpired):
+		return http.StatusBadRequest
 	case errors.As(err, &pe):
 		if pe.Code == "access_denied" {
 			return http.StatusForbidden

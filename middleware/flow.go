@@ -36,7 +36,9 @@ func (a *Auth) flowCookieName(r *http.Request, state string) string {
 }
 
 func (a *Auth) flowOpts() *sessions.Options {
-	return &sessions.Options{Path: a.cfg.Prefix + "callback", HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	// Path=/ so that every response that starts a sign-in (Require runs on
+	// any path) sees the attempts in progress and can bound them.
+	return &sessions.Options{Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}
 }
 
 func (a *Auth) flowAAD(name string) []byte { return []byte("confidant/flow/" + name) }

@@ -1,6 +1,11 @@
 package middleware_test
 
-import "net/url"
+import (
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+)
 
 func mustURL(s string) *url.URL {
 	u, err := url.Parse(s)
@@ -9,3 +14,20 @@ func mustURL(s string) *url.URL {
 	}
 	return u
 }
+
+func cookieJar() (http.CookieJar, error) { return cookiejar.New(nil) }
+
+type recorder struct{ *httptest.ResponseRecorder }
+
+func newRecorder() recorder { return recorder{httptest.NewRecorder()} }
+
+func (r recorder) cookie(name string) string {
+	for _, c := range r.Result().Cookies() {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
