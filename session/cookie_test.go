@@ -1,0 +1,254 @@
+package session_test
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/sessions"
+
+	"github.com/confidant-go/confidant/session"
+)
+
+func key() []byte {
+	k := make([]byte, 32)
+	rand.Read(k)
+	return k
+}
+
+// fakeJWT returns a compact JWS-shaped token of about n bytes.
+func fakeJWT(n int) string {
+	seg := func(k int) string {
+		b := make([]byte, k)
+		rand.Read(b)
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	return seg(30) + "." + seg(n*3/4-100) + "." + seg(256)
+}
+
+// realistic is an Auth0-like session: 900-byte access JWT, 1.1 KB ID token.
+func realistic() *session.Session {
+	now := time.Now().Truncate(time.Millisecond)
+	return &session.Session{
+		ID: "3q2-7wAAAAAAAAAAAAAAAA", Provider: "example.eu.auth0.com",
+		Subject: "auth0|64f1c0ffee0123456789abcd", Name: "Dee Mo", Email: "demo@example.com",
+		Picture: "https://s.gravatar.com/avatar/0123456789abcdef0123456789abcdef?s=480",
+		Claims:  []byte(`{"sub":"auth0|64f1c0ffee0123456789abcd","name":"Dee Mo","email":"demo@example.com","email_verified":true,"nickname":"demo","updated_at":"2026-11-01T10:00:00.000Z"}`),
+		AccessToken: fakeJWT(900), TokenType: "Bearer", RefreshToken: "v1.MRrtbX6K9nQf3xq2e1bYkFzJ0sTj8oWcA4lPdGhUiVyN5mR7tB_Eg-Zu2vXw1QaS3dF6gH9jK0lL",
+		IDToken: fakeJWT(1100), Expiry: now.Add(time.Hour), Scope: "openid profile email offline_access",
+		CreatedAt: now, LastSeen: now,
+	}
+}
+
+func roundTrip(t *testing.T, st *session.CookieStore, host string, s *session.Session) (*session.Session, []*http.Cookie) {
+	t.Helper()
+	req := httptest.NewRequest("GET", "http://"+host+"/", nil)
+	rec := httptest.NewRecorder()
+	if err := st.Save(rec, req, s); err != nil {
+		t.Fatal(err)
+	}
+	cookies := rec.Result().Cookies()
+	req2 := httptest.NewRequest("GET", "http://"+host+"/", nil)
+	for _, c := range cookies {
+		req2.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	got, err := st.Load(req2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got, cookies
+}
+
+func TestRoundTrip(t *testing.T) {
+	st, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]*session.Session{
+		"realistic": realistic(),
+		"empty":     {},
+		"opaque tokens": {AccessToken: "opaque.tok", RefreshToken: "a.b.c.d", IDToken: "x.y.z!",
+			CreatedAt: time.Now().Truncate(time.Millisecond)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			want := *s
+			got, cookies := roundTrip(t, st, "localhost", s)
+			want.CreatedAt, want.LastSeen = got.CreatedAt, got.LastSeen
+			if !reflect.DeepEqual(got, &want) {
+				t.Errorf("round trip changed the session:\n got %+v\nwant %+v", got, &want)
+			}
+			if len(cookies) != 1 {
+				t.Errorf("%d cookies, want 1", len(cookies))
+			}
+		})
+	}
+}
+
+// TestRealisticSize: a realistic Auth0 session fits one cookie and the
+// whole Cookie header stays under 4 KiB.
+func TestRealisticSize(t *testing.T) {
+	st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()}})
+	_, cookies := roundTrip(t, st, "app.example.com", realistic())
+	if len(cookies) != 1 {
+		t.Fatalf("%d cookies, want 1", len(cookies))
+	}
+	header := cookies[0].Name + "=" + cookies[0].Value
+	if len(header) >= 4096 {
+		t.Errorf("Cookie header is %d bytes, want < 4096", len(header))
+	}
+	t.Logf("realistic session cookie: %d bytes", len(header))
+}
+
+func TestChunking(t *testing.T) {
+	st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()}, ChunkSize: 1000, MaxSize: 6000})
+	s := realistic()
+	got, cookies := roundTrip(t, st, "localhost", s)
+	if len(cookies) < 3 {
+		t.Fatalf("%d cookies, want the session split in several", len(cookies))
+	}
+	for i, c := range cookies {
+		want := "confidant"
+		if i > 0 {
+			want += "." + string(rune('0'+i))
+		}
+		if c.Name != want || len(c.Value) > 1000 {
+			t.Errorf("chunk %d: %s (%d bytes)", i, c.Name, len(c.Value))
+		}
+	}
+	if got.AccessToken != s.AccessToken || got.IDToken != s.IDToken {
+		t.Error("chunked round trip changed the tokens")
+	}
+	// A missing middle chunk is "no session", not an error page.
+	req := httptest.NewRequest("GET", "http://localhost/", nil)
+	for i, c := range cookies {
+		if i != 1 {
+			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		}
+	}
+	if _, err := st.Load(req); !errors.Is(err, session.ErrNoSession) || !errors.Is(err, session.ErrInvalidSession) {
+		t.Errorf("missing chunk: %v", err)
+	}
+	// Saving a smaller session deletes the chunks it no longer needs.
+	req = httptest.NewRequest("GET", "http://localhost/", nil)
+	for _, c := range cookies {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	rec := httptest.NewRecorder()
+	if err := st.Save(rec, req, &session.Session{ID: "small"}); err != nil {
+		t.Fatal(err)
+	}
+	deleted := 0
+	for _, c := range rec.Result().Cookies() {
+		if c.MaxAge < 0 {
+			deleted++
+		}
+	}
+	if deleted != len(cookies)-1 {
+		t.Errorf("%d stale chunks deleted, want %d", deleted, len(cookies)-1)
+	}
+}
+
+func TestTooLarge(t *testing.T) {
+	st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()}, MaxSize: 2000})
+	rec := httptest.NewRecorder()
+	err := st.Save(rec, httptest.NewRequest("GET", "http://localhost/", nil), realistic())
+	if !errors.Is(err, session.ErrTooLarge) {
+		t.Fatalf("err %v, want ErrTooLarge", err)
+	}
+	if len(rec.Result().Cookies()) != 0 {
+		t.Error("a cookie was written for a session over budget")
+	}
+}
+
+func TestCookieAttributes(t *testing.T) {
+	st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()}})
+	cases := []struct {
+		url    string
+		proto  string
+		name   string
+		secure bool
+	}{
+		{"http://localhost:8080/", "", "confidant", false},
+		{"http://127.0.0.1:8080/", "", "confidant", false},
+		{"http://[::1]:8080/", "", "confidant", false},
+		{"https://app.example.com/", "", "__Host-confidant", true},
+		{"http://app.example.com/", "", "__Host-confidant", true},
+		{"http://localhost/", "https", "__Host-confidant", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.url+tc.proto, func(t *testing.T) {
+			req := httptest.NewRequest("GET", tc.url, nil)
+			if tc.proto != "" {
+				req.Header.Set("X-Forwarded-Proto", tc.proto)
+			}
+			rec := httptest.NewRecorder()
+			st.Save(rec, req, &session.Session{ID: "x"})
+			c := rec.Result().Cookies()[0]
+			if c.Name != tc.name || c.Secure != tc.secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" {
+				t.Errorf("cookie %s secure=%v httponly=%v samesite=%v path=%q", c.Name, c.Secure, c.HttpOnly, c.SameSite, c.Path)
+			}
+		})
+	}
+	// Options with a Domain get the __Secure- prefix; HttpOnly cannot be turned off.
+	st2, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()},
+		Options: &sessions.Options{Domain: "example.com", MaxAge: 3600, HttpOnly: false}})
+	rec := httptest.NewRecorder()
+	st2.Save(rec, httptest.NewRequest("GET", "https://app.example.com/", nil), &session.Session{ID: "x"})
+	c := rec.Result().Cookies()[0]
+	if c.Name != "__Secure-confidant" || !c.HttpOnly || c.MaxAge != 3600 {
+		t.Errorf("cookie %s httponly=%v maxage=%d", c.Name, c.HttpOnly, c.MaxAge)
+	}
+}
+
+// TestMaxAgeEnforced: a session older than MaxAge does not load even if
+// the browser still sends it.
+func TestMaxAgeEnforced(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()}, Now: clock,
+		Options: &sessions.Options{MaxAge: 3600}})
+	req := httptest.NewRequest("GET", "http://localhost/", nil)
+	rec := httptest.NewRecorder()
+	st.Save(rec, req, &session.Session{ID: "x"})
+	req.AddCookie(rec.Result().Cookies()[0])
+	if _, err := st.Load(req); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * time.Hour)
+	if _, err := st.Load(req); !errors.Is(err, session.ErrNoSession) {
+		t.Errorf("err %v, want ErrNoSession", err)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for name, cfg := range map[string]session.CookieConfig{
+		"no keys":        {},
+		"short key":      {Keys: [][]byte{make([]byte, 16)}},
+		"prefixed name":  {Keys: [][]byte{key()}, Name: "__Host-x"},
+		"bad name chars": {Keys: [][]byte{key()}, Name: "a;b"},
+	} {
+		if _, err := session.NewCookieStore(cfg); !errors.Is(err, session.ErrConfig) {
+			t.Errorf("%s: err %v, want ErrConfig", name, err)
+		}
+	}
+}
+
+func TestCipherBindsAAD(t *testing.T) {
+	c, _ := session.NewCipher([][]byte{key()})
+	sealed := c.Seal([]byte("hello"), []byte("a"))
+	if _, err := c.Open(sealed, []byte("b")); !errors.Is(err, session.ErrInvalidSession) {
+		t.Errorf("opened with another aad: %v", err)
+	}
+	if got, err := c.Open(sealed, []byte("a")); err != nil || string(got) != "hello" {
+		t.Errorf("Open = %q, %v", got, err)
+	}
+	if strings.Contains(sealed, "hello") {
+		t.Error("plaintext visible")
+	}
+}
