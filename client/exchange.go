@@ -100,7 +100,7 @@ func (c *Client) verifyIDToken(ctx context.Context, r *resolved, raw, accessToke
 	if azp != "" && azp != c.cfg.ClientID {
 		return nil, nil, fmt.Errorf("%w: azp %q is not the client ID", ErrInvalidIDToken, azp)
 	}
-	if len(idt.Audience) > 1 && azp == "" && !c.multiAudienceWithoutAZP() {
+	if len(idt.Audience) > 1 && azp == "" {
 		return nil, nil, fmt.Errorf("%w: several audiences and no azp", ErrInvalidIDToken)
 	}
 	now := c.cfg.Now()
@@ -123,10 +123,6 @@ func (c *Client) verifyIDToken(ctx context.Context, r *resolved, raw, accessToke
 	}
 	return idt, claims, nil
 }
-
-// multiAudienceWithoutAZP reports whether the provider is known to issue ID
-// tokens with several audiences and no azp (a Google quirk).
-func (c *Client) multiAudienceWithoutAZP() bool { return false }
 
 // userInfo fetches the userinfo endpoint with tok, requires its sub to equal
 // sub, and returns claims with the userinfo claims added.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -56,7 +55,6 @@ type Provider struct {
 	name  string
 	cfg   DiscoveryConfig
 	hc    *http.Client
-	quirk quirks
 
 	mu        sync.Mutex
 	ready     *resolved
@@ -70,9 +68,6 @@ type resolved struct {
 	oidc     *oidc.Provider // nil for plain OAuth 2.0
 	verifier *oidc.IDTokenVerifier
 }
-
-// quirks holds provider-specific behaviour; the zero value is standard OIDC.
-type quirks struct{}
 
 var defaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
 
@@ -281,5 +276,3 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 
 // httpClient is the client used for this provider's requests.
 func (p *Provider) httpClient() *http.Client { return p.hc }
-
-func trimSlash(s string) string { return strings.TrimSuffix(s, "/") }

@@ -10,7 +10,6 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -158,5 +157,3 @@ func (a *Auth) HTTPClient(r *http.Request) *http.Client {
 type errSource struct{ err error }
 
 func (e errSource) Token() (*oauth2.Token, error) { return nil, e.err }
-
-var _ = client.ErrTokenExpired

@@ -1,0 +1,230 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/testop"
+)
+
+const (
+	clientID = "app"
+	secret   = "s3cret-never-logged"
+	redirect = "http://127.0.0.1:1/auth/callback"
+)
+
+func startOP(t *testing.T) *testop.Provider {
+	t.Helper()
+	op, err := testop.Start(testop.Config{Clients: []testop.Client{{ID: clientID, Secret: secret,
+		Redirects: []string{redirect}, PostLogoutRedirects: []string{"http://127.0.0.1:1/"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(op.Close)
+	return op
+}
+
+func TestNewValidates(t *testing.T) {
+	prov, err := client.NewProvider("p", client.Endpoints{AuthURL: "https://p/a", TokenURL: "https://p/t"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		cfg  client.Config
+		want string
+	}{
+		{client.Config{ClientSecret: "s", RedirectURL: "https://a/cb", Provider: prov}, "ClientID"},
+		{client.Config{ClientID: "c", RedirectURL: "https://a/cb", Provider: prov}, "ClientSecret"},
+		{client.Config{ClientID: "c", ClientSecret: "s", Provider: prov}, "RedirectURL"},
+		{client.Config{ClientID: "c", ClientSecret: "s", RedirectURL: "https://a/cb"}, "Provider"},
+		{client.Config{ClientID: "c", ClientSecret: "s", RedirectURL: "/cb", Provider: prov}, "RedirectURL"},
+	}
+	for _, tc := range cases {
+		_, err := client.New(tc.cfg)
+		if !errors.Is(err, client.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%+v) = %v, want ErrConfig naming %s", tc.cfg, err, tc.want)
+		}
+	}
+	if _, err := client.NewProvider("p", client.Endpoints{AuthURL: "https://p/a"}, nil); !errors.Is(err, client.ErrConfig) {
+		t.Errorf("provider without token URL: %v", err)
+	}
+	if _, err := client.NewProvider("p", client.Endpoints{AuthURL: "a", TokenURL: "t", Issuer: "https://p"}, nil); !errors.Is(err, client.ErrConfig) {
+		t.Errorf("OIDC provider without JWKS: %v", err)
+	}
+}
+
+// TestDiscoverRetriesOnFirstUse: a provider that is down when the app
+// starts does not make Discover fail; the first use after it comes up works.
+func TestDiscoverRetriesOnFirstUse(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	front := httptest.NewUnstartedServer(nil)
+	issuer := "http://" + front.Listener.Addr().String()
+	op2, err := testop.New(issuer, testop.Config{Clients: []testop.Client{{ID: clientID, Secret: secret, Redirects: []string{redirect}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		op2.ServeHTTP(w, r)
+	})
+	front.Start()
+	defer front.Close()
+
+	prov, err := client.DiscoverConfig(context.Background(), client.DiscoveryConfig{Issuer: issuer, RetryInterval: 1})
+	if err != nil {
+		t.Fatalf("Discover with the provider down: %v", err)
+	}
+	c, err := client.New(client.Config{Provider: prov, ClientID: clientID, ClientSecret: secret, RedirectURL: redirect})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.NewLogin(context.Background(), nil); !errors.Is(err, client.ErrProviderUnavailable) {
+		t.Fatalf("login while down: %v, want ErrProviderUnavailable", err)
+	}
+	down.Store(false)
+	l, err := c.NewLogin(context.Background(), nil)
+	if err != nil {
+		t.Fatalf("login after recovery: %v", err)
+	}
+	if !strings.HasPrefix(l.URL, issuer+testop.PathAuthorize) {
+		t.Errorf("auth URL %s", l.URL)
+	}
+}
+
+func TestDiscoverRefusesWrongIssuer(t *testing.T) {
+	op := startOP(t)
+	// The same OP reached under another name: its document names its own issuer.
+	u, _ := url.Parse(op.Issuer)
+	_, port, _ := net.SplitHostPort(u.Host)
+	_, err := client.Discover(context.Background(), "http://localhost:"+port)
+	if !errors.Is(err, client.ErrDiscovery) {
+		t.Fatalf("err %v, want ErrDiscovery", err)
+	}
+	// Unreachable is not a configuration error.
+	if _, err := client.Discover(context.Background(), "http://127.0.0.1:1"); err != nil {
+		t.Fatalf("unreachable provider: %v, want a lazily discovered provider", err)
+	}
+	if _, err := client.Discover(context.Background(), "not a url"); !errors.Is(err, client.ErrConfig) {
+		t.Fatalf("bad issuer: %v", err)
+	}
+}
+
+// TestExchange covers both client authentication styles and the userinfo
+// sub check, with a real authorization code from the OP.
+func TestExchange(t *testing.T) {
+	op := startOP(t)
+	prov, err := client.Discover(context.Background(), op.Issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, style := range []client.AuthStyle{client.AuthStyleBasic, client.AuthStylePost} {
+		c, err := client.New(client.Config{Provider: prov, ClientID: clientID, ClientSecret: secret,
+			RedirectURL: redirect, AuthStyle: style, FetchUserInfo: true,
+			Scopes: []string{"openid", "profile", "email", "offline_access"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := c.NewLogin(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cb, err := op.Login(http.DefaultClient, l.URL, testop.DemoUser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cb.Query().Get("state") != l.State {
+			t.Fatalf("state not echoed")
+		}
+		res, err := c.Exchange(context.Background(), cb.Query().Get("code"), l)
+		if err != nil {
+			t.Fatalf("style %d: %v", style, err)
+		}
+		if res.Identity.Subject != testop.DemoUser.ID || res.Identity.Email != testop.DemoUser.Email ||
+			res.Token.RefreshToken == "" || res.IDToken == "" || !res.Identity.EmailVerified {
+			t.Errorf("style %d: result %+v", style, res.Identity)
+		}
+		// The code is single-use.
+		if _, err := c.Exchange(context.Background(), cb.Query().Get("code"), l); !errors.Is(err, client.ErrTokenRequest) {
+			t.Errorf("reused code: %v, want ErrTokenRequest", err)
+		}
+		// Revoke, then the OP no longer honours the refresh token.
+		if err := c.Revoke(context.Background(), res.Token.RefreshToken, "refresh_token"); err != nil {
+			t.Fatal(err)
+		}
+		if op.RefreshTokenValid(res.Token.RefreshToken) {
+			t.Error("refresh token valid after revocation")
+		}
+		u, err := c.LogoutURL(context.Background(), res.IDToken, "http://127.0.0.1:1/")
+		if err != nil || !strings.HasPrefix(u, op.Issuer+testop.PathEndSession+"?") || !strings.Contains(u, "id_token_hint=") {
+			t.Errorf("LogoutURL = %q, %v", u, err)
+		}
+	}
+}
+
+func TestExchangeWrongSecret(t *testing.T) {
+	op := startOP(t)
+	prov, _ := client.Discover(context.Background(), op.Issuer)
+	c, _ := client.New(client.Config{Provider: prov, ClientID: clientID, ClientSecret: "wrong", RedirectURL: redirect})
+	l, _ := c.NewLogin(context.Background(), nil)
+	cb, err := op.Login(http.DefaultClient, l.URL, testop.DemoUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Exchange(context.Background(), cb.Query().Get("code"), l)
+	var te *client.TokenError
+	if !errors.Is(err, client.ErrTokenRequest) || !errors.As(err, &te) {
+		t.Fatalf("err %v, want a TokenError", err)
+	}
+	if strings.Contains(err.Error(), "wrong") || strings.Contains(err.Error(), cb.Query().Get("code")) {
+		t.Errorf("error leaks a secret or the code: %v", err)
+	}
+}
+
+// TestUserInfoSubMismatch: a userinfo response about another user is refused.
+func TestUserInfoSubMismatch(t *testing.T) {
+	op := startOP(t)
+	prov, _ := client.Discover(context.Background(), op.Issuer)
+	ep, _ := prov.Endpoints(context.Background())
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"sub":"someone-else","email":"x@evil.example"}`))
+	}))
+	defer evil.Close()
+	ep.UserInfoURL = evil.URL
+	prov2, err := client.NewProvider("op", ep, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := client.New(client.Config{Provider: prov2, ClientID: clientID, ClientSecret: secret, RedirectURL: redirect, FetchUserInfo: true})
+	l, _ := c.NewLogin(context.Background(), nil)
+	cb, err := op.Login(http.DefaultClient, l.URL, testop.DemoUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exchange(context.Background(), cb.Query().Get("code"), l); !errors.Is(err, client.ErrUserInfo) {
+		t.Fatalf("err %v, want ErrUserInfo", err)
+	}
+}
+
+func TestNoRevocationEndpoint(t *testing.T) {
+	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p/a", TokenURL: "https://p/t"}, nil)
+	c, _ := client.New(client.Config{Provider: prov, ClientID: "c", ClientSecret: "s", RedirectURL: "https://a/cb"})
+	if err := c.Revoke(context.Background(), "t", ""); !errors.Is(err, client.ErrNotSupported) {
+		t.Errorf("err %v, want ErrNotSupported", err)
+	}
+	if u, err := c.LogoutURL(context.Background(), "id", "https://a/"); u != "" || err != nil {
+		t.Errorf("LogoutURL = %q, %v; want empty", u, err)
+	}
+}
