@@ -52,9 +52,9 @@ type DiscoveryConfig struct {
 // OIDC, its signing keys. A Provider made by Discover may not know its
 // endpoints yet; it fetches them on first use. Safe for concurrent use.
 type Provider struct {
-	name  string
-	cfg   DiscoveryConfig
-	hc    *http.Client
+	name string
+	cfg  DiscoveryConfig
+	hc   *http.Client
 
 	mu        sync.Mutex
 	ready     *resolved

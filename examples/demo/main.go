@@ -1,0 +1,125 @@
+// Command demo runs confidant end to end with no configuration and no
+// network: a real OpenID Provider (github.com/zitadel/oidc/v3, in memory,
+// with a pre-filled demo user), a protected API that checks its access
+// tokens, and an app that signs users in with confidant.
+//
+//	go run ./examples/demo
+//
+// Environment: DEMO_ADDR (app, default localhost:8080) and
+// DEMO_PROVIDER_ADDR (provider, default 127.0.0.1:9998).
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/examples/internal/webapp"
+	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/session"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, getenv("DEMO_ADDR", "localhost:8080"), getenv("DEMO_PROVIDER_ADDR", "127.0.0.1:9998"), os.Stdout, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+func getenv(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// run serves the provider and the app until ctx ends. ready, when not nil,
+// receives the app's URL once both are serving.
+func run(ctx context.Context, appAddr, opAddr string, out io.Writer, ready chan<- string) error {
+	opLn, err := net.Listen("tcp", opAddr)
+	if err != nil {
+		return fmt.Errorf("demo: provider address: %w", err)
+	}
+	appLn, err := net.Listen("tcp", appAddr)
+	if err != nil {
+		opLn.Close()
+		return fmt.Errorf("demo: app address: %w", err)
+	}
+	issuer := "http://" + opLn.Addr().String()
+	appURL := fmt.Sprintf("http://localhost:%d", appLn.Addr().(*net.TCPAddr).Port)
+
+	secret := rand.Text()
+	op, err := testop.New(issuer, testop.Config{Clients: []testop.Client{{
+		ID: "demo-app", Secret: secret,
+		Redirects:           []string{appURL + "/auth/callback"},
+		PostLogoutRedirects: []string{appURL + "/"},
+	}}})
+	if err != nil {
+		return err
+	}
+	opMux := http.NewServeMux()
+	opMux.Handle("/resource", op.NewAPI())
+	opMux.Handle("/", op)
+	opSrv := &http.Server{Handler: opMux, ReadHeaderTimeout: 10 * time.Second}
+	go opSrv.Serve(opLn)
+	defer opSrv.Close()
+
+	prov, err := client.Discover(ctx, issuer)
+	if err != nil {
+		return err
+	}
+	c, err := client.New(client.Config{
+		Provider: prov, ClientID: "demo-app", ClientSecret: secret,
+		RedirectURL: appURL + "/auth/callback",
+		Scopes:      []string{"openid", "profile", "email", "offline_access"},
+	})
+	if err != nil {
+		return err
+	}
+	store, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{randomKey()}})
+	if err != nil {
+		return err
+	}
+	auth, err := middleware.New(middleware.Config{Client: c, Store: store})
+	if err != nil {
+		return err
+	}
+	app := webapp.New(webapp.Config{Title: "confidant demo", Auth: auth, APIURL: issuer + "/resource",
+		Note: template.HTML(`<p>The provider runs in this process at <code>` + template.HTMLEscapeString(issuer) +
+			`</code>; its login form is pre-filled with the demo user (<code>demo</code> / <code>demo</code>).</p>`)})
+	appSrv := &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second}
+	go appSrv.Serve(appLn)
+	defer appSrv.Close()
+
+	fmt.Fprintf(out, "confidant demo: open %s\n  provider %s (user demo, password demo)\n  Ctrl-C to stop\n", appURL, issuer)
+	if ready != nil {
+		ready <- appURL
+	}
+	<-ctx.Done()
+	shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := appSrv.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+func randomKey() []byte {
+	k := make([]byte, 32)
+	rand.Read(k)
+	return k
+}
