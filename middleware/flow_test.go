@@ -1,7 +1,9 @@
 package middleware_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,12 +17,45 @@ import (
 // signed in; the bearer client reaches the API with the right token; logout
 // ends the app session and the provider session.
 func TestFullFlow(t *testing.T) {
-	env := testenv.New(t, testenv.Options{})
+	var logs bytes.Buffer
+	env := testenv.New(t, testenv.Options{Middleware: func(c *middleware.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}})
 	hc := testenv.Browser()
+	var secrets []string // every token, code and secret of the flow
+	env.OP.SetTokenHook(func(resp map[string]any) {
+		for _, k := range []string{"access_token", "refresh_token", "id_token"} {
+			if s, ok := resp[k].(string); ok {
+				secrets = append(secrets, s)
+			}
+		}
+	})
+	defer func() {
+		secrets = append(secrets, testenv.ClientSecret)
+		if logs.Len() == 0 {
+			t.Error("no log output captured")
+		}
+		for _, s := range secrets {
+			if strings.Contains(logs.String(), s) {
+				t.Errorf("a token or secret appears in the logs")
+			}
+		}
+	}()
 
-	resp := env.SignIn(t, hc, "/profile?tab=2")
+	authURL := env.StartLogin(t, hc, "/profile?tab=2")
+	cb := env.ProviderLogin(t, hc, authURL)
+	secrets = append(secrets, cb.Query().Get("code"), cb.Query().Get("state"))
+	resp, err := hc.Get(cb.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/profile?tab=2" {
 		t.Fatalf("callback: %d to %q, want 302 to /profile?tab=2", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// A replayed callback is refused, and its failure is logged too.
+	if replay := callback(t, env, hc, cb.String()); replay.StatusCode != http.StatusBadRequest {
+		t.Errorf("replayed callback: %d, want 400", replay.StatusCode)
 	}
 	if got := env.OP.Count(testop.PathToken); got != 1 {
 		t.Errorf("token requests = %d, want 1", got)
@@ -73,7 +108,7 @@ func TestFullFlow(t *testing.T) {
 
 	// Logout: POST, local session cleared, refresh token revoked, then the
 	// provider's end_session with id_token_hint.
-	resp, err := hc.Post(env.App.URL+"/auth/logout", "", nil)
+	resp, err = hc.Post(env.App.URL+"/auth/logout", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +135,7 @@ func TestFullFlow(t *testing.T) {
 	}
 	// The provider session is over too: a new sign-in shows the login form
 	// instead of coming straight back.
-	authURL := env.StartLogin(t, hc, "/profile")
+	authURL = env.StartLogin(t, hc, "/profile")
 	resp, err = hc.Get(authURL.String())
 	if err != nil {
 		t.Fatal(err)
