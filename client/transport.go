@@ -35,6 +35,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return base.RoundTrip(r2)
 }
 
+// StaticTokenSource returns a source that yields tok while it is valid and
+// ErrTokenExpired once it has expired; it never refreshes. Use TokenSource
+// for one that does.
+func (c *Client) StaticTokenSource(tok *oauth2.Token) oauth2.TokenSource {
+	return staticSource{tok: tok, now: c.cfg.Now}
+}
+
 // staticSource hands out one token until it expires, then ErrTokenExpired.
 type staticSource struct {
 	tok *oauth2.Token
@@ -51,15 +58,9 @@ func (s staticSource) Token() (*oauth2.Token, error) {
 	return s.tok, nil
 }
 
-// TokenSource returns a source that yields tok while it is valid and
-// ErrTokenExpired after its expiry (it does not refresh).
-func (c *Client) TokenSource(tok *oauth2.Token) oauth2.TokenSource {
-	return staticSource{tok: tok, now: c.cfg.Now}
-}
-
 // HTTPClient returns an *http.Client that sends src's token as a Bearer
-// header on every request. A request made after the token expired fails
-// with an error wrapping ErrTokenExpired (use errors.Is).
+// header on every request. A request for which src fails (for instance
+// with ErrTokenExpired) is not sent; its error wraps src's (use errors.Is).
 func (c *Client) HTTPClient(src oauth2.TokenSource) *http.Client {
 	return &http.Client{Transport: &Transport{Source: src}}
 }

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"encoding/json"
 	"errors"
 	"html/template"
 	"net/http"
@@ -38,6 +39,8 @@ func defaultErrorPage(loginPath string) http.HandlerFunc {
 			reason = "The identity provider sent no authorization code."
 		case errors.Is(err, ErrMethodNotAllowed):
 			title, reason = "Method not allowed", "This endpoint does not accept that request method."
+		case errors.Is(err, ErrRefreshUnavailable):
+			title, reason = "Service unavailable", "Your session could not be renewed because the identity provider is unreachable. Please try again shortly."
 		case errors.Is(err, ErrSessionStore):
 			title, reason = "Service unavailable", "Sessions cannot be stored right now. Please try again shortly."
 		case errors.Is(err, client.ErrProviderUnavailable), errors.Is(err, client.ErrDiscovery):
@@ -47,10 +50,33 @@ func defaultErrorPage(loginPath string) http.HandlerFunc {
 		case status == http.StatusUnauthorized:
 			reason = "The identity provider's answer could not be verified."
 		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if !isNavigation(r) {
+			// API clients get JSON they can act on.
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			json.NewEncoder(w).Encode(map[string]string{"error": errorCode(status), "error_description": reason, "login_url": loginPath})
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(status)
 		errorTmpl.Execute(w, map[string]any{"Title": title, "Reason": reason, "Status": status, "Login": loginPath})
 	}
+}
+
+func errorCode(status int) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	case http.StatusForbidden:
+		return "access_denied"
+	case http.StatusServiceUnavailable:
+		return "temporarily_unavailable"
+	case http.StatusBadGateway:
+		return "provider_error"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	}
+	return "bad_request"
 }

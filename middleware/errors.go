@@ -85,7 +85,7 @@ func StatusCode(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, ErrMethodNotAllowed):
 		return http.StatusMethodNotAllowed
-	case errors.Is(err, ErrSessionStore):
+	case errors.Is(err, ErrSessionStore), errors.Is(err, ErrRefreshUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, client.ErrProviderUnavailable), errors.Is(err, client.ErrDiscovery):
 		return http.StatusBadGateway

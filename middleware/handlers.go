@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/session"
@@ -67,7 +68,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	s := newSession(a.cfg.Client.Provider().Name(), res)
+	s := newSession(a.cfg.Client.Provider().Name(), res, a.cfg.Now())
 	if err := a.cfg.Store.Save(w, r, s); err != nil {
 		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
 		return
@@ -77,7 +78,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 }
 
 // newSession builds the session for a completed sign-in, with a fresh ID.
-func newSession(provider string, res *client.Result) *session.Session {
+func newSession(provider string, res *client.Result, now time.Time) *session.Session {
 	t := res.Token
 	return &session.Session{
 		ID:           newID(),
@@ -92,6 +93,7 @@ func newSession(provider string, res *client.Result) *session.Session {
 		RefreshToken: t.RefreshToken,
 		IDToken:      res.IDToken,
 		Expiry:       t.Expiry,
+		Issued:       now,
 		Scope:        res.Scope,
 	}
 }
@@ -127,6 +129,7 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	target := a.cfg.AfterLogout
 	if s != nil {
+		a.forget(s.ID)
 		ctx := r.Context()
 		revoked := false
 		if s.RefreshToken != "" {

@@ -63,6 +63,29 @@ type Config struct {
 	// the reason, the status, and a "sign in again" link.
 	ErrorHandler http.Handler
 
+	// RefreshLeeway: a session's access token is refreshed before the
+	// handler runs when it expires within this leeway, but never more than
+	// half the token's lifetime ahead. Default 1 minute.
+	RefreshLeeway time.Duration
+
+	// RefreshTimeout bounds one refresh, however many requests wait for it.
+	// Default 10 seconds.
+	RefreshTimeout time.Duration
+
+	// RetryAfter is the Retry-After given with a 503 when the token has
+	// expired and the provider cannot refresh it; also how long such a
+	// failure is remembered before the provider is asked again. Default 5
+	// seconds.
+	RetryAfter time.Duration
+
+	// OnRefreshError decides what a failed refresh does to the request.
+	// Default DefaultRefreshPolicy.
+	OnRefreshError func(err error, s *session.Session, now time.Time) RefreshAction
+
+	// APITransport sends the requests of HTTPClient. Default
+	// http.DefaultTransport.
+	APITransport http.RoundTripper
+
 	// Logger receives one line per failure and per sign-in and sign-out.
 	// Never a token, code or secret. Default: no logging.
 	Logger *slog.Logger
@@ -74,9 +97,10 @@ type Config struct {
 // Auth serves the sign-in endpoints and wraps handlers that need a user.
 // Safe for concurrent use.
 type Auth struct {
-	cfg   Config
-	flows *session.Cipher
-	log   *slog.Logger
+	cfg       Config
+	flows     *session.Cipher
+	log       *slog.Logger
+	refresher *refresher
 }
 
 // New validates cfg and returns an Auth.
@@ -136,11 +160,23 @@ func New(cfg Config) (*Auth, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.RefreshLeeway <= 0 {
+		cfg.RefreshLeeway = time.Minute
+	}
+	if cfg.RefreshTimeout <= 0 {
+		cfg.RefreshTimeout = 10 * time.Second
+	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = 5 * time.Second
+	}
+	if cfg.OnRefreshError == nil {
+		cfg.OnRefreshError = DefaultRefreshPolicy
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Auth{cfg: cfg, flows: flows, log: log}, nil
+	return &Auth{cfg: cfg, flows: flows, log: log, refresher: newRefresher()}, nil
 }
 
 // ServeHTTP serves Prefix+"login", Prefix+"callback" and Prefix+"logout".

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
-
-	"golang.org/x/oauth2"
+	"time"
 
 	"github.com/confidant-go/confidant/session"
 )
@@ -26,8 +26,8 @@ type User struct {
 type ctxKey struct{}
 
 type ctxValue struct {
-	user *User
-	sess *session.Session
+	user  *User
+	state *reqState
 }
 
 // UserFrom returns the signed-in user of a request that went through
@@ -42,9 +42,11 @@ func UserFrom(ctx context.Context) *User {
 // SessionFrom returns a copy of the request's session (with its tokens), or
 // nil when not signed in. Changing it changes nothing stored.
 func SessionFrom(ctx context.Context) *session.Session {
-	if v, ok := ctx.Value(ctxKey{}).(*ctxValue); ok && v.sess != nil {
-		cp := *v.sess
-		return &cp
+	if v, ok := ctx.Value(ctxKey{}).(*ctxValue); ok && v.state != nil {
+		if s := v.state.current(); s != nil {
+			cp := *s
+			return &cp
+		}
 	}
 	return nil
 }
@@ -65,9 +67,48 @@ func (a *Auth) load(w http.ResponseWriter, r *http.Request) (*session.Session, e
 	return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
 }
 
-func withSession(r *http.Request, s *session.Session) *http.Request {
+func withState(r *http.Request, st *reqState) *http.Request {
+	s := st.sess
 	u := &User{Subject: s.Subject, Provider: s.Provider, Name: s.Name, Email: s.Email, Picture: s.Picture, Claims: s.Claims}
-	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, &ctxValue{user: u, sess: s}))
+	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, &ctxValue{user: u, state: st}))
+}
+
+// prepare loads the request's session and refreshes it when due, before
+// the handler runs. It returns the writer to hand to the handler and the
+// request with the session in its context (nil state when not signed in).
+// ok is false when it already answered (503 while the provider is down).
+func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (*sessionWriter, *reqState, bool) {
+	sw := &sessionWriter{ResponseWriter: w, a: a, r: r}
+	s, err := a.load(w, r)
+	if err != nil {
+		a.fail(w, r, err)
+		return nil, nil, false
+	}
+	if s == nil {
+		return sw, nil, true
+	}
+	st := &reqState{a: a, w: sw, orig: s, sess: s}
+	if !a.due(s, a.cfg.Now()) {
+		return sw, st, true
+	}
+	ns, _, err := a.refresh(r.Context(), s)
+	if err == nil {
+		st.sess = ns
+		sw.setPending(ns)
+		return sw, st, true
+	}
+	switch a.cfg.OnRefreshError(err, s, a.cfg.Now()) {
+	case KeepSession:
+		return sw, st, true
+	case Unavailable:
+		w.Header().Set("Retry-After", strconv.Itoa(int((a.cfg.RetryAfter+time.Second-1)/time.Second)))
+		a.fail(w, r, fmt.Errorf("%w: %w", ErrRefreshUnavailable, err))
+		return nil, nil, false
+	default: // EndSession
+		a.forget(s.ID)
+		sw.setDelete()
+		return sw, nil, true
+	}
 }
 
 // Require runs next only for signed-in requests, with the user in the
@@ -77,13 +118,13 @@ func withSession(r *http.Request, s *session.Session) *http.Request {
 // JSON body {"error":"unauthorized",…} and a WWW-Authenticate header.
 func (a *Auth) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := a.load(w, r)
-		if err != nil {
-			a.fail(w, r, err)
+		sw, st, ok := a.prepare(w, r)
+		if !ok {
 			return
 		}
-		if s != nil {
-			next.ServeHTTP(w, withSession(r, s))
+		if st != nil {
+			next.ServeHTTP(sw, withState(r, st))
+			sw.commit()
 			return
 		}
 		if isNavigation(r) {
@@ -91,9 +132,11 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 			if !ok {
 				returnTo = a.cfg.AfterLogin
 			}
+			sw.commit() // a session that just ended is deleted
 			a.startFlow(w, r, returnTo)
 			return
 		}
+		sw.commit()
 		a.unauthorized(w)
 	})
 }
@@ -102,15 +145,15 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 // signed in.
 func (a *Auth) Optional(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := a.load(w, r)
-		if err != nil {
-			a.fail(w, r, err)
+		sw, st, ok := a.prepare(w, r)
+		if !ok {
 			return
 		}
-		if s != nil {
-			r = withSession(r, s)
+		if st != nil {
+			r = withState(r, st)
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(sw, r)
+		sw.commit()
 	})
 }
 
@@ -140,20 +183,3 @@ func isNavigation(r *http.Request) bool {
 	}
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
-
-// HTTPClient returns an *http.Client that calls APIs on behalf of r's
-// signed-in user: it sends their access token as a Bearer header. Without a
-// session its requests fail with ErrNotSignedIn; once the access token has
-// expired they fail with client.ErrTokenExpired (use errors.Is).
-func (a *Auth) HTTPClient(r *http.Request) *http.Client {
-	s := SessionFrom(r.Context())
-	if s == nil {
-		return a.cfg.Client.HTTPClient(errSource{ErrNotSignedIn})
-	}
-	return a.cfg.Client.HTTPClient(a.cfg.Client.TokenSource(&oauth2.Token{
-		AccessToken: s.AccessToken, TokenType: s.TokenType, Expiry: s.Expiry}))
-}
-
-type errSource struct{ err error }
-
-func (e errSource) Token() (*oauth2.Token, error) { return nil, e.err }

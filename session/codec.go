@@ -31,7 +31,7 @@ func marshal(s *Session) []byte {
 	b = appendToken(b, s.RefreshToken)
 	b = appendToken(b, s.IDToken)
 	b = appendString(b, s.Scope)
-	for _, t := range []time.Time{s.Expiry, s.CreatedAt, s.LastSeen} {
+	for _, t := range []time.Time{s.Expiry, s.Issued, s.CreatedAt, s.LastSeen} {
 		b = appendTime(b, t)
 	}
 	return b
@@ -168,7 +168,7 @@ func unmarshal(b []byte) (*Session, error) {
 	s.RefreshToken = r.token()
 	s.IDToken = r.token()
 	s.Scope = r.string()
-	s.Expiry, s.CreatedAt, s.LastSeen = r.time(), r.time(), r.time()
+	s.Expiry, s.Issued, s.CreatedAt, s.LastSeen = r.time(), r.time(), r.time(), r.time()
 	if r.err != nil || len(r.b) != 0 {
 		return nil, errCorrupt
 	}

@@ -28,7 +28,8 @@ type Session struct {
 	TokenType    string // usually "Bearer"
 	RefreshToken string
 	IDToken      string // raw ID token, kept as id_token_hint for logout
-	Expiry       time.Time
+	Expiry       time.Time // when AccessToken expires; zero when unknown
+	Issued       time.Time // when the current tokens were obtained
 	Scope        string
 
 	// CreatedAt is when the user signed in; LastSeen when the session was

@@ -1,0 +1,157 @@
+package client
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+var (
+	// ErrRefreshRevoked means the provider refused the refresh token
+	// (invalid_grant): it expired, was revoked, or was already used. The
+	// session cannot continue; the user must sign in again.
+	ErrRefreshRevoked = errors.New("client: refresh token revoked or expired")
+
+	// ErrIdentityChanged means a refreshed ID token names another issuer,
+	// subject or audience than the session's. The session must end.
+	ErrIdentityChanged = errors.New("client: refreshed id_token names another identity")
+
+	// ErrNoRefreshToken means there is no refresh token to refresh with.
+	ErrNoRefreshToken = errors.New("client: no refresh token")
+)
+
+// Previous is what a refresh must keep: the session's issuer and subject.
+// A refreshed ID token that names others is refused with ErrIdentityChanged.
+type Previous struct {
+	Issuer  string
+	Subject string
+}
+
+// Refresh redeems refreshToken at the token endpoint. The result's Token
+// carries the new access token and the rotated refresh token, or the old
+// refresh token when the provider returned none. When the provider returns
+// a new ID token it is verified (signature, aud, azp, exp, iat; no nonce)
+// and must keep prev's issuer and subject; Result.IDToken and
+// Result.Identity are then set, otherwise they are empty.
+//
+// invalid_grant gives an error wrapping ErrRefreshRevoked; an unreachable
+// provider, a timeout or a 5xx gives ErrProviderUnavailable.
+func (c *Client) Refresh(ctx context.Context, refreshToken string, prev Previous) (*Result, error) {
+	if refreshToken == "" {
+		return nil, ErrNoRefreshToken
+	}
+	r, err := c.cfg.Provider.resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := c.oauth2Config(r.ep).TokenSource(c.ctx(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token()
+	if err != nil {
+		err = tokenError(err)
+		var te *TokenError
+		if errors.As(err, &te) && te.Code == "invalid_grant" {
+			return nil, fmt.Errorf("%w: %w", ErrRefreshRevoked, err)
+		}
+		return nil, err
+	}
+	if tok.RefreshToken == "" {
+		tok.RefreshToken = refreshToken
+	}
+	res := &Result{Token: tok, Issuer: prev.Issuer}
+	if s, ok := tok.Extra("scope").(string); ok {
+		res.Scope = s
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" || r.ep.Issuer == "" {
+		return res, nil
+	}
+	idt, claims, err := c.verifyIDToken(ctx, r, raw, tok.AccessToken, "")
+	if err != nil {
+		return nil, err
+	}
+	if (prev.Issuer != "" && idt.Issuer != prev.Issuer) ||
+		subtle.ConstantTimeCompare([]byte(idt.Subject), []byte(prev.Subject)) != 1 {
+		return nil, ErrIdentityChanged
+	}
+	if res.Identity, err = identityFrom(claims); err != nil {
+		return nil, err
+	}
+	res.IDToken, res.Issuer = raw, idt.Issuer
+	return res, nil
+}
+
+// Due reports whether a token that expires at expiry, obtained at issued
+// (zero when unknown), should be refreshed at now: when it expires within
+// leeway, but never more than half its lifetime ahead, so providers that
+// issue short-lived tokens do not cause a refresh on every request. A zero
+// expiry never is due.
+func Due(now, issued, expiry time.Time, leeway time.Duration) bool {
+	if expiry.IsZero() {
+		return false
+	}
+	if !issued.IsZero() {
+		if half := expiry.Sub(issued) / 2; half < leeway {
+			leeway = half
+		}
+	}
+	return !now.Add(leeway).Before(expiry)
+}
+
+// TokenSourceConfig configures a standalone refreshing TokenSource.
+type TokenSourceConfig struct {
+	// Token is the starting token; it needs a refresh token. Required.
+	Token *oauth2.Token
+	// Previous is the identity a refreshed ID token must keep (optional).
+	Previous Previous
+	// OnRefresh is called with every new token, rotated refresh token
+	// included, before it is handed out, so the caller can persist it. An
+	// error from it is returned by Token (the new token stays in use).
+	OnRefresh func(*oauth2.Token) error
+	// Leeway is how long before expiry a token is refreshed. Default 1
+	// minute (capped at half the token's lifetime).
+	Leeway time.Duration
+}
+
+// TokenSource returns an oauth2.TokenSource for work outside a request, such
+// as a background job holding a stored refresh token. It hands out the
+// current token while it is not due and refreshes it otherwise, one refresh
+// at a time however many goroutines call Token. ctx bounds every refresh.
+func (c *Client) TokenSource(ctx context.Context, cfg TokenSourceConfig) oauth2.TokenSource {
+	if cfg.Leeway <= 0 {
+		cfg.Leeway = time.Minute
+	}
+	tok := *cfg.Token
+	return &refreshingSource{c: c, ctx: ctx, cfg: cfg, tok: &tok, issued: c.cfg.Now()}
+}
+
+type refreshingSource struct {
+	c      *Client
+	ctx    context.Context
+	cfg    TokenSourceConfig
+	mu     sync.Mutex
+	tok    *oauth2.Token
+	issued time.Time
+}
+
+func (s *refreshingSource) Token() (*oauth2.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tok.AccessToken != "" && !Due(s.c.cfg.Now(), time.Time{}, s.tok.Expiry, s.cfg.Leeway) {
+		return s.tok, nil
+	}
+	res, err := s.c.Refresh(s.ctx, s.tok.RefreshToken, s.cfg.Previous)
+	if err != nil {
+		return nil, err
+	}
+	s.tok, s.issued = res.Token, s.c.cfg.Now()
+	if s.cfg.OnRefresh != nil {
+		if err := s.cfg.OnRefresh(s.tok); err != nil {
+			return s.tok, fmt.Errorf("client: persisting refreshed token: %w", err)
+		}
+	}
+	return s.tok, nil
+}

@@ -1,0 +1,183 @@
+package middleware
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"golang.org/x/oauth2"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/session"
+)
+
+// reqState is a request's view of its session: the tokens may change while
+// the handler runs (a refresh by the bearer client), and the writer commits
+// the change before the response starts.
+type reqState struct {
+	a    *Auth
+	w    *sessionWriter
+	orig *session.Session // as loaded from the store
+
+	mu   sync.Mutex
+	sess *session.Session // current; nil after the session ended
+}
+
+func (st *reqState) current() *session.Session {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.sess
+}
+
+// token returns a valid access token, refreshing when the current one has
+// expired (or expires within the next 10 seconds).
+func (st *reqState) token(ctx context.Context) (*oauth2.Token, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s := st.sess
+	if s == nil {
+		return nil, ErrNotSignedIn
+	}
+	now := st.a.cfg.Now()
+	if s.RefreshToken == "" || !client.Due(now, s.Issued, s.Expiry, expiryDelta) {
+		return st.a.cfg.Client.StaticTokenSource(tokenOf(s)).Token()
+	}
+	if err := st.refreshLocked(ctx); err != nil {
+		return nil, err
+	}
+	return tokenOf(st.sess), nil
+}
+
+const expiryDelta = 10e9 // 10 seconds, as x/oauth2
+
+// forceRefresh gets a new access token after the API refused used. If the
+// session's token already changed (another goroutine refreshed), that one is
+// returned without a new refresh.
+func (st *reqState) forceRefresh(ctx context.Context, used string) (*oauth2.Token, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.sess == nil {
+		return nil, ErrNotSignedIn
+	}
+	if st.sess.AccessToken == used {
+		if err := st.refreshLocked(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return tokenOf(st.sess), nil
+}
+
+// refreshLocked refreshes st.sess and arranges for the result to be saved;
+// on a failure that ends the session it arranges for the deletion. Called
+// with st.mu held.
+func (st *reqState) refreshLocked(ctx context.Context) error {
+	a := st.a
+	old := st.sess
+	ns, _, err := a.refresh(ctx, old)
+	if err != nil {
+		if a.cfg.OnRefreshError(err, old, a.cfg.Now()) == EndSession {
+			st.sess = nil
+			if st.w != nil {
+				st.w.setDelete()
+			}
+			a.forget(old.ID)
+		}
+		return err
+	}
+	st.sess = ns
+	if st.w == nil || !st.w.setPending(ns) {
+		// The response has started: the new cookie cannot be written now.
+		// Keep the outcome for the old cookie so the next request gets the
+		// rotated tokens instead of replaying the old refresh token.
+		a.keepUnwritten(st.orig)
+		a.log.LogAttrs(ctx, slog.LevelDebug, "confidant: refreshed after the response started; saved on the next request",
+			slog.String("provider", old.Provider))
+	}
+	return nil
+}
+
+func tokenOf(s *session.Session) *oauth2.Token {
+	return &oauth2.Token{AccessToken: s.AccessToken, TokenType: s.TokenType, RefreshToken: "", Expiry: s.Expiry}
+}
+
+// bearerTransport sends the request's access token and, when an API answers
+// 401 to a token the SDK believed valid, refreshes once and retries once
+// (only when the request body can be replayed).
+type bearerTransport struct {
+	st   *reqState
+	base http.RoundTripper
+}
+
+func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	tok, err := t.st.token(req.Context())
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	resp, err := t.send(req, tok, req.Body)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	var body io.ReadCloser
+	if req.Body != nil && req.Body != http.NoBody {
+		if req.GetBody == nil {
+			return resp, nil // cannot replay: the caller gets the 401
+		}
+		if body, err = req.GetBody(); err != nil {
+			return resp, nil
+		}
+	}
+	ntok, err := t.st.forceRefresh(req.Context(), tok.AccessToken)
+	if err != nil || ntok.AccessToken == tok.AccessToken {
+		if body != nil {
+			body.Close()
+		}
+		return resp, nil
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	t.st.a.log.LogAttrs(req.Context(), slog.LevelDebug, "confidant: API answered 401; retried after refresh")
+	return t.send(req, ntok, body)
+}
+
+func (t *bearerTransport) send(req *http.Request, tok *oauth2.Token, body io.ReadCloser) (*http.Response, error) {
+	r2 := req.Clone(req.Context())
+	r2.Body = body
+	tok.SetAuthHeader(r2)
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return base.RoundTrip(r2)
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+type errTransport struct{ err error }
+
+func (e errTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	closeBody(req)
+	return nil, e.err
+}
+
+// HTTPClient returns an *http.Client that calls APIs on behalf of r's
+// signed-in user (r must have gone through Require or Optional). It sends
+// their access token as a Bearer header, refreshes it when it has expired
+// (the new tokens are saved with this response, or, if it has already
+// started, on the user's next request), and when an API answers 401 it
+// refreshes once and retries once if the request body can be replayed
+// (GetBody set, as http.NewRequest does for common bodies). Without a
+// session its requests fail with ErrNotSignedIn.
+func (a *Auth) HTTPClient(r *http.Request) *http.Client {
+	v, _ := r.Context().Value(ctxKey{}).(*ctxValue)
+	if v == nil || v.state == nil {
+		return &http.Client{Transport: errTransport{ErrNotSignedIn}}
+	}
+	return &http.Client{Transport: &bearerTransport{st: v.state, base: a.cfg.APITransport}}
+}

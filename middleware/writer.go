@@ -1,0 +1,101 @@
+package middleware
+
+import (
+	"bufio"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+
+	"github.com/confidant-go/confidant/session"
+)
+
+// sessionWriter commits a changed session (Set-Cookie, or a store write)
+// before the first byte of the response: at the first WriteHeader, Write,
+// ReadFrom, Flush or Hijack, or when the handler returns having written
+// nothing. Unwrap gives http.ResponseController the original writer.
+type sessionWriter struct {
+	http.ResponseWriter
+	a *Auth
+	r *http.Request
+
+	mu      sync.Mutex
+	started bool
+	pending *session.Session
+	del     bool
+}
+
+// setPending asks for s to be saved. It reports false when the response has
+// already started, so the cookie can no longer be written.
+func (w *sessionWriter) setPending(s *session.Session) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.started {
+		return false
+	}
+	w.pending, w.del = s, false
+	return true
+}
+
+// setDelete asks for the session to be deleted; it reports false when the
+// response has already started.
+func (w *sessionWriter) setDelete() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.started {
+		return false
+	}
+	w.pending, w.del = nil, true
+	return true
+}
+
+func (w *sessionWriter) commit() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.started {
+		return
+	}
+	w.started = true
+	var err error
+	switch {
+	case w.del:
+		err = w.a.cfg.Store.Delete(w.ResponseWriter, w.r)
+	case w.pending != nil:
+		err = w.a.cfg.Store.Save(w.ResponseWriter, w.r, w.pending)
+	}
+	if err != nil {
+		w.a.log.LogAttrs(w.r.Context(), slog.LevelError, "confidant: session not saved", slog.String("error", err.Error()))
+	}
+}
+
+func (w *sessionWriter) WriteHeader(code int) {
+	w.commit()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *sessionWriter) Write(b []byte) (int, error) {
+	w.commit()
+	return w.ResponseWriter.Write(b)
+}
+
+// ReadFrom keeps io.Copy's fast path (sendfile) of the underlying writer.
+func (w *sessionWriter) ReadFrom(r io.Reader) (int64, error) {
+	w.commit()
+	return io.Copy(w.ResponseWriter, r)
+}
+
+// Flush implements http.Flusher.
+func (w *sessionWriter) Flush() {
+	w.commit()
+	http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack implements http.Hijacker when the underlying writer does.
+func (w *sessionWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.commit()
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// Unwrap returns the original ResponseWriter, for http.ResponseController.
+func (w *sessionWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
