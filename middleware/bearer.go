@@ -45,6 +45,11 @@ func (st *reqState) token(ctx context.Context) (*oauth2.Token, error) {
 		return st.a.cfg.Client.StaticTokenSource(tokenOf(s)).Token()
 	}
 	if err := st.refreshLocked(ctx); err != nil {
+		if st.sess != nil && now.Before(s.Expiry) {
+			// The provider failed but the session goes on: the current
+			// token has not expired yet, use it.
+			return tokenOf(s), nil
+		}
 		return nil, err
 	}
 	return tokenOf(st.sess), nil

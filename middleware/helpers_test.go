@@ -31,3 +31,9 @@ func (r recorder) cookie(name string) string {
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+func httptestServer(t interface{ Cleanup(func()) }, h http.Handler) *httptest.Server {
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s
+}

@@ -252,7 +252,10 @@ func TestLogoutMethods(t *testing.T) {
 // fails with client.ErrTokenExpired and sends nothing to the API.
 func TestBearerExpiredToken(t *testing.T) {
 	var clock fakeClock
-	env := testenv.New(t, testenv.Options{Client: func(c *client.Config) { c.Now = clock.Now }})
+	env := testenv.New(t, testenv.Options{
+		Client:     func(c *client.Config) { c.Now = clock.Now; c.Scopes = []string{"openid", "profile", "email"} },
+		Middleware: func(c *middleware.Config) { c.Now = clock.Now },
+	})
 	hc := testenv.Browser()
 	env.SignIn(t, hc, "/profile")
 	clock.Set(time.Now().Add(6 * time.Minute))

@@ -166,16 +166,19 @@ func (s *CookieStore) Load(r *http.Request) (*Session, error) {
 	return sess, nil
 }
 
-// Save implements Store. It sets LastSeen, and CreatedAt when unset. A
-// session larger than MaxSize is not written and gives ErrTooLarge.
+// Save implements Store. The stored copy gets LastSeen set to now, and
+// CreatedAt when unset; sess itself is not modified (it may be shared by
+// concurrent requests). A session larger than MaxSize is not written and
+// gives ErrTooLarge.
 func (s *CookieStore) Save(w http.ResponseWriter, r *http.Request, sess *Session) error {
 	now := s.cfg.Now()
-	if sess.CreatedAt.IsZero() {
-		sess.CreatedAt = now
+	cp := *sess
+	if cp.CreatedAt.IsZero() {
+		cp.CreatedAt = now
 	}
-	sess.LastSeen = now
+	cp.LastSeen = now
 	name, secure := s.name(r)
-	value := s.cipher.Seal(marshal(sess), s.aad(name))
+	value := s.cipher.Seal(marshal(&cp), s.aad(name))
 	if len(value) > s.cfg.MaxSize {
 		return fmt.Errorf("%w: %d bytes encoded, budget %d", ErrTooLarge, len(value), s.cfg.MaxSize)
 	}

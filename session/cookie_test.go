@@ -80,6 +80,9 @@ func TestRoundTrip(t *testing.T) {
 			want := *s
 			got, cookies := roundTrip(t, st, "localhost", s)
 			want.CreatedAt, want.LastSeen = got.CreatedAt, got.LastSeen
+			if s.CreatedAt.IsZero() != (name == "empty") {
+				t.Error("Save modified the caller's session")
+			}
 			if !reflect.DeepEqual(got, &want) {
 				t.Errorf("round trip changed the session:\n got %+v\nwant %+v", got, &want)
 			}

@@ -57,7 +57,8 @@ type Store interface {
 	Load(r *http.Request) (*Session, error)
 
 	// Save writes s for the response. It must be called before the
-	// response's header is written.
+	// response's header is written. It must not modify s, which may be
+	// shared by concurrent requests.
 	Save(w http.ResponseWriter, r *http.Request, s *Session) error
 
 	// Delete removes the request's session.

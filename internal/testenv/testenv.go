@@ -211,3 +211,35 @@ func (e *Env) SignIn(t testing.TB, hc *http.Client, path string) *http.Response 
 	resp.Body.Close()
 	return resp
 }
+
+// Session decodes the session that hc's cookie jar holds for the app, or
+// returns nil when there is none.
+func (e *Env) Session(t testing.TB, hc *http.Client) *session.Session {
+	t.Helper()
+	u, _ := url.Parse(e.App.URL)
+	req, _ := http.NewRequest("GET", e.App.URL, nil)
+	for _, c := range hc.Jar.Cookies(u) {
+		req.AddCookie(c)
+	}
+	s, err := e.Store.Load(req)
+	if err != nil {
+		return nil
+	}
+	return s
+}
+
+// APIRequest asks the app's /api route (which calls the API with the
+// bearer client) as a fetch would, and returns the status and body.
+func (e *Env) APIRequest(t testing.TB, hc *http.Client) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", e.App.URL+"/api", nil)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Sec-Fetch-Mode", "cors")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}

@@ -75,6 +75,7 @@ type Provider struct {
 	mu        sync.Mutex
 	counts    map[string]int
 	tokenHook func(map[string]any)
+	faults    map[string]http.HandlerFunc
 }
 
 // Start starts a Provider on a loopback httptest server.
@@ -135,7 +136,7 @@ func New(issuer string, cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Provider{Issuer: issuer, op: provider, cfg: &c, store: store, counts: map[string]int{}}
+	p := &Provider{Issuer: issuer, op: provider, cfg: &c, store: store, counts: map[string]int{}, faults: map[string]http.HandlerFunc{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /login", p.loginPage)
 	mux.HandleFunc("POST /login", p.loginSubmit)
@@ -165,7 +166,12 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.counts[r.URL.Path]++
 	hook := p.tokenHook
+	fault := p.faults[r.URL.Path]
 	p.mu.Unlock()
+	if fault != nil {
+		fault(w, r)
+		return
+	}
 	switch {
 	case r.URL.Path == PathEndSession:
 		// End the provider's browser session along with the OP's own handling.
@@ -216,6 +222,18 @@ func (p *Provider) SetTokenHook(f func(resp map[string]any)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.tokenHook = f
+}
+
+// SetFault makes path answer with f instead of the OP (a provider that is
+// down, slow or broken). nil restores the OP. Requests are still counted.
+func (p *Provider) SetFault(path string, f http.HandlerFunc) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if f == nil {
+		delete(p.faults, path)
+		return
+	}
+	p.faults[path] = f
 }
 
 // Sign signs claims as a JWT with the OP's own key (header alg RS256 and the

@@ -1,0 +1,524 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/session"
+)
+
+// shortLived makes the OP issue access tokens that live d.
+func shortLived(d time.Duration) func(*testop.Config) {
+	return func(c *testop.Config) { c.AccessTokenLifetime = d }
+}
+
+// waitDue sleeps until the session in hc's jar is due for refresh with the
+// default leeway (half the lifetime for short tokens), but not expired.
+func waitDue(t *testing.T, env *testenv.Env, hc *http.Client) {
+	t.Helper()
+	s := env.Session(t, hc)
+	if s == nil {
+		t.Fatal("not signed in")
+	}
+	half := s.Expiry.Sub(s.Issued) / 2
+	time.Sleep(time.Until(s.Expiry.Add(-half)) + 50*time.Millisecond)
+}
+
+// TestStaysSignedInAcrossExpiries: with 2-second access tokens, a user who
+// keeps calling the API stays signed in across many expiries and every API
+// call carries a valid token.
+func TestStaysSignedInAcrossExpiries(t *testing.T) {
+	env := testenv.New(t, testenv.Options{OP: shortLived(2 * time.Second)})
+	hc := testenv.Browser()
+	env.SignIn(t, hc, "/profile")
+	start := env.OP.Count(testop.PathToken)
+	deadline := time.Now().Add(5 * time.Second)
+	calls := 0
+	for time.Now().Before(deadline) {
+		status, body := env.APIRequest(t, hc)
+		if status != http.StatusOK || !strings.Contains(body, testop.DemoUser.ID) {
+			t.Fatalf("API call %d: %d %s", calls, status, body)
+		}
+		calls++
+		time.Sleep(100 * time.Millisecond)
+	}
+	refreshes := env.OP.Count(testop.PathToken) - start
+	tokens := map[string]bool{}
+	for _, tok := range env.API.Accepted() {
+		tokens[tok] = true
+	}
+	t.Logf("%d API calls, %d refreshes, %d distinct access tokens", calls, refreshes, len(tokens))
+	if refreshes < 3 || len(tokens) < 3 {
+		t.Errorf("%d refreshes and %d distinct tokens over 5 s of 2 s tokens; want at least 3", refreshes, len(tokens))
+	}
+	if n := env.OP.ReusedRefreshTokens(); n != 0 {
+		t.Errorf("%d rotated-away refresh tokens presented", n)
+	}
+}
+
+// storm sends n concurrent API requests with the same cookies and returns
+// their statuses.
+func storm(t *testing.T, env *testenv.Env, jar http.CookieJar, n int) map[int]int {
+	t.Helper()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	start := make(chan struct{})
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			req, _ := http.NewRequest("GET", env.App.URL+"/api", nil)
+			req.Header.Set("Accept", "application/json")
+			for _, c := range jar.Cookies(mustURL(env.App.URL)) {
+				req.AddCookie(c)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			mu.Lock()
+			statuses[resp.StatusCode]++
+			for _, sc := range resp.Cookies() {
+				if sc.MaxAge < 0 {
+					statuses[-1]++ // a sign-out
+				}
+			}
+			mu.Unlock()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return statuses
+}
+
+// TestRefreshStorm: 200 concurrent requests of one session at expiry →
+// exactly one refresh request reaches the token endpoint, 200 successes,
+// no sign-out.
+func TestRefreshStorm(t *testing.T) {
+	env := testenv.New(t, testenv.Options{OP: shortLived(4 * time.Second)})
+	hc := testenv.Browser()
+	env.SignIn(t, hc, "/profile")
+	waitDue(t, env, hc)
+	before := env.OP.Count(testop.PathToken)
+	statuses := storm(t, env, hc.Jar, 200)
+	if got := env.OP.Count(testop.PathToken) - before; got != 1 {
+		t.Errorf("%d token requests, want exactly 1", got)
+	}
+	if statuses[http.StatusOK] != 200 || statuses[-1] != 0 {
+		t.Errorf("statuses %v, want 200×200 and no sign-out", statuses)
+	}
+	if n := env.OP.ReusedRefreshTokens(); n != 0 {
+		t.Errorf("%d rotated-away refresh tokens presented", n)
+	}
+}
+
+// TestManySessionsRefresh: 50 sessions × 20 concurrent requests at expiry →
+// 50 refreshes, one per session.
+func TestManySessionsRefresh(t *testing.T) {
+	env := testenv.New(t, testenv.Options{OP: shortLived(5 * time.Second)})
+	var jars []http.CookieJar
+	var first *http.Client
+	for i := range 50 {
+		hc := testenv.Browser()
+		env.SignIn(t, hc, "/profile")
+		jars = append(jars, hc.Jar)
+		if i == 0 {
+			first = hc
+		}
+	}
+	// The last session is due once the first is; wait for the last.
+	waitDue(t, env, &http.Client{Jar: jars[len(jars)-1]})
+	if s := env.Session(t, first); s == nil || time.Now().After(s.Expiry) {
+		t.Skip("signing in 50 sessions took longer than a token lifetime on this machine")
+	}
+	before := env.OP.Count(testop.PathToken)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	total := map[int]int{}
+	for _, jar := range jars {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := storm(t, env, jar, 20)
+			mu.Lock()
+			for k, v := range st {
+				total[k] += v
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if got := env.OP.Count(testop.PathToken) - before; got != 50 {
+		t.Errorf("%d token requests, want 50", got)
+	}
+	if total[http.StatusOK] != 1000 || total[-1] != 0 {
+		t.Errorf("statuses %v, want 1000×200 and no sign-out", total)
+	}
+}
+
+// TestRotation: after a refresh the old refresh token is dead at the
+// provider, and a request that still carries the old cookie does not
+// present it again: it gets the rotated tokens.
+func TestRotation(t *testing.T) {
+	env := testenv.New(t, testenv.Options{OP: shortLived(4 * time.Second)})
+	hc := testenv.Browser()
+	env.SignIn(t, hc, "/profile")
+	old := env.Session(t, hc)
+	oldJar, _ := cookiejar.New(nil)
+	oldJar.SetCookies(mustURL(env.App.URL), hc.Jar.Cookies(mustURL(env.App.URL)))
+	waitDue(t, env, hc)
+	if status, _ := env.APIRequest(t, hc); status != http.StatusOK {
+		t.Fatalf("API: %d", status)
+	}
+	s := env.Session(t, hc)
+	if s.RefreshToken == old.RefreshToken || s.AccessToken == old.AccessToken {
+		t.Fatal("tokens not rotated in the cookie")
+	}
+	if env.OP.RefreshTokenValid(old.RefreshToken) || !env.OP.RefreshTokenValid(s.RefreshToken) {
+		t.Error("the provider should honour only the new refresh token")
+	}
+	before := env.OP.Count(testop.PathToken)
+	// The old cookie, as a request sent before the browser saw the new one.
+	status, _ := env.APIRequest(t, &http.Client{Jar: oldJar})
+	if status != http.StatusOK {
+		t.Errorf("old cookie: %d, want 200 with the rotated tokens", status)
+	}
+	if got := env.OP.Count(testop.PathToken) - before; got != 0 {
+		t.Errorf("%d token requests for the old cookie, want 0", got)
+	}
+	if n := env.OP.ReusedRefreshTokens(); n != 0 {
+		t.Errorf("the old refresh token was presented %d times", n)
+	}
+	// The old cookie's response carries the new session.
+	s2 := env.Session(t, &http.Client{Jar: oldJar})
+	if s2 == nil || s2.RefreshToken != s.RefreshToken {
+		t.Error("the old cookie was not replaced by the rotated session")
+	}
+}
+
+// TestRefreshKeepsOldRefreshToken: a provider that returns no refresh token
+// on refresh keeps the session's one.
+func TestRefreshKeepsOldRefreshToken(t *testing.T) {
+	env := testenv.New(t, testenv.Options{OP: shortLived(4 * time.Second)})
+	hc := testenv.Browser()
+	env.SignIn(t, hc, "/profile")
+	old := env.Session(t, hc)
+	waitDue(t, env, hc)
+	env.OP.SetTokenHook(func(resp map[string]any) { delete(resp, "refresh_token") })
+	if status, _ := env.APIRequest(t, hc); status != http.StatusOK {
+		t.Fatalf("API: %d", status)
+	}
+	if s := env.Session(t, hc); s.RefreshToken != old.RefreshToken || s.AccessToken == old.AccessToken {
+		t.Errorf("refresh token %v kept, access token %v changed; want both", s.RefreshToken == old.RefreshToken, s.AccessToken != old.AccessToken)
+	}
+}
+
+// TestRefreshFailurePolicy covers each branch of DefaultRefreshPolicy.
+func TestRefreshFailurePolicy(t *testing.T) {
+	type check func(t *testing.T, env *testenv.Env, hc *http.Client)
+	apiStatus := func(want int) check {
+		return func(t *testing.T, env *testenv.Env, hc *http.Client) {
+			if status, body := env.APIRequest(t, hc); status != want {
+				t.Errorf("API request: %d %s, want %d", status, body, want)
+			}
+		}
+	}
+	navigation := func(t *testing.T, env *testenv.Env, hc *http.Client) {
+		resp, _ := env.Get(t, hc, "/profile?x=1")
+		if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), env.OP.Issuer) {
+			t.Errorf("navigation: %d to %q, want 302 to the provider", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	signedOut := func(t *testing.T, env *testenv.Env, hc *http.Client) {
+		if env.Session(t, hc) != nil {
+			t.Error("session kept, want it cleared")
+		}
+	}
+	kept := func(t *testing.T, env *testenv.Env, hc *http.Client) {
+		if env.Session(t, hc) == nil {
+			t.Error("session cleared, want it kept")
+		}
+	}
+	hang := func(w http.ResponseWriter, r *http.Request) {
+		// Reading the body lets the server notice the client hanging up.
+		io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-time.After(20 * time.Second):
+		}
+	}
+	fail503 := func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) }
+	cases := []struct {
+		name    string
+		expired bool // wait until the access token has expired
+		break_  func(env *testenv.Env, hc *http.Client)
+		checks  []check
+	}{
+		{"revoked refresh token (invalid_grant), API", false, func(env *testenv.Env, hc *http.Client) {
+			env.Client.Revoke(context.Background(), env.Session(t, hc).RefreshToken, "refresh_token")
+		}, []check{apiStatus(401), signedOut}},
+		{"revoked refresh token (invalid_grant), browser", false, func(env *testenv.Env, hc *http.Client) {
+			env.Client.Revoke(context.Background(), env.Session(t, hc).RefreshToken, "refresh_token")
+		}, []check{navigation, signedOut}},
+		{"provider 503, token still valid", false, func(env *testenv.Env, hc *http.Client) {
+			env.OP.SetFault(testop.PathToken, fail503)
+		}, []check{apiStatus(200), kept}},
+		{"provider 503, token expired", true, func(env *testenv.Env, hc *http.Client) {
+			env.OP.SetFault(testop.PathToken, fail503)
+		}, []check{apiStatus(503), kept}},
+		{"provider unreachable, token expired", true, func(env *testenv.Env, hc *http.Client) {
+			env.OP.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) {
+				conn, _, _ := http.NewResponseController(w).Hijack()
+				conn.Close()
+			})
+		}, []check{apiStatus(503), kept}},
+		{"provider hangs, token expired", true, func(env *testenv.Env, hc *http.Client) {
+			env.OP.SetFault(testop.PathToken, hang)
+		}, []check{apiStatus(503), kept}},
+		{"refreshed ID token with another sub", false, func(env *testenv.Env, hc *http.Client) {
+			idTokenTamper(t, env, func(c map[string]any) string { c["sub"] = "someone-else"; return env.OP.Sign(c) })
+		}, []check{apiStatus(401), signedOut}},
+		{"refreshed ID token with another iss", false, func(env *testenv.Env, hc *http.Client) {
+			idTokenTamper(t, env, func(c map[string]any) string { c["iss"] = "https://evil.example"; return env.OP.Sign(c) })
+		}, []check{apiStatus(401), signedOut}},
+		{"refreshed ID token for another audience", false, func(env *testenv.Env, hc *http.Client) {
+			idTokenTamper(t, env, func(c map[string]any) string { c["aud"] = []string{"other"}; return env.OP.Sign(c) })
+		}, []check{apiStatus(401), signedOut}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := testenv.New(t, testenv.Options{OP: shortLived(3 * time.Second),
+				Middleware: func(c *middleware.Config) { c.RefreshTimeout = 300 * time.Millisecond }})
+			hc := testenv.Browser()
+			env.SignIn(t, hc, "/profile")
+			if tc.expired {
+				time.Sleep(time.Until(env.Session(t, hc).Expiry) + 100*time.Millisecond)
+			} else {
+				waitDue(t, env, hc)
+			}
+			tc.break_(env, hc)
+			for _, c := range tc.checks {
+				c(t, env, hc)
+			}
+			if tc.expired {
+				// The outage ends: the kept session refreshes and works
+				// again once the remembered failure has aged out.
+				env.OP.SetFault(testop.PathToken, nil)
+				time.Sleep(5*time.Second + 100*time.Millisecond)
+				apiStatus(200)(t, env, hc)
+			}
+		})
+	}
+}
+
+// TestRefreshUnavailableRetryAfter: the 503 says when to retry, as JSON for
+// an API client, and the error handler can tell why.
+func TestRefreshUnavailableRetryAfter(t *testing.T) {
+	var rec recordingErrors
+	env := testenv.New(t, testenv.Options{OP: shortLived(2 * time.Second), Middleware: func(c *middleware.Config) {
+		c.RetryAfter = 7 * time.Second
+	}})
+	hc := testenv.Browser()
+	env.SignIn(t, hc, "/profile")
+	time.Sleep(time.Until(env.Session(t, hc).Expiry) + 100*time.Millisecond)
+	env.OP.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) })
+	req, _ := http.NewRequest("GET", env.App.URL+"/profile", nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "7" || !strings.Contains(string(body), `"temporarily_unavailable"`) {
+		t.Errorf("%d Retry-After %q body %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	// With a custom error handler, the reason is ErrRefreshUnavailable.
+	env2 := testenv.New(t, testenv.Options{OP: shortLived(2 * time.Second), Middleware: rec.install})
+	hc2 := testenv.Browser()
+	env2.SignIn(t, hc2, "/profile")
+	time.Sleep(time.Until(env2.Session(t, hc2).Expiry) + 100*time.Millisecond)
+	env2.OP.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
+	env2.APIRequest(t, hc2)
+	if err := rec.last(); !errors.Is(err, middleware.ErrRefreshUnavailable) || !errors.Is(err, client.ErrProviderUnavailable) {
+		t.Errorf("reason %v", err)
+	}
+}
+
+// TestCustomRefreshPolicy: OnRefreshError can keep the session even when
+// the token has expired (the handler runs; its API calls fail clearly).
+func TestCustomRefreshPolicy(t *testing.T) {
+	env := testenv.New(t, testenv.Options{OP: shortLived(2 * time.Second), Middleware: func(c *middleware.Config) {
+		c.OnRefreshError = func(error, *session.Session, time.Time) middleware.RefreshAction { return middleware.KeepSession }
+	}})
+	hc := testenv.Browser()
+	env.SignIn(t, hc, "/profile")
+	time.Sleep(time.Until(env.Session(t, hc).Expiry) + 100*time.Millisecond)
+	env.OP.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
+	if resp, body := env.Get(t, hc, "/whoami"); resp.StatusCode != 200 || body != testop.DemoUser.ID {
+		t.Errorf("whoami: %d %q", resp.StatusCode, body)
+	}
+	// The handler runs; its API calls fail with a clear error.
+	h := env.Auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := env.Auth.HTTPClient(r).Get(env.APISrv.URL)
+		if !errors.Is(err, client.ErrProviderUnavailable) {
+			t.Errorf("bearer client error %v, want ErrProviderUnavailable", err)
+		}
+		w.WriteHeader(299)
+	}))
+	req, _ := http.NewRequest("GET", env.App.URL+"/x", nil)
+	for _, c := range hc.Jar.Cookies(mustURL(env.App.URL)) {
+		req.AddCookie(c)
+	}
+	rec := newRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 299 {
+		t.Errorf("handler did not run: %d", rec.Code)
+	}
+}
+
+// TestRefreshAfterResponseStarted: the bearer client refreshes an access
+// token that expired while the handler streamed its response. The new
+// cookie cannot be written any more; the rotated refresh token is not lost:
+// the next request, still carrying the old cookie, gets it without a new
+// token request, and the old refresh token is never presented again.
+func TestRefreshAfterResponseStarted(t *testing.T) {
+	env := testenv.New(t, testenv.Options{OP: shortLived(2 * time.Second)})
+	mux := http.NewServeMux()
+	mux.Handle("/stream", env.Auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "started\n")
+		w.(http.Flusher).Flush()
+		s := middleware.SessionFrom(r.Context())
+		time.Sleep(time.Until(s.Expiry) + 100*time.Millisecond)
+		resp, err := env.Auth.HTTPClient(r).Get(env.APISrv.URL)
+		if err != nil {
+			fmt.Fprintln(w, "error:", err)
+			return
+		}
+		resp.Body.Close()
+		fmt.Fprintln(w, "api:", resp.StatusCode)
+	})))
+	mux.Handle("/", env.App.Config.Handler)
+	env.App.Config.Handler = mux
+
+	hc := testenv.Browser()
+	env.SignIn(t, hc, "/profile")
+	old := env.Session(t, hc)
+	before := env.OP.Count(testop.PathToken)
+	resp, body := env.Get(t, hc, "/stream")
+	if !strings.Contains(body, "api: 200") || len(resp.Cookies()) != 0 {
+		t.Fatalf("stream: %q, cookies %v", body, resp.Cookies())
+	}
+	if env.OP.Count(testop.PathToken)-before != 1 || env.OP.RefreshTokenValid(old.RefreshToken) {
+		t.Fatal("the bearer client did not refresh")
+	}
+	// The browser still has the old cookie.
+	if env.Session(t, hc).RefreshToken != old.RefreshToken {
+		t.Fatal("cookie changed after the response started?")
+	}
+	if status, _ := env.APIRequest(t, hc); status != http.StatusOK {
+		t.Errorf("next request: %d", status)
+	}
+	if got := env.OP.Count(testop.PathToken) - before; got != 1 {
+		t.Errorf("%d token requests, want 1", got)
+	}
+	if env.OP.ReusedRefreshTokens() != 0 {
+		t.Error("the rotated-away refresh token was presented")
+	}
+	if s := env.Session(t, hc); s.RefreshToken == old.RefreshToken {
+		t.Error("the next response did not save the rotated tokens")
+	}
+}
+
+// flakyAPI answers 401 to the first request with each new token, then
+// forwards to the real API, recording bodies.
+type flakyAPI struct {
+	next   http.Handler
+	mu     sync.Mutex
+	seen   map[string]bool
+	bodies []string
+	hits   atomic.Int64
+}
+
+func (f *flakyAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.hits.Add(1)
+	b, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	f.bodies = append(f.bodies, string(b))
+	tok := r.Header.Get("Authorization")
+	first := !f.seen[tok]
+	f.seen[tok] = true
+	f.mu.Unlock()
+	if first && len(f.seen) == 1 {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	f.next.ServeHTTP(w, r)
+}
+
+// TestBearerRetriesOnce401: an API that refuses a token the SDK believes
+// valid gets one forced refresh and one retry with the body replayed; a
+// body that cannot be replayed is not retried.
+func TestBearerRetriesOnce401(t *testing.T) {
+	for _, replayable := range []bool{true, false} {
+		t.Run(fmt.Sprint("replayable=", replayable), func(t *testing.T) {
+			env := testenv.New(t, testenv.Options{})
+			api := &flakyAPI{next: env.API, seen: map[string]bool{}}
+			srv := httptestServer(t, api)
+			mux := http.NewServeMux()
+			mux.Handle("/post", env.Auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var body io.Reader = strings.NewReader("payload")
+				if !replayable {
+					body = io.MultiReader(strings.NewReader("payload"))
+				}
+				req, _ := http.NewRequest("POST", srv.URL, body)
+				resp, err := env.Auth.HTTPClient(r).Do(req)
+				if err != nil {
+					http.Error(w, err.Error(), 500)
+					return
+				}
+				resp.Body.Close()
+				w.WriteHeader(resp.StatusCode)
+			})))
+			mux.Handle("/", env.App.Config.Handler)
+			env.App.Config.Handler = mux
+			hc := testenv.Browser()
+			env.SignIn(t, hc, "/profile")
+			before := env.OP.Count(testop.PathToken)
+			resp, _ := env.Get(t, hc, "/post")
+			refreshes := env.OP.Count(testop.PathToken) - before
+			if replayable {
+				if resp.StatusCode != 200 || api.hits.Load() != 2 || refreshes != 1 {
+					t.Errorf("status %d, %d API hits, %d refreshes; want 200, 2, 1", resp.StatusCode, api.hits.Load(), refreshes)
+				}
+				if api.bodies[1] != "payload" {
+					t.Errorf("retried body %q", api.bodies[1])
+				}
+				if s := env.Session(t, hc); s == nil || env.OP.RefreshTokenValid(s.RefreshToken) == false {
+					t.Error("the forced refresh was not saved")
+				}
+			} else if resp.StatusCode != 401 || api.hits.Load() != 1 || refreshes != 0 {
+				t.Errorf("status %d, %d API hits, %d refreshes; want 401, 1, 0", resp.StatusCode, api.hits.Load(), refreshes)
+			}
+		})
+	}
+}
