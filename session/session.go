@@ -27,7 +27,7 @@ type Session struct {
 	AccessToken  string
 	TokenType    string // usually "Bearer"
 	RefreshToken string
-	IDToken      string // raw ID token, kept as id_token_hint for logout
+	IDToken      string    // raw ID token, kept as id_token_hint for logout
 	Expiry       time.Time // when AccessToken expires; zero when unknown
 	Issued       time.Time // when the current tokens were obtained
 	Scope        string
