@@ -158,3 +158,12 @@ func (c *Client) oauth2Config(ep Endpoints) *oauth2.Config {
 func (c *Client) ctx(ctx context.Context) context.Context {
 	return context.WithValue(ctx, oauth2.HTTPClient, c.cfg.HTTPClient)
 }
+
+// normalizeExpiry computes the token's expiry on the client's clock from
+// expires_in (x/oauth2 uses the wall clock), so that expiry checks and an
+// injected Now agree.
+func (c *Client) normalizeExpiry(tok *oauth2.Token) {
+	if tok.ExpiresIn > 0 {
+		tok.Expiry = c.cfg.Now().Add(time.Duration(tok.ExpiresIn) * time.Second)
+	}
+}

@@ -52,6 +52,7 @@ func (c *Client) Exchange(ctx context.Context, code string, l *Login) (*Result, 
 	if err != nil {
 		return nil, tokenError(err)
 	}
+	c.normalizeExpiry(tok)
 	res := &Result{Token: tok}
 	if s, ok := tok.Extra("scope").(string); ok {
 		res.Scope = s

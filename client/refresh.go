@@ -61,6 +61,7 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev Previous
 	if tok.RefreshToken == "" {
 		tok.RefreshToken = refreshToken
 	}
+	c.normalizeExpiry(tok)
 	res := &Result{Token: tok, Issuer: prev.Issuer}
 	if s, ok := tok.Extra("scope").(string); ok {
 		res.Scope = s

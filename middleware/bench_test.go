@@ -1,0 +1,129 @@
+package middleware_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/middleware"
+)
+
+// benchEnv signs one user in with a shared settable clock and returns the
+// session cookie.
+func benchEnv(b *testing.B, clock *fakeClock) (*testenv.Env, []*http.Cookie) {
+	b.Helper()
+	clock.Set(time.Now())
+	env := testenv.New(b, testenv.Options{
+		// The clock jumps ahead a token lifetime per storm; keep the ID
+		// tokens valid through all of them.
+		OP:         func(c *testop.Config) { c.IDTokenLifetime = 10000 * time.Hour },
+		Client:     func(c *client.Config) { c.Now = clock.Now },
+		Middleware: func(c *middleware.Config) { c.Now = clock.Now },
+	})
+	hc := testenv.Browser()
+	env.SignIn(b, hc, "/profile")
+	return env, hc.Jar.Cookies(mustURL(env.App.URL))
+}
+
+func requestWith(cookies []*http.Cookie) *http.Request {
+	req := httptest.NewRequest("GET", "http://127.0.0.1/whoami", nil)
+	req.Header.Set("Accept", "application/json")
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	return req
+}
+
+// BenchmarkRefreshStorm: N goroutines of one session arrive when its token
+// is due. Reports token-endpoint calls per storm (want 1) and time per storm.
+func BenchmarkRefreshStorm(b *testing.B) {
+	for _, n := range []int{10, 100, 200} {
+		b.Run("goroutines="+itoa(n), func(b *testing.B) {
+			var clock fakeClock
+			env, cookies := benchEnv(b, &clock)
+			h := env.Auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+			before := env.OP.Count(testop.PathToken)
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				clock.Set(clock.Now().Add(5 * time.Minute)) // the session's token is now due
+				recs := make([]*httptest.ResponseRecorder, n)
+				var wg sync.WaitGroup
+				start := make(chan struct{})
+				for i := range recs {
+					recs[i] = httptest.NewRecorder()
+					req := requestWith(cookies)
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						h.ServeHTTP(recs[i], req)
+					}()
+				}
+				b.StartTimer()
+				close(start)
+				wg.Wait()
+				b.StopTimer()
+				for _, rec := range recs {
+					if rec.Code != http.StatusOK {
+						b.Fatalf("status %d", rec.Code)
+					}
+				}
+				cookies = recs[0].Result().Cookies()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(env.OP.Count(testop.PathToken)-before)/float64(b.N), "refreshes/storm")
+		})
+	}
+}
+
+// BenchmarkHotPath: a signed-in request whose token is not due, through
+// Require, against a bare handler; and the due check alone.
+func BenchmarkHotPath(b *testing.B) {
+	var clock fakeClock
+	env, cookies := benchEnv(b, &clock)
+	noop := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	req := requestWith(cookies)
+	b.Run("bare", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			noop.ServeHTTP(httptest.NewRecorder(), req)
+		}
+	})
+	b.Run("require", func(b *testing.B) {
+		h := env.Auth.Require(noop)
+		b.ReportAllocs()
+		for range b.N {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				b.Fatal(rec.Code)
+			}
+		}
+	})
+	b.Run("due-check", func(b *testing.B) {
+		now, issued, exp := time.Now(), time.Now(), time.Now().Add(time.Hour)
+		b.ReportAllocs()
+		due := false
+		for range b.N {
+			due = due != client.Due(now, issued, exp, time.Minute)
+		}
+		_ = due
+	})
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	s := ""
+	for ; n > 0; n /= 10 {
+		s = string(rune('0'+n%10)) + s
+	}
+	return s
+}
