@@ -103,7 +103,9 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("%w: unknown AuthStyle %d", ErrConfig, cfg.AuthStyle)
 	}
 	cfg.Scopes = slices.Clone(cfg.Scopes)
-	if cfg.Provider.IsOIDC() {
+	if len(cfg.Scopes) == 0 && len(cfg.Provider.q.defaultScopes) > 0 {
+		cfg.Scopes = slices.Clone(cfg.Provider.q.defaultScopes)
+	} else if cfg.Provider.IsOIDC() {
 		if len(cfg.Scopes) == 0 {
 			cfg.Scopes = []string{"openid", "profile", "email"}
 		} else if !slices.Contains(cfg.Scopes, "openid") {
@@ -145,19 +147,44 @@ func (c *Client) oauth2Config(ep Endpoints) *oauth2.Config {
 	if c.cfg.AuthStyle == AuthStylePost {
 		style = oauth2.AuthStyleInParams
 	}
+	scopes := c.cfg.Scopes
+	if c.cfg.Provider.q.offlineAccessType {
+		scopes = slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return s == "offline_access" })
+	}
 	return &oauth2.Config{
 		ClientID:     c.cfg.ClientID,
 		ClientSecret: c.cfg.ClientSecret,
 		RedirectURL:  c.cfg.RedirectURL,
-		Scopes:       c.cfg.Scopes,
+		Scopes:       scopes,
 		Endpoint:     oauth2.Endpoint{AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, AuthStyle: style},
 	}
 }
 
-// ctx returns a context that makes x/oauth2 use the configured HTTP client.
+// ctx returns a context that makes x/oauth2 use the configured HTTP client
+// for token requests, asking for JSON (GitHub answers form-encoded
+// otherwise).
 func (c *Client) ctx(ctx context.Context) context.Context {
-	return context.WithValue(ctx, oauth2.HTTPClient, c.cfg.HTTPClient)
+	hc := *c.cfg.HTTPClient
+	hc.Transport = acceptJSON{base: hc.Transport}
+	return context.WithValue(ctx, oauth2.HTTPClient, &hc)
 }
+
+type acceptJSON struct{ base http.RoundTripper }
+
+func (a acceptJSON) RoundTrip(r *http.Request) (*http.Response, error) {
+	r2 := r.Clone(r.Context())
+	r2.Header.Set("Accept", "application/json")
+	base := a.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return base.RoundTrip(r2)
+}
+
+// LoginParams are the query parameters of the app's login route that the
+// provider understands and that are passed on to the authorization request
+// (for Auth0: organization, invitation, …).
+func (c *Client) LoginParams() []string { return slices.Clone(c.cfg.Provider.q.loginParams) }
 
 // normalizeExpiry computes the token's expiry on the client's clock from
 // expires_in (x/oauth2 uses the wall clock), so that expiry checks and an

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
 
@@ -58,7 +59,20 @@ func (c *Client) Exchange(ctx context.Context, code string, l *Login) (*Result, 
 		res.Scope = s
 	}
 	if r.ep.Issuer == "" {
-		return nil, fmt.Errorf("%w: plain OAuth 2.0 providers need a user loader", ErrNotSupported)
+		load := c.cfg.Provider.q.userLoader
+		if load == nil {
+			return nil, fmt.Errorf("%w: plain OAuth 2.0 providers need a user loader", ErrNotSupported)
+		}
+		hc := &http.Client{Transport: &Transport{Source: oauth2.StaticTokenSource(tok), Base: c.cfg.HTTPClient.Transport}, Timeout: c.cfg.HTTPClient.Timeout}
+		id, err := load(ctx, hc, tok)
+		if err != nil {
+			return nil, err
+		}
+		if id.Subject == "" {
+			return nil, fmt.Errorf("%w: the user loader returned no subject", ErrUserInfo)
+		}
+		res.Identity = id
+		return res, nil
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	idt, claims, err := c.verifyIDToken(ctx, r, raw, tok.AccessToken, l.Nonce)
@@ -101,7 +115,7 @@ func (c *Client) verifyIDToken(ctx context.Context, r *resolved, raw, accessToke
 	if azp != "" && azp != c.cfg.ClientID {
 		return nil, nil, fmt.Errorf("%w: azp %q is not the client ID", ErrInvalidIDToken, azp)
 	}
-	if len(idt.Audience) > 1 && azp == "" {
+	if len(idt.Audience) > 1 && azp == "" && !c.cfg.Provider.q.multiAudNoAZP {
 		return nil, nil, fmt.Errorf("%w: several audiences and no azp", ErrInvalidIDToken)
 	}
 	now := c.cfg.Now()
@@ -116,6 +130,11 @@ func (c *Client) verifyIDToken(ctx context.Context, r *resolved, raw, accessToke
 	}
 	if nonce != "" && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
 		return nil, nil, ErrNonceMismatch
+	}
+	if hd := c.cfg.Provider.q.hostedDomain; hd != "" {
+		if got, _ := claims["hd"].(string); got != hd {
+			return nil, nil, ErrHostedDomain
+		}
 	}
 	if idt.AccessTokenHash != "" && accessToken != "" {
 		if err := idt.VerifyAccessToken(accessToken); err != nil {

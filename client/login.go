@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/url"
+	"slices"
 
 	"golang.org/x/oauth2"
 )
@@ -40,6 +41,14 @@ func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error)
 		opts = append(opts, oauth2.SetAuthURLParam("nonce", l.Nonce))
 	}
 	params := url.Values{}
+	q := c.cfg.Provider.q
+	for k, v := range q.authParams {
+		params[k] = v
+	}
+	if q.offlineAccessType && slices.Contains(c.cfg.Scopes, "offline_access") {
+		params.Set("access_type", "offline")
+		params.Set("prompt", "consent")
+	}
 	for k, v := range c.cfg.AuthParams {
 		params[k] = v
 	}

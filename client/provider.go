@@ -55,6 +55,7 @@ type Provider struct {
 	name string
 	cfg  DiscoveryConfig
 	hc   *http.Client
+	q    quirks
 
 	mu        sync.Mutex
 	ready     *resolved
@@ -80,12 +81,27 @@ var defaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
 // was briefly down at start. A discovery document that names another issuer
 // or cannot be parsed is a configuration mistake and returned as an error
 // wrapping ErrDiscovery.
-func Discover(ctx context.Context, issuer string) (*Provider, error) {
-	return DiscoverConfig(ctx, DiscoveryConfig{Issuer: issuer})
+//
+// Options: WithName, WithHTTPClient.
+func Discover(ctx context.Context, issuer string, opts ...ProviderOption) (*Provider, error) {
+	o := applyOptions(opts)
+	return DiscoverConfig(ctx, DiscoveryConfig{Issuer: issuer, Name: o.name, HTTPClient: o.hc})
 }
 
 // DiscoverConfig is Discover with options.
 func DiscoverConfig(ctx context.Context, cfg DiscoveryConfig) (*Provider, error) {
+	p, err := lazyProvider(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.resolve(ctx); err != nil && !errors.Is(err, ErrProviderUnavailable) {
+		return nil, err
+	}
+	return p, nil
+}
+
+// lazyProvider returns a provider discovered on first use.
+func lazyProvider(cfg DiscoveryConfig) (*Provider, error) {
 	u, err := url.Parse(cfg.Issuer)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("%w: issuer %q is not an absolute http(s) URL", ErrConfig, cfg.Issuer)
@@ -100,15 +116,14 @@ func DiscoverConfig(ctx context.Context, cfg DiscoveryConfig) (*Provider, error)
 	if p.hc == nil {
 		p.hc = defaultHTTPClient
 	}
-	if _, err := p.resolve(ctx); err != nil && !errors.Is(err, ErrProviderUnavailable) {
-		return nil, err
-	}
 	return p, nil
 }
 
 // NewProvider returns a provider whose endpoints are given by hand; no
 // discovery request is made. name is how the provider is called in sessions
 // and errors. hc is used for JWKS requests (nil: a 10 second timeout client).
+// For a plain OAuth 2.0 provider (no Issuer), use OAuth2 instead: it also
+// needs to know how to load the user.
 func NewProvider(name string, ep Endpoints, hc *http.Client) (*Provider, error) {
 	if ep.AuthURL == "" || ep.TokenURL == "" {
 		return nil, fmt.Errorf("%w: provider %q needs AuthURL and TokenURL", ErrConfig, name)

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -53,7 +54,7 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev Previous
 	if err != nil {
 		err = tokenError(err)
 		var te *TokenError
-		if errors.As(err, &te) && te.Code == "invalid_grant" {
+		if errors.As(err, &te) && (te.Code == "invalid_grant" || slices.Contains(c.cfg.Provider.q.revokedCodes, te.Code)) {
 			return nil, fmt.Errorf("%w: %w", ErrRefreshRevoked, err)
 		}
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"golang.org/x/oauth2"
 	"io"
 	"net/http"
 	"net/url"
@@ -60,16 +61,37 @@ func (c *Client) Revoke(ctx context.Context, token, hint string) error {
 	return te
 }
 
+// RevokeToken revokes the grant behind tok the provider's way: the refresh
+// token (or, without one, the access token) at the RFC 7009 endpoint, or
+// GitHub's token API. It returns ErrNotSupported when the provider has no
+// way to revoke.
+func (c *Client) RevokeToken(ctx context.Context, tok *oauth2.Token) error {
+	if f := c.cfg.Provider.q.revoke; f != nil {
+		return f(ctx, c, tok)
+	}
+	if tok.RefreshToken != "" {
+		return c.Revoke(ctx, tok.RefreshToken, "refresh_token")
+	}
+	if tok.AccessToken != "" {
+		return c.Revoke(ctx, tok.AccessToken, "access_token")
+	}
+	return ErrNoToken
+}
+
 // LogoutURL returns the provider's RP-initiated logout URL
 // (end_session_endpoint) with id_token_hint, client_id and, when not empty,
-// post_logout_redirect_uri. It returns "" when the provider has no
-// end_session endpoint: the caller then just redirects within the app.
+// post_logout_redirect_uri. Without an end_session endpoint it returns the
+// provider's own logout URL where there is one (Auth0's /v2/logout), and ""
+// otherwise: the caller then just redirects within the app.
 func (c *Client) LogoutURL(ctx context.Context, idTokenHint, postLogoutRedirect string) (string, error) {
 	ep, err := c.cfg.Provider.Endpoints(ctx)
 	if err != nil {
 		return "", err
 	}
 	if ep.EndSessionURL == "" {
+		if f := c.cfg.Provider.q.logoutFallback; f != nil {
+			return f(c.cfg.ClientID, postLogoutRedirect), nil
+		}
 		return "", nil
 	}
 	u, err := url.Parse(ep.EndSessionURL)

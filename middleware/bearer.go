@@ -42,7 +42,7 @@ func (st *reqState) token(ctx context.Context) (*oauth2.Token, error) {
 	}
 	now := st.a.cfg.Now()
 	if s.RefreshToken == "" || !client.Due(now, s.Issued, s.Expiry, expiryDelta) {
-		return st.a.cfg.Client.StaticTokenSource(tokenOf(s)).Token()
+		return st.a.clientFor(s).StaticTokenSource(tokenOf(s)).Token()
 	}
 	if err := st.refreshLocked(ctx); err != nil {
 		if st.sess != nil && now.Before(s.Expiry) {

@@ -35,6 +35,10 @@ var (
 	// method (e.g. GET /auth/logout without AllowGETLogout).
 	ErrMethodNotAllowed = errors.New("middleware: method not allowed")
 
+	// ErrUnknownProvider means /auth/login?provider= named no configured
+	// provider.
+	ErrUnknownProvider = errors.New("middleware: unknown provider")
+
 	// ErrSessionStore means the session store failed (not a missing or
 	// invalid session, which is ErrNotSignedIn).
 	ErrSessionStore = errors.New("middleware: session store failure")

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 // flow is one sign-in attempt, kept in its own encrypted cookie until the
 // callback uses it.
 type flow struct {
+	Provider string `json:"p"`
 	State    string `json:"s"`
 	Nonce    string `json:"n,omitempty"`
 	Verifier string `json:"v"`
@@ -57,18 +59,18 @@ func (a *Auth) setFlowCookie(w http.ResponseWriter, r *http.Request, name, value
 
 // startFlow begins a sign-in attempt: it stores its flow cookie (dropping
 // the oldest attempts beyond MaxFlows) and redirects to the provider.
-func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, returnTo string) {
-	l, err := a.cfg.Client.NewLogin(r.Context(), nil)
+func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, c *client.Client, returnTo string, extra url.Values) {
+	l, err := c.NewLogin(r.Context(), extra)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	a.pruneFlows(w, r)
-	f := flow{State: l.State, Nonce: l.Nonce, Verifier: l.Verifier, ReturnTo: returnTo, Created: a.cfg.Now().UnixMilli()}
+	f := flow{Provider: c.Provider().Name(), State: l.State, Nonce: l.Nonce, Verifier: l.Verifier, ReturnTo: returnTo, Created: a.cfg.Now().UnixMilli()}
 	plain, _ := json.Marshal(f)
 	name := a.flowCookieName(r, l.State)
 	a.setFlowCookie(w, r, name, a.flows.Seal(plain, a.flowAAD(name)), int(a.cfg.FlowTTL/time.Second)+1)
-	a.log.LogAttrs(r.Context(), -4, "confidant: sign-in started", slogProvider(a.cfg.Client))
+	a.log.LogAttrs(r.Context(), -4, "confidant: sign-in started", slogProvider(c))
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, l.URL, http.StatusFound)
 }
@@ -113,19 +115,21 @@ func (a *Auth) openFlow(name, value string) (*flow, bool) {
 }
 
 // takeFlow finds the attempt for state, deletes its cookie whatever the
-// outcome (a state is used once), and checks it.
-func (a *Auth) takeFlow(w http.ResponseWriter, r *http.Request, state string) (*flow, error) {
+// outcome (a state is used once), and checks it, including that it was
+// started with the provider c whose callback received it (a state from
+// another provider's attempt is refused: a mix-up attack).
+func (a *Auth) takeFlow(w http.ResponseWriter, r *http.Request, state string, c *client.Client) (*flow, error) {
 	if state == "" {
 		return nil, ErrStateMissing
 	}
 	name := a.flowCookieName(r, state)
-	c, err := r.Cookie(name)
+	cookie, err := r.Cookie(name)
 	if err != nil {
 		return nil, ErrStateMismatch
 	}
 	a.setFlowCookie(w, r, name, "", -1)
-	f, ok := a.openFlow(name, c.Value)
-	if !ok || subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1 {
+	f, ok := a.openFlow(name, cookie.Value)
+	if !ok || subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1 || f.Provider != c.Provider().Name() {
 		return nil, ErrStateMismatch
 	}
 	if a.cfg.Now().Sub(time.UnixMilli(f.Created)) > a.cfg.FlowTTL {

@@ -1,10 +1,13 @@
 package middleware
 
 import (
+	"net/url"
+
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"golang.org/x/oauth2"
 	"log/slog"
 	"net/http"
 	"time"
@@ -19,22 +22,39 @@ func slogProvider(c *client.Client) slog.Attr {
 
 // login starts a sign-in. ?return_to= names a local path to land on
 // afterwards; anything that is not a same-origin relative path is ignored.
+// ?provider= picks one of several providers (default: the first). The
+// provider's own login parameters (Auth0's organization and invitation, …)
+// are passed on.
 func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		a.fail(w, r, ErrMethodNotAllowed)
 		return
 	}
-	returnTo, ok := sanitizeReturnTo(r.URL.Query().Get("return_to"))
+	q := r.URL.Query()
+	c := a.clients[0]
+	if name := q.Get("provider"); name != "" {
+		if c = a.byName[name]; c == nil {
+			a.fail(w, r, ErrUnknownProvider)
+			return
+		}
+	}
+	returnTo, ok := sanitizeReturnTo(q.Get("return_to"))
 	if !ok {
 		returnTo = a.cfg.AfterLogin
 	}
-	a.startFlow(w, r, returnTo)
+	extra := url.Values{}
+	for _, k := range c.LoginParams() {
+		if v := q.Get(k); v != "" && len(v) <= 512 {
+			extra.Set(k, v)
+		}
+	}
+	a.startFlow(w, r, c, returnTo, extra)
 }
 
 // callback finishes a sign-in: state first (before any token request), then
 // the provider's error if any, then the code exchange and a new session.
-func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
+func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", "GET")
 		a.fail(w, r, ErrMethodNotAllowed)
@@ -42,7 +62,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	w.Header().Set("Cache-Control", "no-store")
-	f, err := a.takeFlow(w, r, q.Get("state"))
+	f, err := a.takeFlow(w, r, q.Get("state"), c)
 	if e := q.Get("error"); e != "" {
 		// Shown, never exchanged; an unknown state does not hide the
 		// provider's reason but is still reported first.
@@ -63,17 +83,17 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, ErrCodeMissing)
 		return
 	}
-	res, err := a.cfg.Client.Exchange(r.Context(), code, f.login())
+	res, err := c.Exchange(r.Context(), code, f.login())
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	s := newSession(a.cfg.Client.Provider().Name(), res, a.cfg.Now())
+	s := newSession(c.Provider().Name(), res, a.cfg.Now())
 	if err := a.cfg.Store.Save(w, r, s); err != nil {
 		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
 		return
 	}
-	a.log.LogAttrs(r.Context(), slog.LevelInfo, "confidant: signed in", slogProvider(a.cfg.Client))
+	a.log.LogAttrs(r.Context(), slog.LevelInfo, "confidant: signed in", slogProvider(c))
 	http.Redirect(w, r, f.ReturnTo, http.StatusFound)
 }
 
@@ -128,25 +148,29 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	target := a.cfg.AfterLogout
-	if s != nil {
+	if c := a.sessionClient(s); c != nil {
 		a.forget(s.ID)
 		ctx := r.Context()
-		revoked := false
-		if s.RefreshToken != "" {
-			err := a.cfg.Client.Revoke(ctx, s.RefreshToken, "refresh_token")
-			revoked = err == nil
-			if err != nil && !errors.Is(err, client.ErrNotSupported) {
-				a.log.LogAttrs(ctx, slog.LevelWarn, "confidant: revocation failed", slogProvider(a.cfg.Client), slog.String("error", err.Error()))
-			}
+		err := c.RevokeToken(ctx, &oauth2.Token{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken})
+		revoked := err == nil
+		if err != nil && !errors.Is(err, client.ErrNotSupported) && !errors.Is(err, client.ErrNoToken) {
+			a.log.LogAttrs(ctx, slog.LevelWarn, "confidant: revocation failed", slogProvider(c), slog.String("error", err.Error()))
 		}
-		end, err := a.cfg.Client.LogoutURL(ctx, s.IDToken, a.cfg.PostLogoutRedirectURL)
+		end, err := c.LogoutURL(ctx, s.IDToken, a.cfg.PostLogoutRedirectURL)
 		if err != nil {
-			a.log.LogAttrs(ctx, slog.LevelWarn, "confidant: no provider logout", slogProvider(a.cfg.Client), slog.String("error", err.Error()))
+			a.log.LogAttrs(ctx, slog.LevelWarn, "confidant: no provider logout", slogProvider(c), slog.String("error", err.Error()))
 		} else if end != "" {
 			target = end
 		}
-		a.log.LogAttrs(ctx, slog.LevelInfo, "confidant: signed out", slogProvider(a.cfg.Client),
+		a.log.LogAttrs(ctx, slog.LevelInfo, "confidant: signed out", slogProvider(c),
 			slog.Bool("revoked", revoked), slog.Bool("end_session", end != ""))
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+func (a *Auth) sessionClient(s *session.Session) *client.Client {
+	if s == nil {
+		return nil
+	}
+	return a.clientFor(s)
 }

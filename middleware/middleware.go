@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,8 +16,22 @@ import (
 // Config configures an Auth. New copies it. Zero fields get the defaults
 // written beside them.
 type Config struct {
-	// Client runs the protocol with the provider. Required.
+	// Client runs the protocol with the provider. Required unless Clients
+	// is set.
 	Client *client.Client
+
+	// Clients are several providers in one app. Each needs a unique
+	// provider name and its own RedirectURL path under Prefix (e.g.
+	// /auth/callback/google); /auth/login?provider=NAME starts a sign-in
+	// with one of them, and the session remembers which one, so refresh,
+	// the API client and logout go to it. Client, when also set, is added
+	// first. The first one is the default.
+	Clients []*client.Client
+
+	// LoginPage, when set, is where Require sends browsers that are not
+	// signed in (with ?return_to=), e.g. a page that lets the user choose
+	// a provider. Default: straight to the default provider.
+	LoginPage string
 
 	// Store keeps sessions. Required.
 	Store session.Store
@@ -101,13 +116,25 @@ type Auth struct {
 	flows     *session.Cipher
 	log       *slog.Logger
 	refresher *refresher
+
+	clients   []*client.Client          // in order; clients[0] is the default
+	byName    map[string]*client.Client // provider name → client
+	callbacks map[string]*client.Client // callback path → client
 }
 
 // New validates cfg and returns an Auth.
 func New(cfg Config) (*Auth, error) {
-	if cfg.Client == nil || cfg.Store == nil {
-		return nil, fmt.Errorf("middleware: Config.Client and Config.Store are required")
+	if cfg.Store == nil {
+		return nil, fmt.Errorf("middleware: Config.Store is required")
 	}
+	clients := slices.Clone(cfg.Clients)
+	if cfg.Client != nil {
+		clients = append([]*client.Client{cfg.Client}, clients...)
+	}
+	if len(clients) == 0 {
+		return nil, fmt.Errorf("middleware: Config.Client or Config.Clients is required")
+	}
+	cfg.Client, cfg.Clients = nil, nil
 	var flows *session.Cipher
 	var err error
 	switch {
@@ -141,8 +168,28 @@ func New(cfg Config) (*Auth, error) {
 	if _, ok := sanitizeReturnTo(cfg.AfterLogout); !ok {
 		return nil, fmt.Errorf("middleware: AfterLogout %q must be a local path", cfg.AfterLogout)
 	}
+	if cfg.LoginPage != "" {
+		if _, ok := sanitizeReturnTo(cfg.LoginPage); !ok {
+			return nil, fmt.Errorf("middleware: LoginPage %q must be a local path", cfg.LoginPage)
+		}
+	}
+	byName, callbacks := map[string]*client.Client{}, map[string]*client.Client{}
+	for _, c := range clients {
+		name := c.Provider().Name()
+		if byName[name] != nil {
+			return nil, fmt.Errorf("middleware: two clients for provider %q (give one WithName)", name)
+		}
+		u, err := url.Parse(c.RedirectURL())
+		if err != nil || !strings.HasPrefix(u.Path, cfg.Prefix) {
+			return nil, fmt.Errorf("middleware: RedirectURL %q of provider %q must be under Prefix %q", c.RedirectURL(), name, cfg.Prefix)
+		}
+		if callbacks[u.Path] != nil {
+			return nil, fmt.Errorf("middleware: providers %q and %q share the callback %s", callbacks[u.Path].Provider().Name(), name, u.Path)
+		}
+		byName[name], callbacks[u.Path] = c, c
+	}
 	if cfg.PostLogoutRedirectURL == "" {
-		u, err := url.Parse(cfg.Client.RedirectURL())
+		u, err := url.Parse(clients[0].RedirectURL())
 		if err != nil {
 			return nil, fmt.Errorf("middleware: client RedirectURL: %w", err)
 		}
@@ -176,17 +223,30 @@ func New(cfg Config) (*Auth, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Auth{cfg: cfg, flows: flows, log: log, refresher: newRefresher()}, nil
+	return &Auth{cfg: cfg, flows: flows, log: log, refresher: newRefresher(),
+		clients: clients, byName: byName, callbacks: callbacks}, nil
 }
 
-// ServeHTTP serves Prefix+"login", Prefix+"callback" and Prefix+"logout".
+// clientFor returns the client of the provider that signed s in, or nil
+// when that provider is no longer configured.
+func (a *Auth) clientFor(s *session.Session) *client.Client {
+	if len(a.clients) == 1 && s.Provider == "" {
+		return a.clients[0]
+	}
+	return a.byName[s.Provider]
+}
+
+// ServeHTTP serves Prefix+"login", Prefix+"logout" and each client's
+// callback (the path of its RedirectURL, usually Prefix+"callback").
 // Mount it at Prefix (mux.Handle("/auth/", auth)).
 func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if c := a.callbacks[r.URL.Path]; c != nil {
+		a.callback(w, r, c)
+		return
+	}
 	switch strings.TrimPrefix(r.URL.Path, a.cfg.Prefix) {
 	case "login":
 		a.login(w, r)
-	case "callback":
-		a.callback(w, r)
 	case "logout":
 		a.logout(w, r)
 	default:

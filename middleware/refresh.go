@@ -155,7 +155,7 @@ func (a *Auth) runRefresh(k stateKey, s *session.Session, f *flight) {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.RefreshTimeout)
 	defer cancel()
 	a.event(ctx, slog.LevelDebug, "refresh started", s)
-	res, err := a.cfg.Client.Refresh(ctx, s.RefreshToken, client.Previous{Issuer: issuerOf(s), Subject: s.Subject})
+	res, err := a.clientFor(s).Refresh(ctx, s.RefreshToken, client.Previous{Issuer: issuerOf(s), Subject: s.Subject})
 	now := a.cfg.Now()
 	var ttl time.Duration
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -87,6 +88,11 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (*sessionWriter, 
 	if s == nil {
 		return sw, nil, true
 	}
+	if a.clientFor(s) == nil {
+		// Signed in with a provider that is no longer configured.
+		a.cfg.Store.Delete(w, r)
+		return sw, nil, true
+	}
 	st := &reqState{a: a, w: sw, orig: s, sess: s}
 	if !a.due(s, a.cfg.Now()) {
 		return sw, st, true
@@ -133,7 +139,11 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 				returnTo = a.cfg.AfterLogin
 			}
 			sw.commit() // a session that just ended is deleted
-			a.startFlow(w, r, returnTo)
+			if a.cfg.LoginPage != "" {
+				http.Redirect(w, r, a.cfg.LoginPage+"?return_to="+url.QueryEscape(returnTo), http.StatusFound)
+				return
+			}
+			a.startFlow(w, r, a.clients[0], returnTo, nil)
 			return
 		}
 		sw.commit()

@@ -1,0 +1,139 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"golang.org/x/oauth2"
+)
+
+// GitHub returns GitHub as a plain OAuth 2.0 provider (GitHub is not an
+// OpenID Provider): https://github.com, or a GitHub Enterprise Server with
+// WithBaseURL. Its quirks are handled: the token endpoint is asked for JSON
+// and its errors that arrive with HTTP 200 (bad_verification_code,
+// incorrect_client_credentials, …) become errors; the user comes from
+// GET /user, the e-mail from GET /user/emails (primary and verified) when
+// it is private (scope user:email); the numeric user ID is the stable
+// subject, since logins can be renamed. GitHub App user tokens that expire,
+// with single-use refresh tokens, are refreshed like any other; a dead one
+// (bad_refresh_token) ends the session. Signing out revokes the token
+// through DELETE /applications/{client_id}/token.
+//
+// Default scopes: read:user user:email.
+func GitHub(opts ...ProviderOption) (*Provider, error) {
+	o := applyOptions(opts)
+	base, api := "https://github.com", "https://api.github.com"
+	if o.baseURL != "" {
+		if u, err := url.Parse(o.baseURL); err != nil || u.Host == "" {
+			return nil, fmt.Errorf("%w: GitHub base URL %q", ErrConfig, o.baseURL)
+		}
+		base, api = o.baseURL, o.baseURL+"/api/v3"
+	}
+	if o.name == "" {
+		o.name = "github"
+	}
+	p, err := NewProvider(o.name, Endpoints{AuthURL: base + "/login/oauth/authorize", TokenURL: base + "/login/oauth/access_token"}, o.hc)
+	if err != nil {
+		return nil, err
+	}
+	p.q.defaultScopes = []string{"read:user", "user:email"}
+	p.q.loginParams = []string{"login", "allow_signup"}
+	p.q.revokedCodes = []string{"bad_refresh_token"}
+	p.q.userLoader = func(ctx context.Context, hc *http.Client, tok *oauth2.Token) (Identity, error) {
+		return githubUser(ctx, hc, api)
+	}
+	p.q.revoke = func(ctx context.Context, c *Client, tok *oauth2.Token) error {
+		return githubRevoke(ctx, c, api, tok.AccessToken)
+	}
+	return p, nil
+}
+
+func githubGet(ctx context.Context, hc *http.Client, u string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/vnd.github+json")
+	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		if transientStatus(resp.StatusCode) {
+			return fmt.Errorf("%w: GitHub %s answered %d", ErrProviderUnavailable, u, resp.StatusCode)
+		}
+		return fmt.Errorf("%w: GitHub %s answered %d", ErrUserInfo, u, resp.StatusCode)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("%w: GitHub %s: %v", ErrUserInfo, u, err)
+	}
+	return nil
+}
+
+func githubUser(ctx context.Context, hc *http.Client, api string) (Identity, error) {
+	var user map[string]any
+	if err := githubGet(ctx, hc, api+"/user", &user); err != nil {
+		return Identity{}, err
+	}
+	id, ok := user["id"].(float64)
+	if !ok || id <= 0 {
+		return Identity{}, fmt.Errorf("%w: GitHub /user has no numeric id", ErrUserInfo)
+	}
+	str := func(k string) string { s, _ := user[k].(string); return s }
+	ident := Identity{Subject: strconv.FormatInt(int64(id), 10), Name: str("name"), Email: str("email"), Picture: str("avatar_url")}
+	if ident.Name == "" {
+		ident.Name = str("login")
+	}
+	if ident.Email == "" {
+		// The public e-mail is not set: ask for the primary verified one.
+		var emails []struct {
+			Email    string `json:"email"`
+			Primary  bool   `json:"primary"`
+			Verified bool   `json:"verified"`
+		}
+		if err := githubGet(ctx, hc, api+"/user/emails", &emails); err == nil {
+			for _, e := range emails {
+				if e.Primary && e.Verified {
+					ident.Email, ident.EmailVerified = e.Email, true
+				}
+			}
+		}
+	} else {
+		ident.EmailVerified = false // a public profile e-mail is not a verified claim
+	}
+	claims := map[string]any{"sub": ident.Subject, "login": user["login"], "name": ident.Name,
+		"email": ident.Email, "email_verified": ident.EmailVerified, "picture": ident.Picture,
+		"html_url": user["html_url"]}
+	raw, _ := json.Marshal(claims)
+	ident.Claims = raw
+	return ident, nil
+}
+
+func githubRevoke(ctx context.Context, c *Client, api, accessToken string) error {
+	body, _ := json.Marshal(map[string]string{"access_token": accessToken})
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, api+"/applications/"+url.PathEscape(c.cfg.ClientID)+"/token", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth(c.cfg.ClientID, c.cfg.ClientSecret)
+	req.Header.Set("Accept", "application/vnd.github+json")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: revocation: %w", ErrProviderUnavailable, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotFound {
+		return &TokenError{StatusCode: resp.StatusCode}
+	}
+	return nil
+}
