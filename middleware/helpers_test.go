@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"encoding/base64"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -37,3 +38,5 @@ func httptestServer(t interface{ Cleanup(func()) }, h http.Handler) *httptest.Se
 	t.Cleanup(s.Close)
 	return s
 }
+
+func base64URL(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }

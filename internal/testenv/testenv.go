@@ -150,12 +150,15 @@ func Browser() *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-type navTransport struct{}
+type navTransport struct{ base http.RoundTripper }
 
-func (navTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+func (n navTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	if r.Header.Get("Accept") == "" {
 		r.Header.Set("Accept", "text/html,application/xhtml+xml")
+	}
+	if n.base != nil {
+		return n.base.RoundTrip(r)
 	}
 	return http.DefaultTransport.RoundTrip(r)
 }

@@ -20,7 +20,7 @@ func (c *Client) ResponseTypes() []oidc.ResponseType {
 func (c *Client) GrantTypes() []oidc.GrantType {
 	return []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
 }
-func (c *Client) LoginURL(id string) string { return "/login?id=" + id }
+func (c *Client) LoginURL(id string) string { return c.loginBase + "/login?id=" + id }
 func (c *Client) AccessTokenType() op.AccessTokenType {
 	if c.accessTokenJWT {
 		return op.AccessTokenTypeJWT

@@ -33,6 +33,9 @@ import (
 // User is an account at the provider.
 type User struct {
 	ID, Username, Password, Name, Email, Picture string
+	// Claims are extra profile claims (e.g. Auth0's updated_at, Google's
+	// hd), in the ID token and userinfo with the profile scope.
+	Claims map[string]any
 }
 
 // Client is a registered relying party.
@@ -43,6 +46,7 @@ type Client struct {
 
 	accessTokenJWT  bool
 	idTokenLifetime time.Duration
+	loginBase       string
 }
 
 // DemoUser is the account the demo's login form is pre-filled with.
@@ -64,7 +68,8 @@ type Config struct {
 
 // Provider is a running OP.
 type Provider struct {
-	Issuer string
+	Issuer string           // exactly as given, e.g. with Auth0's trailing slash
+	Base   string           // Issuer without a trailing slash: endpoint URLs start with it
 	Server *httptest.Server // nil when built with NewHandler
 
 	op      *op.Provider
@@ -74,6 +79,7 @@ type Provider struct {
 
 	mu        sync.Mutex
 	counts    map[string]int
+	queries   map[string]url.Values
 	tokenHook func(map[string]any)
 	faults    map[string]http.HandlerFunc
 }
@@ -118,13 +124,13 @@ func New(issuer string, cfg Config) (*Provider, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	issuer = strings.TrimSuffix(issuer, "/")
 	store, err := newStorage(&c)
 	if err != nil {
 		return nil, err
 	}
 	for _, cl := range store.clients {
 		cl.idTokenLifetime = c.IDTokenLifetime
+		cl.loginBase = strings.TrimSuffix(issuer, "/")
 	}
 	provider, err := op.NewProvider(&op.Config{
 		CryptoKey:                sha256.Sum256([]byte(issuer)),
@@ -136,7 +142,7 @@ func New(issuer string, cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Provider{Issuer: issuer, op: provider, cfg: &c, store: store, counts: map[string]int{}, faults: map[string]http.HandlerFunc{}}
+	p := &Provider{Issuer: issuer, Base: strings.TrimSuffix(issuer, "/"), op: provider, cfg: &c, store: store, counts: map[string]int{}, queries: map[string]url.Values{}, faults: map[string]http.HandlerFunc{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /login", p.loginPage)
 	mux.HandleFunc("POST /login", p.loginSubmit)
@@ -165,6 +171,7 @@ const ssoCookie = "testop_sso"
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.counts[r.URL.Path]++
+	p.queries[r.URL.Path] = r.URL.Query()
 	hook := p.tokenHook
 	fault := p.faults[r.URL.Path]
 	p.mu.Unlock()
@@ -204,6 +211,13 @@ func (p *Provider) Count(path string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.counts[path]
+}
+
+// LastQuery returns the query of the last request to path.
+func (p *Provider) LastQuery(path string) url.Values {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.queries[path]
 }
 
 // RevokedRefreshTokens reports how many refresh tokens were revoked through
@@ -275,7 +289,7 @@ var loginTmpl = template.Must(template.New("login").Parse(`<!doctype html>
 <button id="deny" type="submit" name="action" value="deny">Deny</button>
 </form></body></html>`))
 
-func (p *Provider) loginURL(id string) string { return p.Issuer + "/login?id=" + url.QueryEscape(id) }
+func (p *Provider) loginURL(id string) string { return p.Base + "/login?id=" + url.QueryEscape(id) }
 
 func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("id")
@@ -297,11 +311,11 @@ func (p *Provider) renderLogin(w http.ResponseWriter, req *authRequest, msg stri
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	u := p.cfg.Users[0]
 	loginTmpl.Execute(w, map[string]string{"ID": req.id, "Client": req.ClientID, "Error": msg,
-		"Action": p.Issuer + "/login", "Username": u.Username, "Password": u.Password})
+		"Action": p.Base + "/login", "Username": u.Username, "Password": u.Password})
 }
 
 func (p *Provider) callbackURL(id string) string {
-	return p.Issuer + PathAuthorize + "/callback?id=" + url.QueryEscape(id)
+	return p.Base + PathAuthorize + "/callback?id=" + url.QueryEscape(id)
 }
 
 func (p *Provider) loginSubmit(w http.ResponseWriter, r *http.Request) {
@@ -352,7 +366,7 @@ func (p *Provider) Login(hc *http.Client, authURL string, user User) (*url.URL, 
 		if resp.StatusCode == http.StatusOK && bytes.Contains(body, []byte(`name="id"`)) {
 			id := resp.Request.URL.Query().Get("id")
 			form := url.Values{"id": {id}, "username": {user.Username}, "password": {user.Password}, "action": {"login"}}
-			resp, err = noFollow.PostForm(p.Issuer+"/login", form)
+			resp, err = noFollow.PostForm(p.Base+"/login", form)
 			if err != nil {
 				return nil, err
 			}
@@ -370,7 +384,7 @@ func (p *Provider) Login(hc *http.Client, authURL string, user User) (*url.URL, 
 		if err != nil {
 			return nil, err
 		}
-		if !strings.HasPrefix(loc.String(), p.Issuer+"/") {
+		if !strings.HasPrefix(loc.String(), p.Base+"/") {
 			return loc, nil
 		}
 		next = loc.String()

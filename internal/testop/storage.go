@@ -442,6 +442,9 @@ func (s *storage) setUserinfo(ui *oidc.UserInfo, userID string, scopes []string)
 			ui.Name = u.Name
 			ui.Picture = u.Picture
 			ui.Locale = oidc.NewLocale(language.English)
+			for k, v := range u.Claims {
+				ui.AppendClaims(k, v)
+			}
 		}
 	}
 	return nil

@@ -1,0 +1,82 @@
+package testenv
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/session"
+)
+
+// App is an app signed in through any providers (emulated ones included).
+type App struct {
+	Server *httptest.Server
+	URL    string
+	Auth   *middleware.Auth
+	Store  *session.CookieStore
+	// APIs maps a provider name to the API URL /api calls for its users.
+	APIs map[string]string
+}
+
+// NewApp starts an app: configure returns the middleware config for the
+// app's URL (Store is filled in when nil). Routes: /auth/, /whoami
+// (Optional), /profile and /api (Require; /api calls APIs[provider] with
+// the bearer client and relays status and body).
+func NewApp(t testing.TB, apis map[string]string, configure func(appURL string) middleware.Config) *App {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	a := &App{Server: srv, URL: "http://" + srv.Listener.Addr().String(), APIs: apis}
+	cfg := configure(a.URL)
+	if cfg.Store == nil {
+		store, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{NewKey()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Store = store
+	}
+	a.Store, _ = cfg.Store.(*session.CookieStore)
+	auth, err := middleware.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Auth = auth
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", auth)
+	mux.Handle("/whoami", auth.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u := middleware.UserFrom(r.Context()); u != nil {
+			io.WriteString(w, u.Provider+":"+u.Subject)
+			return
+		}
+		io.WriteString(w, "anonymous")
+	})))
+	mux.Handle("/profile", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(middleware.UserFrom(r.Context()))
+	})))
+	mux.Handle("/api", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := auth.HTTPClient(r).Get(a.APIs[middleware.UserFrom(r.Context()).Provider])
+		if err != nil {
+			http.Error(w, "api call failed: "+err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	})))
+	srv.Config.Handler = mux
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return a
+}
+
+// BrowserVia is Browser with requests sent through rt (e.g. emulated
+// provider hosts).
+func BrowserVia(rt http.RoundTripper) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Transport: navTransport{base: rt},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}

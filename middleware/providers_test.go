@@ -1,0 +1,316 @@
+package middleware_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/emulate"
+	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/middleware"
+)
+
+const auth0Domain = "tenant.eu.auth0.test"
+
+// get fetches u with hc (no redirects followed) and returns the response
+// and body.
+func get(t *testing.T, hc *http.Client, u string) (*http.Response, string) {
+	t.Helper()
+	resp, err := hc.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var sb strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := resp.Body.Read(buf)
+		sb.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return resp, sb.String()
+}
+
+func apiCall(t *testing.T, hc *http.Client, app *testenv.App) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", app.URL+"/api", nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	json.NewDecoder(resp.Body)
+	buf := make([]byte, 8192)
+	n, _ := resp.Body.Read(buf)
+	b.Write(buf[:n])
+	return resp.StatusCode, b.String()
+}
+
+type auth0Setup struct {
+	hosts *emulate.Hosts
+	t0    *emulate.Auth0
+	app   *testenv.App
+	c     *client.Client
+}
+
+func newAuth0(t *testing.T, o emulate.Auth0Options, popts ...client.ProviderOption) *auth0Setup {
+	hosts := &emulate.Hosts{}
+	s := &auth0Setup{hosts: hosts}
+	s.app = testenv.NewApp(t, map[string]string{"auth0": "https://api.example.test/orders"}, func(appURL string) middleware.Config {
+		s.t0 = emulate.NewAuth0(t, hosts, auth0Domain, []testop.Client{{ID: "auth0-app", Secret: "auth0-secret",
+			Redirects: []string{appURL + "/auth/callback"}, PostLogoutRedirects: []string{appURL + "/"}}}, o)
+		api := httptest.NewServer(s.t0.OP.NewAPI())
+		t.Cleanup(api.Close)
+		hosts.Map("api.example.test", api.URL)
+		prov, err := client.Auth0(auth0Domain, append([]client.ProviderOption{client.WithHTTPClient(hosts.Client())}, popts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.c, err = client.New(client.Config{Provider: prov, ClientID: "auth0-app", ClientSecret: "auth0-secret",
+			RedirectURL: appURL + "/auth/callback", HTTPClient: hosts.Client(),
+			Scopes: []string{"openid", "profile", "email", "offline_access"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return middleware.Config{Client: s.c, APITransport: hosts}
+	})
+	return s
+}
+
+// signInAt runs the sign-in starting at the app path start, with login
+// done by login, and returns the authorization URL used.
+func signInAt(t *testing.T, hc *http.Client, app *testenv.App, start string, login func(authURL string) (*url.URL, error)) *url.URL {
+	t.Helper()
+	resp, _ := get(t, hc, app.URL+start)
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("GET %s: %d", start, resp.StatusCode)
+	}
+	authURL, _ := url.Parse(resp.Header.Get("Location"))
+	cb, err := login(authURL.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := get(t, hc, cb.String())
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("callback %s: %d %s", cb.Path, resp.StatusCode, body)
+	}
+	return authURL
+}
+
+// TestAuth0 runs sign-in (with audience, organization and invitation) → API
+// call → refresh with rotation → logout through /oidc/logout against the
+// Auth0 emulator.
+func TestAuth0(t *testing.T) {
+	s := newAuth0(t, emulate.Auth0Options{AccessTokenLifetime: 2 * time.Second}, client.WithAudience("https://api.example.test/"))
+	hc := testenv.BrowserVia(s.hosts)
+	authURL := signInAt(t, hc, s.app, "/auth/login?organization=org_123&invitation=inv_456&prompt=none&redirect_uri=https://evil.example/",
+		func(u string) (*url.URL, error) { return s.t0.OP.Login(hc, u, emulate.Auth0User) })
+	q := authURL.Query()
+	if authURL.Host != auth0Domain || q.Get("audience") != "https://api.example.test/" || q.Get("organization") != "org_123" || q.Get("invitation") != "inv_456" {
+		t.Errorf("authorization URL %s: want audience, organization and invitation", authURL)
+	}
+	if q.Get("prompt") != "" || !strings.HasPrefix(q.Get("redirect_uri"), s.app.URL) {
+		t.Errorf("login parameters the provider does not define were passed on: %s", authURL)
+	}
+	// updated_at arrives as a string and is kept as such.
+	_, body := get(t, hc, s.app.URL+"/profile")
+	var u middleware.User
+	json.Unmarshal([]byte(body), &u)
+	var claims map[string]any
+	json.Unmarshal(u.Claims, &claims)
+	if u.Subject != emulate.Auth0User.ID || claims["updated_at"] != "2026-11-01T10:00:00.000Z" || u.Provider != "auth0" {
+		t.Errorf("user %+v claims %v", u, claims)
+	}
+	if status, body := apiCall(t, hc, s.app); status != 200 {
+		t.Fatalf("API: %d %s", status, body)
+	}
+	// Refresh with rotation once the 2-second token is due.
+	before := s.t0.OP.Count(testop.PathToken)
+	time.Sleep(1100 * time.Millisecond)
+	if status, body := apiCall(t, hc, s.app); status != 200 {
+		t.Fatalf("API after expiry: %d %s", status, body)
+	}
+	if n := s.t0.OP.Count(testop.PathToken) - before; n != 1 {
+		t.Errorf("%d refreshes, want 1", n)
+	}
+	// Logout through the discovered /oidc/logout.
+	resp, err := hc.Post(s.app.URL+"/auth/logout", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if loc.Host != auth0Domain || loc.Path != "/oidc/logout" || loc.Query().Get("id_token_hint") == "" {
+		t.Fatalf("logout went to %s", loc)
+	}
+	if s.t0.OP.RevokedRefreshTokens() != 1 {
+		t.Error("refresh token not revoked")
+	}
+	resp, _ = get(t, hc, loc.String())
+	if got := resp.Header.Get("Location"); got != s.app.URL+"/" {
+		t.Errorf("provider logout returned to %q", got)
+	}
+}
+
+// TestAuth0V2Logout: a tenant without end_session is signed out of through
+// /v2/logout?client_id=…&returnTo=….
+func TestAuth0V2Logout(t *testing.T) {
+	s := newAuth0(t, emulate.Auth0Options{NoEndSession: true})
+	hc := testenv.BrowserVia(s.hosts)
+	authURL := signInAt(t, hc, s.app, "/profile", func(u string) (*url.URL, error) { return s.t0.OP.Login(hc, u, emulate.Auth0User) })
+	if authURL.Query().Get("audience") != "" {
+		t.Error("audience sent without WithAudience")
+	}
+	resp, err := hc.Post(s.app.URL+"/auth/logout", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if loc.Host != auth0Domain || loc.Path != "/v2/logout" || loc.Query().Get("client_id") != "auth0-app" || loc.Query().Get("returnTo") != s.app.URL+"/" {
+		t.Fatalf("logout went to %s", loc)
+	}
+	resp, _ = get(t, hc, loc.String())
+	if resp.Header.Get("Location") != s.app.URL+"/" || s.t0.V2Logouts() != 1 {
+		t.Errorf("/v2/logout: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+type googleSetup struct {
+	hosts *emulate.Hosts
+	g     *emulate.Google
+	app   *testenv.App
+	rec   *recordingErrors
+}
+
+func newGoogle(t *testing.T, users []testop.User, popts ...client.ProviderOption) *googleSetup {
+	hosts := &emulate.Hosts{}
+	s := &googleSetup{hosts: hosts, rec: &recordingErrors{}}
+	s.app = testenv.NewApp(t, map[string]string{"google": "https://openidconnect.googleapis.com/v1/userinfo"}, func(appURL string) middleware.Config {
+		s.g = emulate.NewGoogle(t, hosts, []testop.Client{{ID: "123-web.apps.googleusercontent.com", Secret: "GOCSPX-secret",
+			Redirects: []string{appURL + "/auth/callback"}}}, users, 2*time.Second)
+		prov, err := client.Google(append([]client.ProviderOption{client.WithHTTPClient(hosts.Client())}, popts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := client.New(client.Config{Provider: prov, ClientID: "123-web.apps.googleusercontent.com", ClientSecret: "GOCSPX-secret",
+			RedirectURL: appURL + "/auth/callback", HTTPClient: hosts.Client(),
+			Scopes: []string{"openid", "email", "profile", "offline_access"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := middleware.Config{Client: c, APITransport: hosts}
+		s.rec.install(&cfg)
+		return cfg
+	})
+	return s
+}
+
+// TestGoogle runs sign-in (offline access the Google way, hosted domain) →
+// API call → refresh → logout by revocation against the Google emulator.
+func TestGoogle(t *testing.T) {
+	s := newGoogle(t, nil, client.WithHostedDomain("example.com"))
+	hc := testenv.BrowserVia(s.hosts)
+	authURL := signInAt(t, hc, s.app, "/profile", func(u string) (*url.URL, error) { return s.g.OP.Login(hc, u, emulate.GoogleUser) })
+	q := authURL.Query()
+	if q.Get("access_type") != "offline" || q.Get("prompt") != "consent" || strings.Contains(q.Get("scope"), "offline_access") || q.Get("hd") != "example.com" {
+		t.Errorf("authorization URL %s", authURL)
+	}
+	if status, body := apiCall(t, hc, s.app); status != 200 || !strings.Contains(body, emulate.GoogleUser.ID) {
+		t.Fatalf("API: %d %s", status, body)
+	}
+	before := s.g.OP.Count(testop.PathToken)
+	time.Sleep(1100 * time.Millisecond)
+	if status, body := apiCall(t, hc, s.app); status != 200 {
+		t.Fatalf("API after expiry: %d %s", status, body)
+	}
+	if n := s.g.OP.Count(testop.PathToken) - before; n != 1 {
+		t.Errorf("%d refreshes, want 1", n)
+	}
+	resp, err := hc.Post(s.app.URL+"/auth/logout", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); loc != "/" {
+		t.Errorf("logout went to %q, want the app (Google has no end_session)", loc)
+	}
+	if s.g.OP.RevokedRefreshTokens() != 1 || s.g.OP.Count(testop.PathRevoke) != 1 {
+		t.Error("the token was not revoked at Google's revocation endpoint")
+	}
+}
+
+// TestGoogleQuirksNegative: each Google quirk, the other way round.
+func TestGoogleQuirksNegative(t *testing.T) {
+	t.Run("ID token of another hosted domain", func(t *testing.T) {
+		other := emulate.GoogleUser
+		other.Claims = map[string]any{"hd": "evil.example"}
+		s := newGoogle(t, []testop.User{other}, client.WithHostedDomain("example.com"))
+		hc := testenv.BrowserVia(s.hosts)
+		resp, _ := get(t, hc, s.app.URL+"/profile")
+		cb, err := s.g.OP.Login(hc, resp.Header.Get("Location"), other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, _ = get(t, hc, cb.String())
+		if resp.StatusCode != 401 || !errors.Is(s.rec.last(), client.ErrHostedDomain) || !errors.Is(s.rec.last(), client.ErrInvalidIDToken) {
+			t.Errorf("%d, reason %v; want 401 ErrHostedDomain", resp.StatusCode, s.rec.last())
+		}
+	})
+	t.Run("consumer account without hd", func(t *testing.T) {
+		gmail := emulate.GoogleUser
+		gmail.Claims = nil
+		s := newGoogle(t, []testop.User{gmail}, client.WithHostedDomain("example.com"))
+		hc := testenv.BrowserVia(s.hosts)
+		resp, _ := get(t, hc, s.app.URL+"/profile")
+		cb, _ := s.g.OP.Login(hc, resp.Header.Get("Location"), gmail)
+		if resp, _ = get(t, hc, cb.String()); resp.StatusCode != 401 {
+			t.Errorf("%d, want 401", resp.StatusCode)
+		}
+	})
+	t.Run("several audiences without azp are accepted for Google", func(t *testing.T) {
+		s := newGoogle(t, nil)
+		s.g.OP.SetTokenHook(func(resp map[string]any) {
+			parts := strings.Split(resp["id_token"].(string), ".")
+			var c map[string]any
+			b, _ := base64URL(parts[1])
+			json.Unmarshal(b, &c)
+			c["aud"] = []string{"123-web.apps.googleusercontent.com", "123-android.apps.googleusercontent.com"}
+			delete(c, "azp")
+			resp["id_token"] = s.g.OP.Sign(c)
+		})
+		hc := testenv.BrowserVia(s.hosts)
+		signInAt(t, hc, s.app, "/profile", func(u string) (*url.URL, error) { return s.g.OP.Login(hc, u, emulate.GoogleUser) })
+		if _, who := get(t, hc, s.app.URL+"/whoami"); who != "google:"+emulate.GoogleUser.ID {
+			t.Errorf("whoami %q", who)
+		}
+	})
+	t.Run("offline_access as a scope is refused by Google", func(t *testing.T) {
+		hosts := &emulate.Hosts{}
+		g := emulate.NewGoogle(t, hosts, []testop.Client{{ID: "x", Secret: "y", Redirects: []string{"http://127.0.0.1:1/cb"}}}, nil, 0)
+		// Generic discovery instead of client.Google: no quirk handling.
+		prov, err := client.Discover(t.Context(), "https://accounts.google.com", client.WithHTTPClient(hosts.Client()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := client.New(client.Config{Provider: prov, ClientID: "x", ClientSecret: "y", RedirectURL: "http://127.0.0.1:1/cb",
+			Scopes: []string{"openid", "offline_access"}})
+		l, _ := c.NewLogin(t.Context(), nil)
+		resp, body := get(t, hosts.Client(), l.URL)
+		if resp.StatusCode != 400 || !strings.Contains(body, "invalid_scope") {
+			t.Errorf("Google accepted offline_access: %d %s", resp.StatusCode, body)
+		}
+		_ = g
+	})
+}
