@@ -1,0 +1,192 @@
+package middleware_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/emulate"
+	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/middleware"
+)
+
+type githubSetup struct {
+	hosts *emulate.Hosts
+	gh    *emulate.GitHub
+	app   *testenv.App
+	rec   *recordingErrors
+}
+
+func newGitHub(t *testing.T, secret, enterprise string, tweak func(*emulate.GitHub)) *githubSetup {
+	hosts := &emulate.Hosts{}
+	s := &githubSetup{hosts: hosts, rec: &recordingErrors{}}
+	api := "https://api.github.com/user"
+	if enterprise != "" {
+		api = "https://" + enterprise + "/api/v3/user"
+	}
+	s.app = testenv.NewApp(t, map[string]string{"github": api}, func(appURL string) middleware.Config {
+		s.gh = emulate.NewGitHub(t, hosts, "Iv1.8a61f9b3a7aba766", "gh-secret", appURL+"/auth/callback", enterprise)
+		if tweak != nil {
+			tweak(s.gh)
+		}
+		opts := []client.ProviderOption{client.WithHTTPClient(hosts.Client())}
+		if enterprise != "" {
+			opts = append(opts, client.WithBaseURL("https://"+enterprise))
+		}
+		prov, err := client.GitHub(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := client.New(client.Config{Provider: prov, ClientID: "Iv1.8a61f9b3a7aba766", ClientSecret: secret,
+			RedirectURL: appURL + "/auth/callback", HTTPClient: hosts.Client()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := middleware.Config{Client: c, APITransport: hosts}
+		s.rec.install(&cfg)
+		return cfg
+	})
+	return s
+}
+
+func (s *githubSetup) startLogin(t *testing.T, hc *http.Client) *url.URL {
+	t.Helper()
+	resp, _ := get(t, hc, s.app.URL+"/profile")
+	u, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.StatusCode != http.StatusFound {
+		t.Fatalf("profile: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return u
+}
+
+// TestGitHub runs sign-in → API call → refresh of an expiring GitHub App
+// token → logout by token revocation against the GitHub emulator.
+func TestGitHub(t *testing.T) {
+	s := newGitHub(t, "gh-secret", "", func(g *emulate.GitHub) { g.Expiring, g.Lifetime = true, 2*time.Second })
+	hc := testenv.BrowserVia(s.hosts)
+	authURL := signInAt(t, hc, s.app, "/profile", func(u string) (*url.URL, error) { return s.gh.Authorize(hc, u) })
+	q := authURL.Query()
+	if authURL.Host != "github.com" || q.Get("scope") != "read:user user:email" || q.Get("code_challenge_method") != "S256" || q.Get("nonce") != "" {
+		t.Errorf("authorization URL %s", authURL)
+	}
+	if _, accept, _ := s.gh.TokenCalls(); accept != "application/json" {
+		t.Errorf("token request Accept %q, want application/json", accept)
+	}
+	// The numeric id is the subject; the private e-mail comes from /user/emails.
+	_, body := get(t, hc, s.app.URL+"/profile")
+	var u middleware.User
+	json.Unmarshal([]byte(body), &u)
+	if u.Subject != strconv.Itoa(emulate.GitHubUserID) || u.Email != "octocat@github.com" || u.Name != "The Octocat" || u.Provider != "github" {
+		t.Errorf("user %+v", u)
+	}
+	if status, body := apiCall(t, hc, s.app); status != 200 || !strings.Contains(body, `"login":"octocat"`) {
+		t.Fatalf("API: %d %s", status, body)
+	}
+	calls, _, _ := s.gh.TokenCalls()
+	time.Sleep(1100 * time.Millisecond)
+	for range 3 {
+		if status, body := apiCall(t, hc, s.app); status != 200 {
+			t.Fatalf("API after expiry: %d %s", status, body)
+		}
+	}
+	if c, _, _ := s.gh.TokenCalls(); c-calls != 1 {
+		t.Errorf("%d refreshes, want 1 (single-use refresh tokens)", c-calls)
+	}
+	resp, err := hc.Post(s.app.URL+"/auth/logout", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if _, _, revoked := s.gh.TokenCalls(); revoked != 1 || resp.Header.Get("Location") != "/" {
+		t.Errorf("logout: revoked %d, went to %q", revoked, resp.Header.Get("Location"))
+	}
+}
+
+// TestGitHubQuirksNegative: errors that GitHub sends with HTTP 200 are
+// errors; a dead single-use refresh token ends the session.
+func TestGitHubQuirksNegative(t *testing.T) {
+	t.Run("incorrect_client_credentials with 200", func(t *testing.T) {
+		s := newGitHub(t, "wrong-secret", "", nil)
+		hc := testenv.BrowserVia(s.hosts)
+		cb, err := s.gh.Authorize(hc, s.startLogin(t, hc).String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, _ := get(t, hc, cb.String())
+		var te *client.TokenError
+		err = s.rec.last()
+		if resp.StatusCode != 400 || !errors.Is(err, client.ErrTokenRequest) || !errors.As(err, &te) || te.Code != "incorrect_client_credentials" || te.StatusCode != 200 {
+			t.Errorf("%d, reason %v; want 400 and a TokenError incorrect_client_credentials", resp.StatusCode, err)
+		}
+		if _, who := get(t, hc, s.app.URL+"/whoami"); who != "anonymous" {
+			t.Errorf("signed in as %q with an error response", who)
+		}
+	})
+	t.Run("bad_verification_code with 200", func(t *testing.T) {
+		s := newGitHub(t, "gh-secret", "", nil)
+		hc := testenv.BrowserVia(s.hosts)
+		cb, _ := s.gh.Authorize(hc, s.startLogin(t, hc).String())
+		q := cb.Query()
+		q.Set("code", "not-a-code")
+		cb.RawQuery = q.Encode()
+		resp, _ := get(t, hc, cb.String())
+		var te *client.TokenError
+		if err := s.rec.last(); resp.StatusCode != 400 || !errors.As(err, &te) || te.Code != "bad_verification_code" {
+			t.Errorf("%d, reason %v", resp.StatusCode, err)
+		}
+	})
+	t.Run("form-encoded answer", func(t *testing.T) {
+		s := newGitHub(t, "gh-secret", "", func(g *emulate.GitHub) { g.FormOnly = true })
+		hc := testenv.BrowserVia(s.hosts)
+		signInAt(t, hc, s.app, "/profile", func(u string) (*url.URL, error) { return s.gh.Authorize(hc, u) })
+		if _, who := get(t, hc, s.app.URL+"/whoami"); who != "github:583231" {
+			t.Errorf("whoami %q", who)
+		}
+	})
+	t.Run("bad_refresh_token ends the session", func(t *testing.T) {
+		s := newGitHub(t, "gh-secret", "", func(g *emulate.GitHub) { g.Expiring, g.Lifetime = true, 2*time.Second })
+		hc := testenv.BrowserVia(s.hosts)
+		signInAt(t, hc, s.app, "/profile", func(u string) (*url.URL, error) { return s.gh.Authorize(hc, u) })
+		sess := s.app.Store
+		req, _ := http.NewRequest("GET", s.app.URL, nil)
+		for _, c := range hc.Jar.Cookies(mustURL(s.app.URL)) {
+			req.AddCookie(c)
+		}
+		cur, err := sess.Load(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Spend the refresh token elsewhere, as a leaked copy would.
+		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {cur.RefreshToken},
+			"client_id": {"Iv1.8a61f9b3a7aba766"}, "client_secret": {"gh-secret"}}
+		r, err := s.hosts.Client().PostForm("https://github.com/login/oauth/access_token", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		time.Sleep(1100 * time.Millisecond)
+		if status, _ := apiCall(t, hc, s.app); status != 401 {
+			t.Errorf("API with a dead refresh token: %d, want 401", status)
+		}
+		if _, who := get(t, hc, s.app.URL+"/whoami"); who != "anonymous" {
+			t.Errorf("still signed in as %q", who)
+		}
+	})
+	t.Run("GitHub Enterprise Server", func(t *testing.T) {
+		s := newGitHub(t, "gh-secret", "github.example.com", nil)
+		hc := testenv.BrowserVia(s.hosts)
+		authURL := signInAt(t, hc, s.app, "/profile", func(u string) (*url.URL, error) { return s.gh.Authorize(hc, u) })
+		if authURL.Host != "github.example.com" {
+			t.Errorf("authorization at %s", authURL.Host)
+		}
+		if status, body := apiCall(t, hc, s.app); status != 200 || !strings.Contains(body, "octocat") {
+			t.Errorf("API: %d %s", status, body)
+		}
+	})
+}
