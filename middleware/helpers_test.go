@@ -2,6 +2,8 @@ package middleware_test
 
 import (
 	"encoding/base64"
+	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/session"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -40,3 +42,7 @@ func httptestServer(t interface{ Cleanup(func()) }, h http.Handler) *httptest.Se
 }
 
 func base64URL(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
+
+func newStore() (*session.CookieStore, error) {
+	return session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}})
+}
