@@ -92,6 +92,9 @@ func (st *reqState) refreshLocked(ctx context.Context) error {
 		return err
 	}
 	st.sess = ns
+	if a.shared != nil {
+		return nil // already stored by the refresh
+	}
 	if st.w == nil || !st.w.setPending(ns) {
 		// The response has started: the new cookie cannot be written now.
 		// Keep the outcome for the old cookie so the next request gets the

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"encoding/json"
 	"net/url"
 
 	"crypto/rand"
@@ -100,9 +101,15 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 // newSession builds the session for a completed sign-in, with a fresh ID.
 func newSession(provider string, res *client.Result, now time.Time) *session.Session {
 	t := res.Token
+	var c struct {
+		SID string `json:"sid"`
+	}
+	json.Unmarshal(res.Identity.Claims, &c)
 	return &session.Session{
 		ID:           newID(),
 		Provider:     provider,
+		Issuer:       res.Issuer,
+		SID:          c.SID,
 		Subject:      res.Identity.Subject,
 		Name:         res.Identity.Name,
 		Email:        res.Identity.Email,

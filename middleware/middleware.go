@@ -97,6 +97,18 @@ type Config struct {
 	// Default DefaultRefreshPolicy.
 	OnRefreshError func(err error, s *session.Session, now time.Time) RefreshAction
 
+	// DenyList ends cookie sessions that back-channel logout or
+	// EndUserSessions named (a cookie store cannot reach the cookies).
+	// Default: a MemoryDenyList, for one app instance; with several
+	// instances and a cookie store, share one (session.RedisDenyList).
+	// Unused with a server-side store (session.RedisStore), whose sessions
+	// are deleted.
+	DenyList session.DenyList
+
+	// LogoutTokenMaxAge is how old a back-channel logout token's iat may
+	// be. Default 5 minutes.
+	LogoutTokenMaxAge time.Duration
+
 	// APITransport sends the requests of HTTPClient. Default
 	// http.DefaultTransport.
 	APITransport http.RoundTripper
@@ -116,6 +128,9 @@ type Auth struct {
 	flows     *session.Cipher
 	log       *slog.Logger
 	refresher *refresher
+
+	shared  session.SharedStore // non-nil for a server-side store
+	seenJTI *jtiCache
 
 	clients   []*client.Client          // in order; clients[0] is the default
 	byName    map[string]*client.Client // provider name → client
@@ -223,7 +238,14 @@ func New(cfg Config) (*Auth, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Auth{cfg: cfg, flows: flows, log: log, refresher: newRefresher(),
+	shared, _ := cfg.Store.(session.SharedStore)
+	if shared == nil && cfg.DenyList == nil {
+		cfg.DenyList = &session.MemoryDenyList{Now: cfg.Now}
+	}
+	if cfg.LogoutTokenMaxAge <= 0 {
+		cfg.LogoutTokenMaxAge = 5 * time.Minute
+	}
+	return &Auth{cfg: cfg, flows: flows, log: log, refresher: newRefresher(), shared: shared, seenJTI: newJTICache(),
 		clients: clients, byName: byName, callbacks: callbacks}, nil
 }
 
@@ -236,8 +258,10 @@ func (a *Auth) clientFor(s *session.Session) *client.Client {
 	return a.byName[s.Provider]
 }
 
-// ServeHTTP serves Prefix+"login", Prefix+"logout" and each client's
-// callback (the path of its RedirectURL, usually Prefix+"callback").
+// ServeHTTP serves Prefix+"login", Prefix+"logout",
+// Prefix+"backchannel-logout" (register it at the provider as the
+// back-channel logout URI) and each client's callback (the path of its
+// RedirectURL, usually Prefix+"callback").
 // Mount it at Prefix (mux.Handle("/auth/", auth)).
 func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c := a.callbacks[r.URL.Path]; c != nil {
@@ -247,6 +271,8 @@ func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch strings.TrimPrefix(r.URL.Path, a.cfg.Prefix) {
 	case "login":
 		a.login(w, r)
+	case "backchannel-logout":
+		a.backchannelLogout(w, r)
 	case "logout":
 		a.logout(w, r)
 	default:

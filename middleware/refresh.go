@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -36,7 +37,7 @@ const (
 //     Unavailable once it has expired. A user is never signed out because
 //     the provider was slow.
 func DefaultRefreshPolicy(err error, s *session.Session, now time.Time) RefreshAction {
-	if errors.Is(err, client.ErrRefreshRevoked) || errors.Is(err, client.ErrIdentityChanged) ||
+	if errors.Is(err, client.ErrRefreshRevoked) || errors.Is(err, client.ErrIdentityChanged) || errors.Is(err, ErrSessionEnded) ||
 		errors.Is(err, client.ErrInvalidIDToken) || errors.Is(err, client.ErrNonceMismatch) ||
 		errors.Is(err, client.ErrAccessTokenHash) {
 		return EndSession
@@ -155,7 +156,7 @@ func (a *Auth) runRefresh(k stateKey, s *session.Session, f *flight) {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.RefreshTimeout)
 	defer cancel()
 	a.event(ctx, slog.LevelDebug, "refresh started", s)
-	res, err := a.clientFor(s).Refresh(ctx, s.RefreshToken, client.Previous{Issuer: issuerOf(s), Subject: s.Subject})
+	ns, err := a.refreshOnce(ctx, s)
 	now := a.cfg.Now()
 	var ttl time.Duration
 	if err != nil {
@@ -166,7 +167,7 @@ func (a *Auth) runRefresh(k stateKey, s *session.Session, f *flight) {
 		}
 		a.log.LogAttrs(ctx, slog.LevelWarn, "confidant: refresh failed", slog.String("provider", s.Provider), slog.String("error", err.Error()))
 	} else {
-		f.sess = refreshed(s, res, now)
+		f.sess = ns
 		ttl = outcomeTTL
 		a.event(ctx, slog.LevelDebug, "refresh done", f.sess)
 	}
@@ -177,6 +178,53 @@ func (a *Auth) runRefresh(k stateKey, s *session.Session, f *flight) {
 	rf.mu.Unlock()
 	close(f.ch)
 }
+
+// refreshOnce makes one refresh of s. With a shared store it first takes
+// the session's lock (so only one instance refreshes), re-reads the session
+// (another instance may have refreshed it meanwhile: then its result is
+// used and no token request is made) and stores the new tokens with a
+// compare-and-swap write before releasing the lock.
+func (a *Auth) refreshOnce(ctx context.Context, s *session.Session) (*session.Session, error) {
+	c := a.clientFor(s)
+	if a.shared == nil {
+		res, err := c.Refresh(ctx, s.RefreshToken, client.Previous{Issuer: issuerOf(s), Subject: s.Subject})
+		if err != nil {
+			return nil, err
+		}
+		return refreshed(s, res, a.cfg.Now()), nil
+	}
+	unlock, err := a.shared.Lock(ctx, s.ID)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
+	}
+	defer unlock()
+	cur, err := a.shared.LoadID(ctx, s.ID)
+	if errors.Is(err, session.ErrNoSession) {
+		return nil, ErrSessionEnded
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
+	}
+	if keyOf(cur) != keyOf(s) && !a.due(cur, a.cfg.Now()) {
+		a.event(ctx, slog.LevelDebug, "refresh deduplicated", cur)
+		return cur, nil
+	}
+	res, err := c.Refresh(ctx, cur.RefreshToken, client.Previous{Issuer: issuerOf(cur), Subject: cur.Subject})
+	if err != nil {
+		return nil, err
+	}
+	ns, err := a.shared.Update(ctx, refreshed(cur, res, a.cfg.Now()))
+	if err != nil {
+		// The rotated tokens could not be stored: nobody else will present
+		// the old refresh token (we hold the lock), but this result is lost.
+		return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
+	}
+	return ns, nil
+}
+
+// ErrSessionEnded means the session was ended elsewhere (sign-out on
+// another instance, back-channel logout) while a request was using it.
+var ErrSessionEnded = errors.New("middleware: session ended")
 
 // remember stores an outcome, evicting expired and then the oldest ones
 // beyond max. Called with mu held.
@@ -249,6 +297,9 @@ func refreshed(s *session.Session, res *client.Result, now time.Time) *session.S
 }
 
 func issuerOf(s *session.Session) string {
+	if s.Issuer != "" {
+		return s.Issuer
+	}
 	var c struct {
 		Iss string `json:"iss"`
 	}

@@ -93,14 +93,27 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (*sessionWriter, 
 		a.cfg.Store.Delete(w, r)
 		return sw, nil, true
 	}
+	if denied, err := a.denied(r.Context(), s); err != nil {
+		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
+		return nil, nil, false
+	} else if denied {
+		a.cfg.Store.Delete(w, r)
+		return sw, nil, true
+	}
 	st := &reqState{a: a, w: sw, orig: s, sess: s}
-	if !a.due(s, a.cfg.Now()) {
+	now := a.cfg.Now()
+	if !a.due(s, now) {
+		if t, ok := a.cfg.Store.(session.Toucher); ok && t.NeedsTouch(s, now) {
+			sw.setPending(s) // roll the idle timeout
+		}
 		return sw, st, true
 	}
 	ns, _, err := a.refresh(r.Context(), s)
 	if err == nil {
 		st.sess = ns
-		sw.setPending(ns)
+		if a.shared == nil {
+			sw.setPending(ns)
+		}
 		return sw, st, true
 	}
 	switch a.cfg.OnRefreshError(err, s, a.cfg.Now()) {

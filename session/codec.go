@@ -18,11 +18,11 @@ const formatV1 = 1
 var errCorrupt = errors.New("session: corrupt encoding")
 
 func marshal(s *Session) []byte {
-	n := 64 + len(s.ID) + len(s.Provider) + len(s.Subject) + len(s.Name) + len(s.Email) + len(s.Picture) +
+	n := 64 + len(s.ID) + len(s.Provider) + len(s.Issuer) + len(s.SID) + len(s.Subject) + len(s.Name) + len(s.Email) + len(s.Picture) +
 		len(s.Claims) + len(s.AccessToken) + len(s.TokenType) + len(s.RefreshToken) + len(s.IDToken) + len(s.Scope)
 	b := make([]byte, 0, n)
 	b = append(b, formatV1)
-	for _, f := range []string{s.ID, s.Provider, s.Subject, s.Name, s.Email, s.Picture} {
+	for _, f := range []string{s.ID, s.Provider, s.Issuer, s.SID, s.Subject, s.Name, s.Email, s.Picture} {
 		b = appendString(b, f)
 	}
 	b = appendBytes(b, s.Claims)
@@ -158,7 +158,7 @@ func unmarshal(b []byte) (*Session, error) {
 	}
 	r := &reader{b: b[1:]}
 	s := &Session{}
-	s.ID, s.Provider, s.Subject = r.string(), r.string(), r.string()
+	s.ID, s.Provider, s.Issuer, s.SID, s.Subject = r.string(), r.string(), r.string(), r.string(), r.string()
 	s.Name, s.Email, s.Picture = r.string(), r.string(), r.string()
 	if c := r.bytes(); len(c) > 0 {
 		s.Claims = append([]byte(nil), c...)

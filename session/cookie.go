@@ -40,6 +40,10 @@ type CookieConfig struct {
 	// which keeps each Set-Cookie line under the 4096-byte browser limit.
 	ChunkSize int
 
+	// Timeouts: idle (default 24 hours, rolling) and absolute (default 7
+	// days) lifetimes, enforced on load.
+	Timeouts Timeouts
+
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -86,6 +90,7 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	cfg.Timeouts.defaults()
 	cfg.Keys = nil // held by the cipher only
 	return &CookieStore{cfg: cfg, opts: opts, cipher: c}, nil
 }
@@ -160,10 +165,16 @@ func (s *CookieStore) Load(r *http.Request) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoSession, ErrInvalidSession)
 	}
-	if s.opts.MaxAge > 0 && s.cfg.Now().Sub(sess.CreatedAt) > time.Duration(s.opts.MaxAge)*time.Second {
+	now := s.cfg.Now()
+	if (s.opts.MaxAge > 0 && now.Sub(sess.CreatedAt) > time.Duration(s.opts.MaxAge)*time.Second) || s.cfg.Timeouts.expired(sess, now) {
 		return nil, fmt.Errorf("%w: expired", ErrNoSession)
 	}
 	return sess, nil
+}
+
+// NeedsTouch implements Toucher.
+func (s *CookieStore) NeedsTouch(sess *Session, now time.Time) bool {
+	return now.Sub(sess.LastSeen) > s.cfg.Timeouts.touchEvery()
 }
 
 // Save implements Store. The stored copy gets LastSeen set to now, and

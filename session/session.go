@@ -16,6 +16,11 @@ type Session struct {
 	// Provider is the name of the provider that signed the user in.
 	Provider string
 
+	// Issuer and SID are the ID token's iss and sid (empty for plain
+	// OAuth 2.0), which back-channel logout names sessions by.
+	Issuer string
+	SID    string
+
 	// Identity.
 	Subject string          // "sub" at the provider
 	Name    string          // display name
@@ -36,6 +41,44 @@ type Session struct {
 	// last saved.
 	CreatedAt time.Time
 	LastSeen  time.Time
+
+	// Version is the stored version a server-side store loaded; writes are
+	// compare-and-swap on it. Not stored in cookies.
+	Version uint64
+}
+
+// Timeouts are a store's session lifetimes, enforced on load: a session
+// unused for Idle, or older than Absolute, is gone.
+type Timeouts struct {
+	Idle     time.Duration // default 24 hours, rolling
+	Absolute time.Duration // default 7 days
+}
+
+func (t *Timeouts) defaults() {
+	if t.Idle <= 0 {
+		t.Idle = 24 * time.Hour
+	}
+	if t.Absolute <= 0 {
+		t.Absolute = 7 * 24 * time.Hour
+	}
+}
+
+// expired reports whether s has outlived t at now.
+func (t Timeouts) expired(s *Session, now time.Time) bool {
+	return now.Sub(s.CreatedAt) > t.Absolute || (!s.LastSeen.IsZero() && now.Sub(s.LastSeen) > t.Idle)
+}
+
+// touchEvery is how stale LastSeen may get before a request saves the
+// session again to roll the idle timeout: often enough to be accurate,
+// rarely enough not to write on every request.
+func (t Timeouts) touchEvery() time.Duration {
+	return max(time.Second, min(t.Idle/24, 5*time.Minute))
+}
+
+// Toucher is implemented by stores with an idle timeout: NeedsTouch reports
+// whether s should be saved again (unchanged) to keep it alive.
+type Toucher interface {
+	NeedsTouch(s *Session, now time.Time) bool
 }
 
 // ClaimsMap decodes Claims into a map. An empty Claims gives an empty map.
@@ -77,6 +120,14 @@ var (
 
 	// ErrTooLarge means the encoded session exceeds the store's size budget.
 	ErrTooLarge = errors.New("session: session too large")
+
+	// ErrConflict means a compare-and-swap write lost: the stored session
+	// changed since it was loaded. Reload and retry.
+	ErrConflict = errors.New("session: concurrent update")
+
+	// ErrUnavailable means the session store could not be reached or
+	// failed; the user is not signed out, the request should fail with 503.
+	ErrUnavailable = errors.New("session: store unavailable")
 
 	// ErrConfig is wrapped by configuration errors from the constructors.
 	ErrConfig = errors.New("session: invalid configuration")

@@ -1,0 +1,136 @@
+package middleware
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/session"
+)
+
+// ErrInvalidLogoutToken is the failure reason of a refused back-channel
+// logout request; client.ErrInvalidLogoutToken is in the chain when the
+// token itself was refused.
+var ErrInvalidLogoutToken = errors.New("middleware: invalid back-channel logout request")
+
+// backchannelLogout implements OpenID Connect Back-Channel Logout 1.0: the
+// provider POSTs a logout_token; a valid one ends every session of its sid
+// or, without sid, of its sub, on every instance. Anything invalid gets 400
+// and ends nothing.
+func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		a.backchannelError(w, r, http.StatusMethodNotAllowed, ErrMethodNotAllowed)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	raw := r.PostFormValue("logout_token")
+	if raw == "" {
+		a.backchannelError(w, r, http.StatusBadRequest, fmt.Errorf("%w: no logout_token", ErrInvalidLogoutToken))
+		return
+	}
+	var lt *client.LogoutToken
+	var c *client.Client
+	var err error
+	for _, cand := range a.clients {
+		if lt, err = cand.VerifyLogoutToken(r.Context(), raw, a.cfg.LogoutTokenMaxAge); err == nil {
+			c = cand
+			break
+		}
+	}
+	if c == nil {
+		a.backchannelError(w, r, http.StatusBadRequest, fmt.Errorf("%w: %w", ErrInvalidLogoutToken, err))
+		return
+	}
+	if lt.ID != "" && !a.seenJTI.add(lt.Issuer+"\x00"+lt.ID, a.cfg.Now(), a.cfg.LogoutTokenMaxAge*2) {
+		a.backchannelError(w, r, http.StatusBadRequest, fmt.Errorf("%w: replayed jti", ErrInvalidLogoutToken))
+		return
+	}
+	key := session.UserKey(c.Provider().Name(), lt.Subject)
+	if lt.SID != "" {
+		key = session.SIDKey(lt.Issuer, lt.SID)
+	}
+	n, err := a.endSessions(r.Context(), key)
+	if err != nil {
+		a.backchannelError(w, r, http.StatusServiceUnavailable, fmt.Errorf("%w: %w", ErrSessionStore, err))
+		return
+	}
+	a.log.LogAttrs(r.Context(), slog.LevelInfo, "confidant: back-channel logout", slogProvider(c),
+		slog.Bool("by_sid", lt.SID != ""), slog.Int("sessions_ended", n))
+	w.WriteHeader(http.StatusOK)
+}
+
+func (a *Auth) backchannelError(w http.ResponseWriter, r *http.Request, status int, err error) {
+	a.log.LogAttrs(r.Context(), slog.LevelWarn, "confidant: back-channel logout refused", slog.String("error", err.Error()))
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": "logout token refused"})
+}
+
+// endSessions ends the sessions indexed under key: deleted from a shared
+// store, or denied from now on with a cookie store. n is the number of
+// sessions deleted (unknown, 0, with a deny list).
+func (a *Auth) endSessions(ctx context.Context, key string) (int, error) {
+	if a.shared != nil {
+		return a.shared.EndSessions(ctx, key)
+	}
+	return 0, a.cfg.DenyList.Deny(ctx, key, a.cfg.Now(), 8*24*time.Hour)
+}
+
+// EndUserSessions signs subject out of every session with provider, on
+// every instance ("sign out everywhere"). With a cookie store, the sessions
+// are denied through Config.DenyList from now on.
+func (a *Auth) EndUserSessions(ctx context.Context, provider, subject string) error {
+	if subject == "" {
+		return fmt.Errorf("middleware: EndUserSessions needs a subject")
+	}
+	_, err := a.endSessions(ctx, session.UserKey(provider, subject))
+	if err == nil {
+		a.log.LogAttrs(ctx, slog.LevelInfo, "confidant: signed out everywhere", slog.String("provider", provider))
+	}
+	return err
+}
+
+// denied reports whether s was ended through the deny list.
+func (a *Auth) denied(ctx context.Context, s *session.Session) (bool, error) {
+	if a.cfg.DenyList == nil {
+		return false, nil
+	}
+	at, err := a.cfg.DenyList.DeniedAt(ctx, session.DenyKeys(s)...)
+	if err != nil {
+		return false, err
+	}
+	return !at.IsZero() && !s.CreatedAt.After(at), nil
+}
+
+// jtiCache remembers logout token IDs to refuse replays.
+type jtiCache struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+func newJTICache() *jtiCache { return &jtiCache{m: map[string]time.Time{}} }
+
+func (c *jtiCache) add(id string, now time.Time, ttl time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if until, ok := c.m[id]; ok && now.Before(until) {
+		return false
+	}
+	if len(c.m) > 10000 {
+		for k, until := range c.m {
+			if now.After(until) {
+				delete(c.m, k)
+			}
+		}
+	}
+	c.m[id] = now.Add(ttl)
+	return true
+}

@@ -1,0 +1,108 @@
+package session
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// DenyList remembers sessions that must end although their cookies live on:
+// back-channel logout and "sign out everywhere" with a cookie store, which
+// cannot reach the cookies themselves. Keys name a user or a provider
+// session; a session created at or before a key's time is denied.
+type DenyList interface {
+	// Deny records key at time at, for ttl (at least the stores' absolute
+	// session lifetime, so no older cookie outlives the entry).
+	Deny(ctx context.Context, key string, at time.Time, ttl time.Duration) error
+	// DeniedAt returns the latest time recorded for any of keys, or the
+	// zero time.
+	DeniedAt(ctx context.Context, keys ...string) (time.Time, error)
+}
+
+// MemoryDenyList is a DenyList in the process's memory, for a single app
+// instance; bounded to Max entries (default 100000), expired ones dropped
+// first. Safe for concurrent use.
+type MemoryDenyList struct {
+	Max int
+	Now func() time.Time // default time.Now
+
+	mu sync.RWMutex
+	m  map[string]denyEntry
+}
+
+type denyEntry struct{ at, until time.Time }
+
+func (d *MemoryDenyList) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+// Deny implements DenyList.
+func (d *MemoryDenyList) Deny(ctx context.Context, key string, at time.Time, ttl time.Duration) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.m == nil {
+		d.m = map[string]denyEntry{}
+	}
+	now := d.now()
+	max := d.Max
+	if max <= 0 {
+		max = 100000
+	}
+	if len(d.m) >= max {
+		for k, e := range d.m {
+			if now.After(e.until) {
+				delete(d.m, k)
+			}
+		}
+		for k := range d.m { // still full: drop arbitrary entries
+			if len(d.m) < max {
+				break
+			}
+			delete(d.m, k)
+		}
+	}
+	if e, ok := d.m[key]; !ok || at.After(e.at) {
+		d.m[key] = denyEntry{at: at, until: now.Add(ttl)}
+	}
+	return nil
+}
+
+// DeniedAt implements DenyList.
+func (d *MemoryDenyList) DeniedAt(ctx context.Context, keys ...string) (time.Time, error) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var latest time.Time
+	now := d.now()
+	for _, k := range keys {
+		if e, ok := d.m[k]; ok && now.Before(e.until) && e.at.After(latest) {
+			latest = e.at
+		}
+	}
+	return latest, nil
+}
+
+// Len reports the number of entries (for tests and metrics).
+func (d *MemoryDenyList) Len() int {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return len(d.m)
+}
+
+// DenyKeys are the deny-list keys of s: its user at its provider and, when
+// known, its provider session (iss + sid).
+func DenyKeys(s *Session) []string {
+	keys := []string{UserKey(s.Provider, s.Subject)}
+	if s.SID != "" {
+		keys = append(keys, SIDKey(s.Issuer, s.SID))
+	}
+	return keys
+}
+
+// UserKey names all sessions of subject at provider.
+func UserKey(provider, subject string) string { return "sub\x00" + provider + "\x00" + subject }
+
+// SIDKey names the sessions of one provider session.
+func SIDKey(issuer, sid string) string { return "sid\x00" + issuer + "\x00" + sid }

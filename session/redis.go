@@ -1,0 +1,446 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/sessions"
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisConfig configures a RedisStore. Zero fields get the defaults written
+// beside them.
+type RedisConfig struct {
+	// Client is a single node, Sentinel or Cluster client. Required.
+	Client redis.UniversalClient
+
+	// Keys encrypt the sessions in Redis (AES-256-GCM, first seals, all
+	// open), so Redis never holds tokens in clear. Required.
+	Keys [][]byte
+
+	// Prefix of every Redis key. Default "confidant:".
+	Prefix string
+
+	// Name of the cookie that holds the session ID. Default "confidant_sid"
+	// (with __Host- when Secure).
+	Name string
+
+	// Options are the cookie attributes, as for CookieConfig.
+	Options *sessions.Options
+
+	// Timeouts: idle (default 24 hours, rolling) and absolute (default 7
+	// days). Sessions expire in Redis accordingly and are checked on load.
+	Timeouts Timeouts
+
+	// OpTimeout bounds every Redis operation. Default 2 seconds.
+	OpTimeout time.Duration
+
+	// LockLease is the lease of the per-session refresh lock; the holder
+	// renews it every third of the lease for as long as it works, so a slow
+	// refresh never loses the lock while its holder is alive. Default 3
+	// seconds.
+	LockLease time.Duration
+
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// RedisStore keeps sessions in Redis: the cookie holds only a random session
+// ID (128 bits); the session, encrypted, lives under a key derived from a
+// hash of that ID, with a TTL. Writes are compare-and-swap on a version, and
+// a per-session lock with a renewed lease lets app instances refresh one at
+// a time. Indexes by user and by provider session serve back-channel logout
+// and "sign out everywhere". Safe for concurrent use.
+type RedisStore struct {
+	cfg    RedisConfig
+	opts   sessions.Options
+	cipher *Cipher
+}
+
+var (
+	_ Store       = (*RedisStore)(nil)
+	_ SharedStore = (*RedisStore)(nil)
+)
+
+// SharedStore is a Store whose sessions live on a server shared by all app
+// instances. The middleware uses it to refresh one instance at a time and
+// to end sessions from elsewhere (back-channel logout).
+type SharedStore interface {
+	Store
+	// LoadID loads session id (ErrNoSession when gone).
+	LoadID(ctx context.Context, id string) (*Session, error)
+	// Update writes s if the stored version is still s.Version and returns
+	// the stored copy with its new version; ErrConflict otherwise (also
+	// when the session was deleted meanwhile).
+	Update(ctx context.Context, s *Session) (*Session, error)
+	// Lock takes session id's refresh lock, waiting while another holder
+	// has it (bounded by ctx), and keeps it until unlock is called.
+	Lock(ctx context.Context, id string) (unlock func(), err error)
+	// EndSessions deletes every session indexed under the keys (UserKey,
+	// SIDKey) and reports how many there were.
+	EndSessions(ctx context.Context, keys ...string) (int, error)
+}
+
+// NewRedisStore validates cfg and returns a RedisStore.
+func NewRedisStore(cfg RedisConfig) (*RedisStore, error) {
+	if cfg.Client == nil {
+		return nil, fmt.Errorf("%w: RedisConfig.Client is required", ErrConfig)
+	}
+	c, err := NewCipher(cfg.Keys)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "confidant:"
+	}
+	if cfg.Name == "" {
+		cfg.Name = "confidant_sid"
+	}
+	if strings.ContainsAny(cfg.Name, "=;, \t\r\n") || strings.HasPrefix(cfg.Name, "__") {
+		return nil, fmt.Errorf("%w: cookie name %q", ErrConfig, cfg.Name)
+	}
+	opts := sessions.Options{Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	if cfg.Options != nil {
+		opts = *cfg.Options
+		opts.HttpOnly = true
+		if opts.Path == "" {
+			opts.Path = "/"
+		}
+		if opts.SameSite == 0 {
+			opts.SameSite = http.SameSiteLaxMode
+		}
+	}
+	cfg.Timeouts.defaults()
+	if opts.MaxAge == 0 {
+		opts.MaxAge = int(cfg.Timeouts.Absolute / time.Second)
+	}
+	if cfg.OpTimeout <= 0 {
+		cfg.OpTimeout = 2 * time.Second
+	}
+	if cfg.LockLease <= 0 {
+		cfg.LockLease = 3 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.Keys = nil
+	return &RedisStore{cfg: cfg, opts: opts, cipher: c}, nil
+}
+
+// Cipher returns the store's cipher (for the login flow cookies).
+func (s *RedisStore) Cipher() *Cipher { return s.cipher }
+
+func hash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:16])
+}
+
+// The session's keys share a hash tag, so they live in one Cluster slot.
+func (s *RedisStore) sessionKey(id string) string { return s.cfg.Prefix + "{" + hash(id) + "}:s" }
+func (s *RedisStore) lockKey(id string) string    { return s.cfg.Prefix + "{" + hash(id) + "}:l" }
+func (s *RedisStore) indexKey(key string) string  { return s.cfg.Prefix + "i:" + hash(key) }
+
+func (s *RedisStore) op(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.cfg.OpTimeout)
+}
+
+func unavailable(err error) error { return fmt.Errorf("%w: %w", ErrUnavailable, err) }
+
+func (s *RedisStore) cookieID(r *http.Request) (string, bool) {
+	name := CookieName(s.cfg.Name, s.opts.Secure || IsSecureRequest(r), &s.opts)
+	c, err := r.Cookie(name)
+	if err != nil || len(c.Value) < 22 || len(c.Value) > 64 {
+		return "", false
+	}
+	return c.Value, true
+}
+
+// Load implements Store: one Redis round trip.
+func (s *RedisStore) Load(r *http.Request) (*Session, error) {
+	id, ok := s.cookieID(r)
+	if !ok {
+		return nil, ErrNoSession
+	}
+	return s.LoadID(r.Context(), id)
+}
+
+// LoadID implements SharedStore.
+func (s *RedisStore) LoadID(ctx context.Context, id string) (*Session, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	key := s.sessionKey(id)
+	m, err := s.cfg.Client.HGetAll(ctx, key).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	if len(m) == 0 {
+		return nil, ErrNoSession
+	}
+	plain, err := s.cipher.Open(m["d"], []byte(key))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoSession, ErrInvalidSession)
+	}
+	sess, err := unmarshal(plain)
+	if err != nil || sess.ID != id {
+		return nil, fmt.Errorf("%w: %w", ErrNoSession, ErrInvalidSession)
+	}
+	if s.cfg.Timeouts.expired(sess, s.cfg.Now()) {
+		return nil, fmt.Errorf("%w: expired", ErrNoSession)
+	}
+	sess.Version, _ = strconv.ParseUint(m["v"], 10, 64)
+	return sess, nil
+}
+
+// casScript writes a session if its version is the expected one (0: the
+// session must not exist) and returns the new version, or -1.
+var casScript = redis.NewScript(`
+local v = redis.call('HGET', KEYS[1], 'v')
+local expect = tonumber(ARGV[1])
+if expect == 0 then
+  if v then return -1 end
+elseif (not v) or tonumber(v) ~= expect then
+  return -1
+end
+redis.call('HSET', KEYS[1], 'v', expect + 1, 'd', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return expect + 1
+`)
+
+// write stores sess with compare-and-swap and returns its new version.
+func (s *RedisStore) write(ctx context.Context, sess *Session) (uint64, error) {
+	now := s.cfg.Now()
+	cp := *sess
+	if cp.CreatedAt.IsZero() {
+		cp.CreatedAt = now
+	}
+	cp.LastSeen = now
+	ttl := min(s.cfg.Timeouts.Idle, s.cfg.Timeouts.Absolute-now.Sub(cp.CreatedAt))
+	if ttl <= 0 {
+		return 0, fmt.Errorf("%w: expired", ErrNoSession)
+	}
+	key := s.sessionKey(cp.ID)
+	data := s.cipher.Seal(marshal(&cp), []byte(key))
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	v, err := casScript.Run(ctx, s.cfg.Client, []string{key}, cp.Version, data, ttl.Milliseconds()).Int64()
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	if v < 0 {
+		return 0, ErrConflict
+	}
+	if cp.Version == 0 {
+		// A new session: index it for back-channel logout and sign-out
+		// everywhere. The indexes live as long as the longest session.
+		pipe := s.cfg.Client.Pipeline()
+		for _, k := range DenyKeys(&cp) {
+			ik := s.indexKey(k)
+			pipe.SAdd(ctx, ik, cp.ID)
+			pipe.PExpire(ctx, ik, s.cfg.Timeouts.Absolute)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return 0, unavailable(err)
+		}
+	}
+	return uint64(v), nil
+}
+
+// Save implements Store: compare-and-swap on sess.Version (0 creates). For
+// a new session it sets the cookie and deletes the session the request
+// carried before, so a sign-in always starts a new session identity.
+func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session) error {
+	if len(sess.ID) < 22 {
+		return fmt.Errorf("%w: session ID of %d characters, want at least 22 (128 bits)", ErrConfig, len(sess.ID))
+	}
+	if _, err := s.write(r.Context(), sess); err != nil {
+		return err
+	}
+	if old, ok := s.cookieID(r); !ok || old != sess.ID {
+		if ok {
+			ctx, cancel := s.op(r.Context())
+			s.cfg.Client.Del(ctx, s.sessionKey(old))
+			cancel()
+		}
+		s.setCookie(w, r, sess.ID, s.opts.MaxAge)
+	}
+	return nil
+}
+
+// Update implements SharedStore.
+func (s *RedisStore) Update(ctx context.Context, sess *Session) (*Session, error) {
+	if sess.Version == 0 {
+		return nil, fmt.Errorf("%w: Update needs a loaded session", ErrConflict)
+	}
+	v, err := s.write(ctx, sess)
+	if err != nil {
+		return nil, err
+	}
+	cp := *sess
+	cp.Version = v
+	return &cp, nil
+}
+
+// Delete implements Store.
+func (s *RedisStore) Delete(w http.ResponseWriter, r *http.Request) error {
+	if id, ok := s.cookieID(r); ok {
+		ctx, cancel := s.op(r.Context())
+		defer cancel()
+		if err := s.cfg.Client.Del(ctx, s.sessionKey(id)).Err(); err != nil {
+			return unavailable(err)
+		}
+	}
+	s.setCookie(w, r, "", -1)
+	return nil
+}
+
+func (s *RedisStore) setCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
+	secure := s.opts.Secure || IsSecureRequest(r)
+	c := sessions.NewCookie(CookieName(s.cfg.Name, secure, &s.opts), value, &s.opts)
+	c.Secure, c.HttpOnly, c.MaxAge = secure, true, maxAge
+	if maxAge < 0 {
+		c.Expires = time.Unix(1, 0)
+	} else if maxAge > 0 {
+		c.Expires = s.cfg.Now().Add(time.Duration(maxAge) * time.Second)
+	}
+	http.SetCookie(w, c)
+}
+
+// NeedsTouch implements Toucher.
+func (s *RedisStore) NeedsTouch(sess *Session, now time.Time) bool {
+	return now.Sub(sess.LastSeen) > s.cfg.Timeouts.touchEvery()
+}
+
+var (
+	renewScript  = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`)
+	unlockScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
+)
+
+// Lock implements SharedStore. The lease is renewed every LockLease/3 until
+// unlock; if the holder dies, the lock frees itself after one lease.
+func (s *RedisStore) Lock(ctx context.Context, id string) (func(), error) {
+	key := s.lockKey(id)
+	token := rand.Text()
+	wait := 10 * time.Millisecond
+	for {
+		octx, cancel := s.op(ctx)
+		ok, err := s.cfg.Client.SetNX(octx, key, token, s.cfg.LockLease).Result()
+		cancel()
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		if ok {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: waiting for the refresh lock: %w", ErrUnavailable, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 100*time.Millisecond)
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(s.cfg.LockLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				octx, cancel := s.op(context.Background())
+				renewScript.Run(octx, s.cfg.Client, []string{key}, token, s.cfg.LockLease.Milliseconds())
+				cancel()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(stop)
+			<-done
+			octx, cancel := s.op(context.Background())
+			unlockScript.Run(octx, s.cfg.Client, []string{key}, token)
+			cancel()
+		})
+	}, nil
+}
+
+// EndSessions implements SharedStore.
+func (s *RedisStore) EndSessions(ctx context.Context, keys ...string) (int, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	n := 0
+	for _, k := range keys {
+		ik := s.indexKey(k)
+		ids, err := s.cfg.Client.SMembers(ctx, ik).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return n, unavailable(err)
+		}
+		for _, id := range ids {
+			d, err := s.cfg.Client.Del(ctx, s.sessionKey(id)).Result()
+			if err != nil {
+				return n, unavailable(err)
+			}
+			n += int(d)
+		}
+		if err := s.cfg.Client.Del(ctx, ik).Err(); err != nil {
+			return n, unavailable(err)
+		}
+	}
+	return n, nil
+}
+
+// RedisDenyList is a DenyList in Redis, shared by app instances that use
+// cookie sessions.
+type RedisDenyList struct {
+	Client redis.UniversalClient
+	Prefix string // default "confidant:deny:"
+}
+
+func (d *RedisDenyList) key(k string) string {
+	p := d.Prefix
+	if p == "" {
+		p = "confidant:deny:"
+	}
+	return p + hash(k)
+}
+
+// Deny implements DenyList.
+func (d *RedisDenyList) Deny(ctx context.Context, key string, at time.Time, ttl time.Duration) error {
+	if err := d.Client.Set(ctx, d.key(key), at.UnixMilli(), ttl).Err(); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// DeniedAt implements DenyList.
+func (d *RedisDenyList) DeniedAt(ctx context.Context, keys ...string) (time.Time, error) {
+	rk := make([]string, len(keys))
+	for i, k := range keys {
+		rk[i] = d.key(k)
+	}
+	vals, err := d.Client.MGet(ctx, rk...).Result()
+	if err != nil {
+		return time.Time{}, unavailable(err)
+	}
+	var latest time.Time
+	for _, v := range vals {
+		if s, ok := v.(string); ok {
+			if ms, err := strconv.ParseInt(s, 10, 64); err == nil && time.UnixMilli(ms).After(latest) {
+				latest = time.UnixMilli(ms)
+			}
+		}
+	}
+	return latest, nil
+}
