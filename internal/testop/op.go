@@ -238,6 +238,20 @@ func (p *Provider) SetTokenHook(f func(resp map[string]any)) {
 	p.tokenHook = f
 }
 
+// AddRedirect registers another redirect URI (and its origin + "/" as a
+// post-logout redirect) for a client, for apps whose address is known only
+// after the provider started.
+func (p *Provider) AddRedirect(clientID, uri string) {
+	p.store.mu.Lock()
+	defer p.store.mu.Unlock()
+	if c, ok := p.store.clients[clientID]; ok {
+		c.Redirects = append(c.Redirects, uri)
+		if u, err := url.Parse(uri); err == nil {
+			c.PostLogoutRedirects = append(c.PostLogoutRedirects, u.Scheme+"://"+u.Host+"/")
+		}
+	}
+}
+
 // SetFault makes path answer with f instead of the OP (a provider that is
 // down, slow or broken). nil restores the OP. Requests are still counted.
 func (p *Provider) SetFault(path string, f http.HandlerFunc) {

@@ -392,7 +392,10 @@ func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.
 	if !ok {
 		return nil, errors.New("client not found")
 	}
-	return c, nil
+	cp := *c // the OP reads it without the lock
+	cp.Redirects = slices.Clone(c.Redirects)
+	cp.PostLogoutRedirects = slices.Clone(c.PostLogoutRedirects)
+	return &cp, nil
 }
 
 func (s *storage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret string) error {

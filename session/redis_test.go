@@ -1,0 +1,297 @@
+package session_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/session"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func newRedisStore(t *testing.T, rs *testenv.Redis, mod func(*session.RedisConfig)) *session.RedisStore {
+	t.Helper()
+	rc := rs.Client()
+	t.Cleanup(func() { rc.Close() })
+	cfg := session.RedisConfig{Client: rc, Keys: [][]byte{key()}}
+	if mod != nil {
+		mod(&cfg)
+	}
+	st, err := session.NewRedisStore(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+const sid = "AAAAAAAAAAAAAAAAAAAAAA" // 22 characters: 128 bits
+
+func saveNew(t *testing.T, st *session.RedisStore, s *session.Session, old []*http.Cookie) []*http.Cookie {
+	t.Helper()
+	req := httptest.NewRequest("GET", "http://localhost/", nil)
+	for _, c := range old {
+		req.AddCookie(c)
+	}
+	rec := httptest.NewRecorder()
+	if err := st.Save(rec, req, s); err != nil {
+		t.Fatal(err)
+	}
+	return rec.Result().Cookies()
+}
+
+func load(st session.Store, cookies []*http.Cookie) (*session.Session, error) {
+	req := httptest.NewRequest("GET", "http://localhost/", nil)
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	return st.Load(req)
+}
+
+func TestRedisStore(t *testing.T) {
+	rs := testenv.StartRedis(t)
+	st := newRedisStore(t, rs, nil)
+	s := realistic()
+	s.ID, s.Version = sid, 0
+	cookies := saveNew(t, st, s, nil)
+	if len(cookies) != 1 || cookies[0].Value != sid || cookies[0].Name != "confidant_sid" || !cookies[0].HttpOnly {
+		t.Fatalf("cookies %v: want only the session ID", cookies)
+	}
+	got, err := load(st, cookies)
+	if err != nil || got.AccessToken != s.AccessToken || got.Version != 1 {
+		t.Fatalf("load: %v, version %d", err, got.Version)
+	}
+	// Redis never sees the tokens, nor the session ID, in clear.
+	rc := rs.Client()
+	defer rc.Close()
+	keys, _ := rc.Keys(context.Background(), "*").Result()
+	for _, k := range keys {
+		if strings.Contains(k, sid) {
+			t.Errorf("key %q contains the session ID", k)
+		}
+		if typ, _ := rc.Type(context.Background(), k).Result(); typ == "hash" {
+			m, _ := rc.HGetAll(context.Background(), k).Result()
+			if strings.Contains(m["d"], s.AccessToken[:40]) || strings.Contains(m["d"], s.RefreshToken) {
+				t.Errorf("tokens in clear in %q", k)
+			}
+		}
+	}
+	// Compare-and-swap: the second writer of version 1 loses.
+	a, b := *got, *got
+	a.AccessToken, b.AccessToken = "a", "b"
+	if _, err := st.Update(context.Background(), &a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Update(context.Background(), &b); !errors.Is(err, session.ErrConflict) {
+		t.Fatalf("stale write: %v, want ErrConflict", err)
+	}
+	if cur, _ := st.LoadID(context.Background(), sid); cur.AccessToken != "a" || cur.Version != 2 {
+		t.Errorf("stored %q v%d, want the first writer's", cur.AccessToken, cur.Version)
+	}
+	// A new sign-in gets a new ID and the old session is deleted.
+	s2 := realistic()
+	s2.ID = "BBBBBBBBBBBBBBBBBBBBBB"
+	cookies2 := saveNew(t, st, s2, cookies)
+	if cookies2[0].Value != s2.ID {
+		t.Fatal("new session ID not set")
+	}
+	if _, err := load(st, cookies); !errors.Is(err, session.ErrNoSession) {
+		t.Errorf("old session after a new sign-in: %v", err)
+	}
+	// An Update never resurrects a deleted session.
+	if _, err := st.Update(context.Background(), &a); !errors.Is(err, session.ErrConflict) {
+		t.Errorf("update of a deleted session: %v", err)
+	}
+}
+
+func TestRedisTimeouts(t *testing.T) {
+	rs := testenv.StartRedis(t)
+	c := &clock{t: time.Now()}
+	st := newRedisStore(t, rs, func(cfg *session.RedisConfig) {
+		cfg.Now = c.Now
+		cfg.Timeouts = session.Timeouts{Idle: time.Hour, Absolute: 3 * time.Hour}
+	})
+	s := &session.Session{ID: sid, Subject: "u"}
+	cookies := saveNew(t, st, s, nil)
+	c.Add(50 * time.Minute)
+	got, err := load(st, cookies)
+	if err != nil {
+		t.Fatalf("within idle: %v", err)
+	}
+	if !st.NeedsTouch(got, c.Now()) {
+		t.Error("a session unseen for 50 minutes needs a touch")
+	}
+	if _, err := st.Update(context.Background(), got); err != nil { // the touch
+		t.Fatal(err)
+	}
+	c.Add(50 * time.Minute) // 100 minutes old, 50 idle
+	got, err = load(st, cookies)
+	if err != nil {
+		t.Fatalf("rolled idle timeout: %v", err)
+	}
+	c.Add(61 * time.Minute)
+	if _, err := load(st, cookies); !errors.Is(err, session.ErrNoSession) {
+		t.Errorf("idle for 61 minutes: %v", err)
+	}
+	// Absolute: touched every 50 minutes, still gone after 3 hours.
+	start := c.Now()
+	cookies = saveNew(t, st, &session.Session{ID: "CCCCCCCCCCCCCCCCCCCCCC", Subject: "u"}, nil)
+	for range 4 {
+		c.Add(50 * time.Minute)
+		cur, err := load(st, cookies)
+		age := c.Now().Sub(start)
+		if age < 3*time.Hour && err != nil {
+			t.Fatalf("lost at %v, before the absolute timeout: %v", age, err)
+		}
+		if age > 3*time.Hour {
+			if !errors.Is(err, session.ErrNoSession) {
+				t.Errorf("loaded at %v, past the absolute timeout: %v", age, err)
+			}
+			return
+		}
+		if _, err := st.Update(context.Background(), cur); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestCookieTimeouts(t *testing.T) {
+	c := &clock{t: time.Now()}
+	st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()}, Now: c.Now,
+		Timeouts: session.Timeouts{Idle: time.Hour, Absolute: 3 * time.Hour}})
+	save := func(s *session.Session) []*http.Cookie {
+		rec := httptest.NewRecorder()
+		st.Save(rec, httptest.NewRequest("GET", "http://localhost/", nil), s)
+		return rec.Result().Cookies()
+	}
+	cookies := save(&session.Session{ID: "x"})
+	c.Add(61 * time.Minute)
+	if _, err := load(st, cookies); !errors.Is(err, session.ErrNoSession) {
+		t.Errorf("idle cookie session: %v", err)
+	}
+	cookies = save(&session.Session{ID: "y"})
+	var created time.Time
+	for i := range 4 {
+		c.Add(50 * time.Minute)
+		cur, err := load(st, cookies)
+		if i < 3 && err != nil {
+			t.Fatalf("touched session lost at step %d: %v", i, err)
+		}
+		if i == 3 {
+			if err == nil {
+				t.Errorf("session %v old loaded past the absolute timeout", c.Now().Sub(created))
+			}
+			break
+		}
+		created = cur.CreatedAt
+		cookies = save(cur)
+	}
+}
+
+func TestRedisLock(t *testing.T) {
+	rs := testenv.StartRedis(t)
+	st := newRedisStore(t, rs, func(cfg *session.RedisConfig) { cfg.LockLease = 300 * time.Millisecond })
+	ctx := context.Background()
+	unlock, err := st.Lock(ctx, sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Held well past its lease: still held, because it is renewed.
+	time.Sleep(time.Second)
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	if _, err := st.Lock(short, sid); !errors.Is(err, session.ErrUnavailable) {
+		t.Fatalf("second Lock while held: %v", err)
+	}
+	cancel()
+	got := make(chan time.Time, 1)
+	go func() {
+		u2, err := st.Lock(ctx, sid)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		got <- time.Now()
+		u2()
+	}()
+	time.Sleep(200 * time.Millisecond)
+	released := time.Now()
+	unlock()
+	if at := <-got; at.Before(released) {
+		t.Error("the waiter got the lock before it was released")
+	}
+}
+
+func TestRedisDown(t *testing.T) {
+	rs := testenv.StartRedis(t)
+	st := newRedisStore(t, rs, func(cfg *session.RedisConfig) { cfg.OpTimeout = 300 * time.Millisecond })
+	cookies := saveNew(t, st, &session.Session{ID: sid}, nil)
+	rs.Stop()
+	_, err := load(st, cookies)
+	if !errors.Is(err, session.ErrUnavailable) || errors.Is(err, session.ErrNoSession) {
+		t.Fatalf("Redis down: %v, want ErrUnavailable and not ErrNoSession", err)
+	}
+	rs.Start()
+	if _, err := load(st, cookies); err != nil {
+		t.Fatalf("after restart: %v", err)
+	}
+}
+
+func TestEndSessionsIndex(t *testing.T) {
+	rs := testenv.StartRedis(t)
+	st := newRedisStore(t, rs, nil)
+	a1 := saveNew(t, st, &session.Session{ID: "A1AAAAAAAAAAAAAAAAAAAA", Provider: "p", Subject: "alice", Issuer: "https://i", SID: "s1"}, nil)
+	a2 := saveNew(t, st, &session.Session{ID: "A2AAAAAAAAAAAAAAAAAAAA", Provider: "p", Subject: "alice", Issuer: "https://i", SID: "s2"}, nil)
+	b := saveNew(t, st, &session.Session{ID: "BBAAAAAAAAAAAAAAAAAAAA", Provider: "p", Subject: "bob"}, nil)
+	n, err := st.EndSessions(context.Background(), session.SIDKey("https://i", "s1"))
+	if err != nil || n != 1 {
+		t.Fatalf("by sid: %d, %v", n, err)
+	}
+	if _, err := load(st, a1); err == nil {
+		t.Error("session of sid s1 still there")
+	}
+	if _, err := load(st, a2); err != nil {
+		t.Error("session of sid s2 ended too")
+	}
+	if n, _ := st.EndSessions(context.Background(), session.UserKey("p", "alice")); n != 1 {
+		t.Errorf("by user: %d ended, want 1 (the other one already gone)", n)
+	}
+	if _, err := load(st, b); err != nil {
+		t.Error("bob was signed out")
+	}
+}
+
+func TestMemoryDenyList(t *testing.T) {
+	c := &clock{t: time.Now()}
+	d := &session.MemoryDenyList{Now: c.Now, Max: 3}
+	ctx := context.Background()
+	d.Deny(ctx, "k1", c.Now(), time.Hour)
+	if at, _ := d.DeniedAt(ctx, "k0", "k1"); !at.Equal(c.Now()) {
+		t.Errorf("DeniedAt = %v", at)
+	}
+	c.Add(2 * time.Hour)
+	if at, _ := d.DeniedAt(ctx, "k1"); !at.IsZero() {
+		t.Error("entry outlived its ttl")
+	}
+	for i := range 10 {
+		d.Deny(ctx, string(rune('a'+i)), c.Now(), time.Hour)
+	}
+	if d.Len() > 3 {
+		t.Errorf("%d entries, bound 3", d.Len())
+	}
+}
