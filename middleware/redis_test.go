@@ -1,0 +1,181 @@
+package middleware_test
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/session"
+)
+
+// cluster is n app instances sharing one Redis and one OP.
+type cluster struct {
+	op    *testop.Provider
+	redis *testenv.Redis
+	apps  []*testenv.App
+	keys  [][]byte
+}
+
+type clusterOptions struct {
+	instances int
+	op        func(*testop.Config)
+	store     func(*session.RedisConfig)
+	mw        func(*middleware.Config)
+	noRedis   bool // cookie store instead
+}
+
+func newCluster(t *testing.T, o clusterOptions) *cluster {
+	t.Helper()
+	opCfg := testop.Config{Users: []testop.User{testop.DemoUser, otherUser}, Clients: []testop.Client{{ID: "app", Secret: "app-secret"}}}
+	if o.op != nil {
+		o.op(&opCfg)
+	}
+	op, err := testop.Start(opCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(op.Close)
+	api := httptestServer(t, op.NewAPI())
+	c := &cluster{op: op, keys: [][]byte{testenv.NewKey()}}
+	if !o.noRedis {
+		c.redis = testenv.StartRedis(t)
+	}
+	for range max(o.instances, 1) {
+		app := testenv.NewApp(t, map[string]string{"op": api.URL}, func(appURL string) middleware.Config {
+			op.AddRedirect("app", appURL+"/auth/callback")
+			prov, err := client.Discover(context.Background(), op.Issuer, client.WithName("op"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cl, err := client.New(client.Config{Provider: prov, ClientID: "app", ClientSecret: "app-secret",
+				RedirectURL: appURL + "/auth/callback", Scopes: []string{"openid", "profile", "email", "offline_access"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := middleware.Config{Client: cl}
+			if c.redis != nil {
+				rc := c.redis.Client()
+				t.Cleanup(func() { rc.Close() })
+				rcfg := session.RedisConfig{Client: rc, Keys: c.keys, OpTimeout: 500 * time.Millisecond}
+				if o.store != nil {
+					o.store(&rcfg)
+				}
+				st, err := session.NewRedisStore(rcfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.Store = st
+			}
+			if o.mw != nil {
+				o.mw(&cfg)
+			}
+			return cfg
+		})
+		c.apps = append(c.apps, app)
+	}
+	return c
+}
+
+var otherUser = testop.User{ID: "u-2002", Username: "other", Password: "other", Name: "Other", Email: "other@example.com"}
+
+// signIn signs user in through instance 0 and returns the browser.
+func (c *cluster) signIn(t *testing.T, user testop.User) *http.Client {
+	t.Helper()
+	hc := testenv.Browser()
+	resp, _ := get(t, hc, c.apps[0].URL+"/profile")
+	cb, err := c.op.Login(hc, resp.Header.Get("Location"), user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ = get(t, hc, cb.String()); resp.StatusCode != http.StatusFound {
+		t.Fatalf("callback: %d", resp.StatusCode)
+	}
+	return hc
+}
+
+// burst sends per requests for each browser, concurrently, each to a random
+// instance, and counts statuses (and sign-outs as -1).
+func (c *cluster) burst(t *testing.T, browsers []*http.Client, per int) map[int]int {
+	t.Helper()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	out := map[int]int{}
+	start := make(chan struct{})
+	for _, hc := range browsers {
+		cookies := hc.Jar.Cookies(mustURL(c.apps[0].URL))
+		for range per {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				app := c.apps[rand.IntN(len(c.apps))]
+				req, _ := http.NewRequest("GET", app.URL+"/api", nil)
+				req.Header.Set("Accept", "application/json")
+				for _, ck := range cookies {
+					req.AddCookie(ck)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				mu.Lock()
+				defer mu.Unlock()
+				out[resp.StatusCode]++
+				for _, sc := range resp.Cookies() {
+					if sc.MaxAge < 0 {
+						out[-1]++
+					}
+				}
+			}()
+		}
+	}
+	close(start)
+	wg.Wait()
+	return out
+}
+
+// TestRedisClusterRefresh: three instances, one Redis, one OP with
+// rotation and reuse detection; 30 sessions with 4-second access tokens;
+// 600 concurrent API requests spread over the instances at each of three
+// expiries → no invalid_grant, no sign-out, exactly one refresh per session
+// per expiry.
+func TestRedisClusterRefresh(t *testing.T) {
+	c := newCluster(t, clusterOptions{instances: 3, op: shortLived(4 * time.Second)})
+	var browsers []*http.Client
+	start := time.Now()
+	for range 30 {
+		browsers = append(browsers, c.signIn(t, testop.DemoUser))
+	}
+	if time.Since(start) > 1500*time.Millisecond {
+		t.Skipf("30 sign-ins took %v: too slow for 4-second tokens on this machine", time.Since(start))
+	}
+	// Due at half the lifetime: 2 s after the last sign-in.
+	time.Sleep(2100 * time.Millisecond)
+	for round := 1; round <= 3; round++ {
+		before := c.op.Count(testop.PathToken)
+		st := c.burst(t, browsers, 20)
+		refreshes := c.op.Count(testop.PathToken) - before
+		t.Logf("round %d: statuses %v, %d refreshes", round, st, refreshes)
+		if st[http.StatusOK] != 600 || st[-1] != 0 {
+			t.Errorf("round %d: statuses %v, want 600×200 and no sign-out", round, st)
+		}
+		if refreshes != 30 {
+			t.Errorf("round %d: %d refreshes, want 30 (one per session)", round, refreshes)
+		}
+		if n := c.op.ReusedRefreshTokens(); n != 0 {
+			t.Fatalf("round %d: %d rotated-away refresh tokens presented (invalid_grant)", round, n)
+		}
+		time.Sleep(2100 * time.Millisecond) // the new tokens are due again
+	}
+}
