@@ -1,13 +1,16 @@
 package middleware_test
 
 import (
+	"bytes"
 	"encoding/base64"
 	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/session"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"sync"
 )
 
 func mustURL(s string) *url.URL {
@@ -46,3 +49,23 @@ func base64URL(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeSt
 func newStore() (*session.CookieStore, error) {
 	return session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}})
 }
+
+// syncBuffer is a log sink safe for concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(s, nil)) }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -177,5 +178,93 @@ func TestRedisClusterRefresh(t *testing.T) {
 			t.Fatalf("round %d: %d rotated-away refresh tokens presented (invalid_grant)", round, n)
 		}
 		time.Sleep(2100 * time.Millisecond) // the new tokens are due again
+	}
+}
+
+// TestRedisSlowRefreshOutlivesLease: a refresh slower than the lock lease
+// (the provider takes 1 s, the lease is 300 ms) still ends with one refresh
+// and no lost update.
+func TestRedisSlowRefreshOutlivesLease(t *testing.T) {
+	c := newCluster(t, clusterOptions{instances: 2, op: shortLived(4 * time.Second),
+		store: func(rc *session.RedisConfig) { rc.LockLease = 300 * time.Millisecond }})
+	hc := c.signIn(t, testop.DemoUser)
+	time.Sleep(2100 * time.Millisecond)
+	c.op.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Second) // three leases
+		c.op.Inner().ServeHTTP(w, r)
+	})
+	before := c.op.Count(testop.PathToken)
+	st := c.burst(t, []*http.Client{hc}, 20)
+	if st[http.StatusOK] != 20 {
+		t.Errorf("statuses %v", st)
+	}
+	if n := c.op.Count(testop.PathToken) - before; n != 1 {
+		t.Errorf("%d token requests, want 1", n)
+	}
+	if c.op.ReusedRefreshTokens() != 0 {
+		t.Error("a rotated-away refresh token was presented")
+	}
+	// The stored session holds the newest refresh token.
+	rc := c.redis.Client()
+	defer rc.Close()
+	st2, _ := session.NewRedisStore(session.RedisConfig{Client: rc, Keys: c.keys})
+	req, _ := http.NewRequest("GET", c.apps[0].URL, nil)
+	for _, ck := range hc.Jar.Cookies(mustURL(c.apps[0].URL)) {
+		req.AddCookie(ck)
+	}
+	s, err := st2.Load(req)
+	if err != nil || !c.op.RefreshTokenValid(s.RefreshToken) {
+		t.Errorf("stored session %v: refresh token valid=%v", err, err == nil && c.op.RefreshTokenValid(s.RefreshToken))
+	}
+}
+
+// TestRedisOutage: with redis-server killed, requests fail with a clear 503
+// and nobody is signed out; after it restarts, every session is back.
+func TestRedisOutage(t *testing.T) {
+	var logs syncBuffer
+	c := newCluster(t, clusterOptions{instances: 2, mw: func(cfg *middleware.Config) { cfg.Logger = logs.logger() }})
+	var browsers []*http.Client
+	for range 5 {
+		browsers = append(browsers, c.signIn(t, testop.DemoUser))
+	}
+	if st := c.burst(t, browsers, 4); st[200] != 20 {
+		t.Fatalf("before: %v", st)
+	}
+	c.redis.Stop()
+	st := c.burst(t, browsers, 4)
+	if st[http.StatusServiceUnavailable] != 20 || st[-1] != 0 {
+		t.Errorf("while Redis is down: %v, want 20×503 and no sign-out", st)
+	}
+	// A browser navigation gets the 503 page too, not a sign-in redirect.
+	resp, body := get(t, browsers[0], c.apps[1].URL+"/profile")
+	if resp.StatusCode != 503 || !strings.Contains(body, "Service unavailable") {
+		t.Errorf("navigation while down: %d", resp.StatusCode)
+	}
+	if !strings.Contains(logs.String(), "session store failure") {
+		t.Error("the outage was not logged")
+	}
+	c.redis.Start()
+	if st := c.burst(t, browsers, 4); st[200] != 20 {
+		t.Errorf("after restart: %v, want every session back", st)
+	}
+}
+
+// TestSignOutEverywhere: EndUserSessions ends all of a user's sessions on
+// every instance and no one else's.
+func TestSignOutEverywhere(t *testing.T) {
+	c := newCluster(t, clusterOptions{instances: 3})
+	a1, a2, b := c.signIn(t, testop.DemoUser), c.signIn(t, testop.DemoUser), c.signIn(t, otherUser)
+	if err := c.apps[2].Auth.EndUserSessions(context.Background(), "op", testop.DemoUser.ID); err != nil {
+		t.Fatal(err)
+	}
+	for i, app := range c.apps {
+		for name, hc := range map[string]*http.Client{"a1": a1, "a2": a2} {
+			if _, who := get(t, hc, app.URL+"/whoami"); who != "anonymous" {
+				t.Errorf("instance %d: %s still signed in as %q", i, name, who)
+			}
+		}
+		if _, who := get(t, b, app.URL+"/whoami"); who != "op:"+otherUser.ID {
+			t.Errorf("instance %d: the other user was signed out: %q", i, who)
+		}
 	}
 }

@@ -252,6 +252,10 @@ func (p *Provider) AddRedirect(clientID, uri string) {
 	}
 }
 
+// Inner serves the OP without counting and without faults, for a fault
+// that delays a request and then lets the OP answer it.
+func (p *Provider) Inner() http.Handler { return p.handler }
+
 // SetFault makes path answer with f instead of the OP (a provider that is
 // down, slow or broken). nil restores the OP. Requests are still counted.
 func (p *Provider) SetFault(path string, f http.HandlerFunc) {
