@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/session"
 	"log/slog"
@@ -69,3 +70,5 @@ func (s *syncBuffer) String() string {
 }
 
 func (s *syncBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(s, nil)) }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

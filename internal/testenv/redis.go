@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/logging"
 )
 
 // Redis is a real redis-server on a free loopback port, stopped at the end
@@ -33,6 +34,8 @@ func StartRedis(t testing.TB) *Redis {
 	}
 	addr := l.Addr().String()
 	l.Close()
+	// Outage tests would fill the output with go-redis's dial errors.
+	logging.Disable()
 	r := &Redis{Addr: addr, t: t, path: path, dir: t.TempDir()}
 	r.Start()
 	t.Cleanup(r.Stop)
