@@ -268,3 +268,40 @@ func TestSignOutEverywhere(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleTimeoutRolls: a user active every 50 minutes stays signed in past
+// a 1-hour idle timeout (each request rolls it), and is signed out after 61
+// idle minutes; with Redis and with cookies.
+func TestIdleTimeoutRolls(t *testing.T) {
+	for _, store := range []string{"redis", "cookie"} {
+		t.Run(store, func(t *testing.T) {
+			var clock fakeClock
+			clock.Set(time.Now())
+			timeouts := session.Timeouts{Idle: time.Hour, Absolute: 10 * time.Hour}
+			o := clusterOptions{instances: 1,
+				op: func(c *testop.Config) { c.AccessTokenLifetime, c.IDTokenLifetime = 100*time.Hour, 100*time.Hour },
+				store: func(rc *session.RedisConfig) { rc.Timeouts, rc.Now = timeouts, clock.Now },
+				mw: func(cfg *middleware.Config) {
+					cfg.Now = clock.Now
+					if cfg.Store == nil {
+						cfg.Store, _ = session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}, Timeouts: timeouts, Now: clock.Now})
+					}
+				}}
+			if store == "cookie" {
+				o.noRedis = true
+			}
+			c := newCluster(t, o)
+			hc := c.signIn(t, testop.DemoUser)
+			for i := range 4 {
+				clock.Set(clock.Now().Add(50 * time.Minute))
+				if who := whoami(t, hc, c.apps[0].URL); who != "op:"+testop.DemoUser.ID {
+					t.Fatalf("after %d×50 active minutes: %q", i+1, who)
+				}
+			}
+			clock.Set(clock.Now().Add(61 * time.Minute))
+			if who := whoami(t, hc, c.apps[0].URL); who != "anonymous" {
+				t.Errorf("after 61 idle minutes: %q", who)
+			}
+		})
+	}
+}
