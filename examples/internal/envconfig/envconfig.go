@@ -17,6 +17,7 @@ type App struct {
 	SessionKeys [][]byte // SESSION_KEYS, comma-separated base64 32-byte keys
 	RandomKey   bool     // SESSION_KEYS was unset: a random key was drawn
 	APIURL      string   // API_URL, optional
+	RedisURL    string   // REDIS_URL, optional: sessions in Redis (redis://host:6379/0)
 }
 
 // RedirectURL is APP_URL + "/auth/callback".
@@ -46,7 +47,7 @@ func Required(getenv Getenv, names ...string) (map[string]string, error) {
 
 // LoadApp reads APP_URL, LISTEN_ADDR, SESSION_KEYS and API_URL.
 func LoadApp(getenv Getenv) (App, error) {
-	a := App{AppURL: getenv("APP_URL"), ListenAddr: getenv("LISTEN_ADDR"), APIURL: getenv("API_URL")}
+	a := App{AppURL: getenv("APP_URL"), ListenAddr: getenv("LISTEN_ADDR"), APIURL: getenv("API_URL"), RedisURL: getenv("REDIS_URL")}
 	if a.AppURL == "" {
 		a.AppURL = "http://localhost:8080"
 	}

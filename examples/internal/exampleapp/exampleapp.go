@@ -11,6 +11,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/examples/internal/webapp"
@@ -76,8 +78,22 @@ func Build(ctx context.Context, o Options, getenv envconfig.Getenv, hc *http.Cli
 	if err != nil {
 		return nil, app, err
 	}
-	store, err := session.NewCookieStore(session.CookieConfig{Keys: app.SessionKeys})
-	if err != nil {
+	var store session.Store
+	if app.RedisURL != "" {
+		// Several instances: sessions, refresh locks and back-channel
+		// logout shared through Redis.
+		opt, err := redis.ParseURL(app.RedisURL)
+		if err != nil {
+			return nil, app, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		if app.RandomKey {
+			return nil, app, fmt.Errorf("REDIS_URL needs SESSION_KEYS shared by every instance")
+		}
+		store, err = session.NewRedisStore(session.RedisConfig{Client: redis.NewClient(opt), Keys: app.SessionKeys})
+		if err != nil {
+			return nil, app, err
+		}
+	} else if store, err = session.NewCookieStore(session.CookieConfig{Keys: app.SessionKeys}); err != nil {
 		return nil, app, err
 	}
 	cfg := middleware.Config{Store: store, Logger: log}
