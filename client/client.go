@@ -120,6 +120,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = defaultHTTPClient
 	}
+	cfg.HTTPClient = limitClient(cfg.HTTPClient)
 	if cfg.ClockSkew <= 0 {
 		cfg.ClockSkew = time.Minute
 	}

@@ -116,6 +116,7 @@ func lazyProvider(cfg DiscoveryConfig) (*Provider, error) {
 	if p.hc == nil {
 		p.hc = defaultHTTPClient
 	}
+	p.hc = limitClient(p.hc)
 	return p, nil
 }
 
@@ -134,6 +135,7 @@ func NewProvider(name string, ep Endpoints, hc *http.Client) (*Provider, error) 
 	if hc == nil {
 		hc = defaultHTTPClient
 	}
+	hc = limitClient(hc)
 	if name == "" {
 		if u, err := url.Parse(ep.AuthURL); err == nil {
 			name = u.Hostname()

@@ -279,7 +279,7 @@ func TestIdleTimeoutRolls(t *testing.T) {
 			clock.Set(time.Now())
 			timeouts := session.Timeouts{Idle: time.Hour, Absolute: 10 * time.Hour}
 			o := clusterOptions{instances: 1,
-				op: func(c *testop.Config) { c.AccessTokenLifetime, c.IDTokenLifetime = 100*time.Hour, 100*time.Hour },
+				op:    func(c *testop.Config) { c.AccessTokenLifetime, c.IDTokenLifetime = 100*time.Hour, 100*time.Hour },
 				store: func(rc *session.RedisConfig) { rc.Timeouts, rc.Now = timeouts, clock.Now },
 				mw: func(cfg *middleware.Config) {
 					cfg.Now = clock.Now

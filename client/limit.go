@@ -1,0 +1,64 @@
+package client
+
+import (
+	"errors"
+	"io"
+	"net/http"
+)
+
+// ErrResponseTooLarge means a provider's response body exceeded
+// MaxResponseBytes; it was not read further.
+var ErrResponseTooLarge = errors.New("client: provider response too large")
+
+// MaxResponseBytes bounds every provider response body the SDK reads
+// (discovery, JWKS, token, userinfo, revocation, GitHub's API): 1 MiB,
+// far above any real one.
+const MaxResponseBytes = 1 << 20
+
+// limitClient returns a copy of hc whose response bodies fail with
+// ErrResponseTooLarge past MaxResponseBytes. hc is not modified.
+func limitClient(hc *http.Client) *http.Client {
+	cp := *hc
+	if _, ok := cp.Transport.(limitTransport); !ok {
+		cp.Transport = limitTransport{base: cp.Transport}
+	}
+	return &cp
+}
+
+type limitTransport struct{ base http.RoundTripper }
+
+func (t limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(r)
+	if err == nil {
+		resp.Body = &limitedBody{rc: resp.Body, left: MaxResponseBytes}
+	}
+	return resp, err
+}
+
+type limitedBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// One more byte means the body is larger than allowed.
+		var one [1]byte
+		if n, _ := b.rc.Read(one[:]); n > 0 {
+			return 0, ErrResponseTooLarge
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }
