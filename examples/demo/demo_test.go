@@ -16,12 +16,14 @@ import (
 )
 
 // startDemo runs the demo on free loopback ports until the test ends.
-func startDemo(t *testing.T) string {
+func startDemo(t testing.TB, lifetime time.Duration) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, "localhost:0", "127.0.0.1:0", io.Discard, ready) }()
+	go func() {
+		done <- run(ctx, options{appAddr: "localhost:0", opAddr: "127.0.0.1:0", tokenLifetime: lifetime}, io.Discard, ready)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -75,7 +77,7 @@ func (p page) location() string {
 // API with the bearer client, sign out.
 func TestDemoInChromium(t *testing.T) {
 	p := page{t, browser.New(t, 90*time.Second)}
-	appURL := startDemo(t)
+	appURL := startDemo(t, 0)
 
 	p.do(chromedp.Navigate(appURL + "/"))
 	if s := p.text("#status"); !strings.Contains(s, "signed out") {

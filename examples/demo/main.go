@@ -5,8 +5,9 @@
 //
 //	go run ./examples/demo
 //
-// Environment: DEMO_ADDR (app, default localhost:8080) and
-// DEMO_PROVIDER_ADDR (provider, default 127.0.0.1:9998).
+// Environment: DEMO_ADDR (app, default localhost:8080),
+// DEMO_PROVIDER_ADDR (provider, default 127.0.0.1:9998) and
+// DEMO_TOKEN_LIFETIME (access tokens, default 5m; try 30s to watch refresh).
 package main
 
 import (
@@ -34,7 +35,11 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := run(ctx, getenv("DEMO_ADDR", "localhost:8080"), getenv("DEMO_PROVIDER_ADDR", "127.0.0.1:9998"), os.Stdout, nil)
+	o := options{appAddr: getenv("DEMO_ADDR", "localhost:8080"), opAddr: getenv("DEMO_PROVIDER_ADDR", "127.0.0.1:9998")}
+	if d, err := time.ParseDuration(os.Getenv("DEMO_TOKEN_LIFETIME")); err == nil {
+		o.tokenLifetime = d
+	}
+	err := run(ctx, o, os.Stdout, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -47,9 +52,16 @@ func getenv(k, def string) string {
 	return def
 }
 
+// options of the demo.
+type options struct {
+	appAddr, opAddr string
+	tokenLifetime   time.Duration // access tokens; default 5 minutes
+}
+
 // run serves the provider and the app until ctx ends. ready, when not nil,
 // receives the app's URL once both are serving.
-func run(ctx context.Context, appAddr, opAddr string, out io.Writer, ready chan<- string) error {
+func run(ctx context.Context, o options, out io.Writer, ready chan<- string) error {
+	appAddr, opAddr := o.appAddr, o.opAddr
 	opLn, err := net.Listen("tcp", opAddr)
 	if err != nil {
 		return fmt.Errorf("demo: provider address: %w", err)
@@ -67,7 +79,7 @@ func run(ctx context.Context, appAddr, opAddr string, out io.Writer, ready chan<
 		ID: "demo-app", Secret: secret,
 		Redirects:           []string{appURL + "/auth/callback"},
 		PostLogoutRedirects: []string{appURL + "/"},
-	}}})
+	}}, AccessTokenLifetime: o.tokenLifetime})
 	if err != nil {
 		return err
 	}
