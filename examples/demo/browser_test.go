@@ -1,0 +1,72 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/confidant-go/confidant/internal/browser"
+)
+
+// TestBrowserTwoTabs: two tabs of one browser start a sign-in at the same
+// time from different pages; both finish, each back on its own page.
+func TestBrowserTwoTabs(t *testing.T) {
+	ctx := browser.New(t, 90*time.Second)
+	appURL := startDemo(t, 0)
+	tabA, cancelA := chromedp.NewContext(ctx)
+	defer cancelA()
+	tabB, cancelB := chromedp.NewContext(ctx)
+	defer cancelB()
+	a, b := page{t, tabA}, page{t, tabB}
+	// Both reach the provider's form before either submits it.
+	a.do(chromedp.Navigate(appURL+"/profile"), chromedp.WaitVisible("#submit"))
+	b.do(chromedp.Navigate(appURL+"/api"), chromedp.WaitVisible("#submit"))
+	b.do(chromedp.Click("#submit"), chromedp.WaitVisible("#api-status"))
+	a.do(chromedp.Click("#submit"), chromedp.WaitVisible("#profile-name"))
+	if loc := a.location(); loc != appURL+"/profile" {
+		t.Errorf("tab A landed on %s", loc)
+	}
+	if loc, status := b.location(), b.text("#api-status"); loc != appURL+"/api" || status != "200" {
+		t.Errorf("tab B landed on %s with API status %s", loc, status)
+	}
+}
+
+// TestBrowserSessionOutlivesAccessToken: with 3-second access tokens, a
+// signed-in page keeps working (and calling the API) long after the first
+// token expired.
+func TestBrowserSessionOutlivesAccessToken(t *testing.T) {
+	p := page{t, browser.New(t, 90*time.Second)}
+	appURL := startDemo(t, 3*time.Second)
+	p.do(chromedp.Navigate(appURL+"/api"), chromedp.WaitVisible("#submit"), chromedp.Click("#submit"), chromedp.WaitVisible("#api-status"))
+	first := p.text("#api-body")
+	time.Sleep(4 * time.Second) // the first access token has expired
+	p.do(chromedp.Navigate(appURL+"/api"), chromedp.WaitVisible("#api-status"))
+	if loc, status := p.location(), p.text("#api-status"); loc != appURL+"/api" || status != "200" {
+		t.Fatalf("after expiry: at %s, API status %s", loc, status)
+	}
+	if p.text("#api-body") == first {
+		t.Error("the API saw the same token after expiry")
+	}
+}
+
+// TestBrowserDeniedConsent: pressing Deny at the provider lands on the
+// app's error page, which says why and offers to sign in again.
+func TestBrowserDeniedConsent(t *testing.T) {
+	p := page{t, browser.New(t, 90*time.Second)}
+	appURL := startDemo(t, 0)
+	p.do(chromedp.Navigate(appURL+"/profile"), chromedp.WaitVisible("#deny"), chromedp.Click("#deny"), chromedp.WaitVisible("#reason"))
+	title, err := chromedp.Run(p.ctx, chromedp.Title())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reason := p.text("#reason"); !strings.Contains(reason, "not granted") || !strings.HasPrefix(p.location(), appURL+"/auth/callback") {
+		t.Errorf("error page %q at %s (title %q)", reason, p.location(), title)
+	}
+	if h1 := p.text("h1"); h1 != "Access denied" {
+		t.Errorf("heading %q", h1)
+	}
+	// "Sign in again" starts a new sign-in.
+	p.do(chromedp.Click("#login"), chromedp.WaitVisible("#submit"))
+}
