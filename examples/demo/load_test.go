@@ -125,4 +125,3 @@ func heap() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapInuse
 }
-

@@ -99,9 +99,13 @@ func (op *OP) SetUserinfoSub(sub string) { op.mu.Lock(); op.userinfoSub = sub; o
 func (op *OP) SetUserinfoBody(body []byte) { op.mu.Lock(); op.userinfoBody = body; op.mu.Unlock() }
 
 // SetTokenFault, SetJWKSFault and SetDiscoveryFault replace an endpoint.
-func (op *OP) SetTokenFault(f http.HandlerFunc)     { op.mu.Lock(); op.tokenFault = f; op.mu.Unlock() }
-func (op *OP) SetJWKSFault(f http.HandlerFunc)      { op.mu.Lock(); op.jwksFault = f; op.mu.Unlock() }
-func (op *OP) SetDiscoveryFault(f http.HandlerFunc) { op.mu.Lock(); op.discoveryFault = f; op.mu.Unlock() }
+func (op *OP) SetTokenFault(f http.HandlerFunc) { op.mu.Lock(); op.tokenFault = f; op.mu.Unlock() }
+func (op *OP) SetJWKSFault(f http.HandlerFunc)  { op.mu.Lock(); op.jwksFault = f; op.mu.Unlock() }
+func (op *OP) SetDiscoveryFault(f http.HandlerFunc) {
+	op.mu.Lock()
+	op.discoveryFault = f
+	op.mu.Unlock()
+}
 
 // Count reports the requests to path ("/token", "/jwks", …).
 func (op *OP) Count(path string) int { op.mu.Lock(); defer op.mu.Unlock(); return op.counts[path] }
