@@ -133,7 +133,7 @@ func TestRefreshStorm(t *testing.T) {
 // TestManySessionsRefresh: 50 sessions × 20 concurrent requests at expiry →
 // 50 refreshes, one per session.
 func TestManySessionsRefresh(t *testing.T) {
-	env := testenv.New(t, testenv.Options{OP: shortLived(5 * time.Second)})
+	env := testenv.New(t, testenv.Options{OP: shortLived(10 * time.Second)})
 	var jars []http.CookieJar
 	var first *http.Client
 	for i := range 50 {

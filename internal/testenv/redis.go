@@ -81,7 +81,7 @@ func (r *Redis) Stop() {
 // Client returns a client for the server with short timeouts.
 func (r *Redis) Client() *redis.Client {
 	return redis.NewClient(&redis.Options{Addr: r.Addr, DialTimeout: 500 * time.Millisecond,
-		ReadTimeout: time.Second, WriteTimeout: time.Second, MaxRetries: 1, PoolSize: 64})
+		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, MaxRetries: 1, PoolSize: 256})
 }
 
 // String names the server in messages.
