@@ -103,7 +103,7 @@ func (a *Auth) denied(ctx context.Context, s *session.Session) (bool, error) {
 	if a.cfg.DenyList == nil {
 		return false, nil
 	}
-	at, err := a.cfg.DenyList.DeniedAt(ctx, session.DenyKeys(s)...)
+	at, err := a.cfg.DenyList.DeniedAt(ctx, s.Keys()...)
 	if err != nil {
 		return false, err
 	}

@@ -17,8 +17,9 @@ import (
 // the handler runs (a refresh by the bearer client), and the writer commits
 // the change before the response starts.
 type reqState struct {
+	sw   sessionWriter
+	user User
 	a    *Auth
-	w    *sessionWriter
 	orig *session.Session // as loaded from the store
 
 	mu   sync.Mutex
@@ -84,9 +85,7 @@ func (st *reqState) refreshLocked(ctx context.Context) error {
 	if err != nil {
 		if a.cfg.OnRefreshError(err, old, a.cfg.Now()) == EndSession {
 			st.sess = nil
-			if st.w != nil {
-				st.w.setDelete()
-			}
+			st.sw.setDelete()
 			a.forget(old.ID)
 		}
 		return err
@@ -95,7 +94,7 @@ func (st *reqState) refreshLocked(ctx context.Context) error {
 	if a.shared != nil {
 		return nil // already stored by the refresh
 	}
-	if st.w == nil || !st.w.setPending(ns) {
+	if !st.sw.setPending(ns) {
 		// The response has started: the new cookie cannot be written now.
 		// Keep the outcome for the old cookie so the next request gets the
 		// rotated tokens instead of replaying the old refresh token.
@@ -183,9 +182,9 @@ func (e errTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // (GetBody set, as http.NewRequest does for common bodies). Without a
 // session its requests fail with ErrNotSignedIn.
 func (a *Auth) HTTPClient(r *http.Request) *http.Client {
-	v, _ := r.Context().Value(ctxKey{}).(*ctxValue)
-	if v == nil || v.state == nil {
+	st, _ := r.Context().Value(ctxKey{}).(*reqState)
+	if st == nil {
 		return &http.Client{Transport: errTransport{ErrNotSignedIn}}
 	}
-	return &http.Client{Transport: &bearerTransport{st: v.state, base: a.cfg.APITransport}}
+	return &http.Client{Transport: &bearerTransport{st: st, base: a.cfg.APITransport}}
 }

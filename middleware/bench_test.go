@@ -89,10 +89,13 @@ func BenchmarkHotPath(b *testing.B) {
 	env, cookies := benchEnv(b, &clock)
 	noop := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
 	req := requestWith(cookies)
+	// Called through the interface, as a server calls a handler, so the
+	// recorder escapes in both the bare and the wrapped case.
+	var bare http.Handler = noop
 	b.Run("bare", func(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {
-			noop.ServeHTTP(httptest.NewRecorder(), req)
+			bare.ServeHTTP(httptest.NewRecorder(), req)
 		}
 	})
 	b.Run("require", func(b *testing.B) {

@@ -26,16 +26,11 @@ type User struct {
 
 type ctxKey struct{}
 
-type ctxValue struct {
-	user  *User
-	state *reqState
-}
-
 // UserFrom returns the signed-in user of a request that went through
 // Require or Optional, or nil.
 func UserFrom(ctx context.Context) *User {
-	if v, ok := ctx.Value(ctxKey{}).(*ctxValue); ok {
-		return v.user
+	if st, ok := ctx.Value(ctxKey{}).(*reqState); ok {
+		return &st.user
 	}
 	return nil
 }
@@ -43,8 +38,8 @@ func UserFrom(ctx context.Context) *User {
 // SessionFrom returns a copy of the request's session (with its tokens), or
 // nil when not signed in. Changing it changes nothing stored.
 func SessionFrom(ctx context.Context) *session.Session {
-	if v, ok := ctx.Value(ctxKey{}).(*ctxValue); ok && v.state != nil {
-		if s := v.state.current(); s != nil {
+	if st, ok := ctx.Value(ctxKey{}).(*reqState); ok {
+		if s := st.current(); s != nil {
 			cp := *s
 			return &cp
 		}
@@ -68,45 +63,49 @@ func (a *Auth) load(w http.ResponseWriter, r *http.Request) (*session.Session, e
 	return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
 }
 
+// withState puts the signed-in user and the session state in r's context.
 func withState(r *http.Request, st *reqState) *http.Request {
 	s := st.sess
-	u := &User{Subject: s.Subject, Provider: s.Provider, Name: s.Name, Email: s.Email, Picture: s.Picture, Claims: s.Claims}
-	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, &ctxValue{user: u, state: st}))
+	st.user = User{Subject: s.Subject, Provider: s.Provider, Name: s.Name, Email: s.Email, Picture: s.Picture, Claims: s.Claims}
+	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
 }
 
 // prepare loads the request's session and refreshes it when due, before
 // the handler runs. It returns the writer to hand to the handler and the
-// request with the session in its context (nil state when not signed in).
-// ok is false when it already answered (503 while the provider is down).
-func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (*sessionWriter, *reqState, bool) {
-	sw := &sessionWriter{ResponseWriter: w, a: a, r: r}
+// session state (signedIn false when not signed in). ok is false when it
+// already answered (503 while the store or the provider is down). The
+// writer, the state and the user are one allocation.
+func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWriter, st *reqState, signedIn, ok bool) {
+	st = &reqState{a: a}
+	st.sw = sessionWriter{ResponseWriter: w, a: a, r: r}
+	sw = &st.sw
 	s, err := a.load(w, r)
 	if err != nil {
 		a.fail(w, r, err)
-		return nil, nil, false
+		return nil, nil, false, false
 	}
 	if s == nil {
-		return sw, nil, true
+		return sw, st, false, true
 	}
 	if a.clientFor(s) == nil {
 		// Signed in with a provider that is no longer configured.
 		a.cfg.Store.Delete(w, r)
-		return sw, nil, true
+		return sw, st, false, true
 	}
 	if denied, err := a.denied(r.Context(), s); err != nil {
 		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
-		return nil, nil, false
+		return nil, nil, false, false
 	} else if denied {
 		a.cfg.Store.Delete(w, r)
-		return sw, nil, true
+		return sw, st, false, true
 	}
-	st := &reqState{a: a, w: sw, orig: s, sess: s}
+	st.orig, st.sess = s, s
 	now := a.cfg.Now()
 	if !a.due(s, now) {
 		if t, ok := a.cfg.Store.(session.Toucher); ok && t.NeedsTouch(s, now) {
 			sw.setPending(s) // roll the idle timeout
 		}
-		return sw, st, true
+		return sw, st, true, true
 	}
 	ns, _, err := a.refresh(r.Context(), s)
 	if err == nil {
@@ -114,19 +113,20 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (*sessionWriter, 
 		if a.shared == nil {
 			sw.setPending(ns)
 		}
-		return sw, st, true
+		return sw, st, true, true
 	}
 	switch a.cfg.OnRefreshError(err, s, a.cfg.Now()) {
 	case KeepSession:
-		return sw, st, true
+		return sw, st, true, true
 	case Unavailable:
 		w.Header().Set("Retry-After", strconv.Itoa(int((a.cfg.RetryAfter+time.Second-1)/time.Second)))
 		a.fail(w, r, fmt.Errorf("%w: %w", ErrRefreshUnavailable, err))
-		return nil, nil, false
+		return nil, nil, false, false
 	default: // EndSession
 		a.forget(s.ID)
+		st.sess = nil
 		sw.setDelete()
-		return sw, nil, true
+		return sw, st, false, true
 	}
 }
 
@@ -137,11 +137,11 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (*sessionWriter, 
 // JSON body {"error":"unauthorized",…} and a WWW-Authenticate header.
 func (a *Auth) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw, st, ok := a.prepare(w, r)
+		sw, st, signedIn, ok := a.prepare(w, r)
 		if !ok {
 			return
 		}
-		if st != nil {
+		if signedIn {
 			next.ServeHTTP(sw, withState(r, st))
 			sw.commit()
 			return
@@ -168,11 +168,11 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 // signed in.
 func (a *Auth) Optional(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw, st, ok := a.prepare(w, r)
+		sw, st, signedIn, ok := a.prepare(w, r)
 		if !ok {
 			return
 		}
-		if st != nil {
+		if signedIn {
 			r = withState(r, st)
 		}
 		next.ServeHTTP(sw, r)

@@ -1,8 +1,9 @@
 package session
 
 import (
+	"cmp"
 	"fmt"
-	"net"
+	"net/netip"
 	"net/http"
 	"strconv"
 	"strings"
@@ -44,6 +45,12 @@ type CookieConfig struct {
 	// days) lifetimes, enforced on load.
 	Timeouts Timeouts
 
+	// CacheSize bounds the cache of cookies already verified: a request
+	// that carries the exact bytes of a cookie seen before (compared in
+	// full) skips decryption and decoding; timeouts are still checked on
+	// every request. Default 4096 cookies; negative disables the cache.
+	CacheSize int
+
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -54,6 +61,12 @@ type CookieStore struct {
 	cfg    CookieConfig
 	opts   sessions.Options
 	cipher *Cipher
+
+	// Names and chunk names for plain and Secure cookies, computed once:
+	// the hot path builds no strings.
+	names  [2][]string // [secure][chunk] → cookie name
+	aads   [2][]byte
+	caches [2]*verifiedCache
 }
 
 var _ Store = (*CookieStore)(nil)
@@ -92,7 +105,22 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 	}
 	cfg.Timeouts.defaults()
 	cfg.Keys = nil // held by the cipher only
-	return &CookieStore{cfg: cfg, opts: opts, cipher: c}, nil
+	st := &CookieStore{cfg: cfg, opts: opts, cipher: c}
+	for i, secure := range []bool{false, true} {
+		base := CookieName(cfg.Name, secure, &opts)
+		for n := range st.maxChunks() {
+			name := base
+			if n > 0 {
+				name += "." + strconv.Itoa(n)
+			}
+			st.names[i] = append(st.names[i], name)
+		}
+		st.aads[i] = []byte("confidant/session/" + base)
+		if cfg.CacheSize >= 0 {
+			st.caches[i] = newVerifiedCache(cmp.Or(cfg.CacheSize, 4096))
+		}
+	}
+	return st, nil
 }
 
 // Cipher returns the store's cipher, so that other cookies of the SDK (the
@@ -106,15 +134,17 @@ func IsSecureRequest(r *http.Request) bool {
 		return true
 	}
 	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
+	// Strip the port without net.SplitHostPort, which allocates an error
+	// for a host without one.
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") && (strings.IndexByte(host, ':') == i || strings.HasPrefix(host, "[")) {
+		host = host[:i]
 	}
-	host = strings.Trim(strings.ToLower(host), "[]")
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") || (len(host) > 10 && strings.EqualFold(host[len(host)-10:], ".localhost")) {
 		return false
 	}
-	ip := net.ParseIP(host)
-	return ip == nil || !ip.IsLoopback()
+	ip, err := netip.ParseAddr(host)
+	return err != nil || !ip.IsLoopback()
 }
 
 // CookieName returns the cookie name to use for r with the prefix the
@@ -132,7 +162,14 @@ func CookieName(base string, secure bool, opts *sessions.Options) string {
 
 func (s *CookieStore) name(r *http.Request) (string, bool) {
 	secure := s.opts.Secure || IsSecureRequest(r)
-	return CookieName(s.cfg.Name, secure, &s.opts), secure
+	return s.names[b2i(secure)][0], secure
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (s *CookieStore) aad(name string) []byte { return []byte("confidant/session/" + name) }
@@ -141,35 +178,64 @@ func (s *CookieStore) maxChunks() int { return s.cfg.MaxSize/s.cfg.ChunkSize + 2
 
 // Load implements Store.
 func (s *CookieStore) Load(r *http.Request) (*Session, error) {
-	name, _ := s.name(r)
-	first, err := r.Cookie(name)
-	if err != nil {
+	sec := b2i(s.opts.Secure || IsSecureRequest(r))
+	names := s.names[sec]
+	value, ok := cookieValue(r, names[0])
+	if !ok {
 		return nil, ErrNoSession
 	}
-	value := first.Value
-	for i := 1; i < s.maxChunks(); i++ {
-		c, err := r.Cookie(name + "." + strconv.Itoa(i))
-		if err != nil {
-			break
+	if next, ok := cookieValue(r, names[1]); ok {
+		value += next
+		for _, n := range names[2:] {
+			c, ok := cookieValue(r, n)
+			if !ok {
+				break
+			}
+			value += c
 		}
-		value += c.Value
 	}
 	if len(value) > s.cfg.MaxSize {
 		return nil, fmt.Errorf("%w: %w", ErrNoSession, ErrInvalidSession)
 	}
-	plain, err := s.cipher.Open(value, s.aad(name))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoSession, ErrInvalidSession)
-	}
-	sess, err := unmarshal(plain)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoSession, ErrInvalidSession)
+	cache := s.caches[sec]
+	sess := cache.get(value)
+	if sess == nil {
+		plain, err := s.cipher.Open(value, s.aads[sec])
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrNoSession, ErrInvalidSession)
+		}
+		if sess, err = unmarshal(plain); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrNoSession, ErrInvalidSession)
+		}
+		sess.denyKeys = DenyKeys(sess)
+		cache.put(value, sess)
 	}
 	now := s.cfg.Now()
 	if (s.opts.MaxAge > 0 && now.Sub(sess.CreatedAt) > time.Duration(s.opts.MaxAge)*time.Second) || s.cfg.Timeouts.expired(sess, now) {
 		return nil, fmt.Errorf("%w: expired", ErrNoSession)
 	}
 	return sess, nil
+}
+
+// cookieValue finds the cookie name in r's Cookie headers without
+// allocating (http.Request.Cookie parses and copies every cookie).
+func cookieValue(r *http.Request, name string) (string, bool) {
+	for _, line := range r.Header["Cookie"] {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimLeft(part, " \t")
+			k, v, ok := strings.Cut(part, "=")
+			if ok && k == name {
+				v = strings.TrimRight(v, " \t")
+				if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+					v = v[1 : len(v)-1]
+				}
+				return v, true
+			}
+		}
+	}
+	return "", false
 }
 
 // NeedsTouch implements Toucher.
@@ -189,7 +255,7 @@ func (s *CookieStore) Save(w http.ResponseWriter, r *http.Request, sess *Session
 	}
 	cp.LastSeen = now
 	name, secure := s.name(r)
-	value := s.cipher.Seal(marshal(&cp), s.aad(name))
+	value := s.cipher.Seal(marshal(&cp), s.aads[b2i(secure)])
 	if len(value) > s.cfg.MaxSize {
 		return fmt.Errorf("%w: %d bytes encoded, budget %d", ErrTooLarge, len(value), s.cfg.MaxSize)
 	}
@@ -219,9 +285,8 @@ func (s *CookieStore) Delete(w http.ResponseWriter, r *http.Request) error {
 // expireChunks deletes chunk cookies from index from on that the request
 // still carries (left over from a larger session).
 func (s *CookieStore) expireChunks(w http.ResponseWriter, r *http.Request, name string, from int, secure bool) {
-	for i := max(from, 1); i < s.maxChunks(); i++ {
-		cname := name + "." + strconv.Itoa(i)
-		if _, err := r.Cookie(cname); err != nil {
+	for _, cname := range s.names[b2i(secure)][max(from, 1):] {
+		if _, ok := cookieValue(r, cname); !ok {
 			break
 		}
 		http.SetCookie(w, s.cookie(cname, "", secure, -1))

@@ -75,6 +75,9 @@ func (d *MemoryDenyList) DeniedAt(ctx context.Context, keys ...string) (time.Tim
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	var latest time.Time
+	if len(d.m) == 0 {
+		return latest, nil
+	}
 	now := d.now()
 	for _, k := range keys {
 		if e, ok := d.m[k]; ok && now.Before(e.until) && e.at.After(latest) {

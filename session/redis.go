@@ -197,6 +197,7 @@ func (s *RedisStore) LoadID(ctx context.Context, id string) (*Session, error) {
 		return nil, fmt.Errorf("%w: expired", ErrNoSession)
 	}
 	sess.Version, _ = strconv.ParseUint(m["v"], 10, 64)
+	sess.denyKeys = DenyKeys(sess)
 	return sess, nil
 }
 

@@ -45,6 +45,16 @@ type Session struct {
 	// Version is the stored version a server-side store loaded; writes are
 	// compare-and-swap on it. Not stored in cookies.
 	Version uint64
+
+	denyKeys []string // DenyKeys, computed once when a store decodes the session
+}
+
+// Keys returns DenyKeys(s), computed once for sessions a store loaded.
+func (s *Session) Keys() []string {
+	if s.denyKeys != nil {
+		return s.denyKeys
+	}
+	return DenyKeys(s)
 }
 
 // Timeouts are a store's session lifetimes, enforced on load: a session
@@ -96,7 +106,8 @@ func (s *Session) ClaimsMap() (map[string]any, error) {
 type Store interface {
 	// Load returns the request's session. With no session, or one that
 	// cannot be trusted (tampered, expired, unknown key), it returns an
-	// error wrapping ErrNoSession.
+	// error wrapping ErrNoSession. The session may be shared with other
+	// requests (a cache of verified cookies): do not modify it; copy it.
 	Load(r *http.Request) (*Session, error)
 
 	// Save writes s for the response. It must be called before the
