@@ -82,44 +82,6 @@ func BenchmarkRefreshStorm(b *testing.B) {
 	}
 }
 
-// BenchmarkHotPath: a signed-in request whose token is not due, through
-// Require, against a bare handler; and the due check alone.
-func BenchmarkHotPath(b *testing.B) {
-	var clock fakeClock
-	env, cookies := benchEnv(b, &clock)
-	noop := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
-	req := requestWith(cookies)
-	// Called through the interface, as a server calls a handler, so the
-	// recorder escapes in both the bare and the wrapped case.
-	var bare http.Handler = noop
-	b.Run("bare", func(b *testing.B) {
-		b.ReportAllocs()
-		for range b.N {
-			bare.ServeHTTP(httptest.NewRecorder(), req)
-		}
-	})
-	b.Run("require", func(b *testing.B) {
-		h := env.Auth.Require(noop)
-		b.ReportAllocs()
-		for range b.N {
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			if rec.Code != 200 {
-				b.Fatal(rec.Code)
-			}
-		}
-	})
-	b.Run("due-check", func(b *testing.B) {
-		now, issued, exp := time.Now(), time.Now(), time.Now().Add(time.Hour)
-		b.ReportAllocs()
-		due := false
-		for range b.N {
-			due = due != client.Due(now, issued, exp, time.Minute)
-		}
-		_ = due
-	})
-}
-
 func itoa(n int) string {
 	if n == 0 {
 		return "0"

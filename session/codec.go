@@ -135,18 +135,16 @@ func (r *reader) token() string {
 		if r.err != nil {
 			return ""
 		}
+		// One buffer, one string: the three segments re-encoded in place.
 		enc := base64.RawURLEncoding
-		var sb strings.Builder
-		sb.Grow(enc.EncodedLen(len(a)) + enc.EncodedLen(len(b)) + enc.EncodedLen(len(c)) + 2)
-		for i, seg := range [][]byte{a, b, c} {
-			if i > 0 {
-				sb.WriteByte('.')
-			}
-			buf := make([]byte, enc.EncodedLen(len(seg)))
-			enc.Encode(buf, seg)
-			sb.Write(buf)
-		}
-		return sb.String()
+		la, lb, lc := enc.EncodedLen(len(a)), enc.EncodedLen(len(b)), enc.EncodedLen(len(c))
+		buf := make([]byte, la+lb+lc+2)
+		enc.Encode(buf, a)
+		buf[la] = '.'
+		enc.Encode(buf[la+1:], b)
+		buf[la+1+lb] = '.'
+		enc.Encode(buf[la+lb+2:], c)
+		return string(buf)
 	}
 	r.err = errCorrupt
 	return ""

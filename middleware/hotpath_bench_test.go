@@ -1,0 +1,172 @@
+package middleware_test
+
+import (
+	"encoding/gob"
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/session"
+)
+
+// realisticSession is an Auth0-like token set: a 900-byte JWT access token,
+// a 1.1 KB ID token, a refresh token and a few claims.
+func realisticSession() *session.Session {
+	jwt := func(n int) string {
+		seg := func(k int) string {
+			b := make([]byte, k)
+			rand.Read(b)
+			return base64.RawURLEncoding.EncodeToString(b)
+		}
+		return seg(36) + "." + seg(n*3/4-230) + "." + seg(256)
+	}
+	now := time.Now()
+	return &session.Session{
+		ID: "3q2-7wAAAAAAAAAAAAAAAA", Provider: "", Issuer: "https://example.eu.auth0.com/",
+		Subject: "auth0|64f1c0ffee0123456789abcd", Name: "Dee Mo", Email: "demo@example.com",
+		Picture:     "https://s.gravatar.com/avatar/0123456789abcdef0123456789abcdef?s=480",
+		Claims:      []byte(`{"sub":"auth0|64f1c0ffee0123456789abcd","name":"Dee Mo","email":"demo@example.com","email_verified":true,"nickname":"demo","updated_at":"2026-11-01T10:00:00.000Z"}`),
+		AccessToken: jwt(900), TokenType: "Bearer", RefreshToken: "v1.MRrtbX6K9nQf3xq2e1bYkFzJ0sTj8oWcA4lPdGhUiVyN5mR7tB_Eg-Zu2vXw1QaS3dF6gH9jK0lL",
+		IDToken: jwt(1100), Expiry: now.Add(24 * time.Hour), Issued: now, Scope: "openid profile email offline_access",
+		CreatedAt: now,
+	}
+}
+
+// hotAuth returns an Auth on store with a provider given by hand (no
+// network): the hot path never talks to the provider.
+func hotAuth(b *testing.B, store session.Store) *middleware.Auth {
+	prov, err := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := client.New(client.Config{Provider: prov, ClientID: "c", ClientSecret: "s", RedirectURL: "https://app.example/auth/callback"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := middleware.New(middleware.Config{Client: c, Store: store})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a
+}
+
+// cookieHeader saves s with store and returns the Cookie header a browser
+// would send back.
+func cookieHeader(b *testing.B, store session.Store, s *session.Session) string {
+	rec := httptest.NewRecorder()
+	if err := store.Save(rec, httptest.NewRequest("GET", "http://localhost/", nil), s); err != nil {
+		b.Fatal(err)
+	}
+	var parts []string
+	for _, c := range rec.Result().Cookies() {
+		parts = append(parts, c.Name+"="+c.Value)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func hotRequest(cookie string) *http.Request {
+	req := httptest.NewRequest("GET", "http://localhost/account", nil)
+	req.Header.Set("Cookie", cookie)
+	return req
+}
+
+func serve(b *testing.B, h http.Handler, req *http.Request) {
+	b.ReportAllocs()
+	ctx := req.Context()
+	for range b.N {
+		rec := httptest.NewRecorder()
+		// A fresh request each time, as from the server (gorilla/sessions
+		// caches the decoded session in the request it is given).
+		h.ServeHTTP(rec, req.WithContext(ctx))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+}
+
+// BenchmarkRequire compares, on a realistic session whose token is not
+// due, a bare handler with Require over the cookie store (a cookie seen
+// before, and a cookie seen for the first time), over the Redis store, and
+// with the same check done by a gorilla/sessions CookieStore (gob).
+func BenchmarkRequire(b *testing.B) {
+	noop := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Context().Value(struct{}{}) != nil { // keep the handler from being optimised away
+			w.WriteHeader(500)
+		}
+	})
+	// Called through the interface, as a server calls a handler, so the
+	// recorder escapes in every case alike.
+	var bare http.Handler = noop
+	key := testenv.NewKey()
+
+	cached, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key}})
+	cookie := cookieHeader(b, cached, realisticSession())
+	b.Logf("Cookie header of a realistic session: %d bytes", len(cookie))
+
+	b.Run("bare", func(b *testing.B) { serve(b, bare, hotRequest(cookie)) })
+	b.Run("cookie-seen-before", func(b *testing.B) {
+		serve(b, hotAuth(b, cached).Require(noop), hotRequest(cookie))
+	})
+	b.Run("cookie-first-seen", func(b *testing.B) {
+		uncached, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key}, CacheSize: -1})
+		serve(b, hotAuth(b, uncached).Require(noop), hotRequest(cookie))
+	})
+	b.Run("gorilla-cookiestore-gob", func(b *testing.B) {
+		gob.Register(time.Time{})
+		gs := sessions.NewCookieStore(key, testenv.NewKey())
+		for _, c := range gs.Codecs {
+			if sc, ok := c.(*securecookie.SecureCookie); ok {
+				sc.MaxLength(0) // its cookie is over 4096 bytes
+			}
+		}
+		s := realisticSession()
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "http://localhost/", nil)
+		gsess, _ := gs.New(req, "session")
+		gsess.Values["access_token"], gsess.Values["refresh_token"], gsess.Values["id_token"] = s.AccessToken, s.RefreshToken, s.IDToken
+		gsess.Values["expiry"], gsess.Values["sub"], gsess.Values["name"], gsess.Values["email"] = s.Expiry, s.Subject, s.Name, s.Email
+		gsess.Values["picture"], gsess.Values["claims"], gsess.Values["scope"] = s.Picture, string(s.Claims), s.Scope
+		if err := gsess.Save(req, rec); err != nil {
+			b.Fatal(err)
+		}
+		gc := rec.Result().Cookies()[0]
+		b.Logf("gorilla cookie: %d bytes", len(gc.Name)+1+len(gc.Value))
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sess, err := gs.Get(r, "session")
+			if err != nil || sess.IsNew {
+				w.WriteHeader(401)
+				return
+			}
+			if exp, _ := sess.Values["expiry"].(time.Time); !time.Now().Before(exp) {
+				w.WriteHeader(401)
+				return
+			}
+			noop.ServeHTTP(w, r)
+		})
+		serve(b, h, hotRequest(gc.Name+"="+gc.Value))
+	})
+	b.Run("redis", func(b *testing.B) {
+		rs := testenv.StartRedis(b)
+		rc := rs.Client()
+		defer rc.Close()
+		rst, err := session.NewRedisStore(session.RedisConfig{Client: rc, Keys: [][]byte{key}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rcookie := cookieHeader(b, rst, realisticSession())
+		cmds := 0
+		rc.AddHook(countHook{&cmds})
+		serve(b, hotAuth(b, rst).Require(noop), hotRequest(rcookie))
+		b.ReportMetric(float64(cmds)/float64(b.N), "redis-cmds/op")
+	})
+}
