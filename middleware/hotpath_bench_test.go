@@ -1,9 +1,9 @@
 package middleware_test
 
 import (
-	"encoding/gob"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/gob"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -169,4 +169,16 @@ func BenchmarkRequire(b *testing.B) {
 		serve(b, hotAuth(b, rst).Require(noop), hotRequest(rcookie))
 		b.ReportMetric(float64(cmds)/float64(b.N), "redis-cmds/op")
 	})
+}
+
+// BenchmarkDueCheck is the refresh check on the hot path when nothing is
+// due: a time comparison.
+func BenchmarkDueCheck(b *testing.B) {
+	now, issued, exp := time.Now(), time.Now(), time.Now().Add(time.Hour)
+	b.ReportAllocs()
+	due := false
+	for range b.N {
+		due = due != client.Due(now, issued, exp, time.Minute)
+	}
+	_ = due
 }

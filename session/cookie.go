@@ -3,8 +3,8 @@ package session
 import (
 	"cmp"
 	"fmt"
-	"net/netip"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
