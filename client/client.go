@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"github.com/confidant-go/confidant/event"
 	"net/http"
 	"net/url"
 	"slices"
@@ -66,6 +67,12 @@ type Config struct {
 	// Default: 1 minute.
 	ClockSkew time.Duration
 
+	// Events receives an event for each step of the protocol (code
+	// exchanged, ID token verified, userinfo fetched, refresh started /
+	// done / failed). Default: none. middleware.New gives the clients it is
+	// given its own sink when they have none.
+	Events event.Sink
+
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
 }
@@ -128,6 +135,23 @@ func New(cfg Config) (*Client, error) {
 		cfg.Now = time.Now
 	}
 	return &Client{cfg: cfg}, nil
+}
+
+// WithEvents returns a copy of c that reports to s.
+func (c *Client) WithEvents(s event.Sink) *Client {
+	cp := *c
+	cp.cfg.Events = s
+	return &cp
+}
+
+// HasEvents reports whether c has an event sink.
+func (c *Client) HasEvents() bool { return c.cfg.Events.Enabled() }
+
+func (c *Client) emit(ctx context.Context, e event.Event) {
+	if c.cfg.Events.Enabled() {
+		e.Provider = c.cfg.Provider.Name()
+		c.cfg.Events.Emit(ctx, e)
+	}
 }
 
 // Provider returns the client's provider.

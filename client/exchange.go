@@ -1,10 +1,16 @@
 package client
 
 import (
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"strings"
+
 	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
+	"github.com/confidant-go/confidant/event"
 	"net/http"
 	"slices"
 	"time"
@@ -49,11 +55,17 @@ func (c *Client) Exchange(ctx context.Context, code string, l *Login) (*Result, 
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	tok, err := c.oauth2Config(r.ep).Exchange(c.ctx(ctx), code, oauth2.VerifierOption(l.Verifier))
 	if err != nil {
-		return nil, tokenError(err)
+		err = tokenError(err)
+		c.emit(ctx, event.Event{Kind: event.CodeExchanged, Flow: event.Redact(l.State), Status: statusOf(err),
+			Duration: time.Since(start), Err: err, Attrs: []slog.Attr{slog.String("grant", "authorization_code")}})
+		return nil, err
 	}
 	c.normalizeExpiry(tok)
+	c.emit(ctx, event.Event{Kind: event.CodeExchanged, Flow: event.Redact(l.State), Status: http.StatusOK, Duration: time.Since(start),
+		Attrs: tokenAttrs("authorization_code", c.cfg.AuthStyle, tok)})
 	res := &Result{Token: tok}
 	if s, ok := tok.Extra("scope").(string); ok {
 		res.Scope = s
@@ -76,12 +88,17 @@ func (c *Client) Exchange(ctx context.Context, code string, l *Login) (*Result, 
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	idt, claims, err := c.verifyIDToken(ctx, r, raw, tok.AccessToken, l.Nonce)
+	c.emitVerified(ctx, raw, idt, err, true)
 	if err != nil {
 		return nil, err
 	}
 	res.IDToken, res.Issuer = raw, idt.Issuer
 	if c.cfg.FetchUserInfo && r.ep.UserInfoURL != "" {
-		if claims, err = c.userInfo(ctx, r, tok, idt.Subject, claims); err != nil {
+		start := time.Now()
+		claims, err = c.userInfo(ctx, r, tok, idt.Subject, claims)
+		c.emit(ctx, event.Event{Kind: event.UserinfoFetched, Flow: event.Redact(l.State), Duration: time.Since(start), Err: err,
+			Attrs: []slog.Attr{slog.Bool("sub_matches", err == nil)}})
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -183,4 +200,47 @@ func identityFrom(claims map[string]any) (Identity, error) {
 		id.EmailVerified = v == "true"
 	}
 	return id, nil
+}
+
+// statusOf is the HTTP status behind a token endpoint error, when known.
+func statusOf(err error) int {
+	var te *TokenError
+	if errors.As(err, &te) {
+		return te.StatusCode
+	}
+	return 0
+}
+
+// tokenAttrs describes a token response without any of its values.
+func tokenAttrs(grant string, style AuthStyle, tok *oauth2.Token) []slog.Attr {
+	auth := "client_secret_basic"
+	if style == AuthStylePost {
+		auth = "client_secret_post"
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	return []slog.Attr{slog.String("grant", grant), slog.String("client_auth", auth),
+		slog.Int("access_token_len", len(tok.AccessToken)), slog.Bool("refresh_token", tok.RefreshToken != ""),
+		slog.Int("id_token_len", len(raw)), slog.Int64("expires_in", tok.ExpiresIn), slog.String("token_type", tok.Type())}
+}
+
+// emitVerified reports an ID token check with the token's alg and kid
+// (from its header, which is not secret).
+func (c *Client) emitVerified(ctx context.Context, raw string, idt *oidc.IDToken, err error, nonce bool) {
+	if !c.cfg.Events.Enabled() || raw == "" {
+		return
+	}
+	var h struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+	}
+	if i := strings.IndexByte(raw, '.'); i > 0 {
+		if b, e := base64.RawURLEncoding.DecodeString(raw[:i]); e == nil {
+			json.Unmarshal(b, &h)
+		}
+	}
+	attrs := []slog.Attr{slog.String("alg", h.Alg), slog.String("kid", h.Kid), slog.Bool("nonce_checked", nonce)}
+	if idt != nil {
+		attrs = append(attrs, slog.Bool("at_hash_checked", idt.AccessTokenHash != ""), slog.Int("aud_count", len(idt.Audience)))
+	}
+	c.emit(ctx, event.Event{Kind: event.IDTokenVerified, Err: err, Attrs: attrs})
 }

@@ -1,10 +1,14 @@
 package client
 
 import (
+	"log/slog"
+	"net/http"
+
 	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"github.com/confidant-go/confidant/event"
 	"slices"
 	"sync"
 	"time"
@@ -50,6 +54,20 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev Previous
 	if err != nil {
 		return nil, err
 	}
+	c.emit(ctx, event.Event{Kind: event.RefreshStarted, Attrs: []slog.Attr{slog.String("refresh_token", event.Redact(refreshToken))}})
+	start := time.Now()
+	res, err := c.refresh(ctx, r, refreshToken, prev)
+	if err != nil {
+		c.emit(ctx, event.Event{Kind: event.RefreshFailed, Status: statusOf(err), Duration: time.Since(start), Err: err})
+		return nil, err
+	}
+	attrs := append(tokenAttrs("refresh_token", c.cfg.AuthStyle, res.Token),
+		slog.Bool("rotated", res.Token.RefreshToken != refreshToken), slog.Bool("id_token_verified", res.IDToken != ""))
+	c.emit(ctx, event.Event{Kind: event.RefreshDone, Status: http.StatusOK, Duration: time.Since(start), Attrs: attrs})
+	return res, nil
+}
+
+func (c *Client) refresh(ctx context.Context, r *resolved, refreshToken string, prev Previous) (*Result, error) {
 	tok, err := c.oauth2Config(r.ep).TokenSource(c.ctx(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token()
 	if err != nil {
 		err = tokenError(err)
@@ -72,6 +90,7 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev Previous
 		return res, nil
 	}
 	idt, claims, err := c.verifyIDToken(ctx, r, raw, tok.AccessToken, "")
+	c.emitVerified(ctx, raw, idt, err, false)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/confidant-go/confidant/event"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -62,13 +63,14 @@ func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 		a.backchannelError(w, r, http.StatusServiceUnavailable, fmt.Errorf("%w: %w", ErrSessionStore, err))
 		return
 	}
-	a.log.LogAttrs(r.Context(), slog.LevelInfo, "confidant: back-channel logout", slogProvider(c),
-		slog.Bool("by_sid", lt.SID != ""), slog.Int("sessions_ended", n))
+	a.emit(r.Context(), event.Event{Kind: event.BackchannelLogout, Provider: c.Provider().Name(),
+		Attrs: []slog.Attr{slog.Bool("by_sid", lt.SID != ""), slog.Int("sessions_ended", n), slog.String("jti", event.Redact(lt.ID))}})
 	w.WriteHeader(http.StatusOK)
 }
 
 func (a *Auth) backchannelError(w http.ResponseWriter, r *http.Request, status int, err error) {
-	a.log.LogAttrs(r.Context(), slog.LevelWarn, "confidant: back-channel logout refused", slog.String("error", err.Error()))
+	a.emit(r.Context(), event.Event{Kind: event.Rejected, Status: status, Err: err,
+		Attrs: []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path)}})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": "logout token refused"})
@@ -93,7 +95,7 @@ func (a *Auth) EndUserSessions(ctx context.Context, provider, subject string) er
 	}
 	_, err := a.endSessions(ctx, session.UserKey(provider, subject))
 	if err == nil {
-		a.log.LogAttrs(ctx, slog.LevelInfo, "confidant: signed out everywhere", slog.String("provider", provider))
+		a.emit(ctx, event.Event{Kind: event.Logout, Provider: provider, Attrs: []slog.Attr{slog.Bool("everywhere", true)}})
 	}
 	return err
 }

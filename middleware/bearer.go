@@ -1,7 +1,10 @@
 package middleware
 
 import (
+	"time"
+
 	"context"
+	"github.com/confidant-go/confidant/event"
 	"io"
 	"log/slog"
 	"net/http"
@@ -94,13 +97,13 @@ func (st *reqState) refreshLocked(ctx context.Context) error {
 	if a.shared != nil {
 		return nil // already stored by the refresh
 	}
-	if !st.sw.setPending(ns) {
+	if !st.sw.setPending(ns, "refresh") {
 		// The response has started: the new cookie cannot be written now.
 		// Keep the outcome for the old cookie so the next request gets the
 		// rotated tokens instead of replaying the old refresh token.
 		a.keepUnwritten(st.orig)
-		a.log.LogAttrs(ctx, slog.LevelDebug, "confidant: refreshed after the response started; saved on the next request",
-			slog.String("provider", old.Provider))
+		a.emit(ctx, event.Event{Kind: event.SessionSaved, Provider: old.Provider, Session: sessionRef(old),
+			Attrs: []slog.Attr{slog.String("why", "refresh after the response started: saved with the next request")}})
 	}
 	return nil
 }
@@ -145,7 +148,8 @@ func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
-	t.st.a.log.LogAttrs(req.Context(), slog.LevelDebug, "confidant: API answered 401; retried after refresh")
+	t.st.a.emit(req.Context(), event.Event{Kind: event.BearerRetried, Session: sessionRef(t.st.current()),
+		Attrs: []slog.Attr{slog.String("api", req.URL.Scheme+"://"+req.URL.Host+req.URL.Path)}})
 	return t.send(req, ntok, body)
 }
 
@@ -157,7 +161,18 @@ func (t *bearerTransport) send(req *http.Request, tok *oauth2.Token, body io.Rea
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return base.RoundTrip(r2)
+	start := time.Now()
+	resp, err := base.RoundTrip(r2)
+	if t.st.a.sink.Enabled() {
+		e := event.Event{Kind: event.APIRequest, Session: sessionRef(t.st.current()), Duration: time.Since(start), Err: err,
+			Attrs: []slog.Attr{slog.String("method", req.Method), slog.String("api", req.URL.Scheme+"://"+req.URL.Host+req.URL.Path),
+				slog.String("bearer", event.Redact(tok.AccessToken))}}
+		if resp != nil {
+			e.Status = resp.StatusCode
+		}
+		t.st.a.emit(req.Context(), e)
+	}
+	return resp, err
 }
 
 func closeBody(req *http.Request) {

@@ -1,10 +1,13 @@
 package middleware
 
 import (
+	"log/slog"
+
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/confidant-go/confidant/event"
 	"net/http"
 	"net/url"
 	"sort"
@@ -70,7 +73,15 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, c *client.Clien
 	plain, _ := json.Marshal(f)
 	name := a.flowCookieName(r, l.State)
 	a.setFlowCookie(w, r, name, a.flows.Seal(plain, a.flowAAD(name)), int(a.cfg.FlowTTL/time.Second)+1)
-	a.log.LogAttrs(r.Context(), -4, "confidant: sign-in started", slogProvider(c))
+	names := make([]string, 0, len(extra))
+	for k := range extra {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	a.emit(r.Context(), event.Event{Kind: event.LoginStarted, Provider: c.Provider().Name(), Flow: event.Redact(l.State),
+		Attrs: []slog.Attr{slog.Any("scopes", c.Scopes()), slog.String("pkce", "S256"), slog.Bool("nonce", l.Nonce != ""),
+			slog.String("state", event.Redact(l.State)), slog.String("return_to", pathOnly(returnTo)),
+			slog.Any("extra_params", names), slog.String("authorize", hostPath(l.URL))}})
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, l.URL, http.StatusFound)
 }
@@ -132,10 +143,28 @@ func (a *Auth) takeFlow(w http.ResponseWriter, r *http.Request, state string, c 
 	if !ok || subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1 || f.Provider != c.Provider().Name() {
 		return nil, ErrStateMismatch
 	}
-	if a.cfg.Now().Sub(time.UnixMilli(f.Created)) > a.cfg.FlowTTL {
+	age := a.cfg.Now().Sub(time.UnixMilli(f.Created))
+	if age > a.cfg.FlowTTL {
 		return nil, ErrStateExpired
 	}
+	a.emit(r.Context(), event.Event{Kind: event.StateChecked, Provider: f.Provider, Flow: event.Redact(state),
+		Attrs: []slog.Attr{slog.Duration("age", age), slog.Bool("constant_time", true)}})
 	return f, nil
+}
+
+// pathOnly drops the query of a local URL: events name pages, not data.
+func pathOnly(u string) string {
+	p, _, _ := strings.Cut(u, "?")
+	return p
+}
+
+// hostPath is an absolute URL without its query.
+func hostPath(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host + u.Path
 }
 
 func (f *flow) login() *client.Login {

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"encoding/json"
+	"github.com/confidant-go/confidant/event"
 	"net/url"
 
 	"crypto/rand"
@@ -16,10 +17,6 @@ import (
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/session"
 )
-
-func slogProvider(c *client.Client) slog.Attr {
-	return slog.String("provider", c.Provider().Name())
-}
 
 // login starts a sign-in. ?return_to= names a local path to land on
 // afterwards; anything that is not a same-origin relative path is ignored.
@@ -63,6 +60,9 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 	}
 	q := r.URL.Query()
 	w.Header().Set("Cache-Control", "no-store")
+	a.emit(r.Context(), event.Event{Kind: event.CallbackReceived, Provider: c.Provider().Name(), Flow: event.Redact(q.Get("state")),
+		Attrs: []slog.Attr{slog.String("code", event.Redact(q.Get("code"))), slog.String("state", event.Redact(q.Get("state"))),
+			slog.String("error", truncate(q.Get("error"), 64))}})
 	f, err := a.takeFlow(w, r, q.Get("state"), c)
 	if e := q.Get("error"); e != "" {
 		// Shown, never exchanged; an unknown state does not hide the
@@ -90,11 +90,10 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 		return
 	}
 	s := newSession(c.Provider().Name(), res, a.cfg.Now())
-	if err := a.cfg.Store.Save(w, r, s); err != nil {
+	if err := a.save(w, r, s, "sign-in"); err != nil {
 		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
 		return
 	}
-	a.log.LogAttrs(r.Context(), slog.LevelInfo, "confidant: signed in", slogProvider(c))
 	http.Redirect(w, r, f.ReturnTo, http.StatusFound)
 }
 
@@ -158,19 +157,20 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 	if c := a.sessionClient(s); c != nil {
 		a.forget(s.ID)
 		ctx := r.Context()
-		err := c.RevokeToken(ctx, &oauth2.Token{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken})
-		revoked := err == nil
-		if err != nil && !errors.Is(err, client.ErrNotSupported) && !errors.Is(err, client.ErrNoToken) {
-			a.log.LogAttrs(ctx, slog.LevelWarn, "confidant: revocation failed", slogProvider(c), slog.String("error", err.Error()))
+		start := time.Now()
+		revokeErr := c.RevokeToken(ctx, &oauth2.Token{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken})
+		revokeTime := time.Since(start)
+		if errors.Is(revokeErr, client.ErrNotSupported) || errors.Is(revokeErr, client.ErrNoToken) {
+			revokeErr = nil
 		}
 		end, err := c.LogoutURL(ctx, s.IDToken, a.cfg.PostLogoutRedirectURL)
-		if err != nil {
-			a.log.LogAttrs(ctx, slog.LevelWarn, "confidant: no provider logout", slogProvider(c), slog.String("error", err.Error()))
-		} else if end != "" {
+		if err == nil && end != "" {
 			target = end
 		}
-		a.log.LogAttrs(ctx, slog.LevelInfo, "confidant: signed out", slogProvider(c),
-			slog.Bool("revoked", revoked), slog.Bool("end_session", end != ""))
+		a.emit(ctx, event.Event{Kind: event.Logout, Provider: c.Provider().Name(), Session: sessionRef(s), Err: errors.Join(revokeErr, err),
+			Duration: revokeTime, Attrs: []slog.Attr{slog.Bool("revoked", revokeErr == nil && s.RefreshToken+s.AccessToken != ""),
+				slog.String("revoked_token", revokedKind(s)), slog.Bool("end_session", end != ""),
+				slog.String("end_session_url", hostPath(end)), slog.Bool("id_token_hint", end != "" && s.IDToken != "")}})
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
@@ -180,4 +180,35 @@ func (a *Auth) sessionClient(s *session.Session) *client.Client {
 		return nil
 	}
 	return a.clientFor(s)
+}
+
+// save stores s and reports it.
+func (a *Auth) save(w http.ResponseWriter, r *http.Request, s *session.Session, why string) error {
+	var stats session.SaveStats
+	var err error
+	if ss, ok := a.cfg.Store.(session.StatsSaver); ok {
+		stats, err = ss.SaveStats(w, r, s)
+	} else {
+		err = a.cfg.Store.Save(w, r, s)
+	}
+	a.emit(r.Context(), event.Event{Kind: event.SessionSaved, Provider: s.Provider, Session: sessionRef(s), Err: err,
+		Attrs: []slog.Attr{slog.String("why", why), slog.String("store", stats.Store), slog.Int("bytes", stats.Bytes), slog.Int("cookies", stats.Cookies)}})
+	return err
+}
+
+func revokedKind(s *session.Session) string {
+	switch {
+	case s.RefreshToken != "":
+		return "refresh_token"
+	case s.AccessToken != "":
+		return "access_token"
+	}
+	return ""
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }

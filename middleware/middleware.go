@@ -1,7 +1,10 @@
 package middleware
 
 import (
+	"context"
+
 	"fmt"
+	"github.com/confidant-go/confidant/event"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -113,6 +116,10 @@ type Config struct {
 	// http.DefaultTransport.
 	APITransport http.RoundTripper
 
+	// OnEvent receives an event for every step (see package event): for
+	// metrics, tracing or a live view of the flow. Default: none.
+	OnEvent event.Hook
+
 	// Logger receives one line per failure and per sign-in and sign-out.
 	// Never a token, code or secret. Default: no logging.
 	Logger *slog.Logger
@@ -126,7 +133,7 @@ type Config struct {
 type Auth struct {
 	cfg       Config
 	flows     *session.Cipher
-	log       *slog.Logger
+	sink      event.Sink
 	refresher *refresher
 
 	shared  session.SharedStore // non-nil for a server-side store
@@ -234,9 +241,17 @@ func New(cfg Config) (*Auth, error) {
 	if cfg.OnRefreshError == nil {
 		cfg.OnRefreshError = DefaultRefreshPolicy
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	sink := event.Sink{Logger: cfg.Logger, Hook: cfg.OnEvent}
+	for i, c := range clients {
+		if !c.HasEvents() && sink.Enabled() {
+			clients[i] = c.WithEvents(sink)
+		}
+	}
+	for _, cc := range clients {
+		byName[cc.Provider().Name()] = cc
+	}
+	for path, c := range callbacks {
+		callbacks[path] = byName[c.Provider().Name()]
 	}
 	shared, _ := cfg.Store.(session.SharedStore)
 	if shared == nil && cfg.DenyList == nil {
@@ -245,7 +260,7 @@ func New(cfg Config) (*Auth, error) {
 	if cfg.LogoutTokenMaxAge <= 0 {
 		cfg.LogoutTokenMaxAge = 5 * time.Minute
 	}
-	return &Auth{cfg: cfg, flows: flows, log: log, refresher: newRefresher(), shared: shared, seenJTI: newJTICache(),
+	return &Auth{cfg: cfg, flows: flows, sink: sink, refresher: newRefresher(), shared: shared, seenJTI: newJTICache(),
 		clients: clients, byName: byName, callbacks: callbacks}, nil
 }
 
@@ -288,7 +303,18 @@ func (a *Auth) LogoutPath() string { return a.cfg.Prefix + "logout" }
 
 // fail hands err to the ErrorHandler.
 func (a *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {
-	a.log.LogAttrs(r.Context(), slog.LevelWarn, "confidant: request failed",
-		slog.String("path", r.URL.Path), slog.Int("status", StatusCode(err)), slog.String("error", err.Error()))
+	a.sink.Emit(r.Context(), event.Event{Kind: event.Rejected, Status: StatusCode(err), Err: err,
+		Attrs: []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path)}})
 	a.cfg.ErrorHandler.ServeHTTP(w, withFailure(r, err))
+}
+
+// emit sends e to the sink.
+func (a *Auth) emit(ctx context.Context, e event.Event) { a.sink.Emit(ctx, e) }
+
+// sessionRef is how events name a session.
+func sessionRef(s *session.Session) string {
+	if s == nil {
+		return ""
+	}
+	return event.Redact(s.ID)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/confidant-go/confidant/event"
 	"log/slog"
 	"sync"
 	"time"
@@ -126,7 +127,7 @@ func (a *Auth) refresh(ctx context.Context, s *session.Session) (ns *session.Ses
 		s, k, shared = o.sess, keyOf(o.sess), true
 		if !a.due(s, now) {
 			rf.mu.Unlock()
-			a.event(ctx, slog.LevelDebug, "refresh deduplicated", s)
+			a.emit(ctx, event.Event{Kind: event.RefreshDeduplicated, Provider: s.Provider, Session: sessionRef(s), Attrs: []slog.Attr{slog.String("by", "earlier result")}})
 			return s, true, nil
 		}
 	}
@@ -142,7 +143,7 @@ func (a *Auth) refresh(ctx context.Context, s *session.Session) (ns *session.Ses
 	select {
 	case <-f.ch:
 		if shared && f.err == nil {
-			a.event(ctx, slog.LevelDebug, "refresh deduplicated", s)
+			a.emit(ctx, event.Event{Kind: event.RefreshDeduplicated, Provider: s.Provider, Session: sessionRef(s), Attrs: []slog.Attr{slog.String("by", "earlier result")}})
 		}
 		return f.sess, shared, f.err
 	case <-ctx.Done():
@@ -155,7 +156,6 @@ func (a *Auth) refresh(ctx context.Context, s *session.Session) (ns *session.Ses
 func (a *Auth) runRefresh(k stateKey, s *session.Session, f *flight) {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.RefreshTimeout)
 	defer cancel()
-	a.event(ctx, slog.LevelDebug, "refresh started", s)
 	ns, err := a.refreshOnce(ctx, s)
 	now := a.cfg.Now()
 	var ttl time.Duration
@@ -165,11 +165,9 @@ func (a *Auth) runRefresh(k stateKey, s *session.Session, f *flight) {
 		if DefaultRefreshPolicy(err, s, now) != EndSession {
 			ttl = a.cfg.RetryAfter
 		}
-		a.log.LogAttrs(ctx, slog.LevelWarn, "confidant: refresh failed", slog.String("provider", s.Provider), slog.String("error", err.Error()))
 	} else {
 		f.sess = ns
 		ttl = outcomeTTL
-		a.event(ctx, slog.LevelDebug, "refresh done", f.sess)
 	}
 	rf := a.refresher
 	rf.mu.Lock()
@@ -206,7 +204,7 @@ func (a *Auth) refreshOnce(ctx context.Context, s *session.Session) (*session.Se
 		return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
 	}
 	if keyOf(cur) != keyOf(s) && !a.due(cur, a.cfg.Now()) {
-		a.event(ctx, slog.LevelDebug, "refresh deduplicated", cur)
+		a.emit(ctx, event.Event{Kind: event.RefreshDeduplicated, Provider: cur.Provider, Session: sessionRef(cur), Attrs: []slog.Attr{slog.String("by", "another instance")}})
 		return cur, nil
 	}
 	res, err := c.Refresh(ctx, cur.RefreshToken, client.Previous{Issuer: issuerOf(cur), Subject: cur.Subject})
@@ -305,8 +303,4 @@ func issuerOf(s *session.Session) string {
 	}
 	json.Unmarshal(s.Claims, &c)
 	return c.Iss
-}
-
-func (a *Auth) event(ctx context.Context, level slog.Level, msg string, s *session.Session) {
-	a.log.LogAttrs(ctx, level, "confidant: "+msg, slog.String("provider", s.Provider))
 }

@@ -103,7 +103,7 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWrite
 	now := a.cfg.Now()
 	if !a.due(s, now) {
 		if t, ok := a.cfg.Store.(session.Toucher); ok && t.NeedsTouch(s, now) {
-			sw.setPending(s) // roll the idle timeout
+			sw.setPending(s, "touch") // roll the idle timeout
 		}
 		return sw, st, true, true
 	}
@@ -111,7 +111,7 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWrite
 	if err == nil {
 		st.sess = ns
 		if a.shared == nil {
-			sw.setPending(ns)
+			sw.setPending(ns, "refresh")
 		}
 		return sw, st, true, true
 	}

@@ -1,9 +1,11 @@
 package middleware
 
 import (
+	"fmt"
+
 	"bufio"
+	"github.com/confidant-go/confidant/event"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -24,17 +26,18 @@ type sessionWriter struct {
 	started bool
 	pending *session.Session
 	del     bool
+	why     string // for the session.saved event
 }
 
 // setPending asks for s to be saved. It reports false when the response has
 // already started, so the cookie can no longer be written.
-func (w *sessionWriter) setPending(s *session.Session) bool {
+func (w *sessionWriter) setPending(s *session.Session, why string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.started {
 		return false
 	}
-	w.pending, w.del = s, false
+	w.pending, w.del, w.why = s, false, why
 	return true
 }
 
@@ -57,15 +60,13 @@ func (w *sessionWriter) commit() {
 		return
 	}
 	w.started = true
-	var err error
 	switch {
 	case w.del:
-		err = w.a.cfg.Store.Delete(w.ResponseWriter, w.r)
+		if err := w.a.cfg.Store.Delete(w.ResponseWriter, w.r); err != nil {
+			w.a.emit(w.r.Context(), event.Event{Kind: event.Rejected, Err: fmt.Errorf("%w: %w", ErrSessionStore, err)})
+		}
 	case w.pending != nil:
-		err = w.a.cfg.Store.Save(w.ResponseWriter, w.r, w.pending)
-	}
-	if err != nil {
-		w.a.log.LogAttrs(w.r.Context(), slog.LevelError, "confidant: session not saved", slog.String("error", err.Error()))
+		w.a.save(w.ResponseWriter, w.r, w.pending, w.why)
 	}
 }
 

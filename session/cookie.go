@@ -248,6 +248,12 @@ func (s *CookieStore) NeedsTouch(sess *Session, now time.Time) bool {
 // concurrent requests). A session larger than MaxSize is not written and
 // gives ErrTooLarge.
 func (s *CookieStore) Save(w http.ResponseWriter, r *http.Request, sess *Session) error {
+	_, err := s.SaveStats(w, r, sess)
+	return err
+}
+
+// SaveStats implements StatsSaver.
+func (s *CookieStore) SaveStats(w http.ResponseWriter, r *http.Request, sess *Session) (SaveStats, error) {
 	now := s.cfg.Now()
 	cp := *sess
 	if cp.CreatedAt.IsZero() {
@@ -257,8 +263,9 @@ func (s *CookieStore) Save(w http.ResponseWriter, r *http.Request, sess *Session
 	name, secure := s.name(r)
 	value := s.cipher.Seal(marshal(&cp), s.aads[b2i(secure)])
 	if len(value) > s.cfg.MaxSize {
-		return fmt.Errorf("%w: %d bytes encoded, budget %d", ErrTooLarge, len(value), s.cfg.MaxSize)
+		return SaveStats{}, fmt.Errorf("%w: %d bytes encoded, budget %d", ErrTooLarge, len(value), s.cfg.MaxSize)
 	}
+	stats := SaveStats{Store: "cookie", Bytes: len(value)}
 	n := 0
 	for len(value) > 0 {
 		part := value[:min(len(value), s.cfg.ChunkSize)]
@@ -271,7 +278,8 @@ func (s *CookieStore) Save(w http.ResponseWriter, r *http.Request, sess *Session
 		n++
 	}
 	s.expireChunks(w, r, name, n, secure)
-	return nil
+	stats.Cookies = n
+	return stats, nil
 }
 
 // Delete implements Store: it expires every chunk the request carries.

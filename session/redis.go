@@ -216,8 +216,15 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return expect + 1
 `)
 
-// write stores sess with compare-and-swap and returns its new version.
-func (s *RedisStore) write(ctx context.Context, sess *Session) (uint64, error) {
+// write stores sess with compare-and-swap and returns the size stored.
+func (s *RedisStore) write(ctx context.Context, sess *Session) (int, error) {
+	_, n, err := s.writeV(ctx, sess)
+	return n, err
+}
+
+// writeV stores sess with compare-and-swap and returns its new version and
+// the size stored.
+func (s *RedisStore) writeV(ctx context.Context, sess *Session) (uint64, int, error) {
 	now := s.cfg.Now()
 	cp := *sess
 	if cp.CreatedAt.IsZero() {
@@ -226,7 +233,7 @@ func (s *RedisStore) write(ctx context.Context, sess *Session) (uint64, error) {
 	cp.LastSeen = now
 	ttl := min(s.cfg.Timeouts.Idle, s.cfg.Timeouts.Absolute-now.Sub(cp.CreatedAt))
 	if ttl <= 0 {
-		return 0, fmt.Errorf("%w: expired", ErrNoSession)
+		return 0, 0, fmt.Errorf("%w: expired", ErrNoSession)
 	}
 	key := s.sessionKey(cp.ID)
 	data := s.cipher.Seal(marshal(&cp), []byte(key))
@@ -234,10 +241,10 @@ func (s *RedisStore) write(ctx context.Context, sess *Session) (uint64, error) {
 	defer cancel()
 	v, err := casScript.Run(ctx, s.cfg.Client, []string{key}, cp.Version, data, ttl.Milliseconds()).Int64()
 	if err != nil {
-		return 0, unavailable(err)
+		return 0, 0, unavailable(err)
 	}
 	if v < 0 {
-		return 0, ErrConflict
+		return 0, 0, ErrConflict
 	}
 	if cp.Version == 0 {
 		// A new session: index it for back-channel logout and sign-out
@@ -249,22 +256,30 @@ func (s *RedisStore) write(ctx context.Context, sess *Session) (uint64, error) {
 			pipe.PExpire(ctx, ik, s.cfg.Timeouts.Absolute)
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
-			return 0, unavailable(err)
+			return 0, 0, unavailable(err)
 		}
 	}
-	return uint64(v), nil
+	return uint64(v), len(data), nil
 }
 
 // Save implements Store: compare-and-swap on sess.Version (0 creates). For
 // a new session it sets the cookie and deletes the session the request
 // carried before, so a sign-in always starts a new session identity.
 func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session) error {
+	_, err := s.SaveStats(w, r, sess)
+	return err
+}
+
+// SaveStats implements StatsSaver.
+func (s *RedisStore) SaveStats(w http.ResponseWriter, r *http.Request, sess *Session) (SaveStats, error) {
 	if len(sess.ID) < 22 {
-		return fmt.Errorf("%w: session ID of %d characters, want at least 22 (128 bits)", ErrConfig, len(sess.ID))
+		return SaveStats{}, fmt.Errorf("%w: session ID of %d characters, want at least 22 (128 bits)", ErrConfig, len(sess.ID))
 	}
-	if _, err := s.write(r.Context(), sess); err != nil {
-		return err
+	n, err := s.write(r.Context(), sess)
+	if err != nil {
+		return SaveStats{}, err
 	}
+	stats := SaveStats{Store: "redis", Bytes: n}
 	if old, ok := s.cookieID(r); !ok || old != sess.ID {
 		if ok {
 			ctx, cancel := s.op(r.Context())
@@ -272,8 +287,9 @@ func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session)
 			cancel()
 		}
 		s.setCookie(w, r, sess.ID, s.opts.MaxAge)
+		stats.Cookies = 1
 	}
-	return nil
+	return stats, nil
 }
 
 // Update implements SharedStore.
@@ -281,7 +297,7 @@ func (s *RedisStore) Update(ctx context.Context, sess *Session) (*Session, error
 	if sess.Version == 0 {
 		return nil, fmt.Errorf("%w: Update needs a loaded session", ErrConflict)
 	}
-	v, err := s.write(ctx, sess)
+	v, _, err := s.writeV(ctx, sess)
 	if err != nil {
 		return nil, err
 	}

@@ -85,6 +85,19 @@ func (t Timeouts) touchEvery() time.Duration {
 	return max(time.Second, min(t.Idle/24, 5*time.Minute))
 }
 
+// SaveStats describes a save, for events: how many bytes the session took
+// in cookies or in the store, and in how many cookies.
+type SaveStats struct {
+	Store   string // "cookie" or "redis"
+	Bytes   int
+	Cookies int
+}
+
+// StatsSaver is implemented by stores that can describe their saves.
+type StatsSaver interface {
+	SaveStats(w http.ResponseWriter, r *http.Request, s *Session) (SaveStats, error)
+}
+
 // Toucher is implemented by stores with an idle timeout: NeedsTouch reports
 // whether s should be saved again (unchanged) to keep it alive.
 type Toucher interface {
