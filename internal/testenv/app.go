@@ -31,6 +31,12 @@ func NewApp(t testing.TB, apis map[string]string, configure func(appURL string) 
 	srv := httptest.NewUnstartedServer(nil)
 	a := &App{Server: srv, URL: "http://" + srv.Listener.Addr().String(), APIs: apis}
 	cfg := configure(a.URL)
+	if cfg.Logger == nil {
+		cfg.Logger = CollectLogger()
+	}
+	if cfg.OnEvent == nil {
+		cfg.OnEvent = CollectEvent
+	}
 	if cfg.Store == nil {
 		store, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{NewKey()}})
 		if err != nil {

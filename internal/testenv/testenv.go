@@ -101,6 +101,14 @@ func New(t testing.TB, o Options) *Env {
 	if o.Middleware != nil {
 		o.Middleware(&mcfg)
 	}
+	// Everything the SDK says is collected and, at the end of the test
+	// process, scanned for the secrets the providers issued.
+	if mcfg.Logger == nil {
+		mcfg.Logger = CollectLogger()
+	}
+	if mcfg.OnEvent == nil {
+		mcfg.OnEvent = CollectEvent
+	}
 	auth, err := middleware.New(mcfg)
 	if err != nil {
 		t.Fatal(err)

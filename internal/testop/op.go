@@ -66,6 +66,31 @@ type Config struct {
 	Logger *slog.Logger // default: discard
 }
 
+// issued records every token and code any Provider of this process issued,
+// so a test can check that none of them leaks into logs or events.
+var issued struct {
+	mu sync.Mutex
+	v  []string
+}
+
+func recordIssued(vals ...string) {
+	issued.mu.Lock()
+	defer issued.mu.Unlock()
+	for _, v := range vals {
+		if v != "" {
+			issued.v = append(issued.v, v)
+		}
+	}
+}
+
+// AllIssued returns every token, code and client secret that the providers
+// of this process issued or were given.
+func AllIssued() []string {
+	issued.mu.Lock()
+	defer issued.mu.Unlock()
+	return append([]string(nil), issued.v...)
+}
+
 // Provider is a running OP.
 type Provider struct {
 	Issuer string           // exactly as given, e.g. with Auth0's trailing slash
@@ -186,14 +211,20 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			p.store.endSSO(c.Value)
 		}
 		http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: "", Path: "/", MaxAge: -1})
-	case r.URL.Path == PathToken && hook != nil:
+	case r.URL.Path == PathToken:
 		rec := httptest.NewRecorder()
 		p.handler.ServeHTTP(rec, r)
 		body := rec.Body.Bytes()
 		var m map[string]any
 		if rec.Code == http.StatusOK && json.Unmarshal(body, &m) == nil {
-			hook(m)
-			body, _ = json.Marshal(m)
+			if hook != nil {
+				hook(m)
+				body, _ = json.Marshal(m)
+			}
+			for _, k := range []string{"access_token", "refresh_token", "id_token"} {
+				s, _ := m[k].(string)
+				recordIssued(s)
+			}
 		}
 		for k, v := range rec.Header() {
 			w.Header()[k] = v

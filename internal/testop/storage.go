@@ -79,6 +79,7 @@ func newStorage(cfg *Config) (*storage, error) {
 	}
 	for i := range cfg.Clients {
 		c := cfg.Clients[i]
+		recordIssued(c.Secret)
 		c.accessTokenJWT = !cfg.OpaqueAccessTokens
 		s.clients[c.ID] = &c
 	}
@@ -156,6 +157,7 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 }
 
 func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
+	recordIssued(code)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.codes[code] = id
