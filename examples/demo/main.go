@@ -106,14 +106,25 @@ func run(ctx context.Context, o options, out io.Writer, ready chan<- string) err
 	if err != nil {
 		return err
 	}
-	auth, err := middleware.New(middleware.Config{Client: c, Store: store})
+	rec := &recorder{}
+	auth, err := middleware.New(middleware.Config{Client: c, Store: store, OnEvent: rec.hook})
 	if err != nil {
 		return err
 	}
+	lifetime := o.tokenLifetime
+	if lifetime == 0 {
+		lifetime = 5 * time.Minute
+	}
 	app := webapp.New(webapp.Config{Title: "confidant demo", Auth: auth, APIURL: issuer + "/resource",
 		Note: template.HTML(`<p>The provider runs in this process at <code>` + template.HTMLEscapeString(issuer) +
-			`</code>; its login form is pre-filled with the demo user (<code>demo</code> / <code>demo</code>).</p>`)})
-	appSrv := &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second}
+			`</code>; its login form is pre-filled with the demo user (<code>demo</code> / <code>demo</code>).</p>` +
+			`<p><a id="flow-link" href="/flow">Watch the flow</a>: a live sequence diagram of every step.</p>`)})
+	mux := http.NewServeMux()
+	mux.Handle("/", app)
+	mux.HandleFunc("GET /flow", rec.servePage(lifetime))
+	mux.HandleFunc("GET /flow/events", rec.serveEvents)
+	mux.HandleFunc("/flow/clear", rec.clear)
+	appSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go appSrv.Serve(appLn)
 	defer appSrv.Close()
 
