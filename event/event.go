@@ -21,22 +21,22 @@ type Kind string
 // The steps, in the order a sign-in, an API call, a refresh and a sign-out
 // take them.
 const (
-	LoginStarted        Kind = "login.started"         // App → Browser: redirect to the provider
-	CallbackReceived    Kind = "callback.received"     // Browser → App: the provider's redirect back
-	StateChecked        Kind = "state.checked"         // App: state matched a sign-in attempt
-	CodeExchanged       Kind = "code.exchanged"        // App ⇄ Provider: back-channel token request
-	IDTokenVerified     Kind = "id_token.verified"     // App: signature and claims checked
-	UserinfoFetched     Kind = "userinfo.fetched"      // App ⇄ Provider: userinfo request
-	SessionSaved        Kind = "session.saved"         // App → Browser: session cookie (or store write)
-	RefreshStarted      Kind = "refresh.started"       // App → Provider: refresh_token grant
-	RefreshDeduplicated Kind = "refresh.deduplicated"  // App: another request's refresh was used
-	RefreshDone         Kind = "refresh.done"          // Provider → App: new tokens
-	RefreshFailed       Kind = "refresh.failed"        // Provider → App: refresh refused or failed
-	APIRequest          Kind = "api.request"           // App ⇄ API: a call with the bearer token
-	BearerRetried       Kind = "bearer.retried"        // App: the API said 401; refreshed and retried
-	Logout              Kind = "logout"                // App: local session ended, revocation, end_session
-	BackchannelLogout   Kind = "backchannel.received"  // Provider → App: logout token
-	Rejected            Kind = "rejected"              // App → Browser: a request refused, with its reason
+	LoginStarted        Kind = "login.started"        // App → Browser: redirect to the provider
+	CallbackReceived    Kind = "callback.received"    // Browser → App: the provider's redirect back
+	StateChecked        Kind = "state.checked"        // App: state matched a sign-in attempt
+	CodeExchanged       Kind = "code.exchanged"       // App ⇄ Provider: back-channel token request
+	IDTokenVerified     Kind = "id_token.verified"    // App: signature and claims checked
+	UserinfoFetched     Kind = "userinfo.fetched"     // App ⇄ Provider: userinfo request
+	SessionSaved        Kind = "session.saved"        // App → Browser: session cookie (or store write)
+	RefreshStarted      Kind = "refresh.started"      // App → Provider: refresh_token grant
+	RefreshDeduplicated Kind = "refresh.deduplicated" // App: another request's refresh was used
+	RefreshDone         Kind = "refresh.done"         // Provider → App: new tokens
+	RefreshFailed       Kind = "refresh.failed"       // Provider → App: refresh refused or failed
+	APIRequest          Kind = "api.request"          // App ⇄ API: a call with the bearer token
+	BearerRetried       Kind = "bearer.retried"       // App: the API said 401; refreshed and retried
+	Logout              Kind = "logout"               // App: local session ended, revocation, end_session
+	BackchannelLogout   Kind = "backchannel.received" // Provider → App: logout token
+	Rejected            Kind = "rejected"             // App → Browser: a request refused, with its reason
 )
 
 // Event is one step.

@@ -111,4 +111,3 @@ func count(ks []event.Kind, k event.Kind) int {
 	}
 	return n
 }
-
