@@ -21,7 +21,7 @@ func TestMain(m *testing.M) {
 		case len(leaked) > 0:
 			fmt.Fprintf(os.Stderr, "FAIL: %d of %d secrets appear in the logs or events, e.g. one of %d characters\n", len(leaked), len(secrets), len(leaked[0]))
 			code = 1
-		case events == 0 && !testing.Short():
+		case events == 0 && testenv.AppsStarted() > 1:
 			fmt.Fprintln(os.Stderr, "FAIL: no events were collected: the secret scan would pass vacuously")
 			code = 1
 		default:

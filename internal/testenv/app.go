@@ -37,6 +37,7 @@ func NewApp(t testing.TB, apis map[string]string, configure func(appURL string) 
 	if cfg.OnEvent == nil {
 		cfg.OnEvent = CollectEvent
 	}
+	noteApp()
 	if cfg.Store == nil {
 		store, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{NewKey()}})
 		if err != nil {

@@ -17,6 +17,20 @@ var collected struct {
 	mu     sync.Mutex
 	logs   bytes.Buffer
 	events int
+	apps   int // apps started with the collector installed
+}
+
+func noteApp() {
+	collected.mu.Lock()
+	collected.apps++
+	collected.mu.Unlock()
+}
+
+// AppsStarted reports how many apps were started with the collector.
+func AppsStarted() int {
+	collected.mu.Lock()
+	defer collected.mu.Unlock()
+	return collected.apps
 }
 
 type collectWriter struct{}

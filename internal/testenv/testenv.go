@@ -109,6 +109,7 @@ func New(t testing.TB, o Options) *Env {
 	if mcfg.OnEvent == nil {
 		mcfg.OnEvent = CollectEvent
 	}
+	noteApp()
 	auth, err := middleware.New(mcfg)
 	if err != nil {
 		t.Fatal(err)
