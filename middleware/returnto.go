@@ -22,16 +22,22 @@ func sanitizeReturnTo(s string) (string, bool) {
 	if strings.HasPrefix(s, "//") {
 		return "", false
 	}
-	dec := s
-	for range 3 { // catch double and triple encoding
+	// Decode until nothing changes, so no depth of encoding hides "//";
+	// a path still changing after 8 rounds is refused outright.
+	dec, stable := s, false
+	for range 8 {
 		d, err := url.PathUnescape(dec)
 		if err != nil {
 			return "", false
 		}
 		if d == dec {
+			stable = true
 			break
 		}
 		dec = d
+	}
+	if !stable {
+		return "", false
 	}
 	if strings.HasPrefix(dec, "//") || strings.HasPrefix(dec, "/\\") || strings.ContainsAny(dec, "\\\x00\t\r\n") {
 		return "", false

@@ -29,7 +29,7 @@ func FuzzSanitizeReturnTo(f *testing.F) {
 			t.Fatalf("%q resolves to %v (%v)", s, u, err)
 		}
 		dec := s
-		for range 4 {
+		for range 10 {
 			if d, err := url.PathUnescape(dec); err == nil {
 				dec = d
 			}
