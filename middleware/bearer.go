@@ -59,7 +59,7 @@ func (st *reqState) token(ctx context.Context) (*oauth2.Token, error) {
 	return tokenOf(st.sess), nil
 }
 
-const expiryDelta = 10e9 // 10 seconds, as x/oauth2
+const expiryDelta = 10 * time.Second // as x/oauth2
 
 // forceRefresh gets a new access token after the API refused used. If the
 // session's token already changed (another goroutine refreshed), that one is

@@ -75,7 +75,13 @@ func TestEventsPerStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	last := log.ev[len(log.ev)-1]
 	expectKinds(t, "logout", log.take(), event.Logout)
+	for _, a := range last.Attrs {
+		if a.Key == "revoked" && !a.Value.Bool() {
+			t.Error("logout event says the refresh token was not revoked; the OP revoked it")
+		}
+	}
 }
 
 // TestEventsUserinfoAndDedup: userinfo (when configured) and a deduplicated

@@ -160,15 +160,16 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		revokeErr := c.RevokeToken(ctx, &oauth2.Token{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken})
 		revokeTime := time.Since(start)
+		revoked := revokeErr == nil
 		if errors.Is(revokeErr, client.ErrNotSupported) || errors.Is(revokeErr, client.ErrNoToken) {
-			revokeErr = nil
+			revokeErr = nil // nothing to revoke, or no way to: not a failure
 		}
 		end, err := c.LogoutURL(ctx, s.IDToken, a.cfg.PostLogoutRedirectURL)
 		if err == nil && end != "" {
 			target = end
 		}
 		a.emit(ctx, event.Event{Kind: event.Logout, Provider: c.Provider().Name(), Session: sessionRef(s), Err: errors.Join(revokeErr, err),
-			Duration: revokeTime, Attrs: []slog.Attr{slog.Bool("revoked", revokeErr == nil && s.RefreshToken+s.AccessToken != ""),
+			Duration: revokeTime, Attrs: []slog.Attr{slog.Bool("revoked", revoked),
 				slog.String("revoked_token", revokedKind(s)), slog.Bool("end_session", end != ""),
 				slog.String("end_session_url", hostPath(end)), slog.Bool("id_token_hint", end != "" && s.IDToken != "")}})
 	}

@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -28,16 +29,8 @@ func get(t *testing.T, hc *http.Client, u string) (*http.Response, string) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var sb strings.Builder
-	buf := make([]byte, 4096)
-	for {
-		n, err := resp.Body.Read(buf)
-		sb.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	return resp, sb.String()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
 }
 
 func apiCall(t *testing.T, hc *http.Client, app *testenv.App) (int, string) {
@@ -49,12 +42,8 @@ func apiCall(t *testing.T, hc *http.Client, app *testenv.App) (int, string) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var b strings.Builder
-	json.NewDecoder(resp.Body)
-	buf := make([]byte, 8192)
-	n, _ := resp.Body.Read(buf)
-	b.Write(buf[:n])
-	return resp.StatusCode, b.String()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 type auth0Setup struct {
