@@ -7,9 +7,10 @@
 # The bound is a count (-fuzztime Nx), not a duration: with a duration, Go
 # 1.26's fuzz coordinator can report "context deadline exceeded" as a failure
 # when the time runs out, with no crasher (golang/go#75804, fixed in Go 1.27).
-# A count never arms that deadline. Each count is about 10-20 s of fuzzing on
-# a 2-core machine. FUZZTIME overrides every target's bound (e.g. FUZZTIME=5m
-# or FUZZTIME=1000000x for a longer local run).
+# A count never arms that deadline. Each count was 7-22 s of fuzzing on a
+# 2-core machine. FUZZTIME overrides every target's bound for a longer local
+# run: prefer a count (FUZZTIME=1000000x); a duration (FUZZTIME=5m) works but
+# can hit that bug.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
