@@ -1,14 +1,17 @@
 package middleware
 
 import (
-	"time"
-
 	"context"
-	"github.com/confidant-go/confidant/event"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
+
+	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/netx"
 
 	"golang.org/x/oauth2"
 
@@ -20,6 +23,7 @@ import (
 // the handler runs (a refresh by the bearer client), and the writer commits
 // the change before the response starts.
 type reqState struct {
+	ctx  context.Context // the incoming request's
 	sw   sessionWriter
 	user User
 	a    *Auth
@@ -112,15 +116,55 @@ func tokenOf(s *session.Session) *oauth2.Token {
 	return &oauth2.Token{AccessToken: s.AccessToken, TokenType: s.TokenType, RefreshToken: "", Expiry: s.Expiry}
 }
 
-// bearerTransport sends the request's access token and, when an API answers
-// 401 to a token the SDK believed valid, refreshes once and retries once
-// (only when the request body can be replayed).
+// bearerTransport sends the request's access token, only to the Config's
+// APIs, and, when an API answers 401 to a token the SDK believed valid,
+// refreshes once and retries once (only when the request body can be
+// replayed).
 type bearerTransport struct {
 	st   *reqState
 	base http.RoundTripper
 }
 
 func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	s := t.st.current()
+	provider := ""
+	if s != nil {
+		provider = s.Provider
+	}
+	if t.st.a.apiFor(req.URL, provider) == nil {
+		closeBody(req)
+		return nil, fmt.Errorf("%w: %s", ErrAPINotAllowed, hostPath(req.URL.String()))
+	}
+	// The call ends with the request that made it: a user who went away
+	// does not keep the app waiting on the API.
+	ctx, cancel := context.WithCancel(req.Context())
+	stop := context.AfterFunc(t.st.ctx, cancel)
+	release := func() { stop(); cancel() }
+	req = req.WithContext(ctx)
+	resp, err := t.roundTrip(req)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	resp.Body = &releaseBody{ReadCloser: resp.Body, release: release}
+	return resp, nil
+}
+
+// releaseBody releases the call's context when the caller is done with the
+// body.
+type releaseBody struct {
+	io.ReadCloser
+	release func()
+	once    sync.Once
+}
+
+func (b *releaseBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.release)
+	return err
+}
+
+func (t *bearerTransport) roundTrip(req *http.Request) (*http.Response, error) {
 	tok, err := t.st.token(req.Context())
 	if err != nil {
 		closeBody(req)
@@ -188,18 +232,39 @@ func (e errTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return nil, e.err
 }
 
-// HTTPClient returns an *http.Client that calls APIs on behalf of r's
-// signed-in user (r must have gone through Require or Optional). It sends
-// their access token as a Bearer header, refreshes it when it has expired
-// (the new tokens are saved with this response, or, if it has already
-// started, on the user's next request), and when an API answers 401 it
+// sameOriginRedirects follows a redirect only within the origin of the
+// first request: the token is never carried to another origin, nor from
+// https to http.
+func sameOriginRedirects(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("middleware: API stopped after 10 redirects")
+	}
+	if netx.Origin(req.URL) != netx.Origin(via[0].URL) {
+		return fmt.Errorf("%w: to %s", ErrCrossOriginRedirect, netx.Origin(req.URL))
+	}
+	return nil
+}
+
+// HTTPClient returns an *http.Client that calls the Config's APIs on behalf
+// of r's signed-in user (r must have gone through Require or Optional).
+//
+// It sends the user's access token only to the APIs (Config.APIs): a
+// request for any other URL fails with ErrAPINotAllowed without being sent,
+// and a redirect to another origin, or from https to http, fails with
+// ErrCrossOriginRedirect without being followed. It refreshes the token when
+// it has expired (the new tokens are saved with this response or, if it has
+// already started, on the user's next request); when an API answers 401 it
 // refreshes once and retries once if the request body can be replayed
-// (GetBody set, as http.NewRequest does for common bodies). Without a
-// session its requests fail with ErrNotSignedIn.
+// (GetBody set, as http.NewRequest does for common bodies).
+//
+// Its calls end when r ends (the request's context) or after
+// Config.APITimeout. Without a session its requests fail with
+// ErrNotSignedIn.
 func (a *Auth) HTTPClient(r *http.Request) *http.Client {
 	st, _ := r.Context().Value(ctxKey{}).(*reqState)
 	if st == nil {
-		return &http.Client{Transport: errTransport{ErrNotSignedIn}}
+		return &http.Client{Transport: errTransport{ErrNotSignedIn}, Timeout: a.cfg.APITimeout}
 	}
-	return &http.Client{Transport: &bearerTransport{st: st, base: a.cfg.APITransport}}
+	return &http.Client{Transport: &bearerTransport{st: st, base: a.cfg.APITransport},
+		CheckRedirect: sameOriginRedirects, Timeout: a.cfg.APITimeout}
 }

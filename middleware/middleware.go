@@ -112,9 +112,18 @@ type Config struct {
 	// be. Default 5 minutes.
 	LogoutTokenMaxAge time.Duration
 
+	// APIs are the APIs that HTTPClient may call with the user's access
+	// token: the token goes to their BaseURLs and nowhere else. Without
+	// APIs, HTTPClient sends nothing.
+	APIs []API
+
 	// APITransport sends the requests of HTTPClient. Default
 	// http.DefaultTransport.
 	APITransport http.RoundTripper
+
+	// APITimeout bounds each call made with HTTPClient, redirects and
+	// the response body included. Default 30 seconds.
+	APITimeout time.Duration
 
 	// OnEvent receives an event for every step (see package event): for
 	// metrics, tracing or a live view of the flow. Default: none.
@@ -139,6 +148,7 @@ type Auth struct {
 	shared  session.SharedStore // non-nil for a server-side store
 	seenJTI *jtiCache
 
+	apis      []apiTarget
 	clients   []*client.Client          // in order; clients[0] is the default
 	byName    map[string]*client.Client // provider name → client
 	callbacks map[string]*client.Client // callback path → client
@@ -253,6 +263,18 @@ func New(cfg Config) (*Auth, error) {
 	for path, c := range callbacks {
 		callbacks[path] = byName[c.Provider().Name()]
 	}
+	providers := map[string]bool{}
+	for name := range byName {
+		providers[name] = true
+	}
+	apis, err := parseAPIs(cfg.APIs, providers)
+	if err != nil {
+		return nil, err
+	}
+	cfg.APIs = nil
+	if cfg.APITimeout <= 0 {
+		cfg.APITimeout = 30 * time.Second
+	}
 	shared, _ := cfg.Store.(session.SharedStore)
 	if shared == nil && cfg.DenyList == nil {
 		cfg.DenyList = &session.MemoryDenyList{Now: cfg.Now}
@@ -261,7 +283,7 @@ func New(cfg Config) (*Auth, error) {
 		cfg.LogoutTokenMaxAge = 5 * time.Minute
 	}
 	return &Auth{cfg: cfg, flows: flows, sink: sink, refresher: newRefresher(), shared: shared, seenJTI: newJTICache(),
-		clients: clients, byName: byName, callbacks: callbacks}, nil
+		apis: apis, clients: clients, byName: byName, callbacks: callbacks}, nil
 }
 
 // clientFor returns the client of the provider that signed s in, or nil

@@ -481,9 +481,12 @@ func (f *flakyAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestBearerRetriesOnce401(t *testing.T) {
 	for _, replayable := range []bool{true, false} {
 		t.Run(fmt.Sprint("replayable=", replayable), func(t *testing.T) {
-			env := testenv.New(t, testenv.Options{})
-			api := &flakyAPI{next: env.API, seen: map[string]bool{}}
+			api := &flakyAPI{seen: map[string]bool{}}
 			srv := httptestServer(t, api)
+			env := testenv.New(t, testenv.Options{Middleware: func(c *middleware.Config) {
+				c.APIs = append(c.APIs, middleware.API{Name: "flaky", BaseURL: srv.URL})
+			}})
+			api.next = env.API
 			mux := http.NewServeMux()
 			mux.Handle("/post", env.Auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				var body io.Reader = strings.NewReader("payload")
@@ -510,7 +513,7 @@ func TestBearerRetriesOnce401(t *testing.T) {
 				if resp.StatusCode != 200 || api.hits.Load() != 2 || refreshes != 1 {
 					t.Errorf("status %d, %d API hits, %d refreshes; want 200, 2, 1", resp.StatusCode, api.hits.Load(), refreshes)
 				}
-				if api.bodies[1] != "payload" {
+				if len(api.bodies) < 2 || api.bodies[1] != "payload" {
 					t.Errorf("retried body %q", api.bodies[1])
 				}
 				if s := env.Session(t, hc); s == nil || env.OP.RefreshTokenValid(s.RefreshToken) == false {

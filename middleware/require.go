@@ -76,7 +76,7 @@ func withState(r *http.Request, st *reqState) *http.Request {
 // already answered (503 while the store or the provider is down). The
 // writer, the state and the user are one allocation.
 func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWriter, st *reqState, signedIn, ok bool) {
-	st = &reqState{a: a}
+	st = &reqState{a: a, ctx: r.Context()}
 	st.sw = sessionWriter{ResponseWriter: w, a: a, r: r}
 	sw = &st.sw
 	s, err := a.load(w, r)

@@ -31,6 +31,11 @@ func NewApp(t testing.TB, apis map[string]string, configure func(appURL string) 
 	srv := httptest.NewUnstartedServer(nil)
 	a := &App{Server: srv, URL: "http://" + srv.Listener.Addr().String(), APIs: apis}
 	cfg := configure(a.URL)
+	if cfg.APIs == nil {
+		for provider, u := range apis {
+			cfg.APIs = append(cfg.APIs, middleware.API{Name: provider + "-api", BaseURL: u, Provider: provider})
+		}
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = CollectLogger()
 	}

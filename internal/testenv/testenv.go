@@ -97,7 +97,7 @@ func New(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mcfg := middleware.Config{Client: c, Store: store}
+	mcfg := middleware.Config{Client: c, Store: store, APIs: []middleware.API{{Name: "api", BaseURL: apiSrv.URL}}}
 	if o.Middleware != nil {
 		o.Middleware(&mcfg)
 	}

@@ -106,6 +106,11 @@ func Build(ctx context.Context, o Options, getenv envconfig.Getenv, hc *http.Cli
 		if app.APIURL != "" {
 			wc.APIURLs[name] = app.APIURL
 		}
+		if u := wc.APIURLs[name]; u != "" {
+			// The user's token goes to this API only, and only for users
+			// of this provider.
+			cfg.APIs = append(cfg.APIs, middleware.API{Name: name + "-api", BaseURL: u, Provider: name})
+		}
 	}
 	if len(provs) > 1 {
 		cfg.LoginPage = "/signin"

@@ -1,0 +1,47 @@
+// Package netx holds the URL and origin checks shared by the SDK's
+// packages: what counts as loopback, and when plain http is acceptable.
+package netx
+
+import (
+	"net/netip"
+	"net/url"
+	"strings"
+)
+
+// IsLoopbackHost reports whether host (a URL's Hostname(), without port
+// or brackets) names this machine: "localhost", a name under
+// ".localhost", or a loopback IP address.
+func IsLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") || (len(host) > 10 && strings.EqualFold(host[len(host)-10:], ".localhost")) {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// SecureOrLoopback reports whether u is https, or plain http to a loopback
+// host (development on one machine).
+func SecureOrLoopback(u *url.URL) bool {
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return true
+	case "http":
+		return IsLoopbackHost(u.Hostname())
+	}
+	return false
+}
+
+// Origin is u's scheme and host (with port), lower-cased: what browsers
+// and this SDK compare to decide whether two URLs are the same origin.
+// The default port is dropped, so https://a and https://a:443 are one.
+func Origin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Host)
+	switch {
+	case scheme == "https" && strings.HasSuffix(host, ":443"):
+		host = strings.TrimSuffix(host, ":443")
+	case scheme == "http" && strings.HasSuffix(host, ":80"):
+		host = strings.TrimSuffix(host, ":80")
+	}
+	return scheme + "://" + host
+}

@@ -1,0 +1,107 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/confidant-go/confidant/internal/netx"
+)
+
+// API is an API that the app calls on the signed-in user's behalf through
+// HTTPClient. Its BaseURL is the only place the user's access token is sent:
+// a request to any other URL fails with ErrAPINotAllowed before anything is
+// sent.
+type API struct {
+	// Name identifies the API in events and errors. Required, unique.
+	Name string
+
+	// BaseURL is where the API lives: an https URL (plain http only for a
+	// loopback host, for development). The token goes only to requests on
+	// BaseURL's origin (scheme, host and port) whose path is under
+	// BaseURL's path. Required.
+	BaseURL string
+
+	// Provider, when set, limits the API to users who signed in with that
+	// provider (the name of one of the Config's clients): a Google user's
+	// token never goes to an API meant for GitHub tokens. Default: users
+	// of every provider.
+	Provider string
+}
+
+var (
+	// ErrAPINotAllowed means a request made with HTTPClient is not for one
+	// of the Config's APIs (another origin, plain http, a path outside
+	// BaseURL, or an API of another provider): it was not sent, and the
+	// token did not leave the app.
+	ErrAPINotAllowed = errors.New("middleware: URL is not a configured API; the token was not sent")
+
+	// ErrCrossOriginRedirect means an API answered with a redirect to
+	// another origin (or from https to http); it was not followed, so the
+	// token did not go there.
+	ErrCrossOriginRedirect = errors.New("middleware: API redirected to another origin; not followed")
+)
+
+// apiTarget is a validated API.
+type apiTarget struct {
+	name     string
+	origin   string // netx.Origin of BaseURL
+	path     string // BaseURL's path, ending in "/"
+	provider string
+}
+
+func parseAPIs(apis []API, providers map[string]bool) ([]apiTarget, error) {
+	out := make([]apiTarget, 0, len(apis))
+	names := map[string]bool{}
+	for i, api := range apis {
+		if api.Name == "" {
+			return nil, fmt.Errorf("middleware: APIs[%d]: Name is required", i)
+		}
+		if names[api.Name] {
+			return nil, fmt.Errorf("middleware: APIs[%d]: two APIs named %q", i, api.Name)
+		}
+		names[api.Name] = true
+		u, err := url.Parse(api.BaseURL)
+		if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("middleware: API %q: BaseURL %q must be an absolute URL without user, query or fragment", api.Name, api.BaseURL)
+		}
+		if !netx.SecureOrLoopback(u) {
+			return nil, fmt.Errorf("middleware: API %q: BaseURL %q must be https (plain http only on a loopback host): the access token must not travel in clear", api.Name, api.BaseURL)
+		}
+		if api.Provider != "" && !providers[api.Provider] {
+			return nil, fmt.Errorf("middleware: API %q: Provider %q is not one of the configured clients", api.Name, api.Provider)
+		}
+		p := u.EscapedPath()
+		if !strings.HasSuffix(p, "/") {
+			p += "/"
+		}
+		out = append(out, apiTarget{name: api.Name, origin: netx.Origin(u), path: p, provider: api.Provider})
+	}
+	return out, nil
+}
+
+// apiFor returns the API that u belongs to for a user of provider, or nil.
+func (a *Auth) apiFor(u *url.URL, provider string) *apiTarget {
+	if u.User != nil {
+		return nil
+	}
+	origin := netx.Origin(u)
+	p := u.EscapedPath()
+	if p == "" {
+		p = "/"
+	}
+	for i := range a.apis {
+		t := &a.apis[i]
+		if t.origin != origin || (t.provider != "" && t.provider != provider) {
+			continue
+		}
+		if p+"/" == t.path || strings.HasPrefix(p, t.path) {
+			if strings.Contains("/"+u.Path+"/", "/../") {
+				return nil // a path that climbs out of BaseURL at the server
+			}
+			return t
+		}
+	}
+	return nil
+}
