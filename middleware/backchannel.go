@@ -83,7 +83,7 @@ func (a *Auth) endSessions(ctx context.Context, key string) (int, error) {
 	if a.shared != nil {
 		return a.shared.EndSessions(ctx, key)
 	}
-	return 0, a.cfg.DenyList.Deny(ctx, key, a.cfg.Now(), 8*24*time.Hour)
+	return 0, a.cfg.DenyList.Deny(ctx, key, a.cfg.Now(), a.denyTTL)
 }
 
 // EndUserSessions signs subject out of every session with provider, on

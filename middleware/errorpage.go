@@ -39,6 +39,8 @@ func defaultErrorPage(loginPath string) http.HandlerFunc {
 			reason = "The identity provider sent no authorization code."
 		case errors.Is(err, ErrMethodNotAllowed):
 			title, reason = "Method not allowed", "This endpoint does not accept that request method."
+		case errors.Is(err, ErrCrossOrigin):
+			title, reason = "Request refused", "Another site asked your browser to do this; nothing was changed."
 		case errors.Is(err, ErrRefreshUnavailable):
 			title, reason = "Service unavailable", "Your session could not be renewed because the identity provider is unreachable. Please try again shortly."
 		case errors.Is(err, ErrSessionStore):

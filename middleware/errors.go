@@ -39,6 +39,11 @@ var (
 	// provider.
 	ErrUnknownProvider = errors.New("middleware: unknown provider")
 
+	// ErrCrossOrigin means a page of another origin made the browser send
+	// a request that only the app's own pages may send (sign-out): it was
+	// refused with 403 and changed nothing.
+	ErrCrossOrigin = errors.New("middleware: cross-origin request refused")
+
 	// ErrSessionStore means the session store failed (not a missing or
 	// invalid session, which is ErrNotSignedIn).
 	ErrSessionStore = errors.New("middleware: session store failure")
@@ -89,6 +94,8 @@ func StatusCode(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, ErrMethodNotAllowed):
 		return http.StatusMethodNotAllowed
+	case errors.Is(err, ErrCrossOrigin):
+		return http.StatusForbidden
 	case errors.Is(err, ErrSessionStore), errors.Is(err, ErrRefreshUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, client.ErrProviderUnavailable), errors.Is(err, client.ErrDiscovery):

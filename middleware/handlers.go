@@ -130,10 +130,13 @@ func newID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// logout ends the local session, revokes the refresh token where the
+// logout ends the local session (denied from now on, so a copy of its
+// cookie taken before is refused too), revokes the refresh token where the
 // provider can, and sends the browser to the provider's end_session
-// endpoint (or to AfterLogout when there is none).
+// endpoint (or to AfterLogout when there is none). A cross-site request is
+// refused: another site cannot sign the user out.
 func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
 	if r.Method != http.MethodPost && !(a.cfg.AllowGETLogout && r.Method == http.MethodGet) {
 		if a.cfg.AllowGETLogout {
 			w.Header().Set("Allow", "GET, POST")
@@ -143,16 +146,27 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, ErrMethodNotAllowed)
 		return
 	}
+	if err := a.checkSameOrigin(r); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	s, err := a.cfg.Store.Load(r)
 	if err != nil && !errors.Is(err, session.ErrNoSession) {
 		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
 		return
 	}
+	if s != nil && a.shared == nil && a.cfg.DenyList != nil {
+		// A cookie store cannot take the cookie back from copies: deny
+		// the session itself for as long as any copy could be valid.
+		if err := a.cfg.DenyList.Deny(r.Context(), session.IDKey(s.ID), a.cfg.Now(), a.denyTTL); err != nil {
+			a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
+			return
+		}
+	}
 	if err := a.cfg.Store.Delete(w, r); err != nil {
 		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	target := a.cfg.AfterLogout
 	if c := a.sessionClient(s); c != nil {
 		a.forget(s.ID)
@@ -174,6 +188,23 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 				slog.String("end_session_url", hostPath(end)), slog.Bool("id_token_hint", end != "" && s.IDToken != "")}})
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// checkSameOrigin refuses a request that a page of another origin made the
+// browser send: by Sec-Fetch-Site, or Origin against the app's origin (the
+// standard library's CrossOriginProtection, which lets requests without
+// either header through: they do not come from a browser). A GET (with
+// AllowGETLogout) is refused when the browser says it is cross-site.
+func (a *Auth) checkSameOrigin(r *http.Request) error {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return ErrCrossOrigin
+	}
+	if err := a.cop.Check(r); err != nil {
+		return fmt.Errorf("%w: %w", ErrCrossOrigin, err)
+	}
+	return nil
 }
 
 func (a *Auth) sessionClient(s *session.Session) *client.Client {

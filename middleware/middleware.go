@@ -100,8 +100,16 @@ type Config struct {
 	// Default DefaultRefreshPolicy.
 	OnRefreshError func(err error, s *session.Session, now time.Time) RefreshAction
 
-	// DenyList ends cookie sessions that back-channel logout or
-	// EndUserSessions named (a cookie store cannot reach the cookies).
+	// KeepExpiredSessions keeps a session whose access token has expired
+	// and cannot be refreshed (no refresh token) until the store's idle
+	// and absolute timeouts, for apps that only need to know who the user
+	// is. Off by default: such a session is not signed in any more, so
+	// navigations go through sign-in again and API calls get 401.
+	KeepExpiredSessions bool
+
+	// DenyList ends cookie sessions that sign-out, back-channel logout or
+	// EndUserSessions named (a cookie store cannot reach the cookies). Its
+	// entries live as long as the store's sessions can (its MaxLifetime).
 	// Default: a MemoryDenyList, for one app instance; with several
 	// instances and a cookie store, share one (session.RedisDenyList).
 	// Unused with a server-side store (session.RedisStore), whose sessions
@@ -146,6 +154,8 @@ type Auth struct {
 	refresher *refresher
 
 	shared  session.SharedStore // non-nil for a server-side store
+	denyTTL time.Duration       // how long a deny-list entry must live
+	cop     *http.CrossOriginProtection
 	seenJTI *jtiCache
 
 	apis      []apiTarget
@@ -282,7 +292,15 @@ func New(cfg Config) (*Auth, error) {
 	if cfg.LogoutTokenMaxAge <= 0 {
 		cfg.LogoutTokenMaxAge = 5 * time.Minute
 	}
-	return &Auth{cfg: cfg, flows: flows, sink: sink, refresher: newRefresher(), shared: shared, seenJTI: newJTICache(),
+	denyTTL := 30 * 24 * time.Hour
+	if lt, ok := cfg.Store.(session.Lifetimer); ok {
+		denyTTL = lt.MaxLifetime() + time.Minute // and a little clock skew
+	}
+	cop := http.NewCrossOriginProtection()
+	if u, err := url.Parse(clients[0].RedirectURL()); err == nil {
+		cop.AddTrustedOrigin(u.Scheme + "://" + u.Host)
+	}
+	return &Auth{cfg: cfg, denyTTL: denyTTL, cop: cop, flows: flows, sink: sink, refresher: newRefresher(), shared: shared, seenJTI: newJTICache(),
 		apis: apis, clients: clients, byName: byName, callbacks: callbacks}, nil
 }
 

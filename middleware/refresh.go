@@ -220,6 +220,11 @@ func (a *Auth) refreshOnce(ctx context.Context, s *session.Session) (*session.Se
 	return ns, nil
 }
 
+// ErrSessionExpired means the session's access token expired and it has no
+// refresh token to renew it: the user is not signed in any more (see
+// Config.KeepExpiredSessions).
+var ErrSessionExpired = errors.New("middleware: access token expired and cannot be refreshed")
+
 // ErrSessionEnded means the session was ended elsewhere (sign-out on
 // another instance, back-channel logout) while a request was using it.
 var ErrSessionEnded = errors.New("middleware: session ended")

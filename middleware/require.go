@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -101,6 +103,15 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWrite
 	}
 	st.orig, st.sess = s, s
 	now := a.cfg.Now()
+	if s.RefreshToken == "" && !s.Expiry.IsZero() && !now.Before(s.Expiry) && !a.cfg.KeepExpiredSessions {
+		// The access token is gone and nothing can renew it: the session
+		// is over.
+		st.sess = nil
+		sw.setDelete()
+		a.emit(r.Context(), event.Event{Kind: event.Rejected, Provider: s.Provider, Session: sessionRef(s), Status: http.StatusUnauthorized,
+			Err: ErrSessionExpired, Attrs: []slog.Attr{slog.String("path", r.URL.Path)}})
+		return sw, st, false, true
+	}
 	if !a.due(s, now) {
 		if t, ok := a.cfg.Store.(session.Toucher); ok && t.NeedsTouch(s, now) {
 			sw.setPending(s, "touch") // roll the idle timeout

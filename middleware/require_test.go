@@ -248,13 +248,14 @@ func TestLogoutMethods(t *testing.T) {
 	}
 }
 
-// TestBearerExpiredToken: with an expired access token the bearer client
-// fails with client.ErrTokenExpired and sends nothing to the API.
+// TestBearerExpiredToken: with KeepExpiredSessions, a session whose access
+// token expired (no refresh token) stays, and the bearer client fails with
+// client.ErrTokenExpired and sends nothing to the API.
 func TestBearerExpiredToken(t *testing.T) {
 	var clock fakeClock
 	env := testenv.New(t, testenv.Options{
 		Client:     func(c *client.Config) { c.Now = clock.Now; c.Scopes = []string{"openid", "profile", "email"} },
-		Middleware: func(c *middleware.Config) { c.Now = clock.Now },
+		Middleware: func(c *middleware.Config) { c.Now = clock.Now; c.KeepExpiredSessions = true },
 	})
 	hc := testenv.Browser()
 	env.SignIn(t, hc, "/profile")

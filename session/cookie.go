@@ -238,6 +238,15 @@ func cookieValue(r *http.Request, name string) (string, bool) {
 	return "", false
 }
 
+// MaxLifetime implements Lifetimer: the absolute timeout, or the cookie's
+// MaxAge when that is shorter.
+func (s *CookieStore) MaxLifetime() time.Duration {
+	if s.opts.MaxAge > 0 {
+		return min(s.cfg.Timeouts.Absolute, time.Duration(s.opts.MaxAge)*time.Second)
+	}
+	return s.cfg.Timeouts.Absolute
+}
+
 // NeedsTouch implements Toucher.
 func (s *CookieStore) NeedsTouch(sess *Session, now time.Time) bool {
 	return now.Sub(sess.LastSeen) > s.cfg.Timeouts.touchEvery()
@@ -282,9 +291,13 @@ func (s *CookieStore) SaveStats(w http.ResponseWriter, r *http.Request, sess *Se
 	return stats, nil
 }
 
-// Delete implements Store: it expires every chunk the request carries.
+// Delete implements Store: it expires every chunk the request carries. A
+// request without the session cookie gets no Set-Cookie.
 func (s *CookieStore) Delete(w http.ResponseWriter, r *http.Request) error {
 	name, secure := s.name(r)
+	if _, ok := cookieValue(r, name); !ok {
+		return nil
+	}
 	http.SetCookie(w, s.cookie(name, "", secure, -1))
 	s.expireChunks(w, r, name, 1, secure)
 	return nil

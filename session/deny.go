@@ -94,14 +94,33 @@ func (d *MemoryDenyList) Len() int {
 	return len(d.m)
 }
 
-// DenyKeys are the deny-list keys of s: its user at its provider and, when
-// known, its provider session (iss + sid).
+// DenyKeys are the deny-list keys of s: its user at its provider, when
+// known its provider session (iss + sid), and the session itself (IDKey).
 func DenyKeys(s *Session) []string {
-	keys := []string{UserKey(s.Provider, s.Subject)}
+	keys := append(indexKeys(s), IDKey(s.ID))
+	return keys
+}
+
+// indexKeys are the keys a server-side store indexes s under: its user and,
+// when known, its provider session.
+func indexKeys(s *Session) []string {
+	keys := make([]string, 1, 3)
+	keys[0] = UserKey(s.Provider, s.Subject)
 	if s.SID != "" {
 		keys = append(keys, SIDKey(s.Issuer, s.SID))
 	}
 	return keys
+}
+
+// IDKey names one session (its ID): denied at sign-out, so that a copy of
+// the cookie taken before cannot bring the session back.
+func IDKey(id string) string { return "id\x00" + id }
+
+// Lifetimer is implemented by stores that know how long a session can
+// live at most (the absolute timeout). A deny-list entry must outlive every
+// session it denies.
+type Lifetimer interface {
+	MaxLifetime() time.Duration
 }
 
 // UserKey names all sessions of subject at provider.

@@ -250,7 +250,7 @@ func (s *RedisStore) writeV(ctx context.Context, sess *Session) (uint64, int, er
 		// A new session: index it for back-channel logout and sign-out
 		// everywhere. The indexes live as long as the longest session.
 		pipe := s.cfg.Client.Pipeline()
-		for _, k := range DenyKeys(&cp) {
+		for _, k := range indexKeys(&cp) {
 			ik := s.indexKey(k)
 			pipe.SAdd(ctx, ik, cp.ID)
 			pipe.PExpire(ctx, ik, s.cfg.Timeouts.Absolute)
@@ -306,8 +306,12 @@ func (s *RedisStore) Update(ctx context.Context, sess *Session) (*Session, error
 	return &cp, nil
 }
 
-// Delete implements Store.
+// Delete implements Store. A request without the session cookie gets no
+// Set-Cookie.
 func (s *RedisStore) Delete(w http.ResponseWriter, r *http.Request) error {
+	if _, ok := cookieValue(r, CookieName(s.cfg.Name, s.opts.Secure || IsSecureRequest(r), &s.opts)); !ok {
+		return nil
+	}
 	if id, ok := s.cookieID(r); ok {
 		ctx, cancel := s.op(r.Context())
 		defer cancel()
@@ -330,6 +334,9 @@ func (s *RedisStore) setCookie(w http.ResponseWriter, r *http.Request, value str
 	}
 	http.SetCookie(w, c)
 }
+
+// MaxLifetime implements Lifetimer: the absolute timeout.
+func (s *RedisStore) MaxLifetime() time.Duration { return s.cfg.Timeouts.Absolute }
 
 // NeedsTouch implements Toucher.
 func (s *RedisStore) NeedsTouch(sess *Session, now time.Time) bool {

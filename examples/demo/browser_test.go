@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/confidant-go/confidant/internal/browser"
+	"github.com/confidant-go/confidant/internal/testop"
 )
 
 // TestBrowserTwoTabs: two tabs of one browser start a sign-in at the same
@@ -69,4 +73,40 @@ func TestBrowserDeniedConsent(t *testing.T) {
 	}
 	// "Sign in again" starts a new sign-in.
 	p.do(chromedp.Click("#login"), chromedp.WaitVisible("#submit"))
+}
+
+// TestBrowserCrossSiteLogout pins a review finding: a page on another site
+// that auto-submits a form to /auth/logout signed the user out. Now the
+// request is refused and the user stays signed in.
+func TestBrowserCrossSiteLogout(t *testing.T) {
+	p := page{t, browser.New(t, 90*time.Second)}
+	appURL := startDemo(t, 0) // on localhost
+	// The attacker's page, on 127.0.0.1: another site to the browser.
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><form id="f" method="post" action="%s/auth/logout"></form>
+<script>document.getElementById("f").submit();</script>`, appURL)
+	}))
+	defer evil.Close()
+
+	p.do(chromedp.Navigate(appURL+"/profile"), chromedp.WaitVisible("#submit"), chromedp.Click("#submit"), chromedp.WaitVisible("#profile-name"))
+	// The form leaves the attacker's page for the app's logout.
+	p.do(chromedp.Navigate(evil.URL + "/"))
+	for deadline := time.Now().Add(10 * time.Second); strings.HasPrefix(p.location(), evil.URL) && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.do(chromedp.WaitReady("body"))
+	if loc := p.location(); !strings.HasPrefix(loc, appURL+"/auth/logout") {
+		t.Fatalf("the attacker's form did not reach the app's logout: the browser is at %s", loc)
+	}
+	if body := p.text("body"); !strings.Contains(body, "Another site asked") {
+		t.Errorf("the refusal says %q", body)
+	}
+	p.do(chromedp.Navigate(appURL+"/profile"), chromedp.WaitReady("body"))
+	if loc := p.location(); loc != appURL+"/profile" {
+		t.Fatalf("after the cross-site form the user is at %s: signed out", loc)
+	}
+	if name := p.text("#profile-name"); name != testop.DemoUser.Name {
+		t.Errorf("profile name %q", name)
+	}
 }
