@@ -215,5 +215,3 @@ func TestLogoutCrossSite(t *testing.T) {
 		}
 	})
 }
-
-
