@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 
@@ -56,21 +55,21 @@ func parseAPIs(apis []API, providers map[string]bool) ([]apiTarget, error) {
 	names := map[string]bool{}
 	for i, api := range apis {
 		if api.Name == "" {
-			return nil, fmt.Errorf("middleware: APIs[%d]: Name is required", i)
+			return nil, configErr("APIs[%d]: Name is required", i)
 		}
 		if names[api.Name] {
-			return nil, fmt.Errorf("middleware: APIs[%d]: two APIs named %q", i, api.Name)
+			return nil, configErr("APIs[%d]: two APIs named %q", i, api.Name)
 		}
 		names[api.Name] = true
 		u, err := url.Parse(api.BaseURL)
 		if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-			return nil, fmt.Errorf("middleware: API %q: BaseURL %q must be an absolute URL without user, query or fragment", api.Name, api.BaseURL)
+			return nil, configErr("API %q: BaseURL %q must be an absolute URL without user, query or fragment", api.Name, api.BaseURL)
 		}
 		if !netx.SecureOrLoopback(u) {
-			return nil, fmt.Errorf("middleware: API %q: BaseURL %q must be https (plain http only on a loopback host): the access token must not travel in clear", api.Name, api.BaseURL)
+			return nil, configErr("API %q: BaseURL %q must be https (plain http only on a loopback host): the access token must not travel in clear", api.Name, api.BaseURL)
 		}
 		if api.Provider != "" && !providers[api.Provider] {
-			return nil, fmt.Errorf("middleware: API %q: Provider %q is not one of the configured clients", api.Name, api.Provider)
+			return nil, configErr("API %q: Provider %q is not one of the configured clients", api.Name, api.Provider)
 		}
 		p := u.EscapedPath()
 		if !strings.HasSuffix(p, "/") {

@@ -11,6 +11,10 @@ import (
 )
 
 var (
+	// ErrConfig is wrapped by every configuration error New returns; the
+	// message names the field and the reason.
+	ErrConfig = errors.New("middleware: invalid configuration")
+
 	// ErrNotSignedIn means the request has no usable session.
 	ErrNotSignedIn = errors.New("middleware: not signed in")
 
@@ -113,4 +117,9 @@ func StatusCode(err error) int {
 
 func withFailure(r *http.Request, err error) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), failureKey{}, err))
+}
+
+// configErr is a configuration error from New.
+func configErr(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
 }

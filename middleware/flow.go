@@ -17,7 +17,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/session"
+	"github.com/confidant-go/confidant/internal/netx"
 )
 
 // flow is one sign-in attempt, kept in its own encrypted cookie until the
@@ -35,9 +35,9 @@ const flowBase = "confidant_flow."
 
 // flowCookieName derives the attempt's cookie name from its state, so the
 // callback finds its own attempt among parallel ones without trying them all.
-func (a *Auth) flowCookieName(r *http.Request, state string) string {
+func (a *Auth) flowCookieName(state string) string {
 	h := sha256.Sum256([]byte(state))
-	return session.CookieName(flowBase+hex.EncodeToString(h[:8]), session.IsSecureRequest(r), a.flowOpts())
+	return a.flowPrefix + hex.EncodeToString(h[:8])
 }
 
 func (a *Auth) flowOpts() *sessions.Options {
@@ -50,13 +50,14 @@ func (a *Auth) flowAAD(name string) []byte { return []byte("confidant/flow/" + n
 
 func (a *Auth) setFlowCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
 	c := sessions.NewCookie(name, value, a.flowOpts())
-	c.Secure = session.IsSecureRequest(r)
+	c.Secure = a.cookies.Secure
 	c.MaxAge = maxAge
 	if maxAge < 0 {
 		c.Expires = time.Unix(1, 0)
 	} else {
 		c.Expires = a.cfg.Now().Add(time.Duration(maxAge) * time.Second)
 	}
+	netx.NoStore(w.Header())
 	http.SetCookie(w, c)
 }
 
@@ -71,7 +72,7 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, c *client.Clien
 	a.pruneFlows(w, r)
 	f := flow{Provider: c.Provider().Name(), State: l.State, Nonce: l.Nonce, Verifier: l.Verifier, ReturnTo: returnTo, Created: a.cfg.Now().UnixMilli()}
 	plain, _ := json.Marshal(f)
-	name := a.flowCookieName(r, l.State)
+	name := a.flowCookieName(l.State)
 	a.setFlowCookie(w, r, name, a.flows.Seal(plain, a.flowAAD(name)), int(a.cfg.FlowTTL/time.Second)+1)
 	names := make([]string, 0, len(extra))
 	for k := range extra {
@@ -96,7 +97,7 @@ func (a *Auth) pruneFlows(w http.ResponseWriter, r *http.Request) {
 	var live []entry
 	now := a.cfg.Now()
 	for _, c := range r.Cookies() {
-		if !strings.Contains(c.Name, flowBase) {
+		if !a.isFlowCookie(c.Name) {
 			continue
 		}
 		f, ok := a.openFlow(c.Name, c.Value)
@@ -111,6 +112,17 @@ func (a *Auth) pruneFlows(w http.ResponseWriter, r *http.Request) {
 		a.setFlowCookie(w, r, live[0].name, "", -1)
 		live = live[1:]
 	}
+}
+
+// isFlowCookie reports whether name is exactly the name of one of this
+// app's flow cookies: the prefix and 16 hex digits.
+func (a *Auth) isFlowCookie(name string) bool {
+	h, ok := strings.CutPrefix(name, a.flowPrefix)
+	if !ok || len(h) != 16 {
+		return false
+	}
+	_, err := hex.DecodeString(h)
+	return err == nil
 }
 
 func (a *Auth) openFlow(name, value string) (*flow, bool) {
@@ -133,7 +145,7 @@ func (a *Auth) takeFlow(w http.ResponseWriter, r *http.Request, state string, c 
 	if state == "" {
 		return nil, ErrStateMissing
 	}
-	name := a.flowCookieName(r, state)
+	name := a.flowCookieName(state)
 	cookie, err := r.Cookie(name)
 	if err != nil {
 		return nil, ErrStateMismatch

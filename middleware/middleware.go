@@ -3,7 +3,6 @@ package middleware
 import (
 	"context"
 
-	"fmt"
 	"github.com/confidant-go/confidant/event"
 	"log/slog"
 	"net/http"
@@ -12,7 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gorilla/sessions"
+
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -153,10 +155,12 @@ type Auth struct {
 	sink      event.Sink
 	refresher *refresher
 
-	shared  session.SharedStore // non-nil for a server-side store
-	denyTTL time.Duration       // how long a deny-list entry must live
-	cop     *http.CrossOriginProtection
-	seenJTI *jtiCache
+	shared     session.SharedStore  // non-nil for a server-side store
+	denyTTL    time.Duration        // how long a deny-list entry must live
+	cookies    session.CookiePolicy // Secure and SameSite, from the RedirectURL
+	flowPrefix string               // name of the flow cookies, before the state's hash
+	cop        *http.CrossOriginProtection
+	seenJTI    *jtiCache
 
 	apis      []apiTarget
 	clients   []*client.Client          // in order; clients[0] is the default
@@ -167,14 +171,14 @@ type Auth struct {
 // New validates cfg and returns an Auth.
 func New(cfg Config) (*Auth, error) {
 	if cfg.Store == nil {
-		return nil, fmt.Errorf("middleware: Config.Store is required")
+		return nil, configErr("Config.Store is required")
 	}
 	clients := slices.Clone(cfg.Clients)
 	if cfg.Client != nil {
 		clients = append([]*client.Client{cfg.Client}, clients...)
 	}
 	if len(clients) == 0 {
-		return nil, fmt.Errorf("middleware: Config.Client or Config.Clients is required")
+		return nil, configErr("Config.Client or Config.Clients is required")
 	}
 	cfg.Client, cfg.Clients = nil, nil
 	var flows *session.Cipher
@@ -182,12 +186,12 @@ func New(cfg Config) (*Auth, error) {
 	switch {
 	case len(cfg.Keys) > 0:
 		if flows, err = session.NewCipher(cfg.Keys); err != nil {
-			return nil, fmt.Errorf("middleware: Config.Keys: %w", err)
+			return nil, configErr("Config.Keys: %w", err)
 		}
 	default:
 		cs, ok := cfg.Store.(interface{ Cipher() *session.Cipher })
 		if !ok {
-			return nil, fmt.Errorf("middleware: Config.Keys is required with this Store")
+			return nil, configErr("Config.Keys is required with this Store")
 		}
 		flows = cs.Cipher()
 	}
@@ -196,7 +200,7 @@ func New(cfg Config) (*Auth, error) {
 		cfg.Prefix = "/auth/"
 	}
 	if !strings.HasPrefix(cfg.Prefix, "/") || !strings.HasSuffix(cfg.Prefix, "/") {
-		return nil, fmt.Errorf("middleware: Prefix %q must start and end with /", cfg.Prefix)
+		return nil, configErr("Prefix %q must start and end with /", cfg.Prefix)
 	}
 	if cfg.AfterLogin == "" {
 		cfg.AfterLogin = "/"
@@ -205,37 +209,50 @@ func New(cfg Config) (*Auth, error) {
 		cfg.AfterLogout = "/"
 	}
 	if _, ok := sanitizeReturnTo(cfg.AfterLogin); !ok {
-		return nil, fmt.Errorf("middleware: AfterLogin %q must be a local path", cfg.AfterLogin)
+		return nil, configErr("AfterLogin %q must be a local path", cfg.AfterLogin)
 	}
 	if _, ok := sanitizeReturnTo(cfg.AfterLogout); !ok {
-		return nil, fmt.Errorf("middleware: AfterLogout %q must be a local path", cfg.AfterLogout)
+		return nil, configErr("AfterLogout %q must be a local path", cfg.AfterLogout)
 	}
 	if cfg.LoginPage != "" {
 		if _, ok := sanitizeReturnTo(cfg.LoginPage); !ok {
-			return nil, fmt.Errorf("middleware: LoginPage %q must be a local path", cfg.LoginPage)
+			return nil, configErr("LoginPage %q must be a local path", cfg.LoginPage)
 		}
 	}
 	byName, callbacks := map[string]*client.Client{}, map[string]*client.Client{}
 	for _, c := range clients {
 		name := c.Provider().Name()
 		if byName[name] != nil {
-			return nil, fmt.Errorf("middleware: two clients for provider %q (give one WithName)", name)
+			return nil, configErr("two clients for provider %q (give one WithName)", name)
 		}
 		u, err := url.Parse(c.RedirectURL())
 		if err != nil || !strings.HasPrefix(u.Path, cfg.Prefix) {
-			return nil, fmt.Errorf("middleware: RedirectURL %q of provider %q must be under Prefix %q", c.RedirectURL(), name, cfg.Prefix)
+			return nil, configErr("RedirectURL %q of provider %q must be under Prefix %q", c.RedirectURL(), name, cfg.Prefix)
+		}
+		switch strings.TrimPrefix(u.Path, cfg.Prefix) {
+		case "login", "logout", "backchannel-logout":
+			return nil, configErr("RedirectURL %q of provider %q is the path of the %s endpoint; use %scallback", c.RedirectURL(), name, strings.TrimPrefix(u.Path, cfg.Prefix), cfg.Prefix)
 		}
 		if callbacks[u.Path] != nil {
-			return nil, fmt.Errorf("middleware: providers %q and %q share the callback %s", callbacks[u.Path].Provider().Name(), name, u.Path)
+			return nil, configErr("providers %q and %q share the callback %s", callbacks[u.Path].Provider().Name(), name, u.Path)
 		}
 		byName[name], callbacks[u.Path] = c, c
 	}
 	if cfg.PostLogoutRedirectURL == "" {
 		u, err := url.Parse(clients[0].RedirectURL())
 		if err != nil {
-			return nil, fmt.Errorf("middleware: client RedirectURL: %w", err)
+			return nil, configErr("client RedirectURL: %w", err)
 		}
 		cfg.PostLogoutRedirectURL = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: cfg.AfterLogout}).String()
+	}
+	for name, d := range map[string]time.Duration{"FlowTTL": cfg.FlowTTL, "RefreshLeeway": cfg.RefreshLeeway,
+		"RefreshTimeout": cfg.RefreshTimeout, "RetryAfter": cfg.RetryAfter, "LogoutTokenMaxAge": cfg.LogoutTokenMaxAge, "APITimeout": cfg.APITimeout} {
+		if d < 0 {
+			return nil, configErr("%s is negative (%s); leave it zero for the default", name, d)
+		}
+	}
+	if cfg.MaxFlows < 0 {
+		return nil, configErr("MaxFlows is negative (%d); leave it zero for the default", cfg.MaxFlows)
 	}
 	if cfg.FlowTTL <= 0 {
 		cfg.FlowTTL = 10 * time.Minute
@@ -292,6 +309,23 @@ func New(cfg Config) (*Auth, error) {
 	if cfg.LogoutTokenMaxAge <= 0 {
 		cfg.LogoutTokenMaxAge = 5 * time.Minute
 	}
+	origin, _ := url.Parse(clients[0].RedirectURL())
+	for _, c := range clients[1:] {
+		if u, _ := url.Parse(c.RedirectURL()); netx.Origin(u) != netx.Origin(origin) {
+			return nil, configErr("RedirectURLs %q and %q are on different origins; the browser keeps cookies per origin, so every callback must be on the app's one origin", clients[0].RedirectURL(), c.RedirectURL())
+		}
+	}
+	// Cookie security comes from the RedirectURL's scheme, never from a
+	// request's Host or X-Forwarded-Proto.
+	policy := session.CookiePolicy{Secure: strings.EqualFold(origin.Scheme, "https"), SameSite: http.SameSiteLaxMode}
+	if b, ok := cfg.Store.(session.OriginBinder); ok {
+		if policy, err = b.BindOrigin(origin); err != nil {
+			return nil, configErr("Store: %w", err)
+		}
+	}
+	if policy.SameSite == http.SameSiteStrictMode {
+		return nil, configErr("Store: SameSite=Strict session cookies are not sent with the redirect back from the provider, which started on another site: the user would land signed out and be sent to sign in again, in a loop; use SameSite=Lax (the default), which still keeps the cookie off cross-site POSTs, images and frames")
+	}
 	denyTTL := 30 * 24 * time.Hour
 	if lt, ok := cfg.Store.(session.Lifetimer); ok {
 		denyTTL = lt.MaxLifetime() + time.Minute // and a little clock skew
@@ -300,7 +334,8 @@ func New(cfg Config) (*Auth, error) {
 	if u, err := url.Parse(clients[0].RedirectURL()); err == nil {
 		cop.AddTrustedOrigin(u.Scheme + "://" + u.Host)
 	}
-	return &Auth{cfg: cfg, denyTTL: denyTTL, cop: cop, flows: flows, sink: sink, refresher: newRefresher(), shared: shared, seenJTI: newJTICache(),
+	return &Auth{cfg: cfg, denyTTL: denyTTL, cop: cop, cookies: policy,
+		flowPrefix: session.CookieName(flowBase, policy.Secure, &sessions.Options{Path: "/"}), flows: flows, sink: sink, refresher: newRefresher(), shared: shared, seenJTI: newJTICache(),
 		apis: apis, clients: clients, byName: byName, callbacks: callbacks}, nil
 }
 

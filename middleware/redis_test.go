@@ -209,6 +209,7 @@ func TestRedisSlowRefreshOutlivesLease(t *testing.T) {
 	rc := c.redis.Client()
 	defer rc.Close()
 	st2, _ := session.NewRedisStore(session.RedisConfig{Client: rc, Keys: c.keys})
+	st2.BindOrigin(mustURL(c.apps[0].URL))
 	req, _ := http.NewRequest("GET", c.apps[0].URL, nil)
 	for _, ck := range hc.Jar.Cookies(mustURL(c.apps[0].URL)) {
 		req.AddCookie(ck)

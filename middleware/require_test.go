@@ -214,7 +214,7 @@ func TestKeyRotation(t *testing.T) {
 	if err := s1.Save(rec, req, &session.Session{ID: "x", Subject: "u"}); err != nil {
 		t.Fatal(err)
 	}
-	req.AddCookie(&http.Cookie{Name: "confidant", Value: rec.cookie("confidant")})
+	req.AddCookie(&http.Cookie{Name: "__Host-confidant", Value: rec.cookie("__Host-confidant")})
 	if s, err := s2.Load(req); err != nil || s.Subject != "u" {
 		t.Fatalf("rotated store: %v", err)
 	}
@@ -225,7 +225,7 @@ func TestKeyRotation(t *testing.T) {
 	rec = newRecorder()
 	s2.Save(rec, req, &session.Session{ID: "y", Subject: "v"})
 	req2, _ := http.NewRequest("GET", "http://localhost/", nil)
-	req2.AddCookie(&http.Cookie{Name: "confidant", Value: rec.cookie("confidant")})
+	req2.AddCookie(&http.Cookie{Name: "__Host-confidant", Value: rec.cookie("__Host-confidant")})
 	if s, err := s3.Load(req2); err != nil || s.Subject != "v" {
 		t.Fatalf("new key: %v", err)
 	}

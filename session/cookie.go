@@ -4,12 +4,14 @@ import (
 	"cmp"
 	"fmt"
 	"net/http"
-	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gorilla/sessions"
+
+	"github.com/confidant-go/confidant/internal/netx"
 )
 
 // CookieConfig configures a CookieStore. Zero fields get the defaults
@@ -27,8 +29,8 @@ type CookieConfig struct {
 
 	// Options are the cookie attributes, as in gorilla/sessions. Default:
 	// Path "/", MaxAge 7 days, HttpOnly, SameSite=Lax. HttpOnly is always
-	// set (the cookie holds tokens). Secure is set when Options.Secure is
-	// true or the request is not plain http to a loopback host.
+	// set (the cookie holds tokens). Secure comes from the app's origin
+	// (see OriginBinder: https, or Options.Secure), never from a request.
 	// MaxAge is also enforced on the server: an older session does not load.
 	Options *sessions.Options
 
@@ -61,6 +63,7 @@ type CookieStore struct {
 	cfg    CookieConfig
 	opts   sessions.Options
 	cipher *Cipher
+	sec    cookieSecurity
 
 	// Names and chunk names for plain and Secure cookies, computed once:
 	// the hot path builds no strings.
@@ -106,6 +109,7 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 	cfg.Timeouts.defaults()
 	cfg.Keys = nil // held by the cipher only
 	st := &CookieStore{cfg: cfg, opts: opts, cipher: c}
+	st.sec.forced = opts.Secure
 	for i, secure := range []bool{false, true} {
 		base := CookieName(cfg.Name, secure, &opts)
 		for n := range st.maxChunks() {
@@ -127,26 +131,6 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 // login flow's) are sealed with the same keys.
 func (s *CookieStore) Cipher() *Cipher { return s.cipher }
 
-// IsSecureRequest reports whether cookies for r must be Secure: always,
-// except for plain http to a loopback host (localhost development).
-func IsSecureRequest(r *http.Request) bool {
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		return true
-	}
-	host := r.Host
-	// Strip the port without net.SplitHostPort, which allocates an error
-	// for a host without one.
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") && (strings.IndexByte(host, ':') == i || strings.HasPrefix(host, "[")) {
-		host = host[:i]
-	}
-	host = strings.Trim(host, "[]")
-	if strings.EqualFold(host, "localhost") || (len(host) > 10 && strings.EqualFold(host[len(host)-10:], ".localhost")) {
-		return false
-	}
-	ip, err := netip.ParseAddr(host)
-	return err != nil || !ip.IsLoopback()
-}
-
 // CookieName returns the cookie name to use for r with the prefix the
 // attributes allow: __Host- (Secure, Path=/, no Domain) or __Secure-.
 func CookieName(base string, secure bool, opts *sessions.Options) string {
@@ -160,8 +144,13 @@ func CookieName(base string, secure bool, opts *sessions.Options) string {
 	}
 }
 
-func (s *CookieStore) name(r *http.Request) (string, bool) {
-	secure := s.opts.Secure || IsSecureRequest(r)
+// BindOrigin implements OriginBinder.
+func (s *CookieStore) BindOrigin(origin *url.URL) (CookiePolicy, error) {
+	return s.sec.bind(origin, s.opts.SameSite)
+}
+
+func (s *CookieStore) name() (string, bool) {
+	secure := s.sec.secure()
 	return s.names[b2i(secure)][0], secure
 }
 
@@ -178,7 +167,7 @@ func (s *CookieStore) maxChunks() int { return s.cfg.MaxSize/s.cfg.ChunkSize + 2
 
 // Load implements Store.
 func (s *CookieStore) Load(r *http.Request) (*Session, error) {
-	sec := b2i(s.opts.Secure || IsSecureRequest(r))
+	sec := b2i(s.sec.secure())
 	names := s.names[sec]
 	value, ok := cookieValue(r, names[0])
 	if !ok {
@@ -269,7 +258,7 @@ func (s *CookieStore) SaveStats(w http.ResponseWriter, r *http.Request, sess *Se
 		cp.CreatedAt = now
 	}
 	cp.LastSeen = now
-	name, secure := s.name(r)
+	name, secure := s.name()
 	value := s.cipher.Seal(marshal(&cp), s.aads[b2i(secure)])
 	if len(value) > s.cfg.MaxSize {
 		return SaveStats{}, fmt.Errorf("%w: %d bytes encoded, budget %d", ErrTooLarge, len(value), s.cfg.MaxSize)
@@ -283,7 +272,7 @@ func (s *CookieStore) SaveStats(w http.ResponseWriter, r *http.Request, sess *Se
 		if n > 0 {
 			cname += "." + strconv.Itoa(n)
 		}
-		http.SetCookie(w, s.cookie(cname, part, secure, s.opts.MaxAge))
+		setCookie(w, s.cookie(cname, part, secure, s.opts.MaxAge))
 		n++
 	}
 	s.expireChunks(w, r, name, n, secure)
@@ -294,11 +283,11 @@ func (s *CookieStore) SaveStats(w http.ResponseWriter, r *http.Request, sess *Se
 // Delete implements Store: it expires every chunk the request carries. A
 // request without the session cookie gets no Set-Cookie.
 func (s *CookieStore) Delete(w http.ResponseWriter, r *http.Request) error {
-	name, secure := s.name(r)
+	name, secure := s.name()
 	if _, ok := cookieValue(r, name); !ok {
 		return nil
 	}
-	http.SetCookie(w, s.cookie(name, "", secure, -1))
+	setCookie(w, s.cookie(name, "", secure, -1))
 	s.expireChunks(w, r, name, 1, secure)
 	return nil
 }
@@ -310,7 +299,7 @@ func (s *CookieStore) expireChunks(w http.ResponseWriter, r *http.Request, name 
 		if _, ok := cookieValue(r, cname); !ok {
 			break
 		}
-		http.SetCookie(w, s.cookie(cname, "", secure, -1))
+		setCookie(w, s.cookie(cname, "", secure, -1))
 	}
 }
 
@@ -325,4 +314,11 @@ func (s *CookieStore) cookie(name, value string, secure bool, maxAge int) *http.
 		c.Expires = s.cfg.Now().Add(time.Duration(maxAge) * time.Second)
 	}
 	return c
+}
+
+// setCookie writes c with the headers every response that sets or clears a
+// cookie needs: no cache may keep it or serve it to another user.
+func setCookie(w http.ResponseWriter, c *http.Cookie) {
+	netx.NoStore(w.Header())
+	http.SetCookie(w, c)
 }

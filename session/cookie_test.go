@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -116,7 +117,7 @@ func TestChunking(t *testing.T) {
 		t.Fatalf("%d cookies, want the session split in several", len(cookies))
 	}
 	for i, c := range cookies {
-		want := "confidant"
+		want := "__Host-confidant"
 		if i > 0 {
 			want += "." + string(rune('0'+i))
 		}
@@ -169,23 +170,37 @@ func TestTooLarge(t *testing.T) {
 	}
 }
 
+// TestCookieAttributes pins a review finding: Secure and the __Host- prefix
+// were decided per request from Host and X-Forwarded-Proto, so behind a
+// proxy that sent "Host: localhost:8080" the session cookie lost both. They
+// come from the app's origin now.
 func TestCookieAttributes(t *testing.T) {
-	st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()}})
 	cases := []struct {
+		origin string // "" for a store never bound
+		forced bool   // Options.Secure
 		url    string
 		proto  string
 		name   string
 		secure bool
 	}{
-		{"http://localhost:8080/", "", "confidant", false},
-		{"http://127.0.0.1:8080/", "", "confidant", false},
-		{"http://[::1]:8080/", "", "confidant", false},
-		{"https://app.example.com/", "", "__Host-confidant", true},
-		{"http://app.example.com/", "", "__Host-confidant", true},
-		{"http://localhost/", "https", "__Host-confidant", true},
+		{"http://localhost:8080", false, "http://localhost:8080/", "", "confidant", false},
+		{"http://127.0.0.1:8080", false, "http://127.0.0.1:8080/", "", "confidant", false},
+		{"http://[::1]:8080", false, "http://[::1]:8080/", "", "confidant", false},
+		{"https://app.example.com", false, "https://app.example.com/", "", "__Host-confidant", true},
+		{"https://app.example.com", false, "http://localhost:8080/", "", "__Host-confidant", true},
+		{"https://app.example.com", false, "http://127.0.0.1/", "http", "__Host-confidant", true},
+		{"http://localhost:8080", false, "http://localhost:8080/", "https", "confidant", false},
+		{"http://localhost:8080", true, "http://localhost:8080/", "", "__Host-confidant", true},
+		{"", false, "http://localhost:8080/", "", "__Host-confidant", true},
 	}
 	for _, tc := range cases {
-		t.Run(tc.url+tc.proto, func(t *testing.T) {
+		t.Run(tc.origin+" "+tc.url+" "+tc.proto, func(t *testing.T) {
+			st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()}, Options: &sessions.Options{Secure: tc.forced}})
+			if tc.origin != "" {
+				if _, err := st.BindOrigin(mustParse(tc.origin)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			req := httptest.NewRequest("GET", tc.url, nil)
 			if tc.proto != "" {
 				req.Header.Set("X-Forwarded-Proto", tc.proto)
@@ -196,7 +211,18 @@ func TestCookieAttributes(t *testing.T) {
 			if c.Name != tc.name || c.Secure != tc.secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" {
 				t.Errorf("cookie %s secure=%v httponly=%v samesite=%v path=%q", c.Name, c.Secure, c.HttpOnly, c.SameSite, c.Path)
 			}
+			if h := rec.Header(); h.Get("Cache-Control") != "no-store" || h.Get("Vary") != "Cookie" {
+				t.Errorf("Cache-Control %q, Vary %q; want no-store, Cookie", h.Get("Cache-Control"), h.Get("Vary"))
+			}
 		})
+	}
+	// One store cannot serve an https and a plain-http origin.
+	st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()}})
+	if _, err := st.BindOrigin(mustParse("http://localhost:8080")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.BindOrigin(mustParse("https://app.example.com")); !errors.Is(err, session.ErrConfig) {
+		t.Errorf("second, conflicting bind: %v", err)
 	}
 	// Options with a Domain get the __Secure- prefix; HttpOnly cannot be turned off.
 	st2, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()},
@@ -266,4 +292,12 @@ func equalExported(a, b *session.Session) bool {
 		}
 	}
 	return true
+}
+
+func mustParse(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,6 +65,7 @@ type RedisStore struct {
 	cfg    RedisConfig
 	opts   sessions.Options
 	cipher *Cipher
+	sec    cookieSecurity
 }
 
 var (
@@ -133,7 +135,9 @@ func NewRedisStore(cfg RedisConfig) (*RedisStore, error) {
 		cfg.Now = time.Now
 	}
 	cfg.Keys = nil
-	return &RedisStore{cfg: cfg, opts: opts, cipher: c}, nil
+	st := &RedisStore{cfg: cfg, opts: opts, cipher: c}
+	st.sec.forced = opts.Secure
+	return st, nil
 }
 
 // Cipher returns the store's cipher (for the login flow cookies).
@@ -155,13 +159,19 @@ func (s *RedisStore) op(ctx context.Context) (context.Context, context.CancelFun
 
 func unavailable(err error) error { return fmt.Errorf("%w: %w", ErrUnavailable, err) }
 
+// BindOrigin implements OriginBinder.
+func (s *RedisStore) BindOrigin(origin *url.URL) (CookiePolicy, error) {
+	return s.sec.bind(origin, s.opts.SameSite)
+}
+
+func (s *RedisStore) cookieName() string { return CookieName(s.cfg.Name, s.sec.secure(), &s.opts) }
+
 func (s *RedisStore) cookieID(r *http.Request) (string, bool) {
-	name := CookieName(s.cfg.Name, s.opts.Secure || IsSecureRequest(r), &s.opts)
-	c, err := r.Cookie(name)
-	if err != nil || len(c.Value) < 22 || len(c.Value) > 64 {
+	v, ok := cookieValue(r, s.cookieName())
+	if !ok || len(v) < 22 || len(v) > 64 {
 		return "", false
 	}
-	return c.Value, true
+	return v, true
 }
 
 // Load implements Store: one Redis round trip.
@@ -309,7 +319,7 @@ func (s *RedisStore) Update(ctx context.Context, sess *Session) (*Session, error
 // Delete implements Store. A request without the session cookie gets no
 // Set-Cookie.
 func (s *RedisStore) Delete(w http.ResponseWriter, r *http.Request) error {
-	if _, ok := cookieValue(r, CookieName(s.cfg.Name, s.opts.Secure || IsSecureRequest(r), &s.opts)); !ok {
+	if _, ok := cookieValue(r, s.cookieName()); !ok {
 		return nil
 	}
 	if id, ok := s.cookieID(r); ok {
@@ -324,7 +334,7 @@ func (s *RedisStore) Delete(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *RedisStore) setCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
-	secure := s.opts.Secure || IsSecureRequest(r)
+	secure := s.sec.secure()
 	c := sessions.NewCookie(CookieName(s.cfg.Name, secure, &s.opts), value, &s.opts)
 	c.Secure, c.HttpOnly, c.MaxAge = secure, true, maxAge
 	if maxAge < 0 {
@@ -332,7 +342,7 @@ func (s *RedisStore) setCookie(w http.ResponseWriter, r *http.Request, value str
 	} else if maxAge > 0 {
 		c.Expires = s.cfg.Now().Add(time.Duration(maxAge) * time.Second)
 	}
-	http.SetCookie(w, c)
+	setCookie(w, c)
 }
 
 // MaxLifetime implements Lifetimer: the absolute timeout.

@@ -70,7 +70,7 @@ func TestRedisStore(t *testing.T) {
 	s := realistic()
 	s.ID, s.Version = sid, 0
 	cookies := saveNew(t, st, s, nil)
-	if len(cookies) != 1 || cookies[0].Value != sid || cookies[0].Name != "confidant_sid" || !cookies[0].HttpOnly {
+	if len(cookies) != 1 || cookies[0].Value != sid || cookies[0].Name != "__Host-confidant_sid" || !cookies[0].HttpOnly {
 		t.Fatalf("cookies %v: want only the session ID", cookies)
 	}
 	got, err := load(st, cookies)

@@ -3,6 +3,7 @@
 package netx
 
 import (
+	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -44,4 +45,19 @@ func Origin(u *url.URL) string {
 		host = strings.TrimSuffix(host, ":80")
 	}
 	return scheme + "://" + host
+}
+
+// NoStore marks a response that sets or clears a cookie, or belongs to a
+// sign-in: no cache may store it (Cache-Control: no-store), and a cache
+// that does anyway must key it by the Cookie header (Vary: Cookie).
+func NoStore(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	for _, v := range h.Values("Vary") {
+		for _, f := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(f), "Cookie") {
+				return
+			}
+		}
+	}
+	h.Add("Vary", "Cookie")
 }

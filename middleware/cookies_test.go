@@ -1,0 +1,154 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/sessions"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/session"
+)
+
+// newAuthAt builds an Auth whose client's RedirectURL is redirectURL, on the
+// provider of env.
+func newAuthAt(t *testing.T, env *testenv.Env, redirectURL string, store session.Store, cfg func(*middleware.Config)) (*middleware.Auth, error) {
+	t.Helper()
+	prov, err := client.Discover(context.Background(), env.OP.Issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(client.Config{Provider: prov, ClientID: testenv.ClientID, ClientSecret: testenv.ClientSecret, RedirectURL: redirectURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc := middleware.Config{Client: c, Store: store}
+	if cfg != nil {
+		cfg(&mc)
+	}
+	return middleware.New(mc)
+}
+
+// TestCookiesSecureByConfiguration pins a review finding: behind a proxy
+// that sends "Host: localhost:8080" the session cookie lost Secure and the
+// __Host- prefix, and flow cookies ignored Options.Secure. Both come from
+// the RedirectURL's scheme (or Options.Secure) now.
+func TestCookiesSecureByConfiguration(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	cases := []struct {
+		name     string
+		redirect string
+		forced   bool
+		reqURL   string
+		proto    string
+		secure   bool
+	}{
+		{"https app behind a proxy sending Host localhost", "https://app.example.com/auth/callback", false, "http://localhost:8080/auth/login", "", true},
+		{"https app, X-Forwarded-Proto http", "https://app.example.com/auth/callback", false, "http://app.example.com/auth/login", "http", true},
+		{"loopback development", "http://localhost:8080/auth/callback", false, "http://localhost:8080/auth/login", "", false},
+		{"loopback development, X-Forwarded-Proto https", "http://localhost:8080/auth/callback", false, "http://localhost:8080/auth/login", "https", false},
+		{"loopback with Options.Secure", "http://localhost:8080/auth/callback", true, "http://localhost:8080/auth/login", "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			store, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}, Options: &sessions.Options{Secure: tc.forced}})
+			auth, err := newAuthAt(t, env, tc.redirect, store, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := httptest.NewRequest("GET", tc.reqURL, nil)
+			if tc.proto != "" {
+				req.Header.Set("X-Forwarded-Proto", tc.proto)
+			}
+			// The flow cookie of a sign-in.
+			rec := httptest.NewRecorder()
+			auth.ServeHTTP(rec, req)
+			if rec.Code != http.StatusFound {
+				t.Fatalf("login: %d", rec.Code)
+			}
+			cookies := rec.Result().Cookies()
+			if len(cookies) != 1 {
+				t.Fatalf("%d cookies, want the flow cookie", len(cookies))
+			}
+			checkSecure(t, "flow", cookies[0], tc.secure)
+			if h := rec.Header(); h.Get("Cache-Control") != "no-store" || h.Get("Vary") != "Cookie" {
+				t.Errorf("login: Cache-Control %q, Vary %q; want no-store, Cookie", h.Get("Cache-Control"), h.Get("Vary"))
+			}
+			// The session cookie, from the store the Auth was given.
+			rec = httptest.NewRecorder()
+			if err := store.Save(rec, req, &session.Session{ID: "x", Subject: "s"}); err != nil {
+				t.Fatal(err)
+			}
+			checkSecure(t, "session", rec.Result().Cookies()[0], tc.secure)
+		})
+	}
+}
+
+func checkSecure(t *testing.T, what string, c *http.Cookie, secure bool) {
+	t.Helper()
+	if c.Secure != secure || strings.HasPrefix(c.Name, "__Host-") != secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
+		t.Errorf("%s cookie %s: Secure=%v HttpOnly=%v SameSite=%v; want Secure=%v with __Host- accordingly", what, c.Name, c.Secure, c.HttpOnly, c.SameSite, secure)
+	}
+}
+
+// TestSignInResponsesNotCached: the callback that sets the session cookie
+// and a response that clears one are no-store and Vary: Cookie.
+func TestSignInResponsesNotCached(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	hc := testenv.Browser()
+	resp := env.SignIn(t, hc, "/profile")
+	if resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Vary") != "Cookie" || len(resp.Cookies()) == 0 {
+		t.Errorf("callback: Cache-Control %q, Vary %q, %d cookies", resp.Header.Get("Cache-Control"), resp.Header.Get("Vary"), len(resp.Cookies()))
+	}
+	resp = signOut(t, env, hc, nil)
+	if resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Vary") != "Cookie" {
+		t.Errorf("logout: Cache-Control %q, Vary %q", resp.Header.Get("Cache-Control"), resp.Header.Get("Vary"))
+	}
+}
+
+// TestNewRefusesUnsafeConfig: New names the field and the reason for a
+// configuration that would fail at run time or weaken security.
+func TestNewRefusesUnsafeConfig(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	cookie := func(o *sessions.Options) session.Store {
+		st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}, Options: o})
+		return st
+	}
+	const cb = "http://localhost:8080/auth/callback"
+	cases := []struct {
+		name     string
+		redirect string
+		store    session.Store
+		cfg      func(*middleware.Config)
+	}{
+		{"SameSite=Strict (a sign-in loop in browsers)", cb, cookie(&sessions.Options{SameSite: http.SameSiteStrictMode}), nil},
+		{"RedirectURL on the login route", "http://localhost:8080/auth/login", cookie(nil), nil},
+		{"RedirectURL on the logout route", "http://localhost:8080/auth/logout", cookie(nil), nil},
+		{"negative FlowTTL", cb, cookie(nil), func(c *middleware.Config) { c.FlowTTL = -time.Second }},
+		{"negative MaxFlows", cb, cookie(nil), func(c *middleware.Config) { c.MaxFlows = -1 }},
+		{"negative RefreshLeeway", cb, cookie(nil), func(c *middleware.Config) { c.RefreshLeeway = -time.Second }},
+		{"negative APITimeout", cb, cookie(nil), func(c *middleware.Config) { c.APITimeout = -time.Second }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := newAuthAt(t, env, tc.redirect, tc.store, tc.cfg); !errors.Is(err, middleware.ErrConfig) {
+				t.Errorf("New: %v, want ErrConfig", err)
+			}
+		})
+	}
+	// One store, two apps of different cookie security: refused.
+	st := cookie(nil)
+	if _, err := newAuthAt(t, env, cb, st, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newAuthAt(t, env, "https://app.example.com/auth/callback", st, nil); !errors.Is(err, session.ErrConfig) {
+		t.Errorf("second app on the same store: %v", err)
+	}
+}
