@@ -50,9 +50,16 @@ func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 		a.backchannelError(w, r, http.StatusBadRequest, fmt.Errorf("%w: %w", ErrInvalidLogoutToken, err))
 		return
 	}
-	if lt.ID != "" && !a.seenJTI.add(lt.Issuer+"\x00"+lt.ID, a.cfg.Now(), a.cfg.LogoutTokenMaxAge*2) {
-		a.backchannelError(w, r, http.StatusBadRequest, fmt.Errorf("%w: replayed jti", ErrInvalidLogoutToken))
-		return
+	if lt.ID != "" {
+		first, err := a.replays.FirstUse(r.Context(), "jti\x00"+lt.Issuer+"\x00"+lt.ID, a.cfg.LogoutTokenMaxAge*2+2*time.Minute)
+		if err != nil {
+			a.backchannelError(w, r, http.StatusServiceUnavailable, fmt.Errorf("%w: %w", ErrSessionStore, err))
+			return
+		}
+		if !first {
+			a.backchannelError(w, r, http.StatusBadRequest, fmt.Errorf("%w: replayed jti", ErrInvalidLogoutToken))
+			return
+		}
 	}
 	key := session.UserKey(c.Provider().Name(), lt.Subject)
 	if lt.SID != "" {
@@ -112,13 +119,22 @@ func (a *Auth) denied(ctx context.Context, s *session.Session) (bool, error) {
 	return !at.IsZero() && !s.CreatedAt.After(at), nil
 }
 
-// jtiCache remembers logout token IDs to refuse replays.
+// jtiCache remembers logout token IDs to refuse replays, in one process:
+// used when neither the Store nor the DenyList is shared.
 type jtiCache struct {
-	mu sync.Mutex
-	m  map[string]time.Time
+	now func() time.Time
+	mu  sync.Mutex
+	m   map[string]time.Time
 }
 
-func newJTICache() *jtiCache { return &jtiCache{m: map[string]time.Time{}} }
+func newJTICache(now func() time.Time) *jtiCache {
+	return &jtiCache{now: now, m: map[string]time.Time{}}
+}
+
+// FirstUse implements session.ReplayCache.
+func (c *jtiCache) FirstUse(_ context.Context, id string, ttl time.Duration) (bool, error) {
+	return c.add(id, c.now(), ttl), nil
+}
 
 func (c *jtiCache) add(id string, now time.Time, ttl time.Duration) bool {
 	c.mu.Lock()

@@ -160,7 +160,7 @@ type Auth struct {
 	cookies    session.CookiePolicy // Secure and SameSite, from the RedirectURL
 	flowPrefix string               // name of the flow cookies, before the state's hash
 	cop        *http.CrossOriginProtection
-	seenJTI    *jtiCache
+	replays    session.ReplayCache // logout token IDs seen: in Redis when Redis is configured
 
 	apis      []apiTarget
 	clients   []*client.Client          // in order; clients[0] is the default
@@ -326,6 +326,12 @@ func New(cfg Config) (*Auth, error) {
 	if policy.SameSite == http.SameSiteStrictMode {
 		return nil, configErr("Store: SameSite=Strict session cookies are not sent with the redirect back from the provider, which started on another site: the user would land signed out and be sent to sign in again, in a loop; use SameSite=Lax (the default), which still keeps the cookie off cross-site POSTs, images and frames")
 	}
+	var replays session.ReplayCache = newJTICache(cfg.Now)
+	if rc, ok := cfg.Store.(session.ReplayCache); ok {
+		replays = rc
+	} else if rc, ok := cfg.DenyList.(session.ReplayCache); ok {
+		replays = rc
+	}
 	denyTTL := 30 * 24 * time.Hour
 	if lt, ok := cfg.Store.(session.Lifetimer); ok {
 		denyTTL = lt.MaxLifetime() + time.Minute // and a little clock skew
@@ -335,7 +341,7 @@ func New(cfg Config) (*Auth, error) {
 		cop.AddTrustedOrigin(u.Scheme + "://" + u.Host)
 	}
 	return &Auth{cfg: cfg, denyTTL: denyTTL, cop: cop, cookies: policy,
-		flowPrefix: session.CookieName(flowBase, policy.Secure, &sessions.Options{Path: "/"}), flows: flows, sink: sink, refresher: newRefresher(), shared: shared, seenJTI: newJTICache(),
+		flowPrefix: session.CookieName(flowBase, policy.Secure, &sessions.Options{Path: "/"}), flows: flows, sink: sink, refresher: newRefresher(), shared: shared, replays: replays,
 		apis: apis, clients: clients, byName: byName, callbacks: callbacks}, nil
 }
 

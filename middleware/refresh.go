@@ -191,7 +191,7 @@ func (a *Auth) refreshOnce(ctx context.Context, s *session.Session) (*session.Se
 		}
 		return refreshed(s, res, a.cfg.Now()), nil
 	}
-	unlock, err := a.shared.Lock(ctx, s.ID)
+	held, unlock, err := a.shared.Lock(ctx, s.ID)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
 	}
@@ -207,6 +207,14 @@ func (a *Auth) refreshOnce(ctx context.Context, s *session.Session) (*session.Se
 		a.emit(ctx, event.Event{Kind: event.RefreshDeduplicated, Provider: cur.Provider, Session: sessionRef(cur), Attrs: []slog.Attr{slog.String("by", "another instance")}})
 		return cur, nil
 	}
+	if held.Err() != nil {
+		// The lease ran out (Redis was unreachable for longer than it):
+		// another instance may be refreshing; presenting the refresh
+		// token now could be a reuse. Try again later.
+		return nil, fmt.Errorf("%w: %w", ErrSessionStore, context.Cause(held))
+	}
+	// The token request runs on ctx, not held: cancelling it halfway
+	// would lose a rotation the provider already made.
 	res, err := c.Refresh(ctx, cur.RefreshToken, client.Previous{Issuer: issuerOf(cur), Subject: cur.Subject})
 	if err != nil {
 		return nil, err

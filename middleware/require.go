@@ -114,7 +114,16 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWrite
 	}
 	if !a.due(s, now) {
 		if t, ok := a.cfg.Store.(session.Toucher); ok && t.NeedsTouch(s, now) {
-			sw.setPending(s, "touch") // roll the idle timeout
+			// Roll the idle timeout. On a shared store the touch is its own
+			// write, which never makes a concurrent refresh's
+			// compare-and-swap fail.
+			if a.shared != nil {
+				if err := a.shared.Touch(r.Context(), s); err != nil {
+					a.emit(r.Context(), event.Event{Kind: event.Rejected, Session: sessionRef(s), Err: fmt.Errorf("%w: touch: %w", ErrSessionStore, err)})
+				}
+			} else {
+				sw.setPending(s, "touch")
+			}
 		}
 		return sw, st, true, true
 	}

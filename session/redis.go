@@ -85,11 +85,28 @@ type SharedStore interface {
 	// when the session was deleted meanwhile).
 	Update(ctx context.Context, s *Session) (*Session, error)
 	// Lock takes session id's refresh lock, waiting while another holder
-	// has it (bounded by ctx), and keeps it until unlock is called.
-	Lock(ctx context.Context, id string) (unlock func(), err error)
+	// has it (bounded by ctx), and keeps it until unlock is called. held
+	// is done, with cause ErrLockLost, if the lease was lost meanwhile
+	// (the holder must not start a refresh then).
+	Lock(ctx context.Context, id string) (held context.Context, unlock func(), err error)
+	// Touch rolls s's idle timeout without writing s: it never makes a
+	// concurrent Update fail.
+	Touch(ctx context.Context, s *Session) error
 	// EndSessions deletes every session indexed under the keys (UserKey,
 	// SIDKey) and reports how many there were.
 	EndSessions(ctx context.Context, keys ...string) (int, error)
+}
+
+// ErrLockLost is the cause of a refresh lock's context when its lease was
+// lost: another instance may hold the lock now.
+var ErrLockLost = errors.New("session: refresh lock lost")
+
+// ReplayCache remembers one-time values (a logout token's jti) so that each
+// is accepted once; RedisStore and RedisDenyList share it between app
+// instances.
+type ReplayCache interface {
+	// FirstUse records key for ttl and reports whether it was new.
+	FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error)
 }
 
 // NewRedisStore validates cfg and returns a RedisStore.
@@ -149,9 +166,21 @@ func hash(s string) string {
 }
 
 // The session's keys share a hash tag, so they live in one Cluster slot.
-func (s *RedisStore) sessionKey(id string) string { return s.cfg.Prefix + "{" + hash(id) + "}:s" }
-func (s *RedisStore) lockKey(id string) string    { return s.cfg.Prefix + "{" + hash(id) + "}:l" }
-func (s *RedisStore) indexKey(key string) string  { return s.cfg.Prefix + "i:" + hash(key) }
+// Redis holds only hashes of session IDs: nothing in it works as a cookie.
+func (s *RedisStore) sessionKey(id string) string        { return s.hashedKey(hash(id)) }
+func (s *RedisStore) hashedKey(hid string) string        { return s.cfg.Prefix + "{" + hid + "}:s" }
+func (s *RedisStore) lockKey(id string) string           { return s.cfg.Prefix + "{" + hash(id) + "}:l" }
+func (s *RedisStore) indexKey(key string) string         { return s.cfg.Prefix + "i:" + hash(key) }
+func (s *RedisStore) replayKey(key string) string        { return s.cfg.Prefix + "r:" + hash(key) }
+func (s *RedisStore) indexKeysOf(sess *Session) []string { return mapKeys(indexKeys(sess), s.indexKey) }
+
+func mapKeys(keys []string, f func(string) string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = f(k)
+	}
+	return out
+}
 
 func (s *RedisStore) op(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, s.cfg.OpTimeout)
@@ -203,6 +232,9 @@ func (s *RedisStore) LoadID(ctx context.Context, id string) (*Session, error) {
 	if err != nil || sess.ID != id {
 		return nil, fmt.Errorf("%w: %w", ErrNoSession, ErrInvalidSession)
 	}
+	if t, err := strconv.ParseInt(m["t"], 10, 64); err == nil && time.UnixMilli(t).After(sess.LastSeen) {
+		sess.LastSeen = time.UnixMilli(t) // rolled by Touch
+	}
 	if s.cfg.Timeouts.expired(sess, s.cfg.Now()) {
 		return nil, fmt.Errorf("%w: expired", ErrNoSession)
 	}
@@ -221,7 +253,8 @@ if expect == 0 then
 elseif (not v) or tonumber(v) ~= expect then
   return -1
 end
-redis.call('HSET', KEYS[1], 'v', expect + 1, 'd', ARGV[2])
+redis.call('HSET', KEYS[1], 'v', expect + 1, 'd', ARGV[2], 'x', ARGV[4])
+redis.call('HDEL', KEYS[1], 't')
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return expect + 1
 `)
@@ -247,9 +280,10 @@ func (s *RedisStore) writeV(ctx context.Context, sess *Session) (uint64, int, er
 	}
 	key := s.sessionKey(cp.ID)
 	data := s.cipher.Seal(marshal(&cp), []byte(key))
+	index := s.indexKeysOf(&cp)
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	v, err := casScript.Run(ctx, s.cfg.Client, []string{key}, cp.Version, data, ttl.Milliseconds()).Int64()
+	v, err := casScript.Run(ctx, s.cfg.Client, []string{key}, cp.Version, data, ttl.Milliseconds(), strings.Join(index, " ")).Int64()
 	if err != nil {
 		return 0, 0, unavailable(err)
 	}
@@ -258,12 +292,16 @@ func (s *RedisStore) writeV(ctx context.Context, sess *Session) (uint64, int, er
 	}
 	if cp.Version == 0 {
 		// A new session: index it for back-channel logout and sign-out
-		// everywhere. The indexes live as long as the longest session.
+		// everywhere, by the hash of its ID, scored by the time it ends
+		// at the latest. Entries of sessions past that are pruned at every
+		// addition, and an index lives no longer than its newest session.
+		hid := hash(cp.ID)
+		end := cp.CreatedAt.Add(s.cfg.Timeouts.Absolute)
 		pipe := s.cfg.Client.Pipeline()
-		for _, k := range indexKeys(&cp) {
-			ik := s.indexKey(k)
-			pipe.SAdd(ctx, ik, cp.ID)
-			pipe.PExpire(ctx, ik, s.cfg.Timeouts.Absolute)
+		for _, ik := range index {
+			pipe.ZAdd(ctx, ik, redis.Z{Score: float64(end.UnixMilli()), Member: hid})
+			pipe.ZRemRangeByScore(ctx, ik, "-inf", strconv.FormatInt(now.UnixMilli(), 10))
+			pipe.PExpire(ctx, ik, end.Sub(now))
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
 			return 0, 0, unavailable(err)
@@ -292,9 +330,7 @@ func (s *RedisStore) SaveStats(w http.ResponseWriter, r *http.Request, sess *Ses
 	stats := SaveStats{Store: "redis", Bytes: n}
 	if old, ok := s.cookieID(r); !ok || old != sess.ID {
 		if ok {
-			ctx, cancel := s.op(r.Context())
-			s.cfg.Client.Del(ctx, s.sessionKey(old))
-			cancel()
+			s.deleteHashed(r.Context(), hash(old))
 		}
 		s.setCookie(w, r, sess.ID, s.opts.MaxAge)
 		stats.Cookies = 1
@@ -323,14 +359,71 @@ func (s *RedisStore) Delete(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	if id, ok := s.cookieID(r); ok {
-		ctx, cancel := s.op(r.Context())
-		defer cancel()
-		if err := s.cfg.Client.Del(ctx, s.sessionKey(id)).Err(); err != nil {
-			return unavailable(err)
+		if err := s.deleteHashed(r.Context(), hash(id)); err != nil {
+			return err
 		}
 	}
 	s.setCookie(w, r, "", -1)
 	return nil
+}
+
+// deleteHashed deletes the session whose ID hashes to hid and its index
+// entries.
+func (s *RedisStore) deleteHashed(ctx context.Context, hid string) error {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	key := s.hashedKey(hid)
+	x, err := s.cfg.Client.HGet(ctx, key, "x").Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return unavailable(err)
+	}
+	pipe := s.cfg.Client.Pipeline()
+	for _, ik := range strings.Fields(x) {
+		pipe.ZRem(ctx, ik, hid)
+	}
+	pipe.Del(ctx, key)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+var touchScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 't', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`)
+
+// Touch implements SharedStore: it records the time of use beside the
+// session and extends its TTL, leaving its data and version alone.
+func (s *RedisStore) Touch(ctx context.Context, sess *Session) error {
+	now := s.cfg.Now()
+	ttl := min(s.cfg.Timeouts.Idle, s.cfg.Timeouts.Absolute-now.Sub(sess.CreatedAt))
+	if ttl <= 0 {
+		return nil
+	}
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	if err := touchScript.Run(ctx, s.cfg.Client, []string{s.sessionKey(sess.ID)}, now.UnixMilli(), ttl.Milliseconds()).Err(); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// FirstUse implements ReplayCache.
+func (s *RedisStore) FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	return firstUse(ctx, s.cfg.Client, s.replayKey(key), ttl, s.cfg.OpTimeout)
+}
+
+func firstUse(ctx context.Context, c redis.UniversalClient, key string, ttl, timeout time.Duration) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ok, err := c.SetNX(ctx, key, 1, ttl).Result()
+	if err != nil {
+		return false, unavailable(err)
+	}
+	return ok, nil
 }
 
 func (s *RedisStore) setCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
@@ -359,8 +452,10 @@ var (
 )
 
 // Lock implements SharedStore. The lease is renewed every LockLease/3 until
-// unlock; if the holder dies, the lock frees itself after one lease.
-func (s *RedisStore) Lock(ctx context.Context, id string) (func(), error) {
+// unlock; if the holder dies, the lock frees itself after one lease. A
+// renewal that finds the lock gone (the lease ran out, say while Redis was
+// unreachable) ends held with cause ErrLockLost.
+func (s *RedisStore) Lock(ctx context.Context, id string) (context.Context, func(), error) {
 	key := s.lockKey(id)
 	token := rand.Text()
 	wait := 10 * time.Millisecond
@@ -369,18 +464,19 @@ func (s *RedisStore) Lock(ctx context.Context, id string) (func(), error) {
 		ok, err := s.cfg.Client.SetNX(octx, key, token, s.cfg.LockLease).Result()
 		cancel()
 		if err != nil {
-			return nil, unavailable(err)
+			return nil, nil, unavailable(err)
 		}
 		if ok {
 			break
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w: waiting for the refresh lock: %w", ErrUnavailable, ctx.Err())
+			return nil, nil, fmt.Errorf("%w: waiting for the refresh lock: %w", ErrUnavailable, ctx.Err())
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, 100*time.Millisecond)
 	}
+	held, lost := context.WithCancelCause(ctx)
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -393,16 +489,21 @@ func (s *RedisStore) Lock(ctx context.Context, id string) (func(), error) {
 				return
 			case <-t.C:
 				octx, cancel := s.op(context.Background())
-				renewScript.Run(octx, s.cfg.Client, []string{key}, token, s.cfg.LockLease.Milliseconds())
+				n, err := renewScript.Run(octx, s.cfg.Client, []string{key}, token, s.cfg.LockLease.Milliseconds()).Int64()
 				cancel()
+				if err == nil && n == 0 {
+					lost(ErrLockLost)
+					return
+				}
 			}
 		}
 	}()
 	var once sync.Once
-	return func() {
+	return held, func() {
 		once.Do(func() {
 			close(stop)
 			<-done
+			lost(context.Canceled)
 			octx, cancel := s.op(context.Background())
 			unlockScript.Run(octx, s.cfg.Client, []string{key}, token)
 			cancel()
@@ -417,12 +518,12 @@ func (s *RedisStore) EndSessions(ctx context.Context, keys ...string) (int, erro
 	n := 0
 	for _, k := range keys {
 		ik := s.indexKey(k)
-		ids, err := s.cfg.Client.SMembers(ctx, ik).Result()
+		hids, err := s.cfg.Client.ZRange(ctx, ik, 0, -1).Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return n, unavailable(err)
 		}
-		for _, id := range ids {
-			d, err := s.cfg.Client.Del(ctx, s.sessionKey(id)).Result()
+		for _, hid := range hids {
+			d, err := s.cfg.Client.Del(ctx, s.hashedKey(hid)).Result()
 			if err != nil {
 				return n, unavailable(err)
 			}
@@ -456,6 +557,11 @@ func (d *RedisDenyList) Deny(ctx context.Context, key string, at time.Time, ttl 
 		return unavailable(err)
 	}
 	return nil
+}
+
+// FirstUse implements ReplayCache.
+func (d *RedisDenyList) FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	return firstUse(ctx, d.Client, d.key("replay\x00"+key), ttl, 2*time.Second)
 }
 
 // DeniedAt implements DenyList.

@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -208,20 +209,20 @@ func TestRedisLock(t *testing.T) {
 	rs := testenv.StartRedis(t)
 	st := newRedisStore(t, rs, func(cfg *session.RedisConfig) { cfg.LockLease = 300 * time.Millisecond })
 	ctx := context.Background()
-	unlock, err := st.Lock(ctx, sid)
+	_, unlock, err := st.Lock(ctx, sid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Held well past its lease: still held, because it is renewed.
 	time.Sleep(time.Second)
 	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	if _, err := st.Lock(short, sid); !errors.Is(err, session.ErrUnavailable) {
+	if _, _, err := st.Lock(short, sid); !errors.Is(err, session.ErrUnavailable) {
 		t.Fatalf("second Lock while held: %v", err)
 	}
 	cancel()
 	got := make(chan time.Time, 1)
 	go func() {
-		u2, err := st.Lock(ctx, sid)
+		_, u2, err := st.Lock(ctx, sid)
 		if err != nil {
 			t.Error(err)
 			return
@@ -293,5 +294,203 @@ func TestMemoryDenyList(t *testing.T) {
 	}
 	if d.Len() > 3 {
 		t.Errorf("%d entries, bound 3", d.Len())
+	}
+}
+
+// TestRedisLockLost: a renewal that finds the lease gone ends the lock's
+// context with ErrLockLost, so its holder does not start a refresh.
+func TestRedisLockLost(t *testing.T) {
+	rs := testenv.StartRedis(t)
+	st := newRedisStore(t, rs, func(cfg *session.RedisConfig) { cfg.LockLease = 300 * time.Millisecond })
+	held, unlock, err := st.Lock(context.Background(), sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	time.Sleep(150 * time.Millisecond)
+	if held.Err() != nil {
+		t.Fatal("lock reported lost while held")
+	}
+	rc := rs.Client()
+	defer rc.Close()
+	keys, _ := rc.Keys(context.Background(), "*:l").Result()
+	if len(keys) != 1 {
+		t.Fatalf("lock keys %v", keys)
+	}
+	rc.Del(context.Background(), keys[0]) // the lease is gone (expired while Redis was away)
+	select {
+	case <-held.Done():
+		if !errors.Is(context.Cause(held), session.ErrLockLost) {
+			t.Errorf("cause %v, want ErrLockLost", context.Cause(held))
+		}
+	case <-time.After(2 * time.Second):
+		t.Error("the lost lease was not reported")
+	}
+}
+
+// TestRedisHoldsNoCookieValues pins a review finding: the user index held
+// raw session IDs, which are the cookie values, so anyone reading Redis (a
+// replica, a backup, MONITOR) could take over live sessions. Every key,
+// hash field, set and sorted-set member is searched for the IDs.
+func TestRedisHoldsNoCookieValues(t *testing.T) {
+	rs := testenv.StartRedis(t)
+	st := newRedisStore(t, rs, nil)
+	ids := []string{"A1AAAAAAAAAAAAAAAAAAAA", "A2AAAAAAAAAAAAAAAAAAAA", "BBAAAAAAAAAAAAAAAAAAAA"}
+	for i, id := range ids {
+		saveNew(t, st, &session.Session{ID: id, Provider: "p", Subject: []string{"alice", "alice", "bob"}[i], Issuer: "https://i", SID: "s" + id[:2]}, nil)
+	}
+	dump := dumpRedis(t, rs)
+	for _, id := range ids {
+		if strings.Contains(dump, id) {
+			t.Errorf("Redis holds the session ID %s (a working cookie value)", id)
+		}
+	}
+	if !strings.Contains(dump, "i:") {
+		t.Fatal("no index found: the scan would pass vacuously")
+	}
+}
+
+// dumpRedis returns every key and value in Redis as text.
+func dumpRedis(t *testing.T, rs *testenv.Redis) string {
+	t.Helper()
+	rc := rs.Client()
+	defer rc.Close()
+	ctx := context.Background()
+	keys, err := rc.Keys(ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k + "\n")
+		switch typ, _ := rc.Type(ctx, k).Result(); typ {
+		case "string":
+			v, _ := rc.Get(ctx, k).Result()
+			b.WriteString(v)
+		case "hash":
+			m, _ := rc.HGetAll(ctx, k).Result()
+			for f, v := range m {
+				b.WriteString(f + "=" + v + "\n")
+			}
+		case "set":
+			m, _ := rc.SMembers(ctx, k).Result()
+			b.WriteString(strings.Join(m, "\n"))
+		case "zset":
+			m, _ := rc.ZRange(ctx, k, 0, -1).Result()
+			b.WriteString(strings.Join(m, "\n"))
+		default:
+			t.Fatalf("key %s of type %s not dumped", k, typ)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// TestRedisIndexShrinks pins a review finding: index entries outlived their
+// sessions and grew forever. A deleted session leaves its indexes; one past
+// its absolute timeout is pruned when the next session is indexed; every
+// key has a TTL.
+func TestRedisIndexShrinks(t *testing.T) {
+	rs := testenv.StartRedis(t)
+	c := &clock{t: time.Now()}
+	st := newRedisStore(t, rs, func(cfg *session.RedisConfig) {
+		cfg.Now = c.Now
+		cfg.Timeouts = session.Timeouts{Idle: time.Hour, Absolute: 2 * time.Hour}
+	})
+	rc := rs.Client()
+	defer rc.Close()
+	ctx := context.Background()
+	entries := func() int64 {
+		keys, _ := rc.Keys(ctx, "*i:*").Result()
+		var n int64
+		for _, k := range keys {
+			n += rc.ZCard(ctx, k).Val()
+		}
+		return n
+	}
+	a := saveNew(t, st, &session.Session{ID: "A1AAAAAAAAAAAAAAAAAAAA", Provider: "p", Subject: "alice", Issuer: "https://i", SID: "s1"}, nil)
+	if n := entries(); n != 2 {
+		t.Fatalf("%d index entries after one sign-in, want 2 (user, sid)", n)
+	}
+	req := httptest.NewRequest("GET", "http://localhost/", nil)
+	for _, ck := range a {
+		req.AddCookie(ck)
+	}
+	if err := st.Delete(httptest.NewRecorder(), req); err != nil {
+		t.Fatal(err)
+	}
+	if n := entries(); n != 0 {
+		t.Errorf("%d index entries after sign-out, want 0", n)
+	}
+	// Sessions that simply expire are pruned by the next sign-in.
+	for i := range 5 {
+		saveNew(t, st, &session.Session{ID: fmt.Sprintf("E%dAAAAAAAAAAAAAAAAAAAA", i), Provider: "p", Subject: "alice"}, nil)
+	}
+	c.Add(3 * time.Hour)
+	saveNew(t, st, &session.Session{ID: "NEWAAAAAAAAAAAAAAAAAAA", Provider: "p", Subject: "alice"}, nil)
+	if n := entries(); n != 1 {
+		t.Errorf("%d index entries, want 1 (the live session)", n)
+	}
+	keys, _ := rc.Keys(ctx, "*").Result()
+	for _, k := range keys {
+		if ttl := rc.PTTL(ctx, k).Val(); ttl < 0 {
+			t.Errorf("key %s has no TTL", k)
+		}
+	}
+}
+
+// TestRedisTouchKeepsVersion: rolling the idle timeout writes beside the
+// session, so an Update of the version loaded before still succeeds.
+func TestRedisTouchKeepsVersion(t *testing.T) {
+	rs := testenv.StartRedis(t)
+	c := &clock{t: time.Now()}
+	st := newRedisStore(t, rs, func(cfg *session.RedisConfig) {
+		cfg.Now = c.Now
+		cfg.Timeouts = session.Timeouts{Idle: time.Hour, Absolute: 24 * time.Hour}
+	})
+	cookies := saveNew(t, st, &session.Session{ID: sid, RefreshToken: "rt1"}, nil)
+	loaded, err := load(st, cookies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Add(50 * time.Minute)
+	if err := st.Touch(context.Background(), loaded); err != nil {
+		t.Fatal(err)
+	}
+	up := *loaded
+	up.RefreshToken = "rt2"
+	if _, err := st.Update(context.Background(), &up); err != nil {
+		t.Fatalf("Update after a touch: %v", err)
+	}
+	c.Add(50 * time.Minute) // 100 minutes after sign-in, 50 after the touch and the update
+	got, err := load(st, cookies)
+	if err != nil || got.RefreshToken != "rt2" {
+		t.Fatalf("after touch and update: %v", err)
+	}
+	c.Add(50 * time.Minute)
+	if err := st.Touch(context.Background(), got); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(50 * time.Minute) // 100 minutes after the update, 50 after the second touch
+	if _, err := load(st, cookies); err != nil {
+		t.Errorf("a touched session expired: %v", err)
+	}
+}
+
+// TestReplayCache: each value is accepted once, across stores sharing Redis.
+func TestReplayCache(t *testing.T) {
+	rs := testenv.StartRedis(t)
+	a, b := newRedisStore(t, rs, nil), newRedisStore(t, rs, nil)
+	rc := rs.Client()
+	defer rc.Close()
+	deny := &session.RedisDenyList{Client: rc}
+	for name, pair := range map[string][2]session.ReplayCache{"RedisStore": {a, b}, "RedisDenyList": {deny, deny}} {
+		ctx := context.Background()
+		if first, err := pair[0].FirstUse(ctx, name+"jti-1", time.Minute); err != nil || !first {
+			t.Errorf("%s: first use %v %v", name, first, err)
+		}
+		if first, err := pair[1].FirstUse(ctx, name+"jti-1", time.Minute); err != nil || first {
+			t.Errorf("%s: replay accepted (%v %v)", name, first, err)
+		}
 	}
 }
