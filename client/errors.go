@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"golang.org/x/oauth2"
+
+	"github.com/confidant-go/confidant/internal/netx"
 )
 
 var (
@@ -61,7 +63,7 @@ var (
 type TokenError struct {
 	StatusCode  int    // HTTP status of the response
 	Code        string // the "error" field, e.g. "invalid_grant"
-	Description string // the "error_description" field
+	Description string // the "error_description" field, at most 256 bytes
 }
 
 func (e *TokenError) Error() string {
@@ -93,7 +95,7 @@ func transientStatus(code int) bool {
 func tokenError(err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		te := &TokenError{Code: re.ErrorCode, Description: re.ErrorDescription}
+		te := &TokenError{Code: netx.ProviderText(re.ErrorCode), Description: netx.ProviderText(re.ErrorDescription)}
 		if re.Response != nil {
 			te.StatusCode = re.Response.StatusCode
 		}

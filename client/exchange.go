@@ -142,6 +142,9 @@ func (c *Client) verifyIDToken(ctx context.Context, r *resolved, raw, accessToke
 	if idt.IssuedAt.IsZero() || idt.IssuedAt.After(now.Add(c.cfg.ClockSkew)) {
 		return nil, nil, fmt.Errorf("%w: missing or future iat", ErrInvalidIDToken)
 	}
+	if nbf, ok := claims["nbf"].(float64); ok && time.Unix(int64(nbf), 0).After(now.Add(c.cfg.ClockSkew)) {
+		return nil, nil, fmt.Errorf("%w: not valid before %s", ErrInvalidIDToken, time.Unix(int64(nbf), 0).UTC().Format(time.RFC3339))
+	}
 	if idt.Subject == "" {
 		return nil, nil, fmt.Errorf("%w: no sub", ErrInvalidIDToken)
 	}

@@ -25,7 +25,9 @@ type Endpoints struct {
 	EndSessionURL string // end_session_endpoint, RP-initiated logout (optional)
 
 	// SigningAlgs are the accepted ID token algorithms. Default: RS256, or
-	// what discovery advertises. "none" is never accepted.
+	// what discovery advertises. Only asymmetric algorithms (RS*, PS*,
+	// ES*, EdDSA) are ever accepted: never "none", and never HS* (signed
+	// with the client secret, which the provider's JWKS cannot vouch for).
 	SigningAlgs []string
 }
 
@@ -68,6 +70,13 @@ type resolved struct {
 	ep       Endpoints
 	oidc     *oidc.Provider // nil for plain OAuth 2.0
 	verifier *oidc.IDTokenVerifier
+}
+
+// asymmetricAlgs are the ID token signature algorithms ever accepted.
+var asymmetricAlgs = map[string]bool{
+	oidc.RS256: true, oidc.RS384: true, oidc.RS512: true,
+	oidc.PS256: true, oidc.PS384: true, oidc.PS512: true,
+	oidc.ES256: true, oidc.ES384: true, oidc.ES512: true, oidc.EdDSA: true,
 }
 
 var defaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
@@ -177,9 +186,12 @@ func (p *Provider) build(ep Endpoints, op *oidc.Provider) *resolved {
 	}
 	algs := make([]string, 0, len(r.ep.SigningAlgs))
 	for _, a := range r.ep.SigningAlgs {
-		if a != "none" && a != "" {
+		if asymmetricAlgs[a] {
 			algs = append(algs, a)
 		}
+	}
+	if len(algs) == 0 {
+		algs = []string{oidc.RS256}
 	}
 	r.ep.SigningAlgs = algs
 	// The key set's context only carries the HTTP client; go-oidc ignores its

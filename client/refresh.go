@@ -30,11 +30,16 @@ var (
 	ErrNoRefreshToken = errors.New("client: no refresh token")
 )
 
-// Previous is what a refresh must keep: the session's issuer and subject.
-// A refreshed ID token that names others is refused with ErrIdentityChanged.
+// Previous is what a refresh must keep (OpenID Connect Core 12.2): the
+// session's issuer and subject and, when known, the audience, authorized
+// party and authentication time of its ID token. A refreshed ID token that
+// differs in any of them is refused with ErrIdentityChanged.
 type Previous struct {
-	Issuer  string
-	Subject string
+	Issuer   string
+	Subject  string
+	Audience []string  // "aud"; empty: not checked
+	AZP      string    // "azp"; empty: not checked
+	AuthTime time.Time // "auth_time"; zero: not checked
 }
 
 // Refresh redeems refreshToken at the token endpoint. The result's Token
@@ -97,6 +102,15 @@ func (c *Client) refresh(ctx context.Context, r *resolved, refreshToken string, 
 	if (prev.Issuer != "" && idt.Issuer != prev.Issuer) ||
 		subtle.ConstantTimeCompare([]byte(idt.Subject), []byte(prev.Subject)) != 1 {
 		return nil, ErrIdentityChanged
+	}
+	if len(prev.Audience) > 0 && !sameSet(prev.Audience, idt.Audience) {
+		return nil, fmt.Errorf("%w: audience changed", ErrIdentityChanged)
+	}
+	if azp, _ := claims["azp"].(string); prev.AZP != "" && azp != "" && azp != prev.AZP {
+		return nil, fmt.Errorf("%w: azp changed", ErrIdentityChanged)
+	}
+	if at, ok := claims["auth_time"].(float64); ok && !prev.AuthTime.IsZero() && int64(at) != prev.AuthTime.Unix() {
+		return nil, fmt.Errorf("%w: auth_time changed", ErrIdentityChanged)
 	}
 	if res.Identity, err = identityFrom(claims); err != nil {
 		return nil, err
@@ -175,4 +189,16 @@ func (s *refreshingSource) Token() (*oauth2.Token, error) {
 		}
 	}
 	return s.tok, nil
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
 }

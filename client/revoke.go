@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/confidant-go/confidant/internal/netx"
 )
 
 // Revoke asks the provider to revoke token (RFC 7009). hint is
@@ -56,7 +58,7 @@ func (c *Client) Revoke(ctx context.Context, token, hint string) error {
 		Description string `json:"error_description"`
 	}
 	if json.Unmarshal(body, &e) == nil {
-		te.Code, te.Description = e.Error, e.Description
+		te.Code, te.Description = netx.ProviderText(e.Error), netx.ProviderText(e.Description)
 	}
 	return te
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,6 +126,28 @@ func TestRPConformance(t *testing.T) {
 				tok.Claims["iat"] = time.Now().Add(-2 * time.Hour).Unix()
 			})
 		}, false, refuse, 401, client.ErrInvalidIDToken},
+		{"ID token not valid before tomorrow (nbf)", func(op *hostile.OP) {
+			op.Mint(func(tok *hostile.IDToken, _ string) { tok.Claims["nbf"] = time.Now().Add(24 * time.Hour).Unix() })
+		}, false, refuse, 401, client.ErrInvalidIDToken},
+		{"HS256 with a shared secret, discovery listing HS256", func(op *hostile.OP) {
+			op.SetDiscoveryAlgs("HS256", "RS256")
+			op.Mint(func(tok *hostile.IDToken, _ string) { tok.HMAC = []byte("rp-secret-rp-secret-rp-secret-32") })
+		}, false, refuse, 401, client.ErrInvalidIDToken},
+		{"refreshed ID token with another aud", func(op *hostile.OP) {
+			op.Mint(func(tok *hostile.IDToken, grant string) {
+				if grant == "refresh_token" {
+					tok.Claims["aud"], tok.Claims["azp"] = []string{"rp", "another-api"}, "rp"
+				}
+			})
+		}, false, refuseRefresh, 401, nil},
+		{"refreshed ID token with another auth_time", func(op *hostile.OP) {
+			op.Mint(func(tok *hostile.IDToken, grant string) {
+				tok.Claims["auth_time"] = time.Now().Add(-time.Minute).Unix()
+				if grant == "refresh_token" {
+					tok.Claims["auth_time"] = time.Now().Unix() + 5
+				}
+			})
+		}, false, refuseRefresh, 401, nil},
 		{"at_hash mismatch", func(op *hostile.OP) {
 			op.Mint(func(tok *hostile.IDToken, _ string) { tok.Claims["at_hash"] = "AAAAAAAAAAAAAAAAAAAAAA" })
 		}, false, refuse, 401, client.ErrAccessTokenHash},
@@ -204,5 +227,23 @@ func TestKeyRotationRefetchesJWKS(t *testing.T) {
 	}
 	if op.Count("/jwks") != fetches+1 {
 		t.Errorf("JWKS fetched again without a new kid")
+	}
+}
+
+// TestOnlyAsymmetricAlgs: algorithms a discovery document lists that are
+// not asymmetric (HS*, none) are dropped from the accepted list.
+func TestOnlyAsymmetricAlgs(t *testing.T) {
+	op := hostile.New(t)
+	op.SetDiscoveryAlgs("HS256", "none", "RS256", "ES256", "HS512")
+	prov, err := client.Discover(context.Background(), op.Issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := prov.Endpoints(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(ep.SigningAlgs, ","); got != "RS256,ES256" {
+		t.Errorf("accepted algorithms %s, want RS256,ES256", got)
 	}
 }

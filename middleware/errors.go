@@ -56,8 +56,8 @@ var (
 // ProviderError is an error the provider sent to the callback (RFC 6749
 // section 4.1.2.1).
 type ProviderError struct {
-	Code        string // "error", e.g. "access_denied"
-	Description string // "error_description"
+	Code        string // "error", e.g. "access_denied" (at most 256 bytes)
+	Description string // "error_description", at most 256 bytes, control characters replaced
 }
 
 func (e *ProviderError) Error() string {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -67,7 +68,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 	if e := q.Get("error"); e != "" {
 		// Shown, never exchanged; an unknown state does not hide the
 		// provider's reason but is still reported first.
-		perr := &ProviderError{Code: e, Description: q.Get("error_description")}
+		perr := &ProviderError{Code: netx.ProviderText(e), Description: netx.ProviderText(q.Get("error_description"))}
 		if err != nil {
 			a.fail(w, r, fmt.Errorf("%w (%w)", err, perr))
 			return

@@ -185,7 +185,7 @@ func (a *Auth) runRefresh(k stateKey, s *session.Session, f *flight) {
 func (a *Auth) refreshOnce(ctx context.Context, s *session.Session) (*session.Session, error) {
 	c := a.clientFor(s)
 	if a.shared == nil {
-		res, err := c.Refresh(ctx, s.RefreshToken, client.Previous{Issuer: issuerOf(s), Subject: s.Subject})
+		res, err := c.Refresh(ctx, s.RefreshToken, previousOf(s))
 		if err != nil {
 			return nil, err
 		}
@@ -215,7 +215,7 @@ func (a *Auth) refreshOnce(ctx context.Context, s *session.Session) (*session.Se
 	}
 	// The token request runs on ctx, not held: cancelling it halfway
 	// would lose a rotation the provider already made.
-	res, err := c.Refresh(ctx, cur.RefreshToken, client.Previous{Issuer: issuerOf(cur), Subject: cur.Subject})
+	res, err := c.Refresh(ctx, cur.RefreshToken, previousOf(cur))
 	if err != nil {
 		return nil, err
 	}
@@ -307,13 +307,28 @@ func refreshed(s *session.Session, res *client.Result, now time.Time) *session.S
 	return &ns
 }
 
-func issuerOf(s *session.Session) string {
-	if s.Issuer != "" {
-		return s.Issuer
-	}
+// previousOf is what a refresh of s must keep: the identity and the ID
+// token's aud, azp and auth_time (OpenID Connect Core 12.2).
+func previousOf(s *session.Session) client.Previous {
 	var c struct {
-		Iss string `json:"iss"`
+		Iss      string          `json:"iss"`
+		Aud      json.RawMessage `json:"aud"`
+		AZP      string          `json:"azp"`
+		AuthTime float64         `json:"auth_time"`
 	}
 	json.Unmarshal(s.Claims, &c)
-	return c.Iss
+	p := client.Previous{Issuer: s.Issuer, Subject: s.Subject, AZP: c.AZP}
+	if p.Issuer == "" {
+		p.Issuer = c.Iss
+	}
+	var one string
+	if json.Unmarshal(c.Aud, &one) == nil && one != "" {
+		p.Audience = []string{one}
+	} else {
+		json.Unmarshal(c.Aud, &p.Audience)
+	}
+	if c.AuthTime > 0 {
+		p.AuthTime = time.Unix(int64(c.AuthTime), 0)
+	}
+	return p
 }

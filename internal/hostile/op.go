@@ -45,6 +45,7 @@ type IDToken struct {
 	OmitKid bool           // no kid in the header
 	AlgNone bool           // unsigned, alg "none"
 	Garble  bool           // flip a bit in the signature
+	HMAC    []byte         // sign with HS256 and this secret (the client secret, say)
 }
 
 // OP is the hostile provider. Its fields may be changed between requests
@@ -56,6 +57,7 @@ type OP struct {
 	mu              sync.Mutex
 	keys            []Key // published in the JWKS
 	discoveryIssuer string
+	algs            []string
 	mint            func(tok *IDToken, grant string)
 	userinfoSub     string
 	tokenFault      http.HandlerFunc
@@ -87,6 +89,9 @@ func (op *OP) SetKeys(keys ...Key) { op.mu.Lock(); op.keys = keys; op.mu.Unlock(
 
 // SetDiscoveryIssuer makes discovery name another issuer.
 func (op *OP) SetDiscoveryIssuer(iss string) { op.mu.Lock(); op.discoveryIssuer = iss; op.mu.Unlock() }
+
+// SetDiscoveryAlgs makes discovery advertise these ID token algorithms.
+func (op *OP) SetDiscoveryAlgs(algs ...string) { op.mu.Lock(); op.algs = algs; op.mu.Unlock() }
 
 // Mint sets how ID tokens are corrupted; grant is "authorization_code" or
 // "refresh_token".
@@ -156,12 +161,16 @@ func (op *OP) discovery(w http.ResponseWriter) {
 	if op.discoveryIssuer != "" {
 		iss = op.discoveryIssuer
 	}
+	algs := op.algs
+	if algs == nil {
+		algs = []string{"RS256"}
+	}
 	op.mu.Unlock()
 	writeJSON(w, map[string]any{
 		"issuer": iss, "authorization_endpoint": op.Issuer + "/authorize", "token_endpoint": op.Issuer + "/token",
 		"userinfo_endpoint": op.Issuer + "/userinfo", "jwks_uri": op.Issuer + "/jwks",
 		"response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
-		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"id_token_signing_alg_values_supported": algs,
 	})
 }
 
@@ -255,6 +264,15 @@ func (op *OP) token(w http.ResponseWriter, r *http.Request) {
 func (t *IDToken) serialize() string {
 	payload, _ := json.Marshal(t.Claims)
 	enc := base64.RawURLEncoding
+	if t.HMAC != nil {
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: t.HMAC}, (&jose.SignerOptions{}).WithType("JWT"))
+		if err != nil {
+			panic(err)
+		}
+		obj, _ := signer.Sign(payload)
+		s, _ := obj.CompactSerialize()
+		return s
+	}
 	if t.AlgNone || t.Sign == nil {
 		return enc.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + enc.EncodeToString(payload) + "."
 	}

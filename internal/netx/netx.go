@@ -4,6 +4,8 @@ package netx
 
 import (
 	"net/http"
+	"unicode"
+	"unicode/utf8"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -60,4 +62,43 @@ func NoStore(h http.Header) {
 		}
 	}
 	h.Add("Vary", "Cookie")
+}
+
+// MaxProviderText is how much of a text a provider or a callback supplies
+// (error, error_description) the SDK keeps: enough to read, too little to
+// flood a log.
+const MaxProviderText = 256
+
+// ProviderText bounds text that came from outside (a provider's
+// error_description, a callback's query) before it goes into an error or a
+// log line: at most MaxProviderText bytes on a rune boundary, control
+// characters replaced, and "…" when cut.
+func ProviderText(s string) string {
+	cut := len(s) > MaxProviderText
+	if cut {
+		s = s[:MaxProviderText]
+		for len(s) > 0 && !utf8.ValidString(s) {
+			s = s[:len(s)-1]
+		}
+	}
+	clean := true
+	for _, r := range s {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			clean = false
+			break
+		}
+	}
+	if !clean {
+		b := []rune(s)
+		for i, r := range b {
+			if unicode.IsControl(r) || r == utf8.RuneError {
+				b[i] = ' '
+			}
+		}
+		s = string(b)
+	}
+	if cut {
+		s += "…"
+	}
+	return s
 }

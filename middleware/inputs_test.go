@@ -1,0 +1,44 @@
+package middleware_test
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/middleware"
+)
+
+// TestProviderTextTruncated pins a review finding: error_description from
+// the callback's query went whole into errors and logs (a 600 KB line from
+// one request).
+func TestProviderTextTruncated(t *testing.T) {
+	var rec recordingErrors
+	var logs syncBuffer
+	env := testenv.New(t, testenv.Options{Middleware: func(c *middleware.Config) {
+		rec.install(c)
+		c.Logger = logs.logger()
+	}})
+	hc := testenv.Browser()
+	authURL := env.StartLogin(t, hc, "/profile")
+	huge := strings.Repeat("A\x1b[31m", 100_000) // 600 KB with terminal escapes
+	q := url.Values{"state": {authURL.Query().Get("state")}, "error": {"access_denied"}, "error_description": {huge}}
+	resp, _ := env.Get(t, hc, "/auth/callback?"+q.Encode())
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	var pe *middleware.ProviderError
+	if !errors.As(rec.last(), &pe) {
+		t.Fatalf("reason %v", rec.last())
+	}
+	if len(pe.Description) > 300 || strings.ContainsRune(pe.Description, '\x1b') {
+		t.Errorf("description kept %d bytes (escape characters: %v)", len(pe.Description), strings.ContainsRune(pe.Description, '\x1b'))
+	}
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if len(line) > 4096 {
+			t.Errorf("a log line of %d bytes", len(line))
+		}
+	}
+}
