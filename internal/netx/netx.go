@@ -4,11 +4,11 @@ package netx
 
 import (
 	"net/http"
-	"unicode"
-	"unicode/utf8"
 	"net/netip"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // IsLoopbackHost reports whether host (a URL's Hostname(), without port
