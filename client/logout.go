@@ -2,10 +2,15 @@ package client
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/confidant-go/confidant/internal/netx"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 )
@@ -27,6 +32,9 @@ type LogoutToken struct {
 // sub or sid; then aud (must include the client ID), iat (required, not in
 // the future beyond ClockSkew, not older than maxAge) and exp when present.
 func (c *Client) VerifyLogoutToken(ctx context.Context, raw string, maxAge time.Duration) (*LogoutToken, error) {
+	if err := checkLogoutShape(raw, c.cfg.Provider.Issuer()); err != nil {
+		return nil, err
+	}
 	r, err := c.cfg.Provider.resolve(ctx)
 	if err != nil {
 		return nil, err
@@ -49,6 +57,73 @@ func (c *Client) VerifyLogoutToken(ctx context.Context, raw string, maxAge time.
 		return nil, fmt.Errorf("%w: expired", ErrInvalidLogoutToken)
 	}
 	return &LogoutToken{Issuer: lt.Issuer, Subject: lt.Subject, SID: lt.SessionID, ID: lt.TokenID}, nil
+}
+
+// LogoutTokenIssuer returns the iss claim of a back-channel logout token
+// without verifying anything, to choose the provider that must verify it.
+func LogoutTokenIssuer(raw string) string {
+	_, payload, ok := splitJWT(raw)
+	if !ok {
+		return ""
+	}
+	var c struct {
+		Iss string `json:"iss"`
+	}
+	json.Unmarshal(payload, &c)
+	return c.Iss
+}
+
+// checkLogoutShape refuses, before any key is fetched, a logout token that
+// is not for issuer, whose typ (when present) names another kind of token,
+// or whose events claim does not hold the back-channel logout event as an
+// object.
+func checkLogoutShape(raw, issuer string) error {
+	header, payload, ok := splitJWT(raw)
+	if !ok {
+		return fmt.Errorf("%w: not a JWT", ErrInvalidLogoutToken)
+	}
+	var h struct {
+		Typ *string `json:"typ"`
+	}
+	if json.Unmarshal(header, &h) != nil {
+		return fmt.Errorf("%w: bad header", ErrInvalidLogoutToken)
+	}
+	if h.Typ != nil {
+		switch strings.ToLower(*h.Typ) {
+		case "logout+jwt", "application/logout+jwt", "jwt":
+		default:
+			return fmt.Errorf("%w: typ %q is not a logout token's", ErrInvalidLogoutToken, netx.ProviderText(*h.Typ))
+		}
+	}
+	var c struct {
+		Iss    string                     `json:"iss"`
+		Events map[string]json.RawMessage `json:"events"`
+	}
+	if json.Unmarshal(payload, &c) != nil {
+		return fmt.Errorf("%w: bad claims", ErrInvalidLogoutToken)
+	}
+	if issuer != "" && c.Iss != issuer {
+		return fmt.Errorf("%w: issued by another provider", ErrInvalidLogoutToken)
+	}
+	ev := c.Events[backchannelEvent]
+	var obj map[string]json.RawMessage
+	if len(ev) == 0 || ev[0] != '{' || json.Unmarshal(ev, &obj) != nil {
+		return fmt.Errorf("%w: events must hold %s as an object", ErrInvalidLogoutToken, backchannelEvent)
+	}
+	return nil
+}
+
+const backchannelEvent = "http://schemas.openid.net/event/backchannel-logout"
+
+// splitJWT decodes a compact JWT's header and payload.
+func splitJWT(raw string) (header, payload []byte, ok bool) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 || len(raw) > 16<<10 {
+		return nil, nil, false
+	}
+	h, err1 := base64.RawURLEncoding.DecodeString(parts[0])
+	p, err2 := base64.RawURLEncoding.DecodeString(parts[1])
+	return h, p, err1 == nil && err2 == nil
 }
 
 // Issuer returns the provider's issuer once discovered ("" for plain OAuth

@@ -194,15 +194,15 @@ func (p *Provider) build(ep Endpoints, op *oidc.Provider) *resolved {
 		algs = []string{oidc.RS256}
 	}
 	r.ep.SigningAlgs = algs
-	// The key set's context only carries the HTTP client; go-oidc ignores its
-	// cancellation. It refetches the JWKS on an unknown kid, merging
-	// concurrent fetches.
 	kctx := oidc.ClientContext(context.Background(), p.hc)
 	if op == nil {
 		r.oidc = (&oidc.ProviderConfig{IssuerURL: ep.Issuer, AuthURL: ep.AuthURL, TokenURL: ep.TokenURL,
 			UserInfoURL: ep.UserInfoURL, JWKSURL: ep.JWKSURL, Algorithms: algs}).NewProvider(kctx)
 	}
-	r.verifier = r.oidc.VerifierContext(kctx, &oidc.Config{SkipClientIDCheck: true, SupportedSigningAlgs: algs, SkipExpiryCheck: true})
+	// Our own key set: fetched once, refetched on an unknown kid at most
+	// once per JWKSRefetchInterval, concurrent fetches merged.
+	r.verifier = oidc.NewVerifier(ep.Issuer, &keySet{url: ep.JWKSURL, hc: p.hc},
+		&oidc.Config{SkipClientIDCheck: true, SupportedSigningAlgs: algs, SkipExpiryCheck: true})
 	return r
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -37,10 +38,16 @@ func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 		a.backchannelError(w, r, http.StatusBadRequest, fmt.Errorf("%w: no logout_token", ErrInvalidLogoutToken))
 		return
 	}
+	// Only the provider the token names verifies it: a forged token costs
+	// no other provider a key fetch.
 	var lt *client.LogoutToken
 	var c *client.Client
-	var err error
+	err := fmt.Errorf("%w: no configured provider has issuer %q", client.ErrInvalidLogoutToken, netx.ProviderText(client.LogoutTokenIssuer(raw)))
+	iss := client.LogoutTokenIssuer(raw)
 	for _, cand := range a.clients {
+		if iss == "" || cand.Provider().Issuer() != iss {
+			continue
+		}
 		if lt, err = cand.VerifyLogoutToken(r.Context(), raw, a.cfg.LogoutTokenMaxAge); err == nil {
 			c = cand
 			break

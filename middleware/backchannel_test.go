@@ -3,6 +3,8 @@ package middleware_test
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -163,5 +165,65 @@ func TestBackchannelLogoutBySID(t *testing.T) {
 	}
 	if who := whoami(t, second, c.apps[0].URL); who != "op:"+testop.DemoUser.ID {
 		t.Errorf("session of sid 2 ended too: %q", who)
+	}
+}
+
+// TestBackchannelForgeriesCostOneFetch pins a review finding: every forged
+// POST to the back-channel endpoint made the app fetch the provider's JWKS
+// (250 posts, 251 fetches). Forged tokens naming made-up keys now cost at
+// most one refetch per interval; tokens of another issuer, with the event
+// not an object, or typed as another kind of token, cost none.
+func TestBackchannelForgeriesCostOneFetch(t *testing.T) {
+	c := newCluster(t, clusterOptions{instances: 1, noRedis: true})
+	alice := c.signIn(t, testop.DemoUser)
+	otherKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	before := c.op.Count(testop.PathKeys)
+	for i := range 250 {
+		forged := signWith(otherKey, jose.RS256, fmt.Sprintf("made-up-%d", i), logoutClaims(c.op, testop.DemoUser.ID, ""))
+		if status := postLogout(t, c.apps[0].URL, forged); status != http.StatusBadRequest {
+			t.Fatalf("forged token %d: %d", i, status)
+		}
+	}
+	if n := c.op.Count(testop.PathKeys) - before; n > 1 {
+		t.Errorf("250 forged logout tokens made %d JWKS fetches, want at most 1", n)
+	}
+	shapes := []struct {
+		name  string
+		token func() string
+	}{
+		{"another issuer", func() string {
+			cl := logoutClaims(c.op, testop.DemoUser.ID, "")
+			cl["iss"] = "https://evil.example"
+			return signWith(otherKey, jose.RS256, "x", cl)
+		}},
+		{"event not an object", func() string {
+			cl := logoutClaims(c.op, testop.DemoUser.ID, "")
+			cl["events"] = map[string]any{logoutEvent: "yes"}
+			return c.op.Sign(cl)
+		}},
+		{"event null", func() string {
+			cl := logoutClaims(c.op, testop.DemoUser.ID, "")
+			cl["events"] = map[string]any{logoutEvent: nil}
+			return c.op.Sign(cl)
+		}},
+		{"typed as an access token", func() string {
+			signer, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: otherKey}, (&jose.SignerOptions{}).WithType("at+jwt"))
+			payload, _ := json.Marshal(logoutClaims(c.op, testop.DemoUser.ID, ""))
+			obj, _ := signer.Sign(payload)
+			s, _ := obj.CompactSerialize()
+			return s
+		}},
+	}
+	before = c.op.Count(testop.PathKeys)
+	for _, s := range shapes {
+		if status := postLogout(t, c.apps[0].URL, s.token()); status != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", s.name, status)
+		}
+	}
+	if n := c.op.Count(testop.PathKeys) - before; n != 0 {
+		t.Errorf("malformed logout tokens made %d JWKS fetches", n)
+	}
+	if who := whoami(t, alice, c.apps[0].URL); who != "op:"+testop.DemoUser.ID {
+		t.Errorf("a refused token ended the session: %q", who)
 	}
 }

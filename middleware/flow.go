@@ -33,6 +33,11 @@ type flow struct {
 
 const flowBase = "confidant_flow."
 
+// maxFlowReturnTo bounds the return-to kept in a flow cookie, so that each
+// flow cookie stays under about 800 bytes and MaxFlows of them fit in any
+// server's header limits.
+const maxFlowReturnTo = 512
+
 // flowCookieName derives the attempt's cookie name from its state, so the
 // callback finds its own attempt among parallel ones without trying them all.
 func (a *Auth) flowCookieName(state string) string {
@@ -70,6 +75,13 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, c *client.Clien
 		return
 	}
 	a.pruneFlows(w, r)
+	if len(returnTo) > maxFlowReturnTo {
+		// Keep the flow cookie small: the page without its long query,
+		// or the default landing page.
+		if returnTo = pathOnly(returnTo); len(returnTo) > maxFlowReturnTo {
+			returnTo = a.cfg.AfterLogin
+		}
+	}
 	f := flow{Provider: c.Provider().Name(), State: l.State, Nonce: l.Nonce, Verifier: l.Verifier, ReturnTo: returnTo, Created: a.cfg.Now().UnixMilli()}
 	plain, _ := json.Marshal(f)
 	name := a.flowCookieName(l.State)

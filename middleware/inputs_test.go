@@ -42,3 +42,28 @@ func TestProviderTextTruncated(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowCookiesSmall pins a review finding: a long return-to made each
+// flow cookie about 3 KB, so a few sign-ins in progress could exceed a
+// server's header limit. A flow cookie stays under 1 KB, and a long query
+// is dropped from the return-to rather than stored.
+func TestFlowCookiesSmall(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	hc := testenv.Browser()
+	long := "/profile?q=" + strings.Repeat("x", 1500)
+	authURL := env.StartLogin(t, hc, long)
+	var size int
+	for _, c := range hc.Jar.Cookies(mustURL(env.App.URL)) {
+		if strings.Contains(c.Name, "confidant_flow.") {
+			size = len(c.Name) + 1 + len(c.Value)
+		}
+	}
+	if size == 0 || size > 1024 {
+		t.Errorf("flow cookie of %d bytes, want under 1 KB", size)
+	}
+	cb := env.ProviderLogin(t, hc, authURL)
+	resp := callback(t, env, hc, cb.String())
+	if loc := resp.Header.Get("Location"); loc != "/profile" {
+		t.Errorf("landed on %.40q, want /profile", loc)
+	}
+}
