@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/confidant-go/confidant/internal/netx"
 )
 
 // AuthStyle is how the client authenticates to the token endpoint.
@@ -53,6 +55,12 @@ type Config struct {
 
 	// AuthStyle selects client_secret_basic (default) or client_secret_post.
 	AuthStyle AuthStyle
+
+	// AllowInsecureHTTP accepts a RedirectURL on plain http that is not a
+	// loopback host: codes and session cookies then travel in clear, only
+	// for a closed test network. Default: refused; https, or http on
+	// loopback (development) only.
+	AllowInsecureHTTP bool
 
 	// FetchUserInfo calls the userinfo endpoint after the code exchange,
 	// requires its sub to equal the ID token's, and merges its claims
@@ -105,6 +113,9 @@ func New(cfg Config) (*Client, error) {
 	u, err := url.Parse(cfg.RedirectURL)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" {
 		return nil, fmt.Errorf("%w: RedirectURL %q must be an absolute URL without fragment", ErrConfig, cfg.RedirectURL)
+	}
+	if !netx.SecureOrLoopback(u) && !cfg.AllowInsecureHTTP {
+		return nil, fmt.Errorf("%w: RedirectURL %q must be https (plain http only on a loopback host, for development): the code and the session cookie would travel in clear (AllowInsecureHTTP opts out)", ErrConfig, cfg.RedirectURL)
 	}
 	if cfg.AuthStyle != AuthStyleBasic && cfg.AuthStyle != AuthStylePost {
 		return nil, fmt.Errorf("%w: unknown AuthStyle %d", ErrConfig, cfg.AuthStyle)

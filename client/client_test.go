@@ -228,3 +228,31 @@ func TestNoRevocationEndpoint(t *testing.T) {
 		t.Errorf("LogoutURL = %q, %v; want empty", u, err)
 	}
 }
+
+// TestPlainHTTPRefused: a RedirectURL or issuer on plain http to a host
+// that is not loopback is refused at construction, unless opted out loudly.
+func TestPlainHTTPRefused(t *testing.T) {
+	p, err := client.NewProvider("p", client.Endpoints{AuthURL: "https://idp.example.com/a", TokenURL: "https://idp.example.com/t"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		url   string
+		allow bool
+		ok    bool
+	}{
+		{"http://app.example.com/auth/callback", false, false},
+		{"http://app.example.com/auth/callback", true, true},
+		{"https://app.example.com/auth/callback", false, true},
+		{"http://localhost:8080/auth/callback", false, true},
+		{"http://127.0.0.1:8080/auth/callback", false, true},
+	} {
+		_, err := client.New(client.Config{Provider: p, ClientID: "c", ClientSecret: "s", RedirectURL: tc.url, AllowInsecureHTTP: tc.allow})
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, client.ErrConfig)) {
+			t.Errorf("%s (allow %v): %v", tc.url, tc.allow, err)
+		}
+	}
+	if _, err := client.Discover(context.Background(), "http://idp.example.com/"); !errors.Is(err, client.ErrConfig) {
+		t.Errorf("Discover on plain http: %v, want ErrConfig", err)
+	}
+}

@@ -52,6 +52,7 @@ type ProviderOption func(*providerOptions)
 type providerOptions struct {
 	name, audience, hostedDomain, baseURL string
 	hc                                    *http.Client
+	insecureHTTP                          bool
 }
 
 func applyOptions(opts []ProviderOption) providerOptions {
@@ -65,6 +66,11 @@ func applyOptions(opts []ProviderOption) providerOptions {
 // WithName sets the provider's name (sessions remember it; with several
 // providers, /auth/login?provider=NAME selects it).
 func WithName(name string) ProviderOption { return func(o *providerOptions) { o.name = name } }
+
+// WithInsecureHTTP lets Discover use an issuer on plain http that is not a
+// loopback host. Tokens then travel in clear: only for a closed test
+// network.
+func WithInsecureHTTP() ProviderOption { return func(o *providerOptions) { o.insecureHTTP = true } }
 
 // WithHTTPClient sets the client for discovery, JWKS and provider API
 // requests (default: a 10 second timeout).

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/confidant-go/confidant/internal/netx"
 )
 
 // Endpoints are a provider's URLs. For an OpenID Connect provider, Issuer and
@@ -48,6 +50,11 @@ type DiscoveryConfig struct {
 	// RetryInterval is the shortest time between two discovery attempts
 	// after a failure. Default: 5 seconds.
 	RetryInterval time.Duration
+
+	// AllowInsecureHTTP accepts an issuer on plain http that is not a
+	// loopback host (tokens then travel in clear: only for a closed test
+	// network). Default: refused; https, or http on loopback only.
+	AllowInsecureHTTP bool
 }
 
 // Provider is an OAuth 2.0 / OpenID Connect provider: its endpoints and, for
@@ -94,7 +101,7 @@ var defaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
 // Options: WithName, WithHTTPClient.
 func Discover(ctx context.Context, issuer string, opts ...ProviderOption) (*Provider, error) {
 	o := applyOptions(opts)
-	return DiscoverConfig(ctx, DiscoveryConfig{Issuer: issuer, Name: o.name, HTTPClient: o.hc})
+	return DiscoverConfig(ctx, DiscoveryConfig{Issuer: issuer, Name: o.name, HTTPClient: o.hc, AllowInsecureHTTP: o.insecureHTTP})
 }
 
 // DiscoverConfig is Discover with options.
@@ -114,6 +121,9 @@ func lazyProvider(cfg DiscoveryConfig) (*Provider, error) {
 	u, err := url.Parse(cfg.Issuer)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("%w: issuer %q is not an absolute http(s) URL", ErrConfig, cfg.Issuer)
+	}
+	if !netx.SecureOrLoopback(u) && !cfg.AllowInsecureHTTP {
+		return nil, fmt.Errorf("%w: issuer %q is plain http on a host that is not loopback: tokens would travel in clear; use https (AllowInsecureHTTP or WithInsecureHTTP opts out)", ErrConfig, cfg.Issuer)
 	}
 	if cfg.Name == "" {
 		cfg.Name = u.Hostname()
@@ -164,6 +174,18 @@ func (p *Provider) IsOIDC() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.ready == nil || p.ready.ep.Issuer != ""
+}
+
+// DiscoveryError returns why discovery last failed while the provider's
+// endpoints are still unknown, or nil (resolved, or not tried yet). It
+// makes no request.
+func (p *Provider) DiscoveryError() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ready != nil {
+		return nil
+	}
+	return p.lastErr
 }
 
 // Endpoints returns the provider's endpoints, running discovery first if it

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/session"
 )
 
 var errorTmpl = template.Must(template.New("error").Parse(`<!doctype html>
@@ -31,6 +32,8 @@ func defaultErrorPage(loginPath string) http.HandlerFunc {
 			title, reason = "Access denied", "The sign-in was cancelled or access was not granted."
 		case errors.As(err, &pe):
 			reason = "The identity provider reported an error: " + pe.Code + "."
+		case errors.Is(err, ErrFlowCookieMissing):
+			reason = "Your browser did not send back the sign-in cookie. Open the app at the address it is configured for (not another name for the same machine, such as 127.0.0.1 for localhost) and sign in again."
 		case errors.Is(err, ErrStateMissing), errors.Is(err, ErrStateMismatch):
 			reason = "This sign-in link is not valid for this browser or was already used."
 		case errors.Is(err, ErrStateExpired):
@@ -43,6 +46,8 @@ func defaultErrorPage(loginPath string) http.HandlerFunc {
 			title, reason = "Request refused", "Another site asked your browser to do this; nothing was changed."
 		case errors.Is(err, ErrRefreshUnavailable):
 			title, reason = "Service unavailable", "Your session could not be renewed because the identity provider is unreachable. Please try again shortly."
+		case errors.Is(err, session.ErrTooLarge):
+			title, reason = "Sign-in failed", "Your session is too large to be kept by this app. This is a problem with the app's configuration; retrying will not help."
 		case errors.Is(err, ErrSessionStore):
 			title, reason = "Service unavailable", "Sessions cannot be stored right now. Please try again shortly."
 		case errors.Is(err, client.ErrProviderUnavailable), errors.Is(err, client.ErrDiscovery):

@@ -25,6 +25,13 @@ var (
 	// attempt of this browser: unknown, forged, or already used.
 	ErrStateMismatch = errors.New("middleware: unknown or reused state")
 
+	// ErrFlowCookieMissing means the callback came without any sign-in
+	// cookie: the sign-in most likely started on another host than the
+	// RedirectURL's (the app opened at 127.0.0.1 while the RedirectURL
+	// says localhost), or cookies are blocked. errors.Is(err,
+	// ErrStateMismatch) holds too.
+	ErrFlowCookieMissing = fmt.Errorf("%w: the browser sent no sign-in cookie with the callback; was the sign-in started on another host than the RedirectURL's (127.0.0.1 and localhost are different hosts to a browser)?", ErrStateMismatch)
+
 	// ErrStateExpired means the sign-in attempt took longer than FlowTTL.
 	ErrStateExpired = errors.New("middleware: sign-in attempt expired")
 
@@ -100,6 +107,8 @@ func StatusCode(err error) int {
 		return http.StatusMethodNotAllowed
 	case errors.Is(err, ErrCrossOrigin):
 		return http.StatusForbidden
+	case errors.Is(err, session.ErrTooLarge):
+		return http.StatusInternalServerError // a configuration problem: retrying never helps
 	case errors.Is(err, ErrSessionStore), errors.Is(err, ErrRefreshUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, client.ErrProviderUnavailable), errors.Is(err, client.ErrDiscovery):
@@ -109,8 +118,6 @@ func StatusCode(err error) int {
 		errors.Is(err, client.ErrAccessTokenHash), errors.Is(err, client.ErrUserInfo),
 		errors.Is(err, client.ErrNoIDToken):
 		return http.StatusUnauthorized
-	case errors.Is(err, session.ErrTooLarge):
-		return http.StatusInternalServerError
 	}
 	return http.StatusBadRequest
 }

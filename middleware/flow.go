@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"fmt"
 	"log/slog"
 
 	"crypto/sha256"
@@ -73,6 +74,10 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, c *client.Clien
 	if err != nil {
 		a.fail(w, r, err)
 		return
+	}
+	if !strings.EqualFold(r.Host, a.origin.Host) && a.cfg.Logger != nil && a.hostWarned.CompareAndSwap(false, true) {
+		a.cfg.Logger.Warn("confidant: a sign-in started on another host than the RedirectURL's: the browser will not send the sign-in cookie back to the callback; open the app at the RedirectURL's host",
+			"request_host", netx.ProviderText(r.Host), "redirect_url_host", a.origin.Host)
 	}
 	a.pruneFlows(w, r)
 	if len(returnTo) > maxFlowReturnTo {
@@ -160,7 +165,12 @@ func (a *Auth) takeFlow(w http.ResponseWriter, r *http.Request, state string, c 
 	name := a.flowCookieName(state)
 	cookie, err := r.Cookie(name)
 	if err != nil {
-		return nil, ErrStateMismatch
+		for _, c := range r.Cookies() {
+			if a.isFlowCookie(c.Name) {
+				return nil, ErrStateMismatch
+			}
+		}
+		return nil, fmt.Errorf("%w (this callback is on %s)", ErrFlowCookieMissing, r.Host)
 	}
 	a.setFlowCookie(w, r, name, "", -1)
 	f, ok := a.openFlow(name, cookie.Value)

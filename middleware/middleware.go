@@ -2,6 +2,8 @@ package middleware
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/confidant-go/confidant/event"
 	"log/slog"
@@ -9,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -158,6 +161,8 @@ type Auth struct {
 	shared     session.SharedStore  // non-nil for a server-side store
 	denyTTL    time.Duration        // how long a deny-list entry must live
 	cookies    session.CookiePolicy // Secure and SameSite, from the RedirectURL
+	origin     *url.URL             // of the RedirectURL
+	hostWarned atomic.Bool          // a sign-in started on another host was logged
 	flowPrefix string               // name of the flow cookies, before the state's hash
 	cop        *http.CrossOriginProtection
 	replays    session.ReplayCache // logout token IDs seen: in Redis when Redis is configured
@@ -340,7 +345,15 @@ func New(cfg Config) (*Auth, error) {
 	if u, err := url.Parse(clients[0].RedirectURL()); err == nil {
 		cop.AddTrustedOrigin(u.Scheme + "://" + u.Host)
 	}
-	return &Auth{cfg: cfg, denyTTL: denyTTL, cop: cop, cookies: policy,
+	if cfg.Logger != nil {
+		for _, c := range clients {
+			if err := c.Provider().DiscoveryError(); err != nil {
+				cfg.Logger.Warn("confidant: the provider could not be reached at start; discovery is retried on first use (Auth.Ready reports it)",
+					"provider", c.Provider().Name(), "err", err)
+			}
+		}
+	}
+	return &Auth{cfg: cfg, denyTTL: denyTTL, cop: cop, cookies: policy, origin: origin,
 		flowPrefix: session.CookieName(flowBase, policy.Secure, &sessions.Options{Path: "/"}), flows: flows, sink: sink, refresher: newRefresher(), shared: shared, replays: replays,
 		apis: apis, clients: clients, byName: byName, callbacks: callbacks}, nil
 }
@@ -374,6 +387,24 @@ func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// Ready reports whether the app can sign users in now: every provider's
+// discovery (and JWKS location) resolved, and the session store reachable
+// when it can tell (RedisStore). For a readiness or health endpoint.
+func (a *Auth) Ready(ctx context.Context) error {
+	var errs []error
+	for _, c := range a.clients {
+		if _, err := c.Provider().Endpoints(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("provider %s: %w", c.Provider().Name(), err))
+		}
+	}
+	if p, ok := a.cfg.Store.(interface{ Ping(context.Context) error }); ok {
+		if err := p.Ping(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%w: %w", ErrSessionStore, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // LoginPath is the path of the login endpoint, for links and forms.

@@ -34,6 +34,9 @@ func NewCipher(keys [][]byte) (*Cipher, error) {
 		if len(k) != 32 {
 			return nil, fmt.Errorf("%w: key %d is %d bytes, want 32", ErrConfig, i, len(k))
 		}
+		if err := checkRandom(k); err != nil {
+			return nil, fmt.Errorf("%w: key %d %v; make one with crypto/rand (or: openssl rand -base64 32, decoded)", ErrConfig, i, err)
+		}
 		block, _ := aes.NewCipher(k)
 		aead, _ := cipher.NewGCM(block)
 		h := sha256.Sum256(k)
@@ -74,4 +77,28 @@ func (c *Cipher) Open(text string, aad []byte) ([]byte, error) {
 		}
 	}
 	return nil, ErrInvalidSession
+}
+
+// checkRandom refuses keys that cannot have come from a random source: all
+// one byte value (a zero-filled buffer), or all printable ASCII (a password
+// or a hex or base64 string used as the key itself, which has far less than
+// 256 bits of entropy). A random key is all printable with probability
+// about 10^-14.
+func checkRandom(k []byte) error {
+	same, printable := true, true
+	for _, b := range k {
+		if b != k[0] {
+			same = false
+		}
+		if b < 0x20 || b > 0x7e {
+			printable = false
+		}
+	}
+	switch {
+	case same:
+		return fmt.Errorf("is one byte value repeated (an unset or zeroed buffer?)")
+	case printable:
+		return fmt.Errorf("is printable text, not random bytes (decode it if it is base64 or hex)")
+	}
+	return nil
 }

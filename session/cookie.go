@@ -57,6 +57,10 @@ type CookieConfig struct {
 	Now func() time.Time
 }
 
+// maxChunkSize leaves room, within the 4096 bytes a browser keeps per
+// cookie, for the name (with prefix and chunk number) and the attributes.
+const maxChunkSize = 3900
+
 // CookieStore keeps the whole session in encrypted cookies. Safe for
 // concurrent use.
 type CookieStore struct {
@@ -97,10 +101,16 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 			opts.SameSite = http.SameSiteLaxMode
 		}
 	}
-	if cfg.ChunkSize <= 0 {
+	if cfg.ChunkSize < 0 || cfg.MaxSize < 0 || cfg.Timeouts.Idle < 0 || cfg.Timeouts.Absolute < 0 {
+		return nil, fmt.Errorf("%w: negative ChunkSize, MaxSize or Timeouts; leave them zero for the defaults", ErrConfig)
+	}
+	if cfg.ChunkSize > maxChunkSize {
+		return nil, fmt.Errorf("%w: ChunkSize %d: browsers keep at most 4096 bytes per cookie, name and attributes included; use at most %d", ErrConfig, cfg.ChunkSize, maxChunkSize)
+	}
+	if cfg.ChunkSize == 0 {
 		cfg.ChunkSize = 3800
 	}
-	if cfg.MaxSize <= 0 {
+	if cfg.MaxSize == 0 {
 		cfg.MaxSize = 8000
 	}
 	if cfg.Now == nil {
@@ -261,7 +271,7 @@ func (s *CookieStore) SaveStats(w http.ResponseWriter, r *http.Request, sess *Se
 	name, secure := s.name()
 	value := s.cipher.Seal(marshal(&cp), s.aads[b2i(secure)])
 	if len(value) > s.cfg.MaxSize {
-		return SaveStats{}, fmt.Errorf("%w: %d bytes encoded, budget %d", ErrTooLarge, len(value), s.cfg.MaxSize)
+		return SaveStats{}, fmt.Errorf("%w: %d bytes encoded, budget %d (MaxSize): ask for fewer scopes and claims, leave FetchUserInfo off, or keep sessions server-side with RedisStore", ErrTooLarge, len(value), s.cfg.MaxSize)
 	}
 	stats := SaveStats{Store: "cookie", Bytes: len(value)}
 	n := 0

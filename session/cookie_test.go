@@ -301,3 +301,24 @@ func mustParse(s string) *url.URL {
 	}
 	return u
 }
+
+// TestStoreConfigRefused: keys that cannot be random, chunk sizes browsers
+// drop, and negative sizes are refused with ErrConfig.
+func TestStoreConfigRefused(t *testing.T) {
+	cases := map[string]session.CookieConfig{
+		"all-zero key":      {Keys: [][]byte{make([]byte, 32)}},
+		"printable key":     {Keys: [][]byte{[]byte("correct horse battery staple 123")}},
+		"hex text key":      {Keys: [][]byte{key(), []byte("0123456789abcdef0123456789abcdef")}},
+		"ChunkSize 4096":    {Keys: [][]byte{key()}, ChunkSize: 4096},
+		"negative MaxSize":  {Keys: [][]byte{key()}, MaxSize: -1},
+		"negative Timeouts": {Keys: [][]byte{key()}, Timeouts: session.Timeouts{Idle: -time.Hour}},
+	}
+	for name, cfg := range cases {
+		if _, err := session.NewCookieStore(cfg); !errors.Is(err, session.ErrConfig) {
+			t.Errorf("%s: %v, want ErrConfig", name, err)
+		}
+	}
+	if _, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()}, ChunkSize: 3900}); err != nil {
+		t.Errorf("ChunkSize 3900: %v", err)
+	}
+}

@@ -395,6 +395,16 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `)
 
+// Ping reports whether Redis answers (for a readiness check).
+func (s *RedisStore) Ping(ctx context.Context) error {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	if err := s.cfg.Client.Ping(ctx).Err(); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
 // Touch implements SharedStore: it records the time of use beside the
 // session and extends its TTL, leaving its data and version alone.
 func (s *RedisStore) Touch(ctx context.Context, sess *Session) error {

@@ -143,6 +143,8 @@ var (
 	ErrInvalidSession = errors.New("session: invalid session cookie")
 
 	// ErrTooLarge means the encoded session exceeds the store's size budget.
+	// Retrying does not help: the session must hold less (fewer claims or
+	// scopes) or live in a server-side store (RedisStore).
 	ErrTooLarge = errors.New("session: session too large")
 
 	// ErrConflict means a compare-and-swap write lost: the stored session

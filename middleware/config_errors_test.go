@@ -1,0 +1,111 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/session"
+)
+
+// TestSessionTooLarge pins a review finding: a session over the cookie
+// budget answered 503 "try again shortly", which never helps. It is a 500
+// now, and the log names the cause and the ways out.
+func TestSessionTooLarge(t *testing.T) {
+	var rec recordingErrors
+	var logs syncBuffer
+	env := testenv.New(t, testenv.Options{
+		Cookie: func(c *session.CookieConfig) { c.MaxSize = 1000 },
+		Middleware: func(c *middleware.Config) {
+			rec.install(c)
+			c.Logger = logs.logger()
+		},
+	})
+	hc := testenv.Browser()
+	resp := env.SignIn(t, hc, "/profile")
+	if resp.StatusCode != http.StatusInternalServerError || !errors.Is(rec.last(), session.ErrTooLarge) {
+		t.Errorf("status %d, reason %v; want 500 and ErrTooLarge", resp.StatusCode, rec.last())
+	}
+	if resp.Header.Get("Retry-After") != "" {
+		t.Error("a Retry-After for an error that retrying cannot fix")
+	}
+	if l := logs.String(); !strings.Contains(l, "RedisStore") || !strings.Contains(l, "budget 1000") {
+		t.Errorf("the log does not say what to do: %s", l)
+	}
+}
+
+// TestCallbackWithoutFlowCookie: a callback that brings no sign-in cookie
+// at all (the sign-in began on another host name) says so, in the reason
+// and on the page; starting on another host than the RedirectURL's is
+// logged once.
+func TestCallbackWithoutFlowCookie(t *testing.T) {
+	var rec recordingErrors
+	var logs syncBuffer
+	env := testenv.New(t, testenv.Options{Middleware: func(c *middleware.Config) {
+		rec.install(c)
+		c.Logger = logs.logger()
+	}})
+	hc := testenv.Browser()
+	authURL := env.StartLogin(t, hc, "/profile")
+	cb := env.ProviderLogin(t, hc, authURL)
+	hc.Jar, _ = cookieJar() // the callback reaches a host that never saw the sign-in
+	resp := callback(t, env, hc, cb.String())
+	if err := rec.last(); resp.StatusCode != http.StatusBadRequest || !errors.Is(err, middleware.ErrFlowCookieMissing) || !errors.Is(err, middleware.ErrStateMismatch) {
+		t.Errorf("status %d, reason %v; want 400 and ErrFlowCookieMissing", resp.StatusCode, err)
+	}
+	// The default page says it in one sentence.
+	page := testenv.New(t, testenv.Options{})
+	hc2 := testenv.Browser()
+	cb2 := page.ProviderLogin(t, hc2, page.StartLogin(t, hc2, "/profile"))
+	hc2.Jar, _ = cookieJar()
+	if _, body := page.Get(t, hc2, strings.TrimPrefix(cb2.String(), page.App.URL)); !strings.Contains(body, "did not send back the sign-in cookie") {
+		t.Errorf("error page: %s", body)
+	}
+	// Sign-in started with another Host than the RedirectURL's.
+	req, _ := http.NewRequest("GET", env.App.URL+"/auth/login", nil)
+	req.Host = "localhost" + strings.TrimPrefix(env.App.URL, "http://127.0.0.1")
+	for range 3 {
+		r, err := testenv.Browser().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+	}
+	if n := strings.Count(logs.String(), "request_host="); n != 1 {
+		t.Errorf("host mismatch logged %d times, want once", n)
+	}
+}
+
+// TestReady: Ready reports an unreachable provider (and New logs it), and
+// nil once everything answers.
+func TestReady(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	if err := env.Auth.Ready(context.Background()); err != nil {
+		t.Errorf("Ready with the provider up: %v", err)
+	}
+	prov, err := client.Discover(context.Background(), "http://127.0.0.1:1/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(client.Config{Provider: prov, ClientID: "x", ClientSecret: "y", RedirectURL: "http://localhost:8080/auth/callback"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	store, _ := newStore()
+	auth, err := middleware.New(middleware.Config{Client: c, Store: store, Logger: logs.logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "could not be reached at start") {
+		t.Errorf("no warning at start: %s", logs.String())
+	}
+	if err := auth.Ready(context.Background()); !errors.Is(err, client.ErrProviderUnavailable) {
+		t.Errorf("Ready: %v, want ErrProviderUnavailable", err)
+	}
+}
