@@ -2,12 +2,14 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/confidant-go/confidant/event"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -19,9 +21,17 @@ import (
 type AuthStyle int
 
 const (
+	// AuthStyleAuto picks the method from the provider: a preset's own
+	// (Auth0: client_secret_post), else discovery's
+	// token_endpoint_auth_methods_supported (client_secret_basic when
+	// listed or when the list is absent, client_secret_post when only it
+	// is listed). When both are listed and the provider refuses
+	// client_secret_basic with invalid_client, the request is made once
+	// more with client_secret_post, which is then kept. The default.
+	AuthStyleAuto AuthStyle = iota
 	// AuthStyleBasic sends the client ID and secret in an HTTP Basic
-	// Authorization header (client_secret_basic). The default.
-	AuthStyleBasic AuthStyle = iota
+	// Authorization header (client_secret_basic).
+	AuthStyleBasic
 	// AuthStylePost sends them as client_id and client_secret form fields
 	// (client_secret_post).
 	AuthStylePost
@@ -53,7 +63,8 @@ type Config struct {
 	// nonce, code_challenge, …) cannot be overridden.
 	AuthParams url.Values
 
-	// AuthStyle selects client_secret_basic (default) or client_secret_post.
+	// AuthStyle selects client_secret_basic or client_secret_post.
+	// Default AuthStyleAuto: from the provider (see AuthStyleAuto).
 	AuthStyle AuthStyle
 
 	// AllowInsecureHTTP accepts a RedirectURL on plain http that is not a
@@ -88,7 +99,8 @@ type Config struct {
 // Client runs the OAuth 2.0 / OIDC protocol for one app registration at one
 // provider. Safe for concurrent use.
 type Client struct {
-	cfg Config
+	cfg     Config
+	learned *atomic.Int32 // AuthStyle learned from a refusal (AuthStyleAuto), 0 until then
 }
 
 // New validates cfg and returns a Client. A missing required field is an
@@ -117,7 +129,7 @@ func New(cfg Config) (*Client, error) {
 	if !netx.SecureOrLoopback(u) && !cfg.AllowInsecureHTTP {
 		return nil, fmt.Errorf("%w: RedirectURL %q must be https (plain http only on a loopback host, for development): the code and the session cookie would travel in clear (AllowInsecureHTTP opts out)", ErrConfig, cfg.RedirectURL)
 	}
-	if cfg.AuthStyle != AuthStyleBasic && cfg.AuthStyle != AuthStylePost {
+	if cfg.AuthStyle != AuthStyleAuto && cfg.AuthStyle != AuthStyleBasic && cfg.AuthStyle != AuthStylePost {
 		return nil, fmt.Errorf("%w: unknown AuthStyle %d", ErrConfig, cfg.AuthStyle)
 	}
 	cfg.Scopes = slices.Clone(cfg.Scopes)
@@ -145,7 +157,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Client{cfg: cfg}, nil
+	return &Client{cfg: cfg, learned: new(atomic.Int32)}, nil
 }
 
 // WithEvents returns a copy of c that reports to s.
@@ -177,10 +189,45 @@ func (c *Client) RedirectURL() string { return c.cfg.RedirectURL }
 // Scopes returns the scopes requested at sign-in.
 func (c *Client) Scopes() []string { return slices.Clone(c.cfg.Scopes) }
 
-// oauth2Config builds the x/oauth2 configuration for the resolved endpoints.
-func (c *Client) oauth2Config(ep Endpoints) *oauth2.Config {
+// authStyle is the client authentication to use at ep's token endpoint.
+func (c *Client) authStyle(ep Endpoints) AuthStyle {
+	if c.cfg.AuthStyle != AuthStyleAuto {
+		return c.cfg.AuthStyle
+	}
+	if l := AuthStyle(c.learned.Load()); l != AuthStyleAuto {
+		return l
+	}
+	if q := c.cfg.Provider.q.authStyle; q != AuthStyleAuto {
+		return q
+	}
+	if len(ep.AuthMethods) == 0 || slices.Contains(ep.AuthMethods, "client_secret_basic") {
+		return AuthStyleBasic
+	}
+	if slices.Contains(ep.AuthMethods, "client_secret_post") {
+		return AuthStylePost
+	}
+	return AuthStyleBasic
+}
+
+// fallbackStyle returns the method to try once more after the token
+// endpoint refused style with err, or AuthStyleAuto for none: only when the
+// method was chosen automatically, the provider refused the client's
+// authentication, and it lists the other method too.
+func (c *Client) fallbackStyle(ep Endpoints, style AuthStyle, err error) AuthStyle {
+	var te *TokenError
+	if c.cfg.AuthStyle != AuthStyleAuto || style != AuthStyleBasic || !errors.As(err, &te) ||
+		(te.Code != "invalid_client" && !(te.Code == "" && te.StatusCode == http.StatusUnauthorized)) ||
+		!slices.Contains(ep.AuthMethods, "client_secret_post") {
+		return AuthStyleAuto
+	}
+	return AuthStylePost
+}
+
+// oauth2Config builds the x/oauth2 configuration for the resolved endpoints
+// and client authentication.
+func (c *Client) oauth2Config(ep Endpoints, auth AuthStyle) *oauth2.Config {
 	style := oauth2.AuthStyleInHeader
-	if c.cfg.AuthStyle == AuthStylePost {
+	if auth == AuthStylePost {
 		style = oauth2.AuthStyleInParams
 	}
 	scopes := c.cfg.Scopes

@@ -56,16 +56,29 @@ func (c *Client) Exchange(ctx context.Context, code string, l *Login) (*Result, 
 		return nil, err
 	}
 	start := time.Now()
-	tok, err := c.oauth2Config(r.ep).Exchange(c.ctx(ctx), code, oauth2.VerifierOption(l.Verifier))
+	style := c.authStyle(r.ep)
+	tok, err := c.oauth2Config(r.ep, style).Exchange(c.ctx(ctx), code, oauth2.VerifierOption(l.Verifier))
 	if err != nil {
 		err = tokenError(err)
+		if fb := c.fallbackStyle(r.ep, style, err); fb != AuthStyleAuto {
+			// The client was refused before the code was looked at: the
+			// code is still good for one more try with the other method.
+			if tok, err = c.oauth2Config(r.ep, fb).Exchange(c.ctx(ctx), code, oauth2.VerifierOption(l.Verifier)); err == nil {
+				c.learned.Store(int32(fb))
+				style = fb
+			} else {
+				err = tokenError(err)
+			}
+		}
+	}
+	if err != nil {
 		c.emit(ctx, event.Event{Kind: event.CodeExchanged, Flow: event.Redact(l.State), Status: statusOf(err),
 			Duration: time.Since(start), Err: err, Attrs: []slog.Attr{slog.String("grant", "authorization_code")}})
 		return nil, err
 	}
 	c.normalizeExpiry(tok)
 	c.emit(ctx, event.Event{Kind: event.CodeExchanged, Flow: event.Redact(l.State), Status: http.StatusOK, Duration: time.Since(start),
-		Attrs: tokenAttrs("authorization_code", c.cfg.AuthStyle, tok)})
+		Attrs: tokenAttrs("authorization_code", style, tok)})
 	res := &Result{Token: tok}
 	if s, ok := tok.Extra("scope").(string); ok {
 		res.Scope = s

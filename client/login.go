@@ -61,7 +61,7 @@ func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error)
 		}
 		opts = append(opts, oauth2.SetAuthURLParam(k, vs[0]))
 	}
-	l.URL = c.oauth2Config(ep).AuthCodeURL(l.State, opts...)
+	l.URL = c.oauth2Config(ep, AuthStyleAuto).AuthCodeURL(l.State, opts...)
 	return l, nil
 }
 

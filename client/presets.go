@@ -35,6 +35,9 @@ type quirks struct {
 	revoke func(ctx context.Context, c *Client, tok *oauth2.Token) error
 	// userLoader loads the identity of a plain OAuth 2.0 provider.
 	userLoader UserLoader
+	// authStyle is the client authentication AuthStyleAuto uses (Auth0
+	// apps default to client_secret_post).
+	authStyle AuthStyle
 	// revokedCodes are token error codes, besides invalid_grant, that mean
 	// the refresh token is dead.
 	revokedCodes []string
@@ -122,6 +125,7 @@ func Auth0(domain string, opts ...ProviderOption) (*Provider, error) {
 		return nil, err
 	}
 	p.q.loginParams = []string{"organization", "invitation", "login_hint", "screen_hint"}
+	p.q.authStyle = AuthStylePost // the default of an Auth0 application
 	if o.audience != "" {
 		p.q.authParams = url.Values{"audience": {o.audience}}
 	}

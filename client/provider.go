@@ -26,6 +26,11 @@ type Endpoints struct {
 	RevocationURL string // revocation_endpoint, RFC 7009 (optional)
 	EndSessionURL string // end_session_endpoint, RP-initiated logout (optional)
 
+	// AuthMethods are the token endpoint's client authentication methods
+	// (token_endpoint_auth_methods_supported), which AuthStyleAuto
+	// chooses from. Optional.
+	AuthMethods []string
+
 	// SigningAlgs are the accepted ID token algorithms. Default: RS256, or
 	// what discovery advertises. Only asymmetric algorithms (RS*, PS*,
 	// ES*, EdDSA) are ever accepted: never "none", and never HS* (signed
@@ -311,6 +316,7 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 		EndSession string   `json:"end_session_endpoint"`
 		JWKS       string   `json:"jwks_uri"`
 		Algs       []string `json:"id_token_signing_alg_values_supported"`
+		Auth       []string `json:"token_endpoint_auth_methods_supported"`
 	}
 	if err := op.Claims(&extra); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrDiscovery, p.cfg.Issuer, err)
@@ -321,7 +327,7 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 	oe := op.Endpoint()
 	ep := Endpoints{Issuer: p.cfg.Issuer, AuthURL: oe.AuthURL, TokenURL: oe.TokenURL,
 		UserInfoURL: op.UserInfoEndpoint(), JWKSURL: extra.JWKS, RevocationURL: extra.Revocation,
-		EndSessionURL: extra.EndSession, SigningAlgs: extra.Algs}
+		EndSessionURL: extra.EndSession, SigningAlgs: extra.Algs, AuthMethods: extra.Auth}
 	return p.build(ep, op), nil
 }
 

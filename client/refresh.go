@@ -66,16 +66,27 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev Previous
 		c.emit(ctx, event.Event{Kind: event.RefreshFailed, Status: statusOf(err), Duration: time.Since(start), Err: err})
 		return nil, err
 	}
-	attrs := append(tokenAttrs("refresh_token", c.cfg.AuthStyle, res.Token),
+	ep, _ := c.cfg.Provider.Endpoints(ctx)
+	attrs := append(tokenAttrs("refresh_token", c.authStyle(ep), res.Token),
 		slog.Bool("rotated", res.Token.RefreshToken != refreshToken), slog.Bool("id_token_verified", res.IDToken != ""))
 	c.emit(ctx, event.Event{Kind: event.RefreshDone, Status: http.StatusOK, Duration: time.Since(start), Attrs: attrs})
 	return res, nil
 }
 
 func (c *Client) refresh(ctx context.Context, r *resolved, refreshToken string, prev Previous) (*Result, error) {
-	tok, err := c.oauth2Config(r.ep).TokenSource(c.ctx(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token()
+	style := c.authStyle(r.ep)
+	tok, err := c.oauth2Config(r.ep, style).TokenSource(c.ctx(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token()
 	if err != nil {
 		err = tokenError(err)
+		if fb := c.fallbackStyle(r.ep, style, err); fb != AuthStyleAuto {
+			if tok, err = c.oauth2Config(r.ep, fb).TokenSource(c.ctx(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token(); err == nil {
+				c.learned.Store(int32(fb))
+			} else {
+				err = tokenError(err)
+			}
+		}
+	}
+	if err != nil {
 		var te *TokenError
 		if errors.As(err, &te) && (te.Code == "invalid_grant" || slices.Contains(c.cfg.Provider.q.revokedCodes, te.Code)) {
 			return nil, fmt.Errorf("%w: %w", ErrRefreshRevoked, err)

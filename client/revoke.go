@@ -29,7 +29,8 @@ func (c *Client) Revoke(ctx context.Context, token, hint string) error {
 	if hint != "" {
 		form.Set("token_type_hint", hint)
 	}
-	if c.cfg.AuthStyle == AuthStylePost {
+	style := c.authStyle(ep)
+	if style == AuthStylePost {
 		form.Set("client_id", c.cfg.ClientID)
 		form.Set("client_secret", c.cfg.ClientSecret)
 	}
@@ -39,7 +40,7 @@ func (c *Client) Revoke(ctx context.Context, token, hint string) error {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	if c.cfg.AuthStyle == AuthStyleBasic {
+	if style == AuthStyleBasic {
 		// RFC 6749 2.3.1: both parts are form-encoded before Basic encoding.
 		req.SetBasicAuth(url.QueryEscape(c.cfg.ClientID), url.QueryEscape(c.cfg.ClientSecret))
 	}

@@ -247,3 +247,41 @@ func TestOnlyAsymmetricAlgs(t *testing.T) {
 		t.Errorf("accepted algorithms %s, want RS256,ES256", got)
 	}
 }
+
+// TestAuthMethodFromDiscovery: with no AuthStyle set, the token endpoint's
+// client authentication comes from discovery, so an app whose provider
+// takes only client_secret_post (an Auth0 application's default) signs in
+// without configuring it; when both methods are listed and basic is
+// refused, post is tried once and kept.
+func TestAuthMethodFromDiscovery(t *testing.T) {
+	cases := []struct {
+		name     string
+		listed   []string
+		first    int // token requests of the first sign-in
+		enforced string
+	}{
+		{"only client_secret_post listed", []string{"client_secret_post"}, 1, "client_secret_post"},
+		{"both listed, basic refused", []string{"client_secret_basic", "client_secret_post"}, 2, "client_secret_post"},
+		{"both listed, basic taken", []string{"client_secret_basic", "client_secret_post"}, 1, "client_secret_basic"},
+		{"none listed: basic (the default)", nil, 1, "client_secret_basic"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			op := hostile.New(t)
+			op.SetAuthMethods(tc.enforced, tc.listed...)
+			h, err := newHostileApp(t, op, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, want := range []int{tc.first, 1} {
+				before := op.Count("/token")
+				if status := h.signIn(t, testenv.Browser()); status != http.StatusFound {
+					t.Fatalf("sign-in %d: %d (%v)", i+1, status, h.rec.last())
+				}
+				if n := op.Count("/token") - before; n != want {
+					t.Errorf("sign-in %d: %d token requests, want %d", i+1, n, want)
+				}
+			}
+		})
+	}
+}

@@ -58,6 +58,8 @@ type OP struct {
 	keys            []Key // published in the JWKS
 	discoveryIssuer string
 	algs            []string
+	authMethods     []string // listed in discovery
+	enforcedAuth    string   // the only client authentication the token endpoint accepts
 	mint            func(tok *IDToken, grant string)
 	userinfoSub     string
 	tokenFault      http.HandlerFunc
@@ -89,6 +91,15 @@ func (op *OP) SetKeys(keys ...Key) { op.mu.Lock(); op.keys = keys; op.mu.Unlock(
 
 // SetDiscoveryIssuer makes discovery name another issuer.
 func (op *OP) SetDiscoveryIssuer(iss string) { op.mu.Lock(); op.discoveryIssuer = iss; op.mu.Unlock() }
+
+// SetAuthMethods makes discovery list methods as
+// token_endpoint_auth_methods_supported, and the token endpoint accept
+// only enforced ("client_secret_basic" or "client_secret_post"; "" any).
+func (op *OP) SetAuthMethods(enforced string, methods ...string) {
+	op.mu.Lock()
+	op.authMethods, op.enforcedAuth = methods, enforced
+	op.mu.Unlock()
+}
 
 // SetDiscoveryAlgs makes discovery advertise these ID token algorithms.
 func (op *OP) SetDiscoveryAlgs(algs ...string) { op.mu.Lock(); op.algs = algs; op.mu.Unlock() }
@@ -165,12 +176,13 @@ func (op *OP) discovery(w http.ResponseWriter) {
 	if algs == nil {
 		algs = []string{"RS256"}
 	}
+	methods := op.authMethods
 	op.mu.Unlock()
 	writeJSON(w, map[string]any{
 		"issuer": iss, "authorization_endpoint": op.Issuer + "/authorize", "token_endpoint": op.Issuer + "/token",
 		"userinfo_endpoint": op.Issuer + "/userinfo", "jwks_uri": op.Issuer + "/jwks",
 		"response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
-		"id_token_signing_alg_values_supported": algs,
+		"id_token_signing_alg_values_supported": algs, "token_endpoint_auth_methods_supported": methods,
 	})
 }
 
@@ -203,6 +215,19 @@ func tokenError(w http.ResponseWriter, code string) {
 
 func (op *OP) token(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
+	used := "client_secret_post"
+	if _, _, ok := r.BasicAuth(); ok {
+		used = "client_secret_basic"
+	}
+	op.mu.Lock()
+	enforced := op.enforcedAuth
+	op.mu.Unlock()
+	if enforced != "" && used != enforced {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client"})
+		return
+	}
 	grant := r.PostForm.Get("grant_type")
 	var info codeInfo
 	op.mu.Lock()
