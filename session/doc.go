@@ -15,8 +15,12 @@
 // error page.
 //
 // Cookie attributes follow the secure defaults: HttpOnly, SameSite=Lax,
-// Secure with the __Host- name prefix, except over plain http to a loopback
-// host (localhost development), where browsers would drop Secure cookies.
+// Secure with the __Host- name prefix. Secure comes from configuration, never
+// from a request: middleware.New binds the store to the app's origin (see
+// [OriginBinder]), and only a plain-http loopback origin (localhost
+// development, where browsers would drop Secure cookies) gets cookies without
+// it. Every response that sets or clears a cookie is Cache-Control: no-store
+// with Vary: Cookie.
 // Attributes are given with gorilla/sessions' [sessions.Options], so gorilla
 // users feel at home.
 //
