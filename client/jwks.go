@@ -31,6 +31,7 @@ type keySet struct {
 	keys        []jose.JSONWebKey
 	loaded      bool
 	lastRefetch time.Time
+	lastFail    time.Time // of a first fetch that failed
 	inflight    chan struct{}
 	fetchErr    error
 }
@@ -103,6 +104,13 @@ func (k *keySet) current(ctx context.Context, kid string, refetch bool) (keys []
 			continue
 		}
 		now := time.Now()
+		if !k.loaded && !k.lastFail.IsZero() && now.Sub(k.lastFail) < time.Second {
+			// The provider just failed to give its keys: do not let every
+			// request (or a flood of forged ones) ask again at once.
+			err := k.fetchErr
+			k.mu.Unlock()
+			return nil, false, err
+		}
 		if !k.loaded || (refetch && now.Sub(k.lastRefetch) >= JWKSRefetchInterval) {
 			if k.loaded {
 				k.lastRefetch = now
@@ -114,6 +122,8 @@ func (k *keySet) current(ctx context.Context, kid string, refetch bool) (keys []
 			k.mu.Lock()
 			if err == nil {
 				k.keys, k.loaded = keys, true
+			} else if !k.loaded {
+				k.lastFail = time.Now()
 			}
 			k.fetchErr = err
 			k.inflight = nil

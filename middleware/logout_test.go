@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -49,16 +50,8 @@ func whoamiWith(t *testing.T, env *testenv.Env, cookies []*http.Cookie) string {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 512)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	return b.String()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 // TestLogoutEndsCookieCopies pins a review finding: after POST
