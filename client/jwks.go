@@ -36,15 +36,20 @@ type keySet struct {
 	fetchErr    error
 }
 
+// joseAlgs are asymmetricAlgs as go-jose names them.
+var joseAlgs = func() []jose.SignatureAlgorithm {
+	out := make([]jose.SignatureAlgorithm, 0, len(asymmetricAlgs))
+	for a := range asymmetricAlgs {
+		out = append(out, jose.SignatureAlgorithm(a))
+	}
+	return out
+}()
+
 var errUnknownKey = errors.New("client: token signed with a key not in the provider's JWKS")
 
 // VerifySignature implements oidc.KeySet.
 func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
-	algs := make([]jose.SignatureAlgorithm, 0, len(asymmetricAlgs))
-	for a := range asymmetricAlgs {
-		algs = append(algs, jose.SignatureAlgorithm(a))
-	}
-	jws, err := jose.ParseSigned(raw, algs)
+	jws, err := jose.ParseSigned(raw, joseAlgs)
 	if err != nil {
 		return nil, fmt.Errorf("client: malformed jwt: %w", err)
 	}
@@ -118,7 +123,10 @@ func (k *keySet) current(ctx context.Context, kid string, refetch bool) (keys []
 			ch := make(chan struct{})
 			k.inflight = ch
 			k.mu.Unlock()
-			keys, err := k.fetch(ctx)
+			// The fetch serves every waiter: one caller going away must
+			// not fail it for the others (the HTTP client's timeout
+			// bounds it).
+			keys, err := k.fetch(context.WithoutCancel(ctx))
 			k.mu.Lock()
 			if err == nil {
 				k.keys, k.loaded = keys, true

@@ -66,8 +66,7 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev Previous
 		c.emit(ctx, event.Event{Kind: event.RefreshFailed, Status: statusOf(err), Duration: time.Since(start), Err: err})
 		return nil, err
 	}
-	ep, _ := c.cfg.Provider.Endpoints(ctx)
-	attrs := append(tokenAttrs("refresh_token", c.authStyle(ep), res.Token),
+	attrs := append(tokenAttrs("refresh_token", c.authStyle(r.ep), res.Token),
 		slog.Bool("rotated", res.Token.RefreshToken != refreshToken), slog.Bool("id_token_verified", res.IDToken != ""))
 	c.emit(ctx, event.Event{Kind: event.RefreshDone, Status: http.StatusOK, Duration: time.Since(start), Attrs: attrs})
 	return res, nil

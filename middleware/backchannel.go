@@ -42,7 +42,7 @@ func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 	// no other provider a key fetch.
 	var lt *client.LogoutToken
 	var c *client.Client
-	err := fmt.Errorf("%w: no configured provider has issuer %q", client.ErrInvalidLogoutToken, netx.ProviderText(client.LogoutTokenIssuer(raw)))
+	var err error
 	iss := client.LogoutTokenIssuer(raw)
 	for _, cand := range a.clients {
 		if iss == "" || cand.Provider().Issuer() != iss {
@@ -54,6 +54,9 @@ func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if c == nil {
+		if err == nil {
+			err = fmt.Errorf("%w: no configured provider has issuer %q", client.ErrInvalidLogoutToken, netx.ProviderText(iss))
+		}
 		a.backchannelError(w, r, http.StatusBadRequest, fmt.Errorf("%w: %w", ErrInvalidLogoutToken, err))
 		return
 	}

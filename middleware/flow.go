@@ -76,7 +76,7 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, c *client.Clien
 		return
 	}
 	if !strings.EqualFold(r.Host, a.origin.Host) && a.cfg.Logger != nil && a.hostWarned.CompareAndSwap(false, true) {
-		a.cfg.Logger.Warn("confidant: a sign-in started on another host than the RedirectURL's: the browser will not send the sign-in cookie back to the callback; open the app at the RedirectURL's host",
+		a.cfg.Logger.Warn("confidant: a sign-in started on another host than the RedirectURL's: a browser at that host will not send the sign-in cookie back to the callback, so open the app at the RedirectURL's host (behind a proxy that rewrites Host this is expected)",
 			"request_host", netx.ProviderText(r.Host), "redirect_url_host", a.origin.Host)
 	}
 	a.pruneFlows(w, r)
@@ -170,7 +170,7 @@ func (a *Auth) takeFlow(w http.ResponseWriter, r *http.Request, state string, c 
 				return nil, ErrStateMismatch
 			}
 		}
-		return nil, fmt.Errorf("%w (this callback is on %s)", ErrFlowCookieMissing, r.Host)
+		return nil, fmt.Errorf("%w (this callback is on %s)", ErrFlowCookieMissing, netx.ProviderText(r.Host))
 	}
 	a.setFlowCookie(w, r, name, "", -1)
 	f, ok := a.openFlow(name, cookie.Value)

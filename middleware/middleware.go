@@ -342,9 +342,7 @@ func New(cfg Config) (*Auth, error) {
 		denyTTL = lt.MaxLifetime() + time.Minute // and a little clock skew
 	}
 	cop := http.NewCrossOriginProtection()
-	if u, err := url.Parse(clients[0].RedirectURL()); err == nil {
-		cop.AddTrustedOrigin(u.Scheme + "://" + u.Host)
-	}
+	cop.AddTrustedOrigin(origin.Scheme + "://" + origin.Host)
 	if cfg.Logger != nil {
 		for _, c := range clients {
 			if err := c.Provider().DiscoveryError(); err != nil {
