@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -128,7 +129,6 @@ func TestNewRefusesUnsafeConfig(t *testing.T) {
 		store    session.Store
 		cfg      func(*middleware.Config)
 	}{
-		{"SameSite=Strict (a sign-in loop in browsers)", cb, cookie(&sessions.Options{SameSite: http.SameSiteStrictMode}), nil},
 		{"RedirectURL on the login route", "http://localhost:8080/auth/login", cookie(nil), nil},
 		{"RedirectURL on the logout route", "http://localhost:8080/auth/logout", cookie(nil), nil},
 		{"negative FlowTTL", cb, cookie(nil), func(c *middleware.Config) { c.FlowTTL = -time.Second }},
@@ -150,5 +150,59 @@ func TestNewRefusesUnsafeConfig(t *testing.T) {
 	}
 	if _, err := newAuthAt(t, env, "https://app.example.com/auth/callback", st, nil); !errors.Is(err, session.ErrConfig) {
 		t.Errorf("second app on the same store: %v", err)
+	}
+}
+
+// TestStrictCookiesHop: with SameSite=Strict session cookies (a loop of
+// sign-ins in Chromium before; TestBrowserSameSiteStrict drives it there),
+// the callback and a cross-site arrival at a protected page answer with a
+// same-site page that moves on, instead of a redirect that would arrive
+// without the cookie.
+func TestStrictCookiesHop(t *testing.T) {
+	env := testenv.New(t, testenv.Options{Cookie: func(c *session.CookieConfig) {
+		c.Options = &sessions.Options{SameSite: http.SameSiteStrictMode}
+	}})
+	hc := testenv.Browser()
+	cb := env.ProviderLogin(t, hc, env.StartLogin(t, hc, "/profile?tab=1&x=<b>"))
+	resp, err := hc.Get(cb.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	body := string(b)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" || resp.Header.Get("Referrer-Policy") != "no-referrer" ||
+		!strings.Contains(body, `content="0;url=/profile?tab=1&amp;x=&lt;b&gt;"`) {
+		t.Fatalf("callback: %d Location %q Referrer-Policy %q body %s", resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("Referrer-Policy"), body)
+	}
+	var strict bool
+	for _, c := range resp.Cookies() {
+		strict = strict || (c.MaxAge >= 0 && c.Value != "" && c.SameSite == http.SameSiteStrictMode && !strings.Contains(c.Name, "flow"))
+	}
+	if !strict || env.Session(t, hc) == nil {
+		t.Fatalf("callback set no Strict session cookie: %v", resp.Header.Values("Set-Cookie"))
+	}
+
+	// A link from another site: the browser withholds the Strict cookie.
+	nav := func(path, site string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Accept", "text/html")
+		req.Header.Set("Sec-Fetch-Mode", "navigate")
+		req.Header.Set("Sec-Fetch-Site", site)
+		rec := httptest.NewRecorder()
+		env.Auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("page")) })).ServeHTTP(rec, req)
+		return rec
+	}
+	rec := nav("/orders?id=7", "cross-site")
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `url=/orders?id=7"`) || len(rec.Result().Cookies()) != 0 {
+		t.Errorf("cross-site navigation: %d %v %s", rec.Code, rec.Result().Cookies(), rec.Body)
+	}
+	// The hop's own request is same-origin: a sign-in when still no cookie.
+	if rec := nav("/orders?id=7", "same-origin"); rec.Code != http.StatusFound || !strings.HasPrefix(rec.Header().Get("Location"), env.OP.Issuer) {
+		t.Errorf("same-origin navigation without a session: %d to %q", rec.Code, rec.Header().Get("Location"))
+	}
+	// Never a hop to another site.
+	if rec := nav("//evil.example/x", "cross-site"); rec.Code != http.StatusFound || !strings.HasPrefix(rec.Header().Get("Location"), env.OP.Issuer) {
+		t.Errorf("cross-site navigation to //evil.example/x: %d to %q %s", rec.Code, rec.Header().Get("Location"), rec.Body)
 	}
 }

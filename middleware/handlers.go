@@ -95,6 +95,12 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
 		return
 	}
+	if a.strict() {
+		// The provider started this chain of redirects: a Strict cookie
+		// would not come with a redirect to the return-to page.
+		hopTo(w, f.ReturnTo)
+		return
+	}
 	http.Redirect(w, r, f.ReturnTo, http.StatusFound)
 }
 

@@ -328,9 +328,6 @@ func New(cfg Config) (*Auth, error) {
 			return nil, configErr("Store: %w", err)
 		}
 	}
-	if policy.SameSite == http.SameSiteStrictMode {
-		return nil, configErr("Store: SameSite=Strict session cookies are not sent with the redirect back from the provider, which started on another site: the user would land signed out and be sent to sign in again, in a loop; use SameSite=Lax (the default), which still keeps the cookie off cross-site POSTs, images and frames")
-	}
 	var replays session.ReplayCache = newJTICache(cfg.Now)
 	if rc, ok := cfg.Store.(session.ReplayCache); ok {
 		replays = rc

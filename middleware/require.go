@@ -155,6 +155,9 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWrite
 // and is not a fetch/XHR) is redirected to the provider and returns to the
 // same path and query after signing in; any other request gets 401 with a
 // JSON body {"error":"unauthorized",…} and a WWW-Authenticate header.
+// With SameSite=Strict session cookies, a navigation that another site
+// started first gets a same-site page that reloads it, so that the cookie
+// comes along.
 func (a *Auth) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw, st, signedIn, ok := a.prepare(w, r)
@@ -168,10 +171,14 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 		}
 		if isNavigation(r) {
 			returnTo, ok := sanitizeReturnTo(r.URL.RequestURI())
+			sw.commit() // a session that just ended is deleted
+			if ok && a.strict() && crossSiteNavigation(r) {
+				hopTo(w, returnTo) // the Strict cookie comes with the next request
+				return
+			}
 			if !ok {
 				returnTo = a.cfg.AfterLogin
 			}
-			sw.commit() // a session that just ended is deleted
 			if a.cfg.LoginPage != "" {
 				http.Redirect(w, r, a.cfg.LoginPage+"?return_to="+url.QueryEscape(returnTo), http.StatusFound)
 				return
@@ -185,7 +192,8 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 }
 
 // Optional runs next for every request, with the user in the context when
-// signed in.
+// signed in. With SameSite=Strict session cookies, a navigation that another
+// site started first gets a same-site page that reloads it, as in Require.
 func (a *Auth) Optional(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw, st, signedIn, ok := a.prepare(w, r)
@@ -194,6 +202,12 @@ func (a *Auth) Optional(next http.Handler) http.Handler {
 		}
 		if signedIn {
 			r = withState(r, st)
+		} else if a.strict() && crossSiteNavigation(r) {
+			if target, ok := sanitizeReturnTo(r.URL.RequestURI()); ok {
+				sw.commit()
+				hopTo(w, target) // the Strict cookie comes with the next request
+				return
+			}
 		}
 		next.ServeHTTP(sw, r)
 		sw.commit()

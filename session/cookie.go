@@ -32,6 +32,8 @@ type CookieConfig struct {
 	// set (the cookie holds tokens). Secure comes from the app's origin
 	// (see OriginBinder: https, or Options.Secure), never from a request.
 	// MaxAge is also enforced on the server: an older session does not load.
+	// SameSite=Strict works with the middleware, which lands cross-site
+	// navigations through a same-site page (one more round trip for them).
 	Options *sessions.Options
 
 	// MaxSize is the budget, in bytes, for all of the session's cookie

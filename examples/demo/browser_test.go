@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/browser"
 	"github.com/confidant-go/confidant/internal/testop"
 )
@@ -109,4 +112,58 @@ func TestBrowserCrossSiteLogout(t *testing.T) {
 	if name := p.text("#profile-name"); name != testop.DemoUser.Name {
 		t.Errorf("profile name %q", name)
 	}
+}
+
+// TestBrowserSameSiteStrict pins a review finding: with SameSite=Strict
+// session cookies Chromium went round a loop of sign-ins (13 authorize
+// requests), because the cookie set at the callback does not come with the
+// redirects of a chain that the provider started. Now one sign-in lands on
+// the page, and a link from another site finds the user signed in.
+func TestBrowserSameSiteStrict(t *testing.T) {
+	p := page{t, browser.New(t, 90*time.Second)}
+	appURL := startDemoWith(t, options{sameSite: http.SameSiteStrictMode}) // on localhost, the provider on 127.0.0.1
+	signedIn := func(step string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(p.ctx, 15*time.Second)
+		defer cancel()
+		if err := chromedp.Do(ctx, chromedp.WaitVisible("#profile-name")); err != nil {
+			t.Fatalf("%s: no profile page (at %s, %d sign-ins started): %v", step, p.location(), loginsStarted(t, appURL), err)
+		}
+		if loc, n := p.location(), loginsStarted(t, appURL); loc != appURL+"/profile" || n != 1 {
+			t.Fatalf("%s: at %s after %d sign-ins started, want /profile after 1", step, loc, n)
+		}
+	}
+	p.do(chromedp.Navigate(appURL+"/profile"), chromedp.WaitVisible("#submit"), chromedp.Click("#submit"))
+	signedIn("sign-in")
+
+	// A link to the app on another site (127.0.0.1 is another site than
+	// localhost): the browser withholds the Strict cookie on that click.
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><a id="go" href="%s/profile">the app</a>`, appURL)
+	}))
+	defer other.Close()
+	p.do(chromedp.Navigate(other.URL+"/"), chromedp.WaitVisible("#go"), chromedp.Click("#go"))
+	signedIn("link from another site")
+}
+
+// loginsStarted counts the sign-ins the demo started, from its flow events.
+func loginsStarted(t *testing.T, appURL string) int {
+	t.Helper()
+	resp, err := http.Get(appURL + "/flow/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list []struct{ Kind string }
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range list {
+		if e.Kind == string(event.LoginStarted) {
+			n++
+		}
+	}
+	return n
 }

@@ -18,11 +18,19 @@ import (
 // startDemo runs the demo on free loopback ports until the test ends.
 func startDemo(t testing.TB, lifetime time.Duration) string {
 	t.Helper()
+	return startDemoWith(t, options{tokenLifetime: lifetime})
+}
+
+// startDemoWith runs the demo with o (its addresses are chosen here) and
+// returns the app's URL.
+func startDemoWith(t testing.TB, o options) string {
+	t.Helper()
+	o.appAddr, o.opAddr = "localhost:0", "127.0.0.1:0"
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, options{appAddr: "localhost:0", opAddr: "127.0.0.1:0", tokenLifetime: lifetime}, io.Discard, ready)
+		done <- run(ctx, o, io.Discard, ready)
 	}()
 	t.Cleanup(func() {
 		cancel()

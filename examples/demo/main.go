@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gorilla/sessions"
+
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/examples/internal/webapp"
 	"github.com/confidant-go/confidant/internal/testop"
@@ -56,6 +58,7 @@ func getenv(k, def string) string {
 type options struct {
 	appAddr, opAddr string
 	tokenLifetime   time.Duration // access tokens; default 5 minutes
+	sameSite        http.SameSite // the session cookie's; default Lax
 }
 
 // run serves the provider and the app until ctx ends. ready, when not nil,
@@ -102,7 +105,11 @@ func run(ctx context.Context, o options, out io.Writer, ready chan<- string) err
 	if err != nil {
 		return err
 	}
-	store, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{randomKey()}})
+	cookies := session.CookieConfig{Keys: [][]byte{randomKey()}}
+	if o.sameSite != 0 {
+		cookies.Options = &sessions.Options{MaxAge: 7 * 24 * 3600, SameSite: o.sameSite}
+	}
+	store, err := session.NewCookieStore(cookies)
 	if err != nil {
 		return err
 	}
