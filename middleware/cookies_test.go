@@ -133,6 +133,7 @@ func TestNewRefusesUnsafeConfig(t *testing.T) {
 		{"RedirectURL on the logout route", "http://localhost:8080/auth/logout", cookie(nil), nil},
 		{"negative FlowTTL", cb, cookie(nil), func(c *middleware.Config) { c.FlowTTL = -time.Second }},
 		{"negative MaxFlows", cb, cookie(nil), func(c *middleware.Config) { c.MaxFlows = -1 }},
+		{"MaxFlows over 100", cb, cookie(nil), func(c *middleware.Config) { c.MaxFlows = 101 }},
 		{"negative RefreshLeeway", cb, cookie(nil), func(c *middleware.Config) { c.RefreshLeeway = -time.Second }},
 		{"negative APITimeout", cb, cookie(nil), func(c *middleware.Config) { c.APITimeout = -time.Second }},
 	}

@@ -1,23 +1,23 @@
 package middleware
 
 import (
+	"crypto/subtle"
+	"encoding/json"
 	"fmt"
 	"log/slog"
-
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
-	"encoding/json"
-	"github.com/confidant-go/confidant/event"
+	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gorilla/sessions"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 
@@ -39,12 +39,11 @@ const flowBase = "confidant_flow."
 // server's header limits.
 const maxFlowReturnTo = 512
 
-// flowCookieName derives the attempt's cookie name from its state, so the
-// callback finds its own attempt among parallel ones without trying them all.
-func (a *Auth) flowCookieName(state string) string {
-	h := sha256.Sum256([]byte(state))
-	return a.flowPrefix + hex.EncodeToString(h[:8])
-}
+// flowCookieName is the name of the flow cookie in slot i. A browser has
+// MaxFlows slots, so it never holds more flow cookies than that, even when
+// several sign-ins start at once: responses computed from the same cookies
+// reuse the same names instead of adding new ones.
+func (a *Auth) flowCookieName(slot int) string { return a.flowPrefix + strconv.Itoa(slot) }
 
 func (a *Auth) flowOpts() *sessions.Options {
 	// Path=/ so that every response that starts a sign-in (Require runs on
@@ -79,7 +78,7 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, c *client.Clien
 		a.cfg.Logger.Warn("confidant: a sign-in started on another host than the RedirectURL's: a browser at that host will not send the sign-in cookie back to the callback, so open the app at the RedirectURL's host (behind a proxy that rewrites Host this is expected)",
 			"request_host", netx.ProviderText(r.Host), "redirect_url_host", a.origin.Host)
 	}
-	a.pruneFlows(w, r)
+	slot := a.flowSlot(w, r)
 	if len(returnTo) > maxFlowReturnTo {
 		// Keep the flow cookie small: the page without its long query,
 		// or the default landing page.
@@ -89,7 +88,7 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, c *client.Clien
 	}
 	f := flow{Provider: c.Provider().Name(), State: l.State, Nonce: l.Nonce, Verifier: l.Verifier, ReturnTo: returnTo, Created: a.cfg.Now().UnixMilli()}
 	plain, _ := json.Marshal(f)
-	name := a.flowCookieName(l.State)
+	name := a.flowCookieName(slot)
 	a.setFlowCookie(w, r, name, a.flows.Seal(plain, a.flowAAD(name)), int(a.cfg.FlowTTL/time.Second)+1)
 	names := make([]string, 0, len(extra))
 	for k := range extra {
@@ -104,17 +103,17 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, c *client.Clien
 	http.Redirect(w, r, l.URL, http.StatusFound)
 }
 
-// pruneFlows keeps at most MaxFlows-1 attempts so that a new one fits:
-// expired and unreadable ones go first, then the oldest.
-func (a *Auth) pruneFlows(w http.ResponseWriter, r *http.Request) {
-	type entry struct {
-		name    string
-		created int64
-	}
-	var live []entry
+// flowSlot picks the slot of a new attempt: a free one at random (so that
+// attempts started together rarely pick the same), or else the oldest
+// attempt's, which the new one replaces. Expired and unreadable flow
+// cookies are deleted and their slots are free.
+func (a *Auth) flowSlot(w http.ResponseWriter, r *http.Request) int {
+	used := make([]bool, a.cfg.MaxFlows)
+	oldest, oldestAt := 0, int64(math.MaxInt64)
 	now := a.cfg.Now()
 	for _, c := range r.Cookies() {
-		if !a.isFlowCookie(c.Name) {
+		slot, ok := a.flowSlotOf(c.Name)
+		if !ok || used[slot] {
 			continue
 		}
 		f, ok := a.openFlow(c.Name, c.Value)
@@ -122,24 +121,35 @@ func (a *Auth) pruneFlows(w http.ResponseWriter, r *http.Request) {
 			a.setFlowCookie(w, r, c.Name, "", -1)
 			continue
 		}
-		live = append(live, entry{c.Name, f.Created})
+		used[slot] = true
+		if f.Created < oldestAt {
+			oldest, oldestAt = slot, f.Created
+		}
 	}
-	sort.Slice(live, func(i, j int) bool { return live[i].created < live[j].created })
-	for len(live) >= a.cfg.MaxFlows {
-		a.setFlowCookie(w, r, live[0].name, "", -1)
-		live = live[1:]
+	var free []int
+	for slot, u := range used {
+		if !u {
+			free = append(free, slot)
+		}
 	}
+	if len(free) == 0 {
+		return oldest
+	}
+	return free[rand.IntN(len(free))]
 }
 
-// isFlowCookie reports whether name is exactly the name of one of this
-// app's flow cookies: the prefix and 16 hex digits.
-func (a *Auth) isFlowCookie(name string) bool {
-	h, ok := strings.CutPrefix(name, a.flowPrefix)
-	if !ok || len(h) != 16 {
-		return false
+// flowSlotOf reports whether name is exactly the name of one of this app's
+// flow cookies (the prefix and a slot number below MaxFlows), and its slot.
+func (a *Auth) flowSlotOf(name string) (int, bool) {
+	d, ok := strings.CutPrefix(name, a.flowPrefix)
+	if !ok || len(d) == 0 || len(d) > 3 || (len(d) > 1 && d[0] == '0') {
+		return 0, false
 	}
-	_, err := hex.DecodeString(h)
-	return err == nil
+	slot, err := strconv.Atoi(d)
+	if err != nil || slot < 0 || slot >= a.cfg.MaxFlows {
+		return 0, false
+	}
+	return slot, true
 }
 
 func (a *Auth) openFlow(name, value string) (*flow, bool) {
@@ -162,19 +172,25 @@ func (a *Auth) takeFlow(w http.ResponseWriter, r *http.Request, state string, c 
 	if state == "" {
 		return nil, ErrStateMissing
 	}
-	name := a.flowCookieName(state)
-	cookie, err := r.Cookie(name)
-	if err != nil {
-		for _, c := range r.Cookies() {
-			if a.isFlowCookie(c.Name) {
-				return nil, ErrStateMismatch
-			}
+	// The attempt is the flow cookie that holds this state; the others
+	// belong to sign-ins in other tabs and are left alone.
+	var f *flow
+	seen := false
+	for _, ck := range r.Cookies() {
+		if _, ok := a.flowSlotOf(ck.Name); !ok {
+			continue
 		}
+		seen = true
+		if g, ok := a.openFlow(ck.Name, ck.Value); ok && subtle.ConstantTimeCompare([]byte(g.State), []byte(state)) == 1 {
+			a.setFlowCookie(w, r, ck.Name, "", -1) // a state is used once
+			f = g
+			break
+		}
+	}
+	if f == nil && !seen {
 		return nil, fmt.Errorf("%w (this callback is on %s)", ErrFlowCookieMissing, netx.ProviderText(r.Host))
 	}
-	a.setFlowCookie(w, r, name, "", -1)
-	f, ok := a.openFlow(name, cookie.Value)
-	if !ok || subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1 || f.Provider != c.Provider().Name() {
+	if f == nil || f.Provider != c.Provider().Name() {
 		return nil, ErrStateMismatch
 	}
 	age := a.cfg.Now().Sub(time.UnixMilli(f.Created))

@@ -77,7 +77,11 @@ type Config struct {
 	FlowTTL time.Duration
 
 	// MaxFlows bounds the number of sign-in attempts a browser may have in
-	// progress; the oldest is dropped beyond it. Default 8.
+	// progress; the oldest is dropped beyond it. Each attempt has a cookie
+	// of under 1 KB in one of MaxFlows slots, so the bound holds even for
+	// attempts started at the same moment (which then may replace one
+	// another: that tab's callback is refused and it signs in again).
+	// Default 8, at most 100.
 	MaxFlows int
 
 	// ErrorHandler is called when a request fails (bad callback, provider
@@ -163,7 +167,7 @@ type Auth struct {
 	cookies    session.CookiePolicy // Secure and SameSite, from the RedirectURL
 	origin     *url.URL             // of the RedirectURL
 	hostWarned atomic.Bool          // a sign-in started on another host was logged
-	flowPrefix string               // name of the flow cookies, before the state's hash
+	flowPrefix string               // name of the flow cookies, before the slot number
 	cop        *http.CrossOriginProtection
 	replays    session.ReplayCache // logout token IDs seen: in Redis when Redis is configured
 
@@ -255,6 +259,9 @@ func New(cfg Config) (*Auth, error) {
 		if d < 0 {
 			return nil, configErr("%s is negative (%s); leave it zero for the default", name, d)
 		}
+	}
+	if cfg.MaxFlows > 100 {
+		return nil, configErr("MaxFlows is %d; use at most 100 (each attempt is a cookie, and browsers keep about 180 cookies per site)", cfg.MaxFlows)
 	}
 	if cfg.MaxFlows < 0 {
 		return nil, configErr("MaxFlows is negative (%d); leave it zero for the default", cfg.MaxFlows)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -308,6 +309,69 @@ func TestParallelTabs(t *testing.T) {
 	}
 	if _, who := env.Get(t, hc, "/whoami"); who != testop.DemoUser.ID {
 		t.Errorf("whoami = %q", who)
+	}
+}
+
+// TestFlowCookiesBoundedConcurrently pins a review finding: sign-ins
+// started at the same time each saw the same cookies and each added one, so
+// a browser ended up with more than MaxFlows flow cookies (17 seen). Every
+// response here is computed from the same Cookie header, as for requests in
+// flight together, and the browser applies them all: it still holds at
+// most MaxFlows, and exactly the attempts whose cookie it holds can finish.
+func TestFlowCookiesBoundedConcurrently(t *testing.T) {
+	const maxFlows, burst = 3, 20
+	env := testenv.New(t, testenv.Options{Middleware: func(c *middleware.Config) { c.MaxFlows = maxFlows }})
+	hc := testenv.Browser()
+	app := mustURL(env.App.URL)
+	attempts := []*url.URL{env.StartLogin(t, hc, "/profile")} // one already in progress
+	snapshot := hc.Jar.Cookies(app)
+	resps := make([]*http.Response, burst)
+	var wg sync.WaitGroup
+	for i := range resps {
+		wg.Go(func() {
+			req, _ := http.NewRequest("GET", env.App.URL+"/profile?tab="+strconv.Itoa(i), nil)
+			req.Header.Set("Accept", "text/html")
+			for _, c := range snapshot {
+				req.AddCookie(c)
+			}
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			resps[i] = resp
+		})
+	}
+	wg.Wait()
+	for _, resp := range resps {
+		if resp == nil {
+			t.FailNow()
+		}
+		hc.Jar.SetCookies(app, resp.Cookies())
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		attempts = append(attempts, loc)
+	}
+	held := 0
+	for _, c := range hc.Jar.Cookies(app) {
+		if strings.HasPrefix(c.Name, "confidant_flow.") {
+			held++
+		}
+	}
+	if held == 0 || held > maxFlows {
+		t.Fatalf("the browser holds %d flow cookies after %d sign-ins started together, want 1 to %d", held, burst, maxFlows)
+	}
+	finished := 0
+	for _, a := range attempts {
+		cb := env.ProviderLogin(t, hc, a)
+		if resp := callback(t, env, hc, cb.String()); resp.StatusCode == http.StatusFound {
+			finished++
+		} else if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("callback: %d, want 302 or 400", resp.StatusCode)
+		}
+	}
+	if finished != held {
+		t.Errorf("%d attempts finished, want %d (one per flow cookie held)", finished, held)
 	}
 }
 
