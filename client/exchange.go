@@ -88,7 +88,7 @@ func (c *Client) Exchange(ctx context.Context, code string, l *Login) (*Result, 
 		if load == nil {
 			return nil, fmt.Errorf("%w: plain OAuth 2.0 providers need a user loader", ErrNotSupported)
 		}
-		hc := &http.Client{Transport: &Transport{Source: oauth2.StaticTokenSource(tok), Base: c.cfg.HTTPClient.Transport}, Timeout: c.cfg.HTTPClient.Timeout}
+		hc := &http.Client{Transport: &oauth2.Transport{Source: oauth2.StaticTokenSource(tok), Base: c.cfg.HTTPClient.Transport}, Timeout: c.cfg.HTTPClient.Timeout}
 		id, err := load(ctx, hc, tok)
 		if err != nil {
 			return nil, err

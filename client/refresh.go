@@ -1,19 +1,20 @@
 package client
 
 import (
-	"log/slog"
-	"net/http"
-
 	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"github.com/confidant-go/confidant/event"
+	"log/slog"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/lifetime"
 )
 
 var (
@@ -129,23 +130,6 @@ func (c *Client) refresh(ctx context.Context, r *resolved, refreshToken string, 
 	return res, nil
 }
 
-// Due reports whether a token that expires at expiry, obtained at issued
-// (zero when unknown), should be refreshed at now: when it expires within
-// leeway, but never more than half its lifetime ahead, so providers that
-// issue short-lived tokens do not cause a refresh on every request. A zero
-// expiry never is due.
-func Due(now, issued, expiry time.Time, leeway time.Duration) bool {
-	if expiry.IsZero() {
-		return false
-	}
-	if !issued.IsZero() {
-		if half := expiry.Sub(issued) / 2; half < leeway {
-			leeway = half
-		}
-	}
-	return !now.Add(leeway).Before(expiry)
-}
-
 // TokenSourceConfig configures a standalone refreshing TokenSource.
 type TokenSourceConfig struct {
 	// Token is the starting token; it needs a refresh token. Required.
@@ -157,7 +141,10 @@ type TokenSourceConfig struct {
 	// error from it is returned by Token (the new token stays in use).
 	OnRefresh func(*oauth2.Token) error
 	// Leeway is how long before expiry a token is refreshed. Default 1
-	// minute (capped at half the token's lifetime).
+	// minute, and never more than half the token's lifetime: a token the
+	// source refreshed, or a starting Token whose ExpiresIn is set (as
+	// x/oauth2 sets it from the token response), of 40 seconds is refreshed
+	// 20 seconds before it expires, not on every call.
 	Leeway time.Duration
 }
 
@@ -170,7 +157,11 @@ func (c *Client) TokenSource(ctx context.Context, cfg TokenSourceConfig) oauth2.
 		cfg.Leeway = time.Minute
 	}
 	tok := *cfg.Token
-	return &refreshingSource{c: c, ctx: ctx, cfg: cfg, tok: &tok, issued: c.cfg.Now()}
+	var issued time.Time // unknown: the leeway is not capped
+	if tok.ExpiresIn > 0 && !tok.Expiry.IsZero() {
+		issued = tok.Expiry.Add(-time.Duration(tok.ExpiresIn) * time.Second)
+	}
+	return &refreshingSource{c: c, ctx: ctx, cfg: cfg, tok: &tok, issued: issued}
 }
 
 type refreshingSource struct {
@@ -179,13 +170,13 @@ type refreshingSource struct {
 	cfg    TokenSourceConfig
 	mu     sync.Mutex
 	tok    *oauth2.Token
-	issued time.Time
+	issued time.Time // when tok was obtained; zero when unknown
 }
 
 func (s *refreshingSource) Token() (*oauth2.Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.tok.AccessToken != "" && !Due(s.c.cfg.Now(), time.Time{}, s.tok.Expiry, s.cfg.Leeway) {
+	if s.tok.AccessToken != "" && !lifetime.Due(s.c.cfg.Now(), s.issued, s.tok.Expiry, s.cfg.Leeway) {
 		return s.tok, nil
 	}
 	res, err := s.c.Refresh(s.ctx, s.tok.RefreshToken, s.cfg.Previous)

@@ -128,25 +128,45 @@ func TestRefreshChecksIdentity(t *testing.T) {
 	}
 }
 
-func TestDue(t *testing.T) {
-	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	cases := []struct {
-		name           string
-		now            time.Time
-		issued, expiry time.Time
-		want           bool
-	}{
-		{"fresh hour token", t0, t0, t0.Add(time.Hour), false},
-		{"within leeway", t0.Add(59*time.Minute + 30*time.Second), t0, t0.Add(time.Hour), true},
-		{"expired", t0.Add(2 * time.Hour), t0, t0.Add(time.Hour), true},
-		{"short token, not yet half", t0.Add(20 * time.Second), t0, t0.Add(60 * time.Second), false},
-		{"short token, past half", t0.Add(31 * time.Second), t0, t0.Add(60 * time.Second), true},
-		{"unknown issue time", t0.Add(59*time.Minute + 30*time.Second), time.Time{}, t0.Add(time.Hour), true},
-		{"no expiry", t0, t0, time.Time{}, false},
+// TestTokenSourceLeewayCap pins a bug: TokenSourceConfig.Leeway promised a
+// cap at half the token's lifetime that never applied (the issue time was
+// always unknown), so a leeway longer than the token's lifetime refreshed
+// on every call. The starting token's ExpiresIn and each refresh's time now
+// give the lifetime.
+func TestTokenSourceLeewayCap(t *testing.T) {
+	op := startOP(t)
+	var mu sync.Mutex
+	now := time.Now()
+	c, res := signIn(t, op, &now, &mu)
+	if res.Token.ExpiresIn <= 0 {
+		t.Fatalf("the token response's expires_in is not kept: ExpiresIn %d", res.Token.ExpiresIn)
 	}
-	for _, tc := range cases {
-		if got := client.Due(tc.now, tc.issued, tc.expiry, time.Minute); got != tc.want {
-			t.Errorf("%s: Due = %v, want %v", tc.name, got, tc.want)
+	life := time.Duration(res.Token.ExpiresIn) * time.Second
+	ts := c.TokenSource(context.Background(), client.TokenSourceConfig{Token: res.Token, Leeway: 2 * life,
+		Previous: client.Previous{Issuer: res.Issuer, Subject: res.Identity.Subject}})
+	before := op.Count(testop.PathToken)
+	advance := func(d time.Duration) {
+		mu.Lock()
+		now = now.Add(d)
+		mu.Unlock()
+	}
+	for _, step := range []struct {
+		wait time.Duration
+		want int // token requests so far
+	}{
+		{0, 0},                      // fresh: not due, although Leeway exceeds the lifetime
+		{life/2 - time.Second, 0},   // still in the first half
+		{2 * time.Second, 1},        // past half: refreshed
+		{0, 1},                      // the refreshed token is fresh
+		{life / 4, 1},               // and stays so for half its lifetime
+		{life/4 + 2*time.Second, 2}, // then is refreshed once
+	} {
+		advance(step.wait)
+		if _, err := ts.Token(); err != nil {
+			t.Fatal(err)
+		}
+		if n := op.Count(testop.PathToken) - before; n != step.want {
+			t.Fatalf("after %v more: %d token requests, want %d", step.wait, n, step.want)
 		}
 	}
 }

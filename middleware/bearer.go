@@ -10,19 +10,18 @@ import (
 	"sync"
 	"time"
 
-	"github.com/confidant-go/confidant/event"
-	"github.com/confidant-go/confidant/internal/netx"
-
 	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/session"
 )
 
-// reqState is a request's view of its session: the tokens may change while
+// reqSession is a request's view of its session: the tokens may change while
 // the handler runs (a refresh by the bearer client), and the writer commits
 // the change before the response starts.
-type reqState struct {
+type reqSession struct {
 	ctx  context.Context // the incoming request's
 	sw   sessionWriter
 	user User
@@ -33,7 +32,7 @@ type reqState struct {
 	sess *session.Session // current; nil after the session ended
 }
 
-func (st *reqState) current() *session.Session {
+func (st *reqSession) current() *session.Session {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return st.sess
@@ -41,7 +40,7 @@ func (st *reqState) current() *session.Session {
 
 // token returns a valid access token, refreshing when the current one has
 // expired (or expires within the next 10 seconds).
-func (st *reqState) token(ctx context.Context) (*oauth2.Token, error) {
+func (st *reqSession) token(ctx context.Context) (*oauth2.Token, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	s := st.sess
@@ -49,8 +48,14 @@ func (st *reqState) token(ctx context.Context) (*oauth2.Token, error) {
 		return nil, ErrNotSignedIn
 	}
 	now := st.a.cfg.Now()
-	if s.RefreshToken == "" || !client.Due(now, s.Issued, s.Expiry, expiryDelta) {
-		return st.a.clientFor(s).StaticTokenSource(tokenOf(s)).Token()
+	if !st.a.refresher.dueForCall(s, now) {
+		switch {
+		case s.AccessToken == "":
+			return nil, client.ErrNoToken
+		case !s.Expiry.IsZero() && !now.Before(s.Expiry):
+			return nil, client.ErrTokenExpired
+		}
+		return tokenOf(s), nil
 	}
 	if err := st.refreshLocked(ctx); err != nil {
 		if st.sess != nil && now.Before(s.Expiry) {
@@ -63,12 +68,10 @@ func (st *reqState) token(ctx context.Context) (*oauth2.Token, error) {
 	return tokenOf(st.sess), nil
 }
 
-const expiryDelta = 10 * time.Second // as x/oauth2
-
 // forceRefresh gets a new access token after the API refused used. If the
 // session's token already changed (another goroutine refreshed), that one is
 // returned without a new refresh.
-func (st *reqState) forceRefresh(ctx context.Context, used string) (*oauth2.Token, error) {
+func (st *reqSession) forceRefresh(ctx context.Context, used string) (*oauth2.Token, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.sess == nil {
@@ -85,15 +88,14 @@ func (st *reqState) forceRefresh(ctx context.Context, used string) (*oauth2.Toke
 // refreshLocked refreshes st.sess and arranges for the result to be saved;
 // on a failure that ends the session it arranges for the deletion. Called
 // with st.mu held.
-func (st *reqState) refreshLocked(ctx context.Context) error {
+func (st *reqSession) refreshLocked(ctx context.Context) error {
 	a := st.a
 	old := st.sess
-	ns, _, err := a.refresh(ctx, old)
+	ns, action, err := a.refresher.refresh(ctx, old)
 	if err != nil {
-		if a.cfg.OnRefreshError(err, old, a.cfg.Now()) == EndSession {
+		if action == EndSession {
 			st.sess = nil
 			st.sw.setDelete()
-			a.forget(old.ID)
 		}
 		return err
 	}
@@ -105,7 +107,7 @@ func (st *reqState) refreshLocked(ctx context.Context) error {
 		// The response has started: the new cookie cannot be written now.
 		// Keep the outcome for the old cookie so the next request gets the
 		// rotated tokens instead of replaying the old refresh token.
-		a.keepUnwritten(st.orig)
+		a.refresher.keepUnwritten(st.orig)
 		a.emit(ctx, event.Event{Kind: event.SessionSaved, Provider: old.Provider, Session: sessionRef(old),
 			Attrs: []slog.Attr{slog.String("why", "refresh after the response started: saved with the next request")}})
 	}
@@ -121,7 +123,7 @@ func tokenOf(s *session.Session) *oauth2.Token {
 // refreshes once and retries once (only when the request body can be
 // replayed).
 type bearerTransport struct {
-	st   *reqState
+	st   *reqSession
 	base http.RoundTripper
 }
 
@@ -261,7 +263,7 @@ func sameOriginRedirects(req *http.Request, via []*http.Request) error {
 // Config.APITimeout. Without a session its requests fail with
 // ErrNotSignedIn.
 func (a *Auth) HTTPClient(r *http.Request) *http.Client {
-	st, _ := r.Context().Value(ctxKey{}).(*reqState)
+	st, _ := r.Context().Value(ctxKey{}).(*reqSession)
 	if st == nil {
 		return &http.Client{Transport: errTransport{ErrNotSignedIn}, Timeout: a.cfg.APITimeout}
 	}

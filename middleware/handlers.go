@@ -176,7 +176,7 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	target := a.cfg.AfterLogout
 	if c := a.sessionClient(s); c != nil {
-		a.forget(s.ID)
+		a.refresher.forget(s.ID)
 		ctx := r.Context()
 		start := time.Now()
 		revokeErr := c.RevokeToken(ctx, &oauth2.Token{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken})

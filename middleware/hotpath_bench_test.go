@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/lifetime"
 	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
@@ -178,7 +179,7 @@ func BenchmarkDueCheck(b *testing.B) {
 	b.ReportAllocs()
 	due := false
 	for range b.N {
-		due = due != client.Due(now, issued, exp, time.Minute)
+		due = due != lifetime.Due(now, issued, exp, time.Minute)
 	}
 	_ = due
 }

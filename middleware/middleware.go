@@ -355,9 +355,13 @@ func New(cfg Config) (*Auth, error) {
 			}
 		}
 	}
-	return &Auth{cfg: cfg, denyTTL: denyTTL, cop: cop, cookies: policy, origin: origin,
-		flowPrefix: session.CookieName(flowBase, policy.Secure, &sessions.Options{Path: "/"}), flows: flows, sink: sink, refresher: newRefresher(), shared: shared, replays: replays,
-		apis: apis, clients: clients, byName: byName, callbacks: callbacks}, nil
+	a := &Auth{cfg: cfg, denyTTL: denyTTL, cop: cop, cookies: policy, origin: origin,
+		flowPrefix: session.CookieName(flowBase, policy.Secure, &sessions.Options{Path: "/"}), flows: flows, sink: sink, shared: shared, replays: replays,
+		apis: apis, clients: clients, byName: byName, callbacks: callbacks}
+	a.refresher = &refresher{clientFor: a.clientFor, shared: shared, now: cfg.Now, sink: sink, policy: cfg.OnRefreshError,
+		leeway: cfg.RefreshLeeway, timeout: cfg.RefreshTimeout, retryAfter: cfg.RetryAfter,
+		flights: map[tokenKey]*flight{}, done: map[tokenKey]*outcome{}, max: maxOutcomes}
+	return a, nil
 }
 
 // clientFor returns the client of the provider that signed s in, or nil

@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/confidant-go/confidant/event"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/lifetime"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -53,68 +54,101 @@ func DefaultRefreshPolicy(err error, s *session.Session, now time.Time) RefreshA
 // access token has expired and the provider could not refresh it.
 var ErrRefreshUnavailable = errors.New("middleware: token refresh unavailable")
 
-// stateKey identifies a session's token state: the same session with other
-// tokens is another state. Requests that carry the same state share one
-// refresh.
-type stateKey [32]byte
+// tokenKey identifies one set of tokens: a session's, or later one API's
+// token within a session. The same session with other tokens has another
+// key. Requests that carry the same key share one refresh.
+type tokenKey [32]byte
 
-func keyOf(s *session.Session) stateKey {
+// keyOf is the key of the session's sign-in tokens.
+func keyOf(s *session.Session) tokenKey { return tokenKeyOf(s.ID, "", s.RefreshToken, s.AccessToken) }
+
+// tokenKeyOf is the key of the tokens of api ("" for the sign-in tokens)
+// in session id.
+func tokenKeyOf(id, api, refreshToken, accessToken string) tokenKey {
 	h := sha256.New()
-	h.Write([]byte(s.ID))
-	h.Write([]byte{0})
-	h.Write([]byte(s.RefreshToken))
-	h.Write([]byte{0})
-	h.Write([]byte(s.AccessToken))
-	var k stateKey
+	for _, part := range []string{id, api, refreshToken, accessToken} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	var k tokenKey
 	h.Sum(k[:0])
 	return k
 }
 
-// refresher runs at most one refresh per token state at a time and
-// remembers recent outcomes, so that a request still carrying the old
-// cookie (sent before the browser saw the new one) reuses the result
-// instead of presenting a rotated-away refresh token to the provider.
+// refresher owns refresh: when a session's tokens are due, the one token
+// request per set of tokens (singleflight in this process, the store's
+// lease across instances), what a failure means (the one place that asks
+// Config.OnRefreshError), and the recent outcomes, so that a request still
+// carrying an old cookie (sent before the browser saw the new one) reuses
+// the result instead of presenting a rotated-away refresh token.
 type refresher struct {
+	clientFor  func(*session.Session) *client.Client
+	shared     session.SharedStore // nil: the caller saves the result
+	now        func() time.Time
+	sink       event.Sink
+	policy     func(error, *session.Session, time.Time) RefreshAction
+	leeway     time.Duration // before the handler runs
+	timeout    time.Duration // of one refresh
+	retryAfter time.Duration // a failure that keeps the session is retried after it
+
 	mu      sync.Mutex
-	flights map[stateKey]*flight
-	done    map[stateKey]*outcome
-	order   []stateKey // insertion order of done, for eviction
+	flights map[tokenKey]*flight
+	done    map[tokenKey]*outcome
+	order   []tokenKey // insertion order of done, for eviction
 	max     int
 }
 
+// flight is a refresh in progress; its fields are set before ch closes.
 type flight struct {
-	ch   chan struct{}
-	sess *session.Session
-	err  error
+	ch chan struct{}
+	outcome
 }
 
+// outcome is a finished refresh: the refreshed session, or an error and
+// what it means for the session.
 type outcome struct {
-	sess  *session.Session // the refreshed session, or nil with err
-	err   error
-	until time.Time
+	sess   *session.Session
+	err    error
+	action RefreshAction // with err
+	until  time.Time     // remembered until
 }
 
 const (
 	outcomeTTL   = 2 * time.Minute  // covers requests in flight with the old cookie
 	unwrittenTTL = 24 * time.Hour   // a refresh whose cookie could not be written
-	revokedTTL   = 30 * time.Second // a refused refresh is not retried at once
+	revokedTTL   = 30 * time.Second // a refresh that ended the session is not retried at once
 	maxOutcomes  = 10000
 )
 
-func newRefresher() *refresher {
-	return &refresher{flights: map[stateKey]*flight{}, done: map[stateKey]*outcome{}, max: maxOutcomes}
+// expiryDelta is how close to expiry a token is refreshed before an API
+// call, as x/oauth2 does.
+const expiryDelta = 10 * time.Second
+
+// due reports whether s should be refreshed before the handler runs.
+func (rf *refresher) due(s *session.Session, now time.Time) bool {
+	return s.RefreshToken != "" && lifetime.Due(now, s.Issued, s.Expiry, rf.leeway)
 }
 
-// refresh returns s with fresh tokens. Concurrent callers with the same
-// token state share one token request; callers that arrive after it
-// finished get its result from memory. shared reports that this caller did
-// not start the token request itself.
-func (a *Auth) refresh(ctx context.Context, s *session.Session) (ns *session.Session, shared bool, err error) {
-	rf := a.refresher
-	now := a.cfg.Now()
+// dueForCall reports whether s's access token is too close to expiry to be
+// sent to an API.
+func (rf *refresher) dueForCall(s *session.Session, now time.Time) bool {
+	return s.RefreshToken != "" && lifetime.Due(now, s.Issued, s.Expiry, expiryDelta)
+}
+
+// decide is what a failed refresh of s means, by the app's policy.
+func (rf *refresher) decide(err error, s *session.Session) RefreshAction {
+	return rf.policy(err, s, rf.now())
+}
+
+// refresh returns s with fresh tokens, or the error and what it means for
+// the session. Concurrent callers with the same tokens share one token
+// request; callers that arrive after it finished get its outcome from
+// memory.
+func (rf *refresher) refresh(ctx context.Context, s *session.Session) (*session.Session, RefreshAction, error) {
+	now := rf.now()
 	rf.mu.Lock()
 	k := keyOf(s)
-	// Follow earlier outcomes: old state → its refreshed state → …
+	// Follow earlier outcomes: old tokens → their refreshed tokens → …
 	for hops := 0; hops < 8; hops++ {
 		o := rf.done[k]
 		if o == nil || !now.Before(o.until) {
@@ -122,89 +156,100 @@ func (a *Auth) refresh(ctx context.Context, s *session.Session) (ns *session.Ses
 		}
 		if o.err != nil {
 			rf.mu.Unlock()
-			return nil, true, o.err
+			return nil, o.action, o.err
 		}
-		s, k, shared = o.sess, keyOf(o.sess), true
-		if !a.due(s, now) {
+		s, k = o.sess, keyOf(o.sess)
+		if !rf.due(s, now) {
 			rf.mu.Unlock()
-			a.emit(ctx, event.Event{Kind: event.RefreshDeduplicated, Provider: s.Provider, Session: sessionRef(s), Attrs: []slog.Attr{slog.String("by", "earlier result")}})
-			return s, true, nil
+			rf.deduplicated(ctx, s, "earlier result")
+			return s, 0, nil
 		}
 	}
 	f := rf.flights[k]
-	if f == nil {
+	started := f == nil
+	if started {
 		f = &flight{ch: make(chan struct{})}
 		rf.flights[k] = f
-		go a.runRefresh(k, s, f)
-	} else {
-		shared = true
+		go rf.run(k, s, f)
 	}
 	rf.mu.Unlock()
 	select {
 	case <-f.ch:
-		if shared && f.err == nil {
-			a.emit(ctx, event.Event{Kind: event.RefreshDeduplicated, Provider: s.Provider, Session: sessionRef(s), Attrs: []slog.Attr{slog.String("by", "earlier result")}})
+		if !started && f.err == nil {
+			rf.deduplicated(ctx, s, "earlier result")
 		}
-		return f.sess, shared, f.err
+		return f.sess, f.action, f.err
 	case <-ctx.Done():
-		return nil, shared, ctx.Err()
+		return nil, rf.decide(ctx.Err(), s), ctx.Err()
 	}
 }
 
-// runRefresh makes the token request for flight f, bounded by
-// RefreshTimeout and independent of any one request's cancellation.
-func (a *Auth) runRefresh(k stateKey, s *session.Session, f *flight) {
-	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.RefreshTimeout)
+func (rf *refresher) deduplicated(ctx context.Context, s *session.Session, by string) {
+	rf.sink.Emit(ctx, event.Event{Kind: event.RefreshDeduplicated, Provider: s.Provider, Session: sessionRef(s), Attrs: []slog.Attr{slog.String("by", by)}})
+}
+
+// run makes the token request for flight f, bounded by the refresh timeout
+// and independent of any one request's cancellation, and remembers its
+// outcome: a success for the requests still carrying the old cookie, a
+// failure until it may be tried again.
+func (rf *refresher) run(k tokenKey, s *session.Session, f *flight) {
+	ctx, cancel := context.WithTimeout(context.Background(), rf.timeout)
 	defer cancel()
-	ns, err := a.refreshOnce(ctx, s)
-	now := a.cfg.Now()
-	var ttl time.Duration
+	ns, err := rf.once(ctx, s)
+	now := rf.now()
+	ttl := outcomeTTL
 	if err != nil {
-		f.err = err
-		ttl = revokedTTL
-		if DefaultRefreshPolicy(err, s, now) != EndSession {
-			ttl = a.cfg.RetryAfter
+		f.err, f.action = err, rf.decide(err, s)
+		ttl = rf.retryAfter
+		if f.action == EndSession {
+			ttl = revokedTTL
 		}
 	} else {
 		f.sess = ns
-		ttl = outcomeTTL
 	}
-	rf := a.refresher
+	o := f.outcome
+	o.until = now.Add(ttl)
 	rf.mu.Lock()
 	delete(rf.flights, k)
-	rf.remember(k, &outcome{sess: f.sess, err: f.err, until: now.Add(ttl)}, now)
+	rf.remember(k, &o)
+	if f.action == EndSession {
+		rf.forgetLocked(s.ID)
+	}
 	rf.mu.Unlock()
 	close(f.ch)
 }
 
-// refreshOnce makes one refresh of s. With a shared store it first takes
-// the session's lock (so only one instance refreshes), re-reads the session
+// once makes one refresh of s. With a shared store it first takes the
+// session's lock (so only one instance refreshes), re-reads the session
 // (another instance may have refreshed it meanwhile: then its result is
 // used and no token request is made) and stores the new tokens with a
 // compare-and-swap write before releasing the lock.
-func (a *Auth) refreshOnce(ctx context.Context, s *session.Session) (*session.Session, error) {
-	c := a.clientFor(s)
-	if a.shared == nil {
+func (rf *refresher) once(ctx context.Context, s *session.Session) (*session.Session, error) {
+	c := rf.clientFor(s)
+	if c == nil {
+		return nil, ErrSessionEnded // its provider is no longer configured
+	}
+	if rf.shared == nil {
 		res, err := c.Refresh(ctx, s.RefreshToken, previousOf(s))
 		if err != nil {
 			return nil, err
 		}
-		return refreshed(s, res, a.cfg.Now()), nil
+		return refreshed(s, res, rf.now()), nil
 	}
-	held, unlock, err := a.shared.Lock(ctx, s.ID)
+	held, unlock, err := rf.shared.Lock(ctx, s.ID)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
 	}
 	defer unlock()
-	cur, err := a.shared.LoadID(ctx, s.ID)
+	cur, err := rf.shared.LoadID(ctx, s.ID)
 	if errors.Is(err, session.ErrNoSession) {
 		return nil, ErrSessionEnded
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
 	}
-	if keyOf(cur) != keyOf(s) && !a.due(cur, a.cfg.Now()) {
-		a.emit(ctx, event.Event{Kind: event.RefreshDeduplicated, Provider: cur.Provider, Session: sessionRef(cur), Attrs: []slog.Attr{slog.String("by", "another instance")}})
+	if keyOf(cur) != keyOf(s) && !rf.due(cur, rf.now()) {
+		rf.deduplicated(ctx, cur, "another instance")
 		return cur, nil
 	}
 	if held.Err() != nil {
@@ -219,7 +264,7 @@ func (a *Auth) refreshOnce(ctx context.Context, s *session.Session) (*session.Se
 	if err != nil {
 		return nil, err
 	}
-	ns, err := a.shared.Update(ctx, refreshed(cur, res, a.cfg.Now()))
+	ns, err := rf.shared.Update(ctx, refreshed(cur, res, rf.now()))
 	if err != nil {
 		// The rotated tokens could not be stored: nobody else will present
 		// the old refresh token (we hold the lock), but this result is lost.
@@ -228,18 +273,9 @@ func (a *Auth) refreshOnce(ctx context.Context, s *session.Session) (*session.Se
 	return ns, nil
 }
 
-// ErrSessionExpired means the session's access token expired and it has no
-// refresh token to renew it: the user is not signed in any more (see
-// Config.KeepExpiredSessions).
-var ErrSessionExpired = errors.New("middleware: access token expired and cannot be refreshed")
-
-// ErrSessionEnded means the session was ended elsewhere (sign-out on
-// another instance, back-channel logout) while a request was using it.
-var ErrSessionEnded = errors.New("middleware: session ended")
-
 // remember stores an outcome, evicting expired and then the oldest ones
 // beyond max. Called with mu held.
-func (rf *refresher) remember(k stateKey, o *outcome, now time.Time) {
+func (rf *refresher) remember(k tokenKey, o *outcome) {
 	if _, ok := rf.done[k]; !ok {
 		rf.order = append(rf.order, k)
 	}
@@ -250,6 +286,7 @@ func (rf *refresher) remember(k stateKey, o *outcome, now time.Time) {
 		delete(rf.done, old)
 	}
 	if len(rf.order) > 2*rf.max { // drop keys already deleted
+		now := rf.now()
 		kept := rf.order[:0]
 		for _, k := range rf.order {
 			if o, ok := rf.done[k]; ok && now.Before(o.until) {
@@ -265,21 +302,23 @@ func (rf *refresher) remember(k stateKey, o *outcome, now time.Time) {
 // keepUnwritten makes the outcome of old's refresh last long: its new
 // cookie could not be written (the response had started), so the browser
 // will come back with old, and must get the rotated tokens then.
-func (a *Auth) keepUnwritten(old *session.Session) {
-	rf := a.refresher
+func (rf *refresher) keepUnwritten(old *session.Session) {
 	rf.mu.Lock()
 	defer rf.mu.Unlock()
 	if o := rf.done[keyOf(old)]; o != nil && o.err == nil {
-		o.until = a.cfg.Now().Add(unwrittenTTL)
+		o.until = rf.now().Add(unwrittenTTL)
 	}
 }
 
 // forget drops every remembered outcome of session id (at sign-out, so an
 // old cookie cannot bring the session back).
-func (a *Auth) forget(id string) {
-	rf := a.refresher
+func (rf *refresher) forget(id string) {
 	rf.mu.Lock()
 	defer rf.mu.Unlock()
+	rf.forgetLocked(id)
+}
+
+func (rf *refresher) forgetLocked(id string) {
 	for k, o := range rf.done {
 		if o.sess != nil && o.sess.ID == id {
 			delete(rf.done, k)
@@ -287,10 +326,14 @@ func (a *Auth) forget(id string) {
 	}
 }
 
-// due reports whether s should be refreshed before use at now.
-func (a *Auth) due(s *session.Session, now time.Time) bool {
-	return s.RefreshToken != "" && client.Due(now, s.Issued, s.Expiry, a.cfg.RefreshLeeway)
-}
+// ErrSessionExpired means the session's access token expired and it has no
+// refresh token to renew it: the user is not signed in any more (see
+// Config.KeepExpiredSessions).
+var ErrSessionExpired = errors.New("middleware: access token expired and cannot be refreshed")
+
+// ErrSessionEnded means the session was ended elsewhere (sign-out on
+// another instance, back-channel logout) while a request was using it.
+var ErrSessionEnded = errors.New("middleware: session ended")
 
 // refreshed returns a copy of s with the tokens of res.
 func refreshed(s *session.Session, res *client.Result, now time.Time) *session.Session {

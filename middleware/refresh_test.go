@@ -525,3 +525,36 @@ func TestBearerRetriesOnce401(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshPolicyDecidesRetry pins a bug: how long a failed refresh was
+// remembered (not retried) came from DefaultRefreshPolicy, whatever
+// Config.OnRefreshError said. An app that keeps sessions after
+// invalid_grant got no new attempt for 30 seconds; with its policy the
+// refresh is tried again after RetryAfter, like any failure it keeps.
+func TestRefreshPolicyDecidesRetry(t *testing.T) {
+	env := testenv.New(t, testenv.Options{OP: shortLived(2 * time.Second), Middleware: func(c *middleware.Config) {
+		c.OnRefreshError = func(error, *session.Session, time.Time) middleware.RefreshAction { return middleware.KeepSession }
+		c.RetryAfter = time.Second
+	}})
+	hc := testenv.Browser()
+	env.SignIn(t, hc, "/profile")
+	time.Sleep(time.Until(env.Session(t, hc).Expiry) + 100*time.Millisecond)
+	env.OP.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"error":"invalid_grant"}`)
+	})
+	before := env.OP.Count(testop.PathToken)
+	if resp, body := env.Get(t, hc, "/whoami"); resp.StatusCode != 200 || body != testop.DemoUser.ID {
+		t.Fatalf("whoami after a refused refresh: %d %q", resp.StatusCode, body)
+	}
+	if n := env.OP.Count(testop.PathToken) - before; n != 1 {
+		t.Fatalf("%d token requests, want 1", n)
+	}
+	env.OP.SetFault(testop.PathToken, nil)
+	time.Sleep(1200 * time.Millisecond) // past RetryAfter
+	env.Get(t, hc, "/whoami")
+	if n := env.OP.Count(testop.PathToken) - before; n != 2 {
+		t.Errorf("%d token requests %v after the failure, want 2: the policy kept the session, so the refresh is retried after RetryAfter", n, 1200*time.Millisecond)
+	}
+}

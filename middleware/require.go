@@ -31,7 +31,7 @@ type ctxKey struct{}
 // UserFrom returns the signed-in user of a request that went through
 // Require or Optional, or nil.
 func UserFrom(ctx context.Context) *User {
-	if st, ok := ctx.Value(ctxKey{}).(*reqState); ok {
+	if st, ok := ctx.Value(ctxKey{}).(*reqSession); ok {
 		return &st.user
 	}
 	return nil
@@ -40,7 +40,7 @@ func UserFrom(ctx context.Context) *User {
 // SessionFrom returns a copy of the request's session (with its tokens), or
 // nil when not signed in. Changing it changes nothing stored.
 func SessionFrom(ctx context.Context) *session.Session {
-	if st, ok := ctx.Value(ctxKey{}).(*reqState); ok {
+	if st, ok := ctx.Value(ctxKey{}).(*reqSession); ok {
 		if s := st.current(); s != nil {
 			cp := *s
 			return &cp
@@ -65,8 +65,8 @@ func (a *Auth) load(w http.ResponseWriter, r *http.Request) (*session.Session, e
 	return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
 }
 
-// withState puts the signed-in user and the session state in r's context.
-func withState(r *http.Request, st *reqState) *http.Request {
+// withSession puts the signed-in user and the session state in r's context.
+func withSession(r *http.Request, st *reqSession) *http.Request {
 	s := st.sess
 	st.user = User{Subject: s.Subject, Provider: s.Provider, Name: s.Name, Email: s.Email, Picture: s.Picture, Claims: s.Claims}
 	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
@@ -77,8 +77,8 @@ func withState(r *http.Request, st *reqState) *http.Request {
 // session state (signedIn false when not signed in). ok is false when it
 // already answered (503 while the store or the provider is down). The
 // writer, the state and the user are one allocation.
-func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWriter, st *reqState, signedIn, ok bool) {
-	st = &reqState{a: a, ctx: r.Context()}
+func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWriter, st *reqSession, signedIn, ok bool) {
+	st = &reqSession{a: a, ctx: r.Context()}
 	st.sw = sessionWriter{ResponseWriter: w, a: a, r: r}
 	sw = &st.sw
 	s, err := a.load(w, r)
@@ -112,7 +112,7 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWrite
 			Err: ErrSessionExpired, Attrs: []slog.Attr{slog.String("path", r.URL.Path)}})
 		return sw, st, false, true
 	}
-	if !a.due(s, now) {
+	if !a.refresher.due(s, now) {
 		if t, ok := a.cfg.Store.(session.Toucher); ok && t.NeedsTouch(s, now) {
 			// Roll the idle timeout. On a shared store the touch is its own
 			// write, which never makes a concurrent refresh's
@@ -127,7 +127,7 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWrite
 		}
 		return sw, st, true, true
 	}
-	ns, _, err := a.refresh(r.Context(), s)
+	ns, action, err := a.refresher.refresh(r.Context(), s)
 	if err == nil {
 		st.sess = ns
 		if a.shared == nil {
@@ -135,7 +135,7 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWrite
 		}
 		return sw, st, true, true
 	}
-	switch a.cfg.OnRefreshError(err, s, a.cfg.Now()) {
+	switch action {
 	case KeepSession:
 		return sw, st, true, true
 	case Unavailable:
@@ -143,7 +143,6 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWrite
 		a.fail(w, r, fmt.Errorf("%w: %w", ErrRefreshUnavailable, err))
 		return nil, nil, false, false
 	default: // EndSession
-		a.forget(s.ID)
 		st.sess = nil
 		sw.setDelete()
 		return sw, st, false, true
@@ -165,7 +164,7 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 			return
 		}
 		if signedIn {
-			next.ServeHTTP(sw, withState(r, st))
+			next.ServeHTTP(sw, withSession(r, st))
 			sw.commit()
 			return
 		}
@@ -201,7 +200,7 @@ func (a *Auth) Optional(next http.Handler) http.Handler {
 			return
 		}
 		if signedIn {
-			r = withState(r, st)
+			r = withSession(r, st)
 		} else if a.strict() && crossSiteNavigation(r) {
 			if target, ok := sanitizeReturnTo(r.URL.RequestURI()); ok {
 				sw.commit()

@@ -1,0 +1,31 @@
+package lifetime_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/confidant-go/confidant/internal/lifetime"
+)
+
+func TestDue(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name           string
+		now            time.Time
+		issued, expiry time.Time
+		want           bool
+	}{
+		{"fresh hour token", t0, t0, t0.Add(time.Hour), false},
+		{"within leeway", t0.Add(59*time.Minute + 30*time.Second), t0, t0.Add(time.Hour), true},
+		{"expired", t0.Add(2 * time.Hour), t0, t0.Add(time.Hour), true},
+		{"short token, not yet half", t0.Add(20 * time.Second), t0, t0.Add(60 * time.Second), false},
+		{"short token, past half", t0.Add(31 * time.Second), t0, t0.Add(60 * time.Second), true},
+		{"unknown issue time", t0.Add(59*time.Minute + 30*time.Second), time.Time{}, t0.Add(time.Hour), true},
+		{"no expiry", t0, t0, time.Time{}, false},
+	}
+	for _, tc := range cases {
+		if got := lifetime.Due(tc.now, tc.issued, tc.expiry, time.Minute); got != tc.want {
+			t.Errorf("%s: Due = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
