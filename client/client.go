@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/confidant-go/confidant/event"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,6 +13,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 

@@ -1,22 +1,22 @@
 package client
 
 import (
-	"encoding/base64"
-	"errors"
-	"log/slog"
-	"strings"
-
 	"context"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"github.com/confidant-go/confidant/event"
+	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/confidant-go/confidant/event"
 )
 
 // Identity is who signed in, as the provider asserted it.

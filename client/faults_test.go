@@ -137,7 +137,7 @@ func TestJWKSDownWithCachedKeys(t *testing.T) {
 	if _, err := c.Exchange(context.Background(), cd, l); err != nil {
 		t.Fatal(err)
 	}
-	op.SetJWKSFault(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) })
+	op.SetJWKSFault(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) })
 	for range 3 {
 		l, cd := code(t, c)
 		if _, err := c.Exchange(context.Background(), cd, l); err != nil {
@@ -153,7 +153,7 @@ func TestJWKSDownWithCachedKeys(t *testing.T) {
 // signs users in once the provider is back.
 func TestDiscoveryDownAtStartup(t *testing.T) {
 	op := hostile.New(t)
-	op.SetDiscoveryFault(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "starting", 503) })
+	op.SetDiscoveryFault(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "starting", http.StatusServiceUnavailable) })
 	prov, err := client.DiscoverConfig(context.Background(), client.DiscoveryConfig{Issuer: op.Issuer, RetryInterval: time.Millisecond})
 	if err != nil {
 		t.Fatalf("Discover with the provider down: %v", err)

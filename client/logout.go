@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/confidant-go/confidant/internal/netx"
-
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/confidant-go/confidant/internal/netx"
 )
 
 // ErrInvalidLogoutToken means a back-channel logout token was refused.

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/confidant-go/confidant/event"
 	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/session"
 )

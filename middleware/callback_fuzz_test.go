@@ -1,7 +1,6 @@
 package middleware_test
 
 import (
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -17,10 +16,7 @@ func FuzzCallback(f *testing.F) {
 	env := testenv.New(f, testenv.Options{})
 	hc := testenv.Browser()
 	authURL := env.StartLogin(f, hc, "/profile")
-	var cookies []*http.Cookie
-	for _, c := range hc.Jar.Cookies(mustURL(env.App.URL)) {
-		cookies = append(cookies, c)
-	}
+	cookies := hc.Jar.Cookies(mustURL(env.App.URL))
 	state := authURL.Query().Get("state")
 	for _, q := range []string{"", "code=x", "state=" + state[:10] + "&code=abc", "error=access_denied&state=x",
 		"state=&code=", "state=%ff%fe", "code=a&code=b&state=c&state=d", strings.Repeat("a=b&", 500),

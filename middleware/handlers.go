@@ -1,20 +1,20 @@
 package middleware
 
 import (
-	"encoding/json"
-	"github.com/confidant-go/confidant/event"
-	"net/url"
-
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"golang.org/x/oauth2"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/session"
 )

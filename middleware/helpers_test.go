@@ -4,14 +4,15 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/session"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"sync"
+
+	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/session"
 )
 
 func mustURL(s string) *url.URL {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/confidant-go/confidant/event"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -17,6 +15,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/session"
 )

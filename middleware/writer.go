@@ -1,15 +1,14 @@
 package middleware
 
 import (
-	"fmt"
-
 	"bufio"
-	"github.com/confidant-go/confidant/event"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"sync"
 
+	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/session"
 )
 

@@ -173,8 +173,6 @@ func b2i(b bool) int {
 	return 0
 }
 
-func (s *CookieStore) aad(name string) []byte { return []byte("confidant/session/" + name) }
-
 func (s *CookieStore) maxChunks() int { return s.cfg.MaxSize/s.cfg.ChunkSize + 2 }
 
 // Load implements Store.

@@ -142,8 +142,7 @@ func TestRedisTimeouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Add(50 * time.Minute) // 100 minutes old, 50 idle
-	got, err = load(st, cookies)
-	if err != nil {
+	if _, err = load(st, cookies); err != nil {
 		t.Fatalf("rolled idle timeout: %v", err)
 	}
 	c.Add(61 * time.Minute)

@@ -338,8 +338,6 @@ var loginTmpl = template.Must(template.New("login").Parse(`<!doctype html>
 <button id="deny" type="submit" name="action" value="deny">Deny</button>
 </form></body></html>`))
 
-func (p *Provider) loginURL(id string) string { return p.Base + "/login?id=" + url.QueryEscape(id) }
-
 func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("id")
 	req, ok := p.store.request(id)

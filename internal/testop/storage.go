@@ -507,13 +507,6 @@ func (s *storage) endSSO(id string) {
 	delete(s.sso, id)
 }
 
-// liveRefreshTokens reports how many refresh tokens the OP still honours.
-func (s *storage) liveRefreshTokens() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.refresh)
-}
-
 func (s *storage) refreshTokenValid(tok string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

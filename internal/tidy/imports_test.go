@@ -1,0 +1,97 @@
+package tidy
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/confidant-go/confidant"
+
+// group is where goimports -local puts an import: the standard library,
+// then other modules, then this module.
+func group(path string) int {
+	switch {
+	case strings.HasPrefix(path, module):
+		return 2
+	case strings.Contains(strings.Split(path, "/")[0], "."):
+		return 1
+	}
+	return 0
+}
+
+// TestImportsGrouped: every file's imports are in the groups goimports
+// -local github.com/confidant-go/confidant makes, in that order, one group
+// each, sorted.
+func TestImportsGrouped(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("module root not found: %v", err)
+	}
+	checked := 0
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != root {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		checked++
+		rel, _ := filepath.Rel(root, path)
+		// Split into blocks at blank lines.
+		var blocks [][]string
+		lastLine := -2
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			line := fset.Position(imp.Pos()).Line
+			if imp.Doc != nil {
+				line = fset.Position(imp.Doc.Pos()).Line
+			}
+			if line > lastLine+1 || len(blocks) == 0 {
+				blocks = append(blocks, nil)
+			}
+			blocks[len(blocks)-1] = append(blocks[len(blocks)-1], p)
+			lastLine = fset.Position(imp.End()).Line
+		}
+		prev := -1
+		for _, b := range blocks {
+			g := group(b[0])
+			for _, p := range b {
+				if group(p) != g {
+					t.Errorf("%s: %q is grouped with %q", rel, p, b[0])
+				}
+			}
+			if g <= prev {
+				t.Errorf("%s: import groups out of order or split (standard library, other modules, then %s)", rel, module)
+			}
+			if !slices.IsSorted(b) {
+				t.Errorf("%s: imports not sorted: %v", rel, b)
+			}
+			prev = g
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 50 {
+		t.Fatalf("checked %d files; the walk missed the module", checked)
+	}
+}
