@@ -17,6 +17,7 @@ import (
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/netx"
+	"github.com/confidant-go/confidant/internal/seal"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -44,8 +45,8 @@ type Config struct {
 	Store session.Store
 
 	// Keys seal the login flow cookies (32-byte AES-256 keys, first seals,
-	// all open). Default: the Store's keys when it has a Cipher() method,
-	// as session.CookieStore does.
+	// all open). Default: the Store's keys when it is one of this module's
+	// stores (they share their cipher).
 	Keys [][]byte
 
 	// Prefix is the path under which login, callback and logout are
@@ -157,7 +158,7 @@ type Config struct {
 // Safe for concurrent use.
 type Auth struct {
 	cfg       Config
-	flows     *session.Cipher
+	flows     *seal.Cipher
 	sink      event.Sink
 	refresher *refresher
 
@@ -189,15 +190,15 @@ func New(cfg Config) (*Auth, error) {
 		return nil, configErr("Config.Client or Config.Clients is required")
 	}
 	cfg.Client, cfg.Clients = nil, nil
-	var flows *session.Cipher
+	var flows *seal.Cipher
 	var err error
 	switch {
 	case len(cfg.Keys) > 0:
-		if flows, err = session.NewCipher(cfg.Keys); err != nil {
+		if flows, err = seal.New(cfg.Keys); err != nil {
 			return nil, configErr("Config.Keys: %w", err)
 		}
 	default:
-		cs, ok := cfg.Store.(interface{ Cipher() *session.Cipher })
+		cs, ok := cfg.Store.(seal.Holder)
 		if !ok {
 			return nil, configErr("Config.Keys is required with this Store")
 		}

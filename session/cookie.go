@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/confidant-go/confidant/internal/netx"
+	"github.com/confidant-go/confidant/internal/seal"
 )
 
 // CookieConfig configures a CookieStore. Zero fields get the defaults
@@ -68,7 +69,7 @@ const maxChunkSize = 3900
 type CookieStore struct {
 	cfg    CookieConfig
 	opts   sessions.Options
-	cipher *Cipher
+	cipher *seal.Cipher
 	sec    cookieSecurity
 
 	// Names and chunk names for plain and Secure cookies, computed once:
@@ -82,9 +83,9 @@ var _ Store = (*CookieStore)(nil)
 
 // NewCookieStore validates cfg and returns a CookieStore.
 func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
-	c, err := NewCipher(cfg.Keys)
+	c, err := seal.New(cfg.Keys)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: Keys: %w", ErrConfig, err)
 	}
 	if cfg.Name == "" {
 		cfg.Name = "confidant"
@@ -141,7 +142,7 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 
 // Cipher returns the store's cipher, so that other cookies of the SDK (the
 // login flow's) are sealed with the same keys.
-func (s *CookieStore) Cipher() *Cipher { return s.cipher }
+func (s *CookieStore) Cipher() *seal.Cipher { return s.cipher }
 
 // CookieName returns the cookie name to use for r with the prefix the
 // attributes allow: __Host- (Secure, Path=/, no Domain) or __Secure-.

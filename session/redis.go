@@ -16,6 +16,8 @@ import (
 
 	"github.com/gorilla/sessions"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/confidant-go/confidant/internal/seal"
 )
 
 // RedisConfig configures a RedisStore. Zero fields get the defaults written
@@ -64,7 +66,7 @@ type RedisConfig struct {
 type RedisStore struct {
 	cfg    RedisConfig
 	opts   sessions.Options
-	cipher *Cipher
+	cipher *seal.Cipher
 	sec    cookieSecurity
 }
 
@@ -114,9 +116,9 @@ func NewRedisStore(cfg RedisConfig) (*RedisStore, error) {
 	if cfg.Client == nil {
 		return nil, fmt.Errorf("%w: RedisConfig.Client is required", ErrConfig)
 	}
-	c, err := NewCipher(cfg.Keys)
+	c, err := seal.New(cfg.Keys)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: Keys: %w", ErrConfig, err)
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = "confidant:"
@@ -158,7 +160,7 @@ func NewRedisStore(cfg RedisConfig) (*RedisStore, error) {
 }
 
 // Cipher returns the store's cipher (for the login flow cookies).
-func (s *RedisStore) Cipher() *Cipher { return s.cipher }
+func (s *RedisStore) Cipher() *seal.Cipher { return s.cipher }
 
 func hash(s string) string {
 	h := sha256.Sum256([]byte(s))

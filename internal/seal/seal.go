@@ -1,4 +1,6 @@
-package session
+// Package seal encrypts the small values the SDK keeps in cookies and in
+// Redis (sessions, sign-in attempts) with AES-256-GCM under rotating keys.
+package seal
 
 import (
 	"crypto/aes"
@@ -6,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 )
 
@@ -24,18 +27,24 @@ const (
 	overhead    = 2 + nonceSize + 16 // version, key hint, nonce, GCM tag
 )
 
-// NewCipher returns a Cipher for keys, each exactly 32 bytes (AES-256).
-func NewCipher(keys [][]byte) (*Cipher, error) {
+// ErrInvalid means a sealed value was tampered with, truncated, bound to
+// other data or sealed under a key that is not (or no longer) configured.
+var ErrInvalid = errors.New("seal: invalid or tampered value")
+
+// New returns a Cipher for keys, each exactly 32 bytes (AES-256) of
+// random data. Its errors say what is wrong with which key; callers wrap
+// them in their ErrConfig.
+func New(keys [][]byte) (*Cipher, error) {
 	if len(keys) == 0 {
-		return nil, fmt.Errorf("%w: at least one key is required", ErrConfig)
+		return nil, errors.New("at least one key is required")
 	}
 	c := &Cipher{}
 	for i, k := range keys {
 		if len(k) != 32 {
-			return nil, fmt.Errorf("%w: key %d is %d bytes, want 32", ErrConfig, i, len(k))
+			return nil, fmt.Errorf("key %d is %d bytes, want 32", i, len(k))
 		}
 		if err := checkRandom(k); err != nil {
-			return nil, fmt.Errorf("%w: key %d %v; make one with crypto/rand (or: openssl rand -base64 32, decoded)", ErrConfig, i, err)
+			return nil, fmt.Errorf("key %d %v; make one with crypto/rand (or: openssl rand -base64 32, decoded)", i, err)
 		}
 		block, _ := aes.NewCipher(k)
 		aead, _ := cipher.NewGCM(block)
@@ -57,11 +66,11 @@ func (c *Cipher) Seal(plaintext, aad []byte) string {
 }
 
 // Open reverses Seal. Any tampering, truncation, wrong aad or unknown key
-// gives an error wrapping ErrInvalidSession.
+// gives ErrInvalid.
 func (c *Cipher) Open(text string, aad []byte) ([]byte, error) {
 	buf, err := base64.RawURLEncoding.DecodeString(text)
 	if err != nil || len(buf) < overhead || buf[0] != sealVersion {
-		return nil, ErrInvalidSession
+		return nil, ErrInvalid
 	}
 	nonce, ct := buf[2:2+nonceSize], buf[2+nonceSize:]
 	// Try the key the hint names first, then the rest: a hint collision
@@ -76,7 +85,7 @@ func (c *Cipher) Open(text string, aad []byte) ([]byte, error) {
 			}
 		}
 	}
-	return nil, ErrInvalidSession
+	return nil, ErrInvalid
 }
 
 // checkRandom refuses keys that cannot have come from a random source: all
@@ -101,4 +110,10 @@ func checkRandom(k []byte) error {
 		return fmt.Errorf("is printable text, not random bytes (decode it if it is base64 or hex)")
 	}
 	return nil
+}
+
+// Holder is a store that seals with a Cipher the middleware may share (for
+// its sign-in attempt cookies) when it is given no keys of its own.
+type Holder interface {
+	Cipher() *Cipher
 }
