@@ -34,7 +34,7 @@ func TestSessionTooLarge(t *testing.T) {
 	if resp.Header.Get("Retry-After") != "" {
 		t.Error("a Retry-After for an error that retrying cannot fix")
 	}
-	if l := logs.String(); !strings.Contains(l, "RedisStore") || !strings.Contains(l, "budget 1000") {
+	if l := logs.String(); !strings.Contains(l, "redisstore.Store") || !strings.Contains(l, "budget 1000") {
 		t.Errorf("the log does not say what to do: %s", l)
 	}
 }

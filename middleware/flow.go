@@ -18,6 +18,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/cookies"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 
@@ -53,17 +54,8 @@ func (a *Auth) flowOpts() *sessions.Options {
 
 func (a *Auth) flowAAD(name string) []byte { return []byte("confidant/flow/" + name) }
 
-func (a *Auth) setFlowCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
-	c := sessions.NewCookie(name, value, a.flowOpts())
-	c.Secure = a.cookies.Secure
-	c.MaxAge = maxAge
-	if maxAge < 0 {
-		c.Expires = time.Unix(1, 0)
-	} else {
-		c.Expires = a.cfg.Now().Add(time.Duration(maxAge) * time.Second)
-	}
-	netx.NoStore(w.Header())
-	http.SetCookie(w, c)
+func (a *Auth) setFlowCookie(w http.ResponseWriter, name, value string, maxAge int) {
+	cookies.Write(w, name, value, a.flowOpts(), a.cookies.Secure, maxAge, a.cfg.Now())
 }
 
 // startFlow begins a sign-in attempt: it stores its flow cookie (dropping
@@ -89,7 +81,7 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, c *client.Clien
 	f := flow{Provider: c.Provider().Name(), State: l.State, Nonce: l.Nonce, Verifier: l.Verifier, ReturnTo: returnTo, Created: a.cfg.Now().UnixMilli()}
 	plain, _ := json.Marshal(f)
 	name := a.flowCookieName(slot)
-	a.setFlowCookie(w, r, name, a.flows.Seal(plain, a.flowAAD(name)), int(a.cfg.FlowTTL/time.Second)+1)
+	a.setFlowCookie(w, name, a.flows.Seal(plain, a.flowAAD(name)), int(a.cfg.FlowTTL/time.Second)+1)
 	names := make([]string, 0, len(extra))
 	for k := range extra {
 		names = append(names, k)
@@ -118,7 +110,7 @@ func (a *Auth) flowSlot(w http.ResponseWriter, r *http.Request) int {
 		}
 		f, ok := a.openFlow(c.Name, c.Value)
 		if !ok || now.Sub(time.UnixMilli(f.Created)) > a.cfg.FlowTTL {
-			a.setFlowCookie(w, r, c.Name, "", -1)
+			a.setFlowCookie(w, c.Name, "", -1)
 			continue
 		}
 		used[slot] = true
@@ -182,7 +174,7 @@ func (a *Auth) takeFlow(w http.ResponseWriter, r *http.Request, state string, c 
 		}
 		seen = true
 		if g, ok := a.openFlow(ck.Name, ck.Value); ok && subtle.ConstantTimeCompare([]byte(g.State), []byte(state)) == 1 {
-			a.setFlowCookie(w, r, ck.Name, "", -1) // a state is used once
+			a.setFlowCookie(w, ck.Name, "", -1) // a state is used once
 			f = g
 			break
 		}

@@ -1,8 +1,6 @@
 package middleware_test
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/gob"
 	"net/http"
 	"net/http/httptest"
@@ -17,32 +15,12 @@ import (
 	"github.com/confidant-go/confidant/internal/lifetime"
 	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
 )
 
 // realisticSession is an Auth0-like token set: a 900-byte JWT access token,
 // a 1.1 KB ID token, a refresh token and a few claims.
-func realisticSession() *session.Session {
-	jwt := func(n int) string {
-		seg := func(k int) string {
-			b := make([]byte, k)
-			rand.Read(b)
-			return base64.RawURLEncoding.EncodeToString(b)
-		}
-		return seg(36) + "." + seg(n*3/4-230) + "." + seg(256)
-	}
-	now := time.Now()
-	return &session.Session{
-		ID: "3q2-7wAAAAAAAAAAAAAAAA", Provider: "", Issuer: "https://example.eu.auth0.com/",
-		Subject: "auth0|64f1c0ffee0123456789abcd", Name: "Dee Mo", Email: "demo@example.com",
-		Picture:     "https://s.gravatar.com/avatar/0123456789abcdef0123456789abcdef?s=480",
-		Claims:      []byte(`{"sub":"auth0|64f1c0ffee0123456789abcd","name":"Dee Mo","email":"demo@example.com","email_verified":true,"nickname":"demo","updated_at":"2026-11-01T10:00:00.000Z"}`),
-		AccessToken: jwt(900), TokenType: "Bearer", RefreshToken: "v1.MRrtbX6K9nQf3xq2e1bYkFzJ0sTj8oWcA4lPdGhUiVyN5mR7tB_Eg-Zu2vXw1QaS3dF6gH9jK0lL",
-		IDToken: jwt(1100), Expiry: now.Add(24 * time.Hour), Issued: now, Scope: "openid profile email offline_access",
-		CreatedAt: now,
-	}
-}
-
 // hotAuth returns an Auth on store with a provider given by hand (no
 // network): the hot path never talks to the provider.
 func hotAuth(b *testing.B, store session.Store) *middleware.Auth {
@@ -111,7 +89,7 @@ func BenchmarkRequire(b *testing.B) {
 	key := testenv.NewKey()
 
 	cached, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key}})
-	cookie := cookieHeader(b, cached, realisticSession())
+	cookie := cookieHeader(b, cached, testenv.RealisticSession())
 	b.Logf("Cookie header of a realistic session: %d bytes", len(cookie))
 
 	b.Run("bare", func(b *testing.B) { serve(b, bare, hotRequest(cookie)) })
@@ -130,7 +108,7 @@ func BenchmarkRequire(b *testing.B) {
 				sc.MaxLength(0) // its cookie is over 4096 bytes
 			}
 		}
-		s := realisticSession()
+		s := testenv.RealisticSession()
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest("GET", "http://localhost/", nil)
 		gsess, _ := gs.New(req, "session")
@@ -160,11 +138,11 @@ func BenchmarkRequire(b *testing.B) {
 		rs := testenv.StartRedis(b)
 		rc := rs.Client()
 		defer rc.Close()
-		rst, err := session.NewRedisStore(session.RedisConfig{Client: rc, Keys: [][]byte{key}})
+		rst, err := redisstore.New(redisstore.Config{Client: rc, Keys: [][]byte{key}})
 		if err != nil {
 			b.Fatal(err)
 		}
-		rcookie := cookieHeader(b, rst, realisticSession())
+		rcookie := cookieHeader(b, rst, testenv.RealisticSession())
 		cmds := 0
 		rc.AddHook(countHook{&cmds})
 		serve(b, hotAuth(b, rst).Require(noop), hotRequest(rcookie))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/cookies"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/internal/seal"
 	"github.com/confidant-go/confidant/session"
@@ -120,8 +121,8 @@ type Config struct {
 	// EndUserSessions named (a cookie store cannot reach the cookies). Its
 	// entries live as long as the store's sessions can (its MaxLifetime).
 	// Default: a MemoryDenyList, for one app instance; with several
-	// instances and a cookie store, share one (session.RedisDenyList).
-	// Unused with a server-side store (session.RedisStore), whose sessions
+	// instances and a cookie store, share one (redisstore.DenyList).
+	// Unused with a server-side store (redisstore.Store), whose sessions
 	// are deleted.
 	DenyList session.DenyList
 
@@ -356,7 +357,7 @@ func New(cfg Config) (*Auth, error) {
 		}
 	}
 	a := &Auth{cfg: cfg, denyTTL: denyTTL, cop: cop, cookies: policy, origin: origin,
-		flowPrefix: session.CookieName(flowBase, policy.Secure, &sessions.Options{Path: "/"}), flows: flows, sink: sink, shared: shared, replays: replays,
+		flowPrefix: cookies.Name(flowBase, policy.Secure, &sessions.Options{Path: "/"}), flows: flows, sink: sink, shared: shared, replays: replays,
 		apis: apis, clients: clients, byName: byName, callbacks: callbacks}
 	a.refresher = &refresher{clientFor: a.clientFor, shared: shared, now: cfg.Now, sink: sink, policy: cfg.OnRefreshError,
 		leeway: cfg.RefreshLeeway, timeout: cfg.RefreshTimeout, retryAfter: cfg.RetryAfter,
@@ -397,7 +398,7 @@ func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Ready reports whether the app can sign users in now: every provider's
 // discovery (and JWKS location) resolved, and the session store reachable
-// when it can tell (RedisStore). For a readiness or health endpoint.
+// when it can tell (redisstore.Store). For a readiness or health endpoint.
 func (a *Auth) Ready(ctx context.Context) error {
 	var errs []error
 	for _, c := range a.clients {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/confidant-go/confidant/internal/testop"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -37,7 +38,7 @@ func TestRedisLogoutTokenReplayedToAnotherInstance(t *testing.T) {
 func TestRedisTouchDuringRefresh(t *testing.T) {
 	var clock fakeClock
 	c := newCluster(t, clusterOptions{instances: 1,
-		store: func(rc *session.RedisConfig) {
+		store: func(rc *redisstore.Config) {
 			rc.Now = clock.Now
 			rc.Timeouts = session.Timeouts{Idle: 24 * time.Minute, Absolute: time.Hour} // touch every minute
 		},

@@ -15,6 +15,7 @@ import (
 	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/internal/testop"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -30,7 +31,7 @@ type cluster struct {
 type clusterOptions struct {
 	instances int
 	op        func(*testop.Config)
-	store     func(*session.RedisConfig)
+	store     func(*redisstore.Config)
 	mw        func(*middleware.Config)
 	noRedis   bool // cookie store instead
 }
@@ -67,11 +68,11 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 			if c.redis != nil {
 				rc := c.redis.Client()
 				t.Cleanup(func() { rc.Close() })
-				rcfg := session.RedisConfig{Client: rc, Keys: c.keys}
+				rcfg := redisstore.Config{Client: rc, Keys: c.keys}
 				if o.store != nil {
 					o.store(&rcfg)
 				}
-				st, err := session.NewRedisStore(rcfg)
+				st, err := redisstore.New(rcfg)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -187,7 +188,7 @@ func TestRedisClusterRefresh(t *testing.T) {
 // and no lost update.
 func TestRedisSlowRefreshOutlivesLease(t *testing.T) {
 	c := newCluster(t, clusterOptions{instances: 2, op: shortLived(4 * time.Second),
-		store: func(rc *session.RedisConfig) { rc.LockLease = 300 * time.Millisecond }})
+		store: func(rc *redisstore.Config) { rc.LockLease = 300 * time.Millisecond }})
 	hc := c.signIn(t, testop.DemoUser)
 	time.Sleep(2100 * time.Millisecond)
 	c.op.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) {
@@ -208,7 +209,7 @@ func TestRedisSlowRefreshOutlivesLease(t *testing.T) {
 	// The stored session holds the newest refresh token.
 	rc := c.redis.Client()
 	defer rc.Close()
-	st2, _ := session.NewRedisStore(session.RedisConfig{Client: rc, Keys: c.keys})
+	st2, _ := redisstore.New(redisstore.Config{Client: rc, Keys: c.keys})
 	st2.BindOrigin(mustURL(c.apps[0].URL))
 	req, _ := http.NewRequest("GET", c.apps[0].URL, nil)
 	for _, ck := range hc.Jar.Cookies(mustURL(c.apps[0].URL)) {
@@ -282,7 +283,7 @@ func TestIdleTimeoutRolls(t *testing.T) {
 			timeouts := session.Timeouts{Idle: time.Hour, Absolute: 10 * time.Hour}
 			o := clusterOptions{instances: 1,
 				op:    func(c *testop.Config) { c.AccessTokenLifetime, c.IDTokenLifetime = 100*time.Hour, 100*time.Hour },
-				store: func(rc *session.RedisConfig) { rc.Timeouts, rc.Now = timeouts, clock.Now },
+				store: func(rc *redisstore.Config) { rc.Timeouts, rc.Now = timeouts, clock.Now },
 				mw: func(cfg *middleware.Config) {
 					cfg.Now = clock.Now
 					if cfg.Store == nil {

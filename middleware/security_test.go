@@ -48,25 +48,7 @@ func (re *recordingErrors) last() error {
 }
 
 // fakeClock is a settable clock for the middleware and the client.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.t.IsZero() {
-		return time.Now()
-	}
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+type fakeClock = testenv.Clock
 
 func callback(t *testing.T, env *testenv.Env, hc *http.Client, cb string) *http.Response {
 	t.Helper()

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -171,4 +172,20 @@ func unmarshal(b []byte) (*Session, error) {
 		return nil, errCorrupt
 	}
 	return s, nil
+}
+
+// MarshalBinary encodes s in the compact encoding the stores keep (sealed):
+// every field but Version. A store of your own can keep sessions with it.
+func (s *Session) MarshalBinary() ([]byte, error) { return marshal(s), nil }
+
+// UnmarshalBinary decodes what MarshalBinary made; a corrupt or foreign
+// encoding gives an error wrapping ErrInvalidSession.
+func (s *Session) UnmarshalBinary(b []byte) error {
+	ns, err := unmarshal(b)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidSession, err)
+	}
+	*s = *ns
+	s.denyKeys = denyKeys(s)
+	return nil
 }

@@ -6,12 +6,11 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gorilla/sessions"
 
-	"github.com/confidant-go/confidant/internal/netx"
+	"github.com/confidant-go/confidant/internal/cookies"
 	"github.com/confidant-go/confidant/internal/seal"
 )
 
@@ -70,7 +69,7 @@ type CookieStore struct {
 	cfg    CookieConfig
 	opts   sessions.Options
 	cipher *seal.Cipher
-	sec    cookieSecurity
+	sec    cookies.Security
 
 	// Names and chunk names for plain and Secure cookies, computed once:
 	// the hot path builds no strings.
@@ -90,19 +89,12 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 	if cfg.Name == "" {
 		cfg.Name = "confidant"
 	}
-	if strings.ContainsAny(cfg.Name, "=;, \t\r\n") || strings.HasPrefix(cfg.Name, "__") {
-		return nil, fmt.Errorf("%w: cookie name %q (give it without __Host- or __Secure- prefix)", ErrConfig, cfg.Name)
+	if err := cookies.CheckName(cfg.Name); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	opts := sessions.Options{Path: "/", MaxAge: 7 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode}
-	if cfg.Options != nil {
-		opts = *cfg.Options
-		opts.HttpOnly = true
-		if opts.Path == "" {
-			opts.Path = "/"
-		}
-		if opts.SameSite == 0 {
-			opts.SameSite = http.SameSiteLaxMode
-		}
+	opts := cookies.Options(cfg.Options)
+	if cfg.Options == nil {
+		opts.MaxAge = 7 * 24 * 3600
 	}
 	if cfg.ChunkSize < 0 || cfg.MaxSize < 0 || cfg.Timeouts.Idle < 0 || cfg.Timeouts.Absolute < 0 {
 		return nil, fmt.Errorf("%w: negative ChunkSize, MaxSize or Timeouts; leave them zero for the defaults", ErrConfig)
@@ -119,12 +111,12 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	cfg.Timeouts.defaults()
+	cfg.Timeouts = cfg.Timeouts.WithDefaults()
 	cfg.Keys = nil // held by the cipher only
 	st := &CookieStore{cfg: cfg, opts: opts, cipher: c}
-	st.sec.forced = opts.Secure
+	st.sec.Forced = opts.Secure
 	for i, secure := range []bool{false, true} {
-		base := CookieName(cfg.Name, secure, &opts)
+		base := cookies.Name(cfg.Name, secure, &opts)
 		for n := range st.maxChunks() {
 			name := base
 			if n > 0 {
@@ -144,26 +136,13 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 // login flow's) are sealed with the same keys.
 func (s *CookieStore) Cipher() *seal.Cipher { return s.cipher }
 
-// CookieName returns the cookie name to use for r with the prefix the
-// attributes allow: __Host- (Secure, Path=/, no Domain) or __Secure-.
-func CookieName(base string, secure bool, opts *sessions.Options) string {
-	switch {
-	case !secure:
-		return base
-	case opts.Domain == "" && opts.Path == "/":
-		return "__Host-" + base
-	default:
-		return "__Secure-" + base
-	}
-}
-
 // BindOrigin implements OriginBinder.
 func (s *CookieStore) BindOrigin(origin *url.URL) (CookiePolicy, error) {
-	return s.sec.bind(origin, s.opts.SameSite)
+	return bindOrigin(&s.sec, origin, s.opts.SameSite)
 }
 
 func (s *CookieStore) name() (string, bool) {
-	secure := s.sec.secure()
+	secure := s.sec.Secure()
 	return s.names[b2i(secure)][0], secure
 }
 
@@ -178,16 +157,16 @@ func (s *CookieStore) maxChunks() int { return s.cfg.MaxSize/s.cfg.ChunkSize + 2
 
 // Load implements Store.
 func (s *CookieStore) Load(r *http.Request) (*Session, error) {
-	sec := b2i(s.sec.secure())
+	sec := b2i(s.sec.Secure())
 	names := s.names[sec]
-	value, ok := cookieValue(r, names[0])
+	value, ok := cookies.Value(r, names[0])
 	if !ok {
 		return nil, ErrNoSession
 	}
-	if next, ok := cookieValue(r, names[1]); ok {
+	if next, ok := cookies.Value(r, names[1]); ok {
 		value += next
 		for _, n := range names[2:] {
-			c, ok := cookieValue(r, n)
+			c, ok := cookies.Value(r, n)
 			if !ok {
 				break
 			}
@@ -207,35 +186,14 @@ func (s *CookieStore) Load(r *http.Request) (*Session, error) {
 		if sess, err = unmarshal(plain); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrNoSession, ErrInvalidSession)
 		}
-		sess.denyKeys = DenyKeys(sess)
+		sess.denyKeys = denyKeys(sess)
 		cache.put(value, sess)
 	}
 	now := s.cfg.Now()
-	if (s.opts.MaxAge > 0 && now.Sub(sess.CreatedAt) > time.Duration(s.opts.MaxAge)*time.Second) || s.cfg.Timeouts.expired(sess, now) {
+	if (s.opts.MaxAge > 0 && now.Sub(sess.CreatedAt) > time.Duration(s.opts.MaxAge)*time.Second) || s.cfg.Timeouts.Expired(sess, now) {
 		return nil, fmt.Errorf("%w: expired", ErrNoSession)
 	}
 	return sess, nil
-}
-
-// cookieValue finds the cookie name in r's Cookie headers without
-// allocating (http.Request.Cookie parses and copies every cookie).
-func cookieValue(r *http.Request, name string) (string, bool) {
-	for _, line := range r.Header["Cookie"] {
-		for len(line) > 0 {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			part = strings.TrimLeft(part, " \t")
-			k, v, ok := strings.Cut(part, "=")
-			if ok && k == name {
-				v = strings.TrimRight(v, " \t")
-				if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-					v = v[1 : len(v)-1]
-				}
-				return v, true
-			}
-		}
-	}
-	return "", false
 }
 
 // MaxLifetime implements Lifetimer: the absolute timeout, or the cookie's
@@ -249,7 +207,7 @@ func (s *CookieStore) MaxLifetime() time.Duration {
 
 // NeedsTouch implements Toucher.
 func (s *CookieStore) NeedsTouch(sess *Session, now time.Time) bool {
-	return now.Sub(sess.LastSeen) > s.cfg.Timeouts.touchEvery()
+	return s.cfg.Timeouts.NeedsTouch(sess, now)
 }
 
 // Save implements Store. The stored copy gets LastSeen set to now, and
@@ -272,7 +230,7 @@ func (s *CookieStore) SaveStats(w http.ResponseWriter, r *http.Request, sess *Se
 	name, secure := s.name()
 	value := s.cipher.Seal(marshal(&cp), s.aads[b2i(secure)])
 	if len(value) > s.cfg.MaxSize {
-		return SaveStats{}, fmt.Errorf("%w: %d bytes encoded, budget %d (MaxSize): ask for fewer scopes and claims, leave FetchUserInfo off, or keep sessions server-side with RedisStore", ErrTooLarge, len(value), s.cfg.MaxSize)
+		return SaveStats{}, fmt.Errorf("%w: %d bytes encoded, budget %d (MaxSize): ask for fewer scopes and claims, leave FetchUserInfo off, or keep sessions server-side with redisstore.Store", ErrTooLarge, len(value), s.cfg.MaxSize)
 	}
 	stats := SaveStats{Store: "cookie", Bytes: len(value)}
 	n := 0
@@ -283,7 +241,7 @@ func (s *CookieStore) SaveStats(w http.ResponseWriter, r *http.Request, sess *Se
 		if n > 0 {
 			cname += "." + strconv.Itoa(n)
 		}
-		setCookie(w, s.cookie(cname, part, secure, s.opts.MaxAge))
+		s.writeCookie(w, cname, part, secure, s.opts.MaxAge)
 		n++
 	}
 	s.expireChunks(w, r, name, n, secure)
@@ -295,10 +253,10 @@ func (s *CookieStore) SaveStats(w http.ResponseWriter, r *http.Request, sess *Se
 // request without the session cookie gets no Set-Cookie.
 func (s *CookieStore) Delete(w http.ResponseWriter, r *http.Request) error {
 	name, secure := s.name()
-	if _, ok := cookieValue(r, name); !ok {
+	if _, ok := cookies.Value(r, name); !ok {
 		return nil
 	}
-	setCookie(w, s.cookie(name, "", secure, -1))
+	s.writeCookie(w, name, "", secure, -1)
 	s.expireChunks(w, r, name, 1, secure)
 	return nil
 }
@@ -307,29 +265,13 @@ func (s *CookieStore) Delete(w http.ResponseWriter, r *http.Request) error {
 // still carries (left over from a larger session).
 func (s *CookieStore) expireChunks(w http.ResponseWriter, r *http.Request, name string, from int, secure bool) {
 	for _, cname := range s.names[b2i(secure)][max(from, 1):] {
-		if _, ok := cookieValue(r, cname); !ok {
+		if _, ok := cookies.Value(r, cname); !ok {
 			break
 		}
-		setCookie(w, s.cookie(cname, "", secure, -1))
+		s.writeCookie(w, cname, "", secure, -1)
 	}
 }
 
-func (s *CookieStore) cookie(name, value string, secure bool, maxAge int) *http.Cookie {
-	c := sessions.NewCookie(name, value, &s.opts)
-	c.Secure = secure
-	c.HttpOnly = true
-	c.MaxAge = maxAge
-	if maxAge < 0 {
-		c.Expires = time.Unix(1, 0)
-	} else if maxAge > 0 {
-		c.Expires = s.cfg.Now().Add(time.Duration(maxAge) * time.Second)
-	}
-	return c
-}
-
-// setCookie writes c with the headers every response that sets or clears a
-// cookie needs: no cache may keep it or serve it to another user.
-func setCookie(w http.ResponseWriter, c *http.Cookie) {
-	netx.NoStore(w.Header())
-	http.SetCookie(w, c)
+func (s *CookieStore) writeCookie(w http.ResponseWriter, name, value string, secure bool, maxAge int) {
+	cookies.Write(w, name, value, &s.opts, secure, maxAge, s.cfg.Now())
 }

@@ -1,8 +1,6 @@
 package session_test
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -13,38 +11,9 @@ import (
 
 	"github.com/gorilla/sessions"
 
+	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/session"
 )
-
-func key() []byte {
-	k := make([]byte, 32)
-	rand.Read(k)
-	return k
-}
-
-// fakeJWT returns a compact JWS-shaped token of about n bytes.
-func fakeJWT(n int) string {
-	seg := func(k int) string {
-		b := make([]byte, k)
-		rand.Read(b)
-		return base64.RawURLEncoding.EncodeToString(b)
-	}
-	return seg(30) + "." + seg(n*3/4-100) + "." + seg(256)
-}
-
-// realistic is an Auth0-like session: 900-byte access JWT, 1.1 KB ID token.
-func realistic() *session.Session {
-	now := time.Now().Truncate(time.Millisecond)
-	return &session.Session{
-		ID: "3q2-7wAAAAAAAAAAAAAAAA", Provider: "example.eu.auth0.com",
-		Subject: "auth0|64f1c0ffee0123456789abcd", Name: "Dee Mo", Email: "demo@example.com",
-		Picture:     "https://s.gravatar.com/avatar/0123456789abcdef0123456789abcdef?s=480",
-		Claims:      []byte(`{"sub":"auth0|64f1c0ffee0123456789abcd","name":"Dee Mo","email":"demo@example.com","email_verified":true,"nickname":"demo","updated_at":"2026-11-01T10:00:00.000Z"}`),
-		AccessToken: fakeJWT(900), TokenType: "Bearer", RefreshToken: "v1.MRrtbX6K9nQf3xq2e1bYkFzJ0sTj8oWcA4lPdGhUiVyN5mR7tB_Eg-Zu2vXw1QaS3dF6gH9jK0lL",
-		IDToken: fakeJWT(1100), Expiry: now.Add(time.Hour), Scope: "openid profile email offline_access",
-		CreatedAt: now, LastSeen: now,
-	}
-}
 
 func roundTrip(t *testing.T, st *session.CookieStore, host string, s *session.Session) (*session.Session, []*http.Cookie) {
 	t.Helper()
@@ -66,12 +35,12 @@ func roundTrip(t *testing.T, st *session.CookieStore, host string, s *session.Se
 }
 
 func TestRoundTrip(t *testing.T) {
-	st, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()}})
+	st, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for name, s := range map[string]*session.Session{
-		"realistic": realistic(),
+		"realistic": testenv.RealisticSession(),
 		"empty":     {},
 		"opaque tokens": {AccessToken: "opaque.tok", RefreshToken: "a.b.c.d", IDToken: "x.y.z!",
 			CreatedAt: time.Now().Truncate(time.Millisecond)},
@@ -96,8 +65,8 @@ func TestRoundTrip(t *testing.T) {
 // TestRealisticSize: a realistic Auth0 session fits one cookie and the
 // whole Cookie header stays under 4 KiB.
 func TestRealisticSize(t *testing.T) {
-	st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()}})
-	_, cookies := roundTrip(t, st, "app.example.com", realistic())
+	st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}})
+	_, cookies := roundTrip(t, st, "app.example.com", testenv.RealisticSession())
 	if len(cookies) != 1 {
 		t.Fatalf("%d cookies, want 1", len(cookies))
 	}
@@ -109,8 +78,8 @@ func TestRealisticSize(t *testing.T) {
 }
 
 func TestChunking(t *testing.T) {
-	st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()}, ChunkSize: 1000, MaxSize: 6000})
-	s := realistic()
+	st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}, ChunkSize: 1000, MaxSize: 6000})
+	s := testenv.RealisticSession()
 	got, cookies := roundTrip(t, st, "localhost", s)
 	if len(cookies) < 3 {
 		t.Fatalf("%d cookies, want the session split in several", len(cookies))
@@ -158,9 +127,9 @@ func TestChunking(t *testing.T) {
 }
 
 func TestTooLarge(t *testing.T) {
-	st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()}, MaxSize: 2000})
+	st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}, MaxSize: 2000})
 	rec := httptest.NewRecorder()
-	err := st.Save(rec, httptest.NewRequest("GET", "http://localhost/", nil), realistic())
+	err := st.Save(rec, httptest.NewRequest("GET", "http://localhost/", nil), testenv.RealisticSession())
 	if !errors.Is(err, session.ErrTooLarge) {
 		t.Fatalf("err %v, want ErrTooLarge", err)
 	}
@@ -194,7 +163,7 @@ func TestCookieAttributes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.origin+" "+tc.url+" "+tc.proto, func(t *testing.T) {
-			st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()}, Options: &sessions.Options{Secure: tc.forced}})
+			st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}, Options: &sessions.Options{Secure: tc.forced}})
 			if tc.origin != "" {
 				if _, err := st.BindOrigin(mustParse(tc.origin)); err != nil {
 					t.Fatal(err)
@@ -216,7 +185,7 @@ func TestCookieAttributes(t *testing.T) {
 		})
 	}
 	// One store cannot serve an https and a plain-http origin.
-	st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()}})
+	st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}})
 	if _, err := st.BindOrigin(mustParse("http://localhost:8080")); err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +193,7 @@ func TestCookieAttributes(t *testing.T) {
 		t.Errorf("second, conflicting bind: %v", err)
 	}
 	// Options with a Domain get the __Secure- prefix; HttpOnly cannot be turned off.
-	st2, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()},
+	st2, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()},
 		Options: &sessions.Options{Domain: "example.com", MaxAge: 3600, HttpOnly: false}})
 	rec := httptest.NewRecorder()
 	st2.Save(rec, httptest.NewRequest("GET", "https://app.example.com/", nil), &session.Session{ID: "x"})
@@ -239,7 +208,7 @@ func TestCookieAttributes(t *testing.T) {
 func TestMaxAgeEnforced(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
-	st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()}, Now: clock,
+	st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}, Now: clock,
 		Options: &sessions.Options{MaxAge: 3600}})
 	req := httptest.NewRequest("GET", "http://localhost/", nil)
 	rec := httptest.NewRecorder()
@@ -258,8 +227,8 @@ func TestConfigErrors(t *testing.T) {
 	for name, cfg := range map[string]session.CookieConfig{
 		"no keys":        {},
 		"short key":      {Keys: [][]byte{make([]byte, 16)}},
-		"prefixed name":  {Keys: [][]byte{key()}, Name: "__Host-x"},
-		"bad name chars": {Keys: [][]byte{key()}, Name: "a;b"},
+		"prefixed name":  {Keys: [][]byte{testenv.NewKey()}, Name: "__Host-x"},
+		"bad name chars": {Keys: [][]byte{testenv.NewKey()}, Name: "a;b"},
 	} {
 		if _, err := session.NewCookieStore(cfg); !errors.Is(err, session.ErrConfig) {
 			t.Errorf("%s: err %v, want ErrConfig", name, err)
@@ -293,17 +262,17 @@ func TestStoreConfigRefused(t *testing.T) {
 	cases := map[string]session.CookieConfig{
 		"all-zero key":      {Keys: [][]byte{make([]byte, 32)}},
 		"printable key":     {Keys: [][]byte{[]byte("correct horse battery staple 123")}},
-		"hex text key":      {Keys: [][]byte{key(), []byte("0123456789abcdef0123456789abcdef")}},
-		"ChunkSize 4096":    {Keys: [][]byte{key()}, ChunkSize: 4096},
-		"negative MaxSize":  {Keys: [][]byte{key()}, MaxSize: -1},
-		"negative Timeouts": {Keys: [][]byte{key()}, Timeouts: session.Timeouts{Idle: -time.Hour}},
+		"hex text key":      {Keys: [][]byte{testenv.NewKey(), []byte("0123456789abcdef0123456789abcdef")}},
+		"ChunkSize 4096":    {Keys: [][]byte{testenv.NewKey()}, ChunkSize: 4096},
+		"negative MaxSize":  {Keys: [][]byte{testenv.NewKey()}, MaxSize: -1},
+		"negative Timeouts": {Keys: [][]byte{testenv.NewKey()}, Timeouts: session.Timeouts{Idle: -time.Hour}},
 	}
 	for name, cfg := range cases {
 		if _, err := session.NewCookieStore(cfg); !errors.Is(err, session.ErrConfig) {
 			t.Errorf("%s: %v, want ErrConfig", name, err)
 		}
 	}
-	if _, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()}, ChunkSize: 3900}); err != nil {
+	if _, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}, ChunkSize: 3900}); err != nil {
 		t.Errorf("ChunkSize 3900: %v", err)
 	}
 }

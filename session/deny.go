@@ -94,16 +94,15 @@ func (d *MemoryDenyList) Len() int {
 	return len(d.m)
 }
 
-// DenyKeys are the deny-list keys of s: its user at its provider, when
+// denyKeys are the deny-list keys of s: its user at its provider, when
 // known its provider session (iss + sid), and the session itself (IDKey).
-func DenyKeys(s *Session) []string {
-	keys := append(indexKeys(s), IDKey(s.ID))
-	return keys
+func denyKeys(s *Session) []string {
+	return append(IndexKeys(s), IDKey(s.ID))
 }
 
-// indexKeys are the keys a server-side store indexes s under: its user and,
-// when known, its provider session.
-func indexKeys(s *Session) []string {
+// IndexKeys are the keys a SharedStore indexes s under, for EndSessions:
+// its user (UserKey) and, when known, its provider session (SIDKey).
+func IndexKeys(s *Session) []string {
 	keys := make([]string, 1, 3)
 	keys[0] = UserKey(s.Provider, s.Subject)
 	if s.SID != "" {

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
-	"sync/atomic"
+
+	"github.com/confidant-go/confidant/internal/cookies"
 )
 
 // CookiePolicy is what a store decided about its cookies for the app's
@@ -26,31 +26,11 @@ type OriginBinder interface {
 	BindOrigin(origin *url.URL) (CookiePolicy, error)
 }
 
-// cookieSecurity holds a store's Secure decision: fixed by configuration,
-// read on every request without locks.
-type cookieSecurity struct {
-	forced bool         // Options.Secure
-	state  atomic.Int32 // 0 unbound (Secure), 1 bound Secure, 2 bound not Secure
-}
-
-func (c *cookieSecurity) secure() bool { return c.state.Load() != 2 }
-
-func (c *cookieSecurity) bind(origin *url.URL, sameSite http.SameSite) (CookiePolicy, error) {
-	var secure bool
-	switch strings.ToLower(origin.Scheme) {
-	case "https":
-		secure = true
-	case "http":
-		secure = c.forced
-	default:
-		return CookiePolicy{}, fmt.Errorf("%w: origin %q is not http(s)", ErrConfig, origin.String())
-	}
-	want := int32(2)
-	if secure {
-		want = 1
-	}
-	if !c.state.CompareAndSwap(0, want) && c.state.Load() != want {
-		return CookiePolicy{}, fmt.Errorf("%w: the store is already bound to an origin whose cookies are%s Secure; use one store per origin", ErrConfig, map[bool]string{true: " not", false: ""}[secure])
+// bindOrigin fixes sec for origin and gives the store's policy.
+func bindOrigin(sec *cookies.Security, origin *url.URL, sameSite http.SameSite) (CookiePolicy, error) {
+	secure, err := sec.Bind(origin)
+	if err != nil {
+		return CookiePolicy{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return CookiePolicy{Secure: secure, SameSite: sameSite}, nil
 }

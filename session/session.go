@@ -46,15 +46,17 @@ type Session struct {
 	// compare-and-swap on it. Not stored in cookies.
 	Version uint64
 
-	denyKeys []string // DenyKeys, computed once when a store decodes the session
+	denyKeys []string // Keys, computed once when a store decodes the session
 }
 
-// Keys returns DenyKeys(s), computed once for sessions a store loaded.
+// Keys are the keys a DenyList is asked about for s: its user at its
+// provider (UserKey), when known its provider session (SIDKey), and the
+// session itself (IDKey). Computed once for sessions a store decoded.
 func (s *Session) Keys() []string {
 	if s.denyKeys != nil {
 		return s.denyKeys
 	}
-	return DenyKeys(s)
+	return denyKeys(s)
 }
 
 // Timeouts are a store's session lifetimes, enforced on load: a session
@@ -64,25 +66,29 @@ type Timeouts struct {
 	Absolute time.Duration // default 7 days
 }
 
-func (t *Timeouts) defaults() {
+// WithDefaults is t with zero fields set to their defaults.
+func (t Timeouts) WithDefaults() Timeouts {
 	if t.Idle <= 0 {
 		t.Idle = 24 * time.Hour
 	}
 	if t.Absolute <= 0 {
 		t.Absolute = 7 * 24 * time.Hour
 	}
+	return t
 }
 
-// expired reports whether s has outlived t at now.
-func (t Timeouts) expired(s *Session, now time.Time) bool {
+// Expired reports whether s has outlived t at now: older than Absolute, or
+// not seen for longer than Idle. Stores check it when they load a session.
+func (t Timeouts) Expired(s *Session, now time.Time) bool {
 	return now.Sub(s.CreatedAt) > t.Absolute || (!s.LastSeen.IsZero() && now.Sub(s.LastSeen) > t.Idle)
 }
 
-// touchEvery is how stale LastSeen may get before a request saves the
-// session again to roll the idle timeout: often enough to be accurate,
-// rarely enough not to write on every request.
-func (t Timeouts) touchEvery() time.Duration {
-	return max(time.Second, min(t.Idle/24, 5*time.Minute))
+// NeedsTouch reports whether s was last seen long enough ago that a request
+// should save it again to roll the idle timeout: often enough to be
+// accurate (every Idle/24, at most 5 minutes), rarely enough not to write
+// on every request. Stores implement Toucher with it.
+func (t Timeouts) NeedsTouch(s *Session, now time.Time) bool {
+	return now.Sub(s.LastSeen) > max(time.Second, min(t.Idle/24, 5*time.Minute))
 }
 
 // SaveStats describes a save, for events: how many bytes the session took
@@ -144,7 +150,7 @@ var (
 
 	// ErrTooLarge means the encoded session exceeds the store's size budget.
 	// Retrying does not help: the session must hold less (fewer claims or
-	// scopes) or live in a server-side store (RedisStore).
+	// scopes) or live in a server-side store (redisstore.Store).
 	ErrTooLarge = errors.New("session: session too large")
 
 	// ErrConflict means a compare-and-swap write lost: the stored session

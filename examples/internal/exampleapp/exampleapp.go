@@ -17,6 +17,7 @@ import (
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/examples/internal/webapp"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -89,7 +90,7 @@ func Build(ctx context.Context, o Options, getenv envconfig.Getenv, hc *http.Cli
 		if app.RandomKey {
 			return nil, app, fmt.Errorf("REDIS_URL needs SESSION_KEYS shared by every instance")
 		}
-		store, err = session.NewRedisStore(session.RedisConfig{Client: redis.NewClient(opt), Keys: app.SessionKeys})
+		store, err = redisstore.New(redisstore.Config{Client: redis.NewClient(opt), Keys: app.SessionKeys})
 		if err != nil {
 			return nil, app, err
 		}

@@ -1,4 +1,4 @@
-package session_test
+package redisstore_test
 
 import (
 	"context"
@@ -7,35 +7,23 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newRedisStore(t *testing.T, rs *testenv.Redis, mod func(*session.RedisConfig)) *session.RedisStore {
+func newRedisStore(t *testing.T, rs *testenv.Redis, mod func(*redisstore.Config)) *redisstore.Store {
 	t.Helper()
 	rc := rs.Client()
 	t.Cleanup(func() { rc.Close() })
-	cfg := session.RedisConfig{Client: rc, Keys: [][]byte{key()}}
+	cfg := redisstore.Config{Client: rc, Keys: [][]byte{testenv.NewKey()}}
 	if mod != nil {
 		mod(&cfg)
 	}
-	st, err := session.NewRedisStore(cfg)
+	st, err := redisstore.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +32,7 @@ func newRedisStore(t *testing.T, rs *testenv.Redis, mod func(*session.RedisConfi
 
 const sid = "AAAAAAAAAAAAAAAAAAAAAA" // 22 characters: 128 bits
 
-func saveNew(t *testing.T, st *session.RedisStore, s *session.Session, old []*http.Cookie) []*http.Cookie {
+func saveNew(t *testing.T, st *redisstore.Store, s *session.Session, old []*http.Cookie) []*http.Cookie {
 	t.Helper()
 	req := httptest.NewRequest("GET", "http://localhost/", nil)
 	for _, c := range old {
@@ -57,24 +45,16 @@ func saveNew(t *testing.T, st *session.RedisStore, s *session.Session, old []*ht
 	return rec.Result().Cookies()
 }
 
-func load(st session.Store, cookies []*http.Cookie) (*session.Session, error) {
-	req := httptest.NewRequest("GET", "http://localhost/", nil)
-	for _, c := range cookies {
-		req.AddCookie(c)
-	}
-	return st.Load(req)
-}
-
 func TestRedisStore(t *testing.T) {
 	rs := testenv.StartRedis(t)
 	st := newRedisStore(t, rs, nil)
-	s := realistic()
+	s := testenv.RealisticSession()
 	s.ID, s.Version = sid, 0
 	cookies := saveNew(t, st, s, nil)
 	if len(cookies) != 1 || cookies[0].Value != sid || cookies[0].Name != "__Host-confidant_sid" || !cookies[0].HttpOnly {
 		t.Fatalf("cookies %v: want only the session ID", cookies)
 	}
-	got, err := load(st, cookies)
+	got, err := testenv.LoadCookies(st, cookies)
 	if err != nil || got.AccessToken != s.AccessToken || got.Version != 1 {
 		t.Fatalf("load: %v, version %d", err, got.Version)
 	}
@@ -106,13 +86,13 @@ func TestRedisStore(t *testing.T) {
 		t.Errorf("stored %q v%d, want the first writer's", cur.AccessToken, cur.Version)
 	}
 	// A new sign-in gets a new ID and the old session is deleted.
-	s2 := realistic()
+	s2 := testenv.RealisticSession()
 	s2.ID = "BBBBBBBBBBBBBBBBBBBBBB"
 	cookies2 := saveNew(t, st, s2, cookies)
 	if cookies2[0].Value != s2.ID {
 		t.Fatal("new session ID not set")
 	}
-	if _, err := load(st, cookies); !errors.Is(err, session.ErrNoSession) {
+	if _, err := testenv.LoadCookies(st, cookies); !errors.Is(err, session.ErrNoSession) {
 		t.Errorf("old session after a new sign-in: %v", err)
 	}
 	// An Update never resurrects a deleted session.
@@ -123,15 +103,15 @@ func TestRedisStore(t *testing.T) {
 
 func TestRedisTimeouts(t *testing.T) {
 	rs := testenv.StartRedis(t)
-	c := &clock{t: time.Now()}
-	st := newRedisStore(t, rs, func(cfg *session.RedisConfig) {
+	c := testenv.NewClock(time.Now())
+	st := newRedisStore(t, rs, func(cfg *redisstore.Config) {
 		cfg.Now = c.Now
 		cfg.Timeouts = session.Timeouts{Idle: time.Hour, Absolute: 3 * time.Hour}
 	})
 	s := &session.Session{ID: sid, Subject: "u"}
 	cookies := saveNew(t, st, s, nil)
 	c.Add(50 * time.Minute)
-	got, err := load(st, cookies)
+	got, err := testenv.LoadCookies(st, cookies)
 	if err != nil {
 		t.Fatalf("within idle: %v", err)
 	}
@@ -142,11 +122,11 @@ func TestRedisTimeouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Add(50 * time.Minute) // 100 minutes old, 50 idle
-	if _, err = load(st, cookies); err != nil {
+	if _, err = testenv.LoadCookies(st, cookies); err != nil {
 		t.Fatalf("rolled idle timeout: %v", err)
 	}
 	c.Add(61 * time.Minute)
-	if _, err := load(st, cookies); !errors.Is(err, session.ErrNoSession) {
+	if _, err := testenv.LoadCookies(st, cookies); !errors.Is(err, session.ErrNoSession) {
 		t.Errorf("idle for 61 minutes: %v", err)
 	}
 	// Absolute: touched every 50 minutes, still gone after 3 hours.
@@ -154,7 +134,7 @@ func TestRedisTimeouts(t *testing.T) {
 	cookies = saveNew(t, st, &session.Session{ID: "CCCCCCCCCCCCCCCCCCCCCC", Subject: "u"}, nil)
 	for range 4 {
 		c.Add(50 * time.Minute)
-		cur, err := load(st, cookies)
+		cur, err := testenv.LoadCookies(st, cookies)
 		age := c.Now().Sub(start)
 		if age < 3*time.Hour && err != nil {
 			t.Fatalf("lost at %v, before the absolute timeout: %v", age, err)
@@ -171,42 +151,9 @@ func TestRedisTimeouts(t *testing.T) {
 	}
 }
 
-func TestCookieTimeouts(t *testing.T) {
-	c := &clock{t: time.Now()}
-	st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key()}, Now: c.Now,
-		Timeouts: session.Timeouts{Idle: time.Hour, Absolute: 3 * time.Hour}})
-	save := func(s *session.Session) []*http.Cookie {
-		rec := httptest.NewRecorder()
-		st.Save(rec, httptest.NewRequest("GET", "http://localhost/", nil), s)
-		return rec.Result().Cookies()
-	}
-	cookies := save(&session.Session{ID: "x"})
-	c.Add(61 * time.Minute)
-	if _, err := load(st, cookies); !errors.Is(err, session.ErrNoSession) {
-		t.Errorf("idle cookie session: %v", err)
-	}
-	cookies = save(&session.Session{ID: "y"})
-	var created time.Time
-	for i := range 4 {
-		c.Add(50 * time.Minute)
-		cur, err := load(st, cookies)
-		if i < 3 && err != nil {
-			t.Fatalf("touched session lost at step %d: %v", i, err)
-		}
-		if i == 3 {
-			if err == nil {
-				t.Errorf("session %v old loaded past the absolute timeout", c.Now().Sub(created))
-			}
-			break
-		}
-		created = cur.CreatedAt
-		cookies = save(cur)
-	}
-}
-
 func TestRedisLock(t *testing.T) {
 	rs := testenv.StartRedis(t)
-	st := newRedisStore(t, rs, func(cfg *session.RedisConfig) { cfg.LockLease = 300 * time.Millisecond })
+	st := newRedisStore(t, rs, func(cfg *redisstore.Config) { cfg.LockLease = 300 * time.Millisecond })
 	ctx := context.Background()
 	_, unlock, err := st.Lock(ctx, sid)
 	if err != nil {
@@ -239,15 +186,15 @@ func TestRedisLock(t *testing.T) {
 
 func TestRedisDown(t *testing.T) {
 	rs := testenv.StartRedis(t)
-	st := newRedisStore(t, rs, func(cfg *session.RedisConfig) { cfg.OpTimeout = 300 * time.Millisecond })
+	st := newRedisStore(t, rs, func(cfg *redisstore.Config) { cfg.OpTimeout = 300 * time.Millisecond })
 	cookies := saveNew(t, st, &session.Session{ID: sid}, nil)
 	rs.Stop()
-	_, err := load(st, cookies)
+	_, err := testenv.LoadCookies(st, cookies)
 	if !errors.Is(err, session.ErrUnavailable) || errors.Is(err, session.ErrNoSession) {
 		t.Fatalf("Redis down: %v, want ErrUnavailable and not ErrNoSession", err)
 	}
 	rs.Start()
-	if _, err := load(st, cookies); err != nil {
+	if _, err := testenv.LoadCookies(st, cookies); err != nil {
 		t.Fatalf("after restart: %v", err)
 	}
 }
@@ -262,22 +209,22 @@ func TestEndSessionsIndex(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("by sid: %d, %v", n, err)
 	}
-	if _, err := load(st, a1); err == nil {
+	if _, err := testenv.LoadCookies(st, a1); err == nil {
 		t.Error("session of sid s1 still there")
 	}
-	if _, err := load(st, a2); err != nil {
+	if _, err := testenv.LoadCookies(st, a2); err != nil {
 		t.Error("session of sid s2 ended too")
 	}
 	if n, _ := st.EndSessions(context.Background(), session.UserKey("p", "alice")); n != 1 {
 		t.Errorf("by user: %d ended, want 1 (the other one already gone)", n)
 	}
-	if _, err := load(st, b); err != nil {
+	if _, err := testenv.LoadCookies(st, b); err != nil {
 		t.Error("bob was signed out")
 	}
 }
 
 func TestMemoryDenyList(t *testing.T) {
-	c := &clock{t: time.Now()}
+	c := testenv.NewClock(time.Now())
 	d := &session.MemoryDenyList{Now: c.Now, Max: 3}
 	ctx := context.Background()
 	d.Deny(ctx, "k1", c.Now(), time.Hour)
@@ -300,7 +247,7 @@ func TestMemoryDenyList(t *testing.T) {
 // context with ErrLockLost, so its holder does not start a refresh.
 func TestRedisLockLost(t *testing.T) {
 	rs := testenv.StartRedis(t)
-	st := newRedisStore(t, rs, func(cfg *session.RedisConfig) { cfg.LockLease = 300 * time.Millisecond })
+	st := newRedisStore(t, rs, func(cfg *redisstore.Config) { cfg.LockLease = 300 * time.Millisecond })
 	held, unlock, err := st.Lock(context.Background(), sid)
 	if err != nil {
 		t.Fatal(err)
@@ -391,8 +338,8 @@ func dumpRedis(t *testing.T, rs *testenv.Redis) string {
 // key has a TTL.
 func TestRedisIndexShrinks(t *testing.T) {
 	rs := testenv.StartRedis(t)
-	c := &clock{t: time.Now()}
-	st := newRedisStore(t, rs, func(cfg *session.RedisConfig) {
+	c := testenv.NewClock(time.Now())
+	st := newRedisStore(t, rs, func(cfg *redisstore.Config) {
 		cfg.Now = c.Now
 		cfg.Timeouts = session.Timeouts{Idle: time.Hour, Absolute: 2 * time.Hour}
 	})
@@ -442,13 +389,13 @@ func TestRedisIndexShrinks(t *testing.T) {
 // session, so an Update of the version loaded before still succeeds.
 func TestRedisTouchKeepsVersion(t *testing.T) {
 	rs := testenv.StartRedis(t)
-	c := &clock{t: time.Now()}
-	st := newRedisStore(t, rs, func(cfg *session.RedisConfig) {
+	c := testenv.NewClock(time.Now())
+	st := newRedisStore(t, rs, func(cfg *redisstore.Config) {
 		cfg.Now = c.Now
 		cfg.Timeouts = session.Timeouts{Idle: time.Hour, Absolute: 24 * time.Hour}
 	})
 	cookies := saveNew(t, st, &session.Session{ID: sid, RefreshToken: "rt1"}, nil)
-	loaded, err := load(st, cookies)
+	loaded, err := testenv.LoadCookies(st, cookies)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,7 +409,7 @@ func TestRedisTouchKeepsVersion(t *testing.T) {
 		t.Fatalf("Update after a touch: %v", err)
 	}
 	c.Add(50 * time.Minute) // 100 minutes after sign-in, 50 after the touch and the update
-	got, err := load(st, cookies)
+	got, err := testenv.LoadCookies(st, cookies)
 	if err != nil || got.RefreshToken != "rt2" {
 		t.Fatalf("after touch and update: %v", err)
 	}
@@ -471,7 +418,7 @@ func TestRedisTouchKeepsVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Add(50 * time.Minute) // 100 minutes after the update, 50 after the second touch
-	if _, err := load(st, cookies); err != nil {
+	if _, err := testenv.LoadCookies(st, cookies); err != nil {
 		t.Errorf("a touched session expired: %v", err)
 	}
 }
@@ -482,7 +429,7 @@ func TestReplayCache(t *testing.T) {
 	a, b := newRedisStore(t, rs, nil), newRedisStore(t, rs, nil)
 	rc := rs.Client()
 	defer rc.Close()
-	deny := &session.RedisDenyList{Client: rc}
+	deny := &redisstore.DenyList{Client: rc}
 	for name, pair := range map[string][2]session.ReplayCache{"RedisStore": {a, b}, "RedisDenyList": {deny, deny}} {
 		ctx := context.Background()
 		if first, err := pair[0].FirstUse(ctx, name+"jti-1", time.Minute); err != nil || !first {

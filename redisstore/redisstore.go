@@ -1,4 +1,10 @@
-package session
+// Package redisstore keeps sessions in Redis (a single node, Sentinel or
+// Cluster through go-redis's UniversalClient), for apps that run on several
+// instances: the cookie holds only a random session ID, the encrypted
+// session lives in Redis, writes are compare-and-swap, and a leased lock
+// lets one instance at a time refresh a session's tokens. It is a package
+// of its own so that an app on cookies does not link go-redis.
+package redisstore
 
 import (
 	"context"
@@ -17,12 +23,14 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/confidant-go/confidant/internal/cookies"
 	"github.com/confidant-go/confidant/internal/seal"
+	"github.com/confidant-go/confidant/session"
 )
 
-// RedisConfig configures a RedisStore. Zero fields get the defaults written
+// Config configures a Store. Zero fields get the defaults written
 // beside them.
-type RedisConfig struct {
+type Config struct {
 	// Client is a single node, Sentinel or Cluster client. Required.
 	Client redis.UniversalClient
 
@@ -42,7 +50,7 @@ type RedisConfig struct {
 
 	// Timeouts: idle (default 24 hours, rolling) and absolute (default 7
 	// days). Sessions expire in Redis accordingly and are checked on load.
-	Timeouts Timeouts
+	Timeouts session.Timeouts
 
 	// OpTimeout bounds every Redis operation. Default 2 seconds.
 	OpTimeout time.Duration
@@ -57,68 +65,32 @@ type RedisConfig struct {
 	Now func() time.Time
 }
 
-// RedisStore keeps sessions in Redis: the cookie holds only a random session
+// Store keeps sessions in Redis: the cookie holds only a random session
 // ID (128 bits); the session, encrypted, lives under a key derived from a
 // hash of that ID, with a TTL. Writes are compare-and-swap on a version, and
 // a per-session lock with a renewed lease lets app instances refresh one at
 // a time. Indexes by user and by provider session serve back-channel logout
 // and "sign out everywhere". Safe for concurrent use.
-type RedisStore struct {
-	cfg    RedisConfig
+type Store struct {
+	cfg    Config
 	opts   sessions.Options
 	cipher *seal.Cipher
-	sec    cookieSecurity
+	sec    cookies.Security
 }
 
 var (
-	_ Store       = (*RedisStore)(nil)
-	_ SharedStore = (*RedisStore)(nil)
+	_ session.Store       = (*Store)(nil)
+	_ session.SharedStore = (*Store)(nil)
 )
 
-// SharedStore is a Store whose sessions live on a server shared by all app
-// instances. The middleware uses it to refresh one instance at a time and
-// to end sessions from elsewhere (back-channel logout).
-type SharedStore interface {
-	Store
-	// LoadID loads session id (ErrNoSession when gone).
-	LoadID(ctx context.Context, id string) (*Session, error)
-	// Update writes s if the stored version is still s.Version and returns
-	// the stored copy with its new version; ErrConflict otherwise (also
-	// when the session was deleted meanwhile).
-	Update(ctx context.Context, s *Session) (*Session, error)
-	// Lock takes session id's refresh lock, waiting while another holder
-	// has it (bounded by ctx), and keeps it until unlock is called. held
-	// is done, with cause ErrLockLost, if the lease was lost meanwhile
-	// (the holder must not start a refresh then).
-	Lock(ctx context.Context, id string) (held context.Context, unlock func(), err error)
-	// Touch rolls s's idle timeout without writing s: it never makes a
-	// concurrent Update fail.
-	Touch(ctx context.Context, s *Session) error
-	// EndSessions deletes every session indexed under the keys (UserKey,
-	// SIDKey) and reports how many there were.
-	EndSessions(ctx context.Context, keys ...string) (int, error)
-}
-
-// ErrLockLost is the cause of a refresh lock's context when its lease was
-// lost: another instance may hold the lock now.
-var ErrLockLost = errors.New("session: refresh lock lost")
-
-// ReplayCache remembers one-time values (a logout token's jti) so that each
-// is accepted once; RedisStore and RedisDenyList share it between app
-// instances.
-type ReplayCache interface {
-	// FirstUse records key for ttl and reports whether it was new.
-	FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error)
-}
-
-// NewRedisStore validates cfg and returns a RedisStore.
-func NewRedisStore(cfg RedisConfig) (*RedisStore, error) {
+// New validates cfg and returns a Store.
+func New(cfg Config) (*Store, error) {
 	if cfg.Client == nil {
-		return nil, fmt.Errorf("%w: RedisConfig.Client is required", ErrConfig)
+		return nil, fmt.Errorf("%w: Config.Client is required", session.ErrConfig)
 	}
 	c, err := seal.New(cfg.Keys)
 	if err != nil {
-		return nil, fmt.Errorf("%w: Keys: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: Keys: %w", session.ErrConfig, err)
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = "confidant:"
@@ -126,21 +98,11 @@ func NewRedisStore(cfg RedisConfig) (*RedisStore, error) {
 	if cfg.Name == "" {
 		cfg.Name = "confidant_sid"
 	}
-	if strings.ContainsAny(cfg.Name, "=;, \t\r\n") || strings.HasPrefix(cfg.Name, "__") {
-		return nil, fmt.Errorf("%w: cookie name %q", ErrConfig, cfg.Name)
+	if err := cookies.CheckName(cfg.Name); err != nil {
+		return nil, fmt.Errorf("%w: %w", session.ErrConfig, err)
 	}
-	opts := sessions.Options{Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}
-	if cfg.Options != nil {
-		opts = *cfg.Options
-		opts.HttpOnly = true
-		if opts.Path == "" {
-			opts.Path = "/"
-		}
-		if opts.SameSite == 0 {
-			opts.SameSite = http.SameSiteLaxMode
-		}
-	}
-	cfg.Timeouts.defaults()
+	opts := cookies.Options(cfg.Options)
+	cfg.Timeouts = cfg.Timeouts.WithDefaults()
 	if opts.MaxAge == 0 {
 		opts.MaxAge = int(cfg.Timeouts.Absolute / time.Second)
 	}
@@ -154,13 +116,13 @@ func NewRedisStore(cfg RedisConfig) (*RedisStore, error) {
 		cfg.Now = time.Now
 	}
 	cfg.Keys = nil
-	st := &RedisStore{cfg: cfg, opts: opts, cipher: c}
-	st.sec.forced = opts.Secure
+	st := &Store{cfg: cfg, opts: opts, cipher: c}
+	st.sec.Forced = opts.Secure
 	return st, nil
 }
 
 // Cipher returns the store's cipher (for the login flow cookies).
-func (s *RedisStore) Cipher() *seal.Cipher { return s.cipher }
+func (s *Store) Cipher() *seal.Cipher { return s.cipher }
 
 func hash(s string) string {
 	h := sha256.Sum256([]byte(s))
@@ -169,12 +131,14 @@ func hash(s string) string {
 
 // The session's keys share a hash tag, so they live in one Cluster slot.
 // Redis holds only hashes of session IDs: nothing in it works as a cookie.
-func (s *RedisStore) sessionKey(id string) string        { return s.hashedKey(hash(id)) }
-func (s *RedisStore) hashedKey(hid string) string        { return s.cfg.Prefix + "{" + hid + "}:s" }
-func (s *RedisStore) lockKey(id string) string           { return s.cfg.Prefix + "{" + hash(id) + "}:l" }
-func (s *RedisStore) indexKey(key string) string         { return s.cfg.Prefix + "i:" + hash(key) }
-func (s *RedisStore) replayKey(key string) string        { return s.cfg.Prefix + "r:" + hash(key) }
-func (s *RedisStore) indexKeysOf(sess *Session) []string { return mapKeys(indexKeys(sess), s.indexKey) }
+func (s *Store) sessionKey(id string) string { return s.hashedKey(hash(id)) }
+func (s *Store) hashedKey(hid string) string { return s.cfg.Prefix + "{" + hid + "}:s" }
+func (s *Store) lockKey(id string) string    { return s.cfg.Prefix + "{" + hash(id) + "}:l" }
+func (s *Store) indexKey(key string) string  { return s.cfg.Prefix + "i:" + hash(key) }
+func (s *Store) replayKey(key string) string { return s.cfg.Prefix + "r:" + hash(key) }
+func (s *Store) indexKeysOf(sess *session.Session) []string {
+	return mapKeys(session.IndexKeys(sess), s.indexKey)
+}
 
 func mapKeys(keys []string, f func(string) string) []string {
 	out := make([]string, len(keys))
@@ -184,38 +148,42 @@ func mapKeys(keys []string, f func(string) string) []string {
 	return out
 }
 
-func (s *RedisStore) op(ctx context.Context) (context.Context, context.CancelFunc) {
+func (s *Store) op(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, s.cfg.OpTimeout)
 }
 
-func unavailable(err error) error { return fmt.Errorf("%w: %w", ErrUnavailable, err) }
+func unavailable(err error) error { return fmt.Errorf("%w: %w", session.ErrUnavailable, err) }
 
-// BindOrigin implements OriginBinder.
-func (s *RedisStore) BindOrigin(origin *url.URL) (CookiePolicy, error) {
-	return s.sec.bind(origin, s.opts.SameSite)
+// BindOrigin implements session.OriginBinder.
+func (s *Store) BindOrigin(origin *url.URL) (session.CookiePolicy, error) {
+	secure, err := s.sec.Bind(origin)
+	if err != nil {
+		return session.CookiePolicy{}, fmt.Errorf("%w: %w", session.ErrConfig, err)
+	}
+	return session.CookiePolicy{Secure: secure, SameSite: s.opts.SameSite}, nil
 }
 
-func (s *RedisStore) cookieName() string { return CookieName(s.cfg.Name, s.sec.secure(), &s.opts) }
+func (s *Store) cookieName() string { return cookies.Name(s.cfg.Name, s.sec.Secure(), &s.opts) }
 
-func (s *RedisStore) cookieID(r *http.Request) (string, bool) {
-	v, ok := cookieValue(r, s.cookieName())
+func (s *Store) cookieID(r *http.Request) (string, bool) {
+	v, ok := cookies.Value(r, s.cookieName())
 	if !ok || len(v) < 22 || len(v) > 64 {
 		return "", false
 	}
 	return v, true
 }
 
-// Load implements Store: one Redis round trip.
-func (s *RedisStore) Load(r *http.Request) (*Session, error) {
+// Load implements session.Store: one Redis round trip.
+func (s *Store) Load(r *http.Request) (*session.Session, error) {
 	id, ok := s.cookieID(r)
 	if !ok {
-		return nil, ErrNoSession
+		return nil, session.ErrNoSession
 	}
 	return s.LoadID(r.Context(), id)
 }
 
-// LoadID implements SharedStore.
-func (s *RedisStore) LoadID(ctx context.Context, id string) (*Session, error) {
+// LoadID implements session.SharedStore.
+func (s *Store) LoadID(ctx context.Context, id string) (*session.Session, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	key := s.sessionKey(id)
@@ -224,24 +192,23 @@ func (s *RedisStore) LoadID(ctx context.Context, id string) (*Session, error) {
 		return nil, unavailable(err)
 	}
 	if len(m) == 0 {
-		return nil, ErrNoSession
+		return nil, session.ErrNoSession
 	}
 	plain, err := s.cipher.Open(m["d"], []byte(key))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoSession, ErrInvalidSession)
+		return nil, fmt.Errorf("%w: %w", session.ErrNoSession, session.ErrInvalidSession)
 	}
-	sess, err := unmarshal(plain)
-	if err != nil || sess.ID != id {
-		return nil, fmt.Errorf("%w: %w", ErrNoSession, ErrInvalidSession)
+	sess := new(session.Session)
+	if err := sess.UnmarshalBinary(plain); err != nil || sess.ID != id {
+		return nil, fmt.Errorf("%w: %w", session.ErrNoSession, session.ErrInvalidSession)
 	}
 	if t, err := strconv.ParseInt(m["t"], 10, 64); err == nil && time.UnixMilli(t).After(sess.LastSeen) {
 		sess.LastSeen = time.UnixMilli(t) // rolled by Touch
 	}
-	if s.cfg.Timeouts.expired(sess, s.cfg.Now()) {
-		return nil, fmt.Errorf("%w: expired", ErrNoSession)
+	if s.cfg.Timeouts.Expired(sess, s.cfg.Now()) {
+		return nil, fmt.Errorf("%w: expired", session.ErrNoSession)
 	}
 	sess.Version, _ = strconv.ParseUint(m["v"], 10, 64)
-	sess.denyKeys = DenyKeys(sess)
 	return sess, nil
 }
 
@@ -262,14 +229,14 @@ return expect + 1
 `)
 
 // write stores sess with compare-and-swap and returns the size stored.
-func (s *RedisStore) write(ctx context.Context, sess *Session) (int, error) {
+func (s *Store) write(ctx context.Context, sess *session.Session) (int, error) {
 	_, n, err := s.writeV(ctx, sess)
 	return n, err
 }
 
 // writeV stores sess with compare-and-swap and returns its new version and
 // the size stored.
-func (s *RedisStore) writeV(ctx context.Context, sess *Session) (uint64, int, error) {
+func (s *Store) writeV(ctx context.Context, sess *session.Session) (uint64, int, error) {
 	now := s.cfg.Now()
 	cp := *sess
 	if cp.CreatedAt.IsZero() {
@@ -278,10 +245,11 @@ func (s *RedisStore) writeV(ctx context.Context, sess *Session) (uint64, int, er
 	cp.LastSeen = now
 	ttl := min(s.cfg.Timeouts.Idle, s.cfg.Timeouts.Absolute-now.Sub(cp.CreatedAt))
 	if ttl <= 0 {
-		return 0, 0, fmt.Errorf("%w: expired", ErrNoSession)
+		return 0, 0, fmt.Errorf("%w: expired", session.ErrNoSession)
 	}
 	key := s.sessionKey(cp.ID)
-	data := s.cipher.Seal(marshal(&cp), []byte(key))
+	plain, _ := cp.MarshalBinary()
+	data := s.cipher.Seal(plain, []byte(key))
 	index := s.indexKeysOf(&cp)
 	ctx, cancel := s.op(ctx)
 	defer cancel()
@@ -290,7 +258,7 @@ func (s *RedisStore) writeV(ctx context.Context, sess *Session) (uint64, int, er
 		return 0, 0, unavailable(err)
 	}
 	if v < 0 {
-		return 0, 0, ErrConflict
+		return 0, 0, session.ErrConflict
 	}
 	if cp.Version == 0 {
 		// A new session: index it for back-channel logout and sign-out
@@ -312,38 +280,38 @@ func (s *RedisStore) writeV(ctx context.Context, sess *Session) (uint64, int, er
 	return uint64(v), len(data), nil
 }
 
-// Save implements Store: compare-and-swap on sess.Version (0 creates). For
+// Save implements session.Store: compare-and-swap on sess.Version (0 creates). For
 // a new session it sets the cookie and deletes the session the request
 // carried before, so a sign-in always starts a new session identity.
-func (s *RedisStore) Save(w http.ResponseWriter, r *http.Request, sess *Session) error {
+func (s *Store) Save(w http.ResponseWriter, r *http.Request, sess *session.Session) error {
 	_, err := s.SaveStats(w, r, sess)
 	return err
 }
 
-// SaveStats implements StatsSaver.
-func (s *RedisStore) SaveStats(w http.ResponseWriter, r *http.Request, sess *Session) (SaveStats, error) {
+// SaveStats implements session.StatsSaver.
+func (s *Store) SaveStats(w http.ResponseWriter, r *http.Request, sess *session.Session) (session.SaveStats, error) {
 	if len(sess.ID) < 22 {
-		return SaveStats{}, fmt.Errorf("%w: session ID of %d characters, want at least 22 (128 bits)", ErrConfig, len(sess.ID))
+		return session.SaveStats{}, fmt.Errorf("%w: session ID of %d characters, want at least 22 (128 bits)", session.ErrConfig, len(sess.ID))
 	}
 	n, err := s.write(r.Context(), sess)
 	if err != nil {
-		return SaveStats{}, err
+		return session.SaveStats{}, err
 	}
-	stats := SaveStats{Store: "redis", Bytes: n}
+	stats := session.SaveStats{Store: "redis", Bytes: n}
 	if old, ok := s.cookieID(r); !ok || old != sess.ID {
 		if ok {
 			s.deleteHashed(r.Context(), hash(old))
 		}
-		s.setCookie(w, r, sess.ID, s.opts.MaxAge)
+		s.setCookie(w, sess.ID, s.opts.MaxAge)
 		stats.Cookies = 1
 	}
 	return stats, nil
 }
 
-// Update implements SharedStore.
-func (s *RedisStore) Update(ctx context.Context, sess *Session) (*Session, error) {
+// Update implements session.SharedStore.
+func (s *Store) Update(ctx context.Context, sess *session.Session) (*session.Session, error) {
 	if sess.Version == 0 {
-		return nil, fmt.Errorf("%w: Update needs a loaded session", ErrConflict)
+		return nil, fmt.Errorf("%w: Update needs a loaded session", session.ErrConflict)
 	}
 	v, _, err := s.writeV(ctx, sess)
 	if err != nil {
@@ -354,10 +322,10 @@ func (s *RedisStore) Update(ctx context.Context, sess *Session) (*Session, error
 	return &cp, nil
 }
 
-// Delete implements Store. A request without the session cookie gets no
+// Delete implements session.Store. A request without the session cookie gets no
 // Set-Cookie.
-func (s *RedisStore) Delete(w http.ResponseWriter, r *http.Request) error {
-	if _, ok := cookieValue(r, s.cookieName()); !ok {
+func (s *Store) Delete(w http.ResponseWriter, r *http.Request) error {
+	if _, ok := cookies.Value(r, s.cookieName()); !ok {
 		return nil
 	}
 	if id, ok := s.cookieID(r); ok {
@@ -365,13 +333,13 @@ func (s *RedisStore) Delete(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	s.setCookie(w, r, "", -1)
+	s.setCookie(w, "", -1)
 	return nil
 }
 
 // deleteHashed deletes the session whose ID hashes to hid and its index
 // entries.
-func (s *RedisStore) deleteHashed(ctx context.Context, hid string) error {
+func (s *Store) deleteHashed(ctx context.Context, hid string) error {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	key := s.hashedKey(hid)
@@ -398,7 +366,7 @@ return 1
 `)
 
 // Ping reports whether Redis answers (for a readiness check).
-func (s *RedisStore) Ping(ctx context.Context) error {
+func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	if err := s.cfg.Client.Ping(ctx).Err(); err != nil {
@@ -407,9 +375,9 @@ func (s *RedisStore) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Touch implements SharedStore: it records the time of use beside the
+// Touch implements session.SharedStore: it records the time of use beside the
 // session and extends its TTL, leaving its data and version alone.
-func (s *RedisStore) Touch(ctx context.Context, sess *Session) error {
+func (s *Store) Touch(ctx context.Context, sess *session.Session) error {
 	now := s.cfg.Now()
 	ttl := min(s.cfg.Timeouts.Idle, s.cfg.Timeouts.Absolute-now.Sub(sess.CreatedAt))
 	if ttl <= 0 {
@@ -423,8 +391,8 @@ func (s *RedisStore) Touch(ctx context.Context, sess *Session) error {
 	return nil
 }
 
-// FirstUse implements ReplayCache.
-func (s *RedisStore) FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+// FirstUse implements session.ReplayCache.
+func (s *Store) FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	return firstUse(ctx, s.cfg.Client, s.replayKey(key), ttl, s.cfg.OpTimeout)
 }
 
@@ -438,24 +406,17 @@ func firstUse(ctx context.Context, c redis.UniversalClient, key string, ttl, tim
 	return ok, nil
 }
 
-func (s *RedisStore) setCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
-	secure := s.sec.secure()
-	c := sessions.NewCookie(CookieName(s.cfg.Name, secure, &s.opts), value, &s.opts)
-	c.Secure, c.HttpOnly, c.MaxAge = secure, true, maxAge
-	if maxAge < 0 {
-		c.Expires = time.Unix(1, 0)
-	} else if maxAge > 0 {
-		c.Expires = s.cfg.Now().Add(time.Duration(maxAge) * time.Second)
-	}
-	setCookie(w, c)
+func (s *Store) setCookie(w http.ResponseWriter, value string, maxAge int) {
+	secure := s.sec.Secure()
+	cookies.Write(w, cookies.Name(s.cfg.Name, secure, &s.opts), value, &s.opts, secure, maxAge, s.cfg.Now())
 }
 
-// MaxLifetime implements Lifetimer: the absolute timeout.
-func (s *RedisStore) MaxLifetime() time.Duration { return s.cfg.Timeouts.Absolute }
+// MaxLifetime implements session.Lifetimer: the absolute timeout.
+func (s *Store) MaxLifetime() time.Duration { return s.cfg.Timeouts.Absolute }
 
-// NeedsTouch implements Toucher.
-func (s *RedisStore) NeedsTouch(sess *Session, now time.Time) bool {
-	return now.Sub(sess.LastSeen) > s.cfg.Timeouts.touchEvery()
+// NeedsTouch implements session.Toucher.
+func (s *Store) NeedsTouch(sess *session.Session, now time.Time) bool {
+	return s.cfg.Timeouts.NeedsTouch(sess, now)
 }
 
 var (
@@ -463,11 +424,11 @@ var (
 	unlockScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
 )
 
-// Lock implements SharedStore. The lease is renewed every LockLease/3 until
+// Lock implements session.SharedStore. The lease is renewed every LockLease/3 until
 // unlock; if the holder dies, the lock frees itself after one lease. A
 // renewal that finds the lock gone (the lease ran out, say while Redis was
-// unreachable) ends held with cause ErrLockLost.
-func (s *RedisStore) Lock(ctx context.Context, id string) (context.Context, func(), error) {
+// unreachable) ends held with cause session.ErrLockLost.
+func (s *Store) Lock(ctx context.Context, id string) (context.Context, func(), error) {
 	key := s.lockKey(id)
 	token := rand.Text()
 	wait := 10 * time.Millisecond
@@ -483,7 +444,7 @@ func (s *RedisStore) Lock(ctx context.Context, id string) (context.Context, func
 		}
 		select {
 		case <-ctx.Done():
-			return nil, nil, fmt.Errorf("%w: waiting for the refresh lock: %w", ErrUnavailable, ctx.Err())
+			return nil, nil, fmt.Errorf("%w: waiting for the refresh lock: %w", session.ErrUnavailable, ctx.Err())
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, 100*time.Millisecond)
@@ -504,7 +465,7 @@ func (s *RedisStore) Lock(ctx context.Context, id string) (context.Context, func
 				n, err := renewScript.Run(octx, s.cfg.Client, []string{key}, token, s.cfg.LockLease.Milliseconds()).Int64()
 				cancel()
 				if err == nil && n == 0 {
-					lost(ErrLockLost)
+					lost(session.ErrLockLost)
 					return
 				}
 			}
@@ -523,8 +484,8 @@ func (s *RedisStore) Lock(ctx context.Context, id string) (context.Context, func
 	}, nil
 }
 
-// EndSessions implements SharedStore.
-func (s *RedisStore) EndSessions(ctx context.Context, keys ...string) (int, error) {
+// EndSessions implements session.SharedStore.
+func (s *Store) EndSessions(ctx context.Context, keys ...string) (int, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	n := 0
@@ -548,14 +509,14 @@ func (s *RedisStore) EndSessions(ctx context.Context, keys ...string) (int, erro
 	return n, nil
 }
 
-// RedisDenyList is a DenyList in Redis, shared by app instances that use
+// DenyList is a session.DenyList in Redis, shared by app instances that use
 // cookie sessions.
-type RedisDenyList struct {
+type DenyList struct {
 	Client redis.UniversalClient
 	Prefix string // default "confidant:deny:"
 }
 
-func (d *RedisDenyList) key(k string) string {
+func (d *DenyList) key(k string) string {
 	p := d.Prefix
 	if p == "" {
 		p = "confidant:deny:"
@@ -563,21 +524,21 @@ func (d *RedisDenyList) key(k string) string {
 	return p + hash(k)
 }
 
-// Deny implements DenyList.
-func (d *RedisDenyList) Deny(ctx context.Context, key string, at time.Time, ttl time.Duration) error {
+// Deny implements session.DenyList.
+func (d *DenyList) Deny(ctx context.Context, key string, at time.Time, ttl time.Duration) error {
 	if err := d.Client.Set(ctx, d.key(key), at.UnixMilli(), ttl).Err(); err != nil {
 		return unavailable(err)
 	}
 	return nil
 }
 
-// FirstUse implements ReplayCache.
-func (d *RedisDenyList) FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+// FirstUse implements session.ReplayCache.
+func (d *DenyList) FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	return firstUse(ctx, d.Client, d.key("replay\x00"+key), ttl, 2*time.Second)
 }
 
-// DeniedAt implements DenyList.
-func (d *RedisDenyList) DeniedAt(ctx context.Context, keys ...string) (time.Time, error) {
+// DeniedAt implements session.DenyList.
+func (d *DenyList) DeniedAt(ctx context.Context, keys ...string) (time.Time, error) {
 	rk := make([]string, len(keys))
 	for i, k := range keys {
 		rk[i] = d.key(k)

@@ -1,0 +1,43 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// SharedStore is a Store whose sessions live on a server shared by all app
+// instances. The middleware uses it to refresh one instance at a time and
+// to end sessions from elsewhere (back-channel logout).
+type SharedStore interface {
+	Store
+	// LoadID loads session id (ErrNoSession when gone).
+	LoadID(ctx context.Context, id string) (*Session, error)
+	// Update writes s if the stored version is still s.Version and returns
+	// the stored copy with its new version; ErrConflict otherwise (also
+	// when the session was deleted meanwhile).
+	Update(ctx context.Context, s *Session) (*Session, error)
+	// Lock takes session id's refresh lock, waiting while another holder
+	// has it (bounded by ctx), and keeps it until unlock is called. held
+	// is done, with cause ErrLockLost, if the lease was lost meanwhile
+	// (the holder must not start a refresh then).
+	Lock(ctx context.Context, id string) (held context.Context, unlock func(), err error)
+	// Touch rolls s's idle timeout without writing s: it never makes a
+	// concurrent Update fail.
+	Touch(ctx context.Context, s *Session) error
+	// EndSessions deletes every session indexed under the keys (UserKey,
+	// SIDKey) and reports how many there were.
+	EndSessions(ctx context.Context, keys ...string) (int, error)
+}
+
+// ErrLockLost is the cause of a refresh lock's context when its lease was
+// lost: another instance may hold the lock now.
+var ErrLockLost = errors.New("session: refresh lock lost")
+
+// ReplayCache remembers one-time values (a logout token's jti) so that each
+// is accepted once; redisstore.Store and redisstore.DenyList share it between app
+// instances.
+type ReplayCache interface {
+	// FirstUse records key for ttl and reports whether it was new.
+	FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error)
+}
