@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/internal/testop"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )
@@ -205,5 +207,56 @@ func TestStrictCookiesHop(t *testing.T) {
 	// Never a hop to another site.
 	if rec := nav("//evil.example/x", "cross-site"); rec.Code != http.StatusFound || !strings.HasPrefix(rec.Header().Get("Location"), env.OP.Issuer) {
 		t.Errorf("cross-site navigation to //evil.example/x: %d to %q %s", rec.Code, rec.Header().Get("Location"), rec.Body)
+	}
+}
+
+// TestMountedBehindStripPrefix: mux.Handle("/auth/", http.StripPrefix("/auth",
+// auth)) answered a bare 404 at the callback; the routes work there too,
+// and RequireFunc wraps a handler function.
+func TestMountedBehindStripPrefix(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	env.OP.AddRedirect(testenv.ClientID, srv.URL+"/auth/callback")
+	store, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}})
+	auth, err := newAuthAt(t, env, srv.URL+"/auth/callback", store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/auth/", http.StripPrefix("/auth", auth))
+	mux.Handle("/account", auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello "+middleware.UserFrom(r.Context()).Subject)
+	}))
+	hc := testenv.Browser()
+	resp, err := hc.Get(srv.URL + "/account")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	authURL, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(authURL.String(), env.OP.Issuer) {
+		t.Fatalf("/account: %d to %q", resp.StatusCode, authURL)
+	}
+	cb := env.ProviderLogin(t, hc, authURL)
+	if resp, err = hc.Get(cb.String()); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/account" {
+		t.Fatalf("callback behind StripPrefix: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, err = hc.Get(srv.URL + "/account")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "hello "+testop.DemoUser.ID {
+		t.Errorf("/account after sign-in: %d %q", resp.StatusCode, body)
+	}
+	// The login and logout routes too.
+	if resp, err = hc.Get(srv.URL + "/auth/login"); err != nil || resp.StatusCode != http.StatusFound {
+		t.Errorf("/auth/login behind StripPrefix: %v %v", resp.StatusCode, err)
 	}
 }

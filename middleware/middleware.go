@@ -378,13 +378,19 @@ func (a *Auth) clientFor(s *session.Session) *client.Client {
 // Prefix+"backchannel-logout" (register it at the provider as the
 // back-channel logout URI) and each client's callback (the path of its
 // RedirectURL, usually Prefix+"callback").
-// Mount it at Prefix (mux.Handle("/auth/", auth)).
+// Mount it at Prefix (mux.Handle("/auth/", auth)); behind
+// http.StripPrefix("/auth", auth) it serves the same routes.
 func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if c := a.callbacks[r.URL.Path]; c != nil {
+	path := r.URL.Path
+	if !strings.HasPrefix(path, a.cfg.Prefix) {
+		// Mounted behind http.StripPrefix: the routes are relative.
+		path = strings.TrimSuffix(a.cfg.Prefix, "/") + "/" + strings.TrimPrefix(path, "/")
+	}
+	if c := a.callbacks[path]; c != nil {
 		a.callback(w, r, c)
 		return
 	}
-	switch strings.TrimPrefix(r.URL.Path, a.cfg.Prefix) {
+	switch strings.TrimPrefix(path, a.cfg.Prefix) {
 	case "login":
 		a.login(w, r)
 	case "backchannel-logout":

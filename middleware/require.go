@@ -154,6 +154,9 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWrite
 // and is not a fetch/XHR) is redirected to the provider and returns to the
 // same path and query after signing in; any other request gets 401 with a
 // JSON body {"error":"unauthorized",…} and a WWW-Authenticate header.
+// A request that does not ask for HTML is an API call: curl's default
+// "Accept: */*" gets the 401 JSON, not a redirect (use
+// curl -H 'Accept: text/html' to see the redirect).
 // With SameSite=Strict session cookies, a navigation that another site
 // started first gets a same-site page that reloads it, so that the cookie
 // comes along.
@@ -188,6 +191,12 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 		sw.commit()
 		a.unauthorized(w)
 	})
+}
+
+// RequireFunc is Require for a handler function:
+// mux.Handle("/account", auth.RequireFunc(account)).
+func (a *Auth) RequireFunc(next func(http.ResponseWriter, *http.Request)) http.Handler {
+	return a.Require(http.HandlerFunc(next))
 }
 
 // Optional runs next for every request, with the user in the context when

@@ -1,0 +1,61 @@
+package session_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/confidant-go/confidant/session"
+)
+
+func TestParseKeys(t *testing.T) {
+	a, b := session.NewKey(), session.NewKey()
+	if bytes.Equal(a, b) || len(a) != 32 {
+		t.Fatal("NewKey does not make distinct 32-byte keys")
+	}
+	for _, in := range []string{
+		base64.StdEncoding.EncodeToString(a) + "," + base64.StdEncoding.EncodeToString(b),
+		base64.RawURLEncoding.EncodeToString(a) + " " + hex.EncodeToString(b),
+		" " + hex.EncodeToString(a) + ",\n" + base64.URLEncoding.EncodeToString(b) + " ",
+	} {
+		keys, err := session.ParseKeys(in)
+		if err != nil || len(keys) != 2 || !bytes.Equal(keys[0], a) || !bytes.Equal(keys[1], b) {
+			t.Errorf("ParseKeys(%.20q…) = %d keys, %v", in, len(keys), err)
+		}
+	}
+	secret := base64.StdEncoding.EncodeToString(a[:16])
+	for _, in := range []string{"", " , ", secret, "not base64!", base64.StdEncoding.EncodeToString(a) + "," + secret} {
+		_, err := session.ParseKeys(in)
+		if !errors.Is(err, session.ErrConfig) {
+			t.Errorf("ParseKeys(%q): %v, want ErrConfig", in, err)
+		}
+		if in != "" && err != nil && strings.Contains(err.Error(), secret) {
+			t.Errorf("the error shows the key: %v", err)
+		}
+	}
+	// The keys work in a store.
+	keys, _ := session.ParseKeys(base64.StdEncoding.EncodeToString(a))
+	if _, err := session.NewCookieStore(session.CookieConfig{Keys: keys}); err != nil {
+		t.Error(err)
+	}
+}
+
+// ExampleParseKeys reads the session keys from the environment, as an app
+// does in production (make a key with: openssl rand -base64 32).
+func ExampleParseKeys() {
+	// A rotation in progress: the new key first, the old one still opens.
+	newKey, oldKey := base64.StdEncoding.EncodeToString(session.NewKey()), base64.StdEncoding.EncodeToString(session.NewKey())
+	os.Setenv("SESSION_KEYS", newKey+","+oldKey)
+	keys, err := session.ParseKeys(os.Getenv("SESSION_KEYS"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(len(keys), "keys")
+	// Output: 2 keys
+}
