@@ -1,19 +1,15 @@
 package seal_test
 
 import (
-	"crypto/rand"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/confidant-go/confidant/internal/seal"
+	"github.com/confidant-go/confidant/session"
 )
 
-func key() []byte {
-	k := make([]byte, 32)
-	rand.Read(k)
-	return k
-}
+func key() []byte { return session.NewKey() }
 
 func TestCipherBindsAAD(t *testing.T) {
 	c, err := seal.New([][]byte{key()})

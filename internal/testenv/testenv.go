@@ -4,7 +4,6 @@ package testenv
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -47,11 +46,7 @@ const (
 )
 
 // NewKey returns a random 32-byte key.
-func NewKey() []byte {
-	k := make([]byte, 32)
-	rand.Read(k)
-	return k
-}
+func NewKey() []byte { return session.NewKey() }
 
 // New starts an environment; everything stops at the end of the test.
 func New(t testing.TB, o Options) *Env {
