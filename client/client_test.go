@@ -151,9 +151,9 @@ func TestExchange(t *testing.T) {
 		if err != nil {
 			t.Fatalf("style %d: %v", style, err)
 		}
-		if res.Identity.Subject != testop.DemoUser.ID || res.Identity.Email != testop.DemoUser.Email ||
-			res.Token.RefreshToken == "" || res.IDToken == "" || !res.Identity.EmailVerified {
-			t.Errorf("style %d: result %+v", style, res.Identity)
+		if res.User.Subject != testop.DemoUser.ID || res.User.Email != testop.DemoUser.Email ||
+			res.Token.RefreshToken == "" || res.IDToken == "" || !res.User.EmailVerified {
+			t.Errorf("style %d: result %+v", style, res.User)
 		}
 		// The code is single-use.
 		if _, err := c.Exchange(context.Background(), cb.Query().Get("code"), l); !errors.Is(err, client.ErrTokenRequest) {

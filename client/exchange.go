@@ -16,18 +16,9 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/event"
 )
-
-// Identity is who signed in, as the provider asserted it.
-type Identity struct {
-	Subject       string          // "sub": the stable user ID at the provider
-	Name          string          // "name", or "preferred_username" when absent
-	Email         string          // "email"
-	EmailVerified bool            // "email_verified"
-	Picture       string          // "picture"
-	Claims        json.RawMessage // every claim of the ID token (and userinfo), as JSON
-}
 
 // Result is what a completed sign-in yields.
 type Result struct {
@@ -39,8 +30,10 @@ type Result struct {
 	// Scope is the granted scope when the provider reported it.
 	Scope string
 	// Issuer is the ID token's iss ("" for plain OAuth 2.0).
-	Issuer   string
-	Identity Identity
+	Issuer string
+	// User is who signed in, as the provider asserted it; User.Provider is
+	// the provider's Name.
+	User confidant.User
 }
 
 // Exchange finishes the sign-in attempt l with the authorization code the
@@ -96,7 +89,8 @@ func (c *Client) Exchange(ctx context.Context, code string, l *Login) (*Result, 
 		if id.Subject == "" {
 			return nil, fmt.Errorf("%w: the user loader returned no subject", ErrUserInfo)
 		}
-		res.Identity = id
+		id.Provider = c.cfg.Provider.Name()
+		res.User = id
 		return res, nil
 	}
 	raw, _ := tok.Extra("id_token").(string)
@@ -115,7 +109,7 @@ func (c *Client) Exchange(ctx context.Context, code string, l *Login) (*Result, 
 			return nil, err
 		}
 	}
-	res.Identity, err = identityFrom(claims)
+	res.User, err = c.userFrom(claims)
 	if err != nil {
 		return nil, err
 	}
@@ -199,13 +193,14 @@ func (c *Client) userInfo(ctx context.Context, r *resolved, tok *oauth2.Token, s
 	return claims, nil
 }
 
-func identityFrom(claims map[string]any) (Identity, error) {
+// userFrom describes the user of verified claims.
+func (c *Client) userFrom(claims map[string]any) (confidant.User, error) {
 	raw, err := json.Marshal(claims)
 	if err != nil {
-		return Identity{}, fmt.Errorf("%w: %v", ErrInvalidIDToken, err)
+		return confidant.User{}, fmt.Errorf("%w: %v", ErrInvalidIDToken, err)
 	}
 	str := func(k string) string { s, _ := claims[k].(string); return s }
-	id := Identity{Subject: str("sub"), Name: str("name"), Email: str("email"), Picture: str("picture"), Claims: raw}
+	id := confidant.User{Provider: c.cfg.Provider.Name(), Subject: str("sub"), Name: str("name"), Email: str("email"), Picture: str("picture"), Claims: raw}
 	if id.Name == "" {
 		id.Name = str("preferred_username")
 	}

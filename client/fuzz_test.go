@@ -96,7 +96,7 @@ func FuzzTokenResponse(f *testing.F) {
 			t.Fatal(err)
 		}
 		if res, err := c.Exchange(context.Background(), "code", l); err == nil {
-			t.Fatalf("signed in from a forged token response: %+v", res.Identity)
+			t.Fatalf("signed in from a forged token response: %+v", res.User)
 		}
 	})
 }
@@ -133,7 +133,7 @@ func FuzzUserInfo(f *testing.F) {
 		var ui struct {
 			Sub string `json:"sub"`
 		}
-		if json.Unmarshal(body, &ui) != nil || ui.Sub != "alice" || res.Identity.Subject != "alice" {
+		if json.Unmarshal(body, &ui) != nil || ui.Sub != "alice" || res.User.Subject != "alice" {
 			t.Fatalf("accepted userinfo %q", body)
 		}
 	})

@@ -11,6 +11,8 @@ import (
 	"strconv"
 
 	"golang.org/x/oauth2"
+
+	"github.com/confidant-go/confidant"
 )
 
 // GitHub returns GitHub as a plain OAuth 2.0 provider (GitHub is not an
@@ -45,7 +47,7 @@ func GitHub(opts ...ProviderOption) (*Provider, error) {
 	p.q.defaultScopes = []string{"read:user", "user:email"}
 	p.q.loginParams = []string{"login", "allow_signup"}
 	p.q.revokedCodes = []string{"bad_refresh_token"}
-	p.q.userLoader = func(ctx context.Context, hc *http.Client, tok *oauth2.Token) (Identity, error) {
+	p.q.userLoader = func(ctx context.Context, hc *http.Client, tok *oauth2.Token) (confidant.User, error) {
 		return githubUser(ctx, hc, api)
 	}
 	p.q.revoke = func(ctx context.Context, c *Client, tok *oauth2.Token) error {
@@ -79,17 +81,17 @@ func githubGet(ctx context.Context, hc *http.Client, u string, v any) error {
 	return nil
 }
 
-func githubUser(ctx context.Context, hc *http.Client, api string) (Identity, error) {
+func githubUser(ctx context.Context, hc *http.Client, api string) (confidant.User, error) {
 	var user map[string]any
 	if err := githubGet(ctx, hc, api+"/user", &user); err != nil {
-		return Identity{}, err
+		return confidant.User{}, err
 	}
 	id, ok := user["id"].(float64)
 	if !ok || id <= 0 {
-		return Identity{}, fmt.Errorf("%w: GitHub /user has no numeric id", ErrUserInfo)
+		return confidant.User{}, fmt.Errorf("%w: GitHub /user has no numeric id", ErrUserInfo)
 	}
 	str := func(k string) string { s, _ := user[k].(string); return s }
-	ident := Identity{Subject: strconv.FormatInt(int64(id), 10), Name: str("name"), Email: str("email"), Picture: str("avatar_url")}
+	ident := confidant.User{Subject: strconv.FormatInt(int64(id), 10), Name: str("name"), Email: str("email"), Picture: str("avatar_url")}
 	if ident.Name == "" {
 		ident.Name = str("login")
 	}

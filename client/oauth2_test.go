@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/emulate"
 )
@@ -18,10 +19,10 @@ import (
 func TestPlainOAuth2Provider(t *testing.T) {
 	hosts := &emulate.Hosts{}
 	gh := emulate.NewGitHub(t, hosts, "id", "secret", "http://127.0.0.1:1/cb", "")
-	load := func(ctx context.Context, hc *http.Client, tok *oauth2.Token) (client.Identity, error) {
+	load := func(ctx context.Context, hc *http.Client, tok *oauth2.Token) (confidant.User, error) {
 		resp, err := hc.Get("https://api.github.com/user")
 		if err != nil {
-			return client.Identity{}, err
+			return confidant.User{}, err
 		}
 		defer resp.Body.Close()
 		var u struct {
@@ -29,7 +30,7 @@ func TestPlainOAuth2Provider(t *testing.T) {
 			Login string `json:"login"`
 		}
 		json.NewDecoder(resp.Body).Decode(&u)
-		return client.Identity{Subject: "gh-" + u.Login, Name: u.Login}, nil
+		return confidant.User{Subject: "gh-" + u.Login, Name: u.Login}, nil
 	}
 	if _, err := client.OAuth2("x", "https://github.com/login/oauth/authorize", "https://github.com/login/oauth/access_token", nil); !errors.Is(err, client.ErrConfig) {
 		t.Errorf("no loader: %v", err)
@@ -59,7 +60,7 @@ func TestPlainOAuth2Provider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Identity.Subject != "gh-octocat" || res.IDToken != "" {
-		t.Errorf("identity %+v", res.Identity)
+	if res.User.Subject != "gh-octocat" || res.IDToken != "" {
+		t.Errorf("identity %+v", res.User)
 	}
 }

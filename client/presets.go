@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/oauth2"
+
+	"github.com/confidant-go/confidant"
 )
 
 // quirks is how a provider departs from plain OIDC; the zero value is
@@ -44,9 +46,9 @@ type quirks struct {
 }
 
 // UserLoader loads the signed-in user from a plain OAuth 2.0 provider. hc
-// sends tok as a Bearer header. Identity.Subject must be stable (an ID, not
+// sends tok as a Bearer header; Exchange sets User.Provider. User.Subject must be stable (an ID, not
 // a renameable login).
-type UserLoader func(ctx context.Context, hc *http.Client, tok *oauth2.Token) (Identity, error)
+type UserLoader func(ctx context.Context, hc *http.Client, tok *oauth2.Token) (confidant.User, error)
 
 // ProviderOption adjusts a provider made by Discover, Auth0, Google, GitHub
 // or OAuth2. Options that do not apply to a provider are ignored.

@@ -48,7 +48,7 @@ type Previous struct {
 // refresh token when the provider returned none. When the provider returns
 // a new ID token it is verified (signature, aud, azp, exp, iat; no nonce)
 // and must keep prev's issuer and subject; Result.IDToken and
-// Result.Identity are then set, otherwise they are empty.
+// Result.User are then set, otherwise they are empty.
 //
 // invalid_grant gives an error wrapping ErrRefreshRevoked; an unreachable
 // provider, a timeout or a 5xx gives ErrProviderUnavailable.
@@ -123,7 +123,7 @@ func (c *Client) refresh(ctx context.Context, r *resolved, refreshToken string, 
 	if at, ok := claims["auth_time"].(float64); ok && !prev.AuthTime.IsZero() && int64(at) != prev.AuthTime.Unix() {
 		return nil, fmt.Errorf("%w: auth_time changed", ErrIdentityChanged)
 	}
-	if res.Identity, err = identityFrom(claims); err != nil {
+	if res.User, err = c.userFrom(claims); err != nil {
 		return nil, err
 	}
 	res.IDToken, res.Issuer = raw, idt.Issuer

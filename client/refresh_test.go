@@ -56,7 +56,7 @@ func TestStandaloneTokenSource(t *testing.T) {
 	var pmu sync.Mutex
 	ts := c.TokenSource(context.Background(), client.TokenSourceConfig{
 		Token:    res.Token,
-		Previous: client.Previous{Issuer: res.Issuer, Subject: res.Identity.Subject},
+		Previous: client.Previous{Issuer: res.Issuer, Subject: res.User.Subject},
 		OnRefresh: func(tok *oauth2.Token) error {
 			pmu.Lock()
 			defer pmu.Unlock()
@@ -143,7 +143,7 @@ func TestTokenSourceLeewayCap(t *testing.T) {
 	}
 	life := time.Duration(res.Token.ExpiresIn) * time.Second
 	ts := c.TokenSource(context.Background(), client.TokenSourceConfig{Token: res.Token, Leeway: 2 * life,
-		Previous: client.Previous{Issuer: res.Issuer, Subject: res.Identity.Subject}})
+		Previous: client.Previous{Issuer: res.Issuer, Subject: res.User.Subject}})
 	before := op.Count(testop.PathToken)
 	advance := func(d time.Duration) {
 		mu.Lock()

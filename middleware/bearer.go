@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/netx"
@@ -24,7 +25,7 @@ import (
 type reqSession struct {
 	ctx  context.Context // the incoming request's
 	sw   sessionWriter
-	user User
+	user confidant.User
 	a    *Auth
 	orig *session.Session // as loaded from the store
 

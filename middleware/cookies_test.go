@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/sessions"
 
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/internal/testop"
@@ -86,7 +87,7 @@ func TestCookiesSecureByConfiguration(t *testing.T) {
 			}
 			// The session cookie, from the store the Auth was given.
 			rec = httptest.NewRecorder()
-			if err := store.Save(rec, req, &session.Session{ID: "x", Subject: "s"}); err != nil {
+			if err := store.Save(rec, req, &session.Session{ID: "x", User: confidant.User{Subject: "s"}}); err != nil {
 				t.Fatal(err)
 			}
 			checkSecure(t, "session", rec.Result().Cookies()[0], tc.secure)

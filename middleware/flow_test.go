@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/internal/testop"
 	"github.com/confidant-go/confidant/middleware"
@@ -65,11 +66,12 @@ func TestFullFlow(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("profile after sign-in: %d %s", resp.StatusCode, body)
 	}
-	var u middleware.User
+	var u confidant.User
 	if err := json.Unmarshal([]byte(body), &u); err != nil {
 		t.Fatal(err)
 	}
-	if u.Subject != testop.DemoUser.ID || u.Email != testop.DemoUser.Email || u.Name != testop.DemoUser.Name {
+	if u.Subject != testop.DemoUser.ID || u.Email != testop.DemoUser.Email || u.Name != testop.DemoUser.Name ||
+		!u.EmailVerified || u.Provider != env.Client.Provider().Name() {
 		t.Errorf("user = %+v, want the demo user", u)
 	}
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/emulate"
 	"github.com/confidant-go/confidant/internal/testenv"
@@ -80,7 +81,7 @@ func TestGitHub(t *testing.T) {
 	}
 	// The numeric id is the subject; the private e-mail comes from /user/emails.
 	_, body := get(t, hc, s.app.URL+"/profile")
-	var u middleware.User
+	var u confidant.User
 	json.Unmarshal([]byte(body), &u)
 	if u.Subject != strconv.Itoa(emulate.GitHubUserID) || u.Email != "octocat@github.com" || u.Name != "The Octocat" || u.Provider != "github" {
 		t.Errorf("user %+v", u)

@@ -90,7 +90,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 		a.fail(w, r, err)
 		return
 	}
-	s := newSession(c.Provider().Name(), res, a.cfg.Now())
+	s := newSession(res, a.cfg.Now())
 	if err := a.save(w, r, s, "sign-in"); err != nil {
 		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
 		return
@@ -105,22 +105,16 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 }
 
 // newSession builds the session for a completed sign-in, with a fresh ID.
-func newSession(provider string, res *client.Result, now time.Time) *session.Session {
+func newSession(res *client.Result, now time.Time) *session.Session {
 	t := res.Token
 	var c struct {
 		SID string `json:"sid"`
 	}
-	json.Unmarshal(res.Identity.Claims, &c)
+	json.Unmarshal(res.User.Claims, &c)
 	return &session.Session{
 		ID:           newID(),
-		Provider:     provider,
 		Issuer:       res.Issuer,
 		SID:          c.SID,
-		Subject:      res.Identity.Subject,
-		Name:         res.Identity.Name,
-		Email:        res.Identity.Email,
-		Picture:      res.Identity.Picture,
-		Claims:       res.Identity.Claims,
 		AccessToken:  t.AccessToken,
 		TokenType:    t.Type(),
 		RefreshToken: t.RefreshToken,
@@ -128,6 +122,7 @@ func newSession(provider string, res *client.Result, now time.Time) *session.Ses
 		Expiry:       t.Expiry,
 		Issued:       now,
 		Scope:        res.Scope,
+		User:         res.User,
 	}
 }
 

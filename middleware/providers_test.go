@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/emulate"
 	"github.com/confidant-go/confidant/internal/testenv"
@@ -114,7 +115,7 @@ func TestAuth0(t *testing.T) {
 	}
 	// updated_at arrives as a string and is kept as such.
 	_, body := get(t, hc, s.app.URL+"/profile")
-	var u middleware.User
+	var u confidant.User
 	json.Unmarshal([]byte(body), &u)
 	var claims map[string]any
 	json.Unmarshal(u.Claims, &claims)

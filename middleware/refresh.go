@@ -344,8 +344,10 @@ func refreshed(s *session.Session, res *client.Result, now time.Time) *session.S
 		ns.Scope = res.Scope
 	}
 	if res.IDToken != "" {
-		id := res.Identity
-		ns.IDToken, ns.Name, ns.Email, ns.Picture, ns.Claims = res.IDToken, id.Name, id.Email, id.Picture, id.Claims
+		// The client checked that the subject is the same; the rest of
+		// the user's description follows the new ID token.
+		ns.IDToken, ns.User = res.IDToken, res.User
+		ns.Provider, ns.Subject = s.Provider, s.Subject
 	}
 	return &ns
 }

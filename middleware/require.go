@@ -12,25 +12,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/session"
 )
-
-// User is the signed-in user, as the request context holds it.
-type User struct {
-	Subject  string          // stable ID at the provider ("sub")
-	Provider string          // name of the provider that signed the user in
-	Name     string          // display name
-	Email    string          // e-mail address
-	Picture  string          // picture URL
-	Claims   json.RawMessage // every claim, as JSON
-}
 
 type ctxKey struct{}
 
 // UserFrom returns the signed-in user of a request that went through
 // Require or Optional, or nil.
-func UserFrom(ctx context.Context) *User {
+func UserFrom(ctx context.Context) *confidant.User {
 	if st, ok := ctx.Value(ctxKey{}).(*reqSession); ok {
 		return &st.user
 	}
@@ -68,7 +59,7 @@ func (a *Auth) load(w http.ResponseWriter, r *http.Request) (*session.Session, e
 // withSession puts the signed-in user and the session state in r's context.
 func withSession(r *http.Request, st *reqSession) *http.Request {
 	s := st.sess
-	st.user = User{Subject: s.Subject, Provider: s.Provider, Name: s.Name, Email: s.Email, Picture: s.Picture, Claims: s.Claims}
+	st.user = s.User
 	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/internal/testop"
@@ -211,7 +212,7 @@ func TestKeyRotation(t *testing.T) {
 	s3, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{newKey}})
 	req, _ := http.NewRequest("GET", "http://localhost/", nil)
 	rec := newRecorder()
-	if err := s1.Save(rec, req, &session.Session{ID: "x", Subject: "u"}); err != nil {
+	if err := s1.Save(rec, req, &session.Session{ID: "x", User: confidant.User{Subject: "u"}}); err != nil {
 		t.Fatal(err)
 	}
 	req.AddCookie(&http.Cookie{Name: "__Host-confidant", Value: rec.cookie("__Host-confidant")})
@@ -223,7 +224,7 @@ func TestKeyRotation(t *testing.T) {
 	}
 	// The rotated store seals with the new key.
 	rec = newRecorder()
-	s2.Save(rec, req, &session.Session{ID: "y", Subject: "v"})
+	s2.Save(rec, req, &session.Session{ID: "y", User: confidant.User{Subject: "v"}})
 	req2, _ := http.NewRequest("GET", "http://localhost/", nil)
 	req2.AddCookie(&http.Cookie{Name: "__Host-confidant", Value: rec.cookie("__Host-confidant")})
 	if s, err := s3.Load(req2); err != nil || s.Subject != "v" {

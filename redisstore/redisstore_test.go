@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
@@ -108,7 +109,7 @@ func TestRedisTimeouts(t *testing.T) {
 		cfg.Now = c.Now
 		cfg.Timeouts = session.Timeouts{Idle: time.Hour, Absolute: 3 * time.Hour}
 	})
-	s := &session.Session{ID: sid, Subject: "u"}
+	s := &session.Session{ID: sid, User: confidant.User{Subject: "u"}}
 	cookies := saveNew(t, st, s, nil)
 	c.Add(50 * time.Minute)
 	got, err := testenv.LoadCookies(st, cookies)
@@ -131,7 +132,7 @@ func TestRedisTimeouts(t *testing.T) {
 	}
 	// Absolute: touched every 50 minutes, still gone after 3 hours.
 	start := c.Now()
-	cookies = saveNew(t, st, &session.Session{ID: "CCCCCCCCCCCCCCCCCCCCCC", Subject: "u"}, nil)
+	cookies = saveNew(t, st, &session.Session{ID: "CCCCCCCCCCCCCCCCCCCCCC", User: confidant.User{Subject: "u"}}, nil)
 	for range 4 {
 		c.Add(50 * time.Minute)
 		cur, err := testenv.LoadCookies(st, cookies)
@@ -202,9 +203,9 @@ func TestRedisDown(t *testing.T) {
 func TestEndSessionsIndex(t *testing.T) {
 	rs := testenv.StartRedis(t)
 	st := newRedisStore(t, rs, nil)
-	a1 := saveNew(t, st, &session.Session{ID: "A1AAAAAAAAAAAAAAAAAAAA", Provider: "p", Subject: "alice", Issuer: "https://i", SID: "s1"}, nil)
-	a2 := saveNew(t, st, &session.Session{ID: "A2AAAAAAAAAAAAAAAAAAAA", Provider: "p", Subject: "alice", Issuer: "https://i", SID: "s2"}, nil)
-	b := saveNew(t, st, &session.Session{ID: "BBAAAAAAAAAAAAAAAAAAAA", Provider: "p", Subject: "bob"}, nil)
+	a1 := saveNew(t, st, &session.Session{ID: "A1AAAAAAAAAAAAAAAAAAAA", Issuer: "https://i", SID: "s1", User: confidant.User{Provider: "p", Subject: "alice"}}, nil)
+	a2 := saveNew(t, st, &session.Session{ID: "A2AAAAAAAAAAAAAAAAAAAA", Issuer: "https://i", SID: "s2", User: confidant.User{Provider: "p", Subject: "alice"}}, nil)
+	b := saveNew(t, st, &session.Session{ID: "BBAAAAAAAAAAAAAAAAAAAA", User: confidant.User{Provider: "p", Subject: "bob"}}, nil)
 	n, err := st.EndSessions(context.Background(), session.SIDKey("https://i", "s1"))
 	if err != nil || n != 1 {
 		t.Fatalf("by sid: %d, %v", n, err)
@@ -283,7 +284,7 @@ func TestRedisHoldsNoCookieValues(t *testing.T) {
 	st := newRedisStore(t, rs, nil)
 	ids := []string{"A1AAAAAAAAAAAAAAAAAAAA", "A2AAAAAAAAAAAAAAAAAAAA", "BBAAAAAAAAAAAAAAAAAAAA"}
 	for i, id := range ids {
-		saveNew(t, st, &session.Session{ID: id, Provider: "p", Subject: []string{"alice", "alice", "bob"}[i], Issuer: "https://i", SID: "s" + id[:2]}, nil)
+		saveNew(t, st, &session.Session{ID: id, Issuer: "https://i", SID: "s" + id[:2], User: confidant.User{Provider: "p", Subject: []string{"alice", "alice", "bob"}[i]}}, nil)
 	}
 	dump := dumpRedis(t, rs)
 	for _, id := range ids {
@@ -354,7 +355,7 @@ func TestRedisIndexShrinks(t *testing.T) {
 		}
 		return n
 	}
-	a := saveNew(t, st, &session.Session{ID: "A1AAAAAAAAAAAAAAAAAAAA", Provider: "p", Subject: "alice", Issuer: "https://i", SID: "s1"}, nil)
+	a := saveNew(t, st, &session.Session{ID: "A1AAAAAAAAAAAAAAAAAAAA", Issuer: "https://i", SID: "s1", User: confidant.User{Provider: "p", Subject: "alice"}}, nil)
 	if n := entries(); n != 2 {
 		t.Fatalf("%d index entries after one sign-in, want 2 (user, sid)", n)
 	}
@@ -370,10 +371,10 @@ func TestRedisIndexShrinks(t *testing.T) {
 	}
 	// Sessions that simply expire are pruned by the next sign-in.
 	for i := range 5 {
-		saveNew(t, st, &session.Session{ID: fmt.Sprintf("E%dAAAAAAAAAAAAAAAAAAAA", i), Provider: "p", Subject: "alice"}, nil)
+		saveNew(t, st, &session.Session{ID: fmt.Sprintf("E%dAAAAAAAAAAAAAAAAAAAA", i), User: confidant.User{Provider: "p", Subject: "alice"}}, nil)
 	}
 	c.Add(3 * time.Hour)
-	saveNew(t, st, &session.Session{ID: "NEWAAAAAAAAAAAAAAAAAAA", Provider: "p", Subject: "alice"}, nil)
+	saveNew(t, st, &session.Session{ID: "NEWAAAAAAAAAAAAAAAAAAA", User: confidant.User{Provider: "p", Subject: "alice"}}, nil)
 	if n := entries(); n != 1 {
 		t.Errorf("%d index entries, want 1 (the live session)", n)
 	}

@@ -14,7 +14,14 @@ import (
 // milliseconds (0 for the zero time). Tokens that are compact JWTs are
 // stored as their three decoded segments, a quarter smaller than their
 // base64 text, which keeps a realistic session in a single cookie.
-const formatV1 = 1
+// Format 2 adds a flags byte at the end (bit 0: EmailVerified); format 1,
+// written before it, still decodes.
+const (
+	formatV1 = 1
+	formatV2 = 2
+)
+
+const flagEmailVerified = 1
 
 var errCorrupt = errors.New("session: corrupt encoding")
 
@@ -22,7 +29,7 @@ func marshal(s *Session) []byte {
 	n := 64 + len(s.ID) + len(s.Provider) + len(s.Issuer) + len(s.SID) + len(s.Subject) + len(s.Name) + len(s.Email) + len(s.Picture) +
 		len(s.Claims) + len(s.AccessToken) + len(s.TokenType) + len(s.RefreshToken) + len(s.IDToken) + len(s.Scope)
 	b := make([]byte, 0, n)
-	b = append(b, formatV1)
+	b = append(b, formatV2)
 	for _, f := range []string{s.ID, s.Provider, s.Issuer, s.SID, s.Subject, s.Name, s.Email, s.Picture} {
 		b = appendString(b, f)
 	}
@@ -35,7 +42,11 @@ func marshal(s *Session) []byte {
 	for _, t := range []time.Time{s.Expiry, s.Issued, s.CreatedAt, s.LastSeen} {
 		b = appendTime(b, t)
 	}
-	return b
+	var flags byte
+	if s.EmailVerified {
+		flags |= flagEmailVerified
+	}
+	return append(b, flags)
 }
 
 func appendString(b []byte, s string) []byte {
@@ -152,7 +163,7 @@ func (r *reader) token() string {
 }
 
 func unmarshal(b []byte) (*Session, error) {
-	if len(b) == 0 || b[0] != formatV1 {
+	if len(b) == 0 || (b[0] != formatV1 && b[0] != formatV2) {
 		return nil, errCorrupt
 	}
 	r := &reader{b: b[1:]}
@@ -168,6 +179,13 @@ func unmarshal(b []byte) (*Session, error) {
 	s.IDToken = r.token()
 	s.Scope = r.string()
 	s.Expiry, s.Issued, s.CreatedAt, s.LastSeen = r.time(), r.time(), r.time(), r.time()
+	if b[0] == formatV2 && r.err == nil {
+		if len(r.b) == 0 || r.b[0]&^flagEmailVerified != 0 {
+			return nil, errCorrupt
+		}
+		s.EmailVerified = r.b[0]&flagEmailVerified != 0
+		r.b = r.b[1:]
+	}
 	if r.err != nil || len(r.b) != 0 {
 		return nil, errCorrupt
 	}

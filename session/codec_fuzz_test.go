@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"testing"
 	"time"
+
+	"github.com/confidant-go/confidant"
 )
 
 // FuzzUnmarshal: the decoder never panics on any plaintext, and what it
 // accepts encodes back to the same session.
 func FuzzUnmarshal(f *testing.F) {
-	s := &Session{ID: "id", Provider: "p", Subject: "sub", Claims: []byte(`{"a":1}`),
-		AccessToken: "aaa.bbb.ccc", RefreshToken: "rt", IDToken: "x.y.z", Expiry: time.UnixMilli(1e12)}
+	s := &Session{ID: "id",
+		AccessToken: "aaa.bbb.ccc", RefreshToken: "rt", IDToken: "x.y.z", Expiry: time.UnixMilli(1e12),
+		User: confidant.User{Provider: "p", Subject: "sub", Claims: []byte(`{"a":1}`)},
+	}
 	f.Add(marshal(s))
 	f.Add(marshal(&Session{}))
 	f.Add([]byte{formatV1})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -19,7 +20,7 @@ func ExampleNewCookieStore() {
 	// Save during one request…
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("GET", "https://app.example.com/auth/callback", nil)
-	store.Save(rec, req, &session.Session{ID: "s1", Subject: "user-42", Name: "Ada", AccessToken: "at", RefreshToken: "rt"})
+	store.Save(rec, req, &session.Session{ID: "s1", AccessToken: "at", RefreshToken: "rt", User: confidant.User{Subject: "user-42", Name: "Ada"}})
 	cookie := rec.Result().Cookies()[0]
 	fmt.Println(cookie.Name, cookie.HttpOnly, cookie.Secure, cookie.SameSite)
 

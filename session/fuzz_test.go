@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -30,9 +31,11 @@ func FuzzCookieLoad(f *testing.F) {
 	}
 	// Fixed seed sessions: the fuzzing workers run this function again, and
 	// must recognise the sessions the seeds carry.
-	big := &session.Session{ID: "seed-big", Subject: "auth0|seed", AccessToken: strings.Repeat("a", 1500) + ".b.c",
-		RefreshToken: "v1.seed", IDToken: strings.Repeat("i", 1000)}
-	seeds := map[string]*session.Session{"seed-big": big, "seed-small": {ID: "seed-small", Subject: "s"}}
+	big := &session.Session{ID: "seed-big", AccessToken: strings.Repeat("a", 1500) + ".b.c",
+		RefreshToken: "v1.seed", IDToken: strings.Repeat("i", 1000),
+		User: confidant.User{Subject: "auth0|seed"},
+	}
+	seeds := map[string]*session.Session{"seed-big": big, "seed-small": {ID: "seed-small", User: confidant.User{Subject: "s"}}}
 	for _, s := range seeds {
 		rec := httptest.NewRecorder()
 		if err := st.Save(rec, httptest.NewRequest("GET", "http://localhost/", nil), s); err != nil {

@@ -1,10 +1,11 @@
 package session
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
+
+	"github.com/confidant-go/confidant"
 )
 
 // Session is a signed-in user's session.
@@ -13,20 +14,13 @@ type Session struct {
 	// a session's identity never survives a login.
 	ID string
 
-	// Provider is the name of the provider that signed the user in.
-	Provider string
+	// User is who signed in (Provider, Subject, Name, Email, Claims…).
+	confidant.User
 
 	// Issuer and SID are the ID token's iss and sid (empty for plain
 	// OAuth 2.0), which back-channel logout names sessions by.
 	Issuer string
 	SID    string
-
-	// Identity.
-	Subject string          // "sub" at the provider
-	Name    string          // display name
-	Email   string          // e-mail address
-	Picture string          // picture URL
-	Claims  json.RawMessage // every claim of the ID token (and userinfo), as JSON
 
 	// Tokens.
 	AccessToken  string
@@ -108,16 +102,6 @@ type StatsSaver interface {
 // whether s should be saved again (unchanged) to keep it alive.
 type Toucher interface {
 	NeedsTouch(s *Session, now time.Time) bool
-}
-
-// ClaimsMap decodes Claims into a map. An empty Claims gives an empty map.
-func (s *Session) ClaimsMap() (map[string]any, error) {
-	m := map[string]any{}
-	if len(s.Claims) == 0 {
-		return m, nil
-	}
-	err := json.Unmarshal(s.Claims, &m)
-	return m, err
 }
 
 // Store loads and saves sessions for HTTP requests. Implementations are safe

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -30,12 +31,10 @@ func RealisticSession() *session.Session {
 	now := time.Now().Truncate(time.Millisecond)
 	return &session.Session{
 		ID: "3q2-7wAAAAAAAAAAAAAAAA", Issuer: "https://example.eu.auth0.com/",
-		Subject: "auth0|64f1c0ffee0123456789abcd", Name: "Dee Mo", Email: "demo@example.com",
-		Picture:     "https://s.gravatar.com/avatar/0123456789abcdef0123456789abcdef?s=480",
-		Claims:      []byte(`{"sub":"auth0|64f1c0ffee0123456789abcd","name":"Dee Mo","email":"demo@example.com","email_verified":true,"nickname":"demo","updated_at":"2026-11-01T10:00:00.000Z"}`),
 		AccessToken: FakeJWT(900), TokenType: "Bearer", RefreshToken: "v1.MRrtbX6K9nQf3xq2e1bYkFzJ0sTj8oWcA4lPdGhUiVyN5mR7tB_Eg-Zu2vXw1QaS3dF6gH9jK0lL",
 		IDToken: FakeJWT(1100), Expiry: now.Add(24 * time.Hour), Issued: now, Scope: "openid profile email offline_access",
 		CreatedAt: now, LastSeen: now,
+		User: confidant.User{Subject: "auth0|64f1c0ffee0123456789abcd", Name: "Dee Mo", Email: "demo@example.com", Picture: "https://s.gravatar.com/avatar/0123456789abcdef0123456789abcdef?s=480", Claims: []byte(`{"sub":"auth0|64f1c0ffee0123456789abcd","name":"Dee Mo","email":"demo@example.com","email_verified":true,"nickname":"demo","updated_at":"2026-11-01T10:00:00.000Z"}`)},
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
@@ -81,8 +82,8 @@ func realistic() *session.Session {
 	}
 	now := time.Now()
 	return &session.Session{ID: "3q2-7wAAAAAAAAAAAAAAAA", Issuer: "https://example.eu.auth0.com/",
-		Subject: "auth0|64f1c0ffee0123456789abcd", Name: "Dee Mo", Email: "demo@example.com",
-		Claims:      []byte(`{"sub":"auth0|64f1c0ffee0123456789abcd","name":"Dee Mo","email":"demo@example.com","email_verified":true}`),
 		AccessToken: jwt(900), TokenType: "Bearer", RefreshToken: "v1.MRrtbX6K9nQf3xq2e1bYkFzJ0sTj8oWcA4lPdGhUiVyN5mR7tB",
-		IDToken: jwt(1100), Expiry: now.Add(24 * time.Hour), Issued: now, CreatedAt: now}
+		IDToken: jwt(1100), Expiry: now.Add(24 * time.Hour), Issued: now, CreatedAt: now,
+		User: confidant.User{Subject: "auth0|64f1c0ffee0123456789abcd", Name: "Dee Mo", Email: "demo@example.com", Claims: []byte(`{"sub":"auth0|64f1c0ffee0123456789abcd","name":"Dee Mo","email":"demo@example.com","email_verified":true}`)},
+	}
 }
