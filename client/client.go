@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/clientx"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 
@@ -160,15 +161,17 @@ func New(cfg Config) (*Client, error) {
 	return &Client{cfg: cfg, learned: new(atomic.Int32)}, nil
 }
 
-// WithEvents returns a copy of c that reports to s.
-func (c *Client) WithEvents(s event.Sink) *Client {
-	cp := *c
-	cp.cfg.Events = s
-	return &cp
+func init() {
+	clientx.WithEvents = func(c *Client, s event.Sink) *Client {
+		if c.cfg.Events.Enabled() || !s.Enabled() {
+			return c
+		}
+		cp := *c
+		cp.cfg.Events = s
+		return &cp
+	}
+	clientx.LoginParams = func(c *Client) []string { return c.cfg.Provider.q.loginParams }
 }
-
-// HasEvents reports whether c has an event sink.
-func (c *Client) HasEvents() bool { return c.cfg.Events.Enabled() }
 
 func (c *Client) emit(ctx context.Context, e event.Event) {
 	if c.cfg.Events.Enabled() {
@@ -263,11 +266,6 @@ func (a acceptJSON) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return base.RoundTrip(r2)
 }
-
-// LoginParams are the query parameters of the app's login route that the
-// provider understands and that are passed on to the authorization request
-// (for Auth0: organization, invitation, …).
-func (c *Client) LoginParams() []string { return slices.Clone(c.cfg.Provider.q.loginParams) }
 
 // normalizeExpiry computes the token's expiry on the client's clock from
 // expires_in (x/oauth2 uses the wall clock), so that expiry checks and an

@@ -68,7 +68,7 @@ func githubGet(ctx context.Context, hc *http.Client, u string, v any) error {
 		return fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes))
 	if resp.StatusCode != http.StatusOK {
 		if transientStatus(resp.StatusCode) {
 			return fmt.Errorf("%w: GitHub %s answered %d", ErrProviderUnavailable, u, resp.StatusCode)

@@ -50,7 +50,7 @@ func (c *Client) Revoke(ctx context.Context, token, hint string) error {
 		return fmt.Errorf("%w: revocation: %w", ErrProviderUnavailable, err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, netx.SmallBody))
 	if resp.StatusCode == http.StatusOK {
 		return nil
 	}

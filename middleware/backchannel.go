@@ -3,7 +3,6 @@ package middleware
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -16,11 +15,6 @@ import (
 	"github.com/confidant-go/confidant/session"
 )
 
-// ErrInvalidLogoutToken is the failure reason of a refused back-channel
-// logout request; client.ErrInvalidLogoutToken is in the chain when the
-// token itself was refused.
-var ErrInvalidLogoutToken = errors.New("middleware: invalid back-channel logout request")
-
 // backchannelLogout implements OpenID Connect Back-Channel Logout 1.0: the
 // provider POSTs a logout_token; a valid one ends every session of its sid
 // or, without sid, of its sub, on every instance. Anything invalid gets 400
@@ -32,10 +26,10 @@ func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 		a.backchannelError(w, r, http.StatusMethodNotAllowed, ErrMethodNotAllowed)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	r.Body = http.MaxBytesReader(w, r.Body, netx.SmallBody)
 	raw := r.PostFormValue("logout_token")
 	if raw == "" {
-		a.backchannelError(w, r, http.StatusBadRequest, fmt.Errorf("%w: no logout_token", ErrInvalidLogoutToken))
+		a.backchannelError(w, r, http.StatusBadRequest, fmt.Errorf("%w: no logout_token", client.ErrInvalidLogoutToken))
 		return
 	}
 	// Only the provider the token names verifies it: a forged token costs
@@ -57,7 +51,7 @@ func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			err = fmt.Errorf("%w: no configured provider has issuer %q", client.ErrInvalidLogoutToken, netx.ProviderText(iss))
 		}
-		a.backchannelError(w, r, http.StatusBadRequest, fmt.Errorf("%w: %w", ErrInvalidLogoutToken, err))
+		a.backchannelError(w, r, http.StatusBadRequest, err)
 		return
 	}
 	if lt.ID != "" {
@@ -67,7 +61,7 @@ func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !first {
-			a.backchannelError(w, r, http.StatusBadRequest, fmt.Errorf("%w: replayed jti", ErrInvalidLogoutToken))
+			a.backchannelError(w, r, http.StatusBadRequest, fmt.Errorf("%w: replayed jti", client.ErrInvalidLogoutToken))
 			return
 		}
 	}

@@ -193,7 +193,7 @@ func (t *bearerTransport) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return resp, nil
 	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
 	resp.Body.Close()
 	t.st.a.emit(req.Context(), event.Event{Kind: event.BearerRetried, Session: sessionRef(t.st.current()),
 		Attrs: []slog.Attr{slog.String("api", req.URL.Scheme+"://"+req.URL.Host+req.URL.Path)}})

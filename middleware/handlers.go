@@ -15,6 +15,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/clientx"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/session"
 )
@@ -43,7 +44,7 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 		returnTo = a.cfg.AfterLogin
 	}
 	extra := url.Values{}
-	for _, k := range c.LoginParams() {
+	for _, k := range clientx.LoginParams.(func(*client.Client) []string)(c) {
 		if v := q.Get(k); v != "" && len(v) <= 512 {
 			extra.Set(k, v)
 		}
@@ -218,15 +219,19 @@ func (a *Auth) sessionClient(s *session.Session) *client.Client {
 
 // save stores s and reports it.
 func (a *Auth) save(w http.ResponseWriter, r *http.Request, s *session.Session, why string) error {
-	var stats session.SaveStats
-	var err error
-	if ss, ok := a.cfg.Store.(session.StatsSaver); ok {
-		stats, err = ss.SaveStats(w, r, s)
-	} else {
-		err = a.cfg.Store.Save(w, r, s)
+	before := len(w.Header()["Set-Cookie"])
+	err := a.cfg.Store.Save(w, r, s)
+	if a.sink.Enabled() {
+		// What the browser is sent: the session's Set-Cookie lines (a
+		// server-side store's is only its ID, and only when new).
+		set := w.Header()["Set-Cookie"]
+		n := 0
+		for _, c := range set[min(before, len(set)):] {
+			n += len(c)
+		}
+		a.emit(r.Context(), event.Event{Kind: event.SessionSaved, Provider: s.Provider, Session: sessionRef(s), Err: err,
+			Attrs: []slog.Attr{slog.String("why", why), slog.Int("set_cookie_bytes", n), slog.Int("cookies", len(set)-min(before, len(set)))}})
 	}
-	a.emit(r.Context(), event.Event{Kind: event.SessionSaved, Provider: s.Provider, Session: sessionRef(s), Err: err,
-		Attrs: []slog.Attr{slog.String("why", why), slog.String("store", stats.Store), slog.Int("bytes", stats.Bytes), slog.Int("cookies", stats.Cookies)}})
 	return err
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/clientx"
 	"github.com/confidant-go/confidant/internal/cookies"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/internal/seal"
@@ -165,6 +166,7 @@ type Auth struct {
 
 	shared     session.SharedStore  // non-nil for a server-side store
 	denyTTL    time.Duration        // how long a deny-list entry must live
+	touchEvery time.Duration        // save an unchanged session this long after it was last seen (0: never)
 	cookies    session.CookiePolicy // Secure and SameSite, from the RedirectURL
 	origin     *url.URL             // of the RedirectURL
 	hostWarned atomic.Bool          // a sign-in started on another host was logged
@@ -292,10 +294,9 @@ func New(cfg Config) (*Auth, error) {
 		cfg.OnRefreshError = DefaultRefreshPolicy
 	}
 	sink := event.Sink{Logger: cfg.Logger, Hook: cfg.OnEvent}
+	withEvents := clientx.WithEvents.(func(*client.Client, event.Sink) *client.Client)
 	for i, c := range clients {
-		if !c.HasEvents() && sink.Enabled() {
-			clients[i] = c.WithEvents(sink)
-		}
+		clients[i] = withEvents(c, sink)
 	}
 	for _, cc := range clients {
 		byName[cc.Provider().Name()] = cc
@@ -343,8 +344,13 @@ func New(cfg Config) (*Auth, error) {
 		replays = rc
 	}
 	denyTTL := 30 * 24 * time.Hour
-	if lt, ok := cfg.Store.(session.Lifetimer); ok {
-		denyTTL = lt.MaxLifetime() + time.Minute // and a little clock skew
+	var touchEvery time.Duration
+	if t, ok := cfg.Store.(session.Timed); ok {
+		to := t.Timeouts()
+		denyTTL = to.Absolute + time.Minute // and a little clock skew
+		// Often enough to keep the idle timeout accurate, rarely enough
+		// not to write on every request.
+		touchEvery = max(time.Second, min(to.Idle/24, 5*time.Minute))
 	}
 	cop := http.NewCrossOriginProtection()
 	cop.AddTrustedOrigin(origin.Scheme + "://" + origin.Host)
@@ -356,7 +362,7 @@ func New(cfg Config) (*Auth, error) {
 			}
 		}
 	}
-	a := &Auth{cfg: cfg, denyTTL: denyTTL, cop: cop, cookies: policy, origin: origin,
+	a := &Auth{cfg: cfg, denyTTL: denyTTL, touchEvery: touchEvery, cop: cop, cookies: policy, origin: origin,
 		flowPrefix: cookies.Name(flowBase, policy.Secure, &sessions.Options{Path: "/"}), flows: flows, sink: sink, shared: shared, replays: replays,
 		apis: apis, clients: clients, byName: byName, callbacks: callbacks}
 	a.refresher = &refresher{clientFor: a.clientFor, shared: shared, now: cfg.Now, sink: sink, policy: cfg.OnRefreshError,

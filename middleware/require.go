@@ -104,7 +104,7 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWrite
 		return sw, st, false, true
 	}
 	if !a.refresher.due(s, now) {
-		if t, ok := a.cfg.Store.(session.Toucher); ok && t.NeedsTouch(s, now) {
+		if a.touchEvery > 0 && now.Sub(s.LastSeen) > a.touchEvery {
 			// Roll the idle timeout. On a shared store the touch is its own
 			// write, which never makes a concurrent refresh's
 			// compare-and-swap fail.

@@ -228,15 +228,8 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return expect + 1
 `)
 
-// write stores sess with compare-and-swap and returns the size stored.
-func (s *Store) write(ctx context.Context, sess *session.Session) (int, error) {
-	_, n, err := s.writeV(ctx, sess)
-	return n, err
-}
-
-// writeV stores sess with compare-and-swap and returns its new version and
-// the size stored.
-func (s *Store) writeV(ctx context.Context, sess *session.Session) (uint64, int, error) {
+// write stores sess with compare-and-swap and returns its new version.
+func (s *Store) write(ctx context.Context, sess *session.Session) (uint64, error) {
 	now := s.cfg.Now()
 	cp := *sess
 	if cp.CreatedAt.IsZero() {
@@ -245,7 +238,7 @@ func (s *Store) writeV(ctx context.Context, sess *session.Session) (uint64, int,
 	cp.LastSeen = now
 	ttl := min(s.cfg.Timeouts.Idle, s.cfg.Timeouts.Absolute-now.Sub(cp.CreatedAt))
 	if ttl <= 0 {
-		return 0, 0, fmt.Errorf("%w: expired", session.ErrNoSession)
+		return 0, fmt.Errorf("%w: expired", session.ErrNoSession)
 	}
 	key := s.sessionKey(cp.ID)
 	plain, _ := cp.MarshalBinary()
@@ -255,10 +248,10 @@ func (s *Store) writeV(ctx context.Context, sess *session.Session) (uint64, int,
 	defer cancel()
 	v, err := casScript.Run(ctx, s.cfg.Client, []string{key}, cp.Version, data, ttl.Milliseconds(), strings.Join(index, " ")).Int64()
 	if err != nil {
-		return 0, 0, unavailable(err)
+		return 0, unavailable(err)
 	}
 	if v < 0 {
-		return 0, 0, session.ErrConflict
+		return 0, session.ErrConflict
 	}
 	if cp.Version == 0 {
 		// A new session: index it for back-channel logout and sign-out
@@ -274,38 +267,29 @@ func (s *Store) writeV(ctx context.Context, sess *session.Session) (uint64, int,
 			pipe.PExpire(ctx, ik, end.Sub(now))
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
-			return 0, 0, unavailable(err)
+			return 0, unavailable(err)
 		}
 	}
-	return uint64(v), len(data), nil
+	return uint64(v), nil
 }
 
 // Save implements session.Store: compare-and-swap on sess.Version (0 creates). For
 // a new session it sets the cookie and deletes the session the request
 // carried before, so a sign-in always starts a new session identity.
 func (s *Store) Save(w http.ResponseWriter, r *http.Request, sess *session.Session) error {
-	_, err := s.SaveStats(w, r, sess)
-	return err
-}
-
-// SaveStats implements session.StatsSaver.
-func (s *Store) SaveStats(w http.ResponseWriter, r *http.Request, sess *session.Session) (session.SaveStats, error) {
 	if len(sess.ID) < 22 {
-		return session.SaveStats{}, fmt.Errorf("%w: session ID of %d characters, want at least 22 (128 bits)", session.ErrConfig, len(sess.ID))
+		return fmt.Errorf("%w: session ID of %d characters, want at least 22 (128 bits)", session.ErrConfig, len(sess.ID))
 	}
-	n, err := s.write(r.Context(), sess)
-	if err != nil {
-		return session.SaveStats{}, err
+	if _, err := s.write(r.Context(), sess); err != nil {
+		return err
 	}
-	stats := session.SaveStats{Store: "redis", Bytes: n}
 	if old, ok := s.cookieID(r); !ok || old != sess.ID {
 		if ok {
 			s.deleteHashed(r.Context(), hash(old))
 		}
 		s.setCookie(w, sess.ID, s.opts.MaxAge)
-		stats.Cookies = 1
 	}
-	return stats, nil
+	return nil
 }
 
 // Update implements session.SharedStore.
@@ -313,7 +297,7 @@ func (s *Store) Update(ctx context.Context, sess *session.Session) (*session.Ses
 	if sess.Version == 0 {
 		return nil, fmt.Errorf("%w: Update needs a loaded session", session.ErrConflict)
 	}
-	v, _, err := s.writeV(ctx, sess)
+	v, err := s.write(ctx, sess)
 	if err != nil {
 		return nil, err
 	}
@@ -411,13 +395,8 @@ func (s *Store) setCookie(w http.ResponseWriter, value string, maxAge int) {
 	cookies.Write(w, cookies.Name(s.cfg.Name, secure, &s.opts), value, &s.opts, secure, maxAge, s.cfg.Now())
 }
 
-// MaxLifetime implements session.Lifetimer: the absolute timeout.
-func (s *Store) MaxLifetime() time.Duration { return s.cfg.Timeouts.Absolute }
-
-// NeedsTouch implements session.Toucher.
-func (s *Store) NeedsTouch(sess *session.Session, now time.Time) bool {
-	return s.cfg.Timeouts.NeedsTouch(sess, now)
-}
+// Timeouts implements session.Timed.
+func (s *Store) Timeouts() session.Timeouts { return s.cfg.Timeouts }
 
 var (
 	renewScript  = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`)

@@ -112,6 +112,10 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 		cfg.Now = time.Now
 	}
 	cfg.Timeouts = cfg.Timeouts.WithDefaults()
+	if opts.MaxAge > 0 {
+		// The browser drops the cookie after MaxAge anyway.
+		cfg.Timeouts.Absolute = min(cfg.Timeouts.Absolute, time.Duration(opts.MaxAge)*time.Second)
+	}
 	cfg.Keys = nil // held by the cipher only
 	st := &CookieStore{cfg: cfg, opts: opts, cipher: c}
 	st.sec.Forced = opts.Secure
@@ -190,37 +194,20 @@ func (s *CookieStore) Load(r *http.Request) (*Session, error) {
 		cache.put(value, sess)
 	}
 	now := s.cfg.Now()
-	if (s.opts.MaxAge > 0 && now.Sub(sess.CreatedAt) > time.Duration(s.opts.MaxAge)*time.Second) || s.cfg.Timeouts.Expired(sess, now) {
+	if s.cfg.Timeouts.Expired(sess, now) {
 		return nil, fmt.Errorf("%w: expired", ErrNoSession)
 	}
 	return sess, nil
 }
 
-// MaxLifetime implements Lifetimer: the absolute timeout, or the cookie's
-// MaxAge when that is shorter.
-func (s *CookieStore) MaxLifetime() time.Duration {
-	if s.opts.MaxAge > 0 {
-		return min(s.cfg.Timeouts.Absolute, time.Duration(s.opts.MaxAge)*time.Second)
-	}
-	return s.cfg.Timeouts.Absolute
-}
-
-// NeedsTouch implements Toucher.
-func (s *CookieStore) NeedsTouch(sess *Session, now time.Time) bool {
-	return s.cfg.Timeouts.NeedsTouch(sess, now)
-}
+// Timeouts implements Timed. Absolute is at most the cookie's MaxAge.
+func (s *CookieStore) Timeouts() Timeouts { return s.cfg.Timeouts }
 
 // Save implements Store. The stored copy gets LastSeen set to now, and
 // CreatedAt when unset; sess itself is not modified (it may be shared by
 // concurrent requests). A session larger than MaxSize is not written and
 // gives ErrTooLarge.
 func (s *CookieStore) Save(w http.ResponseWriter, r *http.Request, sess *Session) error {
-	_, err := s.SaveStats(w, r, sess)
-	return err
-}
-
-// SaveStats implements StatsSaver.
-func (s *CookieStore) SaveStats(w http.ResponseWriter, r *http.Request, sess *Session) (SaveStats, error) {
 	now := s.cfg.Now()
 	cp := *sess
 	if cp.CreatedAt.IsZero() {
@@ -230,9 +217,8 @@ func (s *CookieStore) SaveStats(w http.ResponseWriter, r *http.Request, sess *Se
 	name, secure := s.name()
 	value := s.cipher.Seal(marshal(&cp), s.aads[b2i(secure)])
 	if len(value) > s.cfg.MaxSize {
-		return SaveStats{}, fmt.Errorf("%w: %d bytes encoded, budget %d (MaxSize): ask for fewer scopes and claims, leave FetchUserInfo off, or keep sessions server-side with redisstore.Store", ErrTooLarge, len(value), s.cfg.MaxSize)
+		return fmt.Errorf("%w: %d bytes encoded, budget %d (MaxSize): ask for fewer scopes and claims, leave FetchUserInfo off, or keep sessions server-side with redisstore.Store", ErrTooLarge, len(value), s.cfg.MaxSize)
 	}
-	stats := SaveStats{Store: "cookie", Bytes: len(value)}
 	n := 0
 	for len(value) > 0 {
 		part := value[:min(len(value), s.cfg.ChunkSize)]
@@ -245,8 +231,7 @@ func (s *CookieStore) SaveStats(w http.ResponseWriter, r *http.Request, sess *Se
 		n++
 	}
 	s.expireChunks(w, r, name, n, secure)
-	stats.Cookies = n
-	return stats, nil
+	return nil
 }
 
 // Delete implements Store: it expires every chunk the request carries. A

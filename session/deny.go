@@ -87,13 +87,6 @@ func (d *MemoryDenyList) DeniedAt(ctx context.Context, keys ...string) (time.Tim
 	return latest, nil
 }
 
-// Len reports the number of entries (for tests and metrics).
-func (d *MemoryDenyList) Len() int {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	return len(d.m)
-}
-
 // denyKeys are the deny-list keys of s: its user at its provider, when
 // known its provider session (iss + sid), and the session itself (IDKey).
 func denyKeys(s *Session) []string {
@@ -114,13 +107,6 @@ func IndexKeys(s *Session) []string {
 // IDKey names one session (its ID): denied at sign-out, so that a copy of
 // the cookie taken before cannot bring the session back.
 func IDKey(id string) string { return "id\x00" + id }
-
-// Lifetimer is implemented by stores that know how long a session can
-// live at most (the absolute timeout). A deny-list entry must outlive every
-// session it denies.
-type Lifetimer interface {
-	MaxLifetime() time.Duration
-}
 
 // UserKey names all sessions of subject at provider.
 func UserKey(provider, subject string) string { return "sub\x00" + provider + "\x00" + subject }

@@ -77,31 +77,12 @@ func (t Timeouts) Expired(s *Session, now time.Time) bool {
 	return now.Sub(s.CreatedAt) > t.Absolute || (!s.LastSeen.IsZero() && now.Sub(s.LastSeen) > t.Idle)
 }
 
-// NeedsTouch reports whether s was last seen long enough ago that a request
-// should save it again to roll the idle timeout: often enough to be
-// accurate (every Idle/24, at most 5 minutes), rarely enough not to write
-// on every request. Stores implement Toucher with it.
-func (t Timeouts) NeedsTouch(s *Session, now time.Time) bool {
-	return now.Sub(s.LastSeen) > max(time.Second, min(t.Idle/24, 5*time.Minute))
-}
-
-// SaveStats describes a save, for events: how many bytes the session took
-// in cookies or in the store, and in how many cookies.
-type SaveStats struct {
-	Store   string // "cookie" or "redis"
-	Bytes   int
-	Cookies int
-}
-
-// StatsSaver is implemented by stores that can describe their saves.
-type StatsSaver interface {
-	SaveStats(w http.ResponseWriter, r *http.Request, s *Session) (SaveStats, error)
-}
-
-// Toucher is implemented by stores with an idle timeout: NeedsTouch reports
-// whether s should be saved again (unchanged) to keep it alive.
-type Toucher interface {
-	NeedsTouch(s *Session, now time.Time) bool
+// Timed is implemented by stores that enforce Timeouts when they load a
+// session (CookieStore and redisstore.Store do). The middleware saves a
+// session again now and then to roll its idle timeout, and keeps deny-list
+// entries for as long as Absolute.
+type Timed interface {
+	Timeouts() Timeouts
 }
 
 // Store loads and saves sessions for HTTP requests. Implementations are safe

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/sessions"
+
 	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/session"
 )
@@ -41,5 +43,26 @@ func TestCookieTimeouts(t *testing.T) {
 		}
 		created = cur.CreatedAt
 		cookies = save(cur)
+	}
+}
+
+// TestCookieMaxAgeBoundsAbsolute: a cookie that the browser keeps for an
+// hour makes a session that lives at most an hour, and Timeouts says so
+// (the middleware keeps deny-list entries that long).
+func TestCookieMaxAgeBoundsAbsolute(t *testing.T) {
+	c := testenv.NewClock(time.Now())
+	st, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}, Now: c.Now,
+		Options: &sessions.Options{MaxAge: 3600}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Timeouts(); got.Absolute != time.Hour || got.Idle != 24*time.Hour {
+		t.Errorf("Timeouts() = %+v, want Absolute 1h (MaxAge) and the default Idle", got)
+	}
+	rec := httptest.NewRecorder()
+	st.Save(rec, httptest.NewRequest("GET", "http://localhost/", nil), &session.Session{ID: "x"})
+	c.Add(61 * time.Minute)
+	if _, err := testenv.LoadCookies(st, rec.Result().Cookies()); !errors.Is(err, session.ErrNoSession) {
+		t.Errorf("a session older than MaxAge: %v, want ErrNoSession", err)
 	}
 }

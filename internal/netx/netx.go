@@ -11,6 +11,11 @@ import (
 	"unicode/utf8"
 )
 
+// SmallBody bounds bodies that are never large: a provider's error
+// response, a back-channel logout request, the rest of a response drained
+// before a retry.
+const SmallBody = 64 << 10
+
 // IsLoopbackHost reports whether host (a URL's Hostname(), without port
 // or brackets) names this machine: "localhost", a name under
 // ".localhost", or a loopback IP address.
