@@ -2,18 +2,12 @@ package client
 
 import (
 	"context"
-	"crypto/subtle"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant"
@@ -116,103 +110,6 @@ func (c *Client) Exchange(ctx context.Context, code string, l *Login) (*Result, 
 	return res, nil
 }
 
-// verifyIDToken checks raw as DESIGN.md lists: signature against the JWKS
-// (refetched on an unknown kid) with an allowed algorithm (never "none") and
-// iss, through go-oidc; then aud, azp, exp and iat with ClockSkew, nonce in
-// constant time, and at_hash when present.
-func (c *Client) verifyIDToken(ctx context.Context, r *resolved, raw, accessToken, nonce string) (*oidc.IDToken, map[string]any, error) {
-	if raw == "" {
-		return nil, nil, ErrNoIDToken
-	}
-	idt, err := r.verifier.Verify(oidc.ClientContext(ctx, c.cfg.Provider.httpClient()), raw)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidIDToken, err)
-	}
-	if !slices.Contains(idt.Audience, c.cfg.ClientID) {
-		return nil, nil, fmt.Errorf("%w: audience %q does not include the client ID", ErrInvalidIDToken, idt.Audience)
-	}
-	var claims map[string]any
-	if err := idt.Claims(&claims); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidIDToken, err)
-	}
-	azp, _ := claims["azp"].(string)
-	if azp != "" && azp != c.cfg.ClientID {
-		return nil, nil, fmt.Errorf("%w: azp %q is not the client ID", ErrInvalidIDToken, azp)
-	}
-	if len(idt.Audience) > 1 && azp == "" && !c.cfg.Provider.q.multiAudNoAZP {
-		return nil, nil, fmt.Errorf("%w: several audiences and no azp", ErrInvalidIDToken)
-	}
-	now := c.cfg.Now()
-	if idt.Expiry.IsZero() || now.After(idt.Expiry.Add(c.cfg.ClockSkew)) {
-		return nil, nil, fmt.Errorf("%w: expired at %s", ErrInvalidIDToken, idt.Expiry.UTC().Format(time.RFC3339))
-	}
-	if idt.IssuedAt.IsZero() || idt.IssuedAt.After(now.Add(c.cfg.ClockSkew)) {
-		return nil, nil, fmt.Errorf("%w: missing or future iat", ErrInvalidIDToken)
-	}
-	if nbf, ok := claims["nbf"].(float64); ok && time.Unix(int64(nbf), 0).After(now.Add(c.cfg.ClockSkew)) {
-		return nil, nil, fmt.Errorf("%w: not valid before %s", ErrInvalidIDToken, time.Unix(int64(nbf), 0).UTC().Format(time.RFC3339))
-	}
-	if idt.Subject == "" {
-		return nil, nil, fmt.Errorf("%w: no sub", ErrInvalidIDToken)
-	}
-	if nonce != "" && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
-		return nil, nil, ErrNonceMismatch
-	}
-	if hd := c.cfg.Provider.q.hostedDomain; hd != "" {
-		if got, _ := claims["hd"].(string); got != hd {
-			return nil, nil, ErrHostedDomain
-		}
-	}
-	if idt.AccessTokenHash != "" && accessToken != "" {
-		if err := idt.VerifyAccessToken(accessToken); err != nil {
-			return nil, nil, ErrAccessTokenHash
-		}
-	}
-	return idt, claims, nil
-}
-
-// userInfo fetches the userinfo endpoint with tok, requires its sub to equal
-// sub, and returns claims with the userinfo claims added.
-func (c *Client) userInfo(ctx context.Context, r *resolved, tok *oauth2.Token, sub string, claims map[string]any) (map[string]any, error) {
-	ui, err := r.oidc.UserInfo(oidc.ClientContext(ctx, c.cfg.HTTPClient), oauth2.StaticTokenSource(tok))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUserInfo, err)
-	}
-	if subtle.ConstantTimeCompare([]byte(ui.Subject), []byte(sub)) != 1 {
-		return nil, fmt.Errorf("%w: userinfo sub differs from the id_token's", ErrUserInfo)
-	}
-	var extra map[string]any
-	if err := ui.Claims(&extra); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUserInfo, err)
-	}
-	for k, v := range extra {
-		if _, ok := claims[k]; !ok {
-			claims[k] = v
-		}
-	}
-	return claims, nil
-}
-
-// userFrom describes the user of verified claims.
-func (c *Client) userFrom(claims map[string]any) (confidant.User, error) {
-	raw, err := json.Marshal(claims)
-	if err != nil {
-		return confidant.User{}, fmt.Errorf("%w: %v", ErrInvalidIDToken, err)
-	}
-	str := func(k string) string { s, _ := claims[k].(string); return s }
-	id := confidant.User{Provider: c.cfg.Provider.Name(), Subject: str("sub"), Name: str("name"), Email: str("email"), Picture: str("picture"), Claims: raw}
-	if id.Name == "" {
-		id.Name = str("preferred_username")
-	}
-	switch v := claims["email_verified"].(type) {
-	case bool:
-		id.EmailVerified = v
-	case string: // some providers send "true"
-		id.EmailVerified = v == "true"
-	}
-	return id, nil
-}
-
 // statusOf is the HTTP status behind a token endpoint error, when known.
 func statusOf(err error) int {
 	var te *TokenError
@@ -232,26 +129,4 @@ func tokenAttrs(grant string, style AuthStyle, tok *oauth2.Token) []slog.Attr {
 	return []slog.Attr{slog.String("grant", grant), slog.String("client_auth", auth),
 		slog.Int("access_token_len", len(tok.AccessToken)), slog.Bool("refresh_token", tok.RefreshToken != ""),
 		slog.Int("id_token_len", len(raw)), slog.Int64("expires_in", tok.ExpiresIn), slog.String("token_type", tok.Type())}
-}
-
-// emitVerified reports an ID token check with the token's alg and kid
-// (from its header, which is not secret).
-func (c *Client) emitVerified(ctx context.Context, raw string, idt *oidc.IDToken, err error, nonce bool) {
-	if !c.cfg.Events.Enabled() || raw == "" {
-		return
-	}
-	var h struct {
-		Alg string `json:"alg"`
-		Kid string `json:"kid"`
-	}
-	if i := strings.IndexByte(raw, '.'); i > 0 {
-		if b, e := base64.RawURLEncoding.DecodeString(raw[:i]); e == nil {
-			json.Unmarshal(b, &h)
-		}
-	}
-	attrs := []slog.Attr{slog.String("alg", h.Alg), slog.String("kid", h.Kid), slog.Bool("nonce_checked", nonce)}
-	if idt != nil {
-		attrs = append(attrs, slog.Bool("at_hash_checked", idt.AccessTokenHash != ""), slog.Int("aud_count", len(idt.Audience)))
-	}
-	c.emit(ctx, event.Event{Kind: event.IDTokenVerified, Err: err, Attrs: attrs})
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"golang.org/x/oauth2"
 
@@ -138,4 +139,10 @@ func githubRevoke(ctx context.Context, c *Client, api, accessToken string) error
 		return &TokenError{StatusCode: resp.StatusCode}
 	}
 	return nil
+}
+
+// WithBaseURL (GitHub) points at a GitHub Enterprise Server, e.g.
+// "https://github.example.com"; its API is at BASE/api/v3.
+func WithBaseURL(base string) ProviderOption {
+	return func(o *providerOptions) { o.baseURL = strings.TrimSuffix(base, "/") }
 }

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 
@@ -50,7 +51,7 @@ type apiTarget struct {
 	provider string
 }
 
-func parseAPIs(apis []API, providers map[string]bool) ([]apiTarget, error) {
+func parseAPIs(apis []API, providers map[string]*client.Client) ([]apiTarget, error) {
 	out := make([]apiTarget, 0, len(apis))
 	names := map[string]bool{}
 	for i, api := range apis {
@@ -68,7 +69,7 @@ func parseAPIs(apis []API, providers map[string]bool) ([]apiTarget, error) {
 		if !netx.SecureOrLoopback(u) {
 			return nil, configErr("API %q: BaseURL %q must be https (plain http only on a loopback host): the access token must not travel in clear", api.Name, api.BaseURL)
 		}
-		if api.Provider != "" && !providers[api.Provider] {
+		if api.Provider != "" && providers[api.Provider] == nil {
 			return nil, configErr("API %q: Provider %q is not one of the configured clients", api.Name, api.Provider)
 		}
 		p := u.EscapedPath()

@@ -1,9 +1,7 @@
 package middleware
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,56 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/event"
-	"github.com/confidant-go/confidant/session"
 )
-
-type ctxKey struct{}
-
-// UserFrom returns the signed-in user of a request that went through
-// Require or Optional, or nil.
-func UserFrom(ctx context.Context) *confidant.User {
-	if st, ok := ctx.Value(ctxKey{}).(*reqSession); ok {
-		return &st.user
-	}
-	return nil
-}
-
-// SessionFrom returns a copy of the request's session (with its tokens), or
-// nil when not signed in. Changing it changes nothing stored.
-func SessionFrom(ctx context.Context) *session.Session {
-	if st, ok := ctx.Value(ctxKey{}).(*reqSession); ok {
-		if s := st.current(); s != nil {
-			cp := *s
-			return &cp
-		}
-	}
-	return nil
-}
-
-// load reads the session. A missing or untrustworthy one is (nil, nil); a
-// tampered cookie is deleted so the browser stops sending it.
-func (a *Auth) load(w http.ResponseWriter, r *http.Request) (*session.Session, error) {
-	s, err := a.cfg.Store.Load(r)
-	if err == nil {
-		return s, nil
-	}
-	if errors.Is(err, session.ErrNoSession) {
-		if errors.Is(err, session.ErrInvalidSession) {
-			a.cfg.Store.Delete(w, r)
-		}
-		return nil, nil
-	}
-	return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
-}
-
-// withSession puts the signed-in user and the session state in r's context.
-func withSession(r *http.Request, st *reqSession) *http.Request {
-	s := st.sess
-	st.user = s.User
-	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
-}
 
 // prepare loads the request's session and refreshes it when due, before
 // the handler runs. It returns the writer to hand to the handler and the

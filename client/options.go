@@ -1,0 +1,75 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"golang.org/x/oauth2"
+)
+
+// quirks is how a provider departs from plain OIDC; the zero value is
+// standard behaviour.
+type quirks struct {
+	// loginParams are query parameters of the app's login route passed on
+	// to the authorization request (Auth0's organization and invitation).
+	loginParams []string
+	// authParams are sent with every authorization request.
+	authParams url.Values
+	// defaultScopes replace the generic default.
+	defaultScopes []string
+	// multiAudNoAZP accepts ID tokens with several audiences and no azp
+	// (Google), as long as one audience is the client.
+	multiAudNoAZP bool
+	// hostedDomain is required in the ID token's hd claim (Google).
+	hostedDomain string
+	// offlineAccessType turns the offline_access scope into
+	// access_type=offline&prompt=consent (Google).
+	offlineAccessType bool
+	// logoutFallback builds a logout URL when there is no end_session
+	// endpoint (Auth0's /v2/logout).
+	logoutFallback func(clientID, postLogout string) string
+	// revoke replaces RFC 7009 revocation (GitHub).
+	revoke func(ctx context.Context, c *Client, tok *oauth2.Token) error
+	// userLoader loads the identity of a plain OAuth 2.0 provider.
+	userLoader UserLoader
+	// authStyle is the client authentication AuthStyleAuto uses (Auth0
+	// apps default to client_secret_post).
+	authStyle AuthStyle
+	// revokedCodes are token error codes, besides invalid_grant, that mean
+	// the refresh token is dead.
+	revokedCodes []string
+}
+
+// ProviderOption adjusts a provider made by Discover, Auth0, Google, GitHub
+// or OAuth2. Options that do not apply to a provider are ignored.
+type ProviderOption func(*providerOptions)
+
+type providerOptions struct {
+	name, audience, hostedDomain, baseURL string
+	hc                                    *http.Client
+	insecureHTTP                          bool
+}
+
+func applyOptions(opts []ProviderOption) providerOptions {
+	var o providerOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// WithName sets the provider's name (sessions remember it; with several
+// providers, /auth/login?provider=NAME selects it).
+func WithName(name string) ProviderOption { return func(o *providerOptions) { o.name = name } }
+
+// WithInsecureHTTP lets Discover use an issuer on plain http that is not a
+// loopback host. Tokens then travel in clear: only for a closed test
+// network.
+func WithInsecureHTTP() ProviderOption { return func(o *providerOptions) { o.insecureHTTP = true } }
+
+// WithHTTPClient sets the client for discovery, JWKS and provider API
+// requests (default: a 10 second timeout).
+func WithHTTPClient(hc *http.Client) ProviderOption {
+	return func(o *providerOptions) { o.hc = hc }
+}

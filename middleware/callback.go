@@ -1,0 +1,97 @@
+package middleware
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/netx"
+	"github.com/confidant-go/confidant/session"
+)
+
+// callback finishes a sign-in: state first (before any token request), then
+// the provider's error if any, then the code exchange and a new session.
+func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET")
+		a.fail(w, r, ErrMethodNotAllowed)
+		return
+	}
+	q := r.URL.Query()
+	w.Header().Set("Cache-Control", "no-store")
+	a.emit(r.Context(), event.Event{Kind: event.CallbackReceived, Provider: c.Provider().Name(), Flow: event.Redact(q.Get("state")),
+		Attrs: []slog.Attr{slog.String("code", event.Redact(q.Get("code"))), slog.String("state", event.Redact(q.Get("state"))),
+			slog.String("error", netx.ProviderText(q.Get("error")))}})
+	f, err := a.takeFlow(w, r, q.Get("state"), c)
+	if e := q.Get("error"); e != "" {
+		// Shown, never exchanged; an unknown state does not hide the
+		// provider's reason but is still reported first.
+		perr := &ProviderError{Code: netx.ProviderText(e), Description: netx.ProviderText(q.Get("error_description"))}
+		if err != nil {
+			a.fail(w, r, fmt.Errorf("%w (%w)", err, perr))
+			return
+		}
+		a.fail(w, r, perr)
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	code := q.Get("code")
+	if code == "" {
+		a.fail(w, r, ErrCodeMissing)
+		return
+	}
+	res, err := c.Exchange(r.Context(), code, f.login())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	s := newSession(res, a.cfg.Now())
+	if err := a.save(w, r, s, "sign-in"); err != nil {
+		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
+		return
+	}
+	if a.strict() {
+		// The provider started this chain of redirects: a Strict cookie
+		// would not come with a redirect to the return-to page.
+		hopTo(w, f.ReturnTo)
+		return
+	}
+	http.Redirect(w, r, f.ReturnTo, http.StatusFound)
+}
+
+// newSession builds the session for a completed sign-in, with a fresh ID.
+func newSession(res *client.Result, now time.Time) *session.Session {
+	t := res.Token
+	var c struct {
+		SID string `json:"sid"`
+	}
+	json.Unmarshal(res.User.Claims, &c)
+	return &session.Session{
+		ID:           newID(),
+		Issuer:       res.Issuer,
+		SID:          c.SID,
+		AccessToken:  t.AccessToken,
+		TokenType:    t.Type(),
+		RefreshToken: t.RefreshToken,
+		IDToken:      res.IDToken,
+		Expiry:       t.Expiry,
+		Issued:       now,
+		Scope:        res.Scope,
+		User:         res.User,
+	}
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

@@ -1,0 +1,211 @@
+package middleware
+
+import (
+	"cmp"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/session"
+)
+
+// Config configures an Auth. New copies it. Zero fields get the defaults
+// written beside them.
+type Config struct {
+	// Client runs the protocol with the provider. Required unless Clients
+	// is set.
+	Client *client.Client
+
+	// Clients are several providers in one app. Each needs a unique
+	// provider name and its own RedirectURL path under Prefix (e.g.
+	// /auth/callback/google); /auth/login?provider=NAME starts a sign-in
+	// with one of them, and the session remembers which one, so refresh,
+	// the API client and logout go to it. Client, when also set, is added
+	// first. The first one is the default.
+	Clients []*client.Client
+
+	// LoginPage, when set, is where Require sends browsers that are not
+	// signed in (with ?return_to=), e.g. a page that lets the user choose
+	// a provider. Default: straight to the default provider.
+	LoginPage string
+
+	// Store keeps sessions. Required.
+	Store session.Store
+
+	// Keys seal the login flow cookies (32-byte AES-256 keys, first seals,
+	// all open). Default: the Store's keys when it is one of this module's
+	// stores (they share their cipher).
+	Keys [][]byte
+
+	// Prefix is the path under which login, callback and logout are
+	// served. Default "/auth/". The Client's RedirectURL should point at
+	// Prefix + "callback".
+	Prefix string
+
+	// AfterLogin is where a sign-in lands when it carries no return-to.
+	// Default "/".
+	AfterLogin string
+
+	// AfterLogout is the app path the user ends on after signing out.
+	// Default "/".
+	AfterLogout string
+
+	// PostLogoutRedirectURL is the absolute URL sent to the provider's
+	// end_session endpoint as post_logout_redirect_uri; register it at the
+	// provider. Default: AfterLogout on the origin of the Client's
+	// RedirectURL.
+	PostLogoutRedirectURL string
+
+	// AllowGETLogout lets GET /auth/logout sign the user out. Off by
+	// default: a GET can be triggered by any page (an <img> tag), so only
+	// POST signs out.
+	AllowGETLogout bool
+
+	// FlowTTL is how long a sign-in attempt may take. Default 10 minutes.
+	FlowTTL time.Duration
+
+	// MaxFlows bounds the number of sign-in attempts a browser may have in
+	// progress; the oldest is dropped beyond it. Each attempt has a cookie
+	// of under 1 KB in one of MaxFlows slots, so the bound holds even for
+	// attempts started at the same moment (which then may replace one
+	// another: that tab's callback is refused and it signs in again).
+	// Default 8, at most 100.
+	MaxFlows int
+
+	// ErrorHandler is called when a request fails (bad callback, provider
+	// error, store failure, …); FailureReason(r) tells why and
+	// StatusCode(err) suggests a status. Default: a small HTML page with
+	// the reason, the status, and a "sign in again" link.
+	ErrorHandler http.Handler
+
+	// RefreshLeeway: a session's access token is refreshed before the
+	// handler runs when it expires within this leeway, but never more than
+	// half the token's lifetime ahead. Default 1 minute.
+	RefreshLeeway time.Duration
+
+	// RefreshTimeout bounds one refresh, however many requests wait for it.
+	// Default 10 seconds.
+	RefreshTimeout time.Duration
+
+	// RetryAfter is the Retry-After given with a 503 when the token has
+	// expired and the provider cannot refresh it; also how long such a
+	// failure is remembered before the provider is asked again. Default 5
+	// seconds.
+	RetryAfter time.Duration
+
+	// OnRefreshError decides what a failed refresh does to the request.
+	// Default DefaultRefreshPolicy.
+	OnRefreshError func(err error, s *session.Session, now time.Time) RefreshAction
+
+	// KeepExpiredSessions keeps a session whose access token has expired
+	// and cannot be refreshed (no refresh token) until the store's idle
+	// and absolute timeouts, for apps that only need to know who the user
+	// is. Off by default: such a session is not signed in any more, so
+	// navigations go through sign-in again and API calls get 401.
+	KeepExpiredSessions bool
+
+	// DenyList ends cookie sessions that sign-out, back-channel logout or
+	// EndUserSessions named (a cookie store cannot reach the cookies). Its
+	// entries live as long as the store's sessions can (its MaxLifetime).
+	// Default: a MemoryDenyList, for one app instance; with several
+	// instances and a cookie store, share one (redisstore.DenyList).
+	// Unused with a server-side store (redisstore.Store), whose sessions
+	// are deleted.
+	DenyList session.DenyList
+
+	// LogoutTokenMaxAge is how old a back-channel logout token's iat may
+	// be. Default 5 minutes.
+	LogoutTokenMaxAge time.Duration
+
+	// APIs are the APIs that HTTPClient may call with the user's access
+	// token: the token goes to their BaseURLs and nowhere else. Without
+	// APIs, HTTPClient sends nothing.
+	APIs []API
+
+	// APITransport sends the requests of HTTPClient. Default
+	// http.DefaultTransport.
+	APITransport http.RoundTripper
+
+	// APITimeout bounds each call made with HTTPClient, redirects and
+	// the response body included. Default 30 seconds.
+	APITimeout time.Duration
+
+	// OnEvent receives an event for every step (see package event): for
+	// metrics, tracing or a live view of the flow. Default: none.
+	OnEvent event.Hook
+
+	// Logger receives one line per failure and per sign-in and sign-out.
+	// Never a token, code or secret. Default: no logging.
+	Logger *slog.Logger
+
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// validate refuses what no default can fix: missing parts, negative
+// durations, paths that are not local.
+func (cfg *Config) validate() error {
+	if cfg.Store == nil {
+		return configErr("Config.Store is required")
+	}
+	if cfg.Client == nil && len(cfg.Clients) == 0 {
+		return configErr("Config.Client or Config.Clients is required")
+	}
+	if cfg.Prefix != "" && (!strings.HasPrefix(cfg.Prefix, "/") || !strings.HasSuffix(cfg.Prefix, "/")) {
+		return configErr("Prefix %q must start and end with /", cfg.Prefix)
+	}
+	for name, p := range map[string]string{"AfterLogin": cfg.AfterLogin, "AfterLogout": cfg.AfterLogout, "LoginPage": cfg.LoginPage} {
+		if _, ok := sanitizeReturnTo(p); p != "" && !ok {
+			return configErr("%s %q must be a local path", name, p)
+		}
+	}
+	for name, d := range map[string]time.Duration{"FlowTTL": cfg.FlowTTL, "RefreshLeeway": cfg.RefreshLeeway,
+		"RefreshTimeout": cfg.RefreshTimeout, "RetryAfter": cfg.RetryAfter, "LogoutTokenMaxAge": cfg.LogoutTokenMaxAge, "APITimeout": cfg.APITimeout} {
+		if d < 0 {
+			return configErr("%s is negative (%s); leave it zero for the default", name, d)
+		}
+	}
+	if cfg.MaxFlows > 100 {
+		return configErr("MaxFlows is %d; use at most 100 (each attempt is a cookie, and browsers keep about 180 cookies per site)", cfg.MaxFlows)
+	}
+	if cfg.MaxFlows < 0 {
+		return configErr("MaxFlows is negative (%d); leave it zero for the default", cfg.MaxFlows)
+	}
+	return nil
+}
+
+// setDefaults fills the zero fields with the defaults their docs give;
+// PostLogoutRedirectURL is on the origin of first's RedirectURL.
+func (cfg *Config) setDefaults(first *client.Client) error {
+	cfg.Prefix = cmp.Or(cfg.Prefix, "/auth/")
+	cfg.AfterLogin = cmp.Or(cfg.AfterLogin, "/")
+	cfg.AfterLogout = cmp.Or(cfg.AfterLogout, "/")
+	if cfg.PostLogoutRedirectURL == "" {
+		u, err := url.Parse(first.RedirectURL())
+		if err != nil {
+			return configErr("client RedirectURL: %w", err)
+		}
+		cfg.PostLogoutRedirectURL = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: cfg.AfterLogout}).String()
+	}
+	cfg.FlowTTL = cmp.Or(cfg.FlowTTL, 10*time.Minute)
+	cfg.MaxFlows = cmp.Or(cfg.MaxFlows, 8)
+	if cfg.ErrorHandler == nil {
+		cfg.ErrorHandler = http.HandlerFunc(defaultErrorPage(cfg.Prefix + "login"))
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.RefreshLeeway = cmp.Or(cfg.RefreshLeeway, time.Minute)
+	cfg.RefreshTimeout = cmp.Or(cfg.RefreshTimeout, 10*time.Second)
+	cfg.RetryAfter = cmp.Or(cfg.RetryAfter, 5*time.Second)
+	if cfg.OnRefreshError == nil {
+		cfg.OnRefreshError = DefaultRefreshPolicy
+	}
+	cfg.APITimeout = cmp.Or(cfg.APITimeout, 30*time.Second)
+	cfg.LogoutTokenMaxAge = cmp.Or(cfg.LogoutTokenMaxAge, 5*time.Minute)
+	return nil
+}

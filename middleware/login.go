@@ -1,0 +1,41 @@
+package middleware
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/clientx"
+)
+
+// login starts a sign-in. ?return_to= names a local path to land on
+// afterwards; anything that is not a same-origin relative path is ignored.
+// ?provider= picks one of several providers (default: the first). The
+// provider's own login parameters (Auth0's organization and invitation, …)
+// are passed on.
+func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		a.fail(w, r, ErrMethodNotAllowed)
+		return
+	}
+	q := r.URL.Query()
+	c := a.clients[0]
+	if name := q.Get("provider"); name != "" {
+		if c = a.byName[name]; c == nil {
+			a.fail(w, r, ErrUnknownProvider)
+			return
+		}
+	}
+	returnTo, ok := sanitizeReturnTo(q.Get("return_to"))
+	if !ok {
+		returnTo = a.cfg.AfterLogin
+	}
+	extra := url.Values{}
+	for _, k := range clientx.LoginParams.(func(*client.Client) []string)(c) {
+		if v := q.Get(k); v != "" && len(v) <= 512 {
+			extra.Set(k, v)
+		}
+	}
+	a.startFlow(w, r, c, returnTo, extra)
+}

@@ -1,0 +1,86 @@
+package middleware
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/netx"
+	"github.com/confidant-go/confidant/session"
+)
+
+// route indexes the clients by provider name and by callback path, and
+// checks that their RedirectURLs fit the routes: under Prefix, one callback
+// each, all on the app's one origin.
+func (a *Auth) route() error {
+	prefix := a.cfg.Prefix
+	a.byName, a.callbacks = map[string]*client.Client{}, map[string]*client.Client{}
+	for _, c := range a.clients {
+		name := c.Provider().Name()
+		if a.byName[name] != nil {
+			return configErr("two clients for provider %q (give one WithName)", name)
+		}
+		u, err := url.Parse(c.RedirectURL())
+		if err != nil || !strings.HasPrefix(u.Path, prefix) {
+			return configErr("RedirectURL %q of provider %q must be under Prefix %q", c.RedirectURL(), name, prefix)
+		}
+		switch route := strings.TrimPrefix(u.Path, prefix); route {
+		case "login", "logout", "backchannel-logout":
+			return configErr("RedirectURL %q of provider %q is the path of the %s endpoint; use %scallback", c.RedirectURL(), name, route, prefix)
+		}
+		if other := a.callbacks[u.Path]; other != nil {
+			return configErr("providers %q and %q share the callback %s", other.Provider().Name(), name, u.Path)
+		}
+		if a.origin == nil {
+			a.origin = u
+		} else if netx.Origin(u) != netx.Origin(a.origin) {
+			return configErr("RedirectURLs %q and %q are on different origins; the browser keeps cookies per origin, so every callback must be on the app's one origin", a.clients[0].RedirectURL(), c.RedirectURL())
+		}
+		a.byName[name], a.callbacks[u.Path] = c, c
+	}
+	return nil
+}
+
+// clientFor returns the client of the provider that signed s in, or nil
+// when that provider is no longer configured.
+func (a *Auth) clientFor(s *session.Session) *client.Client {
+	if len(a.clients) == 1 && s.Provider == "" {
+		return a.clients[0]
+	}
+	return a.byName[s.Provider]
+}
+
+// ServeHTTP serves Prefix+"login", Prefix+"logout",
+// Prefix+"backchannel-logout" (register it at the provider as the
+// back-channel logout URI) and each client's callback (the path of its
+// RedirectURL, usually Prefix+"callback").
+// Mount it at Prefix (mux.Handle("/auth/", auth)); behind
+// http.StripPrefix("/auth", auth) it serves the same routes.
+func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	if !strings.HasPrefix(path, a.cfg.Prefix) {
+		// Mounted behind http.StripPrefix: the routes are relative.
+		path = strings.TrimSuffix(a.cfg.Prefix, "/") + "/" + strings.TrimPrefix(path, "/")
+	}
+	if c := a.callbacks[path]; c != nil {
+		a.callback(w, r, c)
+		return
+	}
+	switch strings.TrimPrefix(path, a.cfg.Prefix) {
+	case "login":
+		a.login(w, r)
+	case "backchannel-logout":
+		a.backchannelLogout(w, r)
+	case "logout":
+		a.logout(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// LoginPath is the path of the login endpoint, for links and forms.
+func (a *Auth) LoginPath() string { return a.cfg.Prefix + "login" }
+
+// LogoutPath is the path of the logout endpoint, for a POST form.
+func (a *Auth) LogoutPath() string { return a.cfg.Prefix + "logout" }
