@@ -15,7 +15,7 @@ import (
 
 // benchEnv signs one user in with a shared settable clock and returns the
 // session cookie.
-func benchEnv(b *testing.B, clock *fakeClock) (*testenv.Env, []*http.Cookie) {
+func benchEnv(b *testing.B, clock *testenv.Clock) (*testenv.Env, []*http.Cookie) {
 	b.Helper()
 	clock.Set(time.Now())
 	env := testenv.New(b, testenv.Options{
@@ -44,7 +44,7 @@ func requestWith(cookies []*http.Cookie) *http.Request {
 func BenchmarkRefreshStorm(b *testing.B) {
 	for _, n := range []int{10, 100, 200} {
 		b.Run("goroutines="+itoa(n), func(b *testing.B) {
-			var clock fakeClock
+			var clock testenv.Clock
 			env, cookies := benchEnv(b, &clock)
 			h := env.Auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 			before := env.OP.Count(testop.PathToken)

@@ -17,15 +17,7 @@ import (
 // budget answered 503 "try again shortly", which never helps. It is a 500
 // now, and the log names the cause and the ways out.
 func TestSessionTooLarge(t *testing.T) {
-	var rec recordingErrors
-	var logs syncBuffer
-	env := testenv.New(t, testenv.Options{
-		Cookie: func(c *session.CookieConfig) { c.MaxSize = 1000 },
-		Middleware: func(c *middleware.Config) {
-			rec.install(c)
-			c.Logger = logs.logger()
-		},
-	})
+	env, rec, logs := recordedEnv(t, testenv.Options{Cookie: func(c *session.CookieConfig) { c.MaxSize = 1000 }})
 	hc := testenv.Browser()
 	resp := env.SignIn(t, hc, "/profile")
 	if resp.StatusCode != http.StatusInternalServerError || !errors.Is(rec.last(), session.ErrTooLarge) {
@@ -44,12 +36,7 @@ func TestSessionTooLarge(t *testing.T) {
 // and on the page; starting on another host than the RedirectURL's is
 // logged once.
 func TestCallbackWithoutFlowCookie(t *testing.T) {
-	var rec recordingErrors
-	var logs syncBuffer
-	env := testenv.New(t, testenv.Options{Middleware: func(c *middleware.Config) {
-		rec.install(c)
-		c.Logger = logs.logger()
-	}})
+	env, rec, logs := recordedEnv(t, testenv.Options{})
 	hc := testenv.Browser()
 	authURL := env.StartLogin(t, hc, "/profile")
 	cb := env.ProviderLogin(t, hc, authURL)

@@ -18,11 +18,11 @@ type hostileApp struct {
 	op    *hostile.OP
 	app   *testenv.App
 	rec   *recordingErrors
-	clock *fakeClock
+	clock *testenv.Clock
 }
 
 func newHostileApp(t *testing.T, op *hostile.OP, fetchUserInfo bool) (*hostileApp, error) {
-	h := &hostileApp{op: op, rec: &recordingErrors{}, clock: &fakeClock{}}
+	h := &hostileApp{op: op, rec: &recordingErrors{}, clock: &testenv.Clock{}}
 	prov, err := client.Discover(context.Background(), op.Issuer)
 	if err != nil {
 		return nil, err
@@ -183,7 +183,7 @@ func TestRPConformance(t *testing.T) {
 				}
 				// The token is due: the refresh brings the corrupted ID token.
 				h.clock.Set(time.Now().Add(59*time.Minute + 30*time.Second))
-				status, _ := apiCall(t, hc, h.app)
+				status, _ := testenv.APIRequest(t, hc, h.app.URL)
 				h.clock.Set(time.Time{})
 				_, who = get(t, hc, h.app.URL+"/whoami")
 				if status != tc.status || who != "anonymous" {

@@ -86,13 +86,13 @@ func TestGitHub(t *testing.T) {
 	if u.Subject != strconv.Itoa(emulate.GitHubUserID) || u.Email != "octocat@github.com" || u.Name != "The Octocat" || u.Provider != "github" {
 		t.Errorf("user %+v", u)
 	}
-	if status, body := apiCall(t, hc, s.app); status != 200 || !strings.Contains(body, `"login":"octocat"`) {
+	if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 || !strings.Contains(body, `"login":"octocat"`) {
 		t.Fatalf("API: %d %s", status, body)
 	}
 	calls, _, _ := s.gh.TokenCalls()
 	time.Sleep(1100 * time.Millisecond)
 	for range 3 {
-		if status, body := apiCall(t, hc, s.app); status != 200 {
+		if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 {
 			t.Fatalf("API after expiry: %d %s", status, body)
 		}
 	}
@@ -172,7 +172,7 @@ func TestGitHubQuirksNegative(t *testing.T) {
 		}
 		r.Body.Close()
 		time.Sleep(1100 * time.Millisecond)
-		if status, _ := apiCall(t, hc, s.app); status != 401 {
+		if status, _ := testenv.APIRequest(t, hc, s.app.URL); status != 401 {
 			t.Errorf("API with a dead refresh token: %d, want 401", status)
 		}
 		if _, who := get(t, hc, s.app.URL+"/whoami"); who != "anonymous" {
@@ -186,7 +186,7 @@ func TestGitHubQuirksNegative(t *testing.T) {
 		if authURL.Host != "github.example.com" {
 			t.Errorf("authorization at %s", authURL.Host)
 		}
-		if status, body := apiCall(t, hc, s.app); status != 200 || !strings.Contains(body, "octocat") {
+		if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 || !strings.Contains(body, "octocat") {
 			t.Errorf("API: %d %s", status, body)
 		}
 	})

@@ -10,8 +10,11 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"sync"
+	"testing"
 
+	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -73,3 +76,30 @@ func (s *syncBuffer) String() string {
 func (s *syncBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(s, nil)) }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// recordedEnv starts an environment whose failure reasons go to rec and
+// whose log lines go to logs; o adjusts it further.
+func recordedEnv(t *testing.T, o testenv.Options) (*testenv.Env, *recordingErrors, *syncBuffer) {
+	t.Helper()
+	rec, logs := &recordingErrors{}, &syncBuffer{}
+	more := o.Middleware
+	o.Middleware = func(c *middleware.Config) {
+		rec.install(c)
+		c.Logger = logs.logger()
+		if more != nil {
+			more(c)
+		}
+	}
+	return testenv.New(t, o), rec, logs
+}
+
+// expiringEnv starts an environment on clock whose sessions have no
+// refresh token (no offline_access): they end when the access token does,
+// unless keep (KeepExpiredSessions).
+func expiringEnv(t *testing.T, clock *testenv.Clock, keep bool) *testenv.Env {
+	t.Helper()
+	return testenv.New(t, testenv.Options{
+		Client:     func(c *client.Config) { c.Now = clock.Now; c.Scopes = []string{"openid", "profile", "email"} },
+		Middleware: func(c *middleware.Config) { c.Now = clock.Now; c.KeepExpiredSessions = keep },
+	})
+}

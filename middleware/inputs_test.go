@@ -15,12 +15,7 @@ import (
 // the callback's query went whole into errors and logs (a 600 KB line from
 // one request).
 func TestProviderTextTruncated(t *testing.T) {
-	var rec recordingErrors
-	var logs syncBuffer
-	env := testenv.New(t, testenv.Options{Middleware: func(c *middleware.Config) {
-		rec.install(c)
-		c.Logger = logs.logger()
-	}})
+	env, rec, logs := recordedEnv(t, testenv.Options{})
 	hc := testenv.Browser()
 	authURL := env.StartLogin(t, hc, "/profile")
 	huge := strings.Repeat("A\x1b[31m", 100_000) // 600 KB with terminal escapes

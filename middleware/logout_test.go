@@ -82,7 +82,7 @@ func TestLogoutEndsCookieCopies(t *testing.T) {
 // fixed 8 days, so with a 30-day absolute timeout a signed-out cookie came
 // back.
 func TestDenyLivesAsLongAsSessions(t *testing.T) {
-	var clock fakeClock
+	var clock testenv.Clock
 	env := testenv.New(t, testenv.Options{
 		Client: func(c *client.Config) { c.Now = clock.Now; c.Scopes = []string{"openid", "profile"} },
 		Cookie: func(c *session.CookieConfig) {
@@ -115,11 +115,8 @@ func TestDenyLivesAsLongAsSessions(t *testing.T) {
 func TestExpiredSessionIsSignedOut(t *testing.T) {
 	for _, keep := range []bool{false, true} {
 		t.Run(fmt.Sprint("KeepExpiredSessions=", keep), func(t *testing.T) {
-			var clock fakeClock
-			env := testenv.New(t, testenv.Options{
-				Client:     func(c *client.Config) { c.Now = clock.Now; c.Scopes = []string{"openid", "profile", "email"} },
-				Middleware: func(c *middleware.Config) { c.Now = clock.Now; c.KeepExpiredSessions = keep },
-			})
+			var clock testenv.Clock
+			env := expiringEnv(t, &clock, keep)
 			hc := testenv.Browser()
 			env.SignIn(t, hc, "/profile")
 			if s := env.Session(t, hc); s == nil || s.RefreshToken != "" {

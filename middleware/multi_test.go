@@ -69,7 +69,7 @@ func TestMultiProvider(t *testing.T) {
 			if _, who := get(t, hc, s.app.URL+"/whoami"); who != p.want {
 				t.Errorf("whoami %q, want %q", who, p.want)
 			}
-			if status, body := apiCall(t, hc, s.app); status != 200 {
+			if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 {
 				t.Errorf("API: %d %s", status, body)
 			}
 			resp, err := hc.Post(s.app.URL+"/auth/logout", "", nil)

@@ -34,19 +34,6 @@ func get(t *testing.T, hc *http.Client, u string) (*http.Response, string) {
 	return resp, string(b)
 }
 
-func apiCall(t *testing.T, hc *http.Client, app *testenv.App) (int, string) {
-	t.Helper()
-	req, _ := http.NewRequest("GET", app.URL+"/api", nil)
-	req.Header.Set("Accept", "application/json")
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
 type auth0Setup struct {
 	hosts *emulate.Hosts
 	t0    *emulate.Auth0
@@ -122,13 +109,13 @@ func TestAuth0(t *testing.T) {
 	if u.Subject != emulate.Auth0User.ID || claims["updated_at"] != "2026-11-01T10:00:00.000Z" || u.Provider != "auth0" {
 		t.Errorf("user %+v claims %v", u, claims)
 	}
-	if status, body := apiCall(t, hc, s.app); status != 200 {
+	if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 {
 		t.Fatalf("API: %d %s", status, body)
 	}
 	// Refresh with rotation once the 2-second token is due.
 	before := s.t0.OP.Count(testop.PathToken)
 	time.Sleep(1100 * time.Millisecond)
-	if status, body := apiCall(t, hc, s.app); status != 200 {
+	if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 {
 		t.Fatalf("API after expiry: %d %s", status, body)
 	}
 	if n := s.t0.OP.Count(testop.PathToken) - before; n != 1 {
@@ -217,12 +204,12 @@ func TestGoogle(t *testing.T) {
 	if q.Get("access_type") != "offline" || q.Get("prompt") != "consent" || strings.Contains(q.Get("scope"), "offline_access") || q.Get("hd") != "example.com" {
 		t.Errorf("authorization URL %s", authURL)
 	}
-	if status, body := apiCall(t, hc, s.app); status != 200 || !strings.Contains(body, emulate.GoogleUser.ID) {
+	if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 || !strings.Contains(body, emulate.GoogleUser.ID) {
 		t.Fatalf("API: %d %s", status, body)
 	}
 	before := s.g.OP.Count(testop.PathToken)
 	time.Sleep(1100 * time.Millisecond)
-	if status, body := apiCall(t, hc, s.app); status != 200 {
+	if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 {
 		t.Fatalf("API after expiry: %d %s", status, body)
 	}
 	if n := s.g.OP.Count(testop.PathToken) - before; n != 1 {

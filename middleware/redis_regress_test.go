@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/internal/testop"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/redisstore"
@@ -36,7 +37,7 @@ func TestRedisLogoutTokenReplayedToAnotherInstance(t *testing.T) {
 // compare-and-swap fail, so the rotated refresh token was lost (and with
 // reuse detection the whole token family revoked).
 func TestRedisTouchDuringRefresh(t *testing.T) {
-	var clock fakeClock
+	var clock testenv.Clock
 	c := newCluster(t, clusterOptions{instances: 1,
 		store: func(rc *redisstore.Config) {
 			rc.Now = clock.Now

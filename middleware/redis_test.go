@@ -3,11 +3,8 @@ package middleware_test
 import (
 	"context"
 	"errors"
-	"io"
-	"math/rand/v2"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -110,44 +107,15 @@ func (c *cluster) signIn(t *testing.T, user testop.User) *http.Client {
 // instance, and counts statuses (and sign-outs as -1).
 func (c *cluster) burst(t *testing.T, browsers []*http.Client, per int) map[int]int {
 	t.Helper()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	out := map[int]int{}
-	start := make(chan struct{})
-	for _, hc := range browsers {
-		cookies := hc.Jar.Cookies(mustURL(c.apps[0].URL))
-		for range per {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				app := c.apps[rand.IntN(len(c.apps))]
-				req, _ := http.NewRequest("GET", app.URL+"/api", nil)
-				req.Header.Set("Accept", "application/json")
-				for _, ck := range cookies {
-					req.AddCookie(ck)
-				}
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				mu.Lock()
-				defer mu.Unlock()
-				out[resp.StatusCode]++
-				for _, sc := range resp.Cookies() {
-					if sc.MaxAge < 0 {
-						out[-1]++
-					}
-				}
-			}()
-		}
+	apps := make([]string, len(c.apps))
+	for i, app := range c.apps {
+		apps[i] = app.URL
 	}
-	close(start)
-	wg.Wait()
-	return out
+	var sessions [][]*http.Cookie
+	for _, hc := range browsers {
+		sessions = append(sessions, hc.Jar.Cookies(mustURL(c.apps[0].URL)))
+	}
+	return testenv.Burst(t, apps, sessions, per)
 }
 
 // TestRedisClusterRefresh: three instances, one Redis, one OP with
@@ -278,7 +246,7 @@ func TestSignOutEverywhere(t *testing.T) {
 func TestIdleTimeoutRolls(t *testing.T) {
 	for _, store := range []string{"redis", "cookie"} {
 		t.Run(store, func(t *testing.T) {
-			var clock fakeClock
+			var clock testenv.Clock
 			clock.Set(time.Now())
 			timeouts := session.Timeouts{Idle: time.Hour, Absolute: 10 * time.Hour}
 			o := clusterOptions{instances: 1,

@@ -69,44 +69,10 @@ func TestStaysSignedInAcrossExpiries(t *testing.T) {
 	}
 }
 
-// storm sends n concurrent API requests with the same cookies and returns
-// their statuses.
+// storm sends n concurrent API requests of the session in jar.
 func storm(t *testing.T, env *testenv.Env, jar http.CookieJar, n int) map[int]int {
 	t.Helper()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	statuses := map[int]int{}
-	start := make(chan struct{})
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			req, _ := http.NewRequest("GET", env.App.URL+"/api", nil)
-			req.Header.Set("Accept", "application/json")
-			for _, c := range jar.Cookies(mustURL(env.App.URL)) {
-				req.AddCookie(c)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			mu.Lock()
-			statuses[resp.StatusCode]++
-			for _, sc := range resp.Cookies() {
-				if sc.MaxAge < 0 {
-					statuses[-1]++ // a sign-out
-				}
-			}
-			mu.Unlock()
-		}()
-	}
-	close(start)
-	wg.Wait()
-	return statuses
+	return testenv.Burst(t, []string{env.App.URL}, [][]*http.Cookie{jar.Cookies(mustURL(env.App.URL))}, n)
 }
 
 // TestRefreshStorm: 200 concurrent requests of one session at expiry →

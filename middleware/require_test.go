@@ -253,11 +253,8 @@ func TestLogoutMethods(t *testing.T) {
 // token expired (no refresh token) stays, and the bearer client fails with
 // client.ErrTokenExpired and sends nothing to the API.
 func TestBearerExpiredToken(t *testing.T) {
-	var clock fakeClock
-	env := testenv.New(t, testenv.Options{
-		Client:     func(c *client.Config) { c.Now = clock.Now; c.Scopes = []string{"openid", "profile", "email"} },
-		Middleware: func(c *middleware.Config) { c.Now = clock.Now; c.KeepExpiredSessions = true },
-	})
+	var clock testenv.Clock
+	env := expiringEnv(t, &clock, true)
 	hc := testenv.Browser()
 	env.SignIn(t, hc, "/profile")
 	clock.Set(time.Now().Add(6 * time.Minute))

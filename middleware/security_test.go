@@ -47,9 +47,6 @@ func (re *recordingErrors) last() error {
 	return re.errs[len(re.errs)-1]
 }
 
-// fakeClock is a settable clock for the middleware and the client.
-type fakeClock = testenv.Clock
-
 func callback(t *testing.T, env *testenv.Env, hc *http.Client, cb string) *http.Response {
 	t.Helper()
 	resp, err := hc.Get(cb)
@@ -64,7 +61,7 @@ func callback(t *testing.T, env *testenv.Env, hc *http.Client, cb string) *http.
 // expired state with a 4xx, and makes no token request for any of them.
 func TestCallbackState(t *testing.T) {
 	var rec recordingErrors
-	var clock fakeClock
+	var clock testenv.Clock
 	env := testenv.New(t, testenv.Options{Middleware: func(c *middleware.Config) {
 		rec.install(c)
 		c.Now = clock.Now

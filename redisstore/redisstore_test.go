@@ -104,11 +104,7 @@ func TestRedisStore(t *testing.T) {
 
 func TestRedisTimeouts(t *testing.T) {
 	rs := testenv.StartRedis(t)
-	c := testenv.NewClock(time.Now())
-	st := newRedisStore(t, rs, func(cfg *redisstore.Config) {
-		cfg.Now = c.Now
-		cfg.Timeouts = session.Timeouts{Idle: time.Hour, Absolute: 3 * time.Hour}
-	})
+	st, c := clockedStore(t, rs, session.Timeouts{Idle: time.Hour, Absolute: 3 * time.Hour})
 	s := &session.Session{ID: sid, User: confidant.User{Subject: "u"}}
 	cookies := saveNew(t, st, s, nil)
 	c.Add(50 * time.Minute)
@@ -319,11 +315,7 @@ func dumpRedis(t *testing.T, rs *testenv.Redis) string {
 // key has a TTL.
 func TestRedisIndexShrinks(t *testing.T) {
 	rs := testenv.StartRedis(t)
-	c := testenv.NewClock(time.Now())
-	st := newRedisStore(t, rs, func(cfg *redisstore.Config) {
-		cfg.Now = c.Now
-		cfg.Timeouts = session.Timeouts{Idle: time.Hour, Absolute: 2 * time.Hour}
-	})
+	st, c := clockedStore(t, rs, session.Timeouts{Idle: time.Hour, Absolute: 2 * time.Hour})
 	rc := rs.Client()
 	defer rc.Close()
 	ctx := context.Background()
@@ -370,11 +362,7 @@ func TestRedisIndexShrinks(t *testing.T) {
 // session, so an Update of the version loaded before still succeeds.
 func TestRedisTouchKeepsVersion(t *testing.T) {
 	rs := testenv.StartRedis(t)
-	c := testenv.NewClock(time.Now())
-	st := newRedisStore(t, rs, func(cfg *redisstore.Config) {
-		cfg.Now = c.Now
-		cfg.Timeouts = session.Timeouts{Idle: time.Hour, Absolute: 24 * time.Hour}
-	})
+	st, c := clockedStore(t, rs, session.Timeouts{Idle: time.Hour, Absolute: 24 * time.Hour})
 	cookies := saveNew(t, st, &session.Session{ID: sid, RefreshToken: "rt1"}, nil)
 	loaded, err := testenv.LoadCookies(st, cookies)
 	if err != nil {
@@ -420,4 +408,12 @@ func TestReplayCache(t *testing.T) {
 			t.Errorf("%s: replay accepted (%v %v)", name, first, err)
 		}
 	}
+}
+
+// clockedStore is a store on rs with the given timeouts and a clock the
+// test moves.
+func clockedStore(t *testing.T, rs *testenv.Redis, to session.Timeouts) (*redisstore.Store, *testenv.Clock) {
+	t.Helper()
+	c := testenv.NewClock(time.Now())
+	return newRedisStore(t, rs, func(cfg *redisstore.Config) { cfg.Now, cfg.Timeouts = c.Now, to }), c
 }

@@ -1,13 +1,12 @@
 package testenv
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"testing"
 
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )
@@ -56,29 +55,7 @@ func NewApp(t testing.TB, apis map[string]string, configure func(appURL string) 
 		t.Fatal(err)
 	}
 	a.Auth = auth
-	mux := http.NewServeMux()
-	mux.Handle("/auth/", auth)
-	mux.Handle("/whoami", auth.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u := middleware.UserFrom(r.Context()); u != nil {
-			io.WriteString(w, u.Provider+":"+u.Subject)
-			return
-		}
-		io.WriteString(w, "anonymous")
-	})))
-	mux.Handle("/profile", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(middleware.UserFrom(r.Context()))
-	})))
-	mux.Handle("/api", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		resp, err := auth.HTTPClient(r).Get(a.APIs[middleware.UserFrom(r.Context()).Provider])
-		if err != nil {
-			http.Error(w, "api call failed: "+err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		w.WriteHeader(resp.StatusCode)
-		io.Copy(w, resp.Body)
-	})))
+	mux := Routes(auth, func(u *confidant.User) string { return a.APIs[u.Provider] }, func(u *confidant.User) string { return u.Provider + ":" + u.Subject })
 	srv.Config.Handler = mux
 	srv.Start()
 	t.Cleanup(srv.Close)

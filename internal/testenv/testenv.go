@@ -5,7 +5,6 @@ package testenv
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -14,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/testop"
 	"github.com/confidant-go/confidant/middleware"
@@ -118,23 +118,30 @@ func New(t testing.TB, o Options) *Env {
 }
 
 func (e *Env) routes() http.Handler {
+	return Routes(e.Auth, func(*confidant.User) string { return e.APISrv.URL }, func(u *confidant.User) string { return u.Subject })
+}
+
+// Routes are the test apps' routes: /auth/; / (public); /whoami (Optional:
+// who(user), or "anonymous"); /profile (Require: the user as JSON); /api
+// (Require: calls apiURL(user) with the bearer client and relays the
+// status and body, 502 when the call fails).
+func Routes(auth *middleware.Auth, apiURL, who func(*confidant.User) string) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/auth/", e.Auth)
+	mux.Handle("/auth/", auth)
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "public") })
-	mux.Handle("/profile", e.Auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u := middleware.UserFrom(r.Context())
+	mux.Handle("/profile", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(u)
+		json.NewEncoder(w).Encode(middleware.UserFrom(r.Context()))
 	})))
-	mux.Handle("/whoami", e.Auth.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/whoami", auth.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u := middleware.UserFrom(r.Context()); u != nil {
-			fmt.Fprint(w, u.Subject)
+			io.WriteString(w, who(u))
 			return
 		}
 		io.WriteString(w, "anonymous")
 	})))
-	mux.Handle("/api", e.Auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		resp, err := e.Auth.HTTPClient(r).Get(e.APISrv.URL)
+	mux.Handle("/api", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := auth.HTTPClient(r).Get(apiURL(middleware.UserFrom(r.Context())))
 		if err != nil {
 			http.Error(w, "api call failed: "+err.Error(), http.StatusBadGateway)
 			return
@@ -239,7 +246,13 @@ func (e *Env) Session(t testing.TB, hc *http.Client) *session.Session {
 // bearer client) as a fetch would, and returns the status and body.
 func (e *Env) APIRequest(t testing.TB, hc *http.Client) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", e.App.URL+"/api", nil)
+	return APIRequest(t, hc, e.App.URL)
+}
+
+// APIRequest asks the /api route of the app at appURL as a fetch would.
+func APIRequest(t testing.TB, hc *http.Client, appURL string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", appURL+"/api", nil)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Sec-Fetch-Mode", "cors")
 	resp, err := hc.Do(req)
