@@ -1,16 +1,13 @@
 package middleware_test
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/emulate"
 	"github.com/confidant-go/confidant/internal/testenv"
@@ -64,49 +61,6 @@ func (s *githubSetup) startLogin(t *testing.T, hc *http.Client) *url.URL {
 		t.Fatalf("profile: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	return u
-}
-
-// TestGitHub runs sign-in → API call → refresh of an expiring GitHub App
-// token → logout by token revocation against the GitHub emulator.
-func TestGitHub(t *testing.T) {
-	s := newGitHub(t, "gh-secret", "", func(g *emulate.GitHub) { g.Expiring, g.Lifetime = true, 2*time.Second })
-	hc := testenv.BrowserVia(s.hosts)
-	authURL := signInAt(t, hc, s.app, "/profile", func(u string) (*url.URL, error) { return s.gh.Authorize(hc, u) })
-	q := authURL.Query()
-	if authURL.Host != "github.com" || q.Get("scope") != "read:user user:email" || q.Get("code_challenge_method") != "S256" || q.Get("nonce") != "" {
-		t.Errorf("authorization URL %s", authURL)
-	}
-	if _, accept, _ := s.gh.TokenCalls(); accept != "application/json" {
-		t.Errorf("token request Accept %q, want application/json", accept)
-	}
-	// The numeric id is the subject; the private e-mail comes from /user/emails.
-	_, body := get(t, hc, s.app.URL+"/profile")
-	var u confidant.User
-	json.Unmarshal([]byte(body), &u)
-	if u.Subject != strconv.Itoa(emulate.GitHubUserID) || u.Email != "octocat@github.com" || u.Name != "The Octocat" || u.Provider != "github" {
-		t.Errorf("user %+v", u)
-	}
-	if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 || !strings.Contains(body, `"login":"octocat"`) {
-		t.Fatalf("API: %d %s", status, body)
-	}
-	calls, _, _ := s.gh.TokenCalls()
-	time.Sleep(1100 * time.Millisecond)
-	for range 3 {
-		if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 {
-			t.Fatalf("API after expiry: %d %s", status, body)
-		}
-	}
-	if c, _, _ := s.gh.TokenCalls(); c-calls != 1 {
-		t.Errorf("%d refreshes, want 1 (single-use refresh tokens)", c-calls)
-	}
-	resp, err := hc.Post(s.app.URL+"/auth/logout", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if _, _, revoked := s.gh.TokenCalls(); revoked != 1 || resp.Header.Get("Location") != "/" {
-		t.Errorf("logout: revoked %d, went to %q", revoked, resp.Header.Get("Location"))
-	}
 }
 
 // TestGitHubQuirksNegative: errors that GitHub sends with HTTP 200 are

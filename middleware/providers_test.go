@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -85,61 +86,6 @@ func signInAt(t *testing.T, hc *http.Client, app *testenv.App, start string, log
 	return authURL
 }
 
-// TestAuth0 runs sign-in (with audience, organization and invitation) → API
-// call → refresh with rotation → logout through /oidc/logout against the
-// Auth0 emulator.
-func TestAuth0(t *testing.T) {
-	s := newAuth0(t, emulate.Auth0Options{AccessTokenLifetime: 2 * time.Second}, client.WithAudience("https://api.example.test/"))
-	hc := testenv.BrowserVia(s.hosts)
-	authURL := signInAt(t, hc, s.app, "/auth/login?organization=org_123&invitation=inv_456&prompt=none&redirect_uri=https://evil.example/",
-		func(u string) (*url.URL, error) { return s.t0.OP.Login(hc, u, emulate.Auth0User) })
-	q := authURL.Query()
-	if authURL.Host != auth0Domain || q.Get("audience") != "https://api.example.test/" || q.Get("organization") != "org_123" || q.Get("invitation") != "inv_456" {
-		t.Errorf("authorization URL %s: want audience, organization and invitation", authURL)
-	}
-	if q.Get("prompt") != "" || !strings.HasPrefix(q.Get("redirect_uri"), s.app.URL) {
-		t.Errorf("login parameters the provider does not define were passed on: %s", authURL)
-	}
-	// updated_at arrives as a string and is kept as such.
-	_, body := get(t, hc, s.app.URL+"/profile")
-	var u confidant.User
-	json.Unmarshal([]byte(body), &u)
-	var claims map[string]any
-	json.Unmarshal(u.Claims, &claims)
-	if u.Subject != emulate.Auth0User.ID || claims["updated_at"] != "2026-11-01T10:00:00.000Z" || u.Provider != "auth0" {
-		t.Errorf("user %+v claims %v", u, claims)
-	}
-	if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 {
-		t.Fatalf("API: %d %s", status, body)
-	}
-	// Refresh with rotation once the 2-second token is due.
-	before := s.t0.OP.Count(testop.PathToken)
-	time.Sleep(1100 * time.Millisecond)
-	if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 {
-		t.Fatalf("API after expiry: %d %s", status, body)
-	}
-	if n := s.t0.OP.Count(testop.PathToken) - before; n != 1 {
-		t.Errorf("%d refreshes, want 1", n)
-	}
-	// Logout through the discovered /oidc/logout.
-	resp, err := hc.Post(s.app.URL+"/auth/logout", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	loc, _ := url.Parse(resp.Header.Get("Location"))
-	if loc.Host != auth0Domain || loc.Path != "/oidc/logout" || loc.Query().Get("id_token_hint") == "" {
-		t.Fatalf("logout went to %s", loc)
-	}
-	if s.t0.OP.RevokedRefreshTokens() != 1 {
-		t.Error("refresh token not revoked")
-	}
-	resp, _ = get(t, hc, loc.String())
-	if got := resp.Header.Get("Location"); got != s.app.URL+"/" {
-		t.Errorf("provider logout returned to %q", got)
-	}
-}
-
 // TestAuth0V2Logout: a tenant without end_session is signed out of through
 // /v2/logout?client_id=…&returnTo=….
 func TestAuth0V2Logout(t *testing.T) {
@@ -192,40 +138,6 @@ func newGoogle(t *testing.T, users []testop.User, popts ...client.ProviderOption
 		return cfg
 	})
 	return s
-}
-
-// TestGoogle runs sign-in (offline access the Google way, hosted domain) →
-// API call → refresh → logout by revocation against the Google emulator.
-func TestGoogle(t *testing.T) {
-	s := newGoogle(t, nil, client.WithHostedDomain("example.com"))
-	hc := testenv.BrowserVia(s.hosts)
-	authURL := signInAt(t, hc, s.app, "/profile", func(u string) (*url.URL, error) { return s.g.OP.Login(hc, u, emulate.GoogleUser) })
-	q := authURL.Query()
-	if q.Get("access_type") != "offline" || q.Get("prompt") != "consent" || strings.Contains(q.Get("scope"), "offline_access") || q.Get("hd") != "example.com" {
-		t.Errorf("authorization URL %s", authURL)
-	}
-	if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 || !strings.Contains(body, emulate.GoogleUser.ID) {
-		t.Fatalf("API: %d %s", status, body)
-	}
-	before := s.g.OP.Count(testop.PathToken)
-	time.Sleep(1100 * time.Millisecond)
-	if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 {
-		t.Fatalf("API after expiry: %d %s", status, body)
-	}
-	if n := s.g.OP.Count(testop.PathToken) - before; n != 1 {
-		t.Errorf("%d refreshes, want 1", n)
-	}
-	resp, err := hc.Post(s.app.URL+"/auth/logout", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if loc := resp.Header.Get("Location"); loc != "/" {
-		t.Errorf("logout went to %q, want the app (Google has no end_session)", loc)
-	}
-	if s.g.OP.RevokedRefreshTokens() != 1 || s.g.OP.Count(testop.PathRevoke) != 1 {
-		t.Error("the token was not revoked at Google's revocation endpoint")
-	}
 }
 
 // TestGoogleQuirksNegative: each Google quirk, the other way round.
@@ -290,4 +202,163 @@ func TestGoogleQuirksNegative(t *testing.T) {
 		}
 		_ = g
 	})
+}
+
+// providerFlow is one provider's run of the whole flow against its
+// emulator: sign-in, the user, an API call, one refresh when the 2-second
+// access token is due (however many requests need it), and sign-out.
+type providerFlow struct {
+	name  string
+	start string // the app path the sign-in starts at
+	// setup starts the emulator and the app; login signs in at the
+	// provider and returns the callback URL; tokenCalls counts token
+	// requests.
+	setup     func(t *testing.T) (app *testenv.App, hc *http.Client, login func(authURL string) (*url.URL, error), tokenCalls func() int)
+	authURL   func(t *testing.T, u *url.URL, app *testenv.App)
+	user      func(t *testing.T, u confidant.User, apiBody string)
+	signedOut func(t *testing.T, hc *http.Client, resp *http.Response, app *testenv.App)
+}
+
+func TestProviderFlows(t *testing.T) {
+	for _, f := range []providerFlow{
+		{
+			name:  "Auth0: audience, organization and invitation; rotation; /oidc/logout",
+			start: "/auth/login?organization=org_123&invitation=inv_456&prompt=none&redirect_uri=https://evil.example/",
+			setup: func(t *testing.T) (*testenv.App, *http.Client, func(string) (*url.URL, error), func() int) {
+				s := newAuth0(t, emulate.Auth0Options{AccessTokenLifetime: 2 * time.Second}, client.WithAudience("https://api.example.test/"))
+				hc := testenv.BrowserVia(s.hosts)
+				t.Cleanup(func() {
+					if s.t0.OP.RevokedRefreshTokens() != 1 {
+						t.Error("refresh token not revoked")
+					}
+				})
+				return s.app, hc, func(u string) (*url.URL, error) { return s.t0.OP.Login(hc, u, emulate.Auth0User) },
+					func() int { return s.t0.OP.Count(testop.PathToken) }
+			},
+			authURL: func(t *testing.T, u *url.URL, app *testenv.App) {
+				q := u.Query()
+				if u.Host != auth0Domain || q.Get("audience") != "https://api.example.test/" || q.Get("organization") != "org_123" || q.Get("invitation") != "inv_456" {
+					t.Errorf("authorization URL %s: want audience, organization and invitation", u)
+				}
+				if q.Get("prompt") != "" || !strings.HasPrefix(q.Get("redirect_uri"), app.URL) {
+					t.Errorf("login parameters the provider does not define were passed on: %s", u)
+				}
+			},
+			user: func(t *testing.T, u confidant.User, _ string) {
+				// updated_at arrives as a string and is kept as such.
+				var claims map[string]any
+				u.DecodeClaims(&claims)
+				if u.Subject != emulate.Auth0User.ID || claims["updated_at"] != "2026-11-01T10:00:00.000Z" || u.Provider != "auth0" {
+					t.Errorf("user %+v claims %v", u, claims)
+				}
+			},
+			signedOut: func(t *testing.T, hc *http.Client, resp *http.Response, app *testenv.App) {
+				loc, _ := url.Parse(resp.Header.Get("Location"))
+				if loc.Host != auth0Domain || loc.Path != "/oidc/logout" || loc.Query().Get("id_token_hint") == "" {
+					t.Fatalf("logout went to %s", loc)
+				}
+				if resp, _ := get(t, hc, loc.String()); resp.Header.Get("Location") != app.URL+"/" {
+					t.Errorf("provider logout returned to %q", resp.Header.Get("Location"))
+				}
+			},
+		},
+		{
+			name:  "Google: offline access the Google way, hosted domain; logout by revocation",
+			start: "/profile",
+			setup: func(t *testing.T) (*testenv.App, *http.Client, func(string) (*url.URL, error), func() int) {
+				s := newGoogle(t, nil, client.WithHostedDomain("example.com"))
+				hc := testenv.BrowserVia(s.hosts)
+				t.Cleanup(func() {
+					if s.g.OP.RevokedRefreshTokens() != 1 || s.g.OP.Count(testop.PathRevoke) != 1 {
+						t.Error("the token was not revoked at Google's revocation endpoint")
+					}
+				})
+				return s.app, hc, func(u string) (*url.URL, error) { return s.g.OP.Login(hc, u, emulate.GoogleUser) },
+					func() int { return s.g.OP.Count(testop.PathToken) }
+			},
+			authURL: func(t *testing.T, u *url.URL, _ *testenv.App) {
+				q := u.Query()
+				if q.Get("access_type") != "offline" || q.Get("prompt") != "consent" || strings.Contains(q.Get("scope"), "offline_access") || q.Get("hd") != "example.com" {
+					t.Errorf("authorization URL %s", u)
+				}
+			},
+			user: func(t *testing.T, u confidant.User, apiBody string) {
+				if u.Subject != emulate.GoogleUser.ID || u.Provider != "google" || !strings.Contains(apiBody, emulate.GoogleUser.ID) {
+					t.Errorf("user %+v, API answered %s", u, apiBody)
+				}
+			},
+			signedOut: func(t *testing.T, _ *http.Client, resp *http.Response, _ *testenv.App) {
+				if loc := resp.Header.Get("Location"); loc != "/" {
+					t.Errorf("logout went to %q, want the app (Google has no end_session)", loc)
+				}
+			},
+		},
+		{
+			name:  "GitHub: plain OAuth 2.0, numeric id, private e-mail; expiring App tokens; logout by revocation",
+			start: "/profile",
+			setup: func(t *testing.T) (*testenv.App, *http.Client, func(string) (*url.URL, error), func() int) {
+				s := newGitHub(t, "gh-secret", "", func(g *emulate.GitHub) { g.Expiring, g.Lifetime = true, 2*time.Second })
+				hc := testenv.BrowserVia(s.hosts)
+				t.Cleanup(func() {
+					if _, accept, revoked := s.gh.TokenCalls(); accept != "application/json" || revoked != 1 {
+						t.Errorf("token requests with Accept %q (want application/json), %d revoked (want 1)", accept, revoked)
+					}
+				})
+				return s.app, hc, func(u string) (*url.URL, error) { return s.gh.Authorize(hc, u) },
+					func() int { n, _, _ := s.gh.TokenCalls(); return n }
+			},
+			authURL: func(t *testing.T, u *url.URL, _ *testenv.App) {
+				q := u.Query()
+				if u.Host != "github.com" || q.Get("scope") != "read:user user:email" || q.Get("code_challenge_method") != "S256" || q.Get("nonce") != "" {
+					t.Errorf("authorization URL %s", u)
+				}
+			},
+			user: func(t *testing.T, u confidant.User, apiBody string) {
+				// The numeric id is the subject; the private e-mail comes from /user/emails.
+				if u.Subject != strconv.Itoa(emulate.GitHubUserID) || u.Email != "octocat@github.com" || !u.EmailVerified ||
+					u.Name != "The Octocat" || u.Provider != "github" || !strings.Contains(apiBody, `"login":"octocat"`) {
+					t.Errorf("user %+v, API answered %s", u, apiBody)
+				}
+			},
+			signedOut: func(t *testing.T, _ *http.Client, resp *http.Response, _ *testenv.App) {
+				if loc := resp.Header.Get("Location"); loc != "/" {
+					t.Errorf("logout went to %q, want the app (GitHub has no end_session)", loc)
+				}
+			},
+		},
+	} {
+		t.Run(f.name, func(t *testing.T) {
+			app, hc, login, tokenCalls := f.setup(t)
+			f.authURL(t, signInAt(t, hc, app, f.start, login), app)
+			_, body := get(t, hc, app.URL+"/profile")
+			var u confidant.User
+			if err := json.Unmarshal([]byte(body), &u); err != nil {
+				t.Fatalf("profile: %v: %s", err, body)
+			}
+			status, apiBody := testenv.APIRequest(t, hc, app.URL)
+			if status != 200 {
+				t.Fatalf("API: %d %s", status, apiBody)
+			}
+			f.user(t, u, apiBody)
+			before := tokenCalls()
+			time.Sleep(1100 * time.Millisecond) // the 2-second token is due at half its lifetime
+			for range 3 {
+				if status, body := testenv.APIRequest(t, hc, app.URL); status != 200 {
+					t.Fatalf("API after expiry: %d %s", status, body)
+				}
+			}
+			if n := tokenCalls() - before; n != 1 {
+				t.Errorf("%d refreshes, want 1", n)
+			}
+			resp, err := hc.Post(app.URL+"/auth/logout", "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			f.signedOut(t, hc, resp, app)
+			if _, who := get(t, hc, app.URL+"/whoami"); who != "anonymous" {
+				t.Errorf("after sign-out: %q", who)
+			}
+		})
+	}
 }
