@@ -12,10 +12,11 @@
 //     with the client secret and the PKCE verifier, then verifies the ID
 //     token (signature from the JWKS, iss, aud, azp, exp, iat, nonce,
 //     at_hash) and, when configured, fetches userinfo and checks its sub;
+//   - [Client.Refresh] redeems a refresh token and checks a new ID token
+//     against the old one; [Client.TokenSource] keeps a token fresh outside a
+//     request (use oauth2.NewClient for an *http.Client that sends it);
 //   - [Client.Revoke] revokes a token (RFC 7009) and [Client.LogoutURL]
-//     builds the RP-initiated logout URL;
-//   - [Client.HTTPClient] returns an *http.Client that sends an access token
-//     as a Bearer header.
+//     builds the RP-initiated logout URL.
 //
 // The package is built on golang.org/x/oauth2 and
 // github.com/coreos/go-oidc/v3 and hands out their types (*oauth2.Token,

@@ -3,31 +3,50 @@ package client_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/testop"
 )
 
+// Discover finds a provider's endpoints and keys from its issuer URL. If the
+// provider cannot be reached at start, Discover still succeeds and
+// discovery is retried on first use.
 func ExampleDiscover() {
-	// A real OpenID Provider, in process, stands in for Auth0, Okta, Keycloak…
-	op, _ := testop.Start(testop.Config{Clients: []testop.Client{{ID: "my-app", Secret: "s", Redirects: []string{"https://app.example.com/auth/callback"}}}})
-	defer op.Close()
-
-	prov, err := client.Discover(context.Background(), op.Issuer)
+	ctx := context.Background()
+	prov, err := client.Discover(ctx, "https://example.eu.auth0.com/") // or client.Auth0("example.eu.auth0.com"), client.Google(), client.GitHub()
 	if err != nil {
 		panic(err)
 	}
 	c, err := client.New(client.Config{
 		Provider:     prov,
 		ClientID:     "my-app",
-		ClientSecret: "s",
+		ClientSecret: "s3cret", // from the environment in production
 		RedirectURL:  "https://app.example.com/auth/callback",
 		Scopes:       []string{"openid", "profile", "email", "offline_access"},
 	})
 	if err != nil {
 		panic(err)
 	}
+	_ = c // hand it to middleware.Config.Client
+}
+
+// NewLogin builds the authorization URL of one sign-in attempt, with a fresh
+// state, nonce and PKCE S256 challenge. (The middleware's /auth/login does
+// this and keeps the attempt in a cookie.)
+func ExampleClient_NewLogin() {
+	prov, _ := client.NewProvider("example", client.Endpoints{
+		Issuer:  "https://id.example.com/",
+		AuthURL: "https://id.example.com/authorize", TokenURL: "https://id.example.com/oauth/token",
+		JWKSURL: "https://id.example.com/.well-known/jwks.json",
+	}, nil)
+	c, _ := client.New(client.Config{Provider: prov, ClientID: "my-app", ClientSecret: "s3cret",
+		RedirectURL: "https://app.example.com/auth/callback", Scopes: []string{"openid", "profile", "email", "offline_access"}})
+
 	l, err := c.NewLogin(context.Background(), url.Values{"prompt": {"login"}})
 	if err != nil {
 		panic(err)
@@ -47,4 +66,43 @@ func ExampleNew_missingFields() {
 	fmt.Println(err)
 	// Output:
 	// client: invalid configuration: missing ClientSecret, RedirectURL
+}
+
+// TokenSource keeps a token fresh outside a web request (a worker, a CLI):
+// it refreshes before expiry and hands every new token, rotated refresh
+// token included, to OnRefresh to persist. It composes with x/oauth2.
+func ExampleClient_TokenSource() {
+	// A token endpoint that rotates refresh tokens, standing in for the
+	// provider's.
+	n := 0
+	tokenEndpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		n++
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":"at-%d","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-%d"}`, n, n)
+	}))
+	defer tokenEndpoint.Close()
+	prov, _ := client.NewProvider("example", client.Endpoints{AuthURL: tokenEndpoint.URL + "/authorize", TokenURL: tokenEndpoint.URL + "/token"}, nil)
+	c, _ := client.New(client.Config{Provider: prov, ClientID: "worker", ClientSecret: "s3cret", RedirectURL: "http://localhost/cb"})
+
+	saved := &oauth2.Token{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: time.Now().Add(-time.Minute)} // expired: refreshed on first use
+	src := c.TokenSource(context.Background(), client.TokenSourceConfig{
+		Token: saved,
+		OnRefresh: func(t *oauth2.Token) error {
+			fmt.Println("persist", t.RefreshToken)
+			return nil
+		},
+	})
+	for range 2 {
+		tok, err := src.Token()
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(tok.AccessToken)
+	}
+	// An *http.Client that sends it: oauth2.NewClient(ctx, src).
+	// Output:
+	// persist rt-1
+	// at-1
+	// at-1
 }

@@ -2,60 +2,186 @@ package middleware_test
 
 import (
 	"context"
-	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
+	"time"
 
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )
 
-// Example signs a user in end to end: an in-process OpenID Provider stands
-// in for the real one, and an HTTP client with a cookie jar for the browser.
+// Example wires an app: a provider, the app's client, a session store and
+// the middleware. Require sends a browser that is not signed in to the
+// provider, and answers an API call (a request that does not ask for HTML)
+// with 401 JSON.
 func Example() {
-	app := httptest.NewUnstartedServer(nil)
-	appURL := "http://" + app.Listener.Addr().String()
-	op, _ := testop.Start(testop.Config{Clients: []testop.Client{{ID: "my-app", Secret: "s", Redirects: []string{appURL + "/auth/callback"}}}})
-	defer op.Close()
-
-	// What an app writes:
-	prov, _ := client.Discover(context.Background(), op.Issuer)
-	c, _ := client.New(client.Config{Provider: prov, ClientID: "my-app", ClientSecret: "s", RedirectURL: appURL + "/auth/callback"})
-	key := make([]byte, 32)
-	rand.Read(key)
-	store, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key}})
-	auth, _ := middleware.New(middleware.Config{Client: c, Store: store})
-
+	// client.Discover(ctx, "https://example.eu.auth0.com/") finds these
+	// endpoints; here they are given by hand so the example runs offline.
+	prov, err := client.NewProvider("example", client.Endpoints{
+		Issuer:  "https://id.example.com/",
+		AuthURL: "https://id.example.com/authorize", TokenURL: "https://id.example.com/oauth/token",
+		JWKSURL: "https://id.example.com/.well-known/jwks.json",
+	}, nil)
+	if err != nil {
+		panic(err)
+	}
+	c, err := client.New(client.Config{Provider: prov, ClientID: "my-app",
+		ClientSecret: "s3cret", // in production: os.Getenv("CLIENT_SECRET")
+		RedirectURL:  "http://localhost:8080/auth/callback", Scopes: []string{"openid", "profile", "email", "offline_access"}})
+	if err != nil {
+		panic(err)
+	}
+	// In production: keys, err := session.ParseKeys(os.Getenv("SESSION_KEYS"))
+	store, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{session.NewKey()}})
+	if err != nil {
+		panic(err)
+	}
+	auth, err := middleware.New(middleware.Config{Client: c, Store: store})
+	if err != nil {
+		panic(err)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/auth/", auth)
-	mux.Handle("/account", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u := middleware.UserFrom(r.Context())
-		fmt.Fprintf(w, "hello %s <%s>", u.Name, u.Email)
-	})))
-	app.Config.Handler = mux
-	app.Start()
-	defer app.Close()
+	mux.Handle("/auth/", auth) // /auth/login, /auth/callback, /auth/logout
+	mux.Handle("/account", auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello %s", middleware.UserFrom(r.Context()).Name)
+	}))
+	// http.ListenAndServe(":8080", mux)
 
-	// A browser visiting /account is sent to the provider, signs in and
-	// comes back.
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	req, _ := http.NewRequest("GET", appURL+"/account", nil)
-	req.Header.Set("Accept", "text/html")
-	resp, _ := browser.Do(req)
-	callback, _ := op.Login(browser, resp.Header.Get("Location"), testop.DemoUser)
-	resp, _ = browser.Get(callback.String())
-	fmt.Println(resp.StatusCode, resp.Header.Get("Location"))
+	browser := httptest.NewRequest("GET", "http://localhost:8080/account", nil)
+	browser.Header.Set("Accept", "text/html")
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, browser)
+	to, _ := url.Parse(rec.Header().Get("Location"))
+	fmt.Println(rec.Code, to.Host+to.Path, to.Query().Get("code_challenge_method"))
 
-	resp, _ = browser.Get(appURL + "/account")
-	body, _ := io.ReadAll(resp.Body)
-	fmt.Println(string(body))
+	api := httptest.NewRequest("GET", "http://localhost:8080/account", nil)
+	api.Header.Set("Accept", "application/json")
+	rec = httptest.NewRecorder()
+	mux.ServeHTTP(rec, api)
+	fmt.Println(rec.Code, rec.Body.String())
 	// Output:
-	// 302 /account
-	// hello Dee Mo <demo@example.com>
+	// 302 id.example.com/authorize S256
+	// 401 {"error":"unauthorized","error_description":"sign-in required","login_url":"/auth/login"}
+}
+
+// newAuth is the wiring of Example, for the examples below.
+func newAuth(cfg middleware.Config) (*middleware.Auth, *session.CookieStore) {
+	prov, _ := client.NewProvider("example", client.Endpoints{Issuer: "https://id.example.com/",
+		AuthURL: "https://id.example.com/authorize", TokenURL: "https://id.example.com/oauth/token",
+		JWKSURL: "https://id.example.com/.well-known/jwks.json"}, nil)
+	c, _ := client.New(client.Config{Provider: prov, ClientID: "my-app", ClientSecret: "s3cret",
+		RedirectURL: "http://localhost:8080/auth/callback"})
+	store, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{session.NewKey()}})
+	cfg.Client, cfg.Store = c, store
+	auth, err := middleware.New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return auth, store
+}
+
+// signedIn returns a request that carries a session saved in store: how a
+// test of your own handlers signs a user in without a provider.
+func signedIn(store session.Store, target string, s *session.Session) *http.Request {
+	rec := httptest.NewRecorder()
+	if err := store.Save(rec, httptest.NewRequest("GET", target, nil), s); err != nil {
+		panic(err)
+	}
+	r := httptest.NewRequest("GET", target, nil)
+	for _, c := range rec.Result().Cookies() {
+		r.AddCookie(c)
+	}
+	return r
+}
+
+// A handler behind Require reads the user with UserFrom. A test of the
+// handler saves a session in the store and sends its cookie.
+func ExampleUserFrom() {
+	auth, store := newAuth(middleware.Config{})
+	h := auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := middleware.UserFrom(r.Context())
+		fmt.Fprintf(w, "%s %s <%s> verified=%v", u.Provider, u.Name, u.Email, u.EmailVerified)
+	})
+
+	r := signedIn(store, "http://localhost:8080/account", &session.Session{ID: "test-session",
+		User:        confidant.User{Provider: "example", Subject: "42", Name: "Ada", Email: "ada@example.com", EmailVerified: true},
+		AccessToken: "at", Expiry: time.Now().Add(time.Hour)})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	fmt.Println(rec.Code, rec.Body.String())
+	// Output: 200 example Ada <ada@example.com> verified=true
+}
+
+// HTTPClient calls an API with the signed-in user's access token, refreshed
+// first when it is about to expire. The token goes only to the APIs named in
+// Config.APIs.
+func ExampleAuth_HTTPClient() {
+	orders := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "orders for %s", r.Header.Get("Authorization"))
+	}))
+	defer orders.Close()
+
+	auth, store := newAuth(middleware.Config{APIs: []middleware.API{{Name: "orders", BaseURL: orders.URL + "/"}}})
+	h := auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := auth.HTTPClient(r).Get(orders.URL + "/v1/orders")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		io.Copy(w, resp.Body)
+
+		_, err = auth.HTTPClient(r).Get("https://elsewhere.example/")
+		fmt.Fprintf(w, "; elsewhere: %v", errors.Is(err, middleware.ErrAPINotAllowed))
+	})
+
+	r := signedIn(store, "http://localhost:8080/orders", &session.Session{ID: "test-session",
+		User: confidant.User{Provider: "example", Subject: "42"}, AccessToken: "at-123", TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	fmt.Println(rec.Body.String())
+	// Output: orders for Bearer at-123; elsewhere: true
+}
+
+// An ErrorHandler renders the app's own page for a failed sign-in:
+// FailureReason says why (match it with errors.Is) and StatusCode which
+// status to answer.
+func ExampleFailureReason() {
+	auth, _ := newAuth(middleware.Config{
+		ErrorHandler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			err := middleware.FailureReason(r)
+			w.WriteHeader(middleware.StatusCode(err))
+			switch {
+			case errors.Is(err, middleware.ErrStateMismatch):
+				fmt.Fprint(w, "That sign-in link is not valid in this browser. Sign in again.")
+			default:
+				fmt.Fprint(w, "Sign-in failed.")
+			}
+		}),
+	})
+	// A callback that no sign-in of this browser started.
+	rec := httptest.NewRecorder()
+	auth.ServeHTTP(rec, httptest.NewRequest("GET", "http://localhost:8080/auth/callback?state=forged&code=x", nil))
+	fmt.Println(rec.Code, rec.Body.String())
+	// Output: 400 That sign-in link is not valid in this browser. Sign in again.
+}
+
+// OnEvent receives every step (or set Logger for log lines). No event
+// carries a token, code, state or cookie value.
+func ExampleConfig_events() {
+	auth, _ := newAuth(middleware.Config{
+		OnEvent: func(_ context.Context, e event.Event) {
+			fmt.Println(e.Kind, e.Provider)
+		},
+	})
+	r := httptest.NewRequest("GET", "http://localhost:8080/auth/login?return_to=/account", nil)
+	auth.ServeHTTP(httptest.NewRecorder(), r)
+	// Output: login.started example
 }

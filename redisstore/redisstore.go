@@ -1,23 +1,13 @@
-// Package redisstore keeps sessions in Redis (a single node, Sentinel or
-// Cluster through go-redis's UniversalClient), for apps that run on several
-// instances: the cookie holds only a random session ID, the encrypted
-// session lives in Redis, writes are compare-and-swap, and a leased lock
-// lets one instance at a time refresh a session's tokens. It is a package
-// of its own so that an app on cookies does not link go-redis.
 package redisstore
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -123,30 +113,6 @@ func New(cfg Config) (*Store, error) {
 
 // Cipher returns the store's cipher (for the login flow cookies).
 func (s *Store) Cipher() *seal.Cipher { return s.cipher }
-
-func hash(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:16])
-}
-
-// The session's keys share a hash tag, so they live in one Cluster slot.
-// Redis holds only hashes of session IDs: nothing in it works as a cookie.
-func (s *Store) sessionKey(id string) string { return s.hashedKey(hash(id)) }
-func (s *Store) hashedKey(hid string) string { return s.cfg.Prefix + "{" + hid + "}:s" }
-func (s *Store) lockKey(id string) string    { return s.cfg.Prefix + "{" + hash(id) + "}:l" }
-func (s *Store) indexKey(key string) string  { return s.cfg.Prefix + "i:" + hash(key) }
-func (s *Store) replayKey(key string) string { return s.cfg.Prefix + "r:" + hash(key) }
-func (s *Store) indexKeysOf(sess *session.Session) []string {
-	return mapKeys(session.IndexKeys(sess), s.indexKey)
-}
-
-func mapKeys(keys []string, f func(string) string) []string {
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i] = f(k)
-	}
-	return out
-}
 
 func (s *Store) op(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, s.cfg.OpTimeout)
@@ -375,21 +341,6 @@ func (s *Store) Touch(ctx context.Context, sess *session.Session) error {
 	return nil
 }
 
-// FirstUse implements session.ReplayCache.
-func (s *Store) FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	return firstUse(ctx, s.cfg.Client, s.replayKey(key), ttl, s.cfg.OpTimeout)
-}
-
-func firstUse(ctx context.Context, c redis.UniversalClient, key string, ttl, timeout time.Duration) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	ok, err := c.SetNX(ctx, key, 1, ttl).Result()
-	if err != nil {
-		return false, unavailable(err)
-	}
-	return ok, nil
-}
-
 func (s *Store) setCookie(w http.ResponseWriter, value string, maxAge int) {
 	secure := s.sec.Secure()
 	cookies.Write(w, cookies.Name(s.cfg.Name, secure, &s.opts), value, &s.opts, secure, maxAge, s.cfg.Now())
@@ -397,71 +348,6 @@ func (s *Store) setCookie(w http.ResponseWriter, value string, maxAge int) {
 
 // Timeouts implements session.Timed.
 func (s *Store) Timeouts() session.Timeouts { return s.cfg.Timeouts }
-
-var (
-	renewScript  = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`)
-	unlockScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
-)
-
-// Lock implements session.SharedStore. The lease is renewed every LockLease/3 until
-// unlock; if the holder dies, the lock frees itself after one lease. A
-// renewal that finds the lock gone (the lease ran out, say while Redis was
-// unreachable) ends held with cause session.ErrLockLost.
-func (s *Store) Lock(ctx context.Context, id string) (context.Context, func(), error) {
-	key := s.lockKey(id)
-	token := rand.Text()
-	wait := 10 * time.Millisecond
-	for {
-		octx, cancel := s.op(ctx)
-		ok, err := s.cfg.Client.SetNX(octx, key, token, s.cfg.LockLease).Result()
-		cancel()
-		if err != nil {
-			return nil, nil, unavailable(err)
-		}
-		if ok {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return nil, nil, fmt.Errorf("%w: waiting for the refresh lock: %w", session.ErrUnavailable, ctx.Err())
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 100*time.Millisecond)
-	}
-	held, lost := context.WithCancelCause(ctx)
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(s.cfg.LockLease / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				octx, cancel := s.op(context.Background())
-				n, err := renewScript.Run(octx, s.cfg.Client, []string{key}, token, s.cfg.LockLease.Milliseconds()).Int64()
-				cancel()
-				if err == nil && n == 0 {
-					lost(session.ErrLockLost)
-					return
-				}
-			}
-		}
-	}()
-	var once sync.Once
-	return held, func() {
-		once.Do(func() {
-			close(stop)
-			<-done
-			lost(context.Canceled)
-			octx, cancel := s.op(context.Background())
-			unlockScript.Run(octx, s.cfg.Client, []string{key}, token)
-			cancel()
-		})
-	}, nil
-}
 
 // EndSessions implements session.SharedStore.
 func (s *Store) EndSessions(ctx context.Context, keys ...string) (int, error) {
@@ -486,53 +372,4 @@ func (s *Store) EndSessions(ctx context.Context, keys ...string) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// DenyList is a session.DenyList in Redis, shared by app instances that use
-// cookie sessions.
-type DenyList struct {
-	Client redis.UniversalClient
-	Prefix string // default "confidant:deny:"
-}
-
-func (d *DenyList) key(k string) string {
-	p := d.Prefix
-	if p == "" {
-		p = "confidant:deny:"
-	}
-	return p + hash(k)
-}
-
-// Deny implements session.DenyList.
-func (d *DenyList) Deny(ctx context.Context, key string, at time.Time, ttl time.Duration) error {
-	if err := d.Client.Set(ctx, d.key(key), at.UnixMilli(), ttl).Err(); err != nil {
-		return unavailable(err)
-	}
-	return nil
-}
-
-// FirstUse implements session.ReplayCache.
-func (d *DenyList) FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	return firstUse(ctx, d.Client, d.key("replay\x00"+key), ttl, 2*time.Second)
-}
-
-// DeniedAt implements session.DenyList.
-func (d *DenyList) DeniedAt(ctx context.Context, keys ...string) (time.Time, error) {
-	rk := make([]string, len(keys))
-	for i, k := range keys {
-		rk[i] = d.key(k)
-	}
-	vals, err := d.Client.MGet(ctx, rk...).Result()
-	if err != nil {
-		return time.Time{}, unavailable(err)
-	}
-	var latest time.Time
-	for _, v := range vals {
-		if s, ok := v.(string); ok {
-			if ms, err := strconv.ParseInt(s, 10, 64); err == nil && time.UnixMilli(ms).After(latest) {
-				latest = time.UnixMilli(ms)
-			}
-		}
-	}
-	return latest, nil
 }

@@ -1,0 +1,37 @@
+package redisstore
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+
+	"github.com/confidant-go/confidant/session"
+)
+
+func hash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:16])
+}
+
+// The session's keys share a hash tag, so they live in one Cluster slot.
+// Redis holds only hashes of session IDs: nothing in it works as a cookie.
+func (s *Store) sessionKey(id string) string { return s.hashedKey(hash(id)) }
+
+func (s *Store) hashedKey(hid string) string { return s.cfg.Prefix + "{" + hid + "}:s" }
+
+func (s *Store) lockKey(id string) string { return s.cfg.Prefix + "{" + hash(id) + "}:l" }
+
+func (s *Store) indexKey(key string) string { return s.cfg.Prefix + "i:" + hash(key) }
+
+func (s *Store) replayKey(key string) string { return s.cfg.Prefix + "r:" + hash(key) }
+
+func (s *Store) indexKeysOf(sess *session.Session) []string {
+	return mapKeys(session.IndexKeys(sess), s.indexKey)
+}
+
+func mapKeys(keys []string, f func(string) string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = f(k)
+	}
+	return out
+}
