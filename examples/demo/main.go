@@ -115,7 +115,7 @@ func run(ctx context.Context, o options, out io.Writer, ready chan<- string) err
 	}
 	rec := &recorder{}
 	auth, err := middleware.New(middleware.Config{Client: c, Store: store, OnEvent: rec.hook,
-		APIs: []middleware.API{{Name: "demo-api", BaseURL: issuer + "/resource"}}})
+		APIs: []middleware.API{{Name: "demo-api", BaseURL: issuer + "/resource"}}}) // the only place the token goes
 	if err != nil {
 		return err
 	}
@@ -123,12 +123,19 @@ func run(ctx context.Context, o options, out io.Writer, ready chan<- string) err
 	if lifetime == 0 {
 		lifetime = 5 * time.Minute
 	}
-	app := webapp.New(webapp.Config{Title: "confidant demo", Auth: auth, APIURL: issuer + "/resource",
+	api := issuer + "/resource"
+	pages := webapp.Pages{Title: "confidant demo",
 		Note: template.HTML(`<p>The provider runs in this process at <code>` + template.HTMLEscapeString(issuer) +
 			`</code>; its login form is pre-filled with the demo user (<code>demo</code> / <code>demo</code>).</p>` +
-			`<p><a id="flow-link" href="/flow">Watch the flow</a>: a live sequence diagram of every step.</p>`)})
+			`<p><a id="flow-link" href="/flow">Watch the flow</a>: a live sequence diagram of every step.</p>`)}
 	mux := http.NewServeMux()
-	mux.Handle("/", app)
+	mux.Handle("/auth/", auth)
+	mux.Handle("/{$}", auth.Optional(pages.Home()))
+	mux.Handle("/profile", auth.Require(pages.Profile()))
+	mux.Handle("/api", auth.Require(pages.API(func(r *http.Request) (string, *http.Response, error) {
+		resp, err := auth.HTTPClient(r).Get(api) // the user's access token, refreshed when due
+		return api, resp, err
+	})))
 	mux.HandleFunc("GET /flow", rec.servePage(lifetime))
 	mux.HandleFunc("GET /flow/events", rec.serveEvents)
 	mux.HandleFunc("/flow/clear", rec.clear)

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/confidant-go/confidant/examples/internal/exampleapp"
+	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/internal/emulate"
 	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/internal/testop"
@@ -27,7 +27,7 @@ func TestMultiExample(t *testing.T) {
 	gh := emulate.NewGitHub(t, hosts, "gh-id", "gh-secret", appURL+"/auth/callback/github", "")
 	env := map[string]string{"GOOGLE_CLIENT_ID": "g-id", "GOOGLE_CLIENT_SECRET": "g-secret",
 		"GITHUB_CLIENT_ID": "gh-id", "GITHUB_CLIENT_SECRET": "gh-secret", "APP_URL": appURL}
-	h, _, err := exampleapp.Build(context.Background(), options, func(k string) string { return env[k] }, hosts.Client(), slog.New(slog.DiscardHandler))
+	h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, HTTPClient: hosts.Client(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

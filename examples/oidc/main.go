@@ -7,42 +7,102 @@
 //	OIDC_SCOPES         default "openid profile email offline_access"
 //
 // and the variables every example reads: APP_URL (default
-// http://localhost:8080; register APP_URL/auth/callback as the redirect URL
-// and APP_URL/ as the post-logout redirect URL), LISTEN_ADDR (default
-// :8080), SESSION_KEYS (comma-separated base64 32-byte keys; default a
-// random key, sessions end at restart), API_URL (what /api calls).
+// http://localhost:8080; register APP_URL/auth/callback as the redirect URL,
+// APP_URL/ as the post-logout redirect URL and
+// APP_URL/auth/backchannel-logout as the back-channel logout URL),
+// LISTEN_ADDR (default :8080), SESSION_KEYS (comma-separated base64 32-byte
+// keys; default a random key, sessions end at restart), API_URL (what /api
+// calls), REDIS_URL (sessions in Redis, for several instances).
 //
 // Routes: / (public), /profile (protected; JSON when asked), /api
-// (protected; calls API_URL), /auth/login, /auth/callback, /auth/logout.
+// (protected; calls API_URL), /auth/login, /auth/callback, /auth/logout,
+// /auth/backchannel-logout.
 package main
 
 import (
 	"context"
+	"net/http"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
-	"github.com/confidant-go/confidant/examples/internal/exampleapp"
+	"github.com/confidant-go/confidant/examples/internal/webapp"
+	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/redisstore"
+	"github.com/confidant-go/confidant/session"
 )
 
-var options = exampleapp.Options{
-	Name:     "oidc",
-	Title:    "confidant · OpenID Connect",
-	Required: []string{"OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"},
-	Setup: func(ctx context.Context, e exampleapp.Env) ([]exampleapp.Provider, error) {
-		prov, err := client.Discover(ctx, e.Values["OIDC_ISSUER"], e.ProviderOptions()...)
-		if err != nil {
-			return nil, err
-		}
-		c, err := client.New(client.Config{
-			Provider: prov, ClientID: e.Values["OIDC_CLIENT_ID"], ClientSecret: e.Values["OIDC_CLIENT_SECRET"],
-			RedirectURL: e.Callback(""), HTTPClient: e.HTTPClient,
-			Scopes: envconfig.Scopes(e.Getenv("OIDC_SCOPES"), "openid", "profile", "email", "offline_access"),
-		})
-		if err != nil {
-			return nil, err
-		}
-		return []exampleapp.Provider{{Client: c, Label: prov.Name()}}, nil
-	},
-}
+func main() { envconfig.Run("oidc", newApp) }
 
-func main() { exampleapp.Main(options) }
+// newApp is the whole app: provider, client, session store, middleware and
+// routes.
+func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
+	vars, err := env.Required("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET")
+	if err != nil {
+		return nil, err
+	}
+	app, err := env.App()
+	if err != nil {
+		return nil, err
+	}
+
+	// The provider, and the app's registration there.
+	prov, err := client.Discover(ctx, vars["OIDC_ISSUER"], env.ProviderOptions()...)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(client.Config{
+		Provider: prov, ClientID: vars["OIDC_CLIENT_ID"], ClientSecret: vars["OIDC_CLIENT_SECRET"],
+		RedirectURL: app.Callback(""), HTTPClient: env.HTTPClient,
+		Scopes: envconfig.Scopes(env.Get("OIDC_SCOPES"), "openid", "profile", "email", "offline_access"),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// Sessions: in encrypted cookies, or in Redis when several instances
+	// share them.
+	var store session.Store
+	if app.RedisURL != "" {
+		opt, err := redis.ParseURL(app.RedisURL)
+		if err != nil {
+			return nil, err
+		}
+		store, err = redisstore.New(redisstore.Config{Client: redis.NewClient(opt), Keys: app.SessionKeys})
+		if err != nil {
+			return nil, err
+		}
+	} else if store, err = session.NewCookieStore(session.CookieConfig{Keys: app.SessionKeys}); err != nil {
+		return nil, err
+	}
+
+	// The middleware. The user's access token goes to API_URL and nowhere
+	// else.
+	cfg := middleware.Config{Client: c, Store: store, Logger: env.Logger}
+	if app.APIURL != "" {
+		cfg.APIs = []middleware.API{{Name: "api", BaseURL: app.APIURL}}
+	}
+	if env.HTTPClient != nil {
+		cfg.APITransport = env.HTTPClient.Transport
+	}
+	auth, err := middleware.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	// The routes.
+	pages := webapp.Pages{Title: "confidant · OpenID Connect"}
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", auth)
+	mux.Handle("/{$}", auth.Optional(pages.Home()))
+	mux.Handle("/profile", auth.Require(pages.Profile()))
+	mux.Handle("/api", auth.Require(pages.API(func(r *http.Request) (string, *http.Response, error) {
+		if app.APIURL == "" {
+			return "", nil, nil
+		}
+		resp, err := auth.HTTPClient(r).Get(app.APIURL)
+		return app.APIURL, resp, err
+	})))
+	return mux, nil
+}

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/confidant-go/confidant/examples/internal/exampleapp"
+	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/internal/testop"
 )
@@ -57,7 +57,7 @@ func TestSignInWithEnvConfig(t *testing.T) {
 	defer api.Close()
 	env := map[string]string{"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": "ex", "OIDC_CLIENT_SECRET": "ex-secret",
 		"APP_URL": appURL, "API_URL": api.URL}
-	h, _, err := exampleapp.Build(context.Background(), options, func(k string) string { return env[k] }, nil, slog.New(slog.DiscardHandler))
+	h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,42 +1,46 @@
-// Package envconfig reads the environment variables shared by the examples.
+// Package envconfig reads the environment variables the examples share and
+// runs an example's server. It reads and serves; the wiring of provider,
+// client, store, middleware and routes is in each example's main.go.
 package envconfig
 
 import (
-	"crypto/rand"
-	"encoding/base64"
+	"context"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/session"
 )
 
-// App is the part of the configuration every example shares.
-type App struct {
-	AppURL      string   // APP_URL, default http://localhost:8080
-	ListenAddr  string   // LISTEN_ADDR, default :8080
-	SessionKeys [][]byte // SESSION_KEYS, comma-separated base64 32-byte keys
-	RandomKey   bool     // SESSION_KEYS was unset: a random key was drawn
-	APIURL      string   // API_URL, optional
-	RedisURL    string   // REDIS_URL, optional: sessions in Redis (redis://host:6379/0)
+// Env is where an example reads its configuration from.
+type Env struct {
+	// Getenv is os.Getenv, or a map's lookup in tests.
+	Getenv func(string) string
+	// HTTPClient is for provider calls and API calls; nil in production
+	// (the SDK's defaults). Tests route it to emulated providers.
+	HTTPClient *http.Client
+	// Logger receives the SDK's events.
+	Logger *slog.Logger
 }
 
-// RedirectURL is APP_URL + "/auth/callback".
-func (a App) RedirectURL() string { return strings.TrimSuffix(a.AppURL, "/") + "/auth/callback" }
-
-// Getenv is os.Getenv's shape, so tests can pass a map.
-type Getenv func(string) string
+// Get returns the variable's value, trimmed.
+func (e Env) Get(name string) string { return strings.TrimSpace(e.Getenv(name)) }
 
 // Required returns the values of the named variables, or an error naming
 // every one that is unset.
-func Required(getenv Getenv, names ...string) (map[string]string, error) {
+func (e Env) Required(names ...string) (map[string]string, error) {
 	vals := map[string]string{}
 	var missing []string
 	for _, n := range names {
-		v := strings.TrimSpace(getenv(n))
-		if v == "" {
+		if vals[n] = e.Get(n); vals[n] == "" {
 			missing = append(missing, n)
 		}
-		vals[n] = v
 	}
 	if len(missing) > 0 {
 		sort.Strings(missing)
@@ -45,35 +49,63 @@ func Required(getenv Getenv, names ...string) (map[string]string, error) {
 	return vals, nil
 }
 
-// LoadApp reads APP_URL, LISTEN_ADDR, SESSION_KEYS and API_URL.
-func LoadApp(getenv Getenv) (App, error) {
-	a := App{AppURL: getenv("APP_URL"), ListenAddr: getenv("LISTEN_ADDR"), APIURL: getenv("API_URL"), RedisURL: getenv("REDIS_URL")}
-	if a.AppURL == "" {
-		a.AppURL = "http://localhost:8080"
+// App is what every example reads besides its provider's variables.
+type App struct {
+	URL         string   // APP_URL, default http://localhost:8080
+	ListenAddr  string   // LISTEN_ADDR, default :8080
+	SessionKeys [][]byte // SESSION_KEYS: base64 or hex 32-byte keys, comma-separated (new first); default one random key
+	APIURL      string   // API_URL: what /api calls, optional
+	RedisURL    string   // REDIS_URL: sessions in Redis (redis://host:6379/0), optional
+}
+
+// Callback is APP_URL/auth/callback, or APP_URL/auth/callback/NAME for one
+// of several providers.
+func (a App) Callback(name string) string {
+	u := strings.TrimSuffix(a.URL, "/") + "/auth/callback"
+	if name != "" {
+		u += "/" + name
 	}
-	if u, err := url.Parse(a.AppURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return a, fmt.Errorf("APP_URL %q is not an absolute http(s) URL", a.AppURL)
+	return u
+}
+
+// App reads APP_URL, LISTEN_ADDR, SESSION_KEYS, API_URL and REDIS_URL.
+// Without SESSION_KEYS it draws a random key and warns: sessions then end
+// when the app restarts.
+func (e Env) App() (App, error) {
+	a := App{URL: e.Get("APP_URL"), ListenAddr: e.Get("LISTEN_ADDR"), APIURL: e.Get("API_URL"), RedisURL: e.Get("REDIS_URL")}
+	if a.URL == "" {
+		a.URL = "http://localhost:8080"
+	}
+	if u, err := url.Parse(a.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return a, fmt.Errorf("APP_URL %q is not an absolute http(s) URL", a.URL)
 	}
 	if a.ListenAddr == "" {
 		a.ListenAddr = ":8080"
 	}
-	if ks := getenv("SESSION_KEYS"); ks != "" {
-		for i, k := range strings.Split(ks, ",") {
-			b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(k))
-			if err != nil {
-				b, err = base64.RawURLEncoding.DecodeString(strings.TrimSpace(k))
-			}
-			if err != nil || len(b) != 32 {
-				return a, fmt.Errorf("SESSION_KEYS: key %d is not base64 of 32 bytes (make one with: openssl rand -base64 32)", i+1)
-			}
-			a.SessionKeys = append(a.SessionKeys, b)
+	if ks := e.Get("SESSION_KEYS"); ks != "" {
+		keys, err := session.ParseKeys(ks)
+		if err != nil {
+			return a, fmt.Errorf("SESSION_KEYS: %w (make one with: openssl rand -base64 32)", err)
 		}
+		a.SessionKeys = keys
 	} else {
-		k := make([]byte, 32)
-		rand.Read(k)
-		a.SessionKeys, a.RandomKey = [][]byte{k}, true
+		if a.RedisURL != "" {
+			return a, fmt.Errorf("REDIS_URL needs SESSION_KEYS, the same on every instance")
+		}
+		if e.Logger != nil {
+			e.Logger.Warn("SESSION_KEYS is not set: using a random key; sessions end when the app restarts")
+		}
+		a.SessionKeys = [][]byte{session.NewKey()}
 	}
 	return a, nil
+}
+
+// ProviderOptions adds the test HTTP client to opts, when there is one.
+func (e Env) ProviderOptions(opts ...client.ProviderOption) []client.ProviderOption {
+	if e.HTTPClient != nil {
+		opts = append(opts, client.WithHTTPClient(e.HTTPClient))
+	}
+	return opts
 }
 
 // Scopes splits a space- or comma-separated scope list, or returns def.
@@ -83,4 +115,26 @@ func Scopes(v string, def ...string) []string {
 		return def
 	}
 	return f
+}
+
+// Run builds the example's handler from the process environment and serves
+// it on LISTEN_ADDR. A configuration error is one line on stderr and exit
+// status 2.
+func Run(name string, newApp func(context.Context, Env) (http.Handler, error)) {
+	env := Env{Getenv: os.Getenv, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+	app, err := Env{Getenv: os.Getenv}.App()
+	var h http.Handler
+	if err == nil {
+		h, err = newApp(context.Background(), env)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(2)
+	}
+	env.Logger.Info("listening", "addr", app.ListenAddr, "url", app.URL)
+	srv := &http.Server{Addr: app.ListenAddr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(1)
+	}
 }

@@ -1,6 +1,7 @@
-// Package webapp is the small app every example serves: a public home page,
-// a protected profile, and a protected /api route that calls an API with
-// the signed-in user's access token.
+// Package webapp has the pages every example serves: a public home page,
+// a sign-in page for several providers, the profile, and the result of an
+// API call made with the user's access token. Which page needs a signed-in
+// user, and how the API is called, is each example's main.go.
 package webapp
 
 import (
@@ -13,14 +14,12 @@ import (
 	"github.com/confidant-go/confidant/middleware"
 )
 
-// Config configures the app.
-type Config struct {
-	Title  string           // page title, e.g. "confidant demo"
-	Auth   *middleware.Auth // required
-	APIURL string           // called by /api with the user's token; empty disables it
-	// APIURLs, when set, give the API to call per provider name.
-	APIURLs map[string]string
-	// Providers, when there are several, are offered on /signin.
+// Pages are the example app's pages. They read the user with
+// middleware.UserFrom, so they are served behind Auth.Require or
+// Auth.Optional (main.go shows which).
+type Pages struct {
+	Title string // page title, e.g. "confidant demo"
+	// Providers, when there are several, are offered on the sign-in page.
 	Providers []ProviderLink
 	Note      template.HTML // optional HTML shown on the home page
 }
@@ -28,21 +27,27 @@ type Config struct {
 // ProviderLink is a provider offered on the sign-in page.
 type ProviderLink struct{ Name, Label string }
 
-// New returns the app's routes: /, /profile, /api and the Auth under /auth/.
-func New(cfg Config) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/auth/", cfg.Auth)
-	mux.Handle("/{$}", cfg.Auth.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		render(w, http.StatusOK, "home", cfg, map[string]any{"User": middleware.UserFrom(r.Context())})
-	})))
-	mux.HandleFunc("/signin", func(w http.ResponseWriter, r *http.Request) {
+// Home is the public home page: who is signed in, or a sign-in button.
+func (p Pages) Home() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.render(w, "home", map[string]any{"User": middleware.UserFrom(r.Context())})
+	})
+}
+
+// SignIn offers each provider, for Config.LoginPage.
+func (p Pages) SignIn() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rt := r.URL.Query().Get("return_to")
 		if rt == "" {
 			rt = "/profile"
 		}
-		render(w, http.StatusOK, "signin", cfg, map[string]any{"ReturnTo": rt})
+		p.render(w, "signin", map[string]any{"ReturnTo": rt})
 	})
-	mux.Handle("/profile", cfg.Auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+}
+
+// Profile shows the user and their claims (the claims as JSON when asked).
+func (p Pages) Profile() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u := middleware.UserFrom(r.Context())
 		if wantsJSON(r) {
 			w.Header().Set("Content-Type", "application/json")
@@ -51,23 +56,26 @@ func New(cfg Config) http.Handler {
 		}
 		var pretty strings.Builder
 		var claims any
-		json.Unmarshal(u.Claims, &claims)
+		u.DecodeClaims(&claims)
 		enc := json.NewEncoder(&pretty)
 		enc.SetIndent("", "  ")
 		enc.Encode(claims)
-		render(w, http.StatusOK, "profile", cfg, map[string]any{"User": u, "Claims": pretty.String()})
-	})))
-	mux.Handle("/api", cfg.Auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.render(w, "profile", map[string]any{"User": u, "Claims": pretty.String()})
+	})
+}
+
+// API shows what call answered: call makes the request with the user's
+// token (auth.HTTPClient(r)) and says which URL it called.
+func (p Pages) API(call func(r *http.Request) (string, *http.Response, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		status, body := 0, ""
-		apiURL := cfg.APIURL
-		if u, ok := cfg.APIURLs[middleware.UserFrom(r.Context()).Provider]; ok && u != "" {
-			apiURL = u
-		}
-		if apiURL == "" {
+		apiURL, resp, err := call(r)
+		switch {
+		case apiURL == "":
 			body = "no API_URL configured"
-		} else if resp, err := cfg.Auth.HTTPClient(r).Get(apiURL); err != nil {
+		case err != nil:
 			body = err.Error()
-		} else {
+		default:
 			b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 			resp.Body.Close()
 			status, body = resp.StatusCode, string(b)
@@ -77,10 +85,8 @@ func New(cfg Config) http.Handler {
 			json.NewEncoder(w).Encode(map[string]any{"status": status, "body": body})
 			return
 		}
-		render(w, http.StatusOK, "api", cfg, map[string]any{"User": middleware.UserFrom(r.Context()),
-			"Status": status, "Body": body, "URL": apiURL})
-	})))
-	return mux
+		p.render(w, "api", map[string]any{"User": middleware.UserFrom(r.Context()), "Status": status, "Body": body, "URL": apiURL})
+	})
 }
 
 func wantsJSON(r *http.Request) bool {
@@ -88,11 +94,10 @@ func wantsJSON(r *http.Request) bool {
 	return strings.Contains(a, "application/json") && !strings.Contains(a, "text/html")
 }
 
-func render(w http.ResponseWriter, status int, page string, cfg Config, data map[string]any) {
-	data["Title"], data["Note"], data["Page"], data["Providers"] = cfg.Title, cfg.Note, page, cfg.Providers
+func (p Pages) render(w http.ResponseWriter, page string, data map[string]any) {
+	data["Title"], data["Note"], data["Page"], data["Providers"] = p.Title, p.Note, page, p.Providers
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
 	pages.ExecuteTemplate(w, "layout", data)
 }
 
