@@ -213,7 +213,7 @@ func TestStrictCookiesHop(t *testing.T) {
 
 // TestMountedBehindStripPrefix: mux.Handle("/auth/", http.StripPrefix("/auth",
 // auth)) answered a bare 404 at the callback; the routes work there too,
-// and RequireFunc wraps a handler function.
+// and RequireFunc and OptionalFunc wrap handler functions.
 func TestMountedBehindStripPrefix(t *testing.T) {
 	env := testenv.New(t, testenv.Options{})
 	mux := http.NewServeMux()
@@ -229,7 +229,26 @@ func TestMountedBehindStripPrefix(t *testing.T) {
 	mux.Handle("/account", auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "hello "+middleware.UserFrom(r.Context()).Subject)
 	}))
+	mux.Handle("/who", auth.OptionalFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u := middleware.UserFrom(r.Context()); u != nil {
+			io.WriteString(w, u.Subject)
+			return
+		}
+		io.WriteString(w, "anonymous")
+	}))
+	who := func(hc *http.Client) string {
+		resp, err := hc.Get(srv.URL + "/who")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
 	hc := testenv.Browser()
+	if got := who(hc); got != "anonymous" {
+		t.Errorf("/who before sign-in: %q", got)
+	}
 	resp, err := hc.Get(srv.URL + "/account")
 	if err != nil {
 		t.Fatal(err)
@@ -255,6 +274,9 @@ func TestMountedBehindStripPrefix(t *testing.T) {
 	resp.Body.Close()
 	if string(body) != "hello "+testop.DemoUser.ID {
 		t.Errorf("/account after sign-in: %d %q", resp.StatusCode, body)
+	}
+	if got := who(hc); got != testop.DemoUser.ID {
+		t.Errorf("/who after sign-in: %q", got)
 	}
 	// The login and logout routes too.
 	if resp, err = hc.Get(srv.URL + "/auth/login"); err != nil || resp.StatusCode != http.StatusFound {

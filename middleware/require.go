@@ -140,6 +140,11 @@ func (a *Auth) RequireFunc(next func(http.ResponseWriter, *http.Request)) http.H
 	return a.Require(http.HandlerFunc(next))
 }
 
+// OptionalFunc is Optional for a handler function.
+func (a *Auth) OptionalFunc(next func(http.ResponseWriter, *http.Request)) http.Handler {
+	return a.Optional(http.HandlerFunc(next))
+}
+
 // Optional runs next for every request, with the user in the context when
 // signed in. With SameSite=Strict session cookies, a navigation that another
 // site started first gets a same-site page that reloads it, as in Require.
