@@ -12,6 +12,7 @@ import (
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/netx"
+	"github.com/confidant-go/confidant/internal/sesskeys"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -65,9 +66,9 @@ func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	key := session.UserKey(c.Provider().Name(), lt.Subject)
+	key := sesskeys.User(c.Provider().Name(), lt.Subject)
 	if lt.SID != "" {
-		key = session.SIDKey(lt.Issuer, lt.SID)
+		key = sesskeys.SID(lt.Issuer, lt.SID)
 	}
 	n, err := a.endSessions(r.Context(), key)
 	if err != nil {
@@ -104,7 +105,7 @@ func (a *Auth) EndUserSessions(ctx context.Context, provider, subject string) er
 	if subject == "" {
 		return fmt.Errorf("middleware: EndUserSessions needs a subject")
 	}
-	_, err := a.endSessions(ctx, session.UserKey(provider, subject))
+	_, err := a.endSessions(ctx, sesskeys.User(provider, subject))
 	if err == nil {
 		a.emit(ctx, event.Event{Kind: event.Logout, Provider: provider, Attrs: []slog.Attr{slog.Bool("everywhere", true)}})
 	}

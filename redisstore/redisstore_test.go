@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant"
+	"github.com/confidant-go/confidant/internal/sesskeys"
 	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
@@ -202,7 +203,7 @@ func TestEndSessionsIndex(t *testing.T) {
 	a1 := saveNew(t, st, &session.Session{ID: "A1AAAAAAAAAAAAAAAAAAAA", Issuer: "https://i", SID: "s1", User: confidant.User{Provider: "p", Subject: "alice"}}, nil)
 	a2 := saveNew(t, st, &session.Session{ID: "A2AAAAAAAAAAAAAAAAAAAA", Issuer: "https://i", SID: "s2", User: confidant.User{Provider: "p", Subject: "alice"}}, nil)
 	b := saveNew(t, st, &session.Session{ID: "BBAAAAAAAAAAAAAAAAAAAA", User: confidant.User{Provider: "p", Subject: "bob"}}, nil)
-	n, err := st.EndSessions(context.Background(), session.SIDKey("https://i", "s1"))
+	n, err := st.EndSessions(context.Background(), sesskeys.SID("https://i", "s1"))
 	if err != nil || n != 1 {
 		t.Fatalf("by sid: %d, %v", n, err)
 	}
@@ -212,7 +213,7 @@ func TestEndSessionsIndex(t *testing.T) {
 	if _, err := testenv.LoadCookies(st, a2); err != nil {
 		t.Error("session of sid s2 ended too")
 	}
-	if n, _ := st.EndSessions(context.Background(), session.UserKey("p", "alice")); n != 1 {
+	if n, _ := st.EndSessions(context.Background(), sesskeys.User("p", "alice")); n != 1 {
 		t.Errorf("by user: %d ended, want 1 (the other one already gone)", n)
 	}
 	if _, err := testenv.LoadCookies(st, b); err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/confidant-go/confidant/internal/sesskeys"
 )
 
 // DenyList remembers sessions that must end although their cookies live on:
@@ -88,28 +90,18 @@ func (d *MemoryDenyList) DeniedAt(ctx context.Context, keys ...string) (time.Tim
 }
 
 // denyKeys are the deny-list keys of s: its user at its provider, when
-// known its provider session (iss + sid), and the session itself (IDKey).
+// known its provider session (iss + sid), and the session itself.
 func denyKeys(s *Session) []string {
-	return append(IndexKeys(s), IDKey(s.ID))
+	return append(IndexKeys(s), sesskeys.ID(s.ID))
 }
 
 // IndexKeys are the keys a SharedStore indexes s under, for EndSessions:
-// its user (UserKey) and, when known, its provider session (SIDKey).
+// its user at its provider and, when known, its provider session.
 func IndexKeys(s *Session) []string {
 	keys := make([]string, 1, 3)
-	keys[0] = UserKey(s.Provider, s.Subject)
+	keys[0] = sesskeys.User(s.Provider, s.Subject)
 	if s.SID != "" {
-		keys = append(keys, SIDKey(s.Issuer, s.SID))
+		keys = append(keys, sesskeys.SID(s.Issuer, s.SID))
 	}
 	return keys
 }
-
-// IDKey names one session (its ID): denied at sign-out, so that a copy of
-// the cookie taken before cannot bring the session back.
-func IDKey(id string) string { return "id\x00" + id }
-
-// UserKey names all sessions of subject at provider.
-func UserKey(provider, subject string) string { return "sub\x00" + provider + "\x00" + subject }
-
-// SIDKey names the sessions of one provider session.
-func SIDKey(issuer, sid string) string { return "sid\x00" + issuer + "\x00" + sid }

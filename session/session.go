@@ -44,8 +44,8 @@ type Session struct {
 }
 
 // Keys are the keys a DenyList is asked about for s: its user at its
-// provider (UserKey), when known its provider session (SIDKey), and the
-// session itself (IDKey). Computed once for sessions a store decoded.
+// provider, when known its provider session (the ID token's iss and sid),
+// and the session itself. Computed once for sessions a store decoded.
 func (s *Session) Keys() []string {
 	if s.denyKeys != nil {
 		return s.denyKeys

@@ -25,8 +25,8 @@ type SharedStore interface {
 	// Touch rolls s's idle timeout without writing s: it never makes a
 	// concurrent Update fail.
 	Touch(ctx context.Context, s *Session) error
-	// EndSessions deletes every session indexed under the keys (UserKey,
-	// SIDKey) and reports how many there were.
+	// EndSessions deletes every session indexed under the keys (keys that
+	// IndexKeys gave for the sessions) and reports how many there were.
 	EndSessions(ctx context.Context, keys ...string) (int, error)
 }
 
