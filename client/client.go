@@ -102,6 +102,7 @@ type Config struct {
 type Client struct {
 	cfg     Config
 	learned *atomic.Int32 // AuthStyle learned from a refusal (AuthStyleAuto), 0 until then
+	noRT    *atomic.Bool  // a sign-in asked for offline_access and got no refresh token (warned once)
 }
 
 // New validates cfg and returns a Client. A missing required field is an
@@ -158,7 +159,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Client{cfg: cfg, learned: new(atomic.Int32)}, nil
+	return &Client{cfg: cfg, learned: new(atomic.Int32), noRT: new(atomic.Bool)}, nil
 }
 
 func init() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -66,6 +67,11 @@ func (c *Client) Exchange(ctx context.Context, code string, l *Login) (*Result, 
 	c.normalizeExpiry(tok)
 	c.emit(ctx, event.Event{Kind: event.CodeExchanged, Flow: event.Redact(l.State), Status: http.StatusOK, Duration: time.Since(start),
 		Attrs: tokenAttrs("authorization_code", style, tok)})
+	if tok.RefreshToken == "" && slices.Contains(c.cfg.Scopes, "offline_access") && c.noRT.CompareAndSwap(false, true) {
+		// Sessions of this provider end with their first access token.
+		c.emit(ctx, event.Event{Kind: event.NoRefreshToken, Flow: event.Redact(l.State),
+			Err: fmt.Errorf("%w: asked for offline_access, got no refresh token: sessions end when the access token does (%ds); allow the refresh_token grant for the client at the provider", ErrNoRefreshToken, tok.ExpiresIn)})
+	}
 	res := &Result{Token: tok}
 	if s, ok := tok.Extra("scope").(string); ok {
 		res.Scope = s

@@ -28,7 +28,11 @@ var protocolParams = map[string]bool{
 
 // NewLogin starts a sign-in attempt: it draws a fresh state, nonce and PKCE
 // verifier and builds the authorization URL with the configured scopes,
-// AuthParams and extra (extra wins over AuthParams).
+// AuthParams and extra (extra wins over AuthParams). With the
+// offline_access scope it asks in the way the provider needs for a refresh
+// token: prompt=consent for OpenID Connect providers (OIDC Core 11), unless
+// AuthParams or extra set a prompt; Google's access_type=offline; nothing
+// for Auth0.
 func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error) {
 	ep, err := c.cfg.Provider.Endpoints(ctx)
 	if err != nil {
@@ -45,9 +49,18 @@ func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error)
 	for k, v := range q.authParams {
 		params[k] = v
 	}
-	if q.offlineAccessType && slices.Contains(c.cfg.Scopes, "offline_access") {
-		params.Set("access_type", "offline")
-		params.Set("prompt", "consent")
+	if slices.Contains(c.cfg.Scopes, "offline_access") {
+		switch {
+		case q.offlineAccessType:
+			params.Set("access_type", "offline")
+			params.Set("prompt", "consent")
+		case ep.Issuer != "" && !q.noOfflineConsent:
+			// OpenID Connect Core 11: a provider grants offline_access
+			// only with prompt=consent, and strict ones drop it
+			// otherwise. A prompt the app chose (AuthParams, extra)
+			// wins.
+			params.Set("prompt", "consent")
+		}
 	}
 	for k, v := range c.cfg.AuthParams {
 		params[k] = v

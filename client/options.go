@@ -23,6 +23,9 @@ type quirks struct {
 	multiAudNoAZP bool
 	// hostedDomain is required in the ID token's hd claim (Google).
 	hostedDomain string
+	// noOfflineConsent: the provider grants offline_access without
+	// prompt=consent (Auth0), so none is added for it.
+	noOfflineConsent bool
 	// offlineAccessType turns the offline_access scope into
 	// access_type=offline&prompt=consent (Google).
 	offlineAccessType bool

@@ -27,7 +27,9 @@ var (
 	// subject or audience than the session's. The session must end.
 	ErrIdentityChanged = errors.New("client: refreshed id_token names another identity")
 
-	// ErrNoRefreshToken means there is no refresh token to refresh with.
+	// ErrNoRefreshToken means there is no refresh token to refresh with;
+	// it is also the reason of the refresh_token.missing event, when a
+	// sign-in asked for offline_access and got none.
 	ErrNoRefreshToken = errors.New("client: no refresh token")
 )
 

@@ -21,22 +21,23 @@ type Kind string
 // The steps, in the order a sign-in, an API call, a refresh and a sign-out
 // take them.
 const (
-	LoginStarted        Kind = "login.started"        // App → Browser: redirect to the provider
-	CallbackReceived    Kind = "callback.received"    // Browser → App: the provider's redirect back
-	StateChecked        Kind = "state.checked"        // App: state matched a sign-in attempt
-	CodeExchanged       Kind = "code.exchanged"       // App ⇄ Provider: back-channel token request
-	IDTokenVerified     Kind = "id_token.verified"    // App: signature and claims checked
-	UserinfoFetched     Kind = "userinfo.fetched"     // App ⇄ Provider: userinfo request
-	SessionSaved        Kind = "session.saved"        // App → Browser: session cookie (or store write)
-	RefreshStarted      Kind = "refresh.started"      // App → Provider: refresh_token grant
-	RefreshDeduplicated Kind = "refresh.deduplicated" // App: another request's refresh was used
-	RefreshDone         Kind = "refresh.done"         // Provider → App: new tokens
-	RefreshFailed       Kind = "refresh.failed"       // Provider → App: refresh refused or failed
-	APIRequest          Kind = "api.request"          // App ⇄ API: a call with the bearer token
-	BearerRetried       Kind = "bearer.retried"       // App: the API said 401; refreshed and retried
-	Logout              Kind = "logout"               // App: local session ended, revocation, end_session
-	BackchannelLogout   Kind = "backchannel.received" // Provider → App: logout token
-	Rejected            Kind = "rejected"             // App → Browser: a request refused, with its reason
+	LoginStarted        Kind = "login.started"         // App → Browser: redirect to the provider
+	CallbackReceived    Kind = "callback.received"     // Browser → App: the provider's redirect back
+	StateChecked        Kind = "state.checked"         // App: state matched a sign-in attempt
+	CodeExchanged       Kind = "code.exchanged"        // App ⇄ Provider: back-channel token request
+	IDTokenVerified     Kind = "id_token.verified"     // App: signature and claims checked
+	UserinfoFetched     Kind = "userinfo.fetched"      // App ⇄ Provider: userinfo request
+	SessionSaved        Kind = "session.saved"         // App → Browser: session cookie (or store write)
+	NoRefreshToken      Kind = "refresh_token.missing" // Provider → App: offline_access asked, no refresh token (once per provider)
+	RefreshStarted      Kind = "refresh.started"       // App → Provider: refresh_token grant
+	RefreshDeduplicated Kind = "refresh.deduplicated"  // App: another request's refresh was used
+	RefreshDone         Kind = "refresh.done"          // Provider → App: new tokens
+	RefreshFailed       Kind = "refresh.failed"        // Provider → App: refresh refused or failed
+	APIRequest          Kind = "api.request"           // App ⇄ API: a call with the bearer token
+	BearerRetried       Kind = "bearer.retried"        // App: the API said 401; refreshed and retried
+	Logout              Kind = "logout"                // App: local session ended, revocation, end_session
+	BackchannelLogout   Kind = "backchannel.received"  // Provider → App: logout token
+	Rejected            Kind = "rejected"              // App → Browser: a request refused, with its reason
 )
 
 // Event is one step.
@@ -106,12 +107,13 @@ func (s Sink) Emit(ctx context.Context, e Event) {
 	}
 }
 
-// Level is how loud e is: Warn for rejections and failed refreshes, Info
+// Level is how loud e is: Warn for rejections, failed refreshes and a
+// refresh token that did not come, Info
 // for sign-in, sign-out and back-channel logout, Debug for per-request
 // detail.
 func (e Event) Level() slog.Level {
 	switch e.Kind {
-	case Rejected, RefreshFailed:
+	case Rejected, RefreshFailed, NoRefreshToken:
 		return slog.LevelWarn
 	case LoginStarted, SessionSaved, Logout, BackchannelLogout:
 		if e.Kind == SessionSaved {

@@ -1,0 +1,261 @@
+// Package certop starts panva's oidc-provider, an OpenID Certified provider
+// that nobody here wrote, on a free loopback port for one test, configured
+// per test. It runs under Node.js from node/ (dependencies pinned in
+// node/package-lock.json, installed with `npm ci --prefix
+// internal/certop/node`; scripts/test.sh and .ci/run do it).
+//
+// Its login and consent pages are the provider's own development pages:
+// Login drives them as a browser would (any login is an account, any
+// password is accepted).
+package certop
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/confidant-go/confidant/internal/testenv"
+)
+
+// Client is a client registration (oidc-provider's client metadata).
+type Client struct {
+	ID                     string   `json:"client_id"`
+	Secret                 string   `json:"client_secret,omitempty"`
+	RedirectURIs           []string `json:"redirect_uris"`
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
+	GrantTypes             []string `json:"grant_types,omitempty"`                // default authorization_code and refresh_token
+	AuthMethod             string   `json:"token_endpoint_auth_method,omitempty"` // default client_secret_basic
+	BackchannelLogoutURI   string   `json:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutSID   bool     `json:"backchannel_logout_session_required,omitempty"`
+}
+
+// Config configures one provider.
+type Config struct {
+	Clients []Client `json:"clients"`
+	// AccessTokenTTL is the access tokens' lifetime in seconds (default 3600).
+	AccessTokenTTL int `json:"accessTokenTTL,omitempty"`
+	// Accounts are the claims of known accounts by ID (sub); any other
+	// login is an account named after itself with a verified e-mail.
+	Accounts map[string]map[string]any `json:"accounts,omitempty"`
+	// Features are merged into oidc-provider's features configuration.
+	Features map[string]any `json:"features,omitempty"`
+}
+
+// Provider is a running oidc-provider.
+type Provider struct {
+	Issuer string
+	cmd    *exec.Cmd
+}
+
+// Dir is where the Node.js project is.
+func Dir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "node")
+}
+
+// Start starts a provider for t and stops it when t ends. Without node or
+// without node/node_modules the test is skipped, or fails under
+// CONFIDANT_REQUIRE_ALL=1.
+func Start(t testing.TB, cfg Config) *Provider {
+	t.Helper()
+	node := testenv.RequireBinary(t, "node")
+	if _, err := os.Stat(filepath.Join(Dir(), "node_modules", "oidc-provider")); err != nil {
+		msg := "oidc-provider is not installed: run npm ci --prefix internal/certop/node"
+		if os.Getenv("CONFIDANT_REQUIRE_ALL") == "1" {
+			t.Fatal(msg + " (CONFIDANT_REQUIRE_ALL=1)")
+		}
+		t.Skip(msg)
+	}
+	for i := range cfg.Clients {
+		if cfg.Clients[i].GrantTypes == nil {
+			cfg.Clients[i].GrantTypes = []string{"authorization_code", "refresh_token"}
+		}
+	}
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, "server.mjs")
+	cmd.Dir = Dir()
+	cmd.Env = append(os.Environ(), "CERTOP_CONFIG="+string(js), "NODE_ENV=test")
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr // read after Wait
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting oidc-provider: %v", err)
+	}
+	p := &Provider{cmd: cmd}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("oidc-provider's stderr:\n%s", stderr.String())
+		}
+	})
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if issuer, ok := strings.CutPrefix(sc.Text(), "listening "); ok {
+				lines <- issuer
+			}
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case p.Issuer = <-lines:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("oidc-provider did not start within 20 s")
+	}
+	return p
+}
+
+// Counts returns how many requests each path received.
+func (p *Provider) Counts(t testing.TB) map[string]int {
+	t.Helper()
+	resp, err := http.Get(p.Issuer + "/_test/counts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	m := map[string]int{}
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+var formAction = regexp.MustCompile(`<form[^>]*action="([^"]+)"`)
+var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)"/?>`)
+
+// Login signs account in at the provider for the authorization URL authURL,
+// with hc (a browser: a cookie jar, redirects not followed): it fills the
+// login form and, when asked, the consent form, and returns the URL the
+// provider sends the browser back to (the app's callback).
+func (p *Provider) Login(hc *http.Client, authURL, account string) (*url.URL, error) {
+	next := authURL
+	for range 12 {
+		resp, err := hc.Get(next)
+		if err != nil {
+			return nil, err
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); resp.StatusCode/100 == 3 && loc != "" {
+			u, err := resp.Request.URL.Parse(loc)
+			if err != nil {
+				return nil, err
+			}
+			if !strings.HasPrefix(u.String(), p.Issuer) {
+				return u, nil // back at the app
+			}
+			next = u.String()
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("certop: %s answered %d: %s", next, resp.StatusCode, errorText(body))
+		}
+		form, action, err := p.fill(resp.Request.URL, string(body), account)
+		if err != nil {
+			return nil, err
+		}
+		if resp, err = hc.PostForm(action, form); err != nil {
+			return nil, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode/100 != 3 || loc == "" {
+			return nil, fmt.Errorf("certop: submitting %s answered %d", action, resp.StatusCode)
+		}
+		u, err := resp.Request.URL.Parse(loc)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(u.String(), p.Issuer) {
+			return u, nil
+		}
+		next = u.String()
+	}
+	return nil, fmt.Errorf("certop: too many steps at the provider")
+}
+
+// fill answers the provider's page: its form's hidden fields, plus the
+// account for the login prompt.
+func (p *Provider) fill(page *url.URL, body, account string) (url.Values, string, error) {
+	m := formAction.FindStringSubmatch(body)
+	if m == nil {
+		return nil, "", fmt.Errorf("certop: no form on %s: %s", page, errorText([]byte(body)))
+	}
+	action, err := page.Parse(html.UnescapeString(m[1]))
+	if err != nil {
+		return nil, "", err
+	}
+	form := url.Values{}
+	for _, h := range hiddenInput.FindAllStringSubmatch(body, -1) {
+		form.Set(h[1], html.UnescapeString(h[2]))
+	}
+	if form.Get("prompt") == "login" {
+		form.Set("login", account)
+		form.Set("password", "any")
+	}
+	return form, action.String(), nil
+}
+
+// EndSession signs the browser out at the provider itself, not started by
+// the app: the provider's logout page, confirmed. Back-channel logout
+// tokens go to the clients the session signed in to.
+func (p *Provider) EndSession(hc *http.Client) error {
+	_, err := p.ConfirmLogout(hc, p.Issuer+"/session/end")
+	return err
+}
+
+// ConfirmLogout opens the provider's logout page at endSessionURL (the
+// app's RP-initiated logout redirect, or the provider's own) and answers
+// "Yes, sign me out". It returns where the provider sends the browser
+// next (the post-logout redirect URI, or the provider's own page).
+func (p *Provider) ConfirmLogout(hc *http.Client, endSessionURL string) (*url.URL, error) {
+	resp, err := hc.Get(endSessionURL)
+	if err != nil {
+		return nil, err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("certop: %s answered %d: %s", endSessionURL, resp.StatusCode, errorText(body))
+	}
+	form, action, err := p.fill(resp.Request.URL, string(body), "")
+	if err != nil {
+		return nil, err
+	}
+	form.Set("logout", "yes")
+	if resp, err = hc.PostForm(action, form); err != nil {
+		return nil, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 3 {
+		return nil, fmt.Errorf("certop: confirming the logout answered %d", resp.StatusCode)
+	}
+	return resp.Request.URL.Parse(resp.Header.Get("Location"))
+}
+
+func errorText(b []byte) string {
+	s := string(b)
+	if len(s) > 300 {
+		s = s[:300]
+	}
+	return s
+}

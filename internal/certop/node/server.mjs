@@ -1,0 +1,81 @@
+// A certified OpenID Provider (panva's oidc-provider) for confidant's tests.
+// The Go side (package certop) starts it with its configuration as JSON in
+// the CERTOP_CONFIG environment variable; it listens on a free loopback port
+// and prints "listening <issuer>" on stdout once it serves.
+//
+// Besides the provider's own routes it answers GET /_test/counts with the
+// number of requests per path, so tests can count token requests.
+import http from 'node:http';
+
+import Provider from 'oidc-provider';
+
+const cfg = JSON.parse(process.env.CERTOP_CONFIG || '{}');
+const accounts = cfg.accounts || {};
+const counts = {};
+
+const server = http.createServer();
+server.listen(0, '127.0.0.1', () => {
+  const { port } = server.address();
+  const issuer = `http://127.0.0.1:${port}`;
+  const provider = new Provider(issuer, {
+    clients: cfg.clients || [],
+    // Dev interactions: a login form that takes any login (the account ID)
+    // with any password, and a consent form.
+    features: {
+      devInteractions: { enabled: true },
+      revocation: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+      backchannelLogout: { enabled: true },
+      ...(cfg.features || {}),
+    },
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'preferred_username'],
+      email: ['email', 'email_verified'],
+    },
+    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    ttl: {
+      AccessToken: cfg.accessTokenTTL || 3600,
+      IdToken: cfg.idTokenTTL || 3600,
+      RefreshToken: 24 * 3600,
+      Grant: 24 * 3600,
+      Session: 24 * 3600,
+      Interaction: 600,
+    },
+    // Rotate refresh tokens on every use: the strictest a provider can be.
+    rotateRefreshToken: () => true,
+    async findAccount(ctx, id) {
+      const claims = accounts[id] || { name: id, email: `${id}@example.com`, email_verified: true };
+      return {
+        accountId: id,
+        async claims() {
+          return { sub: id, preferred_username: id, ...claims };
+        },
+      };
+    },
+    // Plain http on loopback: cookies without Secure.
+    cookies: { keys: ['confidant-test-cookie-key'] },
+    pkce: { required: () => true },
+    // The apps under test listen on loopback, which the provider's SSRF
+    // protection refuses to call (back-channel logout): without it here.
+    fetch: (url, options) => {
+      delete options.dispatcher;
+      return globalThis.fetch(url, options);
+    },
+  });
+  provider.on('server_error', (ctx, err) => console.error('server_error', err));
+  provider.on('backchannel.error', (ctx, err, client) => console.error('backchannel.error', client.clientId, err, err.cause));
+  provider.on('backchannel.success', (ctx, client) => console.error('backchannel.success', client.clientId));
+  const handle = provider.callback();
+  server.on('request', (req, res) => {
+    const path = req.url.split('?')[0];
+    if (path === '/_test/counts') {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify(counts));
+      return;
+    }
+    counts[path] = (counts[path] || 0) + 1;
+    handle(req, res);
+  });
+  console.log(`listening ${issuer}`);
+});

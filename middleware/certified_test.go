@@ -1,0 +1,153 @@
+package middleware_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/certop"
+	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/middleware"
+)
+
+// certified is an app signed in through oidc-provider, an OpenID Certified
+// provider that is strict where the in-process one is lenient.
+type certified struct {
+	op  *certop.Provider
+	app *testenv.App
+}
+
+// newCertified starts oidc-provider with the app registered (access tokens
+// of accessTTL seconds) and the app, whose /api calls the provider's
+// userinfo endpoint with the user's token. scopes are the client's.
+func newCertified(t *testing.T, accessTTL int, scopes []string, mw func(*middleware.Config)) *certified {
+	t.Helper()
+	s := &certified{}
+	s.app = testenv.NewApp(t, nil, func(appURL string) middleware.Config {
+		s.op = certop.Start(t, certop.Config{AccessTokenTTL: accessTTL, Clients: []certop.Client{{
+			ID: "app", Secret: "app-secret-value-never-logged",
+			RedirectURIs:           []string{appURL + "/auth/callback"},
+			PostLogoutRedirectURIs: []string{appURL + "/"},
+			BackchannelLogoutURI:   appURL + "/auth/backchannel-logout",
+			BackchannelLogoutSID:   true,
+		}}})
+		prov, err := client.Discover(t.Context(), s.op.Issuer, client.WithName("certified"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := client.New(client.Config{Provider: prov, ClientID: "app", ClientSecret: "app-secret-value-never-logged",
+			RedirectURL: appURL + "/auth/callback", Scopes: scopes,
+			FetchUserInfo: true}) // a strict provider puts profile and e-mail claims in userinfo only
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := middleware.Config{Client: c, APIs: []middleware.API{{Name: "userinfo", BaseURL: s.op.Issuer + "/me"}}}
+		if mw != nil {
+			mw(&cfg)
+		}
+		return cfg
+	})
+	s.app.APIs = map[string]string{"certified": s.op.Issuer + "/me"}
+	return s
+}
+
+// signIn signs account in through the provider's own login and consent
+// pages and returns the browser.
+func (s *certified) signIn(t *testing.T, account string) *http.Client {
+	t.Helper()
+	hc := testenv.Browser()
+	resp, _ := get(t, hc, s.app.URL+"/profile")
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("/profile: %d", resp.StatusCode)
+	}
+	cb, err := s.op.Login(hc, resp.Header.Get("Location"), account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := get(t, hc, cb.String()); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/profile" {
+		t.Fatalf("callback: %d to %q: %s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	return hc
+}
+
+func (s *certified) whoami(t *testing.T, hc *http.Client) string {
+	t.Helper()
+	_, who := get(t, hc, s.app.URL+"/whoami")
+	return who
+}
+
+// TestCertifiedProvider runs the whole flow against oidc-provider through
+// its own login and consent pages: sign-in, an API call with the token,
+// one refresh (rotating) after a 2-second access token, sign-out at its
+// end_session endpoint, and a back-channel logout started at the provider.
+func TestCertifiedProvider(t *testing.T) {
+	s := newCertified(t, 2, []string{"openid", "profile", "email", "offline_access"}, nil)
+	hc := s.signIn(t, "alice")
+	if who := s.whoami(t, hc); who != "certified:alice" {
+		t.Fatalf("whoami %q", who)
+	}
+	sess, err := testenv.LoadCookies(s.app.Store, hc.Jar.Cookies(mustURL(s.app.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.RefreshToken == "" || sess.SID == "" || !sess.EmailVerified {
+		t.Fatalf("session: refresh token %v, sid %q, email verified %v; want all (offline_access needs prompt=consent at a strict provider)",
+			sess.RefreshToken != "", sess.SID, sess.EmailVerified)
+	}
+	if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 || !strings.Contains(body, `"sub":"alice"`) {
+		t.Fatalf("API: %d %s", status, body)
+	}
+
+	before := s.op.Counts(t)["/token"]
+	time.Sleep(1100 * time.Millisecond) // due at half of its 2 seconds
+	for range 3 {
+		if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 {
+			t.Fatalf("API after the token was due: %d %s", status, body)
+		}
+	}
+	if n := s.op.Counts(t)["/token"] - before; n != 1 {
+		t.Errorf("%d token requests for the refresh, want 1", n)
+	}
+
+	// Sign-out: the app's session ends, then the provider's at its
+	// end_session endpoint, which returns to the app.
+	resp, err := hc.Post(s.app.URL+"/auth/logout", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	end, _ := url.Parse(resp.Header.Get("Location"))
+	if !strings.HasPrefix(end.String(), s.op.Issuer+"/session/end") || end.Query().Get("id_token_hint") == "" {
+		t.Fatalf("logout went to %s", end)
+	}
+	back, err := s.op.ConfirmLogout(hc, end.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.String() != s.app.URL+"/" {
+		t.Errorf("the provider sent the browser to %s, want the app", back)
+	}
+	if who := s.whoami(t, hc); who != "anonymous" {
+		t.Errorf("after sign-out: %q", who)
+	}
+
+	// Back-channel logout started at the provider: a new sign-in, then the
+	// user signs out at the provider, which tells the app.
+	hc = s.signIn(t, "alice")
+	if who := s.whoami(t, hc); who != "certified:alice" {
+		t.Fatalf("second sign-in: %q", who)
+	}
+	if err := s.op.EndSession(hc); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.op.Counts(t)["/session/end/confirm"]; n == 0 {
+		t.Error("the provider's logout was not confirmed")
+	}
+	// The provider delivers the logout token before it answers.
+	if who := s.whoami(t, hc); who != "anonymous" {
+		t.Errorf("after the provider's back-channel logout: %q", who)
+	}
+}
