@@ -1,13 +1,18 @@
 package middleware_test
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/certop"
 	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/middleware"
@@ -20,33 +25,46 @@ type certified struct {
 	app *testenv.App
 }
 
-// newCertified starts oidc-provider with the app registered (access tokens
-// of accessTTL seconds) and the app, whose /api calls the provider's
-// userinfo endpoint with the user's token. scopes are the client's.
-func newCertified(t *testing.T, accessTTL int, scopes []string, mw func(*middleware.Config)) *certified {
+// certifiedOptions adjust newCertified.
+type certifiedOptions struct {
+	accessTTL  int      // seconds; default 3600
+	grantTypes []string // the registration's; default authorization_code and refresh_token
+	client     func(*client.Config)
+	mw         func(*middleware.Config)
+}
+
+// newCertified starts oidc-provider with the app registered and the app,
+// whose /api calls the provider's userinfo endpoint with the user's token.
+// The client asks for openid profile email offline_access.
+func newCertified(t *testing.T, o certifiedOptions) *certified {
 	t.Helper()
 	s := &certified{}
 	s.app = testenv.NewApp(t, nil, func(appURL string) middleware.Config {
-		s.op = certop.Start(t, certop.Config{AccessTokenTTL: accessTTL, Clients: []certop.Client{{
+		s.op = certop.Start(t, certop.Config{AccessTokenTTL: o.accessTTL, Clients: []certop.Client{{
 			ID: "app", Secret: "app-secret-value-never-logged",
 			RedirectURIs:           []string{appURL + "/auth/callback"},
 			PostLogoutRedirectURIs: []string{appURL + "/"},
 			BackchannelLogoutURI:   appURL + "/auth/backchannel-logout",
 			BackchannelLogoutSID:   true,
+			GrantTypes:             o.grantTypes,
 		}}})
 		prov, err := client.Discover(t.Context(), s.op.Issuer, client.WithName("certified"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := client.New(client.Config{Provider: prov, ClientID: "app", ClientSecret: "app-secret-value-never-logged",
-			RedirectURL: appURL + "/auth/callback", Scopes: scopes,
-			FetchUserInfo: true}) // a strict provider puts profile and e-mail claims in userinfo only
+		ccfg := client.Config{Provider: prov, ClientID: "app", ClientSecret: "app-secret-value-never-logged",
+			RedirectURL: appURL + "/auth/callback", Scopes: []string{"openid", "profile", "email", "offline_access"},
+			FetchUserInfo: true} // a strict provider puts profile and e-mail claims in userinfo only
+		if o.client != nil {
+			o.client(&ccfg)
+		}
+		c, err := client.New(ccfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		cfg := middleware.Config{Client: c, APIs: []middleware.API{{Name: "userinfo", BaseURL: s.op.Issuer + "/me"}}}
-		if mw != nil {
-			mw(&cfg)
+		if o.mw != nil {
+			o.mw(&cfg)
 		}
 		return cfg
 	})
@@ -84,7 +102,7 @@ func (s *certified) whoami(t *testing.T, hc *http.Client) string {
 // one refresh (rotating) after a 2-second access token, sign-out at its
 // end_session endpoint, and a back-channel logout started at the provider.
 func TestCertifiedProvider(t *testing.T) {
-	s := newCertified(t, 2, []string{"openid", "profile", "email", "offline_access"}, nil)
+	s := newCertified(t, certifiedOptions{accessTTL: 2})
 	hc := s.signIn(t, "alice")
 	if who := s.whoami(t, hc); who != "certified:alice" {
 		t.Fatalf("whoami %q", who)
@@ -149,5 +167,46 @@ func TestCertifiedProvider(t *testing.T) {
 	// The provider delivers the logout token before it answers.
 	if who := s.whoami(t, hc); who != "anonymous" {
 		t.Errorf("after the provider's back-channel logout: %q", who)
+	}
+}
+
+// TestCertifiedNoRefreshToken: a registration without the refresh_token
+// grant gets no refresh token for offline_access. The app warns once per
+// provider (not at every sign-in), and a session ends with its access
+// token instead of answering 200 while every API call fails.
+func TestCertifiedNoRefreshToken(t *testing.T) {
+	clock := testenv.NewClock(time.Now())
+	var mu sync.Mutex
+	var warnings []event.Event
+	s := newCertified(t, certifiedOptions{accessTTL: 60, grantTypes: []string{"authorization_code"},
+		client: func(c *client.Config) { c.Now = clock.Now },
+		mw: func(c *middleware.Config) {
+			c.Now = clock.Now
+			c.OnEvent = func(ctx context.Context, e event.Event) {
+				testenv.CollectEvent(ctx, e)
+				if e.Level() >= slog.LevelWarn {
+					mu.Lock()
+					warnings = append(warnings, e)
+					mu.Unlock()
+				}
+			}
+		}})
+	first := s.signIn(t, "alice")
+	second := s.signIn(t, "bob")
+	mu.Lock()
+	if len(warnings) != 1 || warnings[0].Kind != event.NoRefreshToken || !errors.Is(warnings[0].Err, client.ErrNoRefreshToken) ||
+		warnings[0].Provider != "certified" {
+		t.Errorf("warnings after two sign-ins: %+v; want one refresh_token.missing for provider certified", warnings)
+	}
+	mu.Unlock()
+	if who := s.whoami(t, second); who != "certified:bob" {
+		t.Fatalf("whoami %q", who)
+	}
+	clock.Add(61 * time.Second)
+	if who := s.whoami(t, first); who != "anonymous" {
+		t.Errorf("after its only access token expired: %q, want anonymous", who)
+	}
+	if status, body := testenv.APIRequest(t, second, s.app.URL); status != http.StatusUnauthorized {
+		t.Errorf("API call after expiry: %d %s, want 401", status, body)
 	}
 }
