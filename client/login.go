@@ -4,10 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 
 	"golang.org/x/oauth2"
+
+	"github.com/confidant-go/confidant/internal/netx"
 )
 
 // Login is one sign-in attempt: the URL to send the browser to and the
@@ -76,6 +81,38 @@ func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error)
 	}
 	l.URL = c.oauth2Config(ep, AuthStyleAuto).AuthCodeURL(l.State, opts...)
 	return l, nil
+}
+
+// ErrResponseIssuer means the callback's iss (RFC 9207) is not the
+// provider's issuer, or is missing although the provider always sends it:
+// the response may come from another provider (a mix-up attack), and its
+// code must not be redeemed here.
+var ErrResponseIssuer = errors.New("client: authorization response from another issuer")
+
+// CheckResponseIssuer checks the iss parameter of an authorization response
+// (the callback's query q), for success and error responses alike (RFC
+// 9207): when present it must be the provider's issuer, and it must be
+// present when discovery says the provider sends it. Plain OAuth 2.0
+// providers have no issuer to compare with. Call it after the state check
+// and before Exchange.
+func (c *Client) CheckResponseIssuer(ctx context.Context, q url.Values) error {
+	ep, err := c.cfg.Provider.Endpoints(ctx)
+	if err != nil {
+		return err
+	}
+	iss, present := q["iss"]
+	switch {
+	case ep.Issuer == "":
+		return nil
+	case !present:
+		if ep.ResponseIss {
+			return fmt.Errorf("%w: no iss, and the provider always sends it", ErrResponseIssuer)
+		}
+		return nil
+	case len(iss) != 1 || iss[0] != ep.Issuer:
+		return fmt.Errorf("%w: iss %q, want %q", ErrResponseIssuer, netx.ProviderText(strings.Join(iss, ",")), ep.Issuer)
+	}
+	return nil
 }
 
 func randomString(n int) string {

@@ -26,6 +26,12 @@ type Endpoints struct {
 	RevocationURL string // revocation_endpoint, RFC 7009 (optional)
 	EndSessionURL string // end_session_endpoint, RP-initiated logout (optional)
 
+	// ResponseIss says that the provider puts iss in every authorization
+	// response (authorization_response_iss_parameter_supported, RFC 9207):
+	// a callback without it is then refused. An iss that is present is
+	// checked either way.
+	ResponseIss bool
+
 	// AuthMethods are the token endpoint's client authentication methods
 	// (token_endpoint_auth_methods_supported), which AuthStyleAuto
 	// chooses from. Optional.
@@ -317,6 +323,7 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 		JWKS       string   `json:"jwks_uri"`
 		Algs       []string `json:"id_token_signing_alg_values_supported"`
 		Auth       []string `json:"token_endpoint_auth_methods_supported"`
+		Iss        bool     `json:"authorization_response_iss_parameter_supported"`
 	}
 	if err := op.Claims(&extra); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrDiscovery, p.cfg.Issuer, err)
@@ -327,7 +334,7 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 	oe := op.Endpoint()
 	ep := Endpoints{Issuer: p.cfg.Issuer, AuthURL: oe.AuthURL, TokenURL: oe.TokenURL,
 		UserInfoURL: op.UserInfoEndpoint(), JWKSURL: extra.JWKS, RevocationURL: extra.Revocation,
-		EndSessionURL: extra.EndSession, SigningAlgs: extra.Algs, AuthMethods: extra.Auth}
+		EndSessionURL: extra.EndSession, SigningAlgs: extra.Algs, AuthMethods: extra.Auth, ResponseIss: extra.Iss}
 	return p.build(ep, op), nil
 }
 

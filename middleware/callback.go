@@ -15,8 +15,9 @@ import (
 	"github.com/confidant-go/confidant/session"
 )
 
-// callback finishes a sign-in: state first (before any token request), then
-// the provider's error if any, then the code exchange and a new session.
+// callback finishes a sign-in: state first (before any token request), the
+// response's iss (RFC 9207), then the provider's error if any, then the code
+// exchange and a new session.
 func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", "GET")
@@ -29,6 +30,11 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 		Attrs: []slog.Attr{slog.String("code", event.Redact(q.Get("code"))), slog.String("state", event.Redact(q.Get("state"))),
 			slog.String("error", netx.ProviderText(q.Get("error")))}})
 	f, err := a.takeFlow(w, r, q.Get("state"), c)
+	if err == nil {
+		// RFC 9207, on error responses too: a response that another
+		// provider produced is neither shown as this one's nor redeemed.
+		err = c.CheckResponseIssuer(r.Context(), q)
+	}
 	if e := q.Get("error"); e != "" {
 		// Shown, never exchanged; an unknown state does not hide the
 		// provider's reason but is still reported first.

@@ -15,6 +15,7 @@ import (
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/certop"
 	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/internal/testop"
 	"github.com/confidant-go/confidant/middleware"
 )
 
@@ -208,5 +209,82 @@ func TestCertifiedNoRefreshToken(t *testing.T) {
 	}
 	if status, body := testenv.APIRequest(t, second, s.app.URL); status != http.StatusUnauthorized {
 		t.Errorf("API call after expiry: %d %s, want 401", status, body)
+	}
+}
+
+// callbackFor starts a sign-in with a new browser and signs account in at
+// the certified provider, stopping before the callback.
+func (s *certified) callbackFor(t *testing.T, account string) (*http.Client, *url.URL) {
+	t.Helper()
+	hc := testenv.Browser()
+	resp, _ := get(t, hc, s.app.URL+"/profile")
+	cb, err := s.op.Login(hc, resp.Header.Get("Location"), account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hc, cb
+}
+
+// TestResponseIssuer (RFC 9207): the callback's iss must be the provider's
+// issuer, and is required from a provider that says it always sends it
+// (oidc-provider does); a response that fails either is refused with 400
+// before any token request. The in-process provider sends no iss and does
+// not promise it: a forged one is still refused.
+func TestResponseIssuer(t *testing.T) {
+	var rec recordingErrors
+	s := newCertified(t, certifiedOptions{mw: rec.install})
+	env, zrec, _ := recordedEnv(t, testenv.Options{})
+	for _, tc := range []struct {
+		name     string
+		callback func(t *testing.T) (*http.Client, *url.URL)
+		tokens   func() int
+		rec      *recordingErrors
+		iss      func(q url.Values) // changes the callback's query
+		refused  bool
+	}{
+		{name: "certified: as sent", callback: func(t *testing.T) (*http.Client, *url.URL) { return s.callbackFor(t, "alice") },
+			tokens: func() int { return s.op.Counts(t)["/token"] }, rec: &rec, iss: func(url.Values) {}},
+		{name: "certified: another issuer", callback: func(t *testing.T) (*http.Client, *url.URL) { return s.callbackFor(t, "alice") },
+			tokens: func() int { return s.op.Counts(t)["/token"] }, rec: &rec, iss: func(q url.Values) { q.Set("iss", "https://evil.example") }, refused: true},
+		{name: "certified: iss removed", callback: func(t *testing.T) (*http.Client, *url.URL) { return s.callbackFor(t, "alice") },
+			tokens: func() int { return s.op.Counts(t)["/token"] }, rec: &rec, iss: func(q url.Values) { q.Del("iss") }, refused: true},
+		{name: "certified: error response from another issuer", callback: func(t *testing.T) (*http.Client, *url.URL) { return s.callbackFor(t, "alice") },
+			tokens: func() int { return s.op.Counts(t)["/token"] }, rec: &rec, refused: true,
+			iss: func(q url.Values) {
+				q.Del("code")
+				q.Set("error", "access_denied")
+				q.Set("iss", "https://evil.example")
+			}},
+		{name: "in-process: no iss", callback: func(t *testing.T) (*http.Client, *url.URL) {
+			hc := testenv.Browser()
+			return hc, env.ProviderLogin(t, hc, env.StartLogin(t, hc, "/profile"))
+		}, tokens: func() int { return env.OP.Count(testop.PathToken) }, rec: zrec, iss: func(url.Values) {}},
+		{name: "in-process: a forged iss", callback: func(t *testing.T) (*http.Client, *url.URL) {
+			hc := testenv.Browser()
+			return hc, env.ProviderLogin(t, hc, env.StartLogin(t, hc, "/profile"))
+		}, tokens: func() int { return env.OP.Count(testop.PathToken) }, rec: zrec, iss: func(q url.Values) { q.Set("iss", "https://evil.example") }, refused: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hc, cb := tc.callback(t)
+			q := cb.Query()
+			tc.iss(q)
+			cb.RawQuery = q.Encode()
+			before := tc.tokens()
+			resp, err := hc.Get(cb.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			n := tc.tokens() - before
+			if !tc.refused {
+				if resp.StatusCode != http.StatusFound || n != 1 {
+					t.Errorf("callback: %d with %d token requests, want 302 and 1", resp.StatusCode, n)
+				}
+				return
+			}
+			if resp.StatusCode != http.StatusBadRequest || n != 0 || !errors.Is(tc.rec.last(), client.ErrResponseIssuer) {
+				t.Errorf("callback: %d with %d token requests, reason %v; want 400, none, ErrResponseIssuer", resp.StatusCode, n, tc.rec.last())
+			}
+		})
 	}
 }

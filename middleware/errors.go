@@ -93,7 +93,8 @@ func FailureReason(r *http.Request) error {
 func StatusCode(err error) int {
 	var pe *ProviderError
 	switch {
-	case errors.Is(err, ErrStateMissing), errors.Is(err, ErrStateMismatch), errors.Is(err, ErrStateExpired):
+	case errors.Is(err, ErrStateMissing), errors.Is(err, ErrStateMismatch), errors.Is(err, ErrStateExpired),
+		errors.Is(err, client.ErrResponseIssuer): // before ProviderError: not this provider's answer
 		return http.StatusBadRequest
 	case errors.As(err, &pe):
 		if pe.Code == "access_denied" {
