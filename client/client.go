@@ -68,6 +68,13 @@ type Config struct {
 	// Default AuthStyleAuto: from the provider (see AuthStyleAuto).
 	AuthStyle AuthStyle
 
+	// PAR pushes every authorization request to the provider's pushed
+	// authorization request endpoint (RFC 9126) when it has one, so that
+	// the browser carries only client_id and request_uri. Default: off,
+	// except that a provider whose discovery says
+	// require_pushed_authorization_requests always gets them pushed.
+	PAR bool
+
 	// AllowInsecureHTTP accepts a RedirectURL on plain http that is not a
 	// loopback host: codes and session cookies then travel in clear, only
 	// for a closed test network. Default: refused; https, or http on

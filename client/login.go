@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -80,8 +82,43 @@ func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error)
 		opts = append(opts, oauth2.SetAuthURLParam(k, vs[0]))
 	}
 	l.URL = c.oauth2Config(ep, AuthStyleAuto).AuthCodeURL(l.State, opts...)
+	if ep.PARURL != "" && (c.cfg.PAR || ep.RequirePAR) {
+		if l.URL, err = c.push(ctx, ep, l.URL); err != nil {
+			return nil, err
+		}
+	}
 	return l, nil
 }
+
+// push sends the authorization request in authURL to the provider's PAR
+// endpoint (RFC 9126) and returns the URL that carries only client_id and
+// the request_uri it was given.
+func (c *Client) push(ctx context.Context, ep Endpoints, authURL string) (string, error) {
+	u, err := url.Parse(authURL)
+	if err != nil {
+		return "", fmt.Errorf("%w: authorization URL: %v", ErrConfig, err)
+	}
+	status, body, err := c.postForm(ctx, "pushed authorization request", ep.PARURL, u.Query(), c.authStyle(ep))
+	if err != nil {
+		return "", err
+	}
+	var par struct {
+		RequestURI string `json:"request_uri"`
+		ExpiresIn  int    `json:"expires_in"`
+	}
+	if status != http.StatusCreated && status != http.StatusOK {
+		return "", fmt.Errorf("%w: %w", ErrPushedRequest, tokenErrorOf(status, body))
+	}
+	if json.Unmarshal(body, &par) != nil || par.RequestURI == "" {
+		return "", fmt.Errorf("%w: no request_uri in the answer", ErrPushedRequest)
+	}
+	u.RawQuery = url.Values{"client_id": {c.cfg.ClientID}, "request_uri": {par.RequestURI}}.Encode()
+	return u.String(), nil
+}
+
+// ErrPushedRequest means the provider refused a pushed authorization
+// request (RFC 9126); a *TokenError in the chain has its reason.
+var ErrPushedRequest = errors.New("client: pushed authorization request refused")
 
 // ErrResponseIssuer means the callback's iss (RFC 9207) is not the
 // provider's issuer, or is missing although the provider always sends it:

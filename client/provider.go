@@ -26,6 +26,12 @@ type Endpoints struct {
 	RevocationURL string // revocation_endpoint, RFC 7009 (optional)
 	EndSessionURL string // end_session_endpoint, RP-initiated logout (optional)
 
+	// PARURL is the pushed authorization request endpoint (RFC 9126), and
+	// RequirePAR says that the provider accepts no other authorization
+	// request (require_pushed_authorization_requests). Optional.
+	PARURL     string
+	RequirePAR bool
+
 	// ResponseIss says that the provider puts iss in every authorization
 	// response (authorization_response_iss_parameter_supported, RFC 9207):
 	// a callback without it is then refused. An iss that is present is
@@ -324,6 +330,8 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 		Algs       []string `json:"id_token_signing_alg_values_supported"`
 		Auth       []string `json:"token_endpoint_auth_methods_supported"`
 		Iss        bool     `json:"authorization_response_iss_parameter_supported"`
+		PAR        string   `json:"pushed_authorization_request_endpoint"`
+		RequirePAR bool     `json:"require_pushed_authorization_requests"`
 	}
 	if err := op.Claims(&extra); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrDiscovery, p.cfg.Issuer, err)
@@ -334,7 +342,8 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 	oe := op.Endpoint()
 	ep := Endpoints{Issuer: p.cfg.Issuer, AuthURL: oe.AuthURL, TokenURL: oe.TokenURL,
 		UserInfoURL: op.UserInfoEndpoint(), JWKSURL: extra.JWKS, RevocationURL: extra.Revocation,
-		EndSessionURL: extra.EndSession, SigningAlgs: extra.Algs, AuthMethods: extra.Auth, ResponseIss: extra.Iss}
+		EndSessionURL: extra.EndSession, SigningAlgs: extra.Algs, AuthMethods: extra.Auth, ResponseIss: extra.Iss,
+		PARURL: extra.PAR, RequirePAR: extra.RequirePAR}
 	return p.build(ep, op), nil
 }
 

@@ -2,16 +2,11 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"golang.org/x/oauth2"
-
-	"github.com/confidant-go/confidant/internal/netx"
 )
 
 // Revoke asks the provider to revoke token (RFC 7009). hint is
@@ -30,39 +25,11 @@ func (c *Client) Revoke(ctx context.Context, token, hint string) error {
 	if hint != "" {
 		form.Set("token_type_hint", hint)
 	}
-	style := c.authStyle(ep)
-	if style == AuthStylePost {
-		form.Set("client_id", c.cfg.ClientID)
-		form.Set("client_secret", c.cfg.ClientSecret)
+	status, body, err := c.postForm(ctx, "revocation", ep.RevocationURL, form, c.authStyle(ep))
+	if err != nil || status == http.StatusOK {
+		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.RevocationURL, strings.NewReader(form.Encode()))
-	if err != nil {
-		return fmt.Errorf("%w: revocation endpoint: %v", ErrConfig, err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	if style == AuthStyleBasic {
-		// RFC 6749 2.3.1: both parts are form-encoded before Basic encoding.
-		req.SetBasicAuth(url.QueryEscape(c.cfg.ClientID), url.QueryEscape(c.cfg.ClientSecret))
-	}
-	resp, err := c.cfg.HTTPClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("%w: revocation: %w", ErrProviderUnavailable, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, netx.SmallBody))
-	if resp.StatusCode == http.StatusOK {
-		return nil
-	}
-	te := &TokenError{StatusCode: resp.StatusCode}
-	var e struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-	}
-	if json.Unmarshal(body, &e) == nil {
-		te.Code, te.Description = netx.ProviderText(e.Error), netx.ProviderText(e.Description)
-	}
-	return te
+	return tokenErrorOf(status, body)
 }
 
 // RevokeToken revokes the grant behind tok the provider's way: the refresh

@@ -28,8 +28,9 @@ type certified struct {
 
 // certifiedOptions adjust newCertified.
 type certifiedOptions struct {
-	accessTTL  int      // seconds; default 3600
-	grantTypes []string // the registration's; default authorization_code and refresh_token
+	accessTTL  int            // seconds; default 3600
+	grantTypes []string       // the registration's; default authorization_code and refresh_token
+	features   map[string]any // oidc-provider's features, merged
 	client     func(*client.Config)
 	mw         func(*middleware.Config)
 }
@@ -41,7 +42,7 @@ func newCertified(t *testing.T, o certifiedOptions) *certified {
 	t.Helper()
 	s := &certified{}
 	s.app = testenv.NewApp(t, nil, func(appURL string) middleware.Config {
-		s.op = certop.Start(t, certop.Config{AccessTokenTTL: o.accessTTL, Clients: []certop.Client{{
+		s.op = certop.Start(t, certop.Config{AccessTokenTTL: o.accessTTL, Features: o.features, Clients: []certop.Client{{
 			ID: "app", Secret: "app-secret-value-never-logged",
 			RedirectURIs:           []string{appURL + "/auth/callback"},
 			PostLogoutRedirectURIs: []string{appURL + "/"},
@@ -286,5 +287,66 @@ func TestResponseIssuer(t *testing.T) {
 				t.Errorf("callback: %d with %d token requests, reason %v; want 400, none, ErrResponseIssuer", resp.StatusCode, n, tc.rec.last())
 			}
 		})
+	}
+}
+
+// TestPushedAuthorizationRequests (RFC 9126): a provider that requires PAR
+// gets every authorization request pushed, and so does one that offers it
+// when Config.PAR asks; the browser then carries only client_id and
+// request_uri. Without either, the request goes in the URL.
+func TestPushedAuthorizationRequests(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		required bool
+		par      bool
+		pushed   bool
+	}{
+		{"required by the provider", true, false, true},
+		{"asked for by the app", false, true, true},
+		{"neither", false, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newCertified(t, certifiedOptions{
+				features: map[string]any{"pushedAuthorizationRequests": map[string]any{"enabled": true, "requirePushedAuthorizationRequests": tc.required}},
+				client:   func(c *client.Config) { c.PAR = tc.par },
+			})
+			hc := testenv.Browser()
+			resp, _ := get(t, hc, s.app.URL+"/profile")
+			authURL, _ := url.Parse(resp.Header.Get("Location"))
+			q := authURL.Query()
+			if pushed := q.Has("request_uri"); pushed != tc.pushed || (pushed && (len(q) != 2 || q.Get("client_id") != "app")) {
+				t.Fatalf("authorization URL %s: pushed %v, want %v (only client_id and request_uri)", authURL, pushed, tc.pushed)
+			}
+			if n := s.op.Counts(t)["/request"]; (n == 1) != tc.pushed {
+				t.Errorf("%d pushed requests", n)
+			}
+			cb, err := s.op.Login(hc, authURL.String(), "alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp, body := get(t, hc, cb.String()); resp.StatusCode != http.StatusFound {
+				t.Fatalf("callback: %d %s", resp.StatusCode, body)
+			}
+			if who := s.whoami(t, hc); who != "certified:alice" {
+				t.Errorf("whoami %q", who)
+			}
+		})
+	}
+}
+
+// TestPushedAuthorizationRequestRefused: a PAR endpoint that refuses the
+// client gives the error page (502, client.ErrPushedRequest with the
+// provider's reason), not a sign-in that cannot work.
+func TestPushedAuthorizationRequestRefused(t *testing.T) {
+	var rec recordingErrors
+	s := newCertified(t, certifiedOptions{
+		features: map[string]any{"pushedAuthorizationRequests": map[string]any{"enabled": true, "requirePushedAuthorizationRequests": true}},
+		client:   func(c *client.Config) { c.ClientSecret = "not-the-secret" },
+		mw:       rec.install,
+	})
+	resp, _ := get(t, testenv.Browser(), s.app.URL+"/profile")
+	var te *client.TokenError
+	if err := rec.last(); resp.StatusCode != http.StatusBadGateway || !errors.Is(err, client.ErrPushedRequest) || !errors.As(err, &te) || te.Code != "invalid_client" {
+		t.Errorf("%d, reason %v; want 502 with ErrPushedRequest and invalid_client", resp.StatusCode, err)
 	}
 }

@@ -112,7 +112,7 @@ func StatusCode(err error) int {
 		return http.StatusInternalServerError // a configuration problem: retrying never helps
 	case errors.Is(err, ErrSessionStore), errors.Is(err, ErrRefreshUnavailable):
 		return http.StatusServiceUnavailable
-	case errors.Is(err, client.ErrProviderUnavailable), errors.Is(err, client.ErrDiscovery):
+	case errors.Is(err, client.ErrProviderUnavailable), errors.Is(err, client.ErrDiscovery), errors.Is(err, client.ErrPushedRequest):
 		return http.StatusBadGateway
 	case errors.Is(err, ErrNotSignedIn),
 		errors.Is(err, client.ErrInvalidIDToken), errors.Is(err, client.ErrNonceMismatch),
