@@ -14,15 +14,24 @@ import (
 
 // postForm posts form to one of the provider's endpoints (what names it in
 // errors) with the client's authentication, as the token endpoint gets it:
-// HTTP Basic (both parts form-encoded first, RFC 6749 2.3.1) or client_id
-// and client_secret in the form. It returns the answer's status and body.
+// HTTP Basic (both parts form-encoded first, RFC 6749 2.3.1), client_id
+// and client_secret in the form, or a client assertion (private_key_jwt). It returns the answer's status and body.
 // A provider that cannot be reached, or answers 5xx or 429, gives
 // ErrProviderUnavailable.
 func (c *Client) postForm(ctx context.Context, what, endpoint string, form url.Values, style AuthStyle) (int, []byte, error) {
 	form = cloneValues(form)
-	if style == AuthStylePost {
+	switch style {
+	case AuthStylePost:
 		form.Set("client_id", c.cfg.ClientID)
 		form.Set("client_secret", c.cfg.ClientSecret)
+	case AuthStylePrivateKeyJWT:
+		ep, err := c.cfg.Provider.Endpoints(ctx)
+		if err != nil {
+			return 0, nil, err
+		}
+		if err := c.addAssertion(form, ep); err != nil {
+			return 0, nil, err
+		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {

@@ -2,8 +2,10 @@ package client
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -36,7 +38,23 @@ const (
 	// AuthStylePost sends them as client_id and client_secret form fields
 	// (client_secret_post).
 	AuthStylePost
+	// AuthStylePrivateKeyJWT sends a JWT signed with Config.PrivateKey
+	// (private_key_jwt, RFC 7523) instead of a secret.
+	AuthStylePrivateKeyJWT
 )
+
+// String is the method's name in discovery and client registration.
+func (s AuthStyle) String() string {
+	switch s {
+	case AuthStyleBasic:
+		return "client_secret_basic"
+	case AuthStylePost:
+		return "client_secret_post"
+	case AuthStylePrivateKeyJWT:
+		return "private_key_jwt"
+	}
+	return "auto"
+}
 
 // Config configures a Client. New copies it; changing it afterwards has no
 // effect.
@@ -64,9 +82,25 @@ type Config struct {
 	// nonce, code_challenge, …) cannot be overridden.
 	AuthParams url.Values
 
-	// AuthStyle selects client_secret_basic or client_secret_post.
-	// Default AuthStyleAuto: from the provider (see AuthStyleAuto).
+	// AuthStyle selects client_secret_basic, client_secret_post or
+	// private_key_jwt. Default AuthStyleAuto: private_key_jwt when
+	// PrivateKey is set and the provider accepts it (or does not say),
+	// else from the provider (see AuthStyleAuto).
 	AuthStyle AuthStyle
+
+	// PrivateKey authenticates the client with private_key_jwt (RFC 7523):
+	// a short-lived JWT signed with it goes with every token, refresh,
+	// revocation and pushed authorization request. Any crypto.Signer
+	// works, so the key can live in a KMS or HSM; its public key (ECDSA
+	// P-256, or RSA of 2048 bits or more) is registered at the provider.
+	// ClientSecret is then optional. Default: none.
+	PrivateKey crypto.Signer
+	// PrivateKeyID is the key's kid as registered (the JWT's kid header).
+	// Optional, but most providers with several keys need it.
+	PrivateKeyID string
+	// PrivateKeyAlg is the signature algorithm: ES256 for P-256 keys; RS256
+	// (default) or PS256 for RSA keys.
+	PrivateKeyAlg string
 
 	// PAR pushes every authorization request to the provider's pushed
 	// authorization request endpoint (RFC 9126) when it has one, so that
@@ -108,8 +142,9 @@ type Config struct {
 // provider. Safe for concurrent use.
 type Client struct {
 	cfg     Config
-	learned *atomic.Int32 // AuthStyle learned from a refusal (AuthStyleAuto), 0 until then
-	noRT    *atomic.Bool  // a sign-in asked for offline_access and got no refresh token (warned once)
+	signer  *assertionSigner // private_key_jwt; nil without PrivateKey
+	learned *atomic.Int32    // AuthStyle learned from a refusal (AuthStyleAuto), 0 until then
+	noRT    *atomic.Bool     // a sign-in asked for offline_access and got no refresh token (warned once)
 }
 
 // New validates cfg and returns a Client. A missing required field is an
@@ -122,7 +157,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.ClientID == "" {
 		missing = append(missing, "ClientID")
 	}
-	if cfg.ClientSecret == "" {
+	if cfg.ClientSecret == "" && cfg.PrivateKey == nil {
 		missing = append(missing, "ClientSecret")
 	}
 	if cfg.RedirectURL == "" {
@@ -138,8 +173,20 @@ func New(cfg Config) (*Client, error) {
 	if !netx.SecureOrLoopback(u) && !cfg.AllowInsecureHTTP {
 		return nil, fmt.Errorf("%w: RedirectURL %q must be https (plain http only on a loopback host, for development): the code and the session cookie would travel in clear (AllowInsecureHTTP opts out)", ErrConfig, cfg.RedirectURL)
 	}
-	if cfg.AuthStyle != AuthStyleAuto && cfg.AuthStyle != AuthStyleBasic && cfg.AuthStyle != AuthStylePost {
+	if cfg.AuthStyle < AuthStyleAuto || cfg.AuthStyle > AuthStylePrivateKeyJWT {
 		return nil, fmt.Errorf("%w: unknown AuthStyle %d", ErrConfig, cfg.AuthStyle)
+	}
+	if cfg.AuthStyle == AuthStylePrivateKeyJWT && cfg.PrivateKey == nil {
+		return nil, fmt.Errorf("%w: AuthStylePrivateKeyJWT needs PrivateKey", ErrConfig)
+	}
+	if (cfg.AuthStyle == AuthStyleBasic || cfg.AuthStyle == AuthStylePost) && cfg.ClientSecret == "" {
+		return nil, fmt.Errorf("%w: %s needs ClientSecret", ErrConfig, cfg.AuthStyle)
+	}
+	var signer *assertionSigner
+	if cfg.PrivateKey != nil {
+		if signer, err = newAssertionSigner(cfg.PrivateKey, cfg.PrivateKeyAlg, cfg.PrivateKeyID); err != nil {
+			return nil, err
+		}
 	}
 	cfg.Scopes = slices.Clone(cfg.Scopes)
 	if len(cfg.Scopes) == 0 && len(cfg.Provider.q.defaultScopes) > 0 {
@@ -166,7 +213,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Client{cfg: cfg, learned: new(atomic.Int32), noRT: new(atomic.Bool)}, nil
+	return &Client{cfg: cfg, signer: signer, learned: new(atomic.Int32), noRT: new(atomic.Bool)}, nil
 }
 
 func init() {
@@ -205,6 +252,9 @@ func (c *Client) authStyle(ep Endpoints) AuthStyle {
 	if c.cfg.AuthStyle != AuthStyleAuto {
 		return c.cfg.AuthStyle
 	}
+	if c.signer != nil && (c.cfg.ClientSecret == "" || len(ep.AuthMethods) == 0 || slices.Contains(ep.AuthMethods, "private_key_jwt")) {
+		return AuthStylePrivateKeyJWT
+	}
 	if l := AuthStyle(c.learned.Load()); l != AuthStyleAuto {
 		return l
 	}
@@ -237,9 +287,14 @@ func (c *Client) fallbackStyle(ep Endpoints, style AuthStyle, err error) AuthSty
 // oauth2Config builds the x/oauth2 configuration for the resolved endpoints
 // and client authentication.
 func (c *Client) oauth2Config(ep Endpoints, auth AuthStyle) *oauth2.Config {
-	style := oauth2.AuthStyleInHeader
-	if auth == AuthStylePost {
+	style, secret := oauth2.AuthStyleInHeader, c.cfg.ClientSecret
+	switch auth {
+	case AuthStylePost:
 		style = oauth2.AuthStyleInParams
+	case AuthStylePrivateKeyJWT:
+		// client_id in the form, no secret: the transport adds the
+		// assertion (see ctx).
+		style, secret = oauth2.AuthStyleInParams, ""
 	}
 	scopes := c.cfg.Scopes
 	if c.cfg.Provider.q.offlineAccessType {
@@ -247,7 +302,7 @@ func (c *Client) oauth2Config(ep Endpoints, auth AuthStyle) *oauth2.Config {
 	}
 	return &oauth2.Config{
 		ClientID:     c.cfg.ClientID,
-		ClientSecret: c.cfg.ClientSecret,
+		ClientSecret: secret,
 		RedirectURL:  c.cfg.RedirectURL,
 		Scopes:       scopes,
 		Endpoint:     oauth2.Endpoint{AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, AuthStyle: style},
@@ -255,20 +310,43 @@ func (c *Client) oauth2Config(ep Endpoints, auth AuthStyle) *oauth2.Config {
 }
 
 // ctx returns a context that makes x/oauth2 use the configured HTTP client
-// for token requests, asking for JSON (GitHub answers form-encoded
-// otherwise).
-func (c *Client) ctx(ctx context.Context) context.Context {
+// for its token requests to ep, asking for JSON (GitHub answers
+// form-encoded otherwise) and, with private_key_jwt, carrying a fresh client
+// assertion (x/oauth2 has no way to add one to a refresh request).
+func (c *Client) ctx(ctx context.Context, ep Endpoints, style AuthStyle) context.Context {
 	hc := *c.cfg.HTTPClient
-	hc.Transport = acceptJSON{base: hc.Transport}
+	hc.Transport = &tokenTransport{base: hc.Transport, c: c, ep: ep, assert: style == AuthStylePrivateKeyJWT}
 	return context.WithValue(ctx, oauth2.HTTPClient, &hc)
 }
 
-type acceptJSON struct{ base http.RoundTripper }
+type tokenTransport struct {
+	base   http.RoundTripper
+	c      *Client
+	ep     Endpoints
+	assert bool
+}
 
-func (a acceptJSON) RoundTrip(r *http.Request) (*http.Response, error) {
+func (t *tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r2 := r.Clone(r.Context())
 	r2.Header.Set("Accept", "application/json")
-	base := a.base
+	if t.assert && r.Method == http.MethodPost && r.Body != nil {
+		b, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		form, err := url.ParseQuery(string(b))
+		if err != nil {
+			return nil, err
+		}
+		if err := t.c.addAssertion(form, t.ep); err != nil {
+			return nil, err
+		}
+		body := form.Encode()
+		r2.Body, r2.ContentLength = io.NopCloser(strings.NewReader(body)), int64(len(body))
+		r2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+	}
+	base := t.base
 	if base == nil {
 		base = http.DefaultTransport
 	}

@@ -45,13 +45,13 @@ func (c *Client) Exchange(ctx context.Context, code string, l *Login) (*Result, 
 	}
 	start := time.Now()
 	style := c.authStyle(r.ep)
-	tok, err := c.oauth2Config(r.ep, style).Exchange(c.ctx(ctx), code, oauth2.VerifierOption(l.Verifier))
+	tok, err := c.oauth2Config(r.ep, style).Exchange(c.ctx(ctx, r.ep, style), code, oauth2.VerifierOption(l.Verifier))
 	if err != nil {
 		err = tokenError(err)
 		if fb := c.fallbackStyle(r.ep, style, err); fb != AuthStyleAuto {
 			// The client was refused before the code was looked at: the
 			// code is still good for one more try with the other method.
-			if tok, err = c.oauth2Config(r.ep, fb).Exchange(c.ctx(ctx), code, oauth2.VerifierOption(l.Verifier)); err == nil {
+			if tok, err = c.oauth2Config(r.ep, fb).Exchange(c.ctx(ctx, r.ep, fb), code, oauth2.VerifierOption(l.Verifier)); err == nil {
 				c.learned.Store(int32(fb))
 				style = fb
 			} else {
@@ -127,12 +127,8 @@ func statusOf(err error) int {
 
 // tokenAttrs describes a token response without any of its values.
 func tokenAttrs(grant string, style AuthStyle, tok *oauth2.Token) []slog.Attr {
-	auth := "client_secret_basic"
-	if style == AuthStylePost {
-		auth = "client_secret_post"
-	}
 	raw, _ := tok.Extra("id_token").(string)
-	return []slog.Attr{slog.String("grant", grant), slog.String("client_auth", auth),
+	return []slog.Attr{slog.String("grant", grant), slog.String("client_auth", style.String()),
 		slog.Int("access_token_len", len(tok.AccessToken)), slog.Bool("refresh_token", tok.RefreshToken != ""),
 		slog.Int("id_token_len", len(raw)), slog.Int64("expires_in", tok.ExpiresIn), slog.String("token_type", tok.Type())}
 }

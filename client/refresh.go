@@ -77,11 +77,11 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev Previous
 
 func (c *Client) refresh(ctx context.Context, r *resolved, refreshToken string, prev Previous) (*Result, error) {
 	style := c.authStyle(r.ep)
-	tok, err := c.oauth2Config(r.ep, style).TokenSource(c.ctx(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token()
+	tok, err := c.oauth2Config(r.ep, style).TokenSource(c.ctx(ctx, r.ep, style), &oauth2.Token{RefreshToken: refreshToken}).Token()
 	if err != nil {
 		err = tokenError(err)
 		if fb := c.fallbackStyle(r.ep, style, err); fb != AuthStyleAuto {
-			if tok, err = c.oauth2Config(r.ep, fb).TokenSource(c.ctx(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token(); err == nil {
+			if tok, err = c.oauth2Config(r.ep, fb).TokenSource(c.ctx(ctx, r.ep, fb), &oauth2.Token{RefreshToken: refreshToken}).Token(); err == nil {
 				c.learned.Store(int32(fb))
 			} else {
 				err = tokenError(err)

@@ -1,7 +1,14 @@
 package middleware_test
 
 import (
+	"cmp"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -10,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
@@ -31,6 +40,7 @@ type certifiedOptions struct {
 	accessTTL  int            // seconds; default 3600
 	grantTypes []string       // the registration's; default authorization_code and refresh_token
 	features   map[string]any // oidc-provider's features, merged
+	register   func(*certop.Client)
 	client     func(*client.Config)
 	mw         func(*middleware.Config)
 }
@@ -42,14 +52,18 @@ func newCertified(t *testing.T, o certifiedOptions) *certified {
 	t.Helper()
 	s := &certified{}
 	s.app = testenv.NewApp(t, nil, func(appURL string) middleware.Config {
-		s.op = certop.Start(t, certop.Config{AccessTokenTTL: o.accessTTL, Features: o.features, Clients: []certop.Client{{
+		reg := certop.Client{
 			ID: "app", Secret: "app-secret-value-never-logged",
 			RedirectURIs:           []string{appURL + "/auth/callback"},
 			PostLogoutRedirectURIs: []string{appURL + "/"},
 			BackchannelLogoutURI:   appURL + "/auth/backchannel-logout",
 			BackchannelLogoutSID:   true,
 			GrantTypes:             o.grantTypes,
-		}}})
+		}
+		if o.register != nil {
+			o.register(&reg)
+		}
+		s.op = certop.Start(t, certop.Config{AccessTokenTTL: o.accessTTL, Features: o.features, Clients: []certop.Client{reg}})
 		prov, err := client.Discover(t.Context(), s.op.Issuer, client.WithName("certified"))
 		if err != nil {
 			t.Fatal(err)
@@ -348,5 +362,83 @@ func TestPushedAuthorizationRequestRefused(t *testing.T) {
 	var te *client.TokenError
 	if err := rec.last(); resp.StatusCode != http.StatusBadGateway || !errors.Is(err, client.ErrPushedRequest) || !errors.As(err, &te) || te.Code != "invalid_client" {
 		t.Errorf("%d, reason %v; want 502 with ErrPushedRequest and invalid_client", resp.StatusCode, err)
+	}
+}
+
+// kmsKey hides the key's type: the client sees only a crypto.Signer, as
+// with a key in a KMS or HSM.
+type kmsKey struct{ crypto.Signer }
+
+// TestPrivateKeyJWT (RFC 7523): with a registration that accepts only
+// private_key_jwt, an ECDSA P-256 key (ES256) and an RSA key (RS256, PS256)
+// behind a bare crypto.Signer authenticate the token, refresh, pushed
+// authorization and revocation requests, the method found from discovery.
+// A key the provider does not know is refused at the code exchange.
+func TestPrivateKeyJWT(t *testing.T) {
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	rs, _ := rsa.GenerateKey(rand.Reader, 2048)
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	for _, tc := range []struct {
+		name       string
+		key        crypto.Signer
+		registered crypto.Signer
+		alg        string
+		ok         bool
+	}{
+		{"ES256", ec, ec, "", true},
+		{"RS256", rs, rs, "", true},
+		{"PS256", rs, rs, "PS256", true},
+		{"a key the provider does not know", other, ec, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rec recordingErrors
+			s := newCertified(t, certifiedOptions{accessTTL: 2,
+				features: map[string]any{"pushedAuthorizationRequests": map[string]any{"enabled": true}},
+				register: func(c *certop.Client) {
+					alg := cmp.Or(tc.alg, map[bool]string{true: "ES256", false: "RS256"}[tc.key != rs])
+					jwk, err := json.Marshal(jose.JSONWebKey{Key: tc.registered.Public(), KeyID: "k1", Algorithm: alg, Use: "sig"})
+					if err != nil {
+						t.Fatal(err)
+					}
+					c.Secret, c.AuthMethod, c.JWKS = "", "private_key_jwt", &certop.JWKS{Keys: []json.RawMessage{jwk}}
+				},
+				client: func(c *client.Config) {
+					// PAR too, except where the exchange is to be refused.
+					c.ClientSecret, c.PrivateKey, c.PrivateKeyID, c.PrivateKeyAlg, c.PAR = "", kmsKey{tc.key}, "k1", tc.alg, tc.ok
+				},
+				mw: rec.install,
+			})
+			if !tc.ok {
+				hc, cb := s.callbackFor(t, "alice")
+				resp, _ := get(t, hc, cb.String())
+				var te *client.TokenError
+				if !errors.As(rec.last(), &te) || te.Code != "invalid_client" || resp.StatusCode == http.StatusFound {
+					t.Errorf("callback: %d, reason %v; want invalid_client", resp.StatusCode, rec.last())
+				}
+				return
+			}
+			hc := s.signIn(t, "alice")
+			if n := s.op.Counts(t)["/request"]; n != 1 {
+				t.Errorf("%d pushed requests, want 1", n)
+			}
+			time.Sleep(1100 * time.Millisecond) // the 2-second token is due
+			if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 {
+				t.Fatalf("API after the refresh: %d %s", status, body)
+			}
+			if n := s.op.Counts(t)["/token"]; n != 2 {
+				t.Errorf("%d token requests, want 2 (code, refresh)", n)
+			}
+			resp, err := hc.Post(s.app.URL+"/auth/logout", "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if n := s.op.Counts(t)["/token/revocation"]; n != 1 {
+				t.Errorf("%d revocation requests, want 1", n)
+			}
+			if err := rec.last(); err != nil {
+				t.Errorf("failure: %v", err)
+			}
+		})
 	}
 }

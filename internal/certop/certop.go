@@ -39,6 +39,13 @@ type Client struct {
 	AuthMethod             string   `json:"token_endpoint_auth_method,omitempty"` // default client_secret_basic
 	BackchannelLogoutURI   string   `json:"backchannel_logout_uri,omitempty"`
 	BackchannelLogoutSID   bool     `json:"backchannel_logout_session_required,omitempty"`
+	// JWKS holds the client's public keys, for private_key_jwt.
+	JWKS *JWKS `json:"jwks,omitempty"`
+}
+
+// JWKS is a JSON Web Key Set: {"keys": [...]}.
+type JWKS struct {
+	Keys []json.RawMessage `json:"keys"`
 }
 
 // Config configures one provider.

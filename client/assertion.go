@@ -1,0 +1,134 @@
+package client
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/asn1"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/url"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// clientAssertionType is RFC 7523's client_assertion_type for a JWT.
+const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// assertionSigner signs private_key_jwt client assertions (RFC 7523) with a
+// crypto.Signer, so that the key can stay in a KMS or HSM: go-jose hands
+// it the payload through the OpaqueSigner interface.
+type assertionSigner struct {
+	key crypto.Signer
+	alg jose.SignatureAlgorithm
+	kid string
+	jws jose.Signer
+}
+
+// newAssertionSigner checks that key and alg fit together: ES256 for an
+// ECDSA P-256 key; RS256 (default) or PS256 for RSA of at least 2048 bits.
+func newAssertionSigner(key crypto.Signer, alg, kid string) (*assertionSigner, error) {
+	s := &assertionSigner{key: key, kid: kid}
+	switch pub := key.Public().(type) {
+	case *ecdsa.PublicKey:
+		if pub.Curve != elliptic.P256() || (alg != "" && alg != "ES256") {
+			return nil, fmt.Errorf("%w: PrivateKey: an ECDSA key must be P-256, signing ES256", ErrConfig)
+		}
+		s.alg = jose.ES256
+	case *rsa.PublicKey:
+		if pub.N.BitLen() < 2048 {
+			return nil, fmt.Errorf("%w: PrivateKey: an RSA key needs at least 2048 bits", ErrConfig)
+		}
+		switch alg {
+		case "", "RS256":
+			s.alg = jose.RS256
+		case "PS256":
+			s.alg = jose.PS256
+		default:
+			return nil, fmt.Errorf("%w: PrivateKeyAlg %q: an RSA key signs RS256 or PS256", ErrConfig, alg)
+		}
+	default:
+		return nil, fmt.Errorf("%w: PrivateKey: %T keys are not supported; use ECDSA P-256 or RSA", ErrConfig, pub)
+	}
+	opts := (&jose.SignerOptions{}).WithType("JWT")
+	if kid != "" {
+		opts = opts.WithHeader(jose.HeaderKey("kid"), kid)
+	}
+	jws, err := jose.NewSigner(jose.SigningKey{Algorithm: s.alg, Key: s}, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: PrivateKey: %v", ErrConfig, err)
+	}
+	s.jws = jws
+	return s, nil
+}
+
+// Public implements jose.OpaqueSigner.
+func (s *assertionSigner) Public() *jose.JSONWebKey {
+	return &jose.JSONWebKey{Key: s.key.Public(), KeyID: s.kid, Algorithm: string(s.alg), Use: "sig"}
+}
+
+// Algs implements jose.OpaqueSigner.
+func (s *assertionSigner) Algs() []jose.SignatureAlgorithm { return []jose.SignatureAlgorithm{s.alg} }
+
+// SignPayload implements jose.OpaqueSigner: SHA-256 of the payload, signed
+// by the key; an ECDSA signature's ASN.1 form becomes JWS's r || s.
+func (s *assertionSigner) SignPayload(payload []byte, alg jose.SignatureAlgorithm) ([]byte, error) {
+	h := crypto.SHA256.New()
+	h.Write(payload)
+	digest := h.Sum(nil)
+	switch alg {
+	case jose.ES256:
+		der, err := s.key.Sign(rand.Reader, digest, crypto.SHA256)
+		if err != nil {
+			return nil, err
+		}
+		var sig struct{ R, S *big.Int }
+		if rest, err := asn1.Unmarshal(der, &sig); err != nil || len(rest) > 0 {
+			return nil, errors.New("client: the key's ECDSA signature is not ASN.1")
+		}
+		out := make([]byte, 64)
+		sig.R.FillBytes(out[:32])
+		sig.S.FillBytes(out[32:])
+		return out, nil
+	case jose.RS256:
+		return s.key.Sign(rand.Reader, digest, crypto.SHA256)
+	case jose.PS256:
+		return s.key.Sign(rand.Reader, digest, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256})
+	}
+	return nil, fmt.Errorf("client: cannot sign %s", alg)
+}
+
+// assertion returns a fresh client assertion for the client at the
+// provider: iss and sub the client ID, aud the provider's issuer (or, for a
+// plain OAuth 2.0 provider, the token endpoint), a random jti, valid for one
+// minute.
+func (s *assertionSigner) assertion(clientID string, ep Endpoints, now time.Time) (string, error) {
+	aud := ep.Issuer
+	if aud == "" {
+		aud = ep.TokenURL
+	}
+	claims, _ := json.Marshal(map[string]any{"iss": clientID, "sub": clientID, "aud": aud,
+		"jti": randomString(16), "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()})
+	obj, err := s.jws.Sign(claims)
+	if err != nil {
+		return "", fmt.Errorf("client: signing the client assertion: %w", err)
+	}
+	return obj.CompactSerialize()
+}
+
+// addAssertion puts a fresh client assertion into form.
+func (c *Client) addAssertion(form url.Values, ep Endpoints) error {
+	a, err := c.signer.assertion(c.cfg.ClientID, ep, c.cfg.Now())
+	if err != nil {
+		return err
+	}
+	form.Set("client_id", c.cfg.ClientID)
+	form.Set("client_assertion_type", clientAssertionType)
+	form.Set("client_assertion", a)
+	return nil
+}
