@@ -1,10 +1,16 @@
 // Command oidc signs users in with any OpenID Connect provider found by
 // discovery, configured by environment:
 //
-//	OIDC_ISSUER         issuer URL (required)
-//	OIDC_CLIENT_ID      client ID (required)
-//	OIDC_CLIENT_SECRET  client secret (required)
-//	OIDC_SCOPES         default "openid profile email offline_access"
+//	OIDC_ISSUER           issuer URL (required)
+//	OIDC_CLIENT_ID        client ID (required)
+//	OIDC_CLIENT_SECRET    client secret (required, unless OIDC_CLIENT_KEY_FILE is set)
+//	OIDC_SCOPES           default "openid profile email offline_access"
+//	OIDC_CLIENT_AUTH      client_secret_basic, client_secret_post or private_key_jwt;
+//	                      default from discovery
+//	OIDC_CLIENT_KEY_FILE  PEM, PKCS#8 private key (EC P-256 or RSA) for private_key_jwt
+//	OIDC_CLIENT_KEY_ID    its kid, as registered at the provider
+//	OIDC_PAR              true: push authorization requests (RFC 9126) whenever
+//	                      the provider offers it (always when it requires it)
 //
 // and the variables every example reads: APP_URL (default
 // http://localhost:8080; register APP_URL/auth/callback as the redirect URL,
@@ -38,7 +44,11 @@ func main() { envconfig.Run("oidc", newApp) }
 // newApp is the whole app: provider, client, session store, middleware and
 // routes.
 func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
-	vars, err := env.Required("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET")
+	required := []string{"OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"}
+	if env.Get("OIDC_CLIENT_KEY_FILE") != "" {
+		required = required[:2]
+	}
+	vars, err := env.Required(required...)
 	if err != nil {
 		return nil, err
 	}
@@ -52,11 +62,24 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.New(client.Config{
-		Provider: prov, ClientID: vars["OIDC_CLIENT_ID"], ClientSecret: vars["OIDC_CLIENT_SECRET"],
+	ccfg := client.Config{
+		Provider: prov, ClientID: vars["OIDC_CLIENT_ID"], ClientSecret: env.Get("OIDC_CLIENT_SECRET"),
 		RedirectURL: app.Callback(""), HTTPClient: env.HTTPClient,
 		Scopes: envconfig.Scopes(env.Get("OIDC_SCOPES"), "openid", "profile", "email", "offline_access"),
-	})
+		PAR:    env.Get("OIDC_PAR") == "true",
+	}
+	// private_key_jwt: the key signs a short-lived assertion instead of
+	// sending a secret (here from a file; any crypto.Signer, e.g. a KMS key).
+	if f := env.Get("OIDC_CLIENT_KEY_FILE"); f != "" {
+		if ccfg.PrivateKey, err = envconfig.PrivateKey(f); err != nil {
+			return nil, err
+		}
+		ccfg.PrivateKeyID = env.Get("OIDC_CLIENT_KEY_ID")
+	}
+	if ccfg.AuthStyle, err = envconfig.AuthStyle(env.Get("OIDC_CLIENT_AUTH")); err != nil {
+		return nil, err
+	}
+	c, err := client.New(ccfg)
 	if err != nil {
 		return nil, err
 	}

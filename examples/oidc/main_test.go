@@ -3,16 +3,27 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/go-jose/go-jose/v4"
+
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
+	"github.com/confidant-go/confidant/internal/certop"
 	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/internal/testop"
 )
@@ -88,6 +99,64 @@ func TestSignInWithEnvConfig(t *testing.T) {
 	buf.ReadFrom(resp.Body)
 	resp.Body.Close()
 	if !strings.Contains(buf.String(), `"status":200`) || !strings.Contains(buf.String(), testop.DemoUser.ID) {
+		t.Errorf("/api: %s", buf.String())
+	}
+}
+
+// TestEnvContractCertified runs the example against oidc-provider with the
+// standards its environment turns on: private_key_jwt from a PKCS#8 PEM
+// file (OIDC_CLIENT_AUTH, OIDC_CLIENT_KEY_FILE, OIDC_CLIENT_KEY_ID) and PAR
+// (OIDC_PAR).
+func TestEnvContractCertified(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	keyFile := filepath.Join(t.TempDir(), "client.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	jwk, _ := json.Marshal(jose.JSONWebKey{Key: key.Public(), KeyID: "k1", Algorithm: "ES256", Use: "sig"})
+	app := httptest.NewUnstartedServer(nil)
+	appURL := "http://" + app.Listener.Addr().String()
+	op := certop.Start(t, certop.Config{
+		Features: map[string]any{"pushedAuthorizationRequests": map[string]any{"enabled": true}},
+		Clients: []certop.Client{{ID: "ex", RedirectURIs: []string{appURL + "/auth/callback"}, AuthMethod: "private_key_jwt",
+			JWKS: &certop.JWKS{Keys: []json.RawMessage{jwk}}}},
+	})
+	env := map[string]string{"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": "ex", "OIDC_CLIENT_AUTH": "private_key_jwt",
+		"OIDC_CLIENT_KEY_FILE": keyFile, "OIDC_CLIENT_KEY_ID": "k1", "OIDC_PAR": "true", "APP_URL": appURL, "API_URL": op.Issuer + "/me"}
+	h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Config.Handler = h
+	app.Start()
+	defer app.Close()
+
+	hc := testenv.Browser()
+	resp, err := hc.Get(appURL + "/profile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if q, _ := url.ParseQuery(strings.SplitN(resp.Header.Get("Location"), "?", 2)[1]); !q.Has("request_uri") {
+		t.Errorf("authorization request not pushed: %s", resp.Header.Get("Location"))
+	}
+	cb, err := op.Login(hc, resp.Header.Get("Location"), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err = hc.Get(cb.String()); err != nil || resp.StatusCode != http.StatusFound {
+		t.Fatalf("callback: %v %v", resp.StatusCode, err)
+	}
+	req, _ := http.NewRequest("GET", appURL+"/api", nil)
+	req.Header.Set("Accept", "application/json")
+	if resp, err = hc.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	buf.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(buf.String(), `"status":200`) || !strings.Contains(buf.String(), `\"sub\":\"alice\"`) {
 		t.Errorf("/api: %s", buf.String())
 	}
 }

@@ -5,6 +5,9 @@ package envconfig
 
 import (
 	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -137,4 +140,36 @@ func Run(name string, newApp func(context.Context, Env) (http.Handler, error)) {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(1)
 	}
+}
+
+// PrivateKey reads a PEM, PKCS#8 private key (EC P-256 or RSA) from file.
+func PrivateKey(file string) (crypto.Signer, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("OIDC_CLIENT_KEY_FILE: %w", err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return nil, fmt.Errorf("OIDC_CLIENT_KEY_FILE: %s holds no PEM block", file)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("OIDC_CLIENT_KEY_FILE: %s: %w (want PKCS#8: openssl pkcs8 -topk8 -nocrypt)", file, err)
+	}
+	s, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("OIDC_CLIENT_KEY_FILE: %T is not a signing key", k)
+	}
+	return s, nil
+}
+
+// AuthStyle reads a client authentication method's name; "" is
+// client.AuthStyleAuto.
+func AuthStyle(name string) (client.AuthStyle, error) {
+	for _, s := range []client.AuthStyle{client.AuthStyleAuto, client.AuthStyleBasic, client.AuthStylePost, client.AuthStylePrivateKeyJWT} {
+		if name == s.String() || (name == "" && s == client.AuthStyleAuto) {
+			return s, nil
+		}
+	}
+	return 0, fmt.Errorf("OIDC_CLIENT_AUTH %q: want client_secret_basic, client_secret_post or private_key_jwt", name)
 }
