@@ -4,9 +4,10 @@
 // node/package-lock.json, installed with `npm ci --prefix
 // internal/certop/node`; scripts/test.sh and .ci/run do it).
 //
-// Its login and consent pages are the provider's own development pages:
-// Login drives them as a browser would (any login is an account, any
-// password is accepted).
+// Its login and consent pages are small forms of node/server.mjs on the
+// provider's interaction API: Login drives them as a browser would (any
+// login is an account, any password is accepted, the acr is Provider.ACR).
+// The logout page is the provider's own.
 package certop
 
 import (
@@ -63,7 +64,11 @@ type Config struct {
 // Provider is a running oidc-provider.
 type Provider struct {
 	Issuer string
-	cmd    *exec.Cmd
+	// ACR is the authentication context the next logins report (the ID
+	// token's acr): "urn:confidant:pwd" when empty, or
+	// "urn:confidant:mfa".
+	ACR string
+	cmd *exec.Cmd
 }
 
 // Dir is where the Node.js project is.
@@ -217,6 +222,7 @@ func (p *Provider) fill(page *url.URL, body, account string) (url.Values, string
 	if form.Get("prompt") == "login" {
 		form.Set("login", account)
 		form.Set("password", "any")
+		form.Set("acr", p.ACR)
 	}
 	return form, action.String(), nil
 }

@@ -19,10 +19,13 @@ server.listen(0, '127.0.0.1', () => {
   const issuer = `http://127.0.0.1:${port}`;
   const provider = new Provider(issuer, {
     clients: cfg.clients || [],
-    // Dev interactions: a login form that takes any login (the account ID)
-    // with any password, and a consent form.
+    // Our own interactions (below): a login form that takes any login (the
+    // account ID) with any password and an acr the test picks, and a
+    // consent form.
+    interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+    acrValues: ['urn:confidant:pwd', 'urn:confidant:mfa'],
     features: {
-      devInteractions: { enabled: true },
+      devInteractions: { enabled: false },
       revocation: { enabled: true },
       rpInitiatedLogout: { enabled: true },
       backchannelLogout: { enabled: true },
@@ -75,7 +78,51 @@ server.listen(0, '127.0.0.1', () => {
       return;
     }
     counts[path] = (counts[path] || 0) + 1;
+    if (path.startsWith('/interaction/')) {
+      interaction(provider, req, res).catch((err) => {
+        console.error('interaction', err);
+        res.statusCode = 500;
+        res.end(String(err));
+      });
+      return;
+    }
     handle(req, res);
   });
   console.log(`listening ${issuer}`);
 });
+
+// interaction renders and takes the login and consent forms.
+async function interaction(provider, req, res) {
+  const details = await provider.interactionDetails(req, res);
+  const { uid, prompt, params, session, grantId } = details;
+  if (req.method === 'GET') {
+    res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    const login = prompt.name === 'login'
+      ? '<input type="text" name="login"/><input type="password" name="password"/><input type="text" name="acr"/>'
+      : '';
+    res.end(`<!doctype html><title>${prompt.name}</title><form action="/interaction/${uid}" method="post">`
+      + `<input type="hidden" name="prompt" value="${prompt.name}"/>${login}<button>Continue</button></form>`);
+    return;
+  }
+  let raw = '';
+  for await (const chunk of req) raw += chunk;
+  const body = Object.fromEntries(new URLSearchParams(raw));
+  if (body.prompt === 'login') {
+    await provider.interactionFinished(req, res, {
+      login: { accountId: body.login, acr: body.acr || 'urn:confidant:pwd', amr: ['pwd'] },
+    }, { mergeWithLastSubmission: false });
+    return;
+  }
+  const grant = grantId
+    ? await provider.Grant.find(grantId)
+    : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+  const d = prompt.details;
+  if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
+  if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
+  if (d.missingResourceScopes) {
+    for (const [indicator, scope] of Object.entries(d.missingResourceScopes)) {
+      grant.addResourceScope(indicator, scope.join(' '));
+    }
+  }
+  await provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
+}
