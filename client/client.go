@@ -102,6 +102,15 @@ type Config struct {
 	// (default) or PS256 for RSA keys.
 	PrivateKeyAlg string
 
+	// LoginParams are the authorization parameters that the app's login
+	// route (middleware's /auth/login?…) passes on from its query string,
+	// each at most 512 bytes. Default: prompt, login_hint, max_age,
+	// acr_values and ui_locales for an OpenID Connect provider, plus the
+	// preset's own (Auth0: organization, invitation, screen_hint; GitHub:
+	// login, allow_signup). A non-nil empty list passes none. Parameters
+	// the app sets itself (AuthParams, Auth.SignIn) are not limited by it.
+	LoginParams []string
+
 	// PAR pushes every authorization request to the provider's pushed
 	// authorization request endpoint (RFC 9126) when it has one, so that
 	// the browser carries only client_id and request_uri. Default: off,
@@ -188,6 +197,18 @@ func New(cfg Config) (*Client, error) {
 			return nil, err
 		}
 	}
+	if cfg.LoginParams == nil {
+		if cfg.Provider.IsOIDC() {
+			cfg.LoginParams = []string{"prompt", "login_hint", "max_age", "acr_values", "ui_locales"}
+		}
+		for _, p := range cfg.Provider.q.loginParams {
+			if !slices.Contains(cfg.LoginParams, p) {
+				cfg.LoginParams = append(cfg.LoginParams, p)
+			}
+		}
+	} else {
+		cfg.LoginParams = slices.Clone(cfg.LoginParams)
+	}
 	cfg.Scopes = slices.Clone(cfg.Scopes)
 	if len(cfg.Scopes) == 0 && len(cfg.Provider.q.defaultScopes) > 0 {
 		cfg.Scopes = slices.Clone(cfg.Provider.q.defaultScopes)
@@ -225,7 +246,7 @@ func init() {
 		cp.cfg.Events = s
 		return &cp
 	}
-	clientx.LoginParams = func(c *Client) []string { return c.cfg.Provider.q.loginParams }
+	clientx.LoginParams = func(c *Client) []string { return c.cfg.LoginParams }
 }
 
 func (c *Client) emit(ctx context.Context, e event.Event) {

@@ -99,6 +99,9 @@ func (c *Client) Exchange(ctx context.Context, code string, l *Login) (*Result, 
 	if err != nil {
 		return nil, err
 	}
+	if err := c.checkAuthentication(claims, l); err != nil {
+		return nil, err
+	}
 	res.IDToken, res.Issuer = raw, idt.Issuer
 	if c.cfg.FetchUserInfo && r.ep.UserInfoURL != "" {
 		start := time.Now()

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -25,6 +27,13 @@ type Login struct {
 	State    string // 43 characters: 32 random bytes, base64url
 	Nonce    string // 32 random bytes, base64url; empty for plain OAuth 2.0
 	Verifier string // PKCE code_verifier (S256 challenge sent)
+
+	// ACRValues and MaxAge are the authentication the request asked for
+	// (acr_values, max_age): Exchange verifies that the ID token's acr is
+	// one of them and that its auth_time is at most MaxAge old. Empty and
+	// zero check nothing.
+	ACRValues []string
+	MaxAge    time.Duration
 }
 
 // protocolParams may not be overridden through AuthParams or extra.
@@ -80,6 +89,17 @@ func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error)
 			continue
 		}
 		opts = append(opts, oauth2.SetAuthURLParam(k, vs[0]))
+	}
+	if ep.Issuer != "" {
+		l.ACRValues = strings.Fields(params.Get("acr_values"))
+		if v := params.Get("max_age"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("%w: max_age %q is not a number of seconds", ErrConfig, netx.ProviderText(v))
+			}
+			// max_age=0 asks for a login now: auth_time at most the clock skew old.
+			l.MaxAge = max(time.Duration(n)*time.Second, time.Nanosecond)
+		}
 	}
 	l.URL = c.oauth2Config(ep, AuthStyleAuto).AuthCodeURL(l.State, opts...)
 	if ep.PARURL != "" && (c.cfg.PAR || ep.RequirePAR) {

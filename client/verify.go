@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/netx"
 )
 
 // verifyIDToken checks raw as DESIGN.md lists: signature against the JWKS
@@ -69,6 +71,32 @@ func (c *Client) verifyIDToken(ctx context.Context, r *resolved, raw, accessToke
 		}
 	}
 	return idt, claims, nil
+}
+
+// ErrInsufficientAuthentication means the ID token does not show the
+// authentication the sign-in asked for: its acr is not one of acr_values,
+// or its auth_time is older than max_age (or missing).
+var ErrInsufficientAuthentication = errors.New("client: the sign-in does not meet the requested authentication")
+
+// checkAuthentication verifies the ID token's acr and auth_time against
+// what l asked for (OpenID Connect Core 3.1.3.7, steps 11 to 13).
+func (c *Client) checkAuthentication(claims map[string]any, l *Login) error {
+	if len(l.ACRValues) > 0 {
+		acr, _ := claims["acr"].(string)
+		if !slices.Contains(l.ACRValues, acr) {
+			return fmt.Errorf("%w: acr %q, asked for %q", ErrInsufficientAuthentication, netx.ProviderText(acr), strings.Join(l.ACRValues, " "))
+		}
+	}
+	if l.MaxAge > 0 {
+		at, ok := claims["auth_time"].(float64)
+		if !ok {
+			return fmt.Errorf("%w: no auth_time, asked for max_age", ErrInsufficientAuthentication)
+		}
+		if age := c.cfg.Now().Sub(time.Unix(int64(at), 0)); age > l.MaxAge+c.cfg.ClockSkew {
+			return fmt.Errorf("%w: authenticated %s ago, max_age %s", ErrInsufficientAuthentication, age.Round(time.Second), l.MaxAge)
+		}
+	}
+	return nil
 }
 
 // emitVerified reports an ID token check with the token's alg and kid

@@ -177,6 +177,13 @@ func (t *bearerTransport) roundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
+	if se := stepUpChallenge(resp); se != nil {
+		// A refreshed token would carry the same authentication: only a
+		// new sign-in helps (Auth.StepUp).
+		io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
+		resp.Body.Close()
+		return nil, se
+	}
 	var body io.ReadCloser
 	if req.Body != nil && req.Body != http.NoBody {
 		if req.GetBody == nil {
@@ -258,7 +265,10 @@ func sameOriginRedirects(req *http.Request, via []*http.Request) error {
 // it has expired (the new tokens are saved with this response or, if it has
 // already started, on the user's next request); when an API answers 401 it
 // refreshes once and retries once if the request body can be replayed
-// (GetBody set, as http.NewRequest does for common bodies).
+// (GetBody set, as http.NewRequest does for common bodies). A 401 that asks
+// for a stronger or more recent authentication (RFC 9470
+// insufficient_user_authentication) fails with a *StepUpError instead:
+// hand it to Auth.StepUp.
 //
 // Its calls end when r ends (the request's context) or after
 // Config.APITimeout. Without a session its requests fail with

@@ -117,7 +117,7 @@ func StatusCode(err error) int {
 	case errors.Is(err, ErrNotSignedIn),
 		errors.Is(err, client.ErrInvalidIDToken), errors.Is(err, client.ErrNonceMismatch),
 		errors.Is(err, client.ErrAccessTokenHash), errors.Is(err, client.ErrUserInfo),
-		errors.Is(err, client.ErrNoIDToken):
+		errors.Is(err, client.ErrNoIDToken), errors.Is(err, client.ErrInsufficientAuthentication):
 		return http.StatusUnauthorized
 	}
 	return http.StatusBadRequest

@@ -31,6 +31,10 @@ type flow struct {
 	Verifier string `json:"v"`
 	ReturnTo string `json:"r"`
 	Created  int64  `json:"t"` // Unix milliseconds
+	// ACR and MaxAge are what the sign-in asked for, verified in the ID
+	// token at the callback.
+	ACR    []string `json:"a,omitempty"`
+	MaxAge int64    `json:"m,omitempty"` // nanoseconds
 }
 
 const flowBase = "confidant_flow."
@@ -78,7 +82,8 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, c *client.Clien
 			returnTo = a.cfg.AfterLogin
 		}
 	}
-	f := flow{Provider: c.Provider().Name(), State: l.State, Nonce: l.Nonce, Verifier: l.Verifier, ReturnTo: returnTo, Created: a.cfg.Now().UnixMilli()}
+	f := flow{Provider: c.Provider().Name(), State: l.State, Nonce: l.Nonce, Verifier: l.Verifier, ReturnTo: returnTo, Created: a.cfg.Now().UnixMilli(),
+		ACR: l.ACRValues, MaxAge: int64(l.MaxAge)}
 	plain, _ := json.Marshal(f)
 	name := a.flowCookieName(slot)
 	a.setFlowCookie(w, name, a.flows.Seal(plain, a.flowAAD(name)), int(a.cfg.FlowTTL/time.Second)+1)
@@ -210,5 +215,5 @@ func hostPath(raw string) string {
 }
 
 func (f *flow) login() *client.Login {
-	return &client.Login{State: f.State, Nonce: f.Nonce, Verifier: f.Verifier}
+	return &client.Login{State: f.State, Nonce: f.Nonce, Verifier: f.Verifier, ACRValues: f.ACR, MaxAge: time.Duration(f.MaxAge)}
 }

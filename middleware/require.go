@@ -101,11 +101,24 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWrite
 // With SameSite=Strict session cookies, a navigation that another site
 // started first gets a same-site page that reloads it, so that the cookie
 // comes along.
-func (a *Auth) Require(next http.Handler) http.Handler {
+//
+// Requirements (ACR, MaxAge) ask more of the session: one that does not
+// meet them is sent through sign-in again, asking the provider for them, and
+// back to the same page (an API call gets 401 with
+// error="insufficient_user_authentication", RFC 9470).
+func (a *Auth) Require(next http.Handler, reqs ...Requirement) http.Handler {
+	need := merge(reqs)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw, st, signedIn, ok := a.prepare(w, r)
 		if !ok {
 			return
+		}
+		if signedIn && !need.zero() {
+			if err := need.check(st.sess, a.cfg.Now()); err != nil {
+				sw.commit()
+				a.stepUp(w, r, a.clientFor(st.sess), need, err)
+				return
+			}
 		}
 		if signedIn {
 			next.ServeHTTP(sw, withSession(r, st))
@@ -136,8 +149,8 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 
 // RequireFunc is Require for a handler function:
 // mux.Handle("/account", auth.RequireFunc(account)).
-func (a *Auth) RequireFunc(next func(http.ResponseWriter, *http.Request)) http.Handler {
-	return a.Require(http.HandlerFunc(next))
+func (a *Auth) RequireFunc(next func(http.ResponseWriter, *http.Request), reqs ...Requirement) http.Handler {
+	return a.Require(http.HandlerFunc(next), reqs...)
 }
 
 // OptionalFunc is Optional for a handler function.

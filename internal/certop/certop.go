@@ -134,7 +134,8 @@ func Start(t testing.TB, cfg Config) *Provider {
 	return p
 }
 
-// Counts returns how many requests each path received.
+// Counts returns how many requests each path received, and under "_logins"
+// how many times a user entered credentials.
 func (p *Provider) Counts(t testing.TB) map[string]int {
 	t.Helper()
 	resp, err := http.Get(p.Issuer + "/_test/counts")

@@ -19,6 +19,8 @@ type App struct {
 	Store  *session.CookieStore
 	// APIs maps a provider name to the API URL /api calls for its users.
 	APIs map[string]string
+	// Mux serves the app's routes; a test may add its own.
+	Mux *http.ServeMux
 }
 
 // NewApp starts an app: configure returns the middleware config for the
@@ -55,8 +57,8 @@ func NewApp(t testing.TB, apis map[string]string, configure func(appURL string) 
 		t.Fatal(err)
 	}
 	a.Auth = auth
-	mux := Routes(auth, func(u *confidant.User) string { return a.APIs[u.Provider] }, func(u *confidant.User) string { return u.Provider + ":" + u.Subject })
-	srv.Config.Handler = mux
+	a.Mux = Routes(auth, func(u *confidant.User) string { return a.APIs[u.Provider] }, func(u *confidant.User) string { return u.Provider + ":" + u.Subject })
+	srv.Config.Handler = a.Mux
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return a

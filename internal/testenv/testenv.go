@@ -124,8 +124,9 @@ func (e *Env) routes() http.Handler {
 // Routes are the test apps' routes: /auth/; / (public); /whoami (Optional:
 // who(user), or "anonymous"); /profile (Require: the user as JSON); /api
 // (Require: calls apiURL(user) with the bearer client and relays the
-// status and body, 502 when the call fails).
-func Routes(auth *middleware.Auth, apiURL, who func(*confidant.User) string) http.Handler {
+// status and body, 502 when the call fails, a step-up when the API asks
+// for one).
+func Routes(auth *middleware.Auth, apiURL, who func(*confidant.User) string) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", auth)
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "public") })
@@ -142,6 +143,9 @@ func Routes(auth *middleware.Auth, apiURL, who func(*confidant.User) string) htt
 	})))
 	mux.Handle("/api", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resp, err := auth.HTTPClient(r).Get(apiURL(middleware.UserFrom(r.Context())))
+		if auth.StepUp(w, r, err) { // the API asked for a stronger sign-in
+			return
+		}
 		if err != nil {
 			http.Error(w, "api call failed: "+err.Error(), http.StatusBadGateway)
 			return

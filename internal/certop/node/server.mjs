@@ -4,7 +4,8 @@
 // and prints "listening <issuer>" on stdout once it serves.
 //
 // Besides the provider's own routes it answers GET /_test/counts with the
-// number of requests per path, so tests can count token requests.
+// number of requests per path, so tests can count token requests, and of
+// logins (credentials entered) under "_logins".
 import http from 'node:http';
 
 import Provider from 'oidc-provider';
@@ -108,6 +109,7 @@ async function interaction(provider, req, res) {
   for await (const chunk of req) raw += chunk;
   const body = Object.fromEntries(new URLSearchParams(raw));
   if (body.prompt === 'login') {
+    counts._logins = (counts._logins || 0) + 1;
     await provider.interactionFinished(req, res, {
       login: { accountId: body.login, acr: body.acr || 'urn:confidant:pwd', amr: ['pwd'] },
     }, { mergeWithLastSubmission: false });
