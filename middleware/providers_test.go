@@ -223,7 +223,7 @@ func TestProviderFlows(t *testing.T) {
 	for _, f := range []providerFlow{
 		{
 			name:  "Auth0: audience, organization and invitation; rotation; /oidc/logout",
-			start: "/auth/login?organization=org_123&invitation=inv_456&prompt=none&redirect_uri=https://evil.example/",
+			start: "/auth/login?organization=org_123&invitation=inv_456&prompt=login&foo=bar&redirect_uri=https://evil.example/",
 			setup: func(t *testing.T) (*testenv.App, *http.Client, func(string) (*url.URL, error), func() int) {
 				s := newAuth0(t, emulate.Auth0Options{AccessTokenLifetime: 2 * time.Second}, client.WithAudience("https://api.example.test/"))
 				hc := testenv.BrowserVia(s.hosts)
@@ -240,8 +240,8 @@ func TestProviderFlows(t *testing.T) {
 				if u.Host != auth0Domain || q.Get("audience") != "https://api.example.test/" || q.Get("organization") != "org_123" || q.Get("invitation") != "inv_456" {
 					t.Errorf("authorization URL %s: want audience, organization and invitation", u)
 				}
-				if q.Get("prompt") != "" || !strings.HasPrefix(q.Get("redirect_uri"), app.URL) {
-					t.Errorf("login parameters the provider does not define were passed on: %s", u)
+				if q.Get("prompt") != "login" || q.Has("foo") || !strings.HasPrefix(q.Get("redirect_uri"), app.URL) {
+					t.Errorf("want prompt passed on, and neither foo nor redirect_uri: %s", u)
 				}
 			},
 			user: func(t *testing.T, u confidant.User, _ string) {
