@@ -35,6 +35,12 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 		// provider produced is neither shown as this one's nor redeemed.
 		err = c.CheckResponseIssuer(r.Context(), q)
 	}
+	if e := q.Get("error"); e != "" && err == nil && f.Silent && silentRefusal[e] {
+		// The user is not signed in at the provider, or must interact:
+		// back to the page, not signed in.
+		http.Redirect(w, r, f.ReturnTo, http.StatusFound)
+		return
+	}
 	if e := q.Get("error"); e != "" {
 		// Shown, never exchanged; an unknown state does not hide the
 		// provider's reason but is still reported first.
@@ -101,3 +107,8 @@ func newID() string {
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// silentRefusal are the errors with which a provider answers prompt=none
+// when the user would have to do something (OpenID Connect Core 3.1.2.6).
+var silentRefusal = map[string]bool{"login_required": true, "consent_required": true,
+	"interaction_required": true, "account_selection_required": true}

@@ -108,6 +108,15 @@ type Config struct {
 	// navigations go through sign-in again and API calls get 401.
 	KeepExpiredSessions bool
 
+	// SilentSignIn lets an Optional page that a browser opens without a
+	// session try a sign-in without any page at the provider (prompt=none),
+	// once per browser session: a user still signed in at the provider
+	// comes back signed in, any other comes back not signed in (the
+	// provider's login_required and the like are not errors). Sign-out
+	// stops it for the rest of the browser session. OpenID Connect
+	// providers only. Default: off.
+	SilentSignIn bool
+
 	// DenyList ends cookie sessions that sign-out, back-channel logout or
 	// EndUserSessions named (a cookie store cannot reach the cookies). Its
 	// entries live as long as the store's sessions can (its MaxLifetime).

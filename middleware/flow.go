@@ -35,6 +35,9 @@ type flow struct {
 	// token at the callback.
 	ACR    []string `json:"a,omitempty"`
 	MaxAge int64    `json:"m,omitempty"` // nanoseconds
+	// Silent is a prompt=none attempt (Config.SilentSignIn): the provider
+	// answering that the user must interact means "not signed in".
+	Silent bool `json:"q,omitempty"`
 }
 
 const flowBase = "confidant_flow."
@@ -65,6 +68,11 @@ func (a *Auth) setFlowCookie(w http.ResponseWriter, name, value string, maxAge i
 // startFlow begins a sign-in attempt: it stores its flow cookie (dropping
 // the oldest attempts beyond MaxFlows) and redirects to the provider.
 func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, c *client.Client, returnTo string, extra url.Values) {
+	a.startFlowSilent(w, r, c, returnTo, extra, false)
+}
+
+// startFlowSilent is startFlow, marking the attempt silent (prompt=none).
+func (a *Auth) startFlowSilent(w http.ResponseWriter, r *http.Request, c *client.Client, returnTo string, extra url.Values, silent bool) {
 	l, err := c.NewLogin(r.Context(), extra)
 	if err != nil {
 		a.fail(w, r, err)
@@ -83,7 +91,7 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, c *client.Clien
 		}
 	}
 	f := flow{Provider: c.Provider().Name(), State: l.State, Nonce: l.Nonce, Verifier: l.Verifier, ReturnTo: returnTo, Created: a.cfg.Now().UnixMilli(),
-		ACR: l.ACRValues, MaxAge: int64(l.MaxAge)}
+		ACR: l.ACRValues, MaxAge: int64(l.MaxAge), Silent: silent}
 	plain, _ := json.Marshal(f)
 	name := a.flowCookieName(slot)
 	a.setFlowCookie(w, name, a.flows.Seal(plain, a.flowAAD(name)), int(a.cfg.FlowTTL/time.Second)+1)

@@ -52,6 +52,9 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
 		return
 	}
+	if a.cfg.SilentSignIn {
+		a.setSilentMark(w) // not signed in again without asking
+	}
 	target := a.cfg.AfterLogout
 	if c := a.sessionClient(s); c != nil {
 		a.refresher.forget(s.ID)

@@ -175,6 +175,13 @@ func (a *Auth) Optional(next http.Handler) http.Handler {
 				hopTo(w, target) // the Strict cookie comes with the next request
 				return
 			}
+		} else if a.trySilently(r) {
+			if target, ok := sanitizeReturnTo(r.URL.RequestURI()); ok {
+				sw.commit()
+				a.setSilentMark(w)
+				a.startFlowSilent(w, r, a.clients[0], target, url.Values{"prompt": {"none"}}, true)
+				return
+			}
 		}
 		next.ServeHTTP(sw, r)
 		sw.commit()

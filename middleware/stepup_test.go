@@ -169,3 +169,72 @@ func TestStepUpFromAPI(t *testing.T) {
 		t.Errorf("fetch of /api: %d %s, want 401 insufficient_user_authentication", status, body)
 	}
 }
+
+// TestSilentSignIn (Config.SilentSignIn, against oidc-provider): an
+// Optional page opened without a session tries prompt=none once; a user not
+// signed in at the provider comes back anonymous, with no error page and no
+// second attempt; a user still signed in at the provider comes back signed
+// in without entering credentials; after sign-out no silent attempt signs
+// the user back in.
+func TestSilentSignIn(t *testing.T) {
+	var rec recordingErrors
+	s := newCertified(t, certifiedOptions{mw: func(c *middleware.Config) { c.SilentSignIn = true; rec.install(c) }})
+	appURL := mustURL(s.app.URL)
+
+	// Not signed in at the provider.
+	hc := testenv.Browser()
+	resp, _ := get(t, hc, s.app.URL+"/whoami")
+	authURL, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || authURL.Query().Get("prompt") != "none" {
+		t.Fatalf("/whoami: %d to %s, want a prompt=none sign-in", resp.StatusCode, authURL)
+	}
+	cb, err := s.op.Login(hc, authURL.String(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cb.Query().Get("error") != "login_required" {
+		t.Fatalf("the provider answered %s, want login_required", cb)
+	}
+	if resp, body := get(t, hc, cb.String()); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/whoami" {
+		t.Fatalf("callback: %d to %q %s, want back to the page", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	if resp, who := get(t, hc, s.app.URL+"/whoami"); resp.StatusCode != http.StatusOK || who != "anonymous" {
+		t.Errorf("after login_required: %d %q, want anonymous without a second attempt", resp.StatusCode, who)
+	}
+	if err := rec.last(); err != nil {
+		t.Errorf("error page: %v", err)
+	}
+
+	// Signed in at the provider, not at the app (a new browser session of
+	// the app: its cookies are gone, the provider's are not).
+	hc = s.signIn(t, "alice")
+	var keep []*http.Cookie
+	for _, c := range hc.Jar.Cookies(appURL) {
+		if !strings.HasPrefix(c.Name, "confidant") {
+			keep = append(keep, c)
+		}
+	}
+	hc.Jar, _ = cookieJar()
+	hc.Jar.SetCookies(appURL, keep)
+	logins := s.op.Counts(t)["_logins"]
+	resp, _ = get(t, hc, s.app.URL+"/whoami")
+	if cb, err = s.op.Login(hc, resp.Header.Get("Location"), "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := get(t, hc, cb.String()); resp.StatusCode != http.StatusFound {
+		t.Fatalf("callback: %d %s (%v)", resp.StatusCode, body, rec.last())
+	}
+	if who := s.whoami(t, hc); who != "certified:alice" || s.op.Counts(t)["_logins"] != logins {
+		t.Errorf("silent sign-in: %q after %d logins, want signed in without one", who, s.op.Counts(t)["_logins"]-logins)
+	}
+
+	// Signed out: no silent sign-in brings the user back.
+	resp, err = hc.Post(s.app.URL+"/auth/logout", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp, who := get(t, hc, s.app.URL+"/whoami"); resp.StatusCode != http.StatusOK || who != "anonymous" {
+		t.Errorf("after sign-out: %d %q, want anonymous and no silent attempt", resp.StatusCode, who)
+	}
+}

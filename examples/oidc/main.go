@@ -11,6 +11,8 @@
 //	OIDC_CLIENT_KEY_ID    its kid, as registered at the provider
 //	OIDC_PAR              true: push authorization requests (RFC 9126) whenever
 //	                      the provider offers it (always when it requires it)
+//	OIDC_ACR_VALUES       acr_values asked for at sign-in; the ID token's acr must be one
+//	OIDC_MAX_AGE          max_age in seconds asked for at sign-in; auth_time is verified
 //
 // and the variables every example reads: APP_URL (default
 // http://localhost:8080; register APP_URL/auth/callback as the redirect URL,
@@ -28,6 +30,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"net/url"
 
 	"github.com/redis/go-redis/v9"
 
@@ -67,6 +70,15 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 		RedirectURL: app.Callback(""), HTTPClient: env.HTTPClient,
 		Scopes: envconfig.Scopes(env.Get("OIDC_SCOPES"), "openid", "profile", "email", "offline_access"),
 		PAR:    env.Get("OIDC_PAR") == "true",
+	}
+	// Asked for at every sign-in, and verified in the ID token.
+	for param, name := range map[string]string{"acr_values": "OIDC_ACR_VALUES", "max_age": "OIDC_MAX_AGE"} {
+		if v := env.Get(name); v != "" {
+			if ccfg.AuthParams == nil {
+				ccfg.AuthParams = url.Values{}
+			}
+			ccfg.AuthParams.Set(param, v)
+		}
 	}
 	// private_key_jwt: the key signs a short-lived assertion instead of
 	// sending a secret (here from a file; any crypto.Signer, e.g. a KMS key).
