@@ -76,30 +76,9 @@ func TestSignInWithEnvConfig(t *testing.T) {
 	app.Start()
 	defer app.Close()
 
-	hc := testenv.Browser()
-	resp, err := hc.Get(appURL + "/profile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	cb, err := op.Login(hc, resp.Header.Get("Location"), testop.DemoUser)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp, err = hc.Get(cb.String()); err != nil || resp.StatusCode != http.StatusFound {
-		t.Fatalf("callback: %v %v", resp.StatusCode, err)
-	}
-	req, _ := http.NewRequest("GET", appURL+"/api", nil)
-	req.Header.Set("Accept", "application/json")
-	resp, err = hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	buf.ReadFrom(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(buf.String(), `"status":200`) || !strings.Contains(buf.String(), testop.DemoUser.ID) {
-		t.Errorf("/api: %s", buf.String())
+	body := signInAndCallAPI(t, appURL, func(hc *http.Client, u string) (*url.URL, error) { return op.Login(hc, u, testop.DemoUser) }, nil)
+	if !strings.Contains(body, `"status":200`) || !strings.Contains(body, testop.DemoUser.ID) {
+		t.Errorf("/api: %s", body)
 	}
 }
 
@@ -134,17 +113,31 @@ func TestEnvContractCertified(t *testing.T) {
 	app.Start()
 	defer app.Close()
 
+	op.ACR = "urn:confidant:mfa"
+	body := signInAndCallAPI(t, appURL, func(hc *http.Client, u string) (*url.URL, error) { return op.Login(hc, u, "alice") }, func(authURL string) {
+		if q, _ := url.ParseQuery(strings.SplitN(authURL, "?", 2)[1]); !q.Has("request_uri") {
+			t.Errorf("authorization request not pushed: %s", authURL)
+		}
+	})
+	if !strings.Contains(body, `"status":200`) || !strings.Contains(body, `\"sub\":\"alice\"`) {
+		t.Errorf("/api: %s", body)
+	}
+}
+
+// signInAndCallAPI signs in through the app at appURL with login (the
+// provider's pages) and returns what /api answered as JSON.
+func signInAndCallAPI(t *testing.T, appURL string, login func(hc *http.Client, authURL string) (*url.URL, error), check func(authURL string)) string {
+	t.Helper()
 	hc := testenv.Browser()
 	resp, err := hc.Get(appURL + "/profile")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if q, _ := url.ParseQuery(strings.SplitN(resp.Header.Get("Location"), "?", 2)[1]); !q.Has("request_uri") {
-		t.Errorf("authorization request not pushed: %s", resp.Header.Get("Location"))
+	if check != nil {
+		check(resp.Header.Get("Location"))
 	}
-	op.ACR = "urn:confidant:mfa"
-	cb, err := op.Login(hc, resp.Header.Get("Location"), "alice")
+	cb, err := login(hc, resp.Header.Get("Location"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,10 +149,8 @@ func TestEnvContractCertified(t *testing.T) {
 	if resp, err = hc.Do(req); err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	var buf bytes.Buffer
 	buf.ReadFrom(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(buf.String(), `"status":200`) || !strings.Contains(buf.String(), `\"sub\":\"alice\"`) {
-		t.Errorf("/api: %s", buf.String())
-	}
+	return buf.String()
 }
