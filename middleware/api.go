@@ -46,6 +46,7 @@ var (
 // apiTarget is a validated API.
 type apiTarget struct {
 	name     string
+	base     *url.URL // BaseURL, its path ending in "/"
 	origin   string // netx.Origin of BaseURL
 	path     string // BaseURL's path, ending in "/"
 	provider string
@@ -76,7 +77,12 @@ func parseAPIs(apis []API, providers map[string]*client.Client) ([]apiTarget, er
 		if !strings.HasSuffix(p, "/") {
 			p += "/"
 		}
-		out = append(out, apiTarget{name: api.Name, origin: netx.Origin(u), path: p, provider: api.Provider})
+		base := *u
+		if !strings.HasSuffix(base.Path, "/") {
+			base.Path += "/"
+			base.RawPath = ""
+		}
+		out = append(out, apiTarget{name: api.Name, base: &base, origin: netx.Origin(u), path: p, provider: api.Provider})
 	}
 	return out, nil
 }

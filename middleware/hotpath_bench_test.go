@@ -4,6 +4,8 @@ import (
 	"encoding/gob"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -19,11 +21,9 @@ import (
 	"github.com/confidant-go/confidant/session"
 )
 
-// realisticSession is an Auth0-like token set: a 900-byte JWT access token,
-// a 1.1 KB ID token, a refresh token and a few claims.
 // hotAuth returns an Auth on store with a provider given by hand (no
 // network): the hot path never talks to the provider.
-func hotAuth(b *testing.B, store session.Store) *middleware.Auth {
+func hotAuth(b *testing.B, store session.Store, apis ...middleware.API) *middleware.Auth {
 	prov, err := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"}, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -32,7 +32,7 @@ func hotAuth(b *testing.B, store session.Store) *middleware.Auth {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a, err := middleware.New(middleware.Config{Client: c, Store: store})
+	a, err := middleware.New(middleware.Config{Client: c, Store: store, APIs: apis})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -160,4 +160,37 @@ func BenchmarkDueCheck(b *testing.B) {
 		due = due != lifetime.Due(now, issued, exp, time.Minute)
 	}
 	_ = due
+}
+
+// BenchmarkProxy: a call through Auth.Proxy (session, anti-forgery check,
+// token, header allow-list) against a bare httputil.ReverseProxy to the same
+// loopback backend, in the same run.
+func BenchmarkProxy(b *testing.B) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{"ok":true}`)) }))
+	defer backend.Close()
+	target, _ := url.Parse(backend.URL)
+	store, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}})
+	a := hotAuth(b, store, middleware.API{Name: "api", BaseURL: backend.URL + "/"})
+	cookie := cookieHeader(b, store, testenv.RealisticSession())
+	for _, bc := range []struct {
+		name string
+		h    http.Handler
+	}{
+		{"bare-reverseproxy", http.StripPrefix("/bff", httputil.NewSingleHostReverseProxy(target))},
+		{"confidant-proxy", http.StripPrefix("/bff", a.Proxy("api"))},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req := hotRequest(cookie)
+				req.URL.Path = "/bff/items"
+				req.Header.Set(middleware.AntiForgeryHeader, "1")
+				rec := httptest.NewRecorder()
+				bc.h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("%d %s", rec.Code, rec.Body)
+				}
+			}
+		})
+	}
 }

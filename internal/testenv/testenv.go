@@ -38,6 +38,8 @@ type Env struct {
 	Client *client.Client
 	Store  *session.CookieStore
 	Keys   [][]byte
+	// Mux serves the app's routes (Routes); a test may add its own.
+	Mux *http.ServeMux
 }
 
 const (
@@ -110,14 +112,15 @@ func New(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	e := &Env{OP: op, API: api, APISrv: apiSrv, Auth: auth, Client: c, Store: store, Keys: keys}
-	app.Config.Handler = e.routes()
+	e.Mux = e.routes()
+	app.Config.Handler = e.Mux
 	app.Start()
 	t.Cleanup(app.Close)
 	e.App = app
 	return e
 }
 
-func (e *Env) routes() http.Handler {
+func (e *Env) routes() *http.ServeMux {
 	return Routes(e.Auth, func(*confidant.User) string { return e.APISrv.URL }, func(u *confidant.User) string { return u.Subject })
 }
 

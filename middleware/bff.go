@@ -1,0 +1,201 @@
+package middleware
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/textproto"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/confidant-go/confidant/event"
+)
+
+// AntiForgeryHeader is the header a single-page app sends with every call
+// to Proxy and SessionInfo, with the value "1". A page of another site
+// cannot send it without a CORS preflight that the app never grants, so a
+// request that carries it comes from the app's own pages.
+const AntiForgeryHeader = "X-CSRF"
+
+// ErrAntiForgery means a call to Proxy or SessionInfo came without the
+// anti-forgery header, or from another site (Origin, Sec-Fetch-Site).
+var ErrAntiForgery = errors.New("middleware: cross-site or without the anti-forgery header")
+
+// forwardedHeaders are the only request headers Proxy passes to the API:
+// what describes the request's content and its caching. Never a cookie,
+// the browser's Authorization, the anti-forgery header or any other
+// header of the app's.
+var forwardedHeaders = []string{"Accept", "Accept-Language", "Content-Type", "Content-Language",
+	"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "Range", "Cache-Control"}
+
+// Proxy is a backend-for-frontend: it forwards a single-page app's calls to
+// the named API (Config.APIs) with the signed-in user's access token, so
+// that the token never reaches the browser. Mount it under a prefix that
+// is stripped:
+//
+//	mux.Handle("/bff/orders/", http.StripPrefix("/bff/orders", auth.Proxy("orders")))
+//
+// A call to /bff/orders/v1/items goes to BaseURL + "v1/items" with its
+// query. Each call must carry AntiForgeryHeader: 1 and must not come from
+// another site; a call that does not gets 403 JSON and reaches nothing.
+// Without a session it gets 401 JSON (never a redirect: the app's script
+// sends the user to sign in). The API gets only the content and caching
+// headers of the call, never its cookies or the app's headers, and its
+// Set-Cookie headers are dropped; responses are streamed. The token is
+// refreshed first when it is due. Proxy panics when api is not one of
+// Config.APIs (a programming error, found at start).
+func (a *Auth) Proxy(api string) http.Handler {
+	var t *apiTarget
+	for i := range a.apis {
+		if a.apis[i].name == api {
+			t = &a.apis[i]
+		}
+	}
+	if t == nil {
+		panic("middleware: Proxy: no API named " + api + " in Config.APIs")
+	}
+	base := a.cfg.APITransport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	rp := &httputil.ReverseProxy{
+		Transport:     base,
+		FlushInterval: -1, // stream: server-sent events and long responses arrive as they are written
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			out := pr.Out
+			target := *t.base
+			target.Path = t.base.Path + strings.TrimPrefix(pr.In.URL.Path, "/")
+			target.RawPath = ""
+			target.RawQuery = pr.In.URL.RawQuery
+			out.URL, out.Host = &target, ""
+			h := http.Header{}
+			for _, k := range forwardedHeaders {
+				if v := pr.In.Header.Values(k); len(v) > 0 {
+					h[textproto.CanonicalMIMEHeaderKey(k)] = v
+				}
+			}
+			h.Set("Authorization", pr.In.Header.Get(proxyAuthorization))
+			out.Header = h
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			resp.Header.Del("Set-Cookie") // the API's cookies are not the app's
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			jsonError(w, http.StatusBadGateway, "bad_gateway", "the API could not be reached")
+		},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.checkAntiForgery(r); err != nil {
+			a.emitRejected(r, http.StatusForbidden, err)
+			jsonError(w, http.StatusForbidden, "forbidden", "cross-site, or without the "+AntiForgeryHeader+" header")
+			return
+		}
+		sw, st, signedIn, ok := a.prepare(w, r)
+		if !ok {
+			return
+		}
+		if !signedIn || (t.provider != "" && st.sess.Provider != t.provider) {
+			sw.commit()
+			jsonError(w, http.StatusUnauthorized, "unauthorized", "sign-in required")
+			return
+		}
+		target, err := url.Parse(t.base.String() + strings.TrimPrefix(r.URL.EscapedPath(), "/"))
+		if err != nil || a.apiFor(target, st.sess.Provider) != t {
+			sw.commit()
+			jsonError(w, http.StatusBadRequest, "bad_request", "not a path of the API")
+			return
+		}
+		tok, err := st.token(r.Context())
+		if err != nil {
+			sw.commit()
+			jsonError(w, StatusCode(err), "token_unavailable", "the access token could not be obtained")
+			return
+		}
+		in := r.Clone(r.Context())
+		in.Header = r.Header.Clone()
+		in.Header.Set(proxyAuthorization, tok.Type()+" "+tok.AccessToken)
+		rp.ServeHTTP(sw, in)
+		sw.commit()
+	})
+}
+
+// proxyAuthorization carries the token from the handler to Rewrite in the
+// inbound request's copy; it never leaves the process (Rewrite builds the
+// outbound headers from an allow-list).
+const proxyAuthorization = "X-Confidant-Proxy-Authorization"
+
+// checkAntiForgery refuses a call without the anti-forgery header, or from
+// another site.
+func (a *Auth) checkAntiForgery(r *http.Request) error {
+	if r.Header.Get(AntiForgeryHeader) != "1" {
+		return ErrAntiForgery
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin":
+	default:
+		return ErrAntiForgery
+	}
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || !strings.EqualFold(u.Scheme+"://"+u.Host, a.origin.Scheme+"://"+a.origin.Host) {
+			return ErrAntiForgery
+		}
+	}
+	return nil
+}
+
+// SessionInfo serves what a single-page app needs to know of its session,
+// as JSON: the user (provider, subject, name, e-mail and whether it is
+// verified, picture; never a token or the raw claims), when the access
+// token expires, and where to sign in and out. Like Proxy it needs
+// AntiForgeryHeader and a same-site call; without a session it answers 401
+// with the sign-in URL.
+func (a *Auth) SessionInfo() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.checkAntiForgery(r); err != nil {
+			a.emitRejected(r, http.StatusForbidden, err)
+			jsonError(w, http.StatusForbidden, "forbidden", "cross-site, or without the "+AntiForgeryHeader+" header")
+			return
+		}
+		sw, st, signedIn, ok := a.prepare(w, r)
+		if !ok {
+			return
+		}
+		sw.Header().Set("Content-Type", "application/json")
+		sw.Header().Set("Cache-Control", "no-store")
+		if !signedIn {
+			sw.WriteHeader(http.StatusUnauthorized)
+			json.NewEncoder(sw).Encode(map[string]any{"signed_in": false, "login_url": a.LoginPath()})
+			sw.commit()
+			return
+		}
+		s := st.sess
+		info := map[string]any{
+			"signed_in":  true,
+			"user":       map[string]any{"provider": s.Provider, "sub": s.Subject, "name": s.Name, "email": s.Email, "email_verified": s.EmailVerified, "picture": s.Picture},
+			"logout_url": a.LogoutPath(),
+		}
+		if !s.Expiry.IsZero() {
+			info["access_token_expires_at"] = s.Expiry.UTC().Format(time.RFC3339)
+		}
+		json.NewEncoder(sw).Encode(info)
+		sw.commit()
+	})
+}
+
+func jsonError(w http.ResponseWriter, status int, code, desc string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
+}
+
+func (a *Auth) emitRejected(r *http.Request, status int, err error) {
+	a.emit(r.Context(), event.Event{Kind: event.Rejected, Status: status, Err: err,
+		Attrs: []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path)}})
+}
