@@ -47,8 +47,8 @@ var (
 type apiTarget struct {
 	name     string
 	base     *url.URL // BaseURL, its path ending in "/"
-	origin   string // netx.Origin of BaseURL
-	path     string // BaseURL's path, ending in "/"
+	origin   string   // netx.Origin of BaseURL
+	path     string   // BaseURL's path, ending in "/"
 	provider string
 }
 
