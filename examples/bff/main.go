@@ -1,0 +1,166 @@
+// Command bff is a single-page app whose Go backend holds the tokens (a
+// backend-for-frontend): the page's script never sees an access token. It
+// runs offline with an OpenID Provider in process, like examples/demo, and
+// two APIs (orders and billing) that check the tokens they get.
+//
+//	go run ./examples/bff
+//
+// The script asks /bff/session who is signed in, calls the APIs through
+// /bff/orders/… and /bff/billing/… (the backend adds the token, refreshed
+// when due), and signs out with a POST to /auth/logout. Every call carries
+// the X-CSRF: 1 header the backend requires.
+//
+// Environment: BFF_ADDR (app, default localhost:8081), BFF_PROVIDER_ADDR
+// (provider, default 127.0.0.1:9997), BFF_TOKEN_LIFETIME (access tokens,
+// default 5m).
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/session"
+)
+
+//go:embed static
+var static embed.FS
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	lifetime, _ := time.ParseDuration(os.Getenv("BFF_TOKEN_LIFETIME"))
+	if err := run(ctx, getenv("BFF_ADDR", "localhost:8081"), getenv("BFF_PROVIDER_ADDR", "127.0.0.1:9997"), lifetime, os.Stdout, nil); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func getenv(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// run serves the provider, the APIs and the app until ctx ends; ready gets
+// the app's URL once it serves.
+func run(ctx context.Context, appAddr, opAddr string, lifetime time.Duration, out io.Writer, ready chan<- string) error {
+	opLn, err := net.Listen("tcp", opAddr)
+	if err != nil {
+		return fmt.Errorf("bff: provider address: %w", err)
+	}
+	defer opLn.Close()
+	appLn, err := net.Listen("tcp", appAddr)
+	if err != nil {
+		return fmt.Errorf("bff: app address: %w", err)
+	}
+	defer appLn.Close()
+	issuer := "http://" + opLn.Addr().String()
+	appURL := fmt.Sprintf("http://localhost:%d", appLn.Addr().(*net.TCPAddr).Port)
+
+	// The provider, in process, and two APIs behind it that check tokens.
+	secret := rand.Text()
+	op, err := testop.New(issuer, testop.Config{Clients: []testop.Client{{
+		ID: "bff-app", Secret: secret,
+		Redirects:           []string{appURL + "/auth/callback"},
+		PostLogoutRedirects: []string{appURL + "/"},
+	}}, AccessTokenLifetime: lifetime})
+	if err != nil {
+		return err
+	}
+	opMux := http.NewServeMux()
+	opMux.Handle("/orders/", api("orders", op.NewAPI()))
+	opMux.Handle("/billing/", api("billing", op.NewAPI()))
+	opMux.Handle("/", op)
+	opSrv := &http.Server{Handler: opMux, ReadHeaderTimeout: 10 * time.Second}
+	go opSrv.Serve(opLn)
+	defer opSrv.Close()
+
+	// The backend: provider, client, store, middleware with the two APIs.
+	prov, err := client.Discover(ctx, issuer)
+	if err != nil {
+		return err
+	}
+	c, err := client.New(client.Config{Provider: prov, ClientID: "bff-app", ClientSecret: secret,
+		RedirectURL: appURL + "/auth/callback", Scopes: []string{"openid", "profile", "email", "offline_access"}})
+	if err != nil {
+		return err
+	}
+	store, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{session.NewKey()}})
+	if err != nil {
+		return err
+	}
+	auth, err := middleware.New(middleware.Config{Client: c, Store: store, APIs: []middleware.API{
+		{Name: "orders", BaseURL: issuer + "/orders/"},
+		{Name: "billing", BaseURL: issuer + "/billing/"},
+	}})
+	if err != nil {
+		return err
+	}
+
+	// The routes: the page, its session endpoint and the two proxies.
+	files, _ := fs.Sub(static, "static")
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", auth)
+	mux.Handle("/bff/session", auth.SessionInfo())
+	mux.Handle("/bff/orders/", http.StripPrefix("/bff/orders", auth.Proxy("orders")))
+	mux.Handle("/bff/billing/", http.StripPrefix("/bff/billing", auth.Proxy("billing")))
+	mux.Handle("/", http.FileServerFS(files))
+	appSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go appSrv.Serve(appLn)
+	defer appSrv.Close()
+
+	fmt.Fprintf(out, "confidant bff: open %s\n  provider %s (user demo, password demo)\n  Ctrl-C to stop\n", appURL, issuer)
+	if ready != nil {
+		ready <- appURL
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// api answers for one API: what the token check said, and the API's name.
+func api(name string, check http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &recorder{header: http.Header{}}
+		check.ServeHTTP(rec, r)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(rec.status)
+		var body map[string]any
+		json.Unmarshal(rec.body, &body)
+		if body == nil {
+			body = map[string]any{}
+		}
+		body["api"] = name
+		json.NewEncoder(w).Encode(body)
+	})
+}
+
+type recorder struct {
+	header http.Header
+	status int
+	body   []byte
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(s int)   { r.status = s }
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	r.body = append(r.body, b...)
+	return len(b), nil
+}
