@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -14,11 +16,14 @@ import (
 // milliseconds (0 for the zero time). Tokens that are compact JWTs are
 // stored as their three decoded segments, a quarter smaller than their
 // base64 text, which keeps a realistic session in a single cookie.
-// Format 2 adds a flags byte at the end (bit 0: EmailVerified); format 1,
-// written before it, still decodes.
+// Format 2 adds a flags byte at the end (bit 0: EmailVerified); format 3
+// adds the API tokens after it (a count, then name, token, type, expiry and
+// issue time of each, by name). Formats 1 and 2, written before, still
+// decode.
 const (
 	formatV1 = 1
 	formatV2 = 2
+	formatV3 = 3
 )
 
 const flagEmailVerified = 1
@@ -29,7 +34,7 @@ func marshal(s *Session) []byte {
 	n := 64 + len(s.ID) + len(s.Provider) + len(s.Issuer) + len(s.SID) + len(s.Subject) + len(s.Name) + len(s.Email) + len(s.Picture) +
 		len(s.Claims) + len(s.AccessToken) + len(s.TokenType) + len(s.RefreshToken) + len(s.IDToken) + len(s.Scope)
 	b := make([]byte, 0, n)
-	b = append(b, formatV2)
+	b = append(b, formatV3)
 	for _, f := range []string{s.ID, s.Provider, s.Issuer, s.SID, s.Subject, s.Name, s.Email, s.Picture} {
 		b = appendString(b, f)
 	}
@@ -46,7 +51,17 @@ func marshal(s *Session) []byte {
 	if s.EmailVerified {
 		flags |= flagEmailVerified
 	}
-	return append(b, flags)
+	b = append(b, flags)
+	b = binary.AppendUvarint(b, uint64(len(s.APITokens)))
+	for _, name := range slices.Sorted(maps.Keys(s.APITokens)) {
+		t := s.APITokens[name]
+		b = appendString(b, name)
+		b = appendToken(b, t.AccessToken)
+		b = appendString(b, t.TokenType)
+		b = appendTime(b, t.Expiry)
+		b = appendTime(b, t.Issued)
+	}
+	return b
 }
 
 func appendString(b []byte, s string) []byte {
@@ -163,7 +178,7 @@ func (r *reader) token() string {
 }
 
 func unmarshal(b []byte) (*Session, error) {
-	if len(b) == 0 || (b[0] != formatV1 && b[0] != formatV2) {
+	if len(b) == 0 || b[0] < formatV1 || b[0] > formatV3 {
 		return nil, errCorrupt
 	}
 	r := &reader{b: b[1:]}
@@ -179,12 +194,31 @@ func unmarshal(b []byte) (*Session, error) {
 	s.IDToken = r.token()
 	s.Scope = r.string()
 	s.Expiry, s.Issued, s.CreatedAt, s.LastSeen = r.time(), r.time(), r.time(), r.time()
-	if b[0] == formatV2 && r.err == nil {
+	if b[0] >= formatV2 && r.err == nil {
 		if len(r.b) == 0 || r.b[0]&^flagEmailVerified != 0 {
 			return nil, errCorrupt
 		}
 		s.EmailVerified = r.b[0]&flagEmailVerified != 0
 		r.b = r.b[1:]
+	}
+	if b[0] >= formatV3 && r.err == nil {
+		n, k := binary.Uvarint(r.b)
+		if k <= 0 || n > uint64(len(r.b)) {
+			return nil, errCorrupt
+		}
+		r.b = r.b[k:]
+		if n > 0 {
+			s.APITokens = make(map[string]APIToken, n)
+		}
+		for range n {
+			name := r.string()
+			t := APIToken{AccessToken: r.token(), TokenType: r.string()}
+			t.Expiry, t.Issued = r.time(), r.time()
+			if _, dup := s.APITokens[name]; dup || r.err != nil {
+				return nil, errCorrupt
+			}
+			s.APITokens[name] = t
+		}
 	}
 	if r.err != nil || len(r.b) != 0 {
 		return nil, errCorrupt

@@ -14,6 +14,9 @@ func TestCodecRoundTrip(t *testing.T) {
 		"verified":   {ID: "a", User: confidant.User{Provider: "p", Subject: "s", Email: "e@x", EmailVerified: true, Claims: []byte(`{"x":1}`)}, Expiry: now},
 		"unverified": {ID: "b", User: confidant.User{Provider: "p", Subject: "s", Email: "e@x"}, AccessToken: "h.p.s", CreatedAt: now},
 		"empty":      {},
+		"api tokens": {ID: "c", APITokens: map[string]APIToken{
+			"orders":  {AccessToken: "aaa.bbb.ccc", TokenType: "Bearer", Expiry: now, Issued: now},
+			"billing": {AccessToken: "opaque", TokenType: "DPoP", Expiry: now}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			got, err := unmarshal(marshal(s))
@@ -28,11 +31,12 @@ func TestCodecRoundTrip(t *testing.T) {
 }
 
 // TestCodecReadsFormat1: cookies and Redis entries written before
-// EmailVerified was stored still decode after an upgrade.
+// EmailVerified (format 1) or the API tokens (format 2) were stored still
+// decode after an upgrade.
 func TestCodecReadsFormat1(t *testing.T) {
 	s := &Session{ID: "a", User: confidant.User{Provider: "p", Subject: "s", Email: "e@x"}, RefreshToken: "rt"}
 	b := marshal(s)
-	v1 := append([]byte{formatV1}, b[1:len(b)-1]...) // format 1 had no flags byte
+	v1 := append([]byte{formatV1}, b[1:len(b)-2]...) // format 1: no flags byte, no API tokens
 	got, err := unmarshal(v1)
 	if err != nil {
 		t.Fatal(err)
@@ -40,10 +44,15 @@ func TestCodecReadsFormat1(t *testing.T) {
 	if !reflect.DeepEqual(got, s) {
 		t.Errorf("format 1:\n got %+v\nwant %+v", got, s)
 	}
+	v2 := append([]byte{formatV2}, b[1:len(b)-1]...) // format 2: no API tokens
+	if got, err := unmarshal(v2); err != nil || !reflect.DeepEqual(got, s) {
+		t.Errorf("format 2: %+v, %v", got, err)
+	}
 	for name, bad := range map[string][]byte{
-		"v2 without flags": b[:len(b)-1],
-		"unknown flag":     append(append([]byte{}, b[:len(b)-1]...), 0x80),
-		"v1 with flags":    append([]byte{formatV1}, b[1:]...),
+		"v3 without API tokens":  b[:len(b)-1],
+		"unknown flag":           append(append([]byte{}, b[:len(b)-2]...), 0x80, 0),
+		"v1 with flags":          append([]byte{formatV1}, b[1:]...),
+		"more tokens than bytes": append(append([]byte{}, b[:len(b)-1]...), 5),
 	} {
 		if _, err := unmarshal(bad); err == nil {
 			t.Errorf("%s: decoded, want errCorrupt", name)

@@ -31,6 +31,11 @@ type Session struct {
 	Issued       time.Time // when the current tokens were obtained
 	Scope        string
 
+	// APITokens are the tokens of APIs that have one of their own (an
+	// audience or resource other than the sign-in token's), by API name.
+	// Treat the map as read-only: copy it to change it.
+	APITokens map[string]APIToken
+
 	// CreatedAt is when the user signed in; LastSeen when the session was
 	// last saved.
 	CreatedAt time.Time
@@ -41,6 +46,14 @@ type Session struct {
 	Version uint64
 
 	denyKeys []string // Keys, computed once when a store decodes the session
+}
+
+// APIToken is an access token for one API.
+type APIToken struct {
+	AccessToken string
+	TokenType   string    // usually "Bearer"
+	Expiry      time.Time // zero when unknown
+	Issued      time.Time // when it was obtained
 }
 
 // Keys are the keys a DenyList is asked about for s: its user at its
