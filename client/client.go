@@ -332,11 +332,12 @@ func (c *Client) oauth2Config(ep Endpoints, auth AuthStyle) *oauth2.Config {
 
 // ctx returns a context that makes x/oauth2 use the configured HTTP client
 // for its token requests to ep, asking for JSON (GitHub answers
-// form-encoded otherwise) and, with private_key_jwt, carrying a fresh client
-// assertion (x/oauth2 has no way to add one to a refresh request).
-func (c *Client) ctx(ctx context.Context, ep Endpoints, style AuthStyle) context.Context {
+// form-encoded otherwise), adding extra to the form and, with
+// private_key_jwt, a fresh client assertion (x/oauth2 has no way to add
+// either to a refresh request).
+func (c *Client) ctx(ctx context.Context, ep Endpoints, style AuthStyle, extra url.Values) context.Context {
 	hc := *c.cfg.HTTPClient
-	hc.Transport = &tokenTransport{base: hc.Transport, c: c, ep: ep, assert: style == AuthStylePrivateKeyJWT}
+	hc.Transport = &tokenTransport{base: hc.Transport, c: c, ep: ep, assert: style == AuthStylePrivateKeyJWT, extra: extra}
 	return context.WithValue(ctx, oauth2.HTTPClient, &hc)
 }
 
@@ -345,12 +346,13 @@ type tokenTransport struct {
 	c      *Client
 	ep     Endpoints
 	assert bool
+	extra  url.Values
 }
 
 func (t *tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r2 := r.Clone(r.Context())
 	r2.Header.Set("Accept", "application/json")
-	if t.assert && r.Method == http.MethodPost && r.Body != nil {
+	if (t.assert || len(t.extra) > 0) && r.Method == http.MethodPost && r.Body != nil {
 		b, err := io.ReadAll(r.Body)
 		r.Body.Close()
 		if err != nil {
@@ -360,8 +362,13 @@ func (t *tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := t.c.addAssertion(form, t.ep); err != nil {
-			return nil, err
+		for k, v := range t.extra {
+			form[k] = v
+		}
+		if t.assert {
+			if err := t.c.addAssertion(form, t.ep); err != nil {
+				return nil, err
+			}
 		}
 		body := form.Encode()
 		r2.Body, r2.ContentLength = io.NopCloser(strings.NewReader(body)), int64(len(body))

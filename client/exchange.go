@@ -45,13 +45,13 @@ func (c *Client) Exchange(ctx context.Context, code string, l *Login) (*Result, 
 	}
 	start := time.Now()
 	style := c.authStyle(r.ep)
-	tok, err := c.oauth2Config(r.ep, style).Exchange(c.ctx(ctx, r.ep, style), code, oauth2.VerifierOption(l.Verifier))
+	tok, err := c.oauth2Config(r.ep, style).Exchange(c.ctx(ctx, r.ep, style, nil), code, oauth2.VerifierOption(l.Verifier))
 	if err != nil {
 		err = tokenError(err)
 		if fb := c.fallbackStyle(r.ep, style, err); fb != AuthStyleAuto {
 			// The client was refused before the code was looked at: the
 			// code is still good for one more try with the other method.
-			if tok, err = c.oauth2Config(r.ep, fb).Exchange(c.ctx(ctx, r.ep, fb), code, oauth2.VerifierOption(l.Verifier)); err == nil {
+			if tok, err = c.oauth2Config(r.ep, fb).Exchange(c.ctx(ctx, r.ep, fb, nil), code, oauth2.VerifierOption(l.Verifier)); err == nil {
 				c.learned.Store(int32(fb))
 				style = fb
 			} else {

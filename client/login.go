@@ -102,12 +102,38 @@ func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error)
 		}
 	}
 	l.URL = c.oauth2Config(ep, AuthStyleAuto).AuthCodeURL(l.State, opts...)
+	if multi := multiValued(params); len(multi) > 0 {
+		// x/oauth2 sets one value per parameter; resource (RFC 8707) may
+		// be given several times.
+		u, _ := url.Parse(l.URL)
+		q := u.Query()
+		for k, vs := range multi {
+			q[k] = vs
+		}
+		u.RawQuery = q.Encode()
+		l.URL = u.String()
+	}
 	if ep.PARURL != "" && (c.cfg.PAR || ep.RequirePAR) {
 		if l.URL, err = c.push(ctx, ep, l.URL); err != nil {
 			return nil, err
 		}
 	}
 	return l, nil
+}
+
+// multiValued are the parameters of params with several values (protocol
+// parameters excepted).
+func multiValued(params url.Values) url.Values {
+	var m url.Values
+	for k, vs := range params {
+		if len(vs) > 1 && !protocolParams[k] {
+			if m == nil {
+				m = url.Values{}
+			}
+			m[k] = vs
+		}
+	}
+	return m
 }
 
 // push sends the authorization request in authURL to the provider's PAR
