@@ -3,6 +3,7 @@ package middleware
 import (
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/confidant-go/confidant/client"
@@ -28,6 +29,20 @@ type API struct {
 	// token never goes to an API meant for GitHub tokens. Default: users
 	// of every provider.
 	Provider string
+
+	// Resource gives the API a token of its own instead of the sign-in
+	// token: the API's resource indicator (RFC 8707), or its audience at
+	// Auth0. The token is obtained with a refresh grant the first time the
+	// API is called, kept in the session (session.APITokens), refreshed
+	// before it expires, one token request per session and API however
+	// many calls need it; the refresh token it rotates serves every other
+	// API. The sign-in asks for the resource too, so that the grant covers
+	// it. Needs a refresh token (offline_access). Default: "", the sign-in
+	// token.
+	Resource string
+
+	// Scopes of the API's own token (with Resource). Default: the grant's.
+	Scopes []string
 }
 
 var (
@@ -50,6 +65,7 @@ type apiTarget struct {
 	origin   string   // netx.Origin of BaseURL
 	path     string   // BaseURL's path, ending in "/"
 	provider string
+	op       refreshOp // api "" when the API takes the sign-in token
 }
 
 func parseAPIs(apis []API, providers map[string]*client.Client) ([]apiTarget, error) {
@@ -82,7 +98,13 @@ func parseAPIs(apis []API, providers map[string]*client.Client) ([]apiTarget, er
 			base.Path += "/"
 			base.RawPath = ""
 		}
-		out = append(out, apiTarget{name: api.Name, base: &base, origin: netx.Origin(u), path: p, provider: api.Provider})
+		t := apiTarget{name: api.Name, base: &base, origin: netx.Origin(u), path: p, provider: api.Provider}
+		if api.Resource != "" {
+			t.op = refreshOp{api: api.Name, resource: api.Resource, scopes: slices.Clone(api.Scopes)}
+		} else if len(api.Scopes) > 0 {
+			return nil, configErr("API %q: Scopes need a Resource (an API token of its own)", api.Name)
+		}
+		out = append(out, t)
 	}
 	return out, nil
 }

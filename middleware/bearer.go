@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"sync"
 	"time"
@@ -69,14 +70,55 @@ func (st *reqSession) token(ctx context.Context) (*oauth2.Token, error) {
 	return tokenOf(st.sess), nil
 }
 
-// forceRefresh gets a new access token after the API refused used. If the
-// session's token already changed (another goroutine refreshed), that one is
-// returned without a new refresh.
-func (st *reqSession) forceRefresh(ctx context.Context, used string) (*oauth2.Token, error) {
+// tokenFor returns a valid access token for api: the sign-in token, or the
+// API's own, obtained or refreshed when it is missing or about to expire.
+func (st *reqSession) tokenFor(ctx context.Context, api *apiTarget) (*oauth2.Token, error) {
+	if api.op.api == "" {
+		return st.token(ctx)
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.sess == nil {
 		return nil, ErrNotSignedIn
+	}
+	if !st.a.refresher.opDue(api.op, st.sess, st.a.cfg.Now()) {
+		return apiTokenOf(st.sess, api.name)
+	}
+	if err := st.runLocked(ctx, api.op); err != nil {
+		return nil, err
+	}
+	return apiTokenOf(st.sess, api.name)
+}
+
+func apiTokenOf(s *session.Session, api string) (*oauth2.Token, error) {
+	t, ok := s.APITokens[api]
+	if !ok {
+		return nil, client.ErrNoToken
+	}
+	return &oauth2.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, Expiry: t.Expiry}, nil
+}
+
+// forceRefresh gets a new access token for api after the API refused used.
+// If the session's token already changed (another goroutine refreshed),
+// that one is returned without a new refresh.
+func (st *reqSession) forceRefresh(ctx context.Context, api *apiTarget, used string) (*oauth2.Token, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.sess == nil {
+		return nil, ErrNotSignedIn
+	}
+	if api.op.api != "" {
+		if st.sess.APITokens[api.op.api].AccessToken == used {
+			// Forget the refused token, so that a new one is due.
+			ns := *st.sess
+			ns.APITokens = maps.Clone(st.sess.APITokens)
+			delete(ns.APITokens, api.op.api)
+			st.sess = &ns
+			if err := st.runLocked(ctx, api.op); err != nil {
+				return nil, err
+			}
+		}
+		return apiTokenOf(st.sess, api.op.api)
 	}
 	if st.sess.AccessToken == used {
 		if err := st.refreshLocked(ctx); err != nil {
@@ -90,9 +132,14 @@ func (st *reqSession) forceRefresh(ctx context.Context, used string) (*oauth2.To
 // on a failure that ends the session it arranges for the deletion. Called
 // with st.mu held.
 func (st *reqSession) refreshLocked(ctx context.Context) error {
+	return st.runLocked(ctx, refreshOp{})
+}
+
+// runLocked runs op for st.sess, as refreshLocked does.
+func (st *reqSession) runLocked(ctx context.Context, op refreshOp) error {
 	a := st.a
 	old := st.sess
-	ns, action, err := a.refresher.refresh(ctx, old)
+	ns, action, err := a.refresher.run(ctx, old, op)
 	if err != nil {
 		if action == EndSession {
 			st.sess = nil
@@ -134,7 +181,8 @@ func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if s != nil {
 		provider = s.Provider
 	}
-	if t.st.a.apiFor(req.URL, provider) == nil {
+	api := t.st.a.apiFor(req.URL, provider)
+	if api == nil {
 		closeBody(req)
 		return nil, fmt.Errorf("%w: %s", ErrAPINotAllowed, hostPath(req.URL.String()))
 	}
@@ -144,7 +192,7 @@ func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	stop := context.AfterFunc(t.st.ctx, cancel)
 	release := func() { stop(); cancel() }
 	req = req.WithContext(ctx)
-	resp, err := t.roundTrip(req)
+	resp, err := t.roundTrip(req, api)
 	if err != nil {
 		release()
 		return nil, err
@@ -167,8 +215,8 @@ func (b *releaseBody) Close() error {
 	return err
 }
 
-func (t *bearerTransport) roundTrip(req *http.Request) (*http.Response, error) {
-	tok, err := t.st.token(req.Context())
+func (t *bearerTransport) roundTrip(req *http.Request, api *apiTarget) (*http.Response, error) {
+	tok, err := t.st.tokenFor(req.Context(), api)
 	if err != nil {
 		closeBody(req)
 		return nil, err
@@ -193,7 +241,7 @@ func (t *bearerTransport) roundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 	}
-	ntok, err := t.st.forceRefresh(req.Context(), tok.AccessToken)
+	ntok, err := t.st.forceRefresh(req.Context(), api, tok.AccessToken)
 	if err != nil || ntok.AccessToken == tok.AccessToken {
 		if body != nil {
 			body.Close()

@@ -109,7 +109,7 @@ func (a *Auth) Proxy(api string) http.Handler {
 			jsonError(w, http.StatusBadRequest, "bad_request", "not a path of the API")
 			return
 		}
-		tok, err := st.token(r.Context())
+		tok, err := st.tokenFor(r.Context(), t)
 		if err != nil {
 			sw.commit()
 			jsonError(w, StatusCode(err), "token_unavailable", "the access token could not be obtained")

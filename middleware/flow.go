@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,6 +74,12 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, c *client.Clien
 
 // startFlowSilent is startFlow, marking the attempt silent (prompt=none).
 func (a *Auth) startFlowSilent(w http.ResponseWriter, r *http.Request, c *client.Client, returnTo string, extra url.Values, silent bool) {
+	if rs := a.resources(c); len(rs) > 0 && !extra.Has("resource") {
+		// The grant must cover the APIs with tokens of their own (RFC
+		// 8707): their tokens come from refresh grants later.
+		extra = cloneValues(extra)
+		extra["resource"] = rs
+	}
 	l, err := c.NewLogin(r.Context(), extra)
 	if err != nil {
 		a.fail(w, r, err)
@@ -224,4 +231,24 @@ func hostPath(raw string) string {
 
 func (f *flow) login() *client.Login {
 	return &client.Login{State: f.State, Nonce: f.Nonce, Verifier: f.Verifier, ACRValues: f.ACR, MaxAge: time.Duration(f.MaxAge)}
+}
+
+// resources are the resource indicators of the APIs with tokens of their
+// own that users of c's provider may call.
+func (a *Auth) resources(c *client.Client) []string {
+	var rs []string
+	for _, t := range a.apis {
+		if t.op.resource != "" && (t.provider == "" || t.provider == c.Provider().Name()) && !slices.Contains(rs, t.op.resource) {
+			rs = append(rs, t.op.resource)
+		}
+	}
+	return rs
+}
+
+func cloneValues(v url.Values) url.Values {
+	cp := make(url.Values, len(v)+1)
+	for k, vs := range v {
+		cp[k] = slices.Clone(vs)
+	}
+	return cp
 }

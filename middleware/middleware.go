@@ -85,7 +85,8 @@ func New(cfg Config) (*Auth, error) {
 	a.cop.AddTrustedOrigin(netx.Origin(a.origin))
 	a.refresher = &refresher{clientFor: a.clientFor, shared: a.shared, now: cfg.Now, sink: sink, policy: cfg.OnRefreshError,
 		leeway: cfg.RefreshLeeway, timeout: cfg.RefreshTimeout, retryAfter: cfg.RetryAfter,
-		flights: map[tokenKey]*flight{}, done: map[tokenKey]*outcome{}, max: maxOutcomes}
+		flights: map[tokenKey]*flight{}, done: map[tokenKey]*outcome{}, max: maxOutcomes,
+		locks: map[string]*sessionLock{}, latest: map[string]*outcome{}}
 	if cfg.Logger != nil {
 		for _, c := range clients {
 			if err := c.Provider().DiscoveryError(); err != nil {

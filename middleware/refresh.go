@@ -75,6 +75,22 @@ func tokenKeyOf(id, api, refreshToken, accessToken string) tokenKey {
 	return k
 }
 
+// refreshOp is what a refresh obtains: the sign-in tokens (api ""), or an
+// API's own token (a refresh grant for its resource).
+type refreshOp struct {
+	api      string
+	resource string
+	scopes   []string
+}
+
+// key is the key of the tokens op would replace in s.
+func (op refreshOp) key(s *session.Session) tokenKey {
+	if op.api == "" {
+		return keyOf(s)
+	}
+	return tokenKeyOf(s.ID, op.api, s.RefreshToken, s.APITokens[op.api].AccessToken)
+}
+
 // refresher owns refresh: when a session's tokens are due, the one token
 // request per set of tokens (singleflight in this process, the store's
 // lease across instances), what a failure means (the one place that asks
@@ -96,6 +112,18 @@ type refresher struct {
 	done    map[tokenKey]*outcome
 	order   []tokenKey // insertion order of done, for eviction
 	max     int
+
+	// Without a shared store, every use of a session's refresh token is
+	// serialized here (sign-in tokens and API tokens share it: with
+	// rotation, two concurrent uses are a reuse), and latest is the newest
+	// result per session, which a later use starts from.
+	locks  map[string]*sessionLock
+	latest map[string]*outcome
+}
+
+type sessionLock struct {
+	mu   sync.Mutex
+	refs int
 }
 
 // flight is a refresh in progress; its fields are set before ch closes.
@@ -135,6 +163,16 @@ func (rf *refresher) dueForCall(s *session.Session, now time.Time) bool {
 	return s.RefreshToken != "" && lifetime.Due(now, s.Issued, s.Expiry, expiryDelta)
 }
 
+// opDue reports whether op must run for s: the sign-in tokens are due
+// before the handler, an API token is missing or too close to expiry.
+func (rf *refresher) opDue(op refreshOp, s *session.Session, now time.Time) bool {
+	if op.api == "" {
+		return rf.due(s, now)
+	}
+	t, ok := s.APITokens[op.api]
+	return s.RefreshToken != "" && (!ok || lifetime.Due(now, t.Issued, t.Expiry, expiryDelta))
+}
+
 // decide is what a failed refresh of s means, by the app's policy.
 func (rf *refresher) decide(err error, s *session.Session) RefreshAction {
 	return rf.policy(err, s, rf.now())
@@ -145,9 +183,14 @@ func (rf *refresher) decide(err error, s *session.Session) RefreshAction {
 // request; callers that arrive after it finished get its outcome from
 // memory.
 func (rf *refresher) refresh(ctx context.Context, s *session.Session) (*session.Session, RefreshAction, error) {
+	return rf.run(ctx, s, refreshOp{})
+}
+
+// run obtains what op asks for s, one token request per set of tokens.
+func (rf *refresher) run(ctx context.Context, s *session.Session, op refreshOp) (*session.Session, RefreshAction, error) {
 	now := rf.now()
 	rf.mu.Lock()
-	k := keyOf(s)
+	k := op.key(s)
 	// Follow earlier outcomes: old tokens → their refreshed tokens → …
 	for hops := 0; hops < 8; hops++ {
 		o := rf.done[k]
@@ -158,8 +201,8 @@ func (rf *refresher) refresh(ctx context.Context, s *session.Session) (*session.
 			rf.mu.Unlock()
 			return nil, o.action, o.err
 		}
-		s, k = o.sess, keyOf(o.sess)
-		if !rf.due(s, now) {
+		s, k = o.sess, op.key(o.sess)
+		if !rf.opDue(op, s, now) {
 			rf.mu.Unlock()
 			rf.deduplicated(ctx, s, "earlier result")
 			return s, 0, nil
@@ -170,7 +213,7 @@ func (rf *refresher) refresh(ctx context.Context, s *session.Session) (*session.
 	if started {
 		f = &flight{ch: make(chan struct{})}
 		rf.flights[k] = f
-		go rf.run(k, s, f)
+		go rf.fly(k, s, op, f)
 	}
 	rf.mu.Unlock()
 	select {
@@ -188,14 +231,14 @@ func (rf *refresher) deduplicated(ctx context.Context, s *session.Session, by st
 	rf.sink.Emit(ctx, event.Event{Kind: event.RefreshDeduplicated, Provider: s.Provider, Session: sessionRef(s), Attrs: []slog.Attr{slog.String("by", by)}})
 }
 
-// run makes the token request for flight f, bounded by the refresh timeout
+// fly makes the token request for flight f, bounded by the refresh timeout
 // and independent of any one request's cancellation, and remembers its
 // outcome: a success for the requests still carrying the old cookie, a
 // failure until it may be tried again.
-func (rf *refresher) run(k tokenKey, s *session.Session, f *flight) {
+func (rf *refresher) fly(k tokenKey, s *session.Session, op refreshOp, f *flight) {
 	ctx, cancel := context.WithTimeout(context.Background(), rf.timeout)
 	defer cancel()
-	ns, err := rf.once(ctx, s)
+	ns, err := rf.once(ctx, s, op)
 	now := rf.now()
 	ttl := outcomeTTL
 	if err != nil {
@@ -212,6 +255,16 @@ func (rf *refresher) run(k tokenKey, s *session.Session, f *flight) {
 	rf.mu.Lock()
 	delete(rf.flights, k)
 	rf.remember(k, &o)
+	if err == nil && rf.shared == nil {
+		rf.latest[s.ID] = &o
+		if len(rf.latest) > rf.max {
+			for id, l := range rf.latest {
+				if !now.Before(l.until) || len(rf.latest) > 2*rf.max {
+					delete(rf.latest, id)
+				}
+			}
+		}
+	}
 	if f.action == EndSession {
 		rf.forgetLocked(s.ID)
 	}
@@ -224,17 +277,28 @@ func (rf *refresher) run(k tokenKey, s *session.Session, f *flight) {
 // (another instance may have refreshed it meanwhile: then its result is
 // used and no token request is made) and stores the new tokens with a
 // compare-and-swap write before releasing the lock.
-func (rf *refresher) once(ctx context.Context, s *session.Session) (*session.Session, error) {
+func (rf *refresher) once(ctx context.Context, s *session.Session, op refreshOp) (*session.Session, error) {
 	c := rf.clientFor(s)
 	if c == nil {
 		return nil, ErrSessionEnded // its provider is no longer configured
 	}
 	if rf.shared == nil {
-		res, err := c.Refresh(ctx, s.RefreshToken, previousOf(s))
-		if err != nil {
-			return nil, err
+		unlock := rf.lockSession(s.ID)
+		defer unlock()
+		cur := s
+		rf.mu.Lock()
+		if l := rf.latest[s.ID]; l != nil && rf.now().Before(l.until) {
+			// Other uses of the refresh token finished first (another
+			// API's token, the sign-in tokens): start from their result,
+			// which holds the rotated refresh token and their tokens.
+			cur = l.sess
 		}
-		return refreshed(s, res, rf.now()), nil
+		rf.mu.Unlock()
+		if cur != s && !rf.opDue(op, cur, rf.now()) {
+			rf.deduplicated(ctx, cur, "earlier result")
+			return cur, nil
+		}
+		return rf.do(ctx, c, cur, op)
 	}
 	held, unlock, err := rf.shared.Lock(ctx, s.ID)
 	if err != nil {
@@ -248,7 +312,7 @@ func (rf *refresher) once(ctx context.Context, s *session.Session) (*session.Ses
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
 	}
-	if keyOf(cur) != keyOf(s) && !rf.due(cur, rf.now()) {
+	if op.key(cur) != op.key(s) && !rf.opDue(op, cur, rf.now()) {
 		rf.deduplicated(ctx, cur, "another instance")
 		return cur, nil
 	}
@@ -260,17 +324,63 @@ func (rf *refresher) once(ctx context.Context, s *session.Session) (*session.Ses
 	}
 	// The token request runs on ctx, not held: cancelling it halfway
 	// would lose a rotation the provider already made.
-	res, err := c.Refresh(ctx, cur.RefreshToken, previousOf(cur))
+	next, err := rf.do(ctx, c, cur, op)
 	if err != nil {
 		return nil, err
 	}
-	ns, err := rf.shared.Update(ctx, refreshed(cur, res, rf.now()))
+	ns, err := rf.shared.Update(ctx, next)
 	if err != nil {
 		// The rotated tokens could not be stored: nobody else will present
 		// the old refresh token (we hold the lock), but this result is lost.
 		return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
 	}
 	return ns, nil
+}
+
+// do makes op's token request for cur and returns the session with its
+// result (and the rotated refresh token).
+func (rf *refresher) do(ctx context.Context, c *client.Client, cur *session.Session, op refreshOp) (*session.Session, error) {
+	if op.api == "" {
+		res, err := c.Refresh(ctx, cur.RefreshToken, previousOf(cur))
+		if err != nil {
+			return nil, err
+		}
+		return refreshed(cur, res, rf.now()), nil
+	}
+	tok, err := c.RefreshFor(ctx, cur.RefreshToken, op.resource, op.scopes)
+	if err != nil {
+		return nil, err
+	}
+	ns := *cur
+	ns.APITokens = make(map[string]session.APIToken, len(cur.APITokens)+1)
+	for k, v := range cur.APITokens {
+		ns.APITokens[k] = v
+	}
+	ns.APITokens[op.api] = session.APIToken{AccessToken: tok.AccessToken, TokenType: tok.Type(), Expiry: tok.Expiry, Issued: rf.now()}
+	ns.RefreshToken = tok.RefreshToken
+	return &ns, nil
+}
+
+// lockSession serializes the uses of session id's refresh token in this
+// process.
+func (rf *refresher) lockSession(id string) (unlock func()) {
+	rf.mu.Lock()
+	l := rf.locks[id]
+	if l == nil {
+		l = &sessionLock{}
+		rf.locks[id] = l
+	}
+	l.refs++
+	rf.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		rf.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(rf.locks, id)
+		}
+		rf.mu.Unlock()
+	}
 }
 
 // remember stores an outcome, evicting expired and then the oldest ones
@@ -308,6 +418,9 @@ func (rf *refresher) keepUnwritten(old *session.Session) {
 	if o := rf.done[keyOf(old)]; o != nil && o.err == nil {
 		o.until = rf.now().Add(unwrittenTTL)
 	}
+	if l := rf.latest[old.ID]; l != nil {
+		l.until = rf.now().Add(unwrittenTTL)
+	}
 }
 
 // forget drops every remembered outcome of session id (at sign-out, so an
@@ -319,6 +432,7 @@ func (rf *refresher) forget(id string) {
 }
 
 func (rf *refresher) forgetLocked(id string) {
+	delete(rf.latest, id)
 	for k, o := range rf.done {
 		if o.sess != nil && o.sess.ID == id {
 			delete(rf.done, k)
