@@ -41,6 +41,7 @@ type certifiedOptions struct {
 	grantTypes []string       // the registration's; default authorization_code and refresh_token
 	features   map[string]any // oidc-provider's features, merged
 	register   func(*certop.Client)
+	resources  map[string]map[string]string // oidc-provider's resource servers
 	client     func(*client.Config)
 	mw         func(*middleware.Config)
 }
@@ -63,7 +64,7 @@ func newCertified(t *testing.T, o certifiedOptions) *certified {
 		if o.register != nil {
 			o.register(&reg)
 		}
-		s.op = certop.Start(t, certop.Config{AccessTokenTTL: o.accessTTL, Features: o.features, Clients: []certop.Client{reg}})
+		s.op = certop.Start(t, certop.Config{AccessTokenTTL: o.accessTTL, Features: o.features, ResourceServers: o.resources, Clients: []certop.Client{reg}})
 		prov, err := client.Discover(t.Context(), s.op.Issuer, client.WithName("certified"))
 		if err != nil {
 			t.Fatal(err)

@@ -59,6 +59,10 @@ type Config struct {
 	Accounts map[string]map[string]any `json:"accounts,omitempty"`
 	// Features are merged into oidc-provider's features configuration.
 	Features map[string]any `json:"features,omitempty"`
+	// ResourceServers turn on resource indicators (RFC 8707): by
+	// indicator, the resource server's scopes ({"scope": "read write"}).
+	// Its access tokens are JWTs whose aud is the indicator.
+	ResourceServers map[string]map[string]string `json:"resourceServers,omitempty"`
 }
 
 // Provider is a running oidc-provider.

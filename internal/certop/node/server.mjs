@@ -8,7 +8,7 @@
 // logins (credentials entered) under "_logins".
 import http from 'node:http';
 
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 const cfg = JSON.parse(process.env.CERTOP_CONFIG || '{}');
 const accounts = cfg.accounts || {};
@@ -27,6 +27,18 @@ server.listen(0, '127.0.0.1', () => {
     acrValues: ['urn:confidant:pwd', 'urn:confidant:mfa'],
     features: {
       devInteractions: { enabled: false },
+      // Resource indicators (RFC 8707) for the resource servers the test
+      // names: JWT access tokens whose aud is the resource.
+      resourceIndicators: {
+        enabled: !!cfg.resourceServers,
+        defaultResource: () => undefined,
+        useGrantedResource: () => false,
+        getResourceServerInfo: (ctx, indicator) => {
+          const rs = (cfg.resourceServers || {})[indicator];
+          if (!rs) throw new errors.InvalidTarget();
+          return { scope: rs.scope || '', audience: indicator, accessTokenFormat: 'jwt', accessTokenTTL: cfg.accessTokenTTL || 3600 };
+        },
+      },
       revocation: { enabled: true },
       rpInitiatedLogout: { enabled: true },
       backchannelLogout: { enabled: true },

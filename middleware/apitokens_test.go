@@ -1,0 +1,157 @@
+package middleware_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/middleware"
+)
+
+// audienceAPI answers with the aud of the JWT access token it got (the
+// token's signature is the provider's business; the test looks at whom the
+// token is for).
+func audienceAPI() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		parts := strings.Split(raw, ".")
+		var claims struct {
+			Aud any `json:"aud"`
+			Exp int64
+		}
+		if len(parts) == 3 {
+			b, _ := base64.RawURLEncoding.DecodeString(parts[1])
+			json.Unmarshal(b, &claims)
+		}
+		fmt.Fprintf(w, "%v %d", claims.Aud, claims.Exp)
+	}))
+}
+
+// TestAPITokens: three APIs each get a token of their own (RFC 8707
+// resource indicators at oidc-provider, which rotates the refresh token at
+// every use): one token request per API under a storm of concurrent calls
+// to all of them, no refresh token presented twice (a reuse would revoke
+// the grant), each API sees a token for itself, and later calls use the
+// tokens kept in the session. The Cookie header with all of them is
+// measured.
+func TestAPITokens(t *testing.T) {
+	names := []string{"orders", "billing", "shipping"}
+	servers := map[string]*httptest.Server{}
+	resources := map[string]map[string]string{}
+	for _, n := range names {
+		servers[n] = audienceAPI()
+		defer servers[n].Close()
+		resources["https://"+n+".example/"] = map[string]string{"scope": n + ":read"}
+	}
+	var rec recordingErrors
+	s := newCertified(t, certifiedOptions{accessTTL: 300, resources: resources, mw: func(c *middleware.Config) {
+		rec.install(c)
+		for _, n := range names {
+			c.APIs = append(c.APIs, middleware.API{Name: n, BaseURL: servers[n].URL + "/", Resource: "https://" + n + ".example/"})
+		}
+	}})
+	for _, n := range names {
+		s.app.Mux.Handle("/call/"+n, s.app.Auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+			resp, err := s.app.Auth.HTTPClient(r).Get(servers[n].URL + "/items")
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			defer resp.Body.Close()
+			io.Copy(w, resp.Body)
+		}))
+	}
+
+	hc := testenv.Browser()
+	resp, _ := get(t, hc, s.app.URL+"/profile")
+	authURL, _ := url.Parse(resp.Header.Get("Location"))
+	if got := authURL.Query()["resource"]; len(got) != 3 {
+		t.Errorf("the sign-in asked for resources %v, want the three APIs'", got)
+	}
+	cb, err := s.op.Login(hc, authURL.String(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := get(t, hc, cb.String()); resp.StatusCode != http.StatusFound {
+		t.Fatalf("callback: %d %s", resp.StatusCode, body)
+	}
+
+	// The storm: 10 concurrent calls to each API, all with the cookie of
+	// the sign-in.
+	cookies := hc.Jar.Cookies(mustURL(s.app.URL))
+	before := s.op.Counts(t)["/token"]
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	answers := map[string]map[string]int{}
+	var latest []*http.Cookie
+	for _, n := range names {
+		answers[n] = map[string]int{}
+		for range 10 {
+			wg.Go(func() {
+				req, _ := http.NewRequest("GET", s.app.URL+"/call/"+n, nil)
+				req.Header.Set("Accept", "application/json")
+				for _, c := range cookies {
+					req.AddCookie(c)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				mu.Lock()
+				defer mu.Unlock()
+				answers[n][fmt.Sprint(resp.StatusCode, " ", strings.Fields(string(b))[0])]++
+				if len(resp.Cookies()) > 0 {
+					latest = resp.Cookies()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	for _, n := range names {
+		if want := fmt.Sprintf("200 https://%s.example/", n); answers[n][want] != 10 {
+			t.Errorf("%s: %v, want 10 × %q", n, answers[n], want)
+		}
+	}
+	if n := s.op.Counts(t)["/token"] - before; n != 3 {
+		t.Errorf("%d token requests for three APIs, want 3 (one each)", n)
+	}
+	if err := rec.last(); err != nil {
+		t.Errorf("failure: %v", err)
+	}
+
+	// Later calls, with the cookie the browser keeps, use the kept tokens.
+	hc.Jar.SetCookies(mustURL(s.app.URL), latest)
+	before = s.op.Counts(t)["/token"]
+	for _, n := range names {
+		if _, body := get(t, hc, s.app.URL+"/call/"+n); !strings.HasPrefix(body, "https://"+n+".example/") {
+			t.Errorf("%s later: %q", n, body)
+		}
+	}
+	if n := s.op.Counts(t)["/token"] - before; n != 0 {
+		t.Errorf("%d token requests for tokens the session holds", n)
+	}
+	var header []string
+	for _, c := range hc.Jar.Cookies(mustURL(s.app.URL)) {
+		header = append(header, c.Name+"="+c.Value)
+	}
+	size := len(strings.Join(header, "; "))
+	sess, err := testenv.LoadCookies(s.app.Store, hc.Jar.Cookies(mustURL(s.app.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Cookie header with the sign-in tokens and %d API tokens: %d bytes", len(sess.APITokens), size)
+	if len(sess.APITokens) != 3 || size > 8192 {
+		t.Errorf("session holds %d API tokens in a %d-byte Cookie header; want 3 within 8 KiB", len(sess.APITokens), size)
+	}
+}
