@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/internal/testop"
 	"github.com/confidant-go/confidant/middleware"
 )
 
@@ -153,5 +154,37 @@ func TestAPITokens(t *testing.T) {
 	t.Logf("Cookie header with the sign-in tokens and %d API tokens: %d bytes", len(sess.APITokens), size)
 	if len(sess.APITokens) != 3 || size > 8192 {
 		t.Errorf("session holds %d API tokens in a %d-byte Cookie header; want 3 within 8 KiB", len(sess.APITokens), size)
+	}
+}
+
+// TestRedisAPITokens: on Redis, three app instances and ten sessions, a
+// burst of API calls spread over the instances obtains each session's API
+// token once (the lease-renewed lock and compare-and-swap serve API tokens
+// as they serve the sign-in tokens), and no rotated refresh token is
+// presented again at the in-process provider, which detects reuse.
+func TestRedisAPITokens(t *testing.T) {
+	c := newCluster(t, clusterOptions{instances: 3, resource: "https://op-api.example/"})
+	var browsers []*http.Client
+	for range 10 {
+		browsers = append(browsers, c.signIn(t, testop.DemoUser))
+	}
+	before := c.op.Count(testop.PathToken)
+	st := c.burst(t, browsers, 12)
+	if st[http.StatusOK] != 120 || st[-1] != 0 {
+		t.Errorf("statuses %v, want 120×200 and no sign-out; reason: %v", st, c.rec.last())
+	}
+	if n := c.op.Count(testop.PathToken) - before; n != 10 {
+		t.Errorf("%d token requests for ten sessions' API tokens, want 10", n)
+	}
+	if n := c.op.ReusedRefreshTokens(); n != 0 {
+		t.Errorf("%d rotated-away refresh tokens presented", n)
+	}
+	// The tokens are in Redis: another burst makes no token request.
+	before = c.op.Count(testop.PathToken)
+	if st := c.burst(t, browsers, 3); st[http.StatusOK] != 30 {
+		t.Errorf("second burst: %v", st)
+	}
+	if n := c.op.Count(testop.PathToken) - before; n != 0 {
+		t.Errorf("%d token requests for tokens the sessions hold", n)
 	}
 }

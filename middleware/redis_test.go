@@ -30,7 +30,8 @@ type clusterOptions struct {
 	op        func(*testop.Config)
 	store     func(*redisstore.Config)
 	mw        func(*middleware.Config)
-	noRedis   bool // cookie store instead
+	noRedis   bool   // cookie store instead
+	resource  string // the API gets tokens of its own for this resource
 }
 
 func newCluster(t *testing.T, o clusterOptions) *cluster {
@@ -76,6 +77,9 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 				cfg.Store = st
 			}
 			c.rec.install(&cfg)
+			if o.resource != "" {
+				cfg.APIs = []middleware.API{{Name: "op-api", BaseURL: api.URL, Provider: "op", Resource: o.resource}}
+			}
 			if o.mw != nil {
 				o.mw(&cfg)
 			}
