@@ -13,6 +13,9 @@
 //	                      the provider offers it (always when it requires it)
 //	OIDC_ACR_VALUES       acr_values asked for at sign-in; the ID token's acr must be one
 //	OIDC_MAX_AGE          max_age in seconds asked for at sign-in; auth_time is verified
+//	API_RESOURCE          the resource indicator (RFC 8707) or audience of API_URL's own
+//	                      token (default: API_URL gets the sign-in token)
+//	API_SCOPES            the scopes of that token
 //
 // and the variables every example reads: APP_URL (default
 // http://localhost:8080; register APP_URL/auth/callback as the redirect URL,
@@ -116,7 +119,8 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	// else.
 	cfg := middleware.Config{Client: c, Store: store, Logger: env.Logger}
 	if app.APIURL != "" {
-		cfg.APIs = []middleware.API{{Name: "api", BaseURL: app.APIURL}}
+		cfg.APIs = []middleware.API{{Name: "api", BaseURL: app.APIURL,
+			Resource: env.Get("API_RESOURCE"), Scopes: envconfig.Scopes(env.Get("API_SCOPES"))}}
 	}
 	if env.HTTPClient != nil {
 		cfg.APITransport = env.HTTPClient.Transport

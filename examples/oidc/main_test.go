@@ -7,9 +7,11 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -153,4 +155,43 @@ func signInAndCallAPI(t *testing.T, appURL string, login func(hc *http.Client, a
 	var buf bytes.Buffer
 	buf.ReadFrom(resp.Body)
 	return buf.String()
+}
+
+// TestEnvContractAPIResource: with API_RESOURCE (and API_SCOPES), /api
+// calls API_URL with a token of its own, for that resource (RFC 8707 at
+// oidc-provider).
+func TestEnvContractAPIResource(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		var claims struct {
+			Aud   string `json:"aud"`
+			Scope string `json:"scope"`
+		}
+		if parts := strings.Split(raw, "."); len(parts) == 3 {
+			b, _ := base64.RawURLEncoding.DecodeString(parts[1])
+			json.Unmarshal(b, &claims)
+		}
+		fmt.Fprintf(w, "aud=%s scope=%s", claims.Aud, claims.Scope)
+	}))
+	defer api.Close()
+	app := httptest.NewUnstartedServer(nil)
+	appURL := "http://" + app.Listener.Addr().String()
+	op := certop.Start(t, certop.Config{
+		ResourceServers: map[string]map[string]string{"https://orders.example/": {"scope": "orders:read orders:write"}},
+		Clients:         []certop.Client{{ID: "ex", Secret: "ex-secret", RedirectURIs: []string{appURL + "/auth/callback"}}},
+	})
+	env := map[string]string{"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": "ex", "OIDC_CLIENT_SECRET": "ex-secret", "APP_URL": appURL,
+		"API_URL": api.URL + "/", "API_RESOURCE": "https://orders.example/", "API_SCOPES": "orders:read",
+		"OIDC_SCOPES": "openid profile email offline_access orders:read"}
+	h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Config.Handler = h
+	app.Start()
+	defer app.Close()
+	body := signInAndCallAPI(t, appURL, func(hc *http.Client, u string) (*url.URL, error) { return op.Login(hc, u, "alice") }, nil)
+	if !strings.Contains(body, `"status":200`) || !strings.Contains(body, "aud=https://orders.example/ scope=orders:read") {
+		t.Errorf("/api: %s", body)
+	}
 }
