@@ -255,16 +255,7 @@ func (rf *refresher) fly(k tokenKey, s *session.Session, op refreshOp, f *flight
 	rf.mu.Lock()
 	delete(rf.flights, k)
 	rf.remember(k, &o)
-	if err == nil && rf.shared == nil {
-		rf.latest[s.ID] = &o
-		if len(rf.latest) > rf.max {
-			for id, l := range rf.latest {
-				if !now.Before(l.until) || len(rf.latest) > 2*rf.max {
-					delete(rf.latest, id)
-				}
-			}
-		}
-	}
+
 	if f.action == EndSession {
 		rf.forgetLocked(s.ID)
 	}
@@ -298,7 +289,13 @@ func (rf *refresher) once(ctx context.Context, s *session.Session, op refreshOp)
 			rf.deduplicated(ctx, cur, "earlier result")
 			return cur, nil
 		}
-		return rf.do(ctx, c, cur, op)
+		ns, err := rf.do(ctx, c, cur, op)
+		if err == nil {
+			// Still under the session's lock: the next use must see the
+			// rotated refresh token.
+			rf.setLatest(ns)
+		}
+		return ns, err
 	}
 	held, unlock, err := rf.shared.Lock(ctx, s.ID)
 	if err != nil {
@@ -359,6 +356,22 @@ func (rf *refresher) do(ctx context.Context, c *client.Client, cur *session.Sess
 	ns.APITokens[op.api] = session.APIToken{AccessToken: tok.AccessToken, TokenType: tok.Type(), Expiry: tok.Expiry, Issued: rf.now()}
 	ns.RefreshToken = tok.RefreshToken
 	return &ns, nil
+}
+
+// setLatest records ns as the newest result of its session's refresh
+// token, bounding the record.
+func (rf *refresher) setLatest(ns *session.Session) {
+	now := rf.now()
+	rf.mu.Lock()
+	defer rf.mu.Unlock()
+	rf.latest[ns.ID] = &outcome{sess: ns, until: now.Add(outcomeTTL)}
+	if len(rf.latest) > rf.max {
+		for id, l := range rf.latest {
+			if !now.Before(l.until) || len(rf.latest) > 2*rf.max {
+				delete(rf.latest, id)
+			}
+		}
+	}
 }
 
 // lockSession serializes the uses of session id's refresh token in this
