@@ -1,8 +1,10 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/clientx"
+	"github.com/confidant-go/confidant/internal/dpop"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 
@@ -111,6 +114,15 @@ type Config struct {
 	// the app sets itself (AuthParams, Auth.SignIn) are not limited by it.
 	LoginParams []string
 
+	// DPoP binds the tokens to a key pair made at each sign-in (RFC 9449):
+	// every token and refresh request carries a proof of the key (with the
+	// provider's nonce when it asks for one: one retry), and a stolen
+	// token is useless without the key. Result.DPoPKey is the key, which
+	// the middleware keeps sealed in the session and uses for API calls.
+	// A provider that does not bind tokens answers Bearer tokens, and the
+	// key is dropped. Default: off.
+	DPoP bool
+
 	// PAR pushes every authorization request to the provider's pushed
 	// authorization request endpoint (RFC 9126) when it has one, so that
 	// the browser carries only client_id and request_uri. Default: off,
@@ -153,6 +165,7 @@ type Client struct {
 	cfg     Config
 	signer  *assertionSigner // private_key_jwt; nil without PrivateKey
 	learned *atomic.Int32    // AuthStyle learned from a refusal (AuthStyleAuto), 0 until then
+	nonces  *dpop.Nonces     // the provider's DPoP nonces
 	noRT    *atomic.Bool     // a sign-in asked for offline_access and got no refresh token (warned once)
 }
 
@@ -234,7 +247,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Client{cfg: cfg, signer: signer, learned: new(atomic.Int32), noRT: new(atomic.Bool)}, nil
+	return &Client{cfg: cfg, signer: signer, learned: new(atomic.Int32), noRT: new(atomic.Bool), nonces: &dpop.Nonces{}}, nil
 }
 
 func init() {
@@ -335,9 +348,9 @@ func (c *Client) oauth2Config(ep Endpoints, auth AuthStyle) *oauth2.Config {
 // form-encoded otherwise), adding extra to the form and, with
 // private_key_jwt, a fresh client assertion (x/oauth2 has no way to add
 // either to a refresh request).
-func (c *Client) ctx(ctx context.Context, ep Endpoints, style AuthStyle, extra url.Values) context.Context {
+func (c *Client) ctx(ctx context.Context, ep Endpoints, style AuthStyle, extra url.Values, key *ecdsa.PrivateKey) context.Context {
 	hc := *c.cfg.HTTPClient
-	hc.Transport = &tokenTransport{base: hc.Transport, c: c, ep: ep, assert: style == AuthStylePrivateKeyJWT, extra: extra}
+	hc.Transport = &tokenTransport{base: hc.Transport, c: c, ep: ep, assert: style == AuthStylePrivateKeyJWT, extra: extra, key: key}
 	return context.WithValue(ctx, oauth2.HTTPClient, &hc)
 }
 
@@ -347,38 +360,71 @@ type tokenTransport struct {
 	ep     Endpoints
 	assert bool
 	extra  url.Values
+	key    *ecdsa.PrivateKey // DPoP: a proof with each request, one retry with the server's nonce
 }
 
 func (t *tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	r2 := r.Clone(r.Context())
-	r2.Header.Set("Accept", "application/json")
-	if (t.assert || len(t.extra) > 0) && r.Method == http.MethodPost && r.Body != nil {
+	var form url.Values
+	if r.Method == http.MethodPost && r.Body != nil && (t.assert || len(t.extra) > 0 || t.key != nil) {
 		b, err := io.ReadAll(r.Body)
 		r.Body.Close()
 		if err != nil {
 			return nil, err
 		}
-		form, err := url.ParseQuery(string(b))
-		if err != nil {
+		if form, err = url.ParseQuery(string(b)); err != nil {
 			return nil, err
 		}
 		for k, v := range t.extra {
 			form[k] = v
 		}
-		if t.assert {
-			if err := t.c.addAssertion(form, t.ep); err != nil {
-				return nil, err
-			}
-		}
-		body := form.Encode()
-		r2.Body, r2.ContentLength = io.NopCloser(strings.NewReader(body)), int64(len(body))
-		r2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
 	}
 	base := t.base
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return base.RoundTrip(r2)
+	for attempt := 0; ; attempt++ {
+		r2, err := t.prepare(r, form)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := base.RoundTrip(r2)
+		if err != nil || t.key == nil || attempt > 0 || resp.StatusCode != http.StatusBadRequest {
+			return resp, err
+		}
+		// A nonce the provider asks for (use_dpop_nonce): once more with it.
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, netx.SmallBody))
+		resp.Body.Close()
+		if !t.c.nonces.Learn(resp, body) {
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			return resp, nil
+		}
+	}
+}
+
+// prepare is one attempt of r: JSON asked for, the form with a fresh
+// client assertion, and a fresh DPoP proof.
+func (t *tokenTransport) prepare(r *http.Request, form url.Values) (*http.Request, error) {
+	r2 := r.Clone(r.Context())
+	r2.Header.Set("Accept", "application/json")
+	if form != nil {
+		f := cloneValues(form)
+		if t.assert {
+			if err := t.c.addAssertion(f, t.ep); err != nil {
+				return nil, err
+			}
+		}
+		body := f.Encode()
+		r2.Body, r2.ContentLength = io.NopCloser(strings.NewReader(body)), int64(len(body))
+		r2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+	}
+	if t.key != nil {
+		proof, err := dpop.Proof(t.key, r.Method, r.URL, "", t.c.nonces.Get(r.URL), t.c.cfg.Now())
+		if err != nil {
+			return nil, err
+		}
+		r2.Header.Set("DPoP", proof)
+	}
+	return r2, nil
 }
 
 // normalizeExpiry computes the token's expiry on the client's clock from

@@ -2,17 +2,20 @@ package client
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/dpop"
 )
 
 // Result is what a completed sign-in yields.
@@ -26,6 +29,9 @@ type Result struct {
 	Scope string
 	// Issuer is the ID token's iss ("" for plain OAuth 2.0).
 	Issuer string
+	// DPoPKey is the key the tokens are bound to (Config.DPoP, and a
+	// provider that bound them: token type DPoP); nil otherwise.
+	DPoPKey *ecdsa.PrivateKey
 	// User is who signed in, as the provider asserted it; User.Provider is
 	// the provider's Name.
 	User confidant.User
@@ -45,13 +51,17 @@ func (c *Client) Exchange(ctx context.Context, code string, l *Login) (*Result, 
 	}
 	start := time.Now()
 	style := c.authStyle(r.ep)
-	tok, err := c.oauth2Config(r.ep, style).Exchange(c.ctx(ctx, r.ep, style, nil), code, oauth2.VerifierOption(l.Verifier))
+	var key *ecdsa.PrivateKey
+	if c.cfg.DPoP {
+		key = dpop.NewKey()
+	}
+	tok, err := c.oauth2Config(r.ep, style).Exchange(c.ctx(ctx, r.ep, style, nil, key), code, oauth2.VerifierOption(l.Verifier))
 	if err != nil {
 		err = tokenError(err)
 		if fb := c.fallbackStyle(r.ep, style, err); fb != AuthStyleAuto {
 			// The client was refused before the code was looked at: the
 			// code is still good for one more try with the other method.
-			if tok, err = c.oauth2Config(r.ep, fb).Exchange(c.ctx(ctx, r.ep, fb, nil), code, oauth2.VerifierOption(l.Verifier)); err == nil {
+			if tok, err = c.oauth2Config(r.ep, fb).Exchange(c.ctx(ctx, r.ep, fb, nil, key), code, oauth2.VerifierOption(l.Verifier)); err == nil {
 				c.learned.Store(int32(fb))
 				style = fb
 			} else {
@@ -73,6 +83,9 @@ func (c *Client) Exchange(ctx context.Context, code string, l *Login) (*Result, 
 			Err: fmt.Errorf("%w: asked for offline_access, got no refresh token: sessions end when the access token does (%ds); allow the refresh_token grant for the client at the provider", ErrNoRefreshToken, tok.ExpiresIn)})
 	}
 	res := &Result{Token: tok}
+	if key != nil && strings.EqualFold(tok.Type(), "DPoP") {
+		res.DPoPKey = key
+	}
 	if s, ok := tok.Extra("scope").(string); ok {
 		res.Scope = s
 	}

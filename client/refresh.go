@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -45,6 +46,9 @@ type Previous struct {
 	Audience []string  // "aud"; empty: not checked
 	AZP      string    // "azp"; empty: not checked
 	AuthTime time.Time // "auth_time"; zero: not checked
+	// DPoPKey is the key the session's tokens are bound to (RFC 9449);
+	// the refresh request proves it. Nil for Bearer tokens.
+	DPoPKey *ecdsa.PrivateKey
 }
 
 // Refresh redeems refreshToken at the token endpoint. The result's Token
@@ -79,13 +83,13 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev Previous
 
 // redeem makes a refresh_token grant, with extra form parameters, and
 // returns the new token with the rotated refresh token (or the old one).
-func (c *Client) redeem(ctx context.Context, r *resolved, refreshToken string, extra url.Values) (*oauth2.Token, error) {
+func (c *Client) redeem(ctx context.Context, r *resolved, refreshToken string, extra url.Values, key *ecdsa.PrivateKey) (*oauth2.Token, error) {
 	style := c.authStyle(r.ep)
-	tok, err := c.oauth2Config(r.ep, style).TokenSource(c.ctx(ctx, r.ep, style, extra), &oauth2.Token{RefreshToken: refreshToken}).Token()
+	tok, err := c.oauth2Config(r.ep, style).TokenSource(c.ctx(ctx, r.ep, style, extra, key), &oauth2.Token{RefreshToken: refreshToken}).Token()
 	if err != nil {
 		err = tokenError(err)
 		if fb := c.fallbackStyle(r.ep, style, err); fb != AuthStyleAuto {
-			if tok, err = c.oauth2Config(r.ep, fb).TokenSource(c.ctx(ctx, r.ep, fb, extra), &oauth2.Token{RefreshToken: refreshToken}).Token(); err == nil {
+			if tok, err = c.oauth2Config(r.ep, fb).TokenSource(c.ctx(ctx, r.ep, fb, extra, key), &oauth2.Token{RefreshToken: refreshToken}).Token(); err == nil {
 				c.learned.Store(int32(fb))
 			} else {
 				err = tokenError(err)
@@ -111,8 +115,9 @@ func (c *Client) redeem(ctx context.Context, r *resolved, refreshToken string, e
 // (RFC 8707; Auth0 takes it as the audience) and scopes (default: the
 // grant's). It returns the API's token, carrying the rotated refresh token
 // (or the old one when the provider rotates nothing); the caller keeps that
-// for every later refresh. Errors are those of Refresh.
-func (c *Client) RefreshFor(ctx context.Context, refreshToken, resource string, scopes []string) (*oauth2.Token, error) {
+// for every later refresh. key is the session's DPoP key, or nil. Errors
+// are those of Refresh.
+func (c *Client) RefreshFor(ctx context.Context, refreshToken string, key *ecdsa.PrivateKey, resource string, scopes []string) (*oauth2.Token, error) {
 	if refreshToken == "" {
 		return nil, ErrNoRefreshToken
 	}
@@ -133,7 +138,7 @@ func (c *Client) RefreshFor(ctx context.Context, refreshToken, resource string, 
 	}
 	c.emit(ctx, event.Event{Kind: event.RefreshStarted, Attrs: []slog.Attr{slog.String("refresh_token", event.Redact(refreshToken)), slog.String("resource", resource)}})
 	start := time.Now()
-	tok, err := c.redeem(ctx, r, refreshToken, extra)
+	tok, err := c.redeem(ctx, r, refreshToken, extra, key)
 	if err != nil {
 		c.emit(ctx, event.Event{Kind: event.RefreshFailed, Status: statusOf(err), Duration: time.Since(start), Err: err, Attrs: []slog.Attr{slog.String("resource", resource)}})
 		return nil, err
@@ -144,7 +149,7 @@ func (c *Client) RefreshFor(ctx context.Context, refreshToken, resource string, 
 }
 
 func (c *Client) refresh(ctx context.Context, r *resolved, refreshToken string, prev Previous) (*Result, error) {
-	tok, err := c.redeem(ctx, r, refreshToken, nil)
+	tok, err := c.redeem(ctx, r, refreshToken, nil, prev.DPoPKey)
 	if err != nil {
 		return nil, err
 	}

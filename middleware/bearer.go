@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/dpop"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/session"
 )
@@ -232,14 +235,21 @@ func (t *bearerTransport) roundTrip(req *http.Request, api *apiTarget) (*http.Re
 		resp.Body.Close()
 		return nil, se
 	}
-	var body io.ReadCloser
-	if req.Body != nil && req.Body != http.NoBody {
-		if req.GetBody == nil {
-			return resp, nil // cannot replay: the caller gets the 401
-		}
-		if body, err = req.GetBody(); err != nil {
+	if isDPoP(tok) && t.st.a.nonces.Learn(resp, nil) {
+		// The API asks for its nonce in the proof: once more with it.
+		body, ok := replayBody(req)
+		if !ok {
 			return resp, nil
 		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
+		resp.Body.Close()
+		if resp, err = t.send(req, tok, body); err != nil || resp.StatusCode != http.StatusUnauthorized {
+			return resp, err
+		}
+	}
+	body, ok := replayBody(req)
+	if !ok {
+		return resp, nil // cannot replay: the caller gets the 401
 	}
 	ntok, err := t.st.forceRefresh(req.Context(), api, tok.AccessToken)
 	if err != nil || ntok.AccessToken == tok.AccessToken {
@@ -259,6 +269,16 @@ func (t *bearerTransport) send(req *http.Request, tok *oauth2.Token, body io.Rea
 	r2 := req.Clone(req.Context())
 	r2.Body = body
 	tok.SetAuthHeader(r2)
+	if isDPoP(tok) {
+		proof, err := t.st.a.proof(t.st.current(), req.Method, req.URL, tok.AccessToken)
+		if err != nil {
+			if body != nil {
+				body.Close()
+			}
+			return nil, err
+		}
+		r2.Header.Set("DPoP", proof)
+	}
 	base := t.base
 	if base == nil {
 		base = http.DefaultTransport
@@ -328,4 +348,32 @@ func (a *Auth) HTTPClient(r *http.Request) *http.Client {
 	}
 	return &http.Client{Transport: &bearerTransport{st: st, base: a.cfg.APITransport},
 		CheckRedirect: sameOriginRedirects, Timeout: a.cfg.APITimeout}
+}
+
+// replayBody returns a new copy of req's body for a second attempt (nil
+// for a request without one), or false when it cannot be replayed.
+func replayBody(req *http.Request) (io.ReadCloser, bool) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil, true
+	}
+	if req.GetBody == nil {
+		return nil, false
+	}
+	b, err := req.GetBody()
+	return b, err == nil
+}
+
+func isDPoP(tok *oauth2.Token) bool { return strings.EqualFold(tok.Type(), "DPoP") }
+
+// proof is the DPoP proof of a call to target with accessToken, by s's
+// key, with the server's nonce when it gave one.
+func (a *Auth) proof(s *session.Session, method string, target *url.URL, accessToken string) (string, error) {
+	if s == nil || len(s.DPoPKey) == 0 {
+		return "", fmt.Errorf("%w: a DPoP token without its key", ErrNotSignedIn)
+	}
+	key, err := dpop.Parse(s.DPoPKey)
+	if err != nil {
+		return "", fmt.Errorf("%w: the session's DPoP key: %v", ErrNotSignedIn, err)
+	}
+	return dpop.Proof(key, method, target, accessToken, a.nonces.Get(target), a.cfg.Now())
 }

@@ -78,6 +78,9 @@ func (a *Auth) Proxy(api string) http.Handler {
 				}
 			}
 			h.Set("Authorization", pr.In.Header.Get(proxyAuthorization))
+			if p := pr.In.Header.Get(proxyDPoP); p != "" {
+				h.Set("DPoP", p)
+			}
 			out.Header = h
 		},
 		ModifyResponse: func(resp *http.Response) error {
@@ -117,7 +120,17 @@ func (a *Auth) Proxy(api string) http.Handler {
 		}
 		in := r.Clone(r.Context())
 		in.Header = r.Header.Clone()
+		in.Header.Del("DPoP")
 		in.Header.Set(proxyAuthorization, tok.Type()+" "+tok.AccessToken)
+		if isDPoP(tok) {
+			proof, err := a.proof(st.sess, r.Method, target, tok.AccessToken)
+			if err != nil {
+				sw.commit()
+				jsonError(w, http.StatusUnauthorized, "unauthorized", "sign-in required")
+				return
+			}
+			in.Header.Set(proxyDPoP, proof)
+		}
 		rp.ServeHTTP(sw, in)
 		sw.commit()
 	})
@@ -126,7 +139,10 @@ func (a *Auth) Proxy(api string) http.Handler {
 // proxyAuthorization carries the token from the handler to Rewrite in the
 // inbound request's copy; it never leaves the process (Rewrite builds the
 // outbound headers from an allow-list).
-const proxyAuthorization = "X-Confidant-Proxy-Authorization"
+const (
+	proxyAuthorization = "X-Confidant-Proxy-Authorization"
+	proxyDPoP          = "X-Confidant-Proxy-DPoP"
+)
 
 // checkAntiForgery refuses a call without the anti-forgery header, or from
 // another site.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/dpop"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/session"
 )
@@ -99,6 +100,7 @@ func newSession(res *client.Result, now time.Time) *session.Session {
 		Issued:       now,
 		Scope:        res.Scope,
 		User:         res.User,
+		DPoPKey:      dpopKeyOf(res),
 	}
 }
 
@@ -112,3 +114,11 @@ func newID() string {
 // when the user would have to do something (OpenID Connect Core 3.1.2.6).
 var silentRefusal = map[string]bool{"login_required": true, "consent_required": true,
 	"interaction_required": true, "account_selection_required": true}
+
+// dpopKeyOf is the sign-in's DPoP key as the session keeps it (sealed).
+func dpopKeyOf(res *client.Result) []byte {
+	if res.DPoPKey == nil {
+		return nil
+	}
+	return dpop.Marshal(res.DPoPKey)
+}

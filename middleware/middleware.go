@@ -18,6 +18,7 @@ import (
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/clientx"
 	"github.com/confidant-go/confidant/internal/cookies"
+	"github.com/confidant-go/confidant/internal/dpop"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/internal/seal"
 	"github.com/confidant-go/confidant/session"
@@ -34,6 +35,7 @@ type Auth struct {
 	shared     session.SharedStore  // non-nil for a server-side store
 	denyTTL    time.Duration        // how long a deny-list entry must live
 	touchEvery time.Duration        // save an unchanged session this long after it was last seen (0: never)
+	nonces     dpop.Nonces          // the APIs' DPoP nonces
 	cookies    session.CookiePolicy // Secure and SameSite, from the RedirectURL
 	origin     *url.URL             // of the RedirectURL
 	hostWarned atomic.Bool          // a sign-in started on another host was logged

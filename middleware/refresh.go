@@ -12,6 +12,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/dpop"
 	"github.com/confidant-go/confidant/internal/lifetime"
 	"github.com/confidant-go/confidant/session"
 )
@@ -344,7 +345,7 @@ func (rf *refresher) do(ctx context.Context, c *client.Client, cur *session.Sess
 		}
 		return refreshed(cur, res, rf.now()), nil
 	}
-	tok, err := c.RefreshFor(ctx, cur.RefreshToken, op.resource, op.scopes)
+	tok, err := c.RefreshFor(ctx, cur.RefreshToken, previousOf(cur).DPoPKey, op.resource, op.scopes)
 	if err != nil {
 		return nil, err
 	}
@@ -490,6 +491,9 @@ func previousOf(s *session.Session) client.Previous {
 	}
 	json.Unmarshal(s.Claims, &c)
 	p := client.Previous{Issuer: s.Issuer, Subject: s.Subject, AZP: c.AZP}
+	if len(s.DPoPKey) > 0 {
+		p.DPoPKey, _ = dpop.Parse(s.DPoPKey)
+	}
 	if p.Issuer == "" {
 		p.Issuer = c.Iss
 	}

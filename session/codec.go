@@ -18,12 +18,13 @@ import (
 // base64 text, which keeps a realistic session in a single cookie.
 // Format 2 adds a flags byte at the end (bit 0: EmailVerified); format 3
 // adds the API tokens after it (a count, then name, token, type, expiry and
-// issue time of each, by name). Formats 1 and 2, written before, still
-// decode.
+// issue time of each, by name); format 4 the DPoP key after those.
+// Formats 1 to 3, written before, still decode.
 const (
 	formatV1 = 1
 	formatV2 = 2
 	formatV3 = 3
+	formatV4 = 4
 )
 
 const flagEmailVerified = 1
@@ -34,7 +35,7 @@ func marshal(s *Session) []byte {
 	n := 64 + len(s.ID) + len(s.Provider) + len(s.Issuer) + len(s.SID) + len(s.Subject) + len(s.Name) + len(s.Email) + len(s.Picture) +
 		len(s.Claims) + len(s.AccessToken) + len(s.TokenType) + len(s.RefreshToken) + len(s.IDToken) + len(s.Scope)
 	b := make([]byte, 0, n)
-	b = append(b, formatV3)
+	b = append(b, formatV4)
 	for _, f := range []string{s.ID, s.Provider, s.Issuer, s.SID, s.Subject, s.Name, s.Email, s.Picture} {
 		b = appendString(b, f)
 	}
@@ -61,7 +62,7 @@ func marshal(s *Session) []byte {
 		b = appendTime(b, t.Expiry)
 		b = appendTime(b, t.Issued)
 	}
-	return b
+	return appendBytes(b, s.DPoPKey)
 }
 
 func appendString(b []byte, s string) []byte {
@@ -178,7 +179,7 @@ func (r *reader) token() string {
 }
 
 func unmarshal(b []byte) (*Session, error) {
-	if len(b) == 0 || b[0] < formatV1 || b[0] > formatV3 {
+	if len(b) == 0 || b[0] < formatV1 || b[0] > formatV4 {
 		return nil, errCorrupt
 	}
 	r := &reader{b: b[1:]}
@@ -218,6 +219,11 @@ func unmarshal(b []byte) (*Session, error) {
 				return nil, errCorrupt
 			}
 			s.APITokens[name] = t
+		}
+	}
+	if b[0] >= formatV4 && r.err == nil {
+		if k := r.bytes(); len(k) > 0 {
+			s.DPoPKey = append([]byte(nil), k...)
 		}
 	}
 	if r.err != nil || len(r.b) != 0 {

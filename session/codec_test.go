@@ -14,6 +14,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		"verified":   {ID: "a", User: confidant.User{Provider: "p", Subject: "s", Email: "e@x", EmailVerified: true, Claims: []byte(`{"x":1}`)}, Expiry: now},
 		"unverified": {ID: "b", User: confidant.User{Provider: "p", Subject: "s", Email: "e@x"}, AccessToken: "h.p.s", CreatedAt: now},
 		"empty":      {},
+		"dpop key":   {ID: "d", TokenType: "DPoP", DPoPKey: []byte{1, 2, 3}},
 		"api tokens": {ID: "c", APITokens: map[string]APIToken{
 			"orders":  {AccessToken: "aaa.bbb.ccc", TokenType: "Bearer", Expiry: now, Issued: now},
 			"billing": {AccessToken: "opaque", TokenType: "DPoP", Expiry: now}}},
@@ -36,7 +37,7 @@ func TestCodecRoundTrip(t *testing.T) {
 func TestCodecReadsFormat1(t *testing.T) {
 	s := &Session{ID: "a", User: confidant.User{Provider: "p", Subject: "s", Email: "e@x"}, RefreshToken: "rt"}
 	b := marshal(s)
-	v1 := append([]byte{formatV1}, b[1:len(b)-2]...) // format 1: no flags byte, no API tokens
+	v1 := append([]byte{formatV1}, b[1:len(b)-3]...) // format 1: no flags byte, no API tokens, no DPoP key
 	got, err := unmarshal(v1)
 	if err != nil {
 		t.Fatal(err)
@@ -44,9 +45,11 @@ func TestCodecReadsFormat1(t *testing.T) {
 	if !reflect.DeepEqual(got, s) {
 		t.Errorf("format 1:\n got %+v\nwant %+v", got, s)
 	}
-	v2 := append([]byte{formatV2}, b[1:len(b)-1]...) // format 2: no API tokens
-	if got, err := unmarshal(v2); err != nil || !reflect.DeepEqual(got, s) {
-		t.Errorf("format 2: %+v, %v", got, err)
+	for f, cut := range map[byte]int{formatV2: 2, formatV3: 1} { // no API tokens, no DPoP key
+		old := append([]byte{f}, b[1:len(b)-cut]...)
+		if got, err := unmarshal(old); err != nil || !reflect.DeepEqual(got, s) {
+			t.Errorf("format %d: %+v, %v", f, got, err)
+		}
 	}
 	for name, bad := range map[string][]byte{
 		"v3 without API tokens":  b[:len(b)-1],

@@ -31,6 +31,10 @@ type Session struct {
 	Issued       time.Time // when the current tokens were obtained
 	Scope        string
 
+	// DPoPKey is the private key the tokens are bound to (RFC 9449), PKCS#8
+	// DER; nil for Bearer tokens. Sealed with the session like the tokens.
+	DPoPKey []byte
+
 	// APITokens are the tokens of APIs that have one of their own (an
 	// audience or resource other than the sign-in token's), by API name.
 	// Treat the map as read-only: copy it to change it.
