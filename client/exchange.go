@@ -118,7 +118,7 @@ func (c *Client) Exchange(ctx context.Context, code string, l *Login) (*Result, 
 	res.IDToken, res.Issuer = raw, idt.Issuer
 	if c.cfg.FetchUserInfo && r.ep.UserInfoURL != "" {
 		start := time.Now()
-		claims, err = c.userInfo(ctx, r, tok, idt.Subject, claims)
+		claims, err = c.userInfo(ctx, r, tok, res.DPoPKey, idt.Subject, claims)
 		c.emit(ctx, event.Event{Kind: event.UserinfoFetched, Flow: event.Redact(l.State), Duration: time.Since(start), Err: err,
 			Attrs: []slog.Attr{slog.Bool("sub_matches", err == nil)}})
 		if err != nil {

@@ -42,6 +42,7 @@ type certifiedOptions struct {
 	features   map[string]any // oidc-provider's features, merged
 	register   func(*certop.Client)
 	resources  map[string]map[string]string // oidc-provider's resource servers
+	dpopNonce  bool
 	client     func(*client.Config)
 	mw         func(*middleware.Config)
 }
@@ -64,7 +65,7 @@ func newCertified(t *testing.T, o certifiedOptions) *certified {
 		if o.register != nil {
 			o.register(&reg)
 		}
-		s.op = certop.Start(t, certop.Config{AccessTokenTTL: o.accessTTL, Features: o.features, ResourceServers: o.resources, Clients: []certop.Client{reg}})
+		s.op = certop.Start(t, certop.Config{AccessTokenTTL: o.accessTTL, Features: o.features, ResourceServers: o.resources, DPoPNonce: o.dpopNonce, Clients: []certop.Client{reg}})
 		prov, err := client.Discover(t.Context(), s.op.Issuer, client.WithName("certified"))
 		if err != nil {
 			t.Fatal(err)

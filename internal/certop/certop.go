@@ -59,6 +59,9 @@ type Config struct {
 	Accounts map[string]map[string]any `json:"accounts,omitempty"`
 	// Features are merged into oidc-provider's features configuration.
 	Features map[string]any `json:"features,omitempty"`
+	// DPoPNonce makes the provider ask for its DPoP nonce (RFC 9449 8)
+	// in proofs at the token and userinfo endpoints.
+	DPoPNonce bool `json:"dpopNonce,omitempty"`
 	// ResourceServers turn on resource indicators (RFC 8707): by
 	// indicator, the resource server's scopes ({"scope": "read write"}).
 	// Its access tokens are JWTs whose aud is the indicator.

@@ -6,6 +6,7 @@
 // Besides the provider's own routes it answers GET /_test/counts with the
 // number of requests per path, so tests can count token requests, and of
 // logins (credentials entered) under "_logins".
+import crypto from 'node:crypto';
 import http from 'node:http';
 
 import Provider, { errors } from 'oidc-provider';
@@ -42,6 +43,10 @@ server.listen(0, '127.0.0.1', () => {
       revocation: { enabled: true },
       rpInitiatedLogout: { enabled: true },
       backchannelLogout: { enabled: true },
+      // DPoP (RFC 9449); with dpopNonce the provider asks for its nonce.
+      dPoP: cfg.dpopNonce
+        ? { enabled: true, nonceSecret: crypto.randomBytes(32), requireNonce: () => true }
+        : { enabled: true },
       ...(cfg.features || {}),
     },
     claims: {

@@ -1,0 +1,65 @@
+package middleware_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/testenv"
+)
+
+// TestDPoP runs DPoP (RFC 9449) against oidc-provider, with and without
+// the provider's nonce: the sign-in yields DPoP-bound tokens and a key kept
+// in the session; API calls (its userinfo endpoint, which checks proofs)
+// and the refresh after a 2-second token carry proofs; the token alone, as
+// a thief would have it, is refused.
+func TestDPoP(t *testing.T) {
+	for _, nonce := range []bool{false, true} {
+		name := "without nonce"
+		if nonce {
+			name = "with the provider's nonce"
+		}
+		t.Run(name, func(t *testing.T) {
+			var rec recordingErrors
+			s := newCertified(t, certifiedOptions{accessTTL: 2, dpopNonce: nonce, mw: rec.install,
+				client: func(c *client.Config) { c.DPoP = true }})
+			hc := s.signIn(t, "alice")
+			sess, err := testenv.LoadCookies(s.app.Store, hc.Jar.Cookies(mustURL(s.app.URL)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sess.TokenType != "DPoP" || len(sess.DPoPKey) == 0 || !sess.EmailVerified {
+				t.Fatalf("session: token type %q, key %d bytes, userinfo read %v; want DPoP with its key", sess.TokenType, len(sess.DPoPKey), sess.EmailVerified)
+			}
+			if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 || !strings.Contains(body, `"sub":"alice"`) {
+				t.Fatalf("API: %d %s (%v)", status, body, rec.last())
+			}
+			// The token without the key is worth nothing.
+			for _, scheme := range []string{"DPoP", "Bearer"} {
+				req, _ := http.NewRequest("GET", s.op.Issuer+"/me", nil)
+				req.Header.Set("Authorization", scheme+" "+sess.AccessToken)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusBadRequest {
+					t.Errorf("the stolen token as %s without a proof: %d, want it refused (400 or 401)", scheme, resp.StatusCode)
+				}
+			}
+			before := s.op.Counts(t)["/token"]
+			time.Sleep(1100 * time.Millisecond) // due at half of its 2 seconds
+			for range 3 {
+				if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 {
+					t.Fatalf("API after the refresh: %d %s (%v)", status, body, rec.last())
+				}
+			}
+			token := s.op.Counts(t)["/token"] - before
+			if want := map[bool]int{false: 1, true: 2}[nonce]; token > want || token < 1 {
+				t.Errorf("%d token requests for one refresh, want %d", token, want)
+			}
+		})
+	}
+}
