@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,10 +33,12 @@ type Auth struct {
 	sink      event.Sink
 	refresher *refresher
 
-	shared     session.SharedStore  // non-nil for a server-side store
-	denyTTL    time.Duration        // how long a deny-list entry must live
-	touchEvery time.Duration        // save an unchanged session this long after it was last seen (0: never)
-	nonces     dpop.Nonces          // the APIs' DPoP nonces
+	shared     session.SharedStore // non-nil for a server-side store
+	denyTTL    time.Duration       // how long a deny-list entry must live
+	touchEvery time.Duration       // save an unchanged session this long after it was last seen (0: never)
+	nonces     dpop.Nonces         // the APIs' DPoP nonces
+	signers    sync.Map            // DPoP key (PKCS#8) → *dpop.Signer
+	nsigners   atomic.Int64
 	cookies    session.CookiePolicy // Secure and SameSite, from the RedirectURL
 	origin     *url.URL             // of the RedirectURL
 	hostWarned atomic.Bool          // a sign-in started on another host was logged

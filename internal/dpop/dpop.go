@@ -59,15 +59,34 @@ func Thumbprint(key *ecdsa.PrivateKey) string {
 	return base64.RawURLEncoding.EncodeToString(t)
 }
 
-// Proof returns a DPoP proof for a request of method to target (its query
-// and fragment are left out of htu), with ath when accessToken is set (API
-// calls) and nonce when the server gave one.
-func Proof(key *ecdsa.PrivateKey, method string, target *url.URL, accessToken, nonce string, now time.Time) (string, error) {
+// Signer makes the proofs of one key. Safe for concurrent use.
+type Signer struct {
+	jws jose.Signer
+}
+
+// NewSigner returns the proof maker for key.
+func NewSigner(key *ecdsa.PrivateKey) (*Signer, error) {
 	opts := (&jose.SignerOptions{EmbedJWK: true}).WithType("dpop+jwt")
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, opts)
+	jws, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, opts)
 	if err != nil {
-		return "", fmt.Errorf("dpop: %w", err)
+		return nil, fmt.Errorf("dpop: %w", err)
 	}
+	return &Signer{jws: jws}, nil
+}
+
+// Proof returns a DPoP proof of key for a request of method to target (its
+// query and fragment are left out of htu), with ath when accessToken is set
+// (API calls) and nonce when the server gave one.
+func Proof(key *ecdsa.PrivateKey, method string, target *url.URL, accessToken, nonce string, now time.Time) (string, error) {
+	s, err := NewSigner(key)
+	if err != nil {
+		return "", err
+	}
+	return s.Proof(method, target, accessToken, nonce, now)
+}
+
+// Proof is the package's Proof with s's key.
+func (s *Signer) Proof(method string, target *url.URL, accessToken, nonce string, now time.Time) (string, error) {
 	htu := url.URL{Scheme: target.Scheme, Host: target.Host, Path: target.Path, RawPath: target.RawPath}
 	jti := make([]byte, 16)
 	rand.Read(jti)
@@ -80,7 +99,7 @@ func Proof(key *ecdsa.PrivateKey, method string, target *url.URL, accessToken, n
 		claims["nonce"] = nonce
 	}
 	payload, _ := json.Marshal(claims)
-	obj, err := signer.Sign(payload)
+	obj, err := s.jws.Sign(payload)
 	if err != nil {
 		return "", fmt.Errorf("dpop: %w", err)
 	}
