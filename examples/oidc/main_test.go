@@ -87,8 +87,9 @@ func TestSignInWithEnvConfig(t *testing.T) {
 // TestEnvContractCertified runs the example against oidc-provider with the
 // standards its environment turns on: private_key_jwt from a PKCS#8 PEM
 // file (OIDC_CLIENT_AUTH, OIDC_CLIENT_KEY_FILE, OIDC_CLIENT_KEY_ID) and PAR
-// (OIDC_PAR), and the authentication asked for and verified at sign-in
-// (OIDC_ACR_VALUES, OIDC_MAX_AGE).
+// (OIDC_PAR), DPoP-bound tokens (OIDC_DPOP: the userinfo endpoint API_URL
+// checks the proofs), and the authentication asked for and verified at
+// sign-in (OIDC_ACR_VALUES, OIDC_MAX_AGE).
 func TestEnvContractCertified(t *testing.T) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	der, _ := x509.MarshalPKCS8PrivateKey(key)
@@ -105,7 +106,7 @@ func TestEnvContractCertified(t *testing.T) {
 			JWKS: &certop.JWKS{Keys: []json.RawMessage{jwk}}}},
 	})
 	env := map[string]string{"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": "ex", "OIDC_CLIENT_AUTH": "private_key_jwt",
-		"OIDC_CLIENT_KEY_FILE": keyFile, "OIDC_CLIENT_KEY_ID": "k1", "OIDC_PAR": "true", "APP_URL": appURL, "API_URL": op.Issuer + "/me",
+		"OIDC_CLIENT_KEY_FILE": keyFile, "OIDC_CLIENT_KEY_ID": "k1", "OIDC_PAR": "true", "OIDC_DPOP": "true", "APP_URL": appURL, "API_URL": op.Issuer + "/me",
 		"OIDC_ACR_VALUES": "urn:confidant:mfa", "OIDC_MAX_AGE": "600"}
 	h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
