@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -186,5 +187,52 @@ func TestRedisAPITokens(t *testing.T) {
 	}
 	if n := c.op.Count(testop.PathToken) - before; n != 0 {
 		t.Errorf("%d token requests for tokens the sessions hold", n)
+	}
+}
+
+// TestAppClient: the app's own token (client_credentials, for the API's
+// resource, at oidc-provider) serves calls made on no user's behalf: one
+// token request for concurrent calls, a token for that API, and nowhere
+// else.
+func TestAppClient(t *testing.T) {
+	reports := audienceAPI()
+	defer reports.Close()
+	s := newCertified(t, certifiedOptions{
+		grantTypes: []string{"authorization_code", "refresh_token", "client_credentials"},
+		features:   map[string]any{"clientCredentials": map[string]any{"enabled": true}},
+		resources:  map[string]map[string]string{"https://reports.example/": {"scope": "reports:write"}},
+		mw: func(c *middleware.Config) {
+			c.APIs = append(c.APIs, middleware.API{Name: "reports", BaseURL: reports.URL + "/",
+				Resource: "https://reports.example/", Scopes: []string{"reports:write"}})
+		},
+	})
+	hc := s.app.Auth.AppClient("reports")
+	before := s.op.Counts(t)["/token"]
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	bodies := map[string]int{}
+	for range 8 {
+		wg.Go(func() {
+			resp, err := hc.Get(reports.URL + "/nightly")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			mu.Lock()
+			bodies[fmt.Sprint(resp.StatusCode, " ", strings.Fields(string(b))[0])]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if bodies["200 https://reports.example/"] != 8 {
+		t.Errorf("answers %v, want 8 × a token for the reports API", bodies)
+	}
+	if n := s.op.Counts(t)["/token"] - before; n != 1 {
+		t.Errorf("%d token requests, want 1", n)
+	}
+	if _, err := hc.Get(s.op.Issuer + "/me"); !errors.Is(err, middleware.ErrAPINotAllowed) {
+		t.Errorf("a call to another URL: %v, want ErrAPINotAllowed", err)
 	}
 }

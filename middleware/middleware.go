@@ -39,6 +39,8 @@ type Auth struct {
 	nonces     dpop.Nonces         // the APIs' DPoP nonces
 	signers    sync.Map            // DPoP key (PKCS#8) → *dpop.Signer
 	nsigners   atomic.Int64
+	appMu      sync.Mutex
+	appTokens  map[string]*appToken // the app's own tokens, by API (AppClient)
 	cookies    session.CookiePolicy // Secure and SameSite, from the RedirectURL
 	origin     *url.URL             // of the RedirectURL
 	hostWarned atomic.Bool          // a sign-in started on another host was logged
@@ -74,7 +76,7 @@ func New(cfg Config) (*Auth, error) {
 	for i, c := range clients {
 		clients[i] = withEvents(c, sink)
 	}
-	a := &Auth{cfg: cfg, sink: sink, flows: flows, clients: clients}
+	a := &Auth{cfg: cfg, sink: sink, flows: flows, clients: clients, appTokens: map[string]*appToken{}}
 	if err := a.route(); err != nil {
 		return nil, err
 	}

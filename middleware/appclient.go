@@ -1,0 +1,99 @@
+package middleware
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/lifetime"
+)
+
+// appToken is the app's own token for one API.
+type appToken struct {
+	mu     sync.Mutex // one token request at a time
+	tok    *oauth2.Token
+	issued time.Time
+}
+
+// AppClient returns an *http.Client that calls the named API (Config.APIs)
+// with the app's own access token, for work done on no user's behalf (a
+// job, a webhook): the client_credentials grant of the API's provider (or
+// of the first client), for the API's Resource and Scopes. The token goes
+// to that API only, under the same rules as HTTPClient (ErrAPINotAllowed,
+// ErrCrossOriginRedirect); it is obtained on first use, kept in memory and
+// renewed before it expires, one token request at a time. The registration
+// must allow the client_credentials grant. AppClient panics when api is not
+// one of Config.APIs (a programming error, found at start). Safe for
+// concurrent use.
+func (a *Auth) AppClient(api string) *http.Client {
+	var t *apiTarget
+	for i := range a.apis {
+		if a.apis[i].name == api {
+			t = &a.apis[i]
+		}
+	}
+	if t == nil {
+		panic("middleware: AppClient: no API named " + api + " in Config.APIs")
+	}
+	c := a.clients[0]
+	if t.provider != "" {
+		c = a.byName[t.provider]
+	}
+	a.appMu.Lock()
+	at := a.appTokens[api]
+	if at == nil {
+		at = &appToken{}
+		a.appTokens[api] = at
+	}
+	a.appMu.Unlock()
+	return &http.Client{Transport: &appTransport{a: a, api: t, c: c, at: at}, CheckRedirect: sameOriginRedirects, Timeout: a.cfg.APITimeout}
+}
+
+type appTransport struct {
+	a   *Auth
+	api *apiTarget
+	c   *client.Client
+	at  *appToken
+}
+
+func (t *appTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.a.apiFor(req.URL, t.api.provider) != t.api {
+		closeBody(req)
+		return nil, fmt.Errorf("%w: %s", ErrAPINotAllowed, hostPath(req.URL.String()))
+	}
+	tok, err := t.token(req.Context())
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	r2 := req.Clone(req.Context())
+	tok.SetAuthHeader(r2)
+	base := t.a.cfg.APITransport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return base.RoundTrip(r2)
+}
+
+// token returns the app's token for the API, renewed when it is due.
+func (t *appTransport) token(ctx context.Context) (*oauth2.Token, error) {
+	t.at.mu.Lock()
+	defer t.at.mu.Unlock()
+	now := t.a.cfg.Now()
+	if t.at.tok != nil && !lifetime.Due(now, t.at.issued, t.at.tok.Expiry, expiryDelta) {
+		return t.at.tok, nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.a.cfg.RefreshTimeout)
+	defer cancel()
+	tok, err := t.c.ClientCredentials(ctx, t.api.op.resource, t.api.op.scopes)
+	if err != nil {
+		return nil, err
+	}
+	t.at.tok, t.at.issued = tok, now
+	return tok, nil
+}
