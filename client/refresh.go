@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -292,5 +293,70 @@ func (c *Client) ClientCredentials(ctx context.Context, resource string, scopes 
 	c.normalizeExpiry(tok)
 	c.emit(ctx, event.Event{Kind: event.RefreshDone, Status: http.StatusOK, Duration: time.Since(start),
 		Attrs: append(tokenAttrs("client_credentials", style, tok), slog.String("resource", resource))})
+	return tok, nil
+}
+
+// TokenExchangeGrant is the grant type of token exchange (RFC 8693).
+const TokenExchangeGrant = "urn:ietf:params:oauth:grant-type:token-exchange"
+
+// ExchangeToken trades subjectToken, an access token the provider issued
+// to this client for a user, for a token for another API (token exchange,
+// RFC 8693): for resource (or Auth0's audience), with scopes. The refresh
+// token is not used, so nothing rotates.
+func (c *Client) ExchangeToken(ctx context.Context, subjectToken, resource string, scopes []string) (*oauth2.Token, error) {
+	r, err := c.cfg.Provider.resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	form := url.Values{"grant_type": {TokenExchangeGrant}, "subject_token": {subjectToken},
+		"subject_token_type":   {"urn:ietf:params:oauth:token-type:access_token"},
+		"requested_token_type": {"urn:ietf:params:oauth:token-type:access_token"}}
+	if resource != "" {
+		if c.cfg.Provider.q.noOfflineConsent {
+			form.Set("audience", resource)
+		} else {
+			form.Set("resource", resource)
+		}
+	}
+	if len(scopes) > 0 {
+		form.Set("scope", strings.Join(scopes, " "))
+	}
+	style := c.authStyle(r.ep)
+	start := time.Now()
+	status, body, err := c.postForm(ctx, "token exchange", r.ep.TokenURL, form, style)
+	if err == nil && status != http.StatusOK {
+		err = tokenErrorOf(status, body)
+	}
+	var tok *oauth2.Token
+	if err == nil {
+		tok, err = c.tokenFromJSON(body)
+	}
+	if err != nil {
+		c.emit(ctx, event.Event{Kind: event.RefreshFailed, Status: statusOf(err), Duration: time.Since(start), Err: err,
+			Attrs: []slog.Attr{slog.String("grant", "token_exchange"), slog.String("resource", resource)}})
+		return nil, err
+	}
+	c.emit(ctx, event.Event{Kind: event.RefreshDone, Status: http.StatusOK, Duration: time.Since(start),
+		Attrs: append(tokenAttrs("token_exchange", style, tok), slog.String("resource", resource))})
+	return tok, nil
+}
+
+// tokenFromJSON reads a token response (RFC 6749 5.1).
+func (c *Client) tokenFromJSON(body []byte) (*oauth2.Token, error) {
+	var raw map[string]any
+	var t struct {
+		AccessToken  string      `json:"access_token"`
+		TokenType    string      `json:"token_type"`
+		RefreshToken string      `json:"refresh_token"`
+		ExpiresIn    json.Number `json:"expires_in"`
+	}
+	if json.Unmarshal(body, &t) != nil || json.Unmarshal(body, &raw) != nil || t.AccessToken == "" {
+		return nil, fmt.Errorf("%w: the token response has no access_token", ErrTokenRequest)
+	}
+	tok := (&oauth2.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, RefreshToken: t.RefreshToken}).WithExtra(raw)
+	if n, err := t.ExpiresIn.Int64(); err == nil && n > 0 {
+		tok.ExpiresIn = n
+	}
+	c.normalizeExpiry(tok)
 	return tok, nil
 }

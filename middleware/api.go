@@ -43,6 +43,12 @@ type API struct {
 
 	// Scopes of the API's own token (with Resource). Default: the grant's.
 	Scopes []string
+
+	// TokenExchange obtains the API's own token by token exchange (RFC
+	// 8693) of the user's sign-in access token, for Resource, instead of a
+	// refresh grant: for providers that issue tokens for downstream APIs
+	// that way. No refresh token is needed. Default: off.
+	TokenExchange bool
 }
 
 var (
@@ -100,9 +106,9 @@ func parseAPIs(apis []API, providers map[string]*client.Client) ([]apiTarget, er
 		}
 		t := apiTarget{name: api.Name, base: &base, origin: netx.Origin(u), path: p, provider: api.Provider}
 		if api.Resource != "" {
-			t.op = refreshOp{api: api.Name, resource: api.Resource, scopes: slices.Clone(api.Scopes)}
-		} else if len(api.Scopes) > 0 {
-			return nil, configErr("API %q: Scopes need a Resource (an API token of its own)", api.Name)
+			t.op = refreshOp{api: api.Name, resource: api.Resource, scopes: slices.Clone(api.Scopes), exchange: api.TokenExchange}
+		} else if len(api.Scopes) > 0 || api.TokenExchange {
+			return nil, configErr("API %q: Scopes and TokenExchange need a Resource (an API token of its own)", api.Name)
 		}
 		out = append(out, t)
 	}

@@ -236,3 +236,48 @@ func TestAppClient(t *testing.T) {
 		t.Errorf("a call to another URL: %v, want ErrAPINotAllowed", err)
 	}
 }
+
+// TestTokenExchange: an API whose token comes by token exchange (RFC 8693)
+// of the user's sign-in token gets one exchange for concurrent calls, a
+// token for itself, and no refresh grant.
+func TestTokenExchange(t *testing.T) {
+	ledger := audienceAPI()
+	defer ledger.Close()
+	s := newCertified(t, certifiedOptions{
+		grantTypes: []string{"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange"},
+		resources:  map[string]map[string]string{"https://ledger.example/": {"scope": "ledger:read"}},
+		mw: func(c *middleware.Config) {
+			c.APIs = append(c.APIs, middleware.API{Name: "ledger", BaseURL: ledger.URL + "/", Resource: "https://ledger.example/", TokenExchange: true})
+		},
+	})
+	s.app.Mux.Handle("/ledger", s.app.Auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := s.app.Auth.HTTPClient(r).Get(ledger.URL + "/entries")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		io.Copy(w, resp.Body)
+	}))
+	hc := s.signIn(t, "alice")
+	before := s.op.Counts(t)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	got := map[string]int{}
+	for range 6 {
+		wg.Go(func() {
+			resp, body := get(t, hc, s.app.URL+"/ledger")
+			mu.Lock()
+			got[fmt.Sprint(resp.StatusCode, " ", strings.Fields(body)[0])]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	after := s.op.Counts(t)
+	if got["200 https://ledger.example/"] != 6 {
+		t.Errorf("answers %v, want 6 × a token for the ledger", got)
+	}
+	if n, tok := after["_exchanges"]-before["_exchanges"], after["/token"]-before["/token"]; n != 1 || tok != 1 {
+		t.Errorf("%d exchanges, %d token requests; want 1 exchange and nothing else", n, tok)
+	}
+}

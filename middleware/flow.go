@@ -238,7 +238,7 @@ func (f *flow) login() *client.Login {
 func (a *Auth) resources(c *client.Client) []string {
 	var rs []string
 	for _, t := range a.apis {
-		if t.op.resource != "" && (t.provider == "" || t.provider == c.Provider().Name()) && !slices.Contains(rs, t.op.resource) {
+		if t.op.resource != "" && !t.op.exchange && (t.provider == "" || t.provider == c.Provider().Name()) && !slices.Contains(rs, t.op.resource) {
 			rs = append(rs, t.op.resource)
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/dpop"
@@ -82,6 +84,7 @@ type refreshOp struct {
 	api      string
 	resource string
 	scopes   []string
+	exchange bool // token exchange of the sign-in access token, not a refresh grant
 }
 
 // key is the key of the tokens op would replace in s.
@@ -171,7 +174,7 @@ func (rf *refresher) opDue(op refreshOp, s *session.Session, now time.Time) bool
 		return rf.due(s, now)
 	}
 	t, ok := s.APITokens[op.api]
-	return s.RefreshToken != "" && (!ok || lifetime.Due(now, t.Issued, t.Expiry, expiryDelta))
+	return (s.RefreshToken != "" || op.exchange) && (!ok || lifetime.Due(now, t.Issued, t.Expiry, expiryDelta))
 }
 
 // decide is what a failed refresh of s means, by the app's policy.
@@ -345,7 +348,20 @@ func (rf *refresher) do(ctx context.Context, c *client.Client, cur *session.Sess
 		}
 		return refreshed(cur, res, rf.now()), nil
 	}
-	tok, err := c.RefreshFor(ctx, cur.RefreshToken, previousOf(cur).DPoPKey, op.resource, op.scopes)
+	var tok *oauth2.Token
+	var err error
+	if op.exchange {
+		if rf.dueForCall(cur, rf.now()) {
+			// The token to exchange must be valid: the sign-in tokens
+			// first, under the same lock.
+			if cur, err = rf.do(ctx, c, cur, refreshOp{}); err != nil {
+				return nil, err
+			}
+		}
+		tok, err = c.ExchangeToken(ctx, cur.AccessToken, op.resource, op.scopes)
+	} else {
+		tok, err = c.RefreshFor(ctx, cur.RefreshToken, previousOf(cur).DPoPKey, op.resource, op.scopes)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -84,6 +84,32 @@ server.listen(0, '127.0.0.1', () => {
       return globalThis.fetch(url, options);
     },
   });
+  // Token exchange (RFC 8693), which oidc-provider leaves to its users: a
+  // valid access token of this client's user (subject_token) is exchanged
+  // for a JWT access token for one resource server.
+  provider.registerGrantType('urn:ietf:params:oauth:grant-type:token-exchange', async (ctx) => {
+    const { params, client } = ctx.oidc;
+    if (params.subject_token_type !== 'urn:ietf:params:oauth:token-type:access_token') {
+      throw new errors.InvalidRequest('unsupported subject_token_type');
+    }
+    const subject = await provider.AccessToken.find(params.subject_token);
+    if (!subject || subject.isExpired || subject.clientId !== client.clientId) {
+      throw new errors.InvalidGrant('subject_token is not a valid access token of this client');
+    }
+    const info = (cfg.resourceServers || {})[params.resource];
+    if (!info) throw new errors.InvalidTarget();
+    const token = new provider.ClientCredentials({ client, scope: params.scope || undefined });
+    token.resourceServer = new provider.ResourceServer(params.resource, {
+      scope: info.scope || '', audience: params.resource, accessTokenFormat: 'jwt', accessTokenTTL: cfg.accessTokenTTL || 3600,
+    });
+    token.extra = { sub: subject.accountId, act: { sub: client.clientId } };
+    const value = await token.save();
+    counts._exchanges = (counts._exchanges || 0) + 1;
+    ctx.body = {
+      access_token: value, token_type: 'Bearer', expires_in: token.expiration,
+      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', scope: token.scope,
+    };
+  }, ['subject_token', 'subject_token_type', 'resource', 'scope', 'requested_token_type', 'audience']);
   provider.on('server_error', (ctx, err) => console.error('server_error', err));
   provider.on('backchannel.error', (ctx, err, client) => console.error('backchannel.error', client.clientId, err, err.cause));
   provider.on('backchannel.success', (ctx, client) => console.error('backchannel.success', client.clientId));
