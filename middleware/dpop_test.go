@@ -8,6 +8,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/middleware"
 )
 
 // TestDPoP runs DPoP (RFC 9449) against oidc-provider, with and without
@@ -61,5 +62,22 @@ func TestDPoP(t *testing.T) {
 				t.Errorf("%d token requests for one refresh, want %d", token, want)
 			}
 		})
+	}
+}
+
+// TestDPoPThroughProxy: the backend-for-frontend sends a DPoP-bound token
+// with its proof (htu: the API's URL), which oidc-provider's userinfo
+// endpoint checks; a DPoP header the browser sends is not passed on.
+func TestDPoPThroughProxy(t *testing.T) {
+	s := newCertified(t, certifiedOptions{client: func(c *client.Config) { c.DPoP = true },
+		mw: func(c *middleware.Config) {
+			issuer := strings.TrimSuffix(c.APIs[0].BaseURL, "/me")
+			c.APIs = []middleware.API{{Name: "op", BaseURL: issuer + "/"}}
+		}})
+	s.app.Mux.Handle("/bff/op/", http.StripPrefix("/bff/op", s.app.Auth.Proxy("op")))
+	hc := s.signIn(t, "alice")
+	resp, body := spaCall(t, hc, "GET", s.app.URL+"/bff/op/me", http.Header{"Dpop": {"forged-by-the-page"}})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"sub":"alice"`) {
+		t.Errorf("userinfo through the proxy: %d %s", resp.StatusCode, body)
 	}
 }
