@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"time"
 
@@ -68,6 +69,16 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 		return
 	}
 	s := newSession(res, a.cfg.Now())
+	if a.cfg.OnSignIn != nil {
+		in := &SignIn{User: res.User, Token: res.Token, IDToken: res.IDToken, Values: map[string]string{}}
+		if err := a.cfg.OnSignIn(r.Context(), in); err != nil {
+			a.fail(w, r, fmt.Errorf("%w: %w", ErrSignInRefused, err))
+			return
+		}
+		if len(in.Values) > 0 {
+			s.Values = maps.Clone(in.Values)
+		}
+	}
 	if err := a.save(w, r, s, "sign-in"); err != nil {
 		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
 		return

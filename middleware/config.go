@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"cmp"
+	"context"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -116,6 +117,15 @@ type Config struct {
 	// stops it for the rest of the browser session. OpenID Connect
 	// providers only. Default: off.
 	SilentSignIn bool
+
+	// OnSignIn sees every completed sign-in, with the verified user and
+	// tokens, before the session is made: to refuse it (return an error:
+	// the ErrorHandler gets ErrSignInRefused with it, status 403, and no
+	// session is made), to provision the user, and to keep a few values
+	// of the app's own in the session (SignIn.Values; read them with
+	// SessionFrom(ctx).Values, require them with Value). It runs on the
+	// callback's request. Default: none.
+	OnSignIn func(ctx context.Context, s *SignIn) error
 
 	// DenyList ends cookie sessions that sign-out, back-channel logout or
 	// EndUserSessions named (a cookie store cannot reach the cookies). Its

@@ -44,6 +44,10 @@ func defaultErrorPage(loginPath string) http.HandlerFunc {
 			title, reason = "Method not allowed", "This endpoint does not accept that request method."
 		case errors.Is(err, ErrCrossOrigin):
 			title, reason = "Request refused", "Another site asked your browser to do this; nothing was changed."
+		case errors.Is(err, ErrForbidden):
+			title, reason = "Not allowed", "You are signed in, but your account may not open this page."
+		case errors.Is(err, ErrSignInRefused):
+			title, reason = "Sign-in refused", "This app does not accept this account."
 		case errors.Is(err, ErrRefreshUnavailable):
 			title, reason = "Service unavailable", "Your session could not be renewed because the identity provider is unreachable. Please try again shortly."
 		case errors.Is(err, session.ErrTooLarge):

@@ -50,6 +50,14 @@ var (
 	// provider.
 	ErrUnknownProvider = errors.New("middleware: unknown provider")
 
+	// ErrSignInRefused means Config.OnSignIn refused a sign-in; its error
+	// is in the chain. No session was made. Status 403.
+	ErrSignInRefused = errors.New("middleware: sign-in refused")
+
+	// ErrForbidden means a signed-in user does not meet a route's
+	// requirements (Claim, Scope, Value). Status 403.
+	ErrForbidden = errors.New("middleware: not allowed")
+
 	// ErrCrossOrigin means a page of another origin made the browser send
 	// a request that only the app's own pages may send (sign-out): it was
 	// refused with 403 and changed nothing.
@@ -106,7 +114,7 @@ func StatusCode(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, ErrMethodNotAllowed):
 		return http.StatusMethodNotAllowed
-	case errors.Is(err, ErrCrossOrigin):
+	case errors.Is(err, ErrCrossOrigin), errors.Is(err, ErrSignInRefused), errors.Is(err, ErrForbidden):
 		return http.StatusForbidden
 	case errors.Is(err, session.ErrTooLarge):
 		return http.StatusInternalServerError // a configuration problem: retrying never helps

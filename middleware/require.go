@@ -119,6 +119,11 @@ func (a *Auth) Require(next http.Handler, reqs ...Requirement) http.Handler {
 				a.stepUp(w, r, a.clientFor(st.sess), need, err)
 				return
 			}
+			if err := need.allowed(st.sess); err != nil {
+				sw.commit()
+				a.forbid(w, r, err)
+				return
+			}
 		}
 		if signedIn {
 			next.ServeHTTP(sw, withSession(r, st))

@@ -12,16 +12,87 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/oauth2"
+
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/session"
 )
 
 // A Requirement is what a route asks of a signed-in session beyond being
-// signed in (Auth.Require): see ACR and MaxAge.
+// signed in (Auth.Require). ACR and MaxAge ask for a stronger or more
+// recent sign-in, which the user is sent to get; Claim, Scope and Value
+// decide who may use the route, and a user who may not gets 403.
 type Requirement struct {
 	acr    []string
 	maxAge time.Duration
+	allow  []func(*session.Session) error
+}
+
+// Claim lets in users whose claim name (of the ID token or userinfo: a
+// string, or a list of strings such as groups or roles) holds one of
+// values.
+func Claim(name string, values ...string) Requirement {
+	return Requirement{allow: []func(*session.Session) error{func(s *session.Session) error {
+		var claims map[string]any
+		s.DecodeClaims(&claims)
+		var have []string
+		switch v := claims[name].(type) {
+		case string:
+			have = strings.Fields(v)
+		case []any:
+			for _, x := range v {
+				if str, ok := x.(string); ok {
+					have = append(have, str)
+				}
+			}
+		}
+		for _, v := range values {
+			if slices.Contains(have, v) {
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: claim %s has none of %q", ErrForbidden, name, values)
+	}}}
+}
+
+// Scope lets in sessions whose granted scope includes all of scopes.
+func Scope(scopes ...string) Requirement {
+	return Requirement{allow: []func(*session.Session) error{func(s *session.Session) error {
+		granted := strings.Fields(s.Scope)
+		for _, sc := range scopes {
+			if !slices.Contains(granted, sc) {
+				return fmt.Errorf("%w: scope %s not granted", ErrForbidden, sc)
+			}
+		}
+		return nil
+	}}}
+}
+
+// Value lets in sessions whose value key (set by Config.OnSignIn; a
+// space-separated list, such as roles) holds one of values.
+func Value(key string, values ...string) Requirement {
+	return Requirement{allow: []func(*session.Session) error{func(s *session.Session) error {
+		have := strings.Fields(s.Values[key])
+		for _, v := range values {
+			if slices.Contains(have, v) {
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: value %s has none of %q", ErrForbidden, key, values)
+	}}}
+}
+
+// SignIn is a completed sign-in as Config.OnSignIn sees it, before the
+// session is made.
+type SignIn struct {
+	User    confidant.User // verified
+	Token   *oauth2.Token  // the access and refresh tokens; do not keep them elsewhere
+	IDToken string         // raw, verified; "" for plain OAuth 2.0
+	// Values are kept in the session: set a few of the app's own (roles,
+	// an account ID). They travel in the cookie with a cookie store.
+	Values map[string]string
 }
 
 // ACR requires that the user authenticated with one of values, the ID
@@ -35,10 +106,12 @@ func ACR(values ...string) Requirement { return Requirement{acr: slices.Clone(va
 // makes the provider ask for the user's credentials again.
 func MaxAge(d time.Duration) Requirement { return Requirement{maxAge: max(d, time.Second)} }
 
-// merge combines requirements: the last ACR given, and the shortest MaxAge.
+// merge combines requirements: the last ACR given, the shortest MaxAge, and
+// every Claim, Scope and Value.
 func merge(reqs []Requirement) Requirement {
 	var m Requirement
 	for _, r := range reqs {
+		m.allow = append(m.allow, r.allow...)
 		if len(r.acr) > 0 {
 			m.acr = r.acr
 		}
@@ -49,10 +122,34 @@ func merge(reqs []Requirement) Requirement {
 	return m
 }
 
-func (q Requirement) zero() bool { return len(q.acr) == 0 && q.maxAge == 0 }
+func (q Requirement) zero() bool { return len(q.acr) == 0 && q.maxAge == 0 && len(q.allow) == 0 }
+
+// allowed reports whether s may use the route (Claim, Scope, Value).
+func (q Requirement) allowed(s *session.Session) error {
+	for _, f := range q.allow {
+		if err := f(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forbid answers a signed-in user whom the route does not let in: 403, a
+// page for a browser, JSON otherwise; never a sign-in, which would loop.
+func (a *Auth) forbid(w http.ResponseWriter, r *http.Request, why error) {
+	if isNavigation(r) {
+		a.fail(w, r, why)
+		return
+	}
+	a.emitRejected(r, http.StatusForbidden, why)
+	jsonError(w, http.StatusForbidden, "forbidden", "signed in, but not allowed here")
+}
 
 // check tells whether s meets q at now, from its ID token's claims.
 func (q Requirement) check(s *session.Session, now time.Time) error {
+	if len(q.acr) == 0 && q.maxAge == 0 {
+		return nil
+	}
 	var c struct {
 		ACR      string  `json:"acr"`
 		AuthTime float64 `json:"auth_time"`

@@ -18,13 +18,15 @@ import (
 // base64 text, which keeps a realistic session in a single cookie.
 // Format 2 adds a flags byte at the end (bit 0: EmailVerified); format 3
 // adds the API tokens after it (a count, then name, token, type, expiry and
-// issue time of each, by name); format 4 the DPoP key after those.
-// Formats 1 to 3, written before, still decode.
+// issue time of each, by name); format 4 the DPoP key after those; format
+// 5 the app's values (a count, then key and value, by key). Formats 1 to 4,
+// written before, still decode.
 const (
 	formatV1 = 1
 	formatV2 = 2
 	formatV3 = 3
 	formatV4 = 4
+	formatV5 = 5
 )
 
 const flagEmailVerified = 1
@@ -35,7 +37,7 @@ func marshal(s *Session) []byte {
 	n := 64 + len(s.ID) + len(s.Provider) + len(s.Issuer) + len(s.SID) + len(s.Subject) + len(s.Name) + len(s.Email) + len(s.Picture) +
 		len(s.Claims) + len(s.AccessToken) + len(s.TokenType) + len(s.RefreshToken) + len(s.IDToken) + len(s.Scope)
 	b := make([]byte, 0, n)
-	b = append(b, formatV4)
+	b = append(b, formatV5)
 	for _, f := range []string{s.ID, s.Provider, s.Issuer, s.SID, s.Subject, s.Name, s.Email, s.Picture} {
 		b = appendString(b, f)
 	}
@@ -62,7 +64,13 @@ func marshal(s *Session) []byte {
 		b = appendTime(b, t.Expiry)
 		b = appendTime(b, t.Issued)
 	}
-	return appendBytes(b, s.DPoPKey)
+	b = appendBytes(b, s.DPoPKey)
+	b = binary.AppendUvarint(b, uint64(len(s.Values)))
+	for _, k := range slices.Sorted(maps.Keys(s.Values)) {
+		b = appendString(b, k)
+		b = appendString(b, s.Values[k])
+	}
+	return b
 }
 
 func appendString(b []byte, s string) []byte {
@@ -179,7 +187,7 @@ func (r *reader) token() string {
 }
 
 func unmarshal(b []byte) (*Session, error) {
-	if len(b) == 0 || b[0] < formatV1 || b[0] > formatV4 {
+	if len(b) == 0 || b[0] < formatV1 || b[0] > formatV5 {
 		return nil, errCorrupt
 	}
 	r := &reader{b: b[1:]}
@@ -224,6 +232,23 @@ func unmarshal(b []byte) (*Session, error) {
 	if b[0] >= formatV4 && r.err == nil {
 		if k := r.bytes(); len(k) > 0 {
 			s.DPoPKey = append([]byte(nil), k...)
+		}
+	}
+	if b[0] >= formatV5 && r.err == nil {
+		n, k := binary.Uvarint(r.b)
+		if k <= 0 || n > uint64(len(r.b)) {
+			return nil, errCorrupt
+		}
+		r.b = r.b[k:]
+		if n > 0 {
+			s.Values = make(map[string]string, n)
+		}
+		for range n {
+			key, v := r.string(), r.string()
+			if _, dup := s.Values[key]; dup || r.err != nil {
+				return nil, errCorrupt
+			}
+			s.Values[key] = v
 		}
 	}
 	if r.err != nil || len(r.b) != 0 {

@@ -15,6 +15,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		"unverified": {ID: "b", User: confidant.User{Provider: "p", Subject: "s", Email: "e@x"}, AccessToken: "h.p.s", CreatedAt: now},
 		"empty":      {},
 		"dpop key":   {ID: "d", TokenType: "DPoP", DPoPKey: []byte{1, 2, 3}},
+		"values":     {ID: "v", Values: map[string]string{"roles": "admin billing", "account": "42"}},
 		"api tokens": {ID: "c", APITokens: map[string]APIToken{
 			"orders":  {AccessToken: "aaa.bbb.ccc", TokenType: "Bearer", Expiry: now, Issued: now},
 			"billing": {AccessToken: "opaque", TokenType: "DPoP", Expiry: now}}},
@@ -37,7 +38,7 @@ func TestCodecRoundTrip(t *testing.T) {
 func TestCodecReadsFormat1(t *testing.T) {
 	s := &Session{ID: "a", User: confidant.User{Provider: "p", Subject: "s", Email: "e@x"}, RefreshToken: "rt"}
 	b := marshal(s)
-	v1 := append([]byte{formatV1}, b[1:len(b)-3]...) // format 1: no flags byte, no API tokens, no DPoP key
+	v1 := append([]byte{formatV1}, b[1:len(b)-4]...) // format 1: no flags byte, no API tokens, DPoP key or values
 	got, err := unmarshal(v1)
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +46,7 @@ func TestCodecReadsFormat1(t *testing.T) {
 	if !reflect.DeepEqual(got, s) {
 		t.Errorf("format 1:\n got %+v\nwant %+v", got, s)
 	}
-	for f, cut := range map[byte]int{formatV2: 2, formatV3: 1} { // no API tokens, no DPoP key
+	for f, cut := range map[byte]int{formatV2: 3, formatV3: 2, formatV4: 1} { // without what each later format added
 		old := append([]byte{f}, b[1:len(b)-cut]...)
 		if got, err := unmarshal(old); err != nil || !reflect.DeepEqual(got, s) {
 			t.Errorf("format %d: %+v, %v", f, got, err)

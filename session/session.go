@@ -31,6 +31,11 @@ type Session struct {
 	Issued       time.Time // when the current tokens were obtained
 	Scope        string
 
+	// Values are the app's own values for this session (roles, an account
+	// ID), set by the sign-in hook (middleware.Config.OnSignIn). Keep them
+	// few and short: they travel in the cookie. Read-only.
+	Values map[string]string
+
 	// DPoPKey is the private key the tokens are bound to (RFC 9449), PKCS#8
 	// DER; nil for Bearer tokens. Sealed with the session like the tokens.
 	DPoPKey []byte
