@@ -283,6 +283,23 @@ func (p *Provider) AddRedirect(clientID, uri string) {
 	}
 }
 
+// AddClient registers another client (its post-logout redirect URIs
+// default to the origins of its redirect URIs + "/").
+func (p *Provider) AddClient(c Client) {
+	p.store.mu.Lock()
+	defer p.store.mu.Unlock()
+	recordIssued(c.Secret)
+	c.accessTokenJWT = !p.store.opaque
+	if len(c.PostLogoutRedirects) == 0 {
+		for _, r := range c.Redirects {
+			if u, err := url.Parse(r); err == nil {
+				c.PostLogoutRedirects = append(c.PostLogoutRedirects, u.Scheme+"://"+u.Host+"/")
+			}
+		}
+	}
+	p.store.clients[c.ID] = &c
+}
+
 // Inner serves the OP without counting and without faults, for a fault
 // that delays a request and then lets the OP answer it.
 func (p *Provider) Inner() http.Handler { return p.handler }

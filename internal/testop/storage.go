@@ -26,6 +26,7 @@ type storage struct {
 	cfg      *Config
 	users    map[string]*User // by ID
 	clients  map[string]*Client
+	opaque   bool // opaque access tokens (Config.OpaqueAccessTokens)
 	key      *rsa.PrivateKey
 	keyID    string
 	requests map[string]*authRequest // by ID
@@ -83,6 +84,7 @@ func newStorage(cfg *Config) (*storage, error) {
 		c.accessTokenJWT = !cfg.OpaqueAccessTokens
 		s.clients[c.ID] = &c
 	}
+	s.opaque = cfg.OpaqueAccessTokens
 	return s, nil
 }
 

@@ -95,3 +95,34 @@ func TestImportsGrouped(t *testing.T) {
 		t.Fatalf("checked %d files; the walk missed the module", checked)
 	}
 }
+
+// TestExamplesImportNoInternal: the runnable Examples and the test kit's
+// own tests show code a user can copy, so they import only exported
+// packages (pkg.go.dev shows them as they are).
+func TestExamplesImportNoInternal(t *testing.T) {
+	root, _ := filepath.Abs("../..")
+	var files []string
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() && (d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".")) {
+			return filepath.SkipDir
+		}
+		if strings.HasSuffix(p, "example_test.go") || strings.HasPrefix(p, filepath.Join(root, "confidanttest")+string(filepath.Separator)) && strings.HasSuffix(p, "_test.go") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) < 5 {
+		t.Fatalf("found %d example files, want the packages' Examples", len(files))
+	}
+	for _, f := range files {
+		af, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range af.Imports {
+			if p, _ := strconv.Unquote(imp.Path.Value); strings.Contains(p, "/internal/") {
+				t.Errorf("%s imports %s: a user cannot copy that", strings.TrimPrefix(f, root+"/"), p)
+			}
+		}
+	}
+}

@@ -1,0 +1,189 @@
+// Package confidanttest helps test apps built on confidant with
+// net/http/httptest: a real OpenID Provider in process to sign test users in
+// through the whole flow, and sessions minted straight into a store for
+// fast tests of single handlers.
+//
+//	op := confidanttest.NewProvider(t, confidanttest.Options{Users: []confidanttest.User{ada}})
+//	id, secret := op.Register(app.URL + "/auth/callback")
+//	// … build the app's client.Client with op.Issuer, id and secret …
+//	browser := confidanttest.Browser()
+//	op.SignIn(t, browser, app.URL+"/account", ada) // the browser now has a session
+//
+// The provider is github.com/zitadel/oidc's, in memory: discovery, JWKS, the
+// code flow with PKCE, refresh token rotation with reuse detection,
+// userinfo, revocation and end_session. It is for tests only.
+package confidanttest
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/confidant-go/confidant"
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/session"
+)
+
+// User is an account at the test provider.
+type User struct {
+	Subject  string // the stable ID ("sub"); required
+	Username string // what the login form takes; default Subject
+	Password string // default "password"
+	Name     string
+	Email    string // reported verified
+	// Claims are more claims of the ID token and userinfo (groups, roles,
+	// a custom claim).
+	Claims map[string]any
+}
+
+// Options configure a test provider.
+type Options struct {
+	// Users are its accounts. Default: one user, "test-user".
+	Users []User
+	// AccessTokenLifetime is how long access tokens live. Default 5
+	// minutes; a few seconds lets a test watch the refresh.
+	AccessTokenLifetime time.Duration
+}
+
+// Provider is a running test provider.
+type Provider struct {
+	// Issuer is its issuer URL, for client.Discover.
+	Issuer string
+
+	op    *testop.Provider
+	mu    sync.Mutex
+	users map[string]User
+	n     int
+}
+
+// NewProvider starts a provider on a loopback port for t; it stops when t
+// ends.
+func NewProvider(t testing.TB, o Options) *Provider {
+	t.Helper()
+	if len(o.Users) == 0 {
+		o.Users = []User{{Subject: "test-user", Name: "Test User", Email: "test-user@example.com"}}
+	}
+	p := &Provider{users: map[string]User{}}
+	cfg := testop.Config{AccessTokenLifetime: o.AccessTokenLifetime}
+	for _, u := range o.Users {
+		u = u.withDefaults()
+		p.users[u.Subject] = u
+		cfg.Users = append(cfg.Users, u.op())
+	}
+	op, err := testop.Start(cfg)
+	if err != nil {
+		t.Fatalf("confidanttest: %v", err)
+	}
+	t.Cleanup(op.Close)
+	p.op, p.Issuer = op, op.Issuer
+	return p
+}
+
+func (u User) withDefaults() User {
+	if u.Username == "" {
+		u.Username = u.Subject
+	}
+	if u.Password == "" {
+		u.Password = "password"
+	}
+	return u
+}
+
+func (u User) op() testop.User {
+	return testop.User{ID: u.Subject, Username: u.Username, Password: u.Password, Name: u.Name, Email: u.Email, Claims: u.Claims}
+}
+
+// Register registers an app whose callback is redirectURL (and whose
+// post-logout page is that URL's origin + "/"), and returns its client ID
+// and secret.
+func (p *Provider) Register(redirectURL string) (clientID, clientSecret string) {
+	p.mu.Lock()
+	p.n++
+	clientID, clientSecret = fmt.Sprintf("test-app-%d", p.n), fmt.Sprintf("test-secret-%d", p.n)
+	p.mu.Unlock()
+	p.op.AddClient(testop.Client{ID: clientID, Secret: clientSecret, Redirects: []string{redirectURL}})
+	return clientID, clientSecret
+}
+
+// SignIn signs user in to the app as a browser would: it opens start (a
+// page behind Require, or the app's /auth/login), signs in at the provider
+// and follows the redirect back to the app's callback, whose response it
+// returns (a redirect to the page when the sign-in worked). browser must
+// keep cookies and not follow redirects (Browser).
+func (p *Provider) SignIn(t testing.TB, browser *http.Client, start string, user User) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", start, nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err := browser.Do(req)
+	if err != nil {
+		t.Fatalf("confidanttest: %s: %v", start, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("confidanttest: %s answered %d, not a redirect to the provider", start, resp.StatusCode)
+	}
+	cb, err := p.op.Login(browser, resp.Header.Get("Location"), user.withDefaults().op())
+	if err != nil {
+		t.Fatalf("confidanttest: signing in at the provider: %v", err)
+	}
+	req, _ = http.NewRequest("GET", cb.String(), nil)
+	req.Header.Set("Accept", "text/html")
+	if resp, err = browser.Do(req); err != nil {
+		t.Fatalf("confidanttest: the app's callback: %v", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+// TokenRequests is how many requests reached the token endpoint (sign-ins
+// and refreshes).
+func (p *Provider) TokenRequests() int { return p.op.Count(testop.PathToken) }
+
+// FailTokenEndpoint makes the token endpoint answer status (a provider
+// that is down: 503) until Recover.
+func (p *Provider) FailTokenEndpoint(status int) {
+	p.op.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":"temporarily_unavailable"}`, status)
+	})
+}
+
+// Recover ends the faults FailTokenEndpoint set.
+func (p *Provider) Recover() { p.op.SetFault(testop.PathToken, nil) }
+
+// Browser returns an HTTP client that keeps cookies and does not follow
+// redirects, as tests of sign-in flows need.
+func Browser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// SignedIn returns a request for target that carries a session of user,
+// signed in with c's provider, saved in store without any provider: for
+// fast tests of one handler behind Require. Call it after middleware.New,
+// which binds the store to the app's origin.
+func SignedIn(t testing.TB, c *client.Client, store session.Store, target string, user confidant.User) *http.Request {
+	t.Helper()
+	if user.Subject == "" {
+		t.Fatal("confidanttest: SignedIn needs the user's Subject")
+	}
+	user.Provider = c.Provider().Name() // a session of another provider is not signed in
+	s := &session.Session{ID: rand.Text(), User: user, AccessToken: "confidanttest-access-token",
+		TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)}
+	rec := httptest.NewRecorder()
+	if err := store.Save(rec, httptest.NewRequest("GET", target, nil), s); err != nil {
+		t.Fatalf("confidanttest: saving the session: %v", err)
+	}
+	r := httptest.NewRequest("GET", target, nil)
+	for _, c := range rec.Result().Cookies() {
+		r.AddCookie(c)
+	}
+	return r
+}

@@ -1,0 +1,87 @@
+package confidanttest_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/confidant-go/confidant"
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/confidanttest"
+	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/session"
+)
+
+// newApp is an app as a user writes it: provider, client, store,
+// middleware, routes.
+func newApp(t testing.TB, issuer string, register func(callback string) (string, string)) (*httptest.Server, *middleware.Auth, *client.Client, *session.CookieStore) {
+	srv := httptest.NewUnstartedServer(nil)
+	appURL := "http://" + srv.Listener.Addr().String()
+	id, secret := register(appURL + "/auth/callback")
+	prov, err := client.Discover(context.Background(), issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(client.Config{Provider: prov, ClientID: id, ClientSecret: secret, RedirectURL: appURL + "/auth/callback"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{session.NewKey()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := middleware.New(middleware.Config{Client: c, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", auth)
+	mux.Handle("/account", auth.RequireFunc(account))
+	srv.Config.Handler = mux
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, auth, c, store
+}
+
+func account(w http.ResponseWriter, r *http.Request) {
+	u := middleware.UserFrom(r.Context())
+	fmt.Fprintf(w, "hello %s (%s)", u.Name, u.Subject)
+}
+
+// A test that signs a user in through the whole flow, with a real provider
+// in process.
+func TestSignInThroughTheProvider(t *testing.T) {
+	ada := confidanttest.User{Subject: "ada", Name: "Ada Lovelace", Email: "ada@example.com"}
+	op := confidanttest.NewProvider(t, confidanttest.Options{Users: []confidanttest.User{ada}})
+	app, _, _, _ := newApp(t, op.Issuer, op.Register)
+
+	browser := confidanttest.Browser()
+	if resp := op.SignIn(t, browser, app.URL+"/account", ada); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/account" {
+		t.Fatalf("sign-in: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, err := browser.Get(app.URL + "/account")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if string(body) != "hello Ada Lovelace (ada)" || op.TokenRequests() != 1 {
+		t.Errorf("%q after %d token requests", body, op.TokenRequests())
+	}
+}
+
+// A fast test of one handler: a session minted in the store, no provider.
+func TestOneHandler(t *testing.T) {
+	op := confidanttest.NewProvider(t, confidanttest.Options{})
+	_, auth, c, store := newApp(t, op.Issuer, op.Register)
+
+	req := confidanttest.SignedIn(t, c, store, "http://localhost/account", confidant.User{Subject: "grace", Name: "Grace Hopper"})
+	rec := httptest.NewRecorder()
+	auth.RequireFunc(account).ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || rec.Body.String() != "hello Grace Hopper (grace)" {
+		t.Errorf("%d %q", rec.Code, rec.Body)
+	}
+}
