@@ -31,15 +31,7 @@ type appToken struct {
 // one of Config.APIs (a programming error, found at start). Safe for
 // concurrent use.
 func (a *Auth) AppClient(api string) *http.Client {
-	var t *apiTarget
-	for i := range a.apis {
-		if a.apis[i].name == api {
-			t = &a.apis[i]
-		}
-	}
-	if t == nil {
-		panic("middleware: AppClient: no API named " + api + " in Config.APIs")
-	}
+	t := a.apiNamed("AppClient", api)
 	c := a.clients[0]
 	if t.provider != "" {
 		c = a.byName[t.provider]

@@ -48,15 +48,7 @@ var forwardedHeaders = []string{"Accept", "Accept-Language", "Content-Type", "Co
 // refreshed first when it is due. Proxy panics when api is not one of
 // Config.APIs (a programming error, found at start).
 func (a *Auth) Proxy(api string) http.Handler {
-	var t *apiTarget
-	for i := range a.apis {
-		if a.apis[i].name == api {
-			t = &a.apis[i]
-		}
-	}
-	if t == nil {
-		panic("middleware: Proxy: no API named " + api + " in Config.APIs")
-	}
+	t := a.apiNamed("Proxy", api)
 	base := a.cfg.APITransport
 	if base == nil {
 		base = http.DefaultTransport
@@ -92,9 +84,7 @@ func (a *Auth) Proxy(api string) http.Handler {
 		},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := a.checkAntiForgery(r); err != nil {
-			a.emitRejected(r, http.StatusForbidden, err)
-			jsonError(w, http.StatusForbidden, "forbidden", "cross-site, or without the "+AntiForgeryHeader+" header")
+		if a.refuseForgery(w, r) {
 			return
 		}
 		sw, st, signedIn, ok := a.prepare(w, r)
@@ -144,6 +134,29 @@ const (
 	proxyDPoP          = "X-Confidant-Proxy-DPoP"
 )
 
+// refuseForgery answers 403 JSON to a call without the anti-forgery header
+// or from another site, and reports whether it did.
+func (a *Auth) refuseForgery(w http.ResponseWriter, r *http.Request) bool {
+	err := a.checkAntiForgery(r)
+	if err == nil {
+		return false
+	}
+	a.emitRejected(r, http.StatusForbidden, err)
+	jsonError(w, http.StatusForbidden, "forbidden", "cross-site, or without the "+AntiForgeryHeader+" header")
+	return true
+}
+
+// apiNamed is the API called name; a missing one is a programming error
+// that what (the method) reports at start.
+func (a *Auth) apiNamed(what, name string) *apiTarget {
+	for i := range a.apis {
+		if a.apis[i].name == name {
+			return &a.apis[i]
+		}
+	}
+	panic("middleware: " + what + ": no API named " + name + " in Config.APIs")
+}
+
 // checkAntiForgery refuses a call without the anti-forgery header, or from
 // another site.
 func (a *Auth) checkAntiForgery(r *http.Request) error {
@@ -172,9 +185,7 @@ func (a *Auth) checkAntiForgery(r *http.Request) error {
 // with the sign-in URL.
 func (a *Auth) SessionInfo() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := a.checkAntiForgery(r); err != nil {
-			a.emitRejected(r, http.StatusForbidden, err)
-			jsonError(w, http.StatusForbidden, "forbidden", "cross-site, or without the "+AntiForgeryHeader+" header")
+		if a.refuseForgery(w, r) {
 			return
 		}
 		sw, st, signedIn, ok := a.prepare(w, r)

@@ -137,6 +137,21 @@ func (r *reader) bytes() []byte {
 
 func (r *reader) string() string { return string(r.bytes()) }
 
+// count reads the number of entries that follow; each takes at least a
+// byte, so a count beyond the bytes left is corrupt.
+func (r *reader) count() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	n, k := binary.Uvarint(r.b)
+	if k <= 0 || n > uint64(len(r.b)-k) {
+		r.err = errCorrupt
+		return 0
+	}
+	r.b = r.b[k:]
+	return n
+}
+
 func (r *reader) time() time.Time {
 	if r.err != nil {
 		return time.Time{}
@@ -211,11 +226,7 @@ func unmarshal(b []byte) (*Session, error) {
 		r.b = r.b[1:]
 	}
 	if b[0] >= formatV3 && r.err == nil {
-		n, k := binary.Uvarint(r.b)
-		if k <= 0 || n > uint64(len(r.b)) {
-			return nil, errCorrupt
-		}
-		r.b = r.b[k:]
+		n := r.count()
 		if n > 0 {
 			s.APITokens = make(map[string]APIToken, n)
 		}
@@ -235,11 +246,7 @@ func unmarshal(b []byte) (*Session, error) {
 		}
 	}
 	if b[0] >= formatV5 && r.err == nil {
-		n, k := binary.Uvarint(r.b)
-		if k <= 0 || n > uint64(len(r.b)) {
-			return nil, errCorrupt
-		}
-		r.b = r.b[k:]
+		n := r.count()
 		if n > 0 {
 			s.Values = make(map[string]string, n)
 		}
