@@ -158,11 +158,23 @@ func (p *Provider) FailTokenEndpoint(status int) {
 // Recover ends the faults FailTokenEndpoint set.
 func (p *Provider) Recover() { p.op.SetFault(testop.PathToken, nil) }
 
-// Browser returns an HTTP client that keeps cookies and does not follow
-// redirects, as tests of sign-in flows need.
+// Browser returns an HTTP client that behaves as a browser's page loads for
+// the middleware: it keeps cookies, sends Accept: text/html (unless a
+// request sets its own Accept) and does not follow redirects, so a test
+// sees each step of a sign-in.
 func Browser() *http.Client {
 	jar, _ := cookiejar.New(nil)
-	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &http.Client{Jar: jar, Transport: navigation{}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+type navigation struct{}
+
+func (navigation) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("Accept") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("Accept", "text/html")
+	}
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 // SignedIn returns a request for target that carries a session of user,
