@@ -46,7 +46,9 @@ func TestDevProvider(t *testing.T) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", auth)
-	mux.Handle("/me", auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, middleware.UserFrom(r.Context()).Subject) }))
+	mux.Handle("/me", auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, middleware.UserFrom(r.Context()).Subject)
+	}))
 	app.Config.Handler = mux
 	app.Start()
 	defer app.Close()
