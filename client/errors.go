@@ -81,9 +81,15 @@ func (e *TokenError) Error() string {
 // server-side failures, with errors.Is.
 func (e *TokenError) Is(target error) bool {
 	if target == ErrProviderUnavailable {
-		return e.Code == "" && transientStatus(e.StatusCode)
+		return e.unavailable()
 	}
-	return target == ErrTokenRequest && !(e.Code == "" && transientStatus(e.StatusCode))
+	return target == ErrTokenRequest && !e.unavailable()
+}
+
+// unavailable tells a provider that is down (a 5xx, 429 or 408, or the
+// codes that say so, with any status) from one that refused the request.
+func (e *TokenError) unavailable() bool {
+	return transientStatus(e.StatusCode) || e.Code == "temporarily_unavailable" || e.Code == "server_error"
 }
 
 func transientStatus(code int) bool {

@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"errors"
 	"net/url"
 	"testing"
 
@@ -50,5 +51,27 @@ func TestOfflineAccessAsksForConsent(t *testing.T) {
 				t.Errorf("prompt = %q, want %q (%s)", got, tc.want, l.URL)
 			}
 		})
+	}
+}
+
+// TestTokenErrorUnavailable: a provider that answers 503 with an error code
+// (temporarily_unavailable), or names server_error with any status, is
+// down, not refusing: a sign-in gets 502 and a refresh keeps the session.
+// Before, a 5xx with a code counted as a refusal.
+func TestTokenErrorUnavailable(t *testing.T) {
+	for _, tc := range []struct {
+		err  *client.TokenError
+		down bool
+	}{
+		{&client.TokenError{StatusCode: 503, Code: "temporarily_unavailable"}, true},
+		{&client.TokenError{StatusCode: 500}, true},
+		{&client.TokenError{StatusCode: 400, Code: "server_error"}, true},
+		{&client.TokenError{StatusCode: 429, Code: "slow_down"}, true},
+		{&client.TokenError{StatusCode: 400, Code: "invalid_grant"}, false},
+		{&client.TokenError{StatusCode: 401, Code: "invalid_client"}, false},
+	} {
+		if got := errors.Is(tc.err, client.ErrProviderUnavailable); got != tc.down || errors.Is(tc.err, client.ErrTokenRequest) == tc.down {
+			t.Errorf("%d %s: unavailable %v, want %v (and the opposite for ErrTokenRequest)", tc.err.StatusCode, tc.err.Code, got, tc.down)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -143,20 +144,81 @@ func (p *Provider) SignIn(t testing.TB, browser *http.Client, start string, user
 	return resp
 }
 
+// Endpoint names one of the provider's endpoints.
+type Endpoint string
+
+// The provider's endpoints.
+const (
+	Discovery  Endpoint = testop.PathDiscovery
+	Keys       Endpoint = testop.PathKeys // the JWKS
+	Authorize  Endpoint = testop.PathAuthorize
+	Token      Endpoint = testop.PathToken
+	UserInfo   Endpoint = testop.PathUserinfo
+	Revoke     Endpoint = testop.PathRevoke
+	EndSession Endpoint = testop.PathEndSession
+)
+
+// Requests is how many requests reached e.
+func (p *Provider) Requests(e Endpoint) int { return p.op.Count(string(e)) }
+
 // TokenRequests is how many requests reached the token endpoint (sign-ins
 // and refreshes).
-func (p *Provider) TokenRequests() int { return p.op.Count(testop.PathToken) }
+func (p *Provider) TokenRequests() int { return p.Requests(Token) }
 
-// FailTokenEndpoint makes the token endpoint answer status (a provider
-// that is down: 503) until Recover.
-func (p *Provider) FailTokenEndpoint(status int) {
-	p.op.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, `{"error":"temporarily_unavailable"}`, status)
+// Fail makes e answer status (503: a provider that is down; 500; 400 with
+// invalid_grant at the token endpoint: a revoked refresh token) until
+// Recover.
+func (p *Provider) Fail(e Endpoint, status int) {
+	p.op.SetFault(string(e), func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		code := "temporarily_unavailable"
+		if status == http.StatusBadRequest {
+			code = "invalid_grant"
+		}
+		fmt.Fprintf(w, `{"error":%q}`, code)
 	})
 }
 
-// Recover ends the faults FailTokenEndpoint set.
-func (p *Provider) Recover() { p.op.SetFault(testop.PathToken, nil) }
+// FailTokenEndpoint is Fail(Token, status).
+func (p *Provider) FailTokenEndpoint(status int) { p.Fail(Token, status) }
+
+// Slow makes e answer after d (a slow provider) until Recover.
+func (p *Provider) Slow(e Endpoint, d time.Duration) {
+	p.op.SetFault(string(e), func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+		p.op.Inner().ServeHTTP(w, r)
+	})
+}
+
+// Recover ends every fault Fail and Slow set.
+func (p *Provider) Recover() {
+	for _, e := range []Endpoint{Discovery, Keys, Authorize, Token, UserInfo, Revoke, EndSession} {
+		p.op.SetFault(string(e), nil)
+	}
+}
+
+// LogOut ends user's sessions at the app whose back-channel logout endpoint
+// is backchannelURL (its /auth/backchannel-logout), as the provider does
+// when the user signs out there: a signed logout token naming the user,
+// for the app registered as clientID. It returns the app's status (200
+// when it took the token).
+func (p *Provider) LogOut(t testing.TB, backchannelURL, clientID string, user User) int {
+	t.Helper()
+	now := time.Now().Unix()
+	token := p.op.Sign(map[string]any{"iss": p.Issuer, "aud": []string{clientID}, "iat": now, "exp": now + 120,
+		"jti": rand.Text(), "sub": user.Subject, "events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}}})
+	resp, err := http.PostForm(backchannelURL, url.Values{"logout_token": {token}})
+	if err != nil {
+		t.Fatalf("confidanttest: back-channel logout: %v", err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
 
 // Browser returns an HTTP client that behaves as a browser's page loads for
 // the middleware: it keeps cookies, sends Accept: text/html (unless a

@@ -85,3 +85,41 @@ func TestOneHandler(t *testing.T) {
 		t.Errorf("%d %q", rec.Code, rec.Body)
 	}
 }
+
+// A test of what the app does when the provider fails, and when the user
+// signs out at the provider.
+func TestProviderFaultsAndLogOut(t *testing.T) {
+	ada := confidanttest.User{Subject: "ada", Name: "Ada Lovelace", Email: "ada@example.com"}
+	op := confidanttest.NewProvider(t, confidanttest.Options{Users: []confidanttest.User{ada}})
+	var clientID string
+	app, _, _, _ := newApp(t, op.Issuer, func(cb string) (string, string) {
+		id, secret := op.Register(cb)
+		clientID = id
+		return id, secret
+	})
+
+	op.Fail(confidanttest.Token, http.StatusServiceUnavailable)
+	if resp := op.SignIn(t, confidanttest.Browser(), app.URL+"/account", ada); resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("sign-in with the token endpoint down: %d, want 502", resp.StatusCode)
+	}
+	op.Recover()
+	browser := confidanttest.Browser()
+	if resp := op.SignIn(t, browser, app.URL+"/account", ada); resp.StatusCode != http.StatusFound {
+		t.Fatalf("sign-in after recovery: %d", resp.StatusCode)
+	}
+	if n := op.Requests(confidanttest.Token); n != 2 {
+		t.Errorf("%d token requests, want 2", n)
+	}
+
+	if status := op.LogOut(t, app.URL+"/auth/backchannel-logout", clientID, ada); status != http.StatusOK {
+		t.Fatalf("back-channel logout: %d", status)
+	}
+	resp, err := browser.Get(app.URL + "/account")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Errorf("after the provider's logout: %d, want a redirect to sign in again", resp.StatusCode)
+	}
+}
