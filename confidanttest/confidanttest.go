@@ -180,9 +180,6 @@ func (p *Provider) Fail(e Endpoint, status int) {
 	})
 }
 
-// FailTokenEndpoint is Fail(Token, status).
-func (p *Provider) FailTokenEndpoint(status int) { p.Fail(Token, status) }
-
 // Slow makes e answer after d (a slow provider) until Recover.
 func (p *Provider) Slow(e Endpoint, d time.Duration) {
 	p.op.SetFault(string(e), func(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,168 @@
+package middleware
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/session"
+)
+
+// A Requirement is what a route asks of a signed-in session beyond being
+// signed in (Auth.Require). ACR and MaxAge ask for a stronger or more
+// recent sign-in, which the user is sent to get; Claim, Scope and Value
+// decide who may use the route, and a user who may not gets 403.
+type Requirement struct {
+	acr    []string
+	maxAge time.Duration
+	allow  []func(*session.Session) error
+}
+
+// Claim lets in users whose claim name (of the ID token or userinfo: a
+// string, or a list of strings such as groups or roles) holds one of
+// values.
+func Claim(name string, values ...string) Requirement {
+	return Requirement{allow: []func(*session.Session) error{func(s *session.Session) error {
+		var claims map[string]any
+		s.DecodeClaims(&claims)
+		var have []string
+		switch v := claims[name].(type) {
+		case string:
+			have = strings.Fields(v)
+		case []any:
+			for _, x := range v {
+				if str, ok := x.(string); ok {
+					have = append(have, str)
+				}
+			}
+		}
+		for _, v := range values {
+			if slices.Contains(have, v) {
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: claim %s has none of %q", ErrForbidden, name, values)
+	}}}
+}
+
+// Scope lets in sessions whose granted scope includes all of scopes.
+func Scope(scopes ...string) Requirement {
+	return Requirement{allow: []func(*session.Session) error{func(s *session.Session) error {
+		granted := strings.Fields(s.Scope)
+		for _, sc := range scopes {
+			if !slices.Contains(granted, sc) {
+				return fmt.Errorf("%w: scope %s not granted", ErrForbidden, sc)
+			}
+		}
+		return nil
+	}}}
+}
+
+// Value lets in sessions whose value key (set by Config.OnSignIn; a
+// space-separated list, such as roles) holds one of values.
+func Value(key string, values ...string) Requirement {
+	return Requirement{allow: []func(*session.Session) error{func(s *session.Session) error {
+		have := strings.Fields(s.Values[key])
+		for _, v := range values {
+			if slices.Contains(have, v) {
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: value %s has none of %q", ErrForbidden, key, values)
+	}}}
+}
+
+// ACR requires that the user authenticated with one of values, the ID
+// token's acr (e.g. a provider's multi-factor context). A session that did
+// not is sent to sign in again with acr_values (and max_age=0, so that the
+// provider authenticates the user again rather than reuse its session).
+func ACR(values ...string) Requirement { return Requirement{acr: slices.Clone(values)} }
+
+// MaxAge requires that the user authenticated at most d ago, the ID token's
+// auth_time. An older session is sent to sign in again with max_age, which
+// makes the provider ask for the user's credentials again.
+func MaxAge(d time.Duration) Requirement { return Requirement{maxAge: max(d, time.Second)} }
+
+// merge combines requirements: the last ACR given, the shortest MaxAge, and
+// every Claim, Scope and Value.
+func merge(reqs []Requirement) Requirement {
+	var m Requirement
+	for _, r := range reqs {
+		m.allow = append(m.allow, r.allow...)
+		if len(r.acr) > 0 {
+			m.acr = r.acr
+		}
+		if r.maxAge > 0 && (m.maxAge == 0 || r.maxAge < m.maxAge) {
+			m.maxAge = r.maxAge
+		}
+	}
+	return m
+}
+
+func (q Requirement) zero() bool { return len(q.acr) == 0 && q.maxAge == 0 && len(q.allow) == 0 }
+
+// allowed reports whether s may use the route (Claim, Scope, Value).
+func (q Requirement) allowed(s *session.Session) error {
+	for _, f := range q.allow {
+		if err := f(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// check tells whether s meets q at now, from its ID token's claims.
+func (q Requirement) check(s *session.Session, now time.Time) error {
+	if len(q.acr) == 0 && q.maxAge == 0 {
+		return nil
+	}
+	var c struct {
+		ACR      string  `json:"acr"`
+		AuthTime float64 `json:"auth_time"`
+	}
+	s.DecodeClaims(&c)
+	if len(q.acr) > 0 && !slices.Contains(q.acr, c.ACR) {
+		return fmt.Errorf("%w: acr %q, the route needs %q", client.ErrInsufficientAuthentication, c.ACR, strings.Join(q.acr, " "))
+	}
+	// auth_time is in whole seconds: a sign-in made just now can look up
+	// to a second older, and must not be sent back again.
+	if q.maxAge > 0 && (c.AuthTime == 0 || now.Sub(time.Unix(int64(c.AuthTime), 0)) > q.maxAge+time.Second) {
+		return fmt.Errorf("%w: authenticated longer ago than %s", client.ErrInsufficientAuthentication, q.maxAge)
+	}
+	return nil
+}
+
+// params are the authorization parameters that ask the provider for q.
+func (q Requirement) params() url.Values {
+	v := url.Values{}
+	if len(q.acr) > 0 {
+		v.Set("acr_values", strings.Join(q.acr, " "))
+	}
+	switch {
+	case q.maxAge > 0:
+		v.Set("max_age", strconv.Itoa(int(q.maxAge/time.Second)))
+	case len(q.acr) > 0:
+		// A provider may take acr_values as a wish and keep the session
+		// it has (OpenID Connect Core 5.5.1.1): max_age=0 makes it
+		// authenticate the user now, with prompt and offline_access
+		// left as they are.
+		v.Set("max_age", "0")
+	}
+	return v
+}
+
+// forbid answers a signed-in user whom the route does not let in: 403, a
+// page for a browser, JSON otherwise; never a sign-in, which would loop.
+func (a *Auth) forbid(w http.ResponseWriter, r *http.Request, why error) {
+	if isNavigation(r) {
+		a.fail(w, r, why)
+		return
+	}
+	a.emitRejected(r, http.StatusForbidden, why)
+	jsonError(w, http.StatusForbidden, "forbidden", "signed in, but not allowed here")
+}
