@@ -49,8 +49,45 @@ type Options struct {
 	// Users are its accounts. Default: one user, "test-user".
 	Users []User
 	// AccessTokenLifetime is how long access tokens live. Default 5
-	// minutes; a few seconds lets a test watch the refresh.
+	// minutes. With a Clock, a test moves past it instead of waiting.
 	AccessTokenLifetime time.Duration
+	// RefreshTokenLifetime is how long a refresh token lives from its
+	// issue. Default 24 hours.
+	RefreshTokenLifetime time.Duration
+	// NoRefreshTokenRotation keeps a refresh token across refreshes, as
+	// providers without rotation do. By default each refresh returns a
+	// new refresh token, and presenting one that was rotated away revokes
+	// them all (RefreshTokenReuses counts that).
+	NoRefreshTokenRotation bool
+	// Clock dates and expires the provider's tokens. Give the app the same
+	// clock (Now in middleware.Config, client.Config and the store's
+	// config), and a test moves both past a token's expiry with
+	// Clock.Add. Default: the wall clock.
+	Clock *Clock
+}
+
+// Clock is a clock a test moves on: the wall clock, ahead by what Add
+// added. It is safe for concurrent use.
+type Clock struct {
+	mu    sync.Mutex
+	ahead time.Duration
+}
+
+// NewClock returns a clock at the wall clock's time.
+func NewClock() *Clock { return &Clock{} }
+
+// Now is the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.ahead)
+}
+
+// Add moves the clock on by d.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ahead += d
 }
 
 // Provider is a running test provider.
@@ -59,6 +96,7 @@ type Provider struct {
 	Issuer string
 
 	op    *testop.Provider
+	now   func() time.Time
 	mu    sync.Mutex
 	users map[string]User
 	n     int
@@ -71,8 +109,12 @@ func NewProvider(t testing.TB, o Options) *Provider {
 	if len(o.Users) == 0 {
 		o.Users = []User{{Subject: "test-user", Name: "Test User", Email: "test-user@example.com"}}
 	}
-	p := &Provider{users: map[string]User{}}
-	cfg := testop.Config{AccessTokenLifetime: o.AccessTokenLifetime}
+	p := &Provider{users: map[string]User{}, now: time.Now}
+	if o.Clock != nil {
+		p.now = o.Clock.Now
+	}
+	cfg := testop.Config{AccessTokenLifetime: o.AccessTokenLifetime, RefreshTokenLifetime: o.RefreshTokenLifetime,
+		NoRefreshRotation: o.NoRefreshTokenRotation, Now: p.now}
 	for _, u := range o.Users {
 		u = u.withDefaults()
 		p.users[u.Subject] = u
@@ -165,6 +207,21 @@ func (p *Provider) Requests(e Endpoint) int { return p.op.Count(string(e)) }
 // and refreshes).
 func (p *Provider) TokenRequests() int { return p.Requests(Token) }
 
+// RefreshTokenReuses is how many times a refresh token that had been
+// rotated away was presented: an app that refreshes once per session, as it
+// should, keeps it at 0 however many requests run at once.
+func (p *Provider) RefreshTokenReuses() int { return int(p.op.ReusedRefreshTokens()) }
+
+// RotateKeys makes a new key sign the provider's tokens from now on, as a
+// provider's key rotation does: the JWKS publishes it beside the old ones,
+// and the app must fetch the JWKS again to check the next ID token.
+func (p *Provider) RotateKeys(t testing.TB) {
+	t.Helper()
+	if err := p.op.RotateKeys(); err != nil {
+		t.Fatalf("confidanttest: rotating keys: %v", err)
+	}
+}
+
 // Fail makes e answer status (503: a provider that is down; 500; 400 with
 // invalid_grant at the token endpoint: a revoked refresh token) until
 // Recover.
@@ -206,7 +263,7 @@ func (p *Provider) Recover() {
 // when it took the token).
 func (p *Provider) LogOut(t testing.TB, backchannelURL, clientID string, user User) int {
 	t.Helper()
-	now := time.Now().Unix()
+	now := p.now().Unix()
 	token := p.op.Sign(map[string]any{"iss": p.Issuer, "aud": []string{clientID}, "iat": now, "exp": now + 120,
 		"jti": rand.Text(), "sub": user.Subject, "events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}}})
 	resp, err := http.PostForm(backchannelURL, url.Values{"logout_token": {token}})

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
@@ -16,8 +17,8 @@ import (
 )
 
 // newApp is an app as a user writes it: provider, client, store,
-// middleware, routes.
-func newApp(t testing.TB, issuer string, register func(callback string) (string, string)) (*httptest.Server, *middleware.Auth, *client.Client, *session.CookieStore) {
+// middleware, routes; with the clock now (nil: the wall clock).
+func newApp(t testing.TB, issuer string, register func(callback string) (string, string), now func() time.Time) (*httptest.Server, *middleware.Auth, *client.Client, *session.CookieStore) {
 	srv := httptest.NewUnstartedServer(nil)
 	appURL := "http://" + srv.Listener.Addr().String()
 	id, secret := register(appURL + "/auth/callback")
@@ -25,15 +26,16 @@ func newApp(t testing.TB, issuer string, register func(callback string) (string,
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.New(client.Config{Provider: prov, ClientID: id, ClientSecret: secret, RedirectURL: appURL + "/auth/callback"})
+	c, err := client.New(client.Config{Provider: prov, ClientID: id, ClientSecret: secret, RedirectURL: appURL + "/auth/callback",
+		Scopes: []string{"openid", "profile", "email", "offline_access"}, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{session.NewKey()}})
+	store, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{session.NewKey()}, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth, err := middleware.New(middleware.Config{Client: c, Store: store})
+	auth, err := middleware.New(middleware.Config{Client: c, Store: store, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +58,7 @@ func account(w http.ResponseWriter, r *http.Request) {
 func TestSignInThroughTheProvider(t *testing.T) {
 	ada := confidanttest.User{Subject: "ada", Name: "Ada Lovelace", Email: "ada@example.com"}
 	op := confidanttest.NewProvider(t, confidanttest.Options{Users: []confidanttest.User{ada}})
-	app, _, _, _ := newApp(t, op.Issuer, op.Register)
+	app, _, _, _ := newApp(t, op.Issuer, op.Register, nil)
 
 	browser := confidanttest.Browser()
 	if resp := op.SignIn(t, browser, app.URL+"/account", ada); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/account" {
@@ -76,7 +78,7 @@ func TestSignInThroughTheProvider(t *testing.T) {
 // A fast test of one handler: a session minted in the store, no provider.
 func TestOneHandler(t *testing.T) {
 	op := confidanttest.NewProvider(t, confidanttest.Options{})
-	_, auth, c, store := newApp(t, op.Issuer, op.Register)
+	_, auth, c, store := newApp(t, op.Issuer, op.Register, nil)
 
 	req := confidanttest.SignedIn(t, c, store, "http://localhost/account", confidant.User{Subject: "grace", Name: "Grace Hopper"})
 	rec := httptest.NewRecorder()
@@ -96,7 +98,7 @@ func TestProviderFaultsAndLogOut(t *testing.T) {
 		id, secret := op.Register(cb)
 		clientID = id
 		return id, secret
-	})
+	}, nil)
 
 	op.Fail(confidanttest.Token, http.StatusServiceUnavailable)
 	if resp := op.SignIn(t, confidanttest.Browser(), app.URL+"/account", ada); resp.StatusCode != http.StatusBadGateway {

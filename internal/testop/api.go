@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -64,7 +63,13 @@ func (a *API) verify(raw string) (map[string]any, error) {
 	if err != nil {
 		return nil, apiError("malformed token")
 	}
-	payload, err := jws.Verify(&a.p.store.key.PublicKey)
+	var payload []byte
+	err = apiError("bad signature")
+	for _, k := range a.p.store.publicKeys() {
+		if payload, err = jws.Verify(k); err == nil {
+			break
+		}
+	}
 	if err != nil {
 		return nil, apiError("bad signature")
 	}
@@ -76,7 +81,7 @@ func (a *API) verify(raw string) (map[string]any, error) {
 		return nil, apiError("wrong issuer")
 	}
 	exp, _ := c["exp"].(float64)
-	if time.Now().Unix() >= int64(exp) {
+	if a.p.cfg.Now().Unix() >= int64(exp) {
 		return nil, apiError("token expired")
 	}
 	jti, _ := c["jti"].(string)

@@ -62,6 +62,12 @@ type Config struct {
 	IDTokenLifetime      time.Duration // default 1 hour
 	RefreshTokenLifetime time.Duration // default 24 hours
 	OpaqueAccessTokens   bool          // default: JWT access tokens
+	// NoRefreshRotation keeps a refresh token across refreshes (default:
+	// each refresh rotates it, and a rotated-away token revokes its family).
+	NoRefreshRotation bool
+	// Now is the provider's clock for the tokens' times (iat, exp,
+	// auth_time, expires_in) and their expiry. Default time.Now.
+	Now func() time.Time
 
 	Logger *slog.Logger // default: discard
 }
@@ -149,6 +155,9 @@ func New(issuer string, cfg Config) (*Provider, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 	store, err := newStorage(&c)
 	if err != nil {
 		return nil, err
@@ -217,6 +226,10 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body := rec.Body.Bytes()
 		var m map[string]any
 		if rec.Code == http.StatusOK && json.Unmarshal(body, &m) == nil {
+			if off := p.cfg.Now().Sub(time.Now()).Truncate(time.Second); off != 0 {
+				p.shiftTimes(m, off)
+				body, _ = json.Marshal(m)
+			}
 			if hook != nil {
 				hook(m)
 				body, _ = json.Marshal(m)
@@ -235,6 +248,30 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.handler.ServeHTTP(w, r)
+}
+
+// shiftTimes moves a token response to the provider's clock: the OP
+// dates ID tokens and expires_in by the wall clock, while the storage
+// dates everything else by Config.Now.
+func (p *Provider) shiftTimes(m map[string]any, off time.Duration) {
+	if e, ok := m["expires_in"].(float64); ok {
+		m["expires_in"] = e - off.Seconds()
+	}
+	raw, _ := m["id_token"].(string)
+	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		return
+	}
+	var claims map[string]any
+	if json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &claims) != nil {
+		return
+	}
+	for _, k := range []string{"iat", "exp", "nbf"} {
+		if v, ok := claims[k].(float64); ok {
+			claims[k] = int64(v) + int64(off.Seconds())
+		}
+	}
+	m["id_token"] = p.Sign(claims)
 }
 
 // Count reports how many requests reached path (e.g. PathToken).
@@ -320,8 +357,13 @@ func (p *Provider) SetFault(path string, f http.HandlerFunc) {
 // OP's kid), so a test can mint tokens that pass the signature check but break
 // another rule.
 func (p *Provider) Sign(claims map[string]any) string {
-	return sign(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: p.store.key, KeyID: p.store.keyID}}, claims)
+	k := p.store.signing()
+	return sign(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: k.key, KeyID: k.id}}, claims)
 }
+
+// RotateKeys makes a new key sign from now on; the old ones stay in the
+// JWKS, so tokens already issued still verify.
+func (p *Provider) RotateKeys() error { return p.store.rotateKeys() }
 
 func sign(key jose.SigningKey, claims map[string]any) string {
 	signer, err := jose.NewSigner(key, (&jose.SignerOptions{}).WithType("JWT"))
@@ -338,7 +380,7 @@ func sign(key jose.SigningKey, claims map[string]any) string {
 }
 
 // KeyID is the kid of the OP's signing key.
-func (p *Provider) KeyID() string { return p.store.keyID }
+func (p *Provider) KeyID() string { return p.store.signing().id }
 
 // --- login UI ---
 

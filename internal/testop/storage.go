@@ -27,8 +27,7 @@ type storage struct {
 	users    map[string]*User // by ID
 	clients  map[string]*Client
 	opaque   bool // opaque access tokens (Config.OpaqueAccessTokens)
-	key      *rsa.PrivateKey
-	keyID    string
+	keys     []signingKey // keys[0] signs; all are published (RotateKeys)
 	requests map[string]*authRequest // by ID
 	codes    map[string]string       // code -> request ID
 	access   map[string]*accessToken // by ID
@@ -64,8 +63,7 @@ func newStorage(cfg *Config) (*storage, error) {
 		cfg:      cfg,
 		users:    map[string]*User{},
 		clients:  map[string]*Client{},
-		key:      key,
-		keyID:    randomID(),
+		keys:     []signingKey{{randomID(), key}},
 		requests: map[string]*authRequest{},
 		codes:    map[string]string{},
 		access:   map[string]*accessToken{},
@@ -94,7 +92,7 @@ func randomID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (s *storage) now() time.Time { return time.Now() }
+func (s *storage) now() time.Time { return s.cfg.Now() }
 
 // --- auth requests ---
 
@@ -256,6 +254,14 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	if !ok {
 		return "", "", time.Time{}, op.ErrInvalidRefreshToken
 	}
+	if s.cfg.NoRefreshRotation {
+		// The refresh token stays; only the access token is new.
+		delete(s.access, old.AccessID)
+		old.Scopes = req.GetScopes()
+		at := s.newAccess(old.ClientID, old.Subject, old.Token, old.Audience, old.Scopes)
+		old.AccessID = at.ID
+		return at.ID, old.Token, at.Expiration, nil
+	}
 	delete(s.refresh, current)
 	delete(s.access, old.AccessID)
 	s.used[current] = old.Family
@@ -376,7 +382,39 @@ func (k *publicKey) Use() string                        { return "sig" }
 func (k *publicKey) Key() any                           { return &k.key.PublicKey }
 
 func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	return &signingKey{s.keyID, s.key}, nil
+	k := s.signing()
+	return &k, nil
+}
+
+// signing is the key that signs now.
+func (s *storage) signing() signingKey {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.keys[0]
+}
+
+// publicKeys are the keys the JWKS publishes.
+func (s *storage) publicKeys() []*rsa.PublicKey {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*rsa.PublicKey
+	for _, k := range s.keys {
+		out = append(out, &k.key.PublicKey)
+	}
+	return out
+}
+
+// rotateKeys signs with a new key from now on and keeps the old ones
+// published, as a provider's planned rotation does.
+func (s *storage) rotateKeys() error {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys = append([]signingKey{{randomID(), key}}, s.keys...)
+	return nil
 }
 
 func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
@@ -384,7 +422,13 @@ func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorith
 }
 
 func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
-	return []op.Key{&publicKey{signingKey{s.keyID, s.key}}}, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []op.Key
+	for _, k := range s.keys {
+		out = append(out, &publicKey{k})
+	}
+	return out, nil
 }
 
 // --- clients and users ---
