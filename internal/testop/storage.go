@@ -26,8 +26,8 @@ type storage struct {
 	cfg      *Config
 	users    map[string]*User // by ID
 	clients  map[string]*Client
-	opaque   bool // opaque access tokens (Config.OpaqueAccessTokens)
-	keys     []signingKey // keys[0] signs; all are published (RotateKeys)
+	opaque   bool                    // opaque access tokens (Config.OpaqueAccessTokens)
+	keys     []signingKey            // keys[0] signs; all are published (RotateKeys)
 	requests map[string]*authRequest // by ID
 	codes    map[string]string       // code -> request ID
 	access   map[string]*accessToken // by ID
