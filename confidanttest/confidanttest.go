@@ -7,7 +7,7 @@
 //	id, secret := op.Register(app.URL + "/auth/callback")
 //	// … build the app's client.Client with op.Issuer, id and secret …
 //	browser := confidanttest.Browser()
-//	op.SignIn(t, browser, app.URL+"/account", ada) // the browser now has a session
+//	resp, err := op.SignIn(browser, app.URL+"/account", ada) // the browser now has a session
 //
 // The provider is github.com/zitadel/oidc's, in memory: discovery, JWKS, the
 // code flow with PKCE, refresh token rotation with reuse detection,
@@ -16,6 +16,7 @@ package confidanttest
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -102,10 +103,10 @@ type Provider struct {
 	n     int
 }
 
-// NewProvider starts a provider on a loopback port for t; it stops when t
-// ends.
-func NewProvider(t testing.TB, o Options) *Provider {
-	t.Helper()
+// Start starts a provider on a loopback port; Close stops it. Use it where
+// there is no testing.TB: in TestMain, to share one provider among a
+// package's tests, or in an Example.
+func Start(o Options) (*Provider, error) {
 	if len(o.Users) == 0 {
 		o.Users = []User{{Subject: "test-user", Name: "Test User", Email: "test-user@example.com"}}
 	}
@@ -116,18 +117,35 @@ func NewProvider(t testing.TB, o Options) *Provider {
 	cfg := testop.Config{AccessTokenLifetime: o.AccessTokenLifetime, RefreshTokenLifetime: o.RefreshTokenLifetime,
 		NoRefreshRotation: o.NoRefreshTokenRotation, Now: p.now}
 	for _, u := range o.Users {
+		if u.Subject == "" {
+			return nil, errors.New("confidanttest: a user without a Subject")
+		}
 		u = u.withDefaults()
 		p.users[u.Subject] = u
 		cfg.Users = append(cfg.Users, u.op())
 	}
 	op, err := testop.Start(cfg)
 	if err != nil {
-		t.Fatalf("confidanttest: %v", err)
+		return nil, fmt.Errorf("confidanttest: %w", err)
 	}
-	t.Cleanup(op.Close)
 	p.op, p.Issuer = op, op.Issuer
+	return p, nil
+}
+
+// NewProvider starts a provider on a loopback port for t; it stops when t
+// ends.
+func NewProvider(t testing.TB, o Options) *Provider {
+	t.Helper()
+	p, err := Start(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
 	return p
 }
+
+// Close stops the provider.
+func (p *Provider) Close() { p.op.Close() }
 
 func (u User) withDefaults() User {
 	if u.Username == "" {
@@ -158,32 +176,42 @@ func (p *Provider) Register(redirectURL string) (clientID, clientSecret string) 
 // SignIn signs user in to the app as a browser would: it opens start (a
 // page behind Require, or the app's /auth/login), signs in at the provider
 // and follows the redirect back to the app's callback, whose response it
-// returns (a redirect to the page when the sign-in worked). browser must
-// keep cookies and not follow redirects (Browser).
-func (p *Provider) SignIn(t testing.TB, browser *http.Client, start string, user User) *http.Response {
-	t.Helper()
-	req, _ := http.NewRequest("GET", start, nil)
-	req.Header.Set("Accept", "text/html")
-	resp, err := browser.Do(req)
+// returns (a redirect to the page when the sign-in worked; the app's error
+// page when it did not). browser must keep cookies and not follow
+// redirects (Browser). The error is for a sign-in that could not reach
+// the app's callback.
+func (p *Provider) SignIn(browser *http.Client, start string, user User) (*http.Response, error) {
+	resp, err := navigate(browser, start)
 	if err != nil {
-		t.Fatalf("confidanttest: %s: %v", start, err)
+		return nil, fmt.Errorf("confidanttest: %s: %w", start, err)
 	}
-	resp.Body.Close()
 	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("confidanttest: %s answered %d, not a redirect to the provider", start, resp.StatusCode)
+		return nil, fmt.Errorf("confidanttest: %s answered %d, not a redirect to the provider", start, resp.StatusCode)
 	}
 	cb, err := p.op.Login(browser, resp.Header.Get("Location"), user.withDefaults().op())
 	if err != nil {
-		t.Fatalf("confidanttest: signing in at the provider: %v", err)
+		return nil, fmt.Errorf("confidanttest: signing in at the provider: %w", err)
 	}
-	req, _ = http.NewRequest("GET", cb.String(), nil)
+	if resp, err = navigate(browser, cb.String()); err != nil {
+		return nil, fmt.Errorf("confidanttest: the app's callback: %w", err)
+	}
+	return resp, nil
+}
+
+// navigate loads url as a page, reading and closing the body.
+func navigate(browser *http.Client, url string) (*http.Response, error) {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return nil, err
+	}
 	req.Header.Set("Accept", "text/html")
-	if resp, err = browser.Do(req); err != nil {
-		t.Fatalf("confidanttest: the app's callback: %v", err)
+	resp, err := browser.Do(req)
+	if err != nil {
+		return nil, err
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	return resp
+	return resp, nil
 }
 
 // Endpoint names one of the provider's endpoints.
@@ -215,12 +243,7 @@ func (p *Provider) RefreshTokenReuses() int { return int(p.op.ReusedRefreshToken
 // RotateKeys makes a new key sign the provider's tokens from now on, as a
 // provider's key rotation does: the JWKS publishes it beside the old ones,
 // and the app must fetch the JWKS again to check the next ID token.
-func (p *Provider) RotateKeys(t testing.TB) {
-	t.Helper()
-	if err := p.op.RotateKeys(); err != nil {
-		t.Fatalf("confidanttest: rotating keys: %v", err)
-	}
-}
+func (p *Provider) RotateKeys() error { return p.op.RotateKeys() }
 
 // Fail makes e answer status (503: a provider that is down; 500; 400 with
 // invalid_grant at the token endpoint: a revoked refresh token) until
@@ -261,17 +284,16 @@ func (p *Provider) Recover() {
 // when the user signs out there: a signed logout token naming the user,
 // for the app registered as clientID. It returns the app's status (200
 // when it took the token).
-func (p *Provider) LogOut(t testing.TB, backchannelURL, clientID string, user User) int {
-	t.Helper()
+func (p *Provider) LogOut(backchannelURL, clientID string, user User) (int, error) {
 	now := p.now().Unix()
 	token := p.op.Sign(map[string]any{"iss": p.Issuer, "aud": []string{clientID}, "iat": now, "exp": now + 120,
 		"jti": rand.Text(), "sub": user.Subject, "events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}}})
 	resp, err := http.PostForm(backchannelURL, url.Values{"logout_token": {token}})
 	if err != nil {
-		t.Fatalf("confidanttest: back-channel logout: %v", err)
+		return 0, fmt.Errorf("confidanttest: back-channel logout: %w", err)
 	}
 	resp.Body.Close()
-	return resp.StatusCode
+	return resp.StatusCode, nil
 }
 
 // Browser returns an HTTP client that behaves as a browser's page loads for
@@ -296,22 +318,22 @@ func (navigation) RoundTrip(r *http.Request) (*http.Response, error) {
 // SignedIn returns a request for target that carries a session of user,
 // signed in with c's provider, saved in store without any provider: for
 // fast tests of one handler behind Require. Call it after middleware.New,
-// which binds the store to the app's origin.
-func SignedIn(t testing.TB, c *client.Client, store session.Store, target string, user confidant.User) *http.Request {
-	t.Helper()
+// which binds the store to the app's origin. The session's access token
+// is a placeholder that expires in an hour.
+func SignedIn(c *client.Client, store session.Store, target string, user confidant.User) (*http.Request, error) {
 	if user.Subject == "" {
-		t.Fatal("confidanttest: SignedIn needs the user's Subject")
+		return nil, errors.New("confidanttest: SignedIn needs the user's Subject")
 	}
 	user.Provider = c.Provider().Name() // a session of another provider is not signed in
 	s := &session.Session{ID: rand.Text(), User: user, AccessToken: "confidanttest-access-token",
 		TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)}
 	rec := httptest.NewRecorder()
 	if err := store.Save(rec, httptest.NewRequest("GET", target, nil), s); err != nil {
-		t.Fatalf("confidanttest: saving the session: %v", err)
+		return nil, fmt.Errorf("confidanttest: saving the session: %w", err)
 	}
 	r := httptest.NewRequest("GET", target, nil)
 	for _, c := range rec.Result().Cookies() {
 		r.AddCookie(c)
 	}
-	return r
+	return r, nil
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
-	"testing"
 	"time"
 
 	"github.com/confidant-go/confidant"
@@ -16,112 +16,187 @@ import (
 	"github.com/confidant-go/confidant/session"
 )
 
-// newApp is an app as a user writes it: provider, client, store,
-// middleware, routes; with the clock now (nil: the wall clock).
-func newApp(t testing.TB, issuer string, register func(callback string) (string, string), now func() time.Time) (*httptest.Server, *middleware.Auth, *client.Client, *session.CookieStore) {
-	srv := httptest.NewUnstartedServer(nil)
-	appURL := "http://" + srv.Listener.Addr().String()
-	id, secret := register(appURL + "/auth/callback")
-	prov, err := client.Discover(context.Background(), issuer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(client.Config{Provider: prov, ClientID: id, ClientSecret: secret, RedirectURL: appURL + "/auth/callback",
-		Scopes: []string{"openid", "profile", "email", "offline_access"}, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{session.NewKey()}, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth, err := middleware.New(middleware.Config{Client: c, Store: store, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/auth/", auth)
-	mux.Handle("/account", auth.RequireFunc(account))
-	srv.Config.Handler = mux
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv, auth, c, store
+// app is an app under test, built as a user builds one: provider, client,
+// store, middleware, routes.
+type app struct {
+	URL      string
+	ClientID string
+	Auth     *middleware.Auth
+	Client   *client.Client
+	Store    *session.CookieStore
+	Close    func()
 }
 
+// startApp starts an app signing in at op, on the clock now (nil: the
+// wall clock).
+func startApp(op *confidanttest.Provider, now func() time.Time) (*app, error) {
+	srv := httptest.NewUnstartedServer(nil)
+	a := &app{URL: "http://" + srv.Listener.Addr().String(), Close: srv.Close}
+	id, secret := op.Register(a.URL + "/auth/callback")
+	prov, err := client.Discover(context.Background(), op.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	a.ClientID = id
+	a.Client, err = client.New(client.Config{Provider: prov, ClientID: id, ClientSecret: secret,
+		RedirectURL: a.URL + "/auth/callback", Scopes: []string{"openid", "profile", "email", "offline_access"}, Now: now})
+	if err != nil {
+		return nil, err
+	}
+	a.Store, err = session.NewCookieStore(session.CookieConfig{Keys: [][]byte{session.NewKey()}, Now: now})
+	if err != nil {
+		return nil, err
+	}
+	a.Auth, err = middleware.New(middleware.Config{Client: a.Client, Store: a.Store, Now: now})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", a.Auth)
+	mux.Handle("/account", a.Auth.RequireFunc(account))
+	srv.Config.Handler = mux
+	srv.Start()
+	return a, nil
+}
+
+// account is the handler under test.
 func account(w http.ResponseWriter, r *http.Request) {
 	u := middleware.UserFrom(r.Context())
 	fmt.Fprintf(w, "hello %s (%s)", u.Name, u.Subject)
 }
 
-// A test that signs a user in through the whole flow, with a real provider
-// in process.
-func TestSignInThroughTheProvider(t *testing.T) {
-	ada := confidanttest.User{Subject: "ada", Name: "Ada Lovelace", Email: "ada@example.com"}
-	op := confidanttest.NewProvider(t, confidanttest.Options{Users: []confidanttest.User{ada}})
-	app, _, _, _ := newApp(t, op.Issuer, op.Register, nil)
-
-	browser := confidanttest.Browser()
-	if resp := op.SignIn(t, browser, app.URL+"/account", ada); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/account" {
-		t.Fatalf("sign-in: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
-	}
-	resp, err := browser.Get(app.URL + "/account")
+// page loads url in browser and returns its status and body.
+func page(browser *http.Client, url string) (int, string) {
+	resp, err := browser.Get(url)
 	if err != nil {
-		t.Fatal(err)
+		return 0, err.Error()
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	if string(body) != "hello Ada Lovelace (ada)" || op.TokenRequests() != 1 {
-		t.Errorf("%q after %d token requests", body, op.TokenRequests())
-	}
+	return resp.StatusCode, string(body)
 }
 
-// A fast test of one handler: a session minted in the store, no provider.
-func TestOneHandler(t *testing.T) {
-	op := confidanttest.NewProvider(t, confidanttest.Options{})
-	_, auth, c, store := newApp(t, op.Issuer, op.Register, nil)
+var ada = confidanttest.User{Subject: "ada", Name: "Ada Lovelace", Email: "ada@example.com"}
 
-	req := confidanttest.SignedIn(t, c, store, "http://localhost/account", confidant.User{Subject: "grace", Name: "Grace Hopper"})
+// Sign a user in through the whole flow, with a real provider in process.
+// In a test, NewProvider(t, …) stops the provider when the test ends.
+func Example() {
+	op, err := confidanttest.Start(confidanttest.Options{Users: []confidanttest.User{ada}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer op.Close()
+	app, err := startApp(op, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer app.Close()
+
+	browser := confidanttest.Browser()
+	resp, err := op.SignIn(browser, app.URL+"/account", ada)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(resp.StatusCode, resp.Header.Get("Location"))
+	fmt.Println(page(browser, app.URL+"/account"))
+	fmt.Println("token requests:", op.TokenRequests())
+	// Output:
+	// 302 /account
+	// 200 hello Ada Lovelace (ada)
+	// token requests: 1
+}
+
+// A fast test of one handler: a session minted in the store, no sign-in.
+func ExampleSignedIn() {
+	op, _ := confidanttest.Start(confidanttest.Options{})
+	defer op.Close()
+	app, err := startApp(op, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer app.Close()
+
+	req, err := confidanttest.SignedIn(app.Client, app.Store, "http://localhost/account", confidant.User{Subject: "grace", Name: "Grace Hopper"})
+	if err != nil {
+		log.Fatal(err)
+	}
 	rec := httptest.NewRecorder()
-	auth.RequireFunc(account).ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK || rec.Body.String() != "hello Grace Hopper (grace)" {
-		t.Errorf("%d %q", rec.Code, rec.Body)
-	}
+	app.Auth.RequireFunc(account).ServeHTTP(rec, req)
+	fmt.Println(rec.Code, rec.Body)
+	// Output: 200 hello Grace Hopper (grace)
 }
 
-// A test of what the app does when the provider fails, and when the user
-// signs out at the provider.
-func TestProviderFaultsAndLogOut(t *testing.T) {
-	ada := confidanttest.User{Subject: "ada", Name: "Ada Lovelace", Email: "ada@example.com"}
-	op := confidanttest.NewProvider(t, confidanttest.Options{Users: []confidanttest.User{ada}})
-	var clientID string
-	app, _, _, _ := newApp(t, op.Issuer, func(cb string) (string, string) {
-		id, secret := op.Register(cb)
-		clientID = id
-		return id, secret
-	}, nil)
+// What the app does when the provider's token endpoint is down: a 502
+// page, and a sign-in that works once it is back.
+func ExampleProvider_Fail() {
+	op, _ := confidanttest.Start(confidanttest.Options{Users: []confidanttest.User{ada}})
+	defer op.Close()
+	app, err := startApp(op, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer app.Close()
 
 	op.Fail(confidanttest.Token, http.StatusServiceUnavailable)
-	if resp := op.SignIn(t, confidanttest.Browser(), app.URL+"/account", ada); resp.StatusCode != http.StatusBadGateway {
-		t.Errorf("sign-in with the token endpoint down: %d, want 502", resp.StatusCode)
-	}
+	resp, _ := op.SignIn(confidanttest.Browser(), app.URL+"/account", ada)
+	fmt.Println("down:", resp.StatusCode)
 	op.Recover()
-	browser := confidanttest.Browser()
-	if resp := op.SignIn(t, browser, app.URL+"/account", ada); resp.StatusCode != http.StatusFound {
-		t.Fatalf("sign-in after recovery: %d", resp.StatusCode)
-	}
-	if n := op.Requests(confidanttest.Token); n != 2 {
-		t.Errorf("%d token requests, want 2", n)
-	}
+	resp, _ = op.SignIn(confidanttest.Browser(), app.URL+"/account", ada)
+	fmt.Println("back:", resp.StatusCode)
+	fmt.Println("token requests:", op.Requests(confidanttest.Token))
+	// Output:
+	// down: 502
+	// back: 302
+	// token requests: 2
+}
 
-	if status := op.LogOut(t, app.URL+"/auth/backchannel-logout", clientID, ada); status != http.StatusOK {
-		t.Fatalf("back-channel logout: %d", status)
-	}
-	resp, err := browser.Get(app.URL + "/account")
+// Move the app and the provider past the access token's expiry without
+// waiting: the app refreshes the token on the next request.
+func ExampleClock() {
+	clock := confidanttest.NewClock()
+	op, _ := confidanttest.Start(confidanttest.Options{Users: []confidanttest.User{ada}, Clock: clock})
+	defer op.Close()
+	app, err := startApp(op, clock.Now) // the app's client, store and middleware share the clock
 	if err != nil {
-		t.Fatal(err)
+		log.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		t.Errorf("after the provider's logout: %d, want a redirect to sign in again", resp.StatusCode)
+	defer app.Close()
+
+	browser := confidanttest.Browser()
+	if _, err := op.SignIn(browser, app.URL+"/account", ada); err != nil {
+		log.Fatal(err)
 	}
+	clock.Add(10 * time.Minute) // access tokens live 5 minutes by default
+	fmt.Println(page(browser, app.URL+"/account"))
+	fmt.Println("token requests:", op.TokenRequests(), "reuses:", op.RefreshTokenReuses())
+	// Output:
+	// 200 hello Ada Lovelace (ada)
+	// token requests: 2 reuses: 0
+}
+
+// The user signs out at the provider, which tells the app over the back
+// channel: the app's session ends.
+func ExampleProvider_LogOut() {
+	op, _ := confidanttest.Start(confidanttest.Options{Users: []confidanttest.User{ada}})
+	defer op.Close()
+	app, err := startApp(op, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer app.Close()
+
+	browser := confidanttest.Browser()
+	if _, err := op.SignIn(browser, app.URL+"/account", ada); err != nil {
+		log.Fatal(err)
+	}
+	status, err := op.LogOut(app.URL+"/auth/backchannel-logout", app.ClientID, ada)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("logout:", status)
+	code, _ := page(browser, app.URL+"/account")
+	fmt.Println("then:", code) // a redirect to sign in again
+	// Output:
+	// logout: 200
+	// then: 302
 }

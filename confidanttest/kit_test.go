@@ -1,7 +1,6 @@
 package confidanttest_test
 
 import (
-	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -10,22 +9,35 @@ import (
 	"github.com/confidant-go/confidant/session"
 )
 
-// get fetches url with browser and returns the status and body.
-func get(t *testing.T, browser *http.Client, url string) (int, string) {
+// newApp starts an app for t.
+func newApp(t *testing.T, op *confidanttest.Provider, now func() time.Time) *app {
 	t.Helper()
-	resp, err := browser.Get(url)
+	a, err := startApp(op, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
+	t.Cleanup(a.Close)
+	return a
 }
 
-// refreshToken is the refresh token of browser's session at app.
-func refreshToken(t *testing.T, store session.Store, browser *http.Client, appURL string) string {
+// signIn signs user in with a new browser.
+func signIn(t *testing.T, op *confidanttest.Provider, a *app, user confidanttest.User) *http.Client {
 	t.Helper()
-	req, _ := http.NewRequest("GET", appURL+"/account", nil)
+	browser := confidanttest.Browser()
+	resp, err := op.SignIn(browser, a.URL+"/account", user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/account" {
+		t.Fatalf("sign-in: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return browser
+}
+
+// refreshToken is the refresh token of browser's session at a.
+func refreshToken(t *testing.T, store session.Store, browser *http.Client, a *app) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", a.URL+"/account", nil)
 	for _, c := range browser.Jar.Cookies(req.URL) {
 		req.AddCookie(c)
 	}
@@ -40,30 +52,29 @@ func refreshToken(t *testing.T, store session.Store, browser *http.Client, appUR
 // with the clock, without waiting; the app refreshes, including after the
 // provider rotated its signing keys.
 func TestClockAndKeyRotation(t *testing.T) {
-	ada := confidanttest.User{Subject: "ada", Name: "Ada Lovelace"}
 	clock := confidanttest.NewClock()
 	op := confidanttest.NewProvider(t, confidanttest.Options{Users: []confidanttest.User{ada}, Clock: clock})
-	app, _, _, store := newApp(t, op.Issuer, op.Register, clock.Now)
-	browser := confidanttest.Browser()
-	op.SignIn(t, browser, app.URL+"/account", ada)
-	first := refreshToken(t, store, browser, app.URL)
+	a := newApp(t, op, clock.Now)
+	browser := signIn(t, op, a, ada)
+	first := refreshToken(t, a.Store, browser, a)
 
-	if code, body := get(t, browser, app.URL+"/account"); code != http.StatusOK || op.TokenRequests() != 1 {
+	if code, body := page(browser, a.URL+"/account"); code != http.StatusOK || op.TokenRequests() != 1 {
 		t.Fatalf("before the expiry: %d %q after %d token requests", code, body, op.TokenRequests())
 	}
 	clock.Add(6 * time.Minute) // past the default 5 minutes
-	if code, body := get(t, browser, app.URL+"/account"); code != http.StatusOK || op.TokenRequests() != 2 {
+	if code, body := page(browser, a.URL+"/account"); code != http.StatusOK || op.TokenRequests() != 2 {
 		t.Fatalf("after the expiry: %d %q after %d token requests, want a refresh", code, body, op.TokenRequests())
 	}
-	second := refreshToken(t, store, browser, app.URL)
-	if second == first {
+	if refreshToken(t, a.Store, browser, a) == first {
 		t.Error("the refresh token was not rotated")
 	}
 
 	keys := op.Requests(confidanttest.Keys)
-	op.RotateKeys(t)
+	if err := op.RotateKeys(); err != nil {
+		t.Fatal(err)
+	}
 	clock.Add(2 * time.Hour) // past the first ID token's expiry too
-	if code, body := get(t, browser, app.URL+"/account"); code != http.StatusOK || op.TokenRequests() != 3 {
+	if code, body := page(browser, a.URL+"/account"); code != http.StatusOK || op.TokenRequests() != 3 {
 		t.Fatalf("after the key rotation: %d %q after %d token requests", code, body, op.TokenRequests())
 	}
 	if op.Requests(confidanttest.Keys) <= keys {
@@ -75,31 +86,42 @@ func TestClockAndKeyRotation(t *testing.T) {
 
 	// Past the refresh token's lifetime, the session ends with a sign-in.
 	clock.Add(25 * time.Hour)
-	if code, _ := get(t, browser, app.URL+"/account"); code != http.StatusFound {
+	if code, _ := page(browser, a.URL+"/account"); code != http.StatusFound {
 		t.Errorf("a day later: %d, want a redirect to sign in", code)
 	}
 }
 
 // Without rotation, the app keeps using the one refresh token.
 func TestNoRefreshTokenRotation(t *testing.T) {
-	ada := confidanttest.User{Subject: "ada"}
 	clock := confidanttest.NewClock()
 	op := confidanttest.NewProvider(t, confidanttest.Options{Users: []confidanttest.User{ada}, Clock: clock,
 		NoRefreshTokenRotation: true, AccessTokenLifetime: time.Minute})
-	app, _, _, store := newApp(t, op.Issuer, op.Register, clock.Now)
-	browser := confidanttest.Browser()
-	op.SignIn(t, browser, app.URL+"/account", ada)
-	first := refreshToken(t, store, browser, app.URL)
+	a := newApp(t, op, clock.Now)
+	browser := signIn(t, op, a, ada)
+	first := refreshToken(t, a.Store, browser, a)
 	for i := range 3 {
 		clock.Add(2 * time.Minute)
-		if code, _ := get(t, browser, app.URL+"/account"); code != http.StatusOK {
+		if code, _ := page(browser, a.URL+"/account"); code != http.StatusOK {
 			t.Fatalf("refresh %d: %d", i+1, code)
 		}
 	}
 	if n := op.TokenRequests(); n != 4 {
 		t.Errorf("%d token requests, want 1 sign-in and 3 refreshes", n)
 	}
-	if got := refreshToken(t, store, browser, app.URL); got != first {
+	if got := refreshToken(t, a.Store, browser, a); got != first {
 		t.Error("the refresh token changed without rotation")
+	}
+}
+
+// A sign-in as a user the provider does not know fails at the provider,
+// with an error, not a session.
+func TestSignInUnknownUser(t *testing.T) {
+	op := confidanttest.NewProvider(t, confidanttest.Options{Users: []confidanttest.User{ada}})
+	a := newApp(t, op, nil)
+	if _, err := op.SignIn(confidanttest.Browser(), a.URL+"/account", confidanttest.User{Subject: "mallory"}); err == nil {
+		t.Error("an unknown user signed in")
+	}
+	if _, err := confidanttest.Start(confidanttest.Options{Users: []confidanttest.User{{Name: "no subject"}}}); err == nil {
+		t.Error("a user without a Subject was accepted")
 	}
 }

@@ -22,6 +22,11 @@ fi
 
 go test -race -count=1 ./...
 
+# An app in a module of its own (testdata/yourapp), as a user's is: it can
+# reach only the exported packages, and its tests use confidanttest.
+echo "testdata/yourapp: a separate module's tests"
+(cd testdata/yourapp && go vet ./... && go test -race -count=1 ./...)
+
 targets=(
 	"FuzzCookieLoad ./session 300000x"
 	"FuzzUnmarshal ./session 300000x"
