@@ -11,7 +11,11 @@
 //
 // The provider is github.com/zitadel/oidc's, in memory: discovery, JWKS, the
 // code flow with PKCE, refresh token rotation with reuse detection,
-// userinfo, revocation and end_session. It is for tests only.
+// userinfo, revocation and end_session. A test can make its endpoints fail
+// or slow (Fail, Slow), rotate its keys (RotateKeys), move its clock
+// (Options.Clock), sign a user out from its side (LogOut), and count the
+// requests it received (Requests). NewProvider ties it to a test; Start
+// and Close are for TestMain and Examples. It is for tests only.
 package confidanttest
 
 import (
