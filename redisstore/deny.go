@@ -2,7 +2,7 @@ package redisstore
 
 import (
 	"context"
-	"strconv"
+	"errors"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -51,22 +51,24 @@ func (d *DenyList) FirstUse(ctx context.Context, key string, ttl time.Duration) 
 	return firstUse(ctx, d.Client, d.key("replay\x00"+key), ttl, 2*time.Second)
 }
 
-// DeniedAt implements session.DenyList.
+// DeniedAt implements session.DenyList. The keys are read in one pipeline
+// of GETs, not one MGET: a session's keys (its ID, sid, user) are in
+// different slots on a Cluster, where MGET across slots is refused
+// (CROSSSLOT); the Cluster client sends each node its GETs at once.
 func (d *DenyList) DeniedAt(ctx context.Context, keys ...string) (time.Time, error) {
-	rk := make([]string, len(keys))
+	pipe := d.Client.Pipeline()
+	cmds := make([]*redis.StringCmd, len(keys))
 	for i, k := range keys {
-		rk[i] = d.key(k)
+		cmds[i] = pipe.Get(ctx, d.key(k))
 	}
-	vals, err := d.Client.MGet(ctx, rk...).Result()
-	if err != nil {
-		return time.Time{}, unavailable(err)
-	}
+	pipe.Exec(ctx) // each command's error is read below
 	var latest time.Time
-	for _, v := range vals {
-		if s, ok := v.(string); ok {
-			if ms, err := strconv.ParseInt(s, 10, 64); err == nil && time.UnixMilli(ms).After(latest) {
-				latest = time.UnixMilli(ms)
-			}
+	for _, c := range cmds {
+		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return time.Time{}, unavailable(err)
+		}
+		if ms, err := c.Int64(); err == nil && time.UnixMilli(ms).After(latest) {
+			latest = time.UnixMilli(ms)
 		}
 	}
 	return latest, nil

@@ -17,11 +17,13 @@ import (
 	"github.com/confidant-go/confidant/session"
 )
 
-func newRedisStore(t *testing.T, rs *testenv.Redis, mod func(*redisstore.Config)) *redisstore.Store {
+// newRedisStore is a store on rt whose keys start with prefix(t), so the
+// cases that share a topology do not see each other's keys.
+func newRedisStore(t *testing.T, rt testenv.RedisTopology, mod func(*redisstore.Config)) *redisstore.Store {
 	t.Helper()
-	rc := rs.Client()
+	rc := rt.Client()
 	t.Cleanup(func() { rc.Close() })
-	cfg := redisstore.Config{Client: rc, Keys: [][]byte{testenv.NewKey()}}
+	cfg := redisstore.Config{Client: rc, Keys: [][]byte{testenv.NewKey()}, Prefix: prefix(t)}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -47,9 +49,8 @@ func saveNew(t *testing.T, st *redisstore.Store, s *session.Session, old []*http
 	return rec.Result().Cookies()
 }
 
-func TestRedisStore(t *testing.T) {
-	rs := testenv.StartRedis(t)
-	st := newRedisStore(t, rs, nil)
+func testRedisStore(t *testing.T, rt testenv.RedisTopology) {
+	st := newRedisStore(t, rt, nil)
 	s := testenv.RealisticSession()
 	s.ID, s.Version = sid, 0
 	cookies := saveNew(t, st, s, nil)
@@ -61,9 +62,9 @@ func TestRedisStore(t *testing.T) {
 		t.Fatalf("load: %v, version %d", err, got.Version)
 	}
 	// Redis never sees the tokens, nor the session ID, in clear.
-	rc := rs.Client()
+	rc := rt.Client()
 	defer rc.Close()
-	keys, _ := rc.Keys(context.Background(), "*").Result()
+	keys := allKeys(t, rc, prefix(t)+"*")
 	for _, k := range keys {
 		if strings.Contains(k, sid) {
 			t.Errorf("key %q contains the session ID", k)
@@ -103,9 +104,8 @@ func TestRedisStore(t *testing.T) {
 	}
 }
 
-func TestRedisTimeouts(t *testing.T) {
-	rs := testenv.StartRedis(t)
-	st, c := clockedStore(t, rs, session.Timeouts{Idle: time.Hour, Absolute: 3 * time.Hour})
+func testRedisTimeouts(t *testing.T, rt testenv.RedisTopology) {
+	st, c := clockedStore(t, rt, session.Timeouts{Idle: time.Hour, Absolute: 3 * time.Hour})
 	s := &session.Session{ID: sid, User: confidant.User{Subject: "u"}}
 	cookies := saveNew(t, st, s, nil)
 	c.Add(50 * time.Minute)
@@ -149,9 +149,8 @@ func TestRedisTimeouts(t *testing.T) {
 	}
 }
 
-func TestRedisLock(t *testing.T) {
-	rs := testenv.StartRedis(t)
-	st := newRedisStore(t, rs, func(cfg *redisstore.Config) { cfg.LockLease = 300 * time.Millisecond })
+func testRedisLock(t *testing.T, rt testenv.RedisTopology) {
+	st := newRedisStore(t, rt, func(cfg *redisstore.Config) { cfg.LockLease = 300 * time.Millisecond })
 	ctx := context.Background()
 	_, unlock, err := st.Lock(ctx, sid)
 	if err != nil {
@@ -184,7 +183,7 @@ func TestRedisLock(t *testing.T) {
 
 func TestRedisDown(t *testing.T) {
 	rs := testenv.StartRedis(t)
-	st := newRedisStore(t, rs, func(cfg *redisstore.Config) { cfg.OpTimeout = 300 * time.Millisecond })
+	st := newRedisStore(t, testenv.Universal{Redis: rs}, func(cfg *redisstore.Config) { cfg.OpTimeout = 300 * time.Millisecond })
 	cookies := saveNew(t, st, &session.Session{ID: sid}, nil)
 	rs.Stop()
 	_, err := testenv.LoadCookies(st, cookies)
@@ -197,9 +196,8 @@ func TestRedisDown(t *testing.T) {
 	}
 }
 
-func TestEndSessionsIndex(t *testing.T) {
-	rs := testenv.StartRedis(t)
-	st := newRedisStore(t, rs, nil)
+func testEndSessionsIndex(t *testing.T, rt testenv.RedisTopology) {
+	st := newRedisStore(t, rt, nil)
 	a1 := saveNew(t, st, &session.Session{ID: "A1AAAAAAAAAAAAAAAAAAAA", Issuer: "https://i", SID: "s1", User: confidant.User{Provider: "p", Subject: "alice"}}, nil)
 	a2 := saveNew(t, st, &session.Session{ID: "A2AAAAAAAAAAAAAAAAAAAA", Issuer: "https://i", SID: "s2", User: confidant.User{Provider: "p", Subject: "alice"}}, nil)
 	b := saveNew(t, st, &session.Session{ID: "BBAAAAAAAAAAAAAAAAAAAA", User: confidant.User{Provider: "p", Subject: "bob"}}, nil)
@@ -221,11 +219,10 @@ func TestEndSessionsIndex(t *testing.T) {
 	}
 }
 
-// TestRedisLockLost: a renewal that finds the lease gone ends the lock's
+// testRedisLockLost: a renewal that finds the lease gone ends the lock's
 // context with ErrLockLost, so its holder does not start a refresh.
-func TestRedisLockLost(t *testing.T) {
-	rs := testenv.StartRedis(t)
-	st := newRedisStore(t, rs, func(cfg *redisstore.Config) { cfg.LockLease = 300 * time.Millisecond })
+func testRedisLockLost(t *testing.T, rt testenv.RedisTopology) {
+	st := newRedisStore(t, rt, func(cfg *redisstore.Config) { cfg.LockLease = 300 * time.Millisecond })
 	held, unlock, err := st.Lock(context.Background(), sid)
 	if err != nil {
 		t.Fatal(err)
@@ -235,9 +232,9 @@ func TestRedisLockLost(t *testing.T) {
 	if held.Err() != nil {
 		t.Fatal("lock reported lost while held")
 	}
-	rc := rs.Client()
+	rc := rt.Client()
 	defer rc.Close()
-	keys, _ := rc.Keys(context.Background(), "*:l").Result()
+	keys := allKeys(t, rc, prefix(t)+"*:l")
 	if len(keys) != 1 {
 		t.Fatalf("lock keys %v", keys)
 	}
@@ -252,18 +249,17 @@ func TestRedisLockLost(t *testing.T) {
 	}
 }
 
-// TestRedisHoldsNoCookieValues pins a review finding: the user index held
+// testRedisHoldsNoCookieValues pins a review finding: the user index held
 // raw session IDs, which are the cookie values, so anyone reading Redis (a
 // replica, a backup, MONITOR) could take over live sessions. Every key,
 // hash field, set and sorted-set member is searched for the IDs.
-func TestRedisHoldsNoCookieValues(t *testing.T) {
-	rs := testenv.StartRedis(t)
-	st := newRedisStore(t, rs, nil)
+func testRedisHoldsNoCookieValues(t *testing.T, rt testenv.RedisTopology) {
+	st := newRedisStore(t, rt, nil)
 	ids := []string{"A1AAAAAAAAAAAAAAAAAAAA", "A2AAAAAAAAAAAAAAAAAAAA", "BBAAAAAAAAAAAAAAAAAAAA"}
 	for i, id := range ids {
 		saveNew(t, st, &session.Session{ID: id, Issuer: "https://i", SID: "s" + id[:2], User: confidant.User{Provider: "p", Subject: []string{"alice", "alice", "bob"}[i]}}, nil)
 	}
-	dump := dumpRedis(t, rs)
+	dump := dumpRedis(t, rt)
 	for _, id := range ids {
 		if strings.Contains(dump, id) {
 			t.Errorf("Redis holds the session ID %s (a working cookie value)", id)
@@ -275,15 +271,12 @@ func TestRedisHoldsNoCookieValues(t *testing.T) {
 }
 
 // dumpRedis returns every key and value in Redis as text.
-func dumpRedis(t *testing.T, rs *testenv.Redis) string {
+func dumpRedis(t *testing.T, rt testenv.RedisTopology) string {
 	t.Helper()
-	rc := rs.Client()
+	rc := rt.Client()
 	defer rc.Close()
 	ctx := context.Background()
-	keys, err := rc.Keys(ctx, "*").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := allKeys(t, rc, prefix(t)+"*")
 	var b strings.Builder
 	for _, k := range keys {
 		b.WriteString(k + "\n")
@@ -310,18 +303,17 @@ func dumpRedis(t *testing.T, rs *testenv.Redis) string {
 	return b.String()
 }
 
-// TestRedisIndexShrinks pins a review finding: index entries outlived their
+// testRedisIndexShrinks pins a review finding: index entries outlived their
 // sessions and grew forever. A deleted session leaves its indexes; one past
 // its absolute timeout is pruned when the next session is indexed; every
 // key has a TTL.
-func TestRedisIndexShrinks(t *testing.T) {
-	rs := testenv.StartRedis(t)
-	st, c := clockedStore(t, rs, session.Timeouts{Idle: time.Hour, Absolute: 2 * time.Hour})
-	rc := rs.Client()
+func testRedisIndexShrinks(t *testing.T, rt testenv.RedisTopology) {
+	st, c := clockedStore(t, rt, session.Timeouts{Idle: time.Hour, Absolute: 2 * time.Hour})
+	rc := rt.Client()
 	defer rc.Close()
 	ctx := context.Background()
 	entries := func() int64 {
-		keys, _ := rc.Keys(ctx, "*i:*").Result()
+		keys := allKeys(t, rc, prefix(t)+"i:*")
 		var n int64
 		for _, k := range keys {
 			n += rc.ZCard(ctx, k).Val()
@@ -351,7 +343,7 @@ func TestRedisIndexShrinks(t *testing.T) {
 	if n := entries(); n != 1 {
 		t.Errorf("%d index entries, want 1 (the live session)", n)
 	}
-	keys, _ := rc.Keys(ctx, "*").Result()
+	keys := allKeys(t, rc, prefix(t)+"*")
 	for _, k := range keys {
 		if ttl := rc.PTTL(ctx, k).Val(); ttl < 0 {
 			t.Errorf("key %s has no TTL", k)
@@ -359,11 +351,10 @@ func TestRedisIndexShrinks(t *testing.T) {
 	}
 }
 
-// TestRedisTouchKeepsVersion: rolling the idle timeout writes beside the
+// testRedisTouchKeepsVersion: rolling the idle timeout writes beside the
 // session, so an Update of the version loaded before still succeeds.
-func TestRedisTouchKeepsVersion(t *testing.T) {
-	rs := testenv.StartRedis(t)
-	st, c := clockedStore(t, rs, session.Timeouts{Idle: time.Hour, Absolute: 24 * time.Hour})
+func testRedisTouchKeepsVersion(t *testing.T, rt testenv.RedisTopology) {
+	st, c := clockedStore(t, rt, session.Timeouts{Idle: time.Hour, Absolute: 24 * time.Hour})
 	cookies := saveNew(t, st, &session.Session{ID: sid, RefreshToken: "rt1"}, nil)
 	loaded, err := testenv.LoadCookies(st, cookies)
 	if err != nil {
@@ -393,13 +384,12 @@ func TestRedisTouchKeepsVersion(t *testing.T) {
 	}
 }
 
-// TestReplayCache: each value is accepted once, across stores sharing Redis.
-func TestReplayCache(t *testing.T) {
-	rs := testenv.StartRedis(t)
-	a, b := newRedisStore(t, rs, nil), newRedisStore(t, rs, nil)
-	rc := rs.Client()
+// testReplayCache: each value is accepted once, across stores sharing Redis.
+func testReplayCache(t *testing.T, rt testenv.RedisTopology) {
+	a, b := newRedisStore(t, rt, nil), newRedisStore(t, rt, nil)
+	rc := rt.Client()
 	defer rc.Close()
-	deny := &redisstore.DenyList{Client: rc}
+	deny := &redisstore.DenyList{Client: rc, Prefix: prefix(t) + "deny:"}
 	for name, pair := range map[string][2]session.ReplayCache{"RedisStore": {a, b}, "RedisDenyList": {deny, deny}} {
 		ctx := context.Background()
 		if first, err := pair[0].FirstUse(ctx, name+"jti-1", time.Minute); err != nil || !first {
@@ -413,8 +403,8 @@ func TestReplayCache(t *testing.T) {
 
 // clockedStore is a store on rs with the given timeouts and a clock the
 // test moves.
-func clockedStore(t *testing.T, rs *testenv.Redis, to session.Timeouts) (*redisstore.Store, *testenv.Clock) {
+func clockedStore(t *testing.T, rt testenv.RedisTopology, to session.Timeouts) (*redisstore.Store, *testenv.Clock) {
 	t.Helper()
 	c := testenv.NewClock(time.Now())
-	return newRedisStore(t, rs, func(cfg *redisstore.Config) { cfg.Now, cfg.Timeouts = c.Now, to }), c
+	return newRedisStore(t, rt, func(cfg *redisstore.Config) { cfg.Now, cfg.Timeouts = c.Now, to }), c
 }
