@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -176,10 +177,25 @@ func (a *Auth) Ready(ctx context.Context) error {
 
 // fail hands err to the ErrorHandler.
 func (a *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if StatusCode(err) == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", strconv.Itoa(int((a.cfg.RetryAfter+time.Second-1)/time.Second)))
+	}
 	a.sink.Emit(r.Context(), event.Event{Kind: event.Rejected, Status: StatusCode(err), Err: err,
 		Attrs: []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path)}})
 	a.cfg.ErrorHandler.ServeHTTP(w, withFailure(r, err))
 }
+
+// Fail answers r for err as the SDK answers its own failures: with
+// StatusCode(err) (503 with Retry-After when the session store or the
+// provider is unavailable for a refresh) through Config.ErrorHandler, a
+// page or JSON. Use it for an error from HTTPClient in a handler:
+//
+//	resp, err := auth.HTTPClient(r).Get(url)
+//	if err != nil {
+//		auth.Fail(w, r, err)
+//		return
+//	}
+func (a *Auth) Fail(w http.ResponseWriter, r *http.Request, err error) { a.fail(w, r, err) }
 
 // emit sends e to the sink.
 func (a *Auth) emit(ctx context.Context, e event.Event) { a.sink.Emit(ctx, e) }

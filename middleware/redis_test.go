@@ -20,7 +20,8 @@ import (
 type cluster struct {
 	rec   recordingErrors
 	op    *testop.Provider
-	redis *testenv.Redis
+	redis *testenv.Redis        // the single server, when no topology was given
+	topo  testenv.RedisTopology // what the instances' stores use
 	apps  []*testenv.App
 	keys  [][]byte
 }
@@ -31,6 +32,7 @@ type clusterOptions struct {
 	store     func(*redisstore.Config)
 	mw        func(*middleware.Config)
 	noRedis   bool   // cookie store instead
+	topology  func(testing.TB) testenv.RedisTopology // default: a single redis-server
 	resource  string // the API gets tokens of its own for this resource
 }
 
@@ -47,8 +49,13 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 	t.Cleanup(op.Close)
 	api := httptestServer(t, op.NewAPI())
 	c := &cluster{op: op, keys: [][]byte{testenv.NewKey()}}
-	if !o.noRedis {
+	switch {
+	case o.noRedis:
+	case o.topology != nil:
+		c.topo = o.topology(t)
+	default:
 		c.redis = testenv.StartRedis(t)
+		c.topo = testenv.Universal{Redis: c.redis}
 	}
 	for range max(o.instances, 1) {
 		app := testenv.NewApp(t, map[string]string{"op": api.URL}, func(appURL string) middleware.Config {
@@ -63,8 +70,8 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 				t.Fatal(err)
 			}
 			cfg := middleware.Config{Client: cl}
-			if c.redis != nil {
-				rc := c.redis.Client()
+			if c.topo != nil {
+				rc := c.topo.Client()
 				t.Cleanup(func() { rc.Close() })
 				rcfg := redisstore.Config{Client: rc, Keys: c.keys}
 				if o.store != nil {

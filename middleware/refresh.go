@@ -329,13 +329,34 @@ func (rf *refresher) once(ctx context.Context, s *session.Session, op refreshOp)
 	if err != nil {
 		return nil, err
 	}
-	ns, err := rf.shared.Update(ctx, next)
+	ns, err := rf.storeResult(ctx, next)
 	if err != nil {
 		// The rotated tokens could not be stored: nobody else will present
 		// the old refresh token (we hold the lock), but this result is lost.
 		return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
 	}
 	return ns, nil
+}
+
+// storeResult writes a refresh result to the shared store. The provider
+// has already rotated the refresh token, so a store that is unavailable
+// (a failover in progress) is tried again, with backoff, until ctx (the
+// refresh timeout) ends: losing the result would leave the session with a
+// refresh token the provider no longer honours.
+func (rf *refresher) storeResult(ctx context.Context, next *session.Session) (*session.Session, error) {
+	wait := 50 * time.Millisecond
+	for {
+		ns, err := rf.shared.Update(ctx, next)
+		if err == nil || !errors.Is(err, session.ErrUnavailable) {
+			return ns, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
 }
 
 // do makes op's token request for cur and returns the session with its

@@ -6,9 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/confidant-go/confidant/event"
 )
@@ -80,7 +78,6 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWrite
 	case KeepSession:
 		return sw, st, true, true
 	case Unavailable:
-		w.Header().Set("Retry-After", strconv.Itoa(int((a.cfg.RetryAfter+time.Second-1)/time.Second)))
 		a.fail(w, r, fmt.Errorf("%w: %w", ErrRefreshUnavailable, err))
 		return nil, nil, false, false
 	default: // EndSession

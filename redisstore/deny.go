@@ -18,6 +18,7 @@ func firstUse(ctx context.Context, c redis.UniversalClient, key string, ttl, tim
 	defer cancel()
 	ok, err := c.SetNX(ctx, key, 1, ttl).Result()
 	if err != nil {
+		reloadOnFailure(c)
 		return false, unavailable(err)
 	}
 	return ok, nil
@@ -41,6 +42,7 @@ func (d *DenyList) key(k string) string {
 // Deny implements session.DenyList.
 func (d *DenyList) Deny(ctx context.Context, key string, at time.Time, ttl time.Duration) error {
 	if err := d.Client.Set(ctx, d.key(key), at.UnixMilli(), ttl).Err(); err != nil {
+		reloadOnFailure(d.Client)
 		return unavailable(err)
 	}
 	return nil
@@ -65,6 +67,7 @@ func (d *DenyList) DeniedAt(ctx context.Context, keys ...string) (time.Time, err
 	var latest time.Time
 	for _, c := range cmds {
 		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			reloadOnFailure(d.Client)
 			return time.Time{}, unavailable(err)
 		}
 		if ms, err := c.Int64(); err == nil && time.UnixMilli(ms).After(latest) {

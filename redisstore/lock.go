@@ -27,11 +27,21 @@ func (s *Store) Lock(ctx context.Context, id string) (context.Context, func(), e
 	wait := 10 * time.Millisecond
 	for {
 		octx, cancel := s.op(ctx)
-		ok, err := s.cfg.Client.SetNX(octx, key, token, s.cfg.LockLease).Result()
+		var set *redis.BoolCmd
+		var err error
+		if s.cfg.WaitReplicas > 0 {
+			// A lock that a failover loses could let a second instance
+			// present the refresh token this one is using.
+			err = s.replicated(octx, key, func(p redis.Pipeliner) { set = p.SetNX(octx, key, token, s.cfg.LockLease) })
+		} else {
+			set = s.cfg.Client.SetNX(octx, key, token, s.cfg.LockLease)
+			err = set.Err()
+		}
 		cancel()
 		if err != nil {
-			return nil, nil, unavailable(err)
+			return nil, nil, s.failed(err)
 		}
+		ok := set.Val()
 		if ok {
 			break
 		}

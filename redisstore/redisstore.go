@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -51,6 +52,14 @@ type Config struct {
 	// seconds.
 	LockLease time.Duration
 
+	// WaitReplicas makes every session write (sign-in, refresh, update)
+	// and every refresh lock wait until this many replicas have it (Redis
+	// WAIT, up to a quarter of OpTimeout), so a failover that promotes a
+	// replica loses neither a session nor a rotated refresh token. Set it
+	// to 1 on a Cluster or Sentinel group with replicas. Default 0: no
+	// wait. A write the replicas do not acknowledge in time still counts.
+	WaitReplicas int
+
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -66,6 +75,9 @@ type Store struct {
 	opts   sessions.Options
 	cipher *seal.Cipher
 	sec    cookies.Security
+
+	lagMu   sync.Mutex
+	lagging map[string]time.Time // master → until when writes skip WAIT
 }
 
 var (
@@ -106,7 +118,7 @@ func New(cfg Config) (*Store, error) {
 		cfg.Now = time.Now
 	}
 	cfg.Keys = nil
-	st := &Store{cfg: cfg, opts: opts, cipher: c}
+	st := &Store{cfg: cfg, opts: opts, cipher: c, lagging: map[string]time.Time{}}
 	st.sec.Forced = opts.Secure
 	return st, nil
 }
@@ -119,6 +131,64 @@ func (s *Store) op(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 func unavailable(err error) error { return fmt.Errorf("%w: %w", session.ErrUnavailable, err) }
+
+// failed reports a failed command as session.ErrUnavailable. On a Cluster
+// it also has the client reload the slot map: after a failover go-redis
+// otherwise keeps sending a dead master's slots to it until a MOVED reply
+// or its reload interval (a minute).
+func (s *Store) failed(err error) error {
+	reloadOnFailure(s.cfg.Client)
+	return unavailable(err)
+}
+
+func reloadOnFailure(c redis.UniversalClient) {
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		cc.ReloadState(context.Background())
+	}
+}
+
+// replicated runs queue's commands in one pipeline on the connection of
+// key's master, then WAIT for Config.WaitReplicas replicas: WAIT counts
+// the writes of its own connection.
+//
+// A master whose replicas did not all acknowledge in time (it lost them:
+// after a failover the new master has none until the old one comes back)
+// is written without WAIT for the next replicaRetry, so that every write
+// does not pay the WAIT timeout.
+func (s *Store) replicated(ctx context.Context, key string, queue func(redis.Pipeliner)) error {
+	var pipe redis.Pipeliner
+	node := ""
+	if cc, ok := s.cfg.Client.(*redis.ClusterClient); ok {
+		m, err := cc.MasterForKey(ctx, key)
+		if err != nil {
+			return err
+		}
+		pipe, node = m.Pipeline(), m.Options().Addr
+	} else {
+		pipe = s.cfg.Client.Pipeline()
+	}
+	queue(pipe)
+	now := time.Now()
+	s.lagMu.Lock()
+	skip := now.Before(s.lagging[node])
+	s.lagMu.Unlock()
+	if skip {
+		_, err := pipe.Exec(ctx)
+		return err
+	}
+	wait := pipe.Do(ctx, "wait", s.cfg.WaitReplicas, (s.cfg.OpTimeout / 4).Milliseconds())
+	_, err := pipe.Exec(ctx)
+	if n, werr := wait.Int64(); werr == nil && n < int64(s.cfg.WaitReplicas) {
+		s.lagMu.Lock()
+		s.lagging[node] = now.Add(replicaRetry)
+		s.lagMu.Unlock()
+	}
+	return err
+}
+
+// replicaRetry is how long a master without enough replicas is written
+// without WAIT before the next try.
+const replicaRetry = 5 * time.Second
 
 // BindOrigin implements session.OriginBinder.
 func (s *Store) BindOrigin(origin *url.URL) (session.CookiePolicy, error) {
@@ -155,7 +225,7 @@ func (s *Store) LoadID(ctx context.Context, id string) (*session.Session, error)
 	key := s.sessionKey(id)
 	m, err := s.cfg.Client.HGetAll(ctx, key).Result()
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.failed(err)
 	}
 	if len(m) == 0 {
 		return nil, session.ErrNoSession
@@ -212,9 +282,21 @@ func (s *Store) write(ctx context.Context, sess *session.Session) (uint64, error
 	index := s.indexKeysOf(&cp)
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	v, err := casScript.Run(ctx, s.cfg.Client, []string{key}, cp.Version, data, ttl.Milliseconds(), strings.Join(index, " ")).Int64()
+	args := []any{cp.Version, data, ttl.Milliseconds(), strings.Join(index, " ")}
+	var cas *redis.Cmd
+	var err error
+	if s.cfg.WaitReplicas > 0 {
+		err = s.replicated(ctx, key, func(p redis.Pipeliner) { cas = casScript.Eval(ctx, p, []string{key}, args...) })
+	} else {
+		cas = casScript.Run(ctx, s.cfg.Client, []string{key}, args...)
+		err = cas.Err()
+	}
 	if err != nil {
-		return 0, unavailable(err)
+		return 0, s.failed(err)
+	}
+	v, err := cas.Int64()
+	if err != nil {
+		return 0, s.failed(err)
 	}
 	if v < 0 {
 		return 0, session.ErrConflict
@@ -233,7 +315,7 @@ func (s *Store) write(ctx context.Context, sess *session.Session) (uint64, error
 			pipe.PExpire(ctx, ik, end.Sub(now))
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
-			return 0, unavailable(err)
+			return 0, s.failed(err)
 		}
 	}
 	return uint64(v), nil
@@ -295,7 +377,7 @@ func (s *Store) deleteHashed(ctx context.Context, hid string) error {
 	key := s.hashedKey(hid)
 	x, err := s.cfg.Client.HGet(ctx, key, "x").Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return unavailable(err)
+		return s.failed(err)
 	}
 	pipe := s.cfg.Client.Pipeline()
 	for _, ik := range strings.Fields(x) {
@@ -303,7 +385,7 @@ func (s *Store) deleteHashed(ctx context.Context, hid string) error {
 	}
 	pipe.Del(ctx, key)
 	if _, err := pipe.Exec(ctx); err != nil {
-		return unavailable(err)
+		return s.failed(err)
 	}
 	return nil
 }
@@ -320,7 +402,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	if err := s.cfg.Client.Ping(ctx).Err(); err != nil {
-		return unavailable(err)
+		return s.failed(err)
 	}
 	return nil
 }
@@ -336,7 +418,7 @@ func (s *Store) Touch(ctx context.Context, sess *session.Session) error {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	if err := touchScript.Run(ctx, s.cfg.Client, []string{s.sessionKey(sess.ID)}, now.UnixMilli(), ttl.Milliseconds()).Err(); err != nil {
-		return unavailable(err)
+		return s.failed(err)
 	}
 	return nil
 }
@@ -358,17 +440,17 @@ func (s *Store) EndSessions(ctx context.Context, keys ...string) (int, error) {
 		ik := s.indexKey(k)
 		hids, err := s.cfg.Client.ZRange(ctx, ik, 0, -1).Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
-			return n, unavailable(err)
+			return n, s.failed(err)
 		}
 		for _, hid := range hids {
 			d, err := s.cfg.Client.Del(ctx, s.hashedKey(hid)).Result()
 			if err != nil {
-				return n, unavailable(err)
+				return n, s.failed(err)
 			}
 			n += int(d)
 		}
 		if err := s.cfg.Client.Del(ctx, ik).Err(); err != nil {
-			return n, unavailable(err)
+			return n, s.failed(err)
 		}
 	}
 	return n, nil

@@ -138,7 +138,7 @@ func StartCluster(t testing.TB) *Cluster {
 	t.Cleanup(c.stop)
 	for _, p := range freePorts(t, 6) {
 		n := startNode(t, path, dir, p, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-			"--cluster-node-timeout", strconv.Itoa(int(c.NodeTimeout.Milliseconds())), "--appendonly", "yes", "--appendfsync", "everysec")
+			"--cluster-node-timeout", strconv.Itoa(int(c.NodeTimeout.Milliseconds())), "--cluster-replica-validity-factor", "0", "--appendonly", "yes", "--appendfsync", "everysec")
 		c.nodes[n.addr] = n
 		c.Addrs = append(c.Addrs, n.addr)
 	}
@@ -354,4 +354,38 @@ func (s *Sentinel) Kill(addr string) {
 	if n, ok := s.nodes[addr]; ok {
 		n.kill()
 	}
+}
+
+// KillMaster kills the master that holds the most keys, as a crashed host,
+// and returns its address; its replica takes over after NodeTimeout.
+func (c *Cluster) KillMaster() (string, error) {
+	cc := c.Client().(*redis.ClusterClient)
+	defer cc.Close()
+	var mu sync.Mutex
+	best, most := "", int64(-1)
+	err := cc.ForEachMaster(context.Background(), func(ctx context.Context, m *redis.Client) error {
+		n, err := m.DBSize(ctx).Result()
+		mu.Lock()
+		defer mu.Unlock()
+		if err == nil && n > most {
+			best, most = m.Options().Addr, n
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	c.Kill(best)
+	return best, nil
+}
+
+// KillMaster kills the current master, as a crashed host, and returns its
+// address; the sentinels promote the replica.
+func (s *Sentinel) KillMaster() (string, error) {
+	m, err := s.CurrentMaster()
+	if err != nil {
+		return "", err
+	}
+	s.Kill(m)
+	return m, nil
 }

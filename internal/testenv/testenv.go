@@ -127,7 +127,7 @@ func (e *Env) routes() *http.ServeMux {
 // Routes are the test apps' routes: /auth/; / (public); /whoami (Optional:
 // who(user), or "anonymous"); /profile (Require: the user as JSON); /api
 // (Require: calls apiURL(user) with the bearer client and relays the
-// status and body, 502 when the call fails, a step-up when the API asks
+// status and body, the SDK's answer to the error when the call fails, a step-up when the API asks
 // for one).
 func Routes(auth *middleware.Auth, apiURL, who func(*confidant.User) string) *http.ServeMux {
 	mux := http.NewServeMux()
@@ -150,7 +150,7 @@ func Routes(auth *middleware.Auth, apiURL, who func(*confidant.User) string) *ht
 			return
 		}
 		if err != nil {
-			http.Error(w, "api call failed: "+err.Error(), http.StatusBadGateway)
+			auth.Fail(w, r, err)
 			return
 		}
 		defer resp.Body.Close()
