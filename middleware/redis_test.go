@@ -31,9 +31,9 @@ type clusterOptions struct {
 	op        func(*testop.Config)
 	store     func(*redisstore.Config)
 	mw        func(*middleware.Config)
-	noRedis   bool   // cookie store instead
+	noRedis   bool                                   // cookie store instead
 	topology  func(testing.TB) testenv.RedisTopology // default: a single redis-server
-	resource  string // the API gets tokens of its own for this resource
+	resource  string                                 // the API gets tokens of its own for this resource
 }
 
 func newCluster(t *testing.T, o clusterOptions) *cluster {
