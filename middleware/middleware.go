@@ -185,18 +185,6 @@ func (a *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {
 	a.cfg.ErrorHandler.ServeHTTP(w, withFailure(r, err))
 }
 
-// Fail answers r for err as the SDK answers its own failures: with
-// StatusCode(err) (503 with Retry-After when the session store or the
-// provider is unavailable for a refresh) through Config.ErrorHandler, a
-// page or JSON. Use it for an error from HTTPClient in a handler:
-//
-//	resp, err := auth.HTTPClient(r).Get(url)
-//	if err != nil {
-//		auth.Fail(w, r, err)
-//		return
-//	}
-func (a *Auth) Fail(w http.ResponseWriter, r *http.Request, err error) { a.fail(w, r, err) }
-
 // emit sends e to the sink.
 func (a *Auth) emit(ctx context.Context, e event.Event) { a.sink.Emit(ctx, e) }
 

@@ -249,16 +249,22 @@ func (s *Store) LoadID(ctx context.Context, id string) (*session.Session, error)
 }
 
 // casScript writes a session if its version is the expected one (0: the
-// session must not exist) and returns the new version, or -1.
+// session must not exist) and returns the new version, or -1. ARGV[5]
+// names the write (a hash of what the caller asked to store): a write
+// retried after its reply was lost (a failover, a dropped connection)
+// finds itself applied and succeeds instead of conflicting with itself.
 var casScript = redis.NewScript(`
 local v = redis.call('HGET', KEYS[1], 'v')
 local expect = tonumber(ARGV[1])
+if v and tonumber(v) == expect + 1 and redis.call('HGET', KEYS[1], 'w') == ARGV[5] then
+  return expect + 1 -- this very write, applied before: a retry after a lost reply
+end
 if expect == 0 then
   if v then return -1 end
 elseif (not v) or tonumber(v) ~= expect then
   return -1
 end
-redis.call('HSET', KEYS[1], 'v', expect + 1, 'd', ARGV[2], 'x', ARGV[4])
+redis.call('HSET', KEYS[1], 'v', expect + 1, 'd', ARGV[2], 'x', ARGV[4], 'w', ARGV[5])
 redis.call('HDEL', KEYS[1], 't')
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return expect + 1
@@ -277,12 +283,14 @@ func (s *Store) write(ctx context.Context, sess *session.Session) (uint64, error
 		return 0, fmt.Errorf("%w: expired", session.ErrNoSession)
 	}
 	key := s.sessionKey(cp.ID)
+	asked, _ := sess.MarshalBinary()
+	writeID := hash(string(asked))[:16]
 	plain, _ := cp.MarshalBinary()
 	data := s.cipher.Seal(plain, []byte(key))
 	index := s.indexKeysOf(&cp)
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	args := []any{cp.Version, data, ttl.Milliseconds(), strings.Join(index, " ")}
+	args := []any{cp.Version, data, ttl.Milliseconds(), strings.Join(index, " "), writeID}
 	var cas *redis.Cmd
 	var err error
 	if s.cfg.WaitReplicas > 0 {

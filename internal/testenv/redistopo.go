@@ -138,7 +138,7 @@ func StartCluster(t testing.TB) *Cluster {
 	t.Cleanup(c.stop)
 	for _, p := range freePorts(t, 6) {
 		n := startNode(t, path, dir, p, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-			"--cluster-node-timeout", strconv.Itoa(int(c.NodeTimeout.Milliseconds())), "--cluster-replica-validity-factor", "0", "--appendonly", "yes", "--appendfsync", "everysec")
+			"--cluster-node-timeout", strconv.Itoa(int(c.NodeTimeout.Milliseconds())), "--cluster-replica-validity-factor", "0", "--repl-diskless-sync-delay", "0", "--appendonly", "yes", "--appendfsync", "everysec")
 		c.nodes[n.addr] = n
 		c.Addrs = append(c.Addrs, n.addr)
 	}
@@ -208,6 +208,11 @@ func (c *Cluster) WaitHealthy(within time.Duration) {
 				ok, last = false, fmt.Sprintf("%s: %v %v", a, err, m["cluster_state"])
 				break
 			}
+			// A replica serves a failover only once its first sync is done.
+			if linked, err := replicaLinked(a); err != nil || !linked {
+				ok, last = false, fmt.Sprintf("%s: replica not in sync (%v)", a, err)
+				break
+			}
 		}
 		if ok {
 			return
@@ -215,6 +220,20 @@ func (c *Cluster) WaitHealthy(within time.Duration) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	c.t.Fatalf("%s not healthy within %s: %s", c, within, last)
+}
+
+// replicaLinked reports whether the node at addr is a master, or a
+// replica whose link to its master is up.
+func replicaLinked(addr string) (bool, error) {
+	rc := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: 300 * time.Millisecond, MaxRetries: -1})
+	defer rc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	info, err := rc.Info(ctx, "replication").Result()
+	if err != nil {
+		return false, err
+	}
+	return strings.Contains(info, "role:master") || strings.Contains(info, "master_link_status:up"), nil
 }
 
 // MasterFor returns the address of the master that serves key.
@@ -262,7 +281,7 @@ func StartSentinel(t testing.TB) *Sentinel {
 	s := &Sentinel{MasterName: "confidant", t: t, nodes: map[string]*node{}}
 	t.Cleanup(s.stop)
 	ports := freePorts(t, 5)
-	m := startNode(t, path, dir, ports[0], "--appendonly", "yes", "--appendfsync", "everysec")
+	m := startNode(t, path, dir, ports[0], "--appendonly", "yes", "--appendfsync", "everysec", "--repl-diskless-sync-delay", "0")
 	r := startNode(t, path, dir, ports[1], "--appendonly", "yes", "--appendfsync", "everysec", "--replicaof", "127.0.0.1", strconv.Itoa(ports[0]))
 	s.Master, s.Replica = m.addr, r.addr
 	s.nodes[m.addr], s.nodes[r.addr] = m, r

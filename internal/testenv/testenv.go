@@ -127,7 +127,8 @@ func (e *Env) routes() *http.ServeMux {
 // Routes are the test apps' routes: /auth/; / (public); /whoami (Optional:
 // who(user), or "anonymous"); /profile (Require: the user as JSON); /api
 // (Require: calls apiURL(user) with the bearer client and relays the
-// status and body, the SDK's answer to the error when the call fails, a step-up when the API asks
+// status and body; 503 with Retry-After when the call fails because the
+// session store or provider is unavailable, 502 for another failure; a step-up when the API asks
 // for one).
 func Routes(auth *middleware.Auth, apiURL, who func(*confidant.User) string) *http.ServeMux {
 	mux := http.NewServeMux()
@@ -150,7 +151,12 @@ func Routes(auth *middleware.Auth, apiURL, who func(*confidant.User) string) *ht
 			return
 		}
 		if err != nil {
-			auth.Fail(w, r, err)
+			if middleware.StatusCode(err) == http.StatusServiceUnavailable { // the session store or provider is away
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, "api call failed: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			http.Error(w, "api call failed: "+err.Error(), http.StatusBadGateway)
 			return
 		}
 		defer resp.Body.Close()
