@@ -226,7 +226,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body := rec.Body.Bytes()
 		var m map[string]any
 		if rec.Code == http.StatusOK && json.Unmarshal(body, &m) == nil {
-			if off := p.cfg.Now().Sub(time.Now()).Truncate(time.Second); off != 0 {
+			if off := time.Until(p.cfg.Now()).Truncate(time.Second); off != 0 {
 				p.shiftTimes(m, off)
 				body, _ = json.Marshal(m)
 			}
