@@ -63,6 +63,7 @@ func hotRequest(cookie string) *http.Request {
 
 func serve(b *testing.B, h http.Handler, req *http.Request) {
 	b.ReportAllocs()
+	b.ResetTimer() // setup (a Redis Cluster starting) is not the request
 	ctx := req.Context()
 	for range b.N {
 		rec := httptest.NewRecorder()
@@ -77,8 +78,9 @@ func serve(b *testing.B, h http.Handler, req *http.Request) {
 
 // BenchmarkRequire compares, on a realistic session whose token is not
 // due, a bare handler with Require over the cookie store (a cookie seen
-// before, and a cookie seen for the first time), over the Redis store, and
-// with the same check done by a gorilla/sessions CookieStore (gob).
+// before, and a cookie seen for the first time), over the Redis store (a
+// single node, and a Cluster of three masters with replicas), and with the
+// same check done by a gorilla/sessions CookieStore (gob).
 func BenchmarkRequire(b *testing.B) {
 	noop := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Context().Value(struct{}{}) != nil { // keep the handler from being optimised away
@@ -136,20 +138,30 @@ func BenchmarkRequire(b *testing.B) {
 		})
 		serve(b, h, hotRequest(gc.Name+"="+gc.Value))
 	})
-	b.Run("redis", func(b *testing.B) {
-		rs := testenv.StartRedis(b)
-		rc := rs.Client()
-		defer rc.Close()
-		rst, err := redisstore.New(redisstore.Config{Client: rc, Keys: [][]byte{key}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		rcookie := cookieHeader(b, rst, testenv.RealisticSession())
+	// The Redis servers start once, outside the sub-benchmarks (which run
+	// several times), and only when one of them is selected.
+	redisCase := func(name string, start func(testing.TB) testenv.RedisTopology) {
+		var rst *redisstore.Store
+		var rcookie string
 		cmds := 0
-		rc.AddHook(countHook{&cmds})
-		serve(b, hotAuth(b, rst).Require(noop), hotRequest(rcookie))
-		b.ReportMetric(float64(cmds)/float64(b.N), "redis-cmds/op")
-	})
+		b.Run(name, func(sb *testing.B) {
+			if rst == nil {
+				rc := start(b).Client()
+				b.Cleanup(func() { rc.Close() })
+				var err error
+				if rst, err = redisstore.New(redisstore.Config{Client: rc, Keys: [][]byte{key}}); err != nil {
+					sb.Fatal(err)
+				}
+				rcookie = cookieHeader(sb, rst, testenv.RealisticSession())
+				rc.AddHook(countHook{&cmds})
+			}
+			cmds = 0
+			serve(sb, hotAuth(sb, rst).Require(noop), hotRequest(rcookie))
+			sb.ReportMetric(float64(cmds)/float64(sb.N), "redis-cmds/op")
+		})
+	}
+	redisCase("redis", func(t testing.TB) testenv.RedisTopology { return testenv.Universal{Redis: testenv.StartRedis(t)} })
+	redisCase("redis-cluster", func(t testing.TB) testenv.RedisTopology { return testenv.StartCluster(t) })
 }
 
 // BenchmarkDueCheck is the refresh check on the hot path when nothing is
