@@ -64,7 +64,7 @@ func testRedisStore(t *testing.T, rt testenv.RedisTopology) {
 	// Redis never sees the tokens, nor the session ID, in clear.
 	rc := rt.Client()
 	defer rc.Close()
-	keys := allKeys(t, rc, prefix(t)+"*")
+	keys := testenv.AllKeys(t, rc, prefix(t)+"*")
 	for _, k := range keys {
 		if strings.Contains(k, sid) {
 			t.Errorf("key %q contains the session ID", k)
@@ -239,7 +239,7 @@ func testRedisLockLost(t *testing.T, rt testenv.RedisTopology) {
 	}
 	rc := rt.Client()
 	defer rc.Close()
-	keys := allKeys(t, rc, prefix(t)+"*:l")
+	keys := testenv.AllKeys(t, rc, prefix(t)+"*:l")
 	if len(keys) != 1 {
 		t.Fatalf("lock keys %v", keys)
 	}
@@ -281,7 +281,7 @@ func dumpRedis(t *testing.T, rt testenv.RedisTopology) string {
 	rc := rt.Client()
 	defer rc.Close()
 	ctx := context.Background()
-	keys := allKeys(t, rc, prefix(t)+"*")
+	keys := testenv.AllKeys(t, rc, prefix(t)+"*")
 	var b strings.Builder
 	for _, k := range keys {
 		b.WriteString(k + "\n")
@@ -318,7 +318,7 @@ func testRedisIndexShrinks(t *testing.T, rt testenv.RedisTopology) {
 	defer rc.Close()
 	ctx := context.Background()
 	entries := func() int64 {
-		keys := allKeys(t, rc, prefix(t)+"i:*")
+		keys := testenv.AllKeys(t, rc, prefix(t)+"i:*")
 		var n int64
 		for _, k := range keys {
 			n += rc.ZCard(ctx, k).Val()
@@ -348,7 +348,7 @@ func testRedisIndexShrinks(t *testing.T, rt testenv.RedisTopology) {
 	if n := entries(); n != 1 {
 		t.Errorf("%d index entries, want 1 (the live session)", n)
 	}
-	keys := allKeys(t, rc, prefix(t)+"*")
+	keys := testenv.AllKeys(t, rc, prefix(t)+"*")
 	for _, k := range keys {
 		if ttl := rc.PTTL(ctx, k).Val(); ttl < 0 {
 			t.Errorf("key %s has no TTL", k)

@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -65,34 +63,6 @@ func prefix(t *testing.T) string {
 	return "t" + hex.EncodeToString(h[:4]) + ":"
 }
 
-// allKeys returns the keys matching pattern on every master (on a
-// Cluster, KEYS reaches one node only).
-func allKeys(t *testing.T, rc redis.UniversalClient, pattern string) []string {
-	t.Helper()
-	ctx := context.Background()
-	cc, ok := rc.(*redis.ClusterClient)
-	if !ok {
-		keys, err := rc.Keys(ctx, pattern).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return keys
-	}
-	var mu sync.Mutex
-	var keys []string
-	err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
-		ks, err := m.Keys(ctx, pattern).Result()
-		mu.Lock()
-		keys = append(keys, ks...)
-		mu.Unlock()
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(keys)
-	return keys
-}
 
 // testDenyList: denials by several keys, which Cluster spreads over several
 // slots, are read back in one call, and each key expires.
@@ -116,7 +86,7 @@ func testDenyList(t *testing.T, rt testenv.RedisTopology) {
 	if got, err := deny.DeniedAt(ctx, keys[2]); err != nil || !got.IsZero() {
 		t.Errorf("DeniedAt of a key never denied = %v, %v", got, err)
 	}
-	stored := allKeys(t, rc, prefix(t)+"deny:*")
+	stored := testenv.AllKeys(t, rc, prefix(t)+"deny:*")
 	if len(stored) != 2 {
 		t.Fatalf("deny keys %v, want 2", stored)
 	}
@@ -143,7 +113,7 @@ func testOneSlotPerSession(t *testing.T, rt testenv.RedisTopology) {
 	rc := rt.Client()
 	defer rc.Close()
 	var own []string
-	for _, k := range allKeys(t, rc, prefix(t)+"*") {
+	for _, k := range testenv.AllKeys(t, rc, prefix(t)+"*") {
 		if strings.Contains(k, "{") {
 			own = append(own, k)
 		}

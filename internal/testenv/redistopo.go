@@ -7,9 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -407,4 +409,86 @@ func (s *Sentinel) KillMaster() (string, error) {
 	}
 	s.Kill(m)
 	return m, nil
+}
+
+// ForEachMaster calls fn with a client for every master of rc: each master
+// of a Cluster, the one server otherwise (a single server, or Sentinel's
+// current master).
+func ForEachMaster(ctx context.Context, rc redis.UniversalClient, fn func(context.Context, *redis.Client) error) error {
+	switch c := rc.(type) {
+	case *redis.ClusterClient:
+		return c.ForEachMaster(ctx, fn)
+	case *redis.Client:
+		return fn(ctx, c)
+	}
+	return fmt.Errorf("testenv: unknown Redis client %T", rc)
+}
+
+// AllKeys returns the keys matching pattern on every master (on a Cluster,
+// one node has only its slots), sorted. It SCANs, which also has Redis
+// delete the expired keys it passes, as its expiry cycle would in time.
+func AllKeys(t testing.TB, rc redis.UniversalClient, pattern string) []string {
+	t.Helper()
+	var mu sync.Mutex
+	var keys []string
+	err := ForEachMaster(context.Background(), rc, func(ctx context.Context, m *redis.Client) error {
+		it := m.Scan(ctx, 0, pattern, 1000).Iterator()
+		var ks []string
+		for it.Next(ctx) {
+			ks = append(ks, it.Val())
+		}
+		mu.Lock()
+		keys = append(keys, ks...)
+		mu.Unlock()
+		return it.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// UsedMemory is the sum of a field of INFO memory over rc's masters
+// (replicas not counted): "used_memory" is all the memory a server
+// allocated, "used_memory_dataset" that less its overhead (the key
+// tables, which grow but do not shrink at once, client buffers, the
+// replication backlog).
+func UsedMemory(t testing.TB, rc redis.UniversalClient, field string) int64 {
+	t.Helper()
+	var total atomic.Int64
+	err := ForEachMaster(context.Background(), rc, func(ctx context.Context, m *redis.Client) error {
+		info, err := m.Info(ctx, "memory").Result()
+		if err != nil {
+			return err
+		}
+		for line := range strings.Lines(info) {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+				n, err := strconv.ParseInt(v, 10, 64)
+				total.Add(n)
+				return err
+			}
+		}
+		return fmt.Errorf("no %s in INFO memory of %s", field, m.Options().Addr)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return total.Load()
+}
+
+// DBSize is the number of keys over rc's masters, expired ones that Redis
+// has not reclaimed yet included.
+func DBSize(t testing.TB, rc redis.UniversalClient) int64 {
+	t.Helper()
+	var n atomic.Int64
+	err := ForEachMaster(context.Background(), rc, func(ctx context.Context, m *redis.Client) error {
+		k, err := m.DBSize(ctx).Result()
+		n.Add(k)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n.Load()
 }
