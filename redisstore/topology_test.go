@@ -63,7 +63,6 @@ func prefix(t *testing.T) string {
 	return "t" + hex.EncodeToString(h[:4]) + ":"
 }
 
-
 // testDenyList: denials by several keys, which Cluster spreads over several
 // slots, are read back in one call, and each key expires.
 func testDenyList(t *testing.T, rt testenv.RedisTopology) {
