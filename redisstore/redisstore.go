@@ -223,14 +223,22 @@ func (s *Store) LoadID(ctx context.Context, id string) (*session.Session, error)
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	key := s.sessionKey(id)
-	m, err := s.cfg.Client.HGetAll(ctx, key).Result()
+	// The fields it needs, not the whole hash (the index keys and the
+	// write ID stay in Redis).
+	f, err := s.cfg.Client.HMGet(ctx, key, "d", "v", "t").Result()
 	if err != nil {
 		return nil, s.failed(err)
 	}
-	if len(m) == 0 {
+	d, _ := f[0].(string)
+	if d == "" {
 		return nil, session.ErrNoSession
 	}
-	plain, err := s.cipher.Open(m["d"], []byte(key))
+	var plain []byte
+	if seal.IsBytes(d) {
+		plain, err = s.cipher.OpenBytes(d, []byte(key))
+	} else {
+		plain, err = s.cipher.Open(d, []byte(key)) // text: written by an earlier version
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", session.ErrNoSession, session.ErrInvalidSession)
 	}
@@ -238,13 +246,16 @@ func (s *Store) LoadID(ctx context.Context, id string) (*session.Session, error)
 	if err := sess.UnmarshalBinary(plain); err != nil || sess.ID != id {
 		return nil, fmt.Errorf("%w: %w", session.ErrNoSession, session.ErrInvalidSession)
 	}
-	if t, err := strconv.ParseInt(m["t"], 10, 64); err == nil && time.UnixMilli(t).After(sess.LastSeen) {
-		sess.LastSeen = time.UnixMilli(t) // rolled by Touch
+	if t, ok := f[2].(string); ok {
+		if ms, err := strconv.ParseInt(t, 10, 64); err == nil && time.UnixMilli(ms).After(sess.LastSeen) {
+			sess.LastSeen = time.UnixMilli(ms) // rolled by Touch
+		}
 	}
 	if s.cfg.Timeouts.Expired(sess, s.cfg.Now()) {
 		return nil, fmt.Errorf("%w: expired", session.ErrNoSession)
 	}
-	sess.Version, _ = strconv.ParseUint(m["v"], 10, 64)
+	v, _ := f[1].(string)
+	sess.Version, _ = strconv.ParseUint(v, 10, 64)
 	return sess, nil
 }
 
@@ -286,7 +297,7 @@ func (s *Store) write(ctx context.Context, sess *session.Session) (uint64, error
 	asked, _ := sess.MarshalBinary()
 	writeID := hash(string(asked))[:16]
 	plain, _ := cp.MarshalBinary()
-	data := s.cipher.Seal(plain, []byte(key))
+	data := s.cipher.SealBytes(plain, []byte(key))
 	index := s.indexKeysOf(&cp)
 	ctx, cancel := s.op(ctx)
 	defer cancel()

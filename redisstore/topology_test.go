@@ -3,7 +3,9 @@ package redisstore_test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +35,7 @@ var storeCases = []struct {
 	{"ReplayCache", testReplayCache},
 	{"DenyList", testDenyList},
 	{"OneSlotPerSession", testOneSlotPerSession},
+	{"EarlierEncoding", testEarlierEncoding},
 }
 
 // TestTopologies runs every store operation on a single redis-server, on
@@ -137,4 +140,48 @@ func slot(t *testing.T, cc *redis.ClusterClient, key string) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// testEarlierEncoding: sessions are sealed as bytes, a quarter smaller than
+// the base64 text earlier versions wrote; a session written as text still
+// loads (an upgrade signs no one out), and a tampered one of either form is
+// no session.
+func testEarlierEncoding(t *testing.T, rt testenv.RedisTopology) {
+	ctx := context.Background()
+	st := newRedisStore(t, rt, nil)
+	s := testenv.RealisticSession()
+	s.ID, s.Version = sid, 0
+	cookies := saveNew(t, st, s, nil)
+	rc := rt.Client()
+	defer rc.Close()
+	h := sha256.Sum256([]byte(sid))
+	key := prefix(t) + "{" + hex.EncodeToString(h[:16]) + "}:s"
+	raw, err := rc.HGet(ctx, key, "d").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw[0] != 1 {
+		t.Fatalf("stored as %q…, want sealed bytes", raw[:8])
+	}
+	for _, v := range []struct {
+		name, d string
+		ok      bool
+	}{
+		{"text", base64.RawURLEncoding.EncodeToString([]byte(raw)), true},
+		{"bytes", raw, true},
+		{"tampered text", base64.RawURLEncoding.EncodeToString([]byte(raw[:len(raw)-1] + "x")), false},
+		{"tampered bytes", raw[:len(raw)-1] + "x", false},
+		{"garbage", "\x01\x02", false},
+	} {
+		if err := rc.HSet(ctx, key, "d", v.d).Err(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := testenv.LoadCookies(st, cookies)
+		if v.ok && (err != nil || got.AccessToken != s.AccessToken) {
+			t.Errorf("%s: %v", v.name, err)
+		}
+		if !v.ok && !errors.Is(err, session.ErrNoSession) {
+			t.Errorf("%s: %v, want ErrNoSession", v.name, err)
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // The compact encoding: a format byte, then every field in a fixed order.
@@ -119,7 +120,15 @@ func appendToken(b []byte, tok string) []byte {
 type reader struct {
 	b   []byte
 	err error
+	// arena holds the short strings read so far, one allocation for the
+	// dozen of a session; its bytes up to len are never written again.
+	arena []byte
 }
+
+const arenaSize = 512
+
+// frozen is b as a string, without a copy: b must never be written again.
+func frozen(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func (r *reader) bytes() []byte {
 	if r.err != nil {
@@ -135,7 +144,20 @@ func (r *reader) bytes() []byte {
 	return p
 }
 
-func (r *reader) string() string { return string(r.bytes()) }
+func (r *reader) string() string {
+	p := r.bytes()
+	switch {
+	case len(p) == 0:
+		return ""
+	case len(p) > arenaSize/4:
+		return string(p) // a long one has its own
+	case len(p) > cap(r.arena)-len(r.arena):
+		r.arena = make([]byte, 0, arenaSize)
+	}
+	start := len(r.arena)
+	r.arena = append(r.arena, p...)
+	return frozen(r.arena[start:])
+}
 
 // count reads the number of entries that follow; each takes at least a
 // byte, so a count beyond the bytes left is corrupt.
@@ -195,18 +217,28 @@ func (r *reader) token() string {
 		enc.Encode(buf[la+1:], b)
 		buf[la+1+lb] = '.'
 		enc.Encode(buf[la+lb+2:], c)
-		return string(buf)
+		return frozen(buf)
 	}
 	r.err = errCorrupt
 	return ""
 }
 
 func unmarshal(b []byte) (*Session, error) {
+	s := new(Session)
+	if err := unmarshalInto(s, b); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// unmarshalInto decodes b into s, which it sets whole; on error s is
+// left partly set.
+func unmarshalInto(s *Session, b []byte) error {
 	if len(b) == 0 || b[0] < formatV1 || b[0] > formatV5 {
-		return nil, errCorrupt
+		return errCorrupt
 	}
 	r := &reader{b: b[1:]}
-	s := &Session{}
+	*s = Session{}
 	s.ID, s.Provider, s.Issuer, s.SID, s.Subject = r.string(), r.string(), r.string(), r.string(), r.string()
 	s.Name, s.Email, s.Picture = r.string(), r.string(), r.string()
 	if c := r.bytes(); len(c) > 0 {
@@ -220,7 +252,7 @@ func unmarshal(b []byte) (*Session, error) {
 	s.Expiry, s.Issued, s.CreatedAt, s.LastSeen = r.time(), r.time(), r.time(), r.time()
 	if b[0] >= formatV2 && r.err == nil {
 		if len(r.b) == 0 || r.b[0]&^flagEmailVerified != 0 {
-			return nil, errCorrupt
+			return errCorrupt
 		}
 		s.EmailVerified = r.b[0]&flagEmailVerified != 0
 		r.b = r.b[1:]
@@ -235,7 +267,7 @@ func unmarshal(b []byte) (*Session, error) {
 			t := APIToken{AccessToken: r.token(), TokenType: r.string()}
 			t.Expiry, t.Issued = r.time(), r.time()
 			if _, dup := s.APITokens[name]; dup || r.err != nil {
-				return nil, errCorrupt
+				return errCorrupt
 			}
 			s.APITokens[name] = t
 		}
@@ -253,15 +285,15 @@ func unmarshal(b []byte) (*Session, error) {
 		for range n {
 			key, v := r.string(), r.string()
 			if _, dup := s.Values[key]; dup || r.err != nil {
-				return nil, errCorrupt
+				return errCorrupt
 			}
 			s.Values[key] = v
 		}
 	}
 	if r.err != nil || len(r.b) != 0 {
-		return nil, errCorrupt
+		return errCorrupt
 	}
-	return s, nil
+	return nil
 }
 
 // MarshalBinary encodes s in the compact encoding the stores keep (sealed):
@@ -271,11 +303,10 @@ func (s *Session) MarshalBinary() ([]byte, error) { return marshal(s), nil }
 // UnmarshalBinary decodes what MarshalBinary made; a corrupt or foreign
 // encoding gives an error wrapping ErrInvalidSession.
 func (s *Session) UnmarshalBinary(b []byte) error {
-	ns, err := unmarshal(b)
-	if err != nil {
+	var ns Session
+	if err := unmarshalInto(&ns, b); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidSession, err)
 	}
-	*s = *ns
-	s.denyKeys = denyKeys(s)
+	*s = ns
 	return nil
 }

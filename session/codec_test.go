@@ -1,7 +1,9 @@
 package session
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,5 +63,28 @@ func TestCodecReadsFormat1(t *testing.T) {
 		if _, err := unmarshal(bad); err == nil {
 			t.Errorf("%s: decoded, want errCorrupt", name)
 		}
+	}
+}
+
+// TestCodecOwnsItsStrings: the decoded session shares nothing with the
+// bytes it came from (strings are read into arenas of the decoder's own, a
+// JWT into a buffer of its own), so a caller may reuse them, as
+// encoding.BinaryUnmarshaler allows; and strings of every length, many
+// more than one arena holds, come back whole.
+func TestCodecOwnsItsStrings(t *testing.T) {
+	s := &Session{ID: "id-1", User: confidant.User{Provider: "p", Subject: "s", Name: "Dee", Claims: []byte(`{"a":1}`)},
+		AccessToken: "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzIn0.c2ln", RefreshToken: "opaque-refresh", DPoPKey: []byte{1, 2, 3},
+		Values: map[string]string{}}
+	for i := range 60 {
+		s.Values[fmt.Sprintf("k%02d", i)] = strings.Repeat(string(rune('a'+i%26)), i*3)
+	}
+	b := marshal(s)
+	var got Session
+	if err := got.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	clear(b)
+	if !reflect.DeepEqual(&got, s) {
+		t.Errorf("after the input was cleared:\n got %+v\nwant %+v", &got, s)
 	}
 }

@@ -54,7 +54,7 @@ type Session struct {
 	// compare-and-swap on it. Not stored in cookies.
 	Version uint64
 
-	denyKeys []string // Keys, computed once when a store decodes the session
+	denyKeys []string // Keys, computed once for the sessions CookieStore caches
 }
 
 // APIToken is an access token for one API.
@@ -67,7 +67,8 @@ type APIToken struct {
 
 // Keys are the keys a DenyList is asked about for s: its user at its
 // provider, when known its provider session (the ID token's iss and sid),
-// and the session itself. Computed once for sessions a store decoded.
+// and the session itself. Computed once for the sessions CookieStore
+// caches.
 func (s *Session) Keys() []string {
 	if s.denyKeys != nil {
 		return s.denyKeys

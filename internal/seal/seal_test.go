@@ -1,6 +1,7 @@
 package seal_test
 
 import (
+	"crypto/sha256"
 	"errors"
 	"strings"
 	"testing"
@@ -59,5 +60,55 @@ func TestKeysRefused(t *testing.T) {
 		if _, err := seal.New(keys); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestOpenAfterHintCollision: two keys whose hints collide, the value
+// sealed under the second. The first is tried first and fails, which
+// clears the buffer it decrypts in; the second must still open the value,
+// from text and from bytes.
+func TestOpenAfterHintCollision(t *testing.T) {
+	a := key()
+	ha := sha256.Sum256(a)
+	var b []byte
+	for {
+		b = key()
+		if hb := sha256.Sum256(b); hb[0] == ha[0] {
+			break
+		}
+	}
+	both, _ := seal.New([][]byte{a, b})
+	second, _ := seal.New([][]byte{b})
+	plain := []byte(strings.Repeat("the session ", 20))
+	if got, err := both.Open(second.Seal(plain, []byte("k")), []byte("k")); err != nil || string(got) != string(plain) {
+		t.Errorf("Open = %q, %v", got, err)
+	}
+	if got, err := both.OpenBytes(string(second.SealBytes(plain, []byte("k"))), []byte("k")); err != nil || string(got) != string(plain) {
+		t.Errorf("OpenBytes = %q, %v", got, err)
+	}
+}
+
+// TestSealBytes: a quarter smaller than the text, told apart from it,
+// bound to its aad, refused when tampered with or truncated.
+func TestSealBytes(t *testing.T) {
+	c, _ := seal.New([][]byte{key()})
+	plain := []byte(strings.Repeat("x", 3000))
+	raw, text := c.SealBytes(plain, []byte("a")), c.Seal(plain, []byte("a"))
+	if len(raw)*4 > len(text)*3+4 {
+		t.Errorf("%d bytes sealed, %d as text: want a quarter less", len(raw), len(text))
+	}
+	if !seal.IsBytes(string(raw)) || seal.IsBytes(text) || seal.IsBytes("") {
+		t.Error("IsBytes does not tell them apart")
+	}
+	if _, err := c.OpenBytes(string(raw), []byte("b")); !errors.Is(err, seal.ErrInvalid) {
+		t.Errorf("other aad: %v", err)
+	}
+	for _, bad := range []string{"", string(raw[:20]), string(raw[:len(raw)-1]), string(raw[:len(raw)-1]) + "x", text} {
+		if _, err := c.OpenBytes(bad, []byte("a")); !errors.Is(err, seal.ErrInvalid) {
+			t.Errorf("a bad value of %d bytes: %v", len(bad), err)
+		}
+	}
+	if got, err := c.OpenBytes(string(raw), []byte("a")); err != nil || string(got) != string(plain) {
+		t.Errorf("OpenBytes: %v", err)
 	}
 }
