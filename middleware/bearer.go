@@ -19,6 +19,7 @@ import (
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/dpop"
+	"github.com/confidant-go/confidant/internal/lifetime"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/session"
 )
@@ -63,12 +64,19 @@ func (st *reqSession) token(ctx context.Context) (*oauth2.Token, error) {
 		return tokenOf(s), nil
 	}
 	if err := st.refreshLocked(ctx); err != nil {
-		if st.sess != nil && now.Before(s.Expiry) {
+		// The refresh may have taken long (a slow provider, a store in
+		// failover): the clock is read again.
+		switch {
+		case st.sess == nil: // the refresh ended the session
+			return nil, err
+		case lifetime.Usable(st.a.cfg.Now(), s.Issued, s.Expiry):
 			// The provider failed but the session goes on: the current
-			// token has not expired yet, use it.
+			// token is still good, use it.
 			return tokenOf(s), nil
+		case errors.Is(err, ErrRefreshUnavailable):
+			return nil, err
 		}
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrRefreshUnavailable, err)
 	}
 	return tokenOf(st.sess), nil
 }
@@ -165,6 +173,13 @@ func (st *reqSession) runLocked(ctx context.Context, op refreshOp) error {
 	return nil
 }
 
+// transient reports whether a refresh failed for want of the provider or
+// the session store, which a later try may not meet.
+func transient(err error) bool {
+	return errors.Is(err, ErrRefreshUnavailable) || errors.Is(err, client.ErrProviderUnavailable) ||
+		errors.Is(err, session.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
+}
+
 func tokenOf(s *session.Session) *oauth2.Token {
 	return &oauth2.Token{AccessToken: s.AccessToken, TokenType: s.TokenType, RefreshToken: "", Expiry: s.Expiry}
 }
@@ -252,6 +267,17 @@ func (t *bearerTransport) roundTrip(req *http.Request, api *apiTarget) (*http.Re
 		return resp, nil // cannot replay: the caller gets the 401
 	}
 	ntok, err := t.st.forceRefresh(req.Context(), api, tok.AccessToken)
+	if err != nil && transient(err) && t.st.current() != nil {
+		// The API refused the token and no new one can be had now (the
+		// provider or the session store is away): the SDK's 503, not the
+		// API's 401, which an app would pass on as a sign-out.
+		io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
+		resp.Body.Close()
+		if body != nil {
+			body.Close()
+		}
+		return nil, fmt.Errorf("%w: the API refused the access token, and refreshing it failed: %w", ErrRefreshUnavailable, err)
+	}
 	if err != nil || ntok.AccessToken == tok.AccessToken {
 		if body != nil {
 			body.Close()
@@ -331,7 +357,11 @@ func sameOriginRedirects(req *http.Request, via []*http.Request) error {
 // and a redirect to another origin, or from https to http, fails with
 // ErrCrossOriginRedirect without being followed. It refreshes the token when
 // it has expired (the new tokens are saved with this response or, if it has
-// already started, on the user's next request); when an API answers 401 it
+// already started, on the user's next request). When the refresh fails and
+// the session goes on, it sends the current token while that is still good
+// for a moment; after that its requests fail with an error wrapping
+// ErrRefreshUnavailable, for which StatusCode gives 503 (answer it with a
+// Retry-After). When an API answers 401 it
 // refreshes once and retries once if the request body can be replayed
 // (GetBody set, as http.NewRequest does for common bodies). A 401 that asks
 // for a stronger or more recent authentication (RFC 9470

@@ -1,6 +1,8 @@
 package middleware_test
 
 import (
+	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -56,7 +58,7 @@ func TestRedisFailover(t *testing.T) {
 				}
 			}
 			if st.signOuts != 0 || st.no503RetryAfter != 0 {
-				t.Errorf("%d sign-outs, %d 503s without Retry-After", st.signOuts, st.no503RetryAfter)
+				t.Errorf("%d sign-outs %q, %d 503s without Retry-After", st.signOuts, st.signOutBodies, st.no503RetryAfter)
 			}
 			if n := c.op.ReusedRefreshTokens(); n != 0 {
 				t.Errorf("%d rotated-away refresh tokens presented (invalid_grant)", n)
@@ -64,7 +66,7 @@ func TestRedisFailover(t *testing.T) {
 			// Afterwards every session is there.
 			lost := 0
 			for _, cookies := range sessions {
-				if code, _ := apiCall(c.apps[rand.IntN(3)].URL, cookies); code != http.StatusOK {
+				if code, _, _ := apiCall(c.apps[rand.IntN(3)].URL, cookies); code != http.StatusOK {
 					lost++
 				}
 			}
@@ -78,6 +80,7 @@ func TestRedisFailover(t *testing.T) {
 type stormResult struct {
 	total, signOuts, no503RetryAfter int
 	statuses                         map[int]int
+	signOutBodies                    []string      // the first few
 	first503, last503                time.Duration // after the fault
 }
 
@@ -95,13 +98,15 @@ func failoverStorm(t *testing.T, c *cluster, sessions [][]*http.Cookie, at, d ti
 		for range 2 {
 			wg.Go(func() {
 				for time.Now().Before(stop) {
-					code, h := apiCall(c.apps[rand.IntN(len(c.apps))].URL, cookies)
+					code, h, body := apiCall(c.apps[rand.IntN(len(c.apps))].URL, cookies)
 					since := time.Since(faultAt)
 					mu.Lock()
 					res.total++
 					res.statuses[code]++
 					if code == http.StatusUnauthorized || slices.ContainsFunc(h.Values("Set-Cookie"), isDeletion) {
-						res.signOuts++
+						if res.signOuts++; res.signOuts <= 3 {
+							res.signOutBodies = append(res.signOutBodies, fmt.Sprintf("%v after the fault: %d %s", since.Round(time.Millisecond), code, body))
+						}
 					}
 					if code == http.StatusServiceUnavailable {
 						if h.Get("Retry-After") == "" {
@@ -132,7 +137,7 @@ func isDeletion(line string) bool {
 
 // apiCall calls app's /api as a script would, with cookies, and returns
 // the status and headers.
-func apiCall(app string, cookies []*http.Cookie) (int, http.Header) {
+func apiCall(app string, cookies []*http.Cookie) (int, http.Header, string) {
 	req, _ := http.NewRequest("GET", app+"/api", nil)
 	req.Header.Set("Accept", "application/json")
 	for _, ck := range cookies {
@@ -140,8 +145,9 @@ func apiCall(app string, cookies []*http.Cookie) (int, http.Header) {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, nil
+		return 0, nil, err.Error()
 	}
-	resp.Body.Close()
-	return resp.StatusCode, resp.Header
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	return resp.StatusCode, resp.Header, string(body)
 }

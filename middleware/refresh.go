@@ -38,16 +38,17 @@ const (
 //   - a revoked or expired refresh token (invalid_grant), or a refreshed ID
 //     token that is invalid or names another identity: EndSession;
 //   - anything else (provider unreachable, timeout, 5xx, a misconfigured
-//     client): KeepSession while the access token is still valid at now,
-//     Unavailable once it has expired. A user is never signed out because
-//     the provider was slow.
+//     client): KeepSession while the access token is still good at now (for
+//     a second more, or a quarter of its lifetime if that is shorter, so
+//     that it does not expire on its way to an API), Unavailable after. A
+//     user is never signed out because the provider was slow.
 func DefaultRefreshPolicy(err error, s *session.Session, now time.Time) RefreshAction {
 	if errors.Is(err, client.ErrRefreshRevoked) || errors.Is(err, client.ErrIdentityChanged) || errors.Is(err, ErrSessionEnded) ||
 		errors.Is(err, client.ErrInvalidIDToken) || errors.Is(err, client.ErrNonceMismatch) ||
 		errors.Is(err, client.ErrAccessTokenHash) {
 		return EndSession
 	}
-	if !s.Expiry.IsZero() && now.Before(s.Expiry) {
+	if !s.Expiry.IsZero() && lifetime.Usable(now, s.Issued, s.Expiry) {
 		return KeepSession
 	}
 	return Unavailable
@@ -203,7 +204,9 @@ func (rf *refresher) run(ctx context.Context, s *session.Session, op refreshOp) 
 		}
 		if o.err != nil {
 			rf.mu.Unlock()
-			return nil, o.action, o.err
+			// What the failure means is decided again: a token that was
+			// good when it failed may not be now.
+			return nil, rf.decide(o.err, s), o.err
 		}
 		s, k = o.sess, op.key(o.sess)
 		if !rf.opDue(op, s, now) {

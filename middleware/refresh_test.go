@@ -524,3 +524,54 @@ func TestRefreshPolicyDecidesRetry(t *testing.T) {
 		t.Errorf("%d token requests %v after the failure, want 2: the policy kept the session, so the refresh is retried after RetryAfter", n, 1200*time.Millisecond)
 	}
 }
+
+// TestNoExpiredTokenSent: the bearer client falls back to the current
+// access token when a refresh fails, but only while that token is still
+// good: here the refresh fails after a wait that outlives the token.
+// Regression: the fallback compared the expiry with the time before the
+// wait, and the API got an expired token (401, relayed by the app, which
+// TestRedisFailover counted as a sign-out).
+func TestNoExpiredTokenSent(t *testing.T) {
+	env := testenv.New(t, testenv.Options{OP: shortLived(3 * time.Second),
+		// Require leaves the token alone until it expires; the bearer
+		// client refreshes it once half its life is gone.
+		Middleware: func(c *middleware.Config) { c.RefreshLeeway = time.Millisecond }})
+	hc := testenv.Browser()
+	env.SignIn(t, hc, "/profile")
+	s := env.Session(t, hc)
+	time.Sleep(time.Until(s.Issued.Add(s.Expiry.Sub(s.Issued) * 6 / 10)))
+	env.OP.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Until(s.Expiry.Add(300 * time.Millisecond)))
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	})
+	code, body := env.APIRequest(t, hc)
+	if code != http.StatusServiceUnavailable {
+		t.Errorf("/api: %d %s, want 503 (the refresh failed and the token has expired)", code, body)
+	}
+}
+
+// TestAPIRefusalWhileProviderDown: the API refuses a token the SDK took
+// for good (revoked at the provider), and the refresh that would replace it
+// fails because the provider is down. The call fails with
+// ErrRefreshUnavailable (503: try again), not the API's 401, which the app
+// would pass on as a sign-out (TestRedisFailover saw one when the session
+// store was away instead).
+func TestAPIRefusalWhileProviderDown(t *testing.T) {
+	env := testenv.New(t, testenv.Options{Middleware: func(c *middleware.Config) { c.RetryAfter = time.Millisecond }})
+	hc := testenv.Browser()
+	env.SignIn(t, hc, "/profile")
+	if err := env.Client.Revoke(context.Background(), env.Session(t, hc).AccessToken, "access_token"); err != nil {
+		t.Fatal(err)
+	}
+	env.OP.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	})
+	if code, body := env.APIRequest(t, hc); code != http.StatusServiceUnavailable {
+		t.Errorf("/api: %d %s, want 503", code, body)
+	}
+	env.OP.SetFault(testop.PathToken, nil)
+	time.Sleep(10 * time.Millisecond) // past RetryAfter
+	if code, body := env.APIRequest(t, hc); code != http.StatusOK {
+		t.Errorf("/api once the provider is back: %d %s, want 200 (refreshed)", code, body)
+	}
+}

@@ -20,3 +20,24 @@ func Due(now, issued, expiry time.Time, leeway time.Duration) bool {
 	}
 	return !now.Add(leeway).Before(expiry)
 }
+
+// transit is how long a token must still be good for when it is sent: the
+// time a call takes to reach the API, and some disagreement between
+// clocks.
+const transit = time.Second
+
+// Usable reports whether a token that expires at expiry, obtained at issued
+// (zero when unknown), can still be sent at now, when its refresh failed:
+// it must be good for a second more (a quarter of its lifetime, if that is
+// shorter), or it would expire on its way to the API. A zero expiry is
+// usable.
+func Usable(now, issued, expiry time.Time) bool {
+	if expiry.IsZero() {
+		return true
+	}
+	m := transit
+	if !issued.IsZero() {
+		m = min(m, expiry.Sub(issued)/4)
+	}
+	return now.Add(m).Before(expiry)
+}

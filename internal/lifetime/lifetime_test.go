@@ -29,3 +29,26 @@ func TestDue(t *testing.T) {
 		}
 	}
 }
+
+func TestUsable(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name           string
+		now            time.Time
+		issued, expiry time.Time
+		want           bool
+	}{
+		{"hour token, a minute left", t0.Add(59 * time.Minute), t0, t0.Add(time.Hour), true},
+		{"hour token, half a second left", t0.Add(time.Hour - 500*time.Millisecond), t0, t0.Add(time.Hour), false},
+		{"expired", t0.Add(2 * time.Hour), t0, t0.Add(time.Hour), false},
+		{"2 s token, 600 ms left", t0.Add(1400 * time.Millisecond), t0, t0.Add(2 * time.Second), true},
+		{"2 s token, 400 ms left", t0.Add(1600 * time.Millisecond), t0, t0.Add(2 * time.Second), false},
+		{"unknown issue time, half a second left", t0.Add(time.Hour - 500*time.Millisecond), time.Time{}, t0.Add(time.Hour), false},
+		{"no expiry", t0, t0, time.Time{}, true},
+	}
+	for _, c := range cases {
+		if got := lifetime.Usable(c.now, c.issued, c.expiry); got != c.want {
+			t.Errorf("%s: Usable = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

@@ -252,6 +252,11 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	}
 	old, ok := s.refresh[current]
 	if !ok {
+		if _, rotated := s.used[current]; rotated {
+			// Presented twice at once: the other request rotated it
+			// between this one's lookup and now.
+			s.reused.Add(1)
+		}
 		return "", "", time.Time{}, op.ErrInvalidRefreshToken
 	}
 	if s.cfg.NoRefreshRotation {
