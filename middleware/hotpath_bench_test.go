@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/dpop"
@@ -139,29 +140,46 @@ func BenchmarkRequire(b *testing.B) {
 		serve(b, h, hotRequest(gc.Name+"="+gc.Value))
 	})
 	// The Redis servers start once, outside the sub-benchmarks (which run
-	// several times), and only when one of them is selected.
-	redisCase := func(name string, start func(testing.TB) testenv.RedisTopology) {
+	// several times), and only when one of them is selected. Beside each
+	// Require over Redis, the baseline: a handler that sends only the
+	// command Require sends, to the same key (the round trip itself).
+	redisCases := func(name string, start func(testing.TB) testenv.RedisTopology) {
+		var rc redis.UniversalClient
 		var rst *redisstore.Store
 		var rcookie string
 		cmds := 0
-		b.Run(name, func(sb *testing.B) {
-			if rst == nil {
-				rc := start(b).Client()
-				b.Cleanup(func() { rc.Close() })
-				var err error
-				if rst, err = redisstore.New(redisstore.Config{Client: rc, Keys: [][]byte{key}}); err != nil {
-					sb.Fatal(err)
-				}
-				rcookie = cookieHeader(sb, rst, testenv.RealisticSession())
-				rc.AddHook(countHook{&cmds})
+		setup := func(sb *testing.B) {
+			if rst != nil {
+				return
 			}
+			rc = start(b).Client()
+			b.Cleanup(func() { rc.Close() })
+			var err error
+			if rst, err = redisstore.New(redisstore.Config{Client: rc, Keys: [][]byte{key}}); err != nil {
+				sb.Fatal(err)
+			}
+			rcookie = cookieHeader(sb, rst, testenv.RealisticSession())
+			rc.AddHook(countHook{&cmds})
+		}
+		b.Run(name+"-command-only", func(sb *testing.B) {
+			setup(sb)
+			k := redisKey("s", sessionIDOf(sb, rcookie))
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if err := rc.HMGet(r.Context(), k, "d", "v", "t").Err(); err != nil {
+					w.WriteHeader(500)
+				}
+			})
+			serve(sb, h, hotRequest(rcookie))
+		})
+		b.Run(name, func(sb *testing.B) {
+			setup(sb)
 			cmds = 0
 			serve(sb, hotAuth(sb, rst).Require(noop), hotRequest(rcookie))
 			sb.ReportMetric(float64(cmds)/float64(sb.N), "redis-cmds/op")
 		})
 	}
-	redisCase("redis", func(t testing.TB) testenv.RedisTopology { return testenv.Universal{Redis: testenv.StartRedis(t)} })
-	redisCase("redis-cluster", func(t testing.TB) testenv.RedisTopology { return testenv.StartCluster(t) })
+	redisCases("redis", func(t testing.TB) testenv.RedisTopology { return testenv.Universal{Redis: testenv.StartRedis(t)} })
+	redisCases("redis-cluster", func(t testing.TB) testenv.RedisTopology { return testenv.StartCluster(t) })
 }
 
 // BenchmarkDueCheck is the refresh check on the hot path when nothing is

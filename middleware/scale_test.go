@@ -291,7 +291,7 @@ func redisKey(kind, of string) string {
 }
 
 // sessionIDOf is the session ID in a "name=value" cookie.
-func sessionIDOf(t *testing.T, cookie string) string {
+func sessionIDOf(t testing.TB, cookie string) string {
 	_, id, ok := strings.Cut(cookie, "=")
 	if !ok {
 		t.Fatalf("cookie %q", cookie)
