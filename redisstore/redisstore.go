@@ -52,12 +52,16 @@ type Config struct {
 	// seconds.
 	LockLease time.Duration
 
-	// WaitReplicas makes every session write (sign-in, refresh, update)
-	// and every refresh lock wait until this many replicas have it (Redis
-	// WAIT, up to a quarter of OpTimeout), so a failover that promotes a
-	// replica loses neither a session nor a rotated refresh token. Set it
-	// to 1 on a Cluster or Sentinel group with replicas. Default 0: no
-	// wait. A write the replicas do not acknowledge in time still counts.
+	// WaitReplicas makes every session write (sign-in with its index
+	// entries, refresh, update), every sign-out (Delete, EndSessions) and
+	// every refresh lock wait until this many replicas have it (Redis WAIT,
+	// up to a quarter of OpTimeout), so a failover that promotes a replica
+	// loses neither a session nor a rotated refresh token, and brings back
+	// no signed-out session. Set it to 1 on a Cluster or Sentinel group
+	// with replicas. Default 0: no wait. A write the replicas do not
+	// acknowledge in time still counts (a master that lost its replicas
+	// goes on), so this closes the window of asynchronous replication, not
+	// a partition longer than the wait.
 	WaitReplicas int
 
 	// Now is the clock. Default time.Now.
@@ -325,16 +329,30 @@ func (s *Store) write(ctx context.Context, sess *session.Session) (uint64, error
 		// everywhere, by the hash of its ID, scored by the time it ends
 		// at the latest. Entries of sessions past that are pruned at every
 		// addition, and an index lives no longer than its newest session.
+		// With WaitReplicas, each index waits for its replicas too (on a
+		// Cluster they are on other masters): a failover must not lose the
+		// entry a back-channel logout will look the session up by.
 		hid := hash(cp.ID)
 		end := cp.CreatedAt.Add(s.cfg.Timeouts.Absolute)
-		pipe := s.cfg.Client.Pipeline()
-		for _, ik := range index {
-			pipe.ZAdd(ctx, ik, redis.Z{Score: float64(end.UnixMilli()), Member: hid})
-			pipe.ZRemRangeByScore(ctx, ik, "-inf", strconv.FormatInt(now.UnixMilli(), 10))
-			pipe.PExpire(ctx, ik, end.Sub(now))
+		add := func(p redis.Pipeliner, ik string) {
+			p.ZAdd(ctx, ik, redis.Z{Score: float64(end.UnixMilli()), Member: hid})
+			p.ZRemRangeByScore(ctx, ik, "-inf", strconv.FormatInt(now.UnixMilli(), 10))
+			p.PExpire(ctx, ik, end.Sub(now))
 		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			return 0, s.failed(err)
+		if s.cfg.WaitReplicas > 0 {
+			for _, ik := range index {
+				if err := s.replicated(ctx, ik, func(p redis.Pipeliner) { add(p, ik) }); err != nil {
+					return 0, s.failed(err)
+				}
+			}
+		} else {
+			pipe := s.cfg.Client.Pipeline()
+			for _, ik := range index {
+				add(pipe, ik)
+			}
+			if _, err := pipe.Exec(ctx); err != nil {
+				return 0, s.failed(err)
+			}
 		}
 	}
 	return uint64(v), nil
@@ -398,15 +416,32 @@ func (s *Store) deleteHashed(ctx context.Context, hid string) error {
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return s.failed(err)
 	}
+	if err := s.durably(ctx, key, func(p redis.Pipeliner) { p.Del(ctx, key) }); err != nil {
+		return s.failed(err)
+	}
+	// An index entry left behind names a session that is gone: harmless,
+	// and pruned in time.
 	pipe := s.cfg.Client.Pipeline()
 	for _, ik := range strings.Fields(x) {
 		pipe.ZRem(ctx, ik, hid)
 	}
-	pipe.Del(ctx, key)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return s.failed(err)
 	}
 	return nil
+}
+
+// durably runs queue's commands on key's master in one pipeline, then,
+// with Config.WaitReplicas, waits for the replicas (replicated): for the
+// writes a failover must not undo, a sign-out above all.
+func (s *Store) durably(ctx context.Context, key string, queue func(redis.Pipeliner)) error {
+	if s.cfg.WaitReplicas > 0 {
+		return s.replicated(ctx, key, queue)
+	}
+	pipe := s.cfg.Client.Pipeline()
+	queue(pipe)
+	_, err := pipe.Exec(ctx)
+	return err
 }
 
 var touchScript = redis.NewScript(`
@@ -462,11 +497,12 @@ func (s *Store) EndSessions(ctx context.Context, keys ...string) (int, error) {
 			return n, s.failed(err)
 		}
 		for _, hid := range hids {
-			d, err := s.cfg.Client.Del(ctx, s.hashedKey(hid)).Result()
-			if err != nil {
+			key := s.hashedKey(hid)
+			var del *redis.IntCmd
+			if err := s.durably(ctx, key, func(p redis.Pipeliner) { del = p.Del(ctx, key) }); err != nil {
 				return n, s.failed(err)
 			}
-			n += int(d)
+			n += int(del.Val())
 		}
 		if err := s.cfg.Client.Del(ctx, ik).Err(); err != nil {
 			return n, s.failed(err)
