@@ -49,7 +49,12 @@ type Config struct {
 	// LockLease is the lease of the per-session refresh lock; the holder
 	// renews it every third of the lease for as long as it works, so a slow
 	// refresh never loses the lock while its holder is alive. Default 3
-	// seconds.
+	// seconds: after an instance dies holding it, that session's refresh
+	// waits at most that long. On a Cluster or Sentinel group make it
+	// longer than a failover (cluster-node-timeout, or the sentinels'
+	// down-after-milliseconds, plus a few seconds): renewals fail while the
+	// master is away, and a lease that runs out on the promoted replica
+	// lets a second instance present the refresh token the first is using.
 	LockLease time.Duration
 
 	// WaitReplicas makes every session write (sign-in with its index
