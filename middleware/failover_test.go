@@ -29,15 +29,9 @@ type failoverTopology interface {
 // never a sign-out; afterwards every session is there and no refresh token
 // was presented twice.
 func TestRedisFailover(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		start func(testing.TB) testenv.RedisTopology
-	}{
-		{"cluster", func(t testing.TB) testenv.RedisTopology { return testenv.StartCluster(t) }},
-		{"sentinel", func(t testing.TB) testenv.RedisTopology { return testenv.StartSentinel(t) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c := newCluster(t, clusterOptions{instances: 3, op: shortLived(2 * time.Second), topology: tc.start,
+	for _, top := range []testenv.Topology{testenv.RedisCluster, testenv.RedisSentinel} {
+		t.Run(top.Name, func(t *testing.T) {
+			c := newCluster(t, clusterOptions{instances: 3, op: shortLived(2 * time.Second), topology: top.Start,
 				store: func(rc *redisstore.Config) { rc.WaitReplicas = 1; rc.LockLease = 10 * time.Second }})
 			var sessions [][]*http.Cookie
 			for range 30 {

@@ -143,7 +143,7 @@ func BenchmarkRequire(b *testing.B) {
 	// several times), and only when one of them is selected. Beside each
 	// Require over Redis, the baseline: a handler that sends only the
 	// command Require sends, to the same key (the round trip itself).
-	redisCases := func(name string, start func(testing.TB) testenv.RedisTopology) {
+	redisCases := func(name string, top testenv.Topology) {
 		var rc redis.UniversalClient
 		var rst *redisstore.Store
 		var rcookie string
@@ -152,7 +152,7 @@ func BenchmarkRequire(b *testing.B) {
 			if rst != nil {
 				return
 			}
-			rc = start(b).Client()
+			rc = top.Start(b).Client()
 			b.Cleanup(func() { rc.Close() })
 			var err error
 			if rst, err = redisstore.New(redisstore.Config{Client: rc, Keys: [][]byte{key}}); err != nil {
@@ -178,8 +178,8 @@ func BenchmarkRequire(b *testing.B) {
 			sb.ReportMetric(float64(cmds)/float64(sb.N), "redis-cmds/op")
 		})
 	}
-	redisCases("redis", func(t testing.TB) testenv.RedisTopology { return testenv.Universal{Redis: testenv.StartRedis(t)} })
-	redisCases("redis-cluster", func(t testing.TB) testenv.RedisTopology { return testenv.StartCluster(t) })
+	redisCases("redis", testenv.SingleRedis)
+	redisCases("redis-cluster", testenv.RedisCluster)
 }
 
 // BenchmarkDueCheck is the refresh check on the hot path when nothing is

@@ -45,16 +45,10 @@ const scaleSessions = 20000
 //     sessions that can still be alive, and once the churn stops every key
 //     expires and Redis memory comes back.
 func TestRedisScale(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		start func(testing.TB) testenv.RedisTopology
-	}{
-		{"single", func(t testing.TB) testenv.RedisTopology { return testenv.Universal{Redis: testenv.StartRedis(t)} }},
-		{"cluster", func(t testing.TB) testenv.RedisTopology { return testenv.StartCluster(t) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, top := range []testenv.Topology{testenv.SingleRedis, testenv.RedisCluster} {
+		t.Run(top.Name, func(t *testing.T) {
 			var stores []*redisstore.Store
-			c := newCluster(t, clusterOptions{instances: 3, topology: tc.start,
+			c := newCluster(t, clusterOptions{instances: 3, topology: top.Start,
 				mw: func(cfg *middleware.Config) { stores = append(stores, cfg.Store.(*redisstore.Store)) }})
 			rc := c.topo.Client()
 			t.Cleanup(func() { rc.Close() })

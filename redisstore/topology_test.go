@@ -42,16 +42,9 @@ var storeCases = []struct {
 // a Redis Cluster of three masters and three replicas, and on a Sentinel
 // group (a master, a replica, three sentinels).
 func TestTopologies(t *testing.T) {
-	for _, top := range []struct {
-		name  string
-		start func(testing.TB) testenv.RedisTopology
-	}{
-		{"single", func(t testing.TB) testenv.RedisTopology { return testenv.Universal{Redis: testenv.StartRedis(t)} }},
-		{"cluster", func(t testing.TB) testenv.RedisTopology { return testenv.StartCluster(t) }},
-		{"sentinel", func(t testing.TB) testenv.RedisTopology { return testenv.StartSentinel(t) }},
-	} {
-		t.Run(top.name, func(t *testing.T) {
-			rt := top.start(t)
+	for _, top := range []testenv.Topology{testenv.SingleRedis, testenv.RedisCluster, testenv.RedisSentinel} {
+		t.Run(top.Name, func(t *testing.T) {
+			rt := top.Start(t)
 			for _, c := range storeCases {
 				t.Run(c.name, func(t *testing.T) { c.run(t, rt) })
 			}

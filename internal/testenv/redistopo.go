@@ -492,3 +492,16 @@ func DBSize(t testing.TB, rc redis.UniversalClient) int64 {
 	}
 	return n.Load()
 }
+
+// Topology is a way to run Redis, by name, for tests that run on several.
+type Topology struct {
+	Name  string
+	Start func(testing.TB) RedisTopology
+}
+
+// The topologies the tests run on.
+var (
+	SingleRedis   = Topology{"single", func(t testing.TB) RedisTopology { return Universal{Redis: StartRedis(t)} }}
+	RedisCluster  = Topology{"cluster", func(t testing.TB) RedisTopology { return StartCluster(t) }}
+	RedisSentinel = Topology{"sentinel", func(t testing.TB) RedisTopology { return StartSentinel(t) }}
+)
