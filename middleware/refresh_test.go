@@ -575,3 +575,37 @@ func TestAPIRefusalWhileProviderDown(t *testing.T) {
 		t.Errorf("/api once the provider is back: %d %s, want 200 (refreshed)", code, body)
 	}
 }
+
+// TestRememberedFailureDecidedAgain: a failed refresh is remembered for
+// RetryAfter, not what it meant. While the token was good the session went
+// on (200); once the token has expired, the same remembered failure means
+// 503, not a handler run with an expired token.
+func TestRememberedFailureDecidedAgain(t *testing.T) {
+	env := testenv.New(t, testenv.Options{OP: shortLived(3 * time.Second),
+		Middleware: func(c *middleware.Config) { c.RetryAfter = time.Minute }})
+	hc := testenv.Browser()
+	env.SignIn(t, hc, "/profile")
+	s := env.Session(t, hc)
+	env.OP.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	})
+	time.Sleep(time.Until(s.Issued.Add(s.Expiry.Sub(s.Issued) * 6 / 10))) // due, still good
+	req, _ := http.NewRequest("GET", env.App.URL+"/profile", nil)
+	req.Header.Set("Accept", "application/json")
+	if resp, err := hc.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("while the token is good: %v %v, want 200", resp.Status, err)
+	}
+	tokens := env.OP.Count(testop.PathToken)
+	time.Sleep(time.Until(s.Expiry))
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("once the token has expired: %s (Retry-After %q), want 503 with Retry-After", resp.Status, resp.Header.Get("Retry-After"))
+	}
+	if n := env.OP.Count(testop.PathToken); n != tokens {
+		t.Errorf("%d token requests within RetryAfter, want none", n-tokens)
+	}
+}
