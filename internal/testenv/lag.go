@@ -184,6 +184,3 @@ func (k *laggingLink) cut() {
 		c.Close()
 	}
 }
-
-// String names the pair in messages.
-func (p *LaggingPair) String() string { return "master " + p.Master + " and replica " + p.Replica }
