@@ -35,6 +35,7 @@ func Auth0(domain string, opts ...ProviderOption) (*Provider, error) {
 	p.q.loginParams = []string{"organization", "invitation", "login_hint", "screen_hint"}
 	p.q.authStyle = AuthStylePost // the default of an Auth0 application
 	p.q.noOfflineConsent = true   // Auth0 issues refresh tokens for offline_access without a consent prompt
+	p.q.orgClaims = true          // an organization the app pins is verified in org_id / org_name
 	if o.audience != "" {
 		p.q.authParams = url.Values{"audience": {o.audience}}
 	}

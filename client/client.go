@@ -167,6 +167,13 @@ type Client struct {
 	learned *atomic.Int32    // AuthStyle learned from a refusal (AuthStyleAuto), 0 until then
 	nonces  *dpop.Nonces     // the provider's DPoP nonces
 	noRT    *atomic.Bool     // a sign-in asked for offline_access and got no refresh token (warned once)
+
+	// configured are the authorization parameters of every sign-in: the
+	// provider's, then Config.AuthParams. A sign-in's own never weaken
+	// them (mergeParams), and Exchange verifies the ID token against them
+	// (required).
+	configured url.Values
+	required   requirement
 }
 
 // New validates cfg and returns a Client. A missing required field is an
@@ -237,6 +244,16 @@ func New(cfg Config) (*Client, error) {
 		params[k] = slices.Clone(v)
 	}
 	cfg.AuthParams = params
+	configured := cloneValues(cfg.Provider.q.authParams)
+	for k, v := range params {
+		if !protocolParams[k] && len(v) > 0 {
+			configured[k] = slices.Clone(v)
+		}
+	}
+	required, err := requirementOf(configured, cfg.Provider.q.orgClaims)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = defaultHTTPClient
 	}
@@ -247,7 +264,8 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Client{cfg: cfg, signer: signer, learned: new(atomic.Int32), noRT: new(atomic.Bool), nonces: &dpop.Nonces{}}, nil
+	return &Client{cfg: cfg, signer: signer, learned: new(atomic.Int32), noRT: new(atomic.Bool), nonces: &dpop.Nonces{},
+		configured: configured, required: required}, nil
 }
 
 func init() {

@@ -36,7 +36,7 @@ type Login struct {
 	MaxAge    time.Duration
 }
 
-// protocolParams may not be overridden through AuthParams or extra.
+// protocolParams may not be set through AuthParams or extra.
 var protocolParams = map[string]bool{
 	"state": true, "nonce": true, "code_challenge": true, "code_challenge_method": true,
 	"client_id": true, "redirect_uri": true, "response_type": true, "scope": true,
@@ -44,11 +44,21 @@ var protocolParams = map[string]bool{
 
 // NewLogin starts a sign-in attempt: it draws a fresh state, nonce and PKCE
 // verifier and builds the authorization URL with the configured scopes,
-// AuthParams and extra (extra wins over AuthParams). With the
-// offline_access scope it asks in the way the provider needs for a refresh
-// token: prompt=consent for OpenID Connect providers (OIDC Core 11), unless
-// AuthParams or extra set a prompt; Google's access_type=offline; nothing
-// for Auth0.
+// the provider's and the app's AuthParams, and extra, this attempt's own
+// parameters.
+//
+// extra never replaces or weakens a parameter the app configured (see
+// mergeParams): a configured acr_values is narrowed at most (the values in
+// both, else the configured ones), a configured max_age only shortened, a
+// configured prompt, organization or any other parameter kept as it is,
+// and resource indicators added to. What the ID token is verified against
+// (Login.ACRValues, Login.MaxAge, and Exchange's own check of the
+// configured requirement) is the merged, never the weaker, requirement.
+//
+// With the offline_access scope it asks in the way the provider needs for
+// a refresh token: prompt=consent for OpenID Connect providers (OIDC Core
+// 11) unless a prompt was set; Google's access_type=offline; nothing for
+// Auth0.
 func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error) {
 	ep, err := c.cfg.Provider.Endpoints(ctx)
 	if err != nil {
@@ -60,29 +70,22 @@ func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error)
 		l.Nonce = randomString(32)
 		opts = append(opts, oauth2.SetAuthURLParam("nonce", l.Nonce))
 	}
-	params := url.Values{}
-	q := c.cfg.Provider.q
-	for k, v := range q.authParams {
-		params[k] = v
-	}
+	params := mergeParams(c.configured, extra)
 	if slices.Contains(c.cfg.Scopes, "offline_access") {
 		switch {
-		case q.offlineAccessType:
-			params.Set("access_type", "offline")
-			params.Set("prompt", "consent")
-		case ep.Issuer != "" && !q.noOfflineConsent:
+		case c.cfg.Provider.q.offlineAccessType:
+			if !params.Has("access_type") {
+				params.Set("access_type", "offline")
+			}
+			if !params.Has("prompt") {
+				params.Set("prompt", "consent")
+			}
+		case ep.Issuer != "" && !c.cfg.Provider.q.noOfflineConsent && !params.Has("prompt"):
 			// OpenID Connect Core 11: a provider grants offline_access
 			// only with prompt=consent, and strict ones drop it
-			// otherwise. A prompt the app chose (AuthParams, extra)
-			// wins.
+			// otherwise. A prompt the app or this attempt chose wins.
 			params.Set("prompt", "consent")
 		}
-	}
-	for k, v := range c.cfg.AuthParams {
-		params[k] = v
-	}
-	for k, v := range extra {
-		params[k] = v
 	}
 	for k, vs := range params {
 		if protocolParams[k] || len(vs) == 0 {
@@ -202,4 +205,57 @@ func randomString(n int) string {
 	b := make([]byte, n)
 	rand.Read(b) // never fails; see crypto/rand
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// mergeParams is the authorization request's parameters: the configured
+// ones (the provider's and Config.AuthParams), with this attempt's own
+// (extra: the login route's query, Auth.SignIn, a step-up) merged in so
+// that none of them replaces or weakens a configured one:
+//
+//   - acr_values: the configured values that extra names too (a narrower
+//     one-of list), or the configured ones when extra names none of them;
+//   - max_age: the shorter of both;
+//   - resource: both lists (RFC 8707 allows several);
+//   - any other configured parameter (prompt, organization, audience, …):
+//     the configured value; extra's is dropped.
+//
+// A parameter only extra sets is taken as it is.
+func mergeParams(configured, extra url.Values) url.Values {
+	params := cloneValues(configured)
+	for k, vs := range extra {
+		if len(vs) == 0 || protocolParams[k] {
+			continue
+		}
+		have, ok := configured[k]
+		if !ok || len(have) == 0 {
+			params[k] = slices.Clone(vs)
+			continue
+		}
+		switch k {
+		case "acr_values":
+			want := strings.Fields(strings.Join(vs, " "))
+			var both []string
+			for _, v := range strings.Fields(strings.Join(have, " ")) {
+				if slices.Contains(want, v) {
+					both = append(both, v)
+				}
+			}
+			if len(both) > 0 {
+				params.Set(k, strings.Join(both, " "))
+			}
+		case "max_age":
+			a, errA := strconv.Atoi(have[0])
+			b, errB := strconv.Atoi(vs[0])
+			if errA == nil && errB == nil && b >= 0 && b < a {
+				params.Set(k, vs[0])
+			}
+		case "resource":
+			for _, v := range vs {
+				if !slices.Contains(params[k], v) {
+					params[k] = append(params[k], v)
+				}
+			}
+		}
+	}
+	return params
 }

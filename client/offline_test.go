@@ -3,7 +3,9 @@ package client_test
 import (
 	"errors"
 	"net/url"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/confidant-go/confidant/client"
 )
@@ -73,5 +75,62 @@ func TestTokenErrorUnavailable(t *testing.T) {
 		if got := errors.Is(tc.err, client.ErrProviderUnavailable); got != tc.down || errors.Is(tc.err, client.ErrTokenRequest) == tc.down {
 			t.Errorf("%d %s: unavailable %v, want %v (and the opposite for ErrTokenRequest)", tc.err.StatusCode, tc.err.Code, got, tc.down)
 		}
+	}
+}
+
+// TestLoginParamsNeverWeakenConfigured (attack review, finding 1): a sign-in's
+// own parameters (the login route's query, Auth.SignIn, a step-up) never
+// replace or weaken what the app configured in AuthParams, and what the ID
+// token is verified against (Login.ACRValues, Login.MaxAge) is the merged
+// requirement. Before, the sign-in's parameters replaced the app's.
+func TestLoginParamsNeverWeakenConfigured(t *testing.T) {
+	op := startOP(t)
+	prov, err := client.Discover(t.Context(), op.Issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		authParams url.Values
+		extra      url.Values
+		want       url.Values // in the authorization URL
+		acr        []string
+		maxAge     time.Duration
+	}{
+		{"acr_values replaced", url.Values{"acr_values": {"mfa"}}, url.Values{"acr_values": {"pwd"}}, url.Values{"acr_values": {"mfa"}}, []string{"mfa"}, 0},
+		{"acr_values narrowed", url.Values{"acr_values": {"mfa phr"}}, url.Values{"acr_values": {"phr pwd"}}, url.Values{"acr_values": {"phr"}}, []string{"phr"}, 0},
+		{"acr_values of the sign-in alone", nil, url.Values{"acr_values": {"phr"}}, url.Values{"acr_values": {"phr"}}, []string{"phr"}, 0},
+		{"max_age lengthened", url.Values{"max_age": {"60"}}, url.Values{"max_age": {"86400"}}, url.Values{"max_age": {"60"}}, nil, time.Minute},
+		{"max_age shortened", url.Values{"max_age": {"60"}}, url.Values{"max_age": {"0"}}, url.Values{"max_age": {"0"}}, nil, time.Nanosecond},
+		{"max_age not a number", url.Values{"max_age": {"60"}}, url.Values{"max_age": {"x"}}, url.Values{"max_age": {"60"}}, nil, time.Minute},
+		{"prompt kept", url.Values{"prompt": {"login"}}, url.Values{"prompt": {"none"}}, url.Values{"prompt": {"login"}}, nil, 0},
+		{"organization kept", url.Values{"organization": {"org_a"}}, url.Values{"organization": {"org_b"}}, url.Values{"organization": {"org_a"}}, nil, 0},
+		{"a parameter the app did not set", url.Values{"prompt": {"login"}}, url.Values{"login_hint": {"ada"}}, url.Values{"prompt": {"login"}, "login_hint": {"ada"}}, nil, 0},
+		{"resource added to", url.Values{"resource": {"https://a.example/"}}, url.Values{"resource": {"https://b.example/"}},
+			url.Values{"resource": {"https://a.example/", "https://b.example/"}}, nil, 0},
+		{"protocol parameters", nil, url.Values{"redirect_uri": {"https://evil.example/"}, "scope": {"openid admin"}},
+			url.Values{"redirect_uri": {redirect}, "scope": {"openid"}}, nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := client.New(client.Config{Provider: prov, ClientID: clientID, ClientSecret: secret, RedirectURL: redirect,
+				Scopes: []string{"openid"}, AuthParams: tc.authParams})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := c.NewLogin(t.Context(), tc.extra)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, _ := url.Parse(l.URL)
+			q := u.Query()
+			for k, v := range tc.want {
+				if !slices.Equal(q[k], v) {
+					t.Errorf("%s = %q, want %q", k, q[k], v)
+				}
+			}
+			if !slices.Equal(l.ACRValues, tc.acr) || l.MaxAge != tc.maxAge {
+				t.Errorf("verified against acr %q, max_age %s; want %q, %s", l.ACRValues, l.MaxAge, tc.acr, tc.maxAge)
+			}
+		})
 	}
 }

@@ -39,6 +39,9 @@ type quirks struct {
 	// authStyle is the client authentication AuthStyleAuto uses (Auth0
 	// apps default to client_secret_post).
 	authStyle AuthStyle
+	// orgClaims: an organization the app pins (AuthParams) is verified in
+	// the ID token's org_id, or org_name for a name (Auth0).
+	orgClaims bool
 	// revokedCodes are token error codes, besides invalid_grant, that mean
 	// the refresh token is dead.
 	revokedCodes []string

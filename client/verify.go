@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,23 +80,76 @@ func (c *Client) verifyIDToken(ctx context.Context, r *resolved, raw, accessToke
 // or its auth_time is older than max_age (or missing).
 var ErrInsufficientAuthentication = errors.New("client: the sign-in does not meet the requested authentication")
 
-// checkAuthentication verifies the ID token's acr and auth_time against
-// what l asked for (OpenID Connect Core 3.1.3.7, steps 11 to 13).
-func (c *Client) checkAuthentication(claims map[string]any, l *Login) error {
-	if len(l.ACRValues) > 0 {
-		acr, _ := claims["acr"].(string)
-		if !slices.Contains(l.ACRValues, acr) {
-			return fmt.Errorf("%w: acr %q, asked for %q", ErrInsufficientAuthentication, netx.ProviderText(acr), strings.Join(l.ACRValues, " "))
+// requirement is what the app configured every sign-in to ask for
+// (Config.AuthParams): each ID token the code exchange returns must show it,
+// whatever a sign-in's own parameters said.
+type requirement struct {
+	acr    []string      // acr_values: the token's acr is one of them
+	maxAge time.Duration // max_age: auth_time at most this old
+	org    string        // Auth0's organization: an ID (org_…) or a name
+}
+
+func requirementOf(configured url.Values, orgClaims bool) (requirement, error) {
+	var req requirement
+	req.acr = strings.Fields(strings.Join(configured["acr_values"], " "))
+	if v := configured.Get("max_age"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return req, fmt.Errorf("%w: AuthParams max_age %q is not a number of seconds", ErrConfig, v)
 		}
+		req.maxAge = max(time.Duration(n)*time.Second, time.Nanosecond)
 	}
-	if l.MaxAge > 0 {
+	if orgClaims {
+		req.org = configured.Get("organization")
+	}
+	return req, nil
+}
+
+// checkAuthentication verifies the ID token's acr and auth_time against
+// what l asked for (OpenID Connect Core 3.1.3.7, steps 11 to 13), and
+// against what the app requires of every sign-in, so that a Login made
+// with weaker parameters (or by hand) cannot pass what the app configured.
+func (c *Client) checkAuthentication(claims map[string]any, l *Login) error {
+	if err := c.checkACR(claims, l.ACRValues); err != nil {
+		return err
+	}
+	if err := c.checkACR(claims, c.required.acr); err != nil {
+		return err
+	}
+	maxAge := l.MaxAge
+	if c.required.maxAge > 0 && (maxAge == 0 || c.required.maxAge < maxAge) {
+		maxAge = c.required.maxAge
+	}
+	if maxAge > 0 {
 		at, ok := claims["auth_time"].(float64)
 		if !ok {
 			return fmt.Errorf("%w: no auth_time, asked for max_age", ErrInsufficientAuthentication)
 		}
-		if age := c.cfg.Now().Sub(time.Unix(int64(at), 0)); age > l.MaxAge+c.cfg.ClockSkew {
-			return fmt.Errorf("%w: authenticated %s ago, max_age %s", ErrInsufficientAuthentication, age.Round(time.Second), l.MaxAge)
+		if age := c.cfg.Now().Sub(time.Unix(int64(at), 0)); age > maxAge+c.cfg.ClockSkew {
+			return fmt.Errorf("%w: authenticated %s ago, max_age %s", ErrInsufficientAuthentication, age.Round(time.Second), maxAge)
 		}
+	}
+	if org := c.required.org; org != "" {
+		// Auth0: an organization given by ID comes back in org_id, one
+		// given by name in org_name, lowercased.
+		claim, match := "org_id", org
+		if !strings.HasPrefix(org, "org_") {
+			claim, match = "org_name", strings.ToLower(org)
+		}
+		if got, _ := claims[claim].(string); got != match {
+			return fmt.Errorf("%w: %s %q, the app pins organization %q", ErrInvalidIDToken, claim, netx.ProviderText(got), org)
+		}
+	}
+	return nil
+}
+
+func (c *Client) checkACR(claims map[string]any, want []string) error {
+	if len(want) == 0 {
+		return nil
+	}
+	acr, _ := claims["acr"].(string)
+	if !slices.Contains(want, acr) {
+		return fmt.Errorf("%w: acr %q, asked for %q", ErrInsufficientAuthentication, netx.ProviderText(acr), strings.Join(want, " "))
 	}
 	return nil
 }

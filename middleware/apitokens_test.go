@@ -12,7 +12,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/confidant-go/confidant/internal/certop"
 	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/internal/testop"
 	"github.com/confidant-go/confidant/middleware"
@@ -279,5 +281,70 @@ func TestTokenExchange(t *testing.T) {
 	}
 	if n, tok := after["_exchanges"]-before["_exchanges"], after["/token"]-before["/token"]; n != 1 || tok != 1 {
 		t.Errorf("%d exchanges, %d token requests; want 1 exchange and nothing else", n, tok)
+	}
+}
+
+// TestTokenExchangeKeepsSignInTokens (attack review, finding 2): the first
+// call to a token-exchange API set the session's refresh token to the
+// exchange response's, usually none: the user was signed out when the
+// access token expired, and sign-out left the sign-in refresh token live.
+// A refresh token the exchange does return is a grant of its own, kept
+// with the API's token, never over the sign-in's, and sign-out revokes it
+// too. Against oidc-provider (rotation on every use), with and without a
+// refresh token in the exchange's answer.
+func TestTokenExchangeKeepsSignInTokens(t *testing.T) {
+	for _, withRT := range []bool{false, true} {
+		t.Run(fmt.Sprintf("exchange returns a refresh token: %v", withRT), func(t *testing.T) {
+			ledger := audienceAPI()
+			defer ledger.Close()
+			s := newCertified(t, certifiedOptions{
+				accessTTL:  2,
+				grantTypes: []string{"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange"},
+				resources:  map[string]map[string]string{"https://ledger.example/": {"scope": "ledger:read"}},
+				op:         func(c *certop.Config) { c.ExchangeRefreshToken = withRT },
+				mw: func(c *middleware.Config) {
+					c.APIs = append(c.APIs, middleware.API{Name: "ledger", BaseURL: ledger.URL + "/", Resource: "https://ledger.example/", TokenExchange: true})
+				},
+			})
+			s.app.APIs = map[string]string{"certified": ledger.URL + "/entries"}
+			hc := s.signIn(t, "alice")
+			appURL := mustURL(s.app.URL)
+			before, err := testenv.LoadCookies(s.app.Store, hc.Jar.Cookies(appURL))
+			if err != nil || before.RefreshToken == "" {
+				t.Fatalf("after sign-in: refresh token %v (%v)", before != nil && before.RefreshToken != "", err)
+			}
+			if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 || !strings.HasPrefix(body, "https://ledger.example/") {
+				t.Fatalf("ledger: %d %s", status, body)
+			}
+			after, err := testenv.LoadCookies(s.app.Store, hc.Jar.Cookies(appURL))
+			if err != nil {
+				t.Fatal(err)
+			}
+			api := after.APITokens["ledger"]
+			if after.RefreshToken != before.RefreshToken {
+				t.Fatalf("the exchange replaced the sign-in refresh token (now %d bytes)", len(after.RefreshToken))
+			}
+			if withRT && (api.RefreshToken == "" || api.RefreshToken == after.RefreshToken) {
+				t.Errorf("the exchange's refresh token: kept %v, the sign-in's %v; want kept with the API token", api.RefreshToken != "", api.RefreshToken == after.RefreshToken)
+			}
+			// The sign-in access token expires: the session refreshes
+			// with its own refresh token and stays signed in.
+			time.Sleep(2500 * time.Millisecond)
+			if who := s.whoami(t, hc); who != "certified:alice" {
+				t.Fatalf("after the access token expired: %q, want still signed in", who)
+			}
+			refreshed, _ := testenv.LoadCookies(s.app.Store, hc.Jar.Cookies(appURL))
+			if refreshed == nil || refreshed.RefreshToken == before.RefreshToken {
+				t.Errorf("no refresh of the sign-in tokens")
+			}
+			resp, err := hc.Post(s.app.URL+"/auth/logout", "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if issued, live := s.op.ExchangeRefreshTokens(t); live != 0 || (withRT && issued == 0) {
+				t.Errorf("after sign-out: %d of the %d refresh tokens from token exchange still live", live, issued)
+			}
+		})
 	}
 }

@@ -45,6 +45,7 @@ type certifiedOptions struct {
 	dpopNonce  bool
 	client     func(*client.Config)
 	mw         func(*middleware.Config)
+	op         func(*certop.Config) // adjusts the provider's configuration
 }
 
 // newCertified starts oidc-provider with the app registered and the app,
@@ -65,7 +66,11 @@ func newCertified(t *testing.T, o certifiedOptions) *certified {
 		if o.register != nil {
 			o.register(&reg)
 		}
-		s.op = certop.Start(t, certop.Config{AccessTokenTTL: o.accessTTL, Features: o.features, ResourceServers: o.resources, DPoPNonce: o.dpopNonce, Clients: []certop.Client{reg}})
+		ocfg := certop.Config{AccessTokenTTL: o.accessTTL, Features: o.features, ResourceServers: o.resources, DPoPNonce: o.dpopNonce, Clients: []certop.Client{reg}}
+		if o.op != nil {
+			o.op(&ocfg)
+		}
+		s.op = certop.Start(t, ocfg)
 		prov, err := client.Discover(t.Context(), s.op.Issuer, client.WithName("certified"))
 		if err != nil {
 			t.Fatal(err)

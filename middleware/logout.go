@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -61,6 +62,13 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		start := time.Now()
 		revokeErr := c.RevokeToken(ctx, &oauth2.Token{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken})
+		for _, rt := range apiRefreshTokens(s) {
+			// Grants of the APIs' own (token exchange): every refresh
+			// token the session holds ends with it.
+			if err := c.Revoke(ctx, rt, "refresh_token"); err != nil && !errors.Is(err, client.ErrNotSupported) {
+				revokeErr = errors.Join(revokeErr, err)
+			}
+		}
 		revokeTime := time.Since(start)
 		revoked := revokeErr == nil
 		if errors.Is(revokeErr, client.ErrNotSupported) || errors.Is(revokeErr, client.ErrNoToken) {
@@ -103,4 +111,16 @@ func revokedKind(s *session.Session) string {
 		return "access_token"
 	}
 	return ""
+}
+
+// apiRefreshTokens are the refresh tokens of s's API tokens that are not
+// the sign-in's, each once.
+func apiRefreshTokens(s *session.Session) []string {
+	var rts []string
+	for _, t := range s.APITokens {
+		if t.RefreshToken != "" && t.RefreshToken != s.RefreshToken && !slices.Contains(rts, t.RefreshToken) {
+			rts = append(rts, t.RefreshToken)
+		}
+	}
+	return rts
 }

@@ -43,6 +43,12 @@ type auth0Setup struct {
 }
 
 func newAuth0(t *testing.T, o emulate.Auth0Options, popts ...client.ProviderOption) *auth0Setup {
+	return newAuth0With(t, o, nil, popts...)
+}
+
+// newAuth0With is newAuth0 with the client's and the middleware's
+// configuration adjusted by set (nil: as newAuth0).
+func newAuth0With(t *testing.T, o emulate.Auth0Options, set func(*client.Config, *middleware.Config), popts ...client.ProviderOption) *auth0Setup {
 	hosts := &emulate.Hosts{}
 	s := &auth0Setup{hosts: hosts}
 	s.app = testenv.NewApp(t, map[string]string{"auth0": "https://api.example.test/orders"}, func(appURL string) middleware.Config {
@@ -55,13 +61,19 @@ func newAuth0(t *testing.T, o emulate.Auth0Options, popts ...client.ProviderOpti
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.c, err = client.New(client.Config{Provider: prov, ClientID: "auth0-app", ClientSecret: "auth0-secret",
+		ccfg := client.Config{Provider: prov, ClientID: "auth0-app", ClientSecret: "auth0-secret",
 			RedirectURL: appURL + "/auth/callback", HTTPClient: hosts.Client(),
-			Scopes: []string{"openid", "profile", "email", "offline_access"}})
+			Scopes: []string{"openid", "profile", "email", "offline_access"}}
+		var mcfg middleware.Config
+		if set != nil {
+			set(&ccfg, &mcfg)
+		}
+		s.c, err = client.New(ccfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return middleware.Config{Client: s.c, APITransport: hosts}
+		mcfg.Client, mcfg.APITransport = s.c, hosts
+		return mcfg
 	})
 	return s
 }
@@ -225,7 +237,8 @@ func TestProviderFlows(t *testing.T) {
 			name:  "Auth0: audience, organization and invitation; rotation; /oidc/logout",
 			start: "/auth/login?organization=org_123&invitation=inv_456&prompt=login&foo=bar&redirect_uri=https://evil.example/",
 			setup: func(t *testing.T) (*testenv.App, *http.Client, func(string) (*url.URL, error), func() int) {
-				s := newAuth0(t, emulate.Auth0Options{AccessTokenLifetime: 2 * time.Second}, client.WithAudience("https://api.example.test/"))
+				s := newAuth0(t, emulate.Auth0Options{AccessTokenLifetime: 2 * time.Second, Organizations: map[string]string{"org_123": "Acme"}},
+					client.WithAudience("https://api.example.test/"))
 				hc := testenv.BrowserVia(s.hosts)
 				t.Cleanup(func() {
 					if s.t0.OP.RevokedRefreshTokens() != 1 {

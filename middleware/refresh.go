@@ -394,8 +394,20 @@ func (rf *refresher) do(ctx context.Context, c *client.Client, cur *session.Sess
 	for k, v := range cur.APITokens {
 		ns.APITokens[k] = v
 	}
-	ns.APITokens[op.api] = session.APIToken{AccessToken: tok.AccessToken, TokenType: tok.Type(), Expiry: tok.Expiry, Issued: rf.now()}
-	ns.RefreshToken = tok.RefreshToken
+	t := session.APIToken{AccessToken: tok.AccessToken, TokenType: tok.Type(), Expiry: tok.Expiry, Issued: rf.now()}
+	switch {
+	case op.exchange:
+		// A grant of its own: whatever it returns stays with the API's
+		// token, never over the sign-in tokens.
+		t.RefreshToken = tok.RefreshToken
+		if t.RefreshToken == "" {
+			t.RefreshToken = cur.APITokens[op.api].RefreshToken // revoked at sign-out
+		}
+	case tok.RefreshToken != "":
+		// The sign-in grant's refresh token, rotated by this use.
+		ns.RefreshToken = tok.RefreshToken
+	}
+	ns.APITokens[op.api] = t
 	return &ns, nil
 }
 

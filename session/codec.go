@@ -20,14 +20,16 @@ import (
 // Format 2 adds a flags byte at the end (bit 0: EmailVerified); format 3
 // adds the API tokens after it (a count, then name, token, type, expiry and
 // issue time of each, by name); format 4 the DPoP key after those; format
-// 5 the app's values (a count, then key and value, by key). Formats 1 to 4,
-// written before, still decode.
+// 5 the app's values (a count, then key and value, by key); format 6 a
+// refresh token after each API token's issue time. Formats 1 to 5, written
+// before, still decode.
 const (
 	formatV1 = 1
 	formatV2 = 2
 	formatV3 = 3
 	formatV4 = 4
 	formatV5 = 5
+	formatV6 = 6
 )
 
 const flagEmailVerified = 1
@@ -38,7 +40,7 @@ func marshal(s *Session) []byte {
 	n := 64 + len(s.ID) + len(s.Provider) + len(s.Issuer) + len(s.SID) + len(s.Subject) + len(s.Name) + len(s.Email) + len(s.Picture) +
 		len(s.Claims) + len(s.AccessToken) + len(s.TokenType) + len(s.RefreshToken) + len(s.IDToken) + len(s.Scope)
 	b := make([]byte, 0, n)
-	b = append(b, formatV5)
+	b = append(b, formatV6)
 	for _, f := range []string{s.ID, s.Provider, s.Issuer, s.SID, s.Subject, s.Name, s.Email, s.Picture} {
 		b = appendString(b, f)
 	}
@@ -64,6 +66,7 @@ func marshal(s *Session) []byte {
 		b = appendString(b, t.TokenType)
 		b = appendTime(b, t.Expiry)
 		b = appendTime(b, t.Issued)
+		b = appendToken(b, t.RefreshToken)
 	}
 	b = appendBytes(b, s.DPoPKey)
 	b = binary.AppendUvarint(b, uint64(len(s.Values)))
@@ -234,7 +237,7 @@ func unmarshal(b []byte) (*Session, error) {
 // unmarshalInto decodes b into s, which it sets whole; on error s is
 // left partly set.
 func unmarshalInto(s *Session, b []byte) error {
-	if len(b) == 0 || b[0] < formatV1 || b[0] > formatV5 {
+	if len(b) == 0 || b[0] < formatV1 || b[0] > formatV6 {
 		return errCorrupt
 	}
 	r := &reader{b: b[1:]}
@@ -266,6 +269,9 @@ func unmarshalInto(s *Session, b []byte) error {
 			name := r.string()
 			t := APIToken{AccessToken: r.token(), TokenType: r.string()}
 			t.Expiry, t.Issued = r.time(), r.time()
+			if b[0] >= formatV6 {
+				t.RefreshToken = r.token()
+			}
 			if _, dup := s.APITokens[name]; dup || r.err != nil {
 				return errCorrupt
 			}

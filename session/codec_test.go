@@ -20,7 +20,8 @@ func TestCodecRoundTrip(t *testing.T) {
 		"values":     {ID: "v", Values: map[string]string{"roles": "admin billing", "account": "42"}},
 		"api tokens": {ID: "c", APITokens: map[string]APIToken{
 			"orders":  {AccessToken: "aaa.bbb.ccc", TokenType: "Bearer", Expiry: now, Issued: now},
-			"billing": {AccessToken: "opaque", TokenType: "DPoP", Expiry: now}}},
+			"billing": {AccessToken: "opaque", TokenType: "DPoP", Expiry: now},
+			"ledger":  {AccessToken: "x", RefreshToken: "exchange-grant-refresh-token", Issued: now}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			got, err := unmarshal(marshal(s))

@@ -63,6 +63,10 @@ type APIToken struct {
 	TokenType   string    // usually "Bearer"
 	Expiry      time.Time // zero when unknown
 	Issued      time.Time // when it was obtained
+	// RefreshToken is one that came with the API's token by token
+	// exchange, a grant apart from the sign-in's: never the session's
+	// RefreshToken, and revoked with it at sign-out. Usually empty.
+	RefreshToken string
 }
 
 // Keys are the keys a DenyList is asked about for s: its user at its

@@ -66,6 +66,9 @@ type Config struct {
 	// indicator, the resource server's scopes ({"scope": "read write"}).
 	// Its access tokens are JWTs whose aud is the indicator.
 	ResourceServers map[string]map[string]string `json:"resourceServers,omitempty"`
+	// ExchangeRefreshToken makes token exchange return a refresh token
+	// too, of a grant of its own (see ExchangeRefreshTokens).
+	ExchangeRefreshToken bool `json:"exchangeRefreshToken,omitempty"`
 }
 
 // Provider is a running oidc-provider.
@@ -155,6 +158,23 @@ func (p *Provider) Counts(t testing.TB) map[string]int {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// ExchangeRefreshTokens reports how many refresh tokens token exchange
+// issued (Config.ExchangeRefreshToken) and how many of them the provider
+// still honours.
+func (p *Provider) ExchangeRefreshTokens(t testing.TB) (issued, live int) {
+	t.Helper()
+	resp, err := http.Get(p.Issuer + "/_test/exchange-refresh-tokens")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct{ Issued, Live int }
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v.Issued, v.Live
 }
 
 var formAction = regexp.MustCompile(`<form[^>]*action="([^"]+)"`)

@@ -1,11 +1,14 @@
 package emulate
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +20,14 @@ import (
 // Auth0's issuer (with its trailing slash) and paths, ID tokens with
 // updated_at as a string, /oidc/logout as the discovered end_session
 // endpoint (or none, for older tenants), and /v2/logout?client_id=&returnTo=.
+//
+// Organizations follow "Work with Tokens and Organizations"
+// (auth0.com/docs/manage-users/organizations/using-tokens): an
+// authorization request with organization= (an ID, org_…, or a name) signs
+// the user in to that organization, whose org_id and org_name (lowercase)
+// the ID token then carries; an unknown organization is refused at
+// /authorize. The parameter travels through the browser, so the app must
+// check the claims.
 type Auth0 struct {
 	Domain string
 	OP     *testop.Provider
@@ -25,6 +36,8 @@ type Auth0 struct {
 	noEndSession bool
 	clients      []testop.Client
 	v2Logouts    atomic.Int64
+	orgs         map[string]string // ID → name
+	orgOfNonce   sync.Map          // the authorization request's nonce → organization ID
 }
 
 // Auth0Options adjust the tenant.
@@ -34,6 +47,8 @@ type Auth0Options struct {
 	NoEndSession bool
 	// AccessTokenLifetime of the OP (default 5 minutes).
 	AccessTokenLifetime time.Duration
+	// Organizations the user belongs to, by ID (org_…) → name.
+	Organizations map[string]string
 }
 
 // Auth0User is the tenant's user; its updated_at is a string, as Auth0 sends it.
@@ -49,7 +64,7 @@ func NewAuth0(t testing.TB, hosts *Hosts, domain string, clients []testop.Client
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &Auth0{Domain: domain, OP: op, noEndSession: o.NoEndSession, clients: clients}
+	a := &Auth0{Domain: domain, OP: op, noEndSession: o.NoEndSession, clients: clients, orgs: o.Organizations}
 	a.Server = httptest.NewServer(a)
 	t.Cleanup(a.Server.Close)
 	hosts.Map(domain, a.Server.URL)
@@ -92,9 +107,76 @@ func (a *Auth0) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			to = "https://" + a.Domain + "/logged-out"
 		}
 		http.Redirect(w, r, to, http.StatusFound)
+	case testop.PathAuthorize:
+		if org := r.URL.Query().Get("organization"); org != "" {
+			id, ok := a.orgID(org)
+			if !ok {
+				http.Error(w, "parameter organization is invalid: no organization found by that identifier or name", http.StatusBadRequest)
+				return
+			}
+			a.orgOfNonce.Store(r.URL.Query().Get("nonce"), id)
+		}
+		a.OP.ServeHTTP(w, r)
+	case testop.PathToken:
+		rec := httptest.NewRecorder()
+		a.OP.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		var m map[string]any
+		if rec.Code == http.StatusOK && json.Unmarshal(body, &m) == nil && a.addOrganization(m) {
+			body, _ = json.Marshal(m)
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(rec.Code)
+		w.Write(body)
 	default:
 		a.OP.ServeHTTP(w, r)
 	}
+}
+
+// orgID finds an organization by ID or (case-insensitively) by name.
+func (a *Auth0) orgID(org string) (string, bool) {
+	for id, name := range a.orgs {
+		if id == org || strings.EqualFold(name, org) {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// addOrganization puts org_id and org_name in the ID token of a token
+// response whose sign-in named an organization (the nonce ties the token
+// to its authorization request; a refresh keeps the nonce claim).
+func (a *Auth0) addOrganization(m map[string]any) bool {
+	raw, _ := m["id_token"].(string)
+	claims, ok := payload(raw)
+	if !ok {
+		return false
+	}
+	nonce, _ := claims["nonce"].(string)
+	id, ok := a.orgOfNonce.Load(nonce)
+	if !ok || nonce == "" {
+		return false
+	}
+	claims["org_id"], claims["org_name"] = id, strings.ToLower(a.orgs[id.(string)])
+	m["id_token"] = a.OP.Sign(claims)
+	return true
+}
+
+// payload is the claims of a JWT, unverified (the emulator's own tokens).
+func payload(raw string) (map[string]any, bool) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims map[string]any
+	if err != nil || json.Unmarshal(b, &claims) != nil {
+		return nil, false
+	}
+	return claims, true
 }
 
 // discovery returns the OP's discovery document as a map.

@@ -14,6 +14,7 @@ import Provider, { errors } from 'oidc-provider';
 const cfg = JSON.parse(process.env.CERTOP_CONFIG || '{}');
 const accounts = cfg.accounts || {};
 const counts = {};
+const exchangeRefreshTokens = [];
 
 const server = http.createServer();
 server.listen(0, '127.0.0.1', () => {
@@ -109,6 +110,17 @@ server.listen(0, '127.0.0.1', () => {
       access_token: value, token_type: 'Bearer', expires_in: token.expiration,
       issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', scope: token.scope,
     };
+    if (cfg.exchangeRefreshToken) {
+      // A refresh token of a grant of its own (revoking it revokes that
+      // grant, not the sign-in's), as some providers return with an
+      // exchanged token.
+      const rt = new provider.RefreshToken({
+        client, accountId: subject.accountId, grantId: `exchange-${crypto.randomUUID()}`,
+        scope: info.scope || '', gty: 'token_exchange', expiresWithSession: false,
+      });
+      ctx.body.refresh_token = await rt.save();
+      exchangeRefreshTokens.push(ctx.body.refresh_token);
+    }
   }, ['subject_token', 'subject_token_type', 'resource', 'scope', 'requested_token_type', 'audience']);
   provider.on('server_error', (ctx, err) => console.error('server_error', err));
   provider.on('backchannel.error', (ctx, err, client) => console.error('backchannel.error', client.clientId, err, err.cause));
@@ -116,6 +128,20 @@ server.listen(0, '127.0.0.1', () => {
   const handle = provider.callback();
   server.on('request', (req, res) => {
     const path = req.url.split('?')[0];
+    if (path === '/_test/exchange-refresh-tokens') {
+      // How many of the refresh tokens token exchange issued are still
+      // honoured (not revoked, not expired).
+      (async () => {
+        let live = 0;
+        for (const v of exchangeRefreshTokens) {
+          const rt = await provider.RefreshToken.find(v);
+          if (rt && !rt.isExpired && !rt.consumed) live += 1;
+        }
+        res.setHeader('Content-Type', 'application/json');
+        res.end(JSON.stringify({ issued: exchangeRefreshTokens.length, live }));
+      })();
+      return;
+    }
     if (path === '/_test/counts') {
       res.setHeader('Content-Type', 'application/json');
       res.end(JSON.stringify(counts));
