@@ -30,7 +30,9 @@ type LogoutToken struct {
 // Back-Channel Logout 1.0) through go-oidc: signature from the JWKS with an
 // allowed algorithm (never "none"), iss, the events claim, no nonce, a jti,
 // sub or sid; then aud (must include the client ID), iat (required, not in
-// the future beyond ClockSkew, not older than maxAge) and exp when present.
+// the future beyond ClockSkew, not older than maxAge) and exp when present
+// (OpenID Connect Back-Channel Logout 1.0 requires exp, but deployed
+// certified providers omit it; maxAge bounds such a token).
 func (c *Client) VerifyLogoutToken(ctx context.Context, raw string, maxAge time.Duration) (*LogoutToken, error) {
 	if err := checkLogoutShape(raw, c.cfg.Provider.Issuer()); err != nil {
 		return nil, err
@@ -42,21 +44,40 @@ func (c *Client) VerifyLogoutToken(ctx context.Context, raw string, maxAge time.
 	if r.verifier == nil {
 		return nil, fmt.Errorf("%w: provider %q issues no ID tokens", ErrInvalidLogoutToken, c.cfg.Provider.Name())
 	}
-	lt, err := r.verifier.VerifyLogout(oidc.ClientContext(ctx, c.cfg.Provider.httpClient()), raw)
+	// The signature, iss and alg through go-oidc's ID token verifier, not
+	// its VerifyLogout, which refuses a token without exp: deployed
+	// certified providers send iat alone, and maxAge bounds it anyway.
+	idt, err := r.verifier.Verify(oidc.ClientContext(ctx, c.cfg.Provider.httpClient()), raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidLogoutToken, err)
 	}
-	if !slices.Contains(lt.Audience, c.cfg.ClientID) {
+	var claims struct {
+		JTI   string          `json:"jti"`
+		SID   string          `json:"sid"`
+		Nonce json.RawMessage `json:"nonce"`
+	}
+	if err := idt.Claims(&claims); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidLogoutToken, err)
+	}
+	switch {
+	case len(claims.Nonce) != 0:
+		// An ID token is never a logout token.
+		return nil, fmt.Errorf("%w: a nonce claim", ErrInvalidLogoutToken)
+	case claims.JTI == "":
+		return nil, fmt.Errorf("%w: no jti", ErrInvalidLogoutToken)
+	case idt.Subject == "" && claims.SID == "":
+		return nil, fmt.Errorf("%w: neither sub nor sid", ErrInvalidLogoutToken)
+	case !slices.Contains(idt.Audience, c.cfg.ClientID):
 		return nil, fmt.Errorf("%w: audience does not include the client ID", ErrInvalidLogoutToken)
 	}
 	now := c.cfg.Now()
-	if lt.IssuedAt.IsZero() || lt.IssuedAt.After(now.Add(c.cfg.ClockSkew)) || now.Sub(lt.IssuedAt) > maxAge+c.cfg.ClockSkew {
+	if idt.IssuedAt.IsZero() || idt.IssuedAt.After(now.Add(c.cfg.ClockSkew)) || now.Sub(idt.IssuedAt) > maxAge+c.cfg.ClockSkew {
 		return nil, fmt.Errorf("%w: missing, future or stale iat", ErrInvalidLogoutToken)
 	}
-	if !lt.Expiry.IsZero() && now.After(lt.Expiry.Add(c.cfg.ClockSkew)) {
+	if !idt.Expiry.IsZero() && now.After(idt.Expiry.Add(c.cfg.ClockSkew)) {
 		return nil, fmt.Errorf("%w: expired", ErrInvalidLogoutToken)
 	}
-	return &LogoutToken{Issuer: lt.Issuer, Subject: lt.Subject, SID: lt.SessionID, ID: lt.TokenID}, nil
+	return &LogoutToken{Issuer: idt.Issuer, Subject: idt.Subject, SID: claims.SID, ID: claims.JTI}, nil
 }
 
 // LogoutTokenIssuer returns the iss claim of a back-channel logout token

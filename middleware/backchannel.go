@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -55,8 +56,9 @@ func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 		a.backchannelError(w, r, http.StatusBadRequest, err)
 		return
 	}
+	jti := "jti\x00" + lt.Issuer + "\x00" + lt.ID
 	if lt.ID != "" {
-		first, err := a.replays.FirstUse(r.Context(), "jti\x00"+lt.Issuer+"\x00"+lt.ID, a.cfg.LogoutTokenMaxAge*2+2*time.Minute)
+		first, err := a.replays.FirstUse(r.Context(), jti, a.cfg.LogoutTokenMaxAge*2+2*time.Minute)
 		if err != nil {
 			a.backchannelError(w, r, http.StatusServiceUnavailable, fmt.Errorf("%w: %w", ErrSessionStore, err))
 			return
@@ -72,6 +74,13 @@ func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	n, err := a.endSessions(r.Context(), key)
 	if err != nil {
+		if lt.ID != "" {
+			// The jti counts as used only once its sessions ended: the
+			// provider's retry of this token must work. (A store that
+			// failed the ending may fail this too; the record then
+			// expires with the token's age limit.)
+			err = errors.Join(err, a.replays.Forget(context.WithoutCancel(r.Context()), jti))
+		}
 		a.backchannelError(w, r, http.StatusServiceUnavailable, fmt.Errorf("%w: %w", ErrSessionStore, err))
 		return
 	}
@@ -139,6 +148,14 @@ func newJTICache(now func() time.Time) *jtiCache {
 // FirstUse implements session.ReplayCache.
 func (c *jtiCache) FirstUse(_ context.Context, id string, ttl time.Duration) (bool, error) {
 	return c.add(id, c.now(), ttl), nil
+}
+
+// Forget implements session.ReplayCache.
+func (c *jtiCache) Forget(_ context.Context, id string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
+	return nil
 }
 
 func (c *jtiCache) add(id string, now time.Time, ttl time.Duration) bool {

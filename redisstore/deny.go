@@ -13,6 +13,21 @@ func (s *Store) FirstUse(ctx context.Context, key string, ttl time.Duration) (bo
 	return firstUse(ctx, s.cfg.Client, s.replayKey(key), ttl, s.cfg.OpTimeout)
 }
 
+// Forget implements session.ReplayCache.
+func (s *Store) Forget(ctx context.Context, key string) error {
+	return forget(ctx, s.cfg.Client, s.replayKey(key), s.cfg.OpTimeout)
+}
+
+func forget(ctx context.Context, c redis.UniversalClient, key string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := c.Del(ctx, key).Err(); err != nil {
+		reloadOnFailure(c)
+		return unavailable(err)
+	}
+	return nil
+}
+
 func firstUse(ctx context.Context, c redis.UniversalClient, key string, ttl, timeout time.Duration) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -51,6 +66,11 @@ func (d *DenyList) Deny(ctx context.Context, key string, at time.Time, ttl time.
 // FirstUse implements session.ReplayCache.
 func (d *DenyList) FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	return firstUse(ctx, d.Client, d.key("replay\x00"+key), ttl, 2*time.Second)
+}
+
+// Forget implements session.ReplayCache.
+func (d *DenyList) Forget(ctx context.Context, key string) error {
+	return forget(ctx, d.Client, d.key("replay\x00"+key), 2*time.Second)
 }
 
 // DeniedAt implements session.DenyList. The keys are read in one pipeline

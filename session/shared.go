@@ -40,4 +40,8 @@ var ErrLockLost = errors.New("session: refresh lock lost")
 type ReplayCache interface {
 	// FirstUse records key for ttl and reports whether it was new.
 	FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	// Forget removes key, so that its next FirstUse is new again: the use
+	// it recorded failed (a back-channel logout whose sessions could not
+	// be ended is retried by the provider with the same jti).
+	Forget(ctx context.Context, key string) error
 }
