@@ -95,6 +95,13 @@ func New(cfg Config) (*Auth, error) {
 		leeway: cfg.RefreshLeeway, timeout: cfg.RefreshTimeout, retryAfter: cfg.RetryAfter,
 		flights: map[tokenKey]*flight{}, done: map[tokenKey]*outcome{}, max: maxOutcomes,
 		locks: map[string]*sessionLock{}, latest: map[string]*outcome{}}
+	if rc, ok := cfg.DenyList.(session.RefreshCoordinator); ok && a.shared == nil {
+		a.refresher.coord = &coordinator{shared: rc, cipher: flows}
+	} else if a.shared == nil && cfg.Logger != nil {
+		cfg.Logger.Info("confidant: sessions are in cookies and Config.DenyList is not shared: refreshes are coordinated within this instance only. " +
+			"With several instances and a provider that rotates refresh tokens, two instances can refresh one session at once and the provider then revokes it (users signed out); " +
+			"give every instance the same redisstore.DenyList (or keep sessions in redisstore.Store)")
+	}
 	if cfg.Logger != nil {
 		for _, c := range clients {
 			if err := c.Provider().DiscoveryError(); err != nil {

@@ -105,6 +105,7 @@ func (op refreshOp) key(s *session.Session) tokenKey {
 type refresher struct {
 	clientFor  func(*session.Session) *client.Client
 	shared     session.SharedStore // nil: the caller saves the result
+	coord      *coordinator        // cookie sessions shared across instances; nil without
 	now        func() time.Time
 	sink       event.Sink
 	policy     func(error, *session.Session, time.Time) RefreshAction
@@ -279,6 +280,9 @@ func (rf *refresher) once(ctx context.Context, s *session.Session, op refreshOp)
 	c := rf.clientFor(s)
 	if c == nil {
 		return nil, ErrSessionEnded // its provider is no longer configured
+	}
+	if rf.shared == nil && rf.coord != nil {
+		return rf.coordinated(ctx, c, s, op)
 	}
 	if rf.shared == nil {
 		unlock := rf.lockSession(s.ID)
@@ -480,12 +484,20 @@ func (rf *refresher) remember(k tokenKey, o *outcome) {
 // will come back with old, and must get the rotated tokens then.
 func (rf *refresher) keepUnwritten(old *session.Session) {
 	rf.mu.Lock()
-	defer rf.mu.Unlock()
+	var ns *session.Session
 	if o := rf.done[keyOf(old)]; o != nil && o.err == nil {
 		o.until = rf.now().Add(unwrittenTTL)
+		ns = o.sess
 	}
 	if l := rf.latest[old.ID]; l != nil {
 		l.until = rf.now().Add(unwrittenTTL)
+	}
+	rf.mu.Unlock()
+	if rf.coord != nil && ns != nil {
+		// Other instances must find it too, for as long.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		rf.coord.record(ctx, ns, unwrittenTTL)
 	}
 }
 

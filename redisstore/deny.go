@@ -40,10 +40,16 @@ func firstUse(ctx context.Context, c redis.UniversalClient, key string, ttl, tim
 }
 
 // DenyList is a session.DenyList in Redis, shared by app instances that use
-// cookie sessions.
+// cookie sessions. It is their session.ReplayCache for logout tokens and
+// their session.RefreshCoordinator too: one refresh per session across
+// instances, and the newest result for requests that still carry the
+// cookie from before it. Safe for concurrent use.
 type DenyList struct {
 	Client redis.UniversalClient
 	Prefix string // default "confidant:deny:"
+	// LockLease is the lease of a session's refresh lock, renewed while
+	// the refresh runs (see Config.LockLease). Default 3 s.
+	LockLease time.Duration
 }
 
 func (d *DenyList) key(k string) string {
@@ -95,4 +101,46 @@ func (d *DenyList) DeniedAt(ctx context.Context, keys ...string) (time.Time, err
 		}
 	}
 	return latest, nil
+}
+
+// Lock implements session.RefreshCoordinator.
+func (d *DenyList) Lock(ctx context.Context, id string) (context.Context, func(), error) {
+	ttl := d.LockLease
+	if ttl <= 0 {
+		ttl = 3 * time.Second
+	}
+	key := d.key("lock\x00" + id)
+	l := lease{client: d.Client, key: key, ttl: ttl, opTimeout: 2 * time.Second,
+		setNX: func(ctx context.Context, token string) (bool, error) {
+			return d.Client.SetNX(ctx, key, token, ttl).Result()
+		}}
+	return l.acquire(ctx)
+}
+
+// Result implements session.RefreshCoordinator. It holds a session sealed
+// by the middleware for this purpose alone (it does not open as a cookie),
+// under a hash of the session ID.
+func (d *DenyList) Result(ctx context.Context, id string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	b, err := d.Client.Get(ctx, d.key("result\x00"+id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		reloadOnFailure(d.Client)
+		return nil, unavailable(err)
+	}
+	return b, nil
+}
+
+// SetResult implements session.RefreshCoordinator.
+func (d *DenyList) SetResult(ctx context.Context, id string, sealed []byte, ttl time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := d.Client.Set(ctx, d.key("result\x00"+id), sealed, ttl).Err(); err != nil {
+		reloadOnFailure(d.Client)
+		return unavailable(err)
+	}
+	return nil
 }

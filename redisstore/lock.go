@@ -23,25 +23,48 @@ var (
 // unreachable) ends held with cause session.ErrLockLost.
 func (s *Store) Lock(ctx context.Context, id string) (context.Context, func(), error) {
 	key := s.lockKey(id)
+	l := lease{client: s.cfg.Client, key: key, ttl: s.cfg.LockLease, opTimeout: s.cfg.OpTimeout,
+		setNX: func(octx context.Context, token string) (bool, error) {
+			if s.cfg.WaitReplicas > 0 {
+				// A lock that a failover loses could let a second instance
+				// present the refresh token this one is using.
+				var set *redis.BoolCmd
+				err := s.replicated(octx, key, func(p redis.Pipeliner) { set = p.SetNX(octx, key, token, s.cfg.LockLease) })
+				if err != nil {
+					return false, err
+				}
+				return set.Val(), nil
+			}
+			return s.cfg.Client.SetNX(octx, key, token, s.cfg.LockLease).Result()
+		}}
+	return l.acquire(ctx)
+}
+
+// lease is a lock at key held by whoever set it, renewed until released.
+type lease struct {
+	client    redis.UniversalClient
+	key       string
+	ttl       time.Duration
+	opTimeout time.Duration
+	setNX     func(ctx context.Context, token string) (bool, error)
+}
+
+// acquire waits for the lock (bounded by ctx) and holds it until the
+// returned func is called.
+func (l lease) acquire(ctx context.Context) (context.Context, func(), error) {
 	token := rand.Text()
 	wait := 10 * time.Millisecond
+	op := func(ctx context.Context) (context.Context, context.CancelFunc) {
+		return context.WithTimeout(ctx, l.opTimeout)
+	}
 	for {
-		octx, cancel := s.op(ctx)
-		var set *redis.BoolCmd
-		var err error
-		if s.cfg.WaitReplicas > 0 {
-			// A lock that a failover loses could let a second instance
-			// present the refresh token this one is using.
-			err = s.replicated(octx, key, func(p redis.Pipeliner) { set = p.SetNX(octx, key, token, s.cfg.LockLease) })
-		} else {
-			set = s.cfg.Client.SetNX(octx, key, token, s.cfg.LockLease)
-			err = set.Err()
-		}
+		octx, cancel := op(ctx)
+		ok, err := l.setNX(octx, token)
 		cancel()
 		if err != nil {
-			return nil, nil, s.failed(err)
+			reloadOnFailure(l.client)
+			return nil, nil, unavailable(err)
 		}
-		ok := set.Val()
 		if ok {
 			break
 		}
@@ -57,15 +80,15 @@ func (s *Store) Lock(ctx context.Context, id string) (context.Context, func(), e
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(s.cfg.LockLease / 3)
+		t := time.NewTicker(l.ttl / 3)
 		defer t.Stop()
 		for {
 			select {
 			case <-stop:
 				return
 			case <-t.C:
-				octx, cancel := s.op(context.Background())
-				n, err := renewScript.Run(octx, s.cfg.Client, []string{key}, token, s.cfg.LockLease.Milliseconds()).Int64()
+				octx, cancel := op(context.Background())
+				n, err := renewScript.Run(octx, l.client, []string{l.key}, token, l.ttl.Milliseconds()).Int64()
 				cancel()
 				if err == nil && n == 0 {
 					lost(session.ErrLockLost)
@@ -80,8 +103,8 @@ func (s *Store) Lock(ctx context.Context, id string) (context.Context, func(), e
 			close(stop)
 			<-done
 			lost(context.Canceled)
-			octx, cancel := s.op(context.Background())
-			unlockScript.Run(octx, s.cfg.Client, []string{key}, token)
+			octx, cancel := op(context.Background())
+			unlockScript.Run(octx, l.client, []string{l.key}, token)
 			cancel()
 		})
 	}, nil

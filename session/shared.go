@@ -45,3 +45,21 @@ type ReplayCache interface {
 	// be ended is retried by the provider with the same jti).
 	Forget(ctx context.Context, key string) error
 }
+
+// RefreshCoordinator lets app instances that keep sessions in cookies
+// refresh each session once across all of them, through a server they
+// share (redisstore.DenyList is one): with a provider that rotates refresh
+// tokens, two instances refreshing the same cookie at once would present
+// the same refresh token twice, which the provider takes for a stolen
+// token and answers by revoking the grant. The middleware uses it when
+// Config.DenyList implements it and the Store is not a SharedStore.
+type RefreshCoordinator interface {
+	// Lock is SharedStore.Lock: one holder of session id's refresh lock
+	// at a time across instances.
+	Lock(ctx context.Context, id string) (held context.Context, unlock func(), err error)
+	// Result returns the newest refresh result recorded for session id
+	// (nil when none): sealed by the middleware, opaque here.
+	Result(ctx context.Context, id string) ([]byte, error)
+	// SetResult records session id's newest refresh result for ttl.
+	SetResult(ctx context.Context, id string, sealed []byte, ttl time.Duration) error
+}

@@ -24,7 +24,9 @@
 // APP_URL/auth/backchannel-logout as the back-channel logout URL),
 // LISTEN_ADDR (default :8080), SESSION_KEYS (comma-separated base64 32-byte
 // keys; default a random key, sessions end at restart), API_URL (what /api
-// calls), REDIS_URL (sessions in Redis, for several instances).
+// calls), REDIS_URL (sessions in Redis, for several instances; with
+// SESSION_STORE=cookie, sessions stay in cookies and the instances share the
+// deny list and refresh coordination through that Redis).
 //
 // Routes: / (public), /profile (protected; JSON when asked), /api
 // (protected; calls API_URL), /auth/login, /auth/callback, /auth/logout,
@@ -33,6 +35,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 
@@ -103,23 +106,38 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 
 	// Sessions: in encrypted cookies, or in Redis when several instances
 	// share them.
+	// With SESSION_STORE=cookie and REDIS_URL, sessions stay in cookies
+	// and the instances share the deny list and refresh coordination
+	// through Redis.
 	var store session.Store
+	var deny session.DenyList
+	cookieStore := env.Get("SESSION_STORE") == "cookie"
+	switch kind := env.Get("SESSION_STORE"); kind {
+	case "", "cookie", "redis":
+	default:
+		return nil, fmt.Errorf("SESSION_STORE=%q: want cookie or redis", kind)
+	}
 	if app.RedisURL != "" {
 		opt, err := redis.ParseURL(app.RedisURL)
 		if err != nil {
 			return nil, err
 		}
-		store, err = redisstore.New(redisstore.Config{Client: redis.NewClient(opt), Keys: app.SessionKeys})
-		if err != nil {
+		rdb := redis.NewClient(opt)
+		if cookieStore {
+			deny = &redisstore.DenyList{Client: rdb}
+		} else if store, err = redisstore.New(redisstore.Config{Client: rdb, Keys: app.SessionKeys}); err != nil {
 			return nil, err
 		}
-	} else if store, err = session.NewCookieStore(session.CookieConfig{Keys: app.SessionKeys}); err != nil {
-		return nil, err
+	}
+	if store == nil {
+		if store, err = session.NewCookieStore(session.CookieConfig{Keys: app.SessionKeys}); err != nil {
+			return nil, err
+		}
 	}
 
 	// The middleware. The user's access token goes to API_URL and nowhere
 	// else.
-	cfg := middleware.Config{Client: c, Store: store, Logger: env.Logger}
+	cfg := middleware.Config{Client: c, Store: store, DenyList: deny, Logger: env.Logger}
 	if app.APIURL != "" {
 		cfg.APIs = []middleware.API{{Name: "api", BaseURL: app.APIURL,
 			Resource: env.Get("API_RESOURCE"), Scopes: envconfig.Scopes(env.Get("API_SCOPES"))}}

@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -20,7 +21,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
@@ -194,5 +198,71 @@ func TestEnvContractAPIResource(t *testing.T) {
 	body := signInAndCallAPI(t, appURL, func(hc *http.Client, u string) (*url.URL, error) { return op.Login(hc, u, "alice") }, nil)
 	if !strings.Contains(body, `"status":200`) || !strings.Contains(body, "aud=https://orders.example/ scope=orders:read") {
 		t.Errorf("/api: %s", body)
+	}
+}
+
+// TestEnvContractCookieInstances: with SESSION_STORE=cookie and REDIS_URL,
+// three instances keep sessions in cookies and share the deny list and the
+// refresh coordination through Redis: concurrent calls of one session on
+// all of them after its access token is due are all answered, with one
+// refresh and no refresh token reused at a provider that rotates them.
+func TestEnvContractCookieInstances(t *testing.T) {
+	redis := testenv.StartRedis(t)
+	lb := httptest.NewUnstartedServer(nil)
+	appURL := "http://" + lb.Listener.Addr().String()
+	op := certop.Start(t, certop.Config{AccessTokenTTL: 4,
+		Clients: []certop.Client{{ID: "ex", Secret: "ex-secret", RedirectURIs: []string{appURL + "/auth/callback"}}}})
+	env := map[string]string{"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": "ex", "OIDC_CLIENT_SECRET": "ex-secret",
+		"OIDC_SCOPES": "openid profile email offline_access", "APP_URL": appURL, "API_URL": op.Issuer + "/me",
+		"SESSION_KEYS": base64.StdEncoding.EncodeToString(testenv.NewKey()), "REDIS_URL": "redis://" + redis.Addr + "/0", "SESSION_STORE": "cookie"}
+	var instances []http.Handler
+	for range 3 {
+		h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		instances = append(instances, h)
+	}
+	var next atomic.Int64
+	lb.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		instances[next.Add(1)%int64(len(instances))].ServeHTTP(w, r)
+	})
+	lb.Start()
+	defer lb.Close()
+
+	signInAndCallAPI(t, appURL, func(hc *http.Client, u string) (*url.URL, error) { return op.Login(hc, u, "alice") }, nil)
+	hc := testenv.Browser()
+	resp, _ := hc.Get(appURL + "/profile")
+	cb, err := op.Login(hc, resp.Header.Get("Location"), "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err = hc.Get(cb.String()); err != nil || resp.StatusCode != http.StatusFound {
+		t.Fatalf("callback: %v", err)
+	}
+	before := op.Counts(t)
+	time.Sleep(2200 * time.Millisecond) // past half the 4 s lifetime: due
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for range 9 {
+		wg.Go(func() {
+			req, _ := http.NewRequest("GET", appURL+"/api", nil)
+			req.Header.Set("Accept", "application/json")
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"status":200`) {
+				failed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	after := op.Counts(t)
+	if n, reused, refreshes := failed.Load(), after["_invalid_grants"]-before["_invalid_grants"], after["/token"]-before["/token"]; n != 0 || reused != 0 || refreshes != 1 {
+		t.Errorf("%d of 9 calls failed, %d refresh tokens refused, %d refreshes; want 0, 0 and 1", n, reused, refreshes)
 	}
 }

@@ -145,7 +145,8 @@ func Start(t testing.TB, cfg Config) *Provider {
 }
 
 // Counts returns how many requests each path received, and under "_logins"
-// how many times a user entered credentials.
+// how many times a user entered credentials, under "_invalid_grants" how
+// many grants it refused as invalid_grant (a refresh token reused, …).
 func (p *Provider) Counts(t testing.TB) map[string]int {
 	t.Helper()
 	resp, err := http.Get(p.Issuer + "/_test/counts")

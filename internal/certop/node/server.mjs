@@ -122,6 +122,11 @@ server.listen(0, '127.0.0.1', () => {
       exchangeRefreshTokens.push(ctx.body.refresh_token);
     }
   }, ['subject_token', 'subject_token_type', 'resource', 'scope', 'requested_token_type', 'audience']);
+  // Refused grants: a refresh token presented after it was rotated away
+  // (oidc-provider then revokes the grant) counts here.
+  provider.on('grant.error', (ctx, err) => {
+    if (err && err.error === 'invalid_grant') counts._invalid_grants = (counts._invalid_grants || 0) + 1;
+  });
   provider.on('server_error', (ctx, err) => console.error('server_error', err));
   provider.on('backchannel.error', (ctx, err, client) => console.error('backchannel.error', client.clientId, err, err.cause));
   provider.on('backchannel.success', (ctx, client) => console.error('backchannel.success', client.clientId));
