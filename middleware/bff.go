@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -44,7 +45,10 @@ var forwardedHeaders = []string{"Accept", "Accept-Language", "Content-Type", "Co
 // Without a session it gets 401 JSON (never a redirect: the app's script
 // sends the user to sign in). The API gets only the content and caching
 // headers of the call, never its cookies or the app's headers, and its
-// Set-Cookie headers are dropped; responses are streamed. The token is
+// Set-Cookie headers are dropped; responses are streamed and private to
+// the session (Cache-Control: private and Vary: Cookie, unless the API
+// said no-store). A path with a dot-segment in any form an API server
+// might honour gets 400 JSON (see unsafePath). The token is
 // refreshed first when it is due. Proxy panics when api is not one of
 // Config.APIs (a programming error, found at start).
 func (a *Auth) Proxy(api string) http.Handler {
@@ -69,14 +73,18 @@ func (a *Auth) Proxy(api string) http.Handler {
 					h[textproto.CanonicalMIMEHeaderKey(k)] = v
 				}
 			}
-			h.Set("Authorization", pr.In.Header.Get(proxyAuthorization))
-			if p := pr.In.Header.Get(proxyDPoP); p != "" {
-				h.Set("DPoP", p)
+			// The credentials come from the handler through the request's
+			// context, never from a header the browser could have set.
+			creds, _ := pr.In.Context().Value(proxyCredsKey{}).(proxyCreds)
+			h.Set("Authorization", creds.authorization)
+			if creds.dpop != "" {
+				h.Set("DPoP", creds.dpop)
 			}
 			out.Header = h
 		},
 		ModifyResponse: func(resp *http.Response) error {
 			resp.Header.Del("Set-Cookie") // the API's cookies are not the app's
+			privateCache(resp.Header)
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -97,7 +105,7 @@ func (a *Auth) Proxy(api string) http.Handler {
 			return
 		}
 		target, err := url.Parse(t.base.String() + strings.TrimPrefix(r.URL.EscapedPath(), "/"))
-		if err != nil || a.apiFor(target, st.sess.Provider) != t {
+		if err != nil || unsafePath(r.URL.EscapedPath()) || a.apiFor(target, st.sess.Provider) != t {
 			sw.commit()
 			jsonError(w, http.StatusBadRequest, "bad_request", "not a path of the API")
 			return
@@ -108,31 +116,78 @@ func (a *Auth) Proxy(api string) http.Handler {
 			jsonError(w, StatusCode(err), "token_unavailable", "the access token could not be obtained")
 			return
 		}
-		in := r.Clone(r.Context())
-		in.Header = r.Header.Clone()
-		in.Header.Del("DPoP")
-		in.Header.Set(proxyAuthorization, tok.Type()+" "+tok.AccessToken)
+		creds := proxyCreds{authorization: tok.Type() + " " + tok.AccessToken}
 		if isDPoP(tok) {
-			proof, err := a.proof(st.sess, r.Method, target, tok.AccessToken)
-			if err != nil {
+			if creds.dpop, err = a.proof(st.sess, r.Method, target, tok.AccessToken); err != nil {
 				sw.commit()
 				jsonError(w, http.StatusUnauthorized, "unauthorized", "sign-in required")
 				return
 			}
-			in.Header.Set(proxyDPoP, proof)
 		}
-		rp.ServeHTTP(sw, in)
+		rp.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), proxyCredsKey{}, creds)))
 		sw.commit()
 	})
 }
 
-// proxyAuthorization carries the token from the handler to Rewrite in the
-// inbound request's copy; it never leaves the process (Rewrite builds the
-// outbound headers from an allow-list).
-const (
-	proxyAuthorization = "X-Confidant-Proxy-Authorization"
-	proxyDPoP          = "X-Confidant-Proxy-DPoP"
-)
+// proxyCreds carry the API's Authorization and DPoP headers from the
+// handler to Rewrite, in the inbound request's context: no header of the
+// browser's can stand in for them.
+type proxyCreds struct{ authorization, dpop string }
+
+type proxyCredsKey struct{}
+
+// privateCache makes a proxied response private to the session: the
+// browser's call carried a cookie, not the Authorization header that keeps
+// shared caches away (RFC 9111 3.5), so a CDN in front of the app could
+// otherwise serve one user's response to another. The API's no-store
+// stands; public and s-maxage go; its other directives stay.
+func privateCache(h http.Header) {
+	var keep []string
+	for _, v := range h.Values("Cache-Control") {
+		for _, d := range strings.Split(v, ",") {
+			d = strings.TrimSpace(d)
+			name, _, _ := strings.Cut(strings.ToLower(d), "=")
+			switch name {
+			case "no-store":
+				return
+			case "", "public", "private", "s-maxage", "proxy-revalidate":
+				continue
+			}
+			keep = append(keep, d)
+		}
+	}
+	h.Set("Cache-Control", strings.Join(append([]string{"private"}, keep...), ", "))
+	h.Add("Vary", "Cookie")
+}
+
+// unsafePath reports whether a proxied path (escaped, as the browser sent
+// it) has a dot-segment or a separator that an API server might honour
+// although the SDK's path check does not see it: "." and ".." segments,
+// also percent-encoded, with a ;parameter ("..;" to Tomcat) or trailing
+// dots; a backslash ("..\" to IIS) or an encoded slash; a percent sign
+// left after one decoding (double encoding); control characters.
+func unsafePath(escaped string) bool {
+	p, err := url.PathUnescape(escaped)
+	if err != nil || strings.ContainsAny(p, "\\%") {
+		return true
+	}
+	lower := strings.ToLower(escaped)
+	if strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") {
+		return true
+	}
+	for _, seg := range strings.Split(p, "/") {
+		for _, c := range seg {
+			if c < 0x20 || c == 0x7f {
+				return true
+			}
+		}
+		seg, _, _ = strings.Cut(seg, ";")
+		if seg != "" && strings.Trim(seg, ". ") == "" {
+			return true
+		}
+	}
+	return false
+}
 
 // refuseForgery answers 403 JSON to a call without the anti-forgery header
 // or from another site, and reports whether it did.

@@ -41,11 +41,17 @@ func (e *echoAPI) received() []*http.Request {
 // /bff/session.
 func newBFF(t *testing.T, api http.Handler) *testenv.Env {
 	t.Helper()
+	return newBFFOpts(t, api, testenv.Options{})
+}
+
+func newBFFOpts(t *testing.T, api http.Handler, o testenv.Options) *testenv.Env {
+	t.Helper()
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	env := testenv.New(t, testenv.Options{Middleware: func(c *middleware.Config) {
+	o.Middleware = func(c *middleware.Config) {
 		c.APIs = append(c.APIs, middleware.API{Name: "echo", BaseURL: srv.URL + "/v1/"})
-	}})
+	}
+	env := testenv.New(t, o)
 	env.Mux.Handle("/bff/echo/", http.StripPrefix("/bff/echo", env.Auth.Proxy("echo")))
 	env.Mux.Handle("/bff/session", env.Auth.SessionInfo())
 	return env

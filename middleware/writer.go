@@ -13,9 +13,9 @@ import (
 )
 
 // sessionWriter commits a changed session (Set-Cookie, or a store write)
-// before the first byte of the response: at the first WriteHeader, Write,
-// ReadFrom, Flush or Hijack, or when the handler returns having written
-// nothing. Unwrap gives http.ResponseController the original writer.
+// before the first byte of the response: at the first WriteHeader (of a
+// final status: never in a 1xx), Write, ReadFrom, Flush or Hijack, or when
+// the handler returns having written nothing. Unwrap gives http.ResponseController the original writer.
 type sessionWriter struct {
 	http.ResponseWriter
 	a *Auth
@@ -70,7 +70,13 @@ func (w *sessionWriter) commit() {
 }
 
 func (w *sessionWriter) WriteHeader(code int) {
-	w.commit()
+	if code < 100 || code > 199 || code == http.StatusSwitchingProtocols {
+		// An informational response (103 Early Hints, 100 Continue) is
+		// not the response: committing in it would send the cookie in the
+		// 1xx only (httputil.ReverseProxy then clears the header map),
+		// and a refresh's cookie would never reach the browser.
+		w.commit()
+	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
