@@ -51,7 +51,9 @@ var protocolParams = map[string]bool{
 // mergeParams): a configured acr_values is narrowed at most (the values in
 // both, else the configured ones), a configured max_age only shortened, a
 // configured prompt, organization or any other parameter kept as it is,
-// and resource indicators added to. What the ID token is verified against
+// and resource indicators and scopes (extra's "scope", space-separated)
+// added to; the other protocol parameters (state, redirect_uri, …) cannot
+// be set. What the ID token is verified against
 // (Login.ACRValues, Login.MaxAge, and Exchange's own check of the
 // configured requirement) is the merged, never the weaker, requirement.
 //
@@ -104,7 +106,15 @@ func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error)
 			l.MaxAge = max(time.Duration(n)*time.Second, time.Nanosecond)
 		}
 	}
-	l.URL = c.oauth2Config(ep, AuthStyleAuto).AuthCodeURL(l.State, opts...)
+	oc := c.oauth2Config(ep, AuthStyleAuto)
+	for _, sc := range strings.Fields(strings.Join(extra["scope"], " ")) {
+		// Scopes are only added to (the APIs' whose tokens come from
+		// the refresh grant, RFC 8707 2.1), never taken away.
+		if !slices.Contains(oc.Scopes, sc) && !(sc == "offline_access" && c.cfg.Provider.q.offlineAccessType) {
+			oc.Scopes = append(oc.Scopes, sc)
+		}
+	}
+	l.URL = oc.AuthCodeURL(l.State, opts...)
 	if multi := multiValued(params); len(multi) > 0 {
 		// x/oauth2 sets one value per parameter; resource (RFC 8707) may
 		// be given several times.

@@ -108,8 +108,9 @@ func TestLoginParamsNeverWeakenConfigured(t *testing.T) {
 		{"a parameter the app did not set", url.Values{"prompt": {"login"}}, url.Values{"login_hint": {"ada"}}, url.Values{"prompt": {"login"}, "login_hint": {"ada"}}, nil, 0},
 		{"resource added to", url.Values{"resource": {"https://a.example/"}}, url.Values{"resource": {"https://b.example/"}},
 			url.Values{"resource": {"https://a.example/", "https://b.example/"}}, nil, 0},
-		{"protocol parameters", nil, url.Values{"redirect_uri": {"https://evil.example/"}, "scope": {"openid admin"}},
-			url.Values{"redirect_uri": {redirect}, "scope": {"openid"}}, nil, 0},
+		{"protocol parameters", nil, url.Values{"redirect_uri": {"https://evil.example/"}, "state": {"x"}},
+			url.Values{"redirect_uri": {redirect}}, nil, 0},
+		{"scopes added to, never taken away", nil, url.Values{"scope": {"orders:read openid"}}, url.Values{"scope": {"openid orders:read"}}, nil, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := client.New(client.Config{Provider: prov, ClientID: clientID, ClientSecret: secret, RedirectURL: redirect,

@@ -41,7 +41,10 @@ type API struct {
 	// token.
 	Resource string
 
-	// Scopes of the API's own token (with Resource). Default: the grant's.
+	// Scopes of the API's own token (with Resource). The sign-in asks for
+	// them too (with the resource: RFC 8707 2.1), so that a strict
+	// provider's refresh grant covers them; do not add them to the
+	// client's Scopes by hand. Default: the grant's.
 	Scopes []string
 
 	// TokenExchange obtains the API's own token by token exchange (RFC

@@ -59,7 +59,7 @@ func TestAPITokens(t *testing.T) {
 	s := newCertified(t, certifiedOptions{accessTTL: 300, resources: resources, mw: func(c *middleware.Config) {
 		rec.install(c)
 		for _, n := range names {
-			c.APIs = append(c.APIs, middleware.API{Name: n, BaseURL: servers[n].URL + "/", Resource: "https://" + n + ".example/"})
+			c.APIs = append(c.APIs, middleware.API{Name: n, BaseURL: servers[n].URL + "/", Resource: "https://" + n + ".example/", Scopes: []string{n + ":read"}})
 		}
 	}})
 	for _, n := range names {

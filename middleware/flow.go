@@ -74,11 +74,20 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, c *client.Clien
 
 // startFlowSilent is startFlow, marking the attempt silent (prompt=none).
 func (a *Auth) startFlowSilent(w http.ResponseWriter, r *http.Request, c *client.Client, returnTo string, extra url.Values, silent bool) {
-	if rs := a.resources(c); len(rs) > 0 && !extra.Has("resource") {
-		// The grant must cover the APIs with tokens of their own (RFC
-		// 8707): their tokens come from refresh grants later.
+	if rs, scopes := a.grantCovers(c); len(rs) > 0 || len(scopes) > 0 {
+		// The grant must cover the APIs with tokens of their own, their
+		// resources and scopes (RFC 8707 2.1): their tokens come from
+		// refresh grants later, and a strict provider refuses a scope
+		// the grant did not ask for.
 		extra = cloneValues(extra)
-		extra["resource"] = rs
+		for _, r := range rs {
+			if !slices.Contains(extra["resource"], r) {
+				extra["resource"] = append(extra["resource"], r)
+			}
+		}
+		if len(scopes) > 0 {
+			extra.Set("scope", strings.TrimSpace(extra.Get("scope")+" "+strings.Join(scopes, " ")))
+		}
 	}
 	l, err := c.NewLogin(r.Context(), extra)
 	if err != nil {
@@ -233,16 +242,24 @@ func (f *flow) login() *client.Login {
 	return &client.Login{State: f.State, Nonce: f.Nonce, Verifier: f.Verifier, ACRValues: f.ACR, MaxAge: time.Duration(f.MaxAge)}
 }
 
-// resources are the resource indicators of the APIs with tokens of their
-// own that users of c's provider may call.
-func (a *Auth) resources(c *client.Client) []string {
-	var rs []string
+// grantCovers are the resource indicators and scopes of the APIs whose
+// tokens come from refresh grants (not token exchange) that users of c's
+// provider may call: the sign-in asks for them.
+func (a *Auth) grantCovers(c *client.Client) (resources, scopes []string) {
 	for _, t := range a.apis {
-		if t.op.resource != "" && !t.op.exchange && (t.provider == "" || t.provider == c.Provider().Name()) && !slices.Contains(rs, t.op.resource) {
-			rs = append(rs, t.op.resource)
+		if t.op.resource == "" || t.op.exchange || (t.provider != "" && t.provider != c.Provider().Name()) {
+			continue
+		}
+		if !slices.Contains(resources, t.op.resource) {
+			resources = append(resources, t.op.resource)
+		}
+		for _, s := range t.op.scopes {
+			if !slices.Contains(scopes, s) {
+				scopes = append(scopes, s)
+			}
 		}
 	}
-	return rs
+	return resources, scopes
 }
 
 func cloneValues(v url.Values) url.Values {

@@ -187,7 +187,7 @@ func TestEnvContractAPIResource(t *testing.T) {
 	})
 	env := map[string]string{"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": "ex", "OIDC_CLIENT_SECRET": "ex-secret", "APP_URL": appURL,
 		"API_URL": api.URL + "/", "API_RESOURCE": "https://orders.example/", "API_SCOPES": "orders:read",
-		"OIDC_SCOPES": "openid profile email offline_access orders:read"}
+		"OIDC_SCOPES": "openid profile email offline_access"} // as the README says: the API's scope in API_SCOPES only
 	h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
