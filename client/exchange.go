@@ -82,6 +82,33 @@ func (c *Client) Exchange(ctx context.Context, code string, l *Login) (*Result, 
 		c.emit(ctx, event.Event{Kind: event.NoRefreshToken, Flow: event.Redact(l.State),
 			Err: fmt.Errorf("%w: asked for offline_access, got no refresh token: sessions end when the access token does (%ds); allow the refresh_token grant for the client at the provider", ErrNoRefreshToken, tok.ExpiresIn)})
 	}
+	res, err := c.finish(ctx, r, l, tok, key)
+	if err != nil {
+		// The provider issued tokens for a sign-in that is refused here:
+		// they must not outlive it.
+		c.discard(ctx, tok)
+		return nil, err
+	}
+	return res, nil
+}
+
+// discard revokes tok, best effort, for a sign-in refused after the
+// provider issued it (an ID token or userinfo that fails a check). It runs
+// even when ctx is cancelled, for at most 5 seconds, and reports only an
+// event: the sign-in has failed already.
+func (c *Client) discard(ctx context.Context, tok *oauth2.Token) {
+	if tok == nil || (tok.AccessToken == "" && tok.RefreshToken == "") {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err := c.RevokeToken(ctx, tok)
+	c.emit(ctx, event.Event{Kind: event.CodeExchanged, Err: err, Attrs: []slog.Attr{slog.Bool("discarded", true),
+		slog.Bool("revoked", err == nil), slog.Bool("refresh_token", tok.RefreshToken != "")}})
+}
+
+// finish verifies what the code exchange returned and builds the Result.
+func (c *Client) finish(ctx context.Context, r *resolved, l *Login, tok *oauth2.Token, key *ecdsa.PrivateKey) (*Result, error) {
 	res := &Result{Token: tok}
 	if key != nil && strings.EqualFold(tok.Type(), "DPoP") {
 		res.DPoPKey = key

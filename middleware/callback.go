@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -9,6 +10,8 @@ import (
 	"maps"
 	"net/http"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
@@ -72,6 +75,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 	if a.cfg.OnSignIn != nil {
 		in := &SignIn{User: res.User, Token: res.Token, IDToken: res.IDToken, Values: map[string]string{}}
 		if err := a.cfg.OnSignIn(r.Context(), in); err != nil {
+			a.discard(r.Context(), c, res.Token)
 			a.fail(w, r, fmt.Errorf("%w: %w", ErrSignInRefused, err))
 			return
 		}
@@ -80,6 +84,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 		}
 	}
 	if err := a.save(w, r, s, "sign-in"); err != nil {
+		a.discard(r.Context(), c, res.Token)
 		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
 		return
 	}
@@ -132,4 +137,15 @@ func dpopKeyOf(res *client.Result) []byte {
 		return nil
 	}
 	return dpop.Marshal(res.DPoPKey)
+}
+
+// discard revokes the tokens of a sign-in refused after the provider
+// issued them (OnSignIn said no, the session could not be saved), best
+// effort: no session holds them, so they must not stay live.
+func (a *Auth) discard(ctx context.Context, c *client.Client, tok *oauth2.Token) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err := c.RevokeToken(ctx, tok)
+	a.emit(ctx, event.Event{Kind: event.Logout, Provider: c.Provider().Name(), Err: err,
+		Attrs: []slog.Attr{slog.String("why", "sign-in refused"), slog.Bool("revoked", err == nil)}})
 }
