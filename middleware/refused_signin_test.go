@@ -76,4 +76,3 @@ func TestRefusedSignInRevokesTokens(t *testing.T) {
 		})
 	}
 }
-
