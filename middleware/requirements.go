@@ -146,11 +146,12 @@ func (q Requirement) params() url.Values {
 	switch {
 	case q.maxAge > 0:
 		v.Set("max_age", strconv.Itoa(int(q.maxAge/time.Second)))
-	case len(q.acr) > 0:
+	default:
 		// A provider may take acr_values as a wish and keep the session
-		// it has (OpenID Connect Core 5.5.1.1): max_age=0 makes it
-		// authenticate the user now, with prompt and offline_access
-		// left as they are.
+		// it has (OpenID Connect Core 5.5.1.1), and a requirement that
+		// names nothing (an API's bare RFC 9470 challenge) would be met
+		// by the same session again: max_age=0 makes it authenticate the
+		// user now, with prompt and offline_access left as they are.
 		v.Set("max_age", "0")
 	}
 	return v

@@ -10,8 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gorilla/sessions"
+
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/cookies"
+	"github.com/confidant-go/confidant/session"
 )
 
 // stepUp answers a request whose session does not meet need: a browser
@@ -66,9 +70,14 @@ func (e *StepUpError) Error() string {
 func (e *StepUpError) Is(target error) bool { return target == client.ErrInsufficientAuthentication }
 
 // StepUp answers a request whose API call failed with a *StepUpError: the
-// browser signs in again with what the API asked for and comes back to the
-// page; an API call of the app's own gets 401 with the same challenge. It
-// reports false, and does nothing, for any other error.
+// browser signs in again with what the API asked for (a challenge that
+// names neither acr_values nor max_age asks for a new authentication,
+// max_age=0) and comes back to the page; an API call of the app's own gets
+// 401 with the same challenge. A session made by a step-up sign-in that
+// started less than a minute ago goes to the ErrorHandler instead (401,
+// the *StepUpError in the chain): the API refused what the provider just
+// gave, and another round would loop. It reports false, and does nothing,
+// for any other error.
 func (a *Auth) StepUp(w http.ResponseWriter, r *http.Request, err error) bool {
 	var se *StepUpError
 	if !errors.As(err, &se) {
@@ -77,9 +86,52 @@ func (a *Auth) StepUp(w http.ResponseWriter, r *http.Request, err error) bool {
 	var c *client.Client
 	if st, ok := r.Context().Value(ctxKey{}).(*reqSession); ok && st.sess != nil {
 		c = a.clientFor(st.sess)
+		if a.steppedUp(r, st.sess) {
+			// This session comes from a step-up moments ago, and the API
+			// still asks for more: another one would loop through the
+			// provider.
+			a.fail(w, r, fmt.Errorf("%w: the API still refuses right after a step-up", se))
+			return true
+		}
+	}
+	if c != nil && isNavigation(r) {
+		a.setStepUpMark(w)
 	}
 	a.stepUp(w, r, c, Requirement{acr: se.ACRValues, maxAge: se.MaxAge}, se)
 	return true
+}
+
+// stepUpGuard bounds Auth.StepUp: within it after a step-up sign-in
+// started, a session made by that sign-in is not sent to sign in again.
+const stepUpGuard = time.Minute
+
+// stepUpMark is the cookie that holds when Auth.StepUp last sent the
+// browser to sign in (Unix milliseconds). A page can only loop itself by
+// removing it.
+const stepUpMark = "confidant_stepup"
+
+func (a *Auth) stepUpName() string {
+	return cookies.Name(stepUpMark, a.cookies.Secure, &sessions.Options{Path: "/"})
+}
+
+func (a *Auth) setStepUpMark(w http.ResponseWriter) {
+	cookies.Write(w, a.stepUpName(), strconv.FormatInt(a.cfg.Now().UnixMilli(), 10),
+		&sessions.Options{Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}, a.cookies.Secure, int(stepUpGuard/time.Second), a.cfg.Now())
+}
+
+// steppedUp reports whether s was signed in by a step-up that started less
+// than stepUpGuard ago.
+func (a *Auth) steppedUp(r *http.Request, s *session.Session) bool {
+	c, err := r.Cookie(a.stepUpName())
+	if err != nil {
+		return false
+	}
+	ms, err := strconv.ParseInt(c.Value, 10, 64)
+	if err != nil {
+		return false
+	}
+	at := time.UnixMilli(ms)
+	return !s.CreatedAt.Before(at) && a.cfg.Now().Sub(at) < stepUpGuard
 }
 
 // stepUpChallenge reads an RFC 9470 challenge from an API's 401, or nil.

@@ -238,3 +238,46 @@ func TestSilentSignIn(t *testing.T) {
 		t.Errorf("after sign-out: %d %q, want anonymous and no silent attempt", resp.StatusCode, who)
 	}
 }
+
+// TestStepUpBounded (attack review, finding 7): an API whose RFC 9470
+// challenge names neither acr_values nor max_age sent the browser through
+// the provider, whose session signed it straight back in, and the API
+// refused again: a loop. The step-up now asks for a new authentication
+// (max_age=0), and a session made by a step-up moments ago that the API
+// still refuses goes to the error handler instead of another round.
+func TestStepUpBounded(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_user_authentication"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer api.Close()
+	var rec recordingErrors
+	env := testenv.New(t, testenv.Options{Middleware: func(c *middleware.Config) {
+		rec.install(c)
+		c.APIs = append(c.APIs, middleware.API{Name: "picky", BaseURL: api.URL + "/"})
+	}})
+	env.Mux.Handle("/picky", env.Auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := env.Auth.HTTPClient(r).Get(api.URL + "/x")
+		if env.Auth.StepUp(w, r, err) {
+			return
+		}
+		http.Error(w, "unexpected", http.StatusInternalServerError)
+	}))
+	hc := testenv.Browser()
+	env.SignIn(t, hc, "/profile")
+
+	resp, _ := env.Get(t, hc, "/picky")
+	authURL, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || authURL.Query().Get("max_age") != "0" {
+		t.Fatalf("/picky: %d to %s, want a sign-in with max_age=0", resp.StatusCode, authURL)
+	}
+	cb := env.ProviderLogin(t, hc, authURL)
+	if resp, _ = env.Get(t, hc, strings.TrimPrefix(cb.String(), env.App.URL)); resp.StatusCode != http.StatusFound {
+		t.Fatalf("callback: %d (%v)", resp.StatusCode, rec.last())
+	}
+	resp, _ = env.Get(t, hc, "/picky")
+	if resp.StatusCode != http.StatusUnauthorized || !errors.Is(rec.last(), client.ErrInsufficientAuthentication) {
+		t.Errorf("/picky right after the step-up: %d to %q (%v); want 401 from the error handler, not another sign-in",
+			resp.StatusCode, resp.Header.Get("Location"), rec.last())
+	}
+}
