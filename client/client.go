@@ -130,6 +130,16 @@ type Config struct {
 	// require_pushed_authorization_requests always gets them pushed.
 	PAR bool
 
+	// PARLimit bounds the pushed authorization requests this client sends
+	// per second (with bursts of twice as many). Every anonymous page load
+	// of a protected route starts a sign-in, and with PAR each costs a
+	// provider call and, with private_key_jwt, a signature (a KMS call):
+	// the bound keeps a flood of anonymous traffic from spending the
+	// provider's rate limits and the key's budget. A sign-in beyond it
+	// fails with ErrProviderUnavailable (try again). Default 50; negative:
+	// no bound.
+	PARLimit int
+
 	// AllowInsecureHTTP accepts a RedirectURL on plain http that is not a
 	// loopback host: codes and session cookies then travel in clear, only
 	// for a closed test network. Default: refused; https, or http on
@@ -167,6 +177,7 @@ type Client struct {
 	learned *atomic.Int32    // AuthStyle learned from a refusal (AuthStyleAuto), 0 until then
 	nonces  *dpop.Nonces     // the provider's DPoP nonces
 	noRT    *atomic.Bool     // a sign-in asked for offline_access and got no refresh token (warned once)
+	pushes  *bucket          // PARLimit; nil without a bound
 
 	// configured are the authorization parameters of every sign-in: the
 	// provider's, then Config.AuthParams. A sign-in's own never weaken
@@ -264,8 +275,15 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Client{cfg: cfg, signer: signer, learned: new(atomic.Int32), noRT: new(atomic.Bool), nonces: &dpop.Nonces{},
-		configured: configured, required: required}, nil
+	c := &Client{cfg: cfg, signer: signer, learned: new(atomic.Int32), noRT: new(atomic.Bool), nonces: &dpop.Nonces{},
+		configured: configured, required: required}
+	switch {
+	case cfg.PARLimit == 0:
+		c.pushes = newBucket(50)
+	case cfg.PARLimit > 0:
+		c.pushes = newBucket(cfg.PARLimit)
+	}
+	return c, nil
 }
 
 func init() {

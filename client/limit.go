@@ -4,7 +4,38 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
+	"time"
 )
+
+// bucket is a token bucket: rate tokens a second, up to twice as many
+// saved. Safe for concurrent use.
+type bucket struct {
+	rate int
+
+	mu     sync.Mutex
+	tokens float64
+	last   time.Time
+}
+
+func newBucket(rate int) *bucket { return &bucket{rate: rate, tokens: float64(2 * rate)} }
+
+// take spends a token, reporting false when there is none.
+func (b *bucket) take(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if d := now.Sub(b.last); !b.last.IsZero() && d > 0 {
+		b.tokens = min(float64(2*b.rate), b.tokens+d.Seconds()*float64(b.rate))
+	}
+	if now.After(b.last) {
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
 
 // ErrResponseTooLarge means a provider's response body exceeded
 // MaxResponseBytes; it was not read further.

@@ -153,6 +153,9 @@ func multiValued(params url.Values) url.Values {
 // endpoint (RFC 9126) and returns the URL that carries only client_id and
 // the request_uri it was given.
 func (c *Client) push(ctx context.Context, ep Endpoints, authURL string) (string, error) {
+	if c.pushes != nil && !c.pushes.take(c.cfg.Now()) {
+		return "", fmt.Errorf("%w: more pushed authorization requests than PARLimit (%d a second); not sent", ErrProviderUnavailable, c.pushes.rate)
+	}
 	u, err := url.Parse(authURL)
 	if err != nil {
 		return "", fmt.Errorf("%w: authorization URL: %v", ErrConfig, err)

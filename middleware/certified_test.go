@@ -449,3 +449,47 @@ func TestPrivateKeyJWT(t *testing.T) {
 		})
 	}
 }
+
+// TestPushedRequestsBounded (attack review, finding 7): with PAR every
+// anonymous page load of a protected route cost a provider call (and with
+// private_key_jwt a signature): a flood of anonymous traffic spent the
+// provider's rate limits. client.Config.PARLimit bounds the pushes a
+// second (bursts of twice as many); beyond it a sign-in gets 502 and
+// nothing is sent, and the bound refills with time.
+func TestPushedRequestsBounded(t *testing.T) {
+	var rec recordingErrors
+	var mu sync.Mutex
+	now := time.Now()
+	s := newCertified(t, certifiedOptions{
+		features: map[string]any{"pushedAuthorizationRequests": map[string]any{"enabled": true}},
+		client: func(c *client.Config) {
+			c.PAR, c.PARLimit = true, 3
+			c.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		},
+		mw: rec.install,
+	})
+	load := func() int {
+		resp, _ := get(t, testenv.Browser(), s.app.URL+"/profile")
+		return resp.StatusCode
+	}
+	got := map[int]int{}
+	for range 10 {
+		got[load()]++
+	}
+	if got[http.StatusFound] != 6 || got[http.StatusBadGateway] != 4 || !errors.Is(rec.last(), client.ErrProviderUnavailable) {
+		t.Errorf("10 anonymous page loads: %v (%v), want 6 sign-ins (the burst) and 4 × 502", got, rec.last())
+	}
+	if n := s.op.Counts(t)["/request"]; n != 6 {
+		t.Errorf("%d pushed requests reached the provider, want 6", n)
+	}
+	mu.Lock()
+	now = now.Add(time.Second)
+	mu.Unlock()
+	got = map[int]int{}
+	for range 4 {
+		got[load()]++
+	}
+	if got[http.StatusFound] != 3 || s.op.Counts(t)["/request"] != 9 {
+		t.Errorf("a second later: %v, %d pushed; want 3 more sign-ins", got, s.op.Counts(t)["/request"])
+	}
+}
