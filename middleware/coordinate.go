@@ -20,6 +20,7 @@ import (
 type coordinator struct {
 	shared session.RefreshCoordinator
 	cipher *seal.Cipher
+	app    string // Auth.appID: results are bound to the app too
 }
 
 // resultTTL is how long a session's newest refresh result is kept for
@@ -27,7 +28,9 @@ type coordinator struct {
 // and tabs that had not seen its cookie yet.
 const resultTTL = 10 * time.Minute
 
-func resultAAD(id string) []byte { return []byte("confidant/refresh-result/" + id) }
+func (co *coordinator) aad(id string) []byte {
+	return []byte("confidant/refresh-result/" + id + "\x00" + co.app)
+}
 
 // result is the newest refresh result recorded for session id, or nil.
 func (co *coordinator) result(ctx context.Context, id string) (*session.Session, error) {
@@ -35,7 +38,7 @@ func (co *coordinator) result(ctx context.Context, id string) (*session.Session,
 	if err != nil || b == nil {
 		return nil, err
 	}
-	plain, err := co.cipher.OpenBytes(string(b), resultAAD(id))
+	plain, err := co.cipher.OpenBytes(string(b), co.aad(id))
 	if err != nil {
 		return nil, nil // sealed with a retired key: as if none
 	}
@@ -51,7 +54,7 @@ func (co *coordinator) result(ctx context.Context, id string) (*session.Session,
 // tried again, with backoff, until ctx ends.
 func (co *coordinator) record(ctx context.Context, ns *session.Session, ttl time.Duration) error {
 	plain, _ := ns.MarshalBinary()
-	sealed := co.cipher.SealBytes(plain, resultAAD(ns.ID))
+	sealed := co.cipher.SealBytes(plain, co.aad(ns.ID))
 	wait := 50 * time.Millisecond
 	for {
 		err := co.shared.SetResult(ctx, ns.ID, sealed, ttl)

@@ -96,7 +96,7 @@ func New(cfg Config) (*Auth, error) {
 		flights: map[tokenKey]*flight{}, done: map[tokenKey]*outcome{}, max: maxOutcomes,
 		locks: map[string]*sessionLock{}, latest: map[string]*outcome{}}
 	if rc, ok := cfg.DenyList.(session.RefreshCoordinator); ok && a.shared == nil {
-		a.refresher.coord = &coordinator{shared: rc, cipher: flows}
+		a.refresher.coord = &coordinator{shared: rc, cipher: flows, app: a.appID()}
 	} else if a.shared == nil && cfg.Logger != nil {
 		cfg.Logger.Info("confidant: sessions are in cookies and Config.DenyList is not shared: refreshes are coordinated within this instance only. " +
 			"With several instances and a provider that rotates refresh tokens, two instances can refresh one session at once and the provider then revokes it (users signed out); " +
@@ -130,6 +130,13 @@ func flowCipher(cfg *Config) (*seal.Cipher, error) {
 	return nil, configErr("Config.Keys is required with this Store")
 }
 
+// appID names the app that sealed sessions and flow cookies are bound to:
+// its origin and its default client's ID, so that two apps sharing keys do
+// not accept each other's (and adding a provider ends no session).
+func (a *Auth) appID() string {
+	return netx.Origin(a.origin) + " " + a.clients[0].ClientID()
+}
+
 // bindStore learns what the store offers: cookie attributes for the app's
 // origin, a shared server, a replay cache, its timeouts.
 func (a *Auth) bindStore() error {
@@ -139,7 +146,7 @@ func (a *Auth) bindStore() error {
 	a.cookies = session.CookiePolicy{Secure: strings.EqualFold(a.origin.Scheme, "https"), SameSite: http.SameSiteLaxMode}
 	if b, ok := cfg.Store.(session.OriginBinder); ok {
 		var err error
-		if a.cookies, err = b.BindOrigin(a.origin); err != nil {
+		if a.cookies, err = b.BindOrigin(a.origin, a.appID()); err != nil {
 			return configErr("Store: %w", err)
 		}
 	}

@@ -59,6 +59,11 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 	}
 	for range max(o.instances, 1) {
 		app := testenv.NewApp(t, map[string]string{"op": api.URL}, func(appURL string) middleware.Config {
+			if len(c.apps) > 0 {
+				// Instances of one app share its public address, the
+				// RedirectURL: sessions are bound to it.
+				appURL = c.apps[0].URL
+			}
 			op.AddRedirect("app", appURL+"/auth/callback")
 			prov, err := client.Discover(context.Background(), op.Issuer, client.WithName("op"))
 			if err != nil {
@@ -189,7 +194,8 @@ func TestRedisSlowRefreshOutlivesLease(t *testing.T) {
 	rc := c.redis.Client()
 	defer rc.Close()
 	st2, _ := redisstore.New(redisstore.Config{Client: rc, Keys: c.keys})
-	st2.BindOrigin(mustURL(c.apps[0].URL))
+	u := mustURL(c.apps[0].URL)
+	st2.BindOrigin(u, u.Scheme+"://"+u.Host+" app") // the app the sessions are bound to: its origin and client ID
 	req, _ := http.NewRequest("GET", c.apps[0].URL, nil)
 	for _, ck := range hc.Jar.Cookies(mustURL(c.apps[0].URL)) {
 		req.AddCookie(ck)

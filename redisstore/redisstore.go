@@ -84,6 +84,7 @@ type Store struct {
 	opts   sessions.Options
 	cipher *seal.Cipher
 	sec    cookies.Security
+	app    cookies.App // the sealed sessions' binding
 
 	lagMu   sync.Mutex
 	lagging map[string]time.Time // master → until when writes skip WAIT
@@ -200,7 +201,10 @@ func (s *Store) replicated(ctx context.Context, key string, queue func(redis.Pip
 const replicaRetry = 5 * time.Second
 
 // BindOrigin implements session.OriginBinder.
-func (s *Store) BindOrigin(origin *url.URL) (session.CookiePolicy, error) {
+func (s *Store) BindOrigin(origin *url.URL, app string) (session.CookiePolicy, error) {
+	if err := s.app.Bind(app); err != nil {
+		return session.CookiePolicy{}, fmt.Errorf("%w: %w", session.ErrConfig, err)
+	}
 	secure, err := s.sec.Bind(origin)
 	if err != nil {
 		return session.CookiePolicy{}, fmt.Errorf("%w: %w", session.ErrConfig, err)
@@ -244,9 +248,9 @@ func (s *Store) LoadID(ctx context.Context, id string) (*session.Session, error)
 	}
 	var plain []byte
 	if seal.IsBytes(d) {
-		plain, err = s.cipher.OpenBytes(d, []byte(key))
+		plain, err = s.cipher.OpenBytes(d, s.app.AAD(key))
 	} else {
-		plain, err = s.cipher.Open(d, []byte(key)) // text: written by an earlier version
+		plain, err = s.cipher.Open(d, s.app.AAD(key)) // text: written by an earlier version
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", session.ErrNoSession, session.ErrInvalidSession)
@@ -306,7 +310,7 @@ func (s *Store) write(ctx context.Context, sess *session.Session) (uint64, error
 	asked, _ := sess.MarshalBinary()
 	writeID := hash(string(asked))[:16]
 	plain, _ := cp.MarshalBinary()
-	data := s.cipher.SealBytes(plain, []byte(key))
+	data := s.cipher.SealBytes(plain, s.app.AAD(key))
 	index := s.indexKeysOf(&cp)
 	ctx, cancel := s.op(ctx)
 	defer cancel()

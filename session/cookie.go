@@ -74,7 +74,8 @@ type CookieStore struct {
 	// Names and chunk names for plain and Secure cookies, computed once:
 	// the hot path builds no strings.
 	names  [2][]string // [secure][chunk] → cookie name
-	aads   [2][]byte
+	aads   [2]string
+	app    cookies.App // the sealed sessions' binding
 	caches [2]*verifiedCache
 }
 
@@ -128,7 +129,7 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 			}
 			st.names[i] = append(st.names[i], name)
 		}
-		st.aads[i] = []byte("confidant/session/" + base)
+		st.aads[i] = "confidant/session/" + base
 		if cfg.CacheSize >= 0 {
 			st.caches[i] = newVerifiedCache(cmp.Or(cfg.CacheSize, 4096))
 		}
@@ -141,7 +142,10 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 func (s *CookieStore) Cipher() *seal.Cipher { return s.cipher }
 
 // BindOrigin implements OriginBinder.
-func (s *CookieStore) BindOrigin(origin *url.URL) (CookiePolicy, error) {
+func (s *CookieStore) BindOrigin(origin *url.URL, app string) (CookiePolicy, error) {
+	if err := s.app.Bind(app); err != nil {
+		return CookiePolicy{}, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
 	return bindOrigin(&s.sec, origin, s.opts.SameSite)
 }
 
@@ -183,7 +187,7 @@ func (s *CookieStore) Load(r *http.Request) (*Session, error) {
 	cache := s.caches[sec]
 	sess := cache.get(value)
 	if sess == nil {
-		plain, err := s.cipher.Open(value, s.aads[sec])
+		plain, err := s.cipher.Open(value, s.app.AAD(s.aads[sec]))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrNoSession, ErrInvalidSession)
 		}
@@ -215,7 +219,7 @@ func (s *CookieStore) Save(w http.ResponseWriter, r *http.Request, sess *Session
 	}
 	cp.LastSeen = now
 	name, secure := s.name()
-	value := s.cipher.Seal(marshal(&cp), s.aads[b2i(secure)])
+	value := s.cipher.Seal(marshal(&cp), s.app.AAD(s.aads[b2i(secure)]))
 	if len(value) > s.cfg.MaxSize {
 		return fmt.Errorf("%w: %d bytes encoded, budget %d (MaxSize): ask for fewer scopes and claims, leave FetchUserInfo off, or keep sessions server-side with redisstore.Store", ErrTooLarge, len(value), s.cfg.MaxSize)
 	}

@@ -21,9 +21,14 @@ type CookiePolicy struct {
 // __Host- prefix whatever a request's Host or X-Forwarded-Proto say; plain
 // http gives cookies without Secure (development on loopback) unless
 // Options.Secure is set. A store that was never bound uses Secure cookies.
-// Binding one store to origins that need different attributes is an error.
+//
+// app names the app (the middleware passes its origin and client IDs):
+// the store binds every session it seals to it, so that two apps sharing
+// keys (and cookie names, or a Redis) do not accept each other's sessions.
+// Binding one store to origins that need different attributes, or to two
+// apps, is an error.
 type OriginBinder interface {
-	BindOrigin(origin *url.URL) (CookiePolicy, error)
+	BindOrigin(origin *url.URL, app string) (CookiePolicy, error)
 }
 
 // bindOrigin fixes sec for origin and gives the store's policy.
