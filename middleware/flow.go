@@ -60,7 +60,9 @@ func (a *Auth) flowOpts() *sessions.Options {
 	return &sessions.Options{Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}
 }
 
-func (a *Auth) flowAAD(name string) []byte { return []byte("confidant/flow/" + name + "\x00" + a.appID()) }
+func (a *Auth) flowAAD(name string) []byte {
+	return []byte("confidant/flow/" + name + "\x00" + a.appID())
+}
 
 func (a *Auth) setFlowCookie(w http.ResponseWriter, name, value string, maxAge int) {
 	cookies.Write(w, name, value, a.flowOpts(), a.cookies.Secure, maxAge, a.cfg.Now())
