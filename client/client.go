@@ -430,7 +430,7 @@ func (t *tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		// A nonce the provider asks for (use_dpop_nonce): once more with it.
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, netx.SmallBody))
 		resp.Body.Close()
-		if !t.c.nonces.Learn(resp, body) {
+		if !t.c.nonces.Learn(r.URL, resp, body) {
 			resp.Body = io.NopCloser(bytes.NewReader(body))
 			return resp, nil
 		}

@@ -89,7 +89,7 @@ func (t *proofTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		r2 := r.Clone(r.Context())
 		r2.Header.Set("DPoP", proof)
 		resp, err := base.RoundTrip(r2)
-		if err != nil || attempt > 0 || resp.StatusCode != http.StatusUnauthorized || !t.c.nonces.Learn(resp, nil) || (r.Body != nil && r.Body != http.NoBody) {
+		if err != nil || attempt > 0 || resp.StatusCode != http.StatusUnauthorized || !t.c.nonces.Learn(r.URL, resp, nil) || (r.Body != nil && r.Body != http.NoBody) {
 			return resp, err
 		}
 		io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))

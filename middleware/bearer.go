@@ -250,7 +250,7 @@ func (t *bearerTransport) roundTrip(req *http.Request, api *apiTarget) (*http.Re
 		resp.Body.Close()
 		return nil, se
 	}
-	if isDPoP(tok) && t.st.a.nonces.Learn(resp, nil) {
+	if isDPoP(tok) && t.st.a.nonces.Learn(req.URL, resp, nil) {
 		// The API asks for its nonce in the proof: once more with it.
 		body, ok := replayBody(req)
 		if !ok {

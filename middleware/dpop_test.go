@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,5 +80,75 @@ func TestDPoPThroughProxy(t *testing.T) {
 	resp, body := spaCall(t, hc, "GET", s.app.URL+"/bff/op/me", http.Header{"Dpop": {"forged-by-the-page"}})
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"sub":"alice"`) {
 		t.Errorf("userinfo through the proxy: %d %s", resp.StatusCode, body)
+	}
+}
+
+// noRequest is a custom transport that leaves Response.Request nil, as the
+// http.RoundTripper contract allows a transport that builds its own
+// responses to.
+type noRequest struct{}
+
+func (noRequest) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if resp != nil {
+		resp.Request = nil
+	}
+	return resp, err
+}
+
+// TestDPoPNonceWithoutResponseRequest (attack review, finding 7): a
+// custom transport returning responses without Request, with a provider
+// that sends DPoP-Nonce, panicked where the nonce was learnt: in the
+// callback, and in the refresh goroutine, which nothing recovered (the
+// process died). The nonce's origin comes from the request sent; and a
+// panic inside a refresh becomes an error instead of ending the process.
+func TestDPoPNonceWithoutResponseRequest(t *testing.T) {
+	var rec recordingErrors
+	s := newCertified(t, certifiedOptions{accessTTL: 2, dpopNonce: true, mw: func(c *middleware.Config) {
+		rec.install(c)
+		c.APITransport = noRequest{}
+	}, client: func(c *client.Config) {
+		c.DPoP = true
+		c.HTTPClient = &http.Client{Transport: noRequest{}}
+	}})
+	hc := s.signIn(t, "alice")
+	if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 {
+		t.Fatalf("API: %d %s (%v)", status, body, rec.last())
+	}
+	time.Sleep(1100 * time.Millisecond) // due: the refresh runs in its own goroutine
+	if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 {
+		t.Fatalf("API after the refresh: %d %s (%v)", status, body, rec.last())
+	}
+}
+
+// panicky panics on the token requests it is told to, as a buggy custom
+// transport might.
+type panicky struct{ on atomic.Bool }
+
+func (p *panicky) RoundTrip(r *http.Request) (*http.Response, error) {
+	if p.on.Load() && strings.HasSuffix(r.URL.Path, "/token") {
+		panic("a custom transport's bug")
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestRefreshPanicRecovered (attack review, finding 7): a refresh runs in a
+// goroutine of its own; a panic there (a custom transport's bug) ended the
+// process. It is now the refresh's error: the session is kept, the request
+// gets 503, and the next refresh works.
+func TestRefreshPanicRecovered(t *testing.T) {
+	tr := &panicky{}
+	s := newCertified(t, certifiedOptions{accessTTL: 2, client: func(c *client.Config) { c.HTTPClient = &http.Client{Transport: tr} },
+		mw: func(c *middleware.Config) { c.RetryAfter = time.Millisecond }})
+	hc := s.signIn(t, "alice")
+	time.Sleep(2100 * time.Millisecond) // expired: the request needs the refresh
+	tr.on.Store(true)
+	if status, body := testenv.APIRequest(t, hc, s.app.URL); status != http.StatusServiceUnavailable {
+		t.Errorf("while the refresh panics: %d %s, want 503", status, body)
+	}
+	tr.on.Store(false)
+	time.Sleep(10 * time.Millisecond)
+	if status, body := testenv.APIRequest(t, hc, s.app.URL); status != http.StatusOK {
+		t.Errorf("afterwards: %d %s, want 200", status, body)
 	}
 }

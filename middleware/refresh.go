@@ -246,7 +246,7 @@ func (rf *refresher) deduplicated(ctx context.Context, s *session.Session, by st
 func (rf *refresher) fly(k tokenKey, s *session.Session, op refreshOp, f *flight) {
 	ctx, cancel := context.WithTimeout(context.Background(), rf.timeout)
 	defer cancel()
-	ns, err := rf.once(ctx, s, op)
+	ns, err := rf.recovered(ctx, s, op)
 	now := rf.now()
 	ttl := outcomeTTL
 	if err != nil {
@@ -269,6 +269,18 @@ func (rf *refresher) fly(k tokenKey, s *session.Session, op refreshOp, f *flight
 	}
 	rf.mu.Unlock()
 	close(f.ch)
+}
+
+// recovered is once, with a panic (a custom transport's, say) turned into
+// an error: fly runs in a goroutine of its own, where nothing else would
+// recover it and the process would end.
+func (rf *refresher) recovered(ctx context.Context, s *session.Session, op refreshOp) (ns *session.Session, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ns, err = nil, fmt.Errorf("%w: the refresh panicked (%T)", ErrRefreshUnavailable, p)
+		}
+	}()
+	return rf.once(ctx, s, op)
 }
 
 // once makes one refresh of s. With a shared store it first takes the

@@ -117,16 +117,17 @@ func (n *Nonces) Get(u *url.URL) string {
 	return s
 }
 
-// Learn keeps the DPoP-Nonce of resp, if it has one, and reports whether
-// the server asked for a new one (use_dpop_nonce: 400 at a token endpoint,
-// 401 with a DPoP challenge at an API), so that the request is retried
-// once with it.
-func (n *Nonces) Learn(resp *http.Response, body []byte) (retry bool) {
+// Learn keeps the DPoP-Nonce of resp, the answer to a request to u, if it
+// has one, and reports whether the server asked for a new one
+// (use_dpop_nonce: 400 at a token endpoint, 401 with a DPoP challenge at
+// an API), so that the request is retried once with it. The origin comes
+// from u, never from resp.Request, which a custom transport may leave nil.
+func (n *Nonces) Learn(u *url.URL, resp *http.Response, body []byte) (retry bool) {
 	nonce := resp.Header.Get("DPoP-Nonce")
 	if nonce == "" {
 		return false
 	}
-	n.m.Store(strings.ToLower(resp.Request.URL.Scheme+"://"+resp.Request.URL.Host), nonce)
+	n.m.Store(strings.ToLower(u.Scheme+"://"+u.Host), nonce)
 	switch resp.StatusCode {
 	case http.StatusBadRequest:
 		var e struct {
