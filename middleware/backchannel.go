@@ -68,11 +68,14 @@ func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	key := sesskeys.User(c.Provider().Name(), lt.Subject)
+	key, at := sesskeys.User(c.Provider().Name(), lt.Subject), a.cfg.Now()
 	if lt.SID != "" {
-		key = sesskeys.SID(lt.Issuer, lt.SID)
+		// A provider session that ended never signs anyone in again:
+		// every app session of it is denied, whatever the instances'
+		// clocks say of when each was made.
+		key, at = sesskeys.SID(lt.Issuer, lt.SID), denyAll
 	}
-	n, err := a.endSessions(r.Context(), key)
+	n, err := a.endSessions(r.Context(), key, at)
 	if err != nil {
 		if lt.ID != "" {
 			// The jti counts as used only once its sessions ended: the
@@ -98,14 +101,21 @@ func (a *Auth) backchannelError(w http.ResponseWriter, r *http.Request, status i
 }
 
 // endSessions ends the sessions indexed under key: deleted from a shared
-// store, or denied from now on with a cookie store. n is the number of
-// sessions deleted (unknown, 0, with a deny list).
-func (a *Auth) endSessions(ctx context.Context, key string) (int, error) {
+// store, or with a cookie store denied if made at or before at. n is the
+// number of sessions deleted (unknown, 0, with a deny list).
+func (a *Auth) endSessions(ctx context.Context, key string, at time.Time) (int, error) {
 	if a.shared != nil {
 		return a.shared.EndSessions(ctx, key)
 	}
-	return 0, a.cfg.DenyList.Deny(ctx, key, a.cfg.Now(), a.denyTTL)
+	return 0, a.cfg.DenyList.Deny(ctx, key, at, a.denyTTL)
 }
+
+// denyAll is the time of a deny-list entry that names one session (its ID)
+// or one provider session (its sid): every session it names is denied,
+// so the check does not compare one instance's clock with another's. Only
+// a user's entry ("sign out everywhere", a logout token without sid) is
+// dated, and needs the instances' clocks in step (NTP).
+var denyAll = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
 // EndUserSessions signs subject out of every session with provider, on
 // every instance ("sign out everywhere"). With a cookie store, the sessions
@@ -114,7 +124,7 @@ func (a *Auth) EndUserSessions(ctx context.Context, provider, subject string) er
 	if subject == "" {
 		return fmt.Errorf("middleware: EndUserSessions needs a subject")
 	}
-	_, err := a.endSessions(ctx, sesskeys.User(provider, subject))
+	_, err := a.endSessions(ctx, sesskeys.User(provider, subject), a.cfg.Now())
 	if err == nil {
 		a.emit(ctx, event.Event{Kind: event.Logout, Provider: provider, Attrs: []slog.Attr{slog.Bool("everywhere", true)}})
 	}

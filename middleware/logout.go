@@ -44,7 +44,7 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 	if s != nil && a.shared == nil && a.cfg.DenyList != nil {
 		// A cookie store cannot take the cookie back from copies: deny
 		// the session itself for as long as any copy could be valid.
-		if err := a.cfg.DenyList.Deny(r.Context(), sesskeys.ID(s.ID), a.cfg.Now(), a.denyTTL); err != nil {
+		if err := a.cfg.DenyList.Deny(r.Context(), sesskeys.ID(s.ID), denyAll, a.denyTTL); err != nil {
 			a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
 			return
 		}

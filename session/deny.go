@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -22,9 +23,13 @@ type DenyList interface {
 }
 
 // MemoryDenyList is a DenyList in the process's memory, for a single app
-// instance; bounded to Max entries (default 100000), expired ones dropped
-// first. Safe for concurrent use.
+// instance. Safe for concurrent use.
 type MemoryDenyList struct {
+	// Max bounds the entries (about 100 bytes each). Expired ones are
+	// dropped to make room, live ones never: a dropped entry would let
+	// the copies of a signed-out session's cookie back in. Full of live
+	// entries, Deny fails with ErrUnavailable (the sign-out is refused
+	// and can be tried again) instead. Default 1,000,000.
 	Max int
 	Now func() time.Time // default time.Now
 
@@ -51,22 +56,20 @@ func (d *MemoryDenyList) Deny(ctx context.Context, key string, at time.Time, ttl
 	now := d.now()
 	max := d.Max
 	if max <= 0 {
-		max = 100000
+		max = 1000000
 	}
-	if len(d.m) >= max {
+	e, ok := d.m[key]
+	if !ok && len(d.m) >= max {
 		for k, e := range d.m {
 			if now.After(e.until) {
 				delete(d.m, k)
 			}
 		}
-		for k := range d.m { // still full: drop arbitrary entries
-			if len(d.m) < max {
-				break
-			}
-			delete(d.m, k)
+		if len(d.m) >= max {
+			return fmt.Errorf("%w: the in-memory deny list holds %d live entries (Max); share one in Redis (redisstore.DenyList) or raise Max", ErrUnavailable, len(d.m))
 		}
 	}
-	if e, ok := d.m[key]; !ok || at.After(e.at) {
+	if !ok || at.After(e.at) {
 		d.m[key] = denyEntry{at: at, until: now.Add(ttl)}
 	}
 	return nil
