@@ -51,6 +51,10 @@ type Previous struct {
 	// DPoPKey is the key the session's tokens are bound to (RFC 9449);
 	// the refresh request proves it. Nil for Bearer tokens.
 	DPoPKey *ecdsa.PrivateKey
+	// Claims are the user's claims as the session holds them (a JSON
+	// object): those a refreshed ID token lacks (userinfo's, merged at
+	// sign-in with FetchUserInfo) are kept in Result.User. Optional.
+	Claims json.RawMessage
 }
 
 // Refresh redeems refreshToken at the token endpoint. The result's Token
@@ -180,6 +184,17 @@ func (c *Client) refresh(ctx context.Context, r *resolved, refreshToken string, 
 	}
 	if at, ok := claims["auth_time"].(float64); ok && !prev.AuthTime.IsZero() && int64(at) != prev.AuthTime.Unix() {
 		return nil, fmt.Errorf("%w: auth_time changed", ErrIdentityChanged)
+	}
+	var kept map[string]any
+	if len(prev.Claims) > 0 && json.Unmarshal(prev.Claims, &kept) == nil {
+		// A refreshed ID token need not repeat what userinfo said at
+		// sign-in (strict providers put profile claims there only):
+		// keep what it does not say, so Claim() checks do not flip.
+		for k, v := range kept {
+			if _, ok := claims[k]; !ok {
+				claims[k] = v
+			}
+		}
 	}
 	if res.User, err = c.userFrom(claims); err != nil {
 		return nil, err

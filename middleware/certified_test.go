@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -491,5 +492,30 @@ func TestPushedRequestsBounded(t *testing.T) {
 	}
 	if got[http.StatusFound] != 3 || s.op.Counts(t)["/request"] != 9 {
 		t.Errorf("a second later: %v, %d pushed; want 3 more sign-ins", got, s.op.Counts(t)["/request"])
+	}
+}
+
+// TestUserinfoClaimsSurviveRefresh (attack review, finding 7): a strict
+// provider puts profile and e-mail claims in userinfo only, which the
+// sign-in merges (FetchUserInfo); a refresh replaced the user's claims with
+// the refreshed ID token's, so the e-mail was gone and a Claim() route
+// flipped to 403. Claims the refreshed ID token does not repeat are kept.
+func TestUserinfoClaimsSurviveRefresh(t *testing.T) {
+	s := newCertified(t, certifiedOptions{accessTTL: 2})
+	s.app.Mux.Handle("/mail", s.app.Auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, middleware.UserFrom(r.Context()).Email)
+	}, middleware.Claim("email", "alice@example.com")))
+	hc := s.signIn(t, "alice")
+	if resp, body := get(t, hc, s.app.URL+"/mail"); resp.StatusCode != http.StatusOK || body != "alice@example.com" {
+		t.Fatalf("/mail after sign-in: %d %q", resp.StatusCode, body)
+	}
+	before := s.op.Counts(t)["/token"]
+	time.Sleep(1100 * time.Millisecond) // due: the next request refreshes
+	if resp, body := get(t, hc, s.app.URL+"/mail"); resp.StatusCode != http.StatusOK || body != "alice@example.com" {
+		t.Errorf("/mail after the refresh: %d %q, want 200 with the e-mail", resp.StatusCode, body)
+	}
+	sess, err := testenv.LoadCookies(s.app.Store, hc.Jar.Cookies(mustURL(s.app.URL)))
+	if err != nil || s.op.Counts(t)["/token"] == before || !sess.EmailVerified || sess.Name == "" {
+		t.Errorf("after the refresh (%d token requests): %v, e-mail verified %v, name %q", s.op.Counts(t)["/token"]-before, err, sess != nil && sess.EmailVerified, sess.Name)
 	}
 }

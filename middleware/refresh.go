@@ -566,7 +566,7 @@ func previousOf(s *session.Session) client.Previous {
 		AuthTime float64         `json:"auth_time"`
 	}
 	json.Unmarshal(s.Claims, &c)
-	p := client.Previous{Issuer: s.Issuer, Subject: s.Subject, AZP: c.AZP}
+	p := client.Previous{Issuer: s.Issuer, Subject: s.Subject, AZP: c.AZP, Claims: s.Claims}
 	if len(s.DPoPKey) > 0 {
 		p.DPoPKey, _ = dpop.Parse(s.DPoPKey)
 	}
