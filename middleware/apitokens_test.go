@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/certop"
 	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/internal/testop"
@@ -346,5 +348,99 @@ func TestTokenExchangeKeepsSignInTokens(t *testing.T) {
 				t.Errorf("after sign-out: %d of the %d refresh tokens from token exchange still live", live, issued)
 			}
 		})
+	}
+}
+
+// noExpiresIn is a provider quirk: token responses without expires_in
+// (RFC 6749 5.1 makes it optional).
+type noExpiresIn struct{}
+
+func (noExpiresIn) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err != nil || !strings.HasSuffix(r.URL.Path, "/token") || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	var m map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if json.Unmarshal(b, &m) == nil {
+		delete(m, "expires_in")
+		b, _ = json.Marshal(m)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+// TestAppClientRenews (attack review, finding 7): AppClient kept a token
+// whose answer had no expires_in forever, and passed the API's 401 on
+// without renewing it. A token without expires_in is renewed after 5
+// minutes, and one the API refuses is renewed at once, the call sent again
+// with its body.
+func TestAppClientRenews(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	refused := map[string]bool{}
+	var seen []string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, tok)
+		if refused[tok] {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Write(body)
+	}))
+	defer api.Close()
+	s := newCertified(t, certifiedOptions{
+		grantTypes: []string{"authorization_code", "refresh_token", "client_credentials"},
+		features:   map[string]any{"clientCredentials": map[string]any{"enabled": true}},
+		resources:  map[string]map[string]string{"https://reports.example/": {"scope": "reports:write"}},
+		client:     func(c *client.Config) { c.HTTPClient = &http.Client{Transport: noExpiresIn{}} },
+		mw: func(c *middleware.Config) {
+			c.Now = clock
+			c.APIs = append(c.APIs, middleware.API{Name: "reports", BaseURL: api.URL + "/",
+				Resource: "https://reports.example/", Scopes: []string{"reports:write"}})
+		},
+	})
+	hc := s.app.Auth.AppClient("reports")
+	call := func() (int, string) {
+		resp, err := hc.Post(api.URL+"/nightly", "text/plain", strings.NewReader("the report"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	tokens := func() int { return s.op.Counts(t)["/token"] }
+	before := tokens()
+	if status, body := call(); status != 200 || body != "the report" || tokens()-before != 1 {
+		t.Fatalf("first call: %d %q, %d token requests", status, body, tokens()-before)
+	}
+	call()
+	if n := tokens() - before; n != 1 {
+		t.Errorf("a second call: %d token requests, want the token kept", n)
+	}
+	mu.Lock()
+	now = now.Add(6 * time.Minute)
+	mu.Unlock()
+	call()
+	if n := tokens() - before; n != 2 {
+		t.Errorf("6 minutes later, no expires_in: %d token requests, want 2 (renewed)", n)
+	}
+	mu.Lock()
+	refused[seen[len(seen)-1]] = true // revoked, as far as the API knows
+	mu.Unlock()
+	if status, body := call(); status != 200 || body != "the report" {
+		t.Errorf("after the API refused the token: %d %q, want the call sent again with a new token and its body", status, body)
+	}
+	if n := tokens() - before; n != 3 {
+		t.Errorf("%d token requests, want 3", n)
 	}
 }

@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/lifetime"
+	"github.com/confidant-go/confidant/internal/netx"
 )
 
 // appToken is the app's own token for one API.
@@ -26,7 +28,9 @@ type appToken struct {
 // of the first client), for the API's Resource and Scopes. The token goes
 // to that API only, under the same rules as HTTPClient (ErrAPINotAllowed,
 // ErrCrossOriginRedirect); it is obtained on first use, kept in memory and
-// renewed before it expires, one token request at a time. The registration
+// renewed before it expires (after 5 minutes when the provider did not say
+// when) or when the API answers 401 (the call is then sent once more when
+// its body can be), one token request at a time. The registration
 // must allow the client_credentials grant. AppClient panics when api is not
 // one of Config.APIs (a programming error, found at start). Safe for
 // concurrent use.
@@ -58,12 +62,37 @@ func (t *appTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, fmt.Errorf("%w: %s", ErrAPINotAllowed, hostPath(req.URL.String()))
 	}
-	tok, err := t.token(req.Context())
+	tok, err := t.token(req.Context(), nil)
 	if err != nil {
 		closeBody(req)
 		return nil, err
 	}
+	resp, err := t.send(req, tok, req.Body)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	// The API refused the token (revoked, or it expired without saying
+	// when): a new one, and the call once more when its body can be sent
+	// again.
+	body, ok := replayBody(req)
+	if !ok {
+		return resp, nil
+	}
+	fresh, err := t.token(req.Context(), tok)
+	if err != nil {
+		if body != nil {
+			body.Close()
+		}
+		return resp, nil // the API's 401 stands
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
+	resp.Body.Close()
+	return t.send(req, fresh, body)
+}
+
+func (t *appTransport) send(req *http.Request, tok *oauth2.Token, body io.ReadCloser) (*http.Response, error) {
 	r2 := req.Clone(req.Context())
+	r2.Body = body
 	tok.SetAuthHeader(r2)
 	base := t.a.cfg.APITransport
 	if base == nil {
@@ -72,13 +101,27 @@ func (t *appTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return base.RoundTrip(r2)
 }
 
-// token returns the app's token for the API, renewed when it is due.
-func (t *appTransport) token(ctx context.Context) (*oauth2.Token, error) {
+// appTokenTTL is how long a token without expires_in is used before it is
+// renewed: the provider did not say, and the API's 401 renews it sooner.
+const appTokenTTL = 5 * time.Minute
+
+// token returns the app's token for the API, renewed when it is due or
+// when it is refused (the token the API refused; nil otherwise).
+func (t *appTransport) token(ctx context.Context, refused *oauth2.Token) (*oauth2.Token, error) {
 	t.at.mu.Lock()
 	defer t.at.mu.Unlock()
 	now := t.a.cfg.Now()
-	if t.at.tok != nil && !lifetime.Due(now, t.at.issued, t.at.tok.Expiry, expiryDelta) {
-		return t.at.tok, nil
+	if cur := t.at.tok; cur != nil {
+		expiry := cur.Expiry
+		if expiry.IsZero() {
+			expiry = t.at.issued.Add(appTokenTTL)
+		}
+		switch {
+		case refused != nil && cur.AccessToken != refused.AccessToken:
+			return cur, nil // renewed by another call meanwhile
+		case refused == nil && !lifetime.Due(now, t.at.issued, expiry, expiryDelta):
+			return cur, nil
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.a.cfg.RefreshTimeout)
 	defer cancel()
