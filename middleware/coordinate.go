@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -51,23 +50,11 @@ func (co *coordinator) result(ctx context.Context, id string) (*session.Session,
 
 // record stores ns as its session's newest result. The provider has
 // rotated the refresh token already, so a store that is unavailable is
-// tried again, with backoff, until ctx ends.
+// tried again until ctx ends.
 func (co *coordinator) record(ctx context.Context, ns *session.Session, ttl time.Duration) error {
 	plain, _ := ns.MarshalBinary()
 	sealed := co.cipher.SealBytes(plain, co.aad(ns.ID))
-	wait := 50 * time.Millisecond
-	for {
-		err := co.shared.SetResult(ctx, ns.ID, sealed, ttl)
-		if err == nil || !errors.Is(err, session.ErrUnavailable) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, time.Second)
-	}
+	return untilAvailable(ctx, func() error { return co.shared.SetResult(ctx, ns.ID, sealed, ttl) })
 }
 
 // coordinated is once for cookie sessions with a coordinator: under the

@@ -363,15 +363,27 @@ func (rf *refresher) once(ctx context.Context, s *session.Session, op refreshOp)
 // refresh timeout) ends: losing the result would leave the session with a
 // refresh token the provider no longer honours.
 func (rf *refresher) storeResult(ctx context.Context, next *session.Session) (*session.Session, error) {
+	var ns *session.Session
+	err := untilAvailable(ctx, func() (err error) {
+		ns, err = rf.shared.Update(ctx, next)
+		return err
+	})
+	return ns, err
+}
+
+// untilAvailable runs write until it succeeds or fails for another reason
+// than an unavailable store, with backoff, bounded by ctx: what a refresh
+// obtained from the provider must not be lost to a store's blip.
+func untilAvailable(ctx context.Context, write func() error) error {
 	wait := 50 * time.Millisecond
 	for {
-		ns, err := rf.shared.Update(ctx, next)
+		err := write()
 		if err == nil || !errors.Is(err, session.ErrUnavailable) {
-			return ns, err
+			return err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, err
+			return err
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, time.Second)
