@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -73,9 +74,10 @@ type CookieStore struct {
 
 	// Names and chunk names for plain and Secure cookies, computed once:
 	// the hot path builds no strings.
-	names  [2][]string // [secure][chunk] → cookie name
-	aads   [2]string
-	app    cookies.App // the sealed sessions' binding
+	names  [2][]string               // [secure][chunk] → cookie name
+	bases  [2]string                 // the sealed sessions' AAD, by Secure
+	app    cookies.App               // the app they are bound to
+	aads   atomic.Pointer[[2][]byte] // bases bound to app, made once
 	caches [2]*verifiedCache
 }
 
@@ -129,11 +131,12 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 			}
 			st.names[i] = append(st.names[i], name)
 		}
-		st.aads[i] = "confidant/session/" + base
+		st.bases[i] = "confidant/session/" + base
 		if cfg.CacheSize >= 0 {
 			st.caches[i] = newVerifiedCache(cmp.Or(cfg.CacheSize, 4096))
 		}
 	}
+	st.aads.Store(&[2][]byte{[]byte(st.bases[0]), []byte(st.bases[1])})
 	return st, nil
 }
 
@@ -146,6 +149,7 @@ func (s *CookieStore) BindOrigin(origin *url.URL, app string) (CookiePolicy, err
 	if err := s.app.Bind(app); err != nil {
 		return CookiePolicy{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	s.aads.Store(&[2][]byte{s.app.AAD(s.bases[0]), s.app.AAD(s.bases[1])})
 	return bindOrigin(&s.sec, origin, s.opts.SameSite)
 }
 
@@ -187,7 +191,7 @@ func (s *CookieStore) Load(r *http.Request) (*Session, error) {
 	cache := s.caches[sec]
 	sess := cache.get(value)
 	if sess == nil {
-		plain, err := s.cipher.Open(value, s.app.AAD(s.aads[sec]))
+		plain, err := s.cipher.Open(value, s.aads.Load()[sec])
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrNoSession, ErrInvalidSession)
 		}
@@ -219,7 +223,7 @@ func (s *CookieStore) Save(w http.ResponseWriter, r *http.Request, sess *Session
 	}
 	cp.LastSeen = now
 	name, secure := s.name()
-	value := s.cipher.Seal(marshal(&cp), s.app.AAD(s.aads[b2i(secure)]))
+	value := s.cipher.Seal(marshal(&cp), s.aads.Load()[b2i(secure)])
 	if len(value) > s.cfg.MaxSize {
 		return fmt.Errorf("%w: %d bytes encoded, budget %d (MaxSize): ask for fewer scopes and claims, leave FetchUserInfo off, or keep sessions server-side with redisstore.Store", ErrTooLarge, len(value), s.cfg.MaxSize)
 	}
