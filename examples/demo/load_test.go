@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/confidant-go/confidant/internal/testenv"
 )
 
 // signInHTTP signs the demo user in with a plain HTTP client, the way a
@@ -47,7 +49,7 @@ func signInHTTP(t testing.TB, appURL string) *http.Client {
 // growth once they are done.
 func TestLoad(t *testing.T) {
 	if testing.Short() {
-		t.Skip("load test skipped with -short")
+		testenv.Skip(t, "load test skipped with -short")
 	}
 	appURL := startDemo(t, 0)
 	var cookies [][]*http.Cookie

@@ -16,9 +16,18 @@ func RequireBinary(t testing.TB, name string) string {
 	if err == nil {
 		return path
 	}
-	if os.Getenv("CONFIDANT_REQUIRE_ALL") == "1" {
-		t.Fatalf("%s is not on PATH and CONFIDANT_REQUIRE_ALL=1: install it (apt-get install %s)", name, name)
-	}
-	t.Skipf("%s is not on PATH: skipping (apt-get install %s; CONFIDANT_REQUIRE_ALL=1 makes this a failure)", name, name)
+	Skip(t, "%s is not on PATH (apt-get install %s)", name, name)
 	return ""
+}
+
+// Skip skips the test with the reason, or fails it under
+// CONFIDANT_REQUIRE_ALL=1 (set by CI): a skipped test never counts as
+// passing there. Every skip in the module goes through it (a test in
+// internal/tidy checks).
+func Skip(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CONFIDANT_REQUIRE_ALL") == "1" {
+		t.Fatalf(format+" (CONFIDANT_REQUIRE_ALL=1: a skip is a failure)", args...)
+	}
+	t.Skipf(format+" (CONFIDANT_REQUIRE_ALL=1 makes this a failure)", args...)
 }

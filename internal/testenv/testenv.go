@@ -22,6 +22,9 @@ import (
 
 // Options adjust the environment before it starts.
 type Options struct {
+	// Clock, when set, is the provider's, the client's, the store's and
+	// the middleware's clock.
+	Clock      *Clock
 	OP         func(*testop.Config)
 	Client     func(*client.Config)
 	Cookie     func(*session.CookieConfig)
@@ -60,6 +63,9 @@ func New(t testing.TB, o Options) *Env {
 		Redirects:           []string{appURL + "/auth/callback"},
 		PostLogoutRedirects: []string{appURL + "/"},
 	}}}
+	if o.Clock != nil {
+		opCfg.Now = o.Clock.Now
+	}
 	if o.OP != nil {
 		o.OP(&opCfg)
 	}
@@ -78,6 +84,9 @@ func New(t testing.TB, o Options) *Env {
 	}
 	ccfg := client.Config{Provider: prov, ClientID: ClientID, ClientSecret: ClientSecret,
 		RedirectURL: appURL + "/auth/callback", Scopes: []string{"openid", "profile", "email", "offline_access"}}
+	if o.Clock != nil {
+		ccfg.Now = o.Clock.Now
+	}
 	if o.Client != nil {
 		o.Client(&ccfg)
 	}
@@ -87,6 +96,9 @@ func New(t testing.TB, o Options) *Env {
 	}
 	keys := [][]byte{NewKey()}
 	scfg := session.CookieConfig{Keys: keys}
+	if o.Clock != nil {
+		scfg.Now = o.Clock.Now
+	}
 	if o.Cookie != nil {
 		o.Cookie(&scfg)
 	}
@@ -95,6 +107,9 @@ func New(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	mcfg := middleware.Config{Client: c, Store: store, APIs: []middleware.API{{Name: "api", BaseURL: apiSrv.URL}}}
+	if o.Clock != nil {
+		mcfg.Now = o.Clock.Now
+	}
 	if o.Middleware != nil {
 		o.Middleware(&mcfg)
 	}
