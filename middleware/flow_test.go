@@ -20,7 +20,7 @@ import (
 func TestFullFlow(t *testing.T) {
 	var logs bytes.Buffer
 	env := testenv.New(t, testenv.Options{Middleware: func(c *middleware.Config) {
-		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		c.Logger = slog.New(slog.NewTextHandler(testenv.Collected(&logs), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}})
 	hc := testenv.Browser()
 	var secrets []string // every token, code and secret of the flow

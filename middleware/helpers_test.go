@@ -73,7 +73,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func (s *syncBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(s, nil)) }
+// logger writes to s and, for the secret scan, to the collector.
+func (s *syncBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(testenv.Collected(s), nil))
+}
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -39,7 +38,9 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	// The example's log lines and events are scanned for everything the
+	// providers issued (oidc-provider's included).
+	os.Exit(testenv.ScanAfter(m, "ex-secret"))
 }
 
 // TestMissingVariables: the binary exits with status 2 and one line that
@@ -74,7 +75,7 @@ func TestSignInWithEnvConfig(t *testing.T) {
 	defer api.Close()
 	env := map[string]string{"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": "ex", "OIDC_CLIENT_SECRET": "ex-secret",
 		"APP_URL": appURL, "API_URL": api.URL}
-	h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, Logger: slog.New(slog.DiscardHandler)})
+	h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, Logger: testenv.CollectLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func TestEnvContractCertified(t *testing.T) {
 	env := map[string]string{"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": "ex", "OIDC_CLIENT_AUTH": "private_key_jwt",
 		"OIDC_CLIENT_KEY_FILE": keyFile, "OIDC_CLIENT_KEY_ID": "k1", "OIDC_PAR": "true", "OIDC_DPOP": "true", "APP_URL": appURL, "API_URL": op.Issuer + "/me",
 		"OIDC_ACR_VALUES": "urn:confidant:mfa", "OIDC_MAX_AGE": "600"}
-	h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, Logger: slog.New(slog.DiscardHandler)})
+	h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, Logger: testenv.CollectLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +189,7 @@ func TestEnvContractAPIResource(t *testing.T) {
 	env := map[string]string{"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": "ex", "OIDC_CLIENT_SECRET": "ex-secret", "APP_URL": appURL,
 		"API_URL": api.URL + "/", "API_RESOURCE": "https://orders.example/", "API_SCOPES": "orders:read",
 		"OIDC_SCOPES": "openid profile email offline_access"} // as the README says: the API's scope in API_SCOPES only
-	h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, Logger: slog.New(slog.DiscardHandler)})
+	h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, Logger: testenv.CollectLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +218,7 @@ func TestEnvContractCookieInstances(t *testing.T) {
 		"SESSION_KEYS": base64.StdEncoding.EncodeToString(testenv.NewKey()), "REDIS_URL": "redis://" + redis.Addr + "/0", "SESSION_STORE": "cookie"}
 	var instances []http.Handler
 	for range 3 {
-		h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, Logger: slog.New(slog.DiscardHandler)})
+		h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, Logger: testenv.CollectLogger()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/internal/testop"
 )
 
 // Client is a client registration (oidc-provider's client metadata).
@@ -137,6 +138,24 @@ func Start(t testing.TB, cfg Config) *Provider {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("oidc-provider did not start within 20 s")
 	}
+	for _, c := range cfg.Clients {
+		testop.RecordIssued(c.Secret)
+	}
+	// Before the process is stopped (cleanups run last first): what it
+	// issued goes to the secret scan.
+	t.Cleanup(func() {
+		resp, err := http.Get(p.Issuer + "/_test/issued")
+		if err != nil {
+			t.Errorf("certop: reading what the provider issued: %v", err)
+			return
+		}
+		defer resp.Body.Close()
+		var vals []string
+		if err := json.NewDecoder(resp.Body).Decode(&vals); err != nil {
+			t.Errorf("certop: reading what the provider issued: %v", err)
+		}
+		testop.RecordIssued(vals...)
+	})
 	return p
 }
 

@@ -162,6 +162,7 @@ func (a *Auth0) addOrganization(m map[string]any) bool {
 	}
 	claims["org_id"], claims["org_name"] = id, strings.ToLower(a.orgs[id.(string)])
 	m["id_token"] = a.OP.Sign(claims)
+	testop.RecordIssued(m["id_token"].(string))
 	return true
 }
 

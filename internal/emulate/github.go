@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/confidant-go/confidant/internal/testop"
 )
 
 // GitHub emulates GitHub's OAuth 2.0 web flow and the REST endpoints the
@@ -77,6 +79,7 @@ func NewGitHub(t testing.TB, hosts *Hosts, clientID, secret, redirect, enterpris
 	if enterpriseHost != "" {
 		g.Host, g.enterprise = enterpriseHost, true
 	}
+	testop.RecordIssued(secret)
 	g.Server = httptest.NewServer(g)
 	t.Cleanup(g.Server.Close)
 	hosts.Map(g.Host, g.Server.URL)
@@ -102,10 +105,13 @@ func (g *GitHub) TokenValid(at string) bool {
 	return ok && (t.expires.IsZero() || time.Now().Before(t.expires))
 }
 
+// ghRandom is a new code or token, reported to the tests' secret scan.
 func ghRandom(prefix string) string {
 	b := make([]byte, 20)
 	rand.Read(b)
-	return prefix + base64.RawURLEncoding.EncodeToString(b)
+	v := prefix + base64.RawURLEncoding.EncodeToString(b)
+	testop.RecordIssued(v)
+	return v
 }
 
 func (g *GitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -179,6 +185,7 @@ func (g *GitHub) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := ghRandom("")[:20]
+	testop.RecordIssued(code)
 	g.mu.Lock()
 	g.codes[code] = ghCode{redirect: f.Get("redirect_uri"), challenge: f.Get("code_challenge"), scope: f.Get("scope")}
 	g.mu.Unlock()

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/testop"
 )
 
 // collected holds every log line and event of the environments of this
@@ -41,6 +44,10 @@ func (collectWriter) Write(p []byte) (int, error) {
 	return collected.logs.Write(p)
 }
 
+// Collected is w that also writes into the collector: a test that reads
+// its own log lines keeps them in the secret scan.
+func Collected(w io.Writer) io.Writer { return io.MultiWriter(w, collectWriter{}) }
+
 // CollectLogger is a Debug-level logger into the collector.
 func CollectLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(collectWriter{}, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -59,8 +66,13 @@ func CollectEvent(_ context.Context, e event.Event) {
 	collected.logs.WriteString(b.String() + "\n")
 }
 
+// privateKeyMarks are what any private key looks like written out: a PEM
+// block, or a JWK's private members (a DPoP key, a private_key_jwt key).
+var privateKeyMarks = []string{"PRIVATE KEY-----", `"d":"`, `"p":"`, `"dp":"`}
+
 // ScanCollected returns the secrets among values that appear in any
-// collected log line or event, and how many events were collected.
+// collected log line or event (and any written-out private key), and how
+// many events were collected.
 func ScanCollected(values []string) (leaked []string, events int, bytes int) {
 	collected.mu.Lock()
 	defer collected.mu.Unlock()
@@ -70,5 +82,34 @@ func ScanCollected(values []string) (leaked []string, events int, bytes int) {
 			leaked = append(leaked, v)
 		}
 	}
+	for _, m := range privateKeyMarks {
+		if strings.Contains(all, m) {
+			leaked = append(leaked, "a private key ("+m+")")
+		}
+	}
 	return leaked, collected.events, len(all)
+}
+
+// ScanAfter runs the tests of m, then scans every log line and event they
+// collected for every value the providers and emulators of the process
+// issued or were given (testop.AllIssued, oidc-provider's and GitHub's
+// included), the fixed secrets, and any private key: one found fails the
+// run. It returns the exit code for os.Exit.
+func ScanAfter(m interface{ Run() int }, fixed ...string) int {
+	code := m.Run()
+	if code != 0 {
+		return code
+	}
+	secrets := append(testop.AllIssued(), fixed...)
+	leaked, events, size := ScanCollected(secrets)
+	switch {
+	case len(leaked) > 0:
+		fmt.Fprintf(os.Stderr, "FAIL: %d of %d secrets appear in the logs or events, e.g. one of %d characters\n", len(leaked), len(secrets), len(leaked[0]))
+		return 1
+	case events == 0 && AppsStarted() > 1:
+		fmt.Fprintln(os.Stderr, "FAIL: no events were collected: the secret scan would pass vacuously")
+		return 1
+	}
+	fmt.Printf("secret scan: %d secrets issued, %d events and %d bytes of logs scanned, none found\n", len(secrets), events, size)
+	return 0
 }

@@ -89,6 +89,11 @@ func recordIssued(vals ...string) {
 	}
 }
 
+// RecordIssued adds values to what AllIssued returns: what the other
+// providers and emulators of the tests (oidc-provider, GitHub's) issued or
+// were given, and the keys the tests make, for the secret scan.
+func RecordIssued(vals ...string) { recordIssued(vals...) }
+
 // AllIssued returns every token, code and client secret that the providers
 // of this process issued or were given.
 func AllIssued() []string {

@@ -15,6 +15,7 @@ const cfg = JSON.parse(process.env.CERTOP_CONFIG || '{}');
 const accounts = cfg.accounts || {};
 const counts = {};
 const exchangeRefreshTokens = [];
+const issued = new Set();
 
 const server = http.createServer();
 server.listen(0, '127.0.0.1', () => {
@@ -82,6 +83,11 @@ server.listen(0, '127.0.0.1', () => {
     // protection refuses to call (back-channel logout): without it here.
     fetch: (url, options) => {
       delete options.dispatcher;
+      // Back-channel logout tokens go out this way: reported as issued.
+      if (typeof options.body === 'string') {
+        const lt = new URLSearchParams(options.body).get('logout_token');
+        if (lt) issued.add(lt);
+      }
       return globalThis.fetch(url, options);
     },
   });
@@ -130,6 +136,35 @@ server.listen(0, '127.0.0.1', () => {
   provider.on('server_error', (ctx, err) => console.error('server_error', err));
   provider.on('backchannel.error', (ctx, err, client) => console.error('backchannel.error', client.clientId, err, err.cause));
   provider.on('backchannel.success', (ctx, client) => console.error('backchannel.success', client.clientId));
+  // Every value the provider issues or is given that must never appear in
+  // the app's logs (tokens, codes, request URIs, client assertions, DPoP
+  // proofs) is reported at GET /_test/issued, for the tests' secret scan.
+  provider.use(async (ctx, next) => {
+    const proof = ctx.get('DPoP');
+    if (proof) issued.add(proof);
+    await next();
+    const params = ctx.oidc && ctx.oidc.params;
+    if (params) {
+      for (const k of ['client_assertion', 'client_secret', 'code', 'refresh_token', 'subject_token']) {
+        if (typeof params[k] === 'string') issued.add(params[k]);
+      }
+    }
+    if (ctx.body && typeof ctx.body === 'object' && !Buffer.isBuffer(ctx.body)) {
+      for (const k of ['access_token', 'refresh_token', 'id_token', 'request_uri', 'response']) {
+        if (typeof ctx.body[k] === 'string') issued.add(ctx.body[k]);
+      }
+    }
+    const loc = ctx.response.get('Location');
+    if (loc) {
+      try {
+        const u = new URL(loc, issuer);
+        for (const k of ['code', 'response']) {
+          const v = u.searchParams.get(k);
+          if (v) issued.add(v);
+        }
+      } catch {}
+    }
+  });
   const handle = provider.callback();
   server.on('request', (req, res) => {
     const path = req.url.split('?')[0];
@@ -145,6 +180,11 @@ server.listen(0, '127.0.0.1', () => {
         res.setHeader('Content-Type', 'application/json');
         res.end(JSON.stringify({ issued: exchangeRefreshTokens.length, live }));
       })();
+      return;
+    }
+    if (path === '/_test/issued') {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify([...issued]));
       return;
     }
     if (path === '/_test/counts') {
