@@ -16,15 +16,19 @@ import (
 )
 
 const (
-	clientID = "app"
+	clientID     = "app"
+	postClientID = "app-post"
 	secret   = "s3cret-never-logged"
 	redirect = "http://127.0.0.1:1/auth/callback"
 )
 
 func startOP(t *testing.T) *testop.Provider {
 	t.Helper()
-	op, err := testop.Start(testop.Config{Clients: []testop.Client{{ID: clientID, Secret: secret,
-		Redirects: []string{redirect}, PostLogoutRedirects: []string{"http://127.0.0.1:1/"}}}})
+	op, err := testop.Start(testop.Config{Clients: []testop.Client{
+		{ID: clientID, Secret: secret, Redirects: []string{redirect}, PostLogoutRedirects: []string{"http://127.0.0.1:1/"}},
+		// Registered for client_secret_post: the provider refuses Basic.
+		{ID: postClientID, Secret: secret, Redirects: []string{redirect}, TokenAuth: "client_secret_post"},
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,8 +133,8 @@ func TestExchange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, style := range []client.AuthStyle{client.AuthStyleBasic, client.AuthStylePost} {
-		c, err := client.New(client.Config{Provider: prov, ClientID: clientID, ClientSecret: secret,
+	for style, id := range map[client.AuthStyle]string{client.AuthStyleBasic: clientID, client.AuthStylePost: postClientID} {
+		c, err := client.New(client.Config{Provider: prov, ClientID: id, ClientSecret: secret,
 			RedirectURL: redirect, AuthStyle: style, FetchUserInfo: true,
 			Scopes: []string{"openid", "profile", "email", "offline_access"}})
 		if err != nil {

@@ -47,6 +47,7 @@ func GitHub(opts ...ProviderOption) (*Provider, error) {
 	}
 	p.q.defaultScopes = []string{"read:user", "user:email"}
 	p.q.loginParams = []string{"login", "allow_signup"}
+	p.q.authStyle = AuthStylePost // client_id and client_secret as parameters, as GitHub documents
 	p.q.revokedCodes = []string{"bad_refresh_token"}
 	p.q.userLoader = func(ctx context.Context, hc *http.Client, tok *oauth2.Token) (confidant.User, error) {
 		return githubUser(ctx, hc, api)

@@ -59,6 +59,14 @@ var Auth0User = testop.User{ID: "auth0|64f1c0ffee0123456789abcd", Username: "ada
 // NewAuth0 starts a tenant at domain, mapped in hosts, with clients.
 func NewAuth0(t testing.TB, hosts *Hosts, domain string, clients []testop.Client, o Auth0Options) *Auth0 {
 	t.Helper()
+	clients = slices.Clone(clients)
+	for i := range clients {
+		if clients[i].TokenAuth == "" {
+			// An Auth0 application's default (Regular Web Application:
+			// Client Secret (Post)).
+			clients[i].TokenAuth = "client_secret_post"
+		}
+	}
 	op, err := testop.New("https://"+domain+"/", testop.Config{Users: []testop.User{Auth0User}, Clients: clients,
 		AccessTokenLifetime: o.AccessTokenLifetime})
 	if err != nil {

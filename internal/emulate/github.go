@@ -242,11 +242,12 @@ func (g *GitHub) token(w http.ResponseWriter, r *http.Request) {
 	defer g.mu.Unlock()
 	g.tokenCalls++
 	g.lastAccept = r.Header.Get("Accept")
-	id, secret, ok := r.BasicAuth()
-	if !ok {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	}
-	if id != g.clientID || secret != g.secret {
+	// "Exchange this code for an access token": client_id and
+	// client_secret are parameters (docs.github.com, authorizing OAuth
+	// apps); the emulator takes no other way.
+	_, _, basic := r.BasicAuth()
+	id, secret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	if basic || id != g.clientID || secret != g.secret {
 		g.tokenReply(w, r, ghError("incorrect_client_credentials", "The client_id and/or client_secret passed are incorrect."))
 		return
 	}

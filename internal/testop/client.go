@@ -13,7 +13,12 @@ func (c *Client) PostLogoutRedirectURIs() []string { return c.PostLogoutRedirect
 func (c *Client) ApplicationType() op.ApplicationType {
 	return op.ApplicationTypeWeb
 }
-func (c *Client) AuthMethod() oidc.AuthMethod { return oidc.AuthMethodBasic }
+func (c *Client) AuthMethod() oidc.AuthMethod {
+	if c.TokenAuth == "client_secret_post" {
+		return oidc.AuthMethodPost
+	}
+	return oidc.AuthMethodBasic
+}
 func (c *Client) ResponseTypes() []oidc.ResponseType {
 	return []oidc.ResponseType{oidc.ResponseTypeCode}
 }

@@ -10,6 +10,7 @@ package testop
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -43,6 +44,11 @@ type Client struct {
 	ID, Secret          string
 	Redirects           []string
 	PostLogoutRedirects []string
+	// TokenAuth is how the client authenticates at the token and
+	// revocation endpoints, as registered: "client_secret_basic"
+	// (default) or "client_secret_post". Any other way, or two at once
+	// (RFC 6749 2.3.1), is refused with invalid_client.
+	TokenAuth string
 
 	accessTokenJWT  bool
 	idTokenLifetime time.Duration
@@ -218,6 +224,12 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fault(w, r)
 		return
 	}
+	if (r.URL.Path == PathToken || r.URL.Path == PathRevoke) && !p.authMethodRegistered(r) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"error":"invalid_client","error_description":"not the client authentication method registered for this client"}`)
+		return
+	}
 	switch {
 	case r.URL.Path == PathEndSession:
 		// End the provider's browser session along with the OP's own handling.
@@ -253,6 +265,37 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.handler.ServeHTTP(w, r)
+}
+
+// authMethodRegistered reports whether r authenticates its client the way
+// the client is registered (Client.TokenAuth). It leaves r's body as it
+// found it; a request for an unknown client is left to the OP to refuse.
+func (p *Provider) authMethodRegistered(r *http.Request) bool {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	form, _ := url.ParseQuery(string(body))
+	id, _, basic := r.BasicAuth()
+	if basic {
+		id, _ = url.QueryUnescape(id)
+	} else {
+		id = form.Get("client_id")
+	}
+	p.store.mu.Lock()
+	c := p.store.clients[id]
+	p.store.mu.Unlock()
+	if c == nil {
+		return true
+	}
+	want := cmp.Or(c.TokenAuth, "client_secret_basic")
+	switch {
+	case basic && (form.Has("client_secret") || form.Has("client_assertion")):
+		return false // two methods at once
+	case basic:
+		return want == "client_secret_basic"
+	case form.Has("client_secret"):
+		return want == "client_secret_post"
+	}
+	return false
 }
 
 // shiftTimes moves a token response to the provider's clock: the OP
