@@ -18,8 +18,8 @@ import (
 const (
 	clientID     = "app"
 	postClientID = "app-post"
-	secret   = "s3cret-never-logged"
-	redirect = "http://127.0.0.1:1/auth/callback"
+	secret       = "s3cret-never-logged"
+	redirect     = "http://127.0.0.1:1/auth/callback"
 )
 
 func startOP(t *testing.T) *testop.Provider {
