@@ -2,7 +2,6 @@ package middleware_test
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,25 +21,6 @@ import (
 	"github.com/confidant-go/confidant/middleware"
 )
 
-// audienceAPI answers with the aud of the JWT access token it got (the
-// token's signature is the provider's business; the test looks at whom the
-// token is for).
-func audienceAPI() *httptest.Server {
-	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		parts := strings.Split(raw, ".")
-		var claims struct {
-			Aud any `json:"aud"`
-			Exp int64
-		}
-		if len(parts) == 3 {
-			b, _ := base64.RawURLEncoding.DecodeString(parts[1])
-			json.Unmarshal(b, &claims)
-		}
-		fmt.Fprintf(w, "%v %d", claims.Aud, claims.Exp)
-	}))
-}
-
 // TestAPITokens: three APIs each get a token of their own (RFC 8707
 // resource indicators at oidc-provider, which rotates the refresh token at
 // every use): one token request per API under a storm of concurrent calls
@@ -50,11 +30,10 @@ func audienceAPI() *httptest.Server {
 // measured.
 func TestAPITokens(t *testing.T) {
 	names := []string{"orders", "billing", "shipping"}
-	servers := map[string]*httptest.Server{}
+	servers := map[string]*resourceServer{}
 	resources := map[string]map[string]string{}
 	for _, n := range names {
-		servers[n] = audienceAPI()
-		defer servers[n].Close()
+		servers[n] = newResourceServer(t, "https://"+n+".example/", n+":read")
 		resources["https://"+n+".example/"] = map[string]string{"scope": n + ":read"}
 	}
 	var rec recordingErrors
@@ -65,6 +44,7 @@ func TestAPITokens(t *testing.T) {
 		}
 	}})
 	for _, n := range names {
+		servers[n].trust(s.op.Issuer)
 		s.app.Mux.Handle("/call/"+n, s.app.Auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
 			resp, err := s.app.Auth.HTTPClient(r).Get(servers[n].URL + "/items")
 			if err != nil {
@@ -72,6 +52,7 @@ func TestAPITokens(t *testing.T) {
 				return
 			}
 			defer resp.Body.Close()
+			w.WriteHeader(resp.StatusCode)
 			io.Copy(w, resp.Body)
 		}))
 	}
@@ -199,8 +180,7 @@ func TestRedisAPITokens(t *testing.T) {
 // token request for concurrent calls, a token for that API, and nowhere
 // else.
 func TestAppClient(t *testing.T) {
-	reports := audienceAPI()
-	defer reports.Close()
+	reports := newResourceServer(t, "https://reports.example/", "reports:write")
 	s := newCertified(t, certifiedOptions{
 		grantTypes: []string{"authorization_code", "refresh_token", "client_credentials"},
 		features:   map[string]any{"clientCredentials": map[string]any{"enabled": true}},
@@ -210,6 +190,7 @@ func TestAppClient(t *testing.T) {
 				Resource: "https://reports.example/", Scopes: []string{"reports:write"}})
 		},
 	})
+	reports.trust(s.op.Issuer)
 	hc := s.app.Auth.AppClient("reports")
 	before := s.op.Counts(t)["/token"]
 	var wg sync.WaitGroup
@@ -245,15 +226,15 @@ func TestAppClient(t *testing.T) {
 // of the user's sign-in token gets one exchange for concurrent calls, a
 // token for itself, and no refresh grant.
 func TestTokenExchange(t *testing.T) {
-	ledger := audienceAPI()
-	defer ledger.Close()
+	ledger := newResourceServer(t, "https://ledger.example/", "ledger:read")
 	s := newCertified(t, certifiedOptions{
 		grantTypes: []string{"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange"},
 		resources:  map[string]map[string]string{"https://ledger.example/": {"scope": "ledger:read"}},
 		mw: func(c *middleware.Config) {
-			c.APIs = append(c.APIs, middleware.API{Name: "ledger", BaseURL: ledger.URL + "/", Resource: "https://ledger.example/", TokenExchange: true})
+			c.APIs = append(c.APIs, middleware.API{Name: "ledger", BaseURL: ledger.URL + "/", Resource: "https://ledger.example/", Scopes: []string{"ledger:read"}, TokenExchange: true})
 		},
 	})
+	ledger.trust(s.op.Issuer)
 	s.app.Mux.Handle("/ledger", s.app.Auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
 		resp, err := s.app.Auth.HTTPClient(r).Get(ledger.URL + "/entries")
 		if err != nil {
@@ -297,17 +278,17 @@ func TestTokenExchange(t *testing.T) {
 func TestTokenExchangeKeepsSignInTokens(t *testing.T) {
 	for _, withRT := range []bool{false, true} {
 		t.Run(fmt.Sprintf("exchange returns a refresh token: %v", withRT), func(t *testing.T) {
-			ledger := audienceAPI()
-			defer ledger.Close()
+			ledger := newResourceServer(t, "https://ledger.example/", "ledger:read")
 			s := newCertified(t, certifiedOptions{
 				accessTTL:  2,
 				grantTypes: []string{"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange"},
 				resources:  map[string]map[string]string{"https://ledger.example/": {"scope": "ledger:read"}},
 				op:         func(c *certop.Config) { c.ExchangeRefreshToken = withRT },
 				mw: func(c *middleware.Config) {
-					c.APIs = append(c.APIs, middleware.API{Name: "ledger", BaseURL: ledger.URL + "/", Resource: "https://ledger.example/", TokenExchange: true})
+					c.APIs = append(c.APIs, middleware.API{Name: "ledger", BaseURL: ledger.URL + "/", Resource: "https://ledger.example/", Scopes: []string{"ledger:read"}, TokenExchange: true})
 				},
 			})
+			ledger.trust(s.op.Issuer)
 			s.app.APIs = map[string]string{"certified": ledger.URL + "/entries"}
 			hc := s.signIn(t, "alice")
 			appURL := mustURL(s.app.URL)
