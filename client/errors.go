@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"golang.org/x/oauth2"
 
@@ -107,5 +108,25 @@ func tokenError(err error) error {
 		}
 		return te
 	}
+	if tooLarge(err) {
+		// Kept as unavailable (a refresh keeps the session), and says why.
+		return fmt.Errorf("%w: %w: token endpoint", ErrProviderUnavailable, ErrResponseTooLarge)
+	}
 	return fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
+}
+
+// tooLarge reports whether err comes from a provider response cut off at
+// MaxResponseBytes. x/oauth2 and go-oidc format the body's read error with
+// %v, so its chain is lost but its text is not.
+func tooLarge(err error) bool {
+	return err != nil && (errors.Is(err, ErrResponseTooLarge) || strings.Contains(err.Error(), ErrResponseTooLarge.Error()))
+}
+
+// keepTooLarge is wrapped, with ErrResponseTooLarge back in its chain when
+// cause says a response was cut off.
+func keepTooLarge(wrapped, cause error) error {
+	if !errors.Is(wrapped, ErrResponseTooLarge) && tooLarge(cause) {
+		return fmt.Errorf("%w (%w)", wrapped, ErrResponseTooLarge)
+	}
+	return wrapped
 }

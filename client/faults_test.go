@@ -108,23 +108,39 @@ func TestProviderFaults(t *testing.T) {
 }
 
 // TestResponseBodiesBounded: a provider answering discovery, JWKS or token
-// requests with 10 MB is cut off at MaxResponseBytes.
+// requests with 10 MB is cut off at MaxResponseBytes, and the error says so.
 func TestResponseBodiesBounded(t *testing.T) {
-	op := hostile.New(t)
-	op.SetDiscoveryFault(func(w http.ResponseWriter, r *http.Request) {
+	huge := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		for range 160 {
 			if _, err := w.Write(bytes.Repeat([]byte(" "), 64<<10)); err != nil {
 				return
 			}
 		}
-	})
-	_, err := client.Discover(context.Background(), op.Issuer)
-	if !errors.Is(err, client.ErrResponseTooLarge) && !errors.Is(err, client.ErrDiscovery) {
-		t.Fatalf("10 MB discovery document: %v", err)
 	}
-	if err == nil || !strings.Contains(err.Error(), "too large") {
-		t.Errorf("err %v does not say the response was too large", err)
+	for _, endpoint := range []string{"discovery", "JWKS", "token"} {
+		t.Run(endpoint, func(t *testing.T) {
+			op := hostile.New(t)
+			var err error
+			switch endpoint {
+			case "discovery":
+				op.SetDiscoveryFault(huge)
+				_, err = client.Discover(context.Background(), op.Issuer)
+			case "JWKS":
+				c := hostileClient(t, op, false)
+				l, cd := code(t, c)
+				op.SetJWKSFault(huge) // before the first key fetch
+				_, err = c.Exchange(context.Background(), cd, l)
+			case "token":
+				c := hostileClient(t, op, false)
+				l, cd := code(t, c)
+				op.SetTokenFault(huge)
+				_, err = c.Exchange(context.Background(), cd, l)
+			}
+			if !errors.Is(err, client.ErrResponseTooLarge) {
+				t.Errorf("10 MB %s answer: %v, want ErrResponseTooLarge", endpoint, err)
+			}
+		})
 	}
 }
 

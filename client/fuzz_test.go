@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -95,8 +96,21 @@ func FuzzTokenResponse(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res, err := c.Exchange(context.Background(), "code", l); err == nil {
+		res, err := c.Exchange(context.Background(), "code", l)
+		if err == nil {
 			t.Fatalf("signed in from a forged token response: %+v", res.User)
+		}
+		// Every failure is one a caller can tell apart, as Exchange
+		// documents: refused (a *TokenError), unavailable, or a token
+		// that does not verify.
+		var te *client.TokenError
+		documented := errors.As(err, &te)
+		for _, kind := range []error{client.ErrProviderUnavailable, client.ErrNoIDToken, client.ErrInvalidIDToken,
+			client.ErrNonceMismatch, client.ErrAccessTokenHash} {
+			documented = documented || errors.Is(err, kind)
+		}
+		if !documented {
+			t.Fatalf("an undocumented kind of error: %v", err)
 		}
 	})
 }

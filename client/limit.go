@@ -65,7 +65,10 @@ func (t limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	resp, err := base.RoundTrip(r)
 	if err == nil {
-		resp.Body = &limitedBody{rc: resp.Body, left: MaxResponseBytes}
+		// One byte short of the bound: x/oauth2 reads token responses
+		// through a LimitReader of exactly MaxResponseBytes, which would
+		// stop before this body could say it is larger.
+		resp.Body = &limitedBody{rc: resp.Body, left: MaxResponseBytes - 1}
 	}
 	return resp, err
 }

@@ -320,7 +320,7 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 		case rec.status == 0 || transientStatus(rec.status):
 			return nil, fmt.Errorf("%w: discovery at %s: %w", ErrProviderUnavailable, p.cfg.Issuer, err)
 		default:
-			return nil, fmt.Errorf("%w: %s: %v", ErrDiscovery, p.cfg.Issuer, err)
+			return nil, keepTooLarge(fmt.Errorf("%w: %s: %v", ErrDiscovery, p.cfg.Issuer, err), err)
 		}
 	}
 	var extra struct {

@@ -30,7 +30,7 @@ func (c *Client) verifyIDToken(ctx context.Context, r *resolved, raw, accessToke
 	}
 	idt, err := r.verifier.Verify(oidc.ClientContext(ctx, c.cfg.Provider.httpClient()), raw)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidIDToken, err)
+		return nil, nil, keepTooLarge(fmt.Errorf("%w: %v", ErrInvalidIDToken, err), err)
 	}
 	if !slices.Contains(idt.Audience, c.cfg.ClientID) {
 		return nil, nil, fmt.Errorf("%w: audience %q does not include the client ID", ErrInvalidIDToken, idt.Audience)

@@ -75,12 +75,18 @@ func TestEventsPerStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	log.mu.Lock()
 	last := log.ev[len(log.ev)-1]
+	log.mu.Unlock()
 	expectKinds(t, "logout", log.take(), event.Logout)
+	revoked, said := false, false
 	for _, a := range last.Attrs {
-		if a.Key == "revoked" && !a.Value.Bool() {
-			t.Error("logout event says the refresh token was not revoked; the OP revoked it")
+		if a.Key == "revoked" {
+			revoked, said = a.Value.Bool(), true
 		}
+	}
+	if !said || !revoked || env.OP.RevokedRefreshTokens() != 1 {
+		t.Errorf("logout event: revoked=%v (attribute present %v), the OP revoked %d; want the event to say what the OP did", revoked, said, env.OP.RevokedRefreshTokens())
 	}
 }
 

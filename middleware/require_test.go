@@ -266,15 +266,19 @@ func TestBearerExpiredToken(t *testing.T) {
 		t.Errorf("API received %d requests", n)
 	}
 	// Directly, the error matches the sentinel.
+	var ran bool
+	var got error
 	h := env.Auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, err := env.Auth.HTTPClient(r).Get(env.APISrv.URL)
-		if !errors.Is(err, client.ErrTokenExpired) {
-			t.Errorf("err %v, want ErrTokenExpired", err)
-		}
+		ran = true
+		_, got = env.Auth.HTTPClient(r).Get(env.APISrv.URL)
 	}))
 	req, _ := http.NewRequest("GET", env.App.URL+"/x", nil)
 	for _, c := range hc.Jar.Cookies(mustURL(env.App.URL)) {
 		req.AddCookie(c)
 	}
-	h.ServeHTTP(newRecorder(), req)
+	rec := newRecorder()
+	h.ServeHTTP(rec, req)
+	if !ran || !errors.Is(got, client.ErrTokenExpired) {
+		t.Errorf("handler ran %v (status %d), err %v; want it run with ErrTokenExpired", ran, rec.Code, got)
+	}
 }
