@@ -40,12 +40,12 @@ func TestGoldenCookiesLoad(t *testing.T) {
 				t.Fatalf("format %d: %v", format, err)
 			}
 			checks := map[string]bool{
-				"ID":      s.ID == "golden-session-id-0123456789",
-				"user":    s.Provider == "golden" && s.Subject == "u-1001" && s.Name == "Dee Mo" && s.Email == "demo@example.com" && s.Picture == "https://example.com/p.png",
-				"claims":  string(s.Claims) == `{"sub":"u-1001","email":"demo@example.com","email_verified":true}`,
-				"tokens":  s.AccessToken == "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1LTEwMDEiLCJzY29wZSI6Im9wZW5pZCJ9.c2lnbmF0dXJl" && s.RefreshToken == "opaque-refresh-token-value" && s.IDToken == "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1LTEwMDEifQ.aWQtc2lnbmF0dXJl",
-				"times":   s.Expiry.Equal(goldenAt.Add(time.Hour)) && s.Issued.Equal(goldenAt) && s.CreatedAt.Equal(goldenAt),
-				"session": s.Issuer == "https://issuer.example/" && s.SID == "provider-session-1" && s.TokenType == "Bearer" && s.Scope == "openid profile email offline_access",
+				"ID":                        s.ID == "golden-session-id-0123456789",
+				"user":                      s.Provider == "golden" && s.Subject == "u-1001" && s.Name == "Dee Mo" && s.Email == "demo@example.com" && s.Picture == "https://example.com/p.png",
+				"claims":                    string(s.Claims) == `{"sub":"u-1001","email":"demo@example.com","email_verified":true}`,
+				"tokens":                    s.AccessToken == "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1LTEwMDEiLCJzY29wZSI6Im9wZW5pZCJ9.c2lnbmF0dXJl" && s.RefreshToken == "opaque-refresh-token-value" && s.IDToken == "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1LTEwMDEifQ.aWQtc2lnbmF0dXJl",
+				"times":                     s.Expiry.Equal(goldenAt.Add(time.Hour)) && s.Issued.Equal(goldenAt) && s.CreatedAt.Equal(goldenAt),
+				"session":                   s.Issuer == "https://issuer.example/" && s.SID == "provider-session-1" && s.TokenType == "Bearer" && s.Scope == "openid profile email offline_access",
 				"email verified (format 2)": format < 2 || s.EmailVerified,
 				"API tokens (format 3)":     format < 3 || s.APITokens["orders"].AccessToken == "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJvcmRlcnMifQ.b3Jkcw" && s.APITokens["orders"].Expiry.Equal(goldenAt.Add(time.Hour)),
 				"DPoP key (format 4)":       format < 4 || string(s.DPoPKey) == "golden-dpop-key-bytes",
