@@ -37,6 +37,27 @@ func waitDue(t *testing.T, env *testenv.Env, hc *http.Client) {
 	time.Sleep(time.Until(s.Expiry.Add(-half)) + 50*time.Millisecond)
 }
 
+// dueOn moves clock to where the session in hc's jar is due for refresh
+// (the default leeway is a minute before expiry) and still valid.
+func dueOn(t *testing.T, env *testenv.Env, clock *testenv.Clock, hc *http.Client) {
+	t.Helper()
+	s := env.Session(t, hc)
+	if s == nil {
+		t.Fatal("not signed in")
+	}
+	clock.Set(s.Expiry.Add(-30 * time.Second))
+}
+
+// expiredOn moves clock past the expiry of the session's access token.
+func expiredOn(t *testing.T, env *testenv.Env, clock *testenv.Clock, hc *http.Client) {
+	t.Helper()
+	s := env.Session(t, hc)
+	if s == nil {
+		t.Fatal("not signed in")
+	}
+	clock.Set(s.Expiry.Add(time.Second))
+}
+
 // TestStaysSignedInAcrossExpiries: with 2-second access tokens, a user who
 // keeps calling the API stays signed in across many expiries and every API
 // call carries a valid token.
@@ -269,14 +290,22 @@ func TestRefreshFailurePolicy(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			env := testenv.New(t, testenv.Options{OP: shortLived(3 * time.Second),
-				Middleware: func(c *middleware.Config) { c.RefreshTimeout = 300 * time.Millisecond }})
+			// On a clock the test moves: no subtest depends on how long
+			// another takes under -race. Only the hanging provider needs
+			// the refresh timeout to pass, in wall time.
+			clock := &testenv.Clock{}
+			env := testenv.New(t, testenv.Options{OP: shortLived(10 * time.Minute), Clock: clock,
+				Middleware: func(c *middleware.Config) {
+					if strings.Contains(tc.name, "hangs") {
+						c.RefreshTimeout = 300 * time.Millisecond
+					}
+				}})
 			hc := testenv.Browser()
 			env.SignIn(t, hc, "/profile")
 			if tc.expired {
-				time.Sleep(time.Until(env.Session(t, hc).Expiry) + 100*time.Millisecond)
+				expiredOn(t, env, clock, hc)
 			} else {
-				waitDue(t, env, hc)
+				dueOn(t, env, clock, hc)
 			}
 			tc.break_(env, hc)
 			for _, c := range tc.checks {
@@ -286,7 +315,7 @@ func TestRefreshFailurePolicy(t *testing.T) {
 				// The outage ends: the kept session refreshes and works
 				// again once the remembered failure has aged out.
 				env.OP.SetFault(testop.PathToken, nil)
-				time.Sleep(5*time.Second + 100*time.Millisecond)
+				clock.Add(5*time.Second + time.Millisecond)
 				apiStatus(200)(t, env, hc)
 			}
 		})
@@ -297,12 +326,13 @@ func TestRefreshFailurePolicy(t *testing.T) {
 // an API client, and the error handler can tell why.
 func TestRefreshUnavailableRetryAfter(t *testing.T) {
 	var rec recordingErrors
-	env := testenv.New(t, testenv.Options{OP: shortLived(2 * time.Second), Middleware: func(c *middleware.Config) {
+	clock := &testenv.Clock{}
+	env := testenv.New(t, testenv.Options{OP: shortLived(10 * time.Minute), Clock: clock, Middleware: func(c *middleware.Config) {
 		c.RetryAfter = 7 * time.Second
 	}})
 	hc := testenv.Browser()
 	env.SignIn(t, hc, "/profile")
-	time.Sleep(time.Until(env.Session(t, hc).Expiry) + 100*time.Millisecond)
+	expiredOn(t, env, clock, hc)
 	env.OP.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) })
 	req, _ := http.NewRequest("GET", env.App.URL+"/profile", nil)
 	req.Header.Set("Accept", "application/json")
@@ -316,10 +346,11 @@ func TestRefreshUnavailableRetryAfter(t *testing.T) {
 		t.Errorf("%d Retry-After %q body %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
 	// With a custom error handler, the reason is ErrRefreshUnavailable.
-	env2 := testenv.New(t, testenv.Options{OP: shortLived(2 * time.Second), Middleware: rec.install})
+	clock2 := &testenv.Clock{}
+	env2 := testenv.New(t, testenv.Options{OP: shortLived(10 * time.Minute), Clock: clock2, Middleware: rec.install})
 	hc2 := testenv.Browser()
 	env2.SignIn(t, hc2, "/profile")
-	time.Sleep(time.Until(env2.Session(t, hc2).Expiry) + 100*time.Millisecond)
+	expiredOn(t, env2, clock2, hc2)
 	env2.OP.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
 	env2.APIRequest(t, hc2)
 	if err := rec.last(); !errors.Is(err, middleware.ErrRefreshUnavailable) || !errors.Is(err, client.ErrProviderUnavailable) {
@@ -330,12 +361,13 @@ func TestRefreshUnavailableRetryAfter(t *testing.T) {
 // TestCustomRefreshPolicy: OnRefreshError can keep the session even when
 // the token has expired (the handler runs; its API calls fail clearly).
 func TestCustomRefreshPolicy(t *testing.T) {
-	env := testenv.New(t, testenv.Options{OP: shortLived(2 * time.Second), Middleware: func(c *middleware.Config) {
+	clock := &testenv.Clock{}
+	env := testenv.New(t, testenv.Options{OP: shortLived(10 * time.Minute), Clock: clock, Middleware: func(c *middleware.Config) {
 		c.OnRefreshError = func(error, *session.Session, time.Time) middleware.RefreshAction { return middleware.KeepSession }
 	}})
 	hc := testenv.Browser()
 	env.SignIn(t, hc, "/profile")
-	time.Sleep(time.Until(env.Session(t, hc).Expiry) + 100*time.Millisecond)
+	expiredOn(t, env, clock, hc)
 	env.OP.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
 	if resp, body := env.Get(t, hc, "/whoami"); resp.StatusCode != 200 || body != testop.DemoUser.ID {
 		t.Errorf("whoami: %d %q", resp.StatusCode, body)
@@ -495,13 +527,14 @@ func TestBearerRetriesOnce401(t *testing.T) {
 // invalid_grant got no new attempt for 30 seconds; with its policy the
 // refresh is tried again after RetryAfter, like any failure it keeps.
 func TestRefreshPolicyDecidesRetry(t *testing.T) {
-	env := testenv.New(t, testenv.Options{OP: shortLived(2 * time.Second), Middleware: func(c *middleware.Config) {
+	clock := &testenv.Clock{}
+	env := testenv.New(t, testenv.Options{OP: shortLived(10 * time.Minute), Clock: clock, Middleware: func(c *middleware.Config) {
 		c.OnRefreshError = func(error, *session.Session, time.Time) middleware.RefreshAction { return middleware.KeepSession }
 		c.RetryAfter = time.Second
 	}})
 	hc := testenv.Browser()
 	env.SignIn(t, hc, "/profile")
-	time.Sleep(time.Until(env.Session(t, hc).Expiry) + 100*time.Millisecond)
+	expiredOn(t, env, clock, hc)
 	env.OP.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
@@ -515,10 +548,14 @@ func TestRefreshPolicyDecidesRetry(t *testing.T) {
 		t.Fatalf("%d token requests, want 1", n)
 	}
 	env.OP.SetFault(testop.PathToken, nil)
-	time.Sleep(1200 * time.Millisecond) // past RetryAfter
+	env.Get(t, hc, "/whoami") // within RetryAfter: the failure is remembered
+	if n := env.OP.Count(testop.PathToken) - before; n != 1 {
+		t.Errorf("%d token requests within RetryAfter, want still 1", n)
+	}
+	clock.Add(time.Second + time.Millisecond) // past RetryAfter
 	env.Get(t, hc, "/whoami")
 	if n := env.OP.Count(testop.PathToken) - before; n != 2 {
-		t.Errorf("%d token requests %v after the failure, want 2: the policy kept the session, so the refresh is retried after RetryAfter", n, 1200*time.Millisecond)
+		t.Errorf("%d token requests after RetryAfter, want 2: the policy kept the session, so the refresh is retried", n)
 	}
 }
 
