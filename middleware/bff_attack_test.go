@@ -61,11 +61,12 @@ func TestProxyEarlyHintsKeepRefresh(t *testing.T) {
 		w.Header().Del("Link")
 		io.WriteString(w, "ok")
 	})
-	env := newBFFOpts(t, srvAPI, testenv.Options{OP: func(c *testop.Config) { c.AccessTokenLifetime = 2 * time.Second }})
+	clock := &testenv.Clock{}
+	env := newBFFOpts(t, srvAPI, testenv.Options{Clock: clock, OP: func(c *testop.Config) { c.AccessTokenLifetime = 10 * time.Minute }})
 	hc := testenv.Browser()
 	env.SignIn(t, hc, "/profile")
 	before := env.Session(t, hc)
-	time.Sleep(1100 * time.Millisecond) // past half the 2 s lifetime: the call refreshes first
+	clock.Set(before.Expiry.Add(-30 * time.Second)) // due: the call refreshes first
 	resp, body := spaCall(t, hc, "GET", env.App.URL+"/bff/echo/page", nil)
 	if resp.StatusCode != http.StatusOK || body != "ok" {
 		t.Fatalf("%d %q", resp.StatusCode, body)
