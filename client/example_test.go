@@ -11,28 +11,47 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/confidanttest"
 )
 
-// Discover finds a provider's endpoints and keys from its issuer URL. If the
-// provider cannot be reached at start, Discover still succeeds and
-// discovery is retried on first use.
+// Discover finds a provider's endpoints and keys from its issuer URL (here
+// a provider in the process, as confidanttest starts one; in production
+// "https://example.eu.auth0.com/", or client.Auth0, client.Google,
+// client.GitHub). If the provider cannot be reached at start, Discover
+// still succeeds and discovery is retried on first use.
 func ExampleDiscover() {
+	op, err := confidanttest.Start(confidanttest.Options{})
+	if err != nil {
+		panic(err)
+	}
+	defer op.Close()
+	redirect := "http://localhost:8080/auth/callback"
+	id, secret := op.Register(redirect)
+
 	ctx := context.Background()
-	prov, err := client.Discover(ctx, "https://example.eu.auth0.com/") // or client.Auth0("example.eu.auth0.com"), client.Google(), client.GitHub()
+	prov, err := client.Discover(ctx, op.Issuer)
 	if err != nil {
 		panic(err)
 	}
 	c, err := client.New(client.Config{
 		Provider:     prov,
-		ClientID:     "my-app",
-		ClientSecret: "s3cret", // from the environment in production
-		RedirectURL:  "https://app.example.com/auth/callback",
+		ClientID:     id,
+		ClientSecret: secret, // from the environment in production
+		RedirectURL:  redirect,
 		Scopes:       []string{"openid", "profile", "email", "offline_access"},
 	})
 	if err != nil {
 		panic(err)
 	}
-	_ = c // hand it to middleware.Config.Client
+	ep, err := prov.Endpoints(ctx)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("OpenID Connect:", prov.IsOIDC(), "issuer found:", ep.Issuer == op.Issuer)
+	fmt.Println("scopes:", c.Scopes()) // hand c to middleware.Config.Client
+	// Output:
+	// OpenID Connect: true issuer found: true
+	// scopes: [openid profile email offline_access]
 }
 
 // NewLogin builds the authorization URL of one sign-in attempt, with a fresh

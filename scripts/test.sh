@@ -27,6 +27,11 @@ go test -race -count=1 ./...
 echo "testdata/yourapp: a separate module's tests"
 (cd testdata/yourapp && go vet ./... && go test -race -count=1 ./...)
 
+# Every benchmark once (-benchtime=1x): their own checks (statuses, token
+# requests per storm) run, so they cannot rot between the runs that measure.
+echo "benchmarks: each once"
+go test -run '^$' -bench . -benchtime=1x ./...
+
 targets=(
 	"FuzzCookieLoad ./session 300000x"
 	"FuzzUnmarshal ./session 300000x"

@@ -50,7 +50,15 @@ func TestParseKeys(t *testing.T) {
 func ExampleParseKeys() {
 	// A rotation in progress: the new key first, the old one still opens.
 	newKey, oldKey := base64.StdEncoding.EncodeToString(session.NewKey()), base64.StdEncoding.EncodeToString(session.NewKey())
-	os.Setenv("SESSION_KEYS", newKey+","+oldKey)
+	prev, had := os.LookupEnv("SESSION_KEYS")
+	os.Setenv("SESSION_KEYS", newKey+","+oldKey) // as the deployment sets it
+	defer func() {                               // leave the environment as it was, for the tests that follow
+		if had {
+			os.Setenv("SESSION_KEYS", prev)
+		} else {
+			os.Unsetenv("SESSION_KEYS")
+		}
+	}()
 	keys, err := session.ParseKeys(os.Getenv("SESSION_KEYS"))
 	if err != nil {
 		fmt.Println(err)
