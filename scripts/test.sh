@@ -39,6 +39,7 @@ targets=(
 	"FuzzCallback ./middleware 100000x"
 	"FuzzTokenResponse ./client 100000x"
 	"FuzzUserInfo ./client 20000x"
+	"FuzzLogoutToken ./client 100000x"
 )
 for t in "${targets[@]}"; do
 	set -- $t

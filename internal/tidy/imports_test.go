@@ -1,6 +1,7 @@
 package tidy
 
 import (
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
@@ -159,5 +160,41 @@ func TestSkipsGoThroughTheHelper(t *testing.T) {
 	})
 	if checked < 50 {
 		t.Fatalf("checked %d files; the walk missed the module", checked)
+	}
+}
+
+// TestEveryFuzzTargetInCI: each fuzz target of the module is in the list
+// scripts/test.sh fuzzes (with its package): a new one cannot be left out.
+func TestEveryFuzzTargetInCI(t *testing.T) {
+	root, _ := filepath.Abs("../..")
+	script, err := os.ReadFile(filepath.Join(root, "scripts", "test.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() && (d.Name() == "node_modules" || d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), p, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkg := "./" + filepath.ToSlash(strings.TrimPrefix(filepath.Dir(p), root+string(filepath.Separator)))
+		for _, decl := range f.Decls {
+			if fn, ok := decl.(*ast.FuncDecl); ok && fn.Recv == nil && strings.HasPrefix(fn.Name.Name, "Fuzz") {
+				found++
+				if !strings.Contains(string(script), `"`+fn.Name.Name+" "+pkg+" ") {
+					t.Errorf("%s (%s) is not in scripts/test.sh's fuzz targets", fn.Name.Name, pkg)
+				}
+			}
+		}
+		return nil
+	})
+	if found < 6 {
+		t.Fatalf("found %d fuzz targets; the walk missed them", found)
 	}
 }
