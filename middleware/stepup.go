@@ -171,14 +171,18 @@ func authParams(s string) map[string]string {
 		rest = strings.TrimLeft(rest, " ")
 		var v string
 		if strings.HasPrefix(rest, `"`) {
+			// A quoted-string: a backslash makes the next byte literal
+			// (RFC 9110 5.6.4), so \\ is one backslash and \" a quote.
+			var b strings.Builder
 			end := 1
 			for end < len(rest) && rest[end] != '"' {
-				if rest[end] == '\\' {
+				if rest[end] == '\\' && end+1 < len(rest) {
 					end++
 				}
+				b.WriteByte(rest[end])
 				end++
 			}
-			v = strings.ReplaceAll(rest[1:min(end, len(rest))], `\`, "")
+			v = b.String()
 			rest = rest[min(end+1, len(rest)):]
 		} else {
 			v, rest, _ = strings.Cut(rest, ",")

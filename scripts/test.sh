@@ -37,6 +37,8 @@ targets=(
 	"FuzzUnmarshal ./session 300000x"
 	"FuzzSanitizeReturnTo ./middleware 150000x"
 	"FuzzCallback ./middleware 100000x"
+	"FuzzChallenge ./middleware 100000x"
+	"FuzzProxyPath ./middleware 150000x"
 	"FuzzTokenResponse ./client 100000x"
 	"FuzzUserInfo ./client 20000x"
 	"FuzzLogoutToken ./client 100000x"
