@@ -42,6 +42,8 @@ targets=(
 	"FuzzTokenResponse ./client 100000x"
 	"FuzzUserInfo ./client 20000x"
 	"FuzzLogoutToken ./client 100000x"
+	"FuzzDiscovery ./client 20000x"
+	"FuzzJWKS ./client 5000x"
 )
 for t in "${targets[@]}"; do
 	set -- $t
