@@ -267,3 +267,72 @@ func TestEnvContractCookieInstances(t *testing.T) {
 		t.Errorf("%d of 9 calls failed, %d refresh tokens refused, %d refreshes; want 0, 0 and 1", n, reused, refreshes)
 	}
 }
+
+// TestEnvContractRedis: REDIS_URL alone keeps sessions in Redis, shared by
+// the instances: signed in through one, signed in at the other; signed
+// out through the other, signed out at both.
+func TestEnvContractRedis(t *testing.T) {
+	redis := testenv.StartRedis(t)
+	lb := httptest.NewUnstartedServer(nil)
+	appURL := "http://" + lb.Listener.Addr().String()
+	op, err := testop.Start(testop.Config{Clients: []testop.Client{{ID: "ex", Secret: "ex-secret",
+		Redirects: []string{appURL + "/auth/callback"}, PostLogoutRedirects: []string{appURL + "/"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer op.Close()
+	env := map[string]string{"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": "ex", "OIDC_CLIENT_SECRET": "ex-secret", "APP_URL": appURL,
+		"SESSION_KEYS": base64.StdEncoding.EncodeToString(testenv.NewKey()), "REDIS_URL": "redis://" + redis.Addr + "/0"}
+	var instances []http.Handler
+	for range 2 {
+		h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, Logger: testenv.CollectLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		instances = append(instances, h)
+	}
+	var to atomic.Int64 // which instance the next request goes to
+	lb.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { instances[to.Load()].ServeHTTP(w, r) })
+	lb.Start()
+	defer lb.Close()
+
+	hc := testenv.Browser()
+	resp, _ := hc.Get(appURL + "/profile")
+	resp.Body.Close()
+	cb, err := op.Login(hc, resp.Header.Get("Location"), testop.DemoUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err = hc.Get(cb.String()); err != nil || resp.StatusCode != http.StatusFound {
+		t.Fatalf("callback: %v", err)
+	}
+	if keys, _ := redis.Client().Keys(context.Background(), "confidant:*").Result(); len(keys) == 0 {
+		t.Fatal("no session in Redis")
+	}
+	to.Store(1)
+	profile := func() int {
+		req, _ := http.NewRequest("GET", appURL+"/profile", nil)
+		req.Header.Set("Accept", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if status := profile(); status != http.StatusOK {
+		t.Fatalf("the other instance: %d, want the session from Redis", status)
+	}
+	u, _ := url.Parse(appURL)
+	copied := hc.Jar.Cookies(u) // a copy of the cookie, taken before sign-out
+	if resp, err = hc.Post(appURL+"/auth/logout", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	to.Store(0)
+	hc = testenv.Browser()
+	hc.Jar.SetCookies(u, copied)
+	if status := profile(); status != http.StatusUnauthorized {
+		t.Errorf("the copied cookie at the first instance after sign-out at the other: %d, want 401", status)
+	}
+}
