@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
+	"github.com/confidant-go/confidant/examples/internal/exampletest"
 	"github.com/confidant-go/confidant/internal/emulate"
 	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/internal/testop"
@@ -43,25 +43,25 @@ func TestMultiExample(t *testing.T) {
 	hc := testenv.BrowserVia(hosts)
 	for _, name := range []string{"google", "github"} {
 		// A protected page sends the browser to the chooser…
-		resp := do(t, hc, "GET", appURL+"/profile", "")
+		resp := exampletest.Do(t, hc, "GET", appURL+"/profile", "")
 		if resp.StatusCode != 302 || !strings.HasPrefix(resp.Header.Get("Location"), "/signin?return_to=") {
 			t.Fatalf("%s: /profile → %d %q", name, resp.StatusCode, resp.Header.Get("Location"))
 		}
-		body := read(t, do(t, hc, "GET", appURL+resp.Header.Get("Location"), ""))
+		body := exampletest.Read(t, exampletest.Do(t, hc, "GET", appURL+resp.Header.Get("Location"), ""))
 		if !strings.Contains(body, `id="login-`+name+`"`) {
 			t.Fatalf("%s: no button on the sign-in page", name)
 		}
 		// …whose button starts that provider's sign-in.
-		resp = do(t, hc, "GET", appURL+"/auth/login?provider="+name+"&return_to=/profile", "")
+		resp = exampletest.Do(t, hc, "GET", appURL+"/auth/login?provider="+name+"&return_to=/profile", "")
 		cb, err := logins[name](hc, resp.Header.Get("Location"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp = do(t, hc, "GET", cb.String(), ""); resp.StatusCode != 302 || resp.Header.Get("Location") != "/profile" {
+		if resp = exampletest.Do(t, hc, "GET", cb.String(), ""); resp.StatusCode != 302 || resp.Header.Get("Location") != "/profile" {
 			t.Fatalf("%s: callback %d %q", name, resp.StatusCode, resp.Header.Get("Location"))
 		}
 		var claims map[string]any
-		json.Unmarshal([]byte(read(t, do(t, hc, "GET", appURL+"/profile", "application/json"))), &claims)
+		json.Unmarshal([]byte(exampletest.Read(t, exampletest.Do(t, hc, "GET", appURL+"/profile", "application/json"))), &claims)
 		if claims["sub"] != wantSub[name] {
 			t.Errorf("%s: profile claims %v", name, claims)
 		}
@@ -69,35 +69,15 @@ func TestMultiExample(t *testing.T) {
 			Status int    `json:"status"`
 			Body   string `json:"body"`
 		}
-		json.Unmarshal([]byte(read(t, do(t, hc, "GET", appURL+"/api", "application/json"))), &api)
+		json.Unmarshal([]byte(exampletest.Read(t, exampletest.Do(t, hc, "GET", appURL+"/api", "application/json"))), &api)
 		if api.Status != 200 || !strings.Contains(api.Body, wantSub[name]) {
 			t.Errorf("%s: /api %+v", name, api)
 		}
-		if resp = do(t, hc, "POST", appURL+"/auth/logout", ""); resp.StatusCode != http.StatusSeeOther {
+		if resp = exampletest.Do(t, hc, "POST", appURL+"/auth/logout", ""); resp.StatusCode != http.StatusSeeOther {
 			t.Errorf("%s: logout %d", name, resp.StatusCode)
 		}
-		if body := read(t, do(t, hc, "GET", appURL+"/", "")); !strings.Contains(body, "signed out") {
+		if body := exampletest.Read(t, exampletest.Do(t, hc, "GET", appURL+"/", "")); !strings.Contains(body, "signed out") {
 			t.Errorf("%s: still signed in after logout", name)
 		}
 	}
-}
-
-func do(t *testing.T, hc *http.Client, method, u, accept string) *http.Response {
-	t.Helper()
-	req, _ := http.NewRequest(method, u, nil)
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp
-}
-
-func read(t *testing.T, resp *http.Response) string {
-	t.Helper()
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }
