@@ -279,8 +279,10 @@ func TestTokenExchangeKeepsSignInTokens(t *testing.T) {
 	for _, withRT := range []bool{false, true} {
 		t.Run(fmt.Sprintf("exchange returns a refresh token: %v", withRT), func(t *testing.T) {
 			ledger := newResourceServer(t, "https://ledger.example/", "ledger:read")
+			clock := &testenv.Clock{}
 			s := newCertified(t, certifiedOptions{
-				accessTTL:  2,
+				accessTTL:  60,
+				clock:      clock,
 				grantTypes: []string{"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange"},
 				resources:  map[string]map[string]string{"https://ledger.example/": {"scope": "ledger:read"}},
 				op:         func(c *certop.Config) { c.ExchangeRefreshToken = withRT },
@@ -312,7 +314,7 @@ func TestTokenExchangeKeepsSignInTokens(t *testing.T) {
 			}
 			// The sign-in access token expires: the session refreshes
 			// with its own refresh token and stays signed in.
-			time.Sleep(2500 * time.Millisecond)
+			clock.Add(61 * time.Second) // expired, for the app
 			if who := s.whoami(t, hc); who != "certified:alice" {
 				t.Fatalf("after the access token expired: %q, want still signed in", who)
 			}

@@ -47,6 +47,11 @@ type certifiedOptions struct {
 	client     func(*client.Config)
 	mw         func(*middleware.Config)
 	op         func(*certop.Config) // adjusts the provider's configuration
+	// clock, when set, is the app's (client and middleware): a test moves
+	// it to where a token is due instead of sleeping. oidc-provider keeps
+	// the wall clock; its DPoP proofs may be 5 minutes off it, client
+	// assertions only 15 s (so not with private_key_jwt).
+	clock *testenv.Clock
 }
 
 // newCertified starts oidc-provider with the app registered and the app,
@@ -79,6 +84,9 @@ func newCertified(t *testing.T, o certifiedOptions) *certified {
 		ccfg := client.Config{Provider: prov, ClientID: "app", ClientSecret: "app-secret-value-never-logged",
 			RedirectURL: appURL + "/auth/callback", Scopes: []string{"openid", "profile", "email", "offline_access"},
 			FetchUserInfo: true} // a strict provider puts profile and e-mail claims in userinfo only
+		if o.clock != nil {
+			ccfg.Now = o.clock.Now
+		}
 		if o.client != nil {
 			o.client(&ccfg)
 		}
@@ -87,6 +95,9 @@ func newCertified(t *testing.T, o certifiedOptions) *certified {
 			t.Fatal(err)
 		}
 		cfg := middleware.Config{Client: c, APIs: []middleware.API{{Name: "userinfo", BaseURL: s.op.Issuer + "/me"}}}
+		if o.clock != nil {
+			cfg.Now = o.clock.Now
+		}
 		if o.mw != nil {
 			o.mw(&cfg)
 		}
@@ -126,7 +137,8 @@ func (s *certified) whoami(t *testing.T, hc *http.Client) string {
 // one refresh (rotating) after a 2-second access token, sign-out at its
 // end_session endpoint, and a back-channel logout started at the provider.
 func TestCertifiedProvider(t *testing.T) {
-	s := newCertified(t, certifiedOptions{accessTTL: 2})
+	clock := &testenv.Clock{}
+	s := newCertified(t, certifiedOptions{accessTTL: 60, clock: clock})
 	hc := s.signIn(t, "alice")
 	if who := s.whoami(t, hc); who != "certified:alice" {
 		t.Fatalf("whoami %q", who)
@@ -144,7 +156,7 @@ func TestCertifiedProvider(t *testing.T) {
 	}
 
 	before := s.op.Counts(t)["/token"]
-	time.Sleep(1100 * time.Millisecond) // due at half of its 2 seconds
+	clock.Add(31 * time.Second) // due at half of its minute, for the app; still valid at the provider
 	for range 3 {
 		if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 {
 			t.Fatalf("API after the token was due: %d %s", status, body)
@@ -501,7 +513,8 @@ func TestPushedRequestsBounded(t *testing.T) {
 // the refreshed ID token's, so the e-mail was gone and a Claim() route
 // flipped to 403. Claims the refreshed ID token does not repeat are kept.
 func TestUserinfoClaimsSurviveRefresh(t *testing.T) {
-	s := newCertified(t, certifiedOptions{accessTTL: 2})
+	clock := &testenv.Clock{}
+	s := newCertified(t, certifiedOptions{accessTTL: 60, clock: clock})
 	s.app.Mux.Handle("/mail", s.app.Auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, middleware.UserFrom(r.Context()).Email)
 	}, middleware.Claim("email", "alice@example.com")))
@@ -510,7 +523,7 @@ func TestUserinfoClaimsSurviveRefresh(t *testing.T) {
 		t.Fatalf("/mail after sign-in: %d %q", resp.StatusCode, body)
 	}
 	before := s.op.Counts(t)["/token"]
-	time.Sleep(1100 * time.Millisecond) // due: the next request refreshes
+	clock.Add(31 * time.Second) // due: the next request refreshes
 	if resp, body := get(t, hc, s.app.URL+"/mail"); resp.StatusCode != http.StatusOK || body != "alice@example.com" {
 		t.Errorf("/mail after the refresh: %d %q, want 200 with the e-mail", resp.StatusCode, body)
 	}

@@ -28,10 +28,10 @@ type cookieInstances struct {
 	url string
 }
 
-func newCookieInstances(t *testing.T, n int, denyList func() session.DenyList) *cookieInstances {
+func newCookieInstances(t *testing.T, n int, clock *testenv.Clock, denyList func() session.DenyList) *cookieInstances {
 	lb := httptest.NewUnstartedServer(nil)
 	ci := &cookieInstances{url: "http://" + lb.Listener.Addr().String()}
-	ci.op = certop.Start(t, certop.Config{AccessTokenTTL: 6, Clients: []certop.Client{{ID: "app", Secret: "app-secret-value-never-logged",
+	ci.op = certop.Start(t, certop.Config{AccessTokenTTL: 60, Clients: []certop.Client{{ID: "app", Secret: "app-secret-value-never-logged",
 		RedirectURIs: []string{ci.url + "/auth/callback"}, PostLogoutRedirectURIs: []string{ci.url + "/"}}}})
 	keys := [][]byte{testenv.NewKey()}
 	var instances []http.Handler
@@ -40,7 +40,7 @@ func newCookieInstances(t *testing.T, n int, denyList func() session.DenyList) *
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := client.New(client.Config{Provider: prov, ClientID: "app", ClientSecret: "app-secret-value-never-logged",
+		c, err := client.New(client.Config{Provider: prov, ClientID: "app", ClientSecret: "app-secret-value-never-logged", Now: clock.Now,
 			RedirectURL: ci.url + "/auth/callback", Scopes: []string{"openid", "profile", "email", "offline_access"}})
 		if err != nil {
 			t.Fatal(err)
@@ -51,7 +51,7 @@ func newCookieInstances(t *testing.T, n int, denyList func() session.DenyList) *
 		}
 		// As the README says: the same keys everywhere, and the deny
 		// list in Redis.
-		auth, err := middleware.New(middleware.Config{Client: c, Store: store, DenyList: denyList(),
+		auth, err := middleware.New(middleware.Config{Client: c, Store: store, DenyList: denyList(), Now: clock.Now,
 			APIs:   []middleware.API{{Name: "userinfo", BaseURL: ci.op.Issuer + "/me"}},
 			Logger: testenv.CollectLogger(), OnEvent: testenv.CollectEvent})
 		if err != nil {
@@ -81,7 +81,8 @@ func newCookieInstances(t *testing.T, n int, denyList func() session.DenyList) *
 func TestCookieInstancesRefreshOnce(t *testing.T) {
 	rc := testenv.StartRedis(t).Client()
 	t.Cleanup(func() { rc.Close() })
-	ci := newCookieInstances(t, 3, func() session.DenyList { return &redisstore.DenyList{Client: rc} })
+	clock := &testenv.Clock{} // the instances' clock; oidc-provider keeps the wall clock
+	ci := newCookieInstances(t, 3, clock, func() session.DenyList { return &redisstore.DenyList{Client: rc} })
 	const sessions, per = 10, 6
 	var browsers []*http.Client
 	for i := range sessions {
@@ -101,7 +102,7 @@ func TestCookieInstancesRefreshOnce(t *testing.T) {
 	var stale [][]*http.Cookie
 	for round := range 3 {
 		if round > 0 {
-			time.Sleep(3300 * time.Millisecond) // past half the 6 s lifetime: due
+			clock.Add(31 * time.Second) // past half the minute's lifetime: due, for the app
 		}
 		if round == 1 {
 			for _, hc := range browsers {

@@ -25,7 +25,8 @@ func TestDPoP(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			var rec recordingErrors
-			s := newCertified(t, certifiedOptions{accessTTL: 2, dpopNonce: nonce, mw: rec.install,
+			clock := &testenv.Clock{}
+			s := newCertified(t, certifiedOptions{accessTTL: 60, dpopNonce: nonce, mw: rec.install, clock: clock,
 				client: func(c *client.Config) { c.DPoP = true }})
 			hc := s.signIn(t, "alice")
 			sess, err := testenv.LoadCookies(s.app.Store, hc.Jar.Cookies(mustURL(s.app.URL)))
@@ -52,7 +53,7 @@ func TestDPoP(t *testing.T) {
 				}
 			}
 			before := s.op.Counts(t)["/token"]
-			time.Sleep(1100 * time.Millisecond) // due at half of its 2 seconds
+			clock.Add(31 * time.Second) // due at half of its minute, for the app
 			for range 3 {
 				if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 {
 					t.Fatalf("API after the refresh: %d %s (%v)", status, body, rec.last())
@@ -104,7 +105,8 @@ func (noRequest) RoundTrip(r *http.Request) (*http.Response, error) {
 // panic inside a refresh becomes an error instead of ending the process.
 func TestDPoPNonceWithoutResponseRequest(t *testing.T) {
 	var rec recordingErrors
-	s := newCertified(t, certifiedOptions{accessTTL: 2, dpopNonce: true, mw: func(c *middleware.Config) {
+	clock := &testenv.Clock{}
+	s := newCertified(t, certifiedOptions{accessTTL: 60, dpopNonce: true, clock: clock, mw: func(c *middleware.Config) {
 		rec.install(c)
 		c.APITransport = noRequest{}
 	}, client: func(c *client.Config) {
@@ -115,7 +117,7 @@ func TestDPoPNonceWithoutResponseRequest(t *testing.T) {
 	if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 {
 		t.Fatalf("API: %d %s (%v)", status, body, rec.last())
 	}
-	time.Sleep(1100 * time.Millisecond) // due: the refresh runs in its own goroutine
+	clock.Add(31 * time.Second) // due: the refresh runs in its own goroutine
 	if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 {
 		t.Fatalf("API after the refresh: %d %s (%v)", status, body, rec.last())
 	}
@@ -138,16 +140,17 @@ func (p *panicky) RoundTrip(r *http.Request) (*http.Response, error) {
 // gets 503, and the next refresh works.
 func TestRefreshPanicRecovered(t *testing.T) {
 	tr := &panicky{}
-	s := newCertified(t, certifiedOptions{accessTTL: 2, client: func(c *client.Config) { c.HTTPClient = &http.Client{Transport: tr} },
-		mw: func(c *middleware.Config) { c.RetryAfter = time.Millisecond }})
+	clock := &testenv.Clock{}
+	s := newCertified(t, certifiedOptions{accessTTL: 60, clock: clock, client: func(c *client.Config) { c.HTTPClient = &http.Client{Transport: tr} },
+		mw: func(c *middleware.Config) { c.RetryAfter = time.Second }})
 	hc := s.signIn(t, "alice")
-	time.Sleep(2100 * time.Millisecond) // expired: the request needs the refresh
+	clock.Add(61 * time.Second) // expired, for the app: the request needs the refresh
 	tr.on.Store(true)
 	if status, body := testenv.APIRequest(t, hc, s.app.URL); status != http.StatusServiceUnavailable {
 		t.Errorf("while the refresh panics: %d %s, want 503", status, body)
 	}
 	tr.on.Store(false)
-	time.Sleep(10 * time.Millisecond)
+	clock.Add(2 * time.Second) // past RetryAfter
 	if status, body := testenv.APIRequest(t, hc, s.app.URL); status != http.StatusOK {
 		t.Errorf("afterwards: %d %s, want 200", status, body)
 	}
