@@ -22,6 +22,11 @@ type githubSetup struct {
 }
 
 func newGitHub(t *testing.T, secret, enterprise string, tweak func(*emulate.GitHub)) *githubSetup {
+	return newGitHubOn(t, nil, secret, enterprise, tweak)
+}
+
+// newGitHubOn is newGitHub with the app on clock (nil: the wall clock).
+func newGitHubOn(t *testing.T, clock *testenv.Clock, secret, enterprise string, tweak func(*emulate.GitHub)) *githubSetup {
 	hosts := &emulate.Hosts{}
 	s := &githubSetup{hosts: hosts, rec: &recordingErrors{}}
 	api := "https://api.github.com/user"
@@ -41,12 +46,17 @@ func newGitHub(t *testing.T, secret, enterprise string, tweak func(*emulate.GitH
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := client.New(client.Config{Provider: prov, ClientID: "Iv1.8a61f9b3a7aba766", ClientSecret: secret,
-			RedirectURL: appURL + "/auth/callback", HTTPClient: hosts.Client()})
+		ccfg := client.Config{Provider: prov, ClientID: "Iv1.8a61f9b3a7aba766", ClientSecret: secret,
+			RedirectURL: appURL + "/auth/callback", HTTPClient: hosts.Client()}
+		cfg := middleware.Config{APITransport: hosts}
+		if clock != nil {
+			ccfg.Now, cfg.Now = clock.Now, clock.Now
+		}
+		c, err := client.New(ccfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := middleware.Config{Client: c, APITransport: hosts}
+		cfg.Client = c
 		s.rec.install(&cfg)
 		return cfg
 	})

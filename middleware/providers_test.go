@@ -130,22 +130,38 @@ type googleSetup struct {
 }
 
 func newGoogle(t *testing.T, users []testop.User, popts ...client.ProviderOption) *googleSetup {
+	return newGoogleOn(t, nil, users, popts...)
+}
+
+// newGoogleOn is newGoogle with the app on clock (nil: the wall clock) and
+// minute-long access tokens, for a test that moves the app's clock to
+// where a token is due.
+func newGoogleOn(t *testing.T, clock *testenv.Clock, users []testop.User, popts ...client.ProviderOption) *googleSetup {
+	lifetime := 2 * time.Second
+	if clock != nil {
+		lifetime = time.Minute
+	}
 	hosts := &emulate.Hosts{}
 	s := &googleSetup{hosts: hosts, rec: &recordingErrors{}}
 	s.app = testenv.NewApp(t, map[string]string{"google": "https://openidconnect.googleapis.com/v1/userinfo"}, func(appURL string) middleware.Config {
 		s.g = emulate.NewGoogle(t, hosts, []testop.Client{{ID: "123-web.apps.googleusercontent.com", Secret: "GOCSPX-secret",
-			Redirects: []string{appURL + "/auth/callback"}}}, users, 2*time.Second)
+			Redirects: []string{appURL + "/auth/callback"}}}, users, lifetime)
 		prov, err := client.Google(append([]client.ProviderOption{client.WithHTTPClient(hosts.Client())}, popts...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := client.New(client.Config{Provider: prov, ClientID: "123-web.apps.googleusercontent.com", ClientSecret: "GOCSPX-secret",
+		ccfg := client.Config{Provider: prov, ClientID: "123-web.apps.googleusercontent.com", ClientSecret: "GOCSPX-secret",
 			RedirectURL: appURL + "/auth/callback", HTTPClient: hosts.Client(),
-			Scopes: []string{"openid", "email", "profile", "offline_access"}})
+			Scopes: []string{"openid", "email", "profile", "offline_access"}}
+		cfg := middleware.Config{APITransport: hosts}
+		if clock != nil {
+			ccfg.Now, cfg.Now = clock.Now, clock.Now
+		}
+		c, err := client.New(ccfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := middleware.Config{Client: c, APITransport: hosts}
+		cfg.Client = c
 		s.rec.install(&cfg)
 		return cfg
 	})
@@ -225,7 +241,7 @@ type providerFlow struct {
 	// setup starts the emulator and the app; login signs in at the
 	// provider and returns the callback URL; tokenCalls counts token
 	// requests.
-	setup     func(t *testing.T) (app *testenv.App, hc *http.Client, login func(authURL string) (*url.URL, error), tokenCalls func() int)
+	setup     func(t *testing.T, clock *testenv.Clock) (app *testenv.App, hc *http.Client, login func(authURL string) (*url.URL, error), tokenCalls func() int)
 	authURL   func(t *testing.T, u *url.URL, app *testenv.App)
 	user      func(t *testing.T, u confidant.User, apiBody string)
 	signedOut func(t *testing.T, hc *http.Client, resp *http.Response, app *testenv.App)
@@ -236,8 +252,9 @@ func TestProviderFlows(t *testing.T) {
 		{
 			name:  "Auth0: audience, organization and invitation; rotation; /oidc/logout",
 			start: "/auth/login?organization=org_123&invitation=inv_456&prompt=login&foo=bar&redirect_uri=https://evil.example/",
-			setup: func(t *testing.T) (*testenv.App, *http.Client, func(string) (*url.URL, error), func() int) {
-				s := newAuth0(t, emulate.Auth0Options{AccessTokenLifetime: 2 * time.Second, Organizations: map[string]string{"org_123": "Acme"}},
+			setup: func(t *testing.T, clock *testenv.Clock) (*testenv.App, *http.Client, func(string) (*url.URL, error), func() int) {
+				s := newAuth0With(t, emulate.Auth0Options{AccessTokenLifetime: time.Minute, Organizations: map[string]string{"org_123": "Acme"}},
+					func(c *client.Config, m *middleware.Config) { c.Now, m.Now = clock.Now, clock.Now },
 					client.WithAudience("https://api.example.test/"))
 				hc := testenv.BrowserVia(s.hosts)
 				t.Cleanup(func() {
@@ -278,8 +295,8 @@ func TestProviderFlows(t *testing.T) {
 		{
 			name:  "Google: offline access the Google way, hosted domain; logout by revocation",
 			start: "/profile",
-			setup: func(t *testing.T) (*testenv.App, *http.Client, func(string) (*url.URL, error), func() int) {
-				s := newGoogle(t, nil, client.WithHostedDomain("example.com"))
+			setup: func(t *testing.T, clock *testenv.Clock) (*testenv.App, *http.Client, func(string) (*url.URL, error), func() int) {
+				s := newGoogleOn(t, clock, nil, client.WithHostedDomain("example.com"))
 				hc := testenv.BrowserVia(s.hosts)
 				t.Cleanup(func() {
 					if s.g.OP.RevokedRefreshTokens() != 1 || s.g.OP.Count(testop.PathRevoke) != 1 {
@@ -309,8 +326,8 @@ func TestProviderFlows(t *testing.T) {
 		{
 			name:  "GitHub: plain OAuth 2.0, numeric id, private e-mail; expiring App tokens; logout by revocation",
 			start: "/profile",
-			setup: func(t *testing.T) (*testenv.App, *http.Client, func(string) (*url.URL, error), func() int) {
-				s := newGitHub(t, "gh-secret", "", func(g *emulate.GitHub) { g.Expiring, g.Lifetime = true, 2*time.Second })
+			setup: func(t *testing.T, clock *testenv.Clock) (*testenv.App, *http.Client, func(string) (*url.URL, error), func() int) {
+				s := newGitHubOn(t, clock, "gh-secret", "", func(g *emulate.GitHub) { g.Expiring, g.Lifetime = true, time.Minute })
 				hc := testenv.BrowserVia(s.hosts)
 				t.Cleanup(func() {
 					if _, accept, revoked := s.gh.TokenCalls(); accept != "application/json" || revoked != 1 {
@@ -341,7 +358,8 @@ func TestProviderFlows(t *testing.T) {
 		},
 	} {
 		t.Run(f.name, func(t *testing.T) {
-			app, hc, login, tokenCalls := f.setup(t)
+			clock := &testenv.Clock{} // the app's: the provider keeps the wall clock
+			app, hc, login, tokenCalls := f.setup(t, clock)
 			f.authURL(t, signInAt(t, hc, app, f.start, login), app)
 			_, body := get(t, hc, app.URL+"/profile")
 			var u confidant.User
@@ -354,7 +372,7 @@ func TestProviderFlows(t *testing.T) {
 			}
 			f.user(t, u, apiBody)
 			before := tokenCalls()
-			time.Sleep(1100 * time.Millisecond) // the 2-second token is due at half its lifetime
+			clock.Add(31 * time.Second) // the minute-long token is due at half its lifetime, for the app
 			for range 3 {
 				if status, body := testenv.APIRequest(t, hc, app.URL); status != 200 {
 					t.Fatalf("API after expiry: %d %s", status, body)
