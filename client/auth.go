@@ -19,7 +19,7 @@ import (
 // A provider that cannot be reached, or answers 5xx or 429, gives
 // ErrProviderUnavailable.
 func (c *Client) postForm(ctx context.Context, what, endpoint string, form url.Values, style AuthStyle) (int, []byte, error) {
-	form = cloneValues(form)
+	form = netx.CloneValues(form)
 	switch style {
 	case AuthStylePost:
 		form.Set("client_id", c.cfg.ClientID)
@@ -66,12 +66,4 @@ func tokenErrorOf(status int, body []byte) *TokenError {
 		te.Code, te.Description = netx.ProviderText(e.Error), netx.ProviderText(e.Description)
 	}
 	return te
-}
-
-func cloneValues(v url.Values) url.Values {
-	cp := make(url.Values, len(v))
-	for k, vs := range v {
-		cp[k] = append([]string(nil), vs...)
-	}
-	return cp
 }

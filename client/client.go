@@ -255,7 +255,7 @@ func New(cfg Config) (*Client, error) {
 		params[k] = slices.Clone(v)
 	}
 	cfg.AuthParams = params
-	configured := cloneValues(cfg.Provider.q.authParams)
+	configured := netx.CloneValues(cfg.Provider.q.authParams)
 	for k, v := range params {
 		if !protocolParams[k] && len(v) > 0 {
 			configured[k] = slices.Clone(v)
@@ -414,10 +414,7 @@ func (t *tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			form[k] = v
 		}
 	}
-	base := t.base
-	if base == nil {
-		base = http.DefaultTransport
-	}
+	base := netx.Transport(t.base)
 	for attempt := 0; ; attempt++ {
 		r2, err := t.prepare(r, form)
 		if err != nil {
@@ -443,7 +440,7 @@ func (t *tokenTransport) prepare(r *http.Request, form url.Values) (*http.Reques
 	r2 := r.Clone(r.Context())
 	r2.Header.Set("Accept", "application/json")
 	if form != nil {
-		f := cloneValues(form)
+		f := netx.CloneValues(form)
 		if t.assert {
 			if err := t.c.addAssertion(f, t.ep); err != nil {
 				return nil, err

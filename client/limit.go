@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/confidant-go/confidant/internal/netx"
 )
 
 // bucket is a token bucket: rate tokens a second, up to twice as many
@@ -59,11 +61,7 @@ func limitClient(hc *http.Client) *http.Client {
 type limitTransport struct{ base http.RoundTripper }
 
 func (t limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	base := t.base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	resp, err := base.RoundTrip(r)
+	resp, err := netx.Transport(t.base).RoundTrip(r)
 	if err == nil {
 		// One byte short of the bound: x/oauth2 reads token responses
 		// through a LimitReader of exactly MaxResponseBytes, which would

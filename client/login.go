@@ -234,7 +234,7 @@ func randomString(n int) string {
 //
 // A parameter only extra sets is taken as it is.
 func mergeParams(configured, extra url.Values) url.Values {
-	params := cloneValues(configured)
+	params := netx.CloneValues(configured)
 	for k, vs := range extra {
 		if len(vs) == 0 || protocolParams[k] {
 			continue

@@ -304,11 +304,7 @@ func (s *statusRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func (p *Provider) discover(ctx context.Context) (*resolved, error) {
-	base := p.hc.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	rec := &statusRecorder{base: base}
+	rec := &statusRecorder{base: netx.Transport(p.hc.Transport)}
 	hc := *p.hc
 	hc.Transport = rec
 	op, err := oidc.NewProvider(oidc.ClientContext(ctx, &hc), p.cfg.Issuer)

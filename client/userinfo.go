@@ -76,10 +76,7 @@ type proofTransport struct {
 }
 
 func (t *proofTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	base := t.base
-	if base == nil {
-		base = http.DefaultTransport
-	}
+	base := netx.Transport(t.base)
 	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "DPoP ")
 	for attempt := 0; ; attempt++ {
 		proof, err := dpop.Proof(t.key, r.Method, r.URL, tok, t.c.nonces.Get(r.URL), t.c.cfg.Now())

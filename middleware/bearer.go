@@ -305,10 +305,7 @@ func (t *bearerTransport) send(req *http.Request, tok *oauth2.Token, body io.Rea
 		}
 		r2.Header.Set("DPoP", proof)
 	}
-	base := t.base
-	if base == nil {
-		base = http.DefaultTransport
-	}
+	base := netx.Transport(t.base)
 	start := time.Now()
 	resp, err := base.RoundTrip(r2)
 	if t.st.a.sink.Enabled() {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/netx"
 )
 
 // AntiForgeryHeader is the header a single-page app sends with every call
@@ -53,12 +54,8 @@ var forwardedHeaders = []string{"Accept", "Accept-Language", "Content-Type", "Co
 // Config.APIs (a programming error, found at start).
 func (a *Auth) Proxy(api string) http.Handler {
 	t := a.apiNamed("Proxy", api)
-	base := a.cfg.APITransport
-	if base == nil {
-		base = http.DefaultTransport
-	}
 	rp := &httputil.ReverseProxy{
-		Transport:     base,
+		Transport:     netx.Transport(a.cfg.APITransport),
 		FlushInterval: -1, // stream: server-sent events and long responses arrive as they are written
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			out := pr.Out

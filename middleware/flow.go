@@ -81,7 +81,7 @@ func (a *Auth) startFlowSilent(w http.ResponseWriter, r *http.Request, c *client
 		// resources and scopes (RFC 8707 2.1): their tokens come from
 		// refresh grants later, and a strict provider refuses a scope
 		// the grant did not ask for.
-		extra = cloneValues(extra)
+		extra = netx.CloneValues(extra)
 		for _, r := range rs {
 			if !slices.Contains(extra["resource"], r) {
 				extra["resource"] = append(extra["resource"], r)
@@ -262,12 +262,4 @@ func (a *Auth) grantCovers(c *client.Client) (resources, scopes []string) {
 		}
 	}
 	return resources, scopes
-}
-
-func cloneValues(v url.Values) url.Values {
-	cp := make(url.Values, len(v)+1)
-	for k, vs := range v {
-		cp[k] = slices.Clone(vs)
-	}
-	return cp
 }

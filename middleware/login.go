@@ -27,10 +27,7 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	returnTo, ok := sanitizeReturnTo(q.Get("return_to"))
-	if !ok {
-		returnTo = a.cfg.AfterLogin
-	}
+	returnTo := a.returnTo(q.Get("return_to"))
 	extra := url.Values{}
 	for _, k := range clientx.LoginParams.(func(*client.Client) []string)(c) {
 		if v := q.Get(k); v != "" && len(v) <= 512 {

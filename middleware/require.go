@@ -128,15 +128,12 @@ func (a *Auth) Require(next http.Handler, reqs ...Requirement) http.Handler {
 			return
 		}
 		if isNavigation(r) {
-			returnTo, ok := sanitizeReturnTo(r.URL.RequestURI())
 			sw.commit() // a session that just ended is deleted
-			if ok && a.strict() && crossSiteNavigation(r) {
-				hopTo(w, returnTo) // the Strict cookie comes with the next request
+			if target, ok := sanitizeReturnTo(r.URL.RequestURI()); ok && a.strict() && crossSiteNavigation(r) {
+				hopTo(w, target) // the Strict cookie comes with the next request
 				return
 			}
-			if !ok {
-				returnTo = a.cfg.AfterLogin
-			}
+			returnTo := a.returnTo(r.URL.RequestURI())
 			if a.cfg.LoginPage != "" {
 				http.Redirect(w, r, a.cfg.LoginPage+"?return_to="+url.QueryEscape(returnTo), http.StatusFound)
 				return

@@ -5,6 +5,16 @@ import (
 	"strings"
 )
 
+// returnTo is where a sign-in started with raw as its return-to lands:
+// raw when it is a same-origin relative path (sanitizeReturnTo), else
+// Config.AfterLogin.
+func (a *Auth) returnTo(raw string) string {
+	if p, ok := sanitizeReturnTo(raw); ok {
+		return p
+	}
+	return a.cfg.AfterLogin
+}
+
 // sanitizeReturnTo accepts only same-origin relative paths: it must start
 // with a single "/", contain no backslash or control character (browsers
 // drop tabs and newlines, turning "/\t/evil" into "//evil"), and neither it

@@ -48,12 +48,9 @@ func (a *Auth) SignIn(w http.ResponseWriter, r *http.Request, o SignInOptions) {
 			return
 		}
 	}
-	returnTo, ok := sanitizeReturnTo(o.ReturnTo)
-	if o.ReturnTo == "" && r.Method == http.MethodGet {
-		returnTo, ok = sanitizeReturnTo(r.URL.RequestURI())
+	raw := o.ReturnTo
+	if raw == "" && r.Method == http.MethodGet {
+		raw = r.URL.RequestURI()
 	}
-	if !ok {
-		returnTo = a.cfg.AfterLogin
-	}
-	a.startFlow(w, r, c, returnTo, o.Params)
+	a.startFlow(w, r, c, a.returnTo(raw), o.Params)
 }

@@ -25,11 +25,7 @@ func (a *Auth) stepUp(w http.ResponseWriter, r *http.Request, c *client.Client, 
 	a.emit(r.Context(), event.Event{Kind: event.Rejected, Status: http.StatusUnauthorized, Err: why,
 		Attrs: []slog.Attr{slog.String("path", r.URL.Path), slog.String("step_up", need.params().Encode())}})
 	if c != nil && isNavigation(r) {
-		returnTo, ok := sanitizeReturnTo(r.URL.RequestURI())
-		if !ok {
-			returnTo = a.cfg.AfterLogin
-		}
-		a.startFlow(w, r, c, returnTo, need.params())
+		a.startFlow(w, r, c, a.returnTo(r.URL.RequestURI()), need.params())
 		return
 	}
 	challenge := `Bearer error="insufficient_user_authentication", error_description="a stronger or more recent authentication is required"`

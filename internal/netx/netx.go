@@ -107,3 +107,21 @@ func ProviderText(s string) string {
 	}
 	return s
 }
+
+// Transport is rt, or http.DefaultTransport when rt is nil (the meaning of
+// a nil Transport in http.Client and in the SDK's configurations).
+func Transport(rt http.RoundTripper) http.RoundTripper {
+	if rt == nil {
+		return http.DefaultTransport
+	}
+	return rt
+}
+
+// CloneValues is a deep copy of v (nil gives an empty, usable map).
+func CloneValues(v url.Values) url.Values {
+	cp := make(url.Values, len(v)+1)
+	for k, vs := range v {
+		cp[k] = append([]string(nil), vs...)
+	}
+	return cp
+}
