@@ -14,7 +14,6 @@ import (
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/internal/sesskeys"
-	"github.com/confidant-go/confidant/session"
 )
 
 // backchannelLogout implements OpenID Connect Back-Channel Logout 1.0: the
@@ -129,18 +128,6 @@ func (a *Auth) EndUserSessions(ctx context.Context, provider, subject string) er
 		a.emit(ctx, event.Event{Kind: event.Logout, Provider: provider, Attrs: []slog.Attr{slog.Bool("everywhere", true)}})
 	}
 	return err
-}
-
-// denied reports whether s was ended through the deny list.
-func (a *Auth) denied(ctx context.Context, s *session.Session) (bool, error) {
-	if a.cfg.DenyList == nil {
-		return false, nil
-	}
-	at, err := a.cfg.DenyList.DeniedAt(ctx, s.Keys()...)
-	if err != nil {
-		return false, err
-	}
-	return !at.IsZero() && !s.CreatedAt.After(at), nil
 }
 
 // jtiCache remembers logout token IDs to refuse replays, in one process:

@@ -1,12 +1,17 @@
 package middleware
 
+// The bearer client (HTTPClient): sends the request's access token, or an
+// API's own, only to the configured APIs, with a DPoP proof when the token
+// is DPoP-bound, and retries once after a forced refresh when an API
+// refuses a token the SDK believed valid. The tokens come from the
+// request's session (request.go).
+
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,174 +20,11 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/confidant-go/confidant"
-	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/dpop"
-	"github.com/confidant-go/confidant/internal/lifetime"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/session"
 )
-
-// reqSession is a request's view of its session: the tokens may change while
-// the handler runs (a refresh by the bearer client), and the writer commits
-// the change before the response starts.
-type reqSession struct {
-	ctx  context.Context // the incoming request's
-	sw   sessionWriter
-	user confidant.User
-	a    *Auth
-	orig *session.Session // as loaded from the store
-
-	mu   sync.Mutex
-	sess *session.Session // current; nil after the session ended
-}
-
-func (st *reqSession) current() *session.Session {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.sess
-}
-
-// token returns a valid access token, refreshing when the current one has
-// expired (or expires within the next 10 seconds).
-func (st *reqSession) token(ctx context.Context) (*oauth2.Token, error) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	s := st.sess
-	if s == nil {
-		return nil, ErrNotSignedIn
-	}
-	now := st.a.cfg.Now()
-	if !st.a.refresher.dueForCall(s, now) {
-		switch {
-		case s.AccessToken == "":
-			return nil, client.ErrNoToken
-		case !s.Expiry.IsZero() && !now.Before(s.Expiry):
-			return nil, client.ErrTokenExpired
-		}
-		return tokenOf(s), nil
-	}
-	if err := st.refreshLocked(ctx); err != nil {
-		// The refresh may have taken long (a slow provider, a store in
-		// failover): the clock is read again.
-		switch {
-		case st.sess == nil: // the refresh ended the session
-			return nil, err
-		case lifetime.Usable(st.a.cfg.Now(), s.Issued, s.Expiry):
-			// The provider failed but the session goes on: the current
-			// token is still good, use it.
-			return tokenOf(s), nil
-		case errors.Is(err, ErrRefreshUnavailable):
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w: %w", ErrRefreshUnavailable, err)
-	}
-	return tokenOf(st.sess), nil
-}
-
-// tokenFor returns a valid access token for api: the sign-in token, or the
-// API's own, obtained or refreshed when it is missing or about to expire.
-func (st *reqSession) tokenFor(ctx context.Context, api *apiTarget) (*oauth2.Token, error) {
-	if api.op.api == "" {
-		return st.token(ctx)
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.sess == nil {
-		return nil, ErrNotSignedIn
-	}
-	if !st.a.refresher.opDue(api.op, st.sess, st.a.cfg.Now()) {
-		return apiTokenOf(st.sess, api.name)
-	}
-	if err := st.runLocked(ctx, api.op); err != nil {
-		return nil, err
-	}
-	return apiTokenOf(st.sess, api.name)
-}
-
-func apiTokenOf(s *session.Session, api string) (*oauth2.Token, error) {
-	t, ok := s.APITokens[api]
-	if !ok {
-		return nil, client.ErrNoToken
-	}
-	return &oauth2.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, Expiry: t.Expiry}, nil
-}
-
-// forceRefresh gets a new access token for api after the API refused used.
-// If the session's token already changed (another goroutine refreshed),
-// that one is returned without a new refresh.
-func (st *reqSession) forceRefresh(ctx context.Context, api *apiTarget, used string) (*oauth2.Token, error) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.sess == nil {
-		return nil, ErrNotSignedIn
-	}
-	if api.op.api != "" {
-		if st.sess.APITokens[api.op.api].AccessToken == used {
-			// Forget the refused token, so that a new one is due.
-			ns := *st.sess
-			ns.APITokens = maps.Clone(st.sess.APITokens)
-			delete(ns.APITokens, api.op.api)
-			st.sess = &ns
-			if err := st.runLocked(ctx, api.op); err != nil {
-				return nil, err
-			}
-		}
-		return apiTokenOf(st.sess, api.op.api)
-	}
-	if st.sess.AccessToken == used {
-		if err := st.refreshLocked(ctx); err != nil {
-			return nil, err
-		}
-	}
-	return tokenOf(st.sess), nil
-}
-
-// refreshLocked refreshes st.sess and arranges for the result to be saved;
-// on a failure that ends the session it arranges for the deletion. Called
-// with st.mu held.
-func (st *reqSession) refreshLocked(ctx context.Context) error {
-	return st.runLocked(ctx, refreshOp{})
-}
-
-// runLocked runs op for st.sess, as refreshLocked does.
-func (st *reqSession) runLocked(ctx context.Context, op refreshOp) error {
-	a := st.a
-	old := st.sess
-	ns, action, err := a.refresher.run(ctx, old, op)
-	if err != nil {
-		if action == EndSession {
-			st.sess = nil
-			st.sw.setDelete()
-		}
-		return err
-	}
-	st.sess = ns
-	if a.shared != nil {
-		return nil // already stored by the refresh
-	}
-	if !st.sw.setPending(ns, "refresh") {
-		// The response has started: the new cookie cannot be written now.
-		// Keep the outcome for the old cookie so the next request gets the
-		// rotated tokens instead of replaying the old refresh token.
-		a.refresher.keepUnwritten(st.orig)
-		a.emit(ctx, event.Event{Kind: event.SessionSaved, Provider: old.Provider, Session: sessionRef(old),
-			Attrs: []slog.Attr{slog.String("why", "refresh after the response started: saved with the next request")}})
-	}
-	return nil
-}
-
-// transient reports whether a refresh failed for want of the provider or
-// the session store, which a later try may not meet.
-func transient(err error) bool {
-	return errors.Is(err, ErrRefreshUnavailable) || errors.Is(err, client.ErrProviderUnavailable) ||
-		errors.Is(err, session.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
-}
-
-func tokenOf(s *session.Session) *oauth2.Token {
-	return &oauth2.Token{AccessToken: s.AccessToken, TokenType: s.TokenType, RefreshToken: "", Expiry: s.Expiry}
-}
 
 // bearerTransport sends the request's access token, only to the Config's
 // APIs, and, when an API answers 401 to a token the SDK believed valid,
@@ -353,8 +195,12 @@ func sameOriginRedirects(req *http.Request, via []*http.Request) error {
 // request for any other URL fails with ErrAPINotAllowed without being sent,
 // and a redirect to another origin, or from https to http, fails with
 // ErrCrossOriginRedirect without being followed. It refreshes the token when
-// it has expired (the new tokens are saved with this response or, if it has
-// already started, on the user's next request). When the refresh fails and
+// it has expired: the new session cookie is added to the response's header
+// at once, so it goes out with the response whichever writer sends it (a
+// router's own, as gin's); if the response has already started, the new
+// tokens reach the browser on the user's next request. The client may be
+// used from several goroutines, but as with any header, the handler must
+// not change w.Header() while one of them is in a call. When the refresh fails and
 // the session goes on, it sends the current token while that is still good
 // for a moment; after that its requests fail with an error wrapping
 // ErrRefreshUnavailable, for which StatusCode gives 503 (answer it with a

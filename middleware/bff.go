@@ -97,32 +97,27 @@ func (a *Auth) Proxy(api string) http.Handler {
 			return
 		}
 		if !signedIn || (t.provider != "" && st.sess.Provider != t.provider) {
-			sw.commit()
 			jsonError(w, http.StatusUnauthorized, "unauthorized", "sign-in required")
 			return
 		}
 		target, err := url.Parse(t.base.String() + strings.TrimPrefix(r.URL.EscapedPath(), "/"))
 		if err != nil || unsafePath(r.URL.EscapedPath()) || a.apiFor(target, st.sess.Provider) != t {
-			sw.commit()
 			jsonError(w, http.StatusBadRequest, "bad_request", "not a path of the API")
 			return
 		}
 		tok, err := st.tokenFor(r.Context(), t)
 		if err != nil {
-			sw.commit()
 			jsonError(w, StatusCode(err), "token_unavailable", "the access token could not be obtained")
 			return
 		}
 		creds := proxyCreds{authorization: tok.Type() + " " + tok.AccessToken}
 		if isDPoP(tok) {
 			if creds.dpop, err = a.proof(st.sess, r.Method, target, tok.AccessToken); err != nil {
-				sw.commit()
 				jsonError(w, http.StatusUnauthorized, "unauthorized", "sign-in required")
 				return
 			}
 		}
 		rp.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), proxyCredsKey{}, creds)))
-		sw.commit()
 	})
 }
 
@@ -249,7 +244,6 @@ func (a *Auth) SessionInfo() http.Handler {
 		if !signedIn {
 			sw.WriteHeader(http.StatusUnauthorized)
 			json.NewEncoder(sw).Encode(map[string]any{"signed_in": false, "login_url": a.LoginPath()})
-			sw.commit()
 			return
 		}
 		s := st.sess
@@ -262,7 +256,6 @@ func (a *Auth) SessionInfo() http.Handler {
 			info["access_token_expires_at"] = s.Expiry.UTC().Format(time.RFC3339)
 		}
 		json.NewEncoder(sw).Encode(info)
-		sw.commit()
 	})
 }
 

@@ -139,3 +139,16 @@ func withFailure(r *http.Request, err error) *http.Request {
 func configErr(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
 }
+
+// ErrRefreshUnavailable is the failure reason of a 503 given because the
+// access token has expired and the provider could not refresh it.
+var ErrRefreshUnavailable = errors.New("middleware: token refresh unavailable")
+
+// ErrSessionExpired means the session's access token expired and it has no
+// refresh token to renew it: the user is not signed in any more (see
+// Config.KeepExpiredSessions).
+var ErrSessionExpired = errors.New("middleware: access token expired and cannot be refreshed")
+
+// ErrSessionEnded means the session was ended elsewhere (sign-out on
+// another instance, back-channel logout) while a request was using it.
+var ErrSessionEnded = errors.New("middleware: session ended")

@@ -1,5 +1,14 @@
 package middleware
 
+// The refresh engine: runs a refresh (of the sign-in tokens, or the
+// exchange or refresh of one API's token) at most once per set of tokens.
+// Requests in this process that carry the same tokens join one flight; an
+// outcome is remembered for the requests still in flight with the old
+// cookie; a shared store takes a per-session lock and writes with
+// compare-and-swap; a RefreshCoordinator does the same for cookie sessions
+// across instances. When a refresh is due, and what its failure means, is
+// the policy (policy.go).
+
 import (
 	"context"
 	"crypto/sha256"
@@ -15,48 +24,8 @@ import (
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/dpop"
-	"github.com/confidant-go/confidant/internal/lifetime"
 	"github.com/confidant-go/confidant/session"
 )
-
-// RefreshAction is what happens to a request whose refresh failed.
-type RefreshAction int
-
-const (
-	// EndSession clears the session: a browser navigation is sent to sign
-	// in again (return-to kept), any other request gets 401.
-	EndSession RefreshAction = iota + 1
-	// KeepSession keeps the session unchanged and runs the handler with
-	// the old tokens; the refresh is tried again on a later request.
-	KeepSession
-	// Unavailable keeps the session unchanged and answers 503 with
-	// Retry-After, without running the handler.
-	Unavailable
-)
-
-// DefaultRefreshPolicy is the default Config.OnRefreshError:
-//   - a revoked or expired refresh token (invalid_grant), or a refreshed ID
-//     token that is invalid or names another identity: EndSession;
-//   - anything else (provider unreachable, timeout, 5xx, a misconfigured
-//     client): KeepSession while the access token is still good at now (for
-//     a second more, or a quarter of its lifetime if that is shorter, so
-//     that it does not expire on its way to an API), Unavailable after. A
-//     user is never signed out because the provider was slow.
-func DefaultRefreshPolicy(err error, s *session.Session, now time.Time) RefreshAction {
-	if errors.Is(err, client.ErrRefreshRevoked) || errors.Is(err, client.ErrIdentityChanged) || errors.Is(err, ErrSessionEnded) ||
-		errors.Is(err, client.ErrInvalidIDToken) || errors.Is(err, client.ErrNonceMismatch) ||
-		errors.Is(err, client.ErrAccessTokenHash) {
-		return EndSession
-	}
-	if !s.Expiry.IsZero() && lifetime.Usable(now, s.Issued, s.Expiry) {
-		return KeepSession
-	}
-	return Unavailable
-}
-
-// ErrRefreshUnavailable is the failure reason of a 503 given because the
-// access token has expired and the provider could not refresh it.
-var ErrRefreshUnavailable = errors.New("middleware: token refresh unavailable")
 
 // tokenKey identifies one set of tokens: a session's, or later one API's
 // token within a session. The same session with other tokens has another
@@ -153,36 +122,6 @@ const (
 	revokedTTL   = 30 * time.Second // a refresh that ended the session is not retried at once
 	maxOutcomes  = 10000
 )
-
-// expiryDelta is how close to expiry a token is refreshed before an API
-// call, as x/oauth2 does.
-const expiryDelta = 10 * time.Second
-
-// due reports whether s should be refreshed before the handler runs.
-func (rf *refresher) due(s *session.Session, now time.Time) bool {
-	return s.RefreshToken != "" && lifetime.Due(now, s.Issued, s.Expiry, rf.leeway)
-}
-
-// dueForCall reports whether s's access token is too close to expiry to be
-// sent to an API.
-func (rf *refresher) dueForCall(s *session.Session, now time.Time) bool {
-	return s.RefreshToken != "" && lifetime.Due(now, s.Issued, s.Expiry, expiryDelta)
-}
-
-// opDue reports whether op must run for s: the sign-in tokens are due
-// before the handler, an API token is missing or too close to expiry.
-func (rf *refresher) opDue(op refreshOp, s *session.Session, now time.Time) bool {
-	if op.api == "" {
-		return rf.due(s, now)
-	}
-	t, ok := s.APITokens[op.api]
-	return (s.RefreshToken != "" || op.exchange) && (!ok || lifetime.Due(now, t.Issued, t.Expiry, expiryDelta))
-}
-
-// decide is what a failed refresh of s means, by the app's policy.
-func (rf *refresher) decide(err error, s *session.Session) RefreshAction {
-	return rf.policy(err, s, rf.now())
-}
 
 // refresh returns s with fresh tokens, or the error and what it means for
 // the session. Concurrent callers with the same tokens share one token
@@ -541,15 +480,6 @@ func (rf *refresher) forgetLocked(id string) {
 		}
 	}
 }
-
-// ErrSessionExpired means the session's access token expired and it has no
-// refresh token to renew it: the user is not signed in any more (see
-// Config.KeepExpiredSessions).
-var ErrSessionExpired = errors.New("middleware: access token expired and cannot be refreshed")
-
-// ErrSessionEnded means the session was ended elsewhere (sign-out on
-// another instance, back-channel logout) while a request was using it.
-var ErrSessionEnded = errors.New("middleware: session ended")
 
 // refreshed returns a copy of s with the tokens of res.
 func refreshed(s *session.Session, res *client.Result, now time.Time) *session.Session {

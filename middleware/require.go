@@ -2,90 +2,10 @@ package middleware
 
 import (
 	"encoding/json"
-	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-
-	"github.com/confidant-go/confidant/event"
 )
-
-// prepare loads the request's session and refreshes it when due, before
-// the handler runs. It returns the writer to hand to the handler and the
-// session state (signedIn false when not signed in). ok is false when it
-// already answered (503 while the store or the provider is down). The
-// writer, the state and the user are one allocation.
-func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWriter, st *reqSession, signedIn, ok bool) {
-	st = &reqSession{a: a, ctx: r.Context()}
-	st.sw = sessionWriter{ResponseWriter: w, a: a, r: r}
-	sw = &st.sw
-	s, err := a.load(w, r)
-	if err != nil {
-		a.fail(w, r, err)
-		return nil, nil, false, false
-	}
-	if s == nil {
-		return sw, st, false, true
-	}
-	if a.clientFor(s) == nil {
-		// Signed in with a provider that is no longer configured.
-		a.cfg.Store.Delete(w, r)
-		return sw, st, false, true
-	}
-	if denied, err := a.denied(r.Context(), s); err != nil {
-		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
-		return nil, nil, false, false
-	} else if denied {
-		a.cfg.Store.Delete(w, r)
-		return sw, st, false, true
-	}
-	st.orig, st.sess = s, s
-	now := a.cfg.Now()
-	if s.RefreshToken == "" && !s.Expiry.IsZero() && !now.Before(s.Expiry) && !a.cfg.KeepExpiredSessions {
-		// The access token is gone and nothing can renew it: the session
-		// is over.
-		st.sess = nil
-		sw.setDelete()
-		a.emit(r.Context(), event.Event{Kind: event.Rejected, Provider: s.Provider, Session: sessionRef(s), Status: http.StatusUnauthorized,
-			Err: ErrSessionExpired, Attrs: []slog.Attr{slog.String("path", r.URL.Path)}})
-		return sw, st, false, true
-	}
-	if !a.refresher.due(s, now) {
-		if a.touchEvery > 0 && now.Sub(s.LastSeen) > a.touchEvery {
-			// Roll the idle timeout. On a shared store the touch is its own
-			// write, which never makes a concurrent refresh's
-			// compare-and-swap fail.
-			if a.shared != nil {
-				if err := a.shared.Touch(r.Context(), s); err != nil {
-					a.emit(r.Context(), event.Event{Kind: event.Rejected, Session: sessionRef(s), Err: fmt.Errorf("%w: touch: %w", ErrSessionStore, err)})
-				}
-			} else {
-				sw.setPending(s, "touch")
-			}
-		}
-		return sw, st, true, true
-	}
-	ns, action, err := a.refresher.refresh(r.Context(), s)
-	if err == nil {
-		st.sess = ns
-		if a.shared == nil {
-			sw.setPending(ns, "refresh")
-		}
-		return sw, st, true, true
-	}
-	switch action {
-	case KeepSession:
-		return sw, st, true, true
-	case Unavailable:
-		a.fail(w, r, fmt.Errorf("%w: %w", ErrRefreshUnavailable, err))
-		return nil, nil, false, false
-	default: // EndSession
-		st.sess = nil
-		sw.setDelete()
-		return sw, st, false, true
-	}
-}
 
 // Require runs next only for signed-in requests, with the user in the
 // context. Otherwise a browser navigation (GET or HEAD that accepts HTML
@@ -112,23 +32,19 @@ func (a *Auth) Require(next http.Handler, reqs ...Requirement) http.Handler {
 		}
 		if signedIn && !need.zero() {
 			if err := need.check(st.sess, a.cfg.Now()); err != nil {
-				sw.commit()
 				a.stepUp(w, r, a.clientFor(st.sess), need, err)
 				return
 			}
 			if err := need.allowed(st.sess); err != nil {
-				sw.commit()
 				a.forbid(w, r, err)
 				return
 			}
 		}
 		if signedIn {
 			next.ServeHTTP(sw, withSession(r, st))
-			sw.commit()
 			return
 		}
 		if isNavigation(r) {
-			sw.commit() // a session that just ended is deleted
 			if target, ok := sanitizeReturnTo(r.URL.RequestURI()); ok && a.strict() && crossSiteNavigation(r) {
 				hopTo(w, target) // the Strict cookie comes with the next request
 				return
@@ -141,7 +57,6 @@ func (a *Auth) Require(next http.Handler, reqs ...Requirement) http.Handler {
 			a.startFlow(w, r, a.clients[0], returnTo, nil)
 			return
 		}
-		sw.commit()
 		a.unauthorized(w)
 	})
 }
@@ -170,20 +85,17 @@ func (a *Auth) Optional(next http.Handler) http.Handler {
 			r = withSession(r, st)
 		} else if a.strict() && crossSiteNavigation(r) {
 			if target, ok := sanitizeReturnTo(r.URL.RequestURI()); ok {
-				sw.commit()
 				hopTo(w, target) // the Strict cookie comes with the next request
 				return
 			}
 		} else if a.trySilently(r) {
 			if target, ok := sanitizeReturnTo(r.URL.RequestURI()); ok {
-				sw.commit()
 				a.setSilentMark(w)
 				a.startFlowSilent(w, r, a.clients[0], target, url.Values{"prompt": {"none"}}, true)
 				return
 			}
 		}
 		next.ServeHTTP(sw, r)
-		sw.commit()
 	})
 }
 

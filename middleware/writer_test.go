@@ -1,9 +1,14 @@
 package middleware_test
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,5 +54,133 @@ func TestWrappedWriterKeepsFeatures(t *testing.T) {
 	}
 	if _, body := env.Get(t, hc, "/hijack"); body != "hijacked" {
 		t.Errorf("/hijack: %q", body)
+	}
+}
+
+// frameworkWriter is a router's own writer, as gin's is: its handlers write
+// through it, so the SDK's writer never sees the response start.
+type frameworkWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (f *frameworkWriter) WriteHeader(code int) { f.wrote = true; f.ResponseWriter.WriteHeader(code) }
+func (f *frameworkWriter) Write(b []byte) (int, error) {
+	f.wrote = true
+	return f.ResponseWriter.Write(b)
+}
+func (f *frameworkWriter) Written() bool               { return f.wrote }
+func (f *frameworkWriter) Unwrap() http.ResponseWriter { return f.ResponseWriter }
+
+type frameworkKey struct{}
+
+// TestRefreshInHandlerReachesBrowser: a refresh made while the handler runs
+// (its API call found the access token about to expire) reaches the browser
+// whichever writer sends the response: the SDK's, a framework's own writer
+// that the SDK did not wrap (gin's handlers write through gin's), after an
+// Early Hints (which carries no cookie), or none at all. When a framework's
+// writer had already started the response, the cookie cannot be sent: the
+// rotated tokens then wait for the old cookie's next request instead of
+// being lost.
+func TestRefreshInHandlerReachesBrowser(t *testing.T) {
+	clock := &testenv.Clock{}
+	env := testenv.New(t, testenv.Options{Clock: clock})
+	var (
+		mu     sync.Mutex
+		expiry time.Time
+		hints  []http.Header // the 1xx responses' headers
+	)
+	callAPI := func(r *http.Request) {
+		mu.Lock()
+		clock.Set(expiry.Add(-5 * time.Second)) // due for a call, not before the handler
+		mu.Unlock()
+		resp, err := env.Auth.HTTPClient(r).Get(env.APISrv.URL)
+		if err != nil {
+			t.Errorf("API call: %v", err)
+			return
+		}
+		resp.Body.Close()
+	}
+	cases := []struct {
+		name    string
+		handler func(fw, w http.ResponseWriter, r *http.Request)
+		sent    bool // the new cookie reaches the browser with this response
+	}{
+		{"the SDK's writer", func(fw, w http.ResponseWriter, r *http.Request) { callAPI(r); io.WriteString(w, "ok") }, true},
+		{"the framework's writer", func(fw, w http.ResponseWriter, r *http.Request) { callAPI(r); io.WriteString(fw, "ok") }, true},
+		{"the framework's writer, status first", func(fw, w http.ResponseWriter, r *http.Request) {
+			callAPI(r)
+			fw.WriteHeader(http.StatusAccepted)
+		}, true},
+		{"after Early Hints", func(fw, w http.ResponseWriter, r *http.Request) {
+			callAPI(r)
+			w.Header().Set("Link", "</app.css>; rel=preload; as=style")
+			w.WriteHeader(http.StatusEarlyHints)
+			clear(w.Header()) // as httputil.ReverseProxy does after a 1xx
+			io.WriteString(w, "ok")
+		}, true},
+		{"nothing written", func(fw, w http.ResponseWriter, r *http.Request) { callAPI(r) }, true},
+		{"the framework's writer started first", func(fw, w http.ResponseWriter, r *http.Request) {
+			io.WriteString(fw, "streaming…")
+			http.NewResponseController(fw).Flush()
+			callAPI(r)
+		}, false},
+	}
+	mux := http.NewServeMux()
+	for i, tc := range cases {
+		mux.Handle(fmt.Sprintf("/case/%d", i), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fw := &frameworkWriter{ResponseWriter: w}
+			env.Auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				tc.handler(fw, w, r)
+			})).ServeHTTP(fw, r)
+		}))
+	}
+	mux.Handle("/", env.App.Config.Handler)
+	env.App.Config.Handler = mux
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			clock.Set(time.Time{})
+			hc := testenv.Browser()
+			env.SignIn(t, hc, "/profile")
+			before := env.Session(t, hc)
+			mu.Lock()
+			expiry, hints = before.Expiry, nil
+			mu.Unlock()
+			trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+				mu.Lock()
+				defer mu.Unlock()
+				hints = append(hints, http.Header(h))
+				return nil
+			}}
+			req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", fmt.Sprintf("%s/case/%d", env.App.URL, i), nil)
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.ReadAll(resp.Body) // the handler runs until the body ends
+			resp.Body.Close()
+			if resp.StatusCode >= 300 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			for _, h := range hints {
+				if v := h.Values("Set-Cookie"); len(v) > 0 {
+					t.Errorf("a 1xx carried %d Set-Cookie lines", len(v))
+				}
+			}
+			after := env.Session(t, hc)
+			if got := after.RefreshToken != before.RefreshToken; got != tc.sent {
+				t.Fatalf("the refreshed session reached the browser: %v, want %v (Set-Cookie: %d lines)", got, tc.sent, len(resp.Header.Values("Set-Cookie")))
+			}
+			// Past the in-process memory of refreshes in flight: the
+			// browser's cookie (or, when it could not be sent, the
+			// rotated tokens kept for the old one) still signs in.
+			clock.Set(expiry.Add(3 * time.Minute))
+			if resp, _ := env.Get(t, hc, "/profile"); resp.StatusCode != http.StatusOK {
+				t.Errorf("/profile afterwards: %d", resp.StatusCode)
+			}
+			if n := env.OP.ReusedRefreshTokens(); n != 0 {
+				t.Errorf("%d rotated-away refresh tokens presented", n)
+			}
+		})
 	}
 }

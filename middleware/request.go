@@ -1,0 +1,317 @@
+package middleware
+
+// The request's session, from the store to the response: prepare loads it
+// (a missing or tampered cookie is no session), drops it when the deny list
+// ended it or it can no longer be renewed, and refreshes it when due, all
+// before the handler runs; while the handler runs, reqSession hands out
+// valid tokens (refreshing through the refresh engine, refresh.go); every
+// change is put in the response by the sessionWriter (writer.go) when it
+// happens.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"sync"
+
+	"golang.org/x/oauth2"
+
+	"github.com/confidant-go/confidant"
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/lifetime"
+	"github.com/confidant-go/confidant/session"
+)
+
+// reqSession is a request's view of its session: the tokens may change while
+// the handler runs (a refresh by the bearer client), and the writer commits
+// the change before the response starts.
+type reqSession struct {
+	ctx  context.Context // the incoming request's
+	sw   sessionWriter
+	user confidant.User
+	a    *Auth
+	orig *session.Session // as loaded from the store
+
+	mu   sync.Mutex
+	sess *session.Session // current; nil after the session ended
+}
+
+func (st *reqSession) current() *session.Session {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.sess
+}
+
+// token returns a valid access token, refreshing when the current one has
+// expired (or expires within the next 10 seconds).
+func (st *reqSession) token(ctx context.Context) (*oauth2.Token, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s := st.sess
+	if s == nil {
+		return nil, ErrNotSignedIn
+	}
+	now := st.a.cfg.Now()
+	if !st.a.refresher.dueForCall(s, now) {
+		switch {
+		case s.AccessToken == "":
+			return nil, client.ErrNoToken
+		case !s.Expiry.IsZero() && !now.Before(s.Expiry):
+			return nil, client.ErrTokenExpired
+		}
+		return tokenOf(s), nil
+	}
+	if err := st.refreshLocked(ctx); err != nil {
+		// The refresh may have taken long (a slow provider, a store in
+		// failover): the clock is read again.
+		switch {
+		case st.sess == nil: // the refresh ended the session
+			return nil, err
+		case lifetime.Usable(st.a.cfg.Now(), s.Issued, s.Expiry):
+			// The provider failed but the session goes on: the current
+			// token is still good, use it.
+			return tokenOf(s), nil
+		case errors.Is(err, ErrRefreshUnavailable):
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %w", ErrRefreshUnavailable, err)
+	}
+	return tokenOf(st.sess), nil
+}
+
+// tokenFor returns a valid access token for api: the sign-in token, or the
+// API's own, obtained or refreshed when it is missing or about to expire.
+func (st *reqSession) tokenFor(ctx context.Context, api *apiTarget) (*oauth2.Token, error) {
+	if api.op.api == "" {
+		return st.token(ctx)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.sess == nil {
+		return nil, ErrNotSignedIn
+	}
+	if !st.a.refresher.opDue(api.op, st.sess, st.a.cfg.Now()) {
+		return apiTokenOf(st.sess, api.name)
+	}
+	if err := st.runLocked(ctx, api.op); err != nil {
+		return nil, err
+	}
+	return apiTokenOf(st.sess, api.name)
+}
+
+func apiTokenOf(s *session.Session, api string) (*oauth2.Token, error) {
+	t, ok := s.APITokens[api]
+	if !ok {
+		return nil, client.ErrNoToken
+	}
+	return &oauth2.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, Expiry: t.Expiry}, nil
+}
+
+// forceRefresh gets a new access token for api after the API refused used.
+// If the session's token already changed (another goroutine refreshed),
+// that one is returned without a new refresh.
+func (st *reqSession) forceRefresh(ctx context.Context, api *apiTarget, used string) (*oauth2.Token, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.sess == nil {
+		return nil, ErrNotSignedIn
+	}
+	if api.op.api != "" {
+		if st.sess.APITokens[api.op.api].AccessToken == used {
+			// Forget the refused token, so that a new one is due.
+			ns := *st.sess
+			ns.APITokens = maps.Clone(st.sess.APITokens)
+			delete(ns.APITokens, api.op.api)
+			st.sess = &ns
+			if err := st.runLocked(ctx, api.op); err != nil {
+				return nil, err
+			}
+		}
+		return apiTokenOf(st.sess, api.op.api)
+	}
+	if st.sess.AccessToken == used {
+		if err := st.refreshLocked(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return tokenOf(st.sess), nil
+}
+
+// refreshLocked refreshes st.sess and arranges for the result to be saved;
+// on a failure that ends the session it arranges for the deletion. Called
+// with st.mu held.
+func (st *reqSession) refreshLocked(ctx context.Context) error {
+	return st.runLocked(ctx, refreshOp{})
+}
+
+// runLocked runs op for st.sess, as refreshLocked does.
+func (st *reqSession) runLocked(ctx context.Context, op refreshOp) error {
+	a := st.a
+	old := st.sess
+	ns, action, err := a.refresher.run(ctx, old, op)
+	if err != nil {
+		if action == EndSession {
+			st.sess = nil
+			st.sw.setDelete()
+		}
+		return err
+	}
+	st.sess = ns
+	if a.shared != nil {
+		return nil // already stored by the refresh
+	}
+	if !st.sw.setPending(ns, "refresh") {
+		// The response has started: the new cookie cannot be written now.
+		// Keep the outcome for the old cookie so the next request gets the
+		// rotated tokens instead of replaying the old refresh token.
+		a.refresher.keepUnwritten(st.orig)
+		a.emit(ctx, event.Event{Kind: event.SessionSaved, Provider: old.Provider, Session: sessionRef(old),
+			Attrs: []slog.Attr{slog.String("why", "refresh after the response started: saved with the next request")}})
+	}
+	return nil
+}
+
+// transient reports whether a refresh failed for want of the provider or
+// the session store, which a later try may not meet.
+func transient(err error) bool {
+	return errors.Is(err, ErrRefreshUnavailable) || errors.Is(err, client.ErrProviderUnavailable) ||
+		errors.Is(err, session.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
+}
+
+func tokenOf(s *session.Session) *oauth2.Token {
+	return &oauth2.Token{AccessToken: s.AccessToken, TokenType: s.TokenType, RefreshToken: "", Expiry: s.Expiry}
+}
+
+// prepare loads the request's session and refreshes it when due, before
+// the handler runs. It returns the writer to hand to the handler and the
+// session state (signedIn false when not signed in). ok is false when it
+// already answered (503 while the store or the provider is down). The
+// writer, the state and the user are one allocation.
+func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWriter, st *reqSession, signedIn, ok bool) {
+	st = &reqSession{a: a, ctx: r.Context()}
+	st.sw = sessionWriter{ResponseWriter: w, a: a, r: r}
+	sw = &st.sw
+	s, err := a.load(w, r)
+	if err != nil {
+		a.fail(w, r, err)
+		return nil, nil, false, false
+	}
+	if s == nil {
+		return sw, st, false, true
+	}
+	if a.clientFor(s) == nil {
+		// Signed in with a provider that is no longer configured.
+		sw.setDelete()
+		return sw, st, false, true
+	}
+	if denied, err := a.denied(r.Context(), s); err != nil {
+		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
+		return nil, nil, false, false
+	} else if denied {
+		sw.setDelete()
+		return sw, st, false, true
+	}
+	st.orig, st.sess = s, s
+	now := a.cfg.Now()
+	if s.RefreshToken == "" && !s.Expiry.IsZero() && !now.Before(s.Expiry) && !a.cfg.KeepExpiredSessions {
+		// The access token is gone and nothing can renew it: the session
+		// is over.
+		st.sess = nil
+		sw.setDelete()
+		a.emit(r.Context(), event.Event{Kind: event.Rejected, Provider: s.Provider, Session: sessionRef(s), Status: http.StatusUnauthorized,
+			Err: ErrSessionExpired, Attrs: []slog.Attr{slog.String("path", r.URL.Path)}})
+		return sw, st, false, true
+	}
+	if !a.refresher.due(s, now) {
+		if a.touchEvery > 0 && now.Sub(s.LastSeen) > a.touchEvery {
+			// Roll the idle timeout. On a shared store the touch is its own
+			// write, which never makes a concurrent refresh's
+			// compare-and-swap fail.
+			if a.shared != nil {
+				if err := a.shared.Touch(r.Context(), s); err != nil {
+					a.emit(r.Context(), event.Event{Kind: event.Rejected, Session: sessionRef(s), Err: fmt.Errorf("%w: touch: %w", ErrSessionStore, err)})
+				}
+			} else {
+				sw.setPending(s, "touch")
+			}
+		}
+		return sw, st, true, true
+	}
+	ns, action, err := a.refresher.refresh(r.Context(), s)
+	if err == nil {
+		st.sess = ns
+		if a.shared == nil {
+			sw.setPending(ns, "refresh")
+		}
+		return sw, st, true, true
+	}
+	switch action {
+	case KeepSession:
+		return sw, st, true, true
+	case Unavailable:
+		a.fail(w, r, fmt.Errorf("%w: %w", ErrRefreshUnavailable, err))
+		return nil, nil, false, false
+	default: // EndSession
+		st.sess = nil
+		sw.setDelete()
+		return sw, st, false, true
+	}
+}
+
+// load reads the session. A missing or untrustworthy one is (nil, nil); a
+// tampered cookie is deleted so the browser stops sending it.
+func (a *Auth) load(w http.ResponseWriter, r *http.Request) (*session.Session, error) {
+	s, err := a.cfg.Store.Load(r)
+	if err == nil {
+		return s, nil
+	}
+	if errors.Is(err, session.ErrNoSession) {
+		if errors.Is(err, session.ErrInvalidSession) {
+			a.cfg.Store.Delete(w, r)
+		}
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
+}
+
+// save stores s and reports it.
+func (a *Auth) save(w http.ResponseWriter, r *http.Request, s *session.Session, why string) error {
+	before := len(w.Header()["Set-Cookie"])
+	err := a.cfg.Store.Save(w, r, s)
+	if a.sink.Enabled() {
+		// What the browser is sent: the session's Set-Cookie lines (a
+		// server-side store's is only its ID, and only when new).
+		set := w.Header()["Set-Cookie"]
+		n := 0
+		for _, c := range set[min(before, len(set)):] {
+			n += len(c)
+		}
+		a.emit(r.Context(), event.Event{Kind: event.SessionSaved, Provider: s.Provider, Session: sessionRef(s), Err: err,
+			Attrs: []slog.Attr{slog.String("why", why), slog.Int("set_cookie_bytes", n), slog.Int("cookies", len(set)-min(before, len(set)))}})
+	}
+	return err
+}
+
+// sessionClient is the client of s's provider; nil for no session.
+func (a *Auth) sessionClient(s *session.Session) *client.Client {
+	if s == nil {
+		return nil
+	}
+	return a.clientFor(s)
+}
+
+// denied reports whether s was ended through the deny list.
+func (a *Auth) denied(ctx context.Context, s *session.Session) (bool, error) {
+	if a.cfg.DenyList == nil {
+		return false, nil
+	}
+	at, err := a.cfg.DenyList.DeniedAt(ctx, s.Keys()...)
+	if err != nil {
+		return false, err
+	}
+	return !at.IsZero() && !s.CreatedAt.After(at), nil
+}
