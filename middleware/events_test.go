@@ -64,8 +64,10 @@ func TestEventsPerStep(t *testing.T) {
 
 	waitDue(t, env, hc)
 	env.APIRequest(t, hc)
+	// The refreshed session is placed in the response as soon as it is
+	// refreshed, before the handler runs.
 	expectKinds(t, "API call at expiry", log.take(), event.RefreshStarted, event.IDTokenVerified, event.RefreshDone,
-		event.APIRequest, event.SessionSaved)
+		event.SessionSaved, event.APIRequest)
 
 	callback(t, env, hc, cb.String())
 	expectKinds(t, "replayed callback", log.take(), event.CallbackReceived, event.Rejected)

@@ -19,12 +19,28 @@ import (
 // started first gets a same-site page that reloads it, so that the cookie
 // comes along.
 //
-// Requirements (ACR, MaxAge) ask more of the session: one that does not
-// meet them is sent through sign-in again, asking the provider for them, and
-// back to the same page (an API call gets 401 with
-// error="insufficient_user_authentication", RFC 9470).
-func (a *Auth) Require(next http.Handler, reqs ...Requirement) http.Handler {
+// Require has the shape of every router's middleware: chi's
+// r.Use(auth.Require), a chain of func(http.Handler) http.Handler, or
+// mux.Handle("/account", auth.Require(account)). RequireWith adds
+// requirements.
+func (a *Auth) Require(next http.Handler) http.Handler {
+	return a.require(next, Requirement{})
+}
+
+// RequireWith returns Require with requirements, as middleware:
+// r.With(auth.RequireWith(middleware.Scope("orders:write"))) with chi.
+// ACR and MaxAge ask more of the sign-in: a session that does not meet them
+// is sent through sign-in again, asking the provider for them, and back to
+// the same page (an API call gets 401 with
+// error="insufficient_user_authentication", RFC 9470). Claim, Value and
+// Scope ask for what the user is or was granted: a session without it gets
+// 403.
+func (a *Auth) RequireWith(reqs ...Requirement) func(http.Handler) http.Handler {
 	need := merge(reqs)
+	return func(next http.Handler) http.Handler { return a.require(next, need) }
+}
+
+func (a *Auth) require(next http.Handler, need Requirement) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw, st, signedIn, ok := a.prepare(w, r)
 		if !ok {
@@ -61,10 +77,10 @@ func (a *Auth) Require(next http.Handler, reqs ...Requirement) http.Handler {
 	})
 }
 
-// RequireFunc is Require for a handler function:
-// mux.Handle("/account", auth.RequireFunc(account)).
+// RequireFunc is Require for a handler function, with any requirements
+// (see RequireWith): mux.Handle("/account", auth.RequireFunc(account)).
 func (a *Auth) RequireFunc(next func(http.ResponseWriter, *http.Request), reqs ...Requirement) http.Handler {
-	return a.Require(http.HandlerFunc(next), reqs...)
+	return a.require(http.HandlerFunc(next), merge(reqs))
 }
 
 // OptionalFunc is Optional for a handler function.

@@ -27,6 +27,11 @@ go test -race -count=1 ./...
 echo "testdata/yourapp: a separate module's tests"
 (cd testdata/yourapp && go vet ./... && go test -race -count=1 ./...)
 
+# The middleware on gin, echo and chi, wired as the README shows, in a module
+# of its own so that the main module's go.mod names no router.
+echo "testdata/routers: gin, echo and chi"
+(cd testdata/routers && go vet ./... && go test -race -count=1 ./...)
+
 # Every benchmark once (-benchtime=1x): their own checks (statuses, token
 # requests per storm) run, so they cannot rot between the runs that measure.
 echo "benchmarks: each once"
