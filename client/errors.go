@@ -116,7 +116,7 @@ func tokenError(err error) error {
 }
 
 // tooLarge reports whether err comes from a provider response cut off at
-// MaxResponseBytes. x/oauth2 and go-oidc format the body's read error with
+// maxResponseBytes. x/oauth2 and go-oidc format the body's read error with
 // %v, so its chain is lost but its text is not.
 func tooLarge(err error) bool {
 	return err != nil && (errors.Is(err, ErrResponseTooLarge) || strings.Contains(err.Error(), ErrResponseTooLarge.Error()))

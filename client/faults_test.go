@@ -108,7 +108,7 @@ func TestProviderFaults(t *testing.T) {
 }
 
 // TestResponseBodiesBounded: a provider answering discovery, JWKS or token
-// requests with 10 MB is cut off at MaxResponseBytes, and the error says so.
+// requests with 10 MB is cut off at maxResponseBytes, and the error says so.
 func TestResponseBodiesBounded(t *testing.T) {
 	huge := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

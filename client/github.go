@@ -70,7 +70,7 @@ func githubGet(ctx context.Context, hc *http.Client, u string, v any) error {
 		return fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if resp.StatusCode != http.StatusOK {
 		if transientStatus(resp.StatusCode) {
 			return fmt.Errorf("%w: GitHub %s answered %d", ErrProviderUnavailable, u, resp.StatusCode)

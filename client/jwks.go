@@ -13,14 +13,14 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 )
 
-// JWKSRefetchInterval is the shortest time between two fetches of a
+// jwksRefetchInterval is the shortest time between two fetches of a
 // provider's JWKS made because a token named a key the SDK did not know:
 // a rotated key is found at once, but a flood of forged tokens with made-up
 // key IDs costs the provider one request per interval, not one each.
-const JWKSRefetchInterval = 10 * time.Second
+const jwksRefetchInterval = 10 * time.Second
 
 // keySet is a provider's JWKS, fetched on first use and refetched when a
-// token names an unknown key, at most once per JWKSRefetchInterval (go-oidc's
+// token names an unknown key, at most once per jwksRefetchInterval (go-oidc's
 // RemoteKeySet refetches for every such token). Concurrent fetches are
 // merged. It implements oidc.KeySet.
 type keySet struct {
@@ -91,7 +91,7 @@ func verifyWith(jws *jose.JSONWebSignature, keys []jose.JSONWebKey, kid string) 
 }
 
 // current returns the keys, fetching them on first use or, with refetch,
-// again if the last refetch is older than JWKSRefetchInterval. known
+// again if the last refetch is older than jwksRefetchInterval. known
 // reports whether kid (non-empty) names a key already held.
 func (k *keySet) current(ctx context.Context, kid string, refetch bool) (keys []jose.JSONWebKey, known bool, err error) {
 	k.mu.Lock()
@@ -116,7 +116,7 @@ func (k *keySet) current(ctx context.Context, kid string, refetch bool) (keys []
 			k.mu.Unlock()
 			return nil, false, err
 		}
-		if !k.loaded || (refetch && now.Sub(k.lastRefetch) >= JWKSRefetchInterval) {
+		if !k.loaded || (refetch && now.Sub(k.lastRefetch) >= jwksRefetchInterval) {
 			if k.loaded {
 				k.lastRefetch = now
 			}

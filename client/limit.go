@@ -40,16 +40,16 @@ func (b *bucket) take(now time.Time) bool {
 }
 
 // ErrResponseTooLarge means a provider's response body exceeded
-// MaxResponseBytes; it was not read further.
+// maxResponseBytes; it was not read further.
 var ErrResponseTooLarge = errors.New("client: provider response too large")
 
-// MaxResponseBytes bounds every provider response body the SDK reads
+// maxResponseBytes bounds every provider response body the SDK reads
 // (discovery, JWKS, token, userinfo, revocation, GitHub's API): 1 MiB,
 // far above any real one.
-const MaxResponseBytes = 1 << 20
+const maxResponseBytes = 1 << 20
 
 // limitClient returns a copy of hc whose response bodies fail with
-// ErrResponseTooLarge past MaxResponseBytes. hc is not modified.
+// ErrResponseTooLarge past maxResponseBytes. hc is not modified.
 func limitClient(hc *http.Client) *http.Client {
 	cp := *hc
 	if _, ok := cp.Transport.(limitTransport); !ok {
@@ -64,9 +64,9 @@ func (t limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := netx.Transport(t.base).RoundTrip(r)
 	if err == nil {
 		// One byte short of the bound: x/oauth2 reads token responses
-		// through a LimitReader of exactly MaxResponseBytes, which would
+		// through a LimitReader of exactly maxResponseBytes, which would
 		// stop before this body could say it is larger.
-		resp.Body = &limitedBody{rc: resp.Body, left: MaxResponseBytes - 1}
+		resp.Body = &limitedBody{rc: resp.Body, left: maxResponseBytes - 1}
 	}
 	return resp, err
 }

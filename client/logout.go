@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/confidant-go/confidant/internal/jwtpeek"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 
@@ -80,26 +80,12 @@ func (c *Client) VerifyLogoutToken(ctx context.Context, raw string, maxAge time.
 	return &LogoutToken{Issuer: idt.Issuer, Subject: idt.Subject, SID: claims.SID, ID: claims.JTI}, nil
 }
 
-// LogoutTokenIssuer returns the iss claim of a back-channel logout token
-// without verifying anything, to choose the provider that must verify it.
-func LogoutTokenIssuer(raw string) string {
-	_, payload, ok := splitJWT(raw)
-	if !ok {
-		return ""
-	}
-	var c struct {
-		Iss string `json:"iss"`
-	}
-	json.Unmarshal(payload, &c)
-	return c.Iss
-}
-
 // checkLogoutShape refuses, before any key is fetched, a logout token that
 // is not for issuer, whose typ (when present) names another kind of token,
 // or whose events claim does not hold the back-channel logout event as an
 // object.
 func checkLogoutShape(raw, issuer string) error {
-	header, payload, ok := splitJWT(raw)
+	header, payload, ok := jwtpeek.Split(raw)
 	if !ok {
 		return fmt.Errorf("%w: not a JWT", ErrInvalidLogoutToken)
 	}
@@ -135,17 +121,6 @@ func checkLogoutShape(raw, issuer string) error {
 }
 
 const backchannelEvent = "http://schemas.openid.net/event/backchannel-logout"
-
-// splitJWT decodes a compact JWT's header and payload.
-func splitJWT(raw string) (header, payload []byte, ok bool) {
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 || len(raw) > 16<<10 {
-		return nil, nil, false
-	}
-	h, err1 := base64.RawURLEncoding.DecodeString(parts[0])
-	p, err2 := base64.RawURLEncoding.DecodeString(parts[1])
-	return h, p, err1 == nil && err2 == nil
-}
 
 // Issuer returns the provider's issuer once discovered ("" for plain OAuth
 // 2.0 or before discovery succeeded).

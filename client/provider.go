@@ -239,7 +239,7 @@ func (p *Provider) build(ep Endpoints, op *oidc.Provider) *resolved {
 			UserInfoURL: ep.UserInfoURL, JWKSURL: ep.JWKSURL, Algorithms: algs}).NewProvider(kctx)
 	}
 	// Our own key set: fetched once, refetched on an unknown kid at most
-	// once per JWKSRefetchInterval, concurrent fetches merged.
+	// once per jwksRefetchInterval, concurrent fetches merged.
 	r.verifier = oidc.NewVerifier(ep.Issuer, &keySet{url: ep.JWKSURL, hc: p.hc},
 		&oidc.Config{SkipClientIDCheck: true, SupportedSigningAlgs: algs, SkipExpiryCheck: true})
 	return r

@@ -311,8 +311,8 @@ func (c *Client) ClientCredentials(ctx context.Context, resource string, scopes 
 	return tok, nil
 }
 
-// TokenExchangeGrant is the grant type of token exchange (RFC 8693).
-const TokenExchangeGrant = "urn:ietf:params:oauth:grant-type:token-exchange"
+// tokenExchangeGrant is the grant type of token exchange (RFC 8693).
+const tokenExchangeGrant = "urn:ietf:params:oauth:grant-type:token-exchange"
 
 // ExchangeToken trades subjectToken, an access token the provider issued
 // to this client for a user, for a token for another API (token exchange,
@@ -323,7 +323,7 @@ func (c *Client) ExchangeToken(ctx context.Context, subjectToken, resource strin
 	if err != nil {
 		return nil, err
 	}
-	form := url.Values{"grant_type": {TokenExchangeGrant}, "subject_token": {subjectToken},
+	form := url.Values{"grant_type": {tokenExchangeGrant}, "subject_token": {subjectToken},
 		"subject_token_type":   {"urn:ietf:params:oauth:token-type:access_token"},
 		"requested_token_type": {"urn:ietf:params:oauth:token-type:access_token"}}
 	if resource != "" {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/jwtpeek"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/internal/sesskeys"
 )
@@ -38,7 +39,7 @@ func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 	var lt *client.LogoutToken
 	var c *client.Client
 	var err error
-	iss := client.LogoutTokenIssuer(raw)
+	iss := jwtpeek.Issuer(raw)
 	for _, cand := range a.clients {
 		if iss == "" || cand.Provider().Issuer() != iss {
 			continue
