@@ -28,7 +28,7 @@ func TestOnSignIn(t *testing.T) {
 	var allow bool
 	env := testenv.New(t, testenv.Options{Middleware: func(c *middleware.Config) {
 		rec.install(c)
-		c.OnSignIn = func(ctx context.Context, s *middleware.SignIn) error {
+		c.OnSignIn = func(ctx context.Context, s *middleware.SignedIn) error {
 			seen = append(seen, s.User.Subject)
 			if s.Token == nil || s.Token.AccessToken == "" || s.IDToken == "" || !s.User.EmailVerified {
 				return errors.New("hook: no verified user and tokens")

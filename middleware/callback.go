@@ -73,7 +73,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 	}
 	s := newSession(res, a.cfg.Now())
 	if a.cfg.OnSignIn != nil {
-		in := &SignIn{User: res.User, Token: res.Token, IDToken: res.IDToken, Values: map[string]string{}}
+		in := &SignedIn{User: res.User, Token: res.Token, IDToken: res.IDToken, Values: map[string]string{}}
 		if err := a.cfg.OnSignIn(r.Context(), in); err != nil {
 			a.discard(r.Context(), c, res.Token)
 			a.fail(w, r, fmt.Errorf("%w: %w", ErrSignInRefused, err))

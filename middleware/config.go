@@ -122,10 +122,10 @@ type Config struct {
 	// tokens, before the session is made: to refuse it (return an error:
 	// the ErrorHandler gets ErrSignInRefused with it, status 403, and no
 	// session is made), to provision the user, and to keep a few values
-	// of the app's own in the session (SignIn.Values; read them with
+	// of the app's own in the session (SignedIn.Values; read them with
 	// SessionFrom(ctx).Values, require them with Value). It runs on the
 	// callback's request. Default: none.
-	OnSignIn func(ctx context.Context, s *SignIn) error
+	OnSignIn func(ctx context.Context, s *SignedIn) error
 
 	// DenyList ends cookie sessions that sign-out, back-channel logout or
 	// EndUserSessions named (a cookie store cannot reach the cookies). Its

@@ -16,35 +16,35 @@ import (
 type RefreshAction int
 
 const (
-	// EndSession clears the session: a browser navigation is sent to sign
+	// RefreshEndSession clears the session: a browser navigation is sent to sign
 	// in again (return-to kept), any other request gets 401.
-	EndSession RefreshAction = iota + 1
-	// KeepSession keeps the session unchanged and runs the handler with
+	RefreshEndSession RefreshAction = iota + 1
+	// RefreshKeepSession keeps the session unchanged and runs the handler with
 	// the old tokens; the refresh is tried again on a later request.
-	KeepSession
-	// Unavailable keeps the session unchanged and answers 503 with
+	RefreshKeepSession
+	// RefreshUnavailable keeps the session unchanged and answers 503 with
 	// Retry-After, without running the handler.
-	Unavailable
+	RefreshUnavailable
 )
 
 // DefaultRefreshPolicy is the default Config.OnRefreshError:
 //   - a revoked or expired refresh token (invalid_grant), or a refreshed ID
-//     token that is invalid or names another identity: EndSession;
+//     token that is invalid or names another identity: RefreshEndSession;
 //   - anything else (provider unreachable, timeout, 5xx, a misconfigured
-//     client): KeepSession while the access token is still good at now (for
+//     client): RefreshKeepSession while the access token is still good at now (for
 //     a second more, or a quarter of its lifetime if that is shorter, so
-//     that it does not expire on its way to an API), Unavailable after. A
+//     that it does not expire on its way to an API), RefreshUnavailable after. A
 //     user is never signed out because the provider was slow.
 func DefaultRefreshPolicy(err error, s *session.Session, now time.Time) RefreshAction {
 	if errors.Is(err, client.ErrRefreshRevoked) || errors.Is(err, client.ErrIdentityChanged) || errors.Is(err, ErrSessionEnded) ||
 		errors.Is(err, client.ErrInvalidIDToken) || errors.Is(err, client.ErrNonceMismatch) ||
 		errors.Is(err, client.ErrAccessTokenHash) {
-		return EndSession
+		return RefreshEndSession
 	}
 	if !s.Expiry.IsZero() && lifetime.Usable(now, s.Issued, s.Expiry) {
-		return KeepSession
+		return RefreshKeepSession
 	}
-	return Unavailable
+	return RefreshUnavailable
 }
 
 // expiryDelta is how close to expiry a token is refreshed before an API

@@ -191,7 +191,7 @@ func (rf *refresher) fly(k tokenKey, s *session.Session, op refreshOp, f *flight
 	if err != nil {
 		f.err, f.action = err, rf.decide(err, s)
 		ttl = rf.retryAfter
-		if f.action == EndSession {
+		if f.action == RefreshEndSession {
 			ttl = revokedTTL
 		}
 	} else {
@@ -203,7 +203,7 @@ func (rf *refresher) fly(k tokenKey, s *session.Session, op refreshOp, f *flight
 	delete(rf.flights, k)
 	rf.remember(k, &o)
 
-	if f.action == EndSession {
+	if f.action == RefreshEndSession {
 		rf.forgetLocked(s.ID)
 	}
 	rf.mu.Unlock()

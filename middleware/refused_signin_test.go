@@ -27,10 +27,10 @@ func TestRefusedSignInRevokesTokens(t *testing.T) {
 		want   error
 	}{
 		{"OnSignIn refuses", nil, func(c *middleware.Config) {
-			c.OnSignIn = func(context.Context, *middleware.SignIn) error { return errors.New("blocked account") }
+			c.OnSignIn = func(context.Context, *middleware.SignedIn) error { return errors.New("blocked account") }
 		}, middleware.ErrSignInRefused},
 		{"session cannot be saved", nil, func(c *middleware.Config) {
-			c.OnSignIn = func(_ context.Context, in *middleware.SignIn) error {
+			c.OnSignIn = func(_ context.Context, in *middleware.SignedIn) error {
 				in.Values["huge"] = strings.Repeat("x", 64<<10) // over any cookie budget
 				return nil
 			}

@@ -154,7 +154,7 @@ func (st *reqSession) runLocked(ctx context.Context, op refreshOp) error {
 	old := st.sess
 	ns, action, err := a.refresher.run(ctx, old, op)
 	if err != nil {
-		if action == EndSession {
+		if action == RefreshEndSession {
 			st.sess = nil
 			st.sw.setDelete()
 		}
@@ -250,12 +250,12 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWrite
 		return sw, st, true, true
 	}
 	switch action {
-	case KeepSession:
+	case RefreshKeepSession:
 		return sw, st, true, true
-	case Unavailable:
+	case RefreshUnavailable:
 		a.fail(w, r, fmt.Errorf("%w: %w", ErrRefreshUnavailable, err))
 		return nil, nil, false, false
-	default: // EndSession
+	default: // RefreshEndSession
 		st.sess = nil
 		sw.setDelete()
 		return sw, st, false, true
@@ -309,7 +309,7 @@ func (a *Auth) denied(ctx context.Context, s *session.Session) (bool, error) {
 	if a.cfg.DenyList == nil {
 		return false, nil
 	}
-	at, err := a.cfg.DenyList.DeniedAt(ctx, s.Keys()...)
+	at, err := a.cfg.DenyList.DeniedAt(ctx, s.DenyKeys()...)
 	if err != nil {
 		return false, err
 	}

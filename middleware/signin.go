@@ -9,9 +9,9 @@ import (
 	"github.com/confidant-go/confidant"
 )
 
-// SignIn is a completed sign-in as Config.OnSignIn sees it, before the
+// SignedIn is a completed sign-in as Config.OnSignIn sees it, before the
 // session is made.
-type SignIn struct {
+type SignedIn struct {
 	User    confidant.User // verified
 	Token   *oauth2.Token  // the access and refresh tokens; do not keep them elsewhere
 	IDToken string         // raw, verified; "" for plain OAuth 2.0

@@ -69,11 +69,11 @@ type APIToken struct {
 	RefreshToken string
 }
 
-// Keys are the keys a DenyList is asked about for s: its user at its
+// DenyKeys are the keys a DenyList is asked about for s: its user at its
 // provider, when known its provider session (the ID token's iss and sid),
 // and the session itself. Computed once for the sessions CookieStore
 // caches.
-func (s *Session) Keys() []string {
+func (s *Session) DenyKeys() []string {
 	if s.denyKeys != nil {
 		return s.denyKeys
 	}

@@ -34,7 +34,7 @@ type Accounts struct {
 var errBlocked = errors.New("yourapp: this account is blocked")
 
 // Provision records a user at sign-in, or refuses a blocked one.
-func (a *Accounts) Provision(ctx context.Context, in *middleware.SignIn) error {
+func (a *Accounts) Provision(ctx context.Context, in *middleware.SignedIn) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.Blocked[in.User.Subject] {
