@@ -363,7 +363,9 @@ func TestRefreshUnavailableRetryAfter(t *testing.T) {
 func TestCustomRefreshPolicy(t *testing.T) {
 	clock := &testenv.Clock{}
 	env := testenv.New(t, testenv.Options{OP: shortLived(10 * time.Minute), Clock: clock, Middleware: func(c *middleware.Config) {
-		c.OnRefreshError = func(error, *session.Session, time.Time) middleware.RefreshAction { return middleware.RefreshKeepSession }
+		c.OnRefreshError = func(error, *session.Session, time.Time) middleware.RefreshAction {
+			return middleware.RefreshKeepSession
+		}
 	}})
 	hc := testenv.Browser()
 	env.SignIn(t, hc, "/profile")
@@ -529,7 +531,9 @@ func TestBearerRetriesOnce401(t *testing.T) {
 func TestRefreshPolicyDecidesRetry(t *testing.T) {
 	clock := &testenv.Clock{}
 	env := testenv.New(t, testenv.Options{OP: shortLived(10 * time.Minute), Clock: clock, Middleware: func(c *middleware.Config) {
-		c.OnRefreshError = func(error, *session.Session, time.Time) middleware.RefreshAction { return middleware.RefreshKeepSession }
+		c.OnRefreshError = func(error, *session.Session, time.Time) middleware.RefreshAction {
+			return middleware.RefreshKeepSession
+		}
 		c.RetryAfter = time.Second
 	}})
 	hc := testenv.Browser()
