@@ -124,8 +124,8 @@ func flowCipher(cfg *Config) (*seal.Cipher, error) {
 		}
 		return c, nil
 	}
-	if h, ok := cfg.Store.(seal.Holder); ok {
-		return h.Cipher(), nil
+	if c := seal.SharedBy(cfg.Store); c != nil {
+		return c, nil
 	}
 	return nil, configErr("Config.Keys is required with this Store")
 }

@@ -72,8 +72,6 @@ func (f *frameworkWriter) Write(b []byte) (int, error) {
 func (f *frameworkWriter) Written() bool               { return f.wrote }
 func (f *frameworkWriter) Unwrap() http.ResponseWriter { return f.ResponseWriter }
 
-type frameworkKey struct{}
-
 // TestRefreshInHandlerReachesBrowser: a refresh made while the handler runs
 // (its API call found the access token about to expire) reaches the browser
 // whichever writer sends the response: the SDK's, a framework's own writer

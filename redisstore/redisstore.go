@@ -129,12 +129,10 @@ func New(cfg Config) (*Store, error) {
 	}
 	cfg.Keys = nil
 	st := &Store{cfg: cfg, opts: opts, cipher: c, lagging: map[string]time.Time{}}
+	seal.Share(st, c) // the middleware's flow cookies may use the keys
 	st.sec.Forced = opts.Secure
 	return st, nil
 }
-
-// Cipher returns the store's cipher (for the login flow cookies).
-func (s *Store) Cipher() *seal.Cipher { return s.cipher }
 
 func (s *Store) op(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, s.cfg.OpTimeout)

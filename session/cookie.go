@@ -121,6 +121,7 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 	}
 	cfg.Keys = nil // held by the cipher only
 	st := &CookieStore{cfg: cfg, opts: opts, cipher: c}
+	seal.Share(st, c) // the middleware's flow cookies may use the keys
 	st.sec.Forced = opts.Secure
 	for i, secure := range []bool{false, true} {
 		base := cookies.Name(cfg.Name, secure, &opts)
@@ -139,10 +140,6 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 	st.aads.Store(&[2][]byte{[]byte(st.bases[0]), []byte(st.bases[1])})
 	return st, nil
 }
-
-// Cipher returns the store's cipher, so that other cookies of the SDK (the
-// login flow's) are sealed with the same keys.
-func (s *CookieStore) Cipher() *seal.Cipher { return s.cipher }
 
 // BindOrigin implements OriginBinder.
 func (s *CookieStore) BindOrigin(origin *url.URL, app string) (CookiePolicy, error) {

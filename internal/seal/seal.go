@@ -10,6 +10,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"reflect"
+	"runtime"
+	"sync"
+	"unsafe"
 )
 
 // Cipher seals and opens small values with AES-256-GCM under a list of
@@ -144,8 +148,36 @@ func checkRandom(k []byte) error {
 	return nil
 }
 
-// Holder is a store that seals with a Cipher the middleware may share (for
-// its sign-in attempt cookies) when it is given no keys of its own.
-type Holder interface {
-	Cipher() *Cipher
+// shared holds the Cipher of each store that offers its keys to the
+// middleware (for its sign-in attempt cookies, when it is given no keys of
+// its own), by the store's address: nothing exported carries a Cipher.
+// An entry goes when its store is collected.
+var shared sync.Map // uintptr → sharedEntry
+
+type sharedEntry struct {
+	typ    reflect.Type
+	cipher *Cipher
 }
+
+// Share records that owner seals with c, for SharedBy.
+func Share[T any](owner *T, c *Cipher) {
+	p := uintptr(unsafe.Pointer(owner))
+	e := sharedEntry{typ: reflect.TypeOf(owner), cipher: c}
+	shared.Store(p, e)
+	runtime.AddCleanup(owner, func(p uintptr) { shared.CompareAndDelete(p, e) }, p)
+}
+
+// SharedBy returns the Cipher that store (a pointer) was given by Share,
+// or nil.
+func SharedBy(store any) *Cipher {
+	v := reflect.ValueOf(store)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return nil
+	}
+	e, ok := shared.Load(uintptr(v.UnsafePointer()))
+	if !ok || e.(sharedEntry).typ != v.Type() {
+		return nil
+	}
+	return e.(sharedEntry).cipher
+}
+

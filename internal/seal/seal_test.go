@@ -3,8 +3,10 @@ package seal_test
 import (
 	"crypto/sha256"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/confidant-go/confidant/internal/seal"
 	"github.com/confidant-go/confidant/session"
@@ -115,4 +117,32 @@ func TestSealBytes(t *testing.T) {
 	if got, err := c.OpenBytes(string(raw), []byte("a")); err != nil || string(got) != string(plain) {
 		t.Errorf("OpenBytes: %v", err)
 	}
+}
+
+// TestShare: a store's cipher is found by the store, not by another value
+// or a nil one, and the entry goes when the store is collected.
+func TestShare(t *testing.T) {
+	type store struct{ _ [16]byte }
+	c, _ := seal.New([][]byte{key()})
+	s, other := &store{}, &store{}
+	seal.Share(s, c)
+	if seal.SharedBy(s) != c {
+		t.Error("the store's cipher is not found")
+	}
+	var nilStore *store
+	for name, v := range map[string]any{"another store": other, "a value": *s, "nil": nil, "a nil pointer": nilStore} {
+		if seal.SharedBy(v) != nil {
+			t.Errorf("%s: found a cipher", name)
+		}
+	}
+	n := seal.Shared()
+	s = nil
+	for range 50 {
+		runtime.GC()
+		if seal.Shared() < n {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Errorf("the entry outlived its store: %d entries", seal.Shared())
 }
