@@ -180,4 +180,3 @@ func SharedBy(store any) *Cipher {
 	}
 	return e.(sharedEntry).cipher
 }
-
