@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,9 +19,9 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant/event"
-	"github.com/confidant-go/confidant/internal/clientx"
 	"github.com/confidant-go/confidant/internal/dpop"
 	"github.com/confidant-go/confidant/internal/netx"
+	"github.com/confidant-go/confidant/internal/sink"
 )
 
 // AuthStyle is how the client authenticates to the token endpoint.
@@ -159,11 +160,13 @@ type Config struct {
 	// Default: 1 minute.
 	ClockSkew time.Duration
 
-	// Events receives an event for each step of the protocol (code
-	// exchanged, ID token verified, userinfo fetched, refresh started /
-	// done / failed). Default: none. middleware.New gives the clients it is
-	// given its own sink when they have none.
-	Events event.Sink
+	// Logger and OnEvent receive an event for each step of the protocol
+	// (code exchanged, ID token verified, userinfo fetched, refresh started
+	// / done / failed), as middleware.Config's do. Default: none;
+	// middleware.New gives a client without either its own Logger and
+	// OnEvent.
+	Logger  *slog.Logger
+	OnEvent event.Hook
 
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
@@ -173,6 +176,7 @@ type Config struct {
 // provider. Safe for concurrent use.
 type Client struct {
 	cfg     Config
+	sink    sink.Sink        // Config.Logger and OnEvent, or middleware.New's
 	signer  *assertionSigner // private_key_jwt; nil without PrivateKey
 	learned *atomic.Int32    // AuthStyle learned from a refusal (AuthStyleAuto), 0 until then
 	nonces  *dpop.Nonces     // the provider's DPoP nonces
@@ -275,7 +279,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	c := &Client{cfg: cfg, signer: signer, learned: new(atomic.Int32), noRT: new(atomic.Bool), nonces: &dpop.Nonces{},
+	c := &Client{cfg: cfg, sink: sink.Sink{Logger: cfg.Logger, Hook: cfg.OnEvent}, signer: signer, learned: new(atomic.Int32), noRT: new(atomic.Bool), nonces: &dpop.Nonces{},
 		configured: configured, required: required}
 	switch {
 	case cfg.PARLimit == 0:
@@ -286,22 +290,26 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-func init() {
-	clientx.WithEvents = func(c *Client, s event.Sink) *Client {
-		if c.cfg.Events.Enabled() || !s.Enabled() {
-			return c
-		}
-		cp := *c
-		cp.cfg.Events = s
-		return &cp
+// WithEvents returns a copy of c that reports its events to logger and
+// hook, or c itself when its Config already set Logger or OnEvent (or
+// neither logger nor hook is given). middleware.New calls it with its own.
+func (c *Client) WithEvents(logger *slog.Logger, hook event.Hook) *Client {
+	if c.sink.Enabled() || (logger == nil && hook == nil) {
+		return c
 	}
-	clientx.LoginParams = func(c *Client) []string { return c.cfg.LoginParams }
+	cp := *c
+	cp.sink = sink.Sink{Logger: logger, Hook: hook}
+	return &cp
 }
 
+// LoginParams returns Config.LoginParams: the query parameters of the app's
+// login route that are passed on to the authorization request.
+func (c *Client) LoginParams() []string { return slices.Clone(c.cfg.LoginParams) }
+
 func (c *Client) emit(ctx context.Context, e event.Event) {
-	if c.cfg.Events.Enabled() {
+	if c.sink.Enabled() {
 		e.Provider = c.cfg.Provider.Name()
-		c.cfg.Events.Emit(ctx, e)
+		c.sink.Emit(ctx, e)
 	}
 }
 

@@ -3,9 +3,6 @@ package middleware
 import (
 	"net/http"
 	"net/url"
-
-	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/clientx"
 )
 
 // login starts a sign-in. ?return_to= names a local path to land on
@@ -29,7 +26,7 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 	}
 	returnTo := a.returnTo(q.Get("return_to"))
 	extra := url.Values{}
-	for _, k := range clientx.LoginParams.(func(*client.Client) []string)(c) {
+	for _, k := range c.LoginParams() {
 		if v := q.Get(k); v != "" && len(v) <= 512 {
 			extra.Set(k, v)
 		}

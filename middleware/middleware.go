@@ -18,11 +18,11 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
-	"github.com/confidant-go/confidant/internal/clientx"
 	"github.com/confidant-go/confidant/internal/cookies"
 	"github.com/confidant-go/confidant/internal/dpop"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/internal/seal"
+	"github.com/confidant-go/confidant/internal/sink"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -31,7 +31,7 @@ import (
 type Auth struct {
 	cfg       Config
 	flows     *seal.Cipher
-	sink      event.Sink
+	sink      sink.Sink
 	refresher *refresher
 
 	shared     session.SharedStore // non-nil for a server-side store
@@ -72,12 +72,11 @@ func New(cfg Config) (*Auth, error) {
 	if err := cfg.setDefaults(clients[0]); err != nil {
 		return nil, err
 	}
-	sink := event.Sink{Logger: cfg.Logger, Hook: cfg.OnEvent}
-	withEvents := clientx.WithEvents.(func(*client.Client, event.Sink) *client.Client)
+	events := sink.Sink{Logger: cfg.Logger, Hook: cfg.OnEvent}
 	for i, c := range clients {
-		clients[i] = withEvents(c, sink)
+		clients[i] = c.WithEvents(cfg.Logger, cfg.OnEvent)
 	}
-	a := &Auth{cfg: cfg, sink: sink, flows: flows, clients: clients, appTokens: map[string]*appToken{}}
+	a := &Auth{cfg: cfg, sink: events, flows: flows, clients: clients, appTokens: map[string]*appToken{}}
 	if err := a.route(); err != nil {
 		return nil, err
 	}
@@ -91,7 +90,7 @@ func New(cfg Config) (*Auth, error) {
 	a.flowPrefix = cookies.Name(flowBase, a.cookies.Secure, &sessions.Options{Path: "/"})
 	a.cop = http.NewCrossOriginProtection()
 	a.cop.AddTrustedOrigin(netx.Origin(a.origin))
-	a.refresher = &refresher{clientFor: a.clientFor, shared: a.shared, now: cfg.Now, sink: sink, policy: cfg.OnRefreshError,
+	a.refresher = &refresher{clientFor: a.clientFor, shared: a.shared, now: cfg.Now, sink: events, policy: cfg.OnRefreshError,
 		leeway: cfg.RefreshLeeway, timeout: cfg.RefreshTimeout, retryAfter: cfg.RetryAfter,
 		flights: map[tokenKey]*flight{}, done: map[tokenKey]*outcome{}, max: maxOutcomes,
 		locks: map[string]*sessionLock{}, latest: map[string]*outcome{}}

@@ -24,6 +24,7 @@ import (
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/dpop"
+	"github.com/confidant-go/confidant/internal/sink"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -76,7 +77,7 @@ type refresher struct {
 	shared     session.SharedStore // nil: the caller saves the result
 	coord      *coordinator        // cookie sessions shared across instances; nil without
 	now        func() time.Time
-	sink       event.Sink
+	sink       sink.Sink
 	policy     func(error, *session.Session, time.Time) RefreshAction
 	leeway     time.Duration // before the handler runs
 	timeout    time.Duration // of one refresh

@@ -168,15 +168,35 @@ func Share[T any](owner *T, c *Cipher) {
 }
 
 // SharedBy returns the Cipher that store (a pointer) was given by Share,
-// or nil.
+// or, for a store that embeds one (a wrapper that counts or logs), the
+// embedded store's; nil when there is none.
 func SharedBy(store any) *Cipher {
-	v := reflect.ValueOf(store)
-	if v.Kind() != reflect.Pointer || v.IsNil() {
+	return sharedBy(reflect.ValueOf(store), 0)
+}
+
+func sharedBy(v reflect.Value, depth int) *Cipher {
+	if depth > 4 || !v.IsValid() {
 		return nil
 	}
-	e, ok := shared.Load(uintptr(v.UnsafePointer()))
-	if !ok || e.(sharedEntry).typ != v.Type() {
-		return nil
+	switch v.Kind() {
+	case reflect.Interface:
+		return sharedBy(v.Elem(), depth+1)
+	case reflect.Pointer:
+		if v.IsNil() {
+			return nil
+		}
+		if e, ok := shared.Load(uintptr(v.UnsafePointer())); ok && e.(sharedEntry).typ == v.Type() {
+			return e.(sharedEntry).cipher
+		}
+		return sharedBy(v.Elem(), depth+1)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).Anonymous {
+				if c := sharedBy(v.Field(i), depth+1); c != nil {
+					return c
+				}
+			}
+		}
 	}
-	return e.(sharedEntry).cipher
+	return nil
 }

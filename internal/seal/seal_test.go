@@ -129,8 +129,17 @@ func TestShare(t *testing.T) {
 	if seal.SharedBy(s) != c {
 		t.Error("the store's cipher is not found")
 	}
+	type wrapper struct{ *store }
+	type wrapperOfWrapper struct{ any }
+	for name, v := range map[string]any{"a wrapper embedding it": wrapper{s}, "a pointer to one": &wrapper{s},
+		"an embedded interface": wrapperOfWrapper{&wrapper{s}}} {
+		if seal.SharedBy(v) != c {
+			t.Errorf("%s: the store's cipher is not found", name)
+		}
+	}
 	var nilStore *store
-	for name, v := range map[string]any{"another store": other, "a value": *s, "nil": nil, "a nil pointer": nilStore} {
+	for name, v := range map[string]any{"another store": other, "a value": *s, "nil": nil, "a nil pointer": nilStore,
+		"a wrapper of another": wrapper{other}, "a nil wrapper": (*wrapper)(nil)} {
 		if seal.SharedBy(v) != nil {
 			t.Errorf("%s: found a cipher", name)
 		}
