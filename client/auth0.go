@@ -28,7 +28,7 @@ func Auth0(domain string, opts ...ProviderOption) (*Provider, error) {
 	if o.name == "" {
 		o.name = "auth0"
 	}
-	p, err := lazyProvider(DiscoveryConfig{Issuer: "https://" + domain + "/", Name: o.name, HTTPClient: o.hc})
+	p, err := lazyProvider(discoveryConfig{Issuer: "https://" + domain + "/", Name: o.name, HTTPClient: o.hc})
 	if err != nil {
 		return nil, err
 	}

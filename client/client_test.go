@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"golang.org/x/oauth2"
+
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/testop"
 )
@@ -86,7 +88,7 @@ func TestDiscoverRetriesOnFirstUse(t *testing.T) {
 	front.Start()
 	defer front.Close()
 
-	prov, err := client.DiscoverConfig(context.Background(), client.DiscoveryConfig{Issuer: issuer, RetryInterval: 1})
+	prov, err := client.Discover(context.Background(), issuer, client.WithRetryInterval(1))
 	if err != nil {
 		t.Fatalf("Discover with the provider down: %v", err)
 	}
@@ -164,7 +166,7 @@ func TestExchange(t *testing.T) {
 			t.Errorf("reused code: %v, want ErrTokenRequest", err)
 		}
 		// Revoke, then the OP no longer honours the refresh token.
-		if err := c.Revoke(context.Background(), res.Token.RefreshToken, "refresh_token"); err != nil {
+		if err := c.Revoke(context.Background(), &oauth2.Token{RefreshToken: res.Token.RefreshToken}); err != nil {
 			t.Fatal(err)
 		}
 		if op.RefreshTokenValid(res.Token.RefreshToken) {
@@ -225,7 +227,7 @@ func TestUserInfoSubMismatch(t *testing.T) {
 func TestNoRevocationEndpoint(t *testing.T) {
 	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p/a", TokenURL: "https://p/t"}, nil)
 	c, _ := client.New(client.Config{Provider: prov, ClientID: "c", ClientSecret: "s", RedirectURL: "https://a/cb"})
-	if err := c.Revoke(context.Background(), "t", ""); !errors.Is(err, client.ErrNotSupported) {
+	if err := c.Revoke(context.Background(), &oauth2.Token{AccessToken: "t"}); !errors.Is(err, client.ErrNotSupported) {
 		t.Errorf("err %v, want ErrNotSupported", err)
 	}
 	if u, err := c.LogoutURL(context.Background(), "id", "https://a/"); u != "" || err != nil {

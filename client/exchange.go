@@ -102,7 +102,7 @@ func (c *Client) discard(ctx context.Context, tok *oauth2.Token) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	err := c.RevokeToken(ctx, tok)
+	err := c.Revoke(ctx, tok)
 	c.emit(ctx, event.Event{Kind: event.CodeExchanged, Err: err, Attrs: []slog.Attr{slog.Bool("discarded", true),
 		slog.Bool("revoked", err == nil), slog.Bool("refresh_token", tok.RefreshToken != "")}})
 }

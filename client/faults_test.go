@@ -170,7 +170,7 @@ func TestJWKSDownWithCachedKeys(t *testing.T) {
 func TestDiscoveryDownAtStartup(t *testing.T) {
 	op := hostile.New(t)
 	op.SetDiscoveryFault(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "starting", http.StatusServiceUnavailable) })
-	prov, err := client.DiscoverConfig(context.Background(), client.DiscoveryConfig{Issuer: op.Issuer, RetryInterval: time.Millisecond})
+	prov, err := client.Discover(context.Background(), op.Issuer, client.WithRetryInterval(time.Millisecond))
 	if err != nil {
 		t.Fatalf("Discover with the provider down: %v", err)
 	}

@@ -28,7 +28,7 @@ func Google(opts ...ProviderOption) (*Provider, error) {
 	if o.name == "" {
 		o.name = "google"
 	}
-	p, err := lazyProvider(DiscoveryConfig{Issuer: "https://accounts.google.com", Name: o.name, HTTPClient: o.hc})
+	p, err := lazyProvider(discoveryConfig{Issuer: "https://accounts.google.com", Name: o.name, HTTPClient: o.hc})
 	if err != nil {
 		return nil, err
 	}

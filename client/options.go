@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -55,6 +56,7 @@ type providerOptions struct {
 	name, audience, hostedDomain, baseURL string
 	hc                                    *http.Client
 	insecureHTTP                          bool
+	retryInterval                         time.Duration
 }
 
 func applyOptions(opts []ProviderOption) providerOptions {
@@ -73,6 +75,12 @@ func WithName(name string) ProviderOption { return func(o *providerOptions) { o.
 // loopback host. Tokens then travel in clear: only for a closed test
 // network.
 func WithInsecureHTTP() ProviderOption { return func(o *providerOptions) { o.insecureHTTP = true } }
+
+// WithRetryInterval sets the shortest time between two discovery attempts
+// after a failure (default 5 seconds).
+func WithRetryInterval(d time.Duration) ProviderOption {
+	return func(o *providerOptions) { o.retryInterval = d }
+}
 
 // WithHTTPClient sets the client for discovery, JWKS and provider API
 // requests (default: a 10 second timeout).

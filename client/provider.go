@@ -50,27 +50,23 @@ type Endpoints struct {
 	SigningAlgs []string
 }
 
-// DiscoveryConfig configures Discover.
-type DiscoveryConfig struct {
-	// Issuer is the provider's issuer URL. Required. The discovery document
-	// must name exactly this issuer.
+// discoveryConfig is how a provider is discovered (from Discover's
+// options).
+type discoveryConfig struct {
+	// Issuer is the provider's issuer URL. The discovery document must
+	// name exactly this issuer.
 	Issuer string
-
 	// Name is how the provider is called in sessions, logs and errors.
 	// Default: the issuer's host name.
 	Name string
-
-	// HTTPClient is used for discovery and JWKS requests. Default: a client
-	// with a 10 second timeout.
+	// HTTPClient is used for discovery and JWKS requests. Default: a
+	// client with a 10 second timeout.
 	HTTPClient *http.Client
-
 	// RetryInterval is the shortest time between two discovery attempts
 	// after a failure. Default: 5 seconds.
 	RetryInterval time.Duration
-
 	// AllowInsecureHTTP accepts an issuer on plain http that is not a
-	// loopback host (tokens then travel in clear: only for a closed test
-	// network). Default: refused; https, or http on loopback only.
+	// loopback host.
 	AllowInsecureHTTP bool
 }
 
@@ -79,7 +75,7 @@ type DiscoveryConfig struct {
 // endpoints yet; it fetches them on first use. Safe for concurrent use.
 type Provider struct {
 	name string
-	cfg  DiscoveryConfig
+	cfg  discoveryConfig
 	hc   *http.Client
 	q    quirks
 
@@ -115,15 +111,11 @@ var defaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
 // or cannot be parsed is a configuration mistake and returned as an error
 // wrapping ErrDiscovery.
 //
-// Options: WithName, WithHTTPClient.
+// Options: WithName, WithHTTPClient, WithRetryInterval, WithInsecureHTTP.
 func Discover(ctx context.Context, issuer string, opts ...ProviderOption) (*Provider, error) {
 	o := applyOptions(opts)
-	return DiscoverConfig(ctx, DiscoveryConfig{Issuer: issuer, Name: o.name, HTTPClient: o.hc, AllowInsecureHTTP: o.insecureHTTP})
-}
-
-// DiscoverConfig is Discover with options.
-func DiscoverConfig(ctx context.Context, cfg DiscoveryConfig) (*Provider, error) {
-	p, err := lazyProvider(cfg)
+	p, err := lazyProvider(discoveryConfig{Issuer: issuer, Name: o.name, HTTPClient: o.hc, AllowInsecureHTTP: o.insecureHTTP,
+		RetryInterval: o.retryInterval})
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +126,7 @@ func DiscoverConfig(ctx context.Context, cfg DiscoveryConfig) (*Provider, error)
 }
 
 // lazyProvider returns a provider discovered on first use.
-func lazyProvider(cfg DiscoveryConfig) (*Provider, error) {
+func lazyProvider(cfg discoveryConfig) (*Provider, error) {
 	u, err := url.Parse(cfg.Issuer)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("%w: issuer %q is not an absolute http(s) URL", ErrConfig, cfg.Issuer)

@@ -103,7 +103,7 @@ func TestStandaloneTokenSource(t *testing.T) {
 		t.Error("the provider should honour only the rotated refresh token")
 	}
 
-	if err := c.Revoke(context.Background(), persisted[0].RefreshToken, "refresh_token"); err != nil {
+	if err := c.Revoke(context.Background(), &oauth2.Token{RefreshToken: persisted[0].RefreshToken}); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()

@@ -9,11 +9,9 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// Revoke asks the provider to revoke token (RFC 7009). hint is
-// "refresh_token" or "access_token" (or ""). A provider without a revocation
-// endpoint yields ErrNotSupported; callers that only want best effort can
-// ignore that error.
-func (c *Client) Revoke(ctx context.Context, token, hint string) error {
+// revoke asks the provider to revoke token (RFC 7009). hint is
+// "refresh_token" or "access_token" (or "").
+func (c *Client) revoke(ctx context.Context, token, hint string) error {
 	ep, err := c.cfg.Provider.Endpoints(ctx)
 	if err != nil {
 		return err
@@ -32,19 +30,21 @@ func (c *Client) Revoke(ctx context.Context, token, hint string) error {
 	return tokenErrorOf(status, body)
 }
 
-// RevokeToken revokes the grant behind tok the provider's way: the refresh
+// Revoke revokes the grant behind tok the provider's way: the refresh
 // token (or, without one, the access token) at the RFC 7009 endpoint, or
-// GitHub's token API. It returns ErrNotSupported when the provider has no
-// way to revoke.
-func (c *Client) RevokeToken(ctx context.Context, tok *oauth2.Token) error {
+// GitHub's token API. To revoke a token alone, give a Token holding only
+// it. It returns ErrNotSupported when the provider has no way to revoke
+// (callers that only want best effort can ignore that error), ErrNoToken
+// for an empty Token.
+func (c *Client) Revoke(ctx context.Context, tok *oauth2.Token) error {
 	if f := c.cfg.Provider.q.revoke; f != nil {
 		return f(ctx, c, tok)
 	}
 	if tok.RefreshToken != "" {
-		return c.Revoke(ctx, tok.RefreshToken, "refresh_token")
+		return c.revoke(ctx, tok.RefreshToken, "refresh_token")
 	}
 	if tok.AccessToken != "" {
-		return c.Revoke(ctx, tok.AccessToken, "access_token")
+		return c.revoke(ctx, tok.AccessToken, "access_token")
 	}
 	return ErrNoToken
 }

@@ -47,7 +47,7 @@ func startApp(op *confidanttest.Provider, now func() time.Time) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.Auth, err = middleware.New(middleware.Config{Client: a.Client, Store: a.Store, Now: now})
+	a.Auth, err = middleware.New(middleware.Config{Clients: []*client.Client{a.Client}, Store: a.Store, Now: now})
 	if err != nil {
 		return nil, err
 	}

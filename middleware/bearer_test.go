@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/middleware"
 )
@@ -179,13 +180,13 @@ func TestBearerAPIConfig(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := middleware.New(middleware.Config{Client: env.Client, Store: store, APIs: tc.apis}); err == nil {
+			if _, err := middleware.New(middleware.Config{Clients: []*client.Client{env.Client}, Store: store, APIs: tc.apis}); err == nil {
 				t.Error("New accepted it")
 			}
 		})
 	}
 	for _, ok := range []string{"https://api.example.com", "http://localhost:9/", "http://127.0.0.1:8080/v1", "http://[::1]:1/"} {
-		if _, err := middleware.New(middleware.Config{Client: env.Client, Store: store, APIs: []middleware.API{{Name: "a", BaseURL: ok}}}); err != nil {
+		if _, err := middleware.New(middleware.Config{Clients: []*client.Client{env.Client}, Store: store, APIs: []middleware.API{{Name: "a", BaseURL: ok}}}); err != nil {
 			t.Errorf("%s refused: %v", ok, err)
 		}
 	}

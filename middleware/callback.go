@@ -145,7 +145,7 @@ func dpopKeyOf(res *client.Result) []byte {
 func (a *Auth) discard(ctx context.Context, c *client.Client, tok *oauth2.Token) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	err := c.RevokeToken(ctx, tok)
+	err := c.Revoke(ctx, tok)
 	a.emit(ctx, event.Event{Kind: event.Logout, Provider: c.Provider().Name(), Err: err,
 		Attrs: []slog.Attr{slog.String("why", "sign-in refused"), slog.Bool("revoked", err == nil)}})
 }

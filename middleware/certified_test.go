@@ -94,7 +94,7 @@ func newCertified(t *testing.T, o certifiedOptions) *certified {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := middleware.Config{Client: c, APIs: []middleware.API{{Name: "userinfo", BaseURL: s.op.Issuer + "/me"}}}
+		cfg := middleware.Config{Clients: []*client.Client{c}, APIs: []middleware.API{{Name: "userinfo", BaseURL: s.op.Issuer + "/me"}}}
 		if o.clock != nil {
 			cfg.Now = o.clock.Now
 		}

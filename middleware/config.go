@@ -17,16 +17,13 @@ import (
 // Config configures an Auth. New copies it. Zero fields get the defaults
 // written beside them.
 type Config struct {
-	// Client runs the protocol with the provider. Required unless Clients
-	// is set.
-	Client *client.Client
-
-	// Clients are several providers in one app. Each needs a unique
-	// provider name and its own RedirectURL path under Prefix (e.g.
-	// /auth/callback/google); /auth/login?provider=NAME starts a sign-in
-	// with one of them, and the session remembers which one, so refresh,
-	// the API client and logout go to it. Client, when also set, is added
-	// first. The first one is the default.
+	// Clients run the protocol with the providers: one for most apps
+	// (Clients: []*client.Client{c}), several to let users choose. With
+	// several, each needs a unique provider name and its own RedirectURL
+	// path under Prefix (e.g. /auth/callback/google);
+	// /auth/login?provider=NAME starts a sign-in with one of them, and the
+	// session remembers which one, so refresh, the API client and logout go
+	// to it. The first one is the default. Required.
 	Clients []*client.Client
 
 	// LoginPage, when set, is where Require sends browsers that are not
@@ -171,8 +168,8 @@ func (cfg *Config) validate() error {
 	if cfg.Store == nil {
 		return configErr("Config.Store is required")
 	}
-	if cfg.Client == nil && len(cfg.Clients) == 0 {
-		return configErr("Config.Client or Config.Clients is required")
+	if len(cfg.Clients) == 0 {
+		return configErr("Config.Clients is required: the client.Client of the provider to sign in with")
 	}
 	if cfg.Prefix != "" && (!strings.HasPrefix(cfg.Prefix, "/") || !strings.HasSuffix(cfg.Prefix, "/")) {
 		return configErr("Prefix %q must start and end with /", cfg.Prefix)

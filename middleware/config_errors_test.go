@@ -85,7 +85,7 @@ func TestReady(t *testing.T) {
 	}
 	var logs syncBuffer
 	store, _ := newStore()
-	auth, err := middleware.New(middleware.Config{Client: c, Store: store, Logger: logs.logger()})
+	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, Logger: logs.logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

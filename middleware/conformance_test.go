@@ -33,7 +33,7 @@ func newHostileApp(t *testing.T, op *hostile.OP, fetchUserInfo bool) (*hostileAp
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := middleware.Config{Client: c, Now: h.clock.Now}
+		cfg := middleware.Config{Clients: []*client.Client{c}, Now: h.clock.Now}
 		h.rec.install(&cfg)
 		return cfg
 	})

@@ -51,7 +51,7 @@ func newCookieInstances(t *testing.T, n int, clock *testenv.Clock, denyList func
 		}
 		// As the README says: the same keys everywhere, and the deny
 		// list in Redis.
-		auth, err := middleware.New(middleware.Config{Client: c, Store: store, DenyList: denyList(), Now: clock.Now,
+		auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, DenyList: denyList(), Now: clock.Now,
 			APIs:   []middleware.API{{Name: "userinfo", BaseURL: ci.op.Issuer + "/me"}},
 			Logger: testenv.CollectLogger(), OnEvent: testenv.CollectEvent})
 		if err != nil {

@@ -33,7 +33,7 @@ func newAuthAt(t *testing.T, env *testenv.Env, redirectURL string, store session
 	if err != nil {
 		t.Fatal(err)
 	}
-	mc := middleware.Config{Client: c, Store: store}
+	mc := middleware.Config{Clients: []*client.Client{c}, Store: store}
 	if cfg != nil {
 		cfg(&mc)
 	}

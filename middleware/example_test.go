@@ -43,7 +43,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	auth, err := middleware.New(middleware.Config{Client: c, Store: store})
+	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store})
 	if err != nil {
 		panic(err)
 	}
@@ -79,7 +79,7 @@ func newAuth(cfg middleware.Config) (*middleware.Auth, *session.CookieStore) {
 	c, _ := client.New(client.Config{Provider: prov, ClientID: "my-app", ClientSecret: "s3cret",
 		RedirectURL: "http://localhost:8080/auth/callback"})
 	store, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{session.NewKey()}})
-	cfg.Client, cfg.Store = c, store
+	cfg.Clients, cfg.Store = []*client.Client{c}, store
 	auth, err := middleware.New(cfg)
 	if err != nil {
 		panic(err)

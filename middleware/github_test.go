@@ -56,7 +56,7 @@ func newGitHubOn(t *testing.T, clock *testenv.Clock, secret, enterprise string, 
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg.Client = c
+		cfg.Clients = []*client.Client{c}
 		s.rec.install(&cfg)
 		return cfg
 	})

@@ -35,7 +35,7 @@ func hotAuth(b *testing.B, store session.Store, apis ...middleware.API) *middlew
 	if err != nil {
 		b.Fatal(err)
 	}
-	a, err := middleware.New(middleware.Config{Client: c, Store: store, APIs: apis})
+	a, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, APIs: apis})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -61,11 +61,11 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 		a.refresher.forget(s.ID)
 		ctx := r.Context()
 		start := time.Now()
-		revokeErr := c.RevokeToken(ctx, &oauth2.Token{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken})
+		revokeErr := c.Revoke(ctx, &oauth2.Token{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken})
 		for _, rt := range apiRefreshTokens(s) {
 			// Grants of the APIs' own (token exchange): every refresh
 			// token the session holds ends with it.
-			if err := c.Revoke(ctx, rt, "refresh_token"); err != nil && !errors.Is(err, client.ErrNotSupported) {
+			if err := c.Revoke(ctx, &oauth2.Token{RefreshToken: rt}); err != nil && !errors.Is(err, client.ErrNotSupported) {
 				revokeErr = errors.Join(revokeErr, err)
 			}
 		}

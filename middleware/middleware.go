@@ -61,10 +61,7 @@ func New(cfg Config) (*Auth, error) {
 		return nil, err
 	}
 	clients := slices.Clone(cfg.Clients)
-	if cfg.Client != nil {
-		clients = append([]*client.Client{cfg.Client}, clients...)
-	}
-	cfg.Client, cfg.Clients = nil, nil
+	cfg.Clients = nil
 	flows, err := flowCipher(&cfg)
 	if err != nil {
 		return nil, err

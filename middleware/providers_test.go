@@ -72,7 +72,7 @@ func newAuth0With(t *testing.T, o emulate.Auth0Options, set func(*client.Config,
 		if err != nil {
 			t.Fatal(err)
 		}
-		mcfg.Client, mcfg.APITransport = s.c, hosts
+		mcfg.Clients, mcfg.APITransport = []*client.Client{s.c}, hosts
 		return mcfg
 	})
 	return s
@@ -161,7 +161,7 @@ func newGoogleOn(t *testing.T, clock *testenv.Clock, users []testop.User, popts 
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg.Client = c
+		cfg.Clients = []*client.Client{c}
 		s.rec.install(&cfg)
 		return cfg
 	})

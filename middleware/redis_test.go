@@ -74,7 +74,7 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg := middleware.Config{Client: cl}
+			cfg := middleware.Config{Clients: []*client.Client{cl}}
 			if c.topo != nil {
 				rc := c.topo.Client()
 				t.Cleanup(func() { rc.Close() })

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/testenv"
 	"github.com/confidant-go/confidant/internal/testop"
@@ -257,10 +259,10 @@ func TestRefreshFailurePolicy(t *testing.T) {
 		checks  []check
 	}{
 		{"revoked refresh token (invalid_grant), API", false, func(env *testenv.Env, hc *http.Client) {
-			env.Client.Revoke(context.Background(), env.Session(t, hc).RefreshToken, "refresh_token")
+			env.Client.Revoke(context.Background(), &oauth2.Token{RefreshToken: env.Session(t, hc).RefreshToken})
 		}, []check{apiStatus(401), signedOut}},
 		{"revoked refresh token (invalid_grant), browser", false, func(env *testenv.Env, hc *http.Client) {
-			env.Client.Revoke(context.Background(), env.Session(t, hc).RefreshToken, "refresh_token")
+			env.Client.Revoke(context.Background(), &oauth2.Token{RefreshToken: env.Session(t, hc).RefreshToken})
 		}, []check{navigation, signedOut}},
 		{"provider 503, token still valid", false, func(env *testenv.Env, hc *http.Client) {
 			env.OP.SetFault(testop.PathToken, fail503)
@@ -598,7 +600,7 @@ func TestAPIRefusalWhileProviderDown(t *testing.T) {
 	env := testenv.New(t, testenv.Options{Middleware: func(c *middleware.Config) { c.RetryAfter = time.Millisecond }})
 	hc := testenv.Browser()
 	env.SignIn(t, hc, "/profile")
-	if err := env.Client.Revoke(context.Background(), env.Session(t, hc).AccessToken, "access_token"); err != nil {
+	if err := env.Client.Revoke(context.Background(), &oauth2.Token{AccessToken: env.Session(t, hc).AccessToken}); err != nil {
 		t.Fatal(err)
 	}
 	env.OP.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) {

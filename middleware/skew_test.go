@@ -65,7 +65,7 @@ func TestDenyListAcrossSkewedClocks(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					return middleware.Config{Client: c, Store: store, DenyList: deny, Now: now}
+					return middleware.Config{Clients: []*client.Client{c}, Store: store, DenyList: deny, Now: now}
 				})
 			}
 			behind := instance(0)          // signs the user out

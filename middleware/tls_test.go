@@ -49,7 +49,7 @@ func TestTLSProductionSetup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth, err := middleware.New(middleware.Config{Client: c, Store: store, Now: clock.Now,
+	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, Now: clock.Now,
 		APIs:   []middleware.API{{Name: "api", BaseURL: api.URL}},
 		Logger: testenv.CollectLogger(), OnEvent: testenv.CollectEvent})
 	if err != nil {

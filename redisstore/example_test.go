@@ -46,7 +46,7 @@ func ExampleNew() {
 	if err != nil {
 		panic(err)
 	}
-	auth, err := middleware.New(middleware.Config{Client: c, Store: store})
+	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store})
 	if err != nil {
 		panic(err)
 	}

@@ -40,7 +40,7 @@ func TestDevProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 	store, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{session.NewKey()}})
-	auth, err := middleware.New(middleware.Config{Client: c, Store: store})
+	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}

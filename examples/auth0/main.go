@@ -82,7 +82,7 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	// The middleware. The user's access token goes to the API and nowhere
 	// else.
 	apiURL := cmp.Or(app.APIURL, "")
-	cfg := middleware.Config{Client: c, Store: store, Logger: env.Logger}
+	cfg := middleware.Config{Clients: []*client.Client{c}, Store: store, Logger: env.Logger}
 	if apiURL != "" {
 		cfg.APIs = []middleware.API{{Name: "api", BaseURL: apiURL}}
 	}

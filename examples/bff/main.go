@@ -104,7 +104,7 @@ func run(ctx context.Context, appAddr, opAddr string, lifetime time.Duration, ou
 	if err != nil {
 		return err
 	}
-	auth, err := middleware.New(middleware.Config{Client: c, Store: store, APIs: []middleware.API{
+	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, APIs: []middleware.API{
 		{Name: "orders", BaseURL: issuer + "/orders/"},
 		{Name: "billing", BaseURL: issuer + "/billing/"},
 	}})

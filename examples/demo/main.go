@@ -114,7 +114,7 @@ func run(ctx context.Context, o options, out io.Writer, ready chan<- string) err
 		return err
 	}
 	rec := &recorder{}
-	auth, err := middleware.New(middleware.Config{Client: c, Store: store, OnEvent: rec.hook,
+	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, OnEvent: rec.hook,
 		APIs: []middleware.API{{Name: "demo-api", BaseURL: issuer + "/resource"}}}) // the only place the token goes
 	if err != nil {
 		return err

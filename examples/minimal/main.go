@@ -54,8 +54,8 @@ func main() {
 		log.Fatal(err)
 	}
 	auth, err := middleware.New(middleware.Config{
-		Client: c,
-		Store:  store,
+		Clients: []*client.Client{c},
+		Store:   store,
 		// The only place the user's access token is sent.
 		APIs:   []middleware.API{{Name: "orders", BaseURL: "https://api.example.com/"}},
 		Logger: slog.Default(), // every step; never a token, code or secret

@@ -137,7 +137,7 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 
 	// The middleware. The user's access token goes to API_URL and nowhere
 	// else.
-	cfg := middleware.Config{Client: c, Store: store, DenyList: deny, Logger: env.Logger}
+	cfg := middleware.Config{Clients: []*client.Client{c}, Store: store, DenyList: deny, Logger: env.Logger}
 	if app.APIURL != "" {
 		cfg.APIs = []middleware.API{{Name: "api", BaseURL: app.APIURL,
 			Resource: env.Get("API_RESOURCE"), Scopes: envconfig.Scopes(env.Get("API_SCOPES"))}}

@@ -106,7 +106,7 @@ func New(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mcfg := middleware.Config{Client: c, Store: store, APIs: []middleware.API{{Name: "api", BaseURL: apiSrv.URL}}}
+	mcfg := middleware.Config{Clients: []*client.Client{c}, Store: store, APIs: []middleware.API{{Name: "api", BaseURL: apiSrv.URL}}}
 	if o.Clock != nil {
 		mcfg.Now = o.Clock.Now
 	}

@@ -62,7 +62,7 @@ func NewAuth(ctx context.Context, cfg Config) (*middleware.Auth, error) {
 	if err != nil {
 		return nil, err
 	}
-	return middleware.New(middleware.Config{Client: c, Store: store, Now: cfg.Now,
+	return middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, Now: cfg.Now,
 		APIs: []middleware.API{{Name: "orders", BaseURL: cfg.APIURL}}})
 }
 

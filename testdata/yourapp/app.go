@@ -77,7 +77,7 @@ func New(ctx context.Context, cfg Config, accounts *Accounts) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth, err := middleware.New(middleware.Config{Client: c, Store: store, OnSignIn: accounts.Provision})
+	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, OnSignIn: accounts.Provision})
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	auth, err := middleware.New(middleware.Config{Client: c, Store: store})
+	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store})
 	if err != nil {
 		log.Fatal(err)
 	}
