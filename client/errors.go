@@ -33,16 +33,18 @@ var (
 	ErrNoIDToken = errors.New("client: no id_token in token response")
 
 	// ErrInvalidIDToken means the ID token failed verification: signature,
-	// algorithm, issuer, audience, azp, expiry or issued-at.
+	// algorithm, issuer, audience, azp, expiry or issued-at. It is the
+	// family of ErrNonceMismatch, ErrAccessTokenHash, ErrIdentityChanged and
+	// ErrHostedDomain.
 	ErrInvalidIDToken = errors.New("client: invalid id_token")
 
 	// ErrNonceMismatch means the ID token's nonce is not the one sent with
 	// the authorization request.
-	ErrNonceMismatch = errors.New("client: id_token nonce mismatch")
+	ErrNonceMismatch = fmt.Errorf("%w: nonce mismatch", ErrInvalidIDToken)
 
 	// ErrAccessTokenHash means the ID token's at_hash does not match the
 	// access token it came with.
-	ErrAccessTokenHash = errors.New("client: id_token at_hash mismatch")
+	ErrAccessTokenHash = fmt.Errorf("%w: at_hash mismatch", ErrInvalidIDToken)
 
 	// ErrUserInfo means the userinfo response was refused, for instance
 	// because its sub differs from the ID token's.

@@ -29,8 +29,9 @@ var (
 	ErrRefreshRevoked = errors.New("client: refresh token revoked or expired")
 
 	// ErrIdentityChanged means a refreshed ID token names another issuer,
-	// subject or audience than the session's. The session must end.
-	ErrIdentityChanged = errors.New("client: refreshed id_token names another identity")
+	// subject or audience than the session's. The session must end. It
+	// wraps ErrInvalidIDToken.
+	ErrIdentityChanged = fmt.Errorf("%w: a refreshed one names another identity", ErrInvalidIDToken)
 
 	// ErrNoRefreshToken means there is no refresh token to refresh with;
 	// it is also the reason of the refresh_token.missing event, when a

@@ -15,15 +15,22 @@ var (
 	// message names the field and the reason.
 	ErrConfig = errors.New("middleware: invalid configuration")
 
-	// ErrNotSignedIn means the request has no usable session.
+	// ErrNotSignedIn means the request has no usable session. It is the
+	// family of ErrSessionExpired and ErrSessionEnded.
 	ErrNotSignedIn = errors.New("middleware: not signed in")
 
+	// ErrBadCallback is the family of every callback refused before any
+	// token request: ErrStateMissing, ErrStateMismatch,
+	// ErrFlowCookieMissing, ErrStateExpired and ErrCodeMissing wrap it.
+	// StatusCode gives them 400.
+	ErrBadCallback = errors.New("middleware: bad callback")
+
 	// ErrStateMissing means the callback carried no state parameter.
-	ErrStateMissing = errors.New("middleware: callback without state")
+	ErrStateMissing = fmt.Errorf("%w: no state", ErrBadCallback)
 
 	// ErrStateMismatch means the callback's state matches no sign-in
 	// attempt of this browser: unknown, forged, or already used.
-	ErrStateMismatch = errors.New("middleware: unknown or reused state")
+	ErrStateMismatch = fmt.Errorf("%w: unknown or reused state", ErrBadCallback)
 
 	// ErrFlowCookieMissing means the callback came without any sign-in
 	// cookie: the sign-in most likely started on another host than the
@@ -33,10 +40,10 @@ var (
 	ErrFlowCookieMissing = fmt.Errorf("%w: the browser sent no sign-in cookie with the callback; was the sign-in started on another host than the RedirectURL's (127.0.0.1 and localhost are different hosts to a browser)?", ErrStateMismatch)
 
 	// ErrStateExpired means the sign-in attempt took longer than FlowTTL.
-	ErrStateExpired = errors.New("middleware: sign-in attempt expired")
+	ErrStateExpired = fmt.Errorf("%w: sign-in attempt expired", ErrBadCallback)
 
 	// ErrCodeMissing means the callback carried a valid state but no code.
-	ErrCodeMissing = errors.New("middleware: callback without code")
+	ErrCodeMissing = fmt.Errorf("%w: no code", ErrBadCallback)
 
 	// ErrProviderError means the provider redirected back with an error
 	// (?error=access_denied, …). A *ProviderError is in the chain.
@@ -101,8 +108,7 @@ func FailureReason(r *http.Request) error {
 func StatusCode(err error) int {
 	var pe *ProviderError
 	switch {
-	case errors.Is(err, ErrStateMissing), errors.Is(err, ErrStateMismatch), errors.Is(err, ErrStateExpired),
-		errors.Is(err, client.ErrResponseIssuer): // before ProviderError: not this provider's answer
+	case errors.Is(err, ErrBadCallback), errors.Is(err, client.ErrResponseIssuer): // before ProviderError: not this provider's answer
 		return http.StatusBadRequest
 	case errors.As(err, &pe):
 		if pe.Code == "access_denied" {
@@ -123,8 +129,7 @@ func StatusCode(err error) int {
 	case errors.Is(err, client.ErrProviderUnavailable), errors.Is(err, client.ErrDiscovery), errors.Is(err, client.ErrPushedRequest):
 		return http.StatusBadGateway
 	case errors.Is(err, ErrNotSignedIn),
-		errors.Is(err, client.ErrInvalidIDToken), errors.Is(err, client.ErrNonceMismatch),
-		errors.Is(err, client.ErrAccessTokenHash), errors.Is(err, client.ErrUserInfo),
+		errors.Is(err, client.ErrInvalidIDToken), errors.Is(err, client.ErrUserInfo),
 		errors.Is(err, client.ErrNoIDToken), errors.Is(err, client.ErrInsufficientAuthentication):
 		return http.StatusUnauthorized
 	}
@@ -146,9 +151,10 @@ var ErrRefreshUnavailable = errors.New("middleware: token refresh unavailable")
 
 // ErrSessionExpired means the session's access token expired and it has no
 // refresh token to renew it: the user is not signed in any more (see
-// Config.KeepExpiredSessions).
-var ErrSessionExpired = errors.New("middleware: access token expired and cannot be refreshed")
+// Config.KeepExpiredSessions). It wraps ErrNotSignedIn.
+var ErrSessionExpired = fmt.Errorf("%w: access token expired and cannot be refreshed", ErrNotSignedIn)
 
 // ErrSessionEnded means the session was ended elsewhere (sign-out on
-// another instance, back-channel logout) while a request was using it.
-var ErrSessionEnded = errors.New("middleware: session ended")
+// another instance, back-channel logout) while a request was using it. It
+// wraps ErrNotSignedIn.
+var ErrSessionEnded = fmt.Errorf("%w: session ended", ErrNotSignedIn)

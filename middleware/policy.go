@@ -36,9 +36,8 @@ const (
 //     that it does not expire on its way to an API), RefreshUnavailable after. A
 //     user is never signed out because the provider was slow.
 func DefaultRefreshPolicy(err error, s *session.Session, now time.Time) RefreshAction {
-	if errors.Is(err, client.ErrRefreshRevoked) || errors.Is(err, client.ErrIdentityChanged) || errors.Is(err, ErrSessionEnded) ||
-		errors.Is(err, client.ErrInvalidIDToken) || errors.Is(err, client.ErrNonceMismatch) ||
-		errors.Is(err, client.ErrAccessTokenHash) {
+	if errors.Is(err, client.ErrRefreshRevoked) || errors.Is(err, ErrSessionEnded) ||
+		errors.Is(err, client.ErrInvalidIDToken) { // with ErrIdentityChanged, ErrNonceMismatch, ErrAccessTokenHash
 		return RefreshEndSession
 	}
 	if !s.Expiry.IsZero() && lifetime.Usable(now, s.Issued, s.Expiry) {
