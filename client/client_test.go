@@ -14,7 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
 )
 
 const (
@@ -24,9 +24,9 @@ const (
 	redirect     = "http://127.0.0.1:1/auth/callback"
 )
 
-func startOP(t *testing.T) *testop.Provider {
+func startOP(t *testing.T) *devprovider.Provider {
 	t.Helper()
-	op, err := testop.Start(testop.Config{Clients: []testop.Client{
+	op, err := devprovider.Start(devprovider.Config{Clients: []devprovider.Client{
 		{ID: clientID, Secret: secret, Redirects: []string{redirect}, PostLogoutRedirects: []string{"http://127.0.0.1:1/"}},
 		// Registered for client_secret_post: the provider refuses Basic.
 		{ID: postClientID, Secret: secret, Redirects: []string{redirect}, TokenAuth: "client_secret_post"},
@@ -74,7 +74,7 @@ func TestDiscoverRetriesOnFirstUse(t *testing.T) {
 	down.Store(true)
 	front := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + front.Listener.Addr().String()
-	op2, err := testop.New(issuer, testop.Config{Clients: []testop.Client{{ID: clientID, Secret: secret, Redirects: []string{redirect}}}})
+	op2, err := devprovider.New(issuer, devprovider.Config{Clients: []devprovider.Client{{ID: clientID, Secret: secret, Redirects: []string{redirect}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestDiscoverRetriesOnFirstUse(t *testing.T) {
 	if err != nil {
 		t.Fatalf("login after recovery: %v", err)
 	}
-	if !strings.HasPrefix(l.URL, issuer+testop.PathAuthorize) {
+	if !strings.HasPrefix(l.URL, issuer+devprovider.PathAuthorize) {
 		t.Errorf("auth URL %s", l.URL)
 	}
 }
@@ -146,7 +146,7 @@ func TestExchange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cb, err := op.Login(http.DefaultClient, l.URL, testop.DemoUser)
+		cb, err := op.Login(http.DefaultClient, l.URL, devprovider.DemoUser)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +157,7 @@ func TestExchange(t *testing.T) {
 		if err != nil {
 			t.Fatalf("style %d: %v", style, err)
 		}
-		if res.User.Subject != testop.DemoUser.ID || res.User.Email != testop.DemoUser.Email ||
+		if res.User.Subject != devprovider.DemoUser.ID || res.User.Email != devprovider.DemoUser.Email ||
 			res.Token.RefreshToken == "" || res.IDToken == "" || !res.User.EmailVerified {
 			t.Errorf("style %d: result %+v", style, res.User)
 		}
@@ -173,7 +173,7 @@ func TestExchange(t *testing.T) {
 			t.Error("refresh token valid after revocation")
 		}
 		u, err := c.LogoutURL(context.Background(), res.IDToken, "http://127.0.0.1:1/")
-		if err != nil || !strings.HasPrefix(u, op.Issuer+testop.PathEndSession+"?") || !strings.Contains(u, "id_token_hint=") {
+		if err != nil || !strings.HasPrefix(u, op.Issuer+devprovider.PathEndSession+"?") || !strings.Contains(u, "id_token_hint=") {
 			t.Errorf("LogoutURL = %q, %v", u, err)
 		}
 	}
@@ -184,7 +184,7 @@ func TestExchangeWrongSecret(t *testing.T) {
 	prov, _ := client.Discover(context.Background(), op.Issuer)
 	c, _ := client.New(client.Config{Provider: prov, ClientID: clientID, ClientSecret: "wrong", RedirectURL: redirect})
 	l, _ := c.NewLogin(context.Background(), nil)
-	cb, err := op.Login(http.DefaultClient, l.URL, testop.DemoUser)
+	cb, err := op.Login(http.DefaultClient, l.URL, devprovider.DemoUser)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestUserInfoSubMismatch(t *testing.T) {
 	}
 	c, _ := client.New(client.Config{Provider: prov2, ClientID: clientID, ClientSecret: secret, RedirectURL: redirect, FetchUserInfo: true})
 	l, _ := c.NewLogin(context.Background(), nil)
-	cb, err := op.Login(http.DefaultClient, l.URL, testop.DemoUser)
+	cb, err := op.Login(http.DefaultClient, l.URL, devprovider.DemoUser)
 	if err != nil {
 		t.Fatal(err)
 	}

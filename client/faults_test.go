@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/hostile"
+	"github.com/confidant-go/confidant/internal/testkit/hostile"
 )
 
 // hostileClient discovers op and returns a client with a short timeout.

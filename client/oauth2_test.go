@@ -11,7 +11,7 @@ import (
 
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/emulate"
+	"github.com/confidant-go/confidant/internal/testkit/emulate"
 )
 
 // TestPlainOAuth2Provider: a provider given by endpoints plus a user loader

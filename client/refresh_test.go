@@ -11,11 +11,11 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
 )
 
 // signIn returns a client with a settable clock and a fresh sign-in result.
-func signIn(t *testing.T, op *testop.Provider, now *time.Time, mu *sync.Mutex) (*client.Client, *client.Result) {
+func signIn(t *testing.T, op *devprovider.Provider, now *time.Time, mu *sync.Mutex) (*client.Client, *client.Result) {
 	t.Helper()
 	prov, err := client.Discover(context.Background(), op.Issuer)
 	if err != nil {
@@ -32,7 +32,7 @@ func signIn(t *testing.T, op *testop.Provider, now *time.Time, mu *sync.Mutex) (
 		t.Fatal(err)
 	}
 	l, _ := c.NewLogin(context.Background(), nil)
-	cb, err := op.Login(http.DefaultClient, l.URL, testop.DemoUser)
+	cb, err := op.Login(http.DefaultClient, l.URL, devprovider.DemoUser)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,10 +64,10 @@ func TestStandaloneTokenSource(t *testing.T) {
 			return nil
 		},
 	})
-	before := op.Count(testop.PathToken)
+	before := op.Count(devprovider.PathToken)
 	tok, err := ts.Token()
-	if err != nil || tok.AccessToken != res.Token.AccessToken || op.Count(testop.PathToken) != before {
-		t.Fatalf("fresh token: %v, refreshed=%v", err, op.Count(testop.PathToken) != before)
+	if err != nil || tok.AccessToken != res.Token.AccessToken || op.Count(devprovider.PathToken) != before {
+		t.Fatalf("fresh token: %v, refreshed=%v", err, op.Count(devprovider.PathToken) != before)
 	}
 
 	mu.Lock()
@@ -88,7 +88,7 @@ func TestStandaloneTokenSource(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := op.Count(testop.PathToken) - before; n != 1 {
+	if n := op.Count(devprovider.PathToken) - before; n != 1 {
 		t.Errorf("%d refreshes, want 1", n)
 	}
 	if len(persisted) != 1 || persisted[0].RefreshToken == res.Token.RefreshToken || persisted[0].AccessToken != got[0] {
@@ -144,7 +144,7 @@ func TestTokenSourceLeewayCap(t *testing.T) {
 	life := time.Duration(res.Token.ExpiresIn) * time.Second
 	ts := c.TokenSource(context.Background(), client.TokenSourceConfig{Token: res.Token, Leeway: 2 * life,
 		Previous: client.Previous{Issuer: res.Issuer, Subject: res.User.Subject}})
-	before := op.Count(testop.PathToken)
+	before := op.Count(devprovider.PathToken)
 	advance := func(d time.Duration) {
 		mu.Lock()
 		now = now.Add(d)
@@ -165,7 +165,7 @@ func TestTokenSourceLeewayCap(t *testing.T) {
 		if _, err := ts.Token(); err != nil {
 			t.Fatal(err)
 		}
-		if n := op.Count(testop.PathToken) - before; n != step.want {
+		if n := op.Count(devprovider.PathToken) - before; n != step.want {
 			t.Fatalf("after %v more: %d token requests, want %d", step.wait, n, step.want)
 		}
 	}

@@ -33,7 +33,7 @@ import (
 
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -100,7 +100,7 @@ type Provider struct {
 	// Issuer is its issuer URL, for client.Discover.
 	Issuer string
 
-	op    *testop.Provider
+	op    *devprovider.Provider
 	now   func() time.Time
 	mu    sync.Mutex
 	users map[string]User
@@ -118,7 +118,7 @@ func Start(o Options) (*Provider, error) {
 	if o.Clock != nil {
 		p.now = o.Clock.Now
 	}
-	cfg := testop.Config{AccessTokenLifetime: o.AccessTokenLifetime, RefreshTokenLifetime: o.RefreshTokenLifetime,
+	cfg := devprovider.Config{AccessTokenLifetime: o.AccessTokenLifetime, RefreshTokenLifetime: o.RefreshTokenLifetime,
 		NoRefreshRotation: o.NoRefreshTokenRotation, Now: p.now}
 	for _, u := range o.Users {
 		if u.Subject == "" {
@@ -128,7 +128,7 @@ func Start(o Options) (*Provider, error) {
 		p.users[u.Subject] = u
 		cfg.Users = append(cfg.Users, u.op())
 	}
-	op, err := testop.Start(cfg)
+	op, err := devprovider.Start(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("confidanttest: %w", err)
 	}
@@ -161,8 +161,8 @@ func (u User) withDefaults() User {
 	return u
 }
 
-func (u User) op() testop.User {
-	return testop.User{ID: u.Subject, Username: u.Username, Password: u.Password, Name: u.Name, Email: u.Email, Claims: u.Claims}
+func (u User) op() devprovider.User {
+	return devprovider.User{ID: u.Subject, Username: u.Username, Password: u.Password, Name: u.Name, Email: u.Email, Claims: u.Claims}
 }
 
 // Register registers an app whose callback is redirectURL (and whose
@@ -173,7 +173,7 @@ func (p *Provider) Register(redirectURL string) (clientID, clientSecret string) 
 	p.n++
 	clientID, clientSecret = fmt.Sprintf("test-app-%d", p.n), fmt.Sprintf("test-secret-%d", p.n)
 	p.mu.Unlock()
-	p.op.AddClient(testop.Client{ID: clientID, Secret: clientSecret, Redirects: []string{redirectURL}})
+	p.op.AddClient(devprovider.Client{ID: clientID, Secret: clientSecret, Redirects: []string{redirectURL}})
 	return clientID, clientSecret
 }
 
@@ -223,13 +223,13 @@ type Endpoint string
 
 // The provider's endpoints.
 const (
-	Discovery  Endpoint = testop.PathDiscovery
-	Keys       Endpoint = testop.PathKeys // the JWKS
-	Authorize  Endpoint = testop.PathAuthorize
-	Token      Endpoint = testop.PathToken
-	UserInfo   Endpoint = testop.PathUserinfo
-	Revoke     Endpoint = testop.PathRevoke
-	EndSession Endpoint = testop.PathEndSession
+	Discovery  Endpoint = devprovider.PathDiscovery
+	Keys       Endpoint = devprovider.PathKeys // the JWKS
+	Authorize  Endpoint = devprovider.PathAuthorize
+	Token      Endpoint = devprovider.PathToken
+	UserInfo   Endpoint = devprovider.PathUserinfo
+	Revoke     Endpoint = devprovider.PathRevoke
+	EndSession Endpoint = devprovider.PathEndSession
 )
 
 // Requests is how many requests reached e.

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/certop"
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/certop"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 )
 
@@ -152,25 +152,25 @@ func TestRedisAPITokens(t *testing.T) {
 	c := newCluster(t, clusterOptions{instances: 3, resource: "https://op-api.example/"})
 	var browsers []*http.Client
 	for range 10 {
-		browsers = append(browsers, c.signIn(t, testop.DemoUser))
+		browsers = append(browsers, c.signIn(t, devprovider.DemoUser))
 	}
-	before := c.op.Count(testop.PathToken)
+	before := c.op.Count(devprovider.PathToken)
 	st := c.burst(t, browsers, 12)
 	if st[http.StatusOK] != 120 || st[-1] != 0 {
 		t.Errorf("statuses %v, want 120×200 and no sign-out; reason: %v", st, c.rec.last())
 	}
-	if n := c.op.Count(testop.PathToken) - before; n != 10 {
+	if n := c.op.Count(devprovider.PathToken) - before; n != 10 {
 		t.Errorf("%d token requests for ten sessions' API tokens, want 10", n)
 	}
 	if n := c.op.ReusedRefreshTokens(); n != 0 {
 		t.Errorf("%d rotated-away refresh tokens presented", n)
 	}
 	// The tokens are in Redis: another burst makes no token request.
-	before = c.op.Count(testop.PathToken)
+	before = c.op.Count(devprovider.PathToken)
 	if st := c.burst(t, browsers, 3); st[http.StatusOK] != 30 {
 		t.Errorf("second burst: %v", st)
 	}
-	if n := c.op.Count(testop.PathToken) - before; n != 0 {
+	if n := c.op.Count(devprovider.PathToken) - before; n != 0 {
 		t.Errorf("%d token requests for tokens the sessions hold", n)
 	}
 }

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
@@ -70,7 +70,7 @@ func TestAppsSharingKeysRefuseEachOther(t *testing.T) {
 			// Control: the second app's own sign-in works.
 			hc2 := testenv.Browser()
 			resp, _ := get(t, hc2, second.App.URL+"/profile")
-			cb, err := first.OP.Login(hc2, resp.Header.Get("Location"), testop.DemoUser)
+			cb, err := first.OP.Login(hc2, resp.Header.Get("Location"), devprovider.DemoUser)
 			if err != nil {
 				t.Fatal(err)
 			}

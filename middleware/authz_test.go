@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant"
-	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
@@ -85,15 +85,15 @@ func TestBackchannelLogoutRetriedAfterFailure(t *testing.T) {
 				}
 			}
 			c := newCluster(t, o)
-			alice := c.signIn(t, testop.DemoUser)
+			alice := c.signIn(t, devprovider.DemoUser)
 			app := c.apps[0].URL
-			token := c.op.Sign(logoutClaims(c.op, testop.DemoUser.ID, ""))
+			token := c.op.Sign(logoutClaims(c.op, devprovider.DemoUser.ID, ""))
 
 			b.on.Store(true)
 			if status := postLogout(t, app, token); status != http.StatusServiceUnavailable {
 				t.Fatalf("logout while the store blips: %d, want 503", status)
 			}
-			if who := whoami(t, alice, app); !strings.HasSuffix(who, testop.DemoUser.ID) {
+			if who := whoami(t, alice, app); !strings.HasSuffix(who, devprovider.DemoUser.ID) {
 				t.Fatalf("after the failed logout: %q", who)
 			}
 			if status := postLogout(t, app, token); status != http.StatusOK {
@@ -117,7 +117,7 @@ func TestBackchannelLogoutRetriedAfterFailure(t *testing.T) {
 func TestLogoutTokenWithoutExp(t *testing.T) {
 	c := newCluster(t, clusterOptions{instances: 1, noRedis: true})
 	app := c.apps[0].URL
-	alice := c.signIn(t, testop.DemoUser)
+	alice := c.signIn(t, devprovider.DemoUser)
 	for _, tc := range []struct {
 		name  string
 		edit  func(map[string]any)
@@ -132,7 +132,7 @@ func TestLogoutTokenWithoutExp(t *testing.T) {
 		{"without exp, without jti", func(cl map[string]any) { delete(cl, "exp"); delete(cl, "jti") }, true},
 		{"without exp", func(cl map[string]any) { delete(cl, "exp") }, false},
 	} {
-		cl := logoutClaims(c.op, testop.DemoUser.ID, "")
+		cl := logoutClaims(c.op, devprovider.DemoUser.ID, "")
 		tc.edit(cl)
 		want := http.StatusOK
 		if tc.alive {
@@ -141,7 +141,7 @@ func TestLogoutTokenWithoutExp(t *testing.T) {
 		if status := postLogout(t, app, c.op.Sign(cl)); status != want {
 			t.Errorf("%s: %d, want %d", tc.name, status, want)
 		}
-		if who := whoami(t, alice, app); strings.HasSuffix(who, testop.DemoUser.ID) != tc.alive {
+		if who := whoami(t, alice, app); strings.HasSuffix(who, devprovider.DemoUser.ID) != tc.alive {
 			t.Errorf("%s: %q after it", tc.name, who)
 		}
 	}

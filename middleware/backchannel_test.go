@@ -13,12 +13,12 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
 )
 
 const logoutEvent = "http://schemas.openid.net/event/backchannel-logout"
 
-func logoutClaims(op *testop.Provider, sub, sid string) map[string]any {
+func logoutClaims(op *devprovider.Provider, sub, sid string) map[string]any {
 	now := time.Now().Unix()
 	c := map[string]any{"iss": op.Issuer, "aud": []string{"app"}, "iat": now, "exp": now + 120,
 		"jti": rand.Text(), "events": map[string]any{logoutEvent: map[string]any{}}}
@@ -58,39 +58,39 @@ func TestBackchannelLogout(t *testing.T) {
 				o = clusterOptions{instances: 1, noRedis: true}
 			}
 			c := newCluster(t, o)
-			alice1, alice2, bob := c.signIn(t, testop.DemoUser), c.signIn(t, testop.DemoUser), c.signIn(t, otherUser)
+			alice1, alice2, bob := c.signIn(t, devprovider.DemoUser), c.signIn(t, devprovider.DemoUser), c.signIn(t, otherUser)
 			otherKey, _ := rsa.GenerateKey(rand.Reader, 2048)
 			sign := func(claims map[string]any) string { return c.op.Sign(claims) }
 			negatives := []struct {
 				name  string
 				token func() string
 			}{
-				{"alg none", func() string { return unsigned(logoutClaims(c.op, testop.DemoUser.ID, "")) }},
+				{"alg none", func() string { return unsigned(logoutClaims(c.op, devprovider.DemoUser.ID, "")) }},
 				{"bad signature", func() string {
-					return signWith(otherKey, jose.RS256, c.op.KeyID(), logoutClaims(c.op, testop.DemoUser.ID, ""))
+					return signWith(otherKey, jose.RS256, c.op.KeyID(), logoutClaims(c.op, devprovider.DemoUser.ID, ""))
 				}},
 				{"wrong aud", func() string {
-					cl := logoutClaims(c.op, testop.DemoUser.ID, "")
+					cl := logoutClaims(c.op, devprovider.DemoUser.ID, "")
 					cl["aud"] = []string{"someone-else"}
 					return sign(cl)
 				}},
 				{"wrong iss", func() string {
-					cl := logoutClaims(c.op, testop.DemoUser.ID, "")
+					cl := logoutClaims(c.op, devprovider.DemoUser.ID, "")
 					cl["iss"] = "https://evil.example"
 					return sign(cl)
 				}},
 				{"missing events", func() string {
-					cl := logoutClaims(c.op, testop.DemoUser.ID, "")
+					cl := logoutClaims(c.op, devprovider.DemoUser.ID, "")
 					delete(cl, "events")
 					return sign(cl)
 				}},
 				{"nonce present", func() string {
-					cl := logoutClaims(c.op, testop.DemoUser.ID, "")
+					cl := logoutClaims(c.op, devprovider.DemoUser.ID, "")
 					cl["nonce"] = "n"
 					return sign(cl)
 				}},
 				{"stale iat", func() string {
-					cl := logoutClaims(c.op, testop.DemoUser.ID, "")
+					cl := logoutClaims(c.op, devprovider.DemoUser.ID, "")
 					cl["iat"] = time.Now().Add(-time.Hour).Unix()
 					return sign(cl)
 				}},
@@ -104,7 +104,7 @@ func TestBackchannelLogout(t *testing.T) {
 				}
 			}
 			for _, hc := range []*http.Client{alice1, alice2} {
-				if who := whoami(t, hc, c.apps[0].URL); !strings.HasSuffix(who, testop.DemoUser.ID) {
+				if who := whoami(t, hc, c.apps[0].URL); !strings.HasSuffix(who, devprovider.DemoUser.ID) {
 					t.Fatalf("a refused logout token ended a session: %q", who)
 				}
 			}
@@ -113,7 +113,7 @@ func TestBackchannelLogout(t *testing.T) {
 				t.Errorf("GET: %d", resp.StatusCode)
 			}
 
-			valid := sign(logoutClaims(c.op, testop.DemoUser.ID, ""))
+			valid := sign(logoutClaims(c.op, devprovider.DemoUser.ID, ""))
 			if status := postLogout(t, c.apps[len(c.apps)-1].URL, valid); status != http.StatusOK {
 				t.Fatalf("valid logout token: %d", status)
 			}
@@ -132,7 +132,7 @@ func TestBackchannelLogout(t *testing.T) {
 				t.Errorf("replayed token: %d, want 400", status)
 			}
 			// Alice signs in again after the logout: a new session is fine.
-			if who := whoami(t, c.signIn(t, testop.DemoUser), c.apps[0].URL); who != "op:"+testop.DemoUser.ID {
+			if who := whoami(t, c.signIn(t, devprovider.DemoUser), c.apps[0].URL); who != "op:"+devprovider.DemoUser.ID {
 				t.Errorf("sign-in after back-channel logout: %q", who)
 			}
 		})
@@ -154,16 +154,16 @@ func TestBackchannelLogoutBySID(t *testing.T) {
 			resp["id_token"] = c.op.Sign(cl)
 		}
 	})
-	first := c.signIn(t, testop.DemoUser)
+	first := c.signIn(t, devprovider.DemoUser)
 	sid = "op-session-2"
-	second := c.signIn(t, testop.DemoUser)
+	second := c.signIn(t, devprovider.DemoUser)
 	if status := postLogout(t, c.apps[1].URL, c.op.Sign(logoutClaims(c.op, "", "op-session-1"))); status != 200 {
 		t.Fatalf("status %d", status)
 	}
 	if who := whoami(t, first, c.apps[0].URL); who != "anonymous" {
 		t.Errorf("session of sid 1: %q", who)
 	}
-	if who := whoami(t, second, c.apps[0].URL); who != "op:"+testop.DemoUser.ID {
+	if who := whoami(t, second, c.apps[0].URL); who != "op:"+devprovider.DemoUser.ID {
 		t.Errorf("session of sid 2 ended too: %q", who)
 	}
 }
@@ -175,16 +175,16 @@ func TestBackchannelLogoutBySID(t *testing.T) {
 // not an object, or typed as another kind of token, cost none.
 func TestBackchannelForgeriesCostOneFetch(t *testing.T) {
 	c := newCluster(t, clusterOptions{instances: 1, noRedis: true})
-	alice := c.signIn(t, testop.DemoUser)
+	alice := c.signIn(t, devprovider.DemoUser)
 	otherKey, _ := rsa.GenerateKey(rand.Reader, 2048)
-	before := c.op.Count(testop.PathKeys)
+	before := c.op.Count(devprovider.PathKeys)
 	for i := range 250 {
-		forged := signWith(otherKey, jose.RS256, fmt.Sprintf("made-up-%d", i), logoutClaims(c.op, testop.DemoUser.ID, ""))
+		forged := signWith(otherKey, jose.RS256, fmt.Sprintf("made-up-%d", i), logoutClaims(c.op, devprovider.DemoUser.ID, ""))
 		if status := postLogout(t, c.apps[0].URL, forged); status != http.StatusBadRequest {
 			t.Fatalf("forged token %d: %d", i, status)
 		}
 	}
-	if n := c.op.Count(testop.PathKeys) - before; n > 1 {
+	if n := c.op.Count(devprovider.PathKeys) - before; n > 1 {
 		t.Errorf("250 forged logout tokens made %d JWKS fetches, want at most 1", n)
 	}
 	shapes := []struct {
@@ -192,38 +192,38 @@ func TestBackchannelForgeriesCostOneFetch(t *testing.T) {
 		token func() string
 	}{
 		{"another issuer", func() string {
-			cl := logoutClaims(c.op, testop.DemoUser.ID, "")
+			cl := logoutClaims(c.op, devprovider.DemoUser.ID, "")
 			cl["iss"] = "https://evil.example"
 			return signWith(otherKey, jose.RS256, "x", cl)
 		}},
 		{"event not an object", func() string {
-			cl := logoutClaims(c.op, testop.DemoUser.ID, "")
+			cl := logoutClaims(c.op, devprovider.DemoUser.ID, "")
 			cl["events"] = map[string]any{logoutEvent: "yes"}
 			return c.op.Sign(cl)
 		}},
 		{"event null", func() string {
-			cl := logoutClaims(c.op, testop.DemoUser.ID, "")
+			cl := logoutClaims(c.op, devprovider.DemoUser.ID, "")
 			cl["events"] = map[string]any{logoutEvent: nil}
 			return c.op.Sign(cl)
 		}},
 		{"typed as an access token", func() string {
 			signer, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: otherKey}, (&jose.SignerOptions{}).WithType("at+jwt"))
-			payload, _ := json.Marshal(logoutClaims(c.op, testop.DemoUser.ID, ""))
+			payload, _ := json.Marshal(logoutClaims(c.op, devprovider.DemoUser.ID, ""))
 			obj, _ := signer.Sign(payload)
 			s, _ := obj.CompactSerialize()
 			return s
 		}},
 	}
-	before = c.op.Count(testop.PathKeys)
+	before = c.op.Count(devprovider.PathKeys)
 	for _, s := range shapes {
 		if status := postLogout(t, c.apps[0].URL, s.token()); status != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", s.name, status)
 		}
 	}
-	if n := c.op.Count(testop.PathKeys) - before; n != 0 {
+	if n := c.op.Count(devprovider.PathKeys) - before; n != 0 {
 		t.Errorf("malformed logout tokens made %d JWKS fetches", n)
 	}
-	if who := whoami(t, alice, c.apps[0].URL); who != "op:"+testop.DemoUser.ID {
+	if who := whoami(t, alice, c.apps[0].URL); who != "op:"+devprovider.DemoUser.ID {
 		t.Errorf("a refused token ended the session: %q", who)
 	}
 }

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 )
 
@@ -21,7 +21,7 @@ func benchEnv(b *testing.B, clock *testenv.Clock) (*testenv.Env, []*http.Cookie)
 	env := testenv.New(b, testenv.Options{
 		// The clock jumps ahead a token lifetime per storm; keep the ID
 		// tokens valid through all of them.
-		OP:         func(c *testop.Config) { c.IDTokenLifetime = 10000 * time.Hour },
+		OP:         func(c *devprovider.Config) { c.IDTokenLifetime = 10000 * time.Hour },
 		Client:     func(c *client.Config) { c.Now = clock.Now },
 		Middleware: func(c *middleware.Config) { c.Now = clock.Now },
 	})
@@ -47,7 +47,7 @@ func BenchmarkRefreshStorm(b *testing.B) {
 			var clock testenv.Clock
 			env, cookies := benchEnv(b, &clock)
 			h := env.Auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-			before := env.OP.Count(testop.PathToken)
+			before := env.OP.Count(devprovider.PathToken)
 			b.ResetTimer()
 			for range b.N {
 				b.StopTimer()
@@ -77,7 +77,7 @@ func BenchmarkRefreshStorm(b *testing.B) {
 				cookies = recs[0].Result().Cookies()
 				b.StartTimer()
 			}
-			b.ReportMetric(float64(env.OP.Count(testop.PathToken)-before)/float64(b.N), "refreshes/storm")
+			b.ReportMetric(float64(env.OP.Count(devprovider.PathToken)-before)/float64(b.N), "refreshes/storm")
 		})
 	}
 }

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 )
 
 // TestProxyResponsesPrivate (attack review, finding 5): the browser's call
@@ -62,7 +62,7 @@ func TestProxyEarlyHintsKeepRefresh(t *testing.T) {
 		io.WriteString(w, "ok")
 	})
 	clock := &testenv.Clock{}
-	env := newBFFOpts(t, srvAPI, testenv.Options{Clock: clock, OP: func(c *testop.Config) { c.AccessTokenLifetime = 10 * time.Minute }})
+	env := newBFFOpts(t, srvAPI, testenv.Options{Clock: clock, OP: func(c *devprovider.Config) { c.AccessTokenLifetime = 10 * time.Minute }})
 	hc := testenv.Browser()
 	env.SignIn(t, hc, "/profile")
 	before := env.Session(t, hc)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 )
 

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 )
 
 // FuzzCallback sends arbitrary query strings to the callback of a browser
@@ -23,7 +23,7 @@ func FuzzCallback(f *testing.F) {
 		"error=server_error&error_description=%3Cscript%3E"} {
 		f.Add(q)
 	}
-	before := env.OP.Count(testop.PathToken)
+	before := env.OP.Count(devprovider.PathToken)
 	f.Fuzz(func(t *testing.T, q string) {
 		req := httptest.NewRequest("GET", "http://127.0.0.1/auth/callback", nil)
 		req.URL.RawQuery = q
@@ -40,7 +40,7 @@ func FuzzCallback(f *testing.F) {
 				t.Fatalf("callback?%s started a session", q)
 			}
 		}
-		if env.OP.Count(testop.PathToken) != before {
+		if env.OP.Count(devprovider.PathToken) != before {
 			t.Fatalf("callback?%s made a token request", q)
 		}
 	})

@@ -23,9 +23,9 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
-	"github.com/confidant-go/confidant/internal/certop"
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/certop"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 )
 
@@ -293,11 +293,11 @@ func TestResponseIssuer(t *testing.T) {
 		{name: "in-process: no iss", callback: func(t *testing.T) (*http.Client, *url.URL) {
 			hc := testenv.Browser()
 			return hc, env.ProviderLogin(t, hc, env.StartLogin(t, hc, "/profile"))
-		}, tokens: func() int { return env.OP.Count(testop.PathToken) }, rec: zrec, iss: func(url.Values) {}},
+		}, tokens: func() int { return env.OP.Count(devprovider.PathToken) }, rec: zrec, iss: func(url.Values) {}},
 		{name: "in-process: a forged iss", callback: func(t *testing.T) (*http.Client, *url.URL) {
 			hc := testenv.Browser()
 			return hc, env.ProviderLogin(t, hc, env.StartLogin(t, hc, "/profile"))
-		}, tokens: func() int { return env.OP.Count(testop.PathToken) }, rec: zrec, iss: func(q url.Values) { q.Set("iss", "https://evil.example") }, refused: true},
+		}, tokens: func() int { return env.OP.Count(devprovider.PathToken) }, rec: zrec, iss: func(q url.Values) { q.Set("iss", "https://evil.example") }, refused: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hc, cb := tc.callback(t)

@@ -15,8 +15,8 @@ import (
 
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )
@@ -272,10 +272,10 @@ func TestMountedBehindStripPrefix(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if string(body) != "hello "+testop.DemoUser.ID {
+	if string(body) != "hello "+devprovider.DemoUser.ID {
 		t.Errorf("/account after sign-in: %d %q", resp.StatusCode, body)
 	}
-	if got := who(hc); got != testop.DemoUser.ID {
+	if got := who(hc); got != devprovider.DemoUser.ID {
 		t.Errorf("/who after sign-in: %q", got)
 	}
 	// The login and logout routes too.

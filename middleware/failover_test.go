@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/redisstore"
 )
 
@@ -35,7 +35,7 @@ func TestRedisFailover(t *testing.T) {
 				store: func(rc *redisstore.Config) { rc.WaitReplicas = 1; rc.LockLease = 10 * time.Second }})
 			var sessions [][]*http.Cookie
 			for range 30 {
-				sessions = append(sessions, c.signIn(t, testop.DemoUser).Jar.Cookies(mustURL(c.apps[0].URL)))
+				sessions = append(sessions, c.signIn(t, devprovider.DemoUser).Jar.Cookies(mustURL(c.apps[0].URL)))
 			}
 			st := failoverStorm(t, c, sessions, 1500*time.Millisecond, 12*time.Second, func() {
 				addr, err := c.topo.(failoverTopology).KillMaster()
@@ -45,7 +45,7 @@ func TestRedisFailover(t *testing.T) {
 				t.Logf("killed the master at %s", addr)
 			})
 			t.Logf("%d requests: %v; refused (503) from %v to %v after the kill; %d token requests",
-				st.total, st.statuses, st.first503, st.last503, c.op.Count(testop.PathToken))
+				st.total, st.statuses, st.first503, st.last503, c.op.Count(devprovider.PathToken))
 			for code, n := range st.statuses {
 				if code != http.StatusOK && code != http.StatusServiceUnavailable {
 					t.Errorf("%d requests answered %d: want only 200, or 503 with Retry-After (reasons: %v)", n, code, c.rec.last())

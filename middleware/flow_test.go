@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/confidant-go/confidant"
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 )
 
@@ -58,7 +58,7 @@ func TestFullFlow(t *testing.T) {
 	if replay := callback(t, env, hc, cb.String()); replay.StatusCode != http.StatusBadRequest {
 		t.Errorf("replayed callback: %d, want 400", replay.StatusCode)
 	}
-	if got := env.OP.Count(testop.PathToken); got != 1 {
+	if got := env.OP.Count(devprovider.PathToken); got != 1 {
 		t.Errorf("token requests = %d, want 1", got)
 	}
 
@@ -70,13 +70,13 @@ func TestFullFlow(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &u); err != nil {
 		t.Fatal(err)
 	}
-	if u.Subject != testop.DemoUser.ID || u.Email != testop.DemoUser.Email || u.Name != testop.DemoUser.Name ||
+	if u.Subject != devprovider.DemoUser.ID || u.Email != devprovider.DemoUser.Email || u.Name != devprovider.DemoUser.Name ||
 		!u.EmailVerified || u.Provider != env.Client.Provider().Name() {
 		t.Errorf("user = %+v, want the demo user", u)
 	}
 
 	resp, body = env.Get(t, hc, "/api")
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, testop.DemoUser.ID) {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, devprovider.DemoUser.ID) {
 		t.Fatalf("api: %d %s", resp.StatusCode, body)
 	}
 	accepted := env.API.Accepted()
@@ -116,7 +116,7 @@ func TestFullFlow(t *testing.T) {
 	}
 	resp.Body.Close()
 	loc := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, env.OP.Issuer+testop.PathEndSession) ||
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, env.OP.Issuer+devprovider.PathEndSession) ||
 		!strings.Contains(loc, "id_token_hint=") || !strings.Contains(loc, "post_logout_redirect_uri=") {
 		t.Fatalf("logout: %d to %q", resp.StatusCode, loc)
 	}

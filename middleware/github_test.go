@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/emulate"
-	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/internal/testkit/emulate"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 )
 

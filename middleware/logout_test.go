@@ -11,8 +11,8 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )
@@ -62,7 +62,7 @@ func TestLogoutEndsCookieCopies(t *testing.T) {
 	hc := testenv.Browser()
 	env.SignIn(t, hc, "/profile")
 	stolen := hc.Jar.Cookies(mustURL(env.App.URL))
-	if who := whoamiWith(t, env, stolen); who != testop.DemoUser.ID {
+	if who := whoamiWith(t, env, stolen); who != devprovider.DemoUser.ID {
 		t.Fatalf("before logout the copy is %q", who)
 	}
 	if resp := signOut(t, env, hc, nil); resp.StatusCode != http.StatusSeeOther {
@@ -73,7 +73,7 @@ func TestLogoutEndsCookieCopies(t *testing.T) {
 	}
 	// A new sign-in in the same browser is not affected.
 	env.SignIn(t, hc, "/profile")
-	if _, who := env.Get(t, hc, "/whoami"); who != testop.DemoUser.ID {
+	if _, who := env.Get(t, hc, "/whoami"); who != devprovider.DemoUser.ID {
 		t.Errorf("after signing in again: %q", who)
 	}
 }
@@ -100,7 +100,7 @@ func TestDenyLivesAsLongAsSessions(t *testing.T) {
 		t.Fatalf("logout: %d", resp.StatusCode)
 	}
 	clock.Set(time.Now().Add(10 * 24 * time.Hour))
-	if who := whoamiWith(t, env, stays.Jar.Cookies(mustURL(env.App.URL))); who != testop.DemoUser.ID {
+	if who := whoamiWith(t, env, stays.Jar.Cookies(mustURL(env.App.URL))); who != devprovider.DemoUser.ID {
 		t.Fatalf("control: a session that did not sign out is %q after 10 days", who)
 	}
 	if who := whoamiWith(t, env, stolen); who != "anonymous" {
@@ -128,7 +128,7 @@ func TestExpiredSessionIsSignedOut(t *testing.T) {
 				if status != http.StatusBadGateway || !strings.Contains(body, "expired") {
 					t.Errorf("API call: %d %s; want 502 saying the token expired", status, body)
 				}
-				if _, who := env.Get(t, hc, "/whoami"); who != testop.DemoUser.ID {
+				if _, who := env.Get(t, hc, "/whoami"); who != devprovider.DemoUser.ID {
 					t.Errorf("whoami %q, want still signed in", who)
 				}
 				return
@@ -185,7 +185,7 @@ func TestLogoutCrossSite(t *testing.T) {
 			if resp.StatusCode != http.StatusForbidden || len(resp.Header.Values("Set-Cookie")) != 0 {
 				t.Errorf("%d with %d Set-Cookie; want 403 and none", resp.StatusCode, len(resp.Header.Values("Set-Cookie")))
 			}
-			if _, who := env.Get(t, hc, "/whoami"); who != testop.DemoUser.ID {
+			if _, who := env.Get(t, hc, "/whoami"); who != devprovider.DemoUser.ID {
 				t.Errorf("signed out by a cross-site request: %q", who)
 			}
 		})

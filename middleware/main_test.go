@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 )
 
 // TestMain runs the package's tests, then scans every log line and event

@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/emulate"
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/emulate"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 )
 
@@ -27,7 +27,7 @@ func newMulti(t *testing.T, loginPage string) *multiSetup {
 	s := &multiSetup{hosts: hosts, rec: &recordingErrors{}}
 	apis := map[string]string{"google": "https://openidconnect.googleapis.com/v1/userinfo", "github": "https://api.github.com/user"}
 	s.app = testenv.NewApp(t, apis, func(appURL string) middleware.Config {
-		s.g = emulate.NewGoogle(t, hosts, []testop.Client{{ID: "g-id", Secret: "g-secret", Redirects: []string{appURL + "/auth/callback/google"}}}, nil, 0)
+		s.g = emulate.NewGoogle(t, hosts, []devprovider.Client{{ID: "g-id", Secret: "g-secret", Redirects: []string{appURL + "/auth/callback/google"}}}, nil, 0)
 		s.gh = emulate.NewGitHub(t, hosts, "gh-id", "gh-secret", appURL+"/auth/callback/github", "")
 		gp, _ := client.Google(client.WithHTTPClient(hosts.Client()))
 		hp, _ := client.GitHub(client.WithHTTPClient(hosts.Client()))
@@ -82,7 +82,7 @@ func TestMultiProvider(t *testing.T) {
 			}
 		})
 	}
-	if s.g.OP.RevokedRefreshTokens()+int64(s.g.OP.Count(testop.PathRevoke)) == 0 {
+	if s.g.OP.RevokedRefreshTokens()+int64(s.g.OP.Count(devprovider.PathRevoke)) == 0 {
 		t.Error("Google's logout did not revoke at Google")
 	}
 	if _, _, revoked := s.gh.TokenCalls(); revoked != 1 {
@@ -101,12 +101,12 @@ func TestMultiProviderMixUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _, _ := s.gh.TokenCalls()
-	gTokens := s.g.OP.Count(testop.PathToken)
+	gTokens := s.g.OP.Count(devprovider.PathToken)
 	resp, _ = get(t, hc, s.app.URL+"/auth/callback/github?"+cb.RawQuery)
 	if resp.StatusCode != 400 || !errors.Is(s.rec.last(), middleware.ErrStateMismatch) {
 		t.Errorf("%d, reason %v", resp.StatusCode, s.rec.last())
 	}
-	if after, _, _ := s.gh.TokenCalls(); after != before || s.g.OP.Count(testop.PathToken) != gTokens {
+	if after, _, _ := s.gh.TokenCalls(); after != before || s.g.OP.Count(devprovider.PathToken) != gTokens {
 		t.Error("a token request was made for a mixed-up callback")
 	}
 	// Unknown provider names are refused.

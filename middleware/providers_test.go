@@ -14,9 +14,9 @@ import (
 
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/emulate"
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/emulate"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 )
 
@@ -52,7 +52,7 @@ func newAuth0With(t *testing.T, o emulate.Auth0Options, set func(*client.Config,
 	hosts := &emulate.Hosts{}
 	s := &auth0Setup{hosts: hosts}
 	s.app = testenv.NewApp(t, map[string]string{"auth0": "https://api.example.test/orders"}, func(appURL string) middleware.Config {
-		s.t0 = emulate.NewAuth0(t, hosts, auth0Domain, []testop.Client{{ID: "auth0-app", Secret: "auth0-secret",
+		s.t0 = emulate.NewAuth0(t, hosts, auth0Domain, []devprovider.Client{{ID: "auth0-app", Secret: "auth0-secret",
 			Redirects: []string{appURL + "/auth/callback"}, PostLogoutRedirects: []string{appURL + "/"}}}, o)
 		api := httptest.NewServer(s.t0.OP.NewAPI())
 		t.Cleanup(api.Close)
@@ -129,14 +129,14 @@ type googleSetup struct {
 	rec   *recordingErrors
 }
 
-func newGoogle(t *testing.T, users []testop.User, popts ...client.ProviderOption) *googleSetup {
+func newGoogle(t *testing.T, users []devprovider.User, popts ...client.ProviderOption) *googleSetup {
 	return newGoogleOn(t, nil, users, popts...)
 }
 
 // newGoogleOn is newGoogle with the app on clock (nil: the wall clock) and
 // minute-long access tokens, for a test that moves the app's clock to
 // where a token is due.
-func newGoogleOn(t *testing.T, clock *testenv.Clock, users []testop.User, popts ...client.ProviderOption) *googleSetup {
+func newGoogleOn(t *testing.T, clock *testenv.Clock, users []devprovider.User, popts ...client.ProviderOption) *googleSetup {
 	lifetime := 2 * time.Second
 	if clock != nil {
 		lifetime = time.Minute
@@ -144,7 +144,7 @@ func newGoogleOn(t *testing.T, clock *testenv.Clock, users []testop.User, popts 
 	hosts := &emulate.Hosts{}
 	s := &googleSetup{hosts: hosts, rec: &recordingErrors{}}
 	s.app = testenv.NewApp(t, map[string]string{"google": "https://openidconnect.googleapis.com/v1/userinfo"}, func(appURL string) middleware.Config {
-		s.g = emulate.NewGoogle(t, hosts, []testop.Client{{ID: "123-web.apps.googleusercontent.com", Secret: "GOCSPX-secret",
+		s.g = emulate.NewGoogle(t, hosts, []devprovider.Client{{ID: "123-web.apps.googleusercontent.com", Secret: "GOCSPX-secret",
 			Redirects: []string{appURL + "/auth/callback"}}}, users, lifetime)
 		prov, err := client.Google(append([]client.ProviderOption{client.WithHTTPClient(hosts.Client())}, popts...)...)
 		if err != nil {
@@ -173,7 +173,7 @@ func TestGoogleQuirksNegative(t *testing.T) {
 	t.Run("ID token of another hosted domain", func(t *testing.T) {
 		other := emulate.GoogleUser
 		other.Claims = map[string]any{"hd": "evil.example"}
-		s := newGoogle(t, []testop.User{other}, client.WithHostedDomain("example.com"))
+		s := newGoogle(t, []devprovider.User{other}, client.WithHostedDomain("example.com"))
 		hc := testenv.BrowserVia(s.hosts)
 		resp, _ := get(t, hc, s.app.URL+"/profile")
 		cb, err := s.g.OP.Login(hc, resp.Header.Get("Location"), other)
@@ -188,7 +188,7 @@ func TestGoogleQuirksNegative(t *testing.T) {
 	t.Run("consumer account without hd", func(t *testing.T) {
 		gmail := emulate.GoogleUser
 		gmail.Claims = nil
-		s := newGoogle(t, []testop.User{gmail}, client.WithHostedDomain("example.com"))
+		s := newGoogle(t, []devprovider.User{gmail}, client.WithHostedDomain("example.com"))
 		hc := testenv.BrowserVia(s.hosts)
 		resp, _ := get(t, hc, s.app.URL+"/profile")
 		cb, _ := s.g.OP.Login(hc, resp.Header.Get("Location"), gmail)
@@ -215,7 +215,7 @@ func TestGoogleQuirksNegative(t *testing.T) {
 	})
 	t.Run("offline_access as a scope is refused by Google", func(t *testing.T) {
 		hosts := &emulate.Hosts{}
-		g := emulate.NewGoogle(t, hosts, []testop.Client{{ID: "x", Secret: "y", Redirects: []string{"http://127.0.0.1:1/cb"}}}, nil, 0)
+		g := emulate.NewGoogle(t, hosts, []devprovider.Client{{ID: "x", Secret: "y", Redirects: []string{"http://127.0.0.1:1/cb"}}}, nil, 0)
 		// Generic discovery instead of client.Google: no quirk handling.
 		prov, err := client.Discover(t.Context(), "https://accounts.google.com", client.WithHTTPClient(hosts.Client()))
 		if err != nil {
@@ -263,7 +263,7 @@ func TestProviderFlows(t *testing.T) {
 					}
 				})
 				return s.app, hc, func(u string) (*url.URL, error) { return s.t0.OP.Login(hc, u, emulate.Auth0User) },
-					func() int { return s.t0.OP.Count(testop.PathToken) }
+					func() int { return s.t0.OP.Count(devprovider.PathToken) }
 			},
 			authURL: func(t *testing.T, u *url.URL, app *testenv.App) {
 				q := u.Query()
@@ -299,12 +299,12 @@ func TestProviderFlows(t *testing.T) {
 				s := newGoogleOn(t, clock, nil, client.WithHostedDomain("example.com"))
 				hc := testenv.BrowserVia(s.hosts)
 				t.Cleanup(func() {
-					if s.g.OP.RevokedRefreshTokens() != 1 || s.g.OP.Count(testop.PathRevoke) != 1 {
+					if s.g.OP.RevokedRefreshTokens() != 1 || s.g.OP.Count(devprovider.PathRevoke) != 1 {
 						t.Error("the token was not revoked at Google's revocation endpoint")
 					}
 				})
 				return s.app, hc, func(u string) (*url.URL, error) { return s.g.OP.Login(hc, u, emulate.GoogleUser) },
-					func() int { return s.g.OP.Count(testop.PathToken) }
+					func() int { return s.g.OP.Count(devprovider.PathToken) }
 			},
 			authURL: func(t *testing.T, u *url.URL, _ *testenv.App) {
 				q := u.Query()

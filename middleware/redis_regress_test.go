@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
@@ -18,16 +18,16 @@ import (
 // instance ended a session created after the logout.
 func TestRedisLogoutTokenReplayedToAnotherInstance(t *testing.T) {
 	c := newCluster(t, clusterOptions{instances: 2})
-	c.signIn(t, testop.DemoUser)
-	valid := c.op.Sign(logoutClaims(c.op, testop.DemoUser.ID, ""))
+	c.signIn(t, devprovider.DemoUser)
+	valid := c.op.Sign(logoutClaims(c.op, devprovider.DemoUser.ID, ""))
 	if status := postLogout(t, c.apps[0].URL, valid); status != http.StatusOK {
 		t.Fatalf("valid logout token: %d", status)
 	}
-	again := c.signIn(t, testop.DemoUser) // signs in after the logout
+	again := c.signIn(t, devprovider.DemoUser) // signs in after the logout
 	if status := postLogout(t, c.apps[1].URL, valid); status != http.StatusBadRequest {
 		t.Errorf("token replayed to the other instance: %d, want 400", status)
 	}
-	if who := whoami(t, again, c.apps[1].URL); who != "op:"+testop.DemoUser.ID {
+	if who := whoami(t, again, c.apps[1].URL); who != "op:"+devprovider.DemoUser.ID {
 		t.Errorf("the replay ended a session made after the logout: %q", who)
 	}
 }
@@ -44,7 +44,7 @@ func TestRedisTouchDuringRefresh(t *testing.T) {
 			rc.Timeouts = session.Timeouts{Idle: 24 * time.Minute, Absolute: time.Hour} // touch every minute
 		},
 		mw: func(mc *middleware.Config) { mc.Now = clock.Now }})
-	hc := c.signIn(t, testop.DemoUser)
+	hc := c.signIn(t, devprovider.DemoUser)
 	app := c.apps[0]
 
 	// A slow request, one minute after sign-in: not due, but its session
@@ -72,18 +72,18 @@ func TestRedisTouchDuringRefresh(t *testing.T) {
 	// The token is due now: a refresh starts; while the provider works on
 	// it, the slow request finishes (and, before the fix, wrote its touch).
 	clock.Set(time.Now().Add(5 * time.Minute))
-	c.op.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) {
+	c.op.SetFault(devprovider.PathToken, func(w http.ResponseWriter, r *http.Request) {
 		close(release)
 		wg.Wait()
 		c.op.Inner().ServeHTTP(w, r)
 	})
-	if resp, body := get(t, hc, app.URL+"/whoami"); resp.StatusCode != 200 || body != "op:"+testop.DemoUser.ID {
+	if resp, body := get(t, hc, app.URL+"/whoami"); resp.StatusCode != 200 || body != "op:"+devprovider.DemoUser.ID {
 		t.Fatalf("request that refreshed: %d %q", resp.StatusCode, body)
 	}
-	c.op.SetFault(testop.PathToken, nil)
+	c.op.SetFault(devprovider.PathToken, nil)
 	// The next refresh uses the rotated refresh token: no reuse, still signed in.
 	clock.Set(time.Now().Add(10 * time.Minute))
-	if who := whoami(t, hc, app.URL); who != "op:"+testop.DemoUser.ID {
+	if who := whoami(t, hc, app.URL); who != "op:"+devprovider.DemoUser.ID {
 		t.Errorf("after the overlapping touch and a second refresh: %q", who)
 	}
 	if n := c.op.ReusedRefreshTokens(); n != 0 {

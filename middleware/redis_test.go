@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
@@ -19,7 +19,7 @@ import (
 // cluster is n app instances sharing one Redis and one OP.
 type cluster struct {
 	rec   recordingErrors
-	op    *testop.Provider
+	op    *devprovider.Provider
 	redis *testenv.Redis        // the single server, when no topology was given
 	topo  testenv.RedisTopology // what the instances' stores use
 	apps  []*testenv.App
@@ -28,7 +28,7 @@ type cluster struct {
 
 type clusterOptions struct {
 	instances int
-	op        func(*testop.Config)
+	op        func(*devprovider.Config)
 	store     func(*redisstore.Config)
 	mw        func(*middleware.Config)
 	noRedis   bool                                   // cookie store instead
@@ -38,11 +38,11 @@ type clusterOptions struct {
 
 func newCluster(t *testing.T, o clusterOptions) *cluster {
 	t.Helper()
-	opCfg := testop.Config{Users: []testop.User{testop.DemoUser, otherUser}, Clients: []testop.Client{{ID: "app", Secret: "app-secret"}}}
+	opCfg := devprovider.Config{Users: []devprovider.User{devprovider.DemoUser, otherUser}, Clients: []devprovider.Client{{ID: "app", Secret: "app-secret"}}}
 	if o.op != nil {
 		o.op(&opCfg)
 	}
-	op, err := testop.Start(opCfg)
+	op, err := devprovider.Start(opCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,10 +102,10 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 	return c
 }
 
-var otherUser = testop.User{ID: "u-2002", Username: "other", Password: "other", Name: "Other", Email: "other@example.com"}
+var otherUser = devprovider.User{ID: "u-2002", Username: "other", Password: "other", Name: "Other", Email: "other@example.com"}
 
 // signIn signs user in through instance 0 and returns the browser.
-func (c *cluster) signIn(t *testing.T, user testop.User) *http.Client {
+func (c *cluster) signIn(t *testing.T, user devprovider.User) *http.Client {
 	t.Helper()
 	hc := testenv.Browser()
 	resp, _ := get(t, hc, c.apps[0].URL+"/profile")
@@ -146,13 +146,13 @@ func TestRedisClusterRefresh(t *testing.T) {
 	c := newCluster(t, clusterOptions{instances: 3, op: shortLived(10 * time.Second)})
 	var browsers []*http.Client
 	for range 30 {
-		browsers = append(browsers, c.signIn(t, testop.DemoUser))
+		browsers = append(browsers, c.signIn(t, devprovider.DemoUser))
 	}
 	time.Sleep(5100 * time.Millisecond) // every session is due (or expired: due too)
 	for round := 1; round <= 3; round++ {
-		before := c.op.Count(testop.PathToken)
+		before := c.op.Count(devprovider.PathToken)
 		st := c.burst(t, browsers, 20)
-		refreshes := c.op.Count(testop.PathToken) - before
+		refreshes := c.op.Count(devprovider.PathToken) - before
 		t.Logf("round %d: statuses %v, %d refreshes", round, st, refreshes)
 		if st[http.StatusOK] != 600 || st[-1] != 0 {
 			t.Errorf("round %d: statuses %v, want 600×200 and no sign-out; reasons: %v", round, st, c.rec.last())
@@ -173,18 +173,18 @@ func TestRedisClusterRefresh(t *testing.T) {
 func TestRedisSlowRefreshOutlivesLease(t *testing.T) {
 	c := newCluster(t, clusterOptions{instances: 2, op: shortLived(4 * time.Second),
 		store: func(rc *redisstore.Config) { rc.LockLease = 300 * time.Millisecond }})
-	hc := c.signIn(t, testop.DemoUser)
+	hc := c.signIn(t, devprovider.DemoUser)
 	time.Sleep(2100 * time.Millisecond)
-	c.op.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) {
+	c.op.SetFault(devprovider.PathToken, func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(time.Second) // three leases
 		c.op.Inner().ServeHTTP(w, r)
 	})
-	before := c.op.Count(testop.PathToken)
+	before := c.op.Count(devprovider.PathToken)
 	st := c.burst(t, []*http.Client{hc}, 20)
 	if st[http.StatusOK] != 20 {
 		t.Errorf("statuses %v", st)
 	}
-	if n := c.op.Count(testop.PathToken) - before; n != 1 {
+	if n := c.op.Count(devprovider.PathToken) - before; n != 1 {
 		t.Errorf("%d token requests, want 1", n)
 	}
 	if c.op.ReusedRefreshTokens() != 0 {
@@ -213,7 +213,7 @@ func TestRedisOutage(t *testing.T) {
 	c := newCluster(t, clusterOptions{instances: 2, mw: func(cfg *middleware.Config) { cfg.Logger = logs.logger() }})
 	var browsers []*http.Client
 	for range 5 {
-		browsers = append(browsers, c.signIn(t, testop.DemoUser))
+		browsers = append(browsers, c.signIn(t, devprovider.DemoUser))
 	}
 	if st := c.burst(t, browsers, 4); st[200] != 20 {
 		t.Fatalf("before: %v", st)
@@ -241,8 +241,8 @@ func TestRedisOutage(t *testing.T) {
 // every instance and no one else's.
 func TestSignOutEverywhere(t *testing.T) {
 	c := newCluster(t, clusterOptions{instances: 3})
-	a1, a2, b := c.signIn(t, testop.DemoUser), c.signIn(t, testop.DemoUser), c.signIn(t, otherUser)
-	if err := c.apps[2].Auth.EndUserSessions(context.Background(), "op", testop.DemoUser.ID); err != nil {
+	a1, a2, b := c.signIn(t, devprovider.DemoUser), c.signIn(t, devprovider.DemoUser), c.signIn(t, otherUser)
+	if err := c.apps[2].Auth.EndUserSessions(context.Background(), "op", devprovider.DemoUser.ID); err != nil {
 		t.Fatal(err)
 	}
 	for i, app := range c.apps {
@@ -267,7 +267,7 @@ func TestIdleTimeoutRolls(t *testing.T) {
 			clock.Set(time.Now())
 			timeouts := session.Timeouts{Idle: time.Hour, Absolute: 10 * time.Hour}
 			o := clusterOptions{instances: 1,
-				op:    func(c *testop.Config) { c.AccessTokenLifetime, c.IDTokenLifetime = 100*time.Hour, 100*time.Hour },
+				op:    func(c *devprovider.Config) { c.AccessTokenLifetime, c.IDTokenLifetime = 100*time.Hour, 100*time.Hour },
 				store: func(rc *redisstore.Config) { rc.Timeouts, rc.Now = timeouts, clock.Now },
 				mw: func(cfg *middleware.Config) {
 					cfg.Now = clock.Now
@@ -279,10 +279,10 @@ func TestIdleTimeoutRolls(t *testing.T) {
 				o.noRedis = true
 			}
 			c := newCluster(t, o)
-			hc := c.signIn(t, testop.DemoUser)
+			hc := c.signIn(t, devprovider.DemoUser)
 			for i := range 4 {
 				clock.Set(clock.Now().Add(50 * time.Minute))
-				if who := whoami(t, hc, c.apps[0].URL); who != "op:"+testop.DemoUser.ID {
+				if who := whoami(t, hc, c.apps[0].URL); who != "op:"+devprovider.DemoUser.ID {
 					t.Fatalf("after %d×50 active minutes: %q", i+1, who)
 				}
 			}

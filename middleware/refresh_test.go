@@ -16,15 +16,15 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )
 
 // shortLived makes the OP issue access tokens that live d.
-func shortLived(d time.Duration) func(*testop.Config) {
-	return func(c *testop.Config) { c.AccessTokenLifetime = d }
+func shortLived(d time.Duration) func(*devprovider.Config) {
+	return func(c *devprovider.Config) { c.AccessTokenLifetime = d }
 }
 
 // waitDue sleeps until the session in hc's jar is due for refresh with the
@@ -67,18 +67,18 @@ func TestStaysSignedInAcrossExpiries(t *testing.T) {
 	env := testenv.New(t, testenv.Options{OP: shortLived(2 * time.Second)})
 	hc := testenv.Browser()
 	env.SignIn(t, hc, "/profile")
-	start := env.OP.Count(testop.PathToken)
+	start := env.OP.Count(devprovider.PathToken)
 	deadline := time.Now().Add(5 * time.Second)
 	calls := 0
 	for time.Now().Before(deadline) {
 		status, body := env.APIRequest(t, hc)
-		if status != http.StatusOK || !strings.Contains(body, testop.DemoUser.ID) {
+		if status != http.StatusOK || !strings.Contains(body, devprovider.DemoUser.ID) {
 			t.Fatalf("API call %d: %d %s", calls, status, body)
 		}
 		calls++
 		time.Sleep(100 * time.Millisecond)
 	}
-	refreshes := env.OP.Count(testop.PathToken) - start
+	refreshes := env.OP.Count(devprovider.PathToken) - start
 	tokens := map[string]bool{}
 	for _, tok := range env.API.Accepted() {
 		tokens[tok] = true
@@ -106,9 +106,9 @@ func TestRefreshStorm(t *testing.T) {
 	hc := testenv.Browser()
 	env.SignIn(t, hc, "/profile")
 	waitDue(t, env, hc)
-	before := env.OP.Count(testop.PathToken)
+	before := env.OP.Count(devprovider.PathToken)
 	statuses := storm(t, env, hc.Jar, 200)
-	if got := env.OP.Count(testop.PathToken) - before; got != 1 {
+	if got := env.OP.Count(devprovider.PathToken) - before; got != 1 {
 		t.Errorf("%d token requests, want exactly 1", got)
 	}
 	if statuses[http.StatusOK] != 200 || statuses[-1] != 0 {
@@ -135,7 +135,7 @@ func TestManySessionsRefresh(t *testing.T) {
 	}
 	// Due (the default leeway is a minute before expiry), still valid.
 	clock.Add(9*time.Minute + 10*time.Second)
-	before := env.OP.Count(testop.PathToken)
+	before := env.OP.Count(devprovider.PathToken)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	total := map[int]int{}
@@ -152,7 +152,7 @@ func TestManySessionsRefresh(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if got := env.OP.Count(testop.PathToken) - before; got != 50 {
+	if got := env.OP.Count(devprovider.PathToken) - before; got != 50 {
 		t.Errorf("%d token requests, want 50", got)
 	}
 	if total[http.StatusOK] != 1000 || total[-1] != 0 {
@@ -181,13 +181,13 @@ func TestRotation(t *testing.T) {
 	if env.OP.RefreshTokenValid(old.RefreshToken) || !env.OP.RefreshTokenValid(s.RefreshToken) {
 		t.Error("the provider should honour only the new refresh token")
 	}
-	before := env.OP.Count(testop.PathToken)
+	before := env.OP.Count(devprovider.PathToken)
 	// The old cookie, as a request sent before the browser saw the new one.
 	status, _ := env.APIRequest(t, &http.Client{Jar: oldJar})
 	if status != http.StatusOK {
 		t.Errorf("old cookie: %d, want 200 with the rotated tokens", status)
 	}
-	if got := env.OP.Count(testop.PathToken) - before; got != 0 {
+	if got := env.OP.Count(devprovider.PathToken) - before; got != 0 {
 		t.Errorf("%d token requests for the old cookie, want 0", got)
 	}
 	if n := env.OP.ReusedRefreshTokens(); n != 0 {
@@ -265,19 +265,19 @@ func TestRefreshFailurePolicy(t *testing.T) {
 			env.Client.Revoke(context.Background(), &oauth2.Token{RefreshToken: env.Session(t, hc).RefreshToken})
 		}, []check{navigation, signedOut}},
 		{"provider 503, token still valid", false, func(env *testenv.Env, hc *http.Client) {
-			env.OP.SetFault(testop.PathToken, fail503)
+			env.OP.SetFault(devprovider.PathToken, fail503)
 		}, []check{apiStatus(200), kept}},
 		{"provider 503, token expired", true, func(env *testenv.Env, hc *http.Client) {
-			env.OP.SetFault(testop.PathToken, fail503)
+			env.OP.SetFault(devprovider.PathToken, fail503)
 		}, []check{apiStatus(503), kept}},
 		{"provider unreachable, token expired", true, func(env *testenv.Env, hc *http.Client) {
-			env.OP.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) {
+			env.OP.SetFault(devprovider.PathToken, func(w http.ResponseWriter, r *http.Request) {
 				conn, _, _ := http.NewResponseController(w).Hijack()
 				conn.Close()
 			})
 		}, []check{apiStatus(503), kept}},
 		{"provider hangs, token expired", true, func(env *testenv.Env, hc *http.Client) {
-			env.OP.SetFault(testop.PathToken, hang)
+			env.OP.SetFault(devprovider.PathToken, hang)
 		}, []check{apiStatus(503), kept}},
 		{"refreshed ID token with another sub", false, func(env *testenv.Env, hc *http.Client) {
 			idTokenTamper(t, env, func(c map[string]any) string { c["sub"] = "someone-else"; return env.OP.Sign(c) })
@@ -316,7 +316,7 @@ func TestRefreshFailurePolicy(t *testing.T) {
 			if tc.expired {
 				// The outage ends: the kept session refreshes and works
 				// again once the remembered failure has aged out.
-				env.OP.SetFault(testop.PathToken, nil)
+				env.OP.SetFault(devprovider.PathToken, nil)
 				clock.Add(5*time.Second + time.Millisecond)
 				apiStatus(200)(t, env, hc)
 			}
@@ -335,7 +335,7 @@ func TestRefreshUnavailableRetryAfter(t *testing.T) {
 	hc := testenv.Browser()
 	env.SignIn(t, hc, "/profile")
 	expiredOn(t, env, clock, hc)
-	env.OP.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) })
+	env.OP.SetFault(devprovider.PathToken, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) })
 	req, _ := http.NewRequest("GET", env.App.URL+"/profile", nil)
 	req.Header.Set("Accept", "application/json")
 	resp, err := hc.Do(req)
@@ -353,7 +353,7 @@ func TestRefreshUnavailableRetryAfter(t *testing.T) {
 	hc2 := testenv.Browser()
 	env2.SignIn(t, hc2, "/profile")
 	expiredOn(t, env2, clock2, hc2)
-	env2.OP.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
+	env2.OP.SetFault(devprovider.PathToken, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
 	env2.APIRequest(t, hc2)
 	if err := rec.last(); !errors.Is(err, middleware.ErrRefreshUnavailable) || !errors.Is(err, client.ErrProviderUnavailable) {
 		t.Errorf("reason %v", err)
@@ -372,8 +372,8 @@ func TestCustomRefreshPolicy(t *testing.T) {
 	hc := testenv.Browser()
 	env.SignIn(t, hc, "/profile")
 	expiredOn(t, env, clock, hc)
-	env.OP.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
-	if resp, body := env.Get(t, hc, "/whoami"); resp.StatusCode != 200 || body != testop.DemoUser.ID {
+	env.OP.SetFault(devprovider.PathToken, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
+	if resp, body := env.Get(t, hc, "/whoami"); resp.StatusCode != 200 || body != devprovider.DemoUser.ID {
 		t.Errorf("whoami: %d %q", resp.StatusCode, body)
 	}
 	// The handler runs; its API calls fail with a clear error.
@@ -422,12 +422,12 @@ func TestRefreshAfterResponseStarted(t *testing.T) {
 	hc := testenv.Browser()
 	env.SignIn(t, hc, "/profile")
 	old := env.Session(t, hc)
-	before := env.OP.Count(testop.PathToken)
+	before := env.OP.Count(devprovider.PathToken)
 	resp, body := env.Get(t, hc, "/stream")
 	if !strings.Contains(body, "api: 200") || len(resp.Cookies()) != 0 {
 		t.Fatalf("stream: %q, cookies %v", body, resp.Cookies())
 	}
-	if env.OP.Count(testop.PathToken)-before != 1 || env.OP.RefreshTokenValid(old.RefreshToken) {
+	if env.OP.Count(devprovider.PathToken)-before != 1 || env.OP.RefreshTokenValid(old.RefreshToken) {
 		t.Fatal("the bearer client did not refresh")
 	}
 	// The browser still has the old cookie.
@@ -437,7 +437,7 @@ func TestRefreshAfterResponseStarted(t *testing.T) {
 	if status, _ := env.APIRequest(t, hc); status != http.StatusOK {
 		t.Errorf("next request: %d", status)
 	}
-	if got := env.OP.Count(testop.PathToken) - before; got != 1 {
+	if got := env.OP.Count(devprovider.PathToken) - before; got != 1 {
 		t.Errorf("%d token requests, want 1", got)
 	}
 	if env.OP.ReusedRefreshTokens() != 0 {
@@ -505,9 +505,9 @@ func TestBearerRetriesOnce401(t *testing.T) {
 			env.App.Config.Handler = mux
 			hc := testenv.Browser()
 			env.SignIn(t, hc, "/profile")
-			before := env.OP.Count(testop.PathToken)
+			before := env.OP.Count(devprovider.PathToken)
 			resp, _ := env.Get(t, hc, "/post")
-			refreshes := env.OP.Count(testop.PathToken) - before
+			refreshes := env.OP.Count(devprovider.PathToken) - before
 			if replayable {
 				if resp.StatusCode != 200 || api.hits.Load() != 2 || refreshes != 1 {
 					t.Errorf("status %d, %d API hits, %d refreshes; want 200, 2, 1", resp.StatusCode, api.hits.Load(), refreshes)
@@ -541,26 +541,26 @@ func TestRefreshPolicyDecidesRetry(t *testing.T) {
 	hc := testenv.Browser()
 	env.SignIn(t, hc, "/profile")
 	expiredOn(t, env, clock, hc)
-	env.OP.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) {
+	env.OP.SetFault(devprovider.PathToken, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
 		io.WriteString(w, `{"error":"invalid_grant"}`)
 	})
-	before := env.OP.Count(testop.PathToken)
-	if resp, body := env.Get(t, hc, "/whoami"); resp.StatusCode != 200 || body != testop.DemoUser.ID {
+	before := env.OP.Count(devprovider.PathToken)
+	if resp, body := env.Get(t, hc, "/whoami"); resp.StatusCode != 200 || body != devprovider.DemoUser.ID {
 		t.Fatalf("whoami after a refused refresh: %d %q", resp.StatusCode, body)
 	}
-	if n := env.OP.Count(testop.PathToken) - before; n != 1 {
+	if n := env.OP.Count(devprovider.PathToken) - before; n != 1 {
 		t.Fatalf("%d token requests, want 1", n)
 	}
-	env.OP.SetFault(testop.PathToken, nil)
+	env.OP.SetFault(devprovider.PathToken, nil)
 	env.Get(t, hc, "/whoami") // within RetryAfter: the failure is remembered
-	if n := env.OP.Count(testop.PathToken) - before; n != 1 {
+	if n := env.OP.Count(devprovider.PathToken) - before; n != 1 {
 		t.Errorf("%d token requests within RetryAfter, want still 1", n)
 	}
 	clock.Add(time.Second + time.Millisecond) // past RetryAfter
 	env.Get(t, hc, "/whoami")
-	if n := env.OP.Count(testop.PathToken) - before; n != 2 {
+	if n := env.OP.Count(devprovider.PathToken) - before; n != 2 {
 		t.Errorf("%d token requests after RetryAfter, want 2: the policy kept the session, so the refresh is retried", n)
 	}
 }
@@ -580,7 +580,7 @@ func TestNoExpiredTokenSent(t *testing.T) {
 	env.SignIn(t, hc, "/profile")
 	s := env.Session(t, hc)
 	time.Sleep(time.Until(s.Issued.Add(s.Expiry.Sub(s.Issued) * 6 / 10)))
-	env.OP.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) {
+	env.OP.SetFault(devprovider.PathToken, func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(time.Until(s.Expiry.Add(300 * time.Millisecond)))
 		http.Error(w, "down", http.StatusServiceUnavailable)
 	})
@@ -603,13 +603,13 @@ func TestAPIRefusalWhileProviderDown(t *testing.T) {
 	if err := env.Client.Revoke(context.Background(), &oauth2.Token{AccessToken: env.Session(t, hc).AccessToken}); err != nil {
 		t.Fatal(err)
 	}
-	env.OP.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) {
+	env.OP.SetFault(devprovider.PathToken, func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 	})
 	if code, body := env.APIRequest(t, hc); code != http.StatusServiceUnavailable {
 		t.Errorf("/api: %d %s, want 503", code, body)
 	}
-	env.OP.SetFault(testop.PathToken, nil)
+	env.OP.SetFault(devprovider.PathToken, nil)
 	time.Sleep(10 * time.Millisecond) // past RetryAfter
 	if code, body := env.APIRequest(t, hc); code != http.StatusOK {
 		t.Errorf("/api once the provider is back: %d %s, want 200 (refreshed)", code, body)
@@ -626,7 +626,7 @@ func TestRememberedFailureDecidedAgain(t *testing.T) {
 	hc := testenv.Browser()
 	env.SignIn(t, hc, "/profile")
 	s := env.Session(t, hc)
-	env.OP.SetFault(testop.PathToken, func(w http.ResponseWriter, r *http.Request) {
+	env.OP.SetFault(devprovider.PathToken, func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 	})
 	time.Sleep(time.Until(s.Issued.Add(s.Expiry.Sub(s.Issued) * 6 / 10))) // due, still good
@@ -635,7 +635,7 @@ func TestRememberedFailureDecidedAgain(t *testing.T) {
 	if resp, err := hc.Do(req); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("while the token is good: %v %v, want 200", resp.Status, err)
 	}
-	tokens := env.OP.Count(testop.PathToken)
+	tokens := env.OP.Count(devprovider.PathToken)
 	time.Sleep(time.Until(s.Expiry))
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -645,7 +645,7 @@ func TestRememberedFailureDecidedAgain(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("once the token has expired: %s (Retry-After %q), want 503 with Retry-After", resp.Status, resp.Header.Get("Retry-After"))
 	}
-	if n := env.OP.Count(testop.PathToken); n != tokens {
+	if n := env.OP.Count(devprovider.PathToken); n != tokens {
 		t.Errorf("%d token requests within RetryAfter, want none", n-tokens)
 	}
 }

@@ -11,8 +11,8 @@ import (
 
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )
@@ -51,7 +51,7 @@ func TestRequireUnauthenticated(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			if tc.redirect {
-				if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), env.OP.Issuer+testop.PathAuthorize) {
+				if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), env.OP.Issuer+devprovider.PathAuthorize) {
 					t.Fatalf("status %d to %q, want 302 to the provider", resp.StatusCode, resp.Header.Get("Location"))
 				}
 				return
@@ -71,7 +71,7 @@ func TestRequireUnauthenticated(t *testing.T) {
 			}
 		})
 	}
-	if n := env.OP.Count(testop.PathToken); n != 0 {
+	if n := env.OP.Count(devprovider.PathToken); n != 0 {
 		t.Errorf("%d token requests", n)
 	}
 }
@@ -240,7 +240,7 @@ func TestLogoutMethods(t *testing.T) {
 		env.SignIn(t, hc, "/profile")
 		resp, _ := env.Get(t, hc, "/auth/logout")
 		_, who := env.Get(t, hc, "/whoami")
-		if !allow && (resp.StatusCode != http.StatusMethodNotAllowed || who != testop.DemoUser.ID) {
+		if !allow && (resp.StatusCode != http.StatusMethodNotAllowed || who != devprovider.DemoUser.ID) {
 			t.Errorf("GET logout (not allowed): %d, whoami %q; want 405 and still signed in", resp.StatusCode, who)
 		}
 		if allow && (resp.StatusCode != http.StatusSeeOther || who != "anonymous") {

@@ -17,8 +17,8 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 )
 
@@ -105,7 +105,7 @@ func TestCallbackState(t *testing.T) {
 			hc := testenv.Browser()
 			cb := env.ProviderLogin(t, hc, env.StartLogin(t, hc, "/profile"))
 			target := tc.mangle(t, hc, cb)
-			before := env.OP.Count(testop.PathToken)
+			before := env.OP.Count(devprovider.PathToken)
 			resp := callback(t, env, hc, target)
 			if resp.StatusCode != http.StatusBadRequest {
 				t.Errorf("status %d, want 400", resp.StatusCode)
@@ -113,7 +113,7 @@ func TestCallbackState(t *testing.T) {
 			if err := rec.last(); !errors.Is(err, tc.want) {
 				t.Errorf("reason %v, want %v", err, tc.want)
 			}
-			if got := env.OP.Count(testop.PathToken); got != before {
+			if got := env.OP.Count(devprovider.PathToken); got != before {
 				t.Errorf("%d token requests made for a bad state", got-before)
 			}
 			if _, body := env.Get(t, hc, "/whoami"); body != "anonymous" && tc.name != "replayed" {
@@ -154,7 +154,7 @@ func TestProviderErrorCallback(t *testing.T) {
 	if err := rec.last(); !errors.Is(err, middleware.ErrProviderError) || !errors.As(err, &pe) || pe.Code != "access_denied" {
 		t.Errorf("reason %v, want a ProviderError access_denied", err)
 	}
-	if n := env.OP.Count(testop.PathToken); n != 0 {
+	if n := env.OP.Count(devprovider.PathToken); n != 0 {
 		t.Errorf("%d token requests for an error callback", n)
 	}
 }
@@ -250,7 +250,7 @@ func TestIDTokenChecks(t *testing.T) {
 			resp := env.SignIn(t, hc, "/profile")
 			_, who := env.Get(t, hc, "/whoami")
 			if tc.want == nil {
-				if resp.StatusCode != http.StatusFound || who != testop.DemoUser.ID {
+				if resp.StatusCode != http.StatusFound || who != devprovider.DemoUser.ID {
 					t.Fatalf("control case refused: %d, reason %v", resp.StatusCode, rec.last())
 				}
 				return
@@ -286,7 +286,7 @@ func TestParallelTabs(t *testing.T) {
 			t.Errorf("callback: %d to %q, want 302 to %q", resp.StatusCode, resp.Header.Get("Location"), c.want)
 		}
 	}
-	if _, who := env.Get(t, hc, "/whoami"); who != testop.DemoUser.ID {
+	if _, who := env.Get(t, hc, "/whoami"); who != devprovider.DemoUser.ID {
 		t.Errorf("whoami = %q", who)
 	}
 }

@@ -4,14 +4,14 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 )
 
 // providerCalls counts the OP's back-channel endpoints.
-func providerCalls(op *testop.Provider) map[string]int {
+func providerCalls(op *devprovider.Provider) map[string]int {
 	m := map[string]int{}
-	for _, p := range []string{testop.PathDiscovery, testop.PathKeys, testop.PathToken, testop.PathUserinfo} {
+	for _, p := range []string{devprovider.PathDiscovery, devprovider.PathKeys, devprovider.PathToken, devprovider.PathUserinfo} {
 		m[p] = op.Count(p)
 	}
 	return m
@@ -30,16 +30,16 @@ func TestSignInProviderCalls(t *testing.T) {
 		}
 	}
 	after := providerCalls(env.OP)
-	if after[testop.PathToken]-before[testop.PathToken] != 10 {
-		t.Errorf("%d token requests for 10 sign-ins", after[testop.PathToken]-before[testop.PathToken])
+	if after[devprovider.PathToken]-before[devprovider.PathToken] != 10 {
+		t.Errorf("%d token requests for 10 sign-ins", after[devprovider.PathToken]-before[devprovider.PathToken])
 	}
-	for _, p := range []string{testop.PathDiscovery, testop.PathKeys, testop.PathUserinfo} {
+	for _, p := range []string{devprovider.PathDiscovery, devprovider.PathKeys, devprovider.PathUserinfo} {
 		if after[p] != before[p] {
 			t.Errorf("%s called %d times during 10 sign-ins, want 0", p, after[p]-before[p])
 		}
 	}
-	if after[testop.PathKeys] != 1 || after[testop.PathDiscovery] != 1 {
-		t.Errorf("JWKS fetched %d times and discovery %d times in all, want 1 each", after[testop.PathKeys], after[testop.PathDiscovery])
+	if after[devprovider.PathKeys] != 1 || after[devprovider.PathDiscovery] != 1 {
+		t.Errorf("JWKS fetched %d times and discovery %d times in all, want 1 each", after[devprovider.PathKeys], after[devprovider.PathDiscovery])
 	}
 }
 
@@ -56,6 +56,6 @@ func BenchmarkSignIn(b *testing.B) {
 	}
 	after := providerCalls(env.OP)
 	n := float64(b.N)
-	b.ReportMetric(float64(after[testop.PathToken]-before[testop.PathToken])/n, "token-requests/op")
-	b.ReportMetric(float64(after[testop.PathKeys]-before[testop.PathKeys]+after[testop.PathDiscovery]-before[testop.PathDiscovery]+after[testop.PathUserinfo]-before[testop.PathUserinfo])/n, "other-provider-calls/op")
+	b.ReportMetric(float64(after[devprovider.PathToken]-before[devprovider.PathToken])/n, "token-requests/op")
+	b.ReportMetric(float64(after[devprovider.PathKeys]-before[devprovider.PathKeys]+after[devprovider.PathDiscovery]-before[devprovider.PathDiscovery]+after[devprovider.PathUserinfo]-before[devprovider.PathUserinfo])/n, "other-provider-calls/op")
 }

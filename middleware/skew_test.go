@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )
@@ -26,7 +26,7 @@ import (
 func TestDenyListAcrossSkewedClocks(t *testing.T) {
 	for _, how := range []string{"sign-out", "back-channel logout with sid"} {
 		t.Run(how, func(t *testing.T) {
-			op, err := testop.Start(testop.Config{Clients: []testop.Client{{ID: "app", Secret: "app-secret"}}})
+			op, err := devprovider.Start(devprovider.Config{Clients: []devprovider.Client{{ID: "app", Secret: "app-secret"}}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +73,7 @@ func TestDenyListAcrossSkewedClocks(t *testing.T) {
 
 			hc := testenv.Browser()
 			resp, _ := get(t, hc, ahead.URL+"/profile")
-			cb, err := op.Login(hc, resp.Header.Get("Location"), testop.DemoUser)
+			cb, err := op.Login(hc, resp.Header.Get("Location"), devprovider.DemoUser)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )
@@ -22,7 +22,7 @@ import (
 // plain http, where the cookies are neither.
 func TestTLSProductionSetup(t *testing.T) {
 	clock := &testenv.Clock{}
-	op, err := testop.Start(testop.Config{Clients: []testop.Client{{ID: "app", Secret: "app-secret"}}, Now: clock.Now,
+	op, err := devprovider.Start(devprovider.Config{Clients: []devprovider.Client{{ID: "app", Secret: "app-secret"}}, Now: clock.Now,
 		AccessTokenLifetime: 10 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +75,7 @@ func TestTLSProductionSetup(t *testing.T) {
 		t.Fatalf("/profile: %d with %d cookies, want a redirect that sets the sign-in cookie", resp.StatusCode, len(resp.Cookies()))
 	}
 	hostCookies(resp, "sign-in start")
-	cb, err := op.Login(hc, resp.Header.Get("Location"), testop.DemoUser)
+	cb, err := op.Login(hc, resp.Header.Get("Location"), devprovider.DemoUser)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestTLSProductionSetup(t *testing.T) {
 		t.Fatalf("callback: %d %s", resp.StatusCode, body)
 	}
 	hostCookies(resp, "callback")
-	if who := whoami(t, hc, appURL); who != testop.DemoUser.ID {
+	if who := whoami(t, hc, appURL); who != devprovider.DemoUser.ID {
 		t.Fatalf("whoami %q", who)
 	}
 
@@ -97,10 +97,10 @@ func TestTLSProductionSetup(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Set(sess.Expiry.Add(-30 * time.Second))
-	before := op.Count(testop.PathToken)
+	before := op.Count(devprovider.PathToken)
 	resp, body = get(t, hc, appURL+"/api")
-	if resp.StatusCode != http.StatusOK || op.Count(testop.PathToken)-before != 1 {
-		t.Fatalf("/api when due: %d %s, %d token requests", resp.StatusCode, body, op.Count(testop.PathToken)-before)
+	if resp.StatusCode != http.StatusOK || op.Count(devprovider.PathToken)-before != 1 {
+		t.Fatalf("/api when due: %d %s, %d token requests", resp.StatusCode, body, op.Count(devprovider.PathToken)-before)
 	}
 	hostCookies(resp, "refresh")
 	if len(resp.Cookies()) == 0 {

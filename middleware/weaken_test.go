@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/emulate"
-	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/internal/testkit/emulate"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 )
 

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 )
 
 // TestWrappedWriterKeepsFeatures: inside Require, handlers can still use

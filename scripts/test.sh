@@ -15,9 +15,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The certified OpenID Provider some tests start (panva's oidc-provider,
-# pinned by internal/certop/node/package-lock.json), when it is not there yet.
-if [ ! -d internal/certop/node/node_modules/oidc-provider ] && command -v npm >/dev/null; then
-	npm ci --prefix internal/certop/node --no-audit --no-fund
+# pinned by internal/testkit/certop/node/package-lock.json), when it is not there yet.
+if [ ! -d internal/testkit/certop/node/node_modules/oidc-provider ] && command -v npm >/dev/null; then
+	npm ci --prefix internal/testkit/certop/node --no-audit --no-fund
 fi
 
 go test -race -count=1 ./...

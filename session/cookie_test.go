@@ -11,7 +11,7 @@ import (
 
 	"github.com/gorilla/sessions"
 
-	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/session"
 )
 

@@ -25,7 +25,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
 )
 
 // The fixed registration and accounts.
@@ -34,7 +34,7 @@ const (
 	clientSecret = "dev-secret"
 )
 
-var users = []testop.User{
+var users = []devprovider.User{
 	{ID: "alice", Username: "alice", Password: "alice", Name: "Alice Example", Email: "alice@example.com", Claims: map[string]any{"groups": []string{"admins"}}},
 	{ID: "bob", Username: "bob", Password: "bob", Name: "Bob Example", Email: "bob@example.com", Claims: map[string]any{"groups": []string{"staff"}}},
 }
@@ -61,15 +61,15 @@ func main() {
 }
 
 // run serves the provider until ctx ends; ready gets it once it serves.
-func run(ctx context.Context, addr string, rs []string, lifetime time.Duration, out io.Writer, ready chan<- *testop.Provider) error {
+func run(ctx context.Context, addr string, rs []string, lifetime time.Duration, out io.Writer, ready chan<- *devprovider.Provider) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("devprovider: %w", err)
 	}
 	defer ln.Close()
 	issuer := "http://" + ln.Addr().String()
-	op, err := testop.New(issuer, testop.Config{Users: users, AccessTokenLifetime: lifetime,
-		Clients: []testop.Client{{ID: clientID, Secret: clientSecret, Redirects: rs}}})
+	op, err := devprovider.New(issuer, devprovider.Config{Users: users, AccessTokenLifetime: lifetime,
+		Clients: []devprovider.Client{{ID: clientID, Secret: clientSecret, Redirects: rs}}})
 	if err != nil {
 		return err
 	}

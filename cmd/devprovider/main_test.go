@@ -11,7 +11,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/confidanttest"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )
@@ -23,7 +23,7 @@ func TestDevProvider(t *testing.T) {
 	appURL := "http://" + app.Listener.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ready := make(chan *testop.Provider, 1)
+	ready := make(chan *devprovider.Provider, 1)
 	var printed strings.Builder
 	go run(ctx, "127.0.0.1:0", []string{appURL + "/auth/callback"}, time.Minute, &printed, ready)
 	op := <-ready
@@ -62,7 +62,7 @@ func TestDevProvider(t *testing.T) {
 	}
 	resp.Body.Close()
 	// The provider's login form, filled with the printed user.
-	cb, err := op.Login(browser, resp.Header.Get("Location"), testop.User{Username: "alice", Password: "alice"})
+	cb, err := op.Login(browser, resp.Header.Get("Location"), devprovider.User{Username: "alice", Password: "alice"})
 	if err != nil {
 		t.Fatal(err)
 	}

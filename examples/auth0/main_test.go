@@ -9,9 +9,9 @@ import (
 
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/examples/internal/exampletest"
-	"github.com/confidant-go/confidant/internal/emulate"
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/emulate"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 )
 
 // TestAuth0Example runs the example as its README says, against the Auth0
@@ -21,7 +21,7 @@ func TestAuth0Example(t *testing.T) {
 	hosts := &emulate.Hosts{}
 	app := httptest.NewUnstartedServer(nil)
 	appURL := "http://" + app.Listener.Addr().String()
-	tenant := emulate.NewAuth0(t, hosts, "example.eu.auth0.test", []testop.Client{{ID: "auth0-id", Secret: "auth0-secret",
+	tenant := emulate.NewAuth0(t, hosts, "example.eu.auth0.test", []devprovider.Client{{ID: "auth0-id", Secret: "auth0-secret",
 		Redirects: []string{appURL + "/auth/callback"}, PostLogoutRedirects: []string{appURL + "/"}}}, emulate.Auth0Options{})
 	api := httptest.NewServer(tenant.OP.NewAPI())
 	defer api.Close()

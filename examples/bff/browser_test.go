@@ -9,7 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/confidant-go/confidant/internal/browser"
+	"github.com/confidant-go/confidant/internal/testkit/browser"
 )
 
 // startBFF runs the example on free ports with access tokens of lifetime

@@ -32,7 +32,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )
@@ -74,7 +74,7 @@ func run(ctx context.Context, appAddr, opAddr string, lifetime time.Duration, ou
 
 	// The provider, in process, and two APIs behind it that check tokens.
 	secret := rand.Text()
-	op, err := testop.New(issuer, testop.Config{Clients: []testop.Client{{
+	op, err := devprovider.New(issuer, devprovider.Config{Clients: []devprovider.Client{{
 		ID: "bff-app", Secret: secret,
 		Redirects:           []string{appURL + "/auth/callback"},
 		PostLogoutRedirects: []string{appURL + "/"},

@@ -13,8 +13,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/confidant-go/confidant/event"
-	"github.com/confidant-go/confidant/internal/browser"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/browser"
 )
 
 // TestBrowserTwoTabs: two tabs of one browser start a sign-in at the same
@@ -109,7 +109,7 @@ func TestBrowserCrossSiteLogout(t *testing.T) {
 	if loc := p.location(); loc != appURL+"/profile" {
 		t.Fatalf("after the cross-site form the user is at %s: signed out", loc)
 	}
-	if name := p.text("#profile-name"); name != testop.DemoUser.Name {
+	if name := p.text("#profile-name"); name != devprovider.DemoUser.Name {
 		t.Errorf("profile name %q", name)
 	}
 }

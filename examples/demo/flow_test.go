@@ -9,7 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/confidant-go/confidant/internal/browser"
+	"github.com/confidant-go/confidant/internal/testkit/browser"
 )
 
 // TestFlowDiagram: after a sign-in and an API call, the flow page draws

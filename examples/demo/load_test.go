@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 )
 
 // signInHTTP signs the demo user in with a plain HTTP client, the way a

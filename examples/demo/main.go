@@ -29,7 +29,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/examples/internal/webapp"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )
@@ -78,7 +78,7 @@ func run(ctx context.Context, o options, out io.Writer, ready chan<- string) err
 	appURL := fmt.Sprintf("http://localhost:%d", appLn.Addr().(*net.TCPAddr).Port)
 
 	secret := rand.Text()
-	op, err := testop.New(issuer, testop.Config{Clients: []testop.Client{{
+	op, err := devprovider.New(issuer, devprovider.Config{Clients: []devprovider.Client{{
 		ID: "demo-app", Secret: secret,
 		Redirects:           []string{appURL + "/auth/callback"},
 		PostLogoutRedirects: []string{appURL + "/"},

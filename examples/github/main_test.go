@@ -7,8 +7,8 @@ import (
 
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/examples/internal/exampletest"
-	"github.com/confidant-go/confidant/internal/emulate"
-	"github.com/confidant-go/confidant/internal/testenv"
+	"github.com/confidant-go/confidant/internal/testkit/emulate"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 )
 
 // TestGitHubExample runs the example as its README says, against the

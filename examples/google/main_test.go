@@ -9,9 +9,9 @@ import (
 
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/examples/internal/exampletest"
-	"github.com/confidant-go/confidant/internal/emulate"
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/emulate"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 )
 
 // TestGoogleExample runs the example as its README says, against the
@@ -21,7 +21,7 @@ func TestGoogleExample(t *testing.T) {
 	hosts := &emulate.Hosts{}
 	app := httptest.NewUnstartedServer(nil)
 	appURL := "http://" + app.Listener.Addr().String()
-	g := emulate.NewGoogle(t, hosts, []testop.Client{{ID: "g-id", Secret: "g-secret", Redirects: []string{appURL + "/auth/callback"}}}, nil, 0)
+	g := emulate.NewGoogle(t, hosts, []devprovider.Client{{ID: "g-id", Secret: "g-secret", Redirects: []string{appURL + "/auth/callback"}}}, nil, 0)
 	env := map[string]string{"GOOGLE_CLIENT_ID": "g-id", "GOOGLE_CLIENT_SECRET": "g-secret", "GOOGLE_HOSTED_DOMAIN": "example.com", "APP_URL": appURL}
 	h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, HTTPClient: hosts.Client(), Logger: testenv.CollectLogger()})
 	if err != nil {

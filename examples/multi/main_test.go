@@ -12,9 +12,9 @@ import (
 
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/examples/internal/exampletest"
-	"github.com/confidant-go/confidant/internal/emulate"
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/emulate"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 )
 
 // TestMultiExample signs in to the multi example with Google, then with
@@ -23,7 +23,7 @@ func TestMultiExample(t *testing.T) {
 	hosts := &emulate.Hosts{}
 	app := httptest.NewUnstartedServer(nil)
 	appURL := "http://" + app.Listener.Addr().String()
-	g := emulate.NewGoogle(t, hosts, []testop.Client{{ID: "g-id", Secret: "g-secret", Redirects: []string{appURL + "/auth/callback/google"}}}, nil, 0)
+	g := emulate.NewGoogle(t, hosts, []devprovider.Client{{ID: "g-id", Secret: "g-secret", Redirects: []string{appURL + "/auth/callback/google"}}}, nil, 0)
 	gh := emulate.NewGitHub(t, hosts, "gh-id", "gh-secret", appURL+"/auth/callback/github", "")
 	env := map[string]string{"GOOGLE_CLIENT_ID": "g-id", "GOOGLE_CLIENT_SECRET": "g-secret",
 		"GITHUB_CLIENT_ID": "gh-id", "GITHUB_CLIENT_SECRET": "gh-secret", "APP_URL": appURL}

@@ -28,9 +28,9 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
-	"github.com/confidant-go/confidant/internal/certop"
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/certop"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -65,7 +65,7 @@ func TestMissingVariables(t *testing.T) {
 func TestSignInWithEnvConfig(t *testing.T) {
 	app := httptest.NewUnstartedServer(nil)
 	appURL := "http://" + app.Listener.Addr().String()
-	op, err := testop.Start(testop.Config{Clients: []testop.Client{{ID: "ex", Secret: "ex-secret",
+	op, err := devprovider.Start(devprovider.Config{Clients: []devprovider.Client{{ID: "ex", Secret: "ex-secret",
 		Redirects: []string{appURL + "/auth/callback"}, PostLogoutRedirects: []string{appURL + "/"}}}})
 	if err != nil {
 		t.Fatal(err)
@@ -83,8 +83,8 @@ func TestSignInWithEnvConfig(t *testing.T) {
 	app.Start()
 	defer app.Close()
 
-	body := signInAndCallAPI(t, appURL, func(hc *http.Client, u string) (*url.URL, error) { return op.Login(hc, u, testop.DemoUser) }, nil)
-	if !strings.Contains(body, `"status":200`) || !strings.Contains(body, testop.DemoUser.ID) {
+	body := signInAndCallAPI(t, appURL, func(hc *http.Client, u string) (*url.URL, error) { return op.Login(hc, u, devprovider.DemoUser) }, nil)
+	if !strings.Contains(body, `"status":200`) || !strings.Contains(body, devprovider.DemoUser.ID) {
 		t.Errorf("/api: %s", body)
 	}
 }
@@ -275,7 +275,7 @@ func TestEnvContractRedis(t *testing.T) {
 	redis := testenv.StartRedis(t)
 	lb := httptest.NewUnstartedServer(nil)
 	appURL := "http://" + lb.Listener.Addr().String()
-	op, err := testop.Start(testop.Config{Clients: []testop.Client{{ID: "ex", Secret: "ex-secret",
+	op, err := devprovider.Start(devprovider.Config{Clients: []devprovider.Client{{ID: "ex", Secret: "ex-secret",
 		Redirects: []string{appURL + "/auth/callback"}, PostLogoutRedirects: []string{appURL + "/"}}}})
 	if err != nil {
 		t.Fatal(err)
@@ -299,7 +299,7 @@ func TestEnvContractRedis(t *testing.T) {
 	hc := testenv.Browser()
 	resp, _ := hc.Get(appURL + "/profile")
 	resp.Body.Close()
-	cb, err := op.Login(hc, resp.Header.Get("Location"), testop.DemoUser)
+	cb, err := op.Login(hc, resp.Header.Get("Location"), devprovider.DemoUser)
 	if err != nil {
 		t.Fatal(err)
 	}

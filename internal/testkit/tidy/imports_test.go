@@ -31,7 +31,7 @@ func group(path string) int {
 // -local github.com/confidant-go/confidant makes, in that order, one group
 // each, sorted.
 func TestImportsGrouped(t *testing.T) {
-	root, err := filepath.Abs("../..")
+	root, err := filepath.Abs("../../..")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestImportsGrouped(t *testing.T) {
 // own tests show code a user can copy, so they import only exported
 // packages (pkg.go.dev shows them as they are).
 func TestExamplesImportNoInternal(t *testing.T) {
-	root, _ := filepath.Abs("../..")
+	root, _ := filepath.Abs("../../..")
 	var files []string
 	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() && (d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".")) {
@@ -133,9 +133,9 @@ func TestExamplesImportNoInternal(t *testing.T) {
 // counts a skipped test as passing (a test skipped on its own once hid a
 // storm that outlasted its token).
 func TestSkipsGoThroughTheHelper(t *testing.T) {
-	root, _ := filepath.Abs("../..")
-	helper := filepath.Join(root, "internal", "testenv", "binaries.go")
-	self := filepath.Join(root, "internal", "tidy", "imports_test.go") // names the calls it looks for
+	root, _ := filepath.Abs("../../..")
+	helper := filepath.Join(root, "internal", "testkit", "testenv", "binaries.go")
+	self := filepath.Join(root, "internal", "testkit", "tidy", "imports_test.go") // names the calls it looks for
 	checked := 0
 	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() && (d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".")) {
@@ -166,7 +166,7 @@ func TestSkipsGoThroughTheHelper(t *testing.T) {
 // TestEveryFuzzTargetInCI: each fuzz target of the module is in the list
 // scripts/test.sh fuzzes (with its package): a new one cannot be left out.
 func TestEveryFuzzTargetInCI(t *testing.T) {
-	root, _ := filepath.Abs("../..")
+	root, _ := filepath.Abs("../../..")
 	script, err := os.ReadFile(filepath.Join(root, "scripts", "test.sh"))
 	if err != nil {
 		t.Fatal(err)
@@ -196,5 +196,36 @@ func TestEveryFuzzTargetInCI(t *testing.T) {
 	})
 	if found < 6 {
 		t.Fatalf("found %d fuzz targets; the walk missed them", found)
+	}
+}
+
+// TestShippedCodeImportsNoTestKit: internal/testkit holds what only tests
+// use; no file that is built into a program (no _test.go, outside the
+// test kit) imports it, so internal/ tells what ships from what does not.
+func TestShippedCodeImportsNoTestKit(t *testing.T) {
+	root, _ := filepath.Abs("../../..")
+	kit := filepath.Join(root, "internal", "testkit") + string(filepath.Separator)
+	checked := 0
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() && (d.Name() == "node_modules" || d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") || strings.HasPrefix(p, kit) {
+			return nil
+		}
+		af, err := parser.ParseFile(token.NewFileSet(), p, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked++
+		for _, imp := range af.Imports {
+			if ip, _ := strconv.Unquote(imp.Path.Value); strings.Contains(ip, "/internal/testkit/") {
+				t.Errorf("%s imports %s, which only tests may", strings.TrimPrefix(p, root+"/"), ip)
+			}
+		}
+		return nil
+	})
+	if checked < 50 {
+		t.Fatalf("checked %d files; the walk missed the module", checked)
 	}
 }

@@ -1,4 +1,4 @@
-// Package testenv wires a real OpenID Provider (testop), a protected API and
+// Package testenv wires a real OpenID Provider (devprovider), a protected API and
 // an app using confidant into httptest servers, for tests.
 package testenv
 
@@ -15,7 +15,7 @@ import (
 
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )
@@ -25,7 +25,7 @@ type Options struct {
 	// Clock, when set, is the provider's, the client's, the store's and
 	// the middleware's clock.
 	Clock      *Clock
-	OP         func(*testop.Config)
+	OP         func(*devprovider.Config)
 	Client     func(*client.Config)
 	Cookie     func(*session.CookieConfig)
 	Middleware func(*middleware.Config)
@@ -33,8 +33,8 @@ type Options struct {
 
 // Env is a running provider, API and app.
 type Env struct {
-	OP     *testop.Provider
-	API    *testop.API
+	OP     *devprovider.Provider
+	API    *devprovider.API
 	APISrv *httptest.Server
 	App    *httptest.Server
 	Auth   *middleware.Auth
@@ -58,7 +58,7 @@ func New(t testing.TB, o Options) *Env {
 	t.Helper()
 	app := httptest.NewUnstartedServer(nil)
 	appURL := "http://" + app.Listener.Addr().String()
-	opCfg := testop.Config{Clients: []testop.Client{{
+	opCfg := devprovider.Config{Clients: []devprovider.Client{{
 		ID: ClientID, Secret: ClientSecret,
 		Redirects:           []string{appURL + "/auth/callback"},
 		PostLogoutRedirects: []string{appURL + "/"},
@@ -69,7 +69,7 @@ func New(t testing.TB, o Options) *Env {
 	if o.OP != nil {
 		o.OP(&opCfg)
 	}
-	op, err := testop.Start(opCfg)
+	op, err := devprovider.Start(opCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func (e *Env) StartLogin(t testing.TB, hc *http.Client, path string) *url.URL {
 // provider redirects to (not yet followed).
 func (e *Env) ProviderLogin(t testing.TB, hc *http.Client, authURL *url.URL) *url.URL {
 	t.Helper()
-	cb, err := e.OP.Login(hc, authURL.String(), testop.DemoUser)
+	cb, err := e.OP.Login(hc, authURL.String(), devprovider.DemoUser)
 	if err != nil {
 		t.Fatal(err)
 	}

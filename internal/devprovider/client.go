@@ -1,4 +1,4 @@
-package testop
+package devprovider
 
 import (
 	"time"

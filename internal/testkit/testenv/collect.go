@@ -11,7 +11,7 @@ import (
 	"sync"
 
 	"github.com/confidant-go/confidant/event"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
 )
 
 // collected holds every log line and event of the environments of this
@@ -92,7 +92,7 @@ func ScanCollected(values []string) (leaked []string, events int, bytes int) {
 
 // ScanAfter runs the tests of m, then scans every log line and event they
 // collected for every value the providers and emulators of the process
-// issued or were given (testop.AllIssued, oidc-provider's and GitHub's
+// issued or were given (devprovider.AllIssued, oidc-provider's and GitHub's
 // included), the fixed secrets, and any private key: one found fails the
 // run. It returns the exit code for os.Exit.
 func ScanAfter(m interface{ Run() int }, fixed ...string) int {
@@ -100,7 +100,7 @@ func ScanAfter(m interface{ Run() int }, fixed ...string) int {
 	if code != 0 {
 		return code
 	}
-	secrets := append(testop.AllIssued(), fixed...)
+	secrets := append(devprovider.AllIssued(), fixed...)
 	leaked, events, size := ScanCollected(secrets)
 	switch {
 	case len(leaked) > 0:

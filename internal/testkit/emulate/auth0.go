@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
 )
 
 // Auth0 emulates an Auth0 tenant at https://DOMAIN/: the real OP behind
@@ -30,11 +30,11 @@ import (
 // check the claims.
 type Auth0 struct {
 	Domain string
-	OP     *testop.Provider
+	OP     *devprovider.Provider
 	Server *httptest.Server
 
 	noEndSession bool
-	clients      []testop.Client
+	clients      []devprovider.Client
 	v2Logouts    atomic.Int64
 	orgs         map[string]string // ID → name
 	orgOfNonce   sync.Map          // the authorization request's nonce → organization ID
@@ -52,12 +52,12 @@ type Auth0Options struct {
 }
 
 // Auth0User is the tenant's user; its updated_at is a string, as Auth0 sends it.
-var Auth0User = testop.User{ID: "auth0|64f1c0ffee0123456789abcd", Username: "ada", Password: "pw",
+var Auth0User = devprovider.User{ID: "auth0|64f1c0ffee0123456789abcd", Username: "ada", Password: "pw",
 	Name: "Ada Lovelace", Email: "ada@example.com", Picture: "https://s.gravatar.com/avatar/ada",
 	Claims: map[string]any{"nickname": "ada", "updated_at": "2026-11-01T10:00:00.000Z"}}
 
 // NewAuth0 starts a tenant at domain, mapped in hosts, with clients.
-func NewAuth0(t testing.TB, hosts *Hosts, domain string, clients []testop.Client, o Auth0Options) *Auth0 {
+func NewAuth0(t testing.TB, hosts *Hosts, domain string, clients []devprovider.Client, o Auth0Options) *Auth0 {
 	t.Helper()
 	clients = slices.Clone(clients)
 	for i := range clients {
@@ -67,7 +67,7 @@ func NewAuth0(t testing.TB, hosts *Hosts, domain string, clients []testop.Client
 			clients[i].TokenAuth = "client_secret_post"
 		}
 	}
-	op, err := testop.New("https://"+domain+"/", testop.Config{Users: []testop.User{Auth0User}, Clients: clients,
+	op, err := devprovider.New("https://"+domain+"/", devprovider.Config{Users: []devprovider.User{Auth0User}, Clients: clients,
 		AccessTokenLifetime: o.AccessTokenLifetime})
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +84,7 @@ func (a *Auth0) V2Logouts() int64 { return a.v2Logouts.Load() }
 
 func (a *Auth0) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
-	case testop.PathDiscovery:
+	case devprovider.PathDiscovery:
 		doc := discovery(a.OP, r)
 		if a.noEndSession {
 			delete(doc, "end_session_endpoint")
@@ -94,11 +94,11 @@ func (a *Auth0) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, doc)
 	case "/oidc/logout":
 		r2 := r.Clone(r.Context())
-		r2.URL.Path = testop.PathEndSession
+		r2.URL.Path = devprovider.PathEndSession
 		a.OP.ServeHTTP(w, r2)
 	case "/v2/logout":
 		q := r.URL.Query()
-		i := slices.IndexFunc(a.clients, func(c testop.Client) bool { return c.ID == q.Get("client_id") })
+		i := slices.IndexFunc(a.clients, func(c devprovider.Client) bool { return c.ID == q.Get("client_id") })
 		if i < 0 {
 			http.Error(w, "unknown client_id", http.StatusBadRequest)
 			return
@@ -115,7 +115,7 @@ func (a *Auth0) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			to = "https://" + a.Domain + "/logged-out"
 		}
 		http.Redirect(w, r, to, http.StatusFound)
-	case testop.PathAuthorize:
+	case devprovider.PathAuthorize:
 		if org := r.URL.Query().Get("organization"); org != "" {
 			id, ok := a.orgID(org)
 			if !ok {
@@ -125,7 +125,7 @@ func (a *Auth0) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			a.orgOfNonce.Store(r.URL.Query().Get("nonce"), id)
 		}
 		a.OP.ServeHTTP(w, r)
-	case testop.PathToken:
+	case devprovider.PathToken:
 		rec := httptest.NewRecorder()
 		a.OP.ServeHTTP(rec, r)
 		body := rec.Body.Bytes()
@@ -170,7 +170,7 @@ func (a *Auth0) addOrganization(m map[string]any) bool {
 	}
 	claims["org_id"], claims["org_name"] = id, strings.ToLower(a.orgs[id.(string)])
 	m["id_token"] = a.OP.Sign(claims)
-	testop.RecordIssued(m["id_token"].(string))
+	devprovider.RecordIssued(m["id_token"].(string))
 	return true
 }
 
@@ -189,10 +189,10 @@ func payload(raw string) (map[string]any, bool) {
 }
 
 // discovery returns the OP's discovery document as a map.
-func discovery(op *testop.Provider, r *http.Request) map[string]any {
+func discovery(op *devprovider.Provider, r *http.Request) map[string]any {
 	rec := httptest.NewRecorder()
 	r2 := r.Clone(r.Context())
-	r2.URL.Path = testop.PathDiscovery
+	r2.URL.Path = devprovider.PathDiscovery
 	op.ServeHTTP(rec, r2)
 	var doc map[string]any
 	json.Unmarshal(rec.Body.Bytes(), &doc)

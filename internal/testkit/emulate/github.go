@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
 )
 
 // GitHub emulates GitHub's OAuth 2.0 web flow and the REST endpoints the
@@ -79,7 +79,7 @@ func NewGitHub(t testing.TB, hosts *Hosts, clientID, secret, redirect, enterpris
 	if enterpriseHost != "" {
 		g.Host, g.enterprise = enterpriseHost, true
 	}
-	testop.RecordIssued(secret)
+	devprovider.RecordIssued(secret)
 	g.Server = httptest.NewServer(g)
 	t.Cleanup(g.Server.Close)
 	hosts.Map(g.Host, g.Server.URL)
@@ -110,7 +110,7 @@ func ghRandom(prefix string) string {
 	b := make([]byte, 20)
 	rand.Read(b)
 	v := prefix + base64.RawURLEncoding.EncodeToString(b)
-	testop.RecordIssued(v)
+	devprovider.RecordIssued(v)
 	return v
 }
 
@@ -185,7 +185,7 @@ func (g *GitHub) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := ghRandom("")[:20]
-	testop.RecordIssued(code)
+	devprovider.RecordIssued(code)
 	g.mu.Lock()
 	g.codes[code] = ghCode{redirect: f.Get("redirect_uri"), challenge: f.Get("code_challenge"), scope: f.Get("scope")}
 	g.mu.Unlock()

@@ -2,7 +2,7 @@
 // that nobody here wrote, on a free loopback port for one test, configured
 // per test. It runs under Node.js from node/ (dependencies pinned in
 // node/package-lock.json, installed with `npm ci --prefix
-// internal/certop/node`; scripts/test.sh and .ci/run do it).
+// internal/testkit/certop/node`; scripts/test.sh and .ci/run do it).
 //
 // Its login and consent pages are small forms of node/server.mjs on the
 // provider's interaction API: Login drives them as a browser would (any
@@ -27,8 +27,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/confidant-go/confidant/internal/testenv"
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 )
 
 // Client is a client registration (oidc-provider's client metadata).
@@ -95,7 +95,7 @@ func Start(t testing.TB, cfg Config) *Provider {
 	t.Helper()
 	node := testenv.RequireBinary(t, "node")
 	if _, err := os.Stat(filepath.Join(Dir(), "node_modules", "oidc-provider")); err != nil {
-		testenv.Skip(t, "oidc-provider is not installed: run npm ci --prefix internal/certop/node")
+		testenv.Skip(t, "oidc-provider is not installed: run npm ci --prefix internal/testkit/certop/node")
 	}
 	for i := range cfg.Clients {
 		if cfg.Clients[i].GrantTypes == nil {
@@ -139,7 +139,7 @@ func Start(t testing.TB, cfg Config) *Provider {
 		t.Fatalf("oidc-provider did not start within 20 s")
 	}
 	for _, c := range cfg.Clients {
-		testop.RecordIssued(c.Secret)
+		devprovider.RecordIssued(c.Secret)
 	}
 	// Before the process is stopped (cleanups run last first): what it
 	// issued goes to the secret scan.
@@ -154,7 +154,7 @@ func Start(t testing.TB, cfg Config) *Provider {
 		if err := json.NewDecoder(resp.Body).Decode(&vals); err != nil {
 			t.Errorf("certop: reading what the provider issued: %v", err)
 		}
-		testop.RecordIssued(vals...)
+		devprovider.RecordIssued(vals...)
 	})
 	return p
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/confidant-go/confidant/internal/testop"
+	"github.com/confidant-go/confidant/internal/devprovider"
 )
 
 // Google emulates Google's OpenID Provider at its real hosts:
@@ -19,23 +19,23 @@ import (
 // access_type=offline, has no end_session endpoint, and puts the Workspace
 // domain in the ID token's hd claim.
 type Google struct {
-	OP     *testop.Provider
+	OP     *devprovider.Provider
 	Server *httptest.Server
 }
 
 // GoogleUser is a Workspace user of example.com.
-var GoogleUser = testop.User{ID: "109876543210987654321", Username: "grace@example.com", Password: "pw",
+var GoogleUser = devprovider.User{ID: "109876543210987654321", Username: "grace@example.com", Password: "pw",
 	Name: "Grace Hopper", Email: "grace@example.com", Picture: "https://lh3.googleusercontent.com/a/grace",
 	Claims: map[string]any{"hd": "example.com"}}
 
 // NewGoogle starts the emulator, mapped in hosts, with clients and users
 // (default GoogleUser).
-func NewGoogle(t testing.TB, hosts *Hosts, clients []testop.Client, users []testop.User, lifetime time.Duration) *Google {
+func NewGoogle(t testing.TB, hosts *Hosts, clients []devprovider.Client, users []devprovider.User, lifetime time.Duration) *Google {
 	t.Helper()
 	if len(users) == 0 {
-		users = []testop.User{GoogleUser}
+		users = []devprovider.User{GoogleUser}
 	}
-	op, err := testop.New("https://accounts.google.com", testop.Config{Users: users, Clients: clients, AccessTokenLifetime: lifetime})
+	op, err := devprovider.New("https://accounts.google.com", devprovider.Config{Users: users, Clients: clients, AccessTokenLifetime: lifetime})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,16 +88,16 @@ func (g *Google) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			q.Set("scope", strings.Join(append(scopes, "offline_access"), " "))
 		}
 		r2 := r.Clone(r.Context())
-		r2.URL.Path, r2.URL.RawQuery = testop.PathAuthorize, q.Encode()
+		r2.URL.Path, r2.URL.RawQuery = devprovider.PathAuthorize, q.Encode()
 		g.OP.ServeHTTP(w, r2)
 	case "oauth2.googleapis.com/token":
-		route(testop.PathToken)
+		route(devprovider.PathToken)
 	case "oauth2.googleapis.com/revoke":
-		route(testop.PathRevoke)
+		route(devprovider.PathRevoke)
 	case "openidconnect.googleapis.com/v1/userinfo":
-		route(testop.PathUserinfo)
+		route(devprovider.PathUserinfo)
 	case "www.googleapis.com/oauth2/v3/certs":
-		route(testop.PathKeys)
+		route(devprovider.PathKeys)
 	case "accounts.google.com/end_session", "accounts.google.com/oauth/token":
 		http.NotFound(w, r) // Google has neither
 	default:

@@ -1,4 +1,4 @@
-// Package testop runs a real OpenID Provider (github.com/zitadel/oidc/v3/pkg/op)
+// Package devprovider runs a real OpenID Provider (github.com/zitadel/oidc/v3/pkg/op)
 // in memory, for confidant's tests and its offline demo.
 //
 // It does discovery, JWKS, the authorization code flow with PKCE, refresh
@@ -6,7 +6,7 @@
 // A provider browser session (SSO) is kept in a cookie so that "ends the
 // provider session" is observable. Hooks let a test corrupt the token
 // response to play a hostile provider.
-package testop
+package devprovider
 
 import (
 	"bytes"
@@ -526,13 +526,13 @@ func (p *Provider) Login(hc *http.Client, authURL string, user User) (*url.URL, 
 			}
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusFound {
-				return nil, fmt.Errorf("testop: login answered %d", resp.StatusCode)
+				return nil, fmt.Errorf("devprovider: login answered %d", resp.StatusCode)
 			}
 			next = resp.Header.Get("Location")
 			continue
 		}
 		if resp.StatusCode/100 != 3 {
-			return nil, fmt.Errorf("testop: %s answered %d: %s", next, resp.StatusCode, body)
+			return nil, fmt.Errorf("devprovider: %s answered %d: %s", next, resp.StatusCode, body)
 		}
 		loc, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
 		if err != nil {
@@ -543,5 +543,5 @@ func (p *Provider) Login(hc *http.Client, authURL string, user User) (*url.URL, 
 		}
 		next = loc.String()
 	}
-	return nil, fmt.Errorf("testop: too many redirects")
+	return nil, fmt.Errorf("devprovider: too many redirects")
 }

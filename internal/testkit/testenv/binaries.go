@@ -23,7 +23,7 @@ func RequireBinary(t testing.TB, name string) string {
 // Skip skips the test with the reason, or fails it under
 // CONFIDANT_REQUIRE_ALL=1 (set by CI): a skipped test never counts as
 // passing there. Every skip in the module goes through it (a test in
-// internal/tidy checks).
+// internal/testkit/tidy checks).
 func Skip(t testing.TB, format string, args ...any) {
 	t.Helper()
 	if os.Getenv("CONFIDANT_REQUIRE_ALL") == "1" {

@@ -2,7 +2,7 @@
 // corrupt: discovery, JWKS, authorization (approved at once), token and
 // userinfo. It plays the OpenID Foundation's RP certification cases and
 // provider faults against the SDK. For the honest flow, tests use the real
-// OP (internal/testop).
+// OP (internal/devprovider).
 package hostile
 
 import (

@@ -10,11 +10,11 @@ import (
 // is examples/minimal/main.go as it is (which the build compiles), so the
 // README cannot drift from code that works.
 func TestREADMEShowsMinimalExample(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := os.ReadFile("../../examples/minimal/main.go")
+	src, err := os.ReadFile("../../../examples/minimal/main.go")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,11 +27,11 @@ func TestREADMEShowsMinimalExample(t *testing.T) {
 // TestREADMEShowsRouterCode: the gin adapter and the router lines the
 // README shows are the ones testdata/routers runs.
 func TestREADMEShowsRouterCode(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := os.ReadFile("../../testdata/routers/routers.go")
+	src, err := os.ReadFile("../../../testdata/routers/routers.go")
 	if err != nil {
 		t.Fatal(err)
 	}

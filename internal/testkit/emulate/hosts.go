@@ -2,7 +2,7 @@
 // GitHub at their real URLs, for tests: Hosts sends the SDK's and the test
 // browser's requests for a provider's hosts to local httptest servers. The
 // OpenID Connect core of Auth0 and Google is the real zitadel OP
-// (internal/testop); only their documented quirks are emulated here.
+// (internal/devprovider); only their documented quirks are emulated here.
 package emulate
 
 import (
