@@ -72,10 +72,12 @@ type Options struct {
 }
 
 // Clock is a clock a test moves on: the wall clock, ahead by what Add
-// added. It is safe for concurrent use.
+// added; or, after Set, stopped at the time set and moved on by Add. The
+// zero value is the wall clock. It is safe for concurrent use.
 type Clock struct {
 	mu    sync.Mutex
 	ahead time.Duration
+	at    time.Time // stopped here when not zero
 }
 
 // NewClock returns a clock at the wall clock's time.
@@ -85,6 +87,9 @@ func NewClock() *Clock { return &Clock{} }
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.at.IsZero() {
+		return c.at
+	}
 	return time.Now().Add(c.ahead)
 }
 
@@ -92,7 +97,19 @@ func (c *Clock) Now() time.Time {
 func (c *Clock) Add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.at.IsZero() {
+		c.at = c.at.Add(d)
+		return
+	}
 	c.ahead += d
+}
+
+// Set stops the clock at t, for a test that needs exact times; the zero
+// time starts it again (the wall clock, ahead by what Add added).
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.at = t
 }
 
 // Provider is a running test provider.

@@ -85,9 +85,7 @@ func TestAPITokens(t *testing.T) {
 			wg.Go(func() {
 				req, _ := http.NewRequest("GET", s.app.URL+"/call/"+n, nil)
 				req.Header.Set("Accept", "application/json")
-				for _, c := range cookies {
-					req.AddCookie(c)
-				}
+				testenv.AddCookies(req, cookies)
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
 					t.Error(err)

@@ -69,9 +69,7 @@ func callAs(t *testing.T, env *testenv.Env, call func(r *http.Request) error) er
 		got = call(r)
 	}))
 	req, _ := http.NewRequest("GET", env.App.URL+"/x", nil)
-	for _, c := range hc.Jar.Cookies(mustURL(env.App.URL)) {
-		req.AddCookie(c)
-	}
+	testenv.AddCookies(req, hc.Jar.Cookies(mustURL(env.App.URL)))
 	h.ServeHTTP(httptest.NewRecorder(), req)
 	return got
 }
@@ -219,9 +217,7 @@ func TestBearerCallEndsWithRequest(t *testing.T) {
 	}))
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", env.App.URL+"/x", nil)
-	for _, c := range hc.Jar.Cookies(mustURL(env.App.URL)) {
-		req.AddCookie(c)
-	}
+	testenv.AddCookies(req, hc.Jar.Cookies(mustURL(env.App.URL)))
 	go func() {
 		time.Sleep(200 * time.Millisecond)
 		cancel() // the user went away

@@ -33,9 +33,7 @@ func benchEnv(b *testing.B, clock *testenv.Clock) (*testenv.Env, []*http.Cookie)
 func requestWith(cookies []*http.Cookie) *http.Request {
 	req := httptest.NewRequest("GET", "http://127.0.0.1/whoami", nil)
 	req.Header.Set("Accept", "application/json")
-	for _, c := range cookies {
-		req.AddCookie(c)
-	}
+	testenv.AddCookies(req, cookies)
 	return req
 }
 

@@ -27,9 +27,7 @@ func FuzzCallback(f *testing.F) {
 	f.Fuzz(func(t *testing.T, q string) {
 		req := httptest.NewRequest("GET", "http://127.0.0.1/auth/callback", nil)
 		req.URL.RawQuery = q
-		for _, c := range cookies {
-			req.AddCookie(c)
-		}
+		testenv.AddCookies(req, cookies)
 		rec := httptest.NewRecorder()
 		env.Auth.ServeHTTP(rec, req)
 		if rec.Code < 400 || rec.Code >= 500 {

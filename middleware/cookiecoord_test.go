@@ -152,9 +152,7 @@ func TestCookieInstancesRefreshOnce(t *testing.T) {
 	for i, cookies := range stale {
 		req, _ := http.NewRequest("GET", ci.url+"/api", nil)
 		req.Header.Set("Accept", "application/json")
-		for _, c := range cookies {
-			req.AddCookie(c)
-		}
+		testenv.AddCookies(req, cookies)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

@@ -134,9 +134,7 @@ func isDeletion(line string) bool {
 func apiCall(app string, cookies []*http.Cookie) (int, http.Header, string) {
 	req, _ := http.NewRequest("GET", app+"/api", nil)
 	req.Header.Set("Accept", "application/json")
-	for _, ck := range cookies {
-		req.AddCookie(ck)
-	}
+	testenv.AddCookies(req, cookies)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, nil, err.Error()

@@ -120,9 +120,7 @@ func TestGitHubQuirksNegative(t *testing.T) {
 		signInAt(t, hc, s.app, "/profile", func(u string) (*url.URL, error) { return s.gh.Authorize(hc, u) })
 		sess := s.app.Store
 		req, _ := http.NewRequest("GET", s.app.URL, nil)
-		for _, c := range hc.Jar.Cookies(mustURL(s.app.URL)) {
-			req.AddCookie(c)
-		}
+		testenv.AddCookies(req, hc.Jar.Cookies(mustURL(s.app.URL)))
 		cur, err := sess.Load(req)
 		if err != nil {
 			t.Fatal(err)

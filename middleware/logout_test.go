@@ -42,9 +42,7 @@ func signOut(t *testing.T, env *testenv.Env, hc *http.Client, headers map[string
 func whoamiWith(t *testing.T, env *testenv.Env, cookies []*http.Cookie) string {
 	t.Helper()
 	req, _ := http.NewRequest("GET", env.App.URL+"/whoami", nil)
-	for _, c := range cookies {
-		req.AddCookie(c)
-	}
+	testenv.AddCookies(req, cookies)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

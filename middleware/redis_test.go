@@ -197,9 +197,7 @@ func TestRedisSlowRefreshOutlivesLease(t *testing.T) {
 	u := mustURL(c.apps[0].URL)
 	st2.BindOrigin(u, u.Scheme+"://"+u.Host+" app") // the app the sessions are bound to: its origin and client ID
 	req, _ := http.NewRequest("GET", c.apps[0].URL, nil)
-	for _, ck := range hc.Jar.Cookies(mustURL(c.apps[0].URL)) {
-		req.AddCookie(ck)
-	}
+	testenv.AddCookies(req, hc.Jar.Cookies(mustURL(c.apps[0].URL)))
 	s, err := st2.Load(req)
 	if err != nil || !c.op.RefreshTokenValid(s.RefreshToken) {
 		t.Errorf("stored session %v: refresh token valid=%v", err, err == nil && c.op.RefreshTokenValid(s.RefreshToken))

@@ -385,9 +385,7 @@ func TestCustomRefreshPolicy(t *testing.T) {
 		w.WriteHeader(299)
 	}))
 	req, _ := http.NewRequest("GET", env.App.URL+"/x", nil)
-	for _, c := range hc.Jar.Cookies(mustURL(env.App.URL)) {
-		req.AddCookie(c)
-	}
+	testenv.AddCookies(req, hc.Jar.Cookies(mustURL(env.App.URL)))
 	rec := newRecorder()
 	h.ServeHTTP(rec, req)
 	if rec.Code != 299 {

@@ -273,9 +273,7 @@ func TestBearerExpiredToken(t *testing.T) {
 		_, got = env.Auth.HTTPClient(r).Get(env.APISrv.URL)
 	}))
 	req, _ := http.NewRequest("GET", env.App.URL+"/x", nil)
-	for _, c := range hc.Jar.Cookies(mustURL(env.App.URL)) {
-		req.AddCookie(c)
-	}
+	testenv.AddCookies(req, hc.Jar.Cookies(mustURL(env.App.URL)))
 	rec := newRecorder()
 	h.ServeHTTP(rec, req)
 	if !ran || !errors.Is(got, client.ErrTokenExpired) {

@@ -310,9 +310,7 @@ func TestFlowCookiesBoundedConcurrently(t *testing.T) {
 		wg.Go(func() {
 			req, _ := http.NewRequest("GET", env.App.URL+"/profile?tab="+strconv.Itoa(i), nil)
 			req.Header.Set("Accept", "text/html")
-			for _, c := range snapshot {
-				req.AddCookie(c)
-			}
+			testenv.AddCookies(req, snapshot)
 			resp, err := http.DefaultTransport.RoundTrip(req)
 			if err != nil {
 				t.Error(err)

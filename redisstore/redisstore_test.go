@@ -39,9 +39,7 @@ const sid = "AAAAAAAAAAAAAAAAAAAAAA" // 22 characters: 128 bits
 func saveNew(t *testing.T, st *redisstore.Store, s *session.Session, old []*http.Cookie) []*http.Cookie {
 	t.Helper()
 	req := httptest.NewRequest("GET", "http://localhost/", nil)
-	for _, c := range old {
-		req.AddCookie(c)
-	}
+	testenv.AddCookies(req, old)
 	rec := httptest.NewRecorder()
 	if err := st.Save(rec, req, s); err != nil {
 		t.Fatal(err)
@@ -330,9 +328,7 @@ func testRedisIndexShrinks(t *testing.T, rt testenv.RedisTopology) {
 		t.Fatalf("%d index entries after one sign-in, want 2 (user, sid)", n)
 	}
 	req := httptest.NewRequest("GET", "http://localhost/", nil)
-	for _, ck := range a {
-		req.AddCookie(ck)
-	}
+	testenv.AddCookies(req, a)
 	if err := st.Delete(httptest.NewRecorder(), req); err != nil {
 		t.Fatal(err)
 	}

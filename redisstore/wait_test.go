@@ -50,9 +50,7 @@ func TestWaitReplicas(t *testing.T) {
 					waitReplicated(t, pair, cookies, keys) // the session reaches the replica first
 					pair.Hold(time.Second)
 					req := httptest.NewRequest("GET", "http://localhost/", nil)
-					for _, c := range cookies {
-						req.AddCookie(c)
-					}
+					testenv.AddCookies(req, cookies)
 					if err := st.Delete(httptest.NewRecorder(), req); err != nil {
 						t.Fatal(err)
 					}

@@ -24,9 +24,7 @@ func roundTrip(t *testing.T, st *session.CookieStore, host string, s *session.Se
 	}
 	cookies := rec.Result().Cookies()
 	req2 := httptest.NewRequest("GET", "http://"+host+"/", nil)
-	for _, c := range cookies {
-		req2.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
-	}
+	testenv.AddCookies(req2, cookies)
 	got, err := st.Load(req2)
 	if err != nil {
 		t.Fatal(err)
@@ -108,9 +106,7 @@ func TestChunking(t *testing.T) {
 	}
 	// Saving a smaller session deletes the chunks it no longer needs.
 	req = httptest.NewRequest("GET", "http://localhost/", nil)
-	for _, c := range cookies {
-		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
-	}
+	testenv.AddCookies(req, cookies)
 	rec := httptest.NewRecorder()
 	if err := st.Save(rec, req, &session.Session{ID: "small"}); err != nil {
 		t.Fatal(err)

@@ -71,9 +71,7 @@ func TestLoad(t *testing.T) {
 				for next.Add(1) <= int64(total) {
 					req, _ := http.NewRequest("GET", appURL+"/profile", nil)
 					req.Header.Set("Accept", "application/json")
-					for _, c := range cookies[w%len(cookies)] {
-						req.AddCookie(c)
-					}
+					testenv.AddCookies(req, cookies[w%len(cookies)])
 					resp, err := hc.Do(req)
 					if err != nil {
 						bad.Add(1)

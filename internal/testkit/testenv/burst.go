@@ -24,9 +24,7 @@ func Burst(t testing.TB, apps []string, sessions [][]*http.Cookie, per int) map[
 				<-start
 				req, _ := http.NewRequest("GET", apps[rand.IntN(len(apps))]+"/api", nil)
 				req.Header.Set("Accept", "application/json")
-				for _, c := range cookies {
-					req.AddCookie(c)
-				}
+				AddCookies(req, cookies)
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
 					t.Error(err)

@@ -5,10 +5,10 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"time"
 
 	"github.com/confidant-go/confidant"
+	"github.com/confidant-go/confidant/confidanttest"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -38,49 +38,30 @@ func RealisticSession() *session.Session {
 	}
 }
 
-// Clock is a settable clock for the stores, the middleware and the client:
-// real time until Set, then the time set, moved on by Add.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// Clock is the tests' one clock, confidanttest's: the wall clock, ahead
+// by what Add added, or stopped by Set.
+type Clock = confidanttest.Clock
 
 // NewClock returns a Clock stopped at t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now is the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.t.IsZero() {
-		return time.Now()
-	}
-	return c.t
-}
-
-// Set stops the clock at t.
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-// Add moves the clock on by d (from now, if it was running).
-func (c *Clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.t.IsZero() {
-		c.t = time.Now()
-	}
-	c.t = c.t.Add(d)
+func NewClock(t time.Time) *Clock {
+	c := confidanttest.NewClock()
+	c.Set(t)
+	return c
 }
 
 // LoadCookies loads the session that cookies carry from st, as a request
 // to http://localhost/ with them would.
 func LoadCookies(st session.Store, cookies []*http.Cookie) (*session.Session, error) {
 	req := httptest.NewRequest("GET", "http://localhost/", nil)
-	for _, c := range cookies {
-		req.AddCookie(c)
-	}
+	AddCookies(req, cookies)
 	return st.Load(req)
+}
+
+// AddCookies adds cookies to req as a browser sends them (name and value)
+// and returns req: the one way the tests put a session on a request.
+func AddCookies(req *http.Request, cookies []*http.Cookie) *http.Request {
+	for _, c := range cookies {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	return req
 }

@@ -260,9 +260,7 @@ func (e *Env) Session(t testing.TB, hc *http.Client) *session.Session {
 	t.Helper()
 	u, _ := url.Parse(e.App.URL)
 	req, _ := http.NewRequest("GET", e.App.URL, nil)
-	for _, c := range hc.Jar.Cookies(u) {
-		req.AddCookie(c)
-	}
+	AddCookies(req, hc.Jar.Cookies(u))
 	s, err := e.Store.Load(req)
 	if err != nil {
 		return nil
