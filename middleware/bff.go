@@ -89,10 +89,7 @@ func (a *Auth) Proxy(api string) http.Handler {
 		},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a.refuseForgery(w, r) {
-			return
-		}
-		sw, st, signedIn, ok := a.prepare(w, r)
+		sw, st, signedIn, ok := a.prepareSPA(w, r)
 		if !ok {
 			return
 		}
@@ -232,10 +229,7 @@ func (a *Auth) checkAntiForgery(r *http.Request) error {
 // with the sign-in URL.
 func (a *Auth) SessionInfo() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a.refuseForgery(w, r) {
-			return
-		}
-		sw, st, signedIn, ok := a.prepare(w, r)
+		sw, st, signedIn, ok := a.prepareSPA(w, r)
 		if !ok {
 			return
 		}
@@ -270,4 +264,14 @@ func jsonError(w http.ResponseWriter, status int, code, desc string) {
 func (a *Auth) emitRejected(r *http.Request, status int, err error) {
 	a.emit(r.Context(), event.Event{Kind: event.Rejected, Status: status, Err: err,
 		Attrs: []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path)}})
+}
+
+// prepareSPA opens a request of the single-page app's (Proxy,
+// SessionInfo): refused without the anti-forgery header or from another
+// site, else prepare. ok is false when it already answered.
+func (a *Auth) prepareSPA(w http.ResponseWriter, r *http.Request) (sw *sessionWriter, st *reqSession, signedIn, ok bool) {
+	if a.refuseForgery(w, r) {
+		return nil, nil, false, false
+	}
+	return a.prepare(w, r)
 }

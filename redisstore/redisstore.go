@@ -341,25 +341,13 @@ func (s *Store) write(ctx context.Context, sess *session.Session) (uint64, error
 		// entry a back-channel logout will look the session up by.
 		hid := hash(cp.ID)
 		end := cp.CreatedAt.Add(s.cfg.Timeouts.Absolute)
-		add := func(p redis.Pipeliner, ik string) {
+		err := s.durably(ctx, func(p redis.Pipeliner, ik string) {
 			p.ZAdd(ctx, ik, redis.Z{Score: float64(end.UnixMilli()), Member: hid})
 			p.ZRemRangeByScore(ctx, ik, "-inf", strconv.FormatInt(now.UnixMilli(), 10))
 			p.PExpire(ctx, ik, end.Sub(now))
-		}
-		if s.cfg.WaitReplicas > 0 {
-			for _, ik := range index {
-				if err := s.replicated(ctx, ik, func(p redis.Pipeliner) { add(p, ik) }); err != nil {
-					return 0, s.failed(err)
-				}
-			}
-		} else {
-			pipe := s.cfg.Client.Pipeline()
-			for _, ik := range index {
-				add(pipe, ik)
-			}
-			if _, err := pipe.Exec(ctx); err != nil {
-				return 0, s.failed(err)
-			}
+		}, index...)
+		if err != nil {
+			return 0, s.failed(err)
 		}
 	}
 	return uint64(v), nil
@@ -423,7 +411,7 @@ func (s *Store) deleteHashed(ctx context.Context, hid string) error {
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return s.failed(err)
 	}
-	if err := s.durably(ctx, key, func(p redis.Pipeliner) { p.Del(ctx, key) }); err != nil {
+	if err := s.durably(ctx, func(p redis.Pipeliner, key string) { p.Del(ctx, key) }, key); err != nil {
 		return s.failed(err)
 	}
 	// An index entry left behind names a session that is gone: harmless,
@@ -438,15 +426,23 @@ func (s *Store) deleteHashed(ctx context.Context, hid string) error {
 	return nil
 }
 
-// durably runs queue's commands on key's master in one pipeline, then,
-// with Config.WaitReplicas, waits for the replicas (replicated): for the
-// writes a failover must not undo, a sign-out above all.
-func (s *Store) durably(ctx context.Context, key string, queue func(redis.Pipeliner)) error {
+// durably runs queue's commands for each of keys in one pipeline, or,
+// with Config.WaitReplicas, each key's on its master and then waits for
+// the replicas (replicated): for the writes a failover must not undo, a
+// sign-out above all.
+func (s *Store) durably(ctx context.Context, queue func(p redis.Pipeliner, key string), keys ...string) error {
 	if s.cfg.WaitReplicas > 0 {
-		return s.replicated(ctx, key, queue)
+		for _, k := range keys {
+			if err := s.replicated(ctx, k, func(p redis.Pipeliner) { queue(p, k) }); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	pipe := s.cfg.Client.Pipeline()
-	queue(pipe)
+	for _, k := range keys {
+		queue(pipe, k)
+	}
 	_, err := pipe.Exec(ctx)
 	return err
 }
@@ -506,7 +502,7 @@ func (s *Store) EndSessions(ctx context.Context, keys ...string) (int, error) {
 		for _, hid := range hids {
 			key := s.hashedKey(hid)
 			var del *redis.IntCmd
-			if err := s.durably(ctx, key, func(p redis.Pipeliner) { del = p.Del(ctx, key) }); err != nil {
+			if err := s.durably(ctx, func(p redis.Pipeliner, key string) { del = p.Del(ctx, key) }, key); err != nil {
 				return n, s.failed(err)
 			}
 			n += int(del.Val())
