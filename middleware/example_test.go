@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"net/url"
 	"time"
 
@@ -117,6 +118,36 @@ func ExampleUserFrom() {
 	h.ServeHTTP(rec, r)
 	fmt.Println(rec.Code, rec.Body.String())
 	// Output: 200 example Ada <ada@example.com> verified=true
+}
+
+// Require and RequireWith are router middleware, func(http.Handler)
+// http.Handler: chi's r.Use(auth.Require) and
+// r.With(auth.RequireWith(...)) take them as they are, as does a chain of
+// your own.
+func ExampleAuth_RequireWith() {
+	auth, store := newAuth(middleware.Config{})
+	chain := func(h http.Handler, mws ...func(http.Handler) http.Handler) http.Handler {
+		for i := len(mws) - 1; i >= 0; i-- {
+			h = mws[i](h)
+		}
+		return h
+	}
+	admin := chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "admin: %s", middleware.UserFrom(r.Context()).Name)
+	}), auth.Require, auth.RequireWith(middleware.Value("roles", "admin")))
+
+	for _, roles := range []string{"admin billing", "billing"} {
+		r := signedIn(store, "http://localhost:8080/admin", &session.Session{ID: "test-session",
+			User:        confidant.User{Provider: "example", Subject: "42", Name: "Ada"},
+			AccessToken: "at", Expiry: time.Now().Add(time.Hour), Values: map[string]string{"roles": roles}})
+		r.Header.Set("Accept", "application/json")
+		rec := httptest.NewRecorder()
+		admin.ServeHTTP(rec, r)
+		fmt.Printf("roles %q: %d %s\n", roles, rec.Code, strings.SplitN(rec.Body.String(), "\n", 2)[0])
+	}
+	// Output:
+	// roles "admin billing": 200 admin: Ada
+	// roles "billing": 403 {"error":"forbidden","error_description":"signed in, but not allowed here"}
 }
 
 // HTTPClient calls an API with the signed-in user's access token, refreshed
