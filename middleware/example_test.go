@@ -7,8 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/confidant-go/confidant"
