@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -185,18 +186,6 @@ func (p *Provider) IsOIDC() bool {
 	return p.ready == nil || p.ready.ep.Issuer != ""
 }
 
-// DiscoveryError returns why discovery last failed while the provider's
-// endpoints are still unknown, or nil (resolved, or not tried yet). It
-// makes no request.
-func (p *Provider) DiscoveryError() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ready != nil {
-		return nil
-	}
-	return p.lastErr
-}
-
 // Endpoints returns the provider's endpoints, running discovery first if it
 // has not succeeded yet.
 func (p *Provider) Endpoints(ctx context.Context) (Endpoints, error) {
@@ -247,6 +236,12 @@ func (p *Provider) resolve(ctx context.Context) (*resolved, error) {
 			r := p.ready
 			p.mu.Unlock()
 			return r, nil
+		}
+		if netx.IsCachedOnly(ctx) {
+			// Make no request: why discovery last failed, if it was tried.
+			err := cmp.Or(p.lastErr, netx.ErrNotFetched)
+			p.mu.Unlock()
+			return nil, err
 		}
 		if ch := p.resolving; ch != nil {
 			p.mu.Unlock()

@@ -3,6 +3,8 @@
 package netx
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -125,3 +127,22 @@ func CloneValues(v url.Values) url.Values {
 	}
 	return cp
 }
+
+type cachedOnlyKey struct{}
+
+// CachedOnly marks ctx for a lookup that must make no request: a provider
+// answers from what it already knows (its endpoints, or why discovery last
+// failed) and otherwise with ErrNotFetched.
+func CachedOnly(ctx context.Context) context.Context {
+	return context.WithValue(ctx, cachedOnlyKey{}, true)
+}
+
+// IsCachedOnly reports whether ctx was marked by CachedOnly.
+func IsCachedOnly(ctx context.Context) bool {
+	b, _ := ctx.Value(cachedOnlyKey{}).(bool)
+	return b
+}
+
+// ErrNotFetched is the answer to a CachedOnly lookup of something never
+// fetched yet.
+var ErrNotFetched = errors.New("not fetched yet")
