@@ -32,17 +32,17 @@ type assertionSigner struct {
 
 // newAssertionSigner checks that key and alg fit together: ES256 for an
 // ECDSA P-256 key; RS256 (default) or PS256 for RSA of at least 2048 bits.
-func newAssertionSigner(key crypto.Signer, alg, kid string) (*assertionSigner, error) {
+func newAssertionSigner(key crypto.Signer, alg, kid, field string) (*assertionSigner, error) {
 	s := &assertionSigner{key: key, kid: kid}
 	switch pub := key.Public().(type) {
 	case *ecdsa.PublicKey:
 		if pub.Curve != elliptic.P256() || (alg != "" && alg != "ES256") {
-			return nil, fmt.Errorf("%w: PrivateKey: an ECDSA key must be P-256, signing ES256", ErrConfig)
+			return nil, fmt.Errorf("%w: %s: an ECDSA key must be P-256, signing ES256", ErrConfig, field)
 		}
 		s.alg = jose.ES256
 	case *rsa.PublicKey:
 		if pub.N.BitLen() < 2048 {
-			return nil, fmt.Errorf("%w: PrivateKey: an RSA key needs at least 2048 bits", ErrConfig)
+			return nil, fmt.Errorf("%w: %s: an RSA key needs at least 2048 bits", ErrConfig, field)
 		}
 		switch alg {
 		case "", "RS256":
@@ -53,7 +53,7 @@ func newAssertionSigner(key crypto.Signer, alg, kid string) (*assertionSigner, e
 			return nil, fmt.Errorf("%w: PrivateKeyAlg %q: an RSA key signs RS256 or PS256", ErrConfig, alg)
 		}
 	default:
-		return nil, fmt.Errorf("%w: PrivateKey: %T keys are not supported; use ECDSA P-256 or RSA", ErrConfig, pub)
+		return nil, fmt.Errorf("%w: %s: %T keys are not supported; use ECDSA P-256 or RSA", ErrConfig, field, pub)
 	}
 	opts := (&jose.SignerOptions{}).WithType("JWT")
 	if kid != "" {
@@ -61,7 +61,7 @@ func newAssertionSigner(key crypto.Signer, alg, kid string) (*assertionSigner, e
 	}
 	jws, err := jose.NewSigner(jose.SigningKey{Algorithm: s.alg, Key: s}, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%w: PrivateKey: %v", ErrConfig, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, field, err)
 	}
 	s.jws = jws
 	return s, nil

@@ -23,7 +23,7 @@ func (c *Client) postForm(ctx context.Context, what, endpoint string, form url.V
 	switch style {
 	case AuthStylePost:
 		form.Set("client_id", c.cfg.ClientID)
-		form.Set("client_secret", c.cfg.ClientSecret)
+		form.Set("client_secret", c.secretFor(ctx))
 	case AuthStylePrivateKeyJWT:
 		ep, err := c.cfg.Provider.Endpoints(ctx)
 		if err != nil {
@@ -40,7 +40,7 @@ func (c *Client) postForm(ctx context.Context, what, endpoint string, form url.V
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	if style == AuthStyleBasic {
-		req.SetBasicAuth(url.QueryEscape(c.cfg.ClientID), url.QueryEscape(c.cfg.ClientSecret))
+		req.SetBasicAuth(url.QueryEscape(c.cfg.ClientID), url.QueryEscape(c.secretFor(ctx)))
 	}
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {

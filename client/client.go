@@ -106,6 +106,11 @@ type Config struct {
 	// (default) or PS256 for RSA keys.
 	PrivateKeyAlg string
 
+	// SecretJWT, instead of ClientSecret, has the client sign its own
+	// secret, a short-lived JWT renewed before it expires (Sign in with
+	// Apple). Default: none.
+	SecretJWT *SecretJWT
+
 	// LoginParams are the authorization parameters that the app's login
 	// route (middleware's /auth/login?…) passes on from its query string,
 	// each at most 512 bytes. Default: prompt, login_hint, max_age,
@@ -178,6 +183,7 @@ type Client struct {
 	cfg     Config
 	sink    sink.Sink        // Config.Logger and OnEvent, or middleware.New's
 	signer  *assertionSigner // private_key_jwt; nil without PrivateKey
+	minter  *secretMinter    // SecretJWT; nil without
 	learned *atomic.Int32    // AuthStyle learned from a refusal (AuthStyleAuto), 0 until then
 	nonces  *dpop.Nonces     // the provider's DPoP nonces
 	noRT    *atomic.Bool     // a sign-in asked for offline_access and got no refresh token (warned once)
@@ -201,7 +207,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.ClientID == "" {
 		missing = append(missing, "ClientID")
 	}
-	if cfg.ClientSecret == "" && cfg.PrivateKey == nil {
+	if cfg.ClientSecret == "" && cfg.PrivateKey == nil && cfg.SecretJWT == nil {
 		missing = append(missing, "ClientSecret")
 	}
 	if cfg.RedirectURL == "" {
@@ -223,12 +229,21 @@ func New(cfg Config) (*Client, error) {
 	if cfg.AuthStyle == AuthStylePrivateKeyJWT && cfg.PrivateKey == nil {
 		return nil, fmt.Errorf("%w: AuthStylePrivateKeyJWT needs PrivateKey", ErrConfig)
 	}
-	if (cfg.AuthStyle == AuthStyleBasic || cfg.AuthStyle == AuthStylePost) && cfg.ClientSecret == "" {
+	if (cfg.AuthStyle == AuthStyleBasic || cfg.AuthStyle == AuthStylePost) && cfg.ClientSecret == "" && cfg.SecretJWT == nil {
 		return nil, fmt.Errorf("%w: %s needs ClientSecret", ErrConfig, cfg.AuthStyle)
 	}
 	var signer *assertionSigner
 	if cfg.PrivateKey != nil {
-		if signer, err = newAssertionSigner(cfg.PrivateKey, cfg.PrivateKeyAlg, cfg.PrivateKeyID); err != nil {
+		if signer, err = newAssertionSigner(cfg.PrivateKey, cfg.PrivateKeyAlg, cfg.PrivateKeyID, "PrivateKey"); err != nil {
+			return nil, err
+		}
+	}
+	var minter *secretMinter
+	if cfg.SecretJWT != nil {
+		if cfg.ClientSecret != "" {
+			return nil, fmt.Errorf("%w: ClientSecret and SecretJWT both set: SecretJWT mints the secret", ErrConfig)
+		}
+		if minter, err = newSecretMinter(*cfg.SecretJWT); err != nil {
 			return nil, err
 		}
 	}
@@ -279,7 +294,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	c := &Client{cfg: cfg, sink: sink.Sink{Logger: cfg.Logger, Hook: cfg.OnEvent}, signer: signer, learned: new(atomic.Int32), noRT: new(atomic.Bool), nonces: &dpop.Nonces{},
+	c := &Client{cfg: cfg, sink: sink.Sink{Logger: cfg.Logger, Hook: cfg.OnEvent}, signer: signer, minter: minter, learned: new(atomic.Int32), noRT: new(atomic.Bool), nonces: &dpop.Nonces{},
 		configured: configured, required: required}
 	switch {
 	case cfg.PARLimit == 0:
@@ -330,7 +345,7 @@ func (c *Client) authStyle(ep Endpoints) AuthStyle {
 	if c.cfg.AuthStyle != AuthStyleAuto {
 		return c.cfg.AuthStyle
 	}
-	if c.signer != nil && (c.cfg.ClientSecret == "" || len(ep.AuthMethods) == 0 || slices.Contains(ep.AuthMethods, "private_key_jwt")) {
+	if c.signer != nil && ((c.cfg.ClientSecret == "" && c.minter == nil) || len(ep.AuthMethods) == 0 || slices.Contains(ep.AuthMethods, "private_key_jwt")) {
 		return AuthStylePrivateKeyJWT
 	}
 	if l := AuthStyle(c.learned.Load()); l != AuthStyleAuto {
@@ -365,7 +380,7 @@ func (c *Client) fallbackStyle(ep Endpoints, style AuthStyle, err error) AuthSty
 // oauth2Config builds the x/oauth2 configuration for the resolved endpoints
 // and client authentication.
 func (c *Client) oauth2Config(ep Endpoints, auth AuthStyle) *oauth2.Config {
-	style, secret := oauth2.AuthStyleInHeader, c.cfg.ClientSecret
+	style, secret := oauth2.AuthStyleInHeader, c.clientSecret(context.Background(), ep)
 	switch auth {
 	case AuthStylePost:
 		style = oauth2.AuthStyleInParams

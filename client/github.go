@@ -128,7 +128,7 @@ func githubRevoke(ctx context.Context, c *Client, api, accessToken string) error
 	if err != nil {
 		return err
 	}
-	req.SetBasicAuth(c.cfg.ClientID, c.cfg.ClientSecret)
+	req.SetBasicAuth(c.cfg.ClientID, c.secretFor(ctx))
 	req.Header.Set("Accept", "application/vnd.github+json")
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.cfg.HTTPClient.Do(req)
