@@ -118,6 +118,14 @@ func TestRefreshInHandlerReachesBrowser(t *testing.T) {
 			io.WriteString(w, "ok")
 		}, true},
 		{"nothing written", func(fw, w http.ResponseWriter, r *http.Request) { callAPI(r) }, true},
+		{"calls from several goroutines, then the answer", func(fw, w http.ResponseWriter, r *http.Request) {
+			var wg sync.WaitGroup
+			for range 3 {
+				wg.Go(func() { callAPI(r) }) // one refresh among them; the others wait for it
+			}
+			wg.Wait()
+			io.WriteString(w, "ok")
+		}, true},
 		{"the framework's writer started first", func(fw, w http.ResponseWriter, r *http.Request) {
 			io.WriteString(fw, "streaming…")
 			http.NewResponseController(fw).Flush()
