@@ -106,6 +106,13 @@ type Config struct {
 	// (default) or PS256 for RSA keys.
 	PrivateKeyAlg string
 
+	// ResponseMode is how the provider returns the authorization response
+	// to the RedirectURL: "" (query parameters of a redirect, the default)
+	// or "form_post" (a page of the provider's POSTs them: Apple's mode
+	// when it is asked for the name or e-mail). The middleware's callback
+	// accepts the POST, from the provider's site, only with "form_post".
+	ResponseMode string
+
 	// SecretJWT, instead of ClientSecret, has the client sign its own
 	// secret, a short-lived JWT renewed before it expires (Sign in with
 	// Apple). Default: none.
@@ -238,6 +245,14 @@ func New(cfg Config) (*Client, error) {
 			return nil, err
 		}
 	}
+	switch cfg.ResponseMode {
+	case "", "query", "form_post":
+		if cfg.ResponseMode == "query" {
+			cfg.ResponseMode = ""
+		}
+	default:
+		return nil, fmt.Errorf("%w: ResponseMode %q: \"\" (query) or \"form_post\"", ErrConfig, cfg.ResponseMode)
+	}
 	var minter *secretMinter
 	if cfg.SecretJWT != nil {
 		if cfg.ClientSecret != "" {
@@ -316,6 +331,9 @@ func (c *Client) WithEvents(logger *slog.Logger, hook event.Hook) *Client {
 	cp.sink = sink.Sink{Logger: logger, Hook: hook}
 	return &cp
 }
+
+// ResponseMode returns Config.ResponseMode: "" (query) or "form_post".
+func (c *Client) ResponseMode() string { return c.cfg.ResponseMode }
 
 // LoginParams returns Config.LoginParams: the query parameters of the app's
 // login route that are passed on to the authorization request.

@@ -39,7 +39,7 @@ type Login struct {
 // protocolParams may not be set through AuthParams or extra.
 var protocolParams = map[string]bool{
 	"state": true, "nonce": true, "code_challenge": true, "code_challenge_method": true,
-	"client_id": true, "redirect_uri": true, "response_type": true, "scope": true,
+	"client_id": true, "redirect_uri": true, "response_type": true, "scope": true, "response_mode": true,
 }
 
 // NewLogin starts a sign-in attempt: it draws a fresh state, nonce and PKCE
@@ -113,6 +113,9 @@ func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error)
 		if !slices.Contains(oc.Scopes, sc) && !(sc == "offline_access" && c.cfg.Provider.q.offlineAccessType) {
 			oc.Scopes = append(oc.Scopes, sc)
 		}
+	}
+	if c.cfg.ResponseMode != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("response_mode", c.cfg.ResponseMode))
 	}
 	l.URL = oc.AuthCodeURL(l.State, opts...)
 	if multi := multiValued(params); len(multi) > 0 {

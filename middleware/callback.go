@@ -24,12 +24,10 @@ import (
 // response's iss (RFC 9207), then the provider's error if any, then the code
 // exchange and a new session.
 func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client) {
-	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", "GET")
-		a.fail(w, r, ErrMethodNotAllowed)
+	q, ok := a.callbackParams(w, r, c)
+	if !ok {
 		return
 	}
-	q := r.URL.Query()
 	w.Header().Set("Cache-Control", "no-store")
 	a.emit(r.Context(), event.Event{Kind: event.CallbackReceived, Provider: c.Provider().Name(), Flow: event.Redact(q.Get("state")),
 		Attrs: []slog.Attr{slog.String("code", event.Redact(q.Get("code"))), slog.String("state", event.Redact(q.Get("state"))),

@@ -14,6 +14,8 @@
 //	OIDC_ACR_VALUES       acr_values asked for at sign-in; the ID token's acr must be one
 //	OIDC_MAX_AGE          max_age in seconds asked for at sign-in; auth_time is verified
 //	OIDC_DPOP             true: DPoP-bound tokens (RFC 9449), proved with a key per sign-in
+//	OIDC_RESPONSE_MODE    form_post: the provider POSTs the authorization response to the
+//	                      callback (default: query parameters of a redirect)
 //	API_RESOURCE          the resource indicator (RFC 8707) or audience of API_URL's own
 //	                      token (default: API_URL gets the sign-in token)
 //	API_SCOPES            the scopes of that token
@@ -75,9 +77,10 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	ccfg := client.Config{
 		Provider: prov, ClientID: vars["OIDC_CLIENT_ID"], ClientSecret: env.Get("OIDC_CLIENT_SECRET"),
 		RedirectURL: app.Callback(""), HTTPClient: env.HTTPClient,
-		Scopes: envconfig.Scopes(env.Get("OIDC_SCOPES"), "openid", "profile", "email", "offline_access"),
-		PAR:    env.Get("OIDC_PAR") == "true",
-		DPoP:   env.Get("OIDC_DPOP") == "true",
+		Scopes:       envconfig.Scopes(env.Get("OIDC_SCOPES"), "openid", "profile", "email", "offline_access"),
+		PAR:          env.Get("OIDC_PAR") == "true",
+		DPoP:         env.Get("OIDC_DPOP") == "true",
+		ResponseMode: env.Get("OIDC_RESPONSE_MODE"),
 	}
 	// Asked for at every sign-in, and verified in the ID token.
 	for param, name := range map[string]string{"acr_values": "OIDC_ACR_VALUES", "max_age": "OIDC_MAX_AGE"} {

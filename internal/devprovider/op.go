@@ -14,12 +14,14 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"html"
 	"html/template"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -505,7 +507,9 @@ func (p *Provider) loginSubmit(w http.ResponseWriter, r *http.Request) {
 // Login runs the provider's side of a sign-in for an HTTP client (no
 // browser): it follows authURL to the login form, submits the user's
 // credentials and returns the redirect to the relying party's callback,
-// without following it.
+// without following it. With response_mode=form_post it returns the
+// callback URL with the fields the provider's page would POST as its
+// query: the caller POSTs them.
 func (p *Provider) Login(hc *http.Client, authURL string, user User) (*url.URL, error) {
 	noFollow := *hc
 	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -531,6 +535,11 @@ func (p *Provider) Login(hc *http.Client, authURL string, user User) (*url.URL, 
 			next = resp.Header.Get("Location")
 			continue
 		}
+		if resp.StatusCode == http.StatusOK {
+			if loc, ok := formPostResponse(body); ok {
+				return loc, nil
+			}
+		}
 		if resp.StatusCode/100 != 3 {
 			return nil, fmt.Errorf("devprovider: %s answered %d: %s", next, resp.StatusCode, body)
 		}
@@ -544,4 +553,28 @@ func (p *Provider) Login(hc *http.Client, authURL string, user User) (*url.URL, 
 		next = loc.String()
 	}
 	return nil, fmt.Errorf("devprovider: too many redirects")
+}
+
+var (
+	formAction  = regexp.MustCompile(`<form method="post" action="([^"]*)">`)
+	hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)"`)
+)
+
+// formPostResponse reads zitadel's form_post page: the form's action with
+// its hidden fields as the query.
+func formPostResponse(body []byte) (*url.URL, bool) {
+	m := formAction.FindSubmatch(body)
+	if m == nil {
+		return nil, false
+	}
+	u, err := url.Parse(html.UnescapeString(string(m[1])))
+	if err != nil {
+		return nil, false
+	}
+	q := url.Values{}
+	for _, in := range hiddenInput.FindAllSubmatch(body, -1) {
+		q.Set(html.UnescapeString(string(in[1])), html.UnescapeString(string(in[2])))
+	}
+	u.RawQuery = q.Encode()
+	return u, true
 }
