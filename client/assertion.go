@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -109,8 +110,8 @@ func (s *assertionSigner) SignPayload(payload []byte, alg jose.SignatureAlgorith
 // minute.
 func (s *assertionSigner) assertion(clientID string, ep Endpoints, now time.Time) (string, error) {
 	aud := ep.Issuer
-	if aud == "" {
-		aud = ep.TokenURL
+	if aud == "" || strings.Contains(aud, tenantPlaceholder) {
+		aud = ep.TokenURL // no issuer, or a multi-tenant template
 	}
 	claims, _ := json.Marshal(map[string]any{"iss": clientID, "sub": clientID, "aud": aud,
 		"jti": randomString(16), "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()})

@@ -211,6 +211,16 @@ func (c *Client) CheckResponseIssuer(ctx context.Context, q url.Values) error {
 			return fmt.Errorf("%w: no iss, and the provider always sends it", ErrResponseIssuer)
 		}
 		return nil
+	case len(iss) == 1 && strings.Contains(ep.Issuer, tenantPlaceholder):
+		// A multi-tenant template: an accepted tenant's issuer.
+		r, err := c.cfg.Provider.resolve(ctx)
+		if err != nil {
+			return err
+		}
+		if r.tenants != nil && r.tenants.issuerOf(iss[0]) {
+			return nil
+		}
+		return fmt.Errorf("%w: iss %q is not an accepted tenant's issuer", ErrResponseIssuer, netx.ProviderText(iss[0]))
 	case len(iss) != 1 || iss[0] != ep.Issuer:
 		return fmt.Errorf("%w: iss %q, want %q", ErrResponseIssuer, netx.ProviderText(strings.Join(iss, ",")), ep.Issuer)
 	}

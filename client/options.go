@@ -57,6 +57,8 @@ type providerOptions struct {
 	hc                                    *http.Client
 	insecureHTTP                          bool
 	retryInterval                         time.Duration
+	tenants                               []string
+	anyTenant                             bool
 }
 
 func applyOptions(opts []ProviderOption) providerOptions {
@@ -75,6 +77,21 @@ func WithName(name string) ProviderOption { return func(o *providerOptions) { o.
 // loopback host. Tokens then travel in clear: only for a closed test
 // network.
 func WithInsecureHTTP() ProviderOption { return func(o *providerOptions) { o.insecureHTTP = true } }
+
+// WithTenants accepts sign-ins from these tenants of a multi-tenant
+// provider (Microsoft Entra ID's tenant IDs; the personal Microsoft
+// accounts' tenant is 9188040d-6c67-4c5b-b112-36a304b66dad): an ID token's
+// tid must be one of them and its iss the issuer template with that tid.
+func WithTenants(ids ...string) ProviderOption {
+	return func(o *providerOptions) { o.tenants = append(o.tenants, ids...) }
+}
+
+// WithAnyTenant accepts sign-ins from EVERY tenant of a multi-tenant
+// provider: anyone with an account in any organization, or a personal
+// account, signs in. An ID token's iss must still be the issuer template
+// with its own tid. Key users on (tid, oid) or (tid, sub), never on the
+// e-mail address, which each tenant's administrators set as they like.
+func WithAnyTenant() ProviderOption { return func(o *providerOptions) { o.anyTenant = true } }
 
 // WithRetryInterval sets the shortest time between two discovery attempts
 // after a failure (default 5 seconds).

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -69,6 +71,9 @@ type discoveryConfig struct {
 	// AllowInsecureHTTP accepts an issuer on plain http that is not a
 	// loopback host.
 	AllowInsecureHTTP bool
+	// Tenants, AnyTenant: see WithTenants.
+	Tenants   []string
+	AnyTenant bool
 }
 
 // Provider is an OAuth 2.0 / OpenID Connect provider: its endpoints and, for
@@ -91,6 +96,7 @@ type resolved struct {
 	ep       Endpoints
 	oidc     *oidc.Provider // nil for plain OAuth 2.0
 	verifier *oidc.IDTokenVerifier
+	tenants  *tenants // a multi-tenant issuer template; nil for one issuer
 }
 
 // asymmetricAlgs are the ID token signature algorithms ever accepted.
@@ -112,11 +118,17 @@ var defaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
 // or cannot be parsed is a configuration mistake and returned as an error
 // wrapping ErrDiscovery.
 //
-// Options: WithName, WithHTTPClient, WithRetryInterval, WithInsecureHTTP.
+// A multi-tenant provider's discovery (Microsoft Entra ID's /common/v2.0)
+// names an issuer template, https://login.microsoftonline.com/{tenantid}/v2.0:
+// Discover refuses it unless WithTenants names the tenants the app accepts
+// (or WithAnyTenant accepts every one).
+//
+// Options: WithName, WithHTTPClient, WithRetryInterval, WithInsecureHTTP,
+// WithTenants, WithAnyTenant.
 func Discover(ctx context.Context, issuer string, opts ...ProviderOption) (*Provider, error) {
 	o := applyOptions(opts)
 	p, err := lazyProvider(discoveryConfig{Issuer: issuer, Name: o.name, HTTPClient: o.hc, AllowInsecureHTTP: o.insecureHTTP,
-		RetryInterval: o.retryInterval})
+		RetryInterval: o.retryInterval, Tenants: o.tenants, AnyTenant: o.anyTenant})
 	if err != nil {
 		return nil, err
 	}
@@ -295,8 +307,19 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 	hc := *p.hc
 	hc.Transport = rec
 	op, err := oidc.NewProvider(oidc.ClientContext(ctx, &hc), p.cfg.Issuer)
+	var mismatch *oidc.IssuerMismatchError
+	var tt *tenants
+	if errors.As(err, &mismatch) && strings.Count(mismatch.Discovered, tenantPlaceholder) == 1 {
+		if len(p.cfg.Tenants) == 0 && !p.cfg.AnyTenant {
+			return nil, fmt.Errorf("%w: %s names the multi-tenant issuer %q: name the tenants the app accepts with client.WithTenants (or client.WithAnyTenant)",
+				ErrDiscovery, p.cfg.Issuer, mismatch.Discovered)
+		}
+		// Each ID token's iss is the template with its own tid, which
+		// must be one of the tenants: checked after the signature.
+		tt = &tenants{template: mismatch.Discovered, any: p.cfg.AnyTenant, ids: p.cfg.Tenants}
+		op, err = oidc.NewProvider(oidc.InsecureIssuerURLContext(oidc.ClientContext(ctx, &hc), tt.template), p.cfg.Issuer)
+	}
 	if err != nil {
-		var mismatch *oidc.IssuerMismatchError
 		switch {
 		case errors.As(err, &mismatch):
 			return nil, fmt.Errorf("%w: %s names issuer %q", ErrDiscovery, p.cfg.Issuer, mismatch.Discovered)
@@ -323,12 +346,60 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 		return nil, fmt.Errorf("%w: %s has no jwks_uri", ErrDiscovery, p.cfg.Issuer)
 	}
 	oe := op.Endpoint()
-	ep := Endpoints{Issuer: p.cfg.Issuer, AuthURL: oe.AuthURL, TokenURL: oe.TokenURL,
+	issuer := p.cfg.Issuer
+	if tt != nil {
+		issuer = tt.template
+	}
+	ep := Endpoints{Issuer: issuer, AuthURL: oe.AuthURL, TokenURL: oe.TokenURL,
 		UserInfoURL: op.UserInfoEndpoint(), JWKSURL: extra.JWKS, RevocationURL: extra.Revocation,
 		EndSessionURL: extra.EndSession, SigningAlgs: extra.Algs, AuthMethods: extra.Auth, ResponseIss: extra.Iss,
 		PARURL: extra.PAR, RequirePAR: extra.RequirePAR}
-	return p.build(ep, op), nil
+	r := p.build(ep, op)
+	if tt != nil {
+		r.tenants = tt
+		r.verifier = oidc.NewVerifier(ep.Issuer, &keySet{url: ep.JWKSURL, hc: p.hc},
+			&oidc.Config{SkipClientIDCheck: true, SupportedSigningAlgs: r.ep.SigningAlgs, SkipExpiryCheck: true, SkipIssuerCheck: true})
+	}
+	return r, nil
 }
 
 // httpClient is the client used for this provider's requests.
 func (p *Provider) httpClient() *http.Client { return p.hc }
+
+// tenantPlaceholder stands for the tenant in a multi-tenant issuer
+// template.
+const tenantPlaceholder = "{tenantid}"
+
+// tenants is a multi-tenant provider's issuer template and the tenants an
+// app accepts.
+type tenants struct {
+	template string
+	any      bool
+	ids      []string
+}
+
+// check refuses an ID token (or a logout token) whose tid is not accepted
+// or whose iss is not the template with that tid.
+func (t *tenants) check(iss string, claims map[string]any) error {
+	tid, _ := claims["tid"].(string)
+	switch {
+	case tid == "":
+		return fmt.Errorf("%w: no tid from a multi-tenant provider", ErrInvalidIDToken)
+	case !t.any && !slices.Contains(t.ids, tid):
+		return fmt.Errorf("%w: tenant %q is not one the app accepts (client.WithTenants)", ErrInvalidIDToken, netx.ProviderText(tid))
+	case iss != strings.Replace(t.template, tenantPlaceholder, tid, 1):
+		return fmt.Errorf("%w: iss %q is not tenant %q's issuer", ErrInvalidIDToken, netx.ProviderText(iss), netx.ProviderText(tid))
+	}
+	return nil
+}
+
+// issuerOf reports whether iss is the issuer of a tenant the app accepts.
+func (t *tenants) issuerOf(iss string) bool {
+	pre, post, _ := strings.Cut(t.template, tenantPlaceholder)
+	rest, okPre := strings.CutPrefix(iss, pre)
+	tid, okPost := strings.CutSuffix(rest, post)
+	if !okPre || !okPost || tid == "" || strings.ContainsAny(tid, "/?#") {
+		return false
+	}
+	return t.any || slices.Contains(t.ids, tid)
+}

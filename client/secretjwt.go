@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -89,6 +90,9 @@ func (c *Client) clientSecret(ctx context.Context, ep Endpoints) string {
 	aud := m.cfg.Audience
 	if aud == "" {
 		aud = ep.Issuer
+	}
+	if strings.Contains(aud, tenantPlaceholder) {
+		aud = ep.TokenURL
 	}
 	claims, _ := json.Marshal(map[string]any{"iss": m.cfg.Issuer, "sub": c.cfg.ClientID, "aud": aud,
 		"iat": now.Unix(), "exp": now.Add(m.cfg.Lifetime).Unix()})

@@ -39,6 +39,11 @@ func (c *Client) verifyIDToken(ctx context.Context, r *resolved, raw, accessToke
 	if err := idt.Claims(&claims); err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidIDToken, err)
 	}
+	if r.tenants != nil {
+		if err := r.tenants.check(idt.Issuer, claims); err != nil {
+			return nil, nil, err
+		}
+	}
 	azp, _ := claims["azp"].(string)
 	if azp != "" && azp != c.cfg.ClientID {
 		return nil, nil, fmt.Errorf("%w: azp %q is not the client ID", ErrInvalidIDToken, azp)

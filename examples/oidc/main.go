@@ -14,6 +14,10 @@
 //	OIDC_ACR_VALUES       acr_values asked for at sign-in; the ID token's acr must be one
 //	OIDC_MAX_AGE          max_age in seconds asked for at sign-in; auth_time is verified
 //	OIDC_DPOP             true: DPoP-bound tokens (RFC 9449), proved with a key per sign-in
+//	OIDC_TENANTS          comma-separated tenant IDs accepted from a multi-tenant provider
+//	                      (OIDC_ISSUER https://login.microsoftonline.com/common/v2.0,
+//	                      whose discovery names the issuer template …/{tenantid}/v2.0)
+//	OIDC_ANY_TENANT       true: accept EVERY tenant of such a provider instead
 //	OIDC_RESPONSE_MODE    form_post: the provider POSTs the authorization response to the
 //	                      callback (default: query parameters of a redirect)
 //	API_RESOURCE          the resource indicator (RFC 8707) or audience of API_URL's own
@@ -40,6 +44,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 
@@ -70,7 +75,14 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	}
 
 	// The provider, and the app's registration there.
-	prov, err := client.Discover(ctx, vars["OIDC_ISSUER"], env.ProviderOptions()...)
+	popts := env.ProviderOptions()
+	if t := env.Get("OIDC_TENANTS"); t != "" {
+		popts = append(popts, client.WithTenants(strings.Split(t, ",")...))
+	}
+	if env.Get("OIDC_ANY_TENANT") == "true" {
+		popts = append(popts, client.WithAnyTenant())
+	}
+	prov, err := client.Discover(ctx, vars["OIDC_ISSUER"], popts...)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/internal/testkit/certop"
+	"github.com/confidant-go/confidant/internal/testkit/emulate"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 )
 
@@ -334,5 +335,39 @@ func TestEnvContractRedis(t *testing.T) {
 	hc.Jar.SetCookies(u, copied)
 	if status := profile(); status != http.StatusUnauthorized {
 		t.Errorf("the copied cookie at the first instance after sign-out at the other: %d, want 401", status)
+	}
+}
+
+// TestEnvTenants: OIDC_TENANTS with OIDC_ISSUER at a multi-tenant
+// provider's common endpoint (Microsoft Entra ID's, emulated): a user of a
+// named tenant signs in and calls the API; without OIDC_TENANTS the app
+// does not start, and says how to fix it.
+func TestEnvTenants(t *testing.T) {
+	const tid = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	user := devprovider.User{ID: "ada", Username: "ada@contoso.example", Password: "pw", Name: "Ada"}
+	hosts := &emulate.Hosts{}
+	app := httptest.NewUnstartedServer(nil)
+	appURL := "http://" + app.Listener.Addr().String()
+	e := emulate.NewEntra(t, hosts, []string{tid}, map[string][]devprovider.User{tid: {user}},
+		[]devprovider.Client{{ID: "ex", Secret: "ex-secret", Redirects: []string{appURL + "/auth/callback"}}})
+	env := map[string]string{"OIDC_ISSUER": "https://login.microsoftonline.com/common/v2.0", "OIDC_CLIENT_ID": "ex",
+		"OIDC_CLIENT_SECRET": "ex-secret", "APP_URL": appURL, "API_URL": "https://login.microsoftonline.com/common/oidc/userinfo"}
+	cfg := envconfig.Env{Getenv: func(k string) string { return env[k] }, HTTPClient: hosts.Client(), Logger: testenv.CollectLogger()}
+	if _, err := newApp(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "WithTenants") {
+		t.Errorf("without OIDC_TENANTS: %v, want an error naming the fix", err)
+	}
+	env["OIDC_TENANTS"] = "00000000-0000-0000-0000-000000000000," + tid
+	h, err := newApp(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Config.Handler = h
+	app.Start()
+	defer app.Close()
+	body := signInAndCallAPI(t, appURL, func(hc *http.Client, u string) (*url.URL, error) {
+		return e.Tenants[tid].Login(&http.Client{Transport: hosts, Jar: hc.Jar}, u, user)
+	}, nil)
+	if !strings.Contains(body, `"status":200`) || !strings.Contains(body, "ada") {
+		t.Errorf("/api: %s", body)
 	}
 }

@@ -1,0 +1,151 @@
+package emulate
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/confidant-go/confidant/internal/devprovider"
+)
+
+// Entra emulates Microsoft Entra ID's multi-tenant endpoints as "OpenID
+// Connect on the Microsoft identity platform"
+// (learn.microsoft.com/entra/identity-platform/v2-protocols-oidc)
+// describes them: discovery at /common/v2.0 (and /organizations/v2.0)
+// names the issuer template https://login.microsoftonline.com/{tenantid}/v2.0;
+// the authorize, token and logout endpoints live under /common; the keys
+// of every tenant at /common/discovery/v2.0/keys; each ID token's iss is its
+// tenant's issuer and its tid claim the tenant's ID. Each tenant is a real
+// OP of its own (issuer https://login.microsoftonline.com/TID/v2.0) with
+// the same client registered (a multi-tenant app); a sign-in at /common
+// lands in the tenant Home names, the user's home tenant.
+type Entra struct {
+	Server  *httptest.Server
+	Tenants map[string]*devprovider.Provider
+
+	mu   sync.Mutex
+	home string
+}
+
+// EntraIssuer is the issuer of tenant tid.
+func EntraIssuer(tid string) string { return "https://login.microsoftonline.com/" + tid + "/v2.0" }
+
+// NewEntra starts tenants (ID → its users; each user gets the tid claim and
+// an oid) with clients registered in each, mapped in hosts. The first
+// tenant is home until SetHome.
+func NewEntra(t testing.TB, hosts *Hosts, tenants []string, users map[string][]devprovider.User, clients []devprovider.Client) *Entra {
+	t.Helper()
+	e := &Entra{Tenants: map[string]*devprovider.Provider{}, home: tenants[0]}
+	for _, tid := range tenants {
+		var us []devprovider.User
+		for _, u := range users[tid] {
+			claims := map[string]any{"tid": tid, "oid": "oid-" + u.ID}
+			for k, v := range u.Claims {
+				claims[k] = v
+			}
+			u.Claims = claims
+			us = append(us, u)
+		}
+		op, err := devprovider.New(EntraIssuer(tid), devprovider.Config{Users: us, Clients: clients})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Tenants[tid] = op
+	}
+	e.Server = httptest.NewServer(e)
+	t.Cleanup(e.Server.Close)
+	hosts.Map("login.microsoftonline.com", e.Server.URL)
+	return e
+}
+
+// SetHome makes tid the tenant the next sign-ins at /common land in.
+func (e *Entra) SetHome(tid string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.home = tid
+}
+
+func (e *Entra) homeOP() *devprovider.Provider {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.Tenants[e.home]
+}
+
+const entraBase = "https://login.microsoftonline.com"
+
+func (e *Entra) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	to := func(op *devprovider.Provider, path string) {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = path
+		op.ServeHTTP(w, r2)
+	}
+	switch r.URL.Path {
+	case "/common/v2.0" + devprovider.PathDiscovery, "/organizations/v2.0" + devprovider.PathDiscovery:
+		doc := discovery(e.homeOP(), r)
+		doc["issuer"] = EntraIssuer("{tenantid}")
+		doc["authorization_endpoint"] = entraBase + "/common/oauth2/v2.0/authorize"
+		doc["token_endpoint"] = entraBase + "/common/oauth2/v2.0/token"
+		doc["end_session_endpoint"] = entraBase + "/common/oauth2/v2.0/logout"
+		doc["jwks_uri"] = entraBase + "/common/discovery/v2.0/keys"
+		doc["userinfo_endpoint"] = entraBase + "/common/oidc/userinfo"
+		delete(doc, "revocation_endpoint") // Entra has none
+		writeJSON(w, doc)
+	case "/common/oauth2/v2.0/authorize":
+		to(e.homeOP(), devprovider.PathAuthorize)
+	case "/common/oauth2/v2.0/logout":
+		to(e.homeOP(), devprovider.PathEndSession)
+	case "/common/discovery/v2.0/keys":
+		var all []json.RawMessage
+		for _, op := range e.Tenants {
+			rec := httptest.NewRecorder()
+			r2 := r.Clone(r.Context())
+			r2.URL.Path = devprovider.PathKeys
+			op.ServeHTTP(rec, r2)
+			var set struct {
+				Keys []json.RawMessage `json:"keys"`
+			}
+			json.Unmarshal(rec.Body.Bytes(), &set)
+			all = append(all, set.Keys...)
+		}
+		writeJSON(w, map[string]any{"keys": all})
+	case "/common/oauth2/v2.0/token", "/common/oidc/userinfo":
+		// The tenant that issued the code, refresh or access token
+		// answers; the others refuse it.
+		path := devprovider.PathToken
+		if strings.HasSuffix(r.URL.Path, "userinfo") {
+			path = devprovider.PathUserinfo
+		}
+		body, _ := io.ReadAll(r.Body)
+		var last *httptest.ResponseRecorder
+		for _, op := range e.Tenants {
+			rec := httptest.NewRecorder()
+			r2 := r.Clone(r.Context())
+			r2.URL.Path = path
+			r2.Body = io.NopCloser(bytes.NewReader(body))
+			op.ServeHTTP(rec, r2)
+			last = rec
+			if rec.Code == http.StatusOK {
+				break
+			}
+		}
+		for k, v := range last.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(last.Code)
+		w.Write(last.Body.Bytes())
+	default:
+		// A tenant's own paths (its login UI and callback).
+		for tid, op := range e.Tenants {
+			if rest, ok := strings.CutPrefix(r.URL.Path, "/"+tid+"/v2.0"); ok {
+				to(op, rest)
+				return
+			}
+		}
+		http.NotFound(w, r)
+	}
+}

@@ -1,0 +1,163 @@
+package middleware_test
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/emulate"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
+	"github.com/confidant-go/confidant/middleware"
+)
+
+const (
+	contoso  = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	fabrikam = "b6a0c7c2-4a1e-4c8e-9f3d-0c9a1d2e3f40"
+	personal = "9188040d-6c67-4c5b-b112-36a304b66dad"
+)
+
+var entraUsers = map[string][]devprovider.User{
+	contoso:  {{ID: "contoso-ada", Username: "ada@contoso.example", Password: "pw", Name: "Ada (Contoso)", Email: "ada@contoso.example"}},
+	fabrikam: {{ID: "fabrikam-ada", Username: "ada@fabrikam.example", Password: "pw", Name: "Ada (Fabrikam)", Email: "ada@contoso.example"}},
+	personal: {{ID: "personal-bob", Username: "bob@outlook.example", Password: "pw", Name: "Bob", Email: "bob@outlook.example"}},
+}
+
+type entraSetup struct {
+	hosts *emulate.Hosts
+	e     *emulate.Entra
+	app   *testenv.App
+	rec   *recordingErrors
+}
+
+// newEntra is an app of one multi-tenant registration, discovered at
+// /common/v2.0 with popts (WithTenants or WithAnyTenant), as the README
+// shows.
+func newEntra(t *testing.T, popts ...client.ProviderOption) *entraSetup {
+	s := &entraSetup{hosts: &emulate.Hosts{}, rec: &recordingErrors{}}
+	s.app = testenv.NewApp(t, nil, func(appURL string) middleware.Config {
+		s.e = emulate.NewEntra(t, s.hosts, []string{contoso, fabrikam, personal}, entraUsers, []devprovider.Client{{ID: "multi-app",
+			Secret: "multi-secret", Redirects: []string{appURL + "/auth/callback"}, PostLogoutRedirects: []string{appURL + "/"}}})
+		prov, err := client.Discover(t.Context(), "https://login.microsoftonline.com/common/v2.0",
+			append([]client.ProviderOption{client.WithName("entra"), client.WithHTTPClient(s.hosts.Client())}, popts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := client.New(client.Config{Provider: prov, ClientID: "multi-app", ClientSecret: "multi-secret",
+			RedirectURL: appURL + "/auth/callback", HTTPClient: s.hosts.Client(),
+			Scopes: []string{"openid", "profile", "email", "offline_access"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := middleware.Config{Clients: []*client.Client{c}, APITransport: s.hosts}
+		s.rec.install(&cfg)
+		return cfg
+	})
+	return s
+}
+
+// signIn signs the tenant's user in (their home tenant) and returns the
+// callback's answer.
+func (s *entraSetup) signIn(t *testing.T, hc *http.Client, tid string) *http.Response {
+	t.Helper()
+	s.e.SetHome(tid)
+	resp, _ := get(t, hc, s.app.URL+"/profile")
+	cb, err := s.e.Tenants[tid].Login(hc, resp.Header.Get("Location"), entraUsers[tid][0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _ = get(t, hc, cb.String())
+	return resp
+}
+
+// TestEntraTenants: discovery at /common names the issuer template; a
+// user of an accepted tenant signs in (and refreshes within it), one of
+// another tenant is refused, WithAnyTenant lets every tenant in, and an
+// app that names no tenant does not start, told how to fix it.
+func TestEntraTenants(t *testing.T) {
+	t.Run("accepted tenants only", func(t *testing.T) {
+		s := newEntra(t, client.WithTenants(contoso, personal))
+		for _, tid := range []string{contoso, personal} {
+			hc := testenv.BrowserVia(s.hosts)
+			if resp := s.signIn(t, hc, tid); resp.StatusCode != http.StatusFound {
+				t.Fatalf("tenant %s: callback %d", tid, resp.StatusCode)
+			}
+			resp, body := get(t, hc, s.app.URL+"/profile")
+			if resp.StatusCode != http.StatusOK || !strings.Contains(body, entraUsers[tid][0].ID) || !strings.Contains(body, tid) {
+				t.Errorf("tenant %s: /profile %d %s", tid, resp.StatusCode, body)
+			}
+		}
+		hc := testenv.BrowserVia(s.hosts)
+		if resp := s.signIn(t, hc, fabrikam); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("another tenant's user: callback %d, want 401", resp.StatusCode)
+		}
+		if err := s.rec.last(); !errors.Is(err, client.ErrInvalidIDToken) || !strings.Contains(err.Error(), "tenant") {
+			t.Errorf("refused for %v, want ErrInvalidIDToken naming the tenant", err)
+		}
+		if resp, _ := get(t, hc, s.app.URL+"/profile"); resp.StatusCode != http.StatusFound {
+			t.Errorf("after the refusal: %d, want no session", resp.StatusCode)
+		}
+	})
+	t.Run("any tenant", func(t *testing.T) {
+		s := newEntra(t, client.WithAnyTenant())
+		hc := testenv.BrowserVia(s.hosts)
+		if resp := s.signIn(t, hc, fabrikam); resp.StatusCode != http.StatusFound {
+			t.Fatalf("callback %d", resp.StatusCode)
+		}
+		if resp, body := get(t, hc, s.app.URL+"/profile"); resp.StatusCode != http.StatusOK || !strings.Contains(body, fabrikam) {
+			t.Errorf("/profile %d %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("no tenant named", func(t *testing.T) {
+		hosts := &emulate.Hosts{}
+		emulate.NewEntra(t, hosts, []string{contoso}, entraUsers, nil)
+		_, err := client.Discover(t.Context(), "https://login.microsoftonline.com/common/v2.0", client.WithHTTPClient(hosts.Client()))
+		if !errors.Is(err, client.ErrDiscovery) || !strings.Contains(err.Error(), "WithTenants") {
+			t.Errorf("Discover without tenants: %v, want ErrDiscovery naming WithTenants", err)
+		}
+	})
+}
+
+// TestEntraIssuerOfAnotherTenant: an ID token whose tid names an accepted
+// tenant but whose iss is another tenant's (a token minted by a tenant the
+// app does not accept, claiming to be from one it does) is refused.
+func TestEntraIssuerOfAnotherTenant(t *testing.T) {
+	users := map[string][]devprovider.User{contoso: entraUsers[contoso], fabrikam: {{ID: "mallory", Username: "m", Password: "pw",
+		Name: "Mallory", Claims: map[string]any{"tid": contoso}}}}
+	hosts := &emulate.Hosts{}
+	rec := &recordingErrors{}
+	var e *emulate.Entra
+	app := testenv.NewApp(t, nil, func(appURL string) middleware.Config {
+		e = emulate.NewEntra(t, hosts, []string{contoso, fabrikam}, users, []devprovider.Client{{ID: "multi-app",
+			Secret: "multi-secret", Redirects: []string{appURL + "/auth/callback"}}})
+		prov, err := client.Discover(t.Context(), "https://login.microsoftonline.com/common/v2.0", client.WithTenants(contoso),
+			client.WithHTTPClient(hosts.Client()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := client.New(client.Config{Provider: prov, ClientID: "multi-app", ClientSecret: "multi-secret",
+			RedirectURL: appURL + "/auth/callback", HTTPClient: hosts.Client()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := middleware.Config{Clients: []*client.Client{c}}
+		rec.install(&cfg)
+		return cfg
+	})
+	e.SetHome(fabrikam)
+	hc := testenv.BrowserVia(hosts)
+	resp, _ := get(t, hc, app.URL+"/profile")
+	cb, err := e.Tenants[fabrikam].Login(hc, resp.Header.Get("Location"), users[fabrikam][0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := get(t, hc, cb.String()); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("callback %d, want 401", resp.StatusCode)
+	}
+	if err := rec.last(); !errors.Is(err, client.ErrInvalidIDToken) || !strings.Contains(err.Error(), "issuer") {
+		t.Errorf("refused for %v, want ErrInvalidIDToken naming the issuer", err)
+	}
+
+}
