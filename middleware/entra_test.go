@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -160,4 +161,91 @@ func TestEntraIssuerOfAnotherTenant(t *testing.T) {
 		t.Errorf("refused for %v, want ErrInvalidIDToken naming the issuer", err)
 	}
 
+}
+
+// TestEntraPreset: client.Entra for the app's own tenant signs its users
+// in under the stable name "entra"; a user in more than 200 groups (no
+// groups claim, a pointer to Microsoft Graph instead) is refused by a
+// groups requirement with ErrDistributedClaim, never as "not a member";
+// sign-out goes through Entra's end_session; a multi-tenant preset without
+// tenants, or a domain for a tenant, is refused at once.
+func TestEntraPreset(t *testing.T) {
+	users := map[string][]devprovider.User{contoso: {
+		{ID: "member", Username: "member", Password: "pw", Name: "Member", Claims: map[string]any{"groups": []string{"admins"}}},
+		{ID: "many-groups", Username: "many", Password: "pw", Name: "Many", Claims: map[string]any{
+			"_claim_names":   map[string]any{"groups": "src1"},
+			"_claim_sources": map[string]any{"src1": map[string]any{"endpoint": "https://graph.microsoft.com/v1.0/users/oid-many-groups/getMemberObjects"}}}},
+		{ID: "outsider", Username: "outsider", Password: "pw", Name: "Outsider", Claims: map[string]any{"groups": []string{"staff"}}},
+	}}
+	hosts := &emulate.Hosts{}
+	rec := &recordingErrors{}
+	var e *emulate.Entra
+	app := testenv.NewApp(t, nil, func(appURL string) middleware.Config {
+		e = emulate.NewEntra(t, hosts, []string{contoso}, users, []devprovider.Client{{ID: "app", Secret: "secret",
+			Redirects: []string{appURL + "/auth/callback"}, PostLogoutRedirects: []string{appURL + "/"}}})
+		prov, err := client.Entra(contoso, client.WithHTTPClient(hosts.Client()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := client.New(client.Config{Provider: prov, ClientID: "app", ClientSecret: "secret",
+			RedirectURL: appURL + "/auth/callback", HTTPClient: hosts.Client()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := middleware.Config{Clients: []*client.Client{c}}
+		rec.install(&cfg)
+		return cfg
+	})
+	app.Mux.Handle("/admin", app.Auth.RequireWith(middleware.Claim("groups", "admins"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "admin")
+	})))
+	signIn := func(u devprovider.User) *http.Client {
+		hc := testenv.BrowserVia(hosts)
+		resp, _ := get(t, hc, app.URL+"/profile")
+		cb, err := e.Tenants[contoso].Login(hc, resp.Header.Get("Location"), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp, body := get(t, hc, cb.String()); resp.StatusCode != http.StatusFound {
+			t.Fatalf("%s: callback %d %s", u.ID, resp.StatusCode, body)
+		}
+		return hc
+	}
+	for _, tc := range []struct {
+		user        devprovider.User
+		status      int
+		distributed bool
+	}{{users[contoso][0], http.StatusOK, false}, {users[contoso][1], http.StatusForbidden, true}, {users[contoso][2], http.StatusForbidden, false}} {
+		hc := signIn(tc.user)
+		if resp, body := get(t, hc, app.URL+"/profile"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"Provider":"entra"`) {
+			t.Errorf("%s: /profile %d %s", tc.user.ID, resp.StatusCode, body)
+		}
+		resp, _ := get(t, hc, app.URL+"/admin")
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s: /admin %d, want %d", tc.user.ID, resp.StatusCode, tc.status)
+		}
+		if tc.status == http.StatusForbidden {
+			if err := rec.last(); !errors.Is(err, middleware.ErrForbidden) || errors.Is(err, middleware.ErrDistributedClaim) != tc.distributed {
+				t.Errorf("%s: refused for %v; distributed claim: want %v", tc.user.ID, err, tc.distributed)
+			}
+		}
+		if tc.user.ID == "member" {
+			resp, err := hc.Post(app.URL+"/auth/logout", "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, emulate.EntraIssuer(contoso)+"/") || !strings.Contains(loc, "id_token_hint=") {
+				t.Errorf("sign-out to %q, want Entra's end_session with id_token_hint", loc)
+			}
+		}
+	}
+	for _, tenant := range []string{"organizations", "common", "contoso.onmicrosoft.com", ""} {
+		if _, err := client.Entra(tenant); !errors.Is(err, client.ErrConfig) {
+			t.Errorf("Entra(%q) without tenants: %v, want ErrConfig", tenant, err)
+		}
+	}
+	if _, err := client.Entra("organizations", client.WithTenants(contoso)); err != nil {
+		t.Errorf("Entra(organizations) with a tenant: %v", err)
+	}
 }

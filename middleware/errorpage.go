@@ -44,6 +44,8 @@ func defaultErrorPage(loginPath string) http.HandlerFunc {
 			title, reason = "Method not allowed", "This endpoint does not accept that request method."
 		case errors.Is(err, ErrCrossOrigin):
 			title, reason = "Request refused", "Another site asked your browser to do this; nothing was changed."
+		case errors.Is(err, ErrDistributedClaim):
+			title, reason = "Not allowed", "Your account belongs to more groups than the sign-in can list, so this app cannot tell whether you may open this page."
 		case errors.Is(err, ErrForbidden):
 			title, reason = "Not allowed", "You are signed in, but your account may not open this page."
 		case errors.Is(err, ErrSignInRefused):

@@ -65,6 +65,13 @@ var (
 	// requirements (Claim, Scope, Value). Status 403.
 	ErrForbidden = errors.New("middleware: not allowed")
 
+	// ErrDistributedClaim means a Claim requirement met a claim that the
+	// provider did not put in the token but points to elsewhere (OpenID
+	// Connect Core 5.6.2 _claim_names; Entra's groups of a user in more
+	// than 200): the request got 403, but the user may well hold it. It
+	// wraps ErrForbidden.
+	ErrDistributedClaim = fmt.Errorf("%w: the claim is held elsewhere (a distributed claim)", ErrForbidden)
+
 	// ErrCrossOrigin means a page of another origin made the browser send
 	// a request that only the app's own pages may send (sign-out): it was
 	// refused with 403 and changed nothing.

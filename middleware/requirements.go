@@ -25,7 +25,10 @@ type Requirement struct {
 
 // Claim lets in users whose claim name (of the ID token or userinfo: a
 // string, or a list of strings such as groups or roles) holds one of
-// values.
+// values. A claim the provider left out and points to instead (a
+// distributed claim, such as Entra's groups of a user in more than 200)
+// refuses with ErrDistributedClaim, which the app can tell from "not a
+// member" and resolve itself (Microsoft Graph).
 func Claim(name string, values ...string) Requirement {
 	return Requirement{allow: []func(*session.Session) error{func(s *session.Session) error {
 		var claims map[string]any
@@ -45,6 +48,12 @@ func Claim(name string, values ...string) Requirement {
 			if slices.Contains(have, v) {
 				return nil
 			}
+		}
+		if names, _ := claims["_claim_names"].(map[string]any); claims[name] == nil && names[name] != nil {
+			// A distributed claim (OpenID Connect Core 5.6.2): the
+			// provider left it out and points to where it is (Entra's
+			// groups of a user in more than 200). Not "not a member".
+			return fmt.Errorf("%w: claim %s", ErrDistributedClaim, name)
 		}
 		return fmt.Errorf("%w: claim %s has none of %q", ErrForbidden, name, values)
 	}}}

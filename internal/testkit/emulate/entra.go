@@ -23,7 +23,8 @@ import (
 // tenant's issuer and its tid claim the tenant's ID. Each tenant is a real
 // OP of its own (issuer https://login.microsoftonline.com/TID/v2.0) with
 // the same client registered (a multi-tenant app); a sign-in at /common
-// lands in the tenant Home names, the user's home tenant.
+// lands in the tenant Home names, the user's home tenant. Userinfo is
+// Microsoft Graph's, https://graph.microsoft.com/oidc/userinfo.
 type Entra struct {
 	Server  *httptest.Server
 	Tenants map[string]*devprovider.Provider
@@ -60,6 +61,7 @@ func NewEntra(t testing.TB, hosts *Hosts, tenants []string, users map[string][]d
 	e.Server = httptest.NewServer(e)
 	t.Cleanup(e.Server.Close)
 	hosts.Map("login.microsoftonline.com", e.Server.URL)
+	hosts.Map("graph.microsoft.com", e.Server.URL) // its /oidc/userinfo
 	return e
 }
 
@@ -92,7 +94,7 @@ func (e *Entra) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		doc["token_endpoint"] = entraBase + "/common/oauth2/v2.0/token"
 		doc["end_session_endpoint"] = entraBase + "/common/oauth2/v2.0/logout"
 		doc["jwks_uri"] = entraBase + "/common/discovery/v2.0/keys"
-		doc["userinfo_endpoint"] = entraBase + "/common/oidc/userinfo"
+		doc["userinfo_endpoint"] = "https://graph.microsoft.com/oidc/userinfo"
 		delete(doc, "revocation_endpoint") // Entra has none
 		writeJSON(w, doc)
 	case "/common/oauth2/v2.0/authorize":
@@ -113,7 +115,7 @@ func (e *Entra) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			all = append(all, set.Keys...)
 		}
 		writeJSON(w, map[string]any{"keys": all})
-	case "/common/oauth2/v2.0/token", "/common/oidc/userinfo":
+	case "/common/oauth2/v2.0/token", "/common/oidc/userinfo", "/oidc/userinfo":
 		// The tenant that issued the code, refresh or access token
 		// answers; the others refuse it.
 		path := devprovider.PathToken

@@ -1,0 +1,57 @@
+package client
+
+import (
+	"fmt"
+	"regexp"
+)
+
+// PersonalAccountsTenant is the tenant of personal Microsoft accounts
+// (outlook.com, …) in Microsoft Entra ID: name it in WithTenants to let them
+// in from "common".
+const PersonalAccountsTenant = "9188040d-6c67-4c5b-b112-36a304b66dad"
+
+var tenantID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// Entra returns Microsoft Entra ID (the Microsoft identity platform's v2.0
+// endpoints), discovered on first use at
+// https://login.microsoftonline.com/TENANT/v2.0, and named "entra" whatever
+// the tenant (sessions and records keep it). tenant is:
+//   - the app's own tenant ID (a GUID): its directory's users only;
+//   - "organizations" (work and school accounts) or "common" (those and
+//     personal accounts): multi-tenant, so WithTenants names the tenants the
+//     app accepts, or WithAnyTenant accepts all; each ID token's tid and
+//     iss are checked (see Discover);
+//   - "consumers": personal Microsoft accounts only.
+//
+// Key users on (Provider, Subject): Entra's sub is stable for one app
+// registration. The directory's own IDs, tid and oid, are in the user's
+// claims; never key on the e-mail address, which each tenant's
+// administrators set as they like. A user in more than 200 groups gets no
+// groups claim but a pointer to Microsoft Graph (a distributed claim):
+// middleware.Claim("groups", …) then refuses with
+// middleware.ErrDistributedClaim, never as "not a member". Sign-out goes
+// through Entra's end_session endpoint. A client secret, private_key_jwt
+// (Config.PrivateKey, the certificate's key) or SecretJWT authenticate the
+// app.
+func Entra(tenant string, opts ...ProviderOption) (*Provider, error) {
+	o := applyOptions(opts)
+	if o.name == "" {
+		o.name = "entra"
+	}
+	cfg := discoveryConfig{Name: o.name, HTTPClient: o.hc, Tenants: o.tenants, AnyTenant: o.anyTenant}
+	switch {
+	case tenant == "common" || tenant == "organizations":
+		if len(o.tenants) == 0 && !o.anyTenant {
+			return nil, fmt.Errorf("%w: Entra(%q) lets in users of every tenant: name the tenants the app accepts with WithTenants (or WithAnyTenant)", ErrConfig, tenant)
+		}
+		cfg.Issuer = "https://login.microsoftonline.com/" + tenant + "/v2.0"
+	case tenant == "consumers":
+		// Its discovery names the personal accounts' tenant as issuer.
+		cfg.Issuer = "https://login.microsoftonline.com/" + PersonalAccountsTenant + "/v2.0"
+	case tenantID.MatchString(tenant):
+		cfg.Issuer = "https://login.microsoftonline.com/" + tenant + "/v2.0"
+	default:
+		return nil, fmt.Errorf("%w: Entra(%q): want the tenant ID (a GUID, from the app registration's Overview), organizations, common or consumers; a domain's discovery names the tenant ID as issuer", ErrConfig, tenant)
+	}
+	return lazyProvider(cfg)
+}
