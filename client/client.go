@@ -245,6 +245,9 @@ func New(cfg Config) (*Client, error) {
 			return nil, err
 		}
 	}
+	if cfg.ResponseMode == "" {
+		cfg.ResponseMode = cfg.Provider.q.responseMode
+	}
 	switch cfg.ResponseMode {
 	case "", "query", "form_post":
 		if cfg.ResponseMode == "query" {

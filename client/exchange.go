@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/dpop"
+	"github.com/confidant-go/confidant/internal/netx"
 )
 
 // Result is what a completed sign-in yields.
@@ -152,11 +154,33 @@ func (c *Client) finish(ctx context.Context, r *resolved, l *Login, tok *oauth2.
 			return nil, err
 		}
 	}
+	if name := formUserName(l.FormUser); name != "" && claims["name"] == nil {
+		claims["name"] = name // kept by refreshes, which keep claims they do not repeat
+	}
 	res.User, err = c.userFrom(claims)
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// formUserName is the name in Apple's "user" field,
+// {"name":{"firstName":…,"lastName":…},"email":…}, at most 256 bytes.
+func formUserName(raw string) string {
+	var u struct {
+		Name struct {
+			First string `json:"firstName"`
+			Last  string `json:"lastName"`
+		} `json:"name"`
+	}
+	if raw == "" || len(raw) > 4096 || json.Unmarshal([]byte(raw), &u) != nil {
+		return ""
+	}
+	name := strings.TrimSpace(u.Name.First + " " + u.Name.Last)
+	if len(name) > 256 {
+		return ""
+	}
+	return netx.ProviderText(name)
 }
 
 // statusOf is the HTTP status behind a token endpoint error, when known.

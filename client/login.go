@@ -28,6 +28,13 @@ type Login struct {
 	Nonce    string // 32 random bytes, base64url; empty for plain OAuth 2.0
 	Verifier string // PKCE code_verifier (S256 challenge sent)
 
+	// FormUser is the "user" field of a form_post authorization response:
+	// Sign in with Apple sends the user's name there (JSON), on the first
+	// sign-in only, and never in the ID token. Exchange takes the name from
+	// it when the ID token has none. It came through the browser, unsigned:
+	// a display name, never an identity.
+	FormUser string
+
 	// ACRValues and MaxAge are the authentication the request asked for
 	// (acr_values, max_age): Exchange verifies that the ID token's acr is
 	// one of them and that its auth_time is at most MaxAge old. Empty and

@@ -17,6 +17,8 @@ type quirks struct {
 	loginParams []string
 	// authParams are sent with every authorization request.
 	authParams url.Values
+	// responseMode is Config.ResponseMode's default (Apple: form_post).
+	responseMode string
 	// defaultScopes replace the generic default.
 	defaultScopes []string
 	// multiAudNoAZP accepts ID tokens with several audiences and no azp

@@ -64,7 +64,11 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 		a.fail(w, r, ErrCodeMissing)
 		return
 	}
-	res, err := c.Exchange(r.Context(), code, f.login())
+	l := f.login()
+	if r.Method == http.MethodPost {
+		l.FormUser = q.Get("user") // Apple's name of a first sign-in: form_post only
+	}
+	res, err := c.Exchange(r.Context(), code, l)
 	if err != nil {
 		a.fail(w, r, err)
 		return

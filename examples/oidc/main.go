@@ -106,7 +106,7 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	// private_key_jwt: the key signs a short-lived assertion instead of
 	// sending a secret (here from a file; any crypto.Signer, e.g. a KMS key).
 	if f := env.Get("OIDC_CLIENT_KEY_FILE"); f != "" {
-		if ccfg.PrivateKey, err = envconfig.PrivateKey(f); err != nil {
+		if ccfg.PrivateKey, err = envconfig.PrivateKey("OIDC_CLIENT_KEY_FILE", f); err != nil {
 			return nil, err
 		}
 		ccfg.PrivateKeyID = env.Get("OIDC_CLIENT_KEY_ID")

@@ -142,23 +142,24 @@ func Run(name string, newApp func(context.Context, Env) (http.Handler, error)) {
 	}
 }
 
-// PrivateKey reads a PEM, PKCS#8 private key (EC P-256 or RSA) from file.
-func PrivateKey(file string) (crypto.Signer, error) {
+// PrivateKey reads a PEM, PKCS#8 private key (EC P-256 or RSA) from file,
+// named by the variable name in errors.
+func PrivateKey(name, file string) (crypto.Signer, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("OIDC_CLIENT_KEY_FILE: %w", err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	block, _ := pem.Decode(b)
 	if block == nil {
-		return nil, fmt.Errorf("OIDC_CLIENT_KEY_FILE: %s holds no PEM block", file)
+		return nil, fmt.Errorf("%s: %s holds no PEM block", name, file)
 	}
 	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("OIDC_CLIENT_KEY_FILE: %s: %w (want PKCS#8: openssl pkcs8 -topk8 -nocrypt)", file, err)
+		return nil, fmt.Errorf("%s: %s: %w (want PKCS#8: openssl pkcs8 -topk8 -nocrypt)", name, file, err)
 	}
 	s, ok := k.(crypto.Signer)
 	if !ok {
-		return nil, fmt.Errorf("OIDC_CLIENT_KEY_FILE: %T is not a signing key", k)
+		return nil, fmt.Errorf("%s: %T is not a signing key", name, k)
 	}
 	return s, nil
 }

@@ -1,0 +1,32 @@
+package client
+
+// Apple returns Sign in with Apple, discovered at https://appleid.apple.com
+// on first use and named "apple". Its quirks, as Apple documents them
+// ("Authenticating users with Sign in with Apple",
+// developer.apple.com/documentation/signinwithapple):
+//   - the client secret is a JWT the app signs with its Sign in with Apple
+//     key (Config.SecretJWT: Key, KeyID, Issuer the Team ID; the client ID
+//     is the Services ID), sent client_secret_post;
+//   - the response comes by form_post (Config.ResponseMode defaults to it),
+//     as Apple requires when the name or e-mail is asked for: the scopes
+//     default to openid, name and email;
+//   - the user's name is never in the ID token: it arrives once, in the
+//     form_post's user field of the first sign-in, and is kept in the
+//     session's claims (unsigned: a display name only);
+//   - there is no userinfo endpoint; the ID token's email_verified may be
+//     the string "true".
+func Apple(opts ...ProviderOption) (*Provider, error) {
+	o := applyOptions(opts)
+	if o.name == "" {
+		o.name = "apple"
+	}
+	p, err := lazyProvider(discoveryConfig{Issuer: "https://appleid.apple.com", Name: o.name, HTTPClient: o.hc})
+	if err != nil {
+		return nil, err
+	}
+	p.q.defaultScopes = []string{"openid", "name", "email"}
+	p.q.authStyle = AuthStylePost
+	p.q.responseMode = "form_post"
+	p.q.noOfflineConsent = true // Apple issues refresh tokens without offline_access
+	return p, nil
+}
