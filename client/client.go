@@ -248,6 +248,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.ResponseMode == "" {
 		cfg.ResponseMode = cfg.Provider.q.responseMode
 	}
+	cfg.FetchUserInfo = cfg.FetchUserInfo || cfg.Provider.q.fetchUserInfo
 	switch cfg.ResponseMode {
 	case "", "query", "form_post":
 		if cfg.ResponseMode == "query" {
@@ -411,7 +412,7 @@ func (c *Client) oauth2Config(ep Endpoints, auth AuthStyle) *oauth2.Config {
 		style, secret = oauth2.AuthStyleInParams, ""
 	}
 	scopes := c.cfg.Scopes
-	if c.cfg.Provider.q.offlineAccessType {
+	if c.cfg.Provider.q.offlineAccessType || c.cfg.Provider.q.refreshAlways {
 		scopes = slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return s == "offline_access" })
 	}
 	return &oauth2.Config{

@@ -142,8 +142,9 @@ func githubRevoke(ctx context.Context, c *Client, api, accessToken string) error
 	return nil
 }
 
-// WithBaseURL (GitHub) points at a GitHub Enterprise Server, e.g.
-// "https://github.example.com"; its API is at BASE/api/v3.
+// WithBaseURL points GitHub at a GitHub Enterprise Server, e.g.
+// "https://github.example.com" (its API is at BASE/api/v3), and GitLab at a
+// self-managed instance, e.g. "https://gitlab.example.com".
 func WithBaseURL(base string) ProviderOption {
 	return func(o *providerOptions) { o.baseURL = strings.TrimSuffix(base, "/") }
 }

@@ -117,7 +117,7 @@ func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error)
 	for _, sc := range strings.Fields(strings.Join(extra["scope"], " ")) {
 		// Scopes are only added to (the APIs' whose tokens come from
 		// the refresh grant, RFC 8707 2.1), never taken away.
-		if !slices.Contains(oc.Scopes, sc) && !(sc == "offline_access" && c.cfg.Provider.q.offlineAccessType) {
+		if !slices.Contains(oc.Scopes, sc) && !(sc == "offline_access" && (c.cfg.Provider.q.offlineAccessType || c.cfg.Provider.q.refreshAlways)) {
 			oc.Scopes = append(oc.Scopes, sc)
 		}
 	}

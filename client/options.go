@@ -32,6 +32,12 @@ type quirks struct {
 	// offlineAccessType turns the offline_access scope into
 	// access_type=offline&prompt=consent (Google).
 	offlineAccessType bool
+	// refreshAlways: the provider issues a refresh token with every code
+	// and refuses the offline_access scope (GitLab), so it is not sent.
+	refreshAlways bool
+	// fetchUserInfo turns Config.FetchUserInfo on (GitLab's groups are in
+	// userinfo only).
+	fetchUserInfo bool
 	// logoutFallback builds a logout URL when there is no end_session
 	// endpoint (Auth0's /v2/logout).
 	logoutFallback func(clientID, postLogout string) string

@@ -39,6 +39,9 @@ type User struct {
 	// Claims are extra profile claims (e.g. Auth0's updated_at, Google's
 	// hd), in the ID token and userinfo with the profile scope.
 	Claims map[string]any
+	// UserinfoOnly are claims the userinfo endpoint alone serves (GitLab's
+	// groups).
+	UserinfoOnly map[string]any
 }
 
 // Client is a registered relying party.

@@ -476,7 +476,15 @@ func (s *storage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, t
 	if !ok || s.now().After(t.Expiration) {
 		return errors.New("token is invalid or has expired")
 	}
-	return s.setUserinfo(ui, t.Subject, t.Scopes)
+	if err := s.setUserinfo(ui, t.Subject, t.Scopes); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, v := range s.users[t.Subject].UserinfoOnly {
+		ui.AppendClaims(k, v)
+	}
+	return nil
 }
 
 func (s *storage) setUserinfo(ui *oidc.UserInfo, userID string, scopes []string) error {
