@@ -25,7 +25,9 @@ type Requirement struct {
 
 // Claim lets in users whose claim name (of the ID token or userinfo: a
 // string, or a list of strings such as groups or roles) holds one of
-// values. A claim the provider left out and points to instead (a
+// values. A name that is no claim of its own is a path into objects,
+// dot-separated: "realm_access.roles", or
+// "resource_access.my-app.roles" (Keycloak's realm and client roles). A claim the provider left out and points to instead (a
 // distributed claim, such as Entra's groups of a user in more than 200)
 // refuses with ErrDistributedClaim, which the app can tell from "not a
 // member" and resolve itself (Microsoft Graph).
@@ -34,7 +36,7 @@ func Claim(name string, values ...string) Requirement {
 		var claims map[string]any
 		s.DecodeClaims(&claims)
 		var have []string
-		switch v := claims[name].(type) {
+		switch v := claimAt(claims, name).(type) {
 		case string:
 			have = strings.Fields(v)
 		case []any:
@@ -49,7 +51,7 @@ func Claim(name string, values ...string) Requirement {
 				return nil
 			}
 		}
-		if names, _ := claims["_claim_names"].(map[string]any); claims[name] == nil && names[name] != nil {
+		if names, _ := claims["_claim_names"].(map[string]any); claimAt(claims, name) == nil && names[name] != nil {
 			// A distributed claim (OpenID Connect Core 5.6.2): the
 			// provider left it out and points to where it is (Entra's
 			// groups of a user in more than 200). Not "not a member".
@@ -175,4 +177,21 @@ func (a *Auth) forbid(w http.ResponseWriter, r *http.Request, why error) {
 	}
 	a.emitRejected(r, http.StatusForbidden, why)
 	jsonError(w, http.StatusForbidden, "forbidden", "signed in, but not allowed here")
+}
+
+// claimAt is the claim name, or, when there is none of that name, the
+// value at the dot-separated path name into nested objects.
+func claimAt(claims map[string]any, name string) any {
+	if v, ok := claims[name]; ok {
+		return v
+	}
+	var v any = claims
+	for part := range strings.SplitSeq(name, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[part]
+	}
+	return v
 }
