@@ -39,7 +39,7 @@ func Auth0(domain string, opts ...ProviderOption) (*Provider, error) {
 	if o.audience != "" {
 		p.q.authParams = url.Values{"audience": {o.audience}}
 	}
-	p.q.logoutFallback = func(clientID, postLogout string) string {
+	p.q.logoutFallback = func(_ Endpoints, clientID, postLogout string) string {
 		q := url.Values{"client_id": {clientID}}
 		if postLogout != "" {
 			q.Set("returnTo", postLogout)

@@ -40,7 +40,7 @@ type quirks struct {
 	fetchUserInfo bool
 	// logoutFallback builds a logout URL when there is no end_session
 	// endpoint (Auth0's /v2/logout).
-	logoutFallback func(clientID, postLogout string) string
+	logoutFallback func(ep Endpoints, clientID, postLogout string) string
 	// revoke replaces RFC 7009 revocation (GitHub).
 	revoke func(ctx context.Context, c *Client, tok *oauth2.Token) error
 	// userLoader loads the identity of a plain OAuth 2.0 provider.

@@ -61,7 +61,7 @@ func (c *Client) LogoutURL(ctx context.Context, idTokenHint, postLogoutRedirect 
 	}
 	if ep.EndSessionURL == "" {
 		if f := c.cfg.Provider.q.logoutFallback; f != nil {
-			return f(c.cfg.ClientID, postLogoutRedirect), nil
+			return f(ep, c.cfg.ClientID, postLogoutRedirect), nil
 		}
 		return "", nil
 	}

@@ -1,0 +1,52 @@
+package client
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+)
+
+var (
+	awsRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
+	poolID    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d_[0-9A-Za-z]+$`)
+)
+
+// Cognito returns an Amazon Cognito user pool, issuer
+// https://cognito-idp.REGION.amazonaws.com/POOL, discovered on first use
+// and named "cognito". Its quirks, as the Amazon Cognito Developer Guide
+// describes them:
+//   - the issuer is on cognito-idp, while authorize, token, userInfo and
+//     revoke live on the pool's hosted (or custom) domain, as discovery
+//     says;
+//   - there is no end_session endpoint: sign-out goes to the domain's
+//     /logout?client_id=…&logout_uri=… (register APP_URL/ as a sign-out
+//     URL; Cognito refuses post_logout_redirect_uri);
+//   - groups are in the ID token's cognito:groups:
+//     middleware.Claim("cognito:groups", "admins");
+//   - refresh tokens do not rotate unless the pool turns rotation on; the
+//     session keeps the one it has.
+func Cognito(region, pool string, opts ...ProviderOption) (*Provider, error) {
+	o := applyOptions(opts)
+	if o.name == "" {
+		o.name = "cognito"
+	}
+	if !awsRegion.MatchString(region) || !poolID.MatchString(pool) {
+		return nil, fmt.Errorf("%w: Cognito(%q, %q): want a region (eu-west-1) and a user pool ID (eu-west-1_AbCdEf123)", ErrConfig, region, pool)
+	}
+	p, err := lazyProvider(discoveryConfig{Issuer: "https://cognito-idp." + region + ".amazonaws.com/" + pool, Name: o.name, HTTPClient: o.hc})
+	if err != nil {
+		return nil, err
+	}
+	p.q.logoutFallback = func(ep Endpoints, clientID, postLogout string) string {
+		u, err := url.Parse(ep.AuthURL) // on the pool's domain
+		if err != nil || u.Host == "" {
+			return ""
+		}
+		q := url.Values{"client_id": {clientID}}
+		if postLogout != "" {
+			q.Set("logout_uri", postLogout)
+		}
+		return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/logout", RawQuery: q.Encode()}).String()
+	}
+	return p, nil
+}
