@@ -6,7 +6,10 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
 	"encoding/asn1"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,7 +36,7 @@ type assertionSigner struct {
 
 // newAssertionSigner checks that key and alg fit together: ES256 for an
 // ECDSA P-256 key; RS256 (default) or PS256 for RSA of at least 2048 bits.
-func newAssertionSigner(key crypto.Signer, alg, kid, field string) (*assertionSigner, error) {
+func newAssertionSigner(key crypto.Signer, alg, kid, field string, cert *x509.Certificate) (*assertionSigner, error) {
 	s := &assertionSigner{key: key, kid: kid}
 	switch pub := key.Public().(type) {
 	case *ecdsa.PublicKey:
@@ -59,6 +62,15 @@ func newAssertionSigner(key crypto.Signer, alg, kid, field string) (*assertionSi
 	opts := (&jose.SignerOptions{}).WithType("JWT")
 	if kid != "" {
 		opts = opts.WithHeader(jose.HeaderKey("kid"), kid)
+	}
+	if cert != nil {
+		// A provider that knows the key by its certificate (Entra ID):
+		// the header names it by its SHA-256 thumbprint.
+		if pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(cert.PublicKey) {
+			return nil, fmt.Errorf("%w: PrivateKeyCert is not the certificate of PrivateKey", ErrConfig)
+		}
+		sum := sha256.Sum256(cert.Raw)
+		opts = opts.WithHeader(jose.HeaderKey("x5t#S256"), base64.RawURLEncoding.EncodeToString(sum[:]))
 	}
 	jws, err := jose.NewSigner(jose.SigningKey{Algorithm: s.alg, Key: s}, opts)
 	if err != nil {
@@ -108,10 +120,10 @@ func (s *assertionSigner) SignPayload(payload []byte, alg jose.SignatureAlgorith
 // provider: iss and sub the client ID, aud the provider's issuer (or, for a
 // plain OAuth 2.0 provider, the token endpoint), a random jti, valid for one
 // minute.
-func (s *assertionSigner) assertion(clientID string, ep Endpoints, now time.Time) (string, error) {
+func (s *assertionSigner) assertion(clientID string, ep Endpoints, now time.Time, tokenAud bool) (string, error) {
 	aud := ep.Issuer
-	if aud == "" || strings.Contains(aud, tenantPlaceholder) {
-		aud = ep.TokenURL // no issuer, or a multi-tenant template
+	if aud == "" || strings.Contains(aud, tenantPlaceholder) || tokenAud {
+		aud = ep.TokenURL // no issuer, a multi-tenant template, or a provider that wants it (Entra ID)
 	}
 	claims, _ := json.Marshal(map[string]any{"iss": clientID, "sub": clientID, "aud": aud,
 		"jti": randomString(16), "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()})
@@ -124,7 +136,7 @@ func (s *assertionSigner) assertion(clientID string, ep Endpoints, now time.Time
 
 // addAssertion puts a fresh client assertion into form.
 func (c *Client) addAssertion(form url.Values, ep Endpoints) error {
-	a, err := c.signer.assertion(c.cfg.ClientID, ep, c.cfg.Now())
+	a, err := c.signer.assertion(c.cfg.ClientID, ep, c.cfg.Now(), c.cfg.Provider.q.assertionAudToken)
 	if err != nil {
 		return err
 	}

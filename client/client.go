@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -105,6 +106,10 @@ type Config struct {
 	// PrivateKeyAlg is the signature algorithm: ES256 for P-256 keys; RS256
 	// (default) or PS256 for RSA keys.
 	PrivateKeyAlg string
+	// PrivateKeyCert is PrivateKey's certificate, for providers that know
+	// the key by it (Entra ID's certificate credentials): the assertion's
+	// header names it by its SHA-256 thumbprint (x5t#S256). Default: none.
+	PrivateKeyCert *x509.Certificate
 
 	// ResponseMode is how the provider returns the authorization response
 	// to the RedirectURL: "" (query parameters of a redirect, the default)
@@ -241,7 +246,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	var signer *assertionSigner
 	if cfg.PrivateKey != nil {
-		if signer, err = newAssertionSigner(cfg.PrivateKey, cfg.PrivateKeyAlg, cfg.PrivateKeyID, "PrivateKey"); err != nil {
+		if signer, err = newAssertionSigner(cfg.PrivateKey, cfg.PrivateKeyAlg, cfg.PrivateKeyID, "PrivateKey", cfg.PrivateKeyCert); err != nil {
 			return nil, err
 		}
 	}

@@ -30,9 +30,10 @@ var tenantID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 // groups claim but a pointer to Microsoft Graph (a distributed claim):
 // middleware.Claim("groups", …) then refuses with
 // middleware.ErrDistributedClaim, never as "not a member". Sign-out goes
-// through Entra's end_session endpoint. A client secret, private_key_jwt
-// (Config.PrivateKey, the certificate's key) or SecretJWT authenticate the
-// app.
+// through Entra's end_session endpoint. A client secret or a certificate
+// authenticates the app: Config.PrivateKey with its Config.PrivateKeyCert
+// (the assertion names it by x5t#S256, with the token endpoint as aud, as
+// "Certificate credentials" asks).
 func Entra(tenant string, opts ...ProviderOption) (*Provider, error) {
 	o := applyOptions(opts)
 	if o.name == "" {
@@ -53,5 +54,10 @@ func Entra(tenant string, opts ...ProviderOption) (*Provider, error) {
 	default:
 		return nil, fmt.Errorf("%w: Entra(%q): want the tenant ID (a GUID, from the app registration's Overview), organizations, common or consumers; a domain's discovery names the tenant ID as issuer", ErrConfig, tenant)
 	}
-	return lazyProvider(cfg)
+	p, err := lazyProvider(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.q.assertionAudToken = true
+	return p, nil
 }

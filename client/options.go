@@ -17,6 +17,9 @@ type quirks struct {
 	loginParams []string
 	// authParams are sent with every authorization request.
 	authParams url.Values
+	// assertionAudToken makes the token endpoint the client assertion's
+	// aud (Entra ID), not the issuer.
+	assertionAudToken bool
 	// responseMode is Config.ResponseMode's default (Apple: form_post).
 	responseMode string
 	// defaultScopes replace the generic default.

@@ -64,7 +64,7 @@ func newSecretMinter(cfg SecretJWT) (*secretMinter, error) {
 	if cfg.Lifetime == 0 {
 		cfg.Lifetime = time.Hour
 	}
-	s, err := newAssertionSigner(cfg.Key, "", cfg.KeyID, "SecretJWT.Key")
+	s, err := newAssertionSigner(cfg.Key, "", cfg.KeyID, "SecretJWT.Key", nil)
 	if err != nil {
 		return nil, err
 	}

@@ -1,11 +1,17 @@
 package middleware_test
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
+	"math/big"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
@@ -247,5 +253,59 @@ func TestEntraPreset(t *testing.T) {
 	}
 	if _, err := client.Entra("organizations", client.WithTenants(contoso)); err != nil {
 		t.Errorf("Entra(organizations) with a tenant: %v", err)
+	}
+}
+
+// TestEntraCertificate: an app that authenticates with a certificate
+// (PrivateKey and PrivateKeyCert) signs in at Entra, whose token endpoint
+// checks the assertion as "Certificate credentials" says (x5t#S256, aud
+// the token endpoint); the same key without its certificate named, or a
+// certificate of another key, is refused at New or by Entra.
+func TestEntraCertificate(t *testing.T) {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "app"}, NotBefore: time.Now().Add(-time.Hour),
+		NotAfter: time.Now().Add(time.Hour)}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	cert, _ := x509.ParseCertificate(der)
+	users := map[string][]devprovider.User{contoso: entraUsers[contoso]}
+	for _, tc := range []struct {
+		name string
+		cert *x509.Certificate
+		want int
+	}{{"with its certificate", cert, http.StatusFound}, {"without naming the certificate", nil, http.StatusBadRequest}} {
+		t.Run(tc.name, func(t *testing.T) {
+			hosts := &emulate.Hosts{}
+			var e *emulate.Entra
+			app := testenv.NewApp(t, nil, func(appURL string) middleware.Config {
+				e = emulate.NewEntra(t, hosts, []string{contoso}, users, []devprovider.Client{{ID: "app", Secret: "registered",
+					Redirects: []string{appURL + "/auth/callback"}}})
+				e.Certs["app"] = cert
+				prov, err := client.Entra(contoso, client.WithHTTPClient(hosts.Client()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				c, err := client.New(client.Config{Provider: prov, ClientID: "app", PrivateKey: key, PrivateKeyCert: tc.cert, PrivateKeyAlg: "PS256",
+					RedirectURL: appURL + "/auth/callback", HTTPClient: hosts.Client()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return middleware.Config{Clients: []*client.Client{c}}
+			})
+			hc := testenv.BrowserVia(hosts)
+			resp, _ := get(t, hc, app.URL+"/profile")
+			cb, err := e.Tenants[contoso].Login(hc, resp.Header.Get("Location"), entraUsers[contoso][0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp, body := get(t, hc, cb.String()); resp.StatusCode != tc.want {
+				t.Errorf("callback %d, want %d: %.300s", resp.StatusCode, tc.want, body)
+			}
+		})
+	}
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	prov, _ := client.Entra(contoso)
+	if _, err := client.New(client.Config{Provider: prov, ClientID: "app", PrivateKey: other, PrivateKeyCert: cert,
+		RedirectURL: "https://app.example.com/auth/callback"}); !errors.Is(err, client.ErrConfig) {
+		t.Errorf("a certificate of another key: %v, want ErrConfig", err)
 	}
 }

@@ -2,13 +2,23 @@ package emulate
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/confidant-go/confidant/internal/devprovider"
 )
@@ -28,6 +38,14 @@ import (
 type Entra struct {
 	Server  *httptest.Server
 	Tenants map[string]*devprovider.Provider
+	// Certs are the clients' certificates (by client ID): a token request
+	// with a client assertion is checked as "Certificate credentials"
+	// (learn.microsoft.com/entra/identity-platform/certificate-credentials)
+	// says (x5t#S256 the certificate's thumbprint, aud the token endpoint,
+	// iss and sub the client ID, signed by the certificate's key) and
+	// then stands for the client's secret; anything else is invalid_client.
+	Certs   map[string]*x509.Certificate
+	secrets map[string]string
 
 	mu   sync.Mutex
 	home string
@@ -41,7 +59,10 @@ func EntraIssuer(tid string) string { return "https://login.microsoftonline.com/
 // tenant is home until SetHome.
 func NewEntra(t testing.TB, hosts *Hosts, tenants []string, users map[string][]devprovider.User, clients []devprovider.Client) *Entra {
 	t.Helper()
-	e := &Entra{Tenants: map[string]*devprovider.Provider{}, home: tenants[0]}
+	e := &Entra{Tenants: map[string]*devprovider.Provider{}, home: tenants[0], Certs: map[string]*x509.Certificate{}, secrets: map[string]string{}}
+	for _, c := range clients {
+		e.secrets[c.ID] = c.Secret
+	}
 	for _, tid := range tenants {
 		var us []devprovider.User
 		for _, u := range users[tid] {
@@ -81,6 +102,25 @@ func (e *Entra) homeOP() *devprovider.Provider {
 const entraBase = "https://login.microsoftonline.com"
 
 func (e *Entra) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/token") {
+		body, _ := io.ReadAll(r.Body)
+		form, _ := url.ParseQuery(string(body))
+		if a := form.Get("client_assertion"); a != "" {
+			id, err := e.checkAssertion(a, entraBase+r.URL.Path)
+			if err != nil {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusUnauthorized)
+				io.WriteString(w, `{"error":"invalid_client","error_description":"AADSTS700027: `+strings.ReplaceAll(err.Error(), `"`, "'")+`"}`)
+				return
+			}
+			form.Del("client_assertion")
+			form.Del("client_assertion_type")
+			form.Del("client_id")
+			body = []byte(form.Encode())
+			r.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(e.secrets[id])) // the OP knows the client by its secret
+		}
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	}
 	to := func(op *devprovider.Provider, path string) {
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = path
@@ -150,4 +190,32 @@ func (e *Entra) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		http.NotFound(w, r)
 	}
+}
+
+// checkAssertion checks a client assertion for the token endpoint aud and
+// returns the client it authenticates.
+func (e *Entra) checkAssertion(raw, aud string) (string, error) {
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.PS256, jose.RS256})
+	if err != nil {
+		return "", err
+	}
+	var claims jwt.Claims
+	if err := tok.UnsafeClaimsWithoutVerification(&claims); err != nil {
+		return "", err
+	}
+	cert := e.Certs[claims.Subject]
+	if cert == nil || claims.Issuer != claims.Subject {
+		return "", fmt.Errorf("no certificate for client %q", claims.Subject)
+	}
+	sum := sha256.Sum256(cert.Raw)
+	if x5t, _ := tok.Headers[0].ExtraHeaders["x5t#S256"].(string); x5t != base64.RawURLEncoding.EncodeToString(sum[:]) {
+		return "", errors.New("x5t#S256 is not the certificate's thumbprint")
+	}
+	if err := tok.Claims(cert.PublicKey, &claims); err != nil {
+		return "", err
+	}
+	if err := claims.ValidateWithLeeway(jwt.Expected{AnyAudience: jwt.Audience{aud}, Time: time.Now()}, time.Minute); err != nil || claims.ID == "" {
+		return "", fmt.Errorf("claims: %v (aud %q, want %q)", err, claims.Audience, aud)
+	}
+	return claims.Subject, nil
 }
