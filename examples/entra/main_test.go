@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -73,7 +72,8 @@ func TestEntraExample(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		resp, body := getBody(t, hc, appURL+"/admin")
+		resp = exampletest.Do(t, hc, "GET", appURL+"/admin", "")
+		body := exampletest.Read(t, resp)
 		if resp.StatusCode != tc.status || !strings.Contains(body, tc.says) {
 			t.Errorf("%s: /admin %d %q, want %d saying %q", tc.user.ID, resp.StatusCode, body, tc.status, tc.says)
 		}
@@ -83,15 +83,4 @@ func TestEntraExample(t *testing.T) {
 		!strings.Contains(err.Error(), "WithTenants") {
 		t.Errorf("organizations without ENTRA_TENANTS: %v, want an error naming the fix", err)
 	}
-}
-
-func getBody(t *testing.T, hc *http.Client, u string) (*http.Response, string) {
-	t.Helper()
-	resp, err := hc.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
 }

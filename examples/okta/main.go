@@ -18,6 +18,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 
@@ -62,10 +63,6 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	ep, err := prov.Endpoints(ctx)
-	if err != nil {
-		return nil, err
-	}
 
 	// Sessions: in encrypted cookies, or in Redis when several instances
 	// share them.
@@ -85,7 +82,13 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 
 	// The middleware. The user's access token goes to the API and nowhere
 	// else.
-	apiURL := cmp.Or(app.APIURL, ep.UserInfoURL)
+	// The server's userinfo: /oauth2/v1/userinfo on the org server,
+	// /oauth2/SERVER/v1/userinfo on a custom one.
+	userinfo := "https://" + strings.TrimSuffix(strings.TrimPrefix(vars["OKTA_DOMAIN"], "https://"), "/") + "/oauth2/v1/userinfo"
+	if server != "" {
+		userinfo = strings.Replace(userinfo, "/oauth2/v1/", "/oauth2/"+server+"/v1/", 1)
+	}
+	apiURL := cmp.Or(app.APIURL, userinfo)
 	cfg := middleware.Config{Clients: []*client.Client{c}, Store: store, Logger: env.Logger,
 		APIs: []middleware.API{{Name: "api", BaseURL: apiURL}}}
 	if env.HTTPClient != nil {

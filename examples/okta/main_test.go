@@ -29,7 +29,6 @@ func TestOktaExample(t *testing.T) {
 	appURL := "http://" + app.Listener.Addr().String()
 	o := emulate.NewOkta(t, hosts, "acme.okta.com", time.Now, []devprovider.Client{{ID: "0oa1b2c3", Secret: "okta-secret",
 		Redirects: []string{appURL + "/auth/callback"}, PostLogoutRedirects: []string{appURL + "/"}}}, []devprovider.User{user})
-	g := struct{ OP *devprovider.Provider }{o.Default}
 	env := map[string]string{"OKTA_DOMAIN": "acme.okta.com", "OKTA_CLIENT_ID": "0oa1b2c3", "OKTA_CLIENT_SECRET": "okta-secret",
 		"OKTA_ADMIN_GROUP": "Admins", "APP_URL": appURL}
 	h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, HTTPClient: hosts.Client(), Logger: testenv.CollectLogger()})
@@ -39,7 +38,7 @@ func TestOktaExample(t *testing.T) {
 	app.Config.Handler = h
 	app.Start()
 	defer app.Close()
-	login := func(hc *http.Client, u string) (*url.URL, error) { return g.OP.Login(hc, u, user) }
+	login := func(hc *http.Client, u string) (*url.URL, error) { return o.Default.Login(hc, u, user) }
 	exampletest.SignInOut(t, testenv.BrowserVia(hosts), appURL, login, user.ID)
 
 	hc := testenv.BrowserVia(hosts)
