@@ -24,7 +24,11 @@ var (
 //   - groups are in the ID token's cognito:groups:
 //     middleware.Claim("cognito:groups", "admins");
 //   - refresh tokens do not rotate unless the pool turns rotation on; the
-//     session keeps the one it has.
+//     session keeps the one it has;
+//   - access tokens carry client_id (and token_use "access"), not aud: an
+//     API of yours that verifies them compares client_id with the app's.
+//     confidant never reads an access token, it only sends it, so nothing
+//     here depends on aud.
 func Cognito(region, pool string, opts ...ProviderOption) (*Provider, error) {
 	o := applyOptions(opts)
 	if o.name == "" {

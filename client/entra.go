@@ -2,7 +2,11 @@ package client
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
+	"strings"
+
+	"github.com/confidant-go/confidant"
 )
 
 // PersonalAccountsTenant is the tenant of personal Microsoft accounts
@@ -23,10 +27,11 @@ var tenantID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 //     iss are checked (see Discover);
 //   - "consumers": personal Microsoft accounts only.
 //
-// Key users on (Provider, Subject): Entra's sub is stable for one app
-// registration. The directory's own IDs, tid and oid, are in the user's
-// claims; never key on the e-mail address, which each tenant's
-// administrators set as they like. A user in more than 200 groups gets no
+// Key users on (Provider, EntraIDOf(user)): the tenant and the object ID,
+// which Microsoft names as the user's key, are the same in every app
+// registration of the tenant, where sub differs from one registration to
+// the next. Never key on the e-mail address, which each tenant's
+// administrators set as they like (the "nOAuth" takeover). A user in more than 200 groups gets no
 // groups claim but a pointer to Microsoft Graph (a distributed claim):
 // middleware.Claim("groups", …) then refuses with
 // middleware.ErrDistributedClaim, never as "not a member". Sign-out goes
@@ -60,4 +65,49 @@ func Entra(tenant string, opts ...ProviderOption) (*Provider, error) {
 	}
 	p.q.assertionAudToken = true
 	return p, nil
+}
+
+// EntraID is a user's key in Microsoft Entra ID: the tenant (the tid claim)
+// and the user's object ID in it (oid), both GUIDs. Unlike sub, it is the
+// same for every app registration, and unlike the e-mail address, no
+// administrator can give it to another user.
+type EntraID struct {
+	Tenant string
+	Object string
+}
+
+// String returns "TENANT/OBJECT".
+func (id EntraID) String() string { return id.Tenant + "/" + id.Object }
+
+// EntraIDOf returns the Entra key of a user signed in by Microsoft Entra ID
+// (client.Entra, or Discover at login.microsoftonline.com). ok is false for
+// a user of another provider, or when the ID token lacked tid or oid (oid
+// needs the profile scope, which is a default one). It reads the user's
+// verified claims: tid, oid, and iss, which must be tid's issuer, so a
+// provider that is not Entra cannot pass its users off as Entra's.
+func EntraIDOf(u *confidant.User) (id EntraID, ok bool) {
+	if u == nil {
+		return EntraID{}, false
+	}
+	var c struct {
+		Iss string `json:"iss"`
+		Tid string `json:"tid"`
+		Oid string `json:"oid"`
+	}
+	if u.DecodeClaims(&c) != nil || c.Tid == "" || c.Oid == "" {
+		return EntraID{}, false
+	}
+	iss, err := url.Parse(c.Iss)
+	if err != nil || iss.Scheme != "https" || !entraHosts[iss.Host] || strings.Trim(iss.Path, "/") != c.Tid+"/v2.0" {
+		return EntraID{}, false
+	}
+	return EntraID{Tenant: c.Tid, Object: c.Oid}, true
+}
+
+// entraHosts are the hosts of Entra ID's v2.0 issuers: the global cloud,
+// US Government and China (21Vianet).
+var entraHosts = map[string]bool{
+	"login.microsoftonline.com":        true,
+	"login.microsoftonline.us":         true,
+	"login.partner.microsoftonline.cn": true,
 }

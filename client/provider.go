@@ -147,6 +147,9 @@ func lazyProvider(cfg discoveryConfig) (*Provider, error) {
 	if !netx.SecureOrLoopback(u) && !cfg.AllowInsecureHTTP {
 		return nil, fmt.Errorf("%w: issuer %q is plain http on a host that is not loopback: tokens would travel in clear; use https (AllowInsecureHTTP or WithInsecureHTTP opts out)", ErrConfig, cfg.Issuer)
 	}
+	if u.Host == entraV1Host {
+		return nil, entraV1(ErrConfig, cfg.Issuer, u)
+	}
 	if cfg.Name == "" {
 		cfg.Name = u.Hostname()
 	}
@@ -322,7 +325,7 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 	if err != nil {
 		switch {
 		case errors.As(err, &mismatch):
-			return nil, fmt.Errorf("%w: %s names issuer %q", ErrDiscovery, p.cfg.Issuer, mismatch.Discovered)
+			return nil, issuerMismatch(p.cfg.Issuer, mismatch.Discovered)
 		case rec.status == 0 || transientStatus(rec.status):
 			return nil, fmt.Errorf("%w: discovery at %s: %w", ErrProviderUnavailable, p.cfg.Issuer, err)
 		default:
@@ -361,6 +364,34 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 			&oidc.Config{SkipClientIDCheck: true, SupportedSigningAlgs: r.ep.SigningAlgs, SkipExpiryCheck: true, SkipIssuerCheck: true})
 	}
 	return r, nil
+}
+
+// issuerMismatch explains a discovery document that names another issuer
+// than the one configured.
+func issuerMismatch(configured, discovered string) error {
+	if u, err := url.Parse(discovered); err == nil && u.Host == entraV1Host {
+		return entraV1(ErrDiscovery, configured, u)
+	}
+	hint := "an issuer is compared exactly"
+	if strings.TrimSuffix(configured, "/") == strings.TrimSuffix(discovered, "/") {
+		hint = "they differ only in the trailing slash, and an issuer is compared exactly"
+	}
+	return fmt.Errorf("%w: %s names issuer %q: %s; if that is your provider, set the issuer to exactly %q",
+		ErrDiscovery, configured, netx.ProviderText(discovered), hint, netx.ProviderText(discovered))
+}
+
+// entraV1Host is the host of Microsoft Entra ID's v1.0 issuers.
+const entraV1Host = "sts.windows.net"
+
+// entraV1 refuses Microsoft Entra ID's v1.0 endpoints (issuer
+// https://sts.windows.net/TID/, discovered at
+// https://login.microsoftonline.com/TID/ without /v2.0): their tokens differ
+// in form and claims from the v2.0 ones this SDK takes, so the refusal is
+// a choice, made once at start, with the fix.
+func entraV1(kind error, configured string, v1 *url.URL) error {
+	tid := netx.ProviderText(strings.Trim(v1.Path, "/"))
+	return fmt.Errorf("%w: %s is Microsoft Entra ID's v1.0 endpoint (issuer %q), which confidant does not use: set the issuer to https://login.microsoftonline.com/%s/v2.0, or use client.Entra(%q)",
+		kind, configured, netx.ProviderText(v1.String()), tid, tid)
 }
 
 // httpClient is the client used for this provider's requests.

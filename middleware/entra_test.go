@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"errors"
 	"io"
 	"math/big"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
@@ -95,6 +97,12 @@ func TestEntraTenants(t *testing.T) {
 			if resp.StatusCode != http.StatusOK || !strings.Contains(body, entraUsers[tid][0].ID) || !strings.Contains(body, tid) {
 				t.Errorf("tenant %s: /profile %d %s", tid, resp.StatusCode, body)
 			}
+			// The key the README tells apps to use.
+			var u confidant.User
+			json.Unmarshal([]byte(body), &u)
+			if id, ok := client.EntraIDOf(&u); !ok || id.Tenant != tid || id.Object != "oid-"+entraUsers[tid][0].ID {
+				t.Errorf("tenant %s: EntraIDOf = %v, %v", tid, id, ok)
+			}
 		}
 		hc := testenv.BrowserVia(s.hosts)
 		if resp := s.signIn(t, hc, fabrikam); resp.StatusCode != http.StatusUnauthorized {
@@ -125,6 +133,31 @@ func TestEntraTenants(t *testing.T) {
 			t.Errorf("Discover without tenants: %v, want ErrDiscovery naming WithTenants", err)
 		}
 	})
+}
+
+// TestEntraV1Token: an ID token of an accepted tenant but with the v1.0
+// issuer (https://sts.windows.net/TID/) is refused, by choice: confidant
+// takes v2.0 tokens only, and says so at start (client's TestEntraV1Refused).
+func TestEntraV1Token(t *testing.T) {
+	s := newEntra(t, client.WithTenants(contoso))
+	s.e.AddV1Tenant(t, s.hosts, contoso, entraUsers[contoso], []devprovider.Client{{ID: "multi-app", Secret: "multi-secret",
+		Redirects: []string{s.app.URL + "/auth/callback"}}})
+	s.e.SetHome("v1:" + contoso)
+	hc := testenv.BrowserVia(s.hosts)
+	resp, _ := get(t, hc, s.app.URL+"/profile")
+	cb, err := s.e.Tenants["v1:"+contoso].Login(hc, resp.Header.Get("Location"), entraUsers[contoso][0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := get(t, hc, cb.String()); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("callback %d, want 401", resp.StatusCode)
+	}
+	if err := s.rec.last(); !errors.Is(err, client.ErrInvalidIDToken) || !strings.Contains(err.Error(), "sts.windows.net") {
+		t.Errorf("refused for %v, want ErrInvalidIDToken naming the v1.0 issuer", err)
+	}
+	if resp, _ := get(t, hc, s.app.URL+"/profile"); resp.StatusCode != http.StatusFound {
+		t.Errorf("after the refusal: %d, want no session", resp.StatusCode)
+	}
 }
 
 // TestEntraIssuerOfAnotherTenant: an ID token whose tid names an accepted

@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"testing"
 	"time"
@@ -18,7 +19,10 @@ import (
 // realm and client roles (realm_access.roles, resource_access.app.roles)
 // decide requirements by their paths; sign-out reaches Keycloak's logout
 // endpoint as Keycloak 18 wants it (id_token_hint, client_id,
-// post_logout_redirect_uri, no redirect_uri), which accepts it.
+// post_logout_redirect_uri, no redirect_uri), which accepts it; with
+// refresh tokens rotated and reuse revoking the family, two refreshes keep
+// the session, and a request with the cookie from before a refresh
+// presents no rotated-away token.
 func TestKeycloakPreset(t *testing.T) {
 	clock := testenv.NewClock(time.Now())
 	admin := devprovider.User{ID: "k-ada", Username: "ada", Password: "pw", Name: "Ada", Claims: map[string]any{
@@ -58,6 +62,31 @@ func TestKeycloakPreset(t *testing.T) {
 		}
 		if tc.user.ID != admin.ID {
 			continue
+		}
+		// Keycloak with "Revoke Refresh Token" on revokes the family when
+		// a rotated-away refresh token comes back: a request still
+		// carrying the cookie from before a refresh must not present it.
+		appURL, _ := url.Parse(app.URL)
+		oldJar, _ := cookiejar.New(nil)
+		oldJar.SetCookies(appURL, hc.Jar.Cookies(appURL))
+		for i := range 2 {
+			clock.Add(6 * time.Minute) // past the access token's 5 minutes
+			before := k.OP.Count(devprovider.PathToken)
+			if resp, _ := get(t, hc, app.URL+"/admin"); resp.StatusCode != http.StatusOK {
+				t.Fatalf("refresh %d: /admin %d", i, resp.StatusCode)
+			}
+			if n := k.OP.Count(devprovider.PathToken) - before; n != 1 {
+				t.Errorf("refresh %d: %d token requests, want 1", i, n)
+			}
+			if i == 0 {
+				old := &http.Client{Jar: oldJar, Transport: hc.Transport, CheckRedirect: hc.CheckRedirect}
+				if resp, _ := get(t, old, app.URL+"/admin"); resp.StatusCode != http.StatusOK {
+					t.Errorf("the cookie from before the refresh: /admin %d", resp.StatusCode)
+				}
+			}
+		}
+		if n := k.OP.ReusedRefreshTokens(); n != 0 {
+			t.Errorf("a rotated-away refresh token was presented %d times (Keycloak would end the session)", n)
 		}
 		resp, err := hc.Post(app.URL+"/auth/logout", "", nil)
 		if err != nil {

@@ -107,6 +107,17 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 		resp, err := auth.HTTPClient(r).Get(apiURL)
 		return apiURL, resp, err
 	})))
+	mux.Handle("/account", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Key the user's records on the tenant and object IDs: the same
+		// in every app registration of the tenant, and never the e-mail.
+		u := middleware.UserFrom(r.Context())
+		id, ok := client.EntraIDOf(u)
+		if !ok {
+			http.Error(w, "no tid and oid in the sign-in: is the profile scope granted?", http.StatusForbidden)
+			return
+		}
+		fmt.Fprintf(w, "account: %s %s\n", u.Provider, id)
+	})))
 	if group := env.Get("ENTRA_ADMIN_GROUP"); group != "" {
 		// Groups come in the ID token once the registration's token
 		// configuration adds the groups claim. A user in more than 200

@@ -53,6 +53,19 @@ func TestEntraExample(t *testing.T) {
 	}
 	exampletest.SignInOut(t, testenv.BrowserVia(hosts), appURL, login(ada), ada.ID)
 
+	// The key the app's records use.
+	hc := testenv.BrowserVia(hosts)
+	resp := exampletest.Do(t, hc, "GET", appURL+"/account", "")
+	resp.Body.Close()
+	cb, err := login(ada)(hc, resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exampletest.Read(t, exampletest.Do(t, hc, "GET", cb.String(), ""))
+	if body := exampletest.Read(t, exampletest.Do(t, hc, "GET", appURL+"/account", "")); body != "account: entra "+tenant+"/oid-ada\n" {
+		t.Errorf("/account: %q", body)
+	}
+
 	for _, tc := range []struct {
 		user   devprovider.User
 		status int

@@ -51,6 +51,31 @@ type Entra struct {
 	home string
 }
 
+// EntraV1Issuer is tenant tid's issuer on Entra's v1.0 endpoints (its
+// tokens' iss, and what https://login.microsoftonline.com/TID/ discovery
+// names).
+func EntraV1Issuer(tid string) string { return "https://sts.windows.net/" + tid + "/" }
+
+// AddV1Tenant adds tenant tid as the v1.0 endpoints see it: an OP whose ID
+// tokens' iss is EntraV1Issuer(tid) (with the tid claim), registered in
+// Tenants as "v1:"+tid so that SetHome can send sign-ins at /common there.
+func (e *Entra) AddV1Tenant(t testing.TB, hosts *Hosts, tid string, users []devprovider.User, clients []devprovider.Client) {
+	t.Helper()
+	var us []devprovider.User
+	for _, u := range users {
+		u.Claims = map[string]any{"tid": tid, "oid": "oid-" + u.ID}
+		us = append(us, u)
+	}
+	op, err := devprovider.New(EntraV1Issuer(tid), devprovider.Config{Users: us, Clients: clients})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mu.Lock()
+	e.Tenants["v1:"+tid] = op
+	e.mu.Unlock()
+	hosts.Map("sts.windows.net", e.Server.URL)
+}
+
 // EntraIssuer is the issuer of tenant tid.
 func EntraIssuer(tid string) string { return "https://login.microsoftonline.com/" + tid + "/v2.0" }
 
@@ -181,8 +206,23 @@ func (e *Entra) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(last.Code)
 		w.Write(last.Body.Bytes())
 	default:
-		// A tenant's own paths (its login UI and callback).
+		// A tenant's own paths (its login UI and callback), and its v1.0
+		// discovery (https://login.microsoftonline.com/TID/), which names
+		// the v1.0 issuer.
 		for tid, op := range e.Tenants {
+			if v1, ok := strings.CutPrefix(tid, "v1:"); ok {
+				if rest, ok := strings.CutPrefix(r.URL.Path, "/"+v1); ok && r.Host == "sts.windows.net" {
+					to(op, rest)
+					return
+				}
+				continue
+			}
+			if r.URL.Path == "/"+tid+devprovider.PathDiscovery {
+				doc := discovery(op, r)
+				doc["issuer"] = EntraV1Issuer(tid)
+				writeJSON(w, doc)
+				return
+			}
 			if rest, ok := strings.CutPrefix(r.URL.Path, "/"+tid+"/v2.0"); ok {
 				to(op, rest)
 				return
