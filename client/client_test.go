@@ -115,8 +115,13 @@ func TestDiscoverRefusesWrongIssuer(t *testing.T) {
 	u, _ := url.Parse(op.Issuer)
 	_, port, _ := net.SplitHostPort(u.Host)
 	_, err := client.Discover(context.Background(), "http://localhost:"+port)
-	if !errors.Is(err, client.ErrDiscovery) {
-		t.Fatalf("err %v, want ErrDiscovery", err)
+	if !errors.Is(err, client.ErrDiscovery) || !strings.Contains(err.Error(), "set the issuer to exactly \""+op.Issuer+"\"") {
+		t.Fatalf("err %v, want ErrDiscovery naming the issuer to set", err)
+	}
+	// A trailing slash that the document does not have: said so.
+	_, err = client.Discover(context.Background(), op.Issuer+"/")
+	if !errors.Is(err, client.ErrDiscovery) || !strings.Contains(err.Error(), "trailing slash") {
+		t.Fatalf("issuer with a trailing slash: %v, want ErrDiscovery naming the slash", err)
 	}
 	// Unreachable is not a configuration error.
 	if _, err := client.Discover(context.Background(), "http://127.0.0.1:1"); err != nil {

@@ -162,7 +162,7 @@ func (c *Client) checkACR(claims map[string]any, want []string) error {
 // emitVerified reports an ID token check with the token's alg and kid
 // (from its header, which is not secret).
 func (c *Client) emitVerified(ctx context.Context, raw string, idt *oidc.IDToken, err error, nonce bool) {
-	if !c.sink.Enabled() || raw == "" {
+	if !c.sink.Detailed() || raw == "" {
 		return
 	}
 	var h struct {

@@ -19,6 +19,7 @@
 package confidanttest
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -198,7 +199,7 @@ func (p *Provider) Register(redirectURL string) (clientID, clientSecret string) 
 // page behind Require, or the app's /auth/login), signs in at the provider
 // and follows the redirect back to the app's callback, whose response it
 // returns (a redirect to the page when the sign-in worked; the app's error
-// page when it did not). browser must keep cookies and not follow
+// page when it did not), its body in memory and readable (up to 1 MiB). browser must keep cookies and not follow
 // redirects (Browser). The error is for a sign-in that could not reach
 // the app's callback.
 func (p *Provider) SignIn(browser *http.Client, start string, user User) (*http.Response, error) {
@@ -219,7 +220,8 @@ func (p *Provider) SignIn(browser *http.Client, start string, user User) (*http.
 	return resp, nil
 }
 
-// navigate loads url as a page, reading and closing the body.
+// navigate loads url as a page, with its body read into memory: the caller
+// may read it (the app's error page) and need not close it.
 func navigate(browser *http.Client, url string) (*http.Response, error) {
 	req, err := http.NewRequest("GET", url, nil)
 	if err != nil {
@@ -230,8 +232,12 @@ func navigate(browser *http.Client, url string) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	io.Copy(io.Discard, resp.Body)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return resp, nil
 }
 

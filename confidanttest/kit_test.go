@@ -1,11 +1,18 @@
 package confidanttest_test
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/confidant-go/confidant"
+	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/confidanttest"
+	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -123,5 +130,85 @@ func TestSignInUnknownUser(t *testing.T) {
 	}
 	if _, err := confidanttest.Start(confidanttest.Options{Users: []confidanttest.User{{Name: "no subject"}}}); err == nil {
 		t.Error("a user without a Subject was accepted")
+	}
+}
+
+// TestSignedInBeforeNew: a session made by SignedIn before middleware.New
+// bound the store is refused with an error that names the mistake, not a
+// silent 401; made after New, it is signed in.
+func TestSignedInBeforeNew(t *testing.T) {
+	op := confidanttest.NewProvider(t, confidanttest.Options{})
+	prov, err := client.Discover(t.Context(), op.Issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, secret := op.Register("http://localhost/auth/callback")
+	c, err := client.New(client.Config{Provider: prov, ClientID: id, ClientSecret: secret, RedirectURL: "http://localhost/auth/callback"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{session.NewKey()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	early, err := confidanttest.SignedIn(c, store, "http://localhost/account", confidant.User{Subject: "grace"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := auth.RequireFunc(account)
+	rec := httptest.NewRecorder()
+	early.Header.Set("Accept", "text/html")
+	h.ServeHTTP(rec, early)
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "SignedIn called before middleware.New") {
+		t.Errorf("SignedIn before New: %d %s, want 500 naming the mistake", rec.Code, rec.Body)
+	}
+	late, err := confidanttest.SignedIn(c, store, "http://localhost/account", confidant.User{Subject: "grace", Name: "Grace"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, late)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "grace") {
+		t.Errorf("SignedIn after New: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestSignInReturnsReadableErrorPage: a sign-in that fails returns the
+// app's error page with its body readable.
+func TestSignInReturnsReadableErrorPage(t *testing.T) {
+	op := confidanttest.NewProvider(t, confidanttest.Options{})
+	srv := httptest.NewUnstartedServer(nil)
+	appURL := "http://" + srv.Listener.Addr().String()
+	id, _ := op.Register(appURL + "/auth/callback")
+	prov, err := client.Discover(t.Context(), op.Issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(client.Config{Provider: prov, ClientID: id, ClientSecret: "not-the-secret", RedirectURL: appURL + "/auth/callback"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{session.NewKey()}})
+	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", auth)
+	mux.Handle("/account", auth.RequireFunc(account))
+	srv.Config.Handler = mux
+	srv.Start()
+	defer srv.Close()
+	resp, err := op.SignIn(confidanttest.Browser(), appURL+"/account", confidanttest.User{Subject: "test-user"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode < 400 || !strings.Contains(string(body), "refused to complete the sign-in") {
+		t.Errorf("SignIn with a wrong secret: %d %q %v, want the app's error page", resp.StatusCode, body, err)
 	}
 }

@@ -150,7 +150,7 @@ func (t *bearerTransport) send(req *http.Request, tok *oauth2.Token, body io.Rea
 	base := netx.Transport(t.base)
 	start := time.Now()
 	resp, err := base.RoundTrip(r2)
-	if t.st.a.sink.Enabled() {
+	if t.st.a.sink.Detailed() {
 		e := event.Event{Kind: event.APIRequest, Session: sessionRef(t.st.current()), Duration: time.Since(start), Err: err,
 			Attrs: []slog.Attr{slog.String("method", req.Method), slog.String("api", req.URL.Scheme+"://"+req.URL.Host+req.URL.Path),
 				slog.String("bearer", event.Redact(tok.AccessToken))}}
@@ -212,12 +212,17 @@ func sameOriginRedirects(req *http.Request, via []*http.Request) error {
 // hand it to Auth.StepUp.
 //
 // Its calls end when r ends (the request's context) or after
-// Config.APITimeout. Without a session its requests fail with
-// ErrNotSignedIn.
+// Config.APITimeout. Without a session (behind Optional) its requests fail
+// with ErrNotSignedIn; in a handler that neither Require nor Optional
+// wraps, with an ErrConfig that says to wrap it.
 func (a *Auth) HTTPClient(r *http.Request) *http.Client {
 	st, _ := r.Context().Value(ctxKey{}).(*reqSession)
 	if st == nil {
-		return &http.Client{Transport: errTransport{ErrNotSignedIn}, Timeout: a.cfg.APITimeout}
+		// Not a missing session: a handler that no Require or Optional
+		// wraps, whose request never had one looked up.
+		err := fmt.Errorf("%w: HTTPClient(r) in a handler that auth.Require or auth.Optional does not wrap (%s %s): wrap it, e.g. mux.Handle(pattern, auth.Require(h))",
+			ErrConfig, r.Method, netx.ProviderText(r.URL.Path))
+		return &http.Client{Transport: errTransport{err}, Timeout: a.cfg.APITimeout}
 	}
 	return &http.Client{Transport: &bearerTransport{st: st, base: a.cfg.APITransport},
 		CheckRedirect: sameOriginRedirects, Timeout: a.cfg.APITimeout}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -154,8 +155,11 @@ type Config struct {
 	// metrics, tracing or a live view of the flow. Default: none.
 	OnEvent event.Hook
 
-	// Logger receives one line per failure and per sign-in and sign-out.
-	// Never a token, code or secret. Default: no logging.
+	// Logger receives one line per failure and per sign-in and sign-out
+	// (and per step at Debug). Never a token, code or secret. Default:
+	// failures only (Warn and above, but not a visitor who is merely not
+	// signed in or not allowed), to slog's default logger;
+	// slog.New(slog.DiscardHandler) logs nothing.
 	Logger *slog.Logger
 
 	// Now is the clock. Default time.Now.
@@ -210,7 +214,8 @@ func (cfg *Config) setDefaults(first *client.Client) error {
 	cfg.FlowTTL = cmp.Or(cfg.FlowTTL, 10*time.Minute)
 	cfg.MaxFlows = cmp.Or(cfg.MaxFlows, 8)
 	if cfg.ErrorHandler == nil {
-		cfg.ErrorHandler = http.HandlerFunc(defaultErrorPage(cfg.Prefix + "login"))
+		u, _ := url.Parse(first.RedirectURL())
+		cfg.ErrorHandler = http.HandlerFunc(defaultErrorPage(cfg.Prefix+"login", u != nil && netx.IsLoopbackHost(u.Hostname())))
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

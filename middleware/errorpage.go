@@ -20,8 +20,10 @@ code{background:#f3f3f3;padding:.1rem .3rem}</style></head>
 
 // defaultErrorPage is the ErrorHandler used when Config has none: a small
 // page with a human reason. The error text is not shown verbatim: it is
-// safe (no secrets) but written for developers.
-func defaultErrorPage(loginPath string) http.HandlerFunc {
+// safe (no secrets) but written for developers; only a configuration
+// mistake's is, and only to an app in development (dev: its RedirectURL
+// is on loopback), whose developer is the one reading.
+func defaultErrorPage(loginPath string, dev bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		err := FailureReason(r)
 		status := StatusCode(err)
@@ -52,6 +54,11 @@ func defaultErrorPage(loginPath string) http.HandlerFunc {
 			title, reason = "Sign-in refused", "This app does not accept this account."
 		case errors.Is(err, ErrRefreshUnavailable):
 			title, reason = "Service unavailable", "Your session could not be renewed because the identity provider is unreachable. Please try again shortly."
+		case errors.Is(err, ErrConfig):
+			title, reason = "Sign-in is not set up", "This app's sign-in is not set up correctly; its log says how to fix it."
+			if dev {
+				reason += " " + err.Error()
+			}
 		case errors.Is(err, session.ErrTooLarge):
 			title, reason = "Sign-in failed", "Your session is too large to be kept by this app. This is a problem with the app's configuration; retrying will not help."
 		case errors.Is(err, ErrSessionStore):

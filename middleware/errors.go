@@ -12,7 +12,9 @@ import (
 
 var (
 	// ErrConfig is wrapped by every configuration error New returns; the
-	// message names the field and the reason.
+	// message names the field and the reason. A mistake only a request can
+	// show (the Auth handler not mounted, HTTPClient called outside
+	// Require and Optional) wraps it too, with status 500.
 	ErrConfig = errors.New("middleware: invalid configuration")
 
 	// ErrNotSignedIn means the request has no usable session. It is the
@@ -111,7 +113,7 @@ func FailureReason(r *http.Request) error {
 
 // StatusCode is the HTTP status the SDK gives err: 400 for a bad callback,
 // 401 when authentication failed, 403 when the user denied access, 405 for a
-// wrong method, 502 when the provider failed, 503 when the session store did.
+// wrong method, 500 for a configuration mistake found while serving (ErrConfig), 502 when the provider failed, 503 when the session store did.
 func StatusCode(err error) int {
 	var pe *ProviderError
 	switch {
@@ -129,7 +131,7 @@ func StatusCode(err error) int {
 		return http.StatusMethodNotAllowed
 	case errors.Is(err, ErrCrossOrigin), errors.Is(err, ErrSignInRefused), errors.Is(err, ErrForbidden):
 		return http.StatusForbidden
-	case errors.Is(err, session.ErrTooLarge):
+	case errors.Is(err, session.ErrTooLarge), errors.Is(err, ErrConfig):
 		return http.StatusInternalServerError // a configuration problem: retrying never helps
 	case errors.Is(err, ErrSessionStore), errors.Is(err, ErrRefreshUnavailable):
 		return http.StatusServiceUnavailable

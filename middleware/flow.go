@@ -91,6 +91,10 @@ func (a *Auth) startFlowSilent(w http.ResponseWriter, r *http.Request, c *client
 			extra.Set("scope", strings.TrimSpace(extra.Get("scope")+" "+strings.Join(scopes, " ")))
 		}
 	}
+	if err := a.mounted(r, c); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	l, err := c.NewLogin(r.Context(), extra)
 	if err != nil {
 		a.fail(w, r, err)
@@ -121,7 +125,7 @@ func (a *Auth) startFlowSilent(w http.ResponseWriter, r *http.Request, c *client
 	a.emit(r.Context(), event.Event{Kind: event.LoginStarted, Provider: c.Provider().Name(), Flow: event.Redact(l.State),
 		Attrs: []slog.Attr{slog.Any("scopes", c.Scopes()), slog.String("pkce", "S256"), slog.Bool("nonce", l.Nonce != ""),
 			slog.String("state", event.Redact(l.State)), slog.String("return_to", pathOnly(returnTo)),
-			slog.Any("extra_params", names), slog.String("authorize", hostPath(l.URL))}})
+			slog.Any("extra_params", names), slog.String("authorize", hostPath(l.URL)), slog.String("redirect_uri", c.RedirectURL())}})
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, l.URL, http.StatusFound)
 }

@@ -34,20 +34,22 @@ type Auth struct {
 	sink      sink.Sink
 	refresher *refresher
 
-	shared     session.SharedStore // non-nil for a server-side store
-	denyTTL    time.Duration       // how long a deny-list entry must live
-	touchEvery time.Duration       // save an unchanged session this long after it was last seen (0: never)
-	nonces     dpop.Nonces         // the APIs' DPoP nonces
-	signers    sync.Map            // DPoP key (PKCS#8) → *dpop.Signer
-	nsigners   atomic.Int64
-	appMu      sync.Mutex
-	appTokens  map[string]*appToken // the app's own tokens, by API (AppClient)
-	cookies    session.CookiePolicy // Secure and SameSite, from the RedirectURL
-	origin     *url.URL             // of the RedirectURL
-	hostWarned atomic.Bool          // a sign-in started on another host was logged
-	flowPrefix string               // name of the flow cookies, before the slot number
-	cop        *http.CrossOriginProtection
-	replays    session.ReplayCache // logout token IDs seen: in Redis when Redis is configured
+	shared      session.SharedStore // non-nil for a server-side store
+	denyTTL     time.Duration       // how long a deny-list entry must live
+	touchEvery  time.Duration       // save an unchanged session this long after it was last seen (0: never)
+	nonces      dpop.Nonces         // the APIs' DPoP nonces
+	signers     sync.Map            // DPoP key (PKCS#8) → *dpop.Signer
+	nsigners    atomic.Int64
+	appMu       sync.Mutex
+	appTokens   map[string]*appToken // the app's own tokens, by API (AppClient)
+	cookies     session.CookiePolicy // Secure and SameSite, from the RedirectURL
+	origin      *url.URL             // of the RedirectURL
+	hostWarned  atomic.Bool          // a sign-in started on another host was logged
+	mountOK     atomic.Bool          // the callback was found routed to the Auth (mounted)
+	mountWarned atomic.Bool          // a callback answered by a catch-all route was logged
+	flowPrefix  string               // name of the flow cookies, before the slot number
+	cop         *http.CrossOriginProtection
+	replays     session.ReplayCache // logout token IDs seen: in Redis when Redis is configured
 
 	apis      []apiTarget
 	clients   []*client.Client          // in order; clients[0] is the default
@@ -70,6 +72,11 @@ func New(cfg Config) (*Auth, error) {
 		return nil, err
 	}
 	events := sink.Sink{Logger: cfg.Logger, Hook: cfg.OnEvent}
+	if cfg.Logger == nil {
+		// Failures are logged unless the app says otherwise.
+		cfg.Logger = sink.Failures()
+		events.Logger, events.Log = cfg.Logger, worthLogging
+	}
 	for i, c := range clients {
 		clients[i] = c.WithEvents(cfg.Logger, cfg.OnEvent)
 	}
@@ -193,6 +200,21 @@ func (a *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {
 	a.sink.Emit(r.Context(), event.Event{Kind: event.Rejected, Status: StatusCode(err), Err: err,
 		Attrs: []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path)}})
 	a.cfg.ErrorHandler.ServeHTTP(w, withFailure(r, err))
+}
+
+// worthLogging picks what the default logger records: failures, but not a
+// visitor who is not signed in or not allowed (a 401 for every anonymous
+// API call would bury the failures that matter).
+func worthLogging(e event.Event) bool {
+	if e.Kind != event.Rejected {
+		return true
+	}
+	switch {
+	case errors.Is(e.Err, ErrNotSignedIn), errors.Is(e.Err, ErrForbidden), errors.Is(e.Err, ErrMethodNotAllowed),
+		errors.Is(e.Err, ErrCrossOrigin), errors.Is(e.Err, client.ErrInsufficientAuthentication):
+		return false
+	}
+	return true
 }
 
 // emit sends e to the sink.

@@ -275,6 +275,9 @@ func (a *Auth) load(w http.ResponseWriter, r *http.Request) (*session.Session, e
 		}
 		return nil, nil
 	}
+	if errors.Is(err, session.ErrConfig) {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
 	return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
 }
 
@@ -282,7 +285,7 @@ func (a *Auth) load(w http.ResponseWriter, r *http.Request) (*session.Session, e
 func (a *Auth) save(w http.ResponseWriter, r *http.Request, s *session.Session, why string) error {
 	before := len(w.Header()["Set-Cookie"])
 	err := a.cfg.Store.Save(w, r, s)
-	if a.sink.Enabled() {
+	if a.sink.Detailed() {
 		// What the browser is sent: the session's Set-Cookie lines (a
 		// server-side store's is only its ID, and only when new).
 		set := w.Header()["Set-Cookie"]

@@ -170,6 +170,9 @@ func (s *CookieStore) Load(r *http.Request) (*Session, error) {
 	names := s.names[sec]
 	value, ok := cookies.Value(r, names[0])
 	if !ok {
+		if s.sealedUnbound(r) {
+			return nil, errSealedUnbound
+		}
 		return nil, ErrNoSession
 	}
 	if next, ok := cookies.Value(r, names[1]); ok {
@@ -190,6 +193,9 @@ func (s *CookieStore) Load(r *http.Request) (*Session, error) {
 	if sess == nil {
 		plain, err := s.cipher.Open(value, s.aads.Load()[sec])
 		if err != nil {
+			if s.sealedUnbound(r) {
+				return nil, errSealedUnbound
+			}
 			return nil, fmt.Errorf("%w: %w", ErrNoSession, ErrInvalidSession)
 		}
 		if sess, err = unmarshal(plain); err != nil {
@@ -204,6 +210,41 @@ func (s *CookieStore) Load(r *http.Request) (*Session, error) {
 	}
 	return sess, nil
 }
+
+// sealedUnbound reports whether r carries a session cookie that this store
+// sealed before it was bound to its app (under the name an unbound store
+// uses, the Secure one, or the other): refused all the same, but named.
+// It costs a failed request at most two more decryptions.
+func (s *CookieStore) sealedUnbound(r *http.Request) bool {
+	if len(s.app.AAD("")) == 0 {
+		return false // not bound: nothing was sealed otherwise
+	}
+	for sec := range 2 {
+		v, ok := cookies.Value(r, s.names[sec][0])
+		if !ok {
+			continue
+		}
+		for _, n := range s.names[sec][1:] {
+			c, ok := cookies.Value(r, n)
+			if !ok {
+				break
+			}
+			v += c
+		}
+		if len(v) > s.cfg.MaxSize {
+			continue
+		}
+		if _, err := s.cipher.Open(v, []byte(s.bases[sec])); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// errSealedUnbound is the Load error of a cookie that this store sealed
+// before it was bound to its app: a session saved (confidanttest.SignedIn)
+// before middleware.New, which no app accepts.
+var errSealedUnbound = fmt.Errorf("%w: the session cookie was sealed before middleware.New bound the store to the app (confidanttest.SignedIn called before middleware.New?): no app accepts it; create the Auth first", ErrConfig)
 
 // Timeouts implements Timed. Absolute is at most the cookie's MaxAge.
 func (s *CookieStore) Timeouts() Timeouts { return s.cfg.Timeouts }

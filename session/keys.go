@@ -38,7 +38,7 @@ func ParseKeys(s string) ([][]byte, error) {
 	for i, f := range fields {
 		k, ok := decodeKey(f)
 		if !ok {
-			return nil, fmt.Errorf("%w: key %d is not 32 bytes in base64 or hex (make one with: openssl rand -base64 32)", ErrConfig, i+1)
+			return nil, fmt.Errorf("%w: key %d of %d (the first is the newest) is not 32 bytes in base64 or hex (make one with: openssl rand -base64 32)", ErrConfig, i+1, len(fields))
 		}
 		keys = append(keys, k)
 	}

@@ -38,6 +38,15 @@ func TestParseKeys(t *testing.T) {
 			t.Errorf("the error shows the key: %v", err)
 		}
 	}
+	// One numbering: the same bad second key is "key 2 of 2" whether
+	// ParseKeys or NewCookieStore finds it.
+	_, perr := session.ParseKeys(base64.StdEncoding.EncodeToString(a) + "," + secret)
+	_, serr := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{a, a[:16]}})
+	for _, err := range []error{perr, serr} {
+		if err == nil || !strings.Contains(err.Error(), "key 2 of 2") {
+			t.Errorf("a bad second key: %v, want it named key 2 of 2", err)
+		}
+	}
 	// The keys work in a store.
 	keys, _ := session.ParseKeys(base64.StdEncoding.EncodeToString(a))
 	if _, err := session.NewCookieStore(session.CookieConfig{Keys: keys}); err != nil {

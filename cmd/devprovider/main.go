@@ -8,19 +8,27 @@
 // secret (dev-app / dev-secret) and the users (alice / alice, bob / bob).
 // Flags: -addr, -redirect (the app's callback, default
 // http://localhost:8080/auth/callback; give it several times for several
-// apps), -token-lifetime.
+// apps), -token-lifetime. A sign-in for another callback gets a page that
+// names it and the flag to restart with.
+//
+// It also serves a sample API at ISSUER/api/hello, which answers a GET with
+// a valid access token (Authorization: Bearer …) with the token's subject
+// and scopes, and anything else with 401: point middleware.API's BaseURL at
+// ISSUER/api/ to call it with auth.HTTPClient(r).
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"html"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -76,14 +84,40 @@ func run(ctx context.Context, addr string, rs []string, lifetime time.Duration, 
 	for _, r := range rs {
 		op.AddRedirect(clientID, r) // and its origin + "/" after sign-out
 	}
-	srv := &http.Server{Handler: op, ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("/api/", op.NewAPI())
+	mux.Handle("/", registered(op, rs))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
-	fmt.Fprintf(out, "confidant development provider (for development only)\n  issuer        %s\n  client ID     %s\n  client secret %s\n  redirect URLs %s\n  users         alice / alice, bob / bob\n",
-		issuer, clientID, clientSecret, strings.Join(rs, ", "))
+	fmt.Fprintf(out, "confidant development provider (for development only)\n  issuer        %s\n  client ID     %s\n  client secret %s\n  redirect URLs %s\n  users         alice / alice, bob / bob\n  sample API    %s/api/hello\n",
+		issuer, clientID, clientSecret, strings.Join(rs, ", "), issuer)
 	if ready != nil {
 		ready <- op
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// registered answers an authorization request for a callback that is not
+// registered with a page that names it, the ones that are, and the flag to
+// restart with; everything else goes to op.
+func registered(op http.Handler, rs []string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == devprovider.PathAuthorize {
+			if got := r.URL.Query().Get("redirect_uri"); got != "" && !slices.Contains(rs, got) {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				w.WriteHeader(http.StatusBadRequest)
+				fmt.Fprintf(w, `<!doctype html><title>Redirect URL not registered</title>
+<h1>This app's redirect URL is not registered</h1>
+<p>The app asked to come back to <code>%s</code>; devprovider knows only <code>%s</code>.</p>
+<p>Restart devprovider with the app's URL:</p>
+<pre>go run github.com/confidant-go/confidant/cmd/devprovider -redirect %s</pre>
+<p>or make the app's RedirectURL one of the registered URLs.</p>
+`, html.EscapeString(got), html.EscapeString(strings.Join(rs, ", ")), html.EscapeString(got))
+				return
+			}
+		}
+		op.ServeHTTP(w, r)
+	})
 }

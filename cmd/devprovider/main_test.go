@@ -40,7 +40,9 @@ func TestDevProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 	store, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{session.NewKey()}})
-	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store})
+	// The sample API, as the package doc says to point at it.
+	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store,
+		APIs: []middleware.API{{Name: "sample", BaseURL: issuer + "/api/"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +50,16 @@ func TestDevProvider(t *testing.T) {
 	mux.Handle("/auth/", auth)
 	mux.Handle("/me", auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, middleware.UserFrom(r.Context()).Subject)
+	}))
+	mux.Handle("/hello", auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := auth.HTTPClient(r).Get(issuer + "/api/hello")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
 	}))
 	app.Config.Handler = mux
 	app.Start()
@@ -74,5 +86,51 @@ func TestDevProvider(t *testing.T) {
 	resp.Body.Close()
 	if string(b) != "alice" {
 		t.Errorf("/me: %q", b)
+	}
+	if !strings.Contains(printed.String(), issuer+"/api/hello") {
+		t.Errorf("the sample API is not printed: %q", printed.String())
+	}
+	resp, _ = browser.Get(appURL + "/hello")
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"sub":"alice"`) {
+		t.Errorf("the sample API through the app: %d %s", resp.StatusCode, b)
+	}
+	if resp, err := http.Get(issuer + "/api/hello"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the sample API without a token: %v %v, want 401", resp.StatusCode, err)
+	}
+}
+
+// TestDevProviderNamesUnregisteredRedirect: an app whose callback is not
+// registered gets a page that names it and the flag to restart with, not
+// the provider's generic error.
+func TestDevProviderNamesUnregisteredRedirect(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan *devprovider.Provider, 1)
+	go run(ctx, "127.0.0.1:0", []string{"http://localhost:8080/auth/callback"}, time.Minute, io.Discard, ready)
+	op := <-ready
+	prov, err := client.Discover(ctx, op.Issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(client.Config{Provider: prov, ClientID: "dev-app", ClientSecret: "dev-secret", RedirectURL: "http://localhost:3000/auth/callback"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := c.NewLogin(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(l.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"http://localhost:3000/auth/callback", "http://localhost:8080/auth/callback", "-redirect http://localhost:3000/auth/callback"} {
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), want) {
+			t.Errorf("authorize: %d, want 400 naming %q: %s", resp.StatusCode, want, b)
+		}
 	}
 }

@@ -19,6 +19,9 @@ type API struct {
 	ok []string
 }
 
+// maxAccepted bounds the tokens an API remembers (the newest are kept).
+const maxAccepted = 10000
+
 // NewAPI returns an API guarded by p's tokens.
 func (p *Provider) NewAPI() *API { return &API{p: p} }
 
@@ -42,6 +45,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.mu.Lock()
+	if len(a.ok) >= maxAccepted { // a long-running devprovider
+		a.ok = append(a.ok[:0], a.ok[len(a.ok)/2:]...)
+	}
 	a.ok = append(a.ok, raw)
 	a.mu.Unlock()
 	json.NewEncoder(w).Encode(map[string]any{"sub": claims["sub"], "scope": claims["scope"],

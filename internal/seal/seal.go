@@ -45,10 +45,10 @@ func New(keys [][]byte) (*Cipher, error) {
 	c := &Cipher{}
 	for i, k := range keys {
 		if len(k) != 32 {
-			return nil, fmt.Errorf("key %d is %d bytes, want 32", i, len(k))
+			return nil, fmt.Errorf("key %d of %d (the first is the newest) is %d bytes, want 32", i+1, len(keys), len(k))
 		}
 		if err := checkRandom(k); err != nil {
-			return nil, fmt.Errorf("key %d %v; make one with crypto/rand (or: openssl rand -base64 32, decoded)", i, err)
+			return nil, fmt.Errorf("key %d of %d (the first is the newest) %v; make one with crypto/rand (or: openssl rand -base64 32, decoded)", i+1, len(keys), err)
 		}
 		block, _ := aes.NewCipher(k)
 		aead, _ := cipher.NewGCM(block)
