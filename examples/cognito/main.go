@@ -89,6 +89,11 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Fail now, with the reason, when the provider cannot be reached (a
+	// typo in its host): not with a 502 for every user later.
+	if err := auth.Ready(ctx); err != nil {
+		return nil, err
+	}
 
 	// The routes.
 	pages := webapp.Pages{Title: "confidant · Amazon Cognito"}

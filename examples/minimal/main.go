@@ -25,8 +25,7 @@ import (
 )
 
 func main() {
-	// Stops on Ctrl-C. Discovery at start is bounded by it; a provider that
-	// is down now is discovered on first use instead.
+	// Stops on Ctrl-C.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
@@ -61,6 +60,11 @@ func main() {
 		Logger: slog.Default(), // every step; never a token, code or secret
 	})
 	if err != nil {
+		log.Fatal(err)
+	}
+	// Stop now, with the reason, if the provider cannot be reached (a typo
+	// in OIDC_ISSUER), rather than answer every user with a 502 later.
+	if err := auth.Ready(ctx); err != nil {
 		log.Fatal(err)
 	}
 

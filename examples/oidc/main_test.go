@@ -62,6 +62,24 @@ func TestMissingVariables(t *testing.T) {
 	}
 }
 
+// TestProviderUnreachableAtStart: an issuer that cannot be reached (a typo
+// in its host) stops the app at start with the reason, instead of an app
+// that starts and answers every user with a 502.
+func TestProviderUnreachableAtStart(t *testing.T) {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = []string{"RUN_OIDC_MAIN=1", "OIDC_ISSUER=http://127.0.0.1:1", "OIDC_CLIENT_ID=x", "OIDC_CLIENT_SECRET=y", "PATH=" + os.Getenv("PATH")}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+		t.Fatalf("exit: %v, want status 2; stderr %s", err, stderr.String())
+	}
+	if out := stderr.String(); !strings.Contains(out, "http://127.0.0.1:1") || !strings.Contains(out, "connection refused") {
+		t.Errorf("stderr %q: want the issuer and the reason", out)
+	}
+}
+
 // TestSignInWithEnvConfig runs the example against the in-process OP.
 func TestSignInWithEnvConfig(t *testing.T) {
 	app := httptest.NewUnstartedServer(nil)

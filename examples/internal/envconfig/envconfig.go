@@ -128,7 +128,11 @@ func Run(name string, newApp func(context.Context, Env) (http.Handler, error)) {
 	app, err := Env{Getenv: os.Getenv}.App()
 	var h http.Handler
 	if err == nil {
-		h, err = newApp(context.Background(), env)
+		// Building the app checks that the provider answers (Auth.Ready):
+		// bounded, so a provider that hangs fails the start with a reason.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		h, err = newApp(ctx, env)
+		cancel()
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)

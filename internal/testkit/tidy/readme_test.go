@@ -6,21 +6,28 @@ import (
 	"testing"
 )
 
-// TestREADMEShowsMinimalExample: the complete app at the top of the README
-// is examples/minimal/main.go as it is (which the build compiles), so the
+// TestREADMEShowsMinimalExample: the apps at the top of the README are
+// examples/quickstart/main.go (on the first screen) and
+// examples/minimal/main.go as they are (which the build compiles), so the
 // README cannot drift from code that works.
 func TestREADMEShowsMinimalExample(t *testing.T) {
 	readme, err := os.ReadFile("../../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := os.ReadFile("../../../examples/minimal/main.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	code := string(src[strings.Index(string(src), "package main"):])
-	if !strings.Contains(string(readme), "```go\n"+code+"```\n") {
-		t.Error("README.md does not show examples/minimal/main.go (from package main on) in a go block: copy it again")
+	for _, ex := range []string{"quickstart", "minimal"} {
+		src, err := os.ReadFile("../../../examples/" + ex + "/main.go")
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := string(src[strings.Index(string(src), "package main"):])
+		at := strings.Index(string(readme), "```go\n"+code+"```\n")
+		if at < 0 {
+			t.Errorf("README.md does not show examples/%s/main.go (from package main on) in a go block: copy it again", ex)
+		}
+		if lines := strings.Count(string(readme[:max(at, 0)]), "\n"); ex == "quickstart" && lines > 25 {
+			t.Errorf("the quick start begins on README line %d: keep it on the first screen", lines+1)
+		}
 	}
 }
 

@@ -1,0 +1,84 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/confidanttest"
+	"github.com/confidant-go/confidant/middleware"
+)
+
+// TestSetup: the one-call path signs a user in, with a refresh token (its
+// default scopes), and signs out; each mistake stops it at start with an
+// error that names it.
+func TestSetup(t *testing.T) {
+	// Tokens that live 2 seconds: past half their lifetime, a request
+	// refreshes, if it can.
+	op := confidanttest.NewProvider(t, confidanttest.Options{AccessTokenLifetime: 2 * time.Second})
+	srv := httptest.NewUnstartedServer(nil)
+	appURL := "http://" + srv.Listener.Addr().String()
+	id, secret := op.Register(appURL + "/auth/callback")
+	keys := "kmU4ozbpwBq2t2TbJd5JqzrLPJhDlJ4ROc4X2UmbLxs="
+	mux := http.NewServeMux()
+	auth, err := middleware.Setup(t.Context(), mux, middleware.SetupConfig{Issuer: op.Issuer, ClientID: id, ClientSecret: secret,
+		AppURL: appURL, SessionKeys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/account", auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, middleware.UserFrom(r.Context()).Subject)
+	}))
+	srv.Config.Handler = mux
+	srv.Start()
+	defer srv.Close()
+	browser := confidanttest.Browser()
+	if resp, err := op.SignIn(browser, appURL+"/account", confidanttest.User{Subject: "test-user"}); err != nil || resp.StatusCode != http.StatusFound {
+		t.Fatalf("sign-in: %v %v", resp, err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if resp, body := get(t, browser, appURL+"/account"); resp.StatusCode != http.StatusOK || body != "test-user" {
+		t.Errorf("/account: %d %s", resp.StatusCode, body)
+	}
+	// The default scopes asked for a refresh token: the first request
+	// refreshed.
+	if n := op.TokenRequests(); n != 2 {
+		t.Errorf("%d token requests, want 2 (the code, then a refresh)", n)
+	}
+	resp, err := browser.Post(appURL+"/auth/logout", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), op.Issuer) {
+		t.Errorf("sign-out: %d to %q, want the provider's end_session", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
+	good := middleware.SetupConfig{Issuer: op.Issuer, ClientID: id, ClientSecret: secret, AppURL: appURL, SessionKeys: keys}
+	for _, tc := range []struct {
+		name   string
+		adjust func(*middleware.SetupConfig)
+		is     error
+		says   string
+	}{
+		{"nothing set", func(c *middleware.SetupConfig) { *c = middleware.SetupConfig{} }, middleware.ErrConfig,
+			"AppURL, ClientID, ClientSecret, Issuer (or Provider), SessionKeys not set"},
+		{"a short key", func(c *middleware.SetupConfig) { c.SessionKeys = "c2hvcnQ=" }, middleware.ErrConfig, "openssl rand -base64 32"},
+		{"AppURL with a path", func(c *middleware.SetupConfig) { c.AppURL = appURL + "/auth/callback" }, middleware.ErrConfig, "scheme and host"},
+		{"an issuer that is not there", func(c *middleware.SetupConfig) { c.Issuer = "http://127.0.0.1:1" }, client.ErrProviderUnavailable, "connection refused"},
+		{"an issuer with a slash", func(c *middleware.SetupConfig) { c.Issuer = op.Issuer + "/" }, client.ErrDiscovery, "trailing slash"},
+	} {
+		cfg := good
+		tc.adjust(&cfg)
+		_, err := middleware.Setup(context.Background(), http.NewServeMux(), cfg)
+		if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%s: %v, want %v saying %q", tc.name, err, tc.is, tc.says)
+		}
+	}
+}
