@@ -3,11 +3,13 @@ package middleware_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
@@ -94,5 +96,47 @@ func TestReady(t *testing.T) {
 	}
 	if err := auth.Ready(context.Background()); !errors.Is(err, client.ErrProviderUnavailable) {
 		t.Errorf("Ready: %v, want ErrProviderUnavailable", err)
+	}
+}
+
+// TestForgedCallbackIsNotAHostMixUp: a callback without any sign-in cookie
+// that the browser says was opened from the app's own page or typed
+// (Sec-Fetch-Site same-origin or none) is a link not from the provider:
+// refused as not valid for this browser, without the advice to open the
+// app at another host; reached from another site, it keeps that advice.
+func TestForgedCallbackIsNotAHostMixUp(t *testing.T) {
+	env, rec, _ := recordedEnv(t, testenv.Options{})
+	page := testenv.New(t, testenv.Options{}) // the default error page
+	for _, tc := range []struct {
+		site     string
+		mixUp    bool
+		pageSays string
+	}{{"same-origin", false, "not valid for this browser"}, {"none", false, "not valid for this browser"},
+		{"cross-site", true, "did not send back the sign-in cookie"}, {"", true, "did not send back the sign-in cookie"}} {
+		forged := func(appURL string) (*http.Response, string) {
+			req, _ := http.NewRequest("GET", appURL+"/auth/callback?state=forged-state&code=forged-code", nil)
+			req.Header.Set("Accept", "text/html")
+			if tc.site != "" {
+				req.Header.Set("Sec-Fetch-Site", tc.site)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			return resp, string(body)
+		}
+		resp, _ := forged(env.App.URL)
+		err := rec.last()
+		if resp.StatusCode != http.StatusBadRequest || !errors.Is(err, middleware.ErrStateMismatch) || errors.Is(err, middleware.ErrFlowCookieMissing) != tc.mixUp {
+			t.Errorf("Sec-Fetch-Site %q: %d, %v; want 400, host mix-up %v", tc.site, resp.StatusCode, err, tc.mixUp)
+		}
+		if _, body := forged(page.App.URL); !strings.Contains(body, tc.pageSays) {
+			t.Errorf("Sec-Fetch-Site %q: the page does not say %q: %s", tc.site, tc.pageSays, body)
+		}
+	}
+	if n := env.OP.Count(devprovider.PathToken) + page.OP.Count(devprovider.PathToken); n != 0 {
+		t.Errorf("%d token requests for forged callbacks", n)
 	}
 }

@@ -38,7 +38,10 @@ var (
 	// cookie: the sign-in most likely started on another host than the
 	// RedirectURL's (the app opened at 127.0.0.1 while the RedirectURL
 	// says localhost), or cookies are blocked. errors.Is(err,
-	// ErrStateMismatch) holds too.
+	// ErrStateMismatch) holds too. A callback that the browser says was
+	// not reached from another site (Sec-Fetch-Site same-origin or none:
+	// a link on the app's own page, or typed) is not one: it is
+	// ErrStateMismatch alone.
 	ErrFlowCookieMissing = fmt.Errorf("%w: the browser sent no sign-in cookie with the callback; was the sign-in started on another host than the RedirectURL's (127.0.0.1 and localhost are different hosts to a browser)?", ErrStateMismatch)
 
 	// ErrStateExpired means the sign-in attempt took longer than FlowTTL.

@@ -215,6 +215,13 @@ func (a *Auth) takeFlow(w http.ResponseWriter, r *http.Request, state string, c 
 		}
 	}
 	if f == nil && !seen {
+		switch sfs := r.Header.Get("Sec-Fetch-Site"); sfs {
+		case "same-origin", "none":
+			// Not reached from the provider, whose redirect is another
+			// origin's: a link on the app's own pages, or typed. Not a
+			// host mix-up, whose advice would mislead.
+			return nil, fmt.Errorf("%w: no sign-in was started in this browser, and the callback was opened from the app's own page or typed (Sec-Fetch-Site: %s), not reached from the provider", ErrStateMismatch, sfs)
+		}
 		return nil, fmt.Errorf("%w (this callback is on %s)", ErrFlowCookieMissing, netx.ProviderText(r.Host))
 	}
 	if f == nil || f.Provider != c.Provider().Name() {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"html/template"
 	"net/http"
@@ -11,13 +12,30 @@ import (
 	"github.com/confidant-go/confidant/event"
 )
 
-// recorder keeps the last events for the flow page. The demo is a local,
-// single-user app: every event is the user's own.
+// recorder keeps the last events of each browser for the flow page: a
+// browser sees its own sign-ins, never another's. A browser is known by
+// the demo's own cookie (tag); an event made outside a browser's request
+// (a refresh shared by several, a back-channel logout) goes to the browser
+// whose session it names.
 type recorder struct {
-	mu   sync.Mutex
-	seq  int
-	list []flowEvent
+	mu       sync.Mutex
+	seq      int
+	browsers map[string]*browserLog
+	sessions map[string]string // session ref → browser
 }
+
+type browserLog struct {
+	list []flowEvent
+	seen int // seq of the last event, to evict the idlest browser first
+}
+
+const (
+	maxEvents     = 300  // per browser
+	maxBrowsers   = 1000 // then the idlest is forgotten
+	browserCookie = "demo_browser"
+)
+
+type browserKey struct{}
 
 type flowEvent struct {
 	Seq      int               `json:"seq"`
@@ -32,7 +50,24 @@ type flowEvent struct {
 	Attrs    map[string]string `json:"attrs,omitempty"`
 }
 
-func (rec *recorder) hook(_ context.Context, e event.Event) {
+// tag gives each browser an ID in a cookie of its own and puts it in the
+// request's context, where hook finds it.
+func (rec *recorder) tag(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := ""
+		if c, err := r.Cookie(browserCookie); err == nil && len(c.Value) == 26 {
+			id = c.Value
+		} else {
+			id = rand.Text()
+			http.SetCookie(w, &http.Cookie{Name: browserCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), browserKey{}, id)))
+	})
+}
+
+func browserOf(r *http.Request) string { id, _ := r.Context().Value(browserKey{}).(string); return id }
+
+func (rec *recorder) hook(ctx context.Context, e event.Event) {
 	fe := flowEvent{Kind: string(e.Kind), Time: e.Time.Format("15:04:05.000"), Provider: e.Provider, Session: e.Session,
 		Flow: e.Flow, Status: e.Status, Millis: float64(e.Duration.Microseconds()) / 1000, Attrs: map[string]string{}}
 	if e.Err != nil {
@@ -41,23 +76,55 @@ func (rec *recorder) hook(_ context.Context, e event.Event) {
 	for _, a := range e.Attrs {
 		fe.Attrs[a.Key] = a.Value.String()
 	}
+	id, _ := ctx.Value(browserKey{}).(string)
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
+	if rec.browsers == nil {
+		rec.browsers, rec.sessions = map[string]*browserLog{}, map[string]string{}
+	}
+	switch {
+	case id != "" && e.Session != "":
+		if len(rec.sessions) >= maxBrowsers*4 {
+			clear(rec.sessions)
+		}
+		rec.sessions[e.Session] = id
+	case id == "":
+		if id = rec.sessions[e.Session]; id == "" {
+			return // no browser to show it to
+		}
+	}
+	b := rec.browsers[id]
+	if b == nil {
+		if len(rec.browsers) >= maxBrowsers {
+			idlest := ""
+			for k, v := range rec.browsers {
+				if idlest == "" || v.seen < rec.browsers[idlest].seen {
+					idlest = k
+				}
+			}
+			delete(rec.browsers, idlest)
+		}
+		b = &browserLog{}
+		rec.browsers[id] = b
+	}
 	rec.seq++
-	fe.Seq = rec.seq
-	rec.list = append(rec.list, fe)
-	if len(rec.list) > 300 {
-		rec.list = rec.list[len(rec.list)-300:]
+	fe.Seq, b.seen = rec.seq, rec.seq
+	b.list = append(b.list, fe)
+	if len(b.list) > maxEvents {
+		b.list = b.list[len(b.list)-maxEvents:]
 	}
 }
 
 func (rec *recorder) serveEvents(w http.ResponseWriter, r *http.Request) {
 	rec.mu.Lock()
-	list := append([]flowEvent(nil), rec.list...)
+	var list []flowEvent
+	if b := rec.browsers[browserOf(r)]; b != nil {
+		list = append(list, b.list...)
+	}
 	rec.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	json.NewEncoder(w).Encode(list)
+	json.NewEncoder(w).Encode(append([]flowEvent{}, list...))
 }
 
 func (rec *recorder) clear(w http.ResponseWriter, r *http.Request) {
@@ -66,7 +133,7 @@ func (rec *recorder) clear(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec.mu.Lock()
-	rec.list = nil
+	delete(rec.browsers, browserOf(r))
 	rec.mu.Unlock()
 	http.Redirect(w, r, "/flow", http.StatusSeeOther)
 }
@@ -108,13 +175,15 @@ names, lengths and hash prefixes. Access tokens live {{.Lifetime}}: wait that lo
 <g id="lanes"></g><g id="arrows"></g></svg>
 <script>
 const lanes = {Browser: 90, App: 370, Provider: 650, API: 900};
-function steps(e) {
+function steps(e, started) {
   const a = e.attrs || {}, ms = e.ms ? " · " + e.ms.toFixed(1) + " ms" : "";
   switch (e.kind) {
   case "login.started": return [
     ["App", "Browser", "302 to the provider", "state " + a.state + ", nonce " + (a.nonce === "true" ? "yes" : "no") + ", PKCE " + a.pkce + ", return to " + a.return_to],
     ["Browser", "Provider", "GET " + (a.authorize || "/authorize"), "scope " + a.scopes + ", state, nonce, code_challenge (S256)"]];
-  case "callback.received": return [
+  case "callback.received": return !started.has(e.flow) ? [
+    // No sign-in of this browser has this state: the provider did not send it.
+    ["Browser", "App", "GET /auth/callback (not from the provider)", "no sign-in was started with state " + (a.state || "none") + ": a forged or stale link", "bad"]] : [
     ["Provider", "Browser", "302 back to the app", a.error ? "error " + a.error : "code " + a.code],
     ["Browser", "App", "GET /auth/callback", "code " + (a.code || "none") + ", state " + (a.state || "none")]];
   case "state.checked": return [["App", "App", "state matches this browser's attempt", "compared in constant time, age " + a.age]];
@@ -123,7 +192,7 @@ function steps(e) {
     ["Provider", "App", e.status + " tokens" + ms, "access_token " + a.access_token_len + " chars, id_token " + a.id_token_len + " chars, refresh_token " + (a.refresh_token === "true" ? "yes" : "no") + ", expires_in " + a.expires_in]];
   case "id_token.verified": return [["App", "App", e.error ? "ID token refused" : "ID token verified", e.error || ("alg " + a.alg + ", kid " + a.kid + ", nonce " + (a.nonce_checked === "true" ? "checked" : "n/a") + ", at_hash " + (a.at_hash_checked === "true" ? "checked" : "absent")), e.error ? "bad" : ""]];
   case "userinfo.fetched": return [["App", "Provider", "GET /userinfo", ""], ["Provider", "App", "claims" + ms, "sub matches: " + a.sub_matches, e.error ? "bad" : ""]];
-  case "session.saved": return [["App", "Browser", "Set-Cookie: session (" + a.why + ")", a.bytes ? a.bytes + " bytes in " + a.cookies + " cookie(s), AES-256-GCM" : (a.why || "")]];
+  case "session.saved": return [["App", "Browser", "Set-Cookie: session (" + a.why + ")", a.set_cookie_bytes > 0 ? a.set_cookie_bytes + " bytes in " + a.cookies + " cookie(s), AES-256-GCM" : (a.why || "")]];
   case "refresh.started": return [["App", "Provider", "POST /token (refresh_token)", "refresh_token " + a.refresh_token]];
   case "refresh.done": return [["Provider", "App", e.status + " new tokens" + ms, "rotated: " + a.rotated + ", id_token verified: " + a.id_token_verified]];
   case "refresh.failed": return [["Provider", "App", "refresh failed " + (e.status || ""), e.error, "bad"]];
@@ -137,6 +206,22 @@ function steps(e) {
   case "rejected": return [["App", "Browser", (e.status || "") + " " + (a.path || ""), e.error, "bad"]];
   }
   return [["App", "App", e.kind, ""]];
+}
+// text writes s at (x, y), wrapped to the width left of the diagram, and
+// returns the number of lines.
+function text(g, x, y, s, cls) {
+  const per = Math.max(20, Math.floor((980 - x) / 6)), words = (s || "").split(" "), lines = [];
+  let line = "";
+  for (const w of words) {
+    if (line && (line + " " + w).length > per) { lines.push(line); line = ""; }
+    line = line ? line + " " + w : w;
+    while (line.length > per) { lines.push(line.slice(0, per)); line = line.slice(per); }
+  }
+  lines.push(line);
+  const t = el("text", {x: x, y: y, "class": cls});
+  lines.forEach((l, i) => t.appendChild(el("tspan", {x: x, dy: i ? 13 : 0}, l)));
+  g.appendChild(t);
+  return lines.length;
 }
 function el(name, attrs, text) {
   const n = document.createElementNS("http://www.w3.org/2000/svg", name);
@@ -153,23 +238,25 @@ async function refresh() {
   const svg = document.getElementById("diagram"), lg = document.getElementById("lanes"), ag = document.getElementById("arrows");
   lg.replaceChildren(); ag.replaceChildren();
   let y = 60;
+  const started = new Set(events.filter(e => e.kind === "login.started").map(e => e.flow));
   for (const e of events) {
-    for (const [from, to, label, detail, cls] of steps(e)) {
+    for (const [from, to, label, detail, cls] of steps(e, started)) {
       const x1 = lanes[from], x2 = lanes[to], g = el("g", {"class": "step", "data-kind": e.kind, "data-from": from, "data-to": to});
       g.appendChild(el("text", {x: 4, y: y, "class": "time"}, e.time));
+      let lines = 1;
       if (from === to) {
         g.appendChild(el("path", {d: "M" + x1 + "," + (y - 6) + " h40 v14 h-36", "class": "arrow" + (cls ? " " + cls : "")}));
         g.appendChild(el("text", {x: x1 + 48, y: y, "class": "label"}, label));
-        g.appendChild(el("text", {x: x1 + 48, y: y + 13, "class": "detail"}, detail || ""));
+        lines = text(g, x1 + 48, y + 13, detail, "detail");
       } else {
         const back = x2 < x1;
         g.appendChild(el("line", {x1: x1, y1: y, x2: x2 + (back ? 6 : -6), y2: y, "class": "arrow" + (back ? " back" : "") + (cls ? " " + cls : "")}));
         const lx = Math.min(x1, x2) + 8;
         g.appendChild(el("text", {x: lx, y: y - 5, "class": "label"}, label));
-        g.appendChild(el("text", {x: lx, y: y + 13, "class": "detail"}, detail || ""));
+        lines = text(g, lx, y + 13, detail, "detail");
       }
       ag.appendChild(g);
-      y += 40;
+      y += 40 + 13 * (lines - 1);
     }
   }
   svg.setAttribute("height", y + 10);

@@ -139,7 +139,7 @@ func run(ctx context.Context, o options, out io.Writer, ready chan<- string) err
 	mux.HandleFunc("GET /flow", rec.servePage(lifetime))
 	mux.HandleFunc("GET /flow/events", rec.serveEvents)
 	mux.HandleFunc("/flow/clear", rec.clear)
-	appSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	appSrv := &http.Server{Handler: rec.tag(mux), ReadHeaderTimeout: 10 * time.Second}
 	go appSrv.Serve(appLn)
 	defer appSrv.Close()
 
