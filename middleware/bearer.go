@@ -81,7 +81,7 @@ func (t *bearerTransport) roundTrip(req *http.Request, api *apiTarget) (*http.Re
 		closeBody(req)
 		return nil, err
 	}
-	resp, err := t.send(req, tok, req.Body)
+	resp, err := t.send(req, api, tok, req.Body)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
@@ -100,7 +100,7 @@ func (t *bearerTransport) roundTrip(req *http.Request, api *apiTarget) (*http.Re
 		}
 		io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
 		resp.Body.Close()
-		if resp, err = t.send(req, tok, body); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		if resp, err = t.send(req, api, tok, body); err != nil || resp.StatusCode != http.StatusUnauthorized {
 			return resp, err
 		}
 	}
@@ -130,10 +130,10 @@ func (t *bearerTransport) roundTrip(req *http.Request, api *apiTarget) (*http.Re
 	resp.Body.Close()
 	t.st.a.emit(req.Context(), event.Event{Kind: event.BearerRetried, Session: sessionRef(t.st.current()),
 		Attrs: []slog.Attr{slog.String("api", req.URL.Scheme+"://"+req.URL.Host+req.URL.Path)}})
-	return t.send(req, ntok, body)
+	return t.send(req, api, ntok, body)
 }
 
-func (t *bearerTransport) send(req *http.Request, tok *oauth2.Token, body io.ReadCloser) (*http.Response, error) {
+func (t *bearerTransport) send(req *http.Request, api *apiTarget, tok *oauth2.Token, body io.ReadCloser) (*http.Response, error) {
 	r2 := req.Clone(req.Context())
 	r2.Body = body
 	tok.SetAuthHeader(r2)
@@ -152,7 +152,7 @@ func (t *bearerTransport) send(req *http.Request, tok *oauth2.Token, body io.Rea
 	resp, err := base.RoundTrip(r2)
 	if t.st.a.sink.Detailed() {
 		e := event.Event{Kind: event.APIRequest, Session: sessionRef(t.st.current()), Duration: time.Since(start), Err: err,
-			Attrs: []slog.Attr{slog.String("method", req.Method), slog.String("api", req.URL.Scheme+"://"+req.URL.Host+req.URL.Path),
+			Attrs: []slog.Attr{slog.String("method", req.Method), slog.String("api", req.URL.Scheme+"://"+req.URL.Host+req.URL.Path), slog.String("api_name", api.name),
 				slog.String("bearer", event.Redact(tok.AccessToken))}}
 		if resp != nil {
 			e.Status = resp.StatusCode

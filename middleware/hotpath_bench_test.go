@@ -14,11 +14,16 @@ import (
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 	"github.com/redis/go-redis/v9"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/dpop"
 	"github.com/confidant-go/confidant/internal/lifetime"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
+	"github.com/confidant-go/confidant/metrics"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
@@ -27,6 +32,28 @@ import (
 // hotAuth returns an Auth on store with a provider given by hand (no
 // network): the hot path never talks to the provider.
 func hotAuth(b *testing.B, store session.Store, apis ...middleware.API) *middleware.Auth {
+	return hotAuthWith(b, store, nil, apis...)
+}
+
+// withMetrics records the Auth's events with package metrics, on the
+// OpenTelemetry SDK (a meter provider with a reader, a tracer provider
+// that samples nothing), as an app with metrics on does.
+func withMetrics(b *testing.B) event.Hook {
+	rec, err := metrics.New(metrics.Options{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader())),
+		TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rec.Hook
+}
+
+// unsampled is a request whose incoming trace context is not sampled.
+func unsampled(req *http.Request) *http.Request {
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}, Remote: true})
+	return req.WithContext(trace.ContextWithRemoteSpanContext(req.Context(), sc))
+}
+
+func hotAuthWith(b *testing.B, store session.Store, hook event.Hook, apis ...middleware.API) *middleware.Auth {
 	prov, err := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"}, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -35,7 +62,7 @@ func hotAuth(b *testing.B, store session.Store, apis ...middleware.API) *middlew
 	if err != nil {
 		b.Fatal(err)
 	}
-	a, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, APIs: apis})
+	a, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, APIs: apis, OnEvent: hook})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -101,6 +128,13 @@ func BenchmarkRequire(b *testing.B) {
 	b.Run("bare", func(b *testing.B) { serve(b, bare, hotRequest(cookie)) })
 	b.Run("cookie-seen-before", func(b *testing.B) {
 		serve(b, authCached.Require(noop), hotRequest(cookie))
+	})
+	b.Run("cookie-seen-before-metrics", func(b *testing.B) {
+		// The same, with package metrics on and the request's trace
+		// unsampled: it should add no allocation.
+		withM, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key}})
+		a := hotAuthWith(b, withM, withMetrics(b))
+		serve(b, a.Require(noop), unsampled(hotRequest(cookieHeader(b, withM, testenv.RealisticSession()))))
 	})
 	b.Run("cookie-first-seen", func(b *testing.B) {
 		uncached, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key}, CacheSize: -1})
@@ -236,8 +270,21 @@ func BenchmarkProxy(b *testing.B) {
 func BenchmarkAPICall(b *testing.B) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{"ok":true}`)) }))
 	defer backend.Close()
+	for _, metricsOn := range []bool{false, true} {
+		apiCalls(b, backend, metricsOn)
+	}
+}
+
+// apiCalls runs BenchmarkAPICall's cases, with package metrics on or off
+// (then named bearer-metrics, dpop-metrics).
+func apiCalls(b *testing.B, backend *httptest.Server, metricsOn bool) {
+	suffix := ""
+	var hook event.Hook
+	if metricsOn {
+		suffix, hook = "-metrics", withMetrics(b)
+	}
 	store, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}})
-	a := hotAuth(b, store, middleware.API{Name: "api", BaseURL: backend.URL + "/"})
+	a := hotAuthWith(b, store, hook, middleware.API{Name: "api", BaseURL: backend.URL + "/"})
 	bearer := testenv.RealisticSession()
 	bound := testenv.RealisticSession()
 	bound.TokenType, bound.DPoPKey = "DPoP", dpop.Marshal(dpop.NewKey())
@@ -255,11 +302,11 @@ func BenchmarkAPICall(b *testing.B) {
 		s    *session.Session
 	}{{"bearer", bearer}, {"dpop", bound}} {
 		cookie := cookieHeader(b, store, bc.s)
-		b.Run(bc.name, func(b *testing.B) {
+		b.Run(bc.name+suffix, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				rec := httptest.NewRecorder()
-				req := hotRequest(cookie)
+				req := unsampled(hotRequest(cookie))
 				req.Header.Set("Accept", "application/json")
 				h.ServeHTTP(rec, req)
 				if rec.Code != http.StatusOK {

@@ -197,8 +197,11 @@ func (a *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if StatusCode(err) == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", strconv.Itoa(int((a.cfg.RetryAfter+time.Second-1)/time.Second)))
 	}
-	a.sink.Emit(r.Context(), event.Event{Kind: event.Rejected, Status: StatusCode(err), Err: err,
-		Attrs: []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path)}})
+	attrs := []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path)}
+	if route, _ := r.Context().Value(routeKey{}).(string); route != "" {
+		attrs = append(attrs, slog.String("route", route))
+	}
+	a.sink.Emit(r.Context(), event.Event{Kind: event.Rejected, Status: StatusCode(err), Err: err, Attrs: attrs})
 	a.cfg.ErrorHandler.ServeHTTP(w, withFailure(r, err))
 }
 

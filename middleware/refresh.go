@@ -161,7 +161,7 @@ func (rf *refresher) run(ctx context.Context, s *session.Session, op refreshOp) 
 	if started {
 		f = &flight{ch: make(chan struct{})}
 		rf.flights[k] = f
-		go rf.fly(k, s, op, f)
+		go rf.fly(context.WithoutCancel(ctx), k, s, op, f)
 	}
 	rf.mu.Unlock()
 	select {
@@ -182,9 +182,11 @@ func (rf *refresher) deduplicated(ctx context.Context, s *session.Session, by st
 // fly makes the token request for flight f, bounded by the refresh timeout
 // and independent of any one request's cancellation, and remembers its
 // outcome: a success for the requests still carrying the old cookie, a
-// failure until it may be tried again.
-func (rf *refresher) fly(k tokenKey, s *session.Session, op refreshOp, f *flight) {
-	ctx, cancel := context.WithTimeout(context.Background(), rf.timeout)
+// failure until it may be tried again. parent is the first waiting
+// request's context without its cancellation: its values (a trace span)
+// go with the token request and its events.
+func (rf *refresher) fly(parent context.Context, k tokenKey, s *session.Session, op refreshOp, f *flight) {
+	ctx, cancel := context.WithTimeout(parent, rf.timeout)
 	defer cancel()
 	ns, err := rf.recovered(ctx, s, op)
 	now := rf.now()

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -64,19 +65,27 @@ func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		path = strings.TrimSuffix(a.cfg.Prefix, "/") + "/" + strings.TrimPrefix(path, "/")
 	}
 	if c := a.callbacks[path]; c != nil {
-		a.callback(w, r, c)
+		a.callback(w, withRoute(r, "callback"), c)
 		return
 	}
-	switch strings.TrimPrefix(path, a.cfg.Prefix) {
+	switch route := strings.TrimPrefix(path, a.cfg.Prefix); route {
 	case "login":
-		a.login(w, r)
+		a.login(w, withRoute(r, route))
 	case "backchannel-logout":
-		a.backchannelLogout(w, r)
+		a.backchannelLogout(w, withRoute(r, route))
 	case "logout":
-		a.logout(w, r)
+		a.logout(w, withRoute(r, route))
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// routeKey holds which of the Auth's routes a request is on, for the
+// route attribute of its rejected events (absent on the app's own routes).
+type routeKey struct{}
+
+func withRoute(r *http.Request, route string) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), routeKey{}, route))
 }
 
 // LoginPath is the path of the login endpoint, for links and forms.

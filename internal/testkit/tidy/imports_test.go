@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -227,5 +228,35 @@ func TestShippedCodeImportsNoTestKit(t *testing.T) {
 	})
 	if checked < 50 {
 		t.Fatalf("checked %d files; the walk missed the module", checked)
+	}
+}
+
+// TestOnlyMetricsLinksOpenTelemetry: an app built on the SDK's packages
+// links no OpenTelemetry unless it imports package metrics, and that one
+// links the OpenTelemetry API only, never its SDK (the app chooses it).
+func TestOnlyMetricsLinksOpenTelemetry(t *testing.T) {
+	deps := func(pkg string) []string {
+		out, err := exec.Command("go", "list", "-deps", "github.com/confidant-go/confidant/"+pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		return strings.Fields(string(out))
+	}
+	for _, pkg := range []string{"middleware", "client", "session", "redisstore", "event"} {
+		for _, d := range deps(pkg) {
+			if strings.HasPrefix(d, "go.opentelemetry.io/") {
+				t.Errorf("%s links %s", pkg, d)
+			}
+		}
+	}
+	api := false
+	for _, d := range deps("metrics") {
+		if strings.HasPrefix(d, "go.opentelemetry.io/otel/sdk") || strings.HasPrefix(d, "go.opentelemetry.io/otel/exporters") {
+			t.Errorf("metrics links %s", d)
+		}
+		api = api || d == "go.opentelemetry.io/otel/metric"
+	}
+	if !api {
+		t.Error("metrics does not link the OpenTelemetry metric API: the check looks at the wrong packages")
 	}
 }
