@@ -138,7 +138,7 @@ func points(m metricdata.Metrics) []string {
 	render := func(set attribute.Set, v string) {
 		var kv []string
 		for _, a := range set.ToSlice() {
-			kv = append(kv, string(a.Key)+"="+a.Value.Emit())
+			kv = append(kv, string(a.Key)+"="+a.Value.String())
 		}
 		out = append(out, strings.Join(kv, ",")+" → "+v)
 	}
