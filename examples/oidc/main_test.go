@@ -66,12 +66,17 @@ func TestMissingVariables(t *testing.T) {
 // in its host) stops the app at start with the reason, instead of an app
 // that starts and answers every user with a 502.
 func TestProviderUnreachableAtStart(t *testing.T) {
-	cmd := exec.Command(os.Args[0])
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second) // an app that starts anyway would serve until killed
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0])
 	cmd.Env = []string{"RUN_OIDC_MAIN=1", "OIDC_ISSUER=http://127.0.0.1:1", "OIDC_CLIENT_ID=x", "OIDC_CLIENT_SECRET=y", "PATH=" + os.Getenv("PATH")}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	err := cmd.Run()
 	var ee *exec.ExitError
+	if ctx.Err() != nil {
+		t.Fatalf("the app started with an issuer that cannot be reached; stderr %s", stderr.String())
+	}
 	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
 		t.Fatalf("exit: %v, want status 2; stderr %s", err, stderr.String())
 	}
