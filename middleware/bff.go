@@ -1,19 +1,24 @@
 package middleware
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"net/textproto"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/netx"
+	"github.com/confidant-go/confidant/session"
 )
 
 // AntiForgeryHeader is the header a single-page app sends with every call
@@ -55,7 +60,7 @@ var forwardedHeaders = []string{"Accept", "Accept-Language", "Content-Type", "Co
 func (a *Auth) Proxy(api string) http.Handler {
 	t := a.apiNamed("Proxy", api)
 	rp := &httputil.ReverseProxy{
-		Transport:     netx.Transport(a.cfg.APITransport),
+		Transport:     &proxyTransport{a: a, api: t, base: netx.Transport(a.cfg.APITransport)},
 		FlushInterval: -1, // stream: server-sent events and long responses arrive as they are written
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			out := pr.Out
@@ -85,16 +90,26 @@ func (a *Auth) Proxy(api string) http.Handler {
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			jsonError(w, http.StatusBadGateway, "bad_gateway", "the API could not be reached")
+			switch {
+			case errors.Is(err, errProxySessionEnded):
+				a.unauthorized(w)
+			case errors.Is(err, ErrRefreshUnavailable):
+				w.Header().Set("Retry-After", strconv.Itoa(int((a.cfg.RetryAfter+time.Second-1)/time.Second)))
+				jsonError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the access token could not be renewed now")
+			default:
+				jsonError(w, http.StatusBadGateway, "bad_gateway", "the API could not be reached")
+			}
 		},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw, st, signedIn, ok := a.prepareSPA(w, r)
+		sw, st, signedIn, ok := a.prepareSPA(w, r, nil)
 		if !ok {
 			return
 		}
 		if !signedIn || (t.provider != "" && st.sess.Provider != t.provider) {
-			jsonError(w, http.StatusUnauthorized, "unauthorized", "sign-in required")
+			// The BFF's own 401 (WWW-Authenticate: Cookie …), which a page
+			// tells from an API's (Bearer …): the session is what ended.
+			a.unauthorized(sw)
 			return
 		}
 		target, err := url.Parse(t.base.String() + strings.TrimPrefix(r.URL.EscapedPath(), "/"))
@@ -107,7 +122,7 @@ func (a *Auth) Proxy(api string) http.Handler {
 			jsonError(w, StatusCode(err), "token_unavailable", "the access token could not be obtained")
 			return
 		}
-		creds := proxyCreds{authorization: tok.Type() + " " + tok.AccessToken}
+		creds := proxyCreds{authorization: tok.Type() + " " + tok.AccessToken, st: st, token: tok.AccessToken}
 		if isDPoP(tok) {
 			if creds.dpop, err = a.proof(st.sess, r.Method, target, tok.AccessToken); err != nil {
 				jsonError(w, http.StatusUnauthorized, "unauthorized", "sign-in required")
@@ -120,8 +135,82 @@ func (a *Auth) Proxy(api string) http.Handler {
 
 // proxyCreds carry the API's Authorization and DPoP headers from the
 // handler to Rewrite, in the inbound request's context: no header of the
-// browser's can stand in for them.
-type proxyCreds struct{ authorization, dpop string }
+// browser's can stand in for them. st and token let the transport refresh
+// the token the API refused.
+type proxyCreds struct {
+	authorization, dpop string
+	st                  *reqSession
+	token               string
+}
+
+// maxProxyReplay is the largest request body the proxy keeps to send again
+// after the API refused the token (a longer or unsized one is not retried:
+// the page gets the API's 401).
+const maxProxyReplay = 64 << 10
+
+// errProxySessionEnded: the API refused the token and the session ended on
+// the refresh that followed; the page gets the BFF's own 401.
+var errProxySessionEnded = errors.New("middleware: the session ended")
+
+// proxyTransport sends a proxied call; when the API answers 401 (not a
+// step-up challenge), it refreshes the token once, as HTTPClient does, and
+// sends the call again with the new one.
+type proxyTransport struct {
+	a    *Auth
+	api  *apiTarget
+	base http.RoundTripper
+}
+
+func (pt *proxyTransport) RoundTrip(out *http.Request) (*http.Response, error) {
+	creds, _ := out.Context().Value(proxyCredsKey{}).(proxyCreds)
+	var body []byte
+	replayable := out.Body == nil || out.Body == http.NoBody
+	if !replayable && out.ContentLength > 0 && out.ContentLength <= maxProxyReplay {
+		b, err := io.ReadAll(io.LimitReader(out.Body, maxProxyReplay+1))
+		out.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		body, replayable = b, int64(len(b)) == out.ContentLength
+		out.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	resp, err := pt.base.RoundTrip(out)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || !replayable || creds.st == nil || stepUpChallenge(resp) != nil {
+		return resp, err
+	}
+	ctx := out.Context()
+	ntok, rerr := creds.st.forceRefresh(ctx, pt.api, creds.token)
+	switch {
+	case creds.st.current() == nil:
+		io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
+		resp.Body.Close()
+		return nil, errProxySessionEnded
+	case rerr != nil && transient(rerr):
+		io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
+		resp.Body.Close()
+		return nil, fmt.Errorf("%w: %w", ErrRefreshUnavailable, rerr)
+	case rerr != nil || ntok.AccessToken == creds.token:
+		return resp, nil // the API refuses a token the provider says is good
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
+	resp.Body.Close()
+	again := out.Clone(ctx)
+	again.Header.Set("Authorization", ntok.Type()+" "+ntok.AccessToken)
+	again.Header.Del("DPoP")
+	if isDPoP(ntok) {
+		proof, err := pt.a.proof(creds.st.current(), out.Method, out.URL, ntok.AccessToken)
+		if err != nil {
+			return nil, errProxySessionEnded
+		}
+		again.Header.Set("DPoP", proof)
+	}
+	if body != nil {
+		again.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	pt.a.emit(ctx, event.Event{Kind: event.BearerRetried, Session: sessionRef(creds.st.current()),
+		Attrs: []slog.Attr{slog.String("api", out.URL.Scheme+"://"+out.URL.Host+out.URL.Path), slog.String("api_name", pt.api.name)}})
+	return pt.base.RoundTrip(again)
+}
 
 type proxyCredsKey struct{}
 
@@ -201,56 +290,106 @@ func (a *Auth) apiNamed(what, name string) *apiTarget {
 	panic("middleware: " + what + ": no API named " + name + " in Config.APIs")
 }
 
-// checkAntiForgery refuses a call without the anti-forgery header, or from
-// another site.
+// checkAntiForgery refuses a call without the anti-forgery header, or that
+// the one origin check (checkSameOrigin) refuses, for any method: a GET
+// too, since a proxied GET spends the user's token.
 func (a *Auth) checkAntiForgery(r *http.Request) error {
 	if r.Header.Get(AntiForgeryHeader) != "1" {
-		return ErrAntiForgery
+		return fmt.Errorf("%w: no %s: 1 header", ErrAntiForgery, AntiForgeryHeader)
 	}
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "", "same-origin":
-	default:
-		return ErrAntiForgery
+	check := r
+	if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
+		// CrossOriginProtection passes safe methods: check as for a POST.
+		check = &http.Request{Method: http.MethodPost, Header: r.Header, Host: r.Host, URL: r.URL}
 	}
-	if o := r.Header.Get("Origin"); o != "" {
-		u, err := url.Parse(o)
-		if err != nil || !strings.EqualFold(u.Scheme+"://"+u.Host, a.origin.Scheme+"://"+a.origin.Host) {
-			return ErrAntiForgery
-		}
+	if err := a.checkSameOrigin(check); err != nil {
+		return fmt.Errorf("%w: %s", ErrAntiForgery, strings.TrimPrefix(err.Error(), ErrCrossOrigin.Error()+": "))
 	}
 	return nil
 }
 
 // SessionInfo serves what a single-page app needs to know of its session,
 // as JSON: the user (provider, subject, name, e-mail and whether it is
-// verified, picture; never a token or the raw claims), when the access
-// token expires, and where to sign in and out. Like Proxy it needs
-// AntiForgeryHeader and a same-site call; without a session it answers 401
-// with the sign-in URL.
+// verified, picture; never a token or the raw claims); when the access
+// token expires and when the session itself ends (idle_expires_at, after
+// which an unused session ends, and expires_at, its absolute end);
+// logout_url, a sign-out the page navigates to (GET, with the session's
+// sign-out token), which ends the provider's session too; and login_url.
+// Like Proxy it needs AntiForgeryHeader and a same-site call. Without a
+// session it answers 401 with login_url (and WWW-Authenticate: Cookie).
+// login_url returns to the page that called (its Referer, when it is the
+// app's own), or to ?return_to=.
+//
+// It needs no fresh token: when the access token is due and the provider
+// cannot be reached, it still answers from the session, with
+// "refresh_unavailable": true, rather than 503 (a page would take that
+// for "signed out").
 func (a *Auth) SessionInfo() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw, st, signedIn, ok := a.prepareSPA(w, r)
+		unavailable := false
+		sw, st, signedIn, ok := a.prepareSPA(w, r, &unavailable)
 		if !ok {
+			return
+		}
+		login := a.loginURLFor(r)
+		if !signedIn {
+			h := sw.Header()
+			h.Set("WWW-Authenticate", `Cookie realm="confidant", login="`+a.LoginPath()+`"`)
+			h.Set("Content-Type", "application/json")
+			h.Set("Cache-Control", "no-store")
+			sw.WriteHeader(http.StatusUnauthorized)
+			json.NewEncoder(sw).Encode(map[string]any{"signed_in": false, "login_url": login})
 			return
 		}
 		sw.Header().Set("Content-Type", "application/json")
 		sw.Header().Set("Cache-Control", "no-store")
-		if !signedIn {
-			sw.WriteHeader(http.StatusUnauthorized)
-			json.NewEncoder(sw).Encode(map[string]any{"signed_in": false, "login_url": a.LoginPath()})
-			return
-		}
 		s := st.sess
 		info := map[string]any{
 			"signed_in":  true,
 			"user":       map[string]any{"provider": s.Provider, "sub": s.Subject, "name": s.Name, "email": s.Email, "email_verified": s.EmailVerified, "picture": s.Picture},
-			"logout_url": a.LogoutPath(),
+			"logout_url": a.logoutURL(s),
+			"login_url":  login,
 		}
 		if !s.Expiry.IsZero() {
 			info["access_token_expires_at"] = s.Expiry.UTC().Format(time.RFC3339)
 		}
+		if t, ok := a.cfg.Store.(session.Timed); ok {
+			to := t.Timeouts().WithDefaults()
+			if !s.CreatedAt.IsZero() {
+				info["expires_at"] = s.CreatedAt.Add(to.Absolute).UTC().Format(time.RFC3339)
+			}
+			seen := s.LastSeen
+			if seen.IsZero() {
+				seen = s.CreatedAt
+			}
+			if !seen.IsZero() {
+				idle := seen.Add(to.Idle)
+				if abs := s.CreatedAt.Add(to.Absolute); !s.CreatedAt.IsZero() && abs.Before(idle) {
+					idle = abs
+				}
+				info["idle_expires_at"] = idle.UTC().Format(time.RFC3339)
+			}
+		}
+		if unavailable {
+			info["refresh_unavailable"] = true
+		}
 		json.NewEncoder(sw).Encode(info)
 	})
+}
+
+// loginURLFor is the sign-in URL that returns to the page that made r: its
+// ?return_to=, else its Referer when that is a page of the app's origin.
+func (a *Auth) loginURLFor(r *http.Request) string {
+	back := r.URL.Query().Get("return_to")
+	if back == "" {
+		if ref, err := url.Parse(r.Referer()); err == nil && ref.Host != "" && strings.EqualFold(ref.Scheme+"://"+ref.Host, netx.Origin(a.origin)) {
+			back = ref.RequestURI()
+		}
+	}
+	if target, ok := sanitizeReturnTo(back); ok && back != "" {
+		return a.LoginPath() + "?return_to=" + url.QueryEscape(target)
+	}
+	return a.LoginPath()
 }
 
 func jsonError(w http.ResponseWriter, status int, code, desc string) {
@@ -268,10 +407,10 @@ func (a *Auth) emitRejected(r *http.Request, status int, err error) {
 
 // prepareSPA opens a request of the single-page app's (Proxy,
 // SessionInfo): refused without the anti-forgery header or from another
-// site, else prepare. ok is false when it already answered.
-func (a *Auth) prepareSPA(w http.ResponseWriter, r *http.Request) (sw *sessionWriter, st *reqSession, signedIn, ok bool) {
+// site, else prepareMode. ok is false when it already answered.
+func (a *Auth) prepareSPA(w http.ResponseWriter, r *http.Request, unavailable *bool) (sw *sessionWriter, st *reqSession, signedIn, ok bool) {
 	if a.refuseForgery(w, r) {
 		return nil, nil, false, false
 	}
-	return a.prepare(w, r)
+	return a.prepareMode(w, r, unavailable)
 }

@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 )
@@ -208,11 +211,28 @@ func TestSessionInfo(t *testing.T) {
 			Email         string `json:"email"`
 			EmailVerified bool   `json:"email_verified"`
 		} `json:"user"`
-		LogoutURL string `json:"logout_url"`
+		LogoutURL     string    `json:"logout_url"`
+		LoginURL      string    `json:"login_url"`
+		ExpiresAt     time.Time `json:"expires_at"`
+		IdleExpiresAt time.Time `json:"idle_expires_at"`
 	}
 	if err := json.Unmarshal([]byte(body), &info); err != nil || resp.StatusCode != 200 || !info.SignedIn || info.User.Sub != sess.Subject ||
-		!info.User.EmailVerified || info.LogoutURL != "/auth/logout" {
+		!info.User.EmailVerified || !strings.HasPrefix(info.LogoutURL, "/auth/logout?sid=") || len(info.LogoutURL) < len("/auth/logout?sid=")+20 {
 		t.Errorf("signed in: %d %s", resp.StatusCode, body)
+	}
+	// The session's ends: absolute (7 days by default) and idle (24 hours).
+	if d := info.ExpiresAt.Sub(sess.CreatedAt); d < 7*24*time.Hour-time.Second || d > 7*24*time.Hour+time.Second {
+		t.Errorf("expires_at %v, %v after the sign-in", info.ExpiresAt, d)
+	}
+	if d := time.Until(info.IdleExpiresAt); d < 23*time.Hour || d > 24*time.Hour+time.Second {
+		t.Errorf("idle_expires_at %v, in %v", info.IdleExpiresAt, d)
+	}
+	// login_url returns to the calling page (its Referer, or ?return_to=).
+	if _, body := spaCall(t, hc, "GET", env.App.URL+"/bff/session", http.Header{"Referer": {env.App.URL + "/orders?page=2"}}); !strings.Contains(body, `"login_url":"/auth/login?return_to=%2Forders%3Fpage%3D2"`) {
+		t.Errorf("login_url for a page: %s", body)
+	}
+	if _, body := spaCall(t, hc, "GET", env.App.URL+"/bff/session", http.Header{"Referer": {"https://elsewhere.example/x"}}); !strings.Contains(body, `"login_url":"/auth/login"`) {
+		t.Errorf("login_url for another site's Referer: %s", body)
 	}
 	for _, secret := range []string{sess.AccessToken, sess.RefreshToken, sess.IDToken} {
 		if secret != "" && strings.Contains(body, secret) {
@@ -221,5 +241,159 @@ func TestSessionInfo(t *testing.T) {
 	}
 	if resp, _ := spaCall(t, hc, "GET", env.App.URL+"/bff/session", http.Header{"Sec-Fetch-Site": {"cross-site"}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("cross-site: %d, want 403", resp.StatusCode)
+	}
+}
+
+// TestProxyRetriesAfterRefusal: an API that refuses the token (revoked at
+// the provider) gets one more call with a refreshed token, for a GET and
+// for a POST with a body, each time (a refusal right after a refresh was
+// answered from that refresh's result: the refused token again, for the
+// proxy and HTTPClient alike); the BFF's own 401 says Cookie.
+func TestProxyRetriesAfterRefusal(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	env.Mux.Handle("/bff/api/", http.StripPrefix("/bff/api", env.Auth.Proxy("api")))
+	hc := testenv.Browser()
+	env.SignIn(t, hc, "/profile")
+	for _, method := range []string{"GET", "POST", "GET"} {
+		env.OP.RevokeAccessTokens()
+		before := env.OP.Count(devprovider.PathToken)
+		resp, body := spaCall(t, hc, method, env.App.URL+"/bff/api/items", nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s after the token was revoked: %d %s", method, resp.StatusCode, body)
+		}
+		if n := env.OP.Count(devprovider.PathToken) - before; n != 1 {
+			t.Errorf("%s: %d token requests, want 1", method, n)
+		}
+	}
+	// The bearer client (HTTPClient) the same, twice in a row.
+	for i := range 2 {
+		env.OP.RevokeAccessTokens()
+		if status, body := env.APIRequest(t, hc); status != http.StatusOK {
+			t.Errorf("HTTPClient call %d after the token was revoked: %d %s", i, status, body)
+		}
+	}
+	if n := env.OP.ReusedRefreshTokens(); n != 0 {
+		t.Errorf("%d rotated-away refresh tokens presented", n)
+	}
+	resp, _ := spaCall(t, testenv.Browser(), "GET", env.App.URL+"/bff/api/items", nil)
+	if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Cookie") {
+		t.Errorf("without a session: %d %q, want the BFF's own 401", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+}
+
+// TestSignOutByToken: a script signs out by navigating to logout_url (GET
+// with the session's sign-out token), which ends the session and goes to
+// the provider's end_session; a GET without the token, with another
+// session's, or from another site changes nothing.
+func TestSignOutByToken(t *testing.T) {
+	env := newBFF(t, &echoAPI{})
+	other := testenv.Browser()
+	env.SignIn(t, other, "/profile")
+	_, otherInfo := spaCall(t, other, "GET", env.App.URL+"/bff/session", nil)
+	var o struct {
+		LogoutURL string `json:"logout_url"`
+	}
+	json.Unmarshal([]byte(otherInfo), &o)
+
+	hc := testenv.Browser()
+	env.SignIn(t, hc, "/profile")
+	_, body := spaCall(t, hc, "GET", env.App.URL+"/bff/session", nil)
+	var info struct {
+		LogoutURL string `json:"logout_url"`
+	}
+	json.Unmarshal([]byte(body), &info)
+	nav := func(path string, site string) *http.Response {
+		req, _ := http.NewRequest("GET", env.App.URL+path, nil)
+		req.Header.Set("Accept", "text/html")
+		if site != "" {
+			req.Header.Set("Sec-Fetch-Site", site)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for _, tc := range []struct {
+		name, path, site string
+		status           int
+	}{
+		{"no token", "/auth/logout", "", http.StatusMethodNotAllowed},
+		{"another session's token", o.LogoutURL, "", http.StatusForbidden},
+		{"from another site", info.LogoutURL, "cross-site", http.StatusForbidden},
+	} {
+		if resp := nav(tc.path, tc.site); resp.StatusCode != tc.status {
+			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.status)
+		}
+		if env.Session(t, hc) == nil {
+			t.Fatalf("%s: signed out", tc.name)
+		}
+	}
+	resp := nav(info.LogoutURL, "same-origin")
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, env.OP.Issuer+devprovider.PathEndSession) {
+		t.Errorf("sign-out by token: %d to %q, want the provider's end_session", resp.StatusCode, loc)
+	}
+	if env.Session(t, hc) != nil {
+		t.Error("still signed in after the sign-out by token")
+	}
+	if env.Session(t, other) == nil {
+		t.Error("the other session ended too")
+	}
+}
+
+// TestTrustedOrigins: a state-changing call whose browser sends Origin but
+// no Sec-Fetch-Site (as older browsers do), from a dev server that
+// rewrote the Host header, is refused with the origin named, unless that
+// origin is in Config.TrustedOrigins; the one check serves sign-out and
+// Proxy alike.
+func TestTrustedOrigins(t *testing.T) {
+	const dev = "http://localhost:5173"
+	for _, trusted := range []bool{false, true} {
+		o := testenv.Options{}
+		if trusted {
+			o.Middleware = func(c *middleware.Config) { c.TrustedOrigins = []string{dev} }
+		}
+		api := &echoAPI{}
+		srv := httptest.NewServer(api)
+		defer srv.Close()
+		mw := o.Middleware
+		o.Middleware = func(c *middleware.Config) {
+			if mw != nil {
+				mw(c)
+			}
+			c.APIs = append(c.APIs, middleware.API{Name: "echo", BaseURL: srv.URL + "/v1/"})
+		}
+		env := testenv.New(t, o)
+		env.Mux.Handle("/bff/echo/", http.StripPrefix("/bff/echo", env.Auth.Proxy("echo")))
+		hc := testenv.Browser()
+		env.SignIn(t, hc, "/profile")
+		want := http.StatusForbidden
+		if trusted {
+			want = http.StatusOK
+		}
+		resp, body := spaCall(t, hc, "POST", env.App.URL+"/bff/echo/x", http.Header{"Sec-Fetch-Site": nil, "Origin": {dev}})
+		if resp.StatusCode != want {
+			t.Errorf("trusted %v: POST through Proxy %d %s, want %d", trusted, resp.StatusCode, body, want)
+		}
+		req, _ := http.NewRequest("POST", env.App.URL+"/auth/logout", nil)
+		req.Header.Set("Origin", dev)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if signedOut := env.Session(t, hc) == nil; signedOut != trusted {
+			t.Errorf("trusted %v: sign-out from the dev server's page: %d, signed out %v", trusted, resp.StatusCode, signedOut)
+		}
+	}
+	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"}, nil)
+	c, _ := client.New(client.Config{Provider: prov, ClientID: "c", ClientSecret: "s", RedirectURL: "https://app.example/auth/callback"})
+	store, _ := newStore()
+	for origin, ok := range map[string]bool{dev: true, "localhost:5173/path": false} {
+		_, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, TrustedOrigins: []string{origin}})
+		if (err == nil) != ok || (err != nil && !errors.Is(err, middleware.ErrConfig)) {
+			t.Errorf("TrustedOrigins %q: %v", origin, err)
+		}
 	}
 }

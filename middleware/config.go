@@ -64,6 +64,16 @@ type Config struct {
 	// POST signs out.
 	AllowGETLogout bool
 
+	// TrustedOrigins are origins ("http://localhost:5173") besides the
+	// app's own whose pages may send the app state-changing requests
+	// (sign-out, calls through Proxy): a development server that proxies
+	// to the app and rewrites the Host header (Vite's server.proxy with
+	// changeOrigin). A dev server that keeps the Host header, or a browser
+	// that sends Sec-Fetch-Site, needs none. Every such check (sign-out,
+	// Proxy, SessionInfo) is the same one: Sec-Fetch-Site, then Origin
+	// against the Host and these origins (http.CrossOriginProtection).
+	TrustedOrigins []string
+
 	// FlowTTL is how long a sign-in attempt may take. Default 10 minutes.
 	FlowTTL time.Duration
 

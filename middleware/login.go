@@ -9,7 +9,9 @@ import (
 // afterwards; anything that is not a same-origin relative path is ignored.
 // ?provider= picks one of several providers (default: the first). The
 // provider's own login parameters (Auth0's organization and invitation, …)
-// are passed on.
+// are passed on. With ?prompt=none the sign-in is silent: refused by the
+// provider for want of a session or of consent, it returns to return_to
+// not signed in.
 func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -31,5 +33,8 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 			extra.Set(k, v)
 		}
 	}
-	a.startFlow(w, r, c, returnTo, extra)
+	// prompt=none (a single-page app's silent sign-in): a provider that
+	// answers login_required or the like sends the browser back to
+	// return_to, not signed in, instead of to the error page.
+	a.startFlowSilent(w, r, c, returnTo, extra, extra.Get("prompt") == "none")
 }

@@ -1,6 +1,9 @@
 package middleware
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/internal/sesskeys"
 	"github.com/confidant-go/confidant/session"
 )
@@ -21,9 +25,16 @@ import (
 // provider can, and sends the browser to the provider's end_session
 // endpoint (or to AfterLogout when there is none). A cross-site request is
 // refused: another site cannot sign the user out.
+//
+// A GET is a sign-out only with AllowGETLogout, or when it carries the
+// session's sign-out token (?sid=, SessionInfo's logout_url), which a page
+// of another site cannot know: a single-page app navigates there, so that
+// the provider's session ends too (a fetch cannot follow the redirect to
+// the provider).
 func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	if r.Method != http.MethodPost && !(a.cfg.AllowGETLogout && r.Method == http.MethodGet) {
+	byToken := r.Method == http.MethodGet && !a.cfg.AllowGETLogout && r.URL.Query().Has(logoutTokenParam)
+	if r.Method != http.MethodPost && !(a.cfg.AllowGETLogout && r.Method == http.MethodGet) && !byToken {
 		if a.cfg.AllowGETLogout {
 			w.Header().Set("Allow", "GET, POST")
 		} else {
@@ -39,6 +50,12 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 	s, err := a.cfg.Store.Load(r)
 	if err != nil && !errors.Is(err, session.ErrNoSession) {
 		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
+		return
+	}
+	if byToken && s != nil && subtle.ConstantTimeCompare([]byte(r.URL.Query().Get(logoutTokenParam)), []byte(logoutToken(s))) != 1 {
+		// Not this session's token: a link made for another session (or
+		// guessed) changes nothing.
+		a.fail(w, r, fmt.Errorf("%w: the sign-out link is not this session's", ErrCrossOrigin))
 		return
 	}
 	if s != nil && a.shared == nil && a.cfg.DenyList != nil {
@@ -86,19 +103,38 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
+// logoutTokenParam is the query parameter of a sign-out by GET.
+const logoutTokenParam = "sid"
+
+// logoutToken is s's sign-out token: derived from the session's secret ID,
+// so only a page that may read the session endpoint (the app's own) learns
+// it, and a new session has a new one.
+func logoutToken(s *session.Session) string {
+	h := sha256.Sum256([]byte("confidant/logout\x00" + s.ID))
+	return base64.RawURLEncoding.EncodeToString(h[:18])
+}
+
+// logoutURL is the sign-out URL a script can navigate to for s.
+func (a *Auth) logoutURL(s *session.Session) string {
+	return a.LogoutPath() + "?" + logoutTokenParam + "=" + logoutToken(s)
+}
+
 // checkSameOrigin refuses a request that a page of another origin made the
-// browser send: by Sec-Fetch-Site, or Origin against the app's origin (the
-// standard library's CrossOriginProtection, which lets requests without
-// either header through: they do not come from a browser). A GET (with
-// AllowGETLogout) is refused when the browser says it is cross-site.
+// browser send: by Sec-Fetch-Site (same-origin or none, or absent), then
+// Origin against the Host and Config.TrustedOrigins (the standard library's
+// CrossOriginProtection, which checks unsafe methods and lets requests
+// without either header through: they do not come from a browser). It is
+// the one origin check of every endpoint (sign-out, Proxy, SessionInfo);
+// its error names the check that failed and what the browser sent.
 func (a *Auth) checkSameOrigin(r *http.Request) error {
-	switch r.Header.Get("Sec-Fetch-Site") {
+	switch sfs := r.Header.Get("Sec-Fetch-Site"); sfs {
 	case "", "same-origin", "none":
 	default:
-		return ErrCrossOrigin
+		return fmt.Errorf("%w: the browser says the request is %s (Sec-Fetch-Site), from Origin %q", ErrCrossOrigin, netx.ProviderText(sfs), netx.ProviderText(r.Header.Get("Origin")))
 	}
 	if err := a.cop.Check(r); err != nil {
-		return fmt.Errorf("%w: %w", ErrCrossOrigin, err)
+		return fmt.Errorf("%w: Origin %q is neither the Host %q nor a trusted origin (Config.TrustedOrigins; a dev server that rewrites Host belongs there)",
+			ErrCrossOrigin, netx.ProviderText(r.Header.Get("Origin")), netx.ProviderText(r.Host))
 	}
 	return nil
 }

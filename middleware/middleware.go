@@ -94,6 +94,11 @@ func New(cfg Config) (*Auth, error) {
 	a.flowPrefix = cookies.Name(flowBase, a.cookies.Secure, &sessions.Options{Path: "/"})
 	a.cop = http.NewCrossOriginProtection()
 	a.cop.AddTrustedOrigin(netx.Origin(a.origin))
+	for _, o := range cfg.TrustedOrigins {
+		if err := a.cop.AddTrustedOrigin(o); err != nil {
+			return nil, configErr("TrustedOrigins: %v", err)
+		}
+	}
 	a.refresher = &refresher{clientFor: a.clientFor, shared: a.shared, now: cfg.Now, sink: events, policy: cfg.OnRefreshError,
 		leeway: cfg.RefreshLeeway, timeout: cfg.RefreshTimeout, retryAfter: cfg.RetryAfter,
 		flights: map[tokenKey]*flight{}, done: map[tokenKey]*outcome{}, max: maxOutcomes,

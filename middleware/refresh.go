@@ -250,7 +250,10 @@ func (rf *refresher) once(ctx context.Context, s *session.Session, op refreshOp)
 			cur = l.sess
 		}
 		rf.mu.Unlock()
-		if cur != s && !rf.opDue(op, cur, rf.now()) {
+		if cur != s && op.key(cur) != op.key(s) && !rf.opDue(op, cur, rf.now()) {
+			// Newer tokens than the caller's: use them. The same tokens
+			// (the caller's cookie already holds that result) are what
+			// the caller needs renewed, due or not (an API refused them).
 			rf.deduplicated(ctx, cur, "earlier result")
 			return cur, nil
 		}

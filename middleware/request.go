@@ -192,6 +192,14 @@ func tokenOf(s *session.Session) *oauth2.Token {
 // already answered (503 while the store or the provider is down). The
 // writer, the state and the user are one allocation.
 func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWriter, st *reqSession, signedIn, ok bool) {
+	return a.prepareMode(w, r, nil)
+}
+
+// prepareMode is prepare; when unavailable is not nil, a refresh that
+// cannot be made now (the provider or the store away) keeps the session
+// for this request and sets *unavailable, instead of answering 503: for a
+// handler that needs no fresh token (SessionInfo).
+func (a *Auth) prepareMode(w http.ResponseWriter, r *http.Request, unavailable *bool) (sw *sessionWriter, st *reqSession, signedIn, ok bool) {
 	st = &reqSession{a: a, ctx: r.Context()}
 	st.sw = sessionWriter{ResponseWriter: w, a: a, r: r}
 	sw = &st.sw
@@ -253,6 +261,10 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWrite
 	case RefreshKeepSession:
 		return sw, st, true, true
 	case RefreshUnavailable:
+		if unavailable != nil {
+			*unavailable = true
+			return sw, st, true, true
+		}
 		a.fail(w, r, fmt.Errorf("%w: %w", ErrRefreshUnavailable, err))
 		return nil, nil, false, false
 	default: // RefreshEndSession

@@ -3,12 +3,19 @@ package main
 import (
 	"context"
 	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/internal/testkit/browser"
 )
 
@@ -16,10 +23,17 @@ import (
 // and returns the app's URL.
 func startBFF(t *testing.T, lifetime time.Duration) string {
 	t.Helper()
+	return startBFFWith(t, options{lifetime: lifetime})
+}
+
+// startBFFWith runs the example with o (its addresses chosen here).
+func startBFFWith(t *testing.T, o options) string {
+	t.Helper()
+	o.appAddr, o.opAddr = "localhost:0", "127.0.0.1:0"
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, "localhost:0", "127.0.0.1:0", lifetime, io.Discard, ready) }()
+	go func() { done <- run(ctx, o, io.Discard, ready) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -95,5 +109,219 @@ func TestBFFInChromium(t *testing.T) {
 	run(chromedp.Click("#logout"), chromedp.WaitVisible("#login"))
 	if s := text("#status"); s != "You are signed out." {
 		t.Errorf("status after sign-out %q", s)
+	}
+}
+
+// spa drives the example's page in one Chromium.
+type spa struct {
+	t   *testing.T
+	ctx context.Context
+	url string
+}
+
+func newSPA(t *testing.T, o options) *spa {
+	return &spa{t: t, ctx: browser.New(t, 90*time.Second), url: startBFFWith(t, o)}
+}
+
+func (p *spa) run(steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, steps...); err != nil {
+		p.t.Fatalf("%v (at %s: %s)", err, p.eval(`location.href`), p.eval(`document.body ? document.body.innerText.slice(0, 300) : ""`))
+	}
+}
+
+func (p *spa) eval(js string) string {
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		return "(" + err.Error() + ")"
+	}
+	return v
+}
+
+// navigateBy clicks sel, which leaves the page (a navigation, possibly
+// through the provider), and waits until a new page of the app has shown
+// whether it is signed in.
+func (p *spa) navigateBy(sel string) {
+	p.t.Helper()
+	p.run(chromedp.Evaluate[chromedp.Void](`window.__old = true`), chromedp.Click(sel))
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		done, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](
+			`!window.__old && location.href.startsWith('`+p.url+`') && !!document.getElementById('status') && document.getElementById('status').dataset.signedIn !== undefined`))
+		if err == nil && done {
+			return
+		}
+	}
+	p.t.Fatalf("after clicking %s: at %s: %s", sel, p.eval(`location.href`), p.eval(`document.body ? document.body.innerText.slice(0, 300) : ""`))
+}
+
+// signedIn waits for the page to show whether it is signed in.
+func (p *spa) signedIn() bool {
+	p.t.Helper()
+	p.run(chromedp.Poll[chromedp.Void](`document.getElementById('status') && document.getElementById('status').dataset.signedIn !== undefined`))
+	return p.eval(`document.getElementById('status').dataset.signedIn`) == "true"
+}
+
+// signIn signs the demo user in with the provider's form.
+func (p *spa) signIn() {
+	p.t.Helper()
+	p.run(chromedp.Navigate(p.url), chromedp.WaitVisible("#login"), chromedp.Click("#login"), chromedp.WaitVisible("#submit"), chromedp.Click("#submit"),
+		chromedp.WaitVisible("#orders"))
+}
+
+// call clicks an API button and returns the status the page shows.
+func (p *spa) call(button string) string {
+	p.t.Helper()
+	p.run(chromedp.Evaluate[chromedp.Void](`document.getElementById('result').dataset.status = ''`), chromedp.Click("#"+button),
+		chromedp.Poll[chromedp.Void](`document.getElementById('result').dataset.status !== ''`))
+	return p.eval(`document.getElementById('result').dataset.status`)
+}
+
+// TestBFFSignOutEndsProviderSession: the page signs out with the helper
+// (a navigation to the session's logout_url), which ends the provider's
+// session too: the next sign-in asks for the password again.
+func TestBFFSignOutEndsProviderSession(t *testing.T) {
+	p := newSPA(t, options{})
+	p.signIn()
+	p.navigateBy("#logout")
+	if p.signedIn() {
+		t.Fatalf("after sign-out: at %s, signed in", p.eval(`location.href`))
+	}
+	p.run(chromedp.Click("#login"), chromedp.WaitReady("body"))
+	p.run(chromedp.Poll[chromedp.Void](`!!document.getElementById('submit') || !!document.getElementById('orders')`))
+	if p.eval(`document.getElementById('submit') ? 'form' : 'signed in'`) != "form" {
+		t.Error("signed in again without the password: the provider's session survived the sign-out")
+	}
+}
+
+// TestBFFAPIRefusalRetried: when an API refuses a token the backend still
+// held (revoked at the provider), the proxy refreshes it and tries once
+// more, as HTTPClient does: the page gets the API's answer, not a 401 that
+// it would take for the end of the session.
+func TestBFFAPIRefusalRetried(t *testing.T) {
+	var op *devprovider.Provider
+	p := newSPA(t, options{provider: func(o *devprovider.Provider) { op = o }})
+	p.signIn()
+	if s := p.call("orders"); s != "200" {
+		t.Fatalf("first call: %s", s)
+	}
+	op.RevokeAccessTokens()
+	before := op.Count(devprovider.PathToken)
+	for _, button := range []string{"orders", "post"} {
+		if s := p.call(button); s != "200" {
+			t.Errorf("%s after the token was revoked: %s (%s)", button, s, p.eval(`document.getElementById('result').textContent`))
+		}
+		op.RevokeAccessTokens()
+	}
+	if n := op.Count(devprovider.PathToken) - before; n != 2 {
+		t.Errorf("%d token requests, want one refresh per refused call", n)
+	}
+	if !p.signedIn() {
+		t.Error("the page shows signed out")
+	}
+}
+
+// TestBFFSessionDuringOutage: with the provider down and the access token
+// expired, the session endpoint still says who is signed in (and that the
+// provider is unreachable), instead of a 503 the page would take for
+// "signed out".
+func TestBFFSessionDuringOutage(t *testing.T) {
+	var op *devprovider.Provider
+	p := newSPA(t, options{lifetime: 2 * time.Second, provider: func(o *devprovider.Provider) { op = o }})
+	p.signIn()
+	op.SetFault(devprovider.PathToken, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+	})
+	time.Sleep(3 * time.Second) // the access token expires
+	p.run(chromedp.Reload())
+	if !p.signedIn() || !strings.Contains(p.eval(`document.getElementById('status').textContent`), "unreachable") {
+		t.Errorf("during the outage the page says %q", p.eval(`document.getElementById('status').textContent`))
+	}
+	if ends := p.eval(`document.getElementById('session-ends').textContent`); !strings.Contains(ends, "Session ends") {
+		t.Errorf("session end not shown: %q", ends)
+	}
+}
+
+// TestBFFSilentSignIn: a silent sign-in without a session at the provider
+// lands back on the page signed out, never on an error page; with one, it
+// lands back signed in without the form.
+func TestBFFSilentSignIn(t *testing.T) {
+	p := newSPA(t, options{})
+	p.run(chromedp.Navigate(p.url), chromedp.WaitVisible("#silent"))
+	p.navigateBy("#silent")
+	if p.signedIn() || p.eval(`location.pathname`) != "/" {
+		t.Errorf("without a provider session: at %s, signed in %v", p.eval(`location.href`), p.signedIn())
+	}
+	// Signed in at the provider, but not here (the app's cookies gone).
+	p.signIn()
+	if _, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](`fetch('/bff/session', {headers: {'X-CSRF': '1'}}).then(r => r.ok)`, chromedp.EvalAwaitPromise)); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := chromedp.Call(p.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{p.url}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs.Cookies {
+		if _, err := chromedp.Call(p.ctx, network.DeleteCookies, network.DeleteCookiesParams{Name: c.Name, URL: p.url}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.run(chromedp.Navigate(p.url), chromedp.WaitVisible("#silent"))
+	if p.signedIn() {
+		t.Fatal("the app's cookies were not cleared")
+	}
+	p.navigateBy("#silent")
+	if !p.signedIn() {
+		t.Error("the silent sign-in did not sign in with the provider's session")
+	}
+}
+
+// TestBFFThroughDevServer: the page served by a development server on
+// another port that proxies /bff and /auth to the app (as Vite's
+// server.proxy does) can GET and POST through the proxy, whether the dev
+// server keeps the Host header or rewrites it (changeOrigin): the browser
+// says the call is same-origin (Sec-Fetch-Site), the one check every
+// endpoint makes. (A browser that sends no Sec-Fetch-Site needs the dev
+// server's origin in TrustedOrigins when Host is rewritten: middleware's
+// TestTrustedOrigins.)
+func TestBFFThroughDevServer(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		rewriteHost bool
+		trust       bool
+		wantPOST    string
+	}{{"keeps Host", false, false, "200"}, {"rewrites Host", true, false, "200"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dev := httptest.NewUnstartedServer(nil)
+			devURL := "http://localhost:" + strings.Split(dev.Listener.Addr().String(), ":")[1]
+			o := options{}
+			if tc.trust {
+				o.trusted = []string{devURL}
+			}
+			p := newSPA(t, o)
+			app, _ := url.Parse(p.url)
+			proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+				pr.SetURL(app)
+				if !tc.rewriteHost {
+					pr.Out.Host = pr.In.Host
+				}
+			}}
+			files, _ := fs.Sub(static, "static")
+			mux := http.NewServeMux()
+			mux.Handle("/bff/", proxy)
+			mux.Handle("/auth/", proxy)
+			mux.Handle("/", http.FileServerFS(files)) // the dev server serves the page itself
+			dev.Config.Handler = mux
+			dev.Start()
+			defer dev.Close()
+
+			p.signIn() // at the app (cookies are per host, not port: the dev server's page has them too)
+			p.run(chromedp.Navigate(devURL), chromedp.WaitVisible("#orders"))
+			if s := p.call("orders"); s != "200" {
+				t.Errorf("GET through the dev server: %s", s)
+			}
+			if s := p.call("post"); s != tc.wantPOST {
+				t.Errorf("POST through the dev server: %s, want %s (%s)", s, tc.wantPOST, p.eval(`document.getElementById('result').textContent`))
+			}
+		})
 	}
 }

@@ -5,10 +5,14 @@
 //
 //	go run ./examples/bff
 //
-// The script asks /bff/session who is signed in, calls the APIs through
-// /bff/orders/… and /bff/billing/… (the backend adds the token, refreshed
-// when due), and signs out with a POST to /auth/logout. Every call carries
-// the X-CSRF: 1 header the backend requires.
+// The page's script uses static/confidant.js, a small helper that any
+// single-page app can copy: it asks /bff/session who is signed in, calls
+// the APIs through /bff/orders/… and /bff/billing/… with the X-CSRF: 1
+// header the backend requires (the backend adds the token, refreshed when
+// due, and once more when an API refuses it), sends the user to sign in
+// when the session ended, waits out a 503's Retry-After, and signs out by
+// navigating to the session's logout_url, which ends the provider's
+// session too.
 //
 // Environment: BFF_ADDR (app, default localhost:8081), BFF_PROVIDER_ADDR
 // (provider, default 127.0.0.1:9997), BFF_TOKEN_LIFETIME (access tokens,
@@ -44,9 +48,22 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	lifetime, _ := time.ParseDuration(os.Getenv("BFF_TOKEN_LIFETIME"))
-	if err := run(ctx, getenv("BFF_ADDR", "localhost:8081"), getenv("BFF_PROVIDER_ADDR", "127.0.0.1:9997"), lifetime, os.Stdout, nil); err != nil {
+	o := options{appAddr: getenv("BFF_ADDR", "localhost:8081"), opAddr: getenv("BFF_PROVIDER_ADDR", "127.0.0.1:9997"), lifetime: lifetime}
+	if err := run(ctx, o, os.Stdout, nil); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// options are where the example listens and how its provider behaves.
+type options struct {
+	appAddr, opAddr string
+	lifetime        time.Duration // access tokens; default 5 minutes
+	// trusted are origins of dev servers that proxy to the app
+	// (middleware.Config.TrustedOrigins).
+	trusted []string
+	// provider, when set, gets the provider once it runs (tests make it
+	// fail or revoke tokens through it).
+	provider func(*devprovider.Provider)
 }
 
 func getenv(k, def string) string {
@@ -58,13 +75,13 @@ func getenv(k, def string) string {
 
 // run serves the provider, the APIs and the app until ctx ends; ready gets
 // the app's URL once it serves.
-func run(ctx context.Context, appAddr, opAddr string, lifetime time.Duration, out io.Writer, ready chan<- string) error {
-	opLn, err := net.Listen("tcp", opAddr)
+func run(ctx context.Context, o options, out io.Writer, ready chan<- string) error {
+	opLn, err := net.Listen("tcp", o.opAddr)
 	if err != nil {
 		return fmt.Errorf("bff: provider address: %w", err)
 	}
 	defer opLn.Close()
-	appLn, err := net.Listen("tcp", appAddr)
+	appLn, err := net.Listen("tcp", o.appAddr)
 	if err != nil {
 		return fmt.Errorf("bff: app address: %w", err)
 	}
@@ -78,9 +95,12 @@ func run(ctx context.Context, appAddr, opAddr string, lifetime time.Duration, ou
 		ID: "bff-app", Secret: secret,
 		Redirects:           []string{appURL + "/auth/callback"},
 		PostLogoutRedirects: []string{appURL + "/"},
-	}}, AccessTokenLifetime: lifetime})
+	}}, AccessTokenLifetime: o.lifetime})
 	if err != nil {
 		return err
+	}
+	if o.provider != nil {
+		o.provider(op)
 	}
 	opMux := http.NewServeMux()
 	opMux.Handle("/orders/", api("orders", op.NewAPI()))
@@ -107,7 +127,7 @@ func run(ctx context.Context, appAddr, opAddr string, lifetime time.Duration, ou
 	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, APIs: []middleware.API{
 		{Name: "orders", BaseURL: issuer + "/orders/"},
 		{Name: "billing", BaseURL: issuer + "/billing/"},
-	}})
+	}, TrustedOrigins: o.trusted})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ package devprovider
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -217,6 +218,10 @@ const (
 
 const ssoCookie = "testop_sso"
 
+// ssoUserKey holds, in an authorization request's context, the user of the
+// browser's session at the provider.
+type ssoUserKey struct{}
+
 // ServeHTTP serves the OP, counting requests per path.
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
@@ -234,6 +239,15 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		io.WriteString(w, `{"error":"invalid_client","error_description":"not the client authentication method registered for this client"}`)
 		return
+	}
+	if r.URL.Path == PathAuthorize {
+		// prompt=none is answered from the browser's session here
+		// (CreateAuthRequest sees only the context).
+		if c, err := r.Cookie(ssoCookie); err == nil {
+			if uid, ok := p.store.ssoUser(c.Value); ok {
+				r = r.WithContext(context.WithValue(r.Context(), ssoUserKey{}, uid))
+			}
+		}
 	}
 	switch {
 	case r.URL.Path == PathEndSession:
@@ -412,6 +426,15 @@ func (p *Provider) SetFault(path string, f http.HandlerFunc) {
 func (p *Provider) Sign(claims map[string]any) string {
 	k := p.store.signing()
 	return sign(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: k.key, KeyID: k.id}}, claims)
+}
+
+// RevokeAccessTokens revokes every access token issued so far (as an
+// administrator's action at a real provider would): its APIs refuse them
+// from now on, while refresh tokens still work.
+func (p *Provider) RevokeAccessTokens() {
+	p.store.mu.Lock()
+	defer p.store.mu.Unlock()
+	clear(p.store.access)
 }
 
 // RotateKeys makes a new key sign from now on; the old ones stay in the

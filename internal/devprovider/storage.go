@@ -126,12 +126,17 @@ func (a *authRequest) GetCodeChallenge() *oidc.CodeChallenge {
 }
 
 func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, userID string) (op.AuthRequest, error) {
-	if slices.Contains(req.Prompt, oidc.PromptNone) {
-		return nil, oidc.ErrLoginRequired()
+	sso, _ := ctx.Value(ssoUserKey{}).(string)
+	if slices.Contains(req.Prompt, oidc.PromptNone) && sso == "" {
+		return nil, oidc.ErrLoginRequired() // no session at the provider
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := &authRequest{AuthRequest: *req, id: randomID(), userID: userID}
+	if slices.Contains(req.Prompt, oidc.PromptNone) {
+		// The browser's session at the provider signs it in, silently.
+		a.userID, a.done, a.authTime = sso, true, s.now()
+	}
 	s.requests[a.id] = a
 	return a, nil
 }

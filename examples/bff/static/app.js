@@ -1,32 +1,34 @@
-// The page never holds a token: the backend adds it. Every call sends the
-// anti-forgery header the backend requires.
-const csrf = { 'X-CSRF': '1' };
+// The page's own code: everything about the session goes through
+// confidant.js.
+const $ = (id) => document.getElementById(id);
 
-async function session() {
-  const r = await fetch('/bff/session', { headers: csrf });
-  const s = await r.json();
-  document.getElementById('signed-in').hidden = !s.signed_in;
-  document.getElementById('signed-out').hidden = s.signed_in;
-  document.getElementById('status').textContent = s.signed_in
-    ? `Signed in as ${s.user.name} (${s.user.email})`
+async function show() {
+  const s = await confidant.session();
+  $('signed-in').hidden = !s.signed_in;
+  $('signed-out').hidden = s.signed_in;
+  $('status').textContent = s.signed_in
+    ? `Signed in as ${s.user.name} (${s.user.email})` + (s.refresh_unavailable ? ' (the provider is unreachable right now)' : '')
     : 'You are signed out.';
+  $('status').dataset.signedIn = String(s.signed_in);
+  if (s.signed_in) $('session-ends').textContent = `Session ends at the latest ${new Date(s.expires_at).toLocaleString()}.`;
 }
 
-async function call(api) {
-  const r = await fetch(`/bff/${api}/items`, { headers: csrf });
-  const out = document.getElementById('result');
-  if (r.status === 401) {
-    out.textContent = 'Your session ended: sign in again.';
-    await session();
-    return;
-  }
-  const body = await r.json();
-  out.textContent = `${r.status} ${JSON.stringify(body)}`;
-  out.dataset.api = body.api || '';
+async function call(api, method = 'GET') {
+  const out = $('result');
+  const r = await confidant.fetch(`/bff/${api}/items`, { method });
+  const body = await r.json().catch(() => ({}));
+  out.textContent = r.status === 401
+    ? `The ${api} API refused the call (401): ${body.error_description || body.error || ''}`
+    : `${r.status} ${JSON.stringify(body, null, 1)}`;
+  out.dataset.api = body.api || api;
   out.dataset.status = String(r.status);
   out.dataset.exp = String(body.exp || '');
 }
 
-document.getElementById('orders').onclick = () => call('orders');
-document.getElementById('billing').onclick = () => call('billing');
-session();
+$('orders').onclick = () => call('orders');
+$('billing').onclick = () => call('billing');
+$('post').onclick = () => call('orders', 'POST');
+$('login').onclick = () => confidant.signIn('/');
+$('silent').onclick = () => confidant.silentSignIn('/');
+$('logout').onclick = () => confidant.signOut();
+show();

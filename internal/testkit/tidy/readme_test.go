@@ -65,3 +65,19 @@ func TestREADMEShowsRouterCode(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMEShowsTheJSHelper: the helper the README's SPA section shows is
+// examples/bff/static/confidant.js as the Chromium tests run it.
+func TestREADMEShowsTheJSHelper(t *testing.T) {
+	readme, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := os.ReadFile("../../../examples/bff/static/confidant.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "```js\n"+string(js)+"```\n") {
+		t.Error("README.md does not show examples/bff/static/confidant.js in a js block: copy it again")
+	}
+}
