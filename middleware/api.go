@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"errors"
+	"net/textproto"
 	"net/url"
 	"slices"
 	"strings"
@@ -52,7 +53,31 @@ type API struct {
 	// refresh grant: for providers that issue tokens for downstream APIs
 	// that way. No refresh token is needed. Default: off.
 	TokenExchange bool
+
+	// ForwardHeaders are request headers that Proxy passes to the API
+	// besides its default list (the content and caching headers, Accept-Encoding,
+	// and the W3C trace context: traceparent, tracestate): an
+	// Idempotency-Key, X-Request-Id, a custom header of the API's.
+	// Cookie, Authorization, DPoP, Host and the hop-by-hop headers are
+	// never forwarded. Default: none.
+	ForwardHeaders []string
+
+	// MaxRequestBody bounds the body of a call through Proxy, in bytes: a
+	// larger one gets 413 JSON (at once when Content-Length says so,
+	// else when the limit is reached). Default 10 MiB; -1 for no limit
+	// (an upload API).
+	MaxRequestBody int64
 }
+
+// defaultMaxRequestBody is API.MaxRequestBody's default.
+const defaultMaxRequestBody = 10 << 20
+
+// neverForwarded are headers an API never gets from the browser through
+// Proxy, whatever ForwardHeaders says: its credentials come from the
+// session, and the connection's headers are the proxy's own.
+var neverForwarded = map[string]bool{"Cookie": true, "Authorization": true, "Dpop": true, "Host": true, "Connection": true,
+	"Proxy-Connection": true, "Keep-Alive": true, "Proxy-Authorization": true, "Proxy-Authenticate": true, "Te": true,
+	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Content-Length": true, "X-Csrf": true}
 
 var (
 	// ErrAPINotAllowed means a request made with HTTPClient is not for one
@@ -75,6 +100,8 @@ type apiTarget struct {
 	path     string   // BaseURL's path, ending in "/"
 	provider string
 	op       refreshOp // api "" when the API takes the sign-in token
+	forward  []string  // request headers Proxy passes on, canonical
+	maxBody  int64     // Proxy's request body limit; < 0: none
 }
 
 func parseAPIs(apis []API, providers map[string]*client.Client) ([]apiTarget, error) {
@@ -107,7 +134,20 @@ func parseAPIs(apis []API, providers map[string]*client.Client) ([]apiTarget, er
 			base.Path += "/"
 			base.RawPath = ""
 		}
-		t := apiTarget{name: api.Name, base: &base, origin: netx.Origin(u), path: p, provider: api.Provider}
+		t := apiTarget{name: api.Name, base: &base, origin: netx.Origin(u), path: p, provider: api.Provider,
+			forward: slices.Clone(forwardedHeaders), maxBody: api.MaxRequestBody}
+		if t.maxBody == 0 {
+			t.maxBody = defaultMaxRequestBody
+		}
+		for _, h := range api.ForwardHeaders {
+			h = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(h))
+			if h == "" || neverForwarded[h] || strings.ContainsAny(h, " :") {
+				return nil, configErr("API %q: ForwardHeaders: %q cannot be forwarded (the API's credentials and the connection's headers are the proxy's own)", api.Name, h)
+			}
+			if !slices.Contains(t.forward, h) {
+				t.forward = append(t.forward, h)
+			}
+		}
 		if api.Resource != "" {
 			t.op = refreshOp{api: api.Name, resource: api.Resource, scopes: slices.Clone(api.Scopes), exchange: api.TokenExchange}
 		} else if len(api.Scopes) > 0 || api.TokenExchange {

@@ -31,12 +31,14 @@ const AntiForgeryHeader = "X-CSRF"
 // anti-forgery header, or from another site (Origin, Sec-Fetch-Site).
 var ErrAntiForgery = errors.New("middleware: cross-site or without the anti-forgery header")
 
-// forwardedHeaders are the only request headers Proxy passes to the API:
-// what describes the request's content and its caching. Never a cookie,
+// forwardedHeaders are the request headers Proxy passes to the API by
+// default: what describes the request's content, its caching and the
+// encodings the browser takes, and the W3C trace context. Never a cookie,
 // the browser's Authorization, the anti-forgery header or any other
-// header of the app's.
-var forwardedHeaders = []string{"Accept", "Accept-Language", "Content-Type", "Content-Language",
-	"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "Range", "Cache-Control"}
+// header of the app's (API.ForwardHeaders adds the API's own).
+var forwardedHeaders = []string{"Accept", "Accept-Encoding", "Accept-Language", "Content-Type", "Content-Language",
+	"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "Range", "Cache-Control",
+	"Traceparent", "Tracestate"}
 
 // Proxy is a backend-for-frontend: it forwards a single-page app's calls to
 // the named API (Config.APIs) with the signed-in user's access token, so
@@ -48,10 +50,14 @@ var forwardedHeaders = []string{"Accept", "Accept-Language", "Content-Type", "Co
 // A call to /bff/orders/v1/items goes to BaseURL + "v1/items" with its
 // query. Each call must carry AntiForgeryHeader: 1 and must not come from
 // another site; a call that does not gets 403 JSON and reaches nothing.
-// Without a session it gets 401 JSON (never a redirect: the app's script
-// sends the user to sign in). The API gets only the content and caching
-// headers of the call, never its cookies or the app's headers, and its
-// Set-Cookie headers are dropped; responses are streamed and private to
+// Without a session it gets 401 JSON with WWW-Authenticate: Cookie (never
+// a redirect: the app's script sends the user to sign in). The API gets
+// only the content, caching and encoding headers of the call, the W3C
+// trace context, and the headers its API.ForwardHeaders names, never its
+// cookies or the app's headers, and its Set-Cookie headers are dropped; a
+// body over API.MaxRequestBody (default 10 MiB) gets 413. When the API
+// answers 401, the token is refreshed once and the call sent again (a body
+// up to 64 KiB is kept for that); responses are streamed and private to
 // the session (Cache-Control: private and Vary: Cookie, unless the API
 // said no-store). A path with a dot-segment in any form an API server
 // might honour gets 400 JSON (see unsafePath). The token is
@@ -70,9 +76,20 @@ func (a *Auth) Proxy(api string) http.Handler {
 			target.RawQuery = pr.In.URL.RawQuery
 			out.URL, out.Host = &target, ""
 			h := http.Header{}
-			for _, k := range forwardedHeaders {
+			for _, k := range t.forward {
 				if v := pr.In.Header.Values(k); len(v) > 0 {
 					h[textproto.CanonicalMIMEHeaderKey(k)] = v
+				}
+			}
+			if isWebSocket(pr.In) {
+				// The handshake, checked by the handler: its own headers
+				// go on (not the browser's Origin or cookies).
+				h.Set("Connection", "Upgrade")
+				h.Set("Upgrade", "websocket")
+				for _, k := range []string{"Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions"} {
+					if v := pr.In.Header.Values(k); len(v) > 0 {
+						h[k] = v
+					}
 				}
 			}
 			// The credentials come from the handler through the request's
@@ -86,11 +103,16 @@ func (a *Auth) Proxy(api string) http.Handler {
 		},
 		ModifyResponse: func(resp *http.Response) error {
 			resp.Header.Del("Set-Cookie") // the API's cookies are not the app's
-			privateCache(resp.Header)
+			if resp.StatusCode != http.StatusSwitchingProtocols {
+				privateCache(resp.Header)
+			}
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			var tooLarge *http.MaxBytesError
 			switch {
+			case errors.As(err, &tooLarge):
+				jsonError(w, http.StatusRequestEntityTooLarge, "request_too_large", "the request body is larger than the API takes through this proxy")
 			case errors.Is(err, errProxySessionEnded):
 				a.unauthorized(w)
 			case errors.Is(err, ErrRefreshUnavailable):
@@ -106,6 +128,10 @@ func (a *Auth) Proxy(api string) http.Handler {
 		if !ok {
 			return
 		}
+		if r.Method != http.MethodGet && isWebSocket(r) {
+			jsonError(sw, http.StatusBadRequest, "bad_request", "a WebSocket handshake is a GET")
+			return
+		}
 		if !signedIn || (t.provider != "" && st.sess.Provider != t.provider) {
 			// The BFF's own 401 (WWW-Authenticate: Cookie …), which a page
 			// tells from an API's (Bearer …): the session is what ended.
@@ -116,6 +142,13 @@ func (a *Auth) Proxy(api string) http.Handler {
 		if err != nil || unsafePath(r.URL.EscapedPath()) || a.apiFor(target, st.sess.Provider) != t {
 			jsonError(w, http.StatusBadRequest, "bad_request", "not a path of the API")
 			return
+		}
+		if t.maxBody >= 0 {
+			if r.ContentLength > t.maxBody {
+				jsonError(sw, http.StatusRequestEntityTooLarge, "request_too_large", "the request body is larger than the API takes through this proxy")
+				return
+			}
+			r.Body = http.MaxBytesReader(sw, r.Body, t.maxBody)
 		}
 		tok, err := st.tokenFor(r.Context(), t)
 		if err != nil {
@@ -293,9 +326,27 @@ func (a *Auth) apiNamed(what, name string) *apiTarget {
 // checkAntiForgery refuses a call without the anti-forgery header, or that
 // the one origin check (checkSameOrigin) refuses, for any method: a GET
 // too, since a proxied GET spends the user's token.
+//
+// Two GETs a browser makes without letting a script add headers take the
+// header's place with what the browser itself vouches for (see
+// docs/security.md): a WebSocket handshake must carry an Origin (every
+// browser sends one) that the origin check accepts; an EventSource (Accept:
+// text/event-stream) must come with Sec-Fetch-Site: same-origin, which a
+// page of another site cannot produce.
 func (a *Auth) checkAntiForgery(r *http.Request) error {
 	if r.Header.Get(AntiForgeryHeader) != "1" {
-		return fmt.Errorf("%w: no %s: 1 header", ErrAntiForgery, AntiForgeryHeader)
+		switch {
+		case r.Method == http.MethodGet && isWebSocket(r):
+			if r.Header.Get("Origin") == "" {
+				return fmt.Errorf("%w: a WebSocket handshake without Origin", ErrAntiForgery)
+			}
+		case r.Method == http.MethodGet && isEventStream(r):
+			if sfs := r.Header.Get("Sec-Fetch-Site"); sfs != "same-origin" {
+				return fmt.Errorf("%w: an event stream without %s needs Sec-Fetch-Site: same-origin (got %q)", ErrAntiForgery, AntiForgeryHeader, netx.ProviderText(sfs))
+			}
+		default:
+			return fmt.Errorf("%w: no %s: 1 header", ErrAntiForgery, AntiForgeryHeader)
+		}
 	}
 	check := r
 	if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
@@ -413,4 +464,26 @@ func (a *Auth) prepareSPA(w http.ResponseWriter, r *http.Request, unavailable *b
 		return nil, nil, false, false
 	}
 	return a.prepareMode(w, r, unavailable)
+}
+
+// isWebSocket reports whether r is a WebSocket handshake (RFC 6455 4.1).
+func isWebSocket(r *http.Request) bool {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		return false
+	}
+	for _, v := range r.Header.Values("Connection") {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isEventStream reports whether r asks for server-sent events only (an
+// EventSource's request).
+func isEventStream(r *http.Request) bool {
+	accept := r.Header.Values("Accept")
+	return len(accept) == 1 && strings.EqualFold(strings.TrimSpace(accept[0]), "text/event-stream")
 }

@@ -2,6 +2,8 @@ package middleware_test
 
 import (
 	"bufio"
+	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
@@ -354,6 +357,23 @@ func TestTrustedOrigins(t *testing.T) {
 		if trusted {
 			o.Middleware = func(c *middleware.Config) { c.TrustedOrigins = []string{dev} }
 		}
+		rejected := make(chan error, 10)
+		o.Middleware = func(prev func(*middleware.Config)) func(*middleware.Config) {
+			return func(c *middleware.Config) {
+				if prev != nil {
+					prev(c)
+				}
+				c.OnEvent = func(ctx context.Context, e event.Event) {
+					testenv.CollectEvent(ctx, e)
+					if e.Kind == event.Rejected {
+						select {
+						case rejected <- e.Err:
+						default:
+						}
+					}
+				}
+			}
+		}(o.Middleware)
 		api := &echoAPI{}
 		srv := httptest.NewServer(api)
 		defer srv.Close()
@@ -376,6 +396,17 @@ func TestTrustedOrigins(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("trusted %v: POST through Proxy %d %s, want %d", trusted, resp.StatusCode, body, want)
 		}
+		if !trusted {
+			// The refusal says which check failed and the origin it saw.
+			select {
+			case err := <-rejected:
+				if !errors.Is(err, middleware.ErrAntiForgery) || !strings.Contains(err.Error(), dev) || !strings.Contains(err.Error(), "TrustedOrigins") {
+					t.Errorf("the refusal says %v", err)
+				}
+			default:
+				t.Error("the refusal made no event")
+			}
+		}
 		req, _ := http.NewRequest("POST", env.App.URL+"/auth/logout", nil)
 		req.Header.Set("Origin", dev)
 		resp, err := hc.Do(req)
@@ -396,4 +427,116 @@ func TestTrustedOrigins(t *testing.T) {
 			t.Errorf("TrustedOrigins %q: %v", origin, err)
 		}
 	}
+}
+
+// TestProxyHeadersAndLimits: the trace context and Accept-Encoding reach
+// the API by default (and the API's compressed answer reaches the browser
+// as it is), an API's own headers only when its ForwardHeaders names them,
+// never a credential; a body over MaxRequestBody gets 413, at once when
+// Content-Length says so and when the limit is reached otherwise; -1 lifts
+// the limit.
+func TestProxyHeadersAndLimits(t *testing.T) {
+	var mu sync.Mutex
+	var got http.Header
+	var gotBody int64
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		got, gotBody = r.Header.Clone(), n
+		mu.Unlock()
+		if r.Header.Get("Accept-Encoding") == "gzip" {
+			w.Header().Set("Content-Encoding", "gzip")
+			gz := gzip.NewWriter(w)
+			io.WriteString(gz, "compressed hello")
+			gz.Close()
+			return
+		}
+		io.WriteString(w, "hello")
+	}))
+	defer api.Close()
+	env := testenv.New(t, testenv.Options{Middleware: func(c *middleware.Config) {
+		c.APIs = append(c.APIs,
+			middleware.API{Name: "plain", BaseURL: api.URL + "/plain/"},
+			middleware.API{Name: "custom", BaseURL: api.URL + "/custom/", ForwardHeaders: []string{"Idempotency-Key", "x-request-id"}},
+			middleware.API{Name: "upload", BaseURL: api.URL + "/upload/", MaxRequestBody: -1})
+	}})
+	for _, name := range []string{"plain", "custom", "upload"} {
+		env.Mux.Handle("/bff/"+name+"/", http.StripPrefix("/bff/"+name, env.Auth.Proxy(name)))
+	}
+	hc := testenv.Browser()
+	env.SignIn(t, hc, "/profile")
+	extra := http.Header{"Traceparent": {"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}, "Idempotency-Key": {"k-1"},
+		"X-Request-Id": {"r-1"}, "Accept-Encoding": {"gzip"}}
+	for _, tc := range []struct {
+		api  string
+		want map[string]bool // header → forwarded
+	}{
+		{"plain", map[string]bool{"Traceparent": true, "Accept-Encoding": true, "Idempotency-Key": false, "X-Request-Id": false, "Cookie": false}},
+		{"custom", map[string]bool{"Traceparent": true, "Idempotency-Key": true, "X-Request-Id": true, "Cookie": false}},
+	} {
+		resp, body := spaCall(t, hc, "POST", env.App.URL+"/bff/"+tc.api+"/x", extra)
+		mu.Lock()
+		h := got
+		mu.Unlock()
+		for k, want := range tc.want {
+			if (h.Get(k) != "") != want {
+				t.Errorf("%s: %s forwarded %v, want %v", tc.api, k, h.Get(k) != "", want)
+			}
+		}
+		if resp.Header.Get("Content-Encoding") != "gzip" || body == "compressed hello" {
+			t.Errorf("%s: the API's gzip answer was decoded on the way (%q, Content-Encoding %q)", tc.api, body, resp.Header.Get("Content-Encoding"))
+		}
+	}
+
+	big := int64(10<<20 + 1)
+	upload := func(api string, chunked bool) int {
+		req, _ := http.NewRequest("POST", env.App.URL+"/bff/"+api+"/file", io.LimitReader(zeros{}, big))
+		if !chunked {
+			req.ContentLength = big
+		}
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req.Header.Set(middleware.AntiForgeryHeader, "1")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return 0 // the server closed the connection on the upload: refused
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	mu.Lock()
+	gotBody = 0
+	mu.Unlock()
+	if s := upload("plain", false); s != http.StatusRequestEntityTooLarge {
+		t.Errorf("a body over the limit, sized: %d, want 413", s)
+	}
+	if s := upload("plain", true); s == http.StatusOK {
+		t.Errorf("a body over the limit, chunked: %d", s)
+	}
+	mu.Lock()
+	if gotBody >= big {
+		t.Errorf("the API got %d bytes of a body over the limit", gotBody)
+	}
+	mu.Unlock()
+	if s := upload("upload", true); s != http.StatusOK {
+		t.Errorf("MaxRequestBody -1: %d, want 200", s)
+	}
+
+	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"}, nil)
+	c, _ := client.New(client.Config{Provider: prov, ClientID: "c", ClientSecret: "s", RedirectURL: "https://app.example/auth/callback"})
+	store, _ := newStore()
+	for _, h := range []string{"Cookie", "authorization", "Host", "Connection"} {
+		_, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store,
+			APIs: []middleware.API{{Name: "x", BaseURL: "https://api.example/", ForwardHeaders: []string{h}}}})
+		if !errors.Is(err, middleware.ErrConfig) {
+			t.Errorf("ForwardHeaders %q: %v, want ErrConfig", h, err)
+		}
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -289,7 +290,7 @@ func TestBFFThroughDevServer(t *testing.T) {
 		rewriteHost bool
 		trust       bool
 		wantPOST    string
-	}{{"keeps Host", false, false, "200"}, {"rewrites Host", true, false, "200"}} {
+	}{{"keeps Host", false, false, "200"}, {"rewrites Host", true, false, "200"}, {"rewrites Host, origin trusted", true, true, "200"}} {
 		t.Run(tc.name, func(t *testing.T) {
 			dev := httptest.NewUnstartedServer(nil)
 			devURL := "http://localhost:" + strings.Split(dev.Listener.Addr().String(), ":")[1]
@@ -323,5 +324,63 @@ func TestBFFThroughDevServer(t *testing.T) {
 				t.Errorf("POST through the dev server: %s, want %s (%s)", s, tc.wantPOST, p.eval(`document.getElementById('result').textContent`))
 			}
 		})
+	}
+}
+
+// TestBFFRealTime: a WebSocket and an event stream through the backend,
+// with the user's token added (the API answers for the user); a page of
+// another origin can open neither with the user's cookies, even one on the
+// same site (localhost on another port: a sibling subdomain in
+// production), to which the browser sends SameSite=Lax cookies: the
+// WebSocket handshake is refused for its Origin, the EventSource for
+// Sec-Fetch-Site.
+func TestBFFRealTime(t *testing.T) {
+	var mu sync.Mutex
+	reached := map[string]int{}
+	p := newSPA(t, options{observe: func(r *http.Request) {
+		mu.Lock()
+		reached[r.URL.Path]++
+		mu.Unlock()
+	}})
+	p.signIn()
+	wait := func(id string) string {
+		t.Helper()
+		p.run(chromedp.Poll[chromedp.Void](`document.getElementById('` + id + `').dataset.done`))
+		return p.eval(`document.getElementById('` + id + `').dataset.done + ' ' + document.getElementById('` + id + `').textContent`)
+	}
+	p.run(chromedp.Click("#live"))
+	if got := wait("live-out"); got != "ok orders: ping (for "+devprovider.DemoUser.ID+")" {
+		t.Errorf("WebSocket: %q", got)
+	}
+	p.run(chromedp.Click("#events"))
+	if got := wait("events-out"); got != "ok order 1 for "+devprovider.DemoUser.ID+"\norder 2 for "+devprovider.DemoUser.ID+"\norder 3 for "+devprovider.DemoUser.ID {
+		t.Errorf("event stream: %q", got)
+	}
+
+	// The attacker's page, on localhost on another port: same site,
+	// another origin.
+	app, _ := url.Parse(p.url)
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, `<!doctype html><p id="ws"></p><p id="es"></p><script>
+const ws = new WebSocket("ws://`+app.Host+`/bff/orders/live");
+ws.onopen = () => ws.send("steal");
+ws.onmessage = (e) => { document.getElementById("ws").textContent = "stolen: " + e.data; };
+ws.onerror = () => { document.getElementById("ws").textContent = "refused"; };
+const es = new EventSource("`+p.url+`/bff/orders/events", {withCredentials: true});
+es.onmessage = (e) => { document.getElementById("es").textContent = "stolen: " + e.data; };
+es.onerror = () => { es.close(); if (!document.getElementById("es").textContent) document.getElementById("es").textContent = "refused"; };
+</script>`)
+	}))
+	defer evil.Close()
+	evilURL := "http://localhost:" + strings.Split(evil.Listener.Addr().String(), ":")[1]
+	p.run(chromedp.Navigate(evilURL+"/"), chromedp.Poll[chromedp.Void](`document.getElementById('ws').textContent && document.getElementById('es').textContent`))
+	if ws, es := p.eval(`document.getElementById('ws').textContent`), p.eval(`document.getElementById('es').textContent`); ws != "refused" || es != "refused" {
+		t.Errorf("another origin's page: WebSocket %q, EventSource %q; want both refused", ws, es)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n, m := reached["/orders/live"], reached["/orders/events"]; n != 1 || m != 1 {
+		t.Errorf("the APIs got %d WebSocket handshakes and %d event-stream requests, want the page's own 1 each", n, m)
 	}
 }

@@ -35,6 +35,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/websocket"
+
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/middleware"
@@ -64,6 +66,8 @@ type options struct {
 	// provider, when set, gets the provider once it runs (tests make it
 	// fail or revoke tokens through it).
 	provider func(*devprovider.Provider)
+	// observe, when set, sees every request to the provider and the APIs.
+	observe func(*http.Request)
 }
 
 func getenv(k, def string) string {
@@ -104,9 +108,18 @@ func run(ctx context.Context, o options, out io.Writer, ready chan<- string) err
 	}
 	opMux := http.NewServeMux()
 	opMux.Handle("/orders/", api("orders", op.NewAPI()))
+	opMux.Handle("/orders/live", live(op.NewAPI()))     // a WebSocket
+	opMux.Handle("/orders/events", events(op.NewAPI())) // server-sent events
 	opMux.Handle("/billing/", api("billing", op.NewAPI()))
 	opMux.Handle("/", op)
-	opSrv := &http.Server{Handler: opMux, ReadHeaderTimeout: 10 * time.Second}
+	var opHandler http.Handler = opMux
+	if o.observe != nil {
+		opHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			o.observe(r)
+			opMux.ServeHTTP(w, r)
+		})
+	}
+	opSrv := &http.Server{Handler: opHandler, ReadHeaderTimeout: 10 * time.Second}
 	go opSrv.Serve(opLn)
 	defer opSrv.Close()
 
@@ -183,4 +196,67 @@ func (r *recorder) Write(b []byte) (int, error) {
 	}
 	r.body = append(r.body, b...)
 	return len(b), nil
+}
+
+// authorized runs an API's token check on r and returns the token's
+// subject, or false.
+func authorized(check http.Handler, r *http.Request) (string, bool) {
+	rec := &recorder{header: http.Header{}}
+	check.ServeHTTP(rec, r)
+	var body struct {
+		Sub string `json:"sub"`
+	}
+	json.Unmarshal(rec.body, &body)
+	return body.Sub, rec.status == http.StatusOK
+}
+
+// live is a WebSocket of the orders API: it answers each message, for the
+// token's subject.
+func live(check http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sub, ok := authorized(check, r)
+		if !ok {
+			http.Error(w, "invalid token", http.StatusUnauthorized)
+			return
+		}
+		ws := websocket.Server{
+			// The token is the API's check; the browser's Origin was
+			// checked by the backend, which does not forward it.
+			Handshake: func(*websocket.Config, *http.Request) error { return nil },
+			Handler: func(c *websocket.Conn) {
+				for {
+					var msg string
+					if websocket.Message.Receive(c, &msg) != nil {
+						return
+					}
+					websocket.Message.Send(c, "orders: "+msg+" (for "+sub+")")
+				}
+			},
+		}
+		ws.ServeHTTP(w, r)
+	})
+}
+
+// events is a stream of server-sent events of the orders API: three
+// events for the token's subject.
+func events(check http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sub, ok := authorized(check, r)
+		if !ok {
+			http.Error(w, "invalid token", http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Cache-Control", "no-store")
+		rc := http.NewResponseController(w)
+		for i := 1; i <= 3; i++ {
+			fmt.Fprintf(w, "data: order %d for %s\n\n", i, sub)
+			rc.Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	})
 }

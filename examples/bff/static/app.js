@@ -25,6 +25,29 @@ async function call(api, method = 'GET') {
   out.dataset.exp = String(body.exp || '');
 }
 
+// Real time, through the backend too: a WebSocket (the backend checks its
+// Origin and adds the token) and server-sent events (an EventSource, which
+// cannot send headers: the backend accepts it as same-origin by
+// Sec-Fetch-Site).
+$('live').onclick = () => {
+  const out = $('live-out');
+  out.dataset.done = '';
+  const ws = new WebSocket(location.origin.replace(/^http/, 'ws') + '/bff/orders/live');
+  ws.onopen = () => ws.send('ping');
+  ws.onmessage = (e) => { out.textContent = e.data; out.dataset.done = 'ok'; ws.close(); };
+  ws.onerror = () => { out.textContent = 'The WebSocket failed.'; out.dataset.done = 'error'; };
+};
+$('events').onclick = () => {
+  const out = $('events-out'), got = [];
+  out.dataset.done = '';
+  const es = new EventSource('/bff/orders/events');
+  es.onmessage = (e) => {
+    got.push(e.data);
+    out.textContent = got.join('\n');
+    if (got.length === 3) { es.close(); out.dataset.done = 'ok'; }
+  };
+  es.onerror = () => { es.close(); if (got.length < 3) { out.textContent = 'The event stream failed.'; out.dataset.done = 'error'; } };
+};
 $('orders').onclick = () => call('orders');
 $('billing').onclick = () => call('billing');
 $('post').onclick = () => call('orders', 'POST');
