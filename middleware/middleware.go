@@ -212,14 +212,16 @@ func (a *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // worthLogging picks what the default logger records: failures, but not a
 // visitor who is not signed in or not allowed (a 401 for every anonymous
-// API call would bury the failures that matter).
+// API call would bury the failures that matter). A cross-origin refusal is
+// logged: it names the check and the origin, which is how a misconfigured
+// dev server, or an attack, shows.
 func worthLogging(e event.Event) bool {
 	if e.Kind != event.Rejected {
 		return true
 	}
 	switch {
 	case errors.Is(e.Err, ErrNotSignedIn), errors.Is(e.Err, ErrForbidden), errors.Is(e.Err, ErrMethodNotAllowed),
-		errors.Is(e.Err, ErrCrossOrigin), errors.Is(e.Err, client.ErrInsufficientAuthentication):
+		errors.Is(e.Err, client.ErrInsufficientAuthentication):
 		return false
 	}
 	return true

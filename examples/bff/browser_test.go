@@ -102,6 +102,9 @@ func TestBFFInChromium(t *testing.T) {
 		t.Errorf("the script can read cookies: %q", cookies)
 	}
 	first := call("orders")
+	if fits := eval(`String(document.getElementById('result').scrollWidth <= document.getElementById('result').clientWidth)`); fits != "true" {
+		t.Error("the result box overflows its width")
+	}
 	call("billing")
 	time.Sleep(4 * time.Second) // the 3-second access token has expired
 	if again := call("orders"); again == first {

@@ -260,3 +260,17 @@ func TestOnlyMetricsLinksOpenTelemetry(t *testing.T) {
 		t.Error("metrics does not link the OpenTelemetry metric API: the check looks at the wrong packages")
 	}
 }
+
+// TestModulesTidy: the module and the modules of its own under testdata
+// (which require it through a replace) are tidy, so that a dependency the
+// main module gains does not first fail in CI's separate module runs.
+func TestModulesTidy(t *testing.T) {
+	root, _ := filepath.Abs("../../..")
+	for _, dir := range []string{".", "testdata/yourapp", "testdata/routers"} {
+		cmd := exec.Command("go", "mod", "tidy", "-diff")
+		cmd.Dir = filepath.Join(root, dir)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%s is not tidy (run go mod tidy there): %v\n%s", dir, err, out)
+		}
+	}
+}
