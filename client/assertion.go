@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +33,7 @@ type assertionSigner struct {
 	alg jose.SignatureAlgorithm
 	kid string
 	jws jose.Signer
+	jar jose.Signer // request objects (RFC 9101): typ oauth-authz-req+jwt
 }
 
 // newAssertionSigner checks that key and alg fit together: ES256 for an
@@ -77,7 +79,50 @@ func newAssertionSigner(key crypto.Signer, alg, kid, field string, cert *x509.Ce
 		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, field, err)
 	}
 	s.jws = jws
+	jarOpts := (&jose.SignerOptions{}).WithType("oauth-authz-req+jwt")
+	if kid != "" {
+		jarOpts = jarOpts.WithHeader(jose.HeaderKey("kid"), kid)
+	}
+	if s.jar, err = jose.NewSigner(jose.SigningKey{Algorithm: s.alg, Key: s}, jarOpts); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, field, err)
+	}
 	return s, nil
+}
+
+// requestObjectLifetime is how long a request object is valid: FAPI 2.0
+// Message Signing allows at most 60 minutes from nbf; the browser needs
+// seconds.
+const requestObjectLifetime = 5 * time.Minute
+
+// requestObject signs the authorization request's parameters as a request
+// object (RFC 9101): iss and client_id the client, aud the provider's
+// issuer, nbf and iat now, exp five minutes on, a random jti. max_age is a
+// number, a parameter given several times (resource) an array.
+func (s *assertionSigner) requestObject(clientID string, ep Endpoints, params url.Values, now time.Time) (string, error) {
+	claims := map[string]any{}
+	for k, vs := range params {
+		switch {
+		case len(vs) > 1:
+			claims[k] = vs
+		case k == "max_age":
+			n, err := strconv.Atoi(vs[0])
+			if err != nil {
+				return "", fmt.Errorf("%w: max_age %q is not a number of seconds", ErrConfig, vs[0])
+			}
+			claims[k] = n
+		default:
+			claims[k] = vs[0]
+		}
+	}
+	claims["iss"], claims["client_id"], claims["aud"] = clientID, clientID, ep.Issuer
+	claims["iat"], claims["nbf"], claims["exp"] = now.Unix(), now.Unix(), now.Add(requestObjectLifetime).Unix()
+	claims["jti"] = randomString(16)
+	payload, _ := json.Marshal(claims)
+	obj, err := s.jar.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("client: signing the request object: %w", err)
+	}
+	return obj.CompactSerialize()
 }
 
 // Public implements jose.OpaqueSigner.

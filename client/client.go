@@ -148,6 +148,17 @@ type Config struct {
 	// require_pushed_authorization_requests always gets them pushed.
 	PAR bool
 
+	// RequestObject signs each authorization request as a request object
+	// (JAR, RFC 9101) with PrivateKey: typ oauth-authz-req+jwt, iss and
+	// client_id the client, aud the provider's issuer, nbf and iat now,
+	// exp five minutes on, a jti. It is pushed (PAR) when the provider has
+	// a pushed authorization request endpoint, so that the browser carries
+	// only client_id and request_uri; else it goes by value in the URL
+	// (request=). Register the key and the alg at the provider
+	// (request_object_signing_alg). Needs PrivateKey and an OpenID Connect
+	// provider. Default: off.
+	RequestObject bool
+
 	// PARLimit bounds the pushed authorization requests this client sends
 	// per second (with bursts of twice as many). Every anonymous page load
 	// of a protected route starts a sign-in, and with PAR each costs a
@@ -249,6 +260,12 @@ func New(cfg Config) (*Client, error) {
 		if signer, err = newAssertionSigner(cfg.PrivateKey, cfg.PrivateKeyAlg, cfg.PrivateKeyID, "PrivateKey", cfg.PrivateKeyCert); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.RequestObject && signer == nil {
+		return nil, fmt.Errorf("%w: RequestObject needs PrivateKey, the key that signs the request objects", ErrConfig)
+	}
+	if cfg.RequestObject && !cfg.Provider.IsOIDC() {
+		return nil, fmt.Errorf("%w: RequestObject needs an OpenID Connect provider (its issuer is the request object's aud)", ErrConfig)
 	}
 	if cfg.ResponseMode == "" {
 		cfg.ResponseMode = cfg.Provider.q.responseMode

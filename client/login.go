@@ -136,7 +136,25 @@ func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error)
 		u.RawQuery = q.Encode()
 		l.URL = u.String()
 	}
-	if ep.PARURL != "" && (c.cfg.PAR || ep.RequirePAR) {
+	if c.cfg.RequestObject {
+		// The whole request signed (JAR); outside it only what OpenID
+		// Connect wants to see there, equal to the signed values.
+		u, _ := url.Parse(l.URL)
+		q := u.Query()
+		jwt, err := c.signer.requestObject(c.cfg.ClientID, ep, q, c.cfg.Now())
+		if err != nil {
+			return nil, err
+		}
+		outside := url.Values{"client_id": {c.cfg.ClientID}, "request": {jwt}}
+		for _, k := range []string{"response_type", "scope"} {
+			if v := q.Get(k); v != "" {
+				outside.Set(k, v)
+			}
+		}
+		u.RawQuery = outside.Encode()
+		l.URL = u.String()
+	}
+	if ep.PARURL != "" && (c.cfg.PAR || ep.RequirePAR || c.cfg.RequestObject) {
 		if l.URL, err = c.push(ctx, ep, l.URL); err != nil {
 			return nil, err
 		}

@@ -532,3 +532,88 @@ func TestUserinfoClaimsSurviveRefresh(t *testing.T) {
 		t.Errorf("after the refresh (%d token requests): %v, e-mail verified %v, name %q", s.op.Counts(t)["/token"]-before, err, sess != nil && sess.EmailVerified, sess.Name)
 	}
 }
+
+// TestRequestObject (JAR, RFC 9101): with a registration that takes only
+// signed request objects (ES256, the private_key_jwt key), the client signs
+// each authorization request: pushed (PAR) when the provider has the
+// endpoint, the browser then carrying only client_id and request_uri;
+// else by value. Without RequestObject the provider refuses the sign-in.
+func TestRequestObject(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	jwk, _ := json.Marshal(jose.JSONWebKey{Key: key.Public(), KeyID: "k1", Algorithm: "ES256", Use: "sig"})
+	for _, tc := range []struct {
+		name          string
+		par, signed   bool
+		wantInBrowser string // a parameter of the authorization URL
+	}{
+		{"pushed", true, true, "request_uri"},
+		{"by value", false, true, "request"},
+		{"unsigned", true, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rec recordingErrors
+			features := map[string]any{"requestObjects": map[string]any{"enabled": true},
+				"pushedAuthorizationRequests": map[string]any{"enabled": tc.par}}
+			s := newCertified(t, certifiedOptions{features: features,
+				register: func(c *certop.Client) {
+					c.Secret, c.AuthMethod, c.JWKS = "", "private_key_jwt", &certop.JWKS{Keys: []json.RawMessage{jwk}}
+					c.RequireSignedRequestObject, c.RequestObjectSigningAlg = true, "ES256"
+				},
+				client: func(c *client.Config) {
+					c.ClientSecret, c.PrivateKey, c.PrivateKeyID, c.RequestObject = "", kmsKey{key}, "k1", tc.signed
+				},
+				mw: rec.install,
+			})
+			hc := testenv.Browser()
+			resp, _ := get(t, hc, s.app.URL+"/profile")
+			authURL, _ := url.Parse(resp.Header.Get("Location"))
+			if !tc.signed {
+				// The provider refuses it: at its endpoint, or back at the
+				// callback with an error; no session either way.
+				if cb, err := s.op.Login(hc, authURL.String(), "alice"); err == nil {
+					get(t, hc, cb.String())
+				}
+				if resp, _ := get(t, hc, s.app.URL+"/profile"); resp.StatusCode != http.StatusFound {
+					t.Errorf("an unsigned request signed in: /profile %d", resp.StatusCode)
+				}
+				return
+			}
+			q := authURL.Query()
+			if !q.Has(tc.wantInBrowser) || q.Has("state") || q.Has("nonce") || q.Has("code_challenge") || q.Has("redirect_uri") {
+				t.Errorf("the browser carries %v, want only what JAR leaves outside (%s)", q, tc.wantInBrowser)
+			}
+			if tc.wantInBrowser == "request" {
+				// The request object itself: signed by the client's key,
+				// with the claims JAR and FAPI 2.0 ask for.
+				jws, err := jose.ParseSigned(q.Get("request"), []jose.SignatureAlgorithm{jose.ES256})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var c map[string]any
+				payload, err := jws.Verify(key.Public())
+				if err != nil || json.Unmarshal(payload, &c) != nil {
+					t.Fatalf("request object: %v", err)
+				}
+				exp, nbf := c["exp"].(float64), c["nbf"].(float64)
+				if jws.Signatures[0].Header.ExtraHeaders["typ"] != "oauth-authz-req+jwt" || c["aud"] != s.op.Issuer || c["iss"] != "app" ||
+					c["client_id"] != "app" || c["jti"] == nil || c["state"] == nil || c["code_challenge"] == nil || exp-nbf <= 0 || exp-nbf > 3600 {
+					t.Errorf("request object: header %v, claims %v", jws.Signatures[0].Header.ExtraHeaders, c)
+				}
+			}
+			cb, err := s.op.Login(hc, authURL.String(), "alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp, body := get(t, hc, cb.String()); resp.StatusCode != http.StatusFound {
+				t.Fatalf("callback: %d %s (%v)", resp.StatusCode, body, rec.last())
+			}
+			if got := s.whoami(t, hc); got != "certified:alice" {
+				t.Errorf("signed in as %q", got)
+			}
+		})
+	}
+	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"}, nil)
+	if _, err := client.New(client.Config{Provider: prov, ClientID: "c", ClientSecret: "s", RedirectURL: "https://app.example/auth/callback", RequestObject: true}); !errors.Is(err, client.ErrConfig) || !strings.Contains(err.Error(), "PrivateKey") {
+		t.Errorf("RequestObject without a key: %v, want ErrConfig naming PrivateKey", err)
+	}
+}

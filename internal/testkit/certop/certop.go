@@ -43,6 +43,11 @@ type Client struct {
 	BackchannelLogoutSID   bool     `json:"backchannel_logout_session_required,omitempty"`
 	// JWKS holds the client's public keys, for private_key_jwt.
 	JWKS *JWKS `json:"jwks,omitempty"`
+	// RequireSignedRequestObject makes the provider take this client's
+	// authorization requests only as signed request objects (RFC 9101),
+	// signed with RequestObjectSigningAlg.
+	RequireSignedRequestObject bool   `json:"require_signed_request_object,omitempty"`
+	RequestObjectSigningAlg    string `json:"request_object_signing_alg,omitempty"`
 }
 
 // JWKS is a JSON Web Key Set: {"keys": [...]}.
