@@ -115,7 +115,13 @@ type Config struct {
 	// to the RedirectURL: "" (query parameters of a redirect, the default)
 	// or "form_post" (a page of the provider's POSTs them: Apple's mode
 	// when it is asked for the name or e-mail). The middleware's callback
-	// accepts the POST, from the provider's site, only with "form_post".
+	// accepts the POST, from the provider's site, only with "form_post"
+	// (or "form_post.jwt").
+	//
+	// "jwt", "query.jwt" and "form_post.jwt" ask for a JWT authorization
+	// response (JARM): the provider signs it, and AuthorizationResponse
+	// verifies its signature, iss, aud and exp before any of its
+	// parameters (state first) is used. An OpenID Connect provider only.
 	ResponseMode string
 
 	// SecretJWT, instead of ClientSecret, has the client sign its own
@@ -276,8 +282,12 @@ func New(cfg Config) (*Client, error) {
 		if cfg.ResponseMode == "query" {
 			cfg.ResponseMode = ""
 		}
+	case "jwt", "query.jwt", "form_post.jwt":
+		if !cfg.Provider.IsOIDC() {
+			return nil, fmt.Errorf("%w: ResponseMode %q needs an OpenID Connect provider, whose keys sign the response", ErrConfig, cfg.ResponseMode)
+		}
 	default:
-		return nil, fmt.Errorf("%w: ResponseMode %q: \"\" (query) or \"form_post\"", ErrConfig, cfg.ResponseMode)
+		return nil, fmt.Errorf("%w: ResponseMode %q: \"\" (query), \"form_post\", or JARM's \"jwt\", \"query.jwt\", \"form_post.jwt\"", ErrConfig, cfg.ResponseMode)
 	}
 	var minter *secretMinter
 	if cfg.SecretJWT != nil {
@@ -358,7 +368,8 @@ func (c *Client) WithEvents(logger *slog.Logger, hook event.Hook) *Client {
 	return &cp
 }
 
-// ResponseMode returns Config.ResponseMode: "" (query) or "form_post".
+// ResponseMode returns Config.ResponseMode: "" (query), "form_post", or a
+// JARM mode ("jwt", "query.jwt", "form_post.jwt").
 func (c *Client) ResponseMode() string { return c.cfg.ResponseMode }
 
 // LoginParams returns Config.LoginParams: the query parameters of the app's

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -29,6 +30,16 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	// A JWT response (JARM) is verified before anything in it is used,
+	// the state first among them.
+	q, err := c.AuthorizationResponse(r.Context(), q)
+	if err != nil {
+		if errors.Is(err, client.ErrResponseJWT) {
+			err = fmt.Errorf("%w: %w", ErrBadCallback, err)
+		}
+		a.fail(w, r, err)
+		return
+	}
 	a.emit(r.Context(), event.Event{Kind: event.CallbackReceived, Provider: c.Provider().Name(), Flow: event.Redact(q.Get("state")),
 		Attrs: []slog.Attr{slog.String("code", event.Redact(q.Get("code"))), slog.String("state", event.Redact(q.Get("state"))),
 			slog.String("error", netx.ProviderText(q.Get("error")))}})

@@ -617,3 +617,39 @@ func TestRequestObject(t *testing.T) {
 		t.Errorf("RequestObject without a key: %v, want ErrConfig naming PrivateKey", err)
 	}
 }
+
+// TestJARM: with ResponseMode "jwt", the provider returns the authorization
+// response as a JWT it signs; the callback verifies it (signature, iss, aud,
+// exp) before using anything in it, the state first: a sign-in works, the
+// browser's callback URL carries no bare code or state, and a response
+// whose signature was altered is refused (400) with no token request.
+func TestJARM(t *testing.T) {
+	var rec recordingErrors
+	s := newCertified(t, certifiedOptions{features: map[string]any{"jwtResponseModes": map[string]any{"enabled": true}},
+		client: func(c *client.Config) { c.ResponseMode = "jwt" }, mw: rec.install})
+	hc, cb := s.callbackFor(t, "alice")
+	q := cb.Query()
+	if q.Get("response") == "" || q.Has("code") || q.Has("state") {
+		t.Fatalf("the callback carries %v, want the response JWT only", q)
+	}
+	// Forged: the same response with its signature altered.
+	forged := *cb
+	raw := q.Get("response")
+	last := raw[len(raw)-2:]
+	alt := map[bool]string{true: "AA", false: "BB"}[last != "AA"]
+	fq := url.Values{"response": {raw[:len(raw)-2] + alt}}
+	forged.RawQuery = fq.Encode()
+	before := s.op.Counts(t)["/token"]
+	if resp, _ := get(t, hc, forged.String()); resp.StatusCode != http.StatusBadRequest || !errors.Is(rec.last(), client.ErrResponseJWT) || !errors.Is(rec.last(), middleware.ErrBadCallback) {
+		t.Errorf("altered response: %d, reason %v; want 400 and ErrResponseJWT", resp.StatusCode, rec.last())
+	}
+	if n := s.op.Counts(t)["/token"] - before; n != 0 {
+		t.Errorf("%d token requests for an altered response", n)
+	}
+	if resp, body := get(t, hc, cb.String()); resp.StatusCode != http.StatusFound {
+		t.Fatalf("callback: %d %s (%v)", resp.StatusCode, body, rec.last())
+	}
+	if got := s.whoami(t, hc); got != "certified:alice" {
+		t.Errorf("signed in as %q", got)
+	}
+}

@@ -29,7 +29,7 @@ import (
 // origin. A form_post POST from elsewhere gets the re-submitting page
 // (ok false), any other method 405.
 func (a *Auth) callbackParams(w http.ResponseWriter, r *http.Request, c *client.Client) (url.Values, bool) {
-	formPost := c.ResponseMode() == "form_post"
+	formPost := strings.HasPrefix(c.ResponseMode(), "form_post")
 	switch {
 	case r.Method == http.MethodGet:
 		return r.URL.Query(), true
@@ -62,8 +62,8 @@ func (a *Auth) callbackParams(w http.ResponseWriter, r *http.Request, c *client.
 
 // responseFields are the authorization response's parameters (RFC 6749
 // 4.1.2 and 4.1.2.1, RFC 9207's iss; Apple's user, its first sign-in's
-// name): nothing else is carried over.
-var responseFields = []string{"code", "state", "iss", "error", "error_description", "error_uri", "user"}
+// name; JARM's response): nothing else is carried over.
+var responseFields = []string{"code", "state", "iss", "error", "error_description", "error_uri", "user", "response"}
 
 // fromOwnOrigin reports whether r was sent by a page of the app's origin:
 // by Fetch Metadata, or by Origin where a browser sends no Fetch Metadata.

@@ -1,0 +1,65 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+// ErrResponseJWT means a JWT authorization response (JARM) was missing or
+// failed its checks (signature by the provider's keys, iss, aud, exp): none
+// of its parameters was used, and no token was requested.
+var ErrResponseJWT = errors.New("client: the authorization response JWT is not valid")
+
+// responseJWTSkew is the clock skew allowed on a JWT response's exp.
+const responseJWTSkew = time.Minute
+
+// AuthorizationResponse returns the authorization response's parameters
+// (code, state, iss, error, …) from the callback's params. With a JARM
+// ResponseMode they are the claims of the response JWT (params' "response"),
+// once its signature by the provider's keys, its iss (the provider's
+// issuer), aud (the client ID) and exp are checked; otherwise params as
+// they are. The middleware calls it first, before the state is looked at.
+func (c *Client) AuthorizationResponse(ctx context.Context, params url.Values) (url.Values, error) {
+	if !strings.HasSuffix(c.cfg.ResponseMode, "jwt") {
+		return params, nil
+	}
+	raw := params.Get("response")
+	if raw == "" {
+		return nil, fmt.Errorf("%w: no response parameter", ErrResponseJWT)
+	}
+	r, err := c.cfg.Provider.resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := r.verifier.Verify(oidc.ClientContext(ctx, c.cfg.Provider.httpClient()), raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrResponseJWT, err)
+	}
+	if r.tenants != nil && !r.tenants.issuerOf(tok.Issuer) {
+		return nil, fmt.Errorf("%w: iss is not an accepted tenant's issuer", ErrResponseJWT)
+	}
+	if !slices.Contains(tok.Audience, c.cfg.ClientID) {
+		return nil, fmt.Errorf("%w: aud %q is not the client ID", ErrResponseJWT, tok.Audience)
+	}
+	if tok.Expiry.IsZero() || !c.cfg.Now().Before(tok.Expiry.Add(responseJWTSkew)) {
+		return nil, fmt.Errorf("%w: expired or without exp", ErrResponseJWT)
+	}
+	var claims map[string]any
+	if err := tok.Claims(&claims); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrResponseJWT, err)
+	}
+	out := url.Values{}
+	for _, k := range []string{"code", "state", "iss", "error", "error_description", "error_uri"} {
+		if v, ok := claims[k].(string); ok && v != "" {
+			out.Set(k, v)
+		}
+	}
+	return out, nil
+}
