@@ -29,17 +29,18 @@ const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bea
 // crypto.Signer, so that the key can stay in a KMS or HSM: go-jose hands
 // it the payload through the OpaqueSigner interface.
 type assertionSigner struct {
-	key crypto.Signer
-	alg jose.SignatureAlgorithm
-	kid string
-	jws jose.Signer
-	jar jose.Signer // request objects (RFC 9101): typ oauth-authz-req+jwt
+	key  crypto.Signer
+	alg  jose.SignatureAlgorithm
+	kid  string
+	cert *x509.Certificate // named in the header (x5t#S256), when set
+	jws  jose.Signer
+	jar  jose.Signer // request objects (RFC 9101): typ oauth-authz-req+jwt
 }
 
 // newAssertionSigner checks that key and alg fit together: ES256 for an
 // ECDSA P-256 key; RS256 (default) or PS256 for RSA of at least 2048 bits.
 func newAssertionSigner(key crypto.Signer, alg, kid, field string, cert *x509.Certificate) (*assertionSigner, error) {
-	s := &assertionSigner{key: key, kid: kid}
+	s := &assertionSigner{key: key, kid: kid, cert: cert}
 	switch pub := key.Public().(type) {
 	case *ecdsa.PublicKey:
 		if pub.Curve != elliptic.P256() || (alg != "" && alg != "ES256") {

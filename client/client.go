@@ -154,6 +154,22 @@ type Config struct {
 	// require_pushed_authorization_requests always gets them pushed.
 	PAR bool
 
+	// FAPI turns on a FAPI 2.0 profile and refuses at New what it
+	// forbids, each refusal an ErrConfig that names the setting:
+	//   - "2.0", the Security Profile: every authorization request pushed
+	//     (PAR; a provider without the endpoint fails the sign-in), PKCE
+	//     S256 (always on), private_key_jwt only (PrivateKey; no
+	//     ClientSecret or SecretJWT), PS256 or ES256 signatures (an RSA key
+	//     signs PS256), DPoP as the sender constraint (mTLS is not
+	//     supported yet), a provider from discovery with one issuer that
+	//     matched exactly, the client assertion's aud the issuer, as a
+	//     string; ID tokens signed other than PS256, ES256 or EdDSA are
+	//     refused;
+	//   - "2.0-message-signing" adds JAR (RequestObject) and JARM
+	//     (ResponseMode "jwt" unless another JARM mode is set).
+	// Default: "" (no profile).
+	FAPI string
+
 	// RequestObject signs each authorization request as a request object
 	// (JAR, RFC 9101) with PrivateKey: typ oauth-authz-req+jwt, iss and
 	// client_id the client, aud the provider's issuer, nbf and iat now,
@@ -237,7 +253,11 @@ func New(cfg Config) (*Client, error) {
 		missing = append(missing, "ClientID")
 	}
 	if cfg.ClientSecret == "" && cfg.PrivateKey == nil && cfg.SecretJWT == nil {
-		missing = append(missing, "ClientSecret")
+		if cfg.FAPI != "" {
+			missing = append(missing, "PrivateKey (FAPI 2.0: private_key_jwt)")
+		} else {
+			missing = append(missing, "ClientSecret")
+		}
 	}
 	if cfg.RedirectURL == "" {
 		missing = append(missing, "RedirectURL")
@@ -258,6 +278,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.AuthStyle == AuthStylePrivateKeyJWT && cfg.PrivateKey == nil {
 		return nil, fmt.Errorf("%w: AuthStylePrivateKeyJWT needs PrivateKey", ErrConfig)
 	}
+	if cfg.FAPI != "" && cfg.AuthStyle != AuthStyleAuto && cfg.AuthStyle != AuthStylePrivateKeyJWT {
+		return nil, fmt.Errorf("%w: FAPI %s: AuthStyle %s is not allowed: private_key_jwt only", ErrConfig, cfg.FAPI, cfg.AuthStyle)
+	}
 	if (cfg.AuthStyle == AuthStyleBasic || cfg.AuthStyle == AuthStylePost) && cfg.ClientSecret == "" && cfg.SecretJWT == nil {
 		return nil, fmt.Errorf("%w: %s needs ClientSecret", ErrConfig, cfg.AuthStyle)
 	}
@@ -266,6 +289,9 @@ func New(cfg Config) (*Client, error) {
 		if signer, err = newAssertionSigner(cfg.PrivateKey, cfg.PrivateKeyAlg, cfg.PrivateKeyID, "PrivateKey", cfg.PrivateKeyCert); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkFAPI(&cfg, signer); err != nil {
+		return nil, err
 	}
 	if cfg.RequestObject && signer == nil {
 		return nil, fmt.Errorf("%w: RequestObject needs PrivateKey, the key that signs the request objects", ErrConfig)

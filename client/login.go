@@ -154,6 +154,9 @@ func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error)
 		u.RawQuery = outside.Encode()
 		l.URL = u.String()
 	}
+	if c.cfg.FAPI != "" && ep.PARURL == "" {
+		return nil, fmt.Errorf("%w: FAPI %s: the provider has no pushed authorization request endpoint (PAR)", ErrConfig, c.cfg.FAPI)
+	}
 	if ep.PARURL != "" && (c.cfg.PAR || ep.RequirePAR || c.cfg.RequestObject) {
 		if l.URL, err = c.push(ctx, ep, l.URL); err != nil {
 			return nil, err

@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -651,5 +652,85 @@ func TestJARM(t *testing.T) {
 	}
 	if got := s.whoami(t, hc); got != "certified:alice" {
 		t.Errorf("signed in as %q", got)
+	}
+}
+
+// TestFAPI: FAPI 2.0 against oidc-provider's FAPI 2.0 profile, with
+// private_key_jwt (ES256) and DPoP: the Security Profile (PAR, PKCE, the
+// assertion's aud the issuer, ID tokens signed PS256) and Message Signing
+// (JAR and JARM besides) each sign in, call the API with a DPoP-bound
+// token, refresh and sign out. An ID token signed RS256 is refused under
+// the profile.
+func TestFAPI(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	opRSA, _ := rsa.GenerateKey(rand.Reader, 2048)
+	opEC, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	jwk, _ := json.Marshal(jose.JSONWebKey{Key: key.Public(), KeyID: "k1", Algorithm: "ES256", Use: "sig"})
+	for _, tc := range []struct {
+		profile string
+		idAlg   string
+		ok      bool
+	}{{"2.0", "PS256", true}, {"2.0-message-signing", "PS256", true}, {"2.0", "RS256", false}} {
+		t.Run(tc.profile+" "+tc.idAlg, func(t *testing.T) {
+			var rec recordingErrors
+			features := map[string]any{"fapi": map[string]any{"enabled": true, "profile": "2.0"},
+				"pushedAuthorizationRequests": map[string]any{"enabled": true, "requirePushedAuthorizationRequests": true}}
+			if tc.profile == "2.0-message-signing" {
+				features["requestObjects"] = map[string]any{"enabled": true}
+				features["jwtResponseModes"] = map[string]any{"enabled": true}
+			}
+			s := newCertified(t, certifiedOptions{accessTTL: 2, features: features,
+				register: func(c *certop.Client) {
+					c.Secret, c.AuthMethod, c.JWKS = "", "private_key_jwt", &certop.JWKS{Keys: []json.RawMessage{jwk}}
+					c.IDTokenSignedResponseAlg = tc.idAlg
+					if tc.profile == "2.0-message-signing" {
+						c.RequireSignedRequestObject, c.RequestObjectSigningAlg, c.AuthorizationSignedResponseAlg = true, "ES256", "PS256"
+					}
+				},
+				client: func(c *client.Config) {
+					c.ClientSecret, c.PrivateKey, c.PrivateKeyID, c.DPoP, c.FAPI = "", kmsKey{key}, "k1", true, tc.profile
+				},
+				op: func(c *certop.Config) {
+					// Its keys: RSA (RS256 and PS256) and P-256 (ES256).
+					c.JWKS = &certop.JWKS{}
+					for _, k := range []crypto.Signer{opRSA, opEC} {
+						b, err := json.Marshal(jose.JSONWebKey{Key: k, KeyID: fmt.Sprintf("op-%T", k), Use: "sig"})
+						if err != nil {
+							t.Fatal(err)
+						}
+						c.JWKS.Keys = append(c.JWKS.Keys, b)
+					}
+					algs := []string{"RS256", "PS256", "ES256"}
+					c.EnabledJWA = map[string][]string{"idTokenSigningAlgValues": algs, "authorizationSigningAlgValues": algs,
+						"requestObjectSigningAlgValues": algs, "clientAuthSigningAlgValues": algs}
+				},
+				mw: rec.install,
+			})
+			if !tc.ok {
+				hc, cb := s.callbackFor(t, "alice")
+				if resp, _ := get(t, hc, cb.String()); resp.StatusCode == http.StatusFound || !errors.Is(rec.last(), client.ErrInvalidIDToken) {
+					t.Errorf("an RS256 ID token: %d, reason %v; want ErrInvalidIDToken", resp.StatusCode, rec.last())
+				}
+				return
+			}
+			hc := s.signIn(t, "alice")
+			sess, err := testenv.LoadCookies(s.app.Store, hc.Jar.Cookies(mustURL(s.app.URL)))
+			if err != nil || sess.TokenType != "DPoP" {
+				t.Fatalf("session: %v, token type %q; want DPoP", err, sess.TokenType)
+			}
+			if n := s.op.Counts(t)["/request"]; n != 1 {
+				t.Errorf("%d pushed requests, want 1", n)
+			}
+			time.Sleep(2100 * time.Millisecond) // the 2-second token expires
+			if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 || !strings.Contains(body, `"sub":"alice"`) {
+				t.Fatalf("API after the refresh: %d %s (%v)", status, body, rec.last())
+			}
+			if n := s.op.Counts(t)["/token"]; n != 2 {
+				t.Errorf("%d token requests, want 2 (code, refresh)", n)
+			}
+			if err := rec.last(); err != nil {
+				t.Errorf("failure: %v", err)
+			}
+		})
 	}
 }

@@ -48,6 +48,11 @@ type Client struct {
 	// signed with RequestObjectSigningAlg.
 	RequireSignedRequestObject bool   `json:"require_signed_request_object,omitempty"`
 	RequestObjectSigningAlg    string `json:"request_object_signing_alg,omitempty"`
+	// IDTokenSignedResponseAlg and AuthorizationSignedResponseAlg (JARM)
+	// are the algs the provider signs this client's ID tokens and
+	// authorization responses with (default RS256).
+	IDTokenSignedResponseAlg       string `json:"id_token_signed_response_alg,omitempty"`
+	AuthorizationSignedResponseAlg string `json:"authorization_signed_response_alg,omitempty"`
 }
 
 // JWKS is a JSON Web Key Set: {"keys": [...]}.
@@ -72,6 +77,12 @@ type Config struct {
 	// indicator, the resource server's scopes ({"scope": "read write"}).
 	// Its access tokens are JWTs whose aud is the indicator.
 	ResourceServers map[string]map[string]string `json:"resourceServers,omitempty"`
+	// JWKS are the provider's own signing keys, private JWKs (default:
+	// oidc-provider's development keys, one RSA key for RS256).
+	JWKS *JWKS `json:"jwks,omitempty"`
+	// EnabledJWA is oidc-provider's enabledJWA configuration (the
+	// algorithms it signs and accepts, by use).
+	EnabledJWA map[string][]string `json:"enabledJWA,omitempty"`
 	// ExchangeRefreshToken makes token exchange return a refresh token
 	// too, of a grant of its own (see ExchangeRefreshTokens).
 	ExchangeRefreshToken bool `json:"exchangeRefreshToken,omitempty"`

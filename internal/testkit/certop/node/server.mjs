@@ -78,6 +78,11 @@ server.listen(0, '127.0.0.1', () => {
     },
     // Plain http on loopback: cookies without Secure.
     cookies: { keys: ['confidant-test-cookie-key'] },
+    // The algorithms it signs and accepts, widened by the test (FAPI 2.0
+    // wants PS256, ES256 or EdDSA).
+    ...(cfg.enabledJWA ? { enabledJWA: cfg.enabledJWA } : {}),
+    // Its own signing keys, when the test gives them (private JWKs).
+    ...(cfg.jwks ? { jwks: cfg.jwks } : {}),
     pkce: { required: () => true },
     // The apps under test listen on loopback, which the provider's SSRF
     // protection refuses to call (back-channel logout): without it here.

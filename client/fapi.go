@@ -1,0 +1,68 @@
+package client
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// FAPI profiles (Config.FAPI).
+const (
+	fapi2               = "2.0"
+	fapi2MessageSigning = "2.0-message-signing"
+)
+
+// fapiAlgs are the signature algorithms FAPI 2.0 allows.
+var fapiAlgs = []string{"PS256", "ES256", "EdDSA"}
+
+// checkFAPI refuses what cfg.FAPI's profile forbids and turns on what it
+// requires (PAR; with message signing, JAR and JARM).
+func checkFAPI(cfg *Config, signer *assertionSigner) error {
+	switch cfg.FAPI {
+	case "":
+		return nil
+	case fapi2, fapi2MessageSigning:
+	default:
+		return fmt.Errorf("%w: FAPI %q: \"2.0\" or \"2.0-message-signing\"", ErrConfig, cfg.FAPI)
+	}
+	refuse := func(format string, args ...any) error {
+		return fmt.Errorf("%w: FAPI %s: "+format, append([]any{ErrConfig, cfg.FAPI}, args...)...)
+	}
+	p := cfg.Provider
+	switch {
+	case cfg.ClientSecret != "" || cfg.SecretJWT != nil:
+		return refuse("a client secret (ClientSecret, SecretJWT) is not allowed: authenticate with PrivateKey (private_key_jwt)")
+	case signer == nil:
+		return refuse("PrivateKey is required (private_key_jwt)")
+	case cfg.AuthStyle != AuthStyleAuto && cfg.AuthStyle != AuthStylePrivateKeyJWT:
+		return refuse("AuthStyle %s is not allowed: private_key_jwt only", cfg.AuthStyle)
+	case signer.alg != jose.PS256 && signer.alg != jose.ES256:
+		return refuse("PrivateKeyAlg %s is not allowed: PS256 (an RSA key: set PrivateKeyAlg \"PS256\"), ES256 or EdDSA", signer.alg)
+	case signer.cert != nil:
+		return refuse("PrivateKeyCert names the key for a provider that wants the token endpoint as the assertion's aud; FAPI 2.0 wants the issuer")
+	case !cfg.DPoP:
+		return refuse("a sender constraint is required: set DPoP (mTLS is not supported yet)")
+	case p.cfg.Issuer == "":
+		return refuse("the provider's metadata must come from discovery (Discover or a preset), not be given by hand, and name an issuer")
+	case len(p.cfg.Tenants) > 0 || p.cfg.AnyTenant:
+		return refuse("a multi-tenant issuer template is not allowed: one issuer, matched exactly")
+	case p.q.assertionAudToken:
+		return refuse("provider %q wants the token endpoint as the client assertion's aud; FAPI 2.0 wants the issuer", p.Name())
+	}
+	cfg.PAR = true
+	if cfg.FAPI == fapi2MessageSigning {
+		cfg.RequestObject = true
+		switch cfg.ResponseMode {
+		case "":
+			cfg.ResponseMode = "jwt"
+		case "jwt", "query.jwt", "form_post.jwt":
+		default:
+			return refuse("ResponseMode %q is not a JWT response mode (JARM: jwt, query.jwt, form_post.jwt)", cfg.ResponseMode)
+		}
+	}
+	return nil
+}
+
+// fapiAlg reports whether a JWS alg is one FAPI 2.0 allows.
+func fapiAlg(alg string) bool { return slices.Contains(fapiAlgs, alg) }
