@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/rsa"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -160,7 +161,8 @@ type Config struct {
 	//     (PAR; a provider without the endpoint fails the sign-in), PKCE
 	//     S256 (always on), private_key_jwt only (PrivateKey; no
 	//     ClientSecret or SecretJWT), PS256 or ES256 signatures (an RSA key
-	//     signs PS256), DPoP as the sender constraint (mTLS is not
+	//     signs PS256 unless PrivateKeyAlg says otherwise, which is then
+	//     refused), DPoP as the sender constraint (mTLS is not
 	//     supported yet), a provider from discovery with one issuer that
 	//     matched exactly, the client assertion's aud the issuer, as a
 	//     string; ID tokens signed other than PS256, ES256 or EdDSA are
@@ -285,6 +287,11 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("%w: %s needs ClientSecret", ErrConfig, cfg.AuthStyle)
 	}
 	var signer *assertionSigner
+	if cfg.FAPI != "" && cfg.PrivateKeyAlg == "" && cfg.PrivateKey != nil {
+		if _, ok := cfg.PrivateKey.Public().(*rsa.PublicKey); ok {
+			cfg.PrivateKeyAlg = "PS256" // FAPI 2.0 does not allow RS256
+		}
+	}
 	if cfg.PrivateKey != nil {
 		if signer, err = newAssertionSigner(cfg.PrivateKey, cfg.PrivateKeyAlg, cfg.PrivateKeyID, "PrivateKey", cfg.PrivateKeyCert); err != nil {
 			return nil, err

@@ -35,7 +35,7 @@ func TestFAPIRefusals(t *testing.T) {
 	}{
 		{"a client secret", func(c *client.Config) { c.ClientSecret = "s" }, "ClientSecret"},
 		{"no key", func(c *client.Config) { c.PrivateKey = nil }, "PrivateKey"},
-		{"RS256", func(c *client.Config) { c.PrivateKey = rs }, "PS256"},
+		{"RS256", func(c *client.Config) { c.PrivateKey, c.PrivateKeyAlg = rs, "RS256" }, "PS256"},
 		{"client_secret_post", func(c *client.Config) { c.AuthStyle = client.AuthStylePost; c.ClientSecret = "" }, "AuthStyle"},
 		{"no sender constraint", func(c *client.Config) { c.DPoP = false }, "DPoP"},
 		{"metadata by hand", func(c *client.Config) { c.Provider = byHand }, "discovery"},
@@ -63,8 +63,8 @@ func TestFAPIRefusals(t *testing.T) {
 		}
 	}
 	cfg := good()
-	cfg.PrivateKey, cfg.PrivateKeyAlg = rs, "PS256"
+	cfg.PrivateKey = rs // no alg named: PS256 under the profile
 	if _, err := client.New(cfg); err != nil {
-		t.Errorf("an RSA key signing PS256: %v", err)
+		t.Errorf("an RSA key: %v", err)
 	}
 }

@@ -19,7 +19,11 @@
 //	                      whose discovery names the issuer template …/{tenantid}/v2.0)
 //	OIDC_ANY_TENANT       true: accept EVERY tenant of such a provider instead
 //	OIDC_RESPONSE_MODE    form_post: the provider POSTs the authorization response to the
-//	                      callback (default: query parameters of a redirect)
+//	                      callback (default: query parameters of a redirect); jwt,
+//	                      query.jwt or form_post.jwt: a signed response (JARM)
+//	OIDC_FAPI             2.0: the FAPI 2.0 Security Profile (needs OIDC_CLIENT_KEY_FILE
+//	                      and OIDC_DPOP=true; PAR on); 2.0-message-signing: with JAR
+//	                      and JARM too (mTLS is not supported yet)
 //	API_RESOURCE          the resource indicator (RFC 8707) or audience of API_URL's own
 //	                      token (default: API_URL gets the sign-in token)
 //	API_SCOPES            the scopes of that token
@@ -93,6 +97,7 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 		PAR:          env.Get("OIDC_PAR") == "true",
 		DPoP:         env.Get("OIDC_DPOP") == "true",
 		ResponseMode: env.Get("OIDC_RESPONSE_MODE"),
+		FAPI:         env.Get("OIDC_FAPI"),
 	}
 	// Asked for at every sign-in, and verified in the ID token.
 	for param, name := range map[string]string{"acr_values": "OIDC_ACR_VALUES", "max_age": "OIDC_MAX_AGE"} {

@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -153,6 +154,63 @@ func TestEnvContractCertified(t *testing.T) {
 	})
 	if !strings.Contains(body, `"status":200`) || !strings.Contains(body, `\"sub\":\"alice\"`) {
 		t.Errorf("/api: %s", body)
+	}
+}
+
+// TestEnvContractFAPI: with OIDC_FAPI, the example runs the FAPI 2.0
+// profile against oidc-provider's (features.fapi, 2.0) with the key file it
+// already reads for private_key_jwt (an RSA key: PS256) and OIDC_DPOP: both
+// levels sign in and call the API; without OIDC_DPOP it does not start, and
+// says why.
+func TestEnvContractFAPI(t *testing.T) {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	keyFile := filepath.Join(t.TempDir(), "client.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	jwk, _ := json.Marshal(jose.JSONWebKey{Key: key.Public(), KeyID: "k1", Algorithm: "PS256", Use: "sig"})
+	opKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	opJWK, _ := json.Marshal(jose.JSONWebKey{Key: opKey, KeyID: "op", Use: "sig"})
+	algs := []string{"RS256", "PS256", "ES256"}
+	for _, profile := range []string{"2.0", "2.0-message-signing"} {
+		t.Run(profile, func(t *testing.T) {
+			app := httptest.NewUnstartedServer(nil)
+			appURL := "http://" + app.Listener.Addr().String()
+			reg := certop.Client{ID: "ex", RedirectURIs: []string{appURL + "/auth/callback"}, AuthMethod: "private_key_jwt",
+				JWKS: &certop.JWKS{Keys: []json.RawMessage{jwk}}, IDTokenSignedResponseAlg: "PS256"}
+			features := map[string]any{"fapi": map[string]any{"enabled": true, "profile": "2.0"}}
+			if profile == "2.0-message-signing" {
+				reg.RequireSignedRequestObject, reg.RequestObjectSigningAlg, reg.AuthorizationSignedResponseAlg = true, "PS256", "PS256"
+				features["requestObjects"] = map[string]any{"enabled": true}
+				features["jwtResponseModes"] = map[string]any{"enabled": true}
+			}
+			op := certop.Start(t, certop.Config{Features: features, Clients: []certop.Client{reg}, JWKS: &certop.JWKS{Keys: []json.RawMessage{opJWK}},
+				EnabledJWA: map[string][]string{"idTokenSigningAlgValues": algs, "authorizationSigningAlgValues": algs,
+					"requestObjectSigningAlgValues": algs, "clientAuthSigningAlgValues": algs}})
+			env := map[string]string{"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": "ex", "OIDC_CLIENT_KEY_FILE": keyFile, "OIDC_CLIENT_KEY_ID": "k1",
+				"OIDC_DPOP": "true", "OIDC_FAPI": profile, "APP_URL": appURL, "API_URL": op.Issuer + "/me"}
+			getenv := func(k string) string { return env[k] }
+			h, err := newApp(context.Background(), envconfig.Env{Getenv: getenv, Logger: testenv.CollectLogger()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			app.Config.Handler = h
+			app.Start()
+			defer app.Close()
+			body := signInAndCallAPI(t, appURL, func(hc *http.Client, u string) (*url.URL, error) { return op.Login(hc, u, "alice") }, func(authURL string) {
+				if q, _ := url.ParseQuery(strings.SplitN(authURL, "?", 2)[1]); !q.Has("request_uri") || q.Has("state") {
+					t.Errorf("authorization request not pushed: %s", authURL)
+				}
+			})
+			if !strings.Contains(body, `"status":200`) || !strings.Contains(body, `\"sub\":\"alice\"`) {
+				t.Errorf("/api: %s", body)
+			}
+			env["OIDC_DPOP"] = ""
+			if _, err := newApp(context.Background(), envconfig.Env{Getenv: getenv}); err == nil || !strings.Contains(err.Error(), "DPoP") {
+				t.Errorf("without OIDC_DPOP: %v, want an error naming DPoP", err)
+			}
+		})
 	}
 }
 
