@@ -216,8 +216,8 @@ func (s *CookieStore) Load(r *http.Request) (*Session, error) {
 // uses, the Secure one, or the other): refused all the same, but named.
 // It costs a failed request at most two more decryptions.
 func (s *CookieStore) sealedUnbound(r *http.Request) bool {
-	if len(s.app.AAD("")) == 0 {
-		return false // not bound: nothing was sealed otherwise
+	if len(s.aads.Load()[0]) == len(s.bases[0]) || r.Header.Get("Cookie") == "" {
+		return false // not bound (nothing was sealed otherwise), or no cookie at all
 	}
 	for sec := range 2 {
 		v, ok := cookies.Value(r, s.names[sec][0])
