@@ -24,8 +24,10 @@ func (c *Client) postForm(ctx context.Context, what, endpoint string, form url.V
 	case AuthStylePost:
 		form.Set("client_id", c.cfg.ClientID)
 		form.Set("client_secret", c.secretFor(ctx))
+	case AuthStyleTLSClientAuth, AuthStyleSelfSignedTLSClientAuth:
+		form.Set("client_id", c.cfg.ClientID) // the TLS connection is the proof
 	case AuthStylePrivateKeyJWT:
-		ep, err := c.cfg.Provider.Endpoints(ctx)
+		ep, err := c.endpoints(ctx)
 		if err != nil {
 			return 0, nil, err
 		}

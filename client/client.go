@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -47,6 +48,17 @@ const (
 	// AuthStylePrivateKeyJWT sends a JWT signed with Config.PrivateKey
 	// (private_key_jwt, RFC 7523) instead of a secret.
 	AuthStylePrivateKeyJWT
+	// AuthStyleTLSClientAuth authenticates with Config.ClientCertificate,
+	// issued by a CA the provider trusts and registered by its subject
+	// (tls_client_auth, RFC 8705 2.1): the TLS connection is the proof;
+	// the form carries only client_id.
+	AuthStyleTLSClientAuth
+	// AuthStyleSelfSignedTLSClientAuth authenticates with a self-signed
+	// Config.ClientCertificate registered by its public key in the
+	// client's JWKS (self_signed_tls_client_auth, RFC 8705 2.2). The
+	// client sends the same as with AuthStyleTLSClientAuth; the two differ
+	// in what the provider checks.
+	AuthStyleSelfSignedTLSClientAuth
 )
 
 // String is the method's name in discovery and client registration.
@@ -58,6 +70,10 @@ func (s AuthStyle) String() string {
 		return "client_secret_post"
 	case AuthStylePrivateKeyJWT:
 		return "private_key_jwt"
+	case AuthStyleTLSClientAuth:
+		return "tls_client_auth"
+	case AuthStyleSelfSignedTLSClientAuth:
+		return "self_signed_tls_client_auth"
 	}
 	return "auto"
 }
@@ -88,10 +104,12 @@ type Config struct {
 	// nonce, code_challenge, …) cannot be overridden.
 	AuthParams url.Values
 
-	// AuthStyle selects client_secret_basic, client_secret_post or
-	// private_key_jwt. Default AuthStyleAuto: private_key_jwt when
-	// PrivateKey is set and the provider accepts it (or does not say),
-	// else from the provider (see AuthStyleAuto).
+	// AuthStyle selects client_secret_basic, client_secret_post,
+	// private_key_jwt, tls_client_auth or self_signed_tls_client_auth.
+	// Default AuthStyleAuto: private_key_jwt when PrivateKey is set and
+	// the provider accepts it (or does not say); mutual TLS when
+	// ClientCertificate is the only credential; else from the provider
+	// (see AuthStyleAuto).
 	AuthStyle AuthStyle
 
 	// PrivateKey authenticates the client with private_key_jwt (RFC 7523):
@@ -111,6 +129,21 @@ type Config struct {
 	// the key by it (Entra ID's certificate credentials): the assertion's
 	// header names it by its SHA-256 thumbprint (x5t#S256). Default: none.
 	PrivateKeyCert *x509.Certificate
+
+	// ClientCertificate is the client's TLS certificate, for mutual TLS
+	// (RFC 8705). It is presented on every back-channel request to the
+	// provider, at the provider's mtls_endpoint_aliases when discovery
+	// names them (token, PAR, userinfo, revocation), and, through
+	// Transport (the middleware's API calls), to the APIs. It
+	// authenticates the client with AuthStyleTLSClientAuth or
+	// AuthStyleSelfSignedTLSClientAuth (the default when it is the only
+	// credential), and a provider that binds tokens to it
+	// (tls_client_certificate_bound_access_tokens in the registration)
+	// issues access tokens that an API takes only over it. Its PrivateKey
+	// may be any crypto.Signer (a KMS or HSM key). HTTPClient's Transport
+	// must then be nil or an *http.Transport, which is copied with the
+	// certificate. Default: none.
+	ClientCertificate *tls.Certificate
 
 	// ResponseMode is how the provider returns the authorization response
 	// to the RedirectURL: "" (query parameters of a redirect, the default)
@@ -159,16 +192,20 @@ type Config struct {
 	// forbids, each refusal an ErrConfig that names the setting:
 	//   - "2.0", the Security Profile: every authorization request pushed
 	//     (PAR; a provider without the endpoint fails the sign-in), PKCE
-	//     S256 (always on), private_key_jwt only (PrivateKey; no
-	//     ClientSecret or SecretJWT), PS256 or ES256 signatures (an RSA key
-	//     signs PS256 unless PrivateKeyAlg says otherwise, which is then
-	//     refused), DPoP as the sender constraint (mTLS is not
-	//     supported yet), a provider from discovery with one issuer that
-	//     matched exactly, the client assertion's aud the issuer, as a
-	//     string; ID tokens signed other than PS256, ES256 or EdDSA are
-	//     refused;
-	//   - "2.0-message-signing" adds JAR (RequestObject) and JARM
-	//     (ResponseMode "jwt" unless another JARM mode is set).
+	//     S256 (always on), client authentication by private_key_jwt
+	//     (PrivateKey) or mutual TLS (ClientCertificate; tls_client_auth
+	//     or self_signed_tls_client_auth), never a secret (ClientSecret,
+	//     SecretJWT); PS256 or ES256 signatures (an RSA key signs PS256
+	//     unless PrivateKeyAlg says otherwise, which is then refused); a
+	//     sender constraint: DPoP, or certificate-bound tokens
+	//     (ClientCertificate, with the registration's
+	//     tls_client_certificate_bound_access_tokens); a provider from
+	//     discovery with one issuer that matched exactly; the client
+	//     assertion's aud the issuer, as a string; ID tokens signed other
+	//     than PS256, ES256 or EdDSA are refused;
+	//   - "2.0-message-signing" adds JAR (RequestObject, signed with
+	//     PrivateKey, which is then required) and JARM (ResponseMode "jwt"
+	//     unless another JARM mode is set).
 	// Default: "" (no profile).
 	FAPI string
 
@@ -254,9 +291,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.ClientID == "" {
 		missing = append(missing, "ClientID")
 	}
-	if cfg.ClientSecret == "" && cfg.PrivateKey == nil && cfg.SecretJWT == nil {
+	if cfg.ClientSecret == "" && cfg.PrivateKey == nil && cfg.SecretJWT == nil && cfg.ClientCertificate == nil {
 		if cfg.FAPI != "" {
-			missing = append(missing, "PrivateKey (FAPI 2.0: private_key_jwt)")
+			missing = append(missing, "PrivateKey or ClientCertificate (FAPI 2.0: private_key_jwt or mutual TLS)")
 		} else {
 			missing = append(missing, "ClientSecret")
 		}
@@ -274,14 +311,22 @@ func New(cfg Config) (*Client, error) {
 	if !netx.SecureOrLoopback(u) && !cfg.AllowInsecureHTTP {
 		return nil, fmt.Errorf("%w: RedirectURL %q must be https (plain http only on a loopback host, for development): the code and the session cookie would travel in clear (AllowInsecureHTTP opts out)", ErrConfig, cfg.RedirectURL)
 	}
-	if cfg.AuthStyle < AuthStyleAuto || cfg.AuthStyle > AuthStylePrivateKeyJWT {
+	if cfg.AuthStyle < AuthStyleAuto || cfg.AuthStyle > AuthStyleSelfSignedTLSClientAuth {
 		return nil, fmt.Errorf("%w: unknown AuthStyle %d", ErrConfig, cfg.AuthStyle)
 	}
 	if cfg.AuthStyle == AuthStylePrivateKeyJWT && cfg.PrivateKey == nil {
 		return nil, fmt.Errorf("%w: AuthStylePrivateKeyJWT needs PrivateKey", ErrConfig)
 	}
-	if cfg.FAPI != "" && cfg.AuthStyle != AuthStyleAuto && cfg.AuthStyle != AuthStylePrivateKeyJWT {
-		return nil, fmt.Errorf("%w: FAPI %s: AuthStyle %s is not allowed: private_key_jwt only", ErrConfig, cfg.FAPI, cfg.AuthStyle)
+	if cfg.AuthStyle.mutualTLS() && cfg.ClientCertificate == nil {
+		return nil, fmt.Errorf("%w: %s needs ClientCertificate", ErrConfig, cfg.AuthStyle)
+	}
+	if cfg.FAPI != "" && cfg.AuthStyle != AuthStyleAuto && cfg.AuthStyle != AuthStylePrivateKeyJWT && !cfg.AuthStyle.mutualTLS() {
+		return nil, fmt.Errorf("%w: FAPI %s: AuthStyle %s is not allowed: private_key_jwt, tls_client_auth or self_signed_tls_client_auth only", ErrConfig, cfg.FAPI, cfg.AuthStyle)
+	}
+	if cfg.ClientCertificate != nil {
+		if err := checkCertificate(cfg.ClientCertificate); err != nil {
+			return nil, err
+		}
 	}
 	if (cfg.AuthStyle == AuthStyleBasic || cfg.AuthStyle == AuthStylePost) && cfg.ClientSecret == "" && cfg.SecretJWT == nil {
 		return nil, fmt.Errorf("%w: %s needs ClientSecret", ErrConfig, cfg.AuthStyle)
@@ -371,6 +416,13 @@ func New(cfg Config) (*Client, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = defaultHTTPClient
 	}
+	if cfg.ClientCertificate != nil {
+		hc := *cfg.HTTPClient
+		if hc.Transport, err = withCertificate(hc.Transport, cfg.ClientCertificate, "HTTPClient.Transport"); err != nil {
+			return nil, err
+		}
+		cfg.HTTPClient = &hc
+	}
 	cfg.HTTPClient = limitClient(cfg.HTTPClient)
 	if cfg.ClockSkew <= 0 {
 		cfg.ClockSkew = time.Minute
@@ -436,6 +488,9 @@ func (c *Client) authStyle(ep Endpoints) AuthStyle {
 	if c.signer != nil && ((c.cfg.ClientSecret == "" && c.minter == nil) || len(ep.AuthMethods) == 0 || slices.Contains(ep.AuthMethods, "private_key_jwt")) {
 		return AuthStylePrivateKeyJWT
 	}
+	if c.cfg.ClientSecret == "" && c.minter == nil && c.cfg.ClientCertificate != nil {
+		return AuthStyleTLSClientAuth // the certificate is the only credential
+	}
 	if l := AuthStyle(c.learned.Load()); l != AuthStyleAuto {
 		return l
 	}
@@ -449,6 +504,11 @@ func (c *Client) authStyle(ep Endpoints) AuthStyle {
 		return AuthStylePost
 	}
 	return AuthStyleBasic
+}
+
+// mutualTLS reports whether s authenticates with the client certificate.
+func (s AuthStyle) mutualTLS() bool {
+	return s == AuthStyleTLSClientAuth || s == AuthStyleSelfSignedTLSClientAuth
 }
 
 // fallbackStyle returns the method to try once more after the token
@@ -472,9 +532,9 @@ func (c *Client) oauth2Config(ep Endpoints, auth AuthStyle) *oauth2.Config {
 	switch auth {
 	case AuthStylePost:
 		style = oauth2.AuthStyleInParams
-	case AuthStylePrivateKeyJWT:
+	case AuthStylePrivateKeyJWT, AuthStyleTLSClientAuth, AuthStyleSelfSignedTLSClientAuth:
 		// client_id in the form, no secret: the transport adds the
-		// assertion (see ctx).
+		// assertion (see ctx), or the TLS connection is the proof.
 		style, secret = oauth2.AuthStyleInParams, ""
 	}
 	scopes := c.cfg.Scopes

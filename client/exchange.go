@@ -47,7 +47,7 @@ type Result struct {
 // The caller must have checked the callback's state against l.State before
 // calling Exchange.
 func (c *Client) Exchange(ctx context.Context, code string, l *Login) (*Result, error) {
-	r, err := c.cfg.Provider.resolve(ctx)
+	r, err := c.resolve(ctx)
 	if err != nil {
 		return nil, err
 	}

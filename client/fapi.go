@@ -30,25 +30,29 @@ func checkFAPI(cfg *Config, signer *assertionSigner) error {
 		return fmt.Errorf("%w: FAPI %s: "+format, append([]any{ErrConfig, cfg.FAPI}, args...)...)
 	}
 	p := cfg.Provider
+	cert := cfg.ClientCertificate != nil
 	switch {
 	case cfg.ClientSecret != "" || cfg.SecretJWT != nil:
-		return refuse("a client secret (ClientSecret, SecretJWT) is not allowed: authenticate with PrivateKey (private_key_jwt)")
-	case signer == nil:
-		return refuse("PrivateKey is required (private_key_jwt)")
-	case cfg.AuthStyle != AuthStyleAuto && cfg.AuthStyle != AuthStylePrivateKeyJWT:
-		return refuse("AuthStyle %s is not allowed: private_key_jwt only", cfg.AuthStyle)
-	case signer.alg != jose.PS256 && signer.alg != jose.ES256:
+		return refuse("a client secret (ClientSecret, SecretJWT) is not allowed: authenticate with PrivateKey (private_key_jwt) or ClientCertificate (mutual TLS)")
+	case signer == nil && !cert:
+		return refuse("PrivateKey (private_key_jwt) or ClientCertificate (tls_client_auth, self_signed_tls_client_auth) is required")
+	case cfg.AuthStyle != AuthStyleAuto && cfg.AuthStyle != AuthStylePrivateKeyJWT && !cfg.AuthStyle.mutualTLS():
+		return refuse("AuthStyle %s is not allowed: private_key_jwt, tls_client_auth or self_signed_tls_client_auth only", cfg.AuthStyle)
+	case signer != nil && signer.alg != jose.PS256 && signer.alg != jose.ES256:
 		return refuse("PrivateKeyAlg %s is not allowed: PS256 (an RSA key: set PrivateKeyAlg \"PS256\"), ES256 or EdDSA", signer.alg)
-	case signer.cert != nil:
+	case signer != nil && signer.cert != nil:
 		return refuse("PrivateKeyCert names the key for a provider that wants the token endpoint as the assertion's aud; FAPI 2.0 wants the issuer")
-	case !cfg.DPoP:
-		return refuse("a sender constraint is required: set DPoP (mTLS is not supported yet)")
+	case !cfg.DPoP && !cert:
+		return refuse("a sender constraint is required: set DPoP, or ClientCertificate for certificate-bound tokens (mutual TLS)")
 	case p.cfg.Issuer == "":
 		return refuse("the provider's metadata must come from discovery (Discover or a preset), not be given by hand, and name an issuer")
 	case len(p.cfg.Tenants) > 0 || p.cfg.AnyTenant:
 		return refuse("a multi-tenant issuer template is not allowed: one issuer, matched exactly")
-	case p.q.assertionAudToken:
+	case p.q.assertionAudToken && signer != nil:
 		return refuse("provider %q wants the token endpoint as the client assertion's aud; FAPI 2.0 wants the issuer", p.Name())
+	}
+	if cfg.FAPI == fapi2MessageSigning && signer == nil {
+		return refuse("Message Signing signs request objects (JAR) with PrivateKey: set it (with ClientCertificate, mutual TLS still authenticates)")
 	}
 	cfg.PAR = true
 	if cfg.FAPI == fapi2MessageSigning {

@@ -34,7 +34,7 @@ func (c *Client) AuthorizationResponse(ctx context.Context, params url.Values) (
 	if raw == "" {
 		return nil, fmt.Errorf("%w: no response parameter", ErrResponseJWT)
 	}
-	r, err := c.cfg.Provider.resolve(ctx)
+	r, err := c.resolve(ctx)
 	if err != nil {
 		return nil, err
 	}

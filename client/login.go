@@ -69,7 +69,7 @@ var protocolParams = map[string]bool{
 // 11) unless a prompt was set; Google's access_type=offline; nothing for
 // Auth0.
 func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error) {
-	ep, err := c.cfg.Provider.Endpoints(ctx)
+	ep, err := c.endpoints(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +226,7 @@ var ErrResponseIssuer = errors.New("client: authorization response from another 
 // providers have no issuer to compare with. Call it after the state check
 // and before Exchange.
 func (c *Client) CheckResponseIssuer(ctx context.Context, q url.Values) error {
-	ep, err := c.cfg.Provider.Endpoints(ctx)
+	ep, err := c.endpoints(ctx)
 	if err != nil {
 		return err
 	}
@@ -241,7 +241,7 @@ func (c *Client) CheckResponseIssuer(ctx context.Context, q url.Values) error {
 		return nil
 	case len(iss) == 1 && strings.Contains(ep.Issuer, tenantPlaceholder):
 		// A multi-tenant template: an accepted tenant's issuer.
-		r, err := c.cfg.Provider.resolve(ctx)
+		r, err := c.resolve(ctx)
 		if err != nil {
 			return err
 		}

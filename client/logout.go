@@ -37,7 +37,7 @@ func (c *Client) VerifyLogoutToken(ctx context.Context, raw string, maxAge time.
 	if err := checkLogoutShape(raw, c.cfg.Provider.Issuer()); err != nil {
 		return nil, err
 	}
-	r, err := c.cfg.Provider.resolve(ctx)
+	r, err := c.resolve(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -51,6 +51,14 @@ type Endpoints struct {
 	// ES*, EdDSA) are ever accepted: never "none", and never HS* (signed
 	// with the client secret, which the provider's JWKS cannot vouch for).
 	SigningAlgs []string
+
+	// MTLSAliases are the provider's mtls_endpoint_aliases (RFC 8705 5):
+	// by metadata name ("token_endpoint",
+	// "pushed_authorization_request_endpoint", "userinfo_endpoint",
+	// "revocation_endpoint"), the https URL a client presenting its
+	// certificate (Config.ClientCertificate) calls instead. Optional;
+	// discovery fills it.
+	MTLSAliases map[string]string
 }
 
 // discoveryConfig is how a provider is discovered (from Discover's
@@ -97,6 +105,11 @@ type resolved struct {
 	oidc     *oidc.Provider // nil for plain OAuth 2.0
 	verifier *oidc.IDTokenVerifier
 	tenants  *tenants // a multi-tenant issuer template; nil for one issuer
+
+	// mtls is this with MTLSAliases in place, for clients with a
+	// certificate; made once.
+	mtlsOnce sync.Once
+	mtls     *resolved
 }
 
 // asymmetricAlgs are the ID token signature algorithms ever accepted.
@@ -175,6 +188,13 @@ func NewProvider(name string, ep Endpoints, hc *http.Client) (*Provider, error) 
 	}
 	if ep.Issuer != "" && ep.JWKSURL == "" {
 		return nil, fmt.Errorf("%w: provider %q has an Issuer but no JWKSURL", ErrConfig, name)
+	}
+	aliases := map[string]any{}
+	for k, v := range ep.MTLSAliases {
+		aliases[k] = v
+	}
+	if ep.MTLSAliases = mtlsAliasesOf(aliases); len(ep.MTLSAliases) != len(aliases) {
+		return nil, fmt.Errorf("%w: provider %q: MTLSAliases takes https URLs for %s only", ErrConfig, name, strings.Join(mtlsAliased, ", "))
 	}
 	if hc == nil {
 		hc = defaultHTTPClient
@@ -333,14 +353,15 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 		}
 	}
 	var extra struct {
-		Revocation string   `json:"revocation_endpoint"`
-		EndSession string   `json:"end_session_endpoint"`
-		JWKS       string   `json:"jwks_uri"`
-		Algs       []string `json:"id_token_signing_alg_values_supported"`
-		Auth       []string `json:"token_endpoint_auth_methods_supported"`
-		Iss        bool     `json:"authorization_response_iss_parameter_supported"`
-		PAR        string   `json:"pushed_authorization_request_endpoint"`
-		RequirePAR bool     `json:"require_pushed_authorization_requests"`
+		Revocation string         `json:"revocation_endpoint"`
+		EndSession string         `json:"end_session_endpoint"`
+		JWKS       string         `json:"jwks_uri"`
+		Algs       []string       `json:"id_token_signing_alg_values_supported"`
+		Auth       []string       `json:"token_endpoint_auth_methods_supported"`
+		Iss        bool           `json:"authorization_response_iss_parameter_supported"`
+		PAR        string         `json:"pushed_authorization_request_endpoint"`
+		RequirePAR bool           `json:"require_pushed_authorization_requests"`
+		MTLS       map[string]any `json:"mtls_endpoint_aliases"`
 	}
 	if err := op.Claims(&extra); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrDiscovery, p.cfg.Issuer, err)
@@ -356,7 +377,7 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 	ep := Endpoints{Issuer: issuer, AuthURL: oe.AuthURL, TokenURL: oe.TokenURL,
 		UserInfoURL: op.UserInfoEndpoint(), JWKSURL: extra.JWKS, RevocationURL: extra.Revocation,
 		EndSessionURL: extra.EndSession, SigningAlgs: extra.Algs, AuthMethods: extra.Auth, ResponseIss: extra.Iss,
-		PARURL: extra.PAR, RequirePAR: extra.RequirePAR}
+		PARURL: extra.PAR, RequirePAR: extra.RequirePAR, MTLSAliases: mtlsAliasesOf(extra.MTLS)}
 	r := p.build(ep, op)
 	if tt != nil {
 		r.tenants = tt

@@ -71,7 +71,7 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, prev Previous
 	if refreshToken == "" {
 		return nil, ErrNoRefreshToken
 	}
-	r, err := c.cfg.Provider.resolve(ctx)
+	r, err := c.resolve(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func (c *Client) RefreshFor(ctx context.Context, refreshToken string, key *ecdsa
 	if refreshToken == "" {
 		return nil, ErrNoRefreshToken
 	}
-	r, err := c.cfg.Provider.resolve(ctx)
+	r, err := c.resolve(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +283,7 @@ func sameSet(a, b []string) bool {
 // resource (RFC 8707; Auth0's audience) when set, with scopes. The client
 // authenticates as for every token request (secret, or private_key_jwt).
 func (c *Client) ClientCredentials(ctx context.Context, resource string, scopes []string) (*oauth2.Token, error) {
-	r, err := c.cfg.Provider.resolve(ctx)
+	r, err := c.resolve(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +320,7 @@ const tokenExchangeGrant = "urn:ietf:params:oauth:grant-type:token-exchange"
 // RFC 8693): for resource (or Auth0's audience), with scopes. The refresh
 // token is not used, so nothing rotates.
 func (c *Client) ExchangeToken(ctx context.Context, subjectToken, resource string, scopes []string) (*oauth2.Token, error) {
-	r, err := c.cfg.Provider.resolve(ctx)
+	r, err := c.resolve(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,7 @@ import (
 // revoke asks the provider to revoke token (RFC 7009). hint is
 // "refresh_token" or "access_token" (or "").
 func (c *Client) revoke(ctx context.Context, token, hint string) error {
-	ep, err := c.cfg.Provider.Endpoints(ctx)
+	ep, err := c.endpoints(ctx)
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func (c *Client) Revoke(ctx context.Context, tok *oauth2.Token) error {
 // provider's own logout URL where there is one (Auth0's /v2/logout), and ""
 // otherwise: the caller then just redirects within the app.
 func (c *Client) LogoutURL(ctx context.Context, idTokenHint, postLogoutRedirect string) (string, error) {
-	ep, err := c.cfg.Provider.Endpoints(ctx)
+	ep, err := c.endpoints(ctx)
 	if err != nil {
 		return "", err
 	}

@@ -117,6 +117,6 @@ func (c *Client) secretFor(ctx context.Context) string {
 	if c.minter == nil {
 		return c.cfg.ClientSecret
 	}
-	ep, _ := c.cfg.Provider.Endpoints(ctx)
+	ep, _ := c.endpoints(ctx)
 	return c.clientSecret(ctx, ep)
 }

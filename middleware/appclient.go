@@ -94,7 +94,7 @@ func (t *appTransport) send(req *http.Request, tok *oauth2.Token, body io.ReadCl
 	r2 := req.Clone(req.Context())
 	r2.Body = body
 	tok.SetAuthHeader(r2)
-	return netx.Transport(t.a.cfg.APITransport).RoundTrip(r2)
+	return t.a.transportFor(t.c.Provider().Name()).RoundTrip(r2)
 }
 
 // appTokenTTL is how long a token without expires_in is used before it is

@@ -224,7 +224,11 @@ func (a *Auth) HTTPClient(r *http.Request) *http.Client {
 			ErrConfig, r.Method, netx.ProviderText(r.URL.Path))
 		return &http.Client{Transport: errTransport{err}, Timeout: a.cfg.APITimeout}
 	}
-	return &http.Client{Transport: &bearerTransport{st: st, base: a.cfg.APITransport},
+	provider := ""
+	if s := st.current(); s != nil {
+		provider = s.Provider
+	}
+	return &http.Client{Transport: &bearerTransport{st: st, base: a.transportFor(provider)},
 		CheckRedirect: sameOriginRedirects, Timeout: a.cfg.APITimeout}
 }
 

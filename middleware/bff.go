@@ -66,7 +66,7 @@ var forwardedHeaders = []string{"Accept", "Accept-Encoding", "Accept-Language", 
 func (a *Auth) Proxy(api string) http.Handler {
 	t := a.apiNamed("Proxy", api)
 	rp := &httputil.ReverseProxy{
-		Transport:     &proxyTransport{a: a, api: t, base: netx.Transport(a.cfg.APITransport)},
+		Transport:     &proxyTransport{a: a, api: t},
 		FlushInterval: -1, // stream: server-sent events and long responses arrive as they are written
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			out := pr.Out
@@ -189,9 +189,8 @@ var errProxySessionEnded = errors.New("middleware: the session ended")
 // step-up challenge), it refreshes the token once, as HTTPClient does, and
 // sends the call again with the new one.
 type proxyTransport struct {
-	a    *Auth
-	api  *apiTarget
-	base http.RoundTripper
+	a   *Auth
+	api *apiTarget
 }
 
 func (pt *proxyTransport) RoundTrip(out *http.Request) (*http.Response, error) {
@@ -207,7 +206,14 @@ func (pt *proxyTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 		body, replayable = b, int64(len(b)) == out.ContentLength
 		out.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	resp, err := pt.base.RoundTrip(out)
+	provider := ""
+	if creds.st != nil {
+		if s := creds.st.current(); s != nil {
+			provider = s.Provider
+		}
+	}
+	base := pt.a.transportFor(provider) // the session's client's: its certificate, with one
+	resp, err := base.RoundTrip(out)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || !replayable || creds.st == nil || stepUpChallenge(resp) != nil {
 		return resp, err
 	}
@@ -242,7 +248,7 @@ func (pt *proxyTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 	}
 	pt.a.emit(ctx, event.Event{Kind: event.BearerRetried, Session: sessionRef(creds.st.current()),
 		Attrs: []slog.Attr{slog.String("api", out.URL.Scheme+"://"+out.URL.Host+out.URL.Path), slog.String("api_name", pt.api.name)}})
-	return pt.base.RoundTrip(again)
+	return base.RoundTrip(again)
 }
 
 type proxyCredsKey struct{}

@@ -53,6 +53,10 @@ type certifiedOptions struct {
 	// the wall clock; its DPoP proofs may be 5 minutes off it, client
 	// assertions only 15 s (so not with private_key_jwt).
 	clock *testenv.Clock
+	// tls serves the provider over https and mutual TLS (certop's
+	// Config.TLS); the client, the APIs and the browser trust its CA, and
+	// /api calls userinfo on its mutual TLS port.
+	tls bool
 }
 
 // newCertified starts oidc-provider with the app registered and the app,
@@ -73,18 +77,23 @@ func newCertified(t *testing.T, o certifiedOptions) *certified {
 		if o.register != nil {
 			o.register(&reg)
 		}
-		ocfg := certop.Config{AccessTokenTTL: o.accessTTL, Features: o.features, ResourceServers: o.resources, DPoPNonce: o.dpopNonce, Clients: []certop.Client{reg}}
+		ocfg := certop.Config{AccessTokenTTL: o.accessTTL, Features: o.features, ResourceServers: o.resources, DPoPNonce: o.dpopNonce, Clients: []certop.Client{reg}, TLS: o.tls}
 		if o.op != nil {
 			o.op(&ocfg)
 		}
 		s.op = certop.Start(t, ocfg)
-		prov, err := client.Discover(t.Context(), s.op.Issuer, client.WithName("certified"))
+		prov, err := client.Discover(t.Context(), s.op.Issuer, client.WithName("certified"), client.WithHTTPClient(s.op.HTTPClient()))
 		if err != nil {
 			t.Fatal(err)
 		}
 		ccfg := client.Config{Provider: prov, ClientID: "app", ClientSecret: "app-secret-value-never-logged",
 			RedirectURL: appURL + "/auth/callback", Scopes: []string{"openid", "profile", "email", "offline_access"},
 			FetchUserInfo: true} // a strict provider puts profile and e-mail claims in userinfo only
+		userinfo := s.op.Issuer + "/me"
+		if o.tls {
+			ccfg.HTTPClient = &http.Client{Transport: s.op.CA.Transport(), Timeout: 10 * time.Second}
+			userinfo = s.op.MTLS + "/me"
+		}
 		if o.clock != nil {
 			ccfg.Now = o.clock.Now
 		}
@@ -95,7 +104,10 @@ func newCertified(t *testing.T, o certifiedOptions) *certified {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := middleware.Config{Clients: []*client.Client{c}, APIs: []middleware.API{{Name: "userinfo", BaseURL: s.op.Issuer + "/me"}}}
+		cfg := middleware.Config{Clients: []*client.Client{c}, APIs: []middleware.API{{Name: "userinfo", BaseURL: userinfo}}}
+		if o.tls {
+			cfg.APITransport = s.op.CA.Transport()
+		}
 		if o.clock != nil {
 			cfg.Now = o.clock.Now
 		}
@@ -105,6 +117,9 @@ func newCertified(t *testing.T, o certifiedOptions) *certified {
 		return cfg
 	})
 	s.app.APIs = map[string]string{"certified": s.op.Issuer + "/me"}
+	if o.tls {
+		s.app.APIs["certified"] = s.op.MTLS + "/me"
+	}
 	return s
 }
 
@@ -112,7 +127,7 @@ func newCertified(t *testing.T, o certifiedOptions) *certified {
 // pages and returns the browser.
 func (s *certified) signIn(t *testing.T, account string) *http.Client {
 	t.Helper()
-	hc := testenv.Browser()
+	hc := s.op.Browser()
 	resp, _ := get(t, hc, s.app.URL+"/profile")
 	if resp.StatusCode != http.StatusFound {
 		t.Fatalf("/profile: %d", resp.StatusCode)
@@ -252,7 +267,7 @@ func TestCertifiedNoRefreshToken(t *testing.T) {
 // the certified provider, stopping before the callback.
 func (s *certified) callbackFor(t *testing.T, account string) (*http.Client, *url.URL) {
 	t.Helper()
-	hc := testenv.Browser()
+	hc := s.op.Browser()
 	resp, _ := get(t, hc, s.app.URL+"/profile")
 	cb, err := s.op.Login(hc, resp.Header.Get("Location"), account)
 	if err != nil {
@@ -655,6 +670,24 @@ func TestJARM(t *testing.T) {
 	}
 }
 
+// fapiKeys gives the provider its own keys, RSA (RS256 and PS256) and
+// P-256 (ES256), and has it sign and accept those algorithms.
+func fapiKeys(t *testing.T, keys ...crypto.Signer) func(*certop.Config) {
+	return func(c *certop.Config) {
+		c.JWKS = &certop.JWKS{}
+		for _, k := range keys {
+			b, err := json.Marshal(jose.JSONWebKey{Key: k, KeyID: fmt.Sprintf("op-%T", k), Use: "sig"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.JWKS.Keys = append(c.JWKS.Keys, b)
+		}
+		algs := []string{"RS256", "PS256", "ES256"}
+		c.EnabledJWA = map[string][]string{"idTokenSigningAlgValues": algs, "authorizationSigningAlgValues": algs,
+			"requestObjectSigningAlgValues": algs, "clientAuthSigningAlgValues": algs}
+	}
+}
+
 // TestFAPI: FAPI 2.0 against oidc-provider's FAPI 2.0 profile, with
 // private_key_jwt (ES256) and DPoP: the Security Profile (PAR, PKCE, the
 // assertion's aud the issuer, ID tokens signed PS256) and Message Signing
@@ -690,20 +723,7 @@ func TestFAPI(t *testing.T) {
 				client: func(c *client.Config) {
 					c.ClientSecret, c.PrivateKey, c.PrivateKeyID, c.DPoP, c.FAPI = "", kmsKey{key}, "k1", true, tc.profile
 				},
-				op: func(c *certop.Config) {
-					// Its keys: RSA (RS256 and PS256) and P-256 (ES256).
-					c.JWKS = &certop.JWKS{}
-					for _, k := range []crypto.Signer{opRSA, opEC} {
-						b, err := json.Marshal(jose.JSONWebKey{Key: k, KeyID: fmt.Sprintf("op-%T", k), Use: "sig"})
-						if err != nil {
-							t.Fatal(err)
-						}
-						c.JWKS.Keys = append(c.JWKS.Keys, b)
-					}
-					algs := []string{"RS256", "PS256", "ES256"}
-					c.EnabledJWA = map[string][]string{"idTokenSigningAlgValues": algs, "authorizationSigningAlgValues": algs,
-						"requestObjectSigningAlgValues": algs, "clientAuthSigningAlgValues": algs}
-				},
+				op: fapiKeys(t, opRSA, opEC),
 				mw: rec.install,
 			})
 			if !tc.ok {

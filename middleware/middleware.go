@@ -51,10 +51,11 @@ type Auth struct {
 	cop         *http.CrossOriginProtection
 	replays     session.ReplayCache // logout token IDs seen: in Redis when Redis is configured
 
-	apis      []apiTarget
-	clients   []*client.Client          // in order; clients[0] is the default
-	byName    map[string]*client.Client // provider name → client
-	callbacks map[string]*client.Client // callback path → client
+	apis       []apiTarget
+	clients    []*client.Client             // in order; clients[0] is the default
+	byName     map[string]*client.Client    // provider name → client
+	callbacks  map[string]*client.Client    // callback path → client
+	transports map[string]http.RoundTripper // provider name → the APIs' transport for its client's tokens
 }
 
 // New validates cfg and returns an Auth.

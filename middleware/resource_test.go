@@ -1,6 +1,10 @@
 package middleware_test
 
 import (
+	"crypto"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +16,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/confidant-go/confidant/internal/testkit/certop"
 )
 
 // resourceServer is an API that verifies its access tokens as a real
@@ -22,6 +28,12 @@ import (
 type resourceServer struct {
 	*httptest.Server
 	aud, scope string
+	// bound: over TLS (newBoundResourceServer), only sender-constrained
+	// tokens, each checked against its cnf: x5t#S256 the client
+	// certificate of the connection, jkt the key of the request's DPoP
+	// proof (htm, htu, ath).
+	bound bool
+	hc    *http.Client // for the issuer's keys
 
 	mu     sync.Mutex
 	issuer string
@@ -29,8 +41,21 @@ type resourceServer struct {
 }
 
 func newResourceServer(t *testing.T, aud, scope string) *resourceServer {
-	rs := &resourceServer{aud: aud, scope: scope}
+	rs := &resourceServer{aud: aud, scope: scope, hc: http.DefaultClient}
 	rs.Server = httptest.NewServer(rs)
+	t.Cleanup(rs.Close)
+	return rs
+}
+
+// newBoundResourceServer is a resource server on https (a certificate of
+// ca's, which also issued the provider's) that asks for client
+// certificates and takes only sender-constrained tokens. It answers 200
+// with "AUD EXP SCOPE CNF", CNF the confirmation checked.
+func newBoundResourceServer(t *testing.T, aud, scope string, ca *certop.CA) *resourceServer {
+	rs := &resourceServer{aud: aud, scope: scope, bound: true, hc: &http.Client{Transport: ca.Transport()}}
+	rs.Server = httptest.NewUnstartedServer(rs)
+	rs.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Issue(t, "127.0.0.1", false)}, ClientAuth: tls.RequestClientCert}
+	rs.StartTLS()
 	t.Cleanup(rs.Close)
 	return rs
 }
@@ -50,6 +75,10 @@ func (rs *resourceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "refused: %v", err)
 		return
 	}
+	if rs.bound {
+		fmt.Fprintf(w, "%v %d %s %s", claims.Aud, claims.Exp, claims.Scope, claims.confirmed)
+		return
+	}
 	fmt.Fprintf(w, "%v %d %s", claims.Aud, claims.Exp, claims.Scope)
 }
 
@@ -58,10 +87,18 @@ type rsClaims struct {
 	Aud   any    `json:"aud"`
 	Exp   int64  `json:"exp"`
 	Scope string `json:"scope"`
+	Cnf   struct {
+		X5t string `json:"x5t#S256"`
+		JKT string `json:"jkt"`
+	} `json:"cnf"`
+	confirmed string // bound: "x5t#S256" or "jkt"
 }
 
 func (rs *resourceServer) verify(r *http.Request) (*rsClaims, error) {
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok && rs.bound {
+		raw, ok = strings.CutPrefix(r.Header.Get("Authorization"), "DPoP ")
+	}
 	if !ok {
 		return nil, fmt.Errorf("no bearer token")
 	}
@@ -107,7 +144,55 @@ func (rs *resourceServer) verify(r *http.Request) (*rsClaims, error) {
 	case rs.scope != "" && !slices.Contains(strings.Fields(c.Scope), rs.scope):
 		return nil, fmt.Errorf("scope %q lacks %q", c.Scope, rs.scope)
 	}
+	if rs.bound {
+		if err := confirm(r, raw, &c); err != nil {
+			return nil, err
+		}
+	}
 	return &c, nil
+}
+
+// confirm checks a sender-constrained token's cnf (RFC 8705 3, RFC 9449
+// 6-7) against the request, and refuses a token without one.
+func confirm(r *http.Request, token string, c *rsClaims) error {
+	switch {
+	case c.Cnf.X5t != "":
+		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+			return fmt.Errorf("a certificate-bound token without a client certificate")
+		}
+		sum := sha256.Sum256(r.TLS.PeerCertificates[0].Raw)
+		if base64.RawURLEncoding.EncodeToString(sum[:]) != c.Cnf.X5t {
+			return fmt.Errorf("cnf x5t#S256 is not the client certificate's")
+		}
+		c.confirmed = "x5t#S256"
+	case c.Cnf.JKT != "":
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "DPoP ") {
+			return fmt.Errorf("a DPoP-bound token sent as %q", strings.Fields(r.Header.Get("Authorization"))[0])
+		}
+		jws, err := jose.ParseSigned(r.Header.Get("DPoP"), []jose.SignatureAlgorithm{jose.ES256})
+		if err != nil || len(jws.Signatures) != 1 || jws.Signatures[0].Protected.JSONWebKey == nil {
+			return fmt.Errorf("no DPoP proof")
+		}
+		jwk := jws.Signatures[0].Protected.JSONWebKey
+		payload, err := jws.Verify(jwk)
+		if err != nil {
+			return fmt.Errorf("DPoP proof: %v", err)
+		}
+		tp, _ := jwk.Thumbprint(crypto.SHA256)
+		var p struct{ HTM, HTU, ATH string }
+		json.Unmarshal(payload, &p)
+		ath := sha256.Sum256([]byte(token))
+		switch {
+		case base64.RawURLEncoding.EncodeToString(tp) != c.Cnf.JKT:
+			return fmt.Errorf("DPoP proof by another key than cnf jkt")
+		case p.HTM != r.Method || p.HTU != "https://"+r.Host+r.URL.Path || p.ATH != base64.RawURLEncoding.EncodeToString(ath[:]):
+			return fmt.Errorf("DPoP proof for %s %s (ath %q)", p.HTM, p.HTU, p.ATH)
+		}
+		c.confirmed = "jkt"
+	default:
+		return fmt.Errorf("not sender-constrained (no cnf)")
+	}
+	return nil
 }
 
 // jwks fetches the trusted issuer's keys once, through its discovery.
@@ -123,19 +208,19 @@ func (rs *resourceServer) jwks() (*jose.JSONWebKeySet, string, error) {
 	var doc struct {
 		JWKS string `json:"jwks_uri"`
 	}
-	if err := getJSON(rs.issuer+"/.well-known/openid-configuration", &doc); err != nil {
+	if err := getJSON(rs.hc, rs.issuer+"/.well-known/openid-configuration", &doc); err != nil {
 		return nil, "", err
 	}
 	var set jose.JSONWebKeySet
-	if err := getJSON(doc.JWKS, &set); err != nil {
+	if err := getJSON(rs.hc, doc.JWKS, &set); err != nil {
 		return nil, "", err
 	}
 	rs.keys = &set
 	return rs.keys, rs.issuer, nil
 }
 
-func getJSON(u string, v any) error {
-	resp, err := http.Get(u)
+func getJSON(hc *http.Client, u string, v any) error {
+	resp, err := hc.Get(u)
 	if err != nil {
 		return err
 	}

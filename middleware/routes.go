@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,12 +17,19 @@ import (
 // each, all on the app's one origin.
 func (a *Auth) route() error {
 	prefix := a.cfg.Prefix
-	a.byName, a.callbacks = map[string]*client.Client{}, map[string]*client.Client{}
+	a.byName, a.callbacks, a.transports = map[string]*client.Client{}, map[string]*client.Client{}, map[string]http.RoundTripper{}
 	for _, c := range a.clients {
 		name := c.Provider().Name()
 		if a.byName[name] != nil {
 			return configErr("two clients for provider %q (give one WithName)", name)
 		}
+		// The APIs' transport for this client's tokens: with a client
+		// certificate (mutual TLS), one that presents it.
+		t, err := c.Transport(a.cfg.APITransport)
+		if err != nil {
+			return fmt.Errorf("%w: APITransport, for provider %q's client certificate: %w", ErrConfig, name, err)
+		}
+		a.transports[name] = netx.Transport(t)
 		u, err := url.Parse(c.RedirectURL())
 		if err != nil || !strings.HasPrefix(u.Path, prefix) {
 			return configErr("RedirectURL %q of provider %q must be under Prefix %q", c.RedirectURL(), name, prefix)
@@ -41,6 +49,19 @@ func (a *Auth) route() error {
 		a.byName[name], a.callbacks[u.Path] = c, c
 	}
 	return nil
+}
+
+// transportFor returns the transport of API calls made with the tokens
+// of provider's client (a session's, an API's): the client's certificate
+// presented when it has one (Client.Transport).
+func (a *Auth) transportFor(provider string) http.RoundTripper {
+	if len(a.clients) == 1 && provider == "" {
+		provider = a.clients[0].Provider().Name()
+	}
+	if t := a.transports[provider]; t != nil {
+		return t
+	}
+	return netx.Transport(a.cfg.APITransport)
 }
 
 // clientFor returns the client of the provider that signed s in, or nil

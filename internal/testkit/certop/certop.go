@@ -12,7 +12,9 @@ package certop
 
 import (
 	"bufio"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"html"
 	"io"
@@ -53,6 +55,12 @@ type Client struct {
 	// authorization responses with (default RS256).
 	IDTokenSignedResponseAlg       string `json:"id_token_signed_response_alg,omitempty"`
 	AuthorizationSignedResponseAlg string `json:"authorization_signed_response_alg,omitempty"`
+	// TLSClientAuthSubjectDN is the subject (RFC 4514, e.g. "CN=app") of
+	// the certificate of a tls_client_auth client (Config.TLS).
+	TLSClientAuthSubjectDN string `json:"tls_client_auth_subject_dn,omitempty"`
+	// CertificateBoundTokens binds this client's access tokens to its
+	// TLS client certificate (RFC 8705 3; Config.TLS).
+	CertificateBoundTokens bool `json:"tls_client_certificate_bound_access_tokens,omitempty"`
 }
 
 // JWKS is a JSON Web Key Set: {"keys": [...]}.
@@ -86,16 +94,34 @@ type Config struct {
 	// ExchangeRefreshToken makes token exchange return a refresh token
 	// too, of a grant of its own (see ExchangeRefreshTokens).
 	ExchangeRefreshToken bool `json:"exchangeRefreshToken,omitempty"`
+	// TLS serves the provider over https, with a certificate from a CA
+	// made for the test (Provider.CA), and mutual TLS (RFC 8705) on a
+	// second port that asks for client certificates, which discovery
+	// names in mtls_endpoint_aliases (token, PAR, userinfo, revocation);
+	// the first port asks for none. tls_client_auth certificates come
+	// from Provider.ClientCA; certificate-bound tokens are on offer.
+	TLS bool `json:"-"`
+	// CA and ClientCA are the CAs of Provider.CA and Provider.ClientCA,
+	// made at Start when nil.
+	CA, ClientCA *CA `json:"-"`
 }
 
 // Provider is a running oidc-provider.
 type Provider struct {
 	Issuer string
+	// CA issued the provider's https certificate (Config.TLS), and
+	// ClientCA issues tls_client_auth client certificates; nil without
+	// TLS.
+	CA, ClientCA *CA
+	// MTLS is the base URL of the port that asks for client certificates
+	// (Config.TLS): the provider's routes, as at Issuer.
+	MTLS string
 	// ACR is the authentication context the next logins report (the ID
 	// token's acr): "urn:confidant:pwd" when empty, or
 	// "urn:confidant:mfa".
 	ACR string
 	cmd *exec.Cmd
+	hc  *http.Client // trusts CA
 }
 
 // Dir is where the Node.js project is.
@@ -118,7 +144,29 @@ func Start(t testing.TB, cfg Config) *Provider {
 			cfg.Clients[i].GrantTypes = []string{"authorization_code", "refresh_token"}
 		}
 	}
-	js, err := json.Marshal(cfg)
+	p := &Provider{hc: http.DefaultClient}
+	wire := struct {
+		Config
+		TLS *tlsFiles `json:"tls,omitempty"`
+	}{Config: cfg}
+	if cfg.TLS {
+		p.CA, p.ClientCA = cfg.CA, cfg.ClientCA
+		if p.CA == nil {
+			p.CA = NewCA(t, "certop server CA")
+		}
+		if p.ClientCA == nil {
+			p.ClientCA = NewCA(t, "certop client CA")
+		}
+		server := p.CA.Issue(t, "127.0.0.1", false)
+		key, err := x509.MarshalPKCS8PrivateKey(server.PrivateKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wire.TLS = &tlsFiles{Cert: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: server.Certificate[0]})),
+			Key: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key})), ClientCA: string(p.ClientCA.PEM)}
+		p.hc = &http.Client{Transport: p.CA.Transport()}
+	}
+	js, err := json.Marshal(wire)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +179,7 @@ func Start(t testing.TB, cfg Config) *Provider {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting oidc-provider: %v", err)
 	}
-	p := &Provider{cmd: cmd}
+	p.cmd = cmd
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -150,7 +198,8 @@ func Start(t testing.TB, cfg Config) *Provider {
 		io.Copy(io.Discard, stdout)
 	}()
 	select {
-	case p.Issuer = <-lines:
+	case line := <-lines:
+		p.Issuer, p.MTLS, _ = strings.Cut(line, " ")
 	case <-time.After(20 * time.Second):
 		t.Fatalf("oidc-provider did not start within 20 s")
 	}
@@ -160,7 +209,7 @@ func Start(t testing.TB, cfg Config) *Provider {
 	// Before the process is stopped (cleanups run last first): what it
 	// issued goes to the secret scan.
 	t.Cleanup(func() {
-		resp, err := http.Get(p.Issuer + "/_test/issued")
+		resp, err := p.hc.Get(p.Issuer + "/_test/issued")
 		if err != nil {
 			t.Errorf("certop: reading what the provider issued: %v", err)
 			return
@@ -175,12 +224,24 @@ func Start(t testing.TB, cfg Config) *Provider {
 	return p
 }
 
+// Browser is a browser for this provider (a cookie jar, redirects not
+// followed) that trusts its CA.
+func (p *Provider) Browser() *http.Client {
+	if p.CA == nil {
+		return testenv.Browser()
+	}
+	return testenv.BrowserVia(p.CA.Transport())
+}
+
+// HTTPClient is an HTTP client that trusts the provider's CA.
+func (p *Provider) HTTPClient() *http.Client { return p.hc }
+
 // Counts returns how many requests each path received, and under "_logins"
 // how many times a user entered credentials, under "_invalid_grants" how
 // many grants it refused as invalid_grant (a refresh token reused, …).
 func (p *Provider) Counts(t testing.TB) map[string]int {
 	t.Helper()
-	resp, err := http.Get(p.Issuer + "/_test/counts")
+	resp, err := p.hc.Get(p.Issuer + "/_test/counts")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +258,7 @@ func (p *Provider) Counts(t testing.TB) map[string]int {
 // still honours.
 func (p *Provider) ExchangeRefreshTokens(t testing.TB) (issued, live int) {
 	t.Helper()
-	resp, err := http.Get(p.Issuer + "/_test/exchange-refresh-tokens")
+	resp, err := p.hc.Get(p.Issuer + "/_test/exchange-refresh-tokens")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@
 // logins (credentials entered) under "_logins".
 import crypto from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 
 import Provider, { errors } from 'oidc-provider';
 
@@ -17,10 +18,34 @@ const counts = {};
 const exchangeRefreshTokens = [];
 const issued = new Set();
 
-const server = http.createServer();
-server.listen(0, '127.0.0.1', () => {
-  const { port } = server.address();
-  const issuer = `http://127.0.0.1:${port}`;
+// With cfg.tls: https (the test's CA), and mutual TLS (RFC 8705) on a
+// second port that asks for client certificates, named in discovery's
+// mtls_endpoint_aliases; the first port asks for none.
+const tls = cfg.tls;
+const server = tls ? https.createServer({ key: tls.key, cert: tls.cert }) : http.createServer();
+const mtlsServer = tls
+  ? https.createServer({ key: tls.key, cert: tls.cert, ca: tls.clientCA, requestCert: true, rejectUnauthorized: false })
+  : null;
+const listen = (srv) => new Promise((resolve) => { srv.listen(0, '127.0.0.1', () => resolve(srv.address().port)); });
+const peerCertificate = (ctx) => (typeof ctx.socket.getPeerX509Certificate === 'function' ? ctx.socket.getPeerX509Certificate() : undefined);
+Promise.all([listen(server), mtlsServer ? listen(mtlsServer) : 0]).then(([port, mtlsPort]) => {
+  const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const mtlsBase = `https://127.0.0.1:${mtlsPort}`;
+  const mTLS = tls ? {
+    enabled: true,
+    certificateBoundAccessTokens: true,
+    tlsClientAuth: true,
+    selfSignedTlsClientAuth: true,
+    getCertificate: peerCertificate,
+    // Issued by the test's client CA (the TLS layer verified it).
+    certificateAuthorized: (ctx) => ctx.socket.authorized === true,
+    certificateSubjectMatches(ctx, property, expected) {
+      const cert = peerCertificate(ctx);
+      if (property === 'tls_client_auth_subject_dn') return cert.subject.split('\n').reverse().join(',') === expected;
+      if (property === 'tls_client_auth_san_dns') return (cert.subjectAltName || '').split(', ').includes(`DNS:${expected}`);
+      return false;
+    },
+  } : { enabled: false };
   const provider = new Provider(issuer, {
     clients: cfg.clients || [],
     // Our own interactions (below): a login form that takes any login (the
@@ -49,8 +74,20 @@ server.listen(0, '127.0.0.1', () => {
       dPoP: cfg.dpopNonce
         ? { enabled: true, nonceSecret: crypto.randomBytes(32), requireNonce: () => true }
         : { enabled: true },
+      mTLS,
       ...(cfg.features || {}),
     },
+    ...(tls ? {
+      clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'],
+      discovery: {
+        mtls_endpoint_aliases: {
+          token_endpoint: `${mtlsBase}/token`,
+          pushed_authorization_request_endpoint: `${mtlsBase}/request`,
+          userinfo_endpoint: `${mtlsBase}/me`,
+          revocation_endpoint: `${mtlsBase}/token/revocation`,
+        },
+      },
+    } : {}),
     claims: {
       openid: ['sub'],
       profile: ['name', 'preferred_username'],
@@ -76,7 +113,7 @@ server.listen(0, '127.0.0.1', () => {
         },
       };
     },
-    // Plain http on loopback: cookies without Secure.
+    // The cookies' signing key (Secure only when served over https).
     cookies: { keys: ['confidant-test-cookie-key'] },
     // The algorithms it signs and accepts, widened by the test (FAPI 2.0
     // wants PS256, ES256 or EdDSA).
@@ -171,7 +208,7 @@ server.listen(0, '127.0.0.1', () => {
     }
   });
   const handle = provider.callback();
-  server.on('request', (req, res) => {
+  const serve = (req, res) => {
     const path = req.url.split('?')[0];
     if (path === '/_test/exchange-refresh-tokens') {
       // How many of the refresh tokens token exchange issued are still
@@ -207,8 +244,10 @@ server.listen(0, '127.0.0.1', () => {
       return;
     }
     handle(req, res);
-  });
-  console.log(`listening ${issuer}`);
+  };
+  server.on('request', serve);
+  if (mtlsServer) mtlsServer.on('request', serve);
+  console.log(tls ? `listening ${issuer} ${mtlsBase}` : `listening ${issuer}`);
 });
 
 // interaction renders and takes the login and consent forms.

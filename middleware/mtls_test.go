@@ -1,0 +1,176 @@
+package middleware_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/testkit/certop"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
+	"github.com/confidant-go/confidant/middleware"
+)
+
+// TestMTLS: FAPI 2.0 with mutual TLS (RFC 8705) against oidc-provider's
+// FAPI 2.0 profile served over https, each client authentication with each
+// sender constraint: tls_client_auth (a certificate of the provider's
+// client CA), self_signed_tls_client_auth (registered by its x5c) and
+// private_key_jwt, with certificate-bound tokens; and tls_client_auth
+// with DPoP. The provider's https port asks for no certificate, so only a
+// client that uses mtls_endpoint_aliases (token, PAR, userinfo,
+// revocation) gets anywhere. Each signs in, calls userinfo (which checks
+// the binding) and a resource API of the test that checks the token's cnf
+// against the connection's certificate or the DPoP proof, refreshes, and
+// signs out; the token is refused over another certificate.
+func TestMTLS(t *testing.T) {
+	opRSA, _ := rsa.GenerateKey(rand.Reader, 2048)
+	opEC, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	for _, tc := range []struct {
+		name, auth string
+		dpop       bool
+		confirmed  string // the resource API's check
+	}{
+		{"tls_client_auth, certificate-bound", "tls_client_auth", false, "x5t#S256"},
+		{"self_signed_tls_client_auth, certificate-bound", "self_signed_tls_client_auth", false, "x5t#S256"},
+		{"private_key_jwt, certificate-bound", "private_key_jwt", false, "x5t#S256"},
+		{"tls_client_auth, DPoP", "tls_client_auth", true, "jkt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var rec recordingErrors
+			selfSigned := certop.SelfSigned(t, "app")
+			key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			features := map[string]any{"fapi": map[string]any{"enabled": true, "profile": "2.0"},
+				"pushedAuthorizationRequests": map[string]any{"enabled": true, "requirePushedAuthorizationRequests": true}}
+			resources := map[string]map[string]string{"https://ledger.example/": {"scope": "ledger:read"}}
+			serverCA, clientCA := certop.NewCA(t, "server CA"), certop.NewCA(t, "client CA")
+			ledger := newBoundResourceServer(t, "https://ledger.example/", "ledger:read", serverCA)
+			s := newCertified(t, certifiedOptions{tls: true, accessTTL: 6, features: features, resources: resources,
+				op: func(c *certop.Config) {
+					fapiKeys(t, opRSA, opEC)(c)
+					c.CA, c.ClientCA = serverCA, clientCA
+				},
+				register: func(c *certop.Client) {
+					c.Secret, c.AuthMethod, c.IDTokenSignedResponseAlg = "", tc.auth, "PS256"
+					c.CertificateBoundTokens = !tc.dpop
+					switch tc.auth {
+					case "tls_client_auth":
+						c.TLSClientAuthSubjectDN = "CN=app"
+					case "self_signed_tls_client_auth":
+						jwk, _ := json.Marshal(jose.JSONWebKey{Key: selfSigned.Leaf.PublicKey, Certificates: []*x509.Certificate{selfSigned.Leaf}, Use: "sig"})
+						c.JWKS = &certop.JWKS{Keys: []json.RawMessage{jwk}}
+					case "private_key_jwt":
+						jwk, _ := json.Marshal(jose.JSONWebKey{Key: key.Public(), KeyID: "k1", Algorithm: "ES256", Use: "sig"})
+						c.JWKS = &certop.JWKS{Keys: []json.RawMessage{jwk}}
+					}
+				},
+				client: func(c *client.Config) {
+					// As the README tells a user: the certificate, the
+					// profile, DPoP when wanted; the rest from discovery.
+					c.ClientSecret, c.FAPI, c.DPoP = "", "2.0", tc.dpop
+					cert := selfSigned
+					switch tc.auth {
+					case "tls_client_auth":
+						cert = clientCA.Issue(t, "app", true)
+						c.AuthStyle = client.AuthStyleTLSClientAuth
+					case "self_signed_tls_client_auth":
+						c.AuthStyle = client.AuthStyleSelfSignedTLSClientAuth
+					case "private_key_jwt":
+						c.PrivateKey, c.PrivateKeyID = kmsKey{key}, "k1"
+					}
+					// Any crypto.Signer holds the certificate's key.
+					cert.PrivateKey = kmsKey{cert.PrivateKey.(*ecdsa.PrivateKey)}
+					c.ClientCertificate = &cert
+				},
+				mw: func(c *middleware.Config) {
+					rec.install(c)
+					c.APIs = append(c.APIs, middleware.API{Name: "ledger", BaseURL: ledger.URL + "/", Resource: "https://ledger.example/", Scopes: []string{"ledger:read"}})
+				},
+			})
+			ledger.trust(s.op.Issuer)
+			s.app.Mux.Handle("/call/ledger", s.app.Auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+				resp, err := s.app.Auth.HTTPClient(r).Get(ledger.URL + "/items")
+				if err != nil {
+					http.Error(w, err.Error(), http.StatusBadGateway)
+					return
+				}
+				defer resp.Body.Close()
+				w.WriteHeader(resp.StatusCode)
+				io.Copy(w, resp.Body)
+			}))
+
+			if resp, _ := get(t, s.op.Browser(), s.app.URL+"/profile"); resp.StatusCode != http.StatusFound {
+				t.Fatalf("/profile: %d (%v)", resp.StatusCode, rec.last())
+			}
+			hc := s.signIn(t, "alice")
+			sess, err := testenv.LoadCookies(s.app.Store, hc.Jar.Cookies(mustURL(s.app.URL)))
+			if want := map[bool]string{false: "Bearer", true: "DPoP"}[tc.dpop]; err != nil || sess.TokenType != want {
+				t.Fatalf("session: %v, token type %q; want %s", err, sess.TokenType, want)
+			}
+			call := func(when string) {
+				t.Helper()
+				if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 || !strings.Contains(body, `"sub":"alice"`) {
+					t.Errorf("userinfo %s: %d %s (%v)", when, status, body, rec.last())
+				}
+				resp, body := get(t, hc, s.app.URL+"/call/ledger")
+				if resp.StatusCode != 200 || !strings.HasSuffix(body, " "+tc.confirmed) {
+					t.Errorf("the ledger API %s: %d %q, want 200 confirmed by %s", when, resp.StatusCode, body, tc.confirmed)
+				}
+			}
+			call("after the sign-in")
+
+			// The token alone, over another certificate or none, is refused.
+			other := certop.SelfSigned(t, "thief")
+			for name, tr := range map[string]http.RoundTripper{"another certificate": withCert(s.op.CA.Transport(), other), "no certificate": s.op.CA.Transport()} {
+				req, _ := http.NewRequest("GET", s.op.MTLS+"/me", nil)
+				req.Header.Set("Authorization", "Bearer "+sess.AccessToken)
+				resp, err := tr.RoundTrip(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusBadRequest {
+					t.Errorf("the token over %s: %d, want it refused", name, resp.StatusCode)
+				}
+			}
+
+			before := s.op.Counts(t)["/token"]
+			time.Sleep(3100 * time.Millisecond) // past half of the 6-second tokens: due
+			call("after the refresh")
+			if n := s.op.Counts(t)["/token"] - before; n < 1 {
+				t.Errorf("%d token requests after the tokens were due, want the refreshes", n)
+			}
+
+			// Sign-out revokes the refresh token at the revocation
+			// endpoint's alias.
+			resp, err := hc.Post(s.app.URL+"/auth/logout", "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if n := s.op.Counts(t)["/token/revocation"]; n != 1 {
+				t.Errorf("%d revocation requests at sign-out, want 1", n)
+			}
+			if err := rec.last(); err != nil {
+				t.Errorf("failure: %v", err)
+			}
+		})
+	}
+}
+
+// withCert is tr presenting cert to servers that ask for one.
+func withCert(tr *http.Transport, cert tls.Certificate) *http.Transport {
+	tr.TLSClientConfig.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
+	return tr
+}
