@@ -1,10 +1,14 @@
 package client
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/confidant-go/confidant/internal/jwtpeek"
+	"github.com/confidant-go/confidant/internal/netx"
 )
 
 // FAPI profiles (Config.FAPI).
@@ -68,5 +72,18 @@ func checkFAPI(cfg *Config, signer *assertionSigner) error {
 	return nil
 }
 
-// fapiAlg reports whether a JWS alg is one FAPI 2.0 allows.
-func fapiAlg(alg string) bool { return slices.Contains(fapiAlgs, alg) }
+// checkFAPIAlg refuses, under a FAPI profile, a JWT of the provider's (an
+// ID token, a JARM response) signed with an algorithm the profile does not
+// allow, as an error wrapping kind.
+func (c *Client) checkFAPIAlg(raw string, kind error) error {
+	if c.cfg.FAPI == "" {
+		return nil
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	if header, _, ok := jwtpeek.Split(raw); !ok || json.Unmarshal(header, &h) != nil || !slices.Contains(fapiAlgs, h.Alg) {
+		return fmt.Errorf("%w: FAPI %s: signed %q, not PS256, ES256 or EdDSA", kind, c.cfg.FAPI, netx.ProviderText(h.Alg))
+	}
+	return nil
+}

@@ -6,9 +6,15 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
+	"math/big"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/confidant-go/confidant/client"
 )
@@ -67,4 +73,77 @@ func TestFAPIRefusals(t *testing.T) {
 	if _, err := client.New(cfg); err != nil {
 		t.Errorf("an RSA key: %v", err)
 	}
+}
+
+// TestClientCertificate: mutual TLS settings that cannot work are refused
+// at New with an ErrConfig that names them; under FAPI 2.0 the certificate
+// stands for private_key_jwt and for DPoP, but Message Signing still needs
+// PrivateKey to sign request objects.
+func TestClientCertificate(t *testing.T) {
+	cert := selfSigned(t)
+	otherKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	discovered, _ := client.Keycloak("https://sso.example.com", "r")
+	base := func() client.Config {
+		c := cert
+		return client.Config{Provider: discovered, ClientID: "c", RedirectURL: "https://app.example/auth/callback", ClientCertificate: &c}
+	}
+	for _, tc := range []struct {
+		name   string
+		adjust func(*client.Config)
+		says   string
+	}{
+		{"tls_client_auth without a certificate", func(c *client.Config) { c.ClientCertificate, c.ClientSecret, c.AuthStyle = nil, "s", client.AuthStyleTLSClientAuth }, "needs ClientCertificate"},
+		{"no certificate in it", func(c *client.Config) { c.ClientCertificate = &tls.Certificate{PrivateKey: otherKey} }, "no certificate"},
+		{"another key", func(c *client.Config) { c.ClientCertificate.PrivateKey = otherKey }, "not the key of its certificate"},
+		{"a key that cannot sign", func(c *client.Config) { c.ClientCertificate.PrivateKey = "secret" }, "crypto.Signer"},
+		{"a transport of its own", func(c *client.Config) { c.HTTPClient = &http.Client{Transport: roundTripFunc(nil)} }, "HTTPClient.Transport"},
+		{"FAPI without DPoP or certificate", func(c *client.Config) { c.ClientCertificate, c.PrivateKey, c.FAPI = nil, otherKey, "2.0" }, "ClientCertificate"},
+		{"FAPI message signing without a key", func(c *client.Config) { c.FAPI = "2.0-message-signing" }, "PrivateKey"},
+		{"FAPI with neither key nor certificate", func(c *client.Config) { c.ClientCertificate, c.FAPI, c.DPoP = nil, "2.0", true }, "ClientCertificate"},
+	} {
+		cfg := base()
+		tc.adjust(&cfg)
+		if _, err := client.New(cfg); !errors.Is(err, client.ErrConfig) || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%s: %v, want ErrConfig saying %q", tc.name, err, tc.says)
+		}
+	}
+	// FAPI 2.0 with the certificate alone: mutual TLS authenticates and
+	// binds the tokens.
+	cfg := base()
+	cfg.FAPI = "2.0"
+	c, err := client.New(cfg)
+	if err != nil {
+		t.Fatalf("FAPI 2.0 with a certificate: %v", err)
+	}
+	if _, err := c.Transport(roundTripFunc(nil)); !errors.Is(err, client.ErrConfig) {
+		t.Errorf("Transport of a custom RoundTripper: %v, want ErrConfig", err)
+	}
+	tr, err := c.Transport(nil)
+	if ht, ok := tr.(*http.Transport); err != nil || !ok || ht.TLSClientConfig.GetClientCertificate == nil || ht == http.DefaultTransport {
+		t.Errorf("Transport(nil): %T %v, want a copy of the default transport with the certificate", tr, err)
+	}
+	plain, _ := client.New(client.Config{Provider: discovered, ClientID: "c", ClientSecret: "s", RedirectURL: "https://app.example/auth/callback"})
+	if tr, err := plain.Transport(nil); tr != nil || err != nil {
+		t.Errorf("Transport without a certificate: %v %v, want nil (the default) as given", tr, err)
+	}
+	if _, err := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/a", TokenURL: "https://p.example/t",
+		MTLSAliases: map[string]string{"token_endpoint": "http://mtls.p.example/t"}}, nil); !errors.Is(err, client.ErrConfig) {
+		t.Errorf("an http alias: %v, want ErrConfig", err)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// selfSigned is a self-signed client certificate.
+func selfSigned(t *testing.T) tls.Certificate {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "app"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }

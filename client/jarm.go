@@ -34,6 +34,9 @@ func (c *Client) AuthorizationResponse(ctx context.Context, params url.Values) (
 	if raw == "" {
 		return nil, fmt.Errorf("%w: no response parameter", ErrResponseJWT)
 	}
+	if err := c.checkFAPIAlg(raw, ErrResponseJWT); err != nil {
+		return nil, err
+	}
 	r, err := c.resolve(ctx)
 	if err != nil {
 		return nil, err

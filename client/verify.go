@@ -17,7 +17,6 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/confidant-go/confidant/event"
-	"github.com/confidant-go/confidant/internal/jwtpeek"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 
@@ -29,13 +28,8 @@ func (c *Client) verifyIDToken(ctx context.Context, r *resolved, raw, accessToke
 	if raw == "" {
 		return nil, nil, ErrNoIDToken
 	}
-	if c.cfg.FAPI != "" {
-		var h struct {
-			Alg string `json:"alg"`
-		}
-		if header, _, ok := jwtpeek.Split(raw); !ok || json.Unmarshal(header, &h) != nil || !fapiAlg(h.Alg) {
-			return nil, nil, fmt.Errorf("%w: FAPI %s: signed %q, not PS256, ES256 or EdDSA", ErrInvalidIDToken, c.cfg.FAPI, netx.ProviderText(h.Alg))
-		}
+	if err := c.checkFAPIAlg(raw, ErrInvalidIDToken); err != nil {
+		return nil, nil, err
 	}
 	idt, err := r.verifier.Verify(oidc.ClientContext(ctx, c.cfg.Provider.httpClient()), raw)
 	if err != nil {

@@ -692,19 +692,24 @@ func fapiKeys(t *testing.T, keys ...crypto.Signer) func(*certop.Config) {
 // private_key_jwt (ES256) and DPoP: the Security Profile (PAR, PKCE, the
 // assertion's aud the issuer, ID tokens signed PS256) and Message Signing
 // (JAR and JARM besides) each sign in, call the API with a DPoP-bound
-// token, refresh and sign out. An ID token signed RS256 is refused under
-// the profile.
+// token, refresh and sign out. An ID token or a JARM response signed RS256
+// is refused under the profile (the response before any token request).
 func TestFAPI(t *testing.T) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	opRSA, _ := rsa.GenerateKey(rand.Reader, 2048)
 	opEC, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	jwk, _ := json.Marshal(jose.JSONWebKey{Key: key.Public(), KeyID: "k1", Algorithm: "ES256", Use: "sig"})
 	for _, tc := range []struct {
-		profile string
-		idAlg   string
-		ok      bool
-	}{{"2.0", "PS256", true}, {"2.0-message-signing", "PS256", true}, {"2.0", "RS256", false}} {
-		t.Run(tc.profile+" "+tc.idAlg, func(t *testing.T) {
+		profile        string
+		idAlg, jarmAlg string
+		refused        error // nil: signs in
+	}{
+		{"2.0", "PS256", "", nil},
+		{"2.0-message-signing", "PS256", "PS256", nil},
+		{"2.0", "RS256", "", client.ErrInvalidIDToken},
+		{"2.0-message-signing", "PS256", "RS256", client.ErrResponseJWT},
+	} {
+		t.Run(tc.profile+" "+tc.idAlg+" "+tc.jarmAlg, func(t *testing.T) {
 			var rec recordingErrors
 			features := map[string]any{"fapi": map[string]any{"enabled": true, "profile": "2.0"},
 				"pushedAuthorizationRequests": map[string]any{"enabled": true, "requirePushedAuthorizationRequests": true}}
@@ -717,7 +722,7 @@ func TestFAPI(t *testing.T) {
 					c.Secret, c.AuthMethod, c.JWKS = "", "private_key_jwt", &certop.JWKS{Keys: []json.RawMessage{jwk}}
 					c.IDTokenSignedResponseAlg = tc.idAlg
 					if tc.profile == "2.0-message-signing" {
-						c.RequireSignedRequestObject, c.RequestObjectSigningAlg, c.AuthorizationSignedResponseAlg = true, "ES256", "PS256"
+						c.RequireSignedRequestObject, c.RequestObjectSigningAlg, c.AuthorizationSignedResponseAlg = true, "ES256", tc.jarmAlg
 					}
 				},
 				client: func(c *client.Config) {
@@ -726,10 +731,13 @@ func TestFAPI(t *testing.T) {
 				op: fapiKeys(t, opRSA, opEC),
 				mw: rec.install,
 			})
-			if !tc.ok {
+			if tc.refused != nil {
 				hc, cb := s.callbackFor(t, "alice")
-				if resp, _ := get(t, hc, cb.String()); resp.StatusCode == http.StatusFound || !errors.Is(rec.last(), client.ErrInvalidIDToken) {
-					t.Errorf("an RS256 ID token: %d, reason %v; want ErrInvalidIDToken", resp.StatusCode, rec.last())
+				if resp, _ := get(t, hc, cb.String()); resp.StatusCode == http.StatusFound || !errors.Is(rec.last(), tc.refused) {
+					t.Errorf("an RS256 ID token or response: %d, reason %v; want %v", resp.StatusCode, rec.last(), tc.refused)
+				}
+				if tc.refused == client.ErrResponseJWT && s.op.Counts(t)["/token"] != 0 {
+					t.Errorf("%d token requests for a response signed RS256", s.op.Counts(t)["/token"])
 				}
 				return
 			}

@@ -3,12 +3,22 @@
 //
 //	OIDC_ISSUER           issuer URL (required)
 //	OIDC_CLIENT_ID        client ID (required)
-//	OIDC_CLIENT_SECRET    client secret (required, unless OIDC_CLIENT_KEY_FILE is set)
+//	OIDC_CLIENT_SECRET    client secret (required, unless OIDC_CLIENT_KEY_FILE or
+//	                      OIDC_CLIENT_CERT_FILE is set)
 //	OIDC_SCOPES           default "openid profile email offline_access"
-//	OIDC_CLIENT_AUTH      client_secret_basic, client_secret_post or private_key_jwt;
-//	                      default from discovery
+//	OIDC_CLIENT_AUTH      client_secret_basic, client_secret_post, private_key_jwt,
+//	                      tls_client_auth or self_signed_tls_client_auth; default
+//	                      from discovery (tls_client_auth when the certificate is
+//	                      the only credential)
 //	OIDC_CLIENT_KEY_FILE  PEM, PKCS#8 private key (EC P-256 or RSA) for private_key_jwt
 //	OIDC_CLIENT_KEY_ID    its kid, as registered at the provider
+//	OIDC_CLIENT_CERT_FILE, OIDC_CLIENT_CERT_KEY_FILE
+//	                      PEM client certificate and its PKCS#8 key, for mutual TLS
+//	                      (RFC 8705): presented to the provider (at its
+//	                      mtls_endpoint_aliases) and to API_URL; authenticates the
+//	                      client with tls_client_auth or self_signed_tls_client_auth;
+//	                      without OIDC_DPOP, tokens are bound to it where the
+//	                      registration says so
 //	OIDC_PAR              true: push authorization requests (RFC 9126) whenever
 //	                      the provider offers it (always when it requires it)
 //	OIDC_ACR_VALUES       acr_values asked for at sign-in; the ID token's acr must be one
@@ -22,11 +32,16 @@
 //	                      callback (default: query parameters of a redirect); jwt,
 //	                      query.jwt or form_post.jwt: a signed response (JARM)
 //	OIDC_FAPI             2.0: the FAPI 2.0 Security Profile (needs OIDC_CLIENT_KEY_FILE
-//	                      and OIDC_DPOP=true; PAR on); 2.0-message-signing: with JAR
-//	                      and JARM too (mTLS is not supported yet)
+//	                      or OIDC_CLIENT_CERT_FILE, and OIDC_DPOP=true or the
+//	                      certificate for certificate-bound tokens; PAR on);
+//	                      2.0-message-signing: with JAR and JARM too (signed with
+//	                      OIDC_CLIENT_KEY_FILE)
 //	API_RESOURCE          the resource indicator (RFC 8707) or audience of API_URL's own
 //	                      token (default: API_URL gets the sign-in token)
 //	API_SCOPES            the scopes of that token
+//
+// A provider or API on https with a private CA is trusted through the
+// system pool: SSL_CERT_FILE, as for any Go program.
 //
 // and the variables every example reads: APP_URL (default
 // http://localhost:8080; register APP_URL/auth/callback as the redirect URL,
@@ -45,6 +60,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -66,7 +82,7 @@ func main() { envconfig.Run("oidc", newApp) }
 // routes.
 func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	required := []string{"OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"}
-	if env.Get("OIDC_CLIENT_KEY_FILE") != "" {
+	if env.Get("OIDC_CLIENT_KEY_FILE") != "" || env.Get("OIDC_CLIENT_CERT_FILE") != "" {
 		required = required[:2]
 	}
 	vars, err := env.Required(required...)
@@ -115,6 +131,19 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 			return nil, err
 		}
 		ccfg.PrivateKeyID = env.Get("OIDC_CLIENT_KEY_ID")
+	}
+	// Mutual TLS: the certificate goes with every call to the provider
+	// and to the API (its key: any crypto.Signer, e.g. in an HSM).
+	if f := env.Get("OIDC_CLIENT_CERT_FILE"); f != "" {
+		keyFile := env.Get("OIDC_CLIENT_CERT_KEY_FILE")
+		if keyFile == "" {
+			return nil, fmt.Errorf("OIDC_CLIENT_CERT_FILE needs OIDC_CLIENT_CERT_KEY_FILE, the certificate's private key")
+		}
+		cert, err := tls.LoadX509KeyPair(f, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("OIDC_CLIENT_CERT_FILE, OIDC_CLIENT_CERT_KEY_FILE: %w", err)
+		}
+		ccfg.ClientCertificate = &cert
 	}
 	if ccfg.AuthStyle, err = envconfig.AuthStyle(env.Get("OIDC_CLIENT_AUTH")); err != nil {
 		return nil, err

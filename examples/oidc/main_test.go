@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -214,11 +215,117 @@ func TestEnvContractFAPI(t *testing.T) {
 	}
 }
 
+// TestEnvContractMTLS: the example run as the binary a user runs, with
+// OIDC_CLIENT_CERT_FILE, OIDC_CLIENT_CERT_KEY_FILE, OIDC_CLIENT_AUTH and
+// OIDC_FAPI=2.0 (no OIDC_DPOP), against oidc-provider's FAPI 2.0 profile
+// over https with mutual TLS, its private CA trusted through SSL_CERT_FILE:
+// with tls_client_auth and with self_signed_tls_client_auth it signs in,
+// its tokens are bound to the certificate, and /api reaches API_URL (the
+// provider's userinfo on its mutual TLS port, which checks the binding)
+// over the certificate.
+func TestEnvContractMTLS(t *testing.T) {
+	opKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	opJWK, _ := json.Marshal(jose.JSONWebKey{Key: opKey, KeyID: "op", Use: "sig"})
+	algs := []string{"RS256", "PS256", "ES256"}
+	for _, auth := range []string{"tls_client_auth", "self_signed_tls_client_auth"} {
+		t.Run(auth, func(t *testing.T) {
+			clientCA := certop.NewCA(t, "client CA")
+			cert := certop.SelfSigned(t, "ex")
+			if auth == "tls_client_auth" {
+				cert = clientCA.Issue(t, "ex", true)
+			}
+			certFile, keyFile := certop.WritePEM(t, cert)
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := l.Addr().String()
+			l.Close()
+			appURL := "http://" + addr
+			reg := certop.Client{ID: "ex", RedirectURIs: []string{appURL + "/auth/callback"}, AuthMethod: auth,
+				IDTokenSignedResponseAlg: "PS256", CertificateBoundTokens: true}
+			if auth == "tls_client_auth" {
+				reg.TLSClientAuthSubjectDN = "CN=ex"
+			} else {
+				jwk, _ := json.Marshal(jose.JSONWebKey{Key: cert.Leaf.PublicKey, Certificates: []*x509.Certificate{cert.Leaf}, Use: "sig"})
+				reg.JWKS = &certop.JWKS{Keys: []json.RawMessage{jwk}}
+			}
+			op := certop.Start(t, certop.Config{TLS: true, ClientCA: clientCA, Clients: []certop.Client{reg},
+				Features: map[string]any{"fapi": map[string]any{"enabled": true, "profile": "2.0"}},
+				JWKS:     &certop.JWKS{Keys: []json.RawMessage{opJWK}},
+				EnabledJWA: map[string][]string{"idTokenSigningAlgValues": algs, "authorizationSigningAlgValues": algs,
+					"requestObjectSigningAlgValues": algs, "clientAuthSigningAlgValues": algs}})
+			caFile := filepath.Join(t.TempDir(), "ca.pem")
+			if err := os.WriteFile(caFile, op.CA.PEM, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(os.Args[0])
+			cmd.Env = []string{"RUN_OIDC_MAIN=1", "PATH=" + os.Getenv("PATH"), "SSL_CERT_FILE=" + caFile,
+				"OIDC_ISSUER=" + op.Issuer, "OIDC_CLIENT_ID=ex", "OIDC_CLIENT_AUTH=" + auth,
+				"OIDC_CLIENT_CERT_FILE=" + certFile, "OIDC_CLIENT_CERT_KEY_FILE=" + keyFile, "OIDC_FAPI=2.0",
+				"APP_URL=" + appURL, "LISTEN_ADDR=" + addr, "API_URL=" + op.MTLS + "/me"}
+			var stderr syncBuffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				cmd.Process.Kill()
+				cmd.Wait()
+				if t.Failed() {
+					t.Logf("the app's stderr:\n%s", stderr.String())
+				}
+			})
+			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+				if resp, err := http.Get(appURL + "/"); err == nil {
+					resp.Body.Close()
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the app did not start")
+				}
+			}
+			body := signInAndCallAPIWith(t, op.Browser(), appURL, func(hc *http.Client, u string) (*url.URL, error) { return op.Login(hc, u, "alice") }, func(authURL string) {
+				if q, _ := url.ParseQuery(strings.SplitN(authURL, "?", 2)[1]); !q.Has("request_uri") || q.Has("state") {
+					t.Errorf("authorization request not pushed: %s", authURL)
+				}
+			})
+			if !strings.Contains(body, `"status":200`) || !strings.Contains(body, `\"sub\":\"alice\"`) {
+				t.Errorf("/api: %s", body)
+			}
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's writes and a test's
+// read.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // signInAndCallAPI signs in through the app at appURL with login (the
 // provider's pages) and returns what /api answered as JSON.
 func signInAndCallAPI(t *testing.T, appURL string, login func(hc *http.Client, authURL string) (*url.URL, error), check func(authURL string)) string {
 	t.Helper()
-	hc := testenv.Browser()
+	return signInAndCallAPIWith(t, testenv.Browser(), appURL, login, check)
+}
+
+// signInAndCallAPIWith is signInAndCallAPI with the browser hc.
+func signInAndCallAPIWith(t *testing.T, hc *http.Client, appURL string, login func(hc *http.Client, authURL string) (*url.URL, error), check func(authURL string)) string {
+	t.Helper()
 	resp, err := hc.Get(appURL + "/profile")
 	if err != nil {
 		t.Fatal(err)

@@ -171,10 +171,11 @@ func PrivateKey(name, file string) (crypto.Signer, error) {
 // AuthStyle reads a client authentication method's name; "" is
 // client.AuthStyleAuto.
 func AuthStyle(name string) (client.AuthStyle, error) {
-	for _, s := range []client.AuthStyle{client.AuthStyleAuto, client.AuthStyleBasic, client.AuthStylePost, client.AuthStylePrivateKeyJWT} {
+	for _, s := range []client.AuthStyle{client.AuthStyleAuto, client.AuthStyleBasic, client.AuthStylePost, client.AuthStylePrivateKeyJWT,
+		client.AuthStyleTLSClientAuth, client.AuthStyleSelfSignedTLSClientAuth} {
 		if name == s.String() || (name == "" && s == client.AuthStyleAuto) {
 			return s, nil
 		}
 	}
-	return 0, fmt.Errorf("OIDC_CLIENT_AUTH %q: want client_secret_basic, client_secret_post or private_key_jwt", name)
+	return 0, fmt.Errorf("OIDC_CLIENT_AUTH %q: want client_secret_basic, client_secret_post, private_key_jwt, tls_client_auth or self_signed_tls_client_auth", name)
 }
