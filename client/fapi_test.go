@@ -92,7 +92,9 @@ func TestClientCertificate(t *testing.T) {
 		adjust func(*client.Config)
 		says   string
 	}{
-		{"tls_client_auth without a certificate", func(c *client.Config) { c.ClientCertificate, c.ClientSecret, c.AuthStyle = nil, "s", client.AuthStyleTLSClientAuth }, "needs ClientCertificate"},
+		{"tls_client_auth without a certificate", func(c *client.Config) {
+			c.ClientCertificate, c.ClientSecret, c.AuthStyle = nil, "s", client.AuthStyleTLSClientAuth
+		}, "needs ClientCertificate"},
 		{"no certificate in it", func(c *client.Config) { c.ClientCertificate = &tls.Certificate{PrivateKey: otherKey} }, "no certificate"},
 		{"another key", func(c *client.Config) { c.ClientCertificate.PrivateKey = otherKey }, "not the key of its certificate"},
 		{"a key that cannot sign", func(c *client.Config) { c.ClientCertificate.PrivateKey = "secret" }, "crypto.Signer"},
