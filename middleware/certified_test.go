@@ -703,13 +703,19 @@ func TestFAPI(t *testing.T) {
 		profile        string
 		idAlg, jarmAlg string
 		refused        error // nil: signs in
+		keep           bool  // the provider does not rotate refresh tokens
 	}{
-		{"2.0", "PS256", "", nil},
-		{"2.0-message-signing", "PS256", "PS256", nil},
-		{"2.0", "RS256", "", client.ErrInvalidIDToken},
-		{"2.0-message-signing", "PS256", "RS256", client.ErrResponseJWT},
+		{"2.0", "PS256", "", nil, false},
+		{"2.0", "PS256", "", nil, true},
+		{"2.0-message-signing", "PS256", "PS256", nil, false},
+		{"2.0", "RS256", "", client.ErrInvalidIDToken, false},
+		{"2.0-message-signing", "PS256", "RS256", client.ErrResponseJWT, false},
 	} {
-		t.Run(tc.profile+" "+tc.idAlg+" "+tc.jarmAlg, func(t *testing.T) {
+		name := tc.profile + " " + tc.idAlg + " " + tc.jarmAlg
+		if tc.keep {
+			name += " refresh tokens kept"
+		}
+		t.Run(name, func(t *testing.T) {
 			var rec recordingErrors
 			features := map[string]any{"fapi": map[string]any{"enabled": true, "profile": "2.0"},
 				"pushedAuthorizationRequests": map[string]any{"enabled": true, "requirePushedAuthorizationRequests": true}}
@@ -728,7 +734,10 @@ func TestFAPI(t *testing.T) {
 				client: func(c *client.Config) {
 					c.ClientSecret, c.PrivateKey, c.PrivateKeyID, c.DPoP, c.FAPI = "", kmsKey{key}, "k1", true, tc.profile
 				},
-				op: fapiKeys(t, opRSA, opEC),
+				op: func(c *certop.Config) {
+					fapiKeys(t, opRSA, opEC)(c)
+					c.KeepRefreshTokens = tc.keep
+				},
 				mw: rec.install,
 			})
 			if tc.refused != nil {
@@ -749,12 +758,26 @@ func TestFAPI(t *testing.T) {
 			if n := s.op.Counts(t)["/request"]; n != 1 {
 				t.Errorf("%d pushed requests, want 1", n)
 			}
-			time.Sleep(2100 * time.Millisecond) // the 2-second token expires
-			if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 || !strings.Contains(body, `"sub":"alice"`) {
-				t.Fatalf("API after the refresh: %d %s (%v)", status, body, rec.last())
+			// Two refreshes: a provider that rotates the refresh token
+			// gives a new one each time, one that keeps it (as FAPI 2.0
+			// servers are told to) the same; either way the next works.
+			rt := sess.RefreshToken
+			for i := range 2 {
+				time.Sleep(2100 * time.Millisecond) // the 2-second token expires
+				if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 || !strings.Contains(body, `"sub":"alice"`) {
+					t.Fatalf("API after refresh %d: %d %s (%v)", i+1, status, body, rec.last())
+				}
+				sess, err := testenv.LoadCookies(s.app.Store, hc.Jar.Cookies(mustURL(s.app.URL)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if (sess.RefreshToken == rt) != tc.keep || sess.RefreshToken == "" {
+					t.Errorf("refresh %d: refresh token kept %v; want kept %v", i+1, sess.RefreshToken == rt, tc.keep)
+				}
+				rt = sess.RefreshToken
 			}
-			if n := s.op.Counts(t)["/token"]; n != 2 {
-				t.Errorf("%d token requests, want 2 (code, refresh)", n)
+			if n := s.op.Counts(t)["/token"]; n != 3 {
+				t.Errorf("%d token requests, want 3 (code, two refreshes)", n)
 			}
 			if err := rec.last(); err != nil {
 				t.Errorf("failure: %v", err)

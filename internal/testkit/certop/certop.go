@@ -94,6 +94,10 @@ type Config struct {
 	// ExchangeRefreshToken makes token exchange return a refresh token
 	// too, of a grant of its own (see ExchangeRefreshTokens).
 	ExchangeRefreshToken bool `json:"exchangeRefreshToken,omitempty"`
+	// KeepRefreshTokens makes the provider keep a refresh token when it is
+	// used (default: rotated at every use). FAPI 2.0 asks servers not to
+	// rotate.
+	KeepRefreshTokens bool `json:"keepRefreshTokens,omitempty"`
 	// TLS serves the provider over https, with a certificate from a CA
 	// made for the test (Provider.CA), and mutual TLS (RFC 8705) on a
 	// second port that asks for client certificates, which discovery

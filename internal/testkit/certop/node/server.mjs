@@ -102,8 +102,9 @@ Promise.all([listen(server), mtlsServer ? listen(mtlsServer) : 0]).then(([port, 
       Session: 24 * 3600,
       Interaction: 600,
     },
-    // Rotate refresh tokens on every use: the strictest a provider can be.
-    rotateRefreshToken: () => true,
+    // Rotate refresh tokens on every use: the strictest a provider can be
+    // (unless the test keeps them, as FAPI 2.0 servers are told to).
+    rotateRefreshToken: () => !cfg.keepRefreshTokens,
     async findAccount(ctx, id) {
       const claims = accounts[id] || { name: id, email: `${id}@example.com`, email_verified: true };
       return {
