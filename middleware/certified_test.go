@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -670,6 +671,14 @@ func TestJARM(t *testing.T) {
 	}
 }
 
+func mustB64(t *testing.T, s string) []byte {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // fapiKeys gives the provider its own keys, RSA (RS256 and PS256) and
 // P-256 (ES256), and has it sign and accept those algorithms.
 func fapiKeys(t *testing.T, keys ...crypto.Signer) func(*certop.Config) {
@@ -757,6 +766,12 @@ func TestFAPI(t *testing.T) {
 			}
 			if n := s.op.Counts(t)["/request"]; n != 1 {
 				t.Errorf("%d pushed requests, want 1", n)
+			}
+			// The nonce the client drew (in the ID token): at most 64
+			// characters, as FAPI 2.0 wants servers to accept.
+			var idClaims struct{ Nonce string }
+			if parts := strings.Split(sess.IDToken, "."); len(parts) != 3 || json.Unmarshal(mustB64(t, parts[1]), &idClaims) != nil || idClaims.Nonce == "" || len(idClaims.Nonce) > 64 {
+				t.Errorf("the ID token's nonce %q: want 1 to 64 characters", idClaims.Nonce)
 			}
 			// Two refreshes: a provider that rotates the refresh token
 			// gives a new one each time, one that keeps it (as FAPI 2.0
