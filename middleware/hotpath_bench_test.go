@@ -1,6 +1,9 @@
 package middleware_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/gob"
 	"io"
@@ -300,10 +303,22 @@ func apiCalls(b *testing.B, backend *httptest.Server, metricsOn bool) {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	})
+	// The floor of a DPoP call: a bearer call plus the one ES256
+	// signature a proof needs, made beside it.
+	key := dpop.NewKey()
+	digest := sha256.Sum256([]byte("a proof's header and claims"))
+	signed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ecdsa.Sign(rand.Reader, key, digest[:])
+		h.ServeHTTP(w, r)
+	})
 	for _, bc := range []struct {
 		name string
 		s    *session.Session
-	}{{"bearer", bearer}, {"dpop", bound}} {
+		h    http.Handler
+	}{{"bearer", bearer, h}, {"bearer-plus-signature", bearer, signed}, {"dpop", bound, h}} {
+		if metricsOn && bc.name == "bearer-plus-signature" {
+			continue
+		}
 		cookie := cookieHeader(b, store, bc.s)
 		b.Run(bc.name+suffix, func(b *testing.B) {
 			b.ReportAllocs()
@@ -311,7 +326,7 @@ func apiCalls(b *testing.B, backend *httptest.Server, metricsOn bool) {
 				rec := httptest.NewRecorder()
 				req := unsampled(hotRequest(cookie))
 				req.Header.Set("Accept", "application/json")
-				h.ServeHTTP(rec, req)
+				bc.h.ServeHTTP(rec, req)
 				if rec.Code != http.StatusOK {
 					b.Fatalf("%d %s", rec.Code, rec.Body)
 				}
