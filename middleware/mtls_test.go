@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -55,6 +56,7 @@ func TestMTLS(t *testing.T) {
 				"pushedAuthorizationRequests": map[string]any{"enabled": true, "requirePushedAuthorizationRequests": true}}
 			resources := map[string]map[string]string{"https://ledger.example/": {"scope": "ledger:read"}}
 			serverCA, clientCA := certop.NewCA(t, "server CA"), certop.NewCA(t, "client CA")
+			var final client.Config // the app's client configuration, as New got it
 			ledger := newBoundResourceServer(t, "https://ledger.example/", "ledger:read", serverCA)
 			s := newCertified(t, certifiedOptions{tls: true, accessTTL: 6, features: features, resources: resources,
 				op: func(c *certop.Config) {
@@ -92,6 +94,7 @@ func TestMTLS(t *testing.T) {
 					// Any crypto.Signer holds the certificate's key.
 					cert.PrivateKey = kmsKey{cert.PrivateKey.(*ecdsa.PrivateKey)}
 					c.ClientCertificate = &cert
+					final = *c
 				},
 				mw: func(c *middleware.Config) {
 					rec.install(c)
@@ -153,7 +156,11 @@ func TestMTLS(t *testing.T) {
 			}
 
 			// Sign-out revokes the refresh token at the revocation
-			// endpoint's alias.
+			// endpoint's alias: the client cannot redeem it afterwards.
+			sess, err = testenv.LoadCookies(s.app.Store, hc.Jar.Cookies(mustURL(s.app.URL)))
+			if err != nil {
+				t.Fatal(err)
+			}
 			resp, err := hc.Post(s.app.URL+"/auth/logout", "", nil)
 			if err != nil {
 				t.Fatal(err)
@@ -161,6 +168,13 @@ func TestMTLS(t *testing.T) {
 			resp.Body.Close()
 			if n := s.op.Counts(t)["/token/revocation"]; n != 1 {
 				t.Errorf("%d revocation requests at sign-out, want 1", n)
+			}
+			c, err := client.New(final)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Refresh(t.Context(), sess.RefreshToken, client.Previous{}); !errors.Is(err, client.ErrRefreshRevoked) {
+				t.Errorf("the refresh token after sign-out: %v, want ErrRefreshRevoked", err)
 			}
 			if err := rec.last(); err != nil {
 				t.Errorf("failure: %v", err)
