@@ -27,8 +27,9 @@ import (
 // FAPI 2.0 profile served over https, each client authentication with each
 // sender constraint: tls_client_auth (a certificate of the provider's
 // client CA), self_signed_tls_client_auth (registered by its x5c) and
-// private_key_jwt, with certificate-bound tokens; and tls_client_auth
-// with DPoP. The provider's https port asks for no certificate, so only a
+// private_key_jwt, with certificate-bound tokens; tls_client_auth and
+// self_signed_tls_client_auth with DPoP; and Message Signing (JAR, JARM)
+// with tls_client_auth and certificate-bound tokens. The provider's https port asks for no certificate, so only a
 // client that uses mtls_endpoint_aliases (token, PAR, userinfo,
 // revocation) gets anywhere. Each signs in, calls userinfo (which checks
 // the binding) and a resource API of the test that checks the token's cnf
@@ -41,11 +42,15 @@ func TestMTLS(t *testing.T) {
 		name, auth string
 		dpop       bool
 		confirmed  string // the resource API's check
+		profile    string
 	}{
-		{"tls_client_auth, certificate-bound", "tls_client_auth", false, "x5t#S256"},
-		{"self_signed_tls_client_auth, certificate-bound", "self_signed_tls_client_auth", false, "x5t#S256"},
-		{"private_key_jwt, certificate-bound", "private_key_jwt", false, "x5t#S256"},
-		{"tls_client_auth, DPoP", "tls_client_auth", true, "jkt"},
+		{"tls_client_auth, certificate-bound", "tls_client_auth", false, "x5t#S256", "2.0"},
+		{"self_signed_tls_client_auth, certificate-bound", "self_signed_tls_client_auth", false, "x5t#S256", "2.0"},
+		{"private_key_jwt, certificate-bound", "private_key_jwt", false, "x5t#S256", "2.0"},
+		{"tls_client_auth, DPoP", "tls_client_auth", true, "jkt", "2.0"},
+		{"self_signed_tls_client_auth, DPoP", "self_signed_tls_client_auth", true, "jkt", "2.0"},
+		// JAR and JARM besides, the request objects signed with the key.
+		{"message signing, tls_client_auth, certificate-bound", "tls_client_auth", false, "x5t#S256", "2.0-message-signing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -54,6 +59,10 @@ func TestMTLS(t *testing.T) {
 			key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 			features := map[string]any{"fapi": map[string]any{"enabled": true, "profile": "2.0"},
 				"pushedAuthorizationRequests": map[string]any{"enabled": true, "requirePushedAuthorizationRequests": true}}
+			if tc.profile == "2.0-message-signing" {
+				features["requestObjects"] = map[string]any{"enabled": true}
+				features["jwtResponseModes"] = map[string]any{"enabled": true}
+			}
 			resources := map[string]map[string]string{"https://ledger.example/": {"scope": "ledger:read"}}
 			serverCA, clientCA := certop.NewCA(t, "server CA"), certop.NewCA(t, "client CA")
 			var final client.Config // the app's client configuration, as New got it
@@ -66,6 +75,11 @@ func TestMTLS(t *testing.T) {
 				register: func(c *certop.Client) {
 					c.Secret, c.AuthMethod, c.IDTokenSignedResponseAlg = "", tc.auth, "PS256"
 					c.CertificateBoundTokens = !tc.dpop
+					if tc.profile == "2.0-message-signing" {
+						jwk, _ := json.Marshal(jose.JSONWebKey{Key: key.Public(), KeyID: "k1", Algorithm: "ES256", Use: "sig"})
+						c.JWKS = &certop.JWKS{Keys: []json.RawMessage{jwk}}
+						c.RequireSignedRequestObject, c.RequestObjectSigningAlg, c.AuthorizationSignedResponseAlg = true, "ES256", "PS256"
+					}
 					switch tc.auth {
 					case "tls_client_auth":
 						c.TLSClientAuthSubjectDN = "CN=app"
@@ -80,7 +94,10 @@ func TestMTLS(t *testing.T) {
 				client: func(c *client.Config) {
 					// As the README tells a user: the certificate, the
 					// profile, DPoP when wanted; the rest from discovery.
-					c.ClientSecret, c.FAPI, c.DPoP = "", "2.0", tc.dpop
+					c.ClientSecret, c.FAPI, c.DPoP = "", tc.profile, tc.dpop
+					if tc.profile == "2.0-message-signing" {
+						c.PrivateKey, c.PrivateKeyID = kmsKey{key}, "k1" // signs the request objects
+					}
 					cert := selfSigned
 					switch tc.auth {
 					case "tls_client_auth":
