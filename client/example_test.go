@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -124,4 +125,36 @@ func ExampleClient_TokenSource() {
 	// persist rt-1
 	// at-1
 	// at-1
+}
+
+// A FAPI 2.0 client that authenticates with its TLS certificate
+// (tls_client_auth, RFC 8705) and whose tokens the provider binds to that
+// certificate: no secret and no DPoP key. The certificate's key may be any
+// crypto.Signer (here from files; an HSM works the same). The middleware's
+// API calls present the certificate too (Client.Transport).
+func ExampleConfig_mutualTLS() {
+	ctx := context.Background()
+	cert, err := tls.LoadX509KeyPair("client.pem", "client-key.pem")
+	if err != nil {
+		fmt.Println("the certificate:", err)
+		return
+	}
+	prov, err := client.Discover(ctx, "https://bank.example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c, err := client.New(client.Config{
+		Provider:          prov,
+		ClientID:          "app",
+		RedirectURL:       "https://app.example/auth/callback",
+		ClientCertificate: &cert,
+		AuthStyle:         client.AuthStyleTLSClientAuth,
+		FAPI:              "2.0",
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_ = c // middleware.Config{Clients: []*client.Client{c}, …}
 }
