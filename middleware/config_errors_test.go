@@ -85,9 +85,9 @@ func TestReady(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testenv.Buffer
 	store, _ := newStore()
-	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, Logger: logs.logger()})
+	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, Logger: logTo(&logs)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package middleware_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/confidanttest"
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )
@@ -65,24 +65,8 @@ func account(auth *middleware.Auth) http.Handler {
 	})
 }
 
-// logged swaps slog's default logger for one that writes into a buffer,
-// for the test (not parallel: slog's default is the process's).
-type logged struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logged) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logged) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+// logged is where captureDefaultLog's logger writes.
+type logged = testenv.Buffer
 
 // ours keeps the lines confidant logged (the in-process provider logs
 // to slog's default logger too).

@@ -1,7 +1,6 @@
 package middleware_test
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"sync"
 	"testing"
 
 	"github.com/confidant-go/confidant/client"
@@ -55,26 +53,9 @@ func newStore() (*session.CookieStore, error) {
 	return session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}})
 }
 
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// logger writes to s and, for the secret scan, to the collector.
-func (s *syncBuffer) logger() *slog.Logger {
+// logTo is a logger that writes to s and, for the secret scan, to the
+// collector.
+func logTo(s *testenv.Buffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testenv.Collected(s), nil))
 }
 
@@ -82,13 +63,13 @@ func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // recordedEnv starts an environment whose failure reasons go to rec and
 // whose log lines go to logs; o adjusts it further.
-func recordedEnv(t *testing.T, o testenv.Options) (*testenv.Env, *recordingErrors, *syncBuffer) {
+func recordedEnv(t *testing.T, o testenv.Options) (*testenv.Env, *recordingErrors, *testenv.Buffer) {
 	t.Helper()
-	rec, logs := &recordingErrors{}, &syncBuffer{}
+	rec, logs := &recordingErrors{}, &testenv.Buffer{}
 	more := o.Middleware
 	o.Middleware = func(c *middleware.Config) {
 		rec.install(c)
-		c.Logger = logs.logger()
+		c.Logger = logTo(logs)
 		if more != nil {
 			more(c)
 		}

@@ -207,8 +207,8 @@ func TestRedisSlowRefreshOutlivesLease(t *testing.T) {
 // TestRedisOutage: with redis-server killed, requests fail with a clear 503
 // and nobody is signed out; after it restarts, every session is back.
 func TestRedisOutage(t *testing.T) {
-	var logs syncBuffer
-	c := newCluster(t, clusterOptions{instances: 2, mw: func(cfg *middleware.Config) { cfg.Logger = logs.logger() }})
+	var logs testenv.Buffer
+	c := newCluster(t, clusterOptions{instances: 2, mw: func(cfg *middleware.Config) { cfg.Logger = logTo(&logs) }})
 	var browsers []*http.Client
 	for range 5 {
 		browsers = append(browsers, c.signIn(t, devprovider.DemoUser))

@@ -264,7 +264,7 @@ func TestEnvContractMTLS(t *testing.T) {
 				"OIDC_ISSUER=" + op.Issuer, "OIDC_CLIENT_ID=ex", "OIDC_CLIENT_AUTH=" + auth,
 				"OIDC_CLIENT_CERT_FILE=" + certFile, "OIDC_CLIENT_CERT_KEY_FILE=" + keyFile, "OIDC_FAPI=2.0",
 				"APP_URL=" + appURL, "LISTEN_ADDR=" + addr, "API_URL=" + op.MTLS + "/me"}
-			var stderr syncBuffer
+			var stderr testenv.Buffer
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -295,25 +295,6 @@ func TestEnvContractMTLS(t *testing.T) {
 			}
 		})
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a process's writes and a test's
-// read.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // signInAndCallAPI signs in through the app at appURL with login (the

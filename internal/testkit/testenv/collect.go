@@ -113,3 +113,23 @@ func ScanAfter(m interface{ Run() int }, fixed ...string) int {
 	fmt.Printf("secret scan: %d secrets issued, %d events and %d bytes of logs scanned, none found\n", len(secrets), events, size)
 	return 0
 }
+
+// Buffer is a bytes.Buffer safe for concurrent writers (handlers, a
+// process's output) and a test reading it.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *Buffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what was written so far.
+func (s *Buffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
