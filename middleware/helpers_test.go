@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
@@ -51,6 +52,21 @@ func base64URL(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeSt
 
 func newStore() (*session.CookieStore, error) {
 	return session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}})
+}
+
+// relay is a route of the app (behind Require) that GETs target with the
+// user's token (HTTPClient) and answers with the API's status and body.
+func relay(a *middleware.Auth, target string) http.Handler {
+	return a.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := a.HTTPClient(r).Get(target)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	})
 }
 
 // logTo is a logger that writes to s and, for the secret scan, to the

@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -119,16 +118,7 @@ func TestMTLS(t *testing.T) {
 				},
 			})
 			ledger.trust(s.op.Issuer)
-			s.app.Mux.Handle("/call/ledger", s.app.Auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
-				resp, err := s.app.Auth.HTTPClient(r).Get(ledger.URL + "/items")
-				if err != nil {
-					http.Error(w, err.Error(), http.StatusBadGateway)
-					return
-				}
-				defer resp.Body.Close()
-				w.WriteHeader(resp.StatusCode)
-				io.Copy(w, resp.Body)
-			}))
+			s.app.Mux.Handle("/call/ledger", relay(s.app.Auth, ledger.URL+"/items"))
 
 			if resp, _ := get(t, s.op.Browser(), s.app.URL+"/profile"); resp.StatusCode != http.StatusFound {
 				t.Fatalf("/profile: %d (%v)", resp.StatusCode, rec.last())
