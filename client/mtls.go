@@ -49,6 +49,9 @@ func checkCertificate(cert *tls.Certificate) error {
 func withCertificate(base http.RoundTripper, cert *tls.Certificate, field string) (http.RoundTripper, error) {
 	if base == nil {
 		base = http.DefaultTransport
+		if _, ok := base.(*http.Transport); !ok {
+			field = "http.DefaultTransport (used as " + field + " is nil)"
+		}
 	}
 	t, ok := base.(*http.Transport)
 	if !ok {
