@@ -50,7 +50,8 @@ func withCertificate(base http.RoundTripper, cert *tls.Certificate, field string
 	if base == nil {
 		base = http.DefaultTransport
 		if _, ok := base.(*http.Transport); !ok {
-			field = "http.DefaultTransport (used as " + field + " is nil)"
+			return nil, fmt.Errorf("%w: ClientCertificate: %s is nil, and http.DefaultTransport, used instead, is a %T, which cannot be given the certificate: set %s to an *http.Transport",
+				ErrConfig, field, base, field)
 		}
 	}
 	t, ok := base.(*http.Transport)
