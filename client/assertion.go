@@ -3,6 +3,7 @@ package client
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -38,7 +39,8 @@ type assertionSigner struct {
 }
 
 // newAssertionSigner checks that key and alg fit together: ES256 for an
-// ECDSA P-256 key; RS256 (default) or PS256 for RSA of at least 2048 bits.
+// ECDSA P-256 key; RS256 (default) or PS256 for RSA of at least 2048 bits;
+// EdDSA for Ed25519.
 func newAssertionSigner(key crypto.Signer, alg, kid, field string, cert *x509.Certificate) (*assertionSigner, error) {
 	s := &assertionSigner{key: key, kid: kid, cert: cert}
 	switch pub := key.Public().(type) {
@@ -59,8 +61,13 @@ func newAssertionSigner(key crypto.Signer, alg, kid, field string, cert *x509.Ce
 		default:
 			return nil, fmt.Errorf("%w: PrivateKeyAlg %q: an RSA key signs RS256 or PS256", ErrConfig, alg)
 		}
+	case ed25519.PublicKey:
+		if alg != "" && alg != "EdDSA" {
+			return nil, fmt.Errorf("%w: %s: an Ed25519 key signs EdDSA", ErrConfig, field)
+		}
+		s.alg = jose.EdDSA
 	default:
-		return nil, fmt.Errorf("%w: %s: %T keys are not supported; use ECDSA P-256 or RSA", ErrConfig, field, pub)
+		return nil, fmt.Errorf("%w: %s: %T keys are not supported; use ECDSA P-256, RSA or Ed25519", ErrConfig, field, pub)
 	}
 	opts := (&jose.SignerOptions{}).WithType("JWT")
 	if kid != "" {
@@ -137,6 +144,9 @@ func (s *assertionSigner) Algs() []jose.SignatureAlgorithm { return []jose.Signa
 // SignPayload implements jose.OpaqueSigner: SHA-256 of the payload, signed
 // by the key; an ECDSA signature's ASN.1 form becomes JWS's r || s.
 func (s *assertionSigner) SignPayload(payload []byte, alg jose.SignatureAlgorithm) ([]byte, error) {
+	if alg == jose.EdDSA {
+		return s.key.Sign(rand.Reader, payload, crypto.Hash(0)) // Ed25519 signs the message itself
+	}
 	h := crypto.SHA256.New()
 	h.Write(payload)
 	digest := h.Sum(nil)

@@ -36,7 +36,8 @@ func TestPrivateKeyConfig(t *testing.T) {
 		{"RSA 1024", rsa1024, "", client.AuthStyleAuto, false},
 		{"RSA with ES256", rsa2048, "ES256", client.AuthStyleAuto, false},
 		{"P-256 with RS256", p256, "RS256", client.AuthStyleAuto, false},
-		{"Ed25519", ed, "", client.AuthStyleAuto, false},
+		{"Ed25519", ed, "", client.AuthStyleAuto, true},
+		{"Ed25519 with ES256", ed, "ES256", client.AuthStyleAuto, false},
 		{"private_key_jwt without a key", nil, "", client.AuthStylePrivateKeyJWT, false},
 		{"client_secret_post without a secret", p256, "", client.AuthStylePost, false},
 	} {

@@ -116,14 +116,15 @@ type Config struct {
 	// a short-lived JWT signed with it goes with every token, refresh,
 	// revocation and pushed authorization request. Any crypto.Signer
 	// works, so the key can live in a KMS or HSM; its public key (ECDSA
-	// P-256, or RSA of 2048 bits or more) is registered at the provider.
+	// P-256, RSA of 2048 bits or more, or Ed25519) is registered at the
+	// provider.
 	// ClientSecret is then optional. Default: none.
 	PrivateKey crypto.Signer
 	// PrivateKeyID is the key's kid as registered (the JWT's kid header).
 	// Optional, but most providers with several keys need it.
 	PrivateKeyID string
 	// PrivateKeyAlg is the signature algorithm: ES256 for P-256 keys; RS256
-	// (default) or PS256 for RSA keys.
+	// (default) or PS256 for RSA keys; EdDSA for Ed25519 keys.
 	PrivateKeyAlg string
 	// PrivateKeyCert is PrivateKey's certificate, for providers that know
 	// the key by it (Entra ID's certificate credentials): the assertion's
@@ -195,7 +196,7 @@ type Config struct {
 	//     S256 (always on), client authentication by private_key_jwt
 	//     (PrivateKey) or mutual TLS (ClientCertificate; tls_client_auth
 	//     or self_signed_tls_client_auth), never a secret (ClientSecret,
-	//     SecretJWT); PS256 or ES256 signatures (an RSA key signs PS256
+	//     SecretJWT); PS256, ES256 or EdDSA signatures (an RSA key signs PS256
 	//     unless PrivateKeyAlg says otherwise, which is then refused); a
 	//     sender constraint: DPoP, or certificate-bound tokens
 	//     (ClientCertificate, with the registration's

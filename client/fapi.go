@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/go-jose/go-jose/v4"
-
 	"github.com/confidant-go/confidant/internal/jwtpeek"
 	"github.com/confidant-go/confidant/internal/netx"
 )
@@ -42,7 +40,7 @@ func checkFAPI(cfg *Config, signer *assertionSigner) error {
 		return refuse("PrivateKey (private_key_jwt) or ClientCertificate (tls_client_auth, self_signed_tls_client_auth) is required")
 	case cfg.AuthStyle != AuthStyleAuto && cfg.AuthStyle != AuthStylePrivateKeyJWT && !cfg.AuthStyle.mutualTLS():
 		return refuse("AuthStyle %s is not allowed: private_key_jwt, tls_client_auth or self_signed_tls_client_auth only", cfg.AuthStyle)
-	case signer != nil && signer.alg != jose.PS256 && signer.alg != jose.ES256:
+	case signer != nil && !slices.Contains(fapiAlgs, string(signer.alg)):
 		return refuse("PrivateKeyAlg %s is not allowed: PS256 (an RSA key: set PrivateKeyAlg \"PS256\"), ES256 or EdDSA", signer.alg)
 	case signer != nil && signer.cert != nil:
 		return refuse("PrivateKeyCert names the key for a provider that wants the token endpoint as the assertion's aud; FAPI 2.0 wants the issuer")

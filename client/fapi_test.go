@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -72,6 +73,15 @@ func TestFAPIRefusals(t *testing.T) {
 	cfg.PrivateKey = rs // no alg named: PS256 under the profile
 	if _, err := client.New(cfg); err != nil {
 		t.Errorf("an RSA key: %v", err)
+	}
+	_, ed, _ := ed25519.GenerateKey(rand.Reader)
+	cfg.PrivateKey = ed // EdDSA
+	if _, err := client.New(cfg); err != nil {
+		t.Errorf("an Ed25519 key: %v", err)
+	}
+	if _, err := client.New(client.Config{Provider: discovered, ClientID: "c", RedirectURL: "https://app.example/auth/callback",
+		SecretJWT: &client.SecretJWT{Key: ed, KeyID: "k", Issuer: "team"}}); !errors.Is(err, client.ErrConfig) || !strings.Contains(err.Error(), "Ed25519") {
+		t.Errorf("SecretJWT with an Ed25519 key: %v, want ErrConfig naming it", err)
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/event"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 // SecretJWT makes the client secret a JWT the client signs itself, as Sign
@@ -67,6 +69,9 @@ func newSecretMinter(cfg SecretJWT) (*secretMinter, error) {
 	s, err := newAssertionSigner(cfg.Key, "", cfg.KeyID, "SecretJWT.Key", nil)
 	if err != nil {
 		return nil, err
+	}
+	if s.alg == jose.EdDSA {
+		return nil, fmt.Errorf("%w: SecretJWT.Key: an Ed25519 key; the client secret is signed ES256 (Apple) or RS256", ErrConfig)
 	}
 	return &secretMinter{cfg: cfg, signer: s}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -407,11 +408,13 @@ func TestPushedAuthorizationRequestRefused(t *testing.T) {
 type kmsKey struct{ crypto.Signer }
 
 // TestPrivateKeyJWT (RFC 7523): with a registration that accepts only
-// private_key_jwt, an ECDSA P-256 key (ES256) and an RSA key (RS256, PS256)
-// behind a bare crypto.Signer authenticate the token, refresh, pushed
-// authorization and revocation requests, the method found from discovery.
+// private_key_jwt, an ECDSA P-256 key (ES256), an RSA key (RS256, PS256)
+// and an Ed25519 key (EdDSA) behind a bare crypto.Signer authenticate the
+// token, refresh, pushed authorization and revocation requests, the
+// method found from discovery.
 // A key the provider does not know is refused at the code exchange.
 func TestPrivateKeyJWT(t *testing.T) {
+	_, ed, _ := ed25519.GenerateKey(rand.Reader)
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	rs, _ := rsa.GenerateKey(rand.Reader, 2048)
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -425,6 +428,7 @@ func TestPrivateKeyJWT(t *testing.T) {
 		{"ES256", ec, ec, "", true},
 		{"RS256", rs, rs, "", true},
 		{"PS256", rs, rs, "PS256", true},
+		{"EdDSA", ed, ed, "EdDSA", true},
 		{"a key the provider does not know", other, ec, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
