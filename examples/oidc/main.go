@@ -10,7 +10,7 @@
 //	                      tls_client_auth or self_signed_tls_client_auth; default
 //	                      from discovery (tls_client_auth when the certificate is
 //	                      the only credential)
-//	OIDC_CLIENT_KEY_FILE  PEM, PKCS#8 private key (EC P-256 or RSA) for private_key_jwt
+//	OIDC_CLIENT_KEY_FILE  PEM, PKCS#8 private key (EC P-256, RSA or Ed25519) for private_key_jwt
 //	OIDC_CLIENT_KEY_ID    its kid, as registered at the provider
 //	OIDC_CLIENT_CERT_FILE, OIDC_CLIENT_CERT_KEY_FILE
 //	                      PEM client certificate and its PKCS#8 key, for mutual TLS

@@ -146,7 +146,7 @@ func Run(name string, newApp func(context.Context, Env) (http.Handler, error)) {
 	}
 }
 
-// PrivateKey reads a PEM, PKCS#8 private key (EC P-256 or RSA) from file,
+// PrivateKey reads a PEM, PKCS#8 private key (EC P-256, RSA or Ed25519) from file,
 // named by the variable name in errors.
 func PrivateKey(name, file string) (crypto.Signer, error) {
 	b, err := os.ReadFile(file)
