@@ -79,7 +79,9 @@ func withCertificate(base http.RoundTripper, cert *tls.Certificate, field string
 // certificate-bound access tokens) issues tokens that an API takes only
 // over it. base must then be nil or an *http.Transport (else an error
 // wrapping ErrConfig). Without a certificate it returns base unchanged.
-// The middleware calls it for its APIs; call it for calls of your own.
+// The middleware calls it for its APIs; call it for calls of your own,
+// once: each call makes a new transport, with a connection pool of its
+// own.
 func (c *Client) Transport(base http.RoundTripper) (http.RoundTripper, error) {
 	if c.cfg.ClientCertificate == nil {
 		return base, nil
