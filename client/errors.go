@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -67,10 +68,12 @@ type TokenError struct {
 	StatusCode  int    // HTTP status of the response
 	Code        string // the "error" field, e.g. "invalid_grant"
 	Description string // the "error_description" field, at most 256 bytes
+
+	endpoint string // which answered, in Error: "" for the token endpoint
 }
 
 func (e *TokenError) Error() string {
-	s := fmt.Sprintf("client: token endpoint answered %d", e.StatusCode)
+	s := fmt.Sprintf("client: %s answered %d", cmp.Or(e.endpoint, "token endpoint"), e.StatusCode)
 	if e.Code != "" {
 		s += " " + e.Code
 	}

@@ -200,7 +200,9 @@ func (c *Client) push(ctx context.Context, ep Endpoints, authURL string) (string
 		ExpiresIn  int    `json:"expires_in"`
 	}
 	if status != http.StatusCreated && status != http.StatusOK {
-		return "", fmt.Errorf("%w: %w", ErrPushedRequest, tokenErrorOf(status, body))
+		te := tokenErrorOf(status, body)
+		te.endpoint = "pushed authorization request endpoint"
+		return "", fmt.Errorf("%w: %w", ErrPushedRequest, te)
 	}
 	if json.Unmarshal(body, &par) != nil || par.RequestURI == "" {
 		return "", fmt.Errorf("%w: no request_uri in the answer", ErrPushedRequest)

@@ -27,7 +27,9 @@ func (c *Client) revoke(ctx context.Context, token, hint string) error {
 	if err != nil || status == http.StatusOK {
 		return err
 	}
-	return tokenErrorOf(status, body)
+	te := tokenErrorOf(status, body)
+	te.endpoint = "revocation endpoint"
+	return te
 }
 
 // Revoke revokes the grant behind tok the provider's way: the refresh

@@ -398,8 +398,9 @@ func TestPushedAuthorizationRequestRefused(t *testing.T) {
 	})
 	resp, _ := get(t, testenv.Browser(), s.app.URL+"/profile")
 	var te *client.TokenError
-	if err := rec.last(); resp.StatusCode != http.StatusBadGateway || !errors.Is(err, client.ErrPushedRequest) || !errors.As(err, &te) || te.Code != "invalid_client" {
-		t.Errorf("%d, reason %v; want 502 with ErrPushedRequest and invalid_client", resp.StatusCode, err)
+	if err := rec.last(); resp.StatusCode != http.StatusBadGateway || !errors.Is(err, client.ErrPushedRequest) || !errors.As(err, &te) || te.Code != "invalid_client" ||
+		!strings.Contains(err.Error(), "pushed authorization request endpoint answered 401") {
+		t.Errorf("%d, reason %v; want 502 with ErrPushedRequest and invalid_client, naming the PAR endpoint", resp.StatusCode, err)
 	}
 }
 
