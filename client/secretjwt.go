@@ -9,9 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/confidant-go/confidant/event"
-
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/confidant-go/confidant/event"
 )
 
 // SecretJWT makes the client secret a JWT the client signs itself, as Sign
