@@ -195,3 +195,24 @@ func withCert(tr *http.Transport, cert tls.Certificate) *http.Transport {
 	tr.TLSClientConfig.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
 	return tr
 }
+
+// TestMTLSTransportRefused: a client with a certificate and an
+// APITransport that cannot be given it (not an *http.Transport) are
+// refused at New, naming APITransport, instead of API calls that go out
+// without the certificate and fail at the API.
+func TestMTLSTransportRefused(t *testing.T) {
+	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"}, nil)
+	cert := certop.SelfSigned(t, "app")
+	c, err := client.New(client.Config{Provider: prov, ClientID: "c", RedirectURL: "https://app.example/auth/callback", ClientCertificate: &cert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, _ := newStore()
+	_, err = middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, APITransport: noRequest{}})
+	if !errors.Is(err, middleware.ErrConfig) || !errors.Is(err, client.ErrConfig) || !strings.Contains(err.Error(), "APITransport") {
+		t.Errorf("New: %v, want ErrConfig naming APITransport", err)
+	}
+	if _, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, APITransport: http.DefaultTransport.(*http.Transport).Clone()}); err != nil {
+		t.Errorf("New with an *http.Transport: %v", err)
+	}
+}
