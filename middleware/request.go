@@ -165,14 +165,22 @@ func (st *reqSession) runLocked(ctx context.Context, op refreshOp) error {
 		return nil // already stored by the refresh
 	}
 	if !st.sw.setPending(ns, "refresh") {
-		// The response has started: the new cookie cannot be written now.
-		// Keep the outcome for the old cookie so the next request gets the
-		// rotated tokens instead of replaying the old refresh token.
-		a.refresher.keepUnwritten(st.orig)
-		a.emit(ctx, event.Event{Kind: event.SessionSaved, Provider: old.Provider, Session: sessionRef(old),
-			Attrs: []slog.Attr{slog.String("why", "refresh after the response started: saved with the next request")}})
+		st.unwritten()
 	}
 	return nil
+}
+
+// unwritten is called when a refreshed session's cookie cannot reach the
+// browser (the response had started). The outcome is kept for the old
+// cookie, so the next request gets the rotated tokens instead of replaying
+// the old refresh token.
+func (st *reqSession) unwritten() {
+	if st.orig == nil {
+		return
+	}
+	st.a.refresher.keepUnwritten(st.orig)
+	st.a.emit(st.ctx, event.Event{Kind: event.SessionSaved, Provider: st.orig.Provider, Session: sessionRef(st.orig),
+		Attrs: []slog.Attr{slog.String("why", "refresh after the response started: saved with the next request")}})
 }
 
 // transient reports whether a refresh failed for want of the provider or
@@ -201,14 +209,17 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWrite
 // handler that needs no fresh token (SessionInfo).
 func (a *Auth) prepareMode(w http.ResponseWriter, r *http.Request, unavailable *bool) (sw *sessionWriter, st *reqSession, signedIn, ok bool) {
 	st = &reqSession{a: a, ctx: r.Context()}
-	st.sw = sessionWriter{ResponseWriter: w, a: a, r: r}
+	st.sw = sessionWriter{ResponseWriter: w, a: a, r: r, lost: st.unwritten}
 	sw = &st.sw
-	s, err := a.load(w, r)
+	s, tampered, err := a.load(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return nil, nil, false, false
 	}
 	if s == nil {
+		if tampered {
+			sw.setDelete() // so the browser stops sending it
+		}
 		return sw, st, false, true
 	}
 	if a.clientFor(s) == nil {
@@ -274,23 +285,21 @@ func (a *Auth) prepareMode(w http.ResponseWriter, r *http.Request, unavailable *
 	}
 }
 
-// load reads the session. A missing or untrustworthy one is (nil, nil); a
-// tampered cookie is deleted so the browser stops sending it.
-func (a *Auth) load(w http.ResponseWriter, r *http.Request) (*session.Session, error) {
-	s, err := a.cfg.Store.Load(r)
+// load reads the session. A missing or untrustworthy one is (nil, nil);
+// tampered reports a cookie that was there but could not be trusted, which
+// the caller deletes.
+func (a *Auth) load(r *http.Request) (s *session.Session, tampered bool, err error) {
+	s, err = a.cfg.Store.Load(r)
 	if err == nil {
-		return s, nil
+		return s, false, nil
 	}
 	if errors.Is(err, session.ErrNoSession) {
-		if errors.Is(err, session.ErrInvalidSession) {
-			a.cfg.Store.Delete(w, r)
-		}
-		return nil, nil
+		return nil, errors.Is(err, session.ErrInvalidSession), nil
 	}
 	if errors.Is(err, session.ErrConfig) {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, false, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
+	return nil, false, fmt.Errorf("%w: %w", ErrSessionStore, err)
 }
 
 // save stores s and reports it.

@@ -57,7 +57,7 @@ func (a *Auth) require(next http.Handler, need Requirement) http.Handler {
 			}
 		}
 		if signedIn {
-			next.ServeHTTP(sw, withSession(r, st))
+			sw.serve(next, withSession(r, st))
 			return
 		}
 		if isNavigation(r) {
@@ -111,7 +111,7 @@ func (a *Auth) Optional(next http.Handler) http.Handler {
 				return
 			}
 		}
-		next.ServeHTTP(sw, r)
+		sw.serve(next, r)
 	})
 }
 

@@ -10,38 +10,58 @@ import (
 	"sync"
 
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/session"
 )
 
 // sessionWriter puts a changed session in the response by construction.
-// A save (or a deletion) is placed in the response's header map at once,
-// when it is asked for: the Set-Cookie lines are there before the first
-// byte, whichever writer sends it (a framework such as gin writes through
-// its own writer, not this one), and no early return of a handler can
-// forget them. A later change replaces the lines the earlier one placed.
 //
-// An informational response (103 Early Hints, 100 Continue) written through
-// this writer goes out without them, and they are put back for the final
-// response (httputil.ReverseProxy clears the header map after a 1xx).
-// Unwrap gives http.ResponseController the original writer.
+// A change (a save or a deletion) is recorded as the Set-Cookie lines it
+// makes. The lines reach the response's header map only at moments the SDK
+// sees, on the goroutine that writes the response:
 //
-// A refresh made while the handler runs places its cookie from the
-// goroutine that called the API: like any header, that is not safe while
-// another goroutine changes the header map (see HTTPClient).
+//   - before the handler runs (prepare), at once: the SDK's own answers (a
+//     redirect to sign in, 401) are written to the writer below;
+//   - when the final response starts through this writer (WriteHeader,
+//     Write, ReadFrom, Flush, Hijack), put back if something cleared them
+//     (httputil.ReverseProxy clears the header map after a 1xx);
+//   - after the handler returns, when it wrote nothing (settle).
+//
+// Whenever they are placed, the response is marked Cache-Control: no-store
+// and Vary: Cookie, over whatever caching the handler asked for: a sealed
+// session never rides a response a shared cache may store.
+//
+// While the handler runs (after hand), the lines are kept out of the header
+// map: a refresh made on another goroutine (a handler that calls APIs from
+// an errgroup while it sets its own headers) only records its change, and
+// a writer this one does not see (a framework's own, written to directly)
+// sends no cookie rather than one marked cacheable. A change that could
+// not be sent is reported to lost, so the rotated tokens wait for the old
+// cookie's next request.
+//
+// An informational response (103 Early Hints, 100 Continue) goes out
+// without the lines. Unwrap gives http.ResponseController the original
+// writer.
 type sessionWriter struct {
 	http.ResponseWriter
 	a *Auth
 	r *http.Request
+	// lost is called (once, after the handler) when a save made while the
+	// handler ran could not reach the browser.
+	lost func()
 
 	mu      sync.Mutex
-	started bool     // the final response has begun through this writer
-	placed  []string // the Set-Cookie lines this writer placed
+	handed  bool     // the handler runs: changes wait for the response to start
+	started bool     // the final response has begun, or the handler returned
+	saved   bool     // the latest change is a save (not a deletion)
+	placed  []string // the Set-Cookie lines of the latest change
+	inMap   []string // the lines of this writer now in the header map
 }
 
 // setPending saves s into the response. It reports false when the response
 // has already started, so the cookie can no longer reach the browser.
 func (w *sessionWriter) setPending(s *session.Session, why string) bool {
-	return w.place(func(rw http.ResponseWriter) {
+	return w.place(true, func(rw http.ResponseWriter) {
 		w.a.save(rw, w.r, s, why)
 	})
 }
@@ -49,31 +69,79 @@ func (w *sessionWriter) setPending(s *session.Session, why string) bool {
 // setDelete deletes the session, in the store and in the browser; it
 // reports false when the response has already started.
 func (w *sessionWriter) setDelete() bool {
-	return w.place(func(rw http.ResponseWriter) {
+	return w.place(false, func(rw http.ResponseWriter) {
 		if err := w.a.cfg.Store.Delete(rw, w.r); err != nil {
 			w.a.emit(w.r.Context(), event.Event{Kind: event.Rejected, Err: fmt.Errorf("%w: %w", ErrSessionStore, err)})
 		}
 	})
 }
 
-// place runs write against the response's header map, in place of what
-// the last call placed, and remembers the Set-Cookie lines it added.
-func (w *sessionWriter) place(write func(http.ResponseWriter)) bool {
+// place runs write (a store's Save or Delete) against a header of its own
+// and records the Set-Cookie lines it made, in place of the last change's.
+func (w *sessionWriter) place(saved bool, write func(http.ResponseWriter)) bool {
+	rec := headerOnly{}
+	write(rec)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	started := w.started || writtenBelow(w.ResponseWriter)
-	h := w.ResponseWriter.Header()
-	if len(w.placed) > 0 {
-		h["Set-Cookie"] = without(h["Set-Cookie"], w.placed)
+	if w.started {
+		return false
 	}
-	before := len(h["Set-Cookie"])
-	write(w.ResponseWriter)
-	w.placed = slices.Clone(h["Set-Cookie"][before:])
-	return !started
+	w.placed, w.saved = rec["Set-Cookie"], saved
+	if !w.handed {
+		w.applyLocked()
+	}
+	return true
 }
 
-// final marks the start of the final response, with the placed lines in
-// its header (put back if something cleared them).
+// applyLocked puts the latest change's lines in the header map, in place
+// of those of an earlier one, and marks the response not to be stored.
+// Called with w.mu held, on the goroutine that writes the response.
+func (w *sessionWriter) applyLocked() {
+	if len(w.placed) == 0 && len(w.inMap) == 0 {
+		return
+	}
+	h := w.ResponseWriter.Header()
+	lines := without(h["Set-Cookie"], w.inMap)
+	lines = append(lines, w.placed...)
+	if len(lines) == 0 {
+		delete(h, "Set-Cookie")
+	} else {
+		h["Set-Cookie"] = lines
+	}
+	w.inMap = w.placed
+	if len(w.placed) > 0 {
+		netx.NoStore(h)
+	}
+}
+
+// hand is called just before the handler runs: from now on changes wait
+// for the response to start, and the lines placed so far leave the header
+// map until then.
+func (w *sessionWriter) hand() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.handed = true
+	if len(w.inMap) > 0 {
+		h := w.ResponseWriter.Header()
+		if rest := without(h["Set-Cookie"], w.inMap); len(rest) == 0 {
+			delete(h, "Set-Cookie")
+		} else {
+			h["Set-Cookie"] = rest
+		}
+		w.inMap = nil
+	}
+}
+
+// serve runs the handler next with this writer: changes wait for the
+// response to start while it runs, and settle after it returns.
+func (w *sessionWriter) serve(next http.Handler, r *http.Request) {
+	w.hand()
+	next.ServeHTTP(w, r)
+	w.settle()
+}
+
+// final marks the start of the final response through this writer, with
+// the latest change's lines in its header.
 func (w *sessionWriter) final() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -81,11 +149,29 @@ func (w *sessionWriter) final() {
 		return
 	}
 	w.started = true
-	h := w.ResponseWriter.Header()
-	for _, c := range w.placed {
-		if !slices.Contains(h["Set-Cookie"], c) {
-			h["Set-Cookie"] = append(h["Set-Cookie"], c)
-		}
+	w.applyLocked()
+}
+
+// settle is called when the handler has returned. A response it did not
+// start is sent by the server from the header map: the lines go there. A
+// response a writer below this one started (a framework's own, written to
+// directly) could not carry them: a save is reported to lost.
+func (w *sessionWriter) settle() {
+	w.mu.Lock()
+	if w.started {
+		w.mu.Unlock()
+		return
+	}
+	w.started = true
+	lost := false
+	if writtenBelow(w.ResponseWriter) {
+		lost = w.saved && len(w.placed) > 0
+	} else {
+		w.applyLocked()
+	}
+	w.mu.Unlock()
+	if lost && w.lost != nil {
+		w.lost()
 	}
 }
 
@@ -103,6 +189,14 @@ func without(lines, drop []string) []string {
 	}
 	return kept
 }
+
+// headerOnly is a ResponseWriter that only has a header: what a store's
+// Save or Delete writes its cookie to before the writer places it.
+type headerOnly http.Header
+
+func (h headerOnly) Header() http.Header       { return http.Header(h) }
+func (headerOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (headerOnly) WriteHeader(int)             {}
 
 // writtenBelow reports whether a writer this one wraps says it has started
 // its response (gin's writer does, through Written), which a framework's
@@ -128,15 +222,15 @@ func (w *sessionWriter) WriteHeader(code int) {
 		w.mu.Lock()
 		h := w.ResponseWriter.Header()
 		kept := h["Set-Cookie"]
-		if len(w.placed) > 0 && !w.started {
-			if rest := without(kept, w.placed); len(rest) == 0 {
+		if len(w.inMap) > 0 {
+			if rest := without(kept, w.inMap); len(rest) == 0 {
 				delete(h, "Set-Cookie")
 			} else {
 				h["Set-Cookie"] = rest
 			}
 		}
 		w.ResponseWriter.WriteHeader(code)
-		if len(w.placed) > 0 && !w.started {
+		if len(w.inMap) > 0 {
 			h["Set-Cookie"] = kept
 		}
 		w.mu.Unlock()

@@ -74,12 +74,14 @@ func (f *frameworkWriter) Unwrap() http.ResponseWriter { return f.ResponseWriter
 
 // TestRefreshInHandlerReachesBrowser: a refresh made while the handler runs
 // (its API call found the access token about to expire) reaches the browser
-// whichever writer sends the response: the SDK's, a framework's own writer
-// that the SDK did not wrap (gin's handlers write through gin's), after an
-// Early Hints (which carries no cookie), or none at all. When a framework's
-// writer had already started the response, the cookie cannot be sent: the
-// rotated tokens then wait for the old cookie's next request instead of
-// being lost.
+// when the response goes through the SDK's writer: directly, after an
+// Early Hints (which carries no cookie), after calls from several
+// goroutines, or when nothing is written at all. A framework's own writer
+// that the handler writes to directly, past the SDK's (as gin's handlers do
+// unless the adapter routes them through it, see testdata/routers), gets no
+// cookie, since the SDK cannot mark that response no-store: the rotated
+// tokens then wait for the old cookie's next request instead of being
+// lost.
 func TestRefreshInHandlerReachesBrowser(t *testing.T) {
 	clock := &testenv.Clock{}
 	env := testenv.New(t, testenv.Options{Clock: clock})
@@ -105,11 +107,11 @@ func TestRefreshInHandlerReachesBrowser(t *testing.T) {
 		sent    bool // the new cookie reaches the browser with this response
 	}{
 		{"the SDK's writer", func(fw, w http.ResponseWriter, r *http.Request) { callAPI(r); io.WriteString(w, "ok") }, true},
-		{"the framework's writer", func(fw, w http.ResponseWriter, r *http.Request) { callAPI(r); io.WriteString(fw, "ok") }, true},
+		{"the framework's writer", func(fw, w http.ResponseWriter, r *http.Request) { callAPI(r); io.WriteString(fw, "ok") }, false},
 		{"the framework's writer, status first", func(fw, w http.ResponseWriter, r *http.Request) {
 			callAPI(r)
 			fw.WriteHeader(http.StatusAccepted)
-		}, true},
+		}, false},
 		{"after Early Hints", func(fw, w http.ResponseWriter, r *http.Request) {
 			callAPI(r)
 			w.Header().Set("Link", "</app.css>; rel=preload; as=style")

@@ -20,7 +20,9 @@
 // [OriginBinder]), and only a plain-http loopback origin (localhost
 // development, where browsers would drop Secure cookies) gets cookies without
 // it. Every response that sets or clears a cookie is Cache-Control: no-store
-// with Vary: Cookie.
+// (no other directive, and no CDN-Cache-Control or Surrogate-Control) with
+// Vary: Cookie; the middleware keeps it so over the handler's own caching
+// headers, and sends no cookie through a writer it does not see.
 // Attributes are given with gorilla/sessions' [sessions.Options], so gorilla
 // users feel at home.
 //

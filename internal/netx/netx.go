@@ -57,10 +57,21 @@ func Origin(u *url.URL) string {
 }
 
 // NoStore marks a response that sets or clears a cookie, or belongs to a
-// sign-in: no cache may store it (Cache-Control: no-store), and a cache
-// that does anyway must key it by the Cookie header (Vary: Cookie).
+// sign-in: no cache may store it (Cache-Control: no-store, in place of
+// any other directive), and a cache that does anyway must key it by the
+// Cookie header (Vary: Cookie). The fields by which a CDN is told to cache
+// over Cache-Control go: CDN-Cache-Control (RFC 9213) and any other
+// "…-Cache-Control" (Cloudflare-CDN-Cache-Control), Surrogate-Control
+// (Fastly, Varnish), Edge-Control (Akamai) and X-Accel-Expires (nginx).
 func NoStore(h http.Header) {
 	h.Set("Cache-Control", "no-store")
+	for k := range h {
+		switch {
+		case len(k) > len("-Cache-Control") && strings.EqualFold(k[len(k)-len("-Cache-Control"):], "-Cache-Control"),
+			strings.EqualFold(k, "Surrogate-Control"), strings.EqualFold(k, "Edge-Control"), strings.EqualFold(k, "X-Accel-Expires"):
+			delete(h, k)
+		}
+	}
 	for _, v := range h.Values("Vary") {
 		for _, f := range strings.Split(v, ",") {
 			if strings.EqualFold(strings.TrimSpace(f), "Cookie") {

@@ -2,7 +2,10 @@
 // each wired as the README shows: gin (through the adapter Gin), echo
 // (echo.WrapMiddleware) and chi (Use and With, no adapter). Each app has
 // the same pages: /account for everyone signed in, /admin for the "admins"
-// group, /orders calling an API with the user's token, and sign-out.
+// group, /orders calling an API with the user's token, /home for everyone
+// (marked cacheable by a CDN, as a home page is; with ?orders it calls the
+// API too), /proxied relaying the API's /public through
+// httputil.ReverseProxy for those signed in, and sign-out.
 package routers
 
 import (
@@ -10,6 +13,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -23,20 +28,39 @@ import (
 
 // Gin adapts one of confidant's middleware (auth.Require, auth.Optional,
 // auth.RequireWith(…)) to gin: the rest of gin's chain runs inside it, with
-// the request that carries the user; when it answered by itself (a
-// redirect to sign in, 401, 403), the chain stops there.
+// the request that carries the user, and writes through the middleware's
+// writer, so that a session the SDK saved goes out with the response
+// (marked Cache-Control: no-store); when it answered by itself (a redirect
+// to sign in, 401, 403), the chain stops there.
 func Gin(mw func(http.Handler) http.Handler) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		next := false
+		next, gw := false, c.Writer
 		mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			next = true
-			c.Request = r
+			c.Request, c.Writer = r, ginWriter{gw, w}
 			c.Next()
-		})).ServeHTTP(c.Writer, c.Request)
+			c.Writer = gw
+		})).ServeHTTP(gw, c.Request)
 		if !next {
 			c.Abort()
 		}
 	}
+}
+
+// ginWriter is gin's writer with the response written through w, the
+// middleware's (which writes to gin's).
+type ginWriter struct {
+	gin.ResponseWriter
+	w http.ResponseWriter
+}
+
+func (g ginWriter) WriteHeader(code int)              { g.w.WriteHeader(code) }
+func (g ginWriter) Write(b []byte) (int, error)       { return g.w.Write(b) }
+func (g ginWriter) WriteString(s string) (int, error) { return io.WriteString(g.w, s) }
+func (g ginWriter) Flush()                            { http.NewResponseController(g.w).Flush() }
+func (g ginWriter) WriteHeaderNow() {
+	g.w.WriteHeader(g.Status())
+	g.ResponseWriter.WriteHeaderNow()
 }
 
 // Config is what the apps need.
@@ -79,6 +103,33 @@ func orders(auth *middleware.Auth, apiURL string, r *http.Request) (int, string)
 
 func name(r *http.Request) string { return middleware.UserFrom(r.Context()).Name }
 
+// home is a page for everyone that a CDN may cache, as far as the app is
+// concerned: the SDK overrides that on a response that carries a cookie.
+func home(auth *middleware.Auth, apiURL string, w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=600")
+	u := middleware.UserFrom(r.Context())
+	if u == nil {
+		io.WriteString(w, "home")
+		return
+	}
+	if r.URL.Query().Has("orders") {
+		code, body := orders(auth, apiURL, r)
+		fmt.Fprintf(w, "home of %s, orders %d %s", u.Name, code, body)
+		return
+	}
+	io.WriteString(w, "home of "+u.Name)
+}
+
+// proxy relays the API's /public, with its query (?hints: the API sends
+// 103 Early Hints first).
+func proxy(apiURL string) *httputil.ReverseProxy {
+	target, _ := url.Parse(apiURL)
+	return &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target)
+		pr.Out.URL.Path = "/public"
+	}}
+}
+
 // GinApp is the app on gin.
 func GinApp(auth *middleware.Auth, apiURL string) http.Handler {
 	r := gin.New()
@@ -93,6 +144,8 @@ func GinApp(auth *middleware.Auth, apiURL string) http.Handler {
 		code, body := orders(auth, apiURL, c.Request)
 		c.String(code, body)
 	})
+	r.GET("/home", Gin(auth.Optional), func(c *gin.Context) { home(auth, apiURL, c.Writer, c.Request) })
+	r.GET("/proxied", Gin(auth.Require), gin.WrapH(proxy(apiURL)))
 	return r
 }
 
@@ -110,6 +163,11 @@ func EchoApp(auth *middleware.Auth, apiURL string) http.Handler {
 		code, body := orders(auth, apiURL, c.Request())
 		return c.String(code, body)
 	}, echo.WrapMiddleware(auth.Require))
+	e.GET("/home", func(c echo.Context) error {
+		home(auth, apiURL, c.Response(), c.Request())
+		return nil
+	}, echo.WrapMiddleware(auth.Optional))
+	e.GET("/proxied", echo.WrapHandler(proxy(apiURL)), echo.WrapMiddleware(auth.Require))
 	return e
 }
 
@@ -125,7 +183,9 @@ func ChiApp(auth *middleware.Auth, apiURL string) http.Handler {
 			w.WriteHeader(code)
 			io.WriteString(w, body)
 		})
+		r.Handle("/proxied", proxy(apiURL))
 	})
+	r.With(auth.Optional).Get("/home", func(w http.ResponseWriter, r *http.Request) { home(auth, apiURL, w, r) })
 	r.With(auth.RequireWith(middleware.Claim("groups", "admins"))).Get("/admin", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "admin: %s", name(r))
 	})

@@ -76,6 +76,15 @@ func newOrdersAPI(t *testing.T) *ordersAPI {
 }
 
 func (api *ordersAPI) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/public" { // what the apps relay through httputil.ReverseProxy
+		if r.URL.Query().Has("hints") {
+			w.Header().Set("Link", "</app.css>; rel=preload; as=style")
+			w.WriteHeader(http.StatusEarlyHints)
+		}
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		io.WriteString(w, "public")
+		return
+	}
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	api.mu.Lock()
 	api.seen = append(api.seen, tok)
@@ -163,7 +172,94 @@ func do(t *testing.T, browser *http.Client, method, url string, header http.Head
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	checkNoStore(t, method+" "+url, resp)
 	return resp, string(b)
+}
+
+// checkNoStore fails when resp carries a cookie and may be stored by a
+// cache: every response of every test goes through it.
+func checkNoStore(t *testing.T, what string, resp *http.Response) {
+	t.Helper()
+	if len(resp.Header.Values("Set-Cookie")) == 0 {
+		return
+	}
+	if cc := resp.Header.Values("Cache-Control"); len(cc) != 1 || cc[0] != "no-store" {
+		t.Errorf("%s: %d, a response with Set-Cookie has Cache-Control %q, want exactly no-store", what, resp.StatusCode, cc)
+	}
+	vary := false
+	for _, v := range resp.Header.Values("Vary") {
+		for _, f := range strings.Split(v, ",") {
+			vary = vary || strings.EqualFold(strings.TrimSpace(f), "Cookie")
+		}
+	}
+	if !vary {
+		t.Errorf("%s: %d, a response with Set-Cookie has Vary %q, want Cookie", what, resp.StatusCode, resp.Header.Values("Vary"))
+	}
+}
+
+// TestNoStoreOnEveryRouter (issue 34, finding 1): on gin, echo and chi, a
+// page the app marks cacheable (Cache-Control: public), a page relayed
+// through httputil.ReverseProxy (with and without 103 Early Hints first),
+// carries the session the SDK changed (a refresh before the handler, a
+// refresh while it runs) with Cache-Control: no-store and Vary: Cookie
+// (checked by do on every response), and the cookie reaches the browser:
+// an instance restarted afterwards carries on with it alone. Before the
+// fix, gin's and echo's pages went out "public, max-age=600" with the
+// sealed session, and gin's relayed page after a 103 lost the cookie.
+func TestNoStoreOnEveryRouter(t *testing.T) {
+	for name, build := range map[string]func(*middleware.Auth, string) http.Handler{
+		"gin": GinApp, "echo": EchoApp, "chi": ChiApp,
+	} {
+		t.Run(name, func(t *testing.T) {
+			api := newOrdersAPI(t)
+			srv := start(t, build, api)
+			reuses := op.RefreshTokenReuses()
+			browser := confidanttest.Browser()
+			if code, body := get(t, browser, srv.URL+"/home"); code != http.StatusOK || body != "home" {
+				t.Fatalf("home, anonymous: %d %q", code, body)
+			}
+			if _, err := op.SignIn(browser, srv.URL+"/account", alice); err != nil {
+				t.Fatal(err)
+			}
+			for _, page := range []struct{ path, body string }{
+				{"/home", "home of Alice"},
+				{"/proxied", "public"},
+				{"/proxied?hints", "public"},
+			} {
+				clock.Add(tokenLifetime) // a refresh before the handler
+				before := op.TokenRequests()
+				resp, body := do(t, browser, "GET", srv.URL+page.path, nil)
+				if resp.StatusCode != http.StatusOK || body != page.body {
+					t.Fatalf("%s: %d %q", page.path, resp.StatusCode, body)
+				}
+				if n := op.TokenRequests() - before; n != 1 {
+					t.Errorf("%s: %d token requests, want 1 refresh", page.path, n)
+				}
+				if len(resp.Header.Values("Set-Cookie")) == 0 {
+					t.Errorf("%s: the refreshed session sent no Set-Cookie", page.path)
+				}
+				srv.restart() // only the cookie the browser was sent carries on
+			}
+			// A refresh while the handler runs: the API refuses the token.
+			get(t, browser, srv.URL+"/orders")
+			api.refuse(api.last())
+			resp, body := do(t, browser, "GET", srv.URL+"/home?orders", nil)
+			if resp.StatusCode != http.StatusOK || body != "home of Alice, orders 200 orders of alice" {
+				t.Fatalf("home?orders: %d %q", resp.StatusCode, body)
+			}
+			if len(resp.Header.Values("Set-Cookie")) == 0 {
+				t.Error("home?orders: the session refreshed during the handler sent no Set-Cookie")
+			}
+			srv.restart()
+			if code, body := get(t, browser, srv.URL+"/orders"); code != http.StatusOK || body != "orders of alice" {
+				t.Errorf("orders after a restart: %d %q", code, body)
+			}
+			if n := op.RefreshTokenReuses() - reuses; n != 0 {
+				t.Errorf("%d rotated-away refresh tokens presented", n)
+			}
+			do(t, browser, "POST", srv.URL+"/auth/logout", http.Header{"Origin": {srv.URL}})
+		})
+	}
 }
 
 func get(t *testing.T, browser *http.Client, url string) (int, string) {
