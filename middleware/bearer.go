@@ -195,12 +195,14 @@ func sameOriginRedirects(req *http.Request, via []*http.Request) error {
 // request for any other URL fails with ErrAPINotAllowed without being sent,
 // and a redirect to another origin, or from https to http, fails with
 // ErrCrossOriginRedirect without being followed. It refreshes the token when
-// it has expired: the new session cookie is added to the response's header
-// at once, so it goes out with the response whichever writer sends it (a
-// router's own, as gin's); if the response has already started, the new
-// tokens reach the browser on the user's next request. The client may be
-// used from several goroutines, but as with any header, the handler must
-// not change w.Header() while one of them is in a call. When the refresh fails and
+// it has expired: the new session cookie goes out with the response when it
+// starts through the middleware's writer (or, when the handler writes
+// nothing, after it returns), marked Cache-Control: no-store; if the
+// response has already started, or is written past the middleware's writer
+// (a framework's own), the new tokens reach the browser on the user's next
+// request. The client may be used from several goroutines while the handler
+// sets its headers: a refresh never writes the header map from the
+// goroutine that made it. When the refresh fails and
 // the session goes on, it sends the current token while that is still good
 // for a moment; after that its requests fail with an error wrapping
 // ErrRefreshUnavailable, for which StatusCode gives 503 (answer it with a

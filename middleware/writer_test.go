@@ -192,3 +192,70 @@ func TestRefreshInHandlerReachesBrowser(t *testing.T) {
 		})
 	}
 }
+
+// TestAPICallsFromGoroutinesWhileSettingHeaders (issue 34, finding 5): a
+// handler that calls APIs from several goroutines (an errgroup) while it
+// sets its own headers: the refresh one of them makes never writes the
+// header map from its goroutine (a concurrent map write is fatal, and the
+// race detector reports it), and the rotated cookie still reaches the
+// browser with the response. Before the fix, -race reported the refresh's
+// write of the header map against the handler's.
+func TestAPICallsFromGoroutinesWhileSettingHeaders(t *testing.T) {
+	clock := &testenv.Clock{}
+	env := testenv.New(t, testenv.Options{Clock: clock})
+	var (
+		mu     sync.Mutex
+		expiry time.Time
+	)
+	mux := http.NewServeMux()
+	mux.Handle("/fanout", env.Auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		clock.Set(expiry.Add(-5 * time.Second)) // due for a call, not before the handler
+		mu.Unlock()
+		done := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				resp, err := env.Auth.HTTPClient(r).Get(env.APISrv.URL)
+				if err != nil {
+					t.Errorf("API call: %v", err)
+					return
+				}
+				resp.Body.Close()
+			})
+		}
+		go func() { wg.Wait(); close(done) }()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				io.WriteString(w, "ok")
+				return
+			default:
+				w.Header().Set(fmt.Sprintf("X-Part-%d", i%8), "x") // the handler's own headers, meanwhile
+				w.Header().Del("X-Part-0")
+			}
+		}
+	})))
+	mux.Handle("/", env.App.Config.Handler)
+	env.App.Config.Handler = mux
+	for i := range 5 {
+		clock.Set(time.Time{})
+		hc := testenv.Browser()
+		env.SignIn(t, hc, "/profile")
+		before := env.Session(t, hc)
+		mu.Lock()
+		expiry = before.Expiry
+		mu.Unlock()
+		resp, body := env.Get(t, hc, "/fanout")
+		if resp.StatusCode != http.StatusOK || body != "ok" {
+			t.Fatalf("round %d: %d %q", i, resp.StatusCode, body)
+		}
+		checkNoStore(t, "fanout", resp)
+		if after := env.Session(t, hc); after == nil || after.RefreshToken == before.RefreshToken {
+			t.Fatalf("round %d: the refreshed session did not reach the browser", i)
+		}
+	}
+	if n := env.OP.ReusedRefreshTokens(); n != 0 {
+		t.Errorf("%d rotated-away refresh tokens presented", n)
+	}
+}
