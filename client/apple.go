@@ -11,8 +11,9 @@ package client
 //     as Apple requires when the name or e-mail is asked for: the scopes
 //     default to openid, name and email;
 //   - the user's name is never in the ID token: it arrives once, in the
-//     form_post's user field of the first sign-in, and is kept in the
-//     session's claims (unsigned: a display name only);
+//     form_post's user field of the first sign-in, and becomes the user's
+//     Name, kept across refreshes; being unsigned, it is a display name
+//     only and never enters the claims (Claim("name", …) cannot match it);
 //   - there is no userinfo endpoint; the ID token's email_verified may be
 //     the string "true".
 func Apple(opts ...ProviderOption) (*Provider, error) {
@@ -27,6 +28,7 @@ func Apple(opts ...ProviderOption) (*Provider, error) {
 	p.q.defaultScopes = []string{"openid", "name", "email"}
 	p.q.authStyle = AuthStylePost
 	p.q.responseMode = "form_post"
+	p.q.formUser = true
 	p.q.noOfflineConsent = true // Apple issues refresh tokens without offline_access
 	return p, nil
 }

@@ -154,12 +154,14 @@ func (c *Client) finish(ctx context.Context, r *resolved, l *Login, tok *oauth2.
 			return nil, err
 		}
 	}
-	if name := formUserName(l.FormUser); name != "" && claims["name"] == nil {
-		claims["name"] = name // kept by refreshes, which keep claims they do not repeat
-	}
 	res.User, err = c.userFrom(claims)
 	if err != nil {
 		return nil, err
+	}
+	if c.cfg.Provider.q.formUser && res.User.Name == "" {
+		// Apple's name of a first sign-in: unsigned, so a display name
+		// only, never a claim a requirement could match.
+		res.User.Name = formUserName(l.FormUser)
 	}
 	return res, nil
 }

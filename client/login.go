@@ -30,9 +30,11 @@ type Login struct {
 
 	// FormUser is the "user" field of a form_post authorization response:
 	// Sign in with Apple sends the user's name there (JSON), on the first
-	// sign-in only, and never in the ID token. Exchange takes the name from
-	// it when the ID token has none. It came through the browser, unsigned:
-	// a display name, never an identity.
+	// sign-in only, and never in the ID token. For the Apple preset only,
+	// Exchange takes Result.User.Name from it when the ID token has none;
+	// it came through the browser, unsigned, so it never enters the claims
+	// (User.Claims): a display name, never an identity. Other providers'
+	// "user" fields are ignored.
 	FormUser string
 
 	// ACRValues and MaxAge are the authentication the request asked for

@@ -38,6 +38,9 @@ type quirks struct {
 	// refreshAlways: the provider issues a refresh token with every code
 	// and refuses the offline_access scope (GitLab), so it is not sent.
 	refreshAlways bool
+	// formUser: the form_post response's "user" field (Apple's, on a
+	// first sign-in) gives the display name when the ID token has none.
+	formUser bool
 	// fetchUserInfo turns Config.FetchUserInfo on (GitLab's groups are in
 	// userinfo only).
 	fetchUserInfo bool

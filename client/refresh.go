@@ -18,7 +18,9 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/jwtpeek"
 	"github.com/confidant-go/confidant/internal/lifetime"
 )
 
@@ -53,17 +55,30 @@ type Previous struct {
 	// the refresh request proves it. Nil for Bearer tokens.
 	DPoPKey *ecdsa.PrivateKey
 	// Claims are the user's claims as the session holds them (a JSON
-	// object): those a refreshed ID token lacks (userinfo's, merged at
-	// sign-in with FetchUserInfo) are kept in Result.User. Optional.
+	// object). A refresh that brings an ID token replaces them with its
+	// claims and, with FetchUserInfo, userinfo's asked again; only when
+	// userinfo cannot be had now are the claims it gave before kept, until
+	// the next refresh. Optional.
 	Claims json.RawMessage
+	// IDToken is the session's raw ID token, verified when it came. With
+	// RenewClaims, a refresh that brings no new one asks userinfo and puts
+	// its claims over this token's. Optional.
+	IDToken string
+	// RenewClaims asks a refresh that brings no ID token to ask the
+	// provider for the user's claims again: userinfo, or a plain OAuth 2.0
+	// provider's user API. Result.User is then set when it answered, and
+	// empty when it could not be asked now (the old claims stay).
+	RenewClaims bool
 }
 
 // Refresh redeems refreshToken at the token endpoint. The result's Token
 // carries the new access token and the rotated refresh token, or the old
 // refresh token when the provider returned none. When the provider returns
 // a new ID token it is verified (signature, aud, azp, exp, iat; no nonce)
-// and must keep prev's issuer and subject; Result.IDToken and
-// Result.User are then set, otherwise they are empty.
+// and must keep prev's issuer and subject; Result.IDToken and Result.User
+// (the new ID token's claims, and userinfo's with FetchUserInfo) are then
+// set. Without one they are empty, unless prev.RenewClaims asked for the
+// user again.
 //
 // invalid_grant gives an error wrapping ErrRefreshRevoked; an unreachable
 // provider, a timeout or a 5xx gives ErrProviderUnavailable.
@@ -166,6 +181,9 @@ func (c *Client) refresh(ctx context.Context, r *resolved, refreshToken string, 
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" || r.ep.Issuer == "" {
+		if prev.RenewClaims {
+			return res, c.renewUser(ctx, r, res, prev)
+		}
 		return res, nil
 	}
 	idt, claims, err := c.verifyIDToken(ctx, r, raw, tok.AccessToken, "")
@@ -186,22 +204,107 @@ func (c *Client) refresh(ctx context.Context, r *resolved, refreshToken string, 
 	if at, ok := claims["auth_time"].(float64); ok && !prev.AuthTime.IsZero() && int64(at) != prev.AuthTime.Unix() {
 		return nil, fmt.Errorf("%w: auth_time changed", ErrIdentityChanged)
 	}
-	var kept map[string]any
-	if len(prev.Claims) > 0 && json.Unmarshal(prev.Claims, &kept) == nil {
-		// A refreshed ID token need not repeat what userinfo said at
-		// sign-in (strict providers put profile claims there only):
-		// keep what it does not say, so Claim() checks do not flip.
-		for k, v := range kept {
-			if _, ok := claims[k]; !ok {
-				claims[k] = v
-			}
-		}
+	// The claims are what the provider asserts now: the new ID token's,
+	// and userinfo's asked again (nothing of the old session's is kept,
+	// so a group removed at the provider is gone).
+	if claims, err = c.refreshUserInfo(ctx, r, tok, prev, idt.Subject, claims); err != nil {
+		return nil, err
 	}
 	if res.User, err = c.userFrom(claims); err != nil {
 		return nil, err
 	}
 	res.IDToken, res.Issuer = raw, idt.Issuer
 	return res, nil
+}
+
+// refreshUserInfo adds userinfo's claims to those of a refreshed ID token,
+// asked with the new access token, when the client fetches userinfo. A
+// userinfo about another subject ends the session (ErrIdentityChanged); a
+// userinfo that cannot be had now keeps the old session's claims that the
+// ID token does not carry, until the next refresh: the new tokens, the
+// rotated refresh token among them, must not be lost to it.
+func (c *Client) refreshUserInfo(ctx context.Context, r *resolved, tok *oauth2.Token, prev Previous, sub string, claims map[string]any) (map[string]any, error) {
+	if !c.cfg.FetchUserInfo || r.ep.UserInfoURL == "" {
+		return claims, nil
+	}
+	start := time.Now()
+	got, err := c.userInfo(ctx, r, tok, prev.DPoPKey, sub, claims)
+	c.emit(ctx, event.Event{Kind: event.UserinfoFetched, Duration: time.Since(start), Err: err,
+		Attrs: []slog.Attr{slog.Bool("refresh", true), slog.Bool("sub_matches", !errors.Is(err, errUserInfoSubject))}})
+	switch {
+	case err == nil:
+		return got, nil
+	case errors.Is(err, errUserInfoSubject):
+		return nil, fmt.Errorf("%w: %w", ErrIdentityChanged, err)
+	}
+	var kept map[string]any
+	if json.Unmarshal(prev.Claims, &kept) == nil {
+		for k, v := range kept {
+			if _, ok := claims[k]; !ok {
+				claims[k] = v
+			}
+		}
+	}
+	return claims, nil
+}
+
+// idTokenOnly are the claims that describe an ID token, not the user:
+// userinfo never replaces them.
+var idTokenOnly = map[string]bool{"iss": true, "sub": true, "aud": true, "exp": true, "iat": true, "nbf": true,
+	"auth_time": true, "nonce": true, "acr": true, "amr": true, "azp": true, "sid": true, "at_hash": true,
+	"c_hash": true, "jti": true, "tid": true}
+
+// renewUser asks the provider for the user's claims again after a refresh
+// that brought no ID token (Previous.RenewClaims): userinfo's, under the
+// claims of the session's ID token (verified when it came), or a plain
+// OAuth 2.0 provider's user API. Another subject ends the session
+// (ErrIdentityChanged); a provider that cannot answer now leaves
+// res.User empty, and the session keeps its claims until the next try.
+func (c *Client) renewUser(ctx context.Context, r *resolved, res *Result, prev Previous) error {
+	start := time.Now()
+	var (
+		u   confidant.User
+		err error
+	)
+	switch {
+	case r.ep.Issuer == "":
+		load := c.cfg.Provider.q.userLoader
+		if load == nil {
+			return nil
+		}
+		hc := &http.Client{Transport: &oauth2.Transport{Source: oauth2.StaticTokenSource(res.Token), Base: c.cfg.HTTPClient.Transport}, Timeout: c.cfg.HTTPClient.Timeout}
+		if u, err = load(ctx, hc, res.Token); err == nil && subtle.ConstantTimeCompare([]byte(u.Subject), []byte(prev.Subject)) != 1 {
+			err = errUserInfoSubject
+		}
+		u.Provider = c.cfg.Provider.Name()
+	case r.ep.UserInfoURL != "":
+		var ui map[string]any
+		if ui, err = c.userInfo(ctx, r, res.Token, prev.DPoPKey, prev.Subject, map[string]any{}); err == nil {
+			// Userinfo's claims, over those of the ID token the session
+			// holds (its protocol claims stay the ID token's).
+			claims := map[string]any{}
+			if _, payload, ok := jwtpeek.Split(prev.IDToken); ok {
+				json.Unmarshal(payload, &claims)
+			}
+			for k, v := range ui {
+				if !idTokenOnly[k] {
+					claims[k] = v
+				}
+			}
+			u, err = c.userFrom(claims)
+		}
+	default:
+		return nil
+	}
+	c.emit(ctx, event.Event{Kind: event.UserinfoFetched, Duration: time.Since(start), Err: err,
+		Attrs: []slog.Attr{slog.Bool("refresh", true), slog.Bool("sub_matches", !errors.Is(err, errUserInfoSubject))}})
+	switch {
+	case err == nil:
+		res.User = u
+	case errors.Is(err, errUserInfoSubject):
+		return fmt.Errorf("%w: %w", ErrIdentityChanged, err)
+	}
+	return nil
 }
 
 // TokenSourceConfig configures a standalone refreshing TokenSource.

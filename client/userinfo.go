@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -32,7 +33,7 @@ func (c *Client) userInfo(ctx context.Context, r *resolved, tok *oauth2.Token, k
 		return nil, fmt.Errorf("%w: %v", ErrUserInfo, err)
 	}
 	if subtle.ConstantTimeCompare([]byte(ui.Subject), []byte(sub)) != 1 {
-		return nil, fmt.Errorf("%w: userinfo sub differs from the id_token's", ErrUserInfo)
+		return nil, fmt.Errorf("%w: %w", ErrUserInfo, errUserInfoSubject)
 	}
 	var extra map[string]any
 	if err := ui.Claims(&extra); err != nil {
@@ -45,6 +46,10 @@ func (c *Client) userInfo(ctx context.Context, r *resolved, tok *oauth2.Token, k
 	}
 	return claims, nil
 }
+
+// errUserInfoSubject: userinfo (or a user API) describes another subject
+// than the session's.
+var errUserInfoSubject = errors.New("userinfo sub differs from the id_token's")
 
 // userFrom describes the user of verified claims.
 func (c *Client) userFrom(claims map[string]any) (confidant.User, error) {

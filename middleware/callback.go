@@ -77,7 +77,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 	}
 	l := f.login()
 	if r.Method == http.MethodPost {
-		l.FormUser = q.Get("user") // Apple's name of a first sign-in: form_post only
+		l.FormUser = q.Get("user") // Apple's name of a first sign-in, which only the Apple preset reads
 	}
 	res, err := c.Exchange(r.Context(), code, l)
 	if err != nil {
@@ -129,6 +129,7 @@ func newSession(res *client.Result, now time.Time) *session.Session {
 		Issued:       now,
 		Scope:        res.Scope,
 		User:         res.User,
+		ClaimsAt:     now,
 		DPoPKey:      dpopKeyOf(res),
 	}
 }

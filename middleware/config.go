@@ -96,6 +96,18 @@ type Config struct {
 	// half the token's lifetime ahead. Default 1 minute.
 	RefreshLeeway time.Duration
 
+	// ClaimsMaxAge is how old the user's claims (what Claim and Value
+	// requirements decide on, and UserFrom's Claims) may get. A refresh
+	// that brings an ID token replaces them with the provider's current
+	// ones, userinfo's asked again with FetchUserInfo; a provider whose
+	// refreshes bring no ID token (Google's, GitHub's) leaves them as they
+	// were at sign-in. With ClaimsMaxAge, a session whose claims are older
+	// is refreshed before the handler runs, and the provider's userinfo
+	// (or user API) is asked again; when it cannot answer, the claims are
+	// kept and asked for again after another ClaimsMaxAge. Default 0:
+	// claims change only with an ID token.
+	ClaimsMaxAge time.Duration
+
 	// RefreshTimeout bounds one refresh, however many requests wait for it.
 	// Default 10 seconds.
 	RefreshTimeout time.Duration
@@ -194,7 +206,7 @@ func (cfg *Config) validate() error {
 		}
 	}
 	for name, d := range map[string]time.Duration{"FlowTTL": cfg.FlowTTL, "RefreshLeeway": cfg.RefreshLeeway,
-		"RefreshTimeout": cfg.RefreshTimeout, "RetryAfter": cfg.RetryAfter, "LogoutTokenMaxAge": cfg.LogoutTokenMaxAge, "APITimeout": cfg.APITimeout} {
+		"RefreshTimeout": cfg.RefreshTimeout, "RetryAfter": cfg.RetryAfter, "ClaimsMaxAge": cfg.ClaimsMaxAge, "LogoutTokenMaxAge": cfg.LogoutTokenMaxAge, "APITimeout": cfg.APITimeout} {
 		if d < 0 {
 			return configErr("%s is negative (%s); leave it zero for the default", name, d)
 		}

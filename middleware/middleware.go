@@ -101,7 +101,7 @@ func New(cfg Config) (*Auth, error) {
 		}
 	}
 	a.refresher = &refresher{clientFor: a.clientFor, shared: a.shared, now: cfg.Now, sink: events, policy: cfg.OnRefreshError,
-		leeway: cfg.RefreshLeeway, timeout: cfg.RefreshTimeout, retryAfter: cfg.RetryAfter,
+		leeway: cfg.RefreshLeeway, claimsMaxAge: cfg.ClaimsMaxAge, timeout: cfg.RefreshTimeout, retryAfter: cfg.RetryAfter,
 		flights: map[tokenKey]*flight{}, done: map[tokenKey]*outcome{}, max: maxOutcomes,
 		locks: map[string]*sessionLock{}, latest: map[string]*outcome{}}
 	if rc, ok := cfg.DenyList.(session.RefreshCoordinator); ok && a.shared == nil {

@@ -50,9 +50,24 @@ func DefaultRefreshPolicy(err error, s *session.Session, now time.Time) RefreshA
 // call, as x/oauth2 does.
 const expiryDelta = 10 * time.Second
 
-// due reports whether s should be refreshed before the handler runs.
+// due reports whether s should be refreshed before the handler runs: its
+// access token expires within the leeway, or its claims are older than
+// Config.ClaimsMaxAge.
 func (rf *refresher) due(s *session.Session, now time.Time) bool {
-	return s.RefreshToken != "" && lifetime.Due(now, s.Issued, s.Expiry, rf.leeway)
+	return s.RefreshToken != "" && (lifetime.Due(now, s.Issued, s.Expiry, rf.leeway) || rf.claimsStale(s, now))
+}
+
+// claimsStale reports whether s's claims are older than
+// Config.ClaimsMaxAge, so that its refresh asks for them again.
+func (rf *refresher) claimsStale(s *session.Session, now time.Time) bool {
+	if rf.claimsMaxAge <= 0 {
+		return false
+	}
+	at := s.ClaimsAt
+	if at.IsZero() {
+		at = s.CreatedAt
+	}
+	return now.Sub(at) > rf.claimsMaxAge
 }
 
 // dueForCall reports whether s's access token is too close to expiry to be

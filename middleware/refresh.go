@@ -73,15 +73,17 @@ func (op refreshOp) key(s *session.Session) tokenKey {
 // carrying an old cookie (sent before the browser saw the new one) reuses
 // the result instead of presenting a rotated-away refresh token.
 type refresher struct {
-	clientFor  func(*session.Session) *client.Client
-	shared     session.SharedStore // nil: the caller saves the result
-	coord      *coordinator        // cookie sessions shared across instances; nil without
-	now        func() time.Time
-	sink       sink.Sink
-	policy     func(error, *session.Session, time.Time) RefreshAction
-	leeway     time.Duration // before the handler runs
-	timeout    time.Duration // of one refresh
-	retryAfter time.Duration // a failure that keeps the session is retried after it
+	clientFor func(*session.Session) *client.Client
+	shared    session.SharedStore // nil: the caller saves the result
+	coord     *coordinator        // cookie sessions shared across instances; nil without
+	now       func() time.Time
+	sink      sink.Sink
+	policy    func(error, *session.Session, time.Time) RefreshAction
+	leeway    time.Duration // before the handler runs
+	// claimsMaxAge makes a session whose claims are older due (0: never).
+	claimsMaxAge time.Duration
+	timeout      time.Duration // of one refresh
+	retryAfter   time.Duration // a failure that keeps the session is retried after it
 
 	mu      sync.Mutex
 	flights map[tokenKey]*flight
@@ -339,11 +341,20 @@ func untilAvailable(ctx context.Context, write func() error) error {
 // result (and the rotated refresh token).
 func (rf *refresher) do(ctx context.Context, c *client.Client, cur *session.Session, op refreshOp) (*session.Session, error) {
 	if op.api == "" {
-		res, err := c.Refresh(ctx, cur.RefreshToken, previousOf(cur))
+		prev := previousOf(cur)
+		prev.RenewClaims = rf.claimsStale(cur, rf.now())
+		res, err := c.Refresh(ctx, cur.RefreshToken, prev)
 		if err != nil {
 			return nil, err
 		}
-		return refreshed(cur, res, rf.now()), nil
+		ns := refreshed(cur, res, rf.now())
+		if prev.RenewClaims && res.User.Subject == "" {
+			// The provider could not be asked for the claims now: they are
+			// kept, and asked for again after another ClaimsMaxAge, not at
+			// every request.
+			ns.ClaimsAt = rf.now()
+		}
+		return ns, nil
 	}
 	var tok *oauth2.Token
 	var err error
@@ -496,12 +507,28 @@ func refreshed(s *session.Session, res *client.Result, now time.Time) *session.S
 		ns.Scope = res.Scope
 	}
 	if res.IDToken != "" {
+		ns.IDToken = res.IDToken
+	}
+	if res.User.Subject != "" {
 		// The client checked that the subject is the same; the rest of
-		// the user's description follows the new ID token.
-		ns.IDToken, ns.User = res.IDToken, res.User
+		// the user's description is what the provider asserts now.
+		ns.User, ns.ClaimsAt = res.User, now
 		ns.Provider, ns.Subject = s.Provider, s.Subject
+		if ns.Name == "" && !namedIn(s.Claims) {
+			ns.Name = s.Name // a display name from outside the claims (Apple's first sign-in)
+		}
 	}
 	return &ns
+}
+
+// namedIn reports whether claims carry a name the user's Name comes from.
+func namedIn(claims []byte) bool {
+	var c struct {
+		Name     string `json:"name"`
+		Username string `json:"preferred_username"`
+	}
+	json.Unmarshal(claims, &c)
+	return c.Name != "" || c.Username != ""
 }
 
 // previousOf is what a refresh of s must keep: the identity and the ID
@@ -514,7 +541,7 @@ func previousOf(s *session.Session) client.Previous {
 		AuthTime float64         `json:"auth_time"`
 	}
 	json.Unmarshal(s.Claims, &c)
-	p := client.Previous{Issuer: s.Issuer, Subject: s.Subject, AZP: c.AZP, Claims: s.Claims}
+	p := client.Previous{Issuer: s.Issuer, Subject: s.Subject, AZP: c.AZP, Claims: s.Claims, IDToken: s.IDToken}
 	if len(s.DPoPKey) > 0 {
 		p.DPoPKey, _ = dpop.Parse(s.DPoPKey)
 	}

@@ -21,8 +21,9 @@ import (
 // adds the API tokens after it (a count, then name, token, type, expiry and
 // issue time of each, by name); format 4 the DPoP key after those; format
 // 5 the app's values (a count, then key and value, by key); format 6 a
-// refresh token after each API token's issue time. Formats 1 to 5, written
-// before, still decode.
+// refresh token after each API token's issue time; format 7 the time of the
+// claims (ClaimsAt) at the end. Formats 1 to 6, written before, still
+// decode.
 const (
 	formatV1 = 1
 	formatV2 = 2
@@ -30,6 +31,7 @@ const (
 	formatV4 = 4
 	formatV5 = 5
 	formatV6 = 6
+	formatV7 = 7
 )
 
 const flagEmailVerified = 1
@@ -40,7 +42,7 @@ func marshal(s *Session) []byte {
 	n := 64 + len(s.ID) + len(s.Provider) + len(s.Issuer) + len(s.SID) + len(s.Subject) + len(s.Name) + len(s.Email) + len(s.Picture) +
 		len(s.Claims) + len(s.AccessToken) + len(s.TokenType) + len(s.RefreshToken) + len(s.IDToken) + len(s.Scope)
 	b := make([]byte, 0, n)
-	b = append(b, formatV6)
+	b = append(b, formatV7)
 	for _, f := range []string{s.ID, s.Provider, s.Issuer, s.SID, s.Subject, s.Name, s.Email, s.Picture} {
 		b = appendString(b, f)
 	}
@@ -74,7 +76,7 @@ func marshal(s *Session) []byte {
 		b = appendString(b, k)
 		b = appendString(b, s.Values[k])
 	}
-	return b
+	return appendTime(b, s.ClaimsAt)
 }
 
 func appendString(b []byte, s string) []byte {
@@ -237,7 +239,7 @@ func unmarshal(b []byte) (*Session, error) {
 // unmarshalInto decodes b into s, which it sets whole; on error s is
 // left partly set.
 func unmarshalInto(s *Session, b []byte) error {
-	if len(b) == 0 || b[0] < formatV1 || b[0] > formatV6 {
+	if len(b) == 0 || b[0] < formatV1 || b[0] > formatV7 {
 		return errCorrupt
 	}
 	r := &reader{b: b[1:]}
@@ -295,6 +297,9 @@ func unmarshalInto(s *Session, b []byte) error {
 			}
 			s.Values[key] = v
 		}
+	}
+	if b[0] >= formatV7 && r.err == nil {
+		s.ClaimsAt = r.time()
 	}
 	if r.err != nil || len(r.b) != 0 {
 		return errCorrupt

@@ -13,11 +13,12 @@ import (
 func TestCodecRoundTrip(t *testing.T) {
 	now := time.UnixMilli(1_790_000_000_000)
 	for name, s := range map[string]*Session{
-		"verified":   {ID: "a", User: confidant.User{Provider: "p", Subject: "s", Email: "e@x", EmailVerified: true, Claims: []byte(`{"x":1}`)}, Expiry: now},
-		"unverified": {ID: "b", User: confidant.User{Provider: "p", Subject: "s", Email: "e@x"}, AccessToken: "h.p.s", CreatedAt: now},
-		"empty":      {},
-		"dpop key":   {ID: "d", TokenType: "DPoP", DPoPKey: []byte{1, 2, 3}},
-		"values":     {ID: "v", Values: map[string]string{"roles": "admin billing", "account": "42"}},
+		"verified":    {ID: "a", User: confidant.User{Provider: "p", Subject: "s", Email: "e@x", EmailVerified: true, Claims: []byte(`{"x":1}`)}, Expiry: now},
+		"unverified":  {ID: "b", User: confidant.User{Provider: "p", Subject: "s", Email: "e@x"}, AccessToken: "h.p.s", CreatedAt: now},
+		"empty":       {},
+		"dpop key":    {ID: "d", TokenType: "DPoP", DPoPKey: []byte{1, 2, 3}},
+		"values":      {ID: "v", Values: map[string]string{"roles": "admin billing", "account": "42"}},
+		"claims time": {ID: "t", CreatedAt: now, ClaimsAt: now.Add(time.Hour)},
 		"api tokens": {ID: "c", APITokens: map[string]APIToken{
 			"orders":  {AccessToken: "aaa.bbb.ccc", TokenType: "Bearer", Expiry: now, Issued: now},
 			"billing": {AccessToken: "opaque", TokenType: "DPoP", Expiry: now},
@@ -41,7 +42,7 @@ func TestCodecRoundTrip(t *testing.T) {
 func TestCodecReadsFormat1(t *testing.T) {
 	s := &Session{ID: "a", User: confidant.User{Provider: "p", Subject: "s", Email: "e@x"}, RefreshToken: "rt"}
 	b := marshal(s)
-	v1 := append([]byte{formatV1}, b[1:len(b)-4]...) // format 1: no flags byte, no API tokens, DPoP key or values
+	v1 := append([]byte{formatV1}, b[1:len(b)-5]...) // format 1: no flags byte, no API tokens, DPoP key, values or claims time
 	got, err := unmarshal(v1)
 	if err != nil {
 		t.Fatal(err)
@@ -49,17 +50,17 @@ func TestCodecReadsFormat1(t *testing.T) {
 	if !reflect.DeepEqual(got, s) {
 		t.Errorf("format 1:\n got %+v\nwant %+v", got, s)
 	}
-	for f, cut := range map[byte]int{formatV2: 3, formatV3: 2, formatV4: 1} { // without what each later format added
+	for f, cut := range map[byte]int{formatV2: 4, formatV3: 3, formatV4: 2, formatV5: 1, formatV6: 1} { // without what each later format added
 		old := append([]byte{f}, b[1:len(b)-cut]...)
 		if got, err := unmarshal(old); err != nil || !reflect.DeepEqual(got, s) {
 			t.Errorf("format %d: %+v, %v", f, got, err)
 		}
 	}
 	for name, bad := range map[string][]byte{
-		"v3 without API tokens":  b[:len(b)-1],
-		"unknown flag":           append(append([]byte{}, b[:len(b)-2]...), 0x80, 0),
+		"v7 without claims time": b[:len(b)-1],
+		"unknown flag":           append(append([]byte{}, b[:len(b)-5]...), 0x80, 0, 0, 0, 0),
 		"v1 with flags":          append([]byte{formatV1}, b[1:]...),
-		"more tokens than bytes": append(append([]byte{}, b[:len(b)-1]...), 5),
+		"more values than bytes": append(append([]byte{}, b[:len(b)-2]...), 5),
 	} {
 		if _, err := unmarshal(bad); err == nil {
 			t.Errorf("%s: decoded, want errCorrupt", name)

@@ -50,6 +50,11 @@ type Session struct {
 	CreatedAt time.Time
 	LastSeen  time.Time
 
+	// ClaimsAt is when the provider last asserted the user's claims: the
+	// sign-in, or a refresh that brought an ID token or asked userinfo
+	// again. Zero in a session written before it was kept: then CreatedAt.
+	ClaimsAt time.Time
+
 	// Version is the stored version a server-side store loaded; writes are
 	// compare-and-swap on it. Not stored in cookies.
 	Version uint64

@@ -73,8 +73,11 @@ func TestAppleExample(t *testing.T) {
 	}
 	var claims map[string]any
 	json.Unmarshal([]byte(exampletest.Read(t, exampletest.Do(t, hc, "GET", appURL+"/profile", "application/json"))), &claims)
-	if claims["sub"] != user.ID || claims["name"] != "Ada Lovelace" {
-		t.Errorf("profile claims %v, want sub %s and the first sign-in's name", claims, user.ID)
+	if claims["sub"] != user.ID || claims["name"] != nil {
+		t.Errorf("profile claims %v, want sub %s and no name (the first sign-in's is unsigned: a display name only)", claims, user.ID)
+	}
+	if page := exampletest.Read(t, exampletest.Do(t, hc, "GET", appURL+"/profile", "text/html")); !strings.Contains(page, `<h1 id="profile-name">Ada Lovelace</h1>`) {
+		t.Errorf("the profile page does not show the first sign-in's name: %s", page)
 	}
 	if resp = exampletest.Do(t, hc, "POST", appURL+"/auth/logout", ""); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("logout: %d", resp.StatusCode)

@@ -373,6 +373,18 @@ func (p *Provider) SetTokenHook(f func(resp map[string]any)) {
 	p.tokenHook = f
 }
 
+// SetUserClaims replaces the extra claims of user id (Claims: the ID
+// token's and userinfo's; UserinfoOnly: userinfo's), as an administrator
+// changing the user's groups at the provider: tokens issued afterwards
+// carry the new ones.
+func (p *Provider) SetUserClaims(id string, claims, userinfoOnly map[string]any) {
+	p.store.mu.Lock()
+	defer p.store.mu.Unlock()
+	if u := p.store.users[id]; u != nil {
+		u.Claims, u.UserinfoOnly = claims, userinfoOnly
+	}
+}
+
 // AddRedirect registers another redirect URI (and its origin + "/" as a
 // post-logout redirect) for a client, for apps whose address is known only
 // after the provider started.
