@@ -23,7 +23,7 @@ func TestTenantRefresh(t *testing.T) {
 	users := map[string][]devprovider.User{a: {{ID: "ua", Username: "ua", Password: "pw", Name: "A"}},
 		b: {{ID: "ub", Username: "ub", Password: "pw", Name: "B"}}}
 	hosts := &emulate.Hosts{}
-	e := emulate.NewEntra(t, hosts, []string{a, b}, users, []devprovider.Client{{ID: "multi", Secret: "s", Redirects: []string{redirect}}})
+	e := emulate.NewEntra(t, hosts, nil, []string{a, b}, users, []devprovider.Client{{ID: "multi", Secret: "s", Redirects: []string{redirect}}})
 	prov, err := client.Discover(context.Background(), "https://login.microsoftonline.com/common/v2.0", client.WithTenants(a, b),
 		client.WithHTTPClient(hosts.Client()))
 	if err != nil {
@@ -103,7 +103,7 @@ func TestEntraIDOf(t *testing.T) {
 func TestEntraV1Refused(t *testing.T) {
 	const tid = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 	hosts := &emulate.Hosts{}
-	emulate.NewEntra(t, hosts, []string{tid}, nil, nil)
+	emulate.NewEntra(t, hosts, nil, []string{tid}, nil, nil)
 	want := "https://login.microsoftonline.com/" + tid + "/v2.0"
 	_, err := client.Discover(context.Background(), "https://login.microsoftonline.com/"+tid+"/", client.WithHTTPClient(hosts.Client()))
 	if !errors.Is(err, client.ErrDiscovery) || !strings.Contains(err.Error(), "v1.0") || !strings.Contains(err.Error(), want) {

@@ -47,7 +47,7 @@ type entraSetup struct {
 func newEntra(t *testing.T, popts ...client.ProviderOption) *entraSetup {
 	s := &entraSetup{hosts: &emulate.Hosts{}, rec: &recordingErrors{}}
 	s.app = testenv.NewApp(t, nil, func(appURL string) middleware.Config {
-		s.e = emulate.NewEntra(t, s.hosts, []string{contoso, fabrikam, personal}, entraUsers, []devprovider.Client{{ID: "multi-app",
+		s.e = emulate.NewEntra(t, s.hosts, nil, []string{contoso, fabrikam, personal}, entraUsers, []devprovider.Client{{ID: "multi-app",
 			Secret: "multi-secret", Redirects: []string{appURL + "/auth/callback"}, PostLogoutRedirects: []string{appURL + "/"}}})
 		prov, err := client.Discover(t.Context(), "https://login.microsoftonline.com/common/v2.0",
 			append([]client.ProviderOption{client.WithName("entra"), client.WithHTTPClient(s.hosts.Client())}, popts...)...)
@@ -127,7 +127,7 @@ func TestEntraTenants(t *testing.T) {
 	})
 	t.Run("no tenant named", func(t *testing.T) {
 		hosts := &emulate.Hosts{}
-		emulate.NewEntra(t, hosts, []string{contoso}, entraUsers, nil)
+		emulate.NewEntra(t, hosts, nil, []string{contoso}, entraUsers, nil)
 		_, err := client.Discover(t.Context(), "https://login.microsoftonline.com/common/v2.0", client.WithHTTPClient(hosts.Client()))
 		if !errors.Is(err, client.ErrDiscovery) || !strings.Contains(err.Error(), "WithTenants") {
 			t.Errorf("Discover without tenants: %v, want ErrDiscovery naming WithTenants", err)
@@ -170,7 +170,7 @@ func TestEntraIssuerOfAnotherTenant(t *testing.T) {
 	rec := &recordingErrors{}
 	var e *emulate.Entra
 	app := testenv.NewApp(t, nil, func(appURL string) middleware.Config {
-		e = emulate.NewEntra(t, hosts, []string{contoso, fabrikam}, users, []devprovider.Client{{ID: "multi-app",
+		e = emulate.NewEntra(t, hosts, nil, []string{contoso, fabrikam}, users, []devprovider.Client{{ID: "multi-app",
 			Secret: "multi-secret", Redirects: []string{appURL + "/auth/callback"}}})
 		prov, err := client.Discover(t.Context(), "https://login.microsoftonline.com/common/v2.0", client.WithTenants(contoso),
 			client.WithHTTPClient(hosts.Client()))
@@ -220,7 +220,7 @@ func TestEntraPreset(t *testing.T) {
 	rec := &recordingErrors{}
 	var e *emulate.Entra
 	app := testenv.NewApp(t, nil, func(appURL string) middleware.Config {
-		e = emulate.NewEntra(t, hosts, []string{contoso}, users, []devprovider.Client{{ID: "app", Secret: "secret",
+		e = emulate.NewEntra(t, hosts, nil, []string{contoso}, users, []devprovider.Client{{ID: "app", Secret: "secret",
 			Redirects: []string{appURL + "/auth/callback"}, PostLogoutRedirects: []string{appURL + "/"}}})
 		prov, err := client.Entra(contoso, client.WithHTTPClient(hosts.Client()))
 		if err != nil {
@@ -310,7 +310,7 @@ func TestEntraCertificate(t *testing.T) {
 			hosts := &emulate.Hosts{}
 			var e *emulate.Entra
 			app := testenv.NewApp(t, nil, func(appURL string) middleware.Config {
-				e = emulate.NewEntra(t, hosts, []string{contoso}, users, []devprovider.Client{{ID: "app", Secret: "registered",
+				e = emulate.NewEntra(t, hosts, nil, []string{contoso}, users, []devprovider.Client{{ID: "app", Secret: "registered",
 					Redirects: []string{appURL + "/auth/callback"}}})
 				e.Certs["app"] = cert
 				prov, err := client.Entra(contoso, client.WithHTTPClient(hosts.Client()))

@@ -35,7 +35,7 @@ func TestEntraExample(t *testing.T) {
 	hosts := &emulate.Hosts{}
 	app := httptest.NewUnstartedServer(nil)
 	appURL := "http://" + app.Listener.Addr().String()
-	e := emulate.NewEntra(t, hosts, []string{tenant}, map[string][]devprovider.User{tenant: {ada, many}},
+	e := emulate.NewEntra(t, hosts, nil, []string{tenant}, map[string][]devprovider.User{tenant: {ada, many}},
 		[]devprovider.Client{{ID: "app-id", Secret: "app-secret", Redirects: []string{appURL + "/auth/callback"}, PostLogoutRedirects: []string{appURL + "/"}}})
 	env := map[string]string{"ENTRA_TENANT": tenant, "ENTRA_CLIENT_ID": "app-id", "ENTRA_CLIENT_SECRET": "app-secret",
 		"ENTRA_ADMIN_GROUP": admins, "APP_URL": appURL}

@@ -517,7 +517,7 @@ func TestEnvTenants(t *testing.T) {
 	hosts := &emulate.Hosts{}
 	app := httptest.NewUnstartedServer(nil)
 	appURL := "http://" + app.Listener.Addr().String()
-	e := emulate.NewEntra(t, hosts, []string{tid}, map[string][]devprovider.User{tid: {user}},
+	e := emulate.NewEntra(t, hosts, nil, []string{tid}, map[string][]devprovider.User{tid: {user}},
 		[]devprovider.Client{{ID: "ex", Secret: "ex-secret", Redirects: []string{appURL + "/auth/callback"}}})
 	env := map[string]string{"OIDC_ISSUER": "https://login.microsoftonline.com/common/v2.0", "OIDC_CLIENT_ID": "ex",
 		"OIDC_CLIENT_SECRET": "ex-secret", "APP_URL": appURL, "API_URL": "https://login.microsoftonline.com/common/oidc/userinfo"}

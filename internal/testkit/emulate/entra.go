@@ -46,9 +46,11 @@ type Entra struct {
 	// then stands for the client's secret; anything else is invalid_client.
 	Certs   map[string]*x509.Certificate
 	secrets map[string]string
+	now     func() time.Time
 
-	mu   sync.Mutex
-	home string
+	mu      sync.Mutex
+	home    string
+	granted map[[2]string]int // (tenant, grant_type) → token requests it answered 200
 }
 
 // EntraV1Issuer is tenant tid's issuer on Entra's v1.0 endpoints (its
@@ -66,7 +68,7 @@ func (e *Entra) AddV1Tenant(t testing.TB, hosts *Hosts, tid string, users []devp
 		u.Claims = map[string]any{"tid": tid, "oid": "oid-" + u.ID}
 		us = append(us, u)
 	}
-	op, err := devprovider.New(EntraV1Issuer(tid), devprovider.Config{Users: us, Clients: clients})
+	op, err := devprovider.New(EntraV1Issuer(tid), devprovider.Config{Users: us, Clients: clients, Now: e.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +82,15 @@ func (e *Entra) AddV1Tenant(t testing.TB, hosts *Hosts, tid string, users []devp
 func EntraIssuer(tid string) string { return "https://login.microsoftonline.com/" + tid + "/v2.0" }
 
 // NewEntra starts tenants (ID → its users; each user gets the tid claim and
-// an oid) with clients registered in each, mapped in hosts. The first
-// tenant is home until SetHome.
-func NewEntra(t testing.TB, hosts *Hosts, tenants []string, users map[string][]devprovider.User, clients []devprovider.Client) *Entra {
+// an oid) with clients registered in each, mapped in hosts, on the clock
+// now (nil: time.Now). The first tenant is home until SetHome.
+func NewEntra(t testing.TB, hosts *Hosts, now func() time.Time, tenants []string, users map[string][]devprovider.User, clients []devprovider.Client) *Entra {
 	t.Helper()
-	e := &Entra{Tenants: map[string]*devprovider.Provider{}, home: tenants[0], Certs: map[string]*x509.Certificate{}, secrets: map[string]string{}}
+	if now == nil {
+		now = time.Now
+	}
+	e := &Entra{Tenants: map[string]*devprovider.Provider{}, home: tenants[0], Certs: map[string]*x509.Certificate{}, secrets: map[string]string{},
+		now: now, granted: map[[2]string]int{}}
 	for _, c := range clients {
 		e.secrets[c.ID] = c.Secret
 	}
@@ -98,7 +104,7 @@ func NewEntra(t testing.TB, hosts *Hosts, tenants []string, users map[string][]d
 			u.Claims = claims
 			us = append(us, u)
 		}
-		op, err := devprovider.New(EntraIssuer(tid), devprovider.Config{Users: us, Clients: clients})
+		op, err := devprovider.New(EntraIssuer(tid), devprovider.Config{Users: us, Clients: clients, Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,6 +122,14 @@ func (e *Entra) SetHome(tid string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.home = tid
+}
+
+// Granted reports how many token requests of grantType (authorization_code,
+// refresh_token, …) tenant tid answered with tokens.
+func (e *Entra) Granted(tid, grantType string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.granted[[2]string{tid, grantType}]
 }
 
 func (e *Entra) homeOP() *devprovider.Provider {
@@ -189,7 +203,7 @@ func (e *Entra) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		body, _ := io.ReadAll(r.Body)
 		var last *httptest.ResponseRecorder
-		for _, op := range e.Tenants {
+		for tid, op := range e.Tenants {
 			rec := httptest.NewRecorder()
 			r2 := r.Clone(r.Context())
 			r2.URL.Path = path
@@ -197,6 +211,12 @@ func (e *Entra) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			op.ServeHTTP(rec, r2)
 			last = rec
 			if rec.Code == http.StatusOK {
+				if path == devprovider.PathToken {
+					form, _ := url.ParseQuery(string(body))
+					e.mu.Lock()
+					e.granted[[2]string{tid, form.Get("grant_type")}]++
+					e.mu.Unlock()
+				}
 				break
 			}
 		}
