@@ -24,7 +24,9 @@ const responseJWTSkew = time.Minute
 // (code, state, iss, error, …) from the callback's params. With a JARM
 // ResponseMode they are the claims of the response JWT (params' "response"),
 // once its signature by the provider's keys, its iss (the provider's
-// issuer), aud (the client ID) and exp are checked; otherwise params as
+// issuer; with a multi-tenant template, as an ID token's: the template
+// filled with its tid, an accepted tenant), aud (the client ID) and exp
+// are checked; otherwise params as
 // they are. The middleware calls it first, before the state is looked at.
 func (c *Client) AuthorizationResponse(ctx context.Context, params url.Values) (url.Values, error) {
 	if !strings.HasSuffix(c.cfg.ResponseMode, "jwt") {
@@ -45,18 +47,22 @@ func (c *Client) AuthorizationResponse(ctx context.Context, params url.Values) (
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrResponseJWT, err)
 	}
-	if r.tenants != nil && !r.tenants.issuerOf(tok.Issuer) {
-		return nil, fmt.Errorf("%w: iss is not an accepted tenant's issuer", ErrResponseJWT)
+	var claims map[string]any
+	if err := tok.Claims(&claims); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrResponseJWT, err)
+	}
+	if r.tenants != nil {
+		// As an ID token's: the template filled with the response's
+		// own tid, an accepted tenant.
+		if err := r.tenants.check(tok.Issuer, claims); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrResponseJWT, err)
+		}
 	}
 	if !slices.Contains(tok.Audience, c.cfg.ClientID) {
 		return nil, fmt.Errorf("%w: aud %q is not the client ID", ErrResponseJWT, tok.Audience)
 	}
 	if tok.Expiry.IsZero() || !c.cfg.Now().Before(tok.Expiry.Add(responseJWTSkew)) {
 		return nil, fmt.Errorf("%w: expired or without exp", ErrResponseJWT)
-	}
-	var claims map[string]any
-	if err := tok.Claims(&claims); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrResponseJWT, err)
 	}
 	out := url.Values{}
 	for _, k := range []string{"code", "state", "iss", "error", "error_description", "error_uri"} {

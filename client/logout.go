@@ -28,14 +28,20 @@ type LogoutToken struct {
 
 // VerifyLogoutToken verifies a back-channel logout token (OpenID Connect
 // Back-Channel Logout 1.0) through go-oidc: signature from the JWKS with an
-// allowed algorithm (never "none"), iss, the events claim, no nonce, a jti,
+// allowed algorithm (never "none"), iss (with a multi-tenant template, as
+// an ID token's: the template filled with the token's tid, an accepted
+// tenant), the events claim, no nonce, a jti,
 // sub or sid; then aud (must include the client ID), iat (required, not in
 // the future beyond ClockSkew, not older than maxAge) and exp when present
 // (OpenID Connect Back-Channel Logout 1.0 requires exp, but deployed
 // certified providers omit it; maxAge bounds such a token).
 func (c *Client) VerifyLogoutToken(ctx context.Context, raw string, maxAge time.Duration) (*LogoutToken, error) {
-	if err := checkLogoutShape(raw, c.cfg.Provider.Issuer()); err != nil {
+	iss, err := checkLogoutShape(raw)
+	if err != nil {
 		return nil, err
+	}
+	if !c.cfg.Provider.HasIssuer(ctx, iss) {
+		return nil, fmt.Errorf("%w: issued by another provider", ErrInvalidLogoutToken)
 	}
 	r, err := c.resolve(ctx)
 	if err != nil {
@@ -59,6 +65,15 @@ func (c *Client) VerifyLogoutToken(ctx context.Context, raw string, maxAge time.
 	if err := idt.Claims(&claims); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidLogoutToken, err)
 	}
+	if r.tenants != nil {
+		var all map[string]any
+		if err := idt.Claims(&all); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidLogoutToken, err)
+		}
+		if err := r.tenants.check(idt.Issuer, all); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidLogoutToken, err)
+		}
+	}
 	switch {
 	case len(claims.Nonce) != 0:
 		// An ID token is never a logout token.
@@ -80,26 +95,26 @@ func (c *Client) VerifyLogoutToken(ctx context.Context, raw string, maxAge time.
 	return &LogoutToken{Issuer: idt.Issuer, Subject: idt.Subject, SID: claims.SID, ID: claims.JTI}, nil
 }
 
-// checkLogoutShape refuses, before any key is fetched, a logout token that
-// is not for issuer, whose typ (when present) names another kind of token,
-// or whose events claim does not hold the back-channel logout event as an
-// object.
-func checkLogoutShape(raw, issuer string) error {
+// checkLogoutShape refuses, before any key is fetched, a logout token whose
+// typ (when present) names another kind of token, or whose events claim
+// does not hold the back-channel logout event as an object. It returns the
+// token's iss, unverified, for the caller to match with the provider.
+func checkLogoutShape(raw string) (string, error) {
 	header, payload, ok := jwtpeek.Split(raw)
 	if !ok {
-		return fmt.Errorf("%w: not a JWT", ErrInvalidLogoutToken)
+		return "", fmt.Errorf("%w: not a JWT", ErrInvalidLogoutToken)
 	}
 	var h struct {
 		Typ *string `json:"typ"`
 	}
 	if json.Unmarshal(header, &h) != nil {
-		return fmt.Errorf("%w: bad header", ErrInvalidLogoutToken)
+		return "", fmt.Errorf("%w: bad header", ErrInvalidLogoutToken)
 	}
 	if h.Typ != nil {
 		switch strings.ToLower(*h.Typ) {
 		case "logout+jwt", "application/logout+jwt", "jwt":
 		default:
-			return fmt.Errorf("%w: typ %q is not a logout token's", ErrInvalidLogoutToken, netx.ProviderText(*h.Typ))
+			return "", fmt.Errorf("%w: typ %q is not a logout token's", ErrInvalidLogoutToken, netx.ProviderText(*h.Typ))
 		}
 	}
 	var c struct {
@@ -107,17 +122,14 @@ func checkLogoutShape(raw, issuer string) error {
 		Events map[string]json.RawMessage `json:"events"`
 	}
 	if json.Unmarshal(payload, &c) != nil {
-		return fmt.Errorf("%w: bad claims", ErrInvalidLogoutToken)
-	}
-	if issuer != "" && c.Iss != issuer {
-		return fmt.Errorf("%w: issued by another provider", ErrInvalidLogoutToken)
+		return "", fmt.Errorf("%w: bad claims", ErrInvalidLogoutToken)
 	}
 	ev := c.Events[backchannelEvent]
 	var obj map[string]json.RawMessage
 	if len(ev) == 0 || ev[0] != '{' || json.Unmarshal(ev, &obj) != nil {
-		return fmt.Errorf("%w: events must hold %s as an object", ErrInvalidLogoutToken, backchannelEvent)
+		return "", fmt.Errorf("%w: events must hold %s as an object", ErrInvalidLogoutToken, backchannelEvent)
 	}
-	return nil
+	return c.Iss, nil
 }
 
 const backchannelEvent = "http://schemas.openid.net/event/backchannel-logout"

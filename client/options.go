@@ -96,6 +96,10 @@ func WithInsecureHTTP() ProviderOption { return func(o *providerOptions) { o.ins
 // provider (Microsoft Entra ID's tenant IDs; the personal Microsoft
 // accounts' tenant is 9188040d-6c67-4c5b-b112-36a304b66dad): an ID token's
 // tid must be one of them and its iss the issuer template with that tid.
+// The same rule holds wherever an issuer is matched: a back-channel logout
+// token, a JARM response (each with its own tid), RFC 9207's iss parameter
+// (an accepted tenant's issuer) and Provider.HasIssuer. A tenant ID is
+// letters, digits, '-', '_' and '.'.
 func WithTenants(ids ...string) ProviderOption {
 	return func(o *providerOptions) { o.tenants = append(o.tenants, ids...) }
 }

@@ -430,28 +430,88 @@ type tenants struct {
 	ids      []string
 }
 
-// check refuses an ID token (or a logout token) whose tid is not accepted
-// or whose iss is not the template with that tid.
+// issuerFor returns tenant tid's issuer, the template filled with tid,
+// when the app accepts tid: one of its tenants (or any, with AnyTenant),
+// and a tenant ID that changes nothing in the template but the tenant
+// (letters, digits, '-', '_', '.', not a dot segment).
+func (t *tenants) issuerFor(tid string) (string, bool) {
+	if !tenantIDShape(tid) || (!t.any && !slices.Contains(t.ids, tid)) {
+		return "", false
+	}
+	return strings.Replace(t.template, tenantPlaceholder, tid, 1), true
+}
+
+func tenantIDShape(tid string) bool {
+	if tid == "" || tid == "." || tid == ".." {
+		return false
+	}
+	for _, r := range tid {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// check refuses a token (an ID token, a logout token, a JARM response)
+// whose tid is not an accepted tenant or whose iss is not the template
+// filled with that tid: the one rule for a tenant's tokens, wherever
+// they arrive. The caller wraps the error in its place's sentinel.
 func (t *tenants) check(iss string, claims map[string]any) error {
 	tid, _ := claims["tid"].(string)
+	want, ok := t.issuerFor(tid)
 	switch {
 	case tid == "":
-		return fmt.Errorf("%w: no tid from a multi-tenant provider", ErrInvalidIDToken)
-	case !t.any && !slices.Contains(t.ids, tid):
-		return fmt.Errorf("%w: tenant %q is not one the app accepts (client.WithTenants)", ErrInvalidIDToken, netx.ProviderText(tid))
-	case iss != strings.Replace(t.template, tenantPlaceholder, tid, 1):
-		return fmt.Errorf("%w: iss %q is not tenant %q's issuer", ErrInvalidIDToken, netx.ProviderText(iss), netx.ProviderText(tid))
+		return errors.New("no tid from a multi-tenant provider")
+	case !ok:
+		return fmt.Errorf("tenant %q is not one the app accepts (client.WithTenants)", netx.ProviderText(tid))
+	case iss != want:
+		return fmt.Errorf("iss %q is not tenant %q's issuer", netx.ProviderText(iss), netx.ProviderText(tid))
 	}
 	return nil
 }
 
-// issuerOf reports whether iss is the issuer of a tenant the app accepts.
+// issuerOf reports whether iss, seen without a tid (RFC 9207's iss
+// parameter, a token's iss before its signature is checked), is the
+// issuer of a tenant the app accepts.
 func (t *tenants) issuerOf(iss string) bool {
 	pre, post, _ := strings.Cut(t.template, tenantPlaceholder)
 	rest, okPre := strings.CutPrefix(iss, pre)
 	tid, okPost := strings.CutSuffix(rest, post)
-	if !okPre || !okPost || tid == "" || strings.ContainsAny(tid, "/?#") {
+	if !okPre || !okPost {
 		return false
 	}
-	return t.any || slices.Contains(t.ids, tid)
+	want, ok := t.issuerFor(tid)
+	return ok && iss == want
+}
+
+// HasIssuer reports whether iss is the provider's issuer: the one issuer
+// it was discovered with or, for a multi-tenant issuer template
+// (WithTenants, WithAnyTenant), the issuer of a tenant the app accepts,
+// as sign-in accepts it. It chooses the provider that must verify a token
+// by the token's iss, before any key is fetched; the verification then
+// holds the iss to the token's own tid. A provider with tenants that has
+// not been discovered yet is discovered first (its template is known only
+// then); HasIssuer is false when that fails.
+func (p *Provider) HasIssuer(ctx context.Context, iss string) bool {
+	if iss == "" {
+		return false
+	}
+	p.mu.Lock()
+	r := p.ready
+	p.mu.Unlock()
+	if r == nil && len(p.cfg.Tenants) == 0 && !p.cfg.AnyTenant {
+		// Without tenants, discovery accepts only this issuer.
+		return iss == p.cfg.Issuer
+	}
+	if r == nil {
+		var err error
+		if r, err = p.resolve(ctx); err != nil {
+			return false
+		}
+	}
+	if r.tenants != nil {
+		return r.tenants.issuerOf(iss)
+	}
+	return iss == r.ep.Issuer
 }

@@ -2,11 +2,15 @@ package client_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
@@ -116,5 +120,156 @@ func TestEntraV1Refused(t *testing.T) {
 	// The v2.0 issuer works, as the message says.
 	if _, err := client.Discover(context.Background(), want, client.WithHTTPClient(hosts.Client())); err != nil {
 		t.Errorf("the v2.0 issuer: %v", err)
+	}
+}
+
+// tenantCase is an issuer (and the tid claim beside it, for tokens) that a
+// multi-tenant app accepting tenants a and b of Entra's template must
+// accept or refuse at every place that matches an issuer.
+type tenantCase struct {
+	name     string
+	iss, tid string
+	token    bool // a token with this iss and tid is accepted
+	bare     bool // this iss alone (RFC 9207's parameter, no tid) is accepted
+}
+
+// tenantCases are the accepted tenants' issuers, one of a tenant the app
+// does not accept, and issuers that merely look like an accepted tenant's.
+func tenantCases(a, b, c string) []tenantCase {
+	return []tenantCase{
+		{"accepted tenant", emulate.EntraIssuer(a), a, true, true},
+		{"another accepted tenant", emulate.EntraIssuer(b), b, true, true},
+		{"tenant not accepted", emulate.EntraIssuer(c), c, false, false},
+		{"tid of another accepted tenant", emulate.EntraIssuer(b), a, false, true},
+		{"no tid", emulate.EntraIssuer(a), "", false, true},
+		{"trailing slash", emulate.EntraIssuer(a) + "/", a, false, false},
+		{"suffix", emulate.EntraIssuer(a) + "x", a, false, false},
+		{"another host", "https://login.microsoftonline.com.evil.example/" + a + "/v2.0", a, false, false},
+		{"http", "http://login.microsoftonline.com/" + a + "/v2.0", a, false, false},
+		{"host in capitals", "https://LOGIN.microsoftonline.com/" + a + "/v2.0", a, false, false},
+		{"a path before the tenant", "https://login.microsoftonline.com/x/" + a + "/v2.0", a, false, false},
+		{"a path after the tenant", emulate.EntraIssuer(a + "/x"), a + "/x", false, false},
+		{"a query", emulate.EntraIssuer(a) + "?x=" + a, a, false, false},
+		{"the v1.0 issuer", emulate.EntraV1Issuer(a), a, false, false},
+		{"the template", emulate.EntraIssuer("{tenantid}"), "{tenantid}", false, false},
+		{"the template, tid a", emulate.EntraIssuer("{tenantid}"), a, false, false},
+		{"dot-dot tenant", emulate.EntraIssuer(".."), "..", false, false},
+		{"empty tenant", emulate.EntraIssuer(""), "", false, false},
+	}
+}
+
+// TestTenantIssuers pins issue 34's class: a tenant's issuer is accepted
+// wherever sign-in accepts it, and nowhere else. For each place that
+// matches an issuer (the ID token of a sign-in, RFC 9207's iss parameter,
+// a JARM response JWT, a back-channel logout token) the same table: the
+// accepted tenants' issuers pass (a logout token was refused before:
+// "issued by another provider"), a tenant the app does not accept, a
+// token whose iss is not the template filled with its own tid, and issuers
+// that merely look like an accepted tenant's are refused, with the place's
+// own error. WithAnyTenant lets every tenant in, and still none of the
+// look-alikes.
+func TestTenantIssuers(t *testing.T) {
+	const a, b, c = "11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222", "33333333-3333-3333-3333-333333333333"
+	users := map[string][]devprovider.User{a: {{ID: "ua", Username: "ua", Password: "pw", Name: "A"}}}
+	for _, mode := range []string{"WithTenants", "WithAnyTenant"} {
+		t.Run(mode, func(t *testing.T) {
+			hosts := &emulate.Hosts{}
+			e := emulate.NewEntra(t, hosts, nil, []string{a, b, c}, users, []devprovider.Client{{ID: "multi", Secret: "s", Redirects: []string{redirect}}})
+			opt := client.WithTenants(a, b)
+			if mode == "WithAnyTenant" {
+				opt = client.WithAnyTenant()
+			}
+			prov, err := client.Discover(t.Context(), "https://login.microsoftonline.com/common/v2.0", opt, client.WithHTTPClient(hosts.Client()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			newClient := func(mode string) *client.Client {
+				c, err := client.New(client.Config{Provider: prov, ClientID: "multi", ClientSecret: "s", RedirectURL: redirect,
+					HTTPClient: hosts.Client(), ResponseMode: mode})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c
+			}
+			cq, cj := newClient(""), newClient("jwt")
+			op := e.Tenants[a] // every tenant's keys are at /common/discovery/v2.0/keys
+			claimsOf := func(tc tenantCase, extra map[string]any) map[string]any {
+				m := map[string]any{"iss": tc.iss, "aud": []string{"multi"}, "iat": time.Now().Unix(), "exp": time.Now().Add(time.Minute).Unix()}
+				if tc.tid != "" {
+					m["tid"] = tc.tid
+				}
+				for k, v := range extra {
+					m[k] = v
+				}
+				return m
+			}
+			places := []struct {
+				name  string
+				bare  bool // the place sees an iss alone
+				check func(tenantCase) error
+				want  error
+			}{
+				{"ID token", false, func(tc tenantCase) error {
+					op.SetTokenHook(func(resp map[string]any) {
+						var m map[string]any
+						raw, _ := resp["id_token"].(string)
+						parts := strings.Split(raw, ".")
+						if len(parts) != 3 {
+							return
+						}
+						p, _ := base64.RawURLEncoding.DecodeString(parts[1])
+						json.Unmarshal(p, &m)
+						m["iss"] = tc.iss
+						if delete(m, "tid"); tc.tid != "" {
+							m["tid"] = tc.tid
+						}
+						resp["id_token"] = op.Sign(m)
+					})
+					defer op.SetTokenHook(nil)
+					l, err := cq.NewLogin(t.Context(), nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					cb, err := op.Login(&http.Client{Transport: hosts}, l.URL, users[a][0])
+					if err != nil {
+						t.Fatal(err)
+					}
+					_, err = cq.Exchange(t.Context(), cb.Query().Get("code"), l)
+					return err
+				}, client.ErrInvalidIDToken},
+				{"RFC 9207 iss", true, func(tc tenantCase) error {
+					return cq.CheckResponseIssuer(t.Context(), url.Values{"iss": {tc.iss}, "code": {"x"}})
+				}, client.ErrResponseIssuer},
+				{"JARM response", false, func(tc tenantCase) error {
+					_, err := cj.AuthorizationResponse(t.Context(), url.Values{"response": {op.Sign(claimsOf(tc, map[string]any{"code": "x", "state": "s"}))}})
+					return err
+				}, client.ErrResponseJWT},
+				{"logout token", false, func(tc tenantCase) error {
+					_, err := cq.VerifyLogoutToken(t.Context(), op.Sign(claimsOf(tc, map[string]any{"sub": "ua", "jti": rand.Text(),
+						"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}}})), time.Minute)
+					return err
+				}, client.ErrInvalidLogoutToken},
+			}
+			for _, place := range places {
+				t.Run(place.name, func(t *testing.T) {
+					for _, tc := range tenantCases(a, b, c) {
+						ok := tc.token
+						if place.bare {
+							ok = tc.bare
+						}
+						if mode == "WithAnyTenant" && tc.name == "tenant not accepted" {
+							ok = true
+						}
+						err := place.check(tc)
+						switch {
+						case ok && err != nil:
+							t.Errorf("%s (iss %q, tid %q): refused: %v", tc.name, tc.iss, tc.tid, err)
+						case !ok && !errors.Is(err, place.want):
+							t.Errorf("%s (iss %q, tid %q): %v, want %v", tc.name, tc.iss, tc.tid, err, place.want)
+						}
+					}
+				})
+			}
+		})
 	}
 }

@@ -44,7 +44,7 @@ func (c *Client) verifyIDToken(ctx context.Context, r *resolved, raw, accessToke
 	}
 	if r.tenants != nil {
 		if err := r.tenants.check(idt.Issuer, claims); err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("%w: %v", ErrInvalidIDToken, err)
 		}
 	}
 	azp, _ := claims["azp"].(string)

@@ -34,14 +34,15 @@ func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 		a.backchannelError(w, r, http.StatusBadRequest, fmt.Errorf("%w: no logout_token", client.ErrInvalidLogoutToken))
 		return
 	}
-	// Only the provider the token names verifies it: a forged token costs
-	// no other provider a key fetch.
+	// Only the provider the token names verifies it (its issuer, or an
+	// accepted tenant's under its template, as sign-in accepts them): a
+	// forged token costs no other provider a key fetch.
 	var lt *client.LogoutToken
 	var c *client.Client
 	var err error
 	iss := jwtpeek.Issuer(raw)
 	for _, cand := range a.clients {
-		if iss == "" || cand.Provider().Issuer() != iss {
+		if !cand.Provider().HasIssuer(r.Context(), iss) {
 			continue
 		}
 		if lt, err = cand.VerifyLogoutToken(r.Context(), raw, a.cfg.LogoutTokenMaxAge); err == nil {

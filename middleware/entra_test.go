@@ -16,6 +16,7 @@ import (
 
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
@@ -35,17 +36,18 @@ var entraUsers = map[string][]devprovider.User{
 }
 
 type entraSetup struct {
-	hosts *emulate.Hosts
-	e     *emulate.Entra
-	app   *testenv.App
-	rec   *recordingErrors
+	hosts  *emulate.Hosts
+	e      *emulate.Entra
+	app    *testenv.App
+	rec    *recordingErrors
+	events *eventLog
 }
 
 // newEntra is an app of one multi-tenant registration, discovered at
 // /common/v2.0 with popts (WithTenants or WithAnyTenant), as the README
 // shows.
 func newEntra(t *testing.T, popts ...client.ProviderOption) *entraSetup {
-	s := &entraSetup{hosts: &emulate.Hosts{}, rec: &recordingErrors{}}
+	s := &entraSetup{hosts: &emulate.Hosts{}, rec: &recordingErrors{}, events: &eventLog{}}
 	s.app = testenv.NewApp(t, nil, func(appURL string) middleware.Config {
 		s.e = emulate.NewEntra(t, s.hosts, nil, []string{contoso, fabrikam, personal}, entraUsers, []devprovider.Client{{ID: "multi-app",
 			Secret: "multi-secret", Redirects: []string{appURL + "/auth/callback"}, PostLogoutRedirects: []string{appURL + "/"}}})
@@ -60,7 +62,7 @@ func newEntra(t *testing.T, popts ...client.ProviderOption) *entraSetup {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := middleware.Config{Clients: []*client.Client{c}, APITransport: s.hosts}
+		cfg := middleware.Config{Clients: []*client.Client{c}, APITransport: s.hosts, OnEvent: s.events.hook}
 		s.rec.install(&cfg)
 		return cfg
 	})
@@ -340,5 +342,98 @@ func TestEntraCertificate(t *testing.T) {
 	if _, err := client.New(client.Config{Provider: prov, ClientID: "app", PrivateKey: other, PrivateKeyCert: cert,
 		RedirectURL: "https://app.example.com/auth/callback"}); !errors.Is(err, client.ErrConfig) {
 		t.Errorf("a certificate of another key: %v, want ErrConfig", err)
+	}
+}
+
+// lastRejected is the error of the last Rejected event.
+func (l *eventLog) lastRejected() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := len(l.ev) - 1; i >= 0; i-- {
+		if l.ev[i].Kind == event.Rejected {
+			return l.ev[i].Err
+		}
+	}
+	return nil
+}
+
+// TestEntraBackchannelLogout pins issue 34 section 4: a logout token from
+// an accepted tenant's issuer (the template filled with the token's tid)
+// ends that user's session, by sub or by sid, and no other; before, every
+// one was refused ("no configured provider has issuer …/TENANT/v2.0") and
+// the session stayed. A token of a tenant the app does not accept, and
+// tokens whose iss merely looks like an accepted tenant's, are refused
+// (400, ErrInvalidLogoutToken) and end nothing.
+func TestEntraBackchannelLogout(t *testing.T) {
+	s := newEntra(t, client.WithTenants(contoso, personal))
+	s.e.Tenants[personal].SetTokenHook(func(resp map[string]any) {
+		// Bob's provider session has a sid, which his ID token carries.
+		if raw, ok := resp["id_token"].(string); ok {
+			var cl map[string]any
+			b, _ := base64URL(strings.Split(raw, ".")[1])
+			jsonUnmarshal(b, &cl)
+			cl["sid"] = "bob-sid"
+			resp["id_token"] = s.e.Tenants[personal].Sign(cl)
+		}
+	})
+	ada, bob := testenv.BrowserVia(s.hosts), testenv.BrowserVia(s.hosts)
+	for tid, hc := range map[string]*http.Client{contoso: ada, personal: bob} {
+		if resp := s.signIn(t, hc, tid); resp.StatusCode != http.StatusFound {
+			t.Fatalf("tenant %s: callback %d", tid, resp.StatusCode)
+		}
+	}
+	adaWho, bobWho := "entra:"+entraUsers[contoso][0].ID, "entra:"+entraUsers[personal][0].ID
+	token := func(signer, iss, tid string, extra map[string]any) string {
+		now := time.Now().Unix()
+		cl := map[string]any{"iss": iss, "aud": []string{"multi-app"}, "iat": now, "exp": now + 120, "jti": rand.Text(),
+			"events": map[string]any{logoutEvent: map[string]any{}}}
+		if tid != "" {
+			cl["tid"] = tid
+		}
+		for k, v := range extra {
+			cl[k] = v
+		}
+		return s.e.Tenants[signer].Sign(cl)
+	}
+	adaSub := map[string]any{"sub": entraUsers[contoso][0].ID}
+	for _, n := range []struct{ name, token string }{
+		{"tenant not accepted", token(fabrikam, emulate.EntraIssuer(fabrikam), fabrikam, adaSub)},
+		{"iss of another tenant than tid", token(fabrikam, emulate.EntraIssuer(fabrikam), contoso, adaSub)},
+		{"tid of another tenant than iss", token(contoso, emulate.EntraIssuer(contoso), fabrikam, adaSub)},
+		{"no tid", token(contoso, emulate.EntraIssuer(contoso), "", adaSub)},
+		{"trailing slash", token(contoso, emulate.EntraIssuer(contoso)+"/", contoso, adaSub)},
+		{"another host", token(contoso, "https://login.microsoftonline.com.evil.example/"+contoso+"/v2.0", contoso, adaSub)},
+		{"the v1.0 issuer", token(contoso, emulate.EntraV1Issuer(contoso), contoso, adaSub)},
+		{"the template", token(contoso, emulate.EntraIssuer("{tenantid}"), contoso, adaSub)},
+		{"the template, sid", token(personal, emulate.EntraIssuer("{tenantid}"), "{tenantid}", map[string]any{"sid": "bob-sid"})},
+	} {
+		if status := postLogout(t, s.app.URL, n.token); status != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", n.name, status)
+		}
+		if err := s.events.lastRejected(); !errors.Is(err, client.ErrInvalidLogoutToken) {
+			t.Errorf("%s: refused for %v, want ErrInvalidLogoutToken", n.name, err)
+		}
+	}
+	if who := whoami(t, ada, s.app.URL); who != adaWho {
+		t.Errorf("a refused token ended Ada's session: %q", who)
+	}
+	if who := whoami(t, bob, s.app.URL); who != bobWho {
+		t.Errorf("a refused token ended Bob's session: %q", who)
+	}
+
+	if status := postLogout(t, s.app.URL, token(contoso, emulate.EntraIssuer(contoso), contoso, adaSub)); status != http.StatusOK {
+		t.Errorf("Contoso's logout token for Ada: %d, refused for %v", status, s.events.lastRejected())
+	}
+	if who := whoami(t, ada, s.app.URL); who != "anonymous" {
+		t.Errorf("Ada after her tenant's logout token: %q, want anonymous", who)
+	}
+	if who := whoami(t, bob, s.app.URL); who != bobWho {
+		t.Errorf("Bob after Ada's logout token: %q", who)
+	}
+	if status := postLogout(t, s.app.URL, token(personal, emulate.EntraIssuer(personal), personal, map[string]any{"sid": "bob-sid"})); status != http.StatusOK {
+		t.Errorf("the personal tenant's logout token for Bob's sid: %d, refused for %v", status, s.events.lastRejected())
+	}
+	if who := whoami(t, bob, s.app.URL); who != "anonymous" {
+		t.Errorf("Bob after his sid's logout token: %q, want anonymous", who)
 	}
 }
