@@ -71,6 +71,72 @@ func TestTenantRefresh(t *testing.T) {
 	}
 }
 
+// TestTenantRefreshKeepsIssuer pins the issuer check of a refresh within
+// a multi-tenant provider (issue 34 §6: TestTenantRefresh's other tenant
+// has another subject, so the subject check refused first and the issuer
+// check could be removed unseen). The same subject in two accepted
+// tenants: a refresh whose new ID token is the other tenant's, or whose
+// session names another issuer, is another identity. Previous carries the
+// issuer and subject only, so that no other check (aud, azp, auth_time)
+// can refuse first.
+func TestTenantRefreshKeepsIssuer(t *testing.T) {
+	const a, b = "11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"
+	same := devprovider.User{ID: "same-sub", Username: "u", Password: "pw", Name: "U"}
+	users := map[string][]devprovider.User{a: {same}, b: {same}}
+	hosts := &emulate.Hosts{}
+	e := emulate.NewEntra(t, hosts, nil, []string{a, b}, users, []devprovider.Client{{ID: "multi", Secret: "s", Redirects: []string{redirect}}})
+	prov, err := client.Discover(t.Context(), "https://login.microsoftonline.com/common/v2.0", client.WithTenants(a, b),
+		client.WithHTTPClient(hosts.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(client.Config{Provider: prov, ClientID: "multi", ClientSecret: "s", RedirectURL: redirect,
+		HTTPClient: hosts.Client(), Scopes: []string{"openid", "profile", "offline_access"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signIn := func(tid string) *client.Result {
+		e.SetHome(tid)
+		l, err := c.NewLogin(t.Context(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cb, err := e.Tenants[tid].Login(&http.Client{Transport: hosts}, l.URL, same)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := c.Exchange(t.Context(), cb.Query().Get("code"), l)
+		if err != nil {
+			t.Fatalf("sign-in in %s: %v", tid, err)
+		}
+		return res
+	}
+	ra, rb := signIn(a), signIn(b)
+	if ra.User.Subject != rb.User.Subject || ra.Issuer == rb.Issuer {
+		t.Fatalf("subjects %q, %q and issuers %q, %q: want one subject in two issuers", ra.User.Subject, rb.User.Subject, ra.Issuer, rb.Issuer)
+	}
+	// Each refresh token is used once: the provider rotates it even when
+	// the client refuses what it answered.
+	for _, tc := range []struct {
+		name    string
+		refresh func() string
+		issuer  string
+	}{
+		{"the other tenant's token for this session", func() string { return rb.Token.RefreshToken }, ra.Issuer},
+		{"a session of another issuer", func() string { return signIn(a).Token.RefreshToken }, emulate.EntraIssuer("33333333-3333-3333-3333-333333333333")},
+		{"a session of the template", func() string { return signIn(a).Token.RefreshToken }, emulate.EntraIssuer("{tenantid}")},
+	} {
+		_, err := c.Refresh(t.Context(), tc.refresh(), client.Previous{Issuer: tc.issuer, Subject: same.ID})
+		if !errors.Is(err, client.ErrIdentityChanged) {
+			t.Errorf("%s: %v, want ErrIdentityChanged", tc.name, err)
+		}
+	}
+	r, err := c.Refresh(t.Context(), ra.Token.RefreshToken, client.Previous{Issuer: ra.Issuer, Subject: same.ID})
+	if err != nil || r.Issuer != ra.Issuer {
+		t.Errorf("a refresh within the tenant: %v", err)
+	}
+}
+
 // TestEntraIDOf: the Entra key is read from verified claims whose iss is
 // the tid's v2.0 issuer; the same claims from another provider's issuer, a
 // v1.0 issuer or another tenant's are not an Entra key.
