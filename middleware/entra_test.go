@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/session"
 )
 
 const (
@@ -41,15 +43,16 @@ type entraSetup struct {
 	app    *testenv.App
 	rec    *recordingErrors
 	events *eventLog
+	clock  *testenv.Clock // the tenants', the client's, the store's and the middleware's
 }
 
 // newEntra is an app of one multi-tenant registration, discovered at
 // /common/v2.0 with popts (WithTenants or WithAnyTenant), as the README
 // shows.
 func newEntra(t *testing.T, popts ...client.ProviderOption) *entraSetup {
-	s := &entraSetup{hosts: &emulate.Hosts{}, rec: &recordingErrors{}, events: &eventLog{}}
+	s := &entraSetup{hosts: &emulate.Hosts{}, rec: &recordingErrors{}, events: &eventLog{}, clock: &testenv.Clock{}}
 	s.app = testenv.NewApp(t, nil, func(appURL string) middleware.Config {
-		s.e = emulate.NewEntra(t, s.hosts, nil, []string{contoso, fabrikam, personal}, entraUsers, []devprovider.Client{{ID: "multi-app",
+		s.e = emulate.NewEntra(t, s.hosts, s.clock.Now, []string{contoso, fabrikam, personal}, entraUsers, []devprovider.Client{{ID: "multi-app",
 			Secret: "multi-secret", Redirects: []string{appURL + "/auth/callback"}, PostLogoutRedirects: []string{appURL + "/"}}})
 		prov, err := client.Discover(t.Context(), "https://login.microsoftonline.com/common/v2.0",
 			append([]client.ProviderOption{client.WithName("entra"), client.WithHTTPClient(s.hosts.Client())}, popts...)...)
@@ -57,12 +60,16 @@ func newEntra(t *testing.T, popts ...client.ProviderOption) *entraSetup {
 			t.Fatal(err)
 		}
 		c, err := client.New(client.Config{Provider: prov, ClientID: "multi-app", ClientSecret: "multi-secret",
-			RedirectURL: appURL + "/auth/callback", HTTPClient: s.hosts.Client(),
+			RedirectURL: appURL + "/auth/callback", HTTPClient: s.hosts.Client(), Now: s.clock.Now,
 			Scopes: []string{"openid", "profile", "email", "offline_access"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := middleware.Config{Clients: []*client.Client{c}, APITransport: s.hosts, OnEvent: s.events.hook}
+		store, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}, Now: s.clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := middleware.Config{Clients: []*client.Client{c}, Store: store, APITransport: s.hosts, OnEvent: s.events.hook, Now: s.clock.Now}
 		s.rec.install(&cfg)
 		return cfg
 	})
@@ -83,8 +90,21 @@ func (s *entraSetup) signIn(t *testing.T, hc *http.Client, tid string) *http.Res
 	return resp
 }
 
+// session is the session hc's cookies carry to the app.
+func (s *entraSetup) session(t *testing.T, hc *http.Client) *session.Session {
+	t.Helper()
+	u, _ := url.Parse(s.app.URL)
+	sess, err := testenv.LoadCookies(s.app.Store, hc.Jar.Cookies(u))
+	if err != nil || sess == nil {
+		t.Fatalf("no session: %v", err)
+	}
+	return sess
+}
+
 // TestEntraTenants: discovery at /common names the issuer template; a
-// user of an accepted tenant signs in (and refreshes within it), one of
+// user of an accepted tenant signs in and, once the access token expired,
+// is refreshed within the tenant (one refresh_token grant at that tenant,
+// the refreshed ID token its own, the session still its user's); one of
 // another tenant is refused, WithAnyTenant lets every tenant in, and an
 // app that names no tenant does not start, told how to fix it.
 func TestEntraTenants(t *testing.T) {
@@ -104,6 +124,32 @@ func TestEntraTenants(t *testing.T) {
 			json.Unmarshal([]byte(body), &u)
 			if id, ok := client.EntraIDOf(&u); !ok || id.Tenant != tid || id.Object != "oid-"+entraUsers[tid][0].ID {
 				t.Errorf("tenant %s: EntraIDOf = %v, %v", tid, id, ok)
+			}
+
+			// Past the access token's expiry, the next request refreshes.
+			before := s.session(t, hc)
+			if n := s.e.Granted(tid, "refresh_token"); n != 0 {
+				t.Fatalf("tenant %s: %d refresh grants before the access token expired", tid, n)
+			}
+			s.clock.Set(before.Expiry.Add(time.Second))
+			resp, body = get(t, hc, s.app.URL+"/profile")
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("tenant %s: /profile after expiry %d %s", tid, resp.StatusCode, body)
+			}
+			if n := s.e.Granted(tid, "refresh_token"); n != 1 {
+				t.Errorf("tenant %s: %d refresh_token grants at the tenant, want 1", tid, n)
+			}
+			after := s.session(t, hc)
+			if after.AccessToken == before.AccessToken || after.RefreshToken == before.RefreshToken || !after.Expiry.After(s.clock.Now()) {
+				t.Errorf("tenant %s: the session kept its old tokens (expiry %s, now %s)", tid, after.Expiry, s.clock.Now())
+			}
+			if after.IDToken == before.IDToken || after.Issuer != emulate.EntraIssuer(tid) || after.Subject != entraUsers[tid][0].ID {
+				t.Errorf("tenant %s: after the refresh, issuer %q, subject %q, new ID token %v", tid, after.Issuer, after.Subject, after.IDToken != before.IDToken)
+			}
+			var ru confidant.User
+			json.Unmarshal([]byte(body), &ru)
+			if id, ok := client.EntraIDOf(&ru); !ok || id.Tenant != tid {
+				t.Errorf("tenant %s: after the refresh, EntraIDOf = %v, %v", tid, id, ok)
 			}
 		}
 		hc := testenv.BrowserVia(s.hosts)
