@@ -174,15 +174,15 @@ func (s *assertionSigner) SignPayload(payload []byte, alg jose.SignatureAlgorith
 
 // assertion returns a fresh client assertion for the client at the
 // provider: iss and sub the client ID, aud the provider's issuer (or, for a
-// plain OAuth 2.0 provider, the token endpoint), a random jti, valid for one
-// minute.
+// plain OAuth 2.0 provider, the token endpoint), a random jti, iat and nbf
+// now, exp one minute on (Entra refuses an assertion without nbf or exp).
 func (s *assertionSigner) assertion(clientID string, ep Endpoints, now time.Time, tokenAud bool) (string, error) {
 	aud := ep.Issuer
 	if aud == "" || strings.Contains(aud, tenantPlaceholder) || tokenAud {
 		aud = ep.TokenURL // no issuer, a multi-tenant template, or a provider that wants it (Entra ID)
 	}
 	claims, _ := json.Marshal(map[string]any{"iss": clientID, "sub": clientID, "aud": aud,
-		"jti": randomString(16), "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()})
+		"jti": randomString(16), "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Minute).Unix()})
 	obj, err := s.jws.Sign(claims)
 	if err != nil {
 		return "", fmt.Errorf("client: signing the client assertion: %w", err)

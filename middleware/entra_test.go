@@ -356,6 +356,7 @@ func TestEntraCertificate(t *testing.T) {
 	}{{"with its certificate", cert, http.StatusFound}, {"without naming the certificate", nil, http.StatusBadRequest}} {
 		t.Run(tc.name, func(t *testing.T) {
 			hosts := &emulate.Hosts{}
+			rec := &recordingErrors{}
 			var e *emulate.Entra
 			app := testenv.NewApp(t, nil, func(appURL string) middleware.Config {
 				e = emulate.NewEntra(t, hosts, nil, []string{contoso}, users, []devprovider.Client{{ID: "app", Secret: "registered",
@@ -370,7 +371,9 @@ func TestEntraCertificate(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				return middleware.Config{Clients: []*client.Client{c}}
+				cfg := middleware.Config{Clients: []*client.Client{c}}
+				rec.install(&cfg)
+				return cfg
 			})
 			hc := testenv.BrowserVia(hosts)
 			resp, _ := get(t, hc, app.URL+"/profile")
@@ -378,8 +381,12 @@ func TestEntraCertificate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if resp, body := get(t, hc, cb.String()); resp.StatusCode != tc.want {
-				t.Errorf("callback %d, want %d: %.300s", resp.StatusCode, tc.want, body)
+			if resp, _ := get(t, hc, cb.String()); resp.StatusCode != tc.want {
+				t.Errorf("callback %d, want %d; refused for %v", resp.StatusCode, tc.want, rec.last())
+			}
+			var te *client.TokenError
+			if tc.want != http.StatusFound && (!errors.As(rec.last(), &te) || te.Code != "invalid_client") {
+				t.Errorf("refused for %v, want Entra's invalid_client", rec.last())
 			}
 		})
 	}
