@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -42,8 +43,9 @@ type Entra struct {
 	// with a client assertion is checked as "Certificate credentials"
 	// (learn.microsoft.com/entra/identity-platform/certificate-credentials)
 	// says (x5t#S256 the certificate's thumbprint, aud the token endpoint,
-	// iss and sub the client ID, signed by the certificate's key) and
-	// then stands for the client's secret; anything else is invalid_client.
+	// iss and sub the client ID, exp, nbf and jti present, the times
+	// valid, signed by the certificate's key) and then stands for the
+	// client's secret; anything else is invalid_client.
 	Certs   map[string]*x509.Certificate
 	secrets map[string]string
 	now     func() time.Time
@@ -253,7 +255,10 @@ func (e *Entra) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkAssertion checks a client assertion for the token endpoint aud and
-// returns the client it authenticates.
+// returns the client it authenticates. "Certificate credentials" lists
+// the claims Entra requires, each checked here: aud (the token endpoint),
+// exp, nbf, iss and sub (the client ID, both), jti; iat is optional.
+// Time is Entra's clock, with a minute of leeway.
 func (e *Entra) checkAssertion(raw, aud string) (string, error) {
 	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.PS256, jose.RS256})
 	if err != nil {
@@ -274,7 +279,18 @@ func (e *Entra) checkAssertion(raw, aud string) (string, error) {
 	if err := tok.Claims(cert.PublicKey, &claims); err != nil {
 		return "", err
 	}
-	if err := claims.ValidateWithLeeway(jwt.Expected{AnyAudience: jwt.Audience{aud}, Time: time.Now()}, time.Minute); err != nil || claims.ID == "" {
+	var missing []string
+	for name, absent := range map[string]bool{"aud": len(claims.Audience) == 0, "exp": claims.Expiry == nil,
+		"nbf": claims.NotBefore == nil, "jti": claims.ID == ""} {
+		if absent {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return "", fmt.Errorf("the assertion lacks %s", strings.Join(missing, ", "))
+	}
+	if err := claims.ValidateWithLeeway(jwt.Expected{AnyAudience: jwt.Audience{aud}, Time: e.now()}, time.Minute); err != nil {
 		return "", fmt.Errorf("claims: %v (aud %q, want %q)", err, claims.Audience, aud)
 	}
 	return claims.Subject, nil
