@@ -135,7 +135,9 @@ func checkLogoutShape(raw string) (string, error) {
 const backchannelEvent = "http://schemas.openid.net/event/backchannel-logout"
 
 // Issuer returns the provider's issuer once discovered ("" for plain OAuth
-// 2.0 or before discovery succeeded).
+// 2.0; the issuer it was configured with before discovery succeeded). For
+// a multi-tenant provider it is the template, with {tenantid}, which no
+// token carries: to match a token's iss, use HasIssuer.
 func (p *Provider) Issuer() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
