@@ -102,9 +102,12 @@ type Config struct {
 	// ones, userinfo's asked again with FetchUserInfo; a provider whose
 	// refreshes bring no ID token (Google's, GitHub's) leaves them as they
 	// were at sign-in. With ClaimsMaxAge, a session whose claims are older
-	// is refreshed before the handler runs, and the provider's userinfo
-	// (or user API) is asked again; when it cannot answer, the claims are
-	// kept and asked for again after another ClaimsMaxAge. Default 0:
+	// is refreshed before the handler runs; when that refresh brings no ID
+	// token, the provider's userinfo (or a plain OAuth 2.0 provider's user
+	// API) is asked, whether or not FetchUserInfo is set, and its claims
+	// go over those of the session's ID token (a claim only the ID token
+	// carries stays as it said). When userinfo cannot answer, the claims
+	// are kept and asked for again after another ClaimsMaxAge. Default 0:
 	// claims change only with an ID token.
 	ClaimsMaxAge time.Duration
 

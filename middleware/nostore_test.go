@@ -250,3 +250,44 @@ func TestSessionCookieNeverCacheable(t *testing.T) {
 		checkNoStore(t, "sign-out", resp)
 	})
 }
+
+// TestHandlerResponsesVaryByCookie: a response of a handler behind Require
+// or Optional depends on who is signed in, so it carries Vary: Cookie even
+// when no cookie rides it (a signed-in page that the handler marked
+// public, an anonymous one): a cache keys it by the cookie instead of
+// handing one user's page to the next. Its Cache-Control stays the
+// handler's.
+func TestHandlerResponsesVaryByCookie(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=600")
+		w.Header().Set("Vary", "Accept-Encoding")
+		io.WriteString(w, "page")
+	})
+	env.Mux.Handle("/opt", env.Auth.Optional(page))
+	env.Mux.Handle("/req", env.Auth.Require(page))
+	env.Mux.Handle("/empty", env.Auth.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	check := func(what string, resp *http.Response) {
+		t.Helper()
+		vary := strings.Join(resp.Header.Values("Vary"), ",")
+		if !strings.Contains(vary, "Cookie") || !strings.Contains(vary, "Accept-Encoding") && !strings.HasPrefix(what, "empty") {
+			t.Errorf("%s: Vary %q, want Cookie added to the handler's", what, vary)
+		}
+		if len(resp.Header.Values("Set-Cookie")) == 0 && !strings.HasPrefix(what, "empty") && resp.Header.Get("Cache-Control") != "public, max-age=600" {
+			t.Errorf("%s: Cache-Control %q, want the handler's", what, resp.Header.Get("Cache-Control"))
+		}
+	}
+	resp, _ := env.Get(t, testenv.Browser(), "/opt")
+	check("anonymous", resp)
+	resp, _ = env.Get(t, testenv.Browser(), "/empty")
+	check("empty, anonymous", resp)
+	hc := testenv.Browser()
+	env.SignIn(t, hc, "/profile")
+	for _, p := range []string{"/opt", "/req", "/empty"} {
+		resp, _ := env.Get(t, hc, p)
+		if len(resp.Header.Values("Set-Cookie")) != 0 {
+			t.Fatalf("%s: a cookie rode it; this test is about responses without one", p)
+		}
+		check(strings.TrimPrefix(p, "/")+", signed in", resp)
+	}
+}

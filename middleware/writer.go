@@ -29,7 +29,10 @@ import (
 //
 // Whenever they are placed, the response is marked Cache-Control: no-store
 // and Vary: Cookie, over whatever caching the handler asked for: a sealed
-// session never rides a response a shared cache may store.
+// session never rides a response a shared cache may store. Any response of
+// a handler (behind Require or Optional) gets Vary: Cookie, since it
+// depends on who is signed in; its Cache-Control is the handler's when no
+// cookie rides it.
 //
 // While the handler runs (after hand), the lines are kept out of the header
 // map: a refresh made on another goroutine (a handler that calls APIs from
@@ -150,6 +153,9 @@ func (w *sessionWriter) final() {
 	}
 	w.started = true
 	w.applyLocked()
+	if w.handed {
+		netx.VaryCookie(w.ResponseWriter.Header())
+	}
 }
 
 // settle is called when the handler has returned. A response it did not
@@ -168,6 +174,7 @@ func (w *sessionWriter) settle() {
 		lost = w.saved && len(w.placed) > 0
 	} else {
 		w.applyLocked()
+		netx.VaryCookie(w.ResponseWriter.Header())
 	}
 	w.mu.Unlock()
 	if lost && w.lost != nil {

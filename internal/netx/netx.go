@@ -72,9 +72,18 @@ func NoStore(h http.Header) {
 			delete(h, k)
 		}
 	}
-	for _, v := range h.Values("Vary") {
-		for _, f := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(f), "Cookie") {
+	VaryCookie(h)
+}
+
+// VaryCookie adds Cookie to h's Vary unless it is there (or Vary is "*"):
+// the response depends on the session cookie, so a cache that stores it
+// must key it by the Cookie header.
+func VaryCookie(h http.Header) {
+	for _, v := range h["Vary"] {
+		for v != "" {
+			var f string
+			f, v, _ = strings.Cut(v, ",")
+			if f = strings.TrimSpace(f); f == "*" || strings.EqualFold(f, "Cookie") {
 				return
 			}
 		}
