@@ -54,7 +54,11 @@ func newBFFOpts(t *testing.T, api http.Handler, o testenv.Options) *testenv.Env 
 	t.Helper()
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
+	more := o.Middleware
 	o.Middleware = func(c *middleware.Config) {
+		if more != nil {
+			more(c)
+		}
 		c.APIs = append(c.APIs, middleware.API{Name: "echo", BaseURL: srv.URL + "/v1/"})
 	}
 	env := testenv.New(t, o)
