@@ -2,8 +2,14 @@ package middleware_test
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/base64"
 	"errors"
+	"io"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -97,4 +103,99 @@ func TestEventStreamNeedsFetchMetadata(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWebSocketHandshakeForwardsNoCookieOrOrigin (mutation audit, issue
+// 34): a WebSocket handshake through Proxy carries the browser's cookies
+// and Origin, which the proxy checks and never passes on: the API gets the
+// user's token and the handshake's own headers (key, version, protocol),
+// not the Cookie, the Origin, Fetch Metadata or the app's headers. The
+// API records the handshake it received and switches protocols (RFC 6455
+// 4.2.2); the connection then carries bytes both ways. (The handshake is
+// written out here rather than with a WebSocket package, which every app
+// that imports middleware would then find in its go.sum; TestBFFRealTime
+// runs a real one from Chromium.)
+func TestWebSocketHandshakeForwardsNoCookieOrOrigin(t *testing.T) {
+	var mu sync.Mutex
+	var handshakes []http.Header
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		handshakes = append(handshakes, r.Header.Clone())
+		mu.Unlock()
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Accept: " + wsAccept(r.Header.Get("Sec-WebSocket-Key")) + "\r\nSec-WebSocket-Protocol: orders.v1\r\n\r\n")
+		rw.Flush()
+		msg := make([]byte, 4)
+		if _, err := io.ReadFull(rw, msg); err == nil {
+			rw.WriteString("echo: " + string(msg))
+			rw.Flush()
+		}
+	})
+	env := newBFF(t, api)
+	hc := testenv.Browser()
+	env.SignIn(t, hc, "/profile")
+	sess := env.Session(t, hc)
+
+	// The browser's handshake: its cookies (from the jar), its Origin (the
+	// app's), Fetch Metadata, and headers a page cannot set but a hostile
+	// client might.
+	key := base64.StdEncoding.EncodeToString([]byte("sixteen byte key"))
+	req, _ := http.NewRequest("GET", env.App.URL+"/bff/echo/live", nil)
+	for k, v := range map[string]string{
+		"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Key": key, "Sec-WebSocket-Version": "13",
+		"Sec-WebSocket-Protocol": "orders.v1", "Origin": env.App.URL, "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "websocket",
+		"Authorization": "Bearer from-the-browser", "X-App-Internal": "secret",
+	} {
+		req.Header.Set(k, v)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != wsAccept(key) {
+		t.Fatalf("the handshake through the proxy: %d, Sec-WebSocket-Accept %q", resp.StatusCode, resp.Header.Get("Sec-WebSocket-Accept"))
+	}
+	conn, ok := resp.Body.(io.ReadWriter)
+	if !ok {
+		t.Fatalf("the switched connection is a %T", resp.Body)
+	}
+	if _, err := io.WriteString(conn, "ping"); err != nil {
+		t.Fatal(err)
+	}
+	reply := make([]byte, len("echo: ping"))
+	if _, err := io.ReadFull(conn, reply); err != nil || string(reply) != "echo: ping" {
+		t.Fatalf("over the connection: %q %v", reply, err)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(handshakes) != 1 {
+		t.Fatalf("the API got %d handshakes, want 1", len(handshakes))
+	}
+	got := handshakes[0]
+	if a := got.Get("Authorization"); a != "Bearer "+sess.AccessToken {
+		t.Errorf("Authorization %q, want the session's token", a)
+	}
+	if got.Get("Sec-Websocket-Key") != key || got.Get("Sec-Websocket-Version") != "13" || got.Get("Sec-Websocket-Protocol") != "orders.v1" ||
+		!strings.EqualFold(got.Get("Upgrade"), "websocket") {
+		t.Errorf("the handshake's own headers did not arrive: %v", slices.Sorted(maps.Keys(got)))
+	}
+	for _, k := range []string{"Cookie", "Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode", "X-App-Internal", middleware.AntiForgeryHeader} {
+		if v := got.Values(k); len(v) > 0 {
+			t.Errorf("%s reached the API (%d bytes)", k, len(strings.Join(v, ""))) // not the value: a cookie is a credential
+		}
+	}
+}
+
+// wsAccept is the Sec-WebSocket-Accept that answers key (RFC 6455 4.2.2).
+func wsAccept(key string) string {
+	h := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	return base64.StdEncoding.EncodeToString(h[:])
 }

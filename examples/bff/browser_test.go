@@ -336,13 +336,18 @@ func TestBFFThroughDevServer(t *testing.T) {
 // same site (localhost on another port: a sibling subdomain in
 // production), to which the browser sends SameSite=Lax cookies: the
 // WebSocket handshake is refused for its Origin, the EventSource for
-// Sec-Fetch-Site.
+// Sec-Fetch-Site. The API never sees the browser's Cookie or Origin on the
+// handshake (Chromium sends both to the app).
 func TestBFFRealTime(t *testing.T) {
 	var mu sync.Mutex
 	reached := map[string]int{}
+	var handshake http.Header
 	p := newSPA(t, options{observe: func(r *http.Request) {
 		mu.Lock()
 		reached[r.URL.Path]++
+		if r.URL.Path == "/orders/live" {
+			handshake = r.Header.Clone()
+		}
 		mu.Unlock()
 	}})
 	p.signIn()
@@ -355,6 +360,16 @@ func TestBFFRealTime(t *testing.T) {
 	if got := wait("live-out"); got != "ok orders: ping (for "+devprovider.DemoUser.ID+")" {
 		t.Errorf("WebSocket: %q", got)
 	}
+	mu.Lock()
+	for _, k := range []string{"Cookie", "Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode"} {
+		if v := handshake.Values(k); len(v) > 0 {
+			t.Errorf("the WebSocket handshake brought the browser's %s to the API (%d bytes)", k, len(strings.Join(v, "")))
+		}
+	}
+	if handshake.Get("Sec-Websocket-Key") == "" || !strings.HasPrefix(handshake.Get("Authorization"), "Bearer ") {
+		t.Errorf("the API's handshake lacks its key or the token: %d headers", len(handshake))
+	}
+	mu.Unlock()
 	p.run(chromedp.Click("#events"))
 	if got := wait("events-out"); got != "ok order 1 for "+devprovider.DemoUser.ID+"\norder 2 for "+devprovider.DemoUser.ID+"\norder 3 for "+devprovider.DemoUser.ID {
 		t.Errorf("event stream: %q", got)
