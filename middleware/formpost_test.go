@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -10,16 +11,22 @@ import (
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
+	"github.com/confidant-go/confidant/middleware"
 )
 
 // TestFormPostCallback: with ResponseMode form_post, a POST to the callback
 // from another site gets a page that POSTs the response's fields again
 // from the app's origin (escaped, nothing else carried over) and nothing
 // more: no cookie read or set, no token request. The re-submitted POST
-// checks the state first: a forged one is refused with no token request.
-// A client without form_post refuses POST callbacks (405).
+// checks the state first: one from a browser that started no sign-in is
+// refused, and so is one with the provider's real code and a wrong state
+// from a browser that holds the attempt's real flow cookie
+// (ErrStateMismatch, not ErrFlowCookieMissing), with no token request, and
+// the attempt still completes after it. A client without form_post
+// refuses POST callbacks (405).
 func TestFormPostCallback(t *testing.T) {
-	formPost := testenv.New(t, testenv.Options{Client: func(c *client.Config) { c.ResponseMode = "form_post" }})
+	var rec recordingErrors
+	formPost := testenv.New(t, testenv.Options{Client: func(c *client.Config) { c.ResponseMode = "form_post" }, Middleware: rec.install})
 	query := testenv.New(t, testenv.Options{})
 	post := func(env *testenv.Env, form url.Values, site string) (*http.Response, string) {
 		req, _ := http.NewRequest("POST", env.App.URL+"/auth/callback", strings.NewReader(form.Encode()))
@@ -52,8 +59,8 @@ func TestFormPostCallback(t *testing.T) {
 	}
 
 	resp, _ = post(formPost, form, "same-origin")
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("re-submitted with a forged state: %d, want 400", resp.StatusCode)
+	if err := rec.last(); resp.StatusCode != http.StatusBadRequest || !errors.Is(err, middleware.ErrStateMismatch) {
+		t.Errorf("re-submitted by a browser that started no sign-in: %d %v, want 400 ErrStateMismatch", resp.StatusCode, err)
 	}
 	if n := formPost.OP.Count(devprovider.PathToken) - tokens; n != 0 {
 		t.Errorf("%d token requests for forged responses", n)
@@ -85,6 +92,34 @@ func TestFormPostCallback(t *testing.T) {
 		return resp
 	}
 	tokens = formPost.OP.Count(devprovider.PathToken)
+
+	// The provider's real code with a wrong state, re-submitted from the
+	// app's origin by the browser that holds the attempt's flow cookie:
+	// refused for the state, before any token request.
+	app, _ := url.Parse(formPost.App.URL)
+	if len(hc.Jar.Cookies(app)) == 0 {
+		t.Fatal("no flow cookie in the browser after the sign-in started")
+	}
+	state := []byte(fields.Get("state"))
+	state[len(state)/2] ^= 1 // same length, one bit off
+	wrong := url.Values{"code": {fields.Get("code")}, "state": {string(state)}, "iss": {fields.Get("iss")}}
+	req, _ := http.NewRequest("POST", cb.String(), strings.NewReader(wrong.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a wrong state with the real flow cookie: %d to %q, want 400", resp.StatusCode, resp.Header.Get("Location"))
+	} else if err := rec.last(); !errors.Is(err, middleware.ErrStateMismatch) || errors.Is(err, middleware.ErrFlowCookieMissing) {
+		t.Errorf("a wrong state with the real flow cookie refused for %v, want ErrStateMismatch (not ErrFlowCookieMissing)", err)
+	}
+	if n := formPost.OP.Count(devprovider.PathToken) - tokens; n != 0 {
+		t.Fatalf("%d token requests for a wrong state", n)
+	}
+
 	if resp := submit("cross-site"); resp.StatusCode != http.StatusOK || formPost.OP.Count(devprovider.PathToken) != tokens {
 		t.Fatalf("the provider's POST: %d, %d token requests; want the page and none", resp.StatusCode, formPost.OP.Count(devprovider.PathToken)-tokens)
 	}
