@@ -133,3 +133,65 @@ func TestFormPostCallback(t *testing.T) {
 		t.Errorf("%d token requests, want 1", n)
 	}
 }
+
+// TestFormPostOriginFallback (mutation audit, issue 34): a browser that
+// sends no Fetch Metadata is told apart by Origin alone. Without
+// Sec-Fetch-Site, the provider's POST (its Origin, "null", or none) gets
+// the re-submitting page, with no token request and no cookie set, though
+// the browser holds the attempt's flow cookie; the page's POST (the app's
+// own Origin) completes the sign-in with one token request.
+func TestFormPostOriginFallback(t *testing.T) {
+	env := testenv.New(t, testenv.Options{Client: func(c *client.Config) { c.ResponseMode = "form_post" }})
+	hc := testenv.Browser()
+	cb := env.ProviderLogin(t, hc, env.StartLogin(t, hc, "/profile"))
+	fields := cb.Query()
+	cb.RawQuery = ""
+	if fields.Get("code") == "" || fields.Get("state") == "" {
+		t.Fatalf("the provider's form_post page carried %v", fields)
+	}
+	op, _ := url.Parse(env.OP.Issuer)
+	submit := func(origin string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", cb.String(), strings.NewReader(fields.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	tokens := env.OP.Count(devprovider.PathToken)
+	for _, tc := range []struct{ name, origin string }{
+		{"the provider's Origin", op.Scheme + "://" + op.Host},
+		{"Origin null", "null"},
+		{"no Origin", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := submit(tc.origin)
+			if resp.StatusCode != http.StatusOK || !strings.Contains(body, `<form id="resubmit" method="post"`) {
+				t.Errorf("%d %q, want the re-submitting page", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			if n := len(resp.Header.Values("Set-Cookie")); n != 0 {
+				t.Errorf("%d cookies set", n)
+			}
+			if n := env.OP.Count(devprovider.PathToken) - tokens; n != 0 {
+				t.Fatalf("%d token requests", n)
+			}
+		})
+	}
+	resp, _ := submit(env.App.URL)
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/profile" {
+		t.Fatalf("the app's Origin: %d to %q, want 302 to /profile", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if n := env.OP.Count(devprovider.PathToken) - tokens; n != 1 {
+		t.Errorf("%d token requests, want 1", n)
+	}
+	if resp, body := env.Get(t, hc, "/profile"); resp.StatusCode != http.StatusOK || !strings.Contains(body, devprovider.DemoUser.ID) {
+		t.Errorf("/profile after the sign-in: %d %s", resp.StatusCode, body)
+	}
+}
