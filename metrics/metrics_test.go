@@ -4,14 +4,18 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -20,6 +24,8 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/confidanttest"
+	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/metrics"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
@@ -34,6 +40,76 @@ type tracedApp struct {
 	spans  *tracetest.SpanRecorder
 	op     *confidanttest.Provider
 	clock  *confidanttest.Clock
+	store  *session.CookieStore
+	// seen are the secret-derived values the events carried (the hashes
+	// of states, codes and session IDs), which may reach no metric or span.
+	seen secrets
+}
+
+// secrets are values that no attribute, span name, span event or span
+// status may contain, each with what it is (a failure names that, never
+// the value, which would put it in the test's output).
+type secrets struct {
+	mu sync.Mutex
+	v  map[string]string
+}
+
+// add records each value of 8 or more characters as what and, for a raw
+// value, what event.Redact makes of it (whole, and its hash alone).
+func (s *secrets) add(what string, vals ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.v == nil {
+		s.v = map[string]string{}
+	}
+	for _, v := range vals {
+		if len(v) < 8 || s.v[v] != "" {
+			continue
+		}
+		s.v[v] = what
+		if !strings.HasPrefix(v, "sha256:") {
+			r := event.Redact(v)
+			s.v[r] = "redacted " + what
+			hash, _, _ := strings.Cut(strings.TrimPrefix(r, "sha256:"), "/")
+			s.v[hash] = "hash of " + what
+		}
+	}
+}
+
+// all returns the values and what each is.
+func (s *secrets) all() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.v)
+}
+
+// watching is a browser's transport that records the secrets a sign-in
+// shows the browser: the authorization request's state, nonce and code
+// challenge, the code, and every cookie value set.
+type watching struct {
+	base http.RoundTripper
+	seen *secrets
+}
+
+func (w watching) RoundTrip(r *http.Request) (*http.Response, error) {
+	params := func(u *url.URL) {
+		q := u.Query()
+		for _, k := range []string{"state", "nonce", "code_challenge", "code"} {
+			w.seen.add(k, q.Get(k))
+		}
+	}
+	params(r.URL)
+	resp, err := w.base.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	if loc, err := resp.Location(); err == nil {
+		params(loc)
+	}
+	for _, c := range resp.Cookies() {
+		w.seen.add("cookie "+c.Name, c.Value)
+	}
+	return resp, nil
 }
 
 func newTracedApp(t *testing.T, users ...confidanttest.User) *tracedApp {
@@ -69,7 +145,18 @@ func newTracedApp(t *testing.T, users ...confidanttest.User) *tracedApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, Now: clock.Now, OnEvent: rec.Hook,
+	a.store = store
+	hook := func(ctx context.Context, e event.Event) {
+		a.seen.add("event Flow", e.Flow)
+		a.seen.add("event Session", e.Session)
+		for _, at := range e.Attrs {
+			if v := at.Value.String(); strings.HasPrefix(v, "sha256:") {
+				a.seen.add("event attribute "+at.Key, v)
+			}
+		}
+		rec.Hook(ctx, e)
+	}
+	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, Now: clock.Now, OnEvent: hook,
 		APIs: []middleware.API{{Name: "orders", BaseURL: api.URL + "/"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -156,15 +243,21 @@ func points(m metricdata.Metrics) []string {
 	return out
 }
 
-// TestRecorder: a sign-in, a refresh, API calls, refused requests, a forged
-// callback and a sign-out are recorded with the documented names, units and
-// attributes; the provider calls of a sampled request are spans under its
-// server span, those of an unsampled one are none; no attribute holds a
-// token, code, state or subject.
+// TestRecorder: a sign-in, a refresh, one that fails, API calls, refused
+// requests, a forged callback and a sign-out are recorded with the
+// documented names, units and attributes; the provider calls of a sampled
+// request are spans under its server span (a failed one with an error
+// status), those of an unsampled one are none. No metric attribute, and
+// no span's name, attribute, event or status, anywhere in the trace (the
+// server spans too), holds a secret or anything derived from one: a
+// token, code, state, nonce, code challenge, cookie, session ID or the
+// subject, raw or as the hash the events carry (issue 34: a span carried
+// the hash of a sign-in's state, and only metric points were scanned).
 func TestRecorder(t *testing.T) {
 	user := confidanttest.User{Subject: "subject-ada-4711", Name: "Ada"}
 	a := newTracedApp(t, user)
 	browser := confidanttest.Browser()
+	browser.Transport = watching{base: browser.Transport, seen: &a.seen}
 	if resp, err := a.op.SignIn(browser, a.URL+"/account", user); err != nil || resp.StatusCode != http.StatusFound {
 		t.Fatalf("sign-in: %v %v", resp, err)
 	}
@@ -204,6 +297,32 @@ func TestRecorder(t *testing.T) {
 	if s := get(http.DefaultClient, "/auth/callback?state=forged&code=forged", "text/html"); s != 400 {
 		t.Fatalf("forged callback: %d", s)
 	}
+	// With the token endpoint down: a sign-in in another browser, whose
+	// code exchange fails, and a refresh, both for sampled requests.
+	a.op.Fail(confidanttest.Token, http.StatusServiceUnavailable)
+	other := confidanttest.Browser()
+	other.Transport = watching{base: other.Transport, seen: &a.seen}
+	if resp, err := a.op.SignIn(other, a.URL+"/account", user); err != nil || resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("sign-in with the token endpoint down: %v %v", resp, err)
+	}
+	a.clock.Add(10 * time.Minute)
+	if s := get(browser, "/account", "text/html"); s != 503 {
+		t.Fatalf("with the token endpoint down: %d", s)
+	}
+	a.op.Recover()
+	// The session's own secrets, before the sign-out ends it.
+	app, _ := url.Parse(a.URL)
+	req, _ := http.NewRequest("GET", a.URL, nil)
+	for _, c := range browser.Jar.Cookies(app) {
+		req.AddCookie(c)
+	}
+	sess, err := a.store.Load(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.seen.add("session ID", sess.ID)
+	a.seen.add("session token", sess.AccessToken, sess.RefreshToken, sess.IDToken)
+	a.seen.add("subject", user.Subject)
 	resp, err := browser.Post(a.URL+"/auth/logout", "", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -216,19 +335,26 @@ func TestRecorder(t *testing.T) {
 		unit   string
 		points []string
 	}{
-		"confidant.signin.started":   {"{sign-in}", []string{p + " → 1"}},
-		"confidant.signin.completed": {"{sign-in}", []string{"confidant.outcome=failure,confidant.reason=flow_cookie_missing → 1", "confidant.outcome=success," + p + " → 1"}},
-		"confidant.signout":          {"{sign-out}", []string{p + ",confidant.scope=session → 1"}},
-		"confidant.refresh":          {"{refresh}", []string{"confidant.outcome=success," + p + ",confidant.token=session → 2"}},
+		"confidant.signin.started": {"{sign-in}", []string{p + " → 2"}},
+		"confidant.signin.completed": {"{sign-in}", []string{"confidant.outcome=failure,confidant.reason=flow_cookie_missing → 1",
+			"confidant.outcome=failure,confidant.reason=provider_unavailable → 1", "confidant.outcome=success," + p + " → 1"}},
+		"confidant.signout": {"{sign-out}", []string{p + ",confidant.scope=session → 1"}},
+		"confidant.refresh": {"{refresh}", []string{
+			"confidant.outcome=failure," + p + ",confidant.token=session → 1",
+			"confidant.outcome=success," + p + ",confidant.token=session → 2"}},
 		"confidant.provider.duration": {"s", []string{
+			"confidant.endpoint=token,confidant.grant=authorization_code,confidant.outcome=failure," + p + ",http.response.status_code=503 → count 1",
 			"confidant.endpoint=token,confidant.grant=authorization_code,confidant.outcome=success," + p + ",http.response.status_code=200 → count 1",
+			"confidant.endpoint=token,confidant.grant=refresh_token,confidant.outcome=failure," + p + ",http.response.status_code=503 → count 1",
 			"confidant.endpoint=token,confidant.grant=refresh_token,confidant.outcome=success," + p + ",http.response.status_code=200 → count 2"}},
 		"confidant.api.duration": {"s", []string{
 			"confidant.api=orders,confidant.outcome=failure,http.response.status_code=404 → count 1",
 			"confidant.api=orders,confidant.outcome=success,http.response.status_code=200 → count 1"}},
 		"confidant.request.refused": {"{request}", []string{
 			"confidant.reason=flow_cookie_missing,confidant.route=callback,http.response.status_code=400 → 1",
-			"confidant.reason=forbidden,confidant.route=app,http.response.status_code=403 → 1"}},
+			"confidant.reason=forbidden,confidant.route=app,http.response.status_code=403 → 1",
+			"confidant.reason=provider_unavailable,confidant.route=callback,http.response.status_code=502 → 1",
+			"confidant.reason=refresh_unavailable,confidant.route=app,http.response.status_code=503 → 1"}},
 	}
 	for name, w := range want {
 		m, ok := got[name]
@@ -243,27 +369,65 @@ func TestRecorder(t *testing.T) {
 			t.Errorf("%s:\n got %q\nwant %q", name, pts, w.points)
 		}
 	}
+	// What no attribute may hold: every secret this process's providers
+	// issued (codes, tokens), what the browser saw (state, nonce, code
+	// challenge, code, cookies), the session's ID and tokens, the
+	// subject, each raw and redacted, and what the events carried.
+	issued := devprovider.AllIssued()
+	a.seen.add("issued code or token", issued...)
+	secret := a.seen.all()
+	secret["forged"], secret["eyJ"], secret["sha256:"] = "forged callback's code or state", "JWT", "redacted value"
+	kinds := map[string]bool{}
+	for _, what := range secret {
+		kinds[what] = true
+	}
+	for _, what := range []string{"state", "nonce", "code_challenge", "code", "cookie confidant", "session ID", "issued code or token"} {
+		if !kinds[what] || !kinds["redacted "+what] || !kinds["hash of "+what] {
+			t.Fatalf("the scan would miss every %s: none was recorded", what)
+		}
+	}
+	leaks := func(where, text string) {
+		t.Helper()
+		for v, what := range secret {
+			if strings.Contains(text, v) {
+				t.Errorf("%s holds a secret-derived value: %s", where, what)
+			}
+		}
+	}
 	for name, m := range got {
 		for _, pt := range points(m) {
-			for _, secret := range []string{user.Subject, "forged", "eyJ", "sha256:"} {
-				if strings.Contains(pt, secret) {
-					t.Errorf("%s: an attribute holds %q: %s", name, secret, pt)
-				}
-			}
+			leaks(name+" "+pt, pt)
+		}
+	}
+	spans := a.spans.Ended()
+	if len(spans) == 0 {
+		t.Fatal("no spans")
+	}
+	for _, s := range spans {
+		where := "span " + s.Name()
+		leaks(where+" (name)", s.Name())
+		leaks(where+" attributes", renderAttrs(s.Attributes()))
+		leaks(where+" status", s.Status().Description)
+		for _, ev := range s.Events() {
+			leaks(where+" event "+ev.Name, ev.Name+" "+renderAttrs(ev.Attributes))
+		}
+		for _, l := range s.Links() {
+			leaks(where+" link", renderAttrs(l.Attributes))
 		}
 	}
 
 	// Spans: the code exchange under the callback's sampled server span,
 	// the second refresh under its request's; the first refresh, made for
-	// an unsampled request, none.
+	// an unsampled request, none; the failed exchange and refresh with an
+	// error status naming the reason.
 	var provider []string
 	servers := map[trace.SpanID]string{}
-	for _, s := range a.spans.Ended() {
+	for _, s := range spans {
 		if s.InstrumentationScope().Name != metrics.Scope {
 			servers[s.SpanContext().SpanID()] = s.Name()
 		}
 	}
-	for _, s := range a.spans.Ended() {
+	for _, s := range spans {
 		if s.InstrumentationScope().Name != metrics.Scope {
 			continue
 		}
@@ -272,11 +436,27 @@ func TestRecorder(t *testing.T) {
 		if s.SpanKind() != trace.SpanKindClient || !s.EndTime().After(s.StartTime()) {
 			t.Errorf("span %q: kind %v, %v–%v", s.Name(), s.SpanKind(), s.StartTime(), s.EndTime())
 		}
-		provider = append(provider, s.Name()+" "+grant.AsString()+" under "+servers[s.Parent().SpanID()])
+		line := s.Name() + " " + grant.AsString() + " under " + servers[s.Parent().SpanID()]
+		if st := s.Status(); st.Code == codes.Error {
+			errType, _ := attrs.Value("error.type")
+			line += ": " + st.Description + ", error.type " + errType.AsString()
+		}
+		provider = append(provider, line)
 	}
-	if want := []string{"confidant token authorization_code under GET /auth/callback", "confidant token refresh_token under GET /account"}; !slices.Equal(provider, want) {
+	if want := []string{"confidant token authorization_code under GET /auth/callback", "confidant token refresh_token under GET /account",
+		"confidant token authorization_code under GET /auth/callback: provider_unavailable, error.type provider_unavailable",
+		"confidant token refresh_token under GET /account: provider_unavailable, error.type provider_unavailable"}; !slices.Equal(provider, want) {
 		t.Errorf("provider spans\n got %q\nwant %q", provider, want)
 	}
+}
+
+// renderAttrs writes attributes out as key=value, for the secret scan.
+func renderAttrs(kv []attribute.KeyValue) string {
+	var b strings.Builder
+	for _, a := range kv {
+		b.WriteString(string(a.Key) + "=" + a.Value.String() + " ")
+	}
+	return b.String()
 }
 
 // TestReason: every error the SDK gives has a code; others are "other".
