@@ -29,12 +29,18 @@
 // gets a 401 that is not counted.
 //
 // confidant.reason is one of: state_missing, state_mismatch,
-// flow_cookie_missing, state_expired, code_missing, provider_error,
-// signin_refused, forbidden, distributed_claim, cross_origin,
-// method_not_allowed, not_signed_in, session_expired, session_ended,
-// refresh_unavailable, session_store, session_too_large, config, step_up,
-// invalid_id_token, token_request, userinfo, provider_unavailable,
-// discovery, response_issuer, other.
+// flow_cookie_missing, state_expired, code_missing, response_jwt,
+// bad_callback, provider_error, signin_refused, forbidden,
+// distributed_claim, cross_origin, anti_forgery, method_not_allowed,
+// unknown_provider, not_signed_in, session_expired, session_ended,
+// session_missing, session_invalid, session_conflict, refresh_unavailable,
+// refresh_revoked, refresh_token_missing, refresh_lock_lost, session_store,
+// session_too_large, config, step_up, invalid_id_token, id_token_missing,
+// token_request, pushed_request, userinfo, provider_unavailable,
+// discovery, response_issuer, response_too_large, invalid_logout_token,
+// api_not_allowed, cross_origin_redirect, token_expired, token_missing,
+// not_supported, other. Every sentinel error of the client, middleware
+// and session packages has one; other is for an error that wraps none.
 //
 // # Spans
 //
@@ -341,6 +347,30 @@ var reasons = []struct {
 	{client.ErrUserInfo, "userinfo"},
 	{client.ErrProviderUnavailable, "provider_unavailable"},
 	{client.ErrDiscovery, "discovery"},
+	// Below, the sentinels that were "other" until 2026-12: after every
+	// code above, so that an error that wraps one of those keeps its code.
+	{client.ErrResponseJWT, "response_jwt"},
+	{middleware.ErrBadCallback, "bad_callback"},
+	{middleware.ErrAntiForgery, "anti_forgery"},
+	{middleware.ErrAPINotAllowed, "api_not_allowed"},
+	{middleware.ErrCrossOriginRedirect, "cross_origin_redirect"},
+	{middleware.ErrUnknownProvider, "unknown_provider"},
+	{client.ErrPushedRequest, "pushed_request"},
+	{client.ErrRefreshRevoked, "refresh_revoked"},
+	{client.ErrNoRefreshToken, "refresh_token_missing"},
+	{client.ErrNoIDToken, "id_token_missing"},
+	{client.ErrTokenExpired, "token_expired"},
+	{client.ErrNoToken, "token_missing"},
+	{client.ErrInvalidLogoutToken, "invalid_logout_token"},
+	{client.ErrNotSupported, "not_supported"},
+	{client.ErrResponseTooLarge, "response_too_large"},
+	{client.ErrConfig, "config"},
+	{session.ErrConfig, "config"},
+	{session.ErrLockLost, "refresh_lock_lost"},
+	{session.ErrConflict, "session_conflict"},
+	{session.ErrUnavailable, "session_store"},
+	{session.ErrInvalidSession, "session_invalid"},
+	{session.ErrNoSession, "session_missing"},
 }
 
 // Reason is the confidant.reason of err: a code from the package's list,

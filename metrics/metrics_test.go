@@ -462,14 +462,16 @@ func renderAttrs(kv []attribute.KeyValue) string {
 // TestReason: every error the SDK gives has a code; others are "other".
 func TestReason(t *testing.T) {
 	for err, want := range map[error]string{
-		middleware.ErrFlowCookieMissing:                               "flow_cookie_missing",
-		middleware.ErrStateMismatch:                                   "state_mismatch",
-		fmt.Errorf("x: %w", middleware.ErrSessionExpired):             "session_expired",
-		middleware.ErrDistributedClaim:                                "distributed_claim",
-		fmt.Errorf("%w: %w", middleware.ErrConfig, session.ErrConfig): "config",
-		client.ErrInvalidIDToken:                                      "invalid_id_token",
-		fmt.Errorf("plain"):                                           "other",
-		nil:                                                           "",
+		middleware.ErrFlowCookieMissing:                                        "flow_cookie_missing",
+		middleware.ErrStateMismatch:                                            "state_mismatch",
+		fmt.Errorf("x: %w", middleware.ErrSessionExpired):                      "session_expired",
+		middleware.ErrDistributedClaim:                                         "distributed_claim",
+		fmt.Errorf("%w: %w", middleware.ErrConfig, session.ErrConfig):          "config",
+		client.ErrInvalidIDToken:                                               "invalid_id_token",
+		fmt.Errorf("%w: %w", middleware.ErrBadCallback, client.ErrResponseJWT): "response_jwt", // as the callback wraps it
+		fmt.Errorf("%w: x", middleware.ErrAntiForgery):                         "anti_forgery",
+		fmt.Errorf("plain"):                                                    "other",
+		nil:                                                                    "",
 	} {
 		if got := metrics.Reason(err); got != want {
 			t.Errorf("Reason(%v) = %q, want %q", err, got, want)
