@@ -60,9 +60,11 @@ type Previous struct {
 	// userinfo cannot be had now are the claims it gave before kept, until
 	// the next refresh. Optional.
 	Claims json.RawMessage
-	// IDToken is the session's raw ID token, verified when it came. With
-	// RenewClaims, a refresh that brings no new one asks userinfo and puts
-	// its claims over this token's. Optional.
+	// IDToken is the session's raw ID token, verified when it came: a
+	// refresh keeps none of its user claims. With RenewClaims, a refresh
+	// that brings no new one takes the user's claims from userinfo and
+	// keeps only those of this token that describe the sign-in (iss, aud,
+	// auth_time, acr, amr, sid, …). Optional.
 	IDToken string
 	// RenewClaims asks a refresh that brings no ID token to ask the
 	// provider for the user's claims again: userinfo, or a plain OAuth 2.0
@@ -220,9 +222,10 @@ func (c *Client) refresh(ctx context.Context, r *resolved, refreshToken string, 
 // refreshUserInfo adds userinfo's claims to those of a refreshed ID token,
 // asked with the new access token, when the client fetches userinfo. A
 // userinfo about another subject ends the session (ErrIdentityChanged); a
-// userinfo that cannot be had now keeps the old session's claims that the
-// ID token does not carry, until the next refresh: the new tokens, the
-// rotated refresh token among them, must not be lost to it.
+// userinfo that cannot be had now keeps the claims it gave before (the
+// session's claims that its ID token did not carry), until the next
+// refresh: the new tokens, the rotated refresh token among them, must not
+// be lost to it. Nothing of the old ID token's is kept.
 func (c *Client) refreshUserInfo(ctx context.Context, r *resolved, tok *oauth2.Token, prev Previous, sub string, claims map[string]any) (map[string]any, error) {
 	if !c.cfg.FetchUserInfo || r.ep.UserInfoURL == "" {
 		return claims, nil
@@ -237,10 +240,15 @@ func (c *Client) refreshUserInfo(ctx context.Context, r *resolved, tok *oauth2.T
 	case errors.Is(err, errUserInfoSubject):
 		return nil, fmt.Errorf("%w: %w", ErrIdentityChanged, err)
 	}
-	var kept map[string]any
+	// Userinfo's former claims are those of the session that its ID token
+	// did not carry: only they are kept, never the old ID token's.
+	var kept, oldIDToken map[string]any
+	if _, payload, ok := jwtpeek.Split(prev.IDToken); ok {
+		json.Unmarshal(payload, &oldIDToken)
+	}
 	if json.Unmarshal(prev.Claims, &kept) == nil {
 		for k, v := range kept {
-			if _, ok := claims[k]; !ok {
+			if _, ok := claims[k]; !ok && !idTokenOnly[k] && (oldIDToken == nil || oldIDToken[k] == nil) {
 				claims[k] = v
 			}
 		}
@@ -255,9 +263,9 @@ var idTokenOnly = map[string]bool{"iss": true, "sub": true, "aud": true, "exp": 
 	"c_hash": true, "jti": true, "tid": true}
 
 // renewUser asks the provider for the user's claims again after a refresh
-// that brought no ID token (Previous.RenewClaims): userinfo's, under the
-// claims of the session's ID token (verified when it came), or a plain
-// OAuth 2.0 provider's user API. Another subject ends the session
+// that brought no ID token (Previous.RenewClaims): userinfo's, with the
+// claims of the session's ID token (verified when it came) that describe
+// the sign-in, or a plain OAuth 2.0 provider's user API. Another subject ends the session
 // (ErrIdentityChanged); a provider that cannot answer now leaves
 // res.User empty, and the session keeps its claims until the next try.
 func (c *Client) renewUser(ctx context.Context, r *resolved, res *Result, prev Previous) error {
@@ -280,11 +288,18 @@ func (c *Client) renewUser(ctx context.Context, r *resolved, res *Result, prev P
 	case r.ep.UserInfoURL != "":
 		var ui map[string]any
 		if ui, err = c.userInfo(ctx, r, res.Token, prev.DPoPKey, prev.Subject, map[string]any{}); err == nil {
-			// Userinfo's claims, over those of the ID token the session
-			// holds (its protocol claims stay the ID token's).
+			// What the provider asserts now is userinfo's answer: of the
+			// ID token the session holds, only the claims that describe
+			// the sign-in (iss, aud, auth_time, acr, sid, …) stay.
 			claims := map[string]any{}
 			if _, payload, ok := jwtpeek.Split(prev.IDToken); ok {
-				json.Unmarshal(payload, &claims)
+				var old map[string]any
+				json.Unmarshal(payload, &old)
+				for k, v := range old {
+					if idTokenOnly[k] && k != "nonce" && k != "at_hash" && k != "c_hash" {
+						claims[k] = v
+					}
+				}
 			}
 			for k, v := range ui {
 				if !idTokenOnly[k] {

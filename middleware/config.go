@@ -104,11 +104,12 @@ type Config struct {
 	// were at sign-in. With ClaimsMaxAge, a session whose claims are older
 	// is refreshed before the handler runs; when that refresh brings no ID
 	// token, the provider's userinfo (or a plain OAuth 2.0 provider's user
-	// API) is asked, whether or not FetchUserInfo is set, and its claims
-	// go over those of the session's ID token (a claim only the ID token
-	// carries stays as it said). When userinfo cannot answer, the claims
-	// are kept and asked for again after another ClaimsMaxAge. Default 0:
-	// claims change only with an ID token.
+	// API) is asked, whether or not FetchUserInfo is set, and its answer
+	// becomes the user's claims (of the sign-in's ID token, only the
+	// claims that describe the sign-in stay: iss, aud, auth_time, acr, sid;
+	// a claim that only the ID token carried is gone). When userinfo cannot
+	// answer, the claims are kept and asked for again after another
+	// ClaimsMaxAge. Default 0: claims change only with an ID token.
 	ClaimsMaxAge time.Duration
 
 	// RefreshTimeout bounds one refresh, however many requests wait for it.

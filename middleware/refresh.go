@@ -108,6 +108,10 @@ type sessionLock struct {
 type flight struct {
 	ch chan struct{}
 	outcome
+	// Under refresher.mu: the requests that wait for it, those that gave
+	// up before it finished, and whether it has.
+	waiting, gone int
+	finished      bool
 }
 
 // outcome is a finished refresh: the refreshed session, or an error and
@@ -165,6 +169,7 @@ func (rf *refresher) run(ctx context.Context, s *session.Session, op refreshOp) 
 		rf.flights[k] = f
 		go rf.fly(context.WithoutCancel(ctx), k, s, op, f)
 	}
+	f.waiting++
 	rf.mu.Unlock()
 	select {
 	case <-f.ch:
@@ -173,6 +178,17 @@ func (rf *refresher) run(ctx context.Context, s *session.Session, op refreshOp) 
 		}
 		return f.sess, f.action, f.err
 	case <-ctx.Done():
+		// This request will not carry the result to the browser. When no
+		// request does (a browser that gave up on a slow refresh), the
+		// rotated tokens are kept for the old cookie as long as those of a
+		// cookie that could not be written.
+		rf.mu.Lock()
+		f.gone++
+		finished := f.finished
+		rf.mu.Unlock()
+		if finished && f.err == nil {
+			rf.keepUnwritten(s)
+		}
 		return nil, rf.decide(ctx.Err(), s), ctx.Err()
 	}
 }
@@ -207,12 +223,17 @@ func (rf *refresher) fly(parent context.Context, k tokenKey, s *session.Session,
 	rf.mu.Lock()
 	delete(rf.flights, k)
 	rf.remember(k, &o)
+	f.finished = true
+	unreceived := f.gone == f.waiting
 
 	if f.action == RefreshEndSession {
 		rf.forgetLocked(s.ID)
 	}
 	rf.mu.Unlock()
 	close(f.ch)
+	if unreceived && err == nil {
+		rf.keepUnwritten(s)
+	}
 }
 
 // recovered is once, with a panic (a custom transport's, say) turned into

@@ -136,10 +136,20 @@ func (w *sessionWriter) hand() {
 }
 
 // serve runs the handler next with this writer: changes wait for the
-// response to start while it runs, and settle after it returns.
+// response to start while it runs, and settle after it returns. A handler
+// that panics leaves a response nobody may send: the change is put in the
+// header map (a recovering middleware's 500 carries it) and a save is
+// reported lost, so its rotated tokens are not lost with it.
 func (w *sessionWriter) serve(next http.Handler, r *http.Request) {
 	w.hand()
+	returned := false
+	defer func() {
+		if !returned {
+			w.abandon()
+		}
+	}()
 	next.ServeHTTP(w, r)
+	returned = true
 	w.settle()
 }
 
@@ -161,11 +171,17 @@ func (w *sessionWriter) final() {
 // settle is called when the handler has returned. A response it did not
 // start is sent by the server from the header map: the lines go there. A
 // response a writer below this one started (a framework's own, written to
-// directly) could not carry them: a save is reported to lost.
+// directly) could not carry them, and a client that went away will not
+// read them: a save is then reported to lost.
 func (w *sessionWriter) settle() {
 	w.mu.Lock()
+	gone := w.r.Context().Err() != nil
 	if w.started {
+		lost := gone && w.saved && len(w.placed) > 0
 		w.mu.Unlock()
+		if lost && w.lost != nil {
+			w.lost()
+		}
 		return
 	}
 	w.started = true
@@ -175,7 +191,24 @@ func (w *sessionWriter) settle() {
 	} else {
 		w.applyLocked()
 		netx.VaryCookie(w.ResponseWriter.Header())
+		lost = gone && w.saved && len(w.placed) > 0
 	}
+	w.mu.Unlock()
+	if lost && w.lost != nil {
+		w.lost()
+	}
+}
+
+// abandon is settle for a handler that panicked: the lines go in the header
+// map for whoever answers instead, and a save is reported lost, since
+// nothing says that answer is sent.
+func (w *sessionWriter) abandon() {
+	w.mu.Lock()
+	if !w.started && !writtenBelow(w.ResponseWriter) {
+		w.applyLocked()
+	}
+	w.started = true
+	lost := w.saved && len(w.placed) > 0
 	w.mu.Unlock()
 	if lost && w.lost != nil {
 		w.lost()
@@ -264,9 +297,20 @@ func (w *sessionWriter) Flush() {
 	http.NewResponseController(w.ResponseWriter).Flush()
 }
 
-// Hijack implements http.Hijacker when the underlying writer does.
+// Hijack implements http.Hijacker when the underlying writer does. The
+// lines go in the header map, which httputil.ReverseProxy writes with the
+// 101 it sends itself; a WebSocket library writes its own header instead,
+// so a save is reported lost as well: its rotated tokens wait for the old
+// cookie's next request.
 func (w *sessionWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.mu.Lock()
+	first := !w.started
+	lost := first && w.saved && len(w.placed) > 0
+	w.mu.Unlock()
 	w.final()
+	if lost && w.lost != nil {
+		w.lost()
+	}
 	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
 

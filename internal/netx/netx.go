@@ -64,14 +64,15 @@ func Origin(u *url.URL) string {
 // "…-Cache-Control" (Cloudflare-CDN-Cache-Control), Surrogate-Control
 // (Fastly, Varnish), Edge-Control (Akamai) and X-Accel-Expires (nginx).
 func NoStore(h http.Header) {
-	h.Set("Cache-Control", "no-store")
 	for k := range h {
 		switch {
-		case len(k) > len("-Cache-Control") && strings.EqualFold(k[len(k)-len("-Cache-Control"):], "-Cache-Control"),
+		case strings.EqualFold(k, "Cache-Control"), // any spelling of it: Set writes the canonical one
+			len(k) > len("-Cache-Control") && strings.EqualFold(k[len(k)-len("-Cache-Control"):], "-Cache-Control"),
 			strings.EqualFold(k, "Surrogate-Control"), strings.EqualFold(k, "Edge-Control"), strings.EqualFold(k, "X-Accel-Expires"):
 			delete(h, k)
 		}
 	}
+	h["Cache-Control"] = []string{"no-store"}
 	VaryCookie(h)
 }
 

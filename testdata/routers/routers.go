@@ -48,13 +48,13 @@ func Gin(mw func(http.Handler) http.Handler) gin.HandlerFunc {
 }
 
 // ginWriter is gin's writer with the response written through w, the
-// middleware's (which writes to gin's).
+// middleware's (which writes to gin's). The status stays with gin's, which
+// sends it with the first byte: headers set after c.Status still count.
 type ginWriter struct {
 	gin.ResponseWriter
 	w http.ResponseWriter
 }
 
-func (g ginWriter) WriteHeader(code int)              { g.w.WriteHeader(code) }
 func (g ginWriter) Write(b []byte) (int, error)       { return g.w.Write(b) }
 func (g ginWriter) WriteString(s string) (int, error) { return io.WriteString(g.w, s) }
 func (g ginWriter) Flush()                            { http.NewResponseController(g.w).Flush() }
