@@ -109,7 +109,9 @@ type Config struct {
 	// claims that describe the sign-in stay: iss, aud, auth_time, acr, sid;
 	// a claim that only the ID token carried is gone). When userinfo cannot
 	// answer, the claims are kept and asked for again after another
-	// ClaimsMaxAge. Default 0: claims change only with an ID token.
+	// ClaimsMaxAge. A session without a refresh token (a GitHub OAuth App's
+	// tokens that never expire) is not renewed this way. Default 0: claims
+	// change only with an ID token.
 	ClaimsMaxAge time.Duration
 
 	// RefreshTimeout bounds one refresh, however many requests wait for it.
