@@ -172,15 +172,10 @@ func (s *assertionSigner) SignPayload(payload []byte, alg jose.SignatureAlgorith
 	return nil, fmt.Errorf("client: cannot sign %s", alg)
 }
 
-// assertion returns a fresh client assertion for the client at the
-// provider: iss and sub the client ID, aud the provider's issuer (or, for a
-// plain OAuth 2.0 provider, the token endpoint), a random jti, iat and nbf
-// now, exp one minute on (Entra refuses an assertion without nbf or exp).
-func (s *assertionSigner) assertion(clientID string, ep Endpoints, now time.Time, tokenAud bool) (string, error) {
-	aud := ep.Issuer
-	if aud == "" || strings.Contains(aud, tenantPlaceholder) || tokenAud {
-		aud = ep.TokenURL // no issuer, a multi-tenant template, or a provider that wants it (Entra ID)
-	}
+// assertion returns a fresh client assertion for the client, for aud: iss
+// and sub the client ID, a random jti, iat and nbf now, exp one minute on
+// (Entra refuses an assertion without nbf or exp).
+func (s *assertionSigner) assertion(clientID, aud string, now time.Time) (string, error) {
 	claims, _ := json.Marshal(map[string]any{"iss": clientID, "sub": clientID, "aud": aud,
 		"jti": randomString(16), "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Minute).Unix()})
 	obj, err := s.jws.Sign(claims)
@@ -190,9 +185,27 @@ func (s *assertionSigner) assertion(clientID string, ep Endpoints, now time.Time
 	return obj.CompactSerialize()
 }
 
-// addAssertion puts a fresh client assertion into form.
-func (c *Client) addAssertion(form url.Values, ep Endpoints) error {
-	a, err := c.signer.assertion(c.cfg.ClientID, ep, c.cfg.Now(), c.cfg.Provider.q.assertionAudToken)
+// assertionAudience is the aud of a client assertion sent to endpoint (a
+// URL of ep: the token, PAR or revocation endpoint, or its mTLS alias):
+// the provider's issuer, which every endpoint of the provider accepts
+// (RFC 7523 3, RFC 9126 2; FAPI 2.0 wants it); or endpoint itself, where
+// there is no issuer to name (a plain OAuth 2.0 provider, a multi-tenant
+// template) or the provider wants an endpoint's URL (Entra ID). Never
+// another endpoint's URL: an assertion is for the endpoint it is sent to
+// (a provider that checks aud strictly refuses one for its token endpoint
+// at PAR or revocation, and the endpoint that got it would hold an
+// assertion good at the token endpoint).
+func (c *Client) assertionAudience(ep Endpoints, endpoint string) string {
+	if ep.Issuer == "" || strings.Contains(ep.Issuer, tenantPlaceholder) || c.cfg.Provider.q.assertionAudEndpoint {
+		return endpoint
+	}
+	return ep.Issuer
+}
+
+// addAssertion puts a fresh client assertion for endpoint, one of ep's
+// URLs, into form.
+func (c *Client) addAssertion(form url.Values, ep Endpoints, endpoint string) error {
+	a, err := c.signer.assertion(c.cfg.ClientID, c.assertionAudience(ep, endpoint), c.cfg.Now())
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func (c *Client) postForm(ctx context.Context, what, endpoint string, form url.V
 		if err != nil {
 			return 0, nil, err
 		}
-		if err := c.addAssertion(form, ep); err != nil {
+		if err := c.addAssertion(form, ep, endpoint); err != nil {
 			return 0, nil, err
 		}
 	}

@@ -614,7 +614,7 @@ func (t *tokenTransport) prepare(r *http.Request, form url.Values) (*http.Reques
 	if form != nil {
 		f := netx.CloneValues(form)
 		if t.assert {
-			if err := t.c.addAssertion(f, t.ep); err != nil {
+			if err := t.c.addAssertion(f, t.ep, t.ep.TokenURL); err != nil { // token requests only come this way
 				return nil, err
 			}
 		}

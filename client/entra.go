@@ -63,7 +63,7 @@ func Entra(tenant string, opts ...ProviderOption) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.q.assertionAudToken = true
+	p.q.assertionAudEndpoint = true
 	return p, nil
 }
 

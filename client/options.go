@@ -17,9 +17,10 @@ type quirks struct {
 	loginParams []string
 	// authParams are sent with every authorization request.
 	authParams url.Values
-	// assertionAudToken makes the token endpoint the client assertion's
-	// aud (Entra ID), not the issuer.
-	assertionAudToken bool
+	// assertionAudEndpoint makes the URL of the endpoint a client
+	// assertion is sent to its aud (Entra ID: the token endpoint), not the
+	// issuer.
+	assertionAudEndpoint bool
 	// responseMode is Config.ResponseMode's default (Apple: form_post).
 	responseMode string
 	// defaultScopes replace the generic default.

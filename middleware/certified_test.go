@@ -412,7 +412,8 @@ type kmsKey struct{ crypto.Signer }
 // private_key_jwt, an ECDSA P-256 key (ES256), an RSA key (RS256, PS256)
 // and an Ed25519 key (EdDSA) behind a bare crypto.Signer authenticate the
 // token, refresh, pushed authorization and revocation requests, the
-// method found from discovery.
+// method found from discovery, at a provider that takes an assertion only
+// for its issuer or for the endpoint that receives it.
 // A key the provider does not know is refused at the code exchange.
 func TestPrivateKeyJWT(t *testing.T) {
 	_, ed, _ := ed25519.GenerateKey(rand.Reader)
@@ -448,6 +449,7 @@ func TestPrivateKeyJWT(t *testing.T) {
 					// PAR too, except where the exchange is to be refused.
 					c.ClientSecret, c.PrivateKey, c.PrivateKeyID, c.PrivateKeyAlg, c.PAR = "", kmsKey{tc.key}, "k1", tc.alg, tc.ok
 				},
+				op: func(c *certop.Config) { c.StrictAssertionAudience = true },
 				mw: rec.install,
 			})
 			if !tc.ok {

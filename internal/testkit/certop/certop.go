@@ -94,6 +94,12 @@ type Config struct {
 	// ExchangeRefreshToken makes token exchange return a refresh token
 	// too, of a grant of its own (see ExchangeRefreshTokens).
 	ExchangeRefreshToken bool `json:"exchangeRefreshToken,omitempty"`
+	// StrictAssertionAudience makes the provider take a client assertion
+	// (private_key_jwt) only when its aud is the issuer or the URL of the
+	// endpoint it is sent to (under FAPI 2.0, the issuer only), as a
+	// provider that checks aud strictly does. oidc-provider's default also
+	// takes the token endpoint's URL at every endpoint (PAR, revocation).
+	StrictAssertionAudience bool `json:"strictAssertionAudience,omitempty"`
 	// KeepRefreshTokens makes the provider keep a refresh token when it is
 	// used (default: rotated at every use). FAPI 2.0 asks servers not to
 	// rotate.

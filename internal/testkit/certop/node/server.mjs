@@ -119,6 +119,19 @@ Promise.all([listen(server), mtlsServer ? listen(mtlsServer) : 0]).then(([port, 
     // The algorithms it signs and accepts, widened by the test (FAPI 2.0
     // wants PS256, ES256 or EdDSA).
     ...(cfg.enabledJWA ? { enabledJWA: cfg.enabledJWA } : {}),
+    // With cfg.strictAssertionAudience, a client assertion is for the
+    // issuer or for the endpoint it is sent to, nothing else (the default
+    // also takes the token endpoint's URL everywhere); FAPI 2.0 wants the
+    // issuer.
+    ...(cfg.strictAssertionAudience ? {
+      async assertJwtClientAuthClaimsAndHeader(ctx, claims) {
+        const here = ctx.oidc.urlFor(ctx.oidc.route);
+        const ok = (aud) => aud === ctx.oidc.issuer || (!ctx.oidc.isFapi('2.0') && aud === here);
+        if (![].concat(claims.aud).every(ok)) {
+          throw new errors.InvalidClientAuth(`audience (aud) must be the issuer or ${here}`);
+        }
+      },
+    } : {}),
     // Its own signing keys, when the test gives them (private JWKs).
     ...(cfg.jwks ? { jwks: cfg.jwks } : {}),
     pkce: { required: () => true },
