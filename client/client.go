@@ -203,7 +203,10 @@ type Config struct {
 	//     tls_client_certificate_bound_access_tokens); a provider from
 	//     discovery with one issuer that matched exactly; the client
 	//     assertion's aud the issuer, as a string; ID tokens signed other
-	//     than PS256, ES256 or EdDSA are refused;
+	//     than PS256, ES256 or EdDSA are refused; an authorization
+	//     response without iss (RFC 9207) is refused (ErrResponseIssuer)
+	//     whether or not discovery advertises
+	//     authorization_response_iss_parameter_supported;
 	//   - "2.0-message-signing" adds JAR (RequestObject, signed with
 	//     PrivateKey, which is then required) and JARM (ResponseMode "jwt"
 	//     unless another JARM mode is set).

@@ -218,17 +218,19 @@ func (c *Client) push(ctx context.Context, ep Endpoints, authURL string) (string
 var ErrPushedRequest = errors.New("client: pushed authorization request refused")
 
 // ErrResponseIssuer means the callback's iss (RFC 9207) is not the
-// provider's issuer, or is missing although the provider always sends it:
-// the response may come from another provider (a mix-up attack), and its
-// code must not be redeemed here.
+// provider's issuer, or is missing where it is required (the provider
+// says it always sends it, or Config.FAPI is set): the response may come
+// from another provider (a mix-up attack), and its code must not be
+// redeemed here.
 var ErrResponseIssuer = errors.New("client: authorization response from another issuer")
 
 // CheckResponseIssuer checks the iss parameter of an authorization response
 // (the callback's query q), for success and error responses alike (RFC
 // 9207): when present it must be the provider's issuer, and it must be
-// present when discovery says the provider sends it. Plain OAuth 2.0
-// providers have no issuer to compare with. Call it after the state check
-// and before Exchange.
+// present when discovery says the provider sends it, and under a FAPI
+// profile whatever discovery says (FAPI 2.0 servers send it). Plain OAuth
+// 2.0 providers have no issuer to compare with. Call it after the state
+// check and before Exchange.
 func (c *Client) CheckResponseIssuer(ctx context.Context, q url.Values) error {
 	ep, err := c.endpoints(ctx)
 	if err != nil {
@@ -239,8 +241,13 @@ func (c *Client) CheckResponseIssuer(ctx context.Context, q url.Values) error {
 	case ep.Issuer == "":
 		return nil
 	case !present:
-		if ep.ResponseIss {
+		switch {
+		case ep.ResponseIss:
 			return fmt.Errorf("%w: no iss, and the provider always sends it", ErrResponseIssuer)
+		case c.cfg.FAPI != "":
+			// The profile is the promise, not the metadata: a FAPI 2.0
+			// server sends iss, advertised or not.
+			return fmt.Errorf("%w: no iss, which FAPI %s requires", ErrResponseIssuer, c.cfg.FAPI)
 		}
 		return nil
 	case len(iss) == 1 && strings.Contains(ep.Issuer, tenantPlaceholder):

@@ -37,8 +37,8 @@ type Endpoints struct {
 
 	// ResponseIss says that the provider puts iss in every authorization
 	// response (authorization_response_iss_parameter_supported, RFC 9207):
-	// a callback without it is then refused. An iss that is present is
-	// checked either way.
+	// a callback without it is then refused (under Config.FAPI, it is
+	// refused either way). An iss that is present is checked either way.
 	ResponseIss bool
 
 	// AuthMethods are the token endpoint's client authentication methods

@@ -807,3 +807,73 @@ func TestFAPI(t *testing.T) {
 		})
 	}
 }
+
+// TestFAPIResponseIssuerRequired (issue 34, section 5): under the FAPI 2.0
+// profile an authorization response without iss (RFC 9207) is refused
+// before any token request, with client.ErrResponseIssuer, also from a
+// provider whose discovery does not advertise
+// authorization_response_iss_parameter_supported (accepted before: only
+// the metadata made iss required). FAPI 2.0 servers send it; one that
+// sends it without advertising it still signs users in.
+func TestFAPIResponseIssuerRequired(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	opRSA, _ := rsa.GenerateKey(rand.Reader, 2048)
+	jwk, _ := json.Marshal(jose.JSONWebKey{Key: key.Public(), KeyID: "k1", Algorithm: "ES256", Use: "sig"})
+	var rec recordingErrors
+	var prov *client.Provider
+	s := newCertified(t, certifiedOptions{
+		features: map[string]any{"fapi": map[string]any{"enabled": true, "profile": "2.0"},
+			"pushedAuthorizationRequests": map[string]any{"enabled": true, "requirePushedAuthorizationRequests": true}},
+		register: func(c *certop.Client) {
+			c.Secret, c.AuthMethod, c.JWKS, c.IDTokenSignedResponseAlg = "", "private_key_jwt", &certop.JWKS{Keys: []json.RawMessage{jwk}}, "PS256"
+		},
+		client: func(c *client.Config) {
+			c.ClientSecret, c.PrivateKey, c.PrivateKeyID, c.DPoP, c.FAPI = "", kmsKey{key}, "k1", true, "2.0"
+			prov = c.Provider
+		},
+		op: func(c *certop.Config) {
+			fapiKeys(t, opRSA)(c)
+			c.DiscoveryOmit = []string{"authorization_response_iss_parameter_supported"}
+		},
+		mw: rec.install,
+	})
+	ep, err := prov.Endpoints(t.Context())
+	if err != nil || ep.ResponseIss {
+		t.Fatalf("discovery: %v, ResponseIss %v; want it not advertised", err, ep.ResponseIss)
+	}
+	for _, tc := range []struct {
+		name    string
+		drop    bool // the iss parameter, from the callback's query
+		refused bool
+	}{
+		{"iss as the provider sent it", false, false},
+		{"iss removed", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hc, cb := s.callbackFor(t, "alice")
+			q := cb.Query()
+			if q.Get("iss") != s.op.Issuer {
+				t.Fatalf("the provider sent iss %q", q.Get("iss"))
+			}
+			if tc.drop {
+				q.Del("iss")
+			}
+			cb.RawQuery = q.Encode()
+			before := s.op.Counts(t)["/token"]
+			resp, body := get(t, hc, cb.String())
+			n := s.op.Counts(t)["/token"] - before
+			if !tc.refused {
+				if resp.StatusCode != http.StatusFound || n != 1 {
+					t.Errorf("callback: %d with %d token requests (%s, reason %v); want 302 and 1", resp.StatusCode, n, body, rec.last())
+				}
+				return
+			}
+			if resp.StatusCode != http.StatusBadRequest || n != 0 || !errors.Is(rec.last(), client.ErrResponseIssuer) {
+				t.Errorf("callback: %d with %d token requests, reason %v; want 400, none, ErrResponseIssuer", resp.StatusCode, n, rec.last())
+			}
+			if who := s.whoami(t, hc); who != "anonymous" {
+				t.Errorf("after the refused callback: %q", who)
+			}
+		})
+	}
+}

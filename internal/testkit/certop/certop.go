@@ -100,6 +100,10 @@ type Config struct {
 	// provider that checks aud strictly does. oidc-provider's default also
 	// takes the token endpoint's URL at every endpoint (PAR, revocation).
 	StrictAssertionAudience bool `json:"strictAssertionAudience,omitempty"`
+	// DiscoveryOmit are metadata names left out of the provider's
+	// discovery document, as a provider that does not advertise them
+	// (what the provider does is unchanged).
+	DiscoveryOmit []string `json:"discoveryOmit,omitempty"`
 	// KeepRefreshTokens makes the provider keep a refresh token when it is
 	// used (default: rotated at every use). FAPI 2.0 asks servers not to
 	// rotate.

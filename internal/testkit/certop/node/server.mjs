@@ -221,6 +221,13 @@ Promise.all([listen(server), mtlsServer ? listen(mtlsServer) : 0]).then(([port, 
       } catch {}
     }
   });
+  // Metadata the test wants the discovery document not to advertise.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.path === '/.well-known/openid-configuration' && ctx.body && typeof ctx.body === 'object') {
+      for (const k of cfg.discoveryOmit || []) delete ctx.body[k];
+    }
+  });
   const handle = provider.callback();
   const serve = (req, res) => {
     const path = req.url.split('?')[0];
