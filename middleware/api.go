@@ -58,8 +58,16 @@ type API struct {
 	// besides its default list (the content and caching headers, Accept-Encoding,
 	// and the W3C trace context: traceparent, tracestate): an
 	// Idempotency-Key, X-Request-Id, a custom header of the API's.
-	// Cookie, Authorization, DPoP, Host and the hop-by-hop headers are
-	// never forwarded. Default: none.
+	// New refuses, with ErrConfig, a header the proxy sets itself
+	// (Cookie, Authorization, DPoP, the anti-forgery header), one of the
+	// connection's (Host, Connection and the other hop-by-hop headers),
+	// and one that an API may trust because its proxy sets it, which a
+	// browser could then set at will: forwarding headers (Forwarded,
+	// Via, X-Forwarded-*, X-Real-IP, True-Client-IP, X-Original-URL, …)
+	// and authenticating proxies' identity headers (X-Auth-Request-*,
+	// X-Remote-*, Remote-User, X-User, X-Amzn-Oidc-*,
+	// X-Goog-Authenticated-*, X-MS-Client-Principal*, Cf-Access-*,
+	// Impersonate-*, client certificate headers, …). Default: none.
 	ForwardHeaders []string
 
 	// MaxRequestBody bounds the body of a call through Proxy, in bytes: a
@@ -72,12 +80,49 @@ type API struct {
 // defaultMaxRequestBody is API.MaxRequestBody's default.
 const defaultMaxRequestBody = 10 << 20
 
-// neverForwarded are headers an API never gets from the browser through
-// Proxy, whatever ForwardHeaders says: its credentials come from the
-// session, and the connection's headers are the proxy's own.
-var neverForwarded = map[string]bool{"Cookie": true, "Authorization": true, "Dpop": true, "Host": true, "Connection": true,
-	"Proxy-Connection": true, "Keep-Alive": true, "Proxy-Authorization": true, "Proxy-Authenticate": true, "Te": true,
-	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Content-Length": true, "X-Csrf": true}
+// unforwardable are the headers an API never gets from the browser
+// through Proxy, whatever ForwardHeaders says (New refuses them there),
+// each group with the reason New gives. Names are matched in any case;
+// a name ending in "-" or "*" is a prefix.
+var unforwardable = []struct {
+	why   string
+	names []string
+}{
+	{"the proxy sets it from the session", []string{"Authorization", "Cookie", "Cookie2", "DPoP", AntiForgeryHeader}},
+	{"a header of the connection, not of the request", []string{"Host", "Connection", "Keep-Alive", "TE", "Trailer",
+		"Transfer-Encoding", "Upgrade", "Content-Length", "Proxy-"}},
+	// An API behind a proxy trusts what the proxy says of the client and
+	// of the request it received; the BFF is that proxy, and a browser
+	// (or anyone with a session) sets any header at will.
+	{"a forwarding header, which an API may trust from its proxy: the browser would set the client's address or the request the API believes",
+		[]string{"Forwarded", "Via", "X-Forwarded-", "X-Real-IP", "X-Client-IP", "True-Client-IP", "CF-Connecting-IP",
+			"Fastly-Client-IP", "X-Cluster-Client-IP", "X-Original-URL", "X-Rewrite-URL", "X-Envoy-"}},
+	{"an identity header, which an API may trust from its proxy: the browser would say who the user is",
+		[]string{"X-Auth-Request-", "X-Remote-", "Remote-User", "X-User", "X-User-Id", "X-User-Email", "X-Userinfo",
+			"X-Webauth-", "X-Authenticated-", "X-Consumer-", "X-Credential-", "X-Anonymous-Consumer", "Gap-",
+			"X-Amzn-Oidc-", "X-Amzn-Mtls-", "X-Goog-Authenticated-", "X-Goog-Iap-", "X-MS-Client-Principal*", "X-MS-Token-",
+			"Cf-Access-", "X-Pomerium-", "Impersonate-", "X-Client-Cert*", "X-SSL-", "SSL-Client-", "X-ARR-ClientCert"}},
+}
+
+// whyUnforwardable is why h may not be named in ForwardHeaders, or "".
+func whyUnforwardable(h string) string {
+	for _, g := range unforwardable {
+		for _, n := range g.names {
+			if p, ok := strings.CutSuffix(n, "*"); ok {
+				n = p
+			} else if !strings.HasSuffix(n, "-") {
+				if strings.EqualFold(h, n) {
+					return g.why
+				}
+				continue
+			}
+			if len(h) >= len(n) && strings.EqualFold(h[:len(n)], n) {
+				return g.why
+			}
+		}
+	}
+	return ""
+}
 
 var (
 	// ErrAPINotAllowed means a request made with HTTPClient is not for one
@@ -141,8 +186,11 @@ func parseAPIs(apis []API, providers map[string]*client.Client) ([]apiTarget, er
 		}
 		for _, h := range api.ForwardHeaders {
 			h = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(h))
-			if h == "" || neverForwarded[h] || strings.ContainsAny(h, " :") {
-				return nil, configErr("API %q: ForwardHeaders: %q cannot be forwarded (the API's credentials and the connection's headers are the proxy's own)", api.Name, h)
+			if h == "" || strings.ContainsAny(h, " :") {
+				return nil, configErr("API %q: ForwardHeaders: %q is not a header name", api.Name, h)
+			}
+			if why := whyUnforwardable(h); why != "" {
+				return nil, configErr("API %q: ForwardHeaders: %q is never forwarded (%s)", api.Name, h, why)
 			}
 			if !slices.Contains(t.forward, h) {
 				t.forward = append(t.forward, h)

@@ -544,3 +544,49 @@ func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+// TestForwardHeadersRefused (issue 34, section 5): API.ForwardHeaders let
+// an app forward a header the browser sets at will but an API may trust
+// because it comes from its proxy (the BFF is that proxy): the client's
+// address (X-Forwarded-For, Forwarded, X-Real-IP, …), the original request
+// (X-Forwarded-Host, X-Original-URL), who the user is (an authenticating
+// proxy's X-Forwarded-User, X-Auth-Request-Email, X-Remote-User, a cloud
+// load balancer's identity headers). middleware.New refuses each of them,
+// with the credentials and the connection's own headers, in any case;
+// an API's own headers pass.
+func TestForwardHeadersRefused(t *testing.T) {
+	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"}, nil)
+	c, _ := client.New(client.Config{Provider: prov, ClientID: "c", ClientSecret: "s", RedirectURL: "https://app.example/auth/callback"})
+	store, _ := newStore()
+	newWith := func(h string) error {
+		_, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store,
+			APIs: []middleware.API{{Name: "x", BaseURL: "https://api.example/", ForwardHeaders: []string{h}}}})
+		return err
+	}
+	for _, h := range []string{
+		// credentials, which the proxy sets from the session
+		"Authorization", "cookie", "DPoP", "Proxy-Authorization", middleware.AntiForgeryHeader,
+		// the connection's own
+		"Connection", "Keep-Alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Host", "Content-Length", "Proxy-Connection",
+		// forwarding: the client's address, the original request
+		"X-Forwarded-For", "x-forwarded-for", "Forwarded", "X-Real-IP", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix",
+		"Via", "X-Client-IP", "True-Client-IP", "CF-Connecting-IP", "Fastly-Client-IP", "X-Original-URL", "X-Rewrite-URL",
+		"X-Envoy-External-Address", "X-Forwarded-Client-Cert", "X-SSL-Client-Cert", "X-Client-Cert",
+		// identity asserted by an authenticating proxy
+		"X-Forwarded-User", "X-Forwarded-Email", "X-Forwarded-Groups", "X-Forwarded-Access-Token", "X-Auth-Request-User",
+		"X-Auth-Request-Email", "X-Remote-User", "X-Remote-Group", "Remote-User", "X-User", "X-Webauth-User",
+		"X-Authenticated-Userid", "X-Consumer-Username", "X-Userinfo", "X-Amzn-Oidc-Identity", "X-Amzn-Oidc-Data",
+		"X-Goog-Authenticated-User-Email", "X-Goog-IAP-JWT-Assertion", "X-MS-CLIENT-PRINCIPAL", "X-MS-CLIENT-PRINCIPAL-NAME",
+		"X-MS-TOKEN-AAD-ACCESS-TOKEN", "Cf-Access-Jwt-Assertion", "Cf-Access-Authenticated-User-Email", "X-Pomerium-Jwt-Assertion",
+		"Impersonate-User", "Impersonate-Group", "Gap-Auth",
+	} {
+		if err := newWith(h); !errors.Is(err, middleware.ErrConfig) {
+			t.Errorf("ForwardHeaders %q: %v, want ErrConfig", h, err)
+		}
+	}
+	for _, h := range []string{"Idempotency-Key", "X-Request-Id", "X-Correlation-Id", "X-Api-Version", "Prefer", "Baggage"} {
+		if err := newWith(h); err != nil {
+			t.Errorf("ForwardHeaders %q: %v, want it forwarded", h, err)
+		}
+	}
+}
