@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
@@ -62,6 +63,62 @@ func TestLoginCannotWeakenAppRequirement(t *testing.T) {
 			if !tc.ok {
 				if resp.StatusCode != http.StatusUnauthorized || !errors.Is(rec.last(), client.ErrInsufficientAuthentication) {
 					t.Fatalf("callback with acr %s: %d %s (reason %v); want 401 ErrInsufficientAuthentication", tc.acr, resp.StatusCode, body, rec.last())
+				}
+				if who := s.whoami(t, hc); who != "anonymous" {
+					t.Errorf("after the refused sign-in: %q, want anonymous", who)
+				}
+				return
+			}
+			if resp.StatusCode != http.StatusFound {
+				t.Fatalf("callback: %d %s (reason %v)", resp.StatusCode, body, rec.last())
+			}
+			if who := s.whoami(t, hc); who != "certified:alice" {
+				t.Errorf("signed in as %q", who)
+			}
+		})
+	}
+}
+
+// TestMaxAgeAgainstAuthTime (OIDC Core 3.1.3.7; issue 34, section 6: no
+// test user had ever authenticated long ago, so removing the check failed
+// nothing): an app that requires a recent authentication (max_age in
+// AuthParams) refuses an ID token whose auth_time is older than that, when
+// the provider did not authenticate the user again: here the browser
+// raised max_age in the authorization URL, and the user's session at
+// oidc-provider is an hour old. One five minutes old signs in.
+func TestMaxAgeAgainstAuthTime(t *testing.T) {
+	var rec recordingErrors
+	s := newCertified(t, certifiedOptions{
+		client: func(c *client.Config) { c.AuthParams = url.Values{"max_age": {"600"}} },
+		mw:     rec.install,
+	})
+	for _, tc := range []struct {
+		name string
+		age  time.Duration // how long ago the user authenticated at the provider
+		ok   bool
+	}{
+		{"authenticated an hour ago", time.Hour, false},
+		{"authenticated five minutes ago", 5 * time.Minute, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hc := testenv.Browser()
+			resp, _ := get(t, hc, s.app.URL+"/auth/login")
+			authURL, _ := url.Parse(resp.Header.Get("Location"))
+			q := authURL.Query()
+			if q.Get("max_age") != "600" {
+				t.Fatalf("authorization URL %s: want max_age=600", authURL)
+			}
+			q.Set("max_age", "86400") // edited in the browser
+			authURL.RawQuery = q.Encode()
+			s.op.AuthAge = tc.age
+			cb, err := s.op.Login(hc, authURL.String(), "alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, body := get(t, hc, cb.String())
+			if !tc.ok {
+				if resp.StatusCode != http.StatusUnauthorized || !errors.Is(rec.last(), client.ErrInsufficientAuthentication) {
+					t.Fatalf("callback, authenticated %s ago: %d %s (reason %v); want 401 ErrInsufficientAuthentication", tc.age, resp.StatusCode, body, rec.last())
 				}
 				if who := s.whoami(t, hc); who != "anonymous" {
 					t.Errorf("after the refused sign-in: %q, want anonymous", who)

@@ -6,7 +6,8 @@
 //
 // Its login and consent pages are small forms of node/server.mjs on the
 // provider's interaction API: Login drives them as a browser would (any
-// login is an account, any password is accepted, the acr is Provider.ACR).
+// login is an account, any password is accepted, the acr is Provider.ACR,
+// the authentication as old as Provider.AuthAge).
 // The logout page is the provider's own.
 package certop
 
@@ -25,6 +26,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -134,8 +136,12 @@ type Provider struct {
 	// token's acr): "urn:confidant:pwd" when empty, or
 	// "urn:confidant:mfa".
 	ACR string
-	cmd *exec.Cmd
-	hc  *http.Client // trusts CA
+	// AuthAge is how long ago the next logins report the user
+	// authenticated (the ID token's auth_time): an old session at the
+	// provider. Zero: now.
+	AuthAge time.Duration
+	cmd     *exec.Cmd
+	hc      *http.Client // trusts CA
 }
 
 // Dir is where the Node.js project is.
@@ -358,6 +364,9 @@ func (p *Provider) fill(page *url.URL, body, account string) (url.Values, string
 		form.Set("login", account)
 		form.Set("password", "any")
 		form.Set("acr", p.ACR)
+		if p.AuthAge > 0 {
+			form.Set("auth_age", strconv.Itoa(int(p.AuthAge/time.Second)))
+		}
 	}
 	return form, action.String(), nil
 }

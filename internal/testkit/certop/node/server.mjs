@@ -289,8 +289,10 @@ async function interaction(provider, req, res) {
   const body = Object.fromEntries(new URLSearchParams(raw));
   if (body.prompt === 'login') {
     counts._logins = (counts._logins || 0) + 1;
+    // auth_age: the user authenticated that many seconds ago (auth_time).
+    const ts = body.auth_age ? { ts: Math.floor(Date.now() / 1000) - Number(body.auth_age) } : {};
     await provider.interactionFinished(req, res, {
-      login: { accountId: body.login, acr: body.acr || 'urn:confidant:pwd', amr: ['pwd'] },
+      login: { accountId: body.login, acr: body.acr || 'urn:confidant:pwd', amr: ['pwd'], ...ts },
     }, { mergeWithLastSubmission: false });
     return;
   }
