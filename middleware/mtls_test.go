@@ -190,6 +190,48 @@ func TestMTLS(t *testing.T) {
 	}
 }
 
+// TestMTLSDefaultAuthStyle (issue 34, section 6): configured as the README
+// tells a user, a client certificate and no secret, key or AuthStyle,
+// the client authenticates with tls_client_auth (AuthStyleAuto: the
+// certificate is the only credential) at a provider that lists
+// client_secret_basic first. Every other mutual TLS test set the style by
+// hand, so removing the choice failed nothing. It signs in, calls
+// userinfo with its certificate-bound token and signs out (the revocation
+// authenticated the same way).
+func TestMTLSDefaultAuthStyle(t *testing.T) {
+	var rec recordingErrors
+	var clientCA *certop.CA
+	s := newCertified(t, certifiedOptions{tls: true,
+		op: func(c *certop.Config) {
+			c.CA, c.ClientCA = certop.NewCA(t, "server CA"), certop.NewCA(t, "client CA")
+			clientCA = c.ClientCA
+		},
+		register: func(c *certop.Client) {
+			c.Secret, c.AuthMethod, c.TLSClientAuthSubjectDN, c.CertificateBoundTokens = "", "tls_client_auth", "CN=app", true
+		},
+		client: func(c *client.Config) {
+			cert := clientCA.Issue(t, "app", true)
+			c.ClientSecret, c.ClientCertificate = "", &cert
+		},
+		mw: rec.install,
+	})
+	hc := s.signIn(t, "alice")
+	if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 || !strings.Contains(body, `"sub":"alice"`) {
+		t.Errorf("userinfo: %d %s (%v)", status, body, rec.last())
+	}
+	resp, err := hc.Post(s.app.URL+"/auth/logout", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if n := s.op.Counts(t); n["/token"] != 1 || n["/token/revocation"] != 1 {
+		t.Errorf("%d token and %d revocation requests, want 1 each", n["/token"], n["/token/revocation"])
+	}
+	if err := rec.last(); err != nil {
+		t.Errorf("failure: %v", err)
+	}
+}
+
 // withCert is tr presenting cert to servers that ask for one.
 func withCert(tr *http.Transport, cert tls.Certificate) *http.Transport {
 	tr.TLSClientConfig.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
