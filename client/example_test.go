@@ -2,8 +2,16 @@ package client_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
 	"fmt"
+	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -113,6 +121,7 @@ func ExampleClient_TokenSource() {
 			return nil
 		},
 	})
+	// An *http.Client that sends it: oauth2.NewClient(ctx, src).
 	for range 2 {
 		tok, err := src.Token()
 		if err != nil {
@@ -120,7 +129,6 @@ func ExampleClient_TokenSource() {
 		}
 		fmt.Println(tok.AccessToken)
 	}
-	// An *http.Client that sends it: oauth2.NewClient(ctx, src).
 	// Output:
 	// persist rt-1
 	// at-1
@@ -129,32 +137,85 @@ func ExampleClient_TokenSource() {
 
 // A FAPI 2.0 client that authenticates with its TLS certificate
 // (tls_client_auth, RFC 8705) and whose tokens the provider binds to that
-// certificate: no secret and no DPoP key. The certificate's key may be any
-// crypto.Signer (here from files; an HSM works the same). The middleware's
-// API calls present the certificate too (Client.Transport).
+// certificate: no secret, no DPoP key and no AuthStyle (a certificate that
+// is the only credential is how the client authenticates). The
+// certificate's key may be any crypto.Signer (an HSM works the same). The
+// middleware's API calls present the certificate too (Client.Transport).
+// Here the provider is a stand-in on https that asks for client
+// certificates, and the client refreshes a stored token, as a worker does.
 func ExampleConfig_mutualTLS() {
+	cert := clientCertificate("app") // in production: tls.LoadX509KeyPair("client.pem", "client-key.pem")
+	op := mutualTLSProvider()
+	defer op.Close()
+
 	ctx := context.Background()
-	cert, err := tls.LoadX509KeyPair("client.pem", "client-key.pem")
+	prov, err := client.Discover(ctx, op.URL, client.WithHTTPClient(op.Client()))
 	if err != nil {
-		fmt.Println("the certificate:", err)
-		return
-	}
-	prov, err := client.Discover(ctx, "https://bank.example")
-	if err != nil {
-		fmt.Println(err)
-		return
+		panic(err)
 	}
 	c, err := client.New(client.Config{
 		Provider:          prov,
 		ClientID:          "app",
 		RedirectURL:       "https://app.example/auth/callback",
 		ClientCertificate: &cert,
-		AuthStyle:         client.AuthStyleTLSClientAuth,
 		FAPI:              "2.0",
+		HTTPClient:        op.Client(), // trusts the stand-in's CA; nil in production
 	})
 	if err != nil {
-		fmt.Println(err)
-		return
+		panic(err)
 	}
-	_ = c // middleware.Config{Clients: []*client.Client{c}, …}
+	tok, err := c.TokenSource(ctx, client.TokenSourceConfig{Token: &oauth2.Token{RefreshToken: "rt-0"}}).Token()
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("access token:", tok.AccessToken) // c goes to middleware.Config.Clients
+	// Output:
+	// token request over TLS from CN=app: client_id app, no secret
+	// access token: at-1
+}
+
+// clientCertificate is a self-signed client certificate for cn.
+func clientCertificate(cn string) tls.Certificate {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		panic(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// mutualTLSProvider stands in for a provider on https that asks for client
+// certificates: its discovery document and a token endpoint that takes
+// only a client that presented one, and says who it was.
+func mutualTLSProvider() *httptest.Server {
+	mux := http.NewServeMux()
+	op := httptest.NewUnstartedServer(mux)
+	op.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
+	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"issuer": op.URL, "authorization_endpoint": op.URL + "/authorize",
+			"token_endpoint": op.URL + "/token", "jwks_uri": op.URL + "/jwks",
+			"pushed_authorization_request_endpoint": op.URL + "/par", "authorization_response_iss_parameter_supported": true,
+			"token_endpoint_auth_methods_supported":      []string{"client_secret_basic", "tls_client_auth"},
+			"tls_client_certificate_bound_access_tokens": true})
+	})
+	mux.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"keys":[]}`) })
+	mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		if len(r.TLS.PeerCertificates) == 0 || r.Form.Has("client_secret") || r.Header.Get("Authorization") != "" {
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"error":"invalid_client"}`)
+			return
+		}
+		fmt.Printf("token request over TLS from %s: client_id %s, no secret\n", r.TLS.PeerCertificates[0].Subject, r.Form.Get("client_id"))
+		io.WriteString(w, `{"access_token":"at-1","token_type":"Bearer","expires_in":3600}`)
+	})
+	op.StartTLS()
+	return op
 }
