@@ -61,13 +61,15 @@ type API struct {
 	// New refuses, with ErrConfig, a header the proxy sets itself
 	// (Cookie, Authorization, DPoP, the anti-forgery header), one of the
 	// connection's (Host, Connection and the other hop-by-hop headers),
-	// and one that an API may trust because its proxy sets it, which a
-	// browser could then set at will: forwarding headers (Forwarded,
-	// Via, X-Forwarded-*, X-Real-IP, True-Client-IP, X-Original-URL, …)
-	// and authenticating proxies' identity headers (X-Auth-Request-*,
-	// X-Remote-*, Remote-User, X-User, X-Amzn-Oidc-*,
-	// X-Goog-Authenticated-*, X-MS-Client-Principal*, Cf-Access-*,
-	// Impersonate-*, client certificate headers, …). Default: none.
+	// the browser's Origin and Fetch Metadata (Sec-Fetch-*), which the
+	// proxy checks and never passes on, and one that an API may trust
+	// because its proxy sets it, which a browser could then set at will:
+	// forwarding headers (Forwarded, Via, X-Forwarded-*, X-Real-IP,
+	// True-Client-IP, X-Original-URL, …) and authenticating proxies'
+	// identity headers (X-Auth-Request-*, X-Remote-*, Remote-User,
+	// X-User, X-Amzn-Oidc-*, X-Goog-Authenticated-*,
+	// X-MS-Client-Principal*, Cf-Access-*, Impersonate-*, client
+	// certificate headers, …). Default: none.
 	ForwardHeaders []string
 
 	// MaxRequestBody bounds the body of a call through Proxy, in bytes: a
@@ -91,6 +93,8 @@ var unforwardable = []struct {
 	{"the proxy sets it from the session", []string{"Authorization", "Cookie", "Cookie2", "DPoP", AntiForgeryHeader}},
 	{"a header of the connection, not of the request", []string{"Host", "Connection", "Keep-Alive", "TE", "Trailer",
 		"Transfer-Encoding", "Upgrade", "Content-Length", "Proxy-"}},
+	{"what the browser says of its call to the app, which the proxy checks and never passes on (a WebSocket handshake's Origin included)",
+		[]string{"Origin", "Sec-Fetch-"}},
 	// An API behind a proxy trusts what the proxy says of the client and
 	// of the request it received; the BFF is that proxy, and a browser
 	// (or anyone with a session) sets any header at will.

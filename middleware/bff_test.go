@@ -552,8 +552,10 @@ func (zeros) Read(p []byte) (int, error) {
 // (X-Forwarded-Host, X-Original-URL), who the user is (an authenticating
 // proxy's X-Forwarded-User, X-Auth-Request-Email, X-Remote-User, a cloud
 // load balancer's identity headers). middleware.New refuses each of them,
-// with the credentials and the connection's own headers, in any case;
-// an API's own headers pass.
+// with the credentials, the connection's own headers, and the browser's
+// Origin and Fetch Metadata (which the proxy checks and never passes on,
+// not even on a WebSocket handshake), in any case; an API's own headers
+// pass.
 func TestForwardHeadersRefused(t *testing.T) {
 	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"}, nil)
 	c, _ := client.New(client.Config{Provider: prov, ClientID: "c", ClientSecret: "s", RedirectURL: "https://app.example/auth/callback"})
@@ -579,6 +581,9 @@ func TestForwardHeadersRefused(t *testing.T) {
 		"X-Goog-Authenticated-User-Email", "X-Goog-IAP-JWT-Assertion", "X-MS-CLIENT-PRINCIPAL", "X-MS-CLIENT-PRINCIPAL-NAME",
 		"X-MS-TOKEN-AAD-ACCESS-TOKEN", "Cf-Access-Jwt-Assertion", "Cf-Access-Authenticated-User-Email", "X-Pomerium-Jwt-Assertion",
 		"Impersonate-User", "Impersonate-Group", "Gap-Auth",
+		// what the browser says of its call to the app, which the proxy
+		// checks and never passes on (a WebSocket handshake's Origin)
+		"Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode",
 	} {
 		if err := newWith(h); !errors.Is(err, middleware.ErrConfig) {
 			t.Errorf("ForwardHeaders %q: %v, want ErrConfig", h, err)
