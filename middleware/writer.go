@@ -49,8 +49,9 @@ type sessionWriter struct {
 	http.ResponseWriter
 	a *Auth
 	r *http.Request
-	// lost is called (once, after the handler) when a save made while the
-	// handler ran could not reach the browser.
+	// lost is called when a save may not have reached the browser (a
+	// writer below started the response, a hijack, a panic, a client that
+	// went away); more than one call is harmless.
 	lost func()
 
 	mu      sync.Mutex
@@ -124,14 +125,21 @@ func (w *sessionWriter) hand() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.handed = true
-	if len(w.inMap) > 0 {
-		h := w.ResponseWriter.Header()
-		if rest := without(h["Set-Cookie"], w.inMap); len(rest) == 0 {
-			delete(h, "Set-Cookie")
-		} else {
-			h["Set-Cookie"] = rest
-		}
-		w.inMap = nil
+	w.withdrawLocked()
+	w.inMap = nil
+}
+
+// withdrawLocked takes this writer's lines out of the header map (which
+// keeps w.inMap's record of them). Called with w.mu held.
+func (w *sessionWriter) withdrawLocked() {
+	if len(w.inMap) == 0 {
+		return
+	}
+	h := w.ResponseWriter.Header()
+	if rest := without(h["Set-Cookie"], w.inMap); len(rest) == 0 {
+		delete(h, "Set-Cookie")
+	} else {
+		h["Set-Cookie"] = rest
 	}
 }
 
@@ -262,13 +270,7 @@ func (w *sessionWriter) WriteHeader(code int) {
 		w.mu.Lock()
 		h := w.ResponseWriter.Header()
 		kept := h["Set-Cookie"]
-		if len(w.inMap) > 0 {
-			if rest := without(kept, w.inMap); len(rest) == 0 {
-				delete(h, "Set-Cookie")
-			} else {
-				h["Set-Cookie"] = rest
-			}
-		}
+		w.withdrawLocked()
 		w.ResponseWriter.WriteHeader(code)
 		if len(w.inMap) > 0 {
 			h["Set-Cookie"] = kept
