@@ -68,6 +68,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/seam"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )
@@ -366,7 +367,7 @@ var reasons = []struct {
 	{client.ErrResponseTooLarge, "response_too_large"},
 	{client.ErrConfig, "config"},
 	{session.ErrConfig, "config"},
-	{session.ErrLockLost, "refresh_lock_lost"},
+	{seam.ErrLockLost, "refresh_lock_lost"},
 	{session.ErrConflict, "session_conflict"},
 	{session.ErrUnavailable, "session_store"},
 	{session.ErrInvalidSession, "session_invalid"},

@@ -144,12 +144,12 @@ func newJTICache(now func() time.Time) *jtiCache {
 	return &jtiCache{now: now, m: map[string]time.Time{}}
 }
 
-// FirstUse implements session.ReplayCache.
+// FirstUse implements replayCache.
 func (c *jtiCache) FirstUse(_ context.Context, id string, ttl time.Duration) (bool, error) {
 	return c.add(id, c.now(), ttl), nil
 }
 
-// Forget implements session.ReplayCache.
+// Forget implements replayCache.
 func (c *jtiCache) Forget(_ context.Context, id string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/seam"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/redisstore"
@@ -26,17 +27,33 @@ func (b *blip) fail() error {
 	return nil
 }
 
-// blippingStore is the Redis store whose EndSessions can blip.
+// blippingStore is the Redis store whose EndSessions can blip: its
+// plumbing, which the middleware finds through internal/seam, is the
+// store's but for EndSessions.
 type blippingStore struct {
 	*redisstore.Store
 	*blip
 }
 
-func (s blippingStore) EndSessions(ctx context.Context, keys ...string) (int, error) {
-	if err := s.fail(); err != nil {
+// redisPlumbing is what the middleware finds of a Redis store.
+type redisPlumbing interface {
+	middleware.SharedStore
+	middleware.ReplayCache
+	middleware.OriginBinder
+	middleware.Timed
+	middleware.Pinger
+}
+
+type blippingPlumbing struct {
+	redisPlumbing
+	*blip
+}
+
+func (p blippingPlumbing) EndSessions(ctx context.Context, keys ...string) (int, error) {
+	if err := p.fail(); err != nil {
 		return 0, err
 	}
-	return s.Store.EndSessions(ctx, keys...)
+	return p.redisPlumbing.EndSessions(ctx, keys...)
 }
 
 // blippingDeny is a deny list whose Deny can blip.
@@ -45,11 +62,23 @@ type blippingDeny struct {
 	*blip
 }
 
-// blippingRedisDeny is Redis's deny list, also the replay cache, whose
-// Deny can blip.
+// blippingRedisDeny is Redis's deny list, whose Deny can blip; the
+// middleware finds the list's replay cache through it.
 type blippingRedisDeny struct {
 	blippingDeny
-	session.ReplayCache
+	replays *redisstore.DenyList
+}
+
+func init() {
+	seam.Register(func(v any) (any, bool) {
+		switch v := v.(type) {
+		case blippingStore:
+			return blippingPlumbing{seam.Of(v.Store).(redisPlumbing), v.blip}, true
+		case blippingRedisDeny:
+			return struct{ middleware.ReplayCache }{seam.Of(v.replays).(middleware.ReplayCache)}, true
+		}
+		return nil, false
+	})
 }
 
 func (d blippingDeny) Deny(ctx context.Context, key string, at time.Time, ttl time.Duration) error {

@@ -18,7 +18,6 @@ import (
 
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/netx"
-	"github.com/confidant-go/confidant/session"
 )
 
 // AntiForgeryHeader is the header a single-page app sends with every call
@@ -410,8 +409,7 @@ func (a *Auth) SessionInfo() http.Handler {
 		if !s.Expiry.IsZero() {
 			info["access_token_expires_at"] = s.Expiry.UTC().Format(time.RFC3339)
 		}
-		if t, ok := a.cfg.Store.(session.Timed); ok {
-			to := t.Timeouts().WithDefaults()
+		if to := a.timeouts; to != nil {
 			if !s.CreatedAt.IsZero() {
 				info["expires_at"] = s.CreatedAt.Add(to.Absolute).UTC().Format(time.RFC3339)
 			}

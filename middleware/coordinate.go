@@ -11,13 +11,13 @@ import (
 )
 
 // coordinator is how cookie sessions refresh once across app instances:
-// through a session.RefreshCoordinator that every instance shares (Redis's
+// through a refreshCoordinator that every instance shares (Redis's
 // deny list), the newest refresh result of each session is kept, sealed
 // for this use alone, so that a request that still carries the cookie from
 // before a refresh, on any instance, starts from the rotated tokens instead
 // of presenting a rotated-away refresh token.
 type coordinator struct {
-	shared session.RefreshCoordinator
+	shared refreshCoordinator
 	cipher *seal.Cipher
 	app    string // Auth.appID: results are bound to the app too
 }
@@ -41,19 +41,18 @@ func (co *coordinator) result(ctx context.Context, id string) (*session.Session,
 	if err != nil {
 		return nil, nil // sealed with a retired key: as if none
 	}
-	var s session.Session
-	if s.UnmarshalBinary(plain) != nil || s.ID != id {
+	s, err := sessionPlumbing.Unmarshal(plain)
+	if err != nil || s.ID != id {
 		return nil, nil
 	}
-	return &s, nil
+	return s, nil
 }
 
 // record stores ns as its session's newest result. The provider has
 // rotated the refresh token already, so a store that is unavailable is
 // tried again until ctx ends.
 func (co *coordinator) record(ctx context.Context, ns *session.Session, ttl time.Duration) error {
-	plain, _ := ns.MarshalBinary()
-	sealed := co.cipher.SealBytes(plain, co.aad(ns.ID))
+	sealed := co.cipher.SealBytes(sessionPlumbing.Marshal(ns), co.aad(ns.ID))
 	return untilAvailable(ctx, func() error { return co.shared.SetResult(ctx, ns.ID, sealed, ttl) })
 }
 

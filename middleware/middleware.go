@@ -22,6 +22,7 @@ import (
 	"github.com/confidant-go/confidant/internal/dpop"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/internal/seal"
+	"github.com/confidant-go/confidant/internal/seam"
 	"github.com/confidant-go/confidant/internal/sink"
 	"github.com/confidant-go/confidant/session"
 )
@@ -34,22 +35,24 @@ type Auth struct {
 	sink      sink.Sink
 	refresher *refresher
 
-	shared      session.SharedStore // non-nil for a server-side store
-	denyTTL     time.Duration       // how long a deny-list entry must live
-	touchEvery  time.Duration       // save an unchanged session this long after it was last seen (0: never)
-	nonces      dpop.Nonces         // the APIs' DPoP nonces
-	signers     sync.Map            // DPoP key (PKCS#8) → *dpop.Signer
+	shared      sharedStore       // non-nil for a server-side store
+	denyTTL     time.Duration     // how long a deny-list entry must live
+	timeouts    *session.Timeouts // the store's, when it tells them
+	pinger      pinger            // the store's readiness check, when it has one
+	touchEvery  time.Duration     // save an unchanged session this long after it was last seen (0: never)
+	nonces      dpop.Nonces       // the APIs' DPoP nonces
+	signers     sync.Map          // DPoP key (PKCS#8) → *dpop.Signer
 	nsigners    atomic.Int64
 	appMu       sync.Mutex
 	appTokens   map[string]*appToken // the app's own tokens, by API (AppClient)
-	cookies     session.CookiePolicy // Secure and SameSite, from the RedirectURL
+	cookies     seam.CookiePolicy    // Secure and SameSite, from the RedirectURL
 	origin      *url.URL             // of the RedirectURL
 	hostWarned  atomic.Bool          // a sign-in started on another host was logged
 	mountOK     atomic.Bool          // the callback was found routed to the Auth (mounted)
 	mountWarned atomic.Bool          // a callback answered by a catch-all route was logged
 	flowPrefix  string               // name of the flow cookies, before the slot number
 	cop         *http.CrossOriginProtection
-	replays     session.ReplayCache // logout token IDs seen: in Redis when Redis is configured
+	replays     replayCache // logout token IDs seen: in Redis when Redis is configured
 
 	apis       []apiTarget
 	clients    []*client.Client             // in order; clients[0] is the default
@@ -104,7 +107,7 @@ func New(cfg Config) (*Auth, error) {
 		leeway: cfg.RefreshLeeway, claimsMaxAge: cfg.ClaimsMaxAge, timeout: cfg.RefreshTimeout, retryAfter: cfg.RetryAfter,
 		flights: map[tokenKey]*flight{}, done: map[tokenKey]*outcome{}, max: maxOutcomes,
 		locks: map[string]*sessionLock{}, latest: map[string]*outcome{}}
-	if rc, ok := cfg.DenyList.(session.RefreshCoordinator); ok && a.shared == nil {
+	if rc, ok := seam.Of(cfg.DenyList).(refreshCoordinator); ok && a.shared == nil {
 		a.refresher.coord = &coordinator{shared: rc, cipher: flows, app: a.appID()}
 	} else if a.shared == nil && cfg.Logger != nil {
 		cfg.Logger.Info("confidant: sessions are in cookies and Config.DenyList is not shared: refreshes are coordinated within this instance only. " +
@@ -152,26 +155,32 @@ func (a *Auth) bindStore() error {
 	cfg := &a.cfg
 	// Cookie security comes from the RedirectURL's scheme, never from a
 	// request's Host or X-Forwarded-Proto.
-	a.cookies = session.CookiePolicy{Secure: strings.EqualFold(a.origin.Scheme, "https"), SameSite: http.SameSiteLaxMode}
-	if b, ok := cfg.Store.(session.OriginBinder); ok {
+	a.cookies = seam.CookiePolicy{Secure: strings.EqualFold(a.origin.Scheme, "https"), SameSite: http.SameSiteLaxMode}
+	plumbing := seam.Of(cfg.Store) // nil for a store of the app's own
+	if b, ok := plumbing.(originBinder); ok {
 		var err error
 		if a.cookies, err = b.BindOrigin(a.origin, a.appID()); err != nil {
 			return configErr("Store: %w", err)
 		}
 	}
-	a.shared, _ = cfg.Store.(session.SharedStore)
+	a.shared, _ = plumbing.(sharedStore)
 	if a.shared == nil && cfg.DenyList == nil {
-		cfg.DenyList = &session.MemoryDenyList{Now: cfg.Now}
+		cfg.DenyList = sessionPlumbing.MemoryDenyList(cfg.Now)
 	}
 	a.replays = newJTICache(cfg.Now)
-	if rc, ok := cfg.Store.(session.ReplayCache); ok {
+	if rc, ok := plumbing.(replayCache); ok {
 		a.replays = rc
-	} else if rc, ok := cfg.DenyList.(session.ReplayCache); ok {
+	} else if rc, ok := seam.Of(cfg.DenyList).(replayCache); ok {
 		a.replays = rc
 	}
+	a.pinger, _ = plumbing.(pinger)
+	if p, ok := cfg.Store.(pinger); ok && a.pinger == nil {
+		a.pinger = p
+	}
 	a.denyTTL = 30 * 24 * time.Hour
-	if t, ok := cfg.Store.(session.Timed); ok {
+	if t, ok := plumbing.(timed); ok {
 		to := t.Timeouts()
+		a.timeouts = &to
 		a.denyTTL = to.Absolute + time.Minute // and a little clock skew
 		// Often enough to keep the idle timeout accurate, rarely enough
 		// not to write on every request.
@@ -190,8 +199,8 @@ func (a *Auth) Ready(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("provider %s: %w", c.Provider().Name(), err))
 		}
 	}
-	if p, ok := a.cfg.Store.(pinger); ok {
-		if err := p.Ping(ctx); err != nil {
+	if a.pinger != nil {
+		if err := a.pinger.Ping(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("%w: %w", ErrSessionStore, err))
 		}
 	}
@@ -237,10 +246,4 @@ func sessionRef(s *session.Session) string {
 		return ""
 	}
 	return event.Redact(s.ID)
-}
-
-// pinger is a store that can tell whether its server is reachable
-// (redisstore.Store).
-type pinger interface {
-	Ping(ctx context.Context) error
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/seam"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/redisstore"
@@ -195,7 +196,7 @@ func TestRedisSlowRefreshOutlivesLease(t *testing.T) {
 	defer rc.Close()
 	st2, _ := redisstore.New(redisstore.Config{Client: rc, Keys: c.keys})
 	u := mustURL(c.apps[0].URL)
-	st2.BindOrigin(u, u.Scheme+"://"+u.Host+" app") // the app the sessions are bound to: its origin and client ID
+	seam.Of(st2).(middleware.OriginBinder).BindOrigin(u, u.Scheme+"://"+u.Host+" app") // the app the sessions are bound to: its origin and client ID
 	req, _ := http.NewRequest("GET", c.apps[0].URL, nil)
 	testenv.AddCookies(req, hc.Jar.Cookies(mustURL(c.apps[0].URL)))
 	s, err := st2.Load(req)

@@ -5,7 +5,7 @@ package middleware
 // Requests in this process that carry the same tokens join one flight; an
 // outcome is remembered for the requests still in flight with the old
 // cookie; a shared store takes a per-session lock and writes with
-// compare-and-swap; a RefreshCoordinator does the same for cookie sessions
+// compare-and-swap; a refreshCoordinator does the same for cookie sessions
 // across instances. When a refresh is due, and what its failure means, is
 // the policy (policy.go).
 
@@ -74,8 +74,8 @@ func (op refreshOp) key(s *session.Session) tokenKey {
 // the result instead of presenting a rotated-away refresh token.
 type refresher struct {
 	clientFor func(*session.Session) *client.Client
-	shared    session.SharedStore // nil: the caller saves the result
-	coord     *coordinator        // cookie sessions shared across instances; nil without
+	shared    sharedStore  // nil: the caller saves the result
+	coord     *coordinator // cookie sessions shared across instances; nil without
 	now       func() time.Time
 	sink      sink.Sink
 	policy    func(error, *session.Session, time.Time) RefreshAction

@@ -333,7 +333,7 @@ func (a *Auth) denied(ctx context.Context, s *session.Session) (bool, error) {
 	if a.cfg.DenyList == nil {
 		return false, nil
 	}
-	at, err := a.cfg.DenyList.DeniedAt(ctx, s.DenyKeys()...)
+	at, err := a.cfg.DenyList.DeniedAt(ctx, sessionPlumbing.DenyKeys(s)...)
 	if err != nil {
 		return false, err
 	}

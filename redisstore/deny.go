@@ -8,13 +8,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// FirstUse implements session.ReplayCache.
-func (s *Store) FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+func (s *Store) firstUse(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	return firstUse(ctx, s.cfg.Client, s.replayKey(key), ttl, s.cfg.OpTimeout)
 }
 
-// Forget implements session.ReplayCache.
-func (s *Store) Forget(ctx context.Context, key string) error {
+func (s *Store) forget(ctx context.Context, key string) error {
 	return forget(ctx, s.cfg.Client, s.replayKey(key), s.cfg.OpTimeout)
 }
 
@@ -40,10 +38,11 @@ func firstUse(ctx context.Context, c redis.UniversalClient, key string, ttl, tim
 }
 
 // DenyList is a session.DenyList in Redis, shared by app instances that use
-// cookie sessions. It is their session.ReplayCache for logout tokens and
-// their session.RefreshCoordinator too: one refresh per session across
-// instances, and the newest result for requests that still carry the
-// cookie from before it. Safe for concurrent use.
+// cookie sessions. The middleware also keeps in it the logout tokens it
+// has seen (a replay cache), and coordinates refreshes through it: one
+// refresh per session across instances, and the newest result for
+// requests that still carry the cookie from before it. Safe for
+// concurrent use.
 type DenyList struct {
 	Client redis.UniversalClient
 	Prefix string // default "confidant:deny:"
@@ -69,13 +68,11 @@ func (d *DenyList) Deny(ctx context.Context, key string, at time.Time, ttl time.
 	return nil
 }
 
-// FirstUse implements session.ReplayCache.
-func (d *DenyList) FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+func (d *DenyList) firstUse(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	return firstUse(ctx, d.Client, d.key("replay\x00"+key), ttl, 2*time.Second)
 }
 
-// Forget implements session.ReplayCache.
-func (d *DenyList) Forget(ctx context.Context, key string) error {
+func (d *DenyList) forget(ctx context.Context, key string) error {
 	return forget(ctx, d.Client, d.key("replay\x00"+key), 2*time.Second)
 }
 
@@ -103,8 +100,7 @@ func (d *DenyList) DeniedAt(ctx context.Context, keys ...string) (time.Time, err
 	return latest, nil
 }
 
-// Lock implements session.RefreshCoordinator.
-func (d *DenyList) Lock(ctx context.Context, id string) (context.Context, func(), error) {
+func (d *DenyList) lock(ctx context.Context, id string) (context.Context, func(), error) {
 	ttl := d.LockLease
 	if ttl <= 0 {
 		ttl = 3 * time.Second
@@ -117,10 +113,9 @@ func (d *DenyList) Lock(ctx context.Context, id string) (context.Context, func()
 	return l.acquire(ctx)
 }
 
-// Result implements session.RefreshCoordinator. It holds a session sealed
-// by the middleware for this purpose alone (it does not open as a cookie),
-// under a hash of the session ID.
-func (d *DenyList) Result(ctx context.Context, id string) ([]byte, error) {
+// result holds a session sealed by the middleware for this purpose alone
+// (it does not open as a cookie), under a hash of the session ID.
+func (d *DenyList) result(ctx context.Context, id string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	b, err := d.Client.Get(ctx, d.key("result\x00"+id)).Bytes()
@@ -134,8 +129,7 @@ func (d *DenyList) Result(ctx context.Context, id string) ([]byte, error) {
 	return b, nil
 }
 
-// SetResult implements session.RefreshCoordinator.
-func (d *DenyList) SetResult(ctx context.Context, id string, sealed []byte, ttl time.Duration) error {
+func (d *DenyList) setResult(ctx context.Context, id string, sealed []byte, ttl time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := d.Client.Set(ctx, d.key("result\x00"+id), sealed, ttl).Err(); err != nil {

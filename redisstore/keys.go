@@ -42,7 +42,7 @@ func (s *Store) indexKey(key string) string { return s.cfg.Prefix + "i:" + hash(
 func (s *Store) replayKey(key string) string { return s.cfg.Prefix + "r:" + hash(key) }
 
 func (s *Store) indexKeysOf(sess *session.Session) []string {
-	return mapKeys(session.IndexKeys(sess), s.indexKey)
+	return mapKeys(codec.IndexKeys(sess), s.indexKey)
 }
 
 func mapKeys(keys []string, f func(string) string) []string {

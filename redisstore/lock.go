@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/confidant-go/confidant/internal/seam"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -17,11 +18,11 @@ var (
 	unlockScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
 )
 
-// Lock implements session.SharedStore. The lease is renewed every LockLease/3 until
-// unlock; if the holder dies, the lock frees itself after one lease. A
-// renewal that finds the lock gone (the lease ran out, say while Redis was
-// unreachable) ends held with cause session.ErrLockLost.
-func (s *Store) Lock(ctx context.Context, id string) (context.Context, func(), error) {
+// lock takes session id's refresh lock. The lease is renewed every
+// LockLease/3 until unlock; if the holder dies, the lock frees itself after
+// one lease. A renewal that finds the lock gone (the lease ran out, say
+// while Redis was unreachable) ends held with cause seam.ErrLockLost.
+func (s *Store) lock(ctx context.Context, id string) (context.Context, func(), error) {
 	key := s.lockKey(id)
 	l := lease{client: s.cfg.Client, key: key, ttl: s.cfg.LockLease, opTimeout: s.cfg.OpTimeout,
 		setNX: func(octx context.Context, token string) (bool, error) {
@@ -91,7 +92,7 @@ func (l lease) acquire(ctx context.Context) (context.Context, func(), error) {
 				n, err := renewScript.Run(octx, l.client, []string{l.key}, token, l.ttl.Milliseconds()).Int64()
 				cancel()
 				if err == nil && n == 0 {
-					lost(session.ErrLockLost)
+					lost(seam.ErrLockLost)
 					return
 				}
 			}

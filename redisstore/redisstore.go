@@ -16,6 +16,7 @@ import (
 
 	"github.com/confidant-go/confidant/internal/cookies"
 	"github.com/confidant-go/confidant/internal/seal"
+	"github.com/confidant-go/confidant/internal/seam"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -90,10 +91,7 @@ type Store struct {
 	lagging map[string]time.Time // master → until when writes skip WAIT
 }
 
-var (
-	_ session.Store       = (*Store)(nil)
-	_ session.SharedStore = (*Store)(nil)
-)
+var _ session.Store = (*Store)(nil)
 
 // New validates cfg and returns a Store.
 func New(cfg Config) (*Store, error) {
@@ -114,7 +112,7 @@ func New(cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("%w: %w", session.ErrConfig, err)
 	}
 	opts := cookies.Options(cfg.Options)
-	cfg.Timeouts = cfg.Timeouts.WithDefaults()
+	cfg.Timeouts = codec.WithDefaults(cfg.Timeouts)
 	if opts.MaxAge == 0 {
 		opts.MaxAge = int(cfg.Timeouts.Absolute / time.Second)
 	}
@@ -198,16 +196,15 @@ func (s *Store) replicated(ctx context.Context, key string, queue func(redis.Pip
 // without WAIT before the next try.
 const replicaRetry = 5 * time.Second
 
-// BindOrigin implements session.OriginBinder.
-func (s *Store) BindOrigin(origin *url.URL, app string) (session.CookiePolicy, error) {
+func (s *Store) bindOrigin(origin *url.URL, app string) (seam.CookiePolicy, error) {
 	if err := s.app.Bind(app); err != nil {
-		return session.CookiePolicy{}, fmt.Errorf("%w: %w", session.ErrConfig, err)
+		return seam.CookiePolicy{}, fmt.Errorf("%w: %w", session.ErrConfig, err)
 	}
 	secure, err := s.sec.Bind(origin)
 	if err != nil {
-		return session.CookiePolicy{}, fmt.Errorf("%w: %w", session.ErrConfig, err)
+		return seam.CookiePolicy{}, fmt.Errorf("%w: %w", session.ErrConfig, err)
 	}
-	return session.CookiePolicy{Secure: secure, SameSite: s.opts.SameSite}, nil
+	return seam.CookiePolicy{Secure: secure, SameSite: s.opts.SameSite}, nil
 }
 
 func (s *Store) cookieName() string { return cookies.Name(s.cfg.Name, s.sec.Secure(), &s.opts) }
@@ -226,11 +223,10 @@ func (s *Store) Load(r *http.Request) (*session.Session, error) {
 	if !ok {
 		return nil, session.ErrNoSession
 	}
-	return s.LoadID(r.Context(), id)
+	return s.loadID(r.Context(), id)
 }
 
-// LoadID implements session.SharedStore.
-func (s *Store) LoadID(ctx context.Context, id string) (*session.Session, error) {
+func (s *Store) loadID(ctx context.Context, id string) (*session.Session, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	key := s.sessionKey(id)
@@ -253,8 +249,8 @@ func (s *Store) LoadID(ctx context.Context, id string) (*session.Session, error)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", session.ErrNoSession, session.ErrInvalidSession)
 	}
-	sess := new(session.Session)
-	if err := sess.UnmarshalBinary(plain); err != nil || sess.ID != id {
+	sess, err := codec.Unmarshal(plain)
+	if err != nil || sess.ID != id {
 		return nil, fmt.Errorf("%w: %w", session.ErrNoSession, session.ErrInvalidSession)
 	}
 	if t, ok := f[2].(string); ok {
@@ -262,11 +258,12 @@ func (s *Store) LoadID(ctx context.Context, id string) (*session.Session, error)
 			sess.LastSeen = time.UnixMilli(ms) // rolled by Touch
 		}
 	}
-	if s.cfg.Timeouts.Expired(sess, s.cfg.Now()) {
+	if codec.Expired(s.cfg.Timeouts, sess, s.cfg.Now()) {
 		return nil, fmt.Errorf("%w: expired", session.ErrNoSession)
 	}
 	v, _ := f[1].(string)
-	sess.Version, _ = strconv.ParseUint(v, 10, 64)
+	version, _ := strconv.ParseUint(v, 10, 64)
+	codec.SetVersion(sess, version)
 	return sess, nil
 }
 
@@ -305,14 +302,13 @@ func (s *Store) write(ctx context.Context, sess *session.Session) (uint64, error
 		return 0, fmt.Errorf("%w: expired", session.ErrNoSession)
 	}
 	key := s.sessionKey(cp.ID)
-	asked, _ := sess.MarshalBinary()
-	writeID := hash(string(asked))[:16]
-	plain, _ := cp.MarshalBinary()
+	writeID := hash(string(codec.Marshal(sess)))[:16]
+	plain := codec.Marshal(&cp)
 	data := s.cipher.SealBytes(plain, s.app.AAD(key))
 	index := s.indexKeysOf(&cp)
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	args := []any{cp.Version, data, ttl.Milliseconds(), strings.Join(index, " "), writeID}
+	args := []any{codec.Version(&cp), data, ttl.Milliseconds(), strings.Join(index, " "), writeID}
 	var cas *redis.Cmd
 	var err error
 	if s.cfg.WaitReplicas > 0 {
@@ -331,7 +327,7 @@ func (s *Store) write(ctx context.Context, sess *session.Session) (uint64, error
 	if v < 0 {
 		return 0, session.ErrConflict
 	}
-	if cp.Version == 0 {
+	if codec.Version(&cp) == 0 {
 		// A new session: index it for back-channel logout and sign-out
 		// everywhere, by the hash of its ID, scored by the time it ends
 		// at the latest. Entries of sessions past that are pruned at every
@@ -353,7 +349,8 @@ func (s *Store) write(ctx context.Context, sess *session.Session) (uint64, error
 	return uint64(v), nil
 }
 
-// Save implements session.Store: compare-and-swap on sess.Version (0 creates). For
+// Save implements session.Store: compare-and-swap on the version sess was
+// loaded at (a new session creates). For
 // a new session it sets the cookie and deletes the session the request
 // carried before, so a sign-in always starts a new session identity.
 func (s *Store) Save(w http.ResponseWriter, r *http.Request, sess *session.Session) error {
@@ -372,9 +369,8 @@ func (s *Store) Save(w http.ResponseWriter, r *http.Request, sess *session.Sessi
 	return nil
 }
 
-// Update implements session.SharedStore.
-func (s *Store) Update(ctx context.Context, sess *session.Session) (*session.Session, error) {
-	if sess.Version == 0 {
+func (s *Store) update(ctx context.Context, sess *session.Session) (*session.Session, error) {
+	if codec.Version(sess) == 0 {
 		return nil, fmt.Errorf("%w: Update needs a loaded session", session.ErrConflict)
 	}
 	v, err := s.write(ctx, sess)
@@ -382,7 +378,7 @@ func (s *Store) Update(ctx context.Context, sess *session.Session) (*session.Ses
 		return nil, err
 	}
 	cp := *sess
-	cp.Version = v
+	codec.SetVersion(&cp, v)
 	return &cp, nil
 }
 
@@ -454,8 +450,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `)
 
-// Ping reports whether Redis answers (for a readiness check).
-func (s *Store) Ping(ctx context.Context) error {
+func (s *Store) ping(ctx context.Context) error {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	if err := s.cfg.Client.Ping(ctx).Err(); err != nil {
@@ -464,9 +459,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Touch implements session.SharedStore: it records the time of use beside the
-// session and extends its TTL, leaving its data and version alone.
-func (s *Store) Touch(ctx context.Context, sess *session.Session) error {
+// touch records the time of use beside the session and extends its TTL,
+// leaving its data and version alone.
+func (s *Store) touch(ctx context.Context, sess *session.Session) error {
 	now := s.cfg.Now()
 	ttl := min(s.cfg.Timeouts.Idle, s.cfg.Timeouts.Absolute-now.Sub(sess.CreatedAt))
 	if ttl <= 0 {
@@ -485,11 +480,7 @@ func (s *Store) setCookie(w http.ResponseWriter, value string, maxAge int) {
 	cookies.Write(w, cookies.Name(s.cfg.Name, secure, &s.opts), value, &s.opts, secure, maxAge, s.cfg.Now())
 }
 
-// Timeouts implements session.Timed.
-func (s *Store) Timeouts() session.Timeouts { return s.cfg.Timeouts }
-
-// EndSessions implements session.SharedStore.
-func (s *Store) EndSessions(ctx context.Context, keys ...string) (int, error) {
+func (s *Store) endSessions(ctx context.Context, keys ...string) (int, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	n := 0

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant"
+	"github.com/confidant-go/confidant/internal/seam"
 	"github.com/confidant-go/confidant/internal/sesskeys"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/redisstore"
@@ -50,14 +51,14 @@ func saveNew(t *testing.T, st *redisstore.Store, s *session.Session, old []*http
 func testRedisStore(t *testing.T, rt testenv.RedisTopology) {
 	st := newRedisStore(t, rt, nil)
 	s := testenv.RealisticSession()
-	s.ID, s.Version = sid, 0
+	s.ID = sid
 	cookies := saveNew(t, st, s, nil)
 	if len(cookies) != 1 || cookies[0].Value != sid || cookies[0].Name != "__Host-confidant_sid" || !cookies[0].HttpOnly {
 		t.Fatalf("cookies %v: want only the session ID", cookies)
 	}
 	got, err := testenv.LoadCookies(st, cookies)
-	if err != nil || got.AccessToken != s.AccessToken || got.Version != 1 {
-		t.Fatalf("load: %v, version %d", err, got.Version)
+	if err != nil || got.AccessToken != s.AccessToken || redisstore.Version(got) != 1 {
+		t.Fatalf("load: %v, version %d", err, redisstore.Version(got))
 	}
 	// Redis never sees the tokens, nor the session ID, in clear.
 	rc := rt.Client()
@@ -77,19 +78,19 @@ func testRedisStore(t *testing.T, rt testenv.RedisTopology) {
 	// Compare-and-swap: the second writer of version 1 loses.
 	a, b := *got, *got
 	a.AccessToken, b.AccessToken = "a", "b"
-	if _, err := st.Update(context.Background(), &a); err != nil {
+	if _, err := redisstore.Plumbing(st).Update(context.Background(), &a); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Update(context.Background(), &b); !errors.Is(err, session.ErrConflict) {
+	if _, err := redisstore.Plumbing(st).Update(context.Background(), &b); !errors.Is(err, session.ErrConflict) {
 		t.Fatalf("stale write: %v, want ErrConflict", err)
 	}
 	// The first writer's write again (a retry after its reply was lost in a
 	// failover) finds itself applied, instead of conflicting with itself.
-	if again, err := st.Update(context.Background(), &a); err != nil || again.Version != 2 {
+	if again, err := redisstore.Plumbing(st).Update(context.Background(), &a); err != nil || redisstore.Version(again) != 2 {
 		t.Fatalf("the same write retried: %v, want version 2 without a conflict", err)
 	}
-	if cur, _ := st.LoadID(context.Background(), sid); cur.AccessToken != "a" || cur.Version != 2 {
-		t.Errorf("stored %q v%d, want the first writer's", cur.AccessToken, cur.Version)
+	if cur, _ := redisstore.Plumbing(st).LoadID(context.Background(), sid); cur.AccessToken != "a" || redisstore.Version(cur) != 2 {
+		t.Errorf("stored %q v%d, want the first writer's", cur.AccessToken, redisstore.Version(cur))
 	}
 	// A new sign-in gets a new ID and the old session is deleted.
 	s2 := testenv.RealisticSession()
@@ -102,7 +103,7 @@ func testRedisStore(t *testing.T, rt testenv.RedisTopology) {
 		t.Errorf("old session after a new sign-in: %v", err)
 	}
 	// An Update never resurrects a deleted session.
-	if _, err := st.Update(context.Background(), &a); !errors.Is(err, session.ErrConflict) {
+	if _, err := redisstore.Plumbing(st).Update(context.Background(), &a); !errors.Is(err, session.ErrConflict) {
 		t.Errorf("update of a deleted session: %v", err)
 	}
 }
@@ -116,10 +117,10 @@ func testRedisTimeouts(t *testing.T, rt testenv.RedisTopology) {
 	if err != nil {
 		t.Fatalf("within idle: %v", err)
 	}
-	if to := st.Timeouts(); to != (session.Timeouts{Idle: time.Hour, Absolute: 3 * time.Hour}) {
+	if to := redisstore.Plumbing(st).Timeouts(); to != (session.Timeouts{Idle: time.Hour, Absolute: 3 * time.Hour}) {
 		t.Errorf("Timeouts() = %+v, want the configured ones", to)
 	}
-	if _, err := st.Update(context.Background(), got); err != nil { // the touch
+	if _, err := redisstore.Plumbing(st).Update(context.Background(), got); err != nil { // the touch
 		t.Fatal(err)
 	}
 	c.Add(50 * time.Minute) // 100 minutes old, 50 idle
@@ -146,7 +147,7 @@ func testRedisTimeouts(t *testing.T, rt testenv.RedisTopology) {
 			}
 			return
 		}
-		if _, err := st.Update(context.Background(), cur); err != nil {
+		if _, err := redisstore.Plumbing(st).Update(context.Background(), cur); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -155,20 +156,20 @@ func testRedisTimeouts(t *testing.T, rt testenv.RedisTopology) {
 func testRedisLock(t *testing.T, rt testenv.RedisTopology) {
 	st := newRedisStore(t, rt, func(cfg *redisstore.Config) { cfg.LockLease = 300 * time.Millisecond })
 	ctx := context.Background()
-	_, unlock, err := st.Lock(ctx, sid)
+	_, unlock, err := redisstore.Plumbing(st).Lock(ctx, sid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Held well past its lease: still held, because it is renewed.
 	time.Sleep(time.Second)
 	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	if _, _, err := st.Lock(short, sid); !errors.Is(err, session.ErrUnavailable) {
+	if _, _, err := redisstore.Plumbing(st).Lock(short, sid); !errors.Is(err, session.ErrUnavailable) {
 		t.Fatalf("second Lock while held: %v", err)
 	}
 	cancel()
 	got := make(chan time.Time, 1)
 	go func() {
-		_, u2, err := st.Lock(ctx, sid)
+		_, u2, err := redisstore.Plumbing(st).Lock(ctx, sid)
 		if err != nil {
 			t.Error(err)
 			return
@@ -204,7 +205,7 @@ func testEndSessionsIndex(t *testing.T, rt testenv.RedisTopology) {
 	a1 := saveNew(t, st, &session.Session{ID: "A1AAAAAAAAAAAAAAAAAAAA", Issuer: "https://i", SID: "s1", User: confidant.User{Provider: "p", Subject: "alice"}}, nil)
 	a2 := saveNew(t, st, &session.Session{ID: "A2AAAAAAAAAAAAAAAAAAAA", Issuer: "https://i", SID: "s2", User: confidant.User{Provider: "p", Subject: "alice"}}, nil)
 	b := saveNew(t, st, &session.Session{ID: "BBAAAAAAAAAAAAAAAAAAAA", User: confidant.User{Provider: "p", Subject: "bob"}}, nil)
-	n, err := st.EndSessions(context.Background(), sesskeys.SID("https://i", "s1"))
+	n, err := redisstore.Plumbing(st).EndSessions(context.Background(), sesskeys.SID("https://i", "s1"))
 	if err != nil || n != 1 {
 		t.Fatalf("by sid: %d, %v", n, err)
 	}
@@ -214,7 +215,7 @@ func testEndSessionsIndex(t *testing.T, rt testenv.RedisTopology) {
 	if _, err := testenv.LoadCookies(st, a2); err != nil {
 		t.Error("session of sid s2 ended too")
 	}
-	if n, _ := st.EndSessions(context.Background(), sesskeys.User("p", "alice")); n != 1 {
+	if n, _ := redisstore.Plumbing(st).EndSessions(context.Background(), sesskeys.User("p", "alice")); n != 1 {
 		t.Errorf("by user: %d ended, want 1 (the other one already gone)", n)
 	}
 	if _, err := testenv.LoadCookies(st, b); err != nil {
@@ -223,10 +224,10 @@ func testEndSessionsIndex(t *testing.T, rt testenv.RedisTopology) {
 }
 
 // testRedisLockLost: a renewal that finds the lease gone ends the lock's
-// context with ErrLockLost, so its holder does not start a refresh.
+// context with seam.ErrLockLost, so its holder does not start a refresh.
 func testRedisLockLost(t *testing.T, rt testenv.RedisTopology) {
 	st := newRedisStore(t, rt, func(cfg *redisstore.Config) { cfg.LockLease = 300 * time.Millisecond })
-	held, unlock, err := st.Lock(context.Background(), sid)
+	held, unlock, err := redisstore.Plumbing(st).Lock(context.Background(), sid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +245,7 @@ func testRedisLockLost(t *testing.T, rt testenv.RedisTopology) {
 	rc.Del(context.Background(), keys[0]) // the lease is gone (expired while Redis was away)
 	select {
 	case <-held.Done():
-		if !errors.Is(context.Cause(held), session.ErrLockLost) {
+		if !errors.Is(context.Cause(held), seam.ErrLockLost) {
 			t.Errorf("cause %v, want ErrLockLost", context.Cause(held))
 		}
 	case <-time.After(2 * time.Second):
@@ -362,12 +363,12 @@ func testRedisTouchKeepsVersion(t *testing.T, rt testenv.RedisTopology) {
 		t.Fatal(err)
 	}
 	c.Add(50 * time.Minute)
-	if err := st.Touch(context.Background(), loaded); err != nil {
+	if err := redisstore.Plumbing(st).Touch(context.Background(), loaded); err != nil {
 		t.Fatal(err)
 	}
 	up := *loaded
 	up.RefreshToken = "rt2"
-	if _, err := st.Update(context.Background(), &up); err != nil {
+	if _, err := redisstore.Plumbing(st).Update(context.Background(), &up); err != nil {
 		t.Fatalf("Update after a touch: %v", err)
 	}
 	c.Add(50 * time.Minute) // 100 minutes after sign-in, 50 after the touch and the update
@@ -376,7 +377,7 @@ func testRedisTouchKeepsVersion(t *testing.T, rt testenv.RedisTopology) {
 		t.Fatalf("after touch and update: %v", err)
 	}
 	c.Add(50 * time.Minute)
-	if err := st.Touch(context.Background(), got); err != nil {
+	if err := redisstore.Plumbing(st).Touch(context.Background(), got); err != nil {
 		t.Fatal(err)
 	}
 	c.Add(50 * time.Minute) // 100 minutes after the update, 50 after the second touch
@@ -391,7 +392,11 @@ func testReplayCache(t *testing.T, rt testenv.RedisTopology) {
 	rc := rt.Client()
 	defer rc.Close()
 	deny := &redisstore.DenyList{Client: rc, Prefix: prefix(t) + "deny:"}
-	for name, pair := range map[string][2]session.ReplayCache{"RedisStore": {a, b}, "RedisDenyList": {deny, deny}} {
+	type replayCache interface {
+		FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	}
+	pa, pb, pd := redisstore.Plumbing(a), redisstore.Plumbing(b), redisstore.DenyPlumbing(deny)
+	for name, pair := range map[string][2]replayCache{"RedisStore": {pa, pb}, "RedisDenyList": {pd, pd}} {
 		ctx := context.Background()
 		if first, err := pair[0].FirstUse(ctx, name+"jti-1", time.Minute); err != nil || !first {
 			t.Errorf("%s: first use %v %v", name, first, err)

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -304,20 +303,5 @@ func unmarshalInto(s *Session, b []byte) error {
 	if r.err != nil || len(r.b) != 0 {
 		return errCorrupt
 	}
-	return nil
-}
-
-// MarshalBinary encodes s in the compact encoding the stores keep (sealed):
-// every field but Version. A store of your own can keep sessions with it.
-func (s *Session) MarshalBinary() ([]byte, error) { return marshal(s), nil }
-
-// UnmarshalBinary decodes what MarshalBinary made; a corrupt or foreign
-// encoding gives an error wrapping ErrInvalidSession.
-func (s *Session) UnmarshalBinary(b []byte) error {
-	var ns Session
-	if err := unmarshalInto(&ns, b); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidSession, err)
-	}
-	*s = ns
 	return nil
 }

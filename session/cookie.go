@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -31,7 +30,7 @@ type CookieConfig struct {
 	// Options are the cookie attributes, as in gorilla/sessions. Default:
 	// Path "/", MaxAge 7 days, HttpOnly, SameSite=Lax. HttpOnly is always
 	// set (the cookie holds tokens). Secure comes from the app's origin
-	// (see OriginBinder: https, or Options.Secure), never from a request.
+	// (https, or Options.Secure; middleware.New binds the store to it), never from a request.
 	// MaxAge is also enforced on the server: an older session does not load.
 	// SameSite=Strict works with the middleware, which lands cross-site
 	// navigations through a same-site page (one more round trip for them).
@@ -114,7 +113,7 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	cfg.Timeouts = cfg.Timeouts.WithDefaults()
+	cfg.Timeouts = cfg.Timeouts.withDefaults()
 	if opts.MaxAge > 0 {
 		// The browser drops the cookie after MaxAge anyway.
 		cfg.Timeouts.Absolute = min(cfg.Timeouts.Absolute, time.Duration(opts.MaxAge)*time.Second)
@@ -139,15 +138,6 @@ func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 	}
 	st.aads.Store(&[2][]byte{[]byte(st.bases[0]), []byte(st.bases[1])})
 	return st, nil
-}
-
-// BindOrigin implements OriginBinder.
-func (s *CookieStore) BindOrigin(origin *url.URL, app string) (CookiePolicy, error) {
-	if err := s.app.Bind(app); err != nil {
-		return CookiePolicy{}, fmt.Errorf("%w: %w", ErrConfig, err)
-	}
-	s.aads.Store(&[2][]byte{s.app.AAD(s.bases[0]), s.app.AAD(s.bases[1])})
-	return bindOrigin(&s.sec, origin, s.opts.SameSite)
 }
 
 func (s *CookieStore) name() (string, bool) {
@@ -205,7 +195,7 @@ func (s *CookieStore) Load(r *http.Request) (*Session, error) {
 		cache.put(value, sess)
 	}
 	now := s.cfg.Now()
-	if s.cfg.Timeouts.Expired(sess, now) {
+	if s.cfg.Timeouts.expired(sess, now) {
 		return nil, fmt.Errorf("%w: expired", ErrNoSession)
 	}
 	return sess, nil
@@ -245,9 +235,6 @@ func (s *CookieStore) sealedUnbound(r *http.Request) bool {
 // before it was bound to its app: a session saved (confidanttest.SignedIn)
 // before middleware.New, which no app accepts.
 var errSealedUnbound = fmt.Errorf("%w: the session cookie was sealed before middleware.New bound the store to the app (confidanttest.SignedIn called before middleware.New?): no app accepts it; create the Auth first", ErrConfig)
-
-// Timeouts implements Timed. Absolute is at most the cookie's MaxAge.
-func (s *CookieStore) Timeouts() Timeouts { return s.cfg.Timeouts }
 
 // Save implements Store. The stored copy gets LastSeen set to now, and
 // CreatedAt when unset; sess itself is not modified (it may be shared by

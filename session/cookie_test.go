@@ -161,7 +161,7 @@ func TestCookieAttributes(t *testing.T) {
 		t.Run(tc.origin+" "+tc.url+" "+tc.proto, func(t *testing.T) {
 			st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}, Options: &sessions.Options{Secure: tc.forced}})
 			if tc.origin != "" {
-				if _, err := st.BindOrigin(mustParse(tc.origin), "app"); err != nil {
+				if _, err := session.BindOrigin(st, mustParse(tc.origin), "app"); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -182,10 +182,10 @@ func TestCookieAttributes(t *testing.T) {
 	}
 	// One store cannot serve an https and a plain-http origin.
 	st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}})
-	if _, err := st.BindOrigin(mustParse("http://localhost:8080"), "app"); err != nil {
+	if _, err := session.BindOrigin(st, mustParse("http://localhost:8080"), "app"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.BindOrigin(mustParse("https://app.example.com"), "app"); !errors.Is(err, session.ErrConfig) {
+	if _, err := session.BindOrigin(st, mustParse("https://app.example.com"), "app"); !errors.Is(err, session.ErrConfig) {
 		t.Errorf("second, conflicting bind: %v", err)
 	}
 	// Options with a Domain get the __Secure- prefix; HttpOnly cannot be turned off.

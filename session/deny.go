@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/confidant-go/confidant/internal/sesskeys"
 )
 
 // DenyList remembers sessions that must end although their cookies live on:
@@ -23,7 +21,9 @@ type DenyList interface {
 }
 
 // MemoryDenyList is a DenyList in the process's memory, for a single app
-// instance. Safe for concurrent use.
+// instance. Its entries expire on the real clock (the one the middleware
+// makes when Config.DenyList is nil, on Config.Now). Safe for concurrent
+// use.
 type MemoryDenyList struct {
 	// Max bounds the entries (about 100 bytes each). Expired ones are
 	// dropped to make room, live ones never: a dropped entry would let
@@ -31,7 +31,8 @@ type MemoryDenyList struct {
 	// entries, Deny fails with ErrUnavailable (the sign-out is refused
 	// and can be tried again) instead. Default 1,000,000.
 	Max int
-	Now func() time.Time // default time.Now
+
+	now func() time.Time // default time.Now; the middleware's default: Config.Now
 
 	mu sync.RWMutex
 	m  map[string]denyEntry
@@ -39,9 +40,9 @@ type MemoryDenyList struct {
 
 type denyEntry struct{ at, until time.Time }
 
-func (d *MemoryDenyList) now() time.Time {
-	if d.Now != nil {
-		return d.Now()
+func (d *MemoryDenyList) clock() time.Time {
+	if d.now != nil {
+		return d.now()
 	}
 	return time.Now()
 }
@@ -53,7 +54,7 @@ func (d *MemoryDenyList) Deny(ctx context.Context, key string, at time.Time, ttl
 	if d.m == nil {
 		d.m = map[string]denyEntry{}
 	}
-	now := d.now()
+	now := d.clock()
 	max := d.Max
 	if max <= 0 {
 		max = 1000000
@@ -83,28 +84,11 @@ func (d *MemoryDenyList) DeniedAt(ctx context.Context, keys ...string) (time.Tim
 	if len(d.m) == 0 {
 		return latest, nil
 	}
-	now := d.now()
+	now := d.clock()
 	for _, k := range keys {
 		if e, ok := d.m[k]; ok && now.Before(e.until) && e.at.After(latest) {
 			latest = e.at
 		}
 	}
 	return latest, nil
-}
-
-// denyKeys are the deny-list keys of s: its user at its provider, when
-// known its provider session (iss + sid), and the session itself.
-func denyKeys(s *Session) []string {
-	return append(IndexKeys(s), sesskeys.ID(s.ID))
-}
-
-// IndexKeys are the keys a SharedStore indexes s under, for EndSessions:
-// its user at its provider and, when known, its provider session.
-func IndexKeys(s *Session) []string {
-	keys := make([]string, 1, 3)
-	keys[0] = sesskeys.User(s.Provider, s.Subject)
-	if s.SID != "" {
-		keys = append(keys, sesskeys.SID(s.Issuer, s.SID))
-	}
-	return keys
 }

@@ -9,7 +9,7 @@ import (
 
 func TestMemoryDenyList(t *testing.T) {
 	now := time.Now()
-	d := &MemoryDenyList{Now: func() time.Time { return now }, Max: 3}
+	d := &MemoryDenyList{now: func() time.Time { return now }, Max: 3}
 	ctx := context.Background()
 	d.Deny(ctx, "k1", now, time.Hour)
 	if at, _ := d.DeniedAt(ctx, "k0", "k1"); !at.Equal(now) {
@@ -34,7 +34,7 @@ func TestMemoryDenyList(t *testing.T) {
 // until expired entries make room; an entry already there is updated.
 func TestMemoryDenyListKeepsLiveEntries(t *testing.T) {
 	now := time.Now()
-	d := &MemoryDenyList{Now: func() time.Time { return now }, Max: 3}
+	d := &MemoryDenyList{now: func() time.Time { return now }, Max: 3}
 	ctx := context.Background()
 	for _, k := range []string{"a", "b", "c"} {
 		if err := d.Deny(ctx, k, now, time.Hour); err != nil {

@@ -16,8 +16,8 @@
 //
 // Cookie attributes follow the secure defaults: HttpOnly, SameSite=Lax,
 // Secure with the __Host- name prefix. Secure comes from configuration, never
-// from a request: middleware.New binds the store to the app's origin (see
-// [OriginBinder]), and only a plain-http loopback origin (localhost
+// from a request: middleware.New binds the store to the app's origin (the
+// scheme of the client's RedirectURL), and only a plain-http loopback origin (localhost
 // development, where browsers would drop Secure cookies) gets cookies without
 // it. Every response that sets or clears a cookie is Cache-Control: no-store
 // (no other directive, and no CDN-Cache-Control or Surrogate-Control) with

@@ -26,7 +26,7 @@ func FuzzCookieLoad(f *testing.F) {
 		f.Fatal(err)
 	}
 	// Development on loopback: the cookies are named "confidant", ".1", …
-	if _, err := st.BindOrigin(&url.URL{Scheme: "http", Host: "localhost"}, "app"); err != nil {
+	if _, err := session.BindOrigin(st, &url.URL{Scheme: "http", Host: "localhost"}, "app"); err != nil {
 		f.Fatal(err)
 	}
 	// Fixed seed sessions: the fuzzing workers run this function again, and

@@ -55,11 +55,8 @@ type Session struct {
 	// again. Zero in a session written before it was kept: then CreatedAt.
 	ClaimsAt time.Time
 
-	// Version is the stored version a server-side store loaded; writes are
-	// compare-and-swap on it. Not stored in cookies.
-	Version uint64
-
-	denyKeys []string // Keys, computed once for the sessions CookieStore caches
+	version  uint64   // the stored version a server-side store loaded (CAS); not in cookies
+	denyKeys []string // deny-list keys, computed once for the sessions CookieStore caches
 }
 
 // APIToken is an access token for one API.
@@ -74,17 +71,6 @@ type APIToken struct {
 	RefreshToken string
 }
 
-// DenyKeys are the keys a DenyList is asked about for s: its user at its
-// provider, when known its provider session (the ID token's iss and sid),
-// and the session itself. Computed once for the sessions CookieStore
-// caches.
-func (s *Session) DenyKeys() []string {
-	if s.denyKeys != nil {
-		return s.denyKeys
-	}
-	return denyKeys(s)
-}
-
 // Timeouts are a store's session lifetimes, enforced on load: a session
 // unused for Idle, or older than Absolute, is gone.
 type Timeouts struct {
@@ -92,8 +78,8 @@ type Timeouts struct {
 	Absolute time.Duration // default 7 days
 }
 
-// WithDefaults is t with zero fields set to their defaults.
-func (t Timeouts) WithDefaults() Timeouts {
+// withDefaults is t with zero fields set to their defaults.
+func (t Timeouts) withDefaults() Timeouts {
 	if t.Idle <= 0 {
 		t.Idle = 24 * time.Hour
 	}
@@ -103,18 +89,10 @@ func (t Timeouts) WithDefaults() Timeouts {
 	return t
 }
 
-// Expired reports whether s has outlived t at now: older than Absolute, or
-// not seen for longer than Idle. Stores check it when they load a session.
-func (t Timeouts) Expired(s *Session, now time.Time) bool {
+// expired reports whether s has outlived t at now: older than Absolute, or
+// not seen for longer than Idle.
+func (t Timeouts) expired(s *Session, now time.Time) bool {
 	return now.Sub(s.CreatedAt) > t.Absolute || (!s.LastSeen.IsZero() && now.Sub(s.LastSeen) > t.Idle)
-}
-
-// Timed is implemented by stores that enforce Timeouts when they load a
-// session (CookieStore and redisstore.Store do). The middleware saves a
-// session again now and then to roll its idle timeout, and keeps deny-list
-// entries for as long as Absolute.
-type Timed interface {
-	Timeouts() Timeouts
 }
 
 // Store loads and saves sessions for HTTP requests. Implementations are safe

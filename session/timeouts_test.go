@@ -56,7 +56,7 @@ func TestCookieMaxAgeBoundsAbsolute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := st.Timeouts(); got.Absolute != time.Hour || got.Idle != 24*time.Hour {
+	if got := session.TimeoutsOf(st); got.Absolute != time.Hour || got.Idle != 24*time.Hour {
 		t.Errorf("Timeouts() = %+v, want Absolute 1h (MaxAge) and the default Idle", got)
 	}
 	rec := httptest.NewRecorder()

@@ -1,0 +1,135 @@
+package redisstore
+
+import (
+	"context"
+	"net/url"
+	"time"
+
+	"github.com/confidant-go/confidant/internal/seam"
+	"github.com/confidant-go/confidant/session"
+)
+
+// What the middleware drives and users do not call (a Store's lock, CAS
+// writes, indexes and replay cache; a DenyList's replay cache and refresh
+// coordination) is reached through internal/seam, not exported: seam.Of
+// gives a *Store's plumbing and a *DenyList's.
+func init() {
+	seam.Register(func(v any) (any, bool) {
+		switch v := v.(type) {
+		case *Store:
+			return (*plumbing)(v), true
+		case *DenyList:
+			return (*denyPlumbing)(v), true
+		}
+		return nil, false
+	})
+}
+
+// sessionCodec is package session's plumbing for sessions (internal/seam).
+type sessionCodec interface {
+	Marshal(s *session.Session) []byte
+	Unmarshal(b []byte) (*session.Session, error)
+	IndexKeys(s *session.Session) []string
+	Version(s *session.Session) uint64
+	SetVersion(s *session.Session, v uint64)
+	Expired(t session.Timeouts, s *session.Session, now time.Time) bool
+	WithDefaults(t session.Timeouts) session.Timeouts
+}
+
+var codec = seam.Of((*session.Session)(nil)).(sessionCodec)
+
+// plumbing is a Store's plumbing: a server shared by all app instances,
+// through which the middleware refreshes a session on one instance at a
+// time and ends sessions from elsewhere (back-channel logout).
+type plumbing Store
+
+// BindOrigin binds the store to the app's origin and to app (the
+// middleware's origin and client IDs) before it serves, as a
+// session.CookieStore is bound: cookie attributes follow the origin, and
+// the sessions it seals are bound to app.
+func (p *plumbing) BindOrigin(origin *url.URL, app string) (seam.CookiePolicy, error) {
+	return (*Store)(p).bindOrigin(origin, app)
+}
+
+// Timeouts are the store's, enforced on load.
+func (p *plumbing) Timeouts() session.Timeouts { return p.cfg.Timeouts }
+
+// LoadID loads session id (session.ErrNoSession when gone).
+func (p *plumbing) LoadID(ctx context.Context, id string) (*session.Session, error) {
+	return (*Store)(p).loadID(ctx, id)
+}
+
+// Update writes s if the stored version is still the one s was loaded at
+// and returns the stored copy with its new version; session.ErrConflict
+// otherwise (also when the session was deleted meanwhile).
+func (p *plumbing) Update(ctx context.Context, s *session.Session) (*session.Session, error) {
+	return (*Store)(p).update(ctx, s)
+}
+
+// Lock takes session id's refresh lock, waiting while another holder has
+// it (bounded by ctx), and keeps it until unlock is called. held is done,
+// with cause seam.ErrLockLost, if the lease was lost meanwhile (the holder
+// must not start a refresh then).
+func (p *plumbing) Lock(ctx context.Context, id string) (held context.Context, unlock func(), err error) {
+	return (*Store)(p).lock(ctx, id)
+}
+
+// Touch rolls s's idle timeout without writing s: it never makes a
+// concurrent Update fail.
+func (p *plumbing) Touch(ctx context.Context, s *session.Session) error {
+	return (*Store)(p).touch(ctx, s)
+}
+
+// EndSessions deletes every session indexed under the keys (the keys of
+// internal/sesskeys: a user at a provider, a provider session) and
+// reports how many there were.
+func (p *plumbing) EndSessions(ctx context.Context, keys ...string) (int, error) {
+	return (*Store)(p).endSessions(ctx, keys...)
+}
+
+// FirstUse records key (a logout token's jti) for ttl and reports whether
+// it was new, in Redis: shared by the app's instances.
+func (p *plumbing) FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	return (*Store)(p).firstUse(ctx, key, ttl)
+}
+
+// Forget removes key, so that its next FirstUse is new again: the use it
+// recorded failed (a back-channel logout whose sessions could not be ended
+// is retried by the provider with the same jti).
+func (p *plumbing) Forget(ctx context.Context, key string) error {
+	return (*Store)(p).forget(ctx, key)
+}
+
+// Ping reports whether Redis answers (Auth.Ready).
+func (p *plumbing) Ping(ctx context.Context) error { return (*Store)(p).ping(ctx) }
+
+// denyPlumbing is a DenyList's plumbing: the replay cache of app instances
+// on cookie sessions, and their refresh coordination.
+type denyPlumbing DenyList
+
+// FirstUse is plumbing.FirstUse, under the deny list's prefix.
+func (p *denyPlumbing) FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	return (*DenyList)(p).firstUse(ctx, key, ttl)
+}
+
+// Forget is plumbing.Forget, under the deny list's prefix.
+func (p *denyPlumbing) Forget(ctx context.Context, key string) error {
+	return (*DenyList)(p).forget(ctx, key)
+}
+
+// Lock is plumbing.Lock, for cookie sessions: one holder of session id's
+// refresh lock at a time across instances.
+func (p *denyPlumbing) Lock(ctx context.Context, id string) (held context.Context, unlock func(), err error) {
+	return (*DenyList)(p).lock(ctx, id)
+}
+
+// Result returns the newest refresh result recorded for session id (nil
+// when none): sealed by the middleware, opaque here.
+func (p *denyPlumbing) Result(ctx context.Context, id string) ([]byte, error) {
+	return (*DenyList)(p).result(ctx, id)
+}
+
+// SetResult records session id's newest refresh result for ttl.
+func (p *denyPlumbing) SetResult(ctx context.Context, id string, sealed []byte, ttl time.Duration) error {
+	return (*DenyList)(p).setResult(ctx, id, sealed, ttl)
+}
