@@ -53,7 +53,7 @@ func startApp(op *confidanttest.Provider, now func() time.Time) (*app, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", a.Auth)
-	mux.Handle("/account", a.Auth.RequireFunc(account))
+	mux.Handle("/account", a.Auth.Require(http.HandlerFunc(account)))
 	srv.Config.Handler = mux
 	srv.Start()
 	return a, nil
@@ -121,7 +121,7 @@ func ExampleSignedIn() {
 		log.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	app.Auth.RequireFunc(account).ServeHTTP(rec, req)
+	app.Auth.Require(http.HandlerFunc(account)).ServeHTTP(rec, req)
 	fmt.Println(rec.Code, rec.Body)
 	// Output: 200 hello Grace Hopper (grace)
 }

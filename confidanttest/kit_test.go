@@ -159,7 +159,7 @@ func TestSignedInBeforeNew(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := auth.RequireFunc(account)
+	h := auth.Require(http.HandlerFunc(account))
 	rec := httptest.NewRecorder()
 	early.Header.Set("Accept", "text/html")
 	h.ServeHTTP(rec, early)
@@ -199,7 +199,7 @@ func TestSignInReturnsReadableErrorPage(t *testing.T) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", auth)
-	mux.Handle("/account", auth.RequireFunc(account))
+	mux.Handle("/account", auth.Require(http.HandlerFunc(account)))
 	srv.Config.Handler = mux
 	srv.Start()
 	defer srv.Close()

@@ -64,7 +64,7 @@ func Example() {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", auth)
-	mux.Handle("/account", auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	mux.Handle("/account", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
 	mux.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	srv.Config.Handler = mux
 	srv.Start()

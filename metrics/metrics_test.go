@@ -163,9 +163,9 @@ func newTracedApp(t *testing.T, users ...confidanttest.User) *tracedApp {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", auth)
-	mux.Handle("/account", auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "account") }))
-	mux.Handle("/admin", auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "admin") }, middleware.Claim("groups", "admins")))
-	mux.Handle("/orders/{which}", auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/account", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "account") })))
+	mux.Handle("/admin", auth.RequireWith(middleware.Claim("groups", "admins"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "admin") })))
+	mux.Handle("/orders/{which}", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resp, err := auth.HTTPClient(r).Get(api.URL + "/" + r.PathValue("which"))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
@@ -173,7 +173,7 @@ func newTracedApp(t *testing.T, users ...confidanttest.User) *tracedApp {
 		}
 		resp.Body.Close()
 		w.WriteHeader(resp.StatusCode)
-	}))
+	})))
 	tracer := tp.Tracer("server")
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()

@@ -224,7 +224,7 @@ func TestTokenExchange(t *testing.T) {
 		},
 	})
 	ledger.trust(s.op.Issuer)
-	s.app.Mux.Handle("/ledger", s.app.Auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.app.Mux.Handle("/ledger", s.app.Auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resp, err := s.app.Auth.HTTPClient(r).Get(ledger.URL + "/entries")
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
@@ -232,7 +232,7 @@ func TestTokenExchange(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		io.Copy(w, resp.Body)
-	}))
+	})))
 	hc := s.signIn(t, "alice")
 	before := s.op.Counts(t)
 	var wg sync.WaitGroup

@@ -66,10 +66,10 @@ func TestRouteRequirements(t *testing.T) {
 	auth, store := newAuth(middleware.Config{}) // a provider by hand: no sign-in happens here
 	ok := func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "in") }
 	routes := map[string]http.Handler{
-		"groups": auth.RequireFunc(ok, middleware.Claim("groups", "admins", "ops")),
-		"scope":  auth.RequireFunc(ok, middleware.Scope("orders:write")),
-		"value":  auth.RequireFunc(ok, middleware.Value("roles", "billing")),
-		"all":    auth.RequireFunc(ok, middleware.Claim("groups", "admins"), middleware.Scope("orders:write"), middleware.Value("roles", "billing")),
+		"groups": auth.RequireWith(middleware.Claim("groups", "admins", "ops"))(http.HandlerFunc(ok)),
+		"scope":  auth.RequireWith(middleware.Scope("orders:write"))(http.HandlerFunc(ok)),
+		"value":  auth.RequireWith(middleware.Value("roles", "billing"))(http.HandlerFunc(ok)),
+		"all":    auth.RequireWith(middleware.Claim("groups", "admins"), middleware.Scope("orders:write"), middleware.Value("roles", "billing"))(http.HandlerFunc(ok)),
 	}
 	admin := &session.Session{ID: "admin-session", Scope: "openid orders:write", Values: map[string]string{"roles": "admin billing"},
 		User: confidant.User{Provider: "example", Subject: "1", Claims: []byte(`{"groups":["staff","admins"]}`)}, AccessToken: "at", Expiry: time.Now().Add(time.Hour)}

@@ -539,9 +539,9 @@ func TestPushedRequestsBounded(t *testing.T) {
 func TestUserinfoClaimsSurviveRefresh(t *testing.T) {
 	clock := &testenv.Clock{}
 	s := newCertified(t, certifiedOptions{accessTTL: 60, clock: clock})
-	s.app.Mux.Handle("/mail", s.app.Auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.app.Mux.Handle("/mail", s.app.Auth.RequireWith(middleware.Claim("email", "alice@example.com"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, middleware.UserFrom(r.Context()).Email)
-	}, middleware.Claim("email", "alice@example.com")))
+	})))
 	hc := s.signIn(t, "alice")
 	if resp, body := get(t, hc, s.app.URL+"/mail"); resp.StatusCode != http.StatusOK || body != "alice@example.com" {
 		t.Fatalf("/mail after sign-in: %d %q", resp.StatusCode, body)

@@ -213,7 +213,7 @@ func TestStrictCookiesHop(t *testing.T) {
 
 // TestMountedBehindStripPrefix: mux.Handle("/auth/", http.StripPrefix("/auth",
 // auth)) answered a bare 404 at the callback; the routes work there too,
-// and RequireFunc and OptionalFunc wrap handler functions.
+// and Require and Optional wrap handler functions (http.HandlerFunc).
 func TestMountedBehindStripPrefix(t *testing.T) {
 	env := testenv.New(t, testenv.Options{})
 	mux := http.NewServeMux()
@@ -226,16 +226,16 @@ func TestMountedBehindStripPrefix(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux.Handle("/auth/", http.StripPrefix("/auth", auth))
-	mux.Handle("/account", auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/account", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "hello "+middleware.UserFrom(r.Context()).Subject)
-	}))
-	mux.Handle("/who", auth.OptionalFunc(func(w http.ResponseWriter, r *http.Request) {
+	})))
+	mux.Handle("/who", auth.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u := middleware.UserFrom(r.Context()); u != nil {
 			io.WriteString(w, u.Subject)
 			return
 		}
 		io.WriteString(w, "anonymous")
-	}))
+	})))
 	who := func(hc *http.Client) string {
 		resp, err := hc.Get(srv.URL + "/who")
 		if err != nil {

@@ -50,9 +50,9 @@ func Example() {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", auth) // /auth/login, /auth/callback, /auth/logout
-	mux.Handle("/account", auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/account", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "hello %s", middleware.UserFrom(r.Context()).Name)
-	}))
+	})))
 	// http.ListenAndServe(":8080", mux)
 
 	browser := httptest.NewRequest("GET", "http://localhost:8080/account", nil)
@@ -106,10 +106,10 @@ func signedIn(store session.Store, target string, s *session.Session) *http.Requ
 // handler saves a session in the store and sends its cookie.
 func ExampleUserFrom() {
 	auth, store := newAuth(middleware.Config{})
-	h := auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u := middleware.UserFrom(r.Context())
 		fmt.Fprintf(w, "%s %s <%s> verified=%v", u.Provider, u.Name, u.Email, u.EmailVerified)
-	})
+	}))
 
 	r := signedIn(store, "http://localhost:8080/account", &session.Session{ID: "test-session",
 		User:        confidant.User{Provider: "example", Subject: "42", Name: "Ada", Email: "ada@example.com", EmailVerified: true},
@@ -160,7 +160,7 @@ func ExampleAuth_HTTPClient() {
 	defer orders.Close()
 
 	auth, store := newAuth(middleware.Config{APIs: []middleware.API{{Name: "orders", BaseURL: orders.URL + "/"}}})
-	h := auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resp, err := auth.HTTPClient(r).Get(orders.URL + "/v1/orders")
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
@@ -171,7 +171,7 @@ func ExampleAuth_HTTPClient() {
 
 		_, err = auth.HTTPClient(r).Get("https://elsewhere.example/")
 		fmt.Fprintf(w, "; elsewhere: %v", errors.Is(err, middleware.ErrAPINotAllowed))
-	})
+	}))
 
 	r := signedIn(store, "http://localhost:8080/orders", &session.Session{ID: "test-session",
 		User: confidant.User{Provider: "example", Subject: "42"}, AccessToken: "at-123", TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)})

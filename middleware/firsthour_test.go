@@ -60,9 +60,10 @@ func firstApp(t *testing.T, op *confidanttest.Provider, secret func(string) stri
 }
 
 func account(auth *middleware.Auth) http.Handler {
-	return auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+	return auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "hello "+middleware.UserFrom(r.Context()).Subject)
-	})
+	}))
+
 }
 
 // logged is where captureDefaultLog's logger writes.

@@ -57,7 +57,7 @@ func newStore() (*session.CookieStore, error) {
 // relay is a route of the app (behind Require) that GETs target with the
 // user's token (HTTPClient) and answers with the API's status and body.
 func relay(a *middleware.Auth, target string) http.Handler {
-	return a.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+	return a.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resp, err := a.HTTPClient(r).Get(target)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
@@ -66,7 +66,8 @@ func relay(a *middleware.Auth, target string) http.Handler {
 		defer resp.Body.Close()
 		w.WriteHeader(resp.StatusCode)
 		io.Copy(w, resp.Body)
-	})
+	}))
+
 }
 
 // logTo is a logger that writes to s and, for the secret scan, to the

@@ -294,7 +294,7 @@ func apiCalls(b *testing.B, backend *httptest.Server, metricsOn bool) {
 	bearer := testenv.RealisticSession()
 	bound := testenv.RealisticSession()
 	bound.TokenType, bound.DPoPKey = "DPoP", dpop.Marshal(dpop.NewKey())
-	h := a.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := a.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resp, err := a.HTTPClient(r).Get(backend.URL + "/items")
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
@@ -302,7 +302,8 @@ func apiCalls(b *testing.B, backend *httptest.Server, metricsOn bool) {
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-	})
+	}))
+
 	// The floor of a DPoP call: a bearer call plus the one ES256
 	// signature a proof needs, made beside it.
 	key := dpop.NewKey()
@@ -367,7 +368,7 @@ func BenchmarkAPICallTLS(b *testing.B) {
 		}
 		cookie := cookieHeader(b, store, testenv.RealisticSession())
 		want := map[bool]string{false: "0", true: "1"}[bc.cert != nil]
-		h := a.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := a.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			resp, err := a.HTTPClient(r).Get(backend.URL + "/items")
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusBadGateway)
@@ -378,7 +379,8 @@ func BenchmarkAPICallTLS(b *testing.B) {
 			if got := resp.Header.Get("X-Client-Certificates"); got != want {
 				http.Error(w, "the API saw "+got+" client certificates, want "+want, http.StatusInternalServerError)
 			}
-		})
+		}))
+
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

@@ -21,8 +21,8 @@ import (
 //
 // Require has the shape of every router's middleware: chi's
 // r.Use(auth.Require), a chain of func(http.Handler) http.Handler, or
-// mux.Handle("/account", auth.Require(account)). RequireWith adds
-// requirements.
+// mux.Handle("/account", auth.Require(account)); a handler function is
+// auth.Require(http.HandlerFunc(f)). RequireWith adds requirements.
 func (a *Auth) Require(next http.Handler) http.Handler {
 	return a.require(next, Requirement{})
 }
@@ -75,17 +75,6 @@ func (a *Auth) require(next http.Handler, need Requirement) http.Handler {
 		}
 		a.unauthorized(w)
 	})
-}
-
-// RequireFunc is Require for a handler function, with any requirements
-// (see RequireWith): mux.Handle("/account", auth.RequireFunc(account)).
-func (a *Auth) RequireFunc(next func(http.ResponseWriter, *http.Request), reqs ...Requirement) http.Handler {
-	return a.require(http.HandlerFunc(next), merge(reqs))
-}
-
-// OptionalFunc is Optional for a handler function.
-func (a *Auth) OptionalFunc(next func(http.ResponseWriter, *http.Request)) http.Handler {
-	return a.Optional(http.HandlerFunc(next))
 }
 
 // Optional runs next for every request, with the user in the context when

@@ -32,9 +32,9 @@ func TestSetup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux.Handle("/account", auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/account", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, middleware.UserFrom(r.Context()).Subject)
-	}))
+	})))
 	srv.Config.Handler = mux
 	srv.Start()
 	defer srv.Close()

@@ -59,12 +59,12 @@ func TestStepUp(t *testing.T) {
 	var rec recordingErrors
 	s := newCertified(t, certifiedOptions{mw: rec.install})
 	app := s.app
-	app.Mux.Handle("/admin", app.Auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+	app.Mux.Handle("/admin", app.Auth.RequireWith(middleware.ACR(mfa))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var c struct{ ACR string }
 		middleware.UserFrom(r.Context()).DecodeClaims(&c)
 		fmt.Fprint(w, "admin with ", c.ACR)
-	}, middleware.ACR(mfa)))
-	app.Mux.Handle("/recent", app.Auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "recent") }, middleware.MaxAge(time.Second)))
+	})))
+	app.Mux.Handle("/recent", app.Auth.RequireWith(middleware.MaxAge(time.Second))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "recent") })))
 
 	hc := s.signIn(t, "alice") // acr urn:confidant:pwd
 
@@ -256,13 +256,13 @@ func TestStepUpBounded(t *testing.T) {
 		rec.install(c)
 		c.APIs = append(c.APIs, middleware.API{Name: "picky", BaseURL: api.URL + "/"})
 	}})
-	env.Mux.Handle("/picky", env.Auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+	env.Mux.Handle("/picky", env.Auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, err := env.Auth.HTTPClient(r).Get(api.URL + "/x")
 		if env.Auth.StepUp(w, r, err) {
 			return
 		}
 		http.Error(w, "unexpected", http.StatusInternalServerError)
-	}))
+	})))
 	hc := testenv.Browser()
 	env.SignIn(t, hc, "/profile")
 

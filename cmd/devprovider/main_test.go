@@ -48,10 +48,10 @@ func TestDevProvider(t *testing.T) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", auth)
-	mux.Handle("/me", auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/me", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, middleware.UserFrom(r.Context()).Subject)
-	}))
-	mux.Handle("/hello", auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+	})))
+	mux.Handle("/hello", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resp, err := auth.HTTPClient(r).Get(issuer + "/api/hello")
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
@@ -60,7 +60,7 @@ func TestDevProvider(t *testing.T) {
 		defer resp.Body.Close()
 		w.WriteHeader(resp.StatusCode)
 		io.Copy(w, resp.Body)
-	}))
+	})))
 	app.Config.Handler = mux
 	app.Start()
 	defer app.Close()

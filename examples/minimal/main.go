@@ -70,19 +70,19 @@ func main() {
 
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", auth) // /auth/login, /auth/callback, /auth/logout
-	mux.Handle("/{$}", auth.OptionalFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/{$}", auth.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u := middleware.UserFrom(r.Context()); u != nil {
 			fmt.Fprintf(w, `<p>Hello %s. <a href="/account">Account</a></p>
 <form method="post" action="/auth/logout"><button>Sign out</button></form>`, html.EscapeString(u.Name))
 			return
 		}
 		fmt.Fprint(w, `<a href="/auth/login?return_to=/account">Sign in</a>`)
-	}))
-	mux.Handle("/account", auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+	})))
+	mux.Handle("/account", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u := middleware.UserFrom(r.Context()) // never nil behind Require
 		fmt.Fprintf(w, "%s at %s, e-mail %s (verified: %v)\n", u.Subject, u.Provider, u.Email, u.EmailVerified)
-	}))
-	mux.Handle("/orders", auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+	})))
+	mux.Handle("/orders", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resp, err := auth.HTTPClient(r).Get("https://api.example.com/orders") // Bearer token, refreshed when due
 		if err != nil {
 			http.Error(w, "orders: "+err.Error(), http.StatusBadGateway)
@@ -91,7 +91,7 @@ func main() {
 		defer resp.Body.Close()
 		w.WriteHeader(resp.StatusCode)
 		io.Copy(w, resp.Body)
-	}))
+	})))
 
 	srv := &http.Server{Addr: ":8080", Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {

@@ -33,17 +33,17 @@ func main() {
 	if err != nil {
 		log.Fatal(err) // says what is missing or wrong
 	}
-	mux.Handle("/{$}", auth.OptionalFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/{$}", auth.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u := middleware.UserFrom(r.Context()); u != nil {
 			fmt.Fprintf(w, `Hello %s. <form method="post" action="/auth/logout"><button>Sign out</button></form>`, html.EscapeString(u.Name))
 			return
 		}
 		fmt.Fprint(w, `<a href="/account">Sign in</a>`)
-	}))
-	mux.Handle("/account", auth.RequireFunc(func(w http.ResponseWriter, r *http.Request) {
+	})))
+	mux.Handle("/account", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u := middleware.UserFrom(r.Context()) // never nil behind Require
 		fmt.Fprintf(w, "%s at %s\n", u.Subject, u.Provider)
-	}))
+	})))
 	srv := &http.Server{Addr: "localhost:8080", Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	log.Fatal(srv.ListenAndServe())
 }

@@ -83,8 +83,8 @@ func New(ctx context.Context, cfg Config, accounts *Accounts) (*App, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", auth)
-	mux.Handle("/account", auth.RequireFunc(account))
-	mux.Handle("/admin", auth.RequireFunc(admin, middleware.Claim("groups", "admins")))
+	mux.Handle("/account", auth.Require(http.HandlerFunc(account)))
+	mux.Handle("/admin", auth.RequireWith(middleware.Claim("groups", "admins"))(http.HandlerFunc(admin)))
 	return &App{Handler: mux, Auth: auth, Client: c, Store: store}, nil
 }
 
