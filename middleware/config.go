@@ -18,13 +18,27 @@ import (
 // Config configures an Auth. New copies it. Zero fields get the defaults
 // written beside them.
 type Config struct {
+	// Issuer, ClientID, ClientSecret and AppURL are what Setup makes the
+	// app's client from, when Clients is empty: the OpenID Connect
+	// provider's issuer URL (discovered), the app's registration there (a
+	// confidential, "web", client), and where the browser reaches the app
+	// (scheme and host, e.g. http://localhost:8080; register AppURL +
+	// "/auth/callback" as the redirect URL and AppURL + "/" as the
+	// sign-out URL). New does no discovery: it takes Clients, and refuses
+	// these.
+	Issuer       string
+	ClientID     string
+	ClientSecret string
+	AppURL       string
+
 	// Clients run the protocol with the providers: one for most apps
 	// (Clients: []*client.Client{c}), several to let users choose. With
 	// several, each needs a unique provider name and its own RedirectURL
 	// path under Prefix (e.g. /auth/callback/google);
 	// /auth/login?provider=NAME starts a sign-in with one of them, and the
 	// session remembers which one, so refresh, the API client and logout go
-	// to it. The first one is the default. Required.
+	// to it. The first one is the default. Required by New; Setup makes
+	// one from Issuer, ClientID, ClientSecret and AppURL when it is empty.
 	Clients []*client.Client
 
 	// LoginPage, when set, is where Require sends browsers that are not
@@ -32,12 +46,16 @@ type Config struct {
 	// a provider. Default: straight to the default provider.
 	LoginPage string
 
-	// Store keeps sessions. Required.
+	// Store keeps sessions. Required by New; Setup keeps them in encrypted
+	// cookies (session.NewCookieStore) sealed with Keys when it is nil.
 	Store session.Store
 
-	// Keys seal the login flow cookies (32-byte AES-256 keys, first seals,
-	// all open). Default: the Store's keys when it is one of this module's
-	// stores (they share their cipher).
+	// Keys are the app's 32-byte AES-256 keys (the first seals, all open;
+	// "new,old" while rotating), read from text with session.ParseKeys
+	// (make one with: openssl rand -base64 32). They seal the sign-in flow
+	// cookies, and, with Setup and no Store, the session cookies. Default:
+	// the Store's keys when it is one of this module's stores (they share
+	// their cipher); required by Setup without a Store.
 	Keys [][]byte
 
 	// Prefix is the path under which login, callback and logout are
@@ -201,7 +219,12 @@ func (cfg *Config) validate() error {
 		return configErr("Config.Store is required")
 	}
 	if len(cfg.Clients) == 0 {
-		return configErr("Config.Clients is required: the client.Client of the provider to sign in with")
+		return configErr("Config.Clients is required: the client.Client of the provider to sign in with (or call Setup, which makes it from Issuer, ClientID, ClientSecret and AppURL)")
+	}
+	for i, v := range []string{cfg.Issuer, cfg.ClientID, cfg.ClientSecret, cfg.AppURL} {
+		if name := [...]string{"Issuer", "ClientID", "ClientSecret", "AppURL"}[i]; v != "" {
+			return configErr("Config.%s is set with Clients: Setup makes a client from it only when Clients is empty; leave it empty (the client.Config has it)", name)
+		}
 	}
 	if cfg.Prefix != "" && (!strings.HasPrefix(cfg.Prefix, "/") || !strings.HasSuffix(cfg.Prefix, "/")) {
 		return configErr("Prefix %q must start and end with /", cfg.Prefix)

@@ -1,10 +1,9 @@
 package middleware
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -13,106 +12,95 @@ import (
 	"github.com/confidant-go/confidant/session"
 )
 
-// SetupConfig is what Setup needs: the provider, the app's registration
-// there, where the app runs, and its session keys.
-type SetupConfig struct {
-	// Issuer is an OpenID Connect provider's issuer URL, discovered
-	// (client.Discover). Or set Provider (a preset: client.Auth0,
-	// client.Google, client.Entra, …) instead.
-	Issuer   string
-	Provider *client.Provider
-
-	// ClientID and ClientSecret are the app's registration at the
-	// provider, a confidential ("web") client.
-	ClientID     string
-	ClientSecret string
-
-	// AppURL is where the browser reaches the app (scheme and host, e.g.
-	// http://localhost:8080). Register AppURL + "/auth/callback" as the
-	// redirect URL, and AppURL + "/" as the sign-out URL.
-	AppURL string
-
-	// SessionKeys are the keys of the encrypted session cookies, as
-	// session.ParseKeys reads them: base64, "new,old" while rotating.
-	// Make one with: openssl rand -base64 32.
-	SessionKeys string
-
-	// Scopes are asked for at sign-in. Default with Issuer: openid,
-	// profile, email and offline_access (for a refresh token); with
-	// Provider, the preset's.
-	Scopes []string
-
-	// APIs are the only places the user's access token is sent (see
-	// Config.APIs).
-	APIs []API
-
-	// Logger: see Config.Logger (default: failures, to slog's default
-	// logger).
-	Logger *slog.Logger
-}
-
-// Setup is the one-call path: it discovers the provider (or takes the
-// preset), registers the app as a client, keeps sessions in encrypted
-// cookies, makes the Auth, mounts its routes (/auth/login, /auth/callback,
-// /auth/logout, /auth/backchannel-logout) on mux, and checks that the
-// provider answers. Wrap the app's handlers with the returned Auth's
-// Require and Optional. mux is an *http.ServeMux, or any router with
-// Handle(pattern, handler) (chi).
+// Setup makes an Auth from cfg with what New would need built for it, and
+// checks that the provider answers. It is where an app starts, on any
+// router: with Issuer, ClientID, ClientSecret, AppURL and Keys set, it
+// discovers the provider, registers the app as a client with the redirect
+// URL AppURL + Prefix + "callback" (default AppURL/auth/callback) and the
+// scopes openid, profile, email and offline_access (for a refresh token),
+// and keeps sessions in encrypted cookies sealed with Keys. Every other
+// field of cfg counts as it does for New. The app mounts the returned Auth
+// (an http.Handler serving sign-in, callback, sign-out and back-channel
+// logout under Prefix) on its router: mux.Handle("/auth/", auth) with
+// net/http, r.Handle("/auth/*", auth) with chi,
+// e.Any("/auth/*", echo.WrapHandler(auth)) with echo,
+// r.Any("/auth/*path", gin.WrapH(auth)) with gin.
+//
+// The app grows in the same Config: set Store (redisstore.New) and Setup
+// uses it instead of cookies; set Clients (a preset such as client.Google,
+// several providers, FAPI) and Setup uses them instead of Issuer,
+// ClientID, ClientSecret and AppURL, which must then be empty.
 //
 // Setup returns an error that names the mistake for what is missing or
-// wrong (an empty variable, a key that is not 32 bytes, an issuer that
-// cannot be reached, …), so that the app stops at start rather than fail
-// its users later. For control over each part (the store on Redis, refresh
-// policy, several providers), build them yourself: client.New,
-// session.NewCookieStore or redisstore.New, New, and mux.Handle("/auth/", auth).
-func Setup(ctx context.Context, mux interface{ Handle(string, http.Handler) }, cfg SetupConfig) (*Auth, error) {
-	var missing []string
-	for name, v := range map[string]string{"ClientID": cfg.ClientID, "ClientSecret": cfg.ClientSecret, "AppURL": cfg.AppURL, "SessionKeys": cfg.SessionKeys} {
-		if v == "" {
-			missing = append(missing, name)
-		}
+// wrong (an empty value, a key that is not 32 bytes, an issuer that cannot
+// be reached or names itself differently, …), so that the app stops at
+// start rather than fail its users later. New makes an Auth from a Config
+// with Clients and Store and does no I/O: for tests, and apps that build
+// each part themselves.
+func Setup(ctx context.Context, cfg Config) (*Auth, error) {
+	if err := cfg.setupMissing(); err != nil {
+		return nil, err
 	}
-	if cfg.Issuer == "" && cfg.Provider == nil {
-		missing = append(missing, "Issuer (or Provider)")
-	}
-	if len(missing) > 0 {
-		slices.Sort(missing)
-		return nil, configErr("Setup: %s not set", strings.Join(missing, ", "))
-	}
-	app, err := url.Parse(cfg.AppURL)
-	if err != nil || app.Host == "" || (app.Scheme != "http" && app.Scheme != "https") || (app.Path != "" && app.Path != "/") || app.RawQuery != "" {
-		return nil, configErr("Setup: AppURL %q: want the app's scheme and host, e.g. http://localhost:8080 or https://app.example.com", cfg.AppURL)
-	}
-	keys, err := session.ParseKeys(cfg.SessionKeys)
-	if err != nil {
-		return nil, fmt.Errorf("%w: Setup: SessionKeys: %w", ErrConfig, err)
-	}
-	prov, scopes := cfg.Provider, cfg.Scopes
-	if prov == nil {
-		if prov, err = client.Discover(ctx, cfg.Issuer); err != nil {
+	if len(cfg.Clients) == 0 {
+		c, err := cfg.setupClient(ctx)
+		if err != nil {
 			return nil, err
 		}
-		if scopes == nil {
-			scopes = []string{"openid", "profile", "email", "offline_access"}
+		cfg.Clients = []*client.Client{c}
+		cfg.Issuer, cfg.ClientID, cfg.ClientSecret, cfg.AppURL = "", "", "", ""
+	}
+	if cfg.Store == nil {
+		store, err := session.NewCookieStore(session.CookieConfig{Keys: cfg.Keys, Now: cfg.Now})
+		if err != nil {
+			return nil, fmt.Errorf("%w: Setup: Keys: %w (make one with: openssl rand -base64 32)", ErrConfig, err)
 		}
+		cfg.Store, cfg.Keys = store, nil // the flow cookies share its cipher
 	}
-	base := app.Scheme + "://" + app.Host
-	c, err := client.New(client.Config{Provider: prov, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
-		RedirectURL: base + "/auth/callback", Scopes: scopes})
+	auth, err := New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	store, err := session.NewCookieStore(session.CookieConfig{Keys: keys})
-	if err != nil {
-		return nil, err
-	}
-	auth, err := New(Config{Clients: []*client.Client{c}, Store: store, APIs: cfg.APIs, Logger: cfg.Logger})
-	if err != nil {
-		return nil, err
-	}
-	mux.Handle(auth.cfg.Prefix, auth)
 	if err := auth.Ready(ctx); err != nil {
 		return nil, fmt.Errorf("middleware: Setup: %w", err)
 	}
 	return auth, nil
+}
+
+// setupMissing names, all at once, what Setup needs and cfg lacks.
+func (cfg *Config) setupMissing() error {
+	var missing []string
+	if len(cfg.Clients) == 0 {
+		for name, v := range map[string]string{"Issuer": cfg.Issuer, "ClientID": cfg.ClientID, "ClientSecret": cfg.ClientSecret, "AppURL": cfg.AppURL} {
+			if v == "" {
+				missing = append(missing, name)
+			}
+		}
+	}
+	if cfg.Store == nil && len(cfg.Keys) == 0 {
+		missing = append(missing, "Keys (session.ParseKeys(os.Getenv(\"SESSION_KEYS\")); make one with: openssl rand -base64 32)")
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return configErr("Setup: %s not set", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// setupClient discovers Issuer and makes the app's client there.
+func (cfg *Config) setupClient(ctx context.Context) (*client.Client, error) {
+	app, err := url.Parse(cfg.AppURL)
+	if err != nil || app.Host == "" || (app.Scheme != "http" && app.Scheme != "https") || (app.Path != "" && app.Path != "/") || app.RawQuery != "" {
+		return nil, configErr("Setup: AppURL %q: want the app's scheme and host, e.g. http://localhost:8080 or https://app.example.com", cfg.AppURL)
+	}
+	prefix := cmp.Or(cfg.Prefix, "/auth/")
+	if !strings.HasPrefix(prefix, "/") || !strings.HasSuffix(prefix, "/") {
+		return nil, configErr("Prefix %q must start and end with /", prefix)
+	}
+	prov, err := client.Discover(ctx, cfg.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	return client.New(client.Config{Provider: prov, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
+		RedirectURL: app.Scheme + "://" + app.Host + prefix + "callback",
+		Scopes:      []string{"openid", "profile", "email", "offline_access"}, Now: cfg.Now})
 }

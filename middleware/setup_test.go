@@ -13,11 +13,13 @@ import (
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/confidanttest"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/session"
 )
 
-// TestSetup: the one-call path signs a user in, with a refresh token (its
-// default scopes), and signs out; each mistake stops it at start with an
-// error that names it.
+// TestSetup: Setup, configured as the README's quick start is, signs a
+// user in on a ServeMux, with a refresh token (its default scopes), and
+// signs out; each mistake stops it at start with an error that names it;
+// the same Config grows into Clients and a Store of the app's own.
 func TestSetup(t *testing.T) {
 	// Tokens that live 2 seconds: past half their lifetime, a request
 	// refreshes, if it can.
@@ -25,13 +27,17 @@ func TestSetup(t *testing.T) {
 	srv := httptest.NewUnstartedServer(nil)
 	appURL := "http://" + srv.Listener.Addr().String()
 	id, secret := op.Register(appURL + "/auth/callback")
-	keys := "kmU4ozbpwBq2t2TbJd5JqzrLPJhDlJ4ROc4X2UmbLxs="
-	mux := http.NewServeMux()
-	auth, err := middleware.Setup(t.Context(), mux, middleware.SetupConfig{Issuer: op.Issuer, ClientID: id, ClientSecret: secret,
-		AppURL: appURL, SessionKeys: keys})
+	keys, err := session.ParseKeys("kmU4ozbpwBq2t2TbJd5JqzrLPJhDlJ4ROc4X2UmbLxs=")
 	if err != nil {
 		t.Fatal(err)
 	}
+	auth, err := middleware.Setup(t.Context(), middleware.Config{Issuer: op.Issuer, ClientID: id, ClientSecret: secret,
+		AppURL: appURL, Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", auth)
 	mux.Handle("/account", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, middleware.UserFrom(r.Context()).Subject)
 	})))
@@ -60,24 +66,40 @@ func TestSetup(t *testing.T) {
 		t.Errorf("sign-out: %d to %q, want the provider's end_session", resp.StatusCode, resp.Header.Get("Location"))
 	}
 
-	good := middleware.SetupConfig{Issuer: op.Issuer, ClientID: id, ClientSecret: secret, AppURL: appURL, SessionKeys: keys}
+	prov, err := client.Discover(t.Context(), op.Issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(client.Config{Provider: prov, ClientID: id, ClientSecret: secret, RedirectURL: appURL + "/auth/callback"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := session.NewCookieStore(session.CookieConfig{Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := middleware.Config{Issuer: op.Issuer, ClientID: id, ClientSecret: secret, AppURL: appURL, Keys: keys}
 	for _, tc := range []struct {
 		name   string
-		adjust func(*middleware.SetupConfig)
+		adjust func(*middleware.Config)
 		is     error
 		says   string
 	}{
-		{"nothing set", func(c *middleware.SetupConfig) { *c = middleware.SetupConfig{} }, middleware.ErrConfig,
-			"AppURL, ClientID, ClientSecret, Issuer (or Provider), SessionKeys not set"},
-		{"a short key", func(c *middleware.SetupConfig) { c.SessionKeys = "c2hvcnQ=" }, middleware.ErrConfig, "openssl rand -base64 32"},
-		{"AppURL with a path", func(c *middleware.SetupConfig) { c.AppURL = appURL + "/auth/callback" }, middleware.ErrConfig, "scheme and host"},
-		{"an issuer that is not there", func(c *middleware.SetupConfig) { c.Issuer = "http://127.0.0.1:1" }, client.ErrProviderUnavailable, "connection refused"},
-		{"an issuer with a slash", func(c *middleware.SetupConfig) { c.Issuer = op.Issuer + "/" }, client.ErrDiscovery, "trailing slash"},
+		{"nothing set", func(c *middleware.Config) { *c = middleware.Config{} }, middleware.ErrConfig,
+			"AppURL, ClientID, ClientSecret, Issuer, Keys"},
+		{"a short key", func(c *middleware.Config) { c.Keys = [][]byte{[]byte("short")} }, middleware.ErrConfig, "openssl rand -base64 32"},
+		{"AppURL with a path", func(c *middleware.Config) { c.AppURL = appURL + "/auth/callback" }, middleware.ErrConfig, "scheme and host"},
+		{"an issuer that is not there", func(c *middleware.Config) { c.Issuer = "http://127.0.0.1:1" }, client.ErrProviderUnavailable, "connection refused"},
+		{"an issuer with a slash", func(c *middleware.Config) { c.Issuer = op.Issuer + "/" }, client.ErrDiscovery, "trailing slash"},
+		{"an issuer beside Clients", func(cfg *middleware.Config) { cfg.Clients = []*client.Client{c} }, middleware.ErrConfig, "Clients"},
+		{"Clients and a Store of the app's own", func(cfg *middleware.Config) {
+			*cfg = middleware.Config{Clients: []*client.Client{c}, Store: store, TrustedOrigins: []string{"http://localhost:5173"}}
+		}, nil, ""},
 	} {
 		cfg := good
 		tc.adjust(&cfg)
-		_, err := middleware.Setup(context.Background(), http.NewServeMux(), cfg)
-		if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.says) {
+		_, err := middleware.Setup(context.Background(), cfg)
+		if !errors.Is(err, tc.is) || (tc.is != nil && !strings.Contains(err.Error(), tc.says)) {
 			t.Errorf("%s: %v, want %v saying %q", tc.name, err, tc.is, tc.says)
 		}
 	}

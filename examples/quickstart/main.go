@@ -19,20 +19,26 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/session"
 )
 
 func main() {
-	mux := http.NewServeMux()
-	auth, err := middleware.Setup(context.Background(), mux, middleware.SetupConfig{
+	keys, err := session.ParseKeys(os.Getenv("SESSION_KEYS")) // base64; "new,old" while rotating
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth, err := middleware.Setup(context.Background(), middleware.Config{
 		Issuer:       os.Getenv("OIDC_ISSUER"),
 		ClientID:     os.Getenv("OIDC_CLIENT_ID"),
 		ClientSecret: os.Getenv("OIDC_CLIENT_SECRET"),
 		AppURL:       "http://localhost:8080", // register AppURL/auth/callback at the provider
-		SessionKeys:  os.Getenv("SESSION_KEYS"),
+		Keys:         keys,
 	})
 	if err != nil {
 		log.Fatal(err) // says what is missing or wrong
 	}
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", auth) // login, callback, logout; on any router (README: chi, gin, echo)
 	mux.Handle("/{$}", auth.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u := middleware.UserFrom(r.Context()); u != nil {
 			fmt.Fprintf(w, `Hello %s. <form method="post" action="/auth/logout"><button>Sign out</button></form>`, html.EscapeString(u.Name))

@@ -5,25 +5,23 @@
 // group, /orders calling an API with the user's token, /home for everyone
 // (marked cacheable by a CDN, as a home page is; with ?orders it calls the
 // API too), /proxied relaying the API's /public through
-// httputil.ReverseProxy for those signed in, and sign-out.
+// httputil.ReverseProxy for those signed in, and sign-out. The Auth they
+// share comes from middleware.Setup, as the README's quick start makes it
+// (the tests call it), and each mounts it on its own router.
 package routers
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-chi/chi/v5"
 	"github.com/labstack/echo/v4"
 
-	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/middleware"
-	"github.com/confidant-go/confidant/session"
 )
 
 // Gin adapts one of confidant's middleware (auth.Require, auth.Optional,
@@ -61,33 +59,6 @@ func (g ginWriter) Flush()                            { http.NewResponseControll
 func (g ginWriter) WriteHeaderNow() {
 	g.w.WriteHeader(g.Status())
 	g.ResponseWriter.WriteHeaderNow()
-}
-
-// Config is what the apps need.
-type Config struct {
-	Issuer, ClientID, ClientSecret, BaseURL string
-	APIURL                                  string // the orders API
-	SessionKeys                             [][]byte
-	Now                                     func() time.Time // default time.Now
-}
-
-// NewAuth builds the middleware the apps share.
-func NewAuth(ctx context.Context, cfg Config) (*middleware.Auth, error) {
-	prov, err := client.Discover(ctx, cfg.Issuer)
-	if err != nil {
-		return nil, err
-	}
-	c, err := client.New(client.Config{Provider: prov, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
-		RedirectURL: cfg.BaseURL + "/auth/callback", Scopes: []string{"openid", "profile", "email", "offline_access"}, Now: cfg.Now})
-	if err != nil {
-		return nil, err
-	}
-	store, err := session.NewCookieStore(session.CookieConfig{Keys: cfg.SessionKeys})
-	if err != nil {
-		return nil, err
-	}
-	return middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, Now: cfg.Now,
-		APIs: []middleware.API{{Name: "orders", BaseURL: cfg.APIURL}}})
 }
 
 // orders calls the orders API as the user and relays its answer.

@@ -144,10 +144,11 @@ func start(t *testing.T, build func(*middleware.Auth, string) http.Handler, api 
 	}))
 	base := "http://" + a.Listener.Addr().String()
 	id, secret := op.Register(base + "/auth/callback")
-	cfg := Config{Issuer: op.Issuer, ClientID: id, ClientSecret: secret, BaseURL: base, APIURL: api.URL,
-		SessionKeys: [][]byte{session.NewKey()}, Now: clock.Now}
+	cfg := middleware.Config{Issuer: op.Issuer, ClientID: id, ClientSecret: secret, AppURL: base,
+		Keys: [][]byte{session.NewKey()}, Now: clock.Now,
+		APIs: []middleware.API{{Name: "orders", BaseURL: api.URL}}}
 	a.restart = func() {
-		auth, err := NewAuth(context.Background(), cfg)
+		auth, err := middleware.Setup(context.Background(), cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

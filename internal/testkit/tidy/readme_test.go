@@ -44,7 +44,7 @@ func TestREADMEShowsRouterCode(t *testing.T) {
 	}
 	code := string(src)
 	i := strings.Index(code, "// Gin adapts")
-	j := strings.Index(code, "\n// Config is what the apps need.")
+	j := strings.Index(code, "\n// orders calls the orders API")
 	if i < 0 || j < i {
 		t.Fatal("testdata/routers/routers.go has no Gin adapter")
 	}
