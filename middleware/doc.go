@@ -4,12 +4,18 @@
 // prefix (default "/auth/"): login, callback and logout. Its [Auth.Require]
 // and [Auth.Optional] methods wrap the app's handlers:
 //
-//	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store})
-//	mux.Handle("/auth/", auth)
+//	auth, err := middleware.Setup(ctx, middleware.Config{Issuer: issuer, ClientID: id,
+//		ClientSecret: secret, AppURL: "https://app.example.com", Keys: keys})
+//	mux.Handle("/auth/", auth) // or chi's r.Handle("/auth/*", auth), gin.WrapH(auth), echo.WrapHandler(auth)
 //	mux.Handle("/account", auth.Require(accountPage))
 //
+// [Setup] is where an app starts, and the same [Config] grows with it (a
+// Store on Redis, several Clients, APIs); [New] takes a Config with Clients
+// and Store and does no I/O, for tests and apps that build each part.
+//
 // Require lets signed-in requests through with the user in the context
-// ([UserFrom]); a browser navigation that is not signed in is redirected to
+// ([UserFrom], and [SessionFrom] for the app's values and the session's
+// times: no token, no key); a browser navigation that is not signed in is redirected to
 // the provider and brought back to the page it asked for; any other request
 // (fetch/XHR, JSON clients, non-GET) gets 401 with a JSON body. Require,
 // Optional and [Auth.RequireWith] have the shape of router middleware,
