@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
@@ -121,14 +122,20 @@ func walk(v reflect.Value, path string, found func(path, text string)) {
 }
 
 // TestAccessTokenByName: AccessToken hands out the sign-in's token for ""
-// and for an API that takes it, refuses a name not in Config.APIs, and
-// tells a handler that no Require wraps to wrap it.
+// and for an API that takes it, refreshed once it expired while the
+// handler ran, refuses a name not in Config.APIs, and tells a handler that
+// no Require wraps to wrap it.
 func TestAccessTokenByName(t *testing.T) {
-	env := testenv.New(t, testenv.Options{})
+	clock := testenv.NewClock(time.Now())
+	env := testenv.New(t, testenv.Options{OP: shortLived(10 * time.Minute), Clock: clock})
 	var got []string
 	var errs []error
 	env.Mux.Handle("/tokens", env.Auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, api := range []string{"", "api", "nope"} {
+		for _, api := range []string{"", "api", "nope", "later"} {
+			if api == "later" {
+				clock.Add(11 * time.Minute) // the sign-in's token has expired
+				api = ""
+			}
 			tok, err := env.Auth.AccessToken(r, api)
 			errs = append(errs, err)
 			if tok != nil {
@@ -137,21 +144,23 @@ func TestAccessTokenByName(t *testing.T) {
 		}
 	})))
 	hc := testenv.Browser()
-	env.SignIn(t, hc, "/tokens")
+	env.SignIn(t, hc, "/profile")
+	stored := env.Session(t, hc)
 	if resp, err := hc.Get(env.App.URL + "/tokens"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("/tokens: %v %v", resp, err)
 	}
-	stored, err := testenv.LoadCookies(env.Store, hc.Jar.Cookies(mustURL(env.App.URL)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 || got[0] != stored.AccessToken || got[1] != stored.AccessToken || errs[0] != nil || errs[1] != nil {
+	if len(got) != 3 || got[0] != stored.AccessToken || got[1] != stored.AccessToken || errs[0] != nil || errs[1] != nil {
 		t.Errorf("tokens %d (%v), want the sign-in's twice", len(got), errs)
 	}
 	if !errors.Is(errs[2], middleware.ErrConfig) {
 		t.Errorf("an API not configured: %v, want ErrConfig", errs[2])
 	}
-	_, err = env.Auth.AccessToken(httptest.NewRequest("GET", "/bare", nil), "")
+	if errs[3] != nil || len(got) < 3 || got[2] == stored.AccessToken {
+		t.Errorf("after the token expired: %v, want a refreshed token", errs[3])
+	} else if now := env.Session(t, hc); now.AccessToken != got[2] {
+		t.Error("the refreshed token handed out is not the one the session kept")
+	}
+	_, err := env.Auth.AccessToken(httptest.NewRequest("GET", "/bare", nil), "")
 	if !errors.Is(err, middleware.ErrConfig) {
 		t.Errorf("outside Require: %v, want ErrConfig", err)
 	}
