@@ -13,6 +13,7 @@ import (
 
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/confidanttest"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
@@ -215,4 +216,54 @@ func ExampleConfig_events() {
 	r := httptest.NewRequest("GET", "http://localhost:8080/auth/login?return_to=/account", nil)
 	auth.ServeHTTP(httptest.NewRecorder(), r)
 	// Output: login.started example
+}
+
+// ExampleSetup starts an app as the README's quick start does, here on a
+// ServeMux with a provider in-process: Setup takes no router, so the Auth
+// mounts the same way on chi, gin or echo. A handler reads the user and
+// what it may know of the session (SessionFrom: no token, no key).
+func ExampleSetup() {
+	ada := confidanttest.User{Subject: "ada", Name: "Ada"}
+	op, err := confidanttest.Start(confidanttest.Options{Users: []confidanttest.User{ada}})
+	if err != nil {
+		panic(err)
+	}
+	defer op.Close()
+	srv := httptest.NewUnstartedServer(nil)
+	appURL := "http://" + srv.Listener.Addr().String()
+	id, secret := op.Register(appURL + "/auth/callback")
+
+	keys, err := session.ParseKeys("kmU4ozbpwBq2t2TbJd5JqzrLPJhDlJ4ROc4X2UmbLxs=") // os.Getenv("SESSION_KEYS")
+	if err != nil {
+		panic(err)
+	}
+	auth, err := middleware.Setup(context.Background(), middleware.Config{
+		Issuer: op.Issuer, ClientID: id, ClientSecret: secret, AppURL: appURL, Keys: keys,
+	})
+	if err != nil {
+		panic(err) // says what is missing or wrong
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", auth)
+	mux.Handle("/account", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := middleware.SessionFrom(r.Context())
+		fmt.Fprintf(w, "%s, signed in: %v, scopes %v", s.Name, !s.SignedInAt.IsZero(), s.Scopes)
+	})))
+	srv.Config.Handler = mux
+	srv.Start()
+	defer srv.Close()
+
+	browser := confidanttest.Browser()
+	if _, err := op.SignIn(browser, appURL+"/account", ada); err != nil {
+		panic(err)
+	}
+	resp, err := browser.Get(appURL + "/account")
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(string(body))
+	// Output:
+	// Ada, signed in: true, scopes [openid profile email offline_access]
 }
