@@ -26,6 +26,26 @@ import (
 // clientAssertionType is RFC 7523's client_assertion_type for a JWT.
 const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
+// PrivateKey is the key of private_key_jwt client authentication (RFC
+// 7523, Config.PrivateKey), which also signs request objects (JAR).
+type PrivateKey struct {
+	// Key signs. Any crypto.Signer works, so the key can live in a KMS or
+	// HSM; its public key (ECDSA P-256, RSA of 2048 bits or more, or
+	// Ed25519) is registered at the provider. Required.
+	Key crypto.Signer
+	// KeyID is the key's kid as registered (the JWT's kid header).
+	// Optional, but most providers with several keys need it.
+	KeyID string
+	// Alg is the signature algorithm: ES256 for P-256 keys; RS256
+	// (default; PS256 under Config.FAPI) or PS256 for RSA keys; EdDSA for
+	// Ed25519 keys.
+	Alg string
+	// Cert is Key's certificate, for providers that know the key by it
+	// (Entra ID's certificate credentials): the assertion's header names
+	// it by its SHA-256 thumbprint (x5t#S256). Default: none.
+	Cert *x509.Certificate
+}
+
 // assertionSigner signs private_key_jwt client assertions (RFC 7523) with a
 // crypto.Signer, so that the key can stay in a KMS or HSM: go-jose hands
 // it the payload through the OpaqueSigner interface.
@@ -59,7 +79,7 @@ func newAssertionSigner(key crypto.Signer, alg, kid, field string, cert *x509.Ce
 		case "PS256":
 			s.alg = jose.PS256
 		default:
-			return nil, fmt.Errorf("%w: PrivateKeyAlg %q: an RSA key signs RS256 or PS256", ErrConfig, alg)
+			return nil, fmt.Errorf("%w: %s: alg %q: an RSA key signs RS256 or PS256", ErrConfig, field, alg)
 		}
 	case ed25519.PublicKey:
 		if alg != "" && alg != "EdDSA" {
@@ -77,7 +97,7 @@ func newAssertionSigner(key crypto.Signer, alg, kid, field string, cert *x509.Ce
 		// A provider that knows the key by its certificate (Entra ID):
 		// the header names it by its SHA-256 thumbprint.
 		if pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(cert.PublicKey) {
-			return nil, fmt.Errorf("%w: PrivateKeyCert is not the certificate of PrivateKey", ErrConfig)
+			return nil, fmt.Errorf("%w: %s: Cert is not the certificate of Key", ErrConfig, field)
 		}
 		sum := sha256.Sum256(cert.Raw)
 		opts = opts.WithHeader(jose.HeaderKey("x5t#S256"), base64.RawURLEncoding.EncodeToString(sum[:]))

@@ -44,7 +44,7 @@ func (c *Client) postForm(ctx context.Context, what, endpoint string, form url.V
 	if style == AuthStyleBasic {
 		req.SetBasicAuth(url.QueryEscape(c.cfg.ClientID), url.QueryEscape(c.secretFor(ctx)))
 	}
-	resp, err := c.cfg.HTTPClient.Do(req)
+	resp, err := c.hc.Do(req)
 	if err != nil {
 		return 0, nil, fmt.Errorf("%w: %s: %w", ErrProviderUnavailable, what, err)
 	}

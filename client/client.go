@@ -2,12 +2,11 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -114,22 +113,9 @@ type Config struct {
 
 	// PrivateKey authenticates the client with private_key_jwt (RFC 7523):
 	// a short-lived JWT signed with it goes with every token, refresh,
-	// revocation and pushed authorization request. Any crypto.Signer
-	// works, so the key can live in a KMS or HSM; its public key (ECDSA
-	// P-256, RSA of 2048 bits or more, or Ed25519) is registered at the
-	// provider.
-	// ClientSecret is then optional. Default: none.
-	PrivateKey crypto.Signer
-	// PrivateKeyID is the key's kid as registered (the JWT's kid header).
-	// Optional, but most providers with several keys need it.
-	PrivateKeyID string
-	// PrivateKeyAlg is the signature algorithm: ES256 for P-256 keys; RS256
-	// (default) or PS256 for RSA keys; EdDSA for Ed25519 keys.
-	PrivateKeyAlg string
-	// PrivateKeyCert is PrivateKey's certificate, for providers that know
-	// the key by it (Entra ID's certificate credentials): the assertion's
-	// header names it by its SHA-256 thumbprint (x5t#S256). Default: none.
-	PrivateKeyCert *x509.Certificate
+	// revocation and pushed authorization request. ClientSecret is then
+	// optional. Default: none.
+	PrivateKey *PrivateKey
 
 	// ClientCertificate is the client's TLS certificate, for mutual TLS
 	// (RFC 8705). It is presented on every back-channel request to the
@@ -141,9 +127,9 @@ type Config struct {
 	// credential), and a provider that binds tokens to it
 	// (tls_client_certificate_bound_access_tokens in the registration)
 	// issues access tokens that an API takes only over it. Its PrivateKey
-	// may be any crypto.Signer (a KMS or HSM key). HTTPClient's Transport
-	// must then be nil or an *http.Transport, which is copied with the
-	// certificate. Default: none.
+	// may be any crypto.Signer (a KMS or HSM key). The Transport of the
+	// provider's HTTP client (WithHTTPClient) must then be nil or an
+	// *http.Transport, which is copied with the certificate. Default: none.
 	ClientCertificate *tls.Certificate
 
 	// ResponseMode is how the provider returns the authorization response
@@ -154,9 +140,9 @@ type Config struct {
 	// (or "form_post.jwt").
 	//
 	// "jwt", "query.jwt" and "form_post.jwt" ask for a JWT authorization
-	// response (JARM): the provider signs it, and AuthorizationResponse
-	// verifies its signature, iss, aud and exp before any of its
-	// parameters (state first) is used. An OpenID Connect provider only.
+	// response (JARM): the provider signs it, and Callback verifies its
+	// signature, iss, aud and exp before any of its parameters (state
+	// first) is used. An OpenID Connect provider only.
 	ResponseMode string
 
 	// SecretJWT, instead of ClientSecret, has the client sign its own
@@ -197,7 +183,7 @@ type Config struct {
 	//     (PrivateKey) or mutual TLS (ClientCertificate; tls_client_auth
 	//     or self_signed_tls_client_auth), never a secret (ClientSecret,
 	//     SecretJWT); PS256, ES256 or EdDSA signatures (an RSA key signs PS256
-	//     unless PrivateKeyAlg says otherwise, which is then refused); a
+	//     unless PrivateKey.Alg says otherwise, which is then refused); a
 	//     sender constraint: DPoP, or certificate-bound tokens
 	//     (ClientCertificate, with the registration's
 	//     tls_client_certificate_bound_access_tokens); a provider from
@@ -234,8 +220,9 @@ type Config struct {
 	// no bound.
 	PARLimit int
 
-	// AllowInsecureHTTP accepts a RedirectURL on plain http that is not a
-	// loopback host: codes and session cookies then travel in clear, only
+	// AllowInsecureHTTP accepts a RedirectURL, and a discovered issuer
+	// (Discover, Keycloak, GitLab), on plain http that is not a loopback
+	// host: codes, tokens and session cookies then travel in clear, only
 	// for a closed test network. Default: refused; https, or http on
 	// loopback (development) only.
 	AllowInsecureHTTP bool
@@ -244,10 +231,6 @@ type Config struct {
 	// requires its sub to equal the ID token's, and merges its claims
 	// into the identity. Default: off (the ID token is enough).
 	FetchUserInfo bool
-
-	// HTTPClient is used for back-channel requests (token, userinfo,
-	// revocation). Default: a client with a 10 second timeout.
-	HTTPClient *http.Client
 
 	// ClockSkew is the leeway allowed on the ID token's exp and iat.
 	// Default: 1 minute.
@@ -269,6 +252,7 @@ type Config struct {
 // provider. Safe for concurrent use.
 type Client struct {
 	cfg     Config
+	hc      *http.Client     // the provider's, with ClientCertificate
 	sink    sink.Sink        // Config.Logger and OnEvent, or middleware.New's
 	signer  *assertionSigner // private_key_jwt; nil without PrivateKey
 	minter  *secretMinter    // SecretJWT; nil without
@@ -279,15 +263,77 @@ type Client struct {
 
 	// configured are the authorization parameters of every sign-in: the
 	// provider's, then Config.AuthParams. A sign-in's own never weaken
-	// them (mergeParams), and Exchange verifies the ID token against them
+	// them (mergeParams), and Callback verifies the ID token against them
 	// (required).
 	configured url.Values
 	required   requirement
 }
 
-// New validates cfg and returns a Client. A missing required field is an
-// error wrapping ErrConfig that names the field.
+// New validates cfg and returns a Client. A missing or wrong field is an
+// error wrapping ErrConfig that names it.
 func New(cfg Config) (*Client, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	signer, minter, err := cfg.credentials()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFAPI(&cfg, signer); err != nil {
+		return nil, err
+	}
+	if err := cfg.checkModes(signer); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	configured, required, err := cfg.configured()
+	if err != nil {
+		return nil, err
+	}
+	hc, err := cfg.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{cfg: cfg, hc: hc, sink: sink.Sink{Logger: cfg.Logger, Hook: cfg.OnEvent}, signer: signer, minter: minter,
+		learned: new(atomic.Int32), noRT: new(atomic.Bool), nonces: &dpop.Nonces{}, configured: configured, required: required}
+	if cfg.PARLimit >= 0 {
+		c.pushes = newBucket(cmp.Or(cfg.PARLimit, 50))
+	}
+	return c, nil
+}
+
+// validate refuses a Config that is missing a field or sets fields that do
+// not go together, naming them.
+func (cfg *Config) validate() error {
+	if err := cfg.checkRequired(); err != nil {
+		return err
+	}
+	u, err := url.Parse(cfg.RedirectURL)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" {
+		return fmt.Errorf("%w: RedirectURL %q must be an absolute URL without fragment", ErrConfig, cfg.RedirectURL)
+	}
+	if !netx.SecureOrLoopback(u) && !cfg.AllowInsecureHTTP {
+		return fmt.Errorf("%w: RedirectURL %q must be https (plain http only on a loopback host, for development): the code and the session cookie would travel in clear (AllowInsecureHTTP opts out)", ErrConfig, cfg.RedirectURL)
+	}
+	if iss, err := url.Parse(cfg.Provider.cfg.Issuer); err == nil && cfg.Provider.cfg.Issuer != "" && !netx.SecureOrLoopback(iss) && !cfg.AllowInsecureHTTP {
+		return fmt.Errorf("%w: the provider's issuer %q is plain http on a host that is not loopback: tokens would travel in clear; use https (AllowInsecureHTTP opts out)", ErrConfig, cfg.Provider.cfg.Issuer)
+	}
+	if err := cfg.checkAuthStyle(); err != nil {
+		return err
+	}
+	if cfg.ClientCertificate != nil {
+		if err := checkCertificate(cfg.ClientCertificate); err != nil {
+			return err
+		}
+	}
+	if cfg.SecretJWT != nil && cfg.ClientSecret != "" {
+		return fmt.Errorf("%w: ClientSecret and SecretJWT both set: SecretJWT mints the secret", ErrConfig)
+	}
+	return nil
+}
+
+// checkRequired names every required field that is missing.
+func (cfg *Config) checkRequired() error {
 	var missing []string
 	if cfg.Provider == nil {
 		missing = append(missing, "Provider")
@@ -295,96 +341,102 @@ func New(cfg Config) (*Client, error) {
 	if cfg.ClientID == "" {
 		missing = append(missing, "ClientID")
 	}
-	if cfg.ClientSecret == "" && cfg.PrivateKey == nil && cfg.SecretJWT == nil && cfg.ClientCertificate == nil {
-		if cfg.FAPI != "" {
-			missing = append(missing, "PrivateKey or ClientCertificate (FAPI 2.0: private_key_jwt or mutual TLS)")
-		} else {
-			missing = append(missing, "ClientSecret")
-		}
+	switch {
+	case cfg.ClientSecret != "" || cfg.PrivateKey != nil || cfg.SecretJWT != nil || cfg.ClientCertificate != nil:
+	case cfg.FAPI != "":
+		missing = append(missing, "PrivateKey or ClientCertificate (FAPI 2.0: private_key_jwt or mutual TLS)")
+	default:
+		missing = append(missing, "ClientSecret")
 	}
 	if cfg.RedirectURL == "" {
 		missing = append(missing, "RedirectURL")
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("%w: missing %s", ErrConfig, strings.Join(missing, ", "))
+		return fmt.Errorf("%w: missing %s", ErrConfig, strings.Join(missing, ", "))
 	}
-	u, err := url.Parse(cfg.RedirectURL)
-	if err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" {
-		return nil, fmt.Errorf("%w: RedirectURL %q must be an absolute URL without fragment", ErrConfig, cfg.RedirectURL)
+	return nil
+}
+
+// checkAuthStyle refuses an AuthStyle without the credential it needs.
+func (cfg *Config) checkAuthStyle() error {
+	s := cfg.AuthStyle
+	switch {
+	case s < AuthStyleAuto || s > AuthStyleSelfSignedTLSClientAuth:
+		return fmt.Errorf("%w: unknown AuthStyle %d", ErrConfig, s)
+	case s == AuthStylePrivateKeyJWT && cfg.PrivateKey == nil:
+		return fmt.Errorf("%w: AuthStylePrivateKeyJWT needs PrivateKey", ErrConfig)
+	case s.mutualTLS() && cfg.ClientCertificate == nil:
+		return fmt.Errorf("%w: %s needs ClientCertificate", ErrConfig, s)
+	case cfg.FAPI != "" && s != AuthStyleAuto && s != AuthStylePrivateKeyJWT && !s.mutualTLS():
+		return fmt.Errorf("%w: FAPI %s: AuthStyle %s is not allowed: private_key_jwt, tls_client_auth or self_signed_tls_client_auth only", ErrConfig, cfg.FAPI, s)
+	case (s == AuthStyleBasic || s == AuthStylePost) && cfg.ClientSecret == "" && cfg.SecretJWT == nil:
+		return fmt.Errorf("%w: %s needs ClientSecret", ErrConfig, s)
 	}
-	if !netx.SecureOrLoopback(u) && !cfg.AllowInsecureHTTP {
-		return nil, fmt.Errorf("%w: RedirectURL %q must be https (plain http only on a loopback host, for development): the code and the session cookie would travel in clear (AllowInsecureHTTP opts out)", ErrConfig, cfg.RedirectURL)
-	}
-	if cfg.AuthStyle < AuthStyleAuto || cfg.AuthStyle > AuthStyleSelfSignedTLSClientAuth {
-		return nil, fmt.Errorf("%w: unknown AuthStyle %d", ErrConfig, cfg.AuthStyle)
-	}
-	if cfg.AuthStyle == AuthStylePrivateKeyJWT && cfg.PrivateKey == nil {
-		return nil, fmt.Errorf("%w: AuthStylePrivateKeyJWT needs PrivateKey", ErrConfig)
-	}
-	if cfg.AuthStyle.mutualTLS() && cfg.ClientCertificate == nil {
-		return nil, fmt.Errorf("%w: %s needs ClientCertificate", ErrConfig, cfg.AuthStyle)
-	}
-	if cfg.FAPI != "" && cfg.AuthStyle != AuthStyleAuto && cfg.AuthStyle != AuthStylePrivateKeyJWT && !cfg.AuthStyle.mutualTLS() {
-		return nil, fmt.Errorf("%w: FAPI %s: AuthStyle %s is not allowed: private_key_jwt, tls_client_auth or self_signed_tls_client_auth only", ErrConfig, cfg.FAPI, cfg.AuthStyle)
-	}
-	if cfg.ClientCertificate != nil {
-		if err := checkCertificate(cfg.ClientCertificate); err != nil {
-			return nil, err
-		}
-	}
-	if (cfg.AuthStyle == AuthStyleBasic || cfg.AuthStyle == AuthStylePost) && cfg.ClientSecret == "" && cfg.SecretJWT == nil {
-		return nil, fmt.Errorf("%w: %s needs ClientSecret", ErrConfig, cfg.AuthStyle)
-	}
+	return nil
+}
+
+// credentials makes the signers of PrivateKey and SecretJWT, nil for
+// those not set.
+func (cfg *Config) credentials() (*assertionSigner, *secretMinter, error) {
 	var signer *assertionSigner
-	if cfg.FAPI != "" && cfg.PrivateKeyAlg == "" && cfg.PrivateKey != nil {
-		if _, ok := cfg.PrivateKey.Public().(*rsa.PublicKey); ok {
-			cfg.PrivateKeyAlg = "PS256" // FAPI 2.0 does not allow RS256
+	var minter *secretMinter
+	var err error
+	if k := cfg.PrivateKey; k != nil {
+		if k.Key == nil {
+			return nil, nil, fmt.Errorf("%w: PrivateKey.Key is required", ErrConfig)
+		}
+		alg := k.Alg
+		if _, rsaKey := k.Key.Public().(*rsa.PublicKey); rsaKey && cfg.FAPI != "" && alg == "" {
+			alg = "PS256" // FAPI 2.0 does not allow RS256
+		}
+		if signer, err = newAssertionSigner(k.Key, alg, k.KeyID, "PrivateKey", k.Cert); err != nil {
+			return nil, nil, err
 		}
 	}
-	if cfg.PrivateKey != nil {
-		if signer, err = newAssertionSigner(cfg.PrivateKey, cfg.PrivateKeyAlg, cfg.PrivateKeyID, "PrivateKey", cfg.PrivateKeyCert); err != nil {
-			return nil, err
+	if cfg.SecretJWT != nil {
+		if minter, err = newSecretMinter(*cfg.SecretJWT); err != nil {
+			return nil, nil, err
 		}
 	}
-	if err := checkFAPI(&cfg, signer); err != nil {
-		return nil, err
-	}
+	return signer, minter, nil
+}
+
+// checkModes refuses a request object or response mode the client cannot
+// use; the provider's response mode is the default.
+func (cfg *Config) checkModes(signer *assertionSigner) error {
+	oidc := cfg.Provider.isOIDC()
 	if cfg.RequestObject && signer == nil {
-		return nil, fmt.Errorf("%w: RequestObject needs PrivateKey, the key that signs the request objects", ErrConfig)
+		return fmt.Errorf("%w: RequestObject needs PrivateKey, the key that signs the request objects", ErrConfig)
 	}
-	if cfg.RequestObject && !cfg.Provider.IsOIDC() {
-		return nil, fmt.Errorf("%w: RequestObject needs an OpenID Connect provider (its issuer is the request object's aud)", ErrConfig)
+	if cfg.RequestObject && !oidc {
+		return fmt.Errorf("%w: RequestObject needs an OpenID Connect provider (its issuer is the request object's aud)", ErrConfig)
 	}
-	if cfg.ResponseMode == "" {
-		cfg.ResponseMode = cfg.Provider.q.responseMode
-	}
-	cfg.FetchUserInfo = cfg.FetchUserInfo || cfg.Provider.q.fetchUserInfo
+	cfg.ResponseMode = cmp.Or(cfg.ResponseMode, cfg.Provider.q.responseMode)
 	switch cfg.ResponseMode {
-	case "", "query", "form_post":
-		if cfg.ResponseMode == "query" {
-			cfg.ResponseMode = ""
-		}
+	case "query":
+		cfg.ResponseMode = ""
+	case "", "form_post":
 	case "jwt", "query.jwt", "form_post.jwt":
-		if !cfg.Provider.IsOIDC() {
-			return nil, fmt.Errorf("%w: ResponseMode %q needs an OpenID Connect provider, whose keys sign the response", ErrConfig, cfg.ResponseMode)
+		if !oidc {
+			return fmt.Errorf("%w: ResponseMode %q needs an OpenID Connect provider, whose keys sign the response", ErrConfig, cfg.ResponseMode)
 		}
 	default:
-		return nil, fmt.Errorf("%w: ResponseMode %q: \"\" (query), \"form_post\", or JARM's \"jwt\", \"query.jwt\", \"form_post.jwt\"", ErrConfig, cfg.ResponseMode)
+		return fmt.Errorf("%w: ResponseMode %q: \"\" (query), \"form_post\", or JARM's \"jwt\", \"query.jwt\", \"form_post.jwt\"", ErrConfig, cfg.ResponseMode)
 	}
-	var minter *secretMinter
-	if cfg.SecretJWT != nil {
-		if cfg.ClientSecret != "" {
-			return nil, fmt.Errorf("%w: ClientSecret and SecretJWT both set: SecretJWT mints the secret", ErrConfig)
-		}
-		if minter, err = newSecretMinter(*cfg.SecretJWT); err != nil {
-			return nil, err
-		}
-	}
+	return nil
+}
+
+// setDefaults fills the defaults written beside each field, and copies
+// what the caller could change afterwards.
+func (cfg *Config) setDefaults() {
+	q := &cfg.Provider.q
+	oidc := cfg.Provider.isOIDC()
+	cfg.FetchUserInfo = cfg.FetchUserInfo || q.fetchUserInfo
 	if cfg.LoginParams == nil {
-		if cfg.Provider.IsOIDC() {
+		if oidc {
 			cfg.LoginParams = []string{"prompt", "login_hint", "max_age", "acr_values", "ui_locales"}
 		}
-		for _, p := range cfg.Provider.q.loginParams {
+		for _, p := range q.loginParams {
 			if !slices.Contains(cfg.LoginParams, p) {
 				cfg.LoginParams = append(cfg.LoginParams, p)
 			}
@@ -393,77 +445,55 @@ func New(cfg Config) (*Client, error) {
 		cfg.LoginParams = slices.Clone(cfg.LoginParams)
 	}
 	cfg.Scopes = slices.Clone(cfg.Scopes)
-	if len(cfg.Scopes) == 0 && len(cfg.Provider.q.defaultScopes) > 0 {
-		cfg.Scopes = slices.Clone(cfg.Provider.q.defaultScopes)
-	} else if cfg.Provider.IsOIDC() {
-		if len(cfg.Scopes) == 0 {
-			cfg.Scopes = []string{"openid", "profile", "email"}
-		} else if !slices.Contains(cfg.Scopes, "openid") {
-			cfg.Scopes = append([]string{"openid"}, cfg.Scopes...)
-		}
+	switch {
+	case len(cfg.Scopes) == 0 && len(q.defaultScopes) > 0:
+		cfg.Scopes = slices.Clone(q.defaultScopes)
+	case oidc && len(cfg.Scopes) == 0:
+		cfg.Scopes = []string{"openid", "profile", "email"}
+	case oidc && !slices.Contains(cfg.Scopes, "openid"):
+		cfg.Scopes = append([]string{"openid"}, cfg.Scopes...)
 	}
 	params := url.Values{}
 	for k, v := range cfg.AuthParams {
 		params[k] = slices.Clone(v)
 	}
 	cfg.AuthParams = params
-	configured := netx.CloneValues(cfg.Provider.q.authParams)
-	for k, v := range params {
-		if !protocolParams[k] && len(v) > 0 {
-			configured[k] = slices.Clone(v)
-		}
-	}
-	required, err := requirementOf(configured, cfg.Provider.q.orgClaims)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = defaultHTTPClient
-	}
-	if cfg.ClientCertificate != nil {
-		hc := *cfg.HTTPClient
-		if hc.Transport, err = withCertificate(hc.Transport, cfg.ClientCertificate, "HTTPClient.Transport"); err != nil {
-			return nil, err
-		}
-		cfg.HTTPClient = &hc
-	}
-	cfg.HTTPClient = limitClient(cfg.HTTPClient)
 	if cfg.ClockSkew <= 0 {
 		cfg.ClockSkew = time.Minute
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	c := &Client{cfg: cfg, sink: sink.Sink{Logger: cfg.Logger, Hook: cfg.OnEvent}, signer: signer, minter: minter, learned: new(atomic.Int32), noRT: new(atomic.Bool), nonces: &dpop.Nonces{},
-		configured: configured, required: required}
-	switch {
-	case cfg.PARLimit == 0:
-		c.pushes = newBucket(50)
-	case cfg.PARLimit > 0:
-		c.pushes = newBucket(cfg.PARLimit)
-	}
-	return c, nil
 }
 
-// WithEvents returns a copy of c that reports its events to logger and
-// hook, or c itself when its Config already set Logger or OnEvent (or
-// neither logger nor hook is given). middleware.New calls it with its own.
-func (c *Client) WithEvents(logger *slog.Logger, hook event.Hook) *Client {
-	if c.sink.Enabled() || (logger == nil && hook == nil) {
-		return c
+// configured are the authorization parameters of every sign-in (the
+// provider's, then AuthParams) and the requirement they set on ID tokens.
+func (cfg *Config) configured() (url.Values, requirement, error) {
+	configured := netx.CloneValues(cfg.Provider.q.authParams)
+	for k, v := range cfg.AuthParams {
+		if !protocolParams[k] && len(v) > 0 {
+			configured[k] = slices.Clone(v)
+		}
 	}
-	cp := *c
-	cp.sink = sink.Sink{Logger: logger, Hook: hook}
-	return &cp
+	required, err := requirementOf(configured, cfg.Provider.q.orgClaims)
+	return configured, required, err
 }
 
-// ResponseMode returns Config.ResponseMode: "" (query), "form_post", or a
-// JARM mode ("jwt", "query.jwt", "form_post.jwt").
-func (c *Client) ResponseMode() string { return c.cfg.ResponseMode }
-
-// LoginParams returns Config.LoginParams: the query parameters of the app's
-// login route that are passed on to the authorization request.
-func (c *Client) LoginParams() []string { return slices.Clone(c.cfg.LoginParams) }
+// httpClient is the provider's HTTP client (WithHTTPClient), presenting
+// ClientCertificate when set, with provider responses bounded.
+func (cfg *Config) httpClient() (*http.Client, error) {
+	hc := *cfg.Provider.hc
+	if lt, ok := hc.Transport.(limitTransport); ok {
+		hc.Transport = lt.base
+	}
+	if cfg.ClientCertificate != nil {
+		var err error
+		if hc.Transport, err = withCertificate(hc.Transport, cfg.ClientCertificate, "the provider's HTTP client's Transport (WithHTTPClient)"); err != nil {
+			return nil, err
+		}
+	}
+	return limitClient(&hc), nil
+}
 
 func (c *Client) emit(ctx context.Context, e event.Event) {
 	if c.sink.Enabled() {
@@ -475,21 +505,12 @@ func (c *Client) emit(ctx context.Context, e event.Event) {
 // Provider returns the client's provider.
 func (c *Client) Provider() *Provider { return c.cfg.Provider }
 
-// ClientID returns the client ID.
-func (c *Client) ClientID() string { return c.cfg.ClientID }
-
-// RedirectURL returns the registered callback URL.
-func (c *Client) RedirectURL() string { return c.cfg.RedirectURL }
-
-// Scopes returns the scopes requested at sign-in.
-func (c *Client) Scopes() []string { return slices.Clone(c.cfg.Scopes) }
-
 // authStyle is the client authentication to use at ep's token endpoint.
 func (c *Client) authStyle(ep Endpoints) AuthStyle {
 	if c.cfg.AuthStyle != AuthStyleAuto {
 		return c.cfg.AuthStyle
 	}
-	if c.signer != nil && ((c.cfg.ClientSecret == "" && c.minter == nil) || len(ep.AuthMethods) == 0 || slices.Contains(ep.AuthMethods, "private_key_jwt")) {
+	if c.signer != nil && ((c.cfg.ClientSecret == "" && c.minter == nil) || len(ep.authMethods) == 0 || slices.Contains(ep.authMethods, "private_key_jwt")) {
 		return AuthStylePrivateKeyJWT
 	}
 	if c.cfg.ClientSecret == "" && c.minter == nil && c.cfg.ClientCertificate != nil {
@@ -501,10 +522,10 @@ func (c *Client) authStyle(ep Endpoints) AuthStyle {
 	if q := c.cfg.Provider.q.authStyle; q != AuthStyleAuto {
 		return q
 	}
-	if len(ep.AuthMethods) == 0 || slices.Contains(ep.AuthMethods, "client_secret_basic") {
+	if len(ep.authMethods) == 0 || slices.Contains(ep.authMethods, "client_secret_basic") {
 		return AuthStyleBasic
 	}
-	if slices.Contains(ep.AuthMethods, "client_secret_post") {
+	if slices.Contains(ep.authMethods, "client_secret_post") {
 		return AuthStylePost
 	}
 	return AuthStyleBasic
@@ -523,7 +544,7 @@ func (c *Client) fallbackStyle(ep Endpoints, style AuthStyle, err error) AuthSty
 	var te *TokenError
 	if c.cfg.AuthStyle != AuthStyleAuto || style != AuthStyleBasic || !errors.As(err, &te) ||
 		(te.Code != "invalid_client" && !(te.Code == "" && te.StatusCode == http.StatusUnauthorized)) ||
-		!slices.Contains(ep.AuthMethods, "client_secret_post") {
+		!slices.Contains(ep.authMethods, "client_secret_post") {
 		return AuthStyleAuto
 	}
 	return AuthStylePost
@@ -560,7 +581,7 @@ func (c *Client) oauth2Config(ep Endpoints, auth AuthStyle) *oauth2.Config {
 // private_key_jwt, a fresh client assertion (x/oauth2 has no way to add
 // either to a refresh request).
 func (c *Client) ctx(ctx context.Context, ep Endpoints, style AuthStyle, extra url.Values, key *ecdsa.PrivateKey) context.Context {
-	hc := *c.cfg.HTTPClient
+	hc := *c.hc
 	hc.Transport = &tokenTransport{base: hc.Transport, c: c, ep: ep, assert: style == AuthStylePrivateKeyJWT, extra: extra, key: key}
 	return context.WithValue(ctx, oauth2.HTTPClient, &hc)
 }

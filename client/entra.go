@@ -36,7 +36,7 @@ var tenantID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 // middleware.Claim("groups", …) then refuses with
 // middleware.ErrDistributedClaim, never as "not a member". Sign-out goes
 // through Entra's end_session endpoint. A client secret or a certificate
-// authenticates the app: Config.PrivateKey with its Config.PrivateKeyCert
+// authenticates the app: Config.PrivateKey with its Cert
 // (the assertion names it by x5t#S256, with the token endpoint as aud, as
 // "Certificate credentials" asks).
 func Entra(tenant string, opts ...ProviderOption) (*Provider, error) {

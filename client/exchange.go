@@ -39,14 +39,15 @@ type Result struct {
 	User confidant.User
 }
 
-// Exchange finishes the sign-in attempt l with the authorization code the
+// exchange finishes the sign-in attempt l with the authorization code the
 // provider sent to the callback: it redeems the code at the token endpoint
 // over the back channel (client secret and PKCE verifier), verifies the ID
-// token and, with FetchUserInfo, loads and checks userinfo.
+// token and, with FetchUserInfo, loads and checks userinfo. formUser is
+// the unsigned "user" field of a form_post response (Apple's), or "".
 //
-// The caller must have checked the callback's state against l.State before
-// calling Exchange.
-func (c *Client) Exchange(ctx context.Context, code string, l *Login) (*Result, error) {
+// The callback's state has been checked against l.State (Callback, or the
+// middleware's flow cookie) before it is called.
+func (c *Client) exchange(ctx context.Context, code string, l *Login, formUser string) (*Result, error) {
 	r, err := c.resolve(ctx)
 	if err != nil {
 		return nil, err
@@ -84,7 +85,7 @@ func (c *Client) Exchange(ctx context.Context, code string, l *Login) (*Result, 
 		c.emit(ctx, event.Event{Kind: event.NoRefreshToken, Flow: event.Redact(l.State),
 			Err: fmt.Errorf("%w: asked for offline_access, got no refresh token: sessions end when the access token does (%ds); allow the refresh_token grant for the client at the provider", ErrNoRefreshToken, tok.ExpiresIn)})
 	}
-	res, err := c.finish(ctx, r, l, tok, key)
+	res, err := c.finish(ctx, r, l, tok, key, formUser)
 	if err != nil {
 		// The provider issued tokens for a sign-in that is refused here:
 		// they must not outlive it.
@@ -110,7 +111,7 @@ func (c *Client) discard(ctx context.Context, tok *oauth2.Token) {
 }
 
 // finish verifies what the code exchange returned and builds the Result.
-func (c *Client) finish(ctx context.Context, r *resolved, l *Login, tok *oauth2.Token, key *ecdsa.PrivateKey) (*Result, error) {
+func (c *Client) finish(ctx context.Context, r *resolved, l *Login, tok *oauth2.Token, key *ecdsa.PrivateKey, formUser string) (*Result, error) {
 	res := &Result{Token: tok}
 	if key != nil && strings.EqualFold(tok.Type(), "DPoP") {
 		res.DPoPKey = key
@@ -123,7 +124,7 @@ func (c *Client) finish(ctx context.Context, r *resolved, l *Login, tok *oauth2.
 		if load == nil {
 			return nil, fmt.Errorf("%w: plain OAuth 2.0 providers need a user loader", ErrNotSupported)
 		}
-		hc := &http.Client{Transport: &oauth2.Transport{Source: oauth2.StaticTokenSource(tok), Base: c.cfg.HTTPClient.Transport}, Timeout: c.cfg.HTTPClient.Timeout}
+		hc := &http.Client{Transport: &oauth2.Transport{Source: oauth2.StaticTokenSource(tok), Base: c.hc.Transport}, Timeout: c.hc.Timeout}
 		id, err := load(ctx, hc, tok)
 		if err != nil {
 			return nil, err
@@ -161,7 +162,7 @@ func (c *Client) finish(ctx context.Context, r *resolved, l *Login, tok *oauth2.
 	if c.cfg.Provider.q.formUser && res.User.Name == "" {
 		// Apple's name of a first sign-in: unsigned, so a display name
 		// only, never a claim a requirement could match.
-		res.User.Name = formUserName(l.FormUser)
+		res.User.Name = formUserName(formUser)
 	}
 	return res, nil
 }

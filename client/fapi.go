@@ -41,9 +41,9 @@ func checkFAPI(cfg *Config, signer *assertionSigner) error {
 	case cfg.AuthStyle != AuthStyleAuto && cfg.AuthStyle != AuthStylePrivateKeyJWT && !cfg.AuthStyle.mutualTLS():
 		return refuse("AuthStyle %s is not allowed: private_key_jwt, tls_client_auth or self_signed_tls_client_auth only", cfg.AuthStyle)
 	case signer != nil && !slices.Contains(fapiAlgs, string(signer.alg)):
-		return refuse("PrivateKeyAlg %s is not allowed: PS256 (an RSA key: set PrivateKeyAlg \"PS256\"), ES256 or EdDSA", signer.alg)
+		return refuse("PrivateKey.Alg %s is not allowed: PS256 (an RSA key: set Alg \"PS256\"), ES256 or EdDSA", signer.alg)
 	case signer != nil && signer.cert != nil:
-		return refuse("PrivateKeyCert names the key for a provider that wants the token endpoint as the assertion's aud; FAPI 2.0 wants the issuer")
+		return refuse("PrivateKey.Cert names the key for a provider that wants the token endpoint as the assertion's aud; FAPI 2.0 wants the issuer")
 	case !cfg.DPoP && !cert:
 		return refuse("a sender constraint is required: set DPoP, or ClientCertificate for certificate-bound tokens (mutual TLS)")
 	case p.cfg.Issuer == "":

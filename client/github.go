@@ -41,7 +41,7 @@ func GitHub(opts ...ProviderOption) (*Provider, error) {
 	if o.name == "" {
 		o.name = "github"
 	}
-	p, err := NewProvider(o.name, Endpoints{AuthURL: base + "/login/oauth/authorize", TokenURL: base + "/login/oauth/access_token"}, o.hc)
+	p, err := NewProvider(o.name, Endpoints{AuthURL: base + "/login/oauth/authorize", TokenURL: base + "/login/oauth/access_token"}, WithHTTPClient(o.hc))
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func githubRevoke(ctx context.Context, c *Client, api, accessToken string) error
 	req.SetBasicAuth(c.cfg.ClientID, c.secretFor(ctx))
 	req.Header.Set("Accept", "application/vnd.github+json")
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.cfg.HTTPClient.Do(req)
+	resp, err := c.hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("%w: revocation: %w", ErrProviderUnavailable, err)
 	}

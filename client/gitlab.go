@@ -29,7 +29,7 @@ func GitLab(opts ...ProviderOption) (*Provider, error) {
 		}
 		issuer = o.baseURL
 	}
-	p, err := lazyProvider(discoveryConfig{Issuer: issuer, Name: o.name, HTTPClient: o.hc, AllowInsecureHTTP: o.insecureHTTP})
+	p, err := lazyProvider(discoveryConfig{Issuer: issuer, Name: o.name, HTTPClient: o.hc})
 	if err != nil {
 		return nil, err
 	}

@@ -20,15 +20,15 @@ var ErrResponseJWT = errors.New("client: the authorization response JWT is not v
 // responseJWTSkew is the clock skew allowed on a JWT response's exp.
 const responseJWTSkew = time.Minute
 
-// AuthorizationResponse returns the authorization response's parameters
+// authorizationResponse returns the authorization response's parameters
 // (code, state, iss, error, …) from the callback's params. With a JARM
 // ResponseMode they are the claims of the response JWT (params' "response"),
 // once its signature by the provider's keys, its iss (the provider's
 // issuer; with a multi-tenant template, as an ID token's: the template
 // filled with its tid, an accepted tenant), aud (the client ID) and exp
 // are checked; otherwise params as
-// they are. The middleware calls it first, before the state is looked at.
-func (c *Client) AuthorizationResponse(ctx context.Context, params url.Values) (url.Values, error) {
+// they are. It runs first, before the state is looked at.
+func (c *Client) authorizationResponse(ctx context.Context, params url.Values) (url.Values, error) {
 	if !strings.HasSuffix(c.cfg.ResponseMode, "jwt") {
 		return params, nil
 	}

@@ -28,6 +28,5 @@ func Keycloak(base, realm string, opts ...ProviderOption) (*Provider, error) {
 	if err != nil || u.Host == "" || realm == "" || strings.ContainsAny(realm, "/?#") {
 		return nil, fmt.Errorf("%w: Keycloak(%q, %q): want the server's URL and a realm name", ErrConfig, base, realm)
 	}
-	return lazyProvider(discoveryConfig{Issuer: u.String() + "/realms/" + url.PathEscape(realm), Name: o.name, HTTPClient: o.hc,
-		AllowInsecureHTTP: o.insecureHTTP})
+	return lazyProvider(discoveryConfig{Issuer: u.String() + "/realms/" + url.PathEscape(realm), Name: o.name, HTTPClient: o.hc})
 }

@@ -28,17 +28,8 @@ type Login struct {
 	Nonce    string // 32 random bytes, base64url; empty for plain OAuth 2.0
 	Verifier string // PKCE code_verifier (S256 challenge sent)
 
-	// FormUser is the "user" field of a form_post authorization response:
-	// Sign in with Apple sends the user's name there (JSON), on the first
-	// sign-in only, and never in the ID token. For the Apple preset only,
-	// Exchange takes Result.User.Name from it when the ID token has none;
-	// it came through the browser, unsigned, so it never enters the claims
-	// (User.Claims): a display name, never an identity. Other providers'
-	// "user" fields are ignored.
-	FormUser string
-
 	// ACRValues and MaxAge are the authentication the request asked for
-	// (acr_values, max_age): Exchange verifies that the ID token's acr is
+	// (acr_values, max_age): Callback verifies that the ID token's acr is
 	// one of them and that its auth_time is at most MaxAge old. Empty and
 	// zero check nothing.
 	ACRValues []string
@@ -63,7 +54,7 @@ var protocolParams = map[string]bool{
 // and resource indicators and scopes (extra's "scope", space-separated)
 // added to; the other protocol parameters (state, redirect_uri, …) cannot
 // be set. What the ID token is verified against
-// (Login.ACRValues, Login.MaxAge, and Exchange's own check of the
+// (Login.ACRValues, Login.MaxAge, and Callback's own check of the
 // configured requirement) is the merged, never the weaker, requirement.
 //
 // With the offline_access scope it asks in the way the provider needs for
@@ -159,7 +150,7 @@ func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error)
 	if c.cfg.FAPI != "" && ep.PARURL == "" {
 		return nil, fmt.Errorf("%w: FAPI %s: the provider has no pushed authorization request endpoint (PAR)", ErrConfig, c.cfg.FAPI)
 	}
-	if ep.PARURL != "" && (c.cfg.PAR || ep.RequirePAR || c.cfg.RequestObject) {
+	if ep.PARURL != "" && (c.cfg.PAR || ep.requirePAR || c.cfg.RequestObject) {
 		if l.URL, err = c.push(ctx, ep, l.URL); err != nil {
 			return nil, err
 		}
@@ -224,14 +215,14 @@ var ErrPushedRequest = errors.New("client: pushed authorization request refused"
 // redeemed here.
 var ErrResponseIssuer = errors.New("client: authorization response from another issuer")
 
-// CheckResponseIssuer checks the iss parameter of an authorization response
+// checkResponseIssuer checks the iss parameter of an authorization response
 // (the callback's query q), for success and error responses alike (RFC
 // 9207): when present it must be the provider's issuer, and it must be
 // present when discovery says the provider sends it, and under a FAPI
 // profile whatever discovery says (FAPI 2.0 servers send it). Plain OAuth
-// 2.0 providers have no issuer to compare with. Call it after the state
-// check and before Exchange.
-func (c *Client) CheckResponseIssuer(ctx context.Context, q url.Values) error {
+// 2.0 providers have no issuer to compare with. It runs after the state
+// check and before the code exchange.
+func (c *Client) checkResponseIssuer(ctx context.Context, q url.Values) error {
 	ep, err := c.endpoints(ctx)
 	if err != nil {
 		return err
@@ -242,7 +233,7 @@ func (c *Client) CheckResponseIssuer(ctx context.Context, q url.Values) error {
 		return nil
 	case !present:
 		switch {
-		case ep.ResponseIss:
+		case ep.responseIss:
 			return fmt.Errorf("%w: no iss, and the provider always sends it", ErrResponseIssuer)
 		case c.cfg.FAPI != "":
 			// The profile is the promise, not the metadata: a FAPI 2.0

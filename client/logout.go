@@ -13,20 +13,13 @@ import (
 
 	"github.com/confidant-go/confidant/internal/jwtpeek"
 	"github.com/confidant-go/confidant/internal/netx"
+	"github.com/confidant-go/confidant/internal/seam"
 )
 
 // ErrInvalidLogoutToken means a back-channel logout token was refused.
 var ErrInvalidLogoutToken = errors.New("client: invalid logout token")
 
-// LogoutToken is a verified OpenID Connect Back-Channel Logout token.
-type LogoutToken struct {
-	Issuer  string
-	Subject string // may be empty when SID is set
-	SID     string // may be empty when Subject is set
-	ID      string // jti
-}
-
-// VerifyLogoutToken verifies a back-channel logout token (OpenID Connect
+// verifyLogoutToken verifies a back-channel logout token (OpenID Connect
 // Back-Channel Logout 1.0) through go-oidc: signature from the JWKS with an
 // allowed algorithm (never "none"), iss (with a multi-tenant template, as
 // an ID token's: the template filled with the token's tid, an accepted
@@ -35,12 +28,12 @@ type LogoutToken struct {
 // the future beyond ClockSkew, not older than maxAge) and exp when present
 // (OpenID Connect Back-Channel Logout 1.0 requires exp, but deployed
 // certified providers omit it; maxAge bounds such a token).
-func (c *Client) VerifyLogoutToken(ctx context.Context, raw string, maxAge time.Duration) (*LogoutToken, error) {
+func (c *Client) verifyLogoutToken(ctx context.Context, raw string, maxAge time.Duration) (*seam.LogoutToken, error) {
 	iss, err := checkLogoutShape(raw)
 	if err != nil {
 		return nil, err
 	}
-	if !c.cfg.Provider.HasIssuer(ctx, iss) {
+	if !c.cfg.Provider.hasIssuer(ctx, iss) {
 		return nil, fmt.Errorf("%w: issued by another provider", ErrInvalidLogoutToken)
 	}
 	r, err := c.resolve(ctx)
@@ -92,7 +85,7 @@ func (c *Client) VerifyLogoutToken(ctx context.Context, raw string, maxAge time.
 	if !idt.Expiry.IsZero() && now.After(idt.Expiry.Add(c.cfg.ClockSkew)) {
 		return nil, fmt.Errorf("%w: expired", ErrInvalidLogoutToken)
 	}
-	return &LogoutToken{Issuer: idt.Issuer, Subject: idt.Subject, SID: claims.SID, ID: claims.JTI}, nil
+	return &seam.LogoutToken{Issuer: idt.Issuer, Subject: idt.Subject, SID: claims.SID, ID: claims.JTI}, nil
 }
 
 // checkLogoutShape refuses, before any key is fetched, a logout token whose
@@ -137,7 +130,7 @@ const backchannelEvent = "http://schemas.openid.net/event/backchannel-logout"
 // Issuer returns the provider's issuer once discovered ("" for plain OAuth
 // 2.0; the issuer it was configured with before discovery succeeded). For
 // a multi-tenant provider it is the template, with {tenantid}, which no
-// token carries: to match a token's iss, use HasIssuer.
+// token carries: to match a token's iss, the middleware asks hasIssuer.
 func (p *Provider) Issuer() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()

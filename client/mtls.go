@@ -93,7 +93,7 @@ func (c *Client) Transport(base http.RoundTripper) (http.RoundTripper, error) {
 // them: with a client certificate, at the provider's mtls_endpoint_aliases.
 func (c *Client) resolve(ctx context.Context) (*resolved, error) {
 	r, err := c.cfg.Provider.resolve(ctx)
-	if err != nil || c.cfg.ClientCertificate == nil || len(r.ep.MTLSAliases) == 0 {
+	if err != nil || c.cfg.ClientCertificate == nil || len(r.ep.mtlsAliases) == 0 {
 		return r, err
 	}
 	r.mtlsOnce.Do(func() { r.mtls = r.aliased() })
@@ -113,7 +113,7 @@ func (c *Client) endpoints(ctx context.Context) (Endpoints, error) {
 func (r *resolved) aliased() *resolved {
 	cp := &resolved{ep: r.ep, oidc: r.oidc, verifier: r.verifier, tenants: r.tenants}
 	for _, name := range mtlsAliased {
-		alias := r.ep.MTLSAliases[name]
+		alias := r.ep.mtlsAliases[name]
 		if alias == "" {
 			continue
 		}
@@ -130,7 +130,7 @@ func (r *resolved) aliased() *resolved {
 	}
 	if cp.ep.UserInfoURL != r.ep.UserInfoURL && r.oidc != nil {
 		cp.oidc = (&oidc.ProviderConfig{IssuerURL: r.ep.Issuer, AuthURL: r.ep.AuthURL, TokenURL: cp.ep.TokenURL,
-			UserInfoURL: cp.ep.UserInfoURL, JWKSURL: r.ep.JWKSURL, Algorithms: r.ep.SigningAlgs}).NewProvider(context.Background())
+			UserInfoURL: cp.ep.UserInfoURL, JWKSURL: r.ep.JWKSURL, Algorithms: r.ep.signingAlgs}).NewProvider(context.Background())
 	}
 	return cp
 }

@@ -12,7 +12,7 @@ import (
 
 // UserLoader loads the signed-in user from a plain OAuth 2.0 provider. hc
 // sends tok as a Bearer header. User.Subject must be stable (an ID, not a
-// renameable login); Exchange sets User.Provider.
+// renameable login); Callback sets User.Provider.
 type UserLoader func(ctx context.Context, hc *http.Client, tok *oauth2.Token) (confidant.User, error)
 
 // OAuth2 returns a plain OAuth 2.0 provider (no ID token): endpoints by hand
@@ -22,7 +22,7 @@ func OAuth2(name string, authURL, tokenURL string, load UserLoader, opts ...Prov
 		return nil, fmt.Errorf("%w: provider %q needs a UserLoader", ErrConfig, name)
 	}
 	o := applyOptions(opts)
-	p, err := NewProvider(name, Endpoints{AuthURL: authURL, TokenURL: tokenURL}, o.hc)
+	p, err := NewProvider(name, Endpoints{AuthURL: authURL, TokenURL: tokenURL}, WithHTTPClient(o.hc))
 	if err != nil {
 		return nil, err
 	}

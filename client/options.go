@@ -70,7 +70,6 @@ type ProviderOption func(*providerOptions)
 type providerOptions struct {
 	name, audience, hostedDomain, baseURL string
 	hc                                    *http.Client
-	insecureHTTP                          bool
 	retryInterval                         time.Duration
 	tenants                               []string
 	anyTenant                             bool
@@ -88,18 +87,13 @@ func applyOptions(opts []ProviderOption) providerOptions {
 // providers, /auth/login?provider=NAME selects it).
 func WithName(name string) ProviderOption { return func(o *providerOptions) { o.name = name } }
 
-// WithInsecureHTTP lets Discover use an issuer on plain http that is not a
-// loopback host. Tokens then travel in clear: only for a closed test
-// network.
-func WithInsecureHTTP() ProviderOption { return func(o *providerOptions) { o.insecureHTTP = true } }
-
 // WithTenants accepts sign-ins from these tenants of a multi-tenant
 // provider (Microsoft Entra ID's tenant IDs; the personal Microsoft
 // accounts' tenant is 9188040d-6c67-4c5b-b112-36a304b66dad): an ID token's
 // tid must be one of them and its iss the issuer template with that tid.
 // The same rule holds wherever an issuer is matched: a back-channel logout
 // token, a JARM response (each with its own tid), RFC 9207's iss parameter
-// (an accepted tenant's issuer) and Provider.HasIssuer. A tenant ID is
+// (an accepted tenant's issuer). A tenant ID is
 // letters, digits, '-', '_' and '.'.
 func WithTenants(ids ...string) ProviderOption {
 	return func(o *providerOptions) { o.tenants = append(o.tenants, ids...) }
@@ -118,8 +112,10 @@ func WithRetryInterval(d time.Duration) ProviderOption {
 	return func(o *providerOptions) { o.retryInterval = d }
 }
 
-// WithHTTPClient sets the client for discovery, JWKS and provider API
-// requests (default: a 10 second timeout).
+// WithHTTPClient sets the HTTP client for every request to the provider:
+// discovery, JWKS, and the token, userinfo, revocation and user API
+// requests of the Clients made with it (Config.ClientCertificate is added
+// to a copy). Default: a client with a 10 second timeout.
 func WithHTTPClient(hc *http.Client) ProviderOption {
 	return func(o *providerOptions) { o.hc = hc }
 }

@@ -29,36 +29,18 @@ type Endpoints struct {
 	RevocationURL string // revocation_endpoint, RFC 7009 (optional)
 	EndSessionURL string // end_session_endpoint, RP-initiated logout (optional)
 
-	// PARURL is the pushed authorization request endpoint (RFC 9126), and
-	// RequirePAR says that the provider accepts no other authorization
-	// request (require_pushed_authorization_requests). Optional.
-	PARURL     string
-	RequirePAR bool
+	// PARURL is the pushed authorization request endpoint (RFC 9126).
+	// Optional.
+	PARURL string
 
-	// ResponseIss says that the provider puts iss in every authorization
-	// response (authorization_response_iss_parameter_supported, RFC 9207):
-	// a callback without it is then refused (under Config.FAPI, it is
-	// refused either way). An iss that is present is checked either way.
-	ResponseIss bool
-
-	// AuthMethods are the token endpoint's client authentication methods
-	// (token_endpoint_auth_methods_supported), which AuthStyleAuto
-	// chooses from. Optional.
-	AuthMethods []string
-
-	// SigningAlgs are the accepted ID token algorithms. Default: RS256, or
-	// what discovery advertises. Only asymmetric algorithms (RS*, PS*,
-	// ES*, EdDSA) are ever accepted: never "none", and never HS* (signed
-	// with the client secret, which the provider's JWKS cannot vouch for).
-	SigningAlgs []string
-
-	// MTLSAliases are the provider's mtls_endpoint_aliases (RFC 8705 5):
-	// by metadata name ("token_endpoint",
-	// "pushed_authorization_request_endpoint", "userinfo_endpoint",
-	// "revocation_endpoint"), the https URL a client presenting its
-	// certificate (Config.ClientCertificate) calls instead. Optional;
-	// discovery fills it.
-	MTLSAliases map[string]string
+	// What discovery says beyond the URLs: see seam.Discovered. A
+	// provider given by hand accepts every asymmetric ID token algorithm
+	// (RS*, PS*, ES*, EdDSA) that its JWKS's keys verify.
+	requirePAR  bool
+	responseIss bool
+	authMethods []string
+	signingAlgs []string
+	mtlsAliases map[string]string
 }
 
 // discoveryConfig is how a provider is discovered (from Discover's
@@ -70,15 +52,12 @@ type discoveryConfig struct {
 	// Name is how the provider is called in sessions, logs and errors.
 	// Default: the issuer's host name.
 	Name string
-	// HTTPClient is used for discovery and JWKS requests. Default: a
+	// HTTPClient is used for every request to the provider. Default: a
 	// client with a 10 second timeout.
 	HTTPClient *http.Client
 	// RetryInterval is the shortest time between two discovery attempts
 	// after a failure. Default: 5 seconds.
 	RetryInterval time.Duration
-	// AllowInsecureHTTP accepts an issuer on plain http that is not a
-	// loopback host.
-	AllowInsecureHTTP bool
 	// Tenants, AnyTenant: see WithTenants.
 	Tenants   []string
 	AnyTenant bool
@@ -136,11 +115,11 @@ var defaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
 // Discover refuses it unless WithTenants names the tenants the app accepts
 // (or WithAnyTenant accepts every one).
 //
-// Options: WithName, WithHTTPClient, WithRetryInterval, WithInsecureHTTP,
+// Options: WithName, WithHTTPClient, WithRetryInterval,
 // WithTenants, WithAnyTenant.
 func Discover(ctx context.Context, issuer string, opts ...ProviderOption) (*Provider, error) {
 	o := applyOptions(opts)
-	p, err := lazyProvider(discoveryConfig{Issuer: issuer, Name: o.name, HTTPClient: o.hc, AllowInsecureHTTP: o.insecureHTTP,
+	p, err := lazyProvider(discoveryConfig{Issuer: issuer, Name: o.name, HTTPClient: o.hc,
 		RetryInterval: o.retryInterval, Tenants: o.tenants, AnyTenant: o.anyTenant})
 	if err != nil {
 		return nil, err
@@ -156,9 +135,6 @@ func lazyProvider(cfg discoveryConfig) (*Provider, error) {
 	u, err := url.Parse(cfg.Issuer)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("%w: issuer %q is not an absolute http(s) URL", ErrConfig, cfg.Issuer)
-	}
-	if !netx.SecureOrLoopback(u) && !cfg.AllowInsecureHTTP {
-		return nil, fmt.Errorf("%w: issuer %q is plain http on a host that is not loopback: tokens would travel in clear; use https (AllowInsecureHTTP or WithInsecureHTTP opts out)", ErrConfig, cfg.Issuer)
 	}
 	if u.Host == entraV1Host {
 		return nil, entraV1(ErrConfig, cfg.Issuer, u)
@@ -179,10 +155,11 @@ func lazyProvider(cfg discoveryConfig) (*Provider, error) {
 
 // NewProvider returns a provider whose endpoints are given by hand; no
 // discovery request is made. name is how the provider is called in sessions
-// and errors. hc is used for JWKS requests (nil: a 10 second timeout client).
+// and errors. Its ID tokens may be signed with any asymmetric algorithm
+// (RS*, PS*, ES*, EdDSA) by a key of its JWKS. Options: WithHTTPClient.
 // For a plain OAuth 2.0 provider (no Issuer), use OAuth2 instead: it also
 // needs to know how to load the user.
-func NewProvider(name string, ep Endpoints, hc *http.Client) (*Provider, error) {
+func NewProvider(name string, ep Endpoints, opts ...ProviderOption) (*Provider, error) {
 	if ep.AuthURL == "" || ep.TokenURL == "" {
 		return nil, fmt.Errorf("%w: provider %q needs AuthURL and TokenURL", ErrConfig, name)
 	}
@@ -190,12 +167,19 @@ func NewProvider(name string, ep Endpoints, hc *http.Client) (*Provider, error) 
 		return nil, fmt.Errorf("%w: provider %q has an Issuer but no JWKSURL", ErrConfig, name)
 	}
 	aliases := map[string]any{}
-	for k, v := range ep.MTLSAliases {
+	for k, v := range ep.mtlsAliases {
 		aliases[k] = v
 	}
-	if ep.MTLSAliases = mtlsAliasesOf(aliases); len(ep.MTLSAliases) != len(aliases) {
+	if ep.mtlsAliases = mtlsAliasesOf(aliases); len(ep.mtlsAliases) != len(aliases) {
 		return nil, fmt.Errorf("%w: provider %q: MTLSAliases takes https URLs for %s only", ErrConfig, name, strings.Join(mtlsAliased, ", "))
 	}
+	if ep.Issuer != "" && len(ep.signingAlgs) == 0 {
+		for a := range asymmetricAlgs {
+			ep.signingAlgs = append(ep.signingAlgs, a)
+		}
+		slices.Sort(ep.signingAlgs)
+	}
+	hc := applyOptions(opts).hc
 	if hc == nil {
 		hc = defaultHTTPClient
 	}
@@ -213,14 +197,6 @@ func NewProvider(name string, ep Endpoints, hc *http.Client) (*Provider, error) 
 // Name is the provider's name.
 func (p *Provider) Name() string { return p.name }
 
-// IsOIDC reports whether the provider issues ID tokens. A Provider that has
-// not been discovered yet reports true.
-func (p *Provider) IsOIDC() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.ready == nil || p.ready.ep.Issuer != ""
-}
-
 // Endpoints returns the provider's endpoints, running discovery first if it
 // has not succeeded yet.
 func (p *Provider) Endpoints(ctx context.Context) (Endpoints, error) {
@@ -231,16 +207,24 @@ func (p *Provider) Endpoints(ctx context.Context) (Endpoints, error) {
 	return r.ep, nil
 }
 
+// isOIDC reports whether the provider issues ID tokens. A Provider that has
+// not been discovered yet reports true.
+func (p *Provider) isOIDC() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ready == nil || p.ready.ep.Issuer != ""
+}
+
 func (p *Provider) build(ep Endpoints, op *oidc.Provider) *resolved {
 	r := &resolved{ep: ep, oidc: op}
 	if ep.Issuer == "" {
 		return r
 	}
-	if len(r.ep.SigningAlgs) == 0 {
-		r.ep.SigningAlgs = []string{oidc.RS256}
+	if len(r.ep.signingAlgs) == 0 {
+		r.ep.signingAlgs = []string{oidc.RS256}
 	}
-	algs := make([]string, 0, len(r.ep.SigningAlgs))
-	for _, a := range r.ep.SigningAlgs {
+	algs := make([]string, 0, len(r.ep.signingAlgs))
+	for _, a := range r.ep.signingAlgs {
 		if asymmetricAlgs[a] {
 			algs = append(algs, a)
 		}
@@ -248,7 +232,7 @@ func (p *Provider) build(ep Endpoints, op *oidc.Provider) *resolved {
 	if len(algs) == 0 {
 		algs = []string{oidc.RS256}
 	}
-	r.ep.SigningAlgs = algs
+	r.ep.signingAlgs = algs
 	kctx := oidc.ClientContext(context.Background(), p.hc)
 	if op == nil {
 		r.oidc = (&oidc.ProviderConfig{IssuerURL: ep.Issuer, AuthURL: ep.AuthURL, TokenURL: ep.TokenURL,
@@ -376,13 +360,13 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 	}
 	ep := Endpoints{Issuer: issuer, AuthURL: oe.AuthURL, TokenURL: oe.TokenURL,
 		UserInfoURL: op.UserInfoEndpoint(), JWKSURL: extra.JWKS, RevocationURL: extra.Revocation,
-		EndSessionURL: extra.EndSession, SigningAlgs: extra.Algs, AuthMethods: extra.Auth, ResponseIss: extra.Iss,
-		PARURL: extra.PAR, RequirePAR: extra.RequirePAR, MTLSAliases: mtlsAliasesOf(extra.MTLS)}
+		EndSessionURL: extra.EndSession, signingAlgs: extra.Algs, authMethods: extra.Auth, responseIss: extra.Iss,
+		PARURL: extra.PAR, requirePAR: extra.RequirePAR, mtlsAliases: mtlsAliasesOf(extra.MTLS)}
 	r := p.build(ep, op)
 	if tt != nil {
 		r.tenants = tt
 		r.verifier = oidc.NewVerifier(ep.Issuer, &keySet{url: ep.JWKSURL, hc: p.hc},
-			&oidc.Config{SkipClientIDCheck: true, SupportedSigningAlgs: r.ep.SigningAlgs, SkipExpiryCheck: true, SkipIssuerCheck: true})
+			&oidc.Config{SkipClientIDCheck: true, SupportedSigningAlgs: r.ep.signingAlgs, SkipExpiryCheck: true, SkipIssuerCheck: true})
 	}
 	return r, nil
 }
@@ -485,15 +469,15 @@ func (t *tenants) issuerOf(iss string) bool {
 	return ok && iss == want
 }
 
-// HasIssuer reports whether iss is the provider's issuer: the one issuer
+// hasIssuer reports whether iss is the provider's issuer: the one issuer
 // it was discovered with or, for a multi-tenant issuer template
 // (WithTenants, WithAnyTenant), the issuer of a tenant the app accepts,
 // as sign-in accepts it. It chooses the provider that must verify a token
 // by the token's iss, before any key is fetched; the verification then
 // holds the iss to the token's own tid. A provider with tenants that has
 // not been discovered yet is discovered first (its template is known only
-// then); HasIssuer is false when that fails.
-func (p *Provider) HasIssuer(ctx context.Context, iss string) bool {
+// then); hasIssuer is false when that fails.
+func (p *Provider) hasIssuer(ctx context.Context, iss string) bool {
 	if iss == "" {
 		return false
 	}

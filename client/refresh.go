@@ -22,6 +22,7 @@ import (
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/jwtpeek"
 	"github.com/confidant-go/confidant/internal/lifetime"
+	"github.com/confidant-go/confidant/internal/seam"
 )
 
 var (
@@ -41,50 +42,45 @@ var (
 	ErrNoRefreshToken = errors.New("client: no refresh token")
 )
 
-// Previous is what a refresh must keep (OpenID Connect Core 12.2): the
-// session's issuer and subject and, when known, the audience, authorized
-// party and authentication time of its ID token. A refreshed ID token that
-// differs in any of them is refused with ErrIdentityChanged.
-type Previous struct {
-	Issuer   string
-	Subject  string
-	Audience []string  // "aud"; empty: not checked
-	AZP      string    // "azp"; empty: not checked
-	AuthTime time.Time // "auth_time"; zero: not checked
-	// DPoPKey is the key the session's tokens are bound to (RFC 9449);
-	// the refresh request proves it. Nil for Bearer tokens.
-	DPoPKey *ecdsa.PrivateKey
-	// Claims are the user's claims as the session holds them (a JSON
-	// object). A refresh that brings an ID token replaces them with its
-	// claims and, with FetchUserInfo, userinfo's asked again; only when
-	// userinfo cannot be had now are the claims it gave before kept, until
-	// the next refresh. Optional.
-	Claims json.RawMessage
-	// IDToken is the session's raw ID token, verified when it came: a
-	// refresh keeps none of its user claims. With RenewClaims, a refresh
-	// that brings no new one takes the user's claims from userinfo and
-	// keeps only those of this token that describe the sign-in (iss, aud,
-	// auth_time, acr, amr, sid, …). Optional.
-	IDToken string
-	// RenewClaims asks a refresh that brings no ID token to ask the
-	// provider for the user's claims again: userinfo, or a plain OAuth 2.0
-	// provider's user API. Result.User is then set when it answered, and
-	// empty when it could not be asked now (the old claims stay).
-	RenewClaims bool
-}
+// previous is what a refresh must keep (seam.Previous).
+type previous = seam.Previous
 
-// Refresh redeems refreshToken at the token endpoint. The result's Token
-// carries the new access token and the rotated refresh token, or the old
-// refresh token when the provider returned none. When the provider returns
-// a new ID token it is verified (signature, aud, azp, exp, iat; no nonce)
-// and must keep prev's issuer and subject; Result.IDToken and Result.User
-// (the new ID token's claims, and userinfo's with FetchUserInfo) are then
-// set. Without one they are empty, unless prev.RenewClaims asked for the
-// user again.
+// Refresh redeems the refresh token of prev, the Result of the sign-in
+// (Callback) or of the last refresh. The result's Token carries the new
+// access token and the rotated refresh token, or the old refresh token
+// when the provider returned none: keep it for the next refresh. When the
+// provider returns a new ID token it is verified (signature, aud, azp,
+// exp, iat; no nonce) and must keep prev's issuer, subject, audience, azp
+// and auth_time (ErrIdentityChanged); Result.User then holds its claims
+// (and userinfo's with FetchUserInfo). Without one, Result.IDToken and
+// Result.User are prev's. Result.DPoPKey is prev's.
 //
 // invalid_grant gives an error wrapping ErrRefreshRevoked; an unreachable
 // provider, a timeout or a 5xx gives ErrProviderUnavailable.
-func (c *Client) Refresh(ctx context.Context, refreshToken string, prev Previous) (*Result, error) {
+func (c *Client) Refresh(ctx context.Context, prev *Result) (*Result, error) {
+	if prev == nil || prev.Token == nil {
+		return nil, ErrNoRefreshToken
+	}
+	res, err := c.refreshWith(ctx, prev.Token.RefreshToken, previousOf(prev))
+	if err != nil {
+		return nil, err
+	}
+	if res.IDToken == "" {
+		res.IDToken, res.User = prev.IDToken, prev.User
+	}
+	res.DPoPKey = prev.DPoPKey
+	return res, nil
+}
+
+// previousOf is what a refresh of res must keep.
+func previousOf(res *Result) previous {
+	return seam.PreviousOf(res.Issuer, res.User.Subject, res.User.Claims, res.IDToken, res.DPoPKey)
+}
+
+// refreshWith redeems refreshToken, keeping prev (the middleware's refresh
+// of a session). Result.IDToken and Result.User are set when the provider
+// returned a new ID token, or with prev.RenewClaims when it was asked.
+func (c *Client) refreshWith(ctx context.Context, refreshToken string, prev previous) (*Result, error) {
 	if refreshToken == "" {
 		return nil, ErrNoRefreshToken
 	}
@@ -134,14 +130,14 @@ func (c *Client) redeem(ctx context.Context, r *resolved, refreshToken string, e
 	return tok, nil
 }
 
-// RefreshFor redeems refreshToken for an access token of another API than
+// refreshFor redeems refreshToken for an access token of another API than
 // the sign-in token's: a refresh grant with the API's resource indicator
 // (RFC 8707; Auth0 takes it as the audience) and scopes (default: the
 // grant's). It returns the API's token, carrying the rotated refresh token
 // (or the old one when the provider rotates nothing); the caller keeps that
 // for every later refresh. key is the session's DPoP key, or nil. Errors
 // are those of Refresh.
-func (c *Client) RefreshFor(ctx context.Context, refreshToken string, key *ecdsa.PrivateKey, resource string, scopes []string) (*oauth2.Token, error) {
+func (c *Client) refreshFor(ctx context.Context, refreshToken string, key *ecdsa.PrivateKey, resource string, scopes []string) (*oauth2.Token, error) {
 	if refreshToken == "" {
 		return nil, ErrNoRefreshToken
 	}
@@ -172,7 +168,7 @@ func (c *Client) RefreshFor(ctx context.Context, refreshToken string, key *ecdsa
 	return tok, nil
 }
 
-func (c *Client) refresh(ctx context.Context, r *resolved, refreshToken string, prev Previous) (*Result, error) {
+func (c *Client) refresh(ctx context.Context, r *resolved, refreshToken string, prev previous) (*Result, error) {
 	tok, err := c.redeem(ctx, r, refreshToken, nil, prev.DPoPKey)
 	if err != nil {
 		return nil, err
@@ -226,7 +222,7 @@ func (c *Client) refresh(ctx context.Context, r *resolved, refreshToken string, 
 // session's claims that its ID token did not carry), until the next
 // refresh: the new tokens, the rotated refresh token among them, must not
 // be lost to it. Nothing of the old ID token's is kept.
-func (c *Client) refreshUserInfo(ctx context.Context, r *resolved, tok *oauth2.Token, prev Previous, sub string, claims map[string]any) (map[string]any, error) {
+func (c *Client) refreshUserInfo(ctx context.Context, r *resolved, tok *oauth2.Token, prev previous, sub string, claims map[string]any) (map[string]any, error) {
 	if !c.cfg.FetchUserInfo || r.ep.UserInfoURL == "" {
 		return claims, nil
 	}
@@ -268,7 +264,7 @@ var idTokenOnly = map[string]bool{"iss": true, "sub": true, "aud": true, "exp": 
 // the sign-in, or a plain OAuth 2.0 provider's user API. Another subject ends the session
 // (ErrIdentityChanged); a provider that cannot answer now leaves
 // res.User empty, and the session keeps its claims until the next try.
-func (c *Client) renewUser(ctx context.Context, r *resolved, res *Result, prev Previous) error {
+func (c *Client) renewUser(ctx context.Context, r *resolved, res *Result, prev previous) error {
 	start := time.Now()
 	var (
 		u   confidant.User
@@ -280,7 +276,7 @@ func (c *Client) renewUser(ctx context.Context, r *resolved, res *Result, prev P
 		if load == nil {
 			return nil
 		}
-		hc := &http.Client{Transport: &oauth2.Transport{Source: oauth2.StaticTokenSource(res.Token), Base: c.cfg.HTTPClient.Transport}, Timeout: c.cfg.HTTPClient.Timeout}
+		hc := &http.Client{Transport: &oauth2.Transport{Source: oauth2.StaticTokenSource(res.Token), Base: c.hc.Transport}, Timeout: c.hc.Timeout}
 		if u, err = load(ctx, hc, res.Token); err == nil && subtle.ConstantTimeCompare([]byte(u.Subject), []byte(prev.Subject)) != 1 {
 			err = errUserInfoSubject
 		}
@@ -322,66 +318,45 @@ func (c *Client) renewUser(ctx context.Context, r *resolved, res *Result, prev P
 	return nil
 }
 
-// TokenSourceConfig configures a standalone refreshing TokenSource.
-type TokenSourceConfig struct {
-	// Token is the starting token; it needs a refresh token. Required.
-	Token *oauth2.Token
-	// Previous is the identity a refreshed ID token must keep (optional).
-	Previous Previous
-	// OnRefresh is called with every new token, rotated refresh token
-	// included, before it is handed out, so the caller can persist it. An
-	// error from it is returned by Token (the new token stays in use).
-	OnRefresh func(*oauth2.Token) error
-	// Leeway is how long before expiry a token is refreshed. Default 1
-	// minute, and never more than half the token's lifetime: a token the
-	// source refreshed, or a starting Token whose ExpiresIn is set (as
-	// x/oauth2 sets it from the token response), of 40 seconds is refreshed
-	// 20 seconds before it expires, not on every call.
-	Leeway time.Duration
-}
-
 // TokenSource returns an oauth2.TokenSource for work outside a request, such
-// as a background job holding a stored refresh token. It hands out the
-// current token while it is not due and refreshes it otherwise, one refresh
-// at a time however many goroutines call Token. ctx bounds every refresh.
-func (c *Client) TokenSource(ctx context.Context, cfg TokenSourceConfig) oauth2.TokenSource {
-	if cfg.Leeway <= 0 {
-		cfg.Leeway = time.Minute
-	}
-	tok := *cfg.Token
+// as a background job holding a stored sign-in (res, the Result of
+// Callback or Refresh; its Token needs a refresh token). It hands out the
+// current token while it is not due (a minute before expiry, never more
+// than half the token's lifetime) and refreshes it otherwise, as Refresh
+// does, one refresh at a time however many goroutines call Token. The
+// token it hands out carries the rotated refresh token: store it when it
+// changes. ctx bounds every refresh.
+func (c *Client) TokenSource(ctx context.Context, res *Result) oauth2.TokenSource {
+	cur := *res
+	tok := *res.Token
+	cur.Token = &tok
 	var issued time.Time // unknown: the leeway is not capped
 	if tok.ExpiresIn > 0 && !tok.Expiry.IsZero() {
 		issued = tok.Expiry.Add(-time.Duration(tok.ExpiresIn) * time.Second)
 	}
-	return &refreshingSource{c: c, ctx: ctx, cfg: cfg, tok: &tok, issued: issued}
+	return &refreshingSource{c: c, ctx: ctx, cur: &cur, issued: issued}
 }
 
 type refreshingSource struct {
 	c      *Client
 	ctx    context.Context
-	cfg    TokenSourceConfig
 	mu     sync.Mutex
-	tok    *oauth2.Token
-	issued time.Time // when tok was obtained; zero when unknown
+	cur    *Result
+	issued time.Time // when cur.Token was obtained; zero when unknown
 }
 
 func (s *refreshingSource) Token() (*oauth2.Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.tok.AccessToken != "" && !lifetime.Due(s.c.cfg.Now(), s.issued, s.tok.Expiry, s.cfg.Leeway) {
-		return s.tok, nil
+	if s.cur.Token.AccessToken != "" && !lifetime.Due(s.c.cfg.Now(), s.issued, s.cur.Token.Expiry, time.Minute) {
+		return s.cur.Token, nil
 	}
-	res, err := s.c.Refresh(s.ctx, s.tok.RefreshToken, s.cfg.Previous)
+	res, err := s.c.Refresh(s.ctx, s.cur)
 	if err != nil {
 		return nil, err
 	}
-	s.tok, s.issued = res.Token, s.c.cfg.Now()
-	if s.cfg.OnRefresh != nil {
-		if err := s.cfg.OnRefresh(s.tok); err != nil {
-			return s.tok, fmt.Errorf("client: persisting refreshed token: %w", err)
-		}
-	}
-	return s.tok, nil
+	s.cur, s.issued = res, s.c.cfg.Now()
+	return res.Token, nil
 }
 
 func sameSet(a, b []string) bool {

@@ -22,7 +22,7 @@ import (
 // userInfo fetches the userinfo endpoint with tok, requires its sub to equal
 // sub, and returns claims with the userinfo claims added.
 func (c *Client) userInfo(ctx context.Context, r *resolved, tok *oauth2.Token, key *ecdsa.PrivateKey, sub string, claims map[string]any) (map[string]any, error) {
-	hc := c.cfg.HTTPClient
+	hc := c.hc
 	if key != nil {
 		cp := *hc
 		cp.Transport = &proofTransport{base: hc.Transport, c: c, key: key}

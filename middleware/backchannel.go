@@ -14,6 +14,7 @@ import (
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/jwtpeek"
 	"github.com/confidant-go/confidant/internal/netx"
+	"github.com/confidant-go/confidant/internal/seam"
 	"github.com/confidant-go/confidant/internal/sesskeys"
 )
 
@@ -37,15 +38,15 @@ func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 	// Only the provider the token names verifies it (its issuer, or an
 	// accepted tenant's under its template, as sign-in accepts them): a
 	// forged token costs no other provider a key fetch.
-	var lt *client.LogoutToken
+	var lt *seam.LogoutToken
 	var c *client.Client
 	var err error
 	iss := jwtpeek.Issuer(raw)
 	for _, cand := range a.clients {
-		if !cand.Provider().HasIssuer(r.Context(), iss) {
+		if !providerOf(cand.Provider()).HasIssuer(r.Context(), iss) {
 			continue
 		}
-		if lt, err = cand.VerifyLogoutToken(r.Context(), raw, a.cfg.LogoutTokenMaxAge); err == nil {
+		if lt, err = plumbingOf(cand).VerifyLogoutToken(r.Context(), raw, a.cfg.LogoutTokenMaxAge); err == nil {
 			c = cand
 			break
 		}

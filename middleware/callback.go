@@ -32,7 +32,8 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 	w.Header().Set("Cache-Control", "no-store")
 	// A JWT response (JARM) is verified before anything in it is used,
 	// the state first among them.
-	q, err := c.AuthorizationResponse(r.Context(), q)
+	p := plumbingOf(c)
+	q, err := p.AuthorizationResponse(r.Context(), q)
 	if err != nil {
 		if errors.Is(err, client.ErrResponseJWT) {
 			err = fmt.Errorf("%w: %w", ErrBadCallback, err)
@@ -47,7 +48,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 	if err == nil {
 		// RFC 9207, on error responses too: a response that another
 		// provider produced is neither shown as this one's nor redeemed.
-		err = c.CheckResponseIssuer(r.Context(), q)
+		err = p.CheckResponseIssuer(r.Context(), q)
 	}
 	if e := q.Get("error"); e != "" && err == nil && f.Silent && silentRefusal[e] {
 		// The user is not signed in at the provider, or must interact:
@@ -75,11 +76,11 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 		a.fail(w, r, ErrCodeMissing)
 		return
 	}
-	l := f.login()
+	var formUser string
 	if r.Method == http.MethodPost {
-		l.FormUser = q.Get("user") // Apple's name of a first sign-in, which only the Apple preset reads
+		formUser = q.Get("user") // Apple's name of a first sign-in, which only the Apple preset reads
 	}
-	res, err := c.Exchange(r.Context(), code, l)
+	res, err := p.Exchange(r.Context(), code, f.login(), formUser)
 	if err != nil {
 		a.fail(w, r, err)
 		return

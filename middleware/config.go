@@ -256,7 +256,7 @@ func (cfg *Config) setDefaults(first *client.Client) error {
 	cfg.AfterLogin = cmp.Or(cfg.AfterLogin, "/")
 	cfg.AfterLogout = cmp.Or(cfg.AfterLogout, "/")
 	if cfg.PostLogoutRedirectURL == "" {
-		u, err := url.Parse(first.RedirectURL())
+		u, err := url.Parse(plumbingOf(first).RedirectURL())
 		if err != nil {
 			return configErr("client RedirectURL: %w", err)
 		}
@@ -265,7 +265,7 @@ func (cfg *Config) setDefaults(first *client.Client) error {
 	cfg.FlowTTL = cmp.Or(cfg.FlowTTL, 10*time.Minute)
 	cfg.MaxFlows = cmp.Or(cfg.MaxFlows, 8)
 	if cfg.ErrorHandler == nil {
-		u, _ := url.Parse(first.RedirectURL())
+		u, _ := url.Parse(plumbingOf(first).RedirectURL())
 		cfg.ErrorHandler = http.HandlerFunc(defaultErrorPage(cfg.Prefix+"login", u != nil && netx.IsLoopbackHost(u.Hostname())))
 	}
 	if cfg.Now == nil {

@@ -123,9 +123,9 @@ func (a *Auth) startFlowSilent(w http.ResponseWriter, r *http.Request, c *client
 	}
 	sort.Strings(names)
 	a.emit(r.Context(), event.Event{Kind: event.LoginStarted, Provider: c.Provider().Name(), Flow: event.Redact(l.State),
-		Attrs: []slog.Attr{slog.Any("scopes", c.Scopes()), slog.String("pkce", "S256"), slog.Bool("nonce", l.Nonce != ""),
+		Attrs: []slog.Attr{slog.Any("scopes", plumbingOf(c).Scopes()), slog.String("pkce", "S256"), slog.Bool("nonce", l.Nonce != ""),
 			slog.String("state", event.Redact(l.State)), slog.String("return_to", pathOnly(returnTo)),
-			slog.Any("extra_params", names), slog.String("authorize", hostPath(l.URL)), slog.String("redirect_uri", c.RedirectURL())}})
+			slog.Any("extra_params", names), slog.String("authorize", hostPath(l.URL)), slog.String("redirect_uri", plumbingOf(c).RedirectURL())}})
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, l.URL, http.StatusFound)
 }

@@ -29,7 +29,7 @@ import (
 // origin. A form_post POST from elsewhere gets the re-submitting page
 // (ok false), any other method 405.
 func (a *Auth) callbackParams(w http.ResponseWriter, r *http.Request, c *client.Client) (url.Values, bool) {
-	formPost := strings.HasPrefix(c.ResponseMode(), "form_post")
+	formPost := strings.HasPrefix(plumbingOf(c).ResponseMode(), "form_post")
 	switch {
 	case r.Method == http.MethodGet:
 		return r.URL.Query(), true
@@ -54,7 +54,7 @@ func (a *Auth) callbackParams(w http.ResponseWriter, r *http.Request, c *client.
 		}
 	}
 	if !a.fromOwnOrigin(r) {
-		resubmit(w, c.RedirectURL(), params)
+		resubmit(w, plumbingOf(c).RedirectURL(), params)
 		return nil, false
 	}
 	return params, true

@@ -28,7 +28,7 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 	}
 	returnTo := a.returnTo(q.Get("return_to"))
 	extra := url.Values{}
-	for _, k := range c.LoginParams() {
+	for _, k := range plumbingOf(c).LoginParams() {
 		if v := q.Get(k); v != "" && len(v) <= 512 {
 			extra.Set(k, v)
 		}

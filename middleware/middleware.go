@@ -82,7 +82,7 @@ func New(cfg Config) (*Auth, error) {
 		events.Logger, events.Log = cfg.Logger, worthLogging
 	}
 	for i, c := range clients {
-		clients[i] = c.WithEvents(cfg.Logger, cfg.OnEvent)
+		clients[i] = plumbingOf(c).WithEvents(cfg.Logger, cfg.OnEvent)
 	}
 	a := &Auth{cfg: cfg, sink: events, flows: flows, clients: clients, appTokens: map[string]*appToken{}}
 	if err := a.route(); err != nil {
@@ -146,7 +146,7 @@ func flowCipher(cfg *Config) (*seal.Cipher, error) {
 // its origin and its default client's ID, so that two apps sharing keys do
 // not accept each other's (and adding a provider ends no session).
 func (a *Auth) appID() string {
-	return netx.Origin(a.origin) + " " + a.clients[0].ClientID()
+	return netx.Origin(a.origin) + " " + plumbingOf(a.clients[0]).ClientID()
 }
 
 // bindStore learns what the store offers: cookie attributes for the app's

@@ -35,7 +35,7 @@ func (a *Auth) mounted(r *http.Request, c *client.Client) error {
 		a.mountOK.Store(true) // another router: not checked
 		return nil
 	}
-	cb, err := url.Parse(c.RedirectURL())
+	cb, err := url.Parse(plumbingOf(c).RedirectURL())
 	if err != nil {
 		return nil
 	}

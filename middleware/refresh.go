@@ -11,6 +11,7 @@ package middleware
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -24,6 +25,7 @@ import (
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/dpop"
+	"github.com/confidant-go/confidant/internal/seam"
 	"github.com/confidant-go/confidant/internal/sink"
 	"github.com/confidant-go/confidant/session"
 )
@@ -364,7 +366,7 @@ func (rf *refresher) do(ctx context.Context, c *client.Client, cur *session.Sess
 	if op.api == "" {
 		prev := previousOf(cur)
 		prev.RenewClaims = rf.claimsStale(cur, rf.now())
-		res, err := c.Refresh(ctx, cur.RefreshToken, prev)
+		res, err := plumbingOf(c).Refresh(ctx, cur.RefreshToken, prev)
 		if err != nil {
 			return nil, err
 		}
@@ -389,7 +391,7 @@ func (rf *refresher) do(ctx context.Context, c *client.Client, cur *session.Sess
 		}
 		tok, err = c.ExchangeToken(ctx, cur.AccessToken, op.resource, op.scopes)
 	} else {
-		tok, err = c.RefreshFor(ctx, cur.RefreshToken, previousOf(cur).DPoPKey, op.resource, op.scopes)
+		tok, err = plumbingOf(c).RefreshFor(ctx, cur.RefreshToken, previousOf(cur).DPoPKey, op.resource, op.scopes)
 	}
 	if err != nil {
 		return nil, err
@@ -554,29 +556,10 @@ func namedIn(claims []byte) bool {
 
 // previousOf is what a refresh of s must keep: the identity and the ID
 // token's aud, azp and auth_time (OpenID Connect Core 12.2).
-func previousOf(s *session.Session) client.Previous {
-	var c struct {
-		Iss      string          `json:"iss"`
-		Aud      json.RawMessage `json:"aud"`
-		AZP      string          `json:"azp"`
-		AuthTime float64         `json:"auth_time"`
-	}
-	json.Unmarshal(s.Claims, &c)
-	p := client.Previous{Issuer: s.Issuer, Subject: s.Subject, AZP: c.AZP, Claims: s.Claims, IDToken: s.IDToken}
+func previousOf(s *session.Session) seam.Previous {
+	var key *ecdsa.PrivateKey
 	if len(s.DPoPKey) > 0 {
-		p.DPoPKey, _ = dpop.Parse(s.DPoPKey)
+		key, _ = dpop.Parse(s.DPoPKey)
 	}
-	if p.Issuer == "" {
-		p.Issuer = c.Iss
-	}
-	var one string
-	if json.Unmarshal(c.Aud, &one) == nil && one != "" {
-		p.Audience = []string{one}
-	} else {
-		json.Unmarshal(c.Aud, &p.Audience)
-	}
-	if c.AuthTime > 0 {
-		p.AuthTime = time.Unix(int64(c.AuthTime), 0)
-	}
-	return p
+	return seam.PreviousOf(s.Issuer, s.Subject, s.Claims, s.IDToken, key)
 }

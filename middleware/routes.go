@@ -30,13 +30,13 @@ func (a *Auth) route() error {
 			return fmt.Errorf("%w: APITransport, for provider %q's client certificate: %w", ErrConfig, name, err)
 		}
 		a.transports[name] = netx.Transport(t)
-		u, err := url.Parse(c.RedirectURL())
+		u, err := url.Parse(plumbingOf(c).RedirectURL())
 		if err != nil || !strings.HasPrefix(u.Path, prefix) {
-			return configErr("RedirectURL %q of provider %q must be under Prefix %q", c.RedirectURL(), name, prefix)
+			return configErr("RedirectURL %q of provider %q must be under Prefix %q", plumbingOf(c).RedirectURL(), name, prefix)
 		}
 		switch route := strings.TrimPrefix(u.Path, prefix); route {
 		case "login", "logout", "backchannel-logout":
-			return configErr("RedirectURL %q of provider %q is the path of the %s endpoint; use %scallback", c.RedirectURL(), name, route, prefix)
+			return configErr("RedirectURL %q of provider %q is the path of the %s endpoint; use %scallback", plumbingOf(c).RedirectURL(), name, route, prefix)
 		}
 		if other := a.callbacks[u.Path]; other != nil {
 			return configErr("providers %q and %q share the callback %s", other.Provider().Name(), name, u.Path)
@@ -44,7 +44,7 @@ func (a *Auth) route() error {
 		if a.origin == nil {
 			a.origin = u
 		} else if netx.Origin(u) != netx.Origin(a.origin) {
-			return configErr("RedirectURLs %q and %q are on different origins; the browser keeps cookies per origin, so every callback must be on the app's one origin", a.clients[0].RedirectURL(), c.RedirectURL())
+			return configErr("RedirectURLs %q and %q are on different origins; the browser keeps cookies per origin, so every callback must be on the app's one origin", plumbingOf(a.clients[0]).RedirectURL(), plumbingOf(c).RedirectURL())
 		}
 		a.byName[name], a.callbacks[u.Path] = c, c
 	}

@@ -17,7 +17,7 @@ const silentMark = "confidant_silent"
 // try a silent sign-in (Config.SilentSignIn): a browser navigation, a
 // default provider that speaks OpenID Connect, and no attempt yet.
 func (a *Auth) trySilently(r *http.Request) bool {
-	if !a.cfg.SilentSignIn || !isNavigation(r) || r.Method != http.MethodGet || !a.clients[0].Provider().IsOIDC() {
+	if !a.cfg.SilentSignIn || !isNavigation(r) || r.Method != http.MethodGet || !providerOf(a.clients[0].Provider()).IsOIDC() {
 		return false
 	}
 	_, err := r.Cookie(a.silentName())

@@ -53,7 +53,7 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 		return nil, err
 	}
 	c, err := client.New(client.Config{
-		Provider: prov, ClientID: vars["APPLE_SERVICES_ID"], RedirectURL: app.Callback(""), HTTPClient: env.HTTPClient,
+		Provider: prov, ClientID: vars["APPLE_SERVICES_ID"], RedirectURL: app.Callback(""),
 		SecretJWT: &client.SecretJWT{Key: key, KeyID: vars["APPLE_KEY_ID"], Issuer: vars["APPLE_TEAM_ID"]},
 	})
 	if err != nil {

@@ -53,7 +53,7 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	}
 	c, err := client.New(client.Config{
 		Provider: prov, ClientID: vars["AUTH0_CLIENT_ID"], ClientSecret: vars["AUTH0_CLIENT_SECRET"],
-		RedirectURL: app.Callback(""), HTTPClient: env.HTTPClient,
+		RedirectURL: app.Callback(""),
 		// "Client Secret (Post)" is Auth0's default authentication
 		// method for Regular Web Applications.
 		AuthStyle: client.AuthStylePost,

@@ -49,8 +49,8 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	}
 	c, err := client.New(client.Config{
 		Provider: prov, ClientID: vars["COGNITO_CLIENT_ID"], ClientSecret: vars["COGNITO_CLIENT_SECRET"],
-		RedirectURL: app.Callback(""), HTTPClient: env.HTTPClient,
-		Scopes: []string{"openid", "profile", "email"},
+		RedirectURL: app.Callback(""),
+		Scopes:      []string{"openid", "profile", "email"},
 	})
 	if err != nil {
 		return nil, err

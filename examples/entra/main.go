@@ -61,8 +61,8 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	}
 	c, err := client.New(client.Config{
 		Provider: prov, ClientID: vars["ENTRA_CLIENT_ID"], ClientSecret: vars["ENTRA_CLIENT_SECRET"],
-		RedirectURL: app.Callback(""), HTTPClient: env.HTTPClient,
-		Scopes: []string{"openid", "profile", "email", "offline_access"},
+		RedirectURL: app.Callback(""),
+		Scopes:      []string{"openid", "profile", "email", "offline_access"},
 	})
 	if err != nil {
 		return nil, err

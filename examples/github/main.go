@@ -51,7 +51,7 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	}
 	c, err := client.New(client.Config{
 		Provider: prov, ClientID: vars["GITHUB_CLIENT_ID"], ClientSecret: vars["GITHUB_CLIENT_SECRET"],
-		RedirectURL: app.Callback(""), HTTPClient: env.HTTPClient,
+		RedirectURL: app.Callback(""),
 	})
 	if err != nil {
 		return nil, err

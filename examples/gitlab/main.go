@@ -56,7 +56,7 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	}
 	c, err := client.New(client.Config{
 		Provider: prov, ClientID: vars["GITLAB_CLIENT_ID"], ClientSecret: vars["GITLAB_CLIENT_SECRET"],
-		RedirectURL: app.Callback(""), HTTPClient: env.HTTPClient,
+		RedirectURL: app.Callback(""),
 	})
 	if err != nil {
 		return nil, err

@@ -50,8 +50,8 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	}
 	c, err := client.New(client.Config{
 		Provider: prov, ClientID: vars["GOOGLE_CLIENT_ID"], ClientSecret: vars["GOOGLE_CLIENT_SECRET"],
-		RedirectURL: app.Callback(""), HTTPClient: env.HTTPClient,
-		Scopes: []string{"openid", "profile", "email", "offline_access"}, // offline_access: Google's access_type=offline
+		RedirectURL: app.Callback(""),
+		Scopes:      []string{"openid", "profile", "email", "offline_access"}, // offline_access: Google's access_type=offline
 	})
 	if err != nil {
 		return nil, err

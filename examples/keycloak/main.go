@@ -50,8 +50,8 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	}
 	c, err := client.New(client.Config{
 		Provider: prov, ClientID: vars["KEYCLOAK_CLIENT_ID"], ClientSecret: vars["KEYCLOAK_CLIENT_SECRET"],
-		RedirectURL: app.Callback(""), HTTPClient: env.HTTPClient,
-		Scopes: []string{"openid", "profile", "email", "offline_access"},
+		RedirectURL: app.Callback(""),
+		Scopes:      []string{"openid", "profile", "email", "offline_access"},
 	})
 	if err != nil {
 		return nil, err

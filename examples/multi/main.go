@@ -53,8 +53,8 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	}
 	google, err := client.New(client.Config{
 		Provider: gp, ClientID: vars["GOOGLE_CLIENT_ID"], ClientSecret: vars["GOOGLE_CLIENT_SECRET"],
-		RedirectURL: app.Callback("google"), HTTPClient: env.HTTPClient,
-		Scopes: []string{"openid", "profile", "email", "offline_access"},
+		RedirectURL: app.Callback("google"),
+		Scopes:      []string{"openid", "profile", "email", "offline_access"},
 	})
 	if err != nil {
 		return nil, err
@@ -65,7 +65,7 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	}
 	github, err := client.New(client.Config{
 		Provider: hp, ClientID: vars["GITHUB_CLIENT_ID"], ClientSecret: vars["GITHUB_CLIENT_SECRET"],
-		RedirectURL: app.Callback("github"), HTTPClient: env.HTTPClient,
+		RedirectURL: app.Callback("github"),
 	})
 	if err != nil {
 		return nil, err

@@ -108,7 +108,7 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	}
 	ccfg := client.Config{
 		Provider: prov, ClientID: vars["OIDC_CLIENT_ID"], ClientSecret: env.Get("OIDC_CLIENT_SECRET"),
-		RedirectURL: app.Callback(""), HTTPClient: env.HTTPClient,
+		RedirectURL:  app.Callback(""),
 		Scopes:       envconfig.Scopes(env.Get("OIDC_SCOPES"), "openid", "profile", "email", "offline_access"),
 		PAR:          env.Get("OIDC_PAR") == "true",
 		DPoP:         env.Get("OIDC_DPOP") == "true",
@@ -127,10 +127,11 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	// private_key_jwt: the key signs a short-lived assertion instead of
 	// sending a secret (here from a file; any crypto.Signer, e.g. a KMS key).
 	if f := env.Get("OIDC_CLIENT_KEY_FILE"); f != "" {
-		if ccfg.PrivateKey, err = envconfig.PrivateKey("OIDC_CLIENT_KEY_FILE", f); err != nil {
+		key, err := envconfig.PrivateKey("OIDC_CLIENT_KEY_FILE", f)
+		if err != nil {
 			return nil, err
 		}
-		ccfg.PrivateKeyID = env.Get("OIDC_CLIENT_KEY_ID")
+		ccfg.PrivateKey = &client.PrivateKey{Key: key, KeyID: env.Get("OIDC_CLIENT_KEY_ID")}
 	}
 	// Mutual TLS: the certificate goes with every call to the provider
 	// and to the API (its key: any crypto.Signer, e.g. in an HSM).
