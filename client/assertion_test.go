@@ -9,7 +9,6 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -24,7 +23,7 @@ import (
 // assertion are refused by New, naming the reason.
 func TestPrivateKeyConfig(t *testing.T) {
 	prov, _ := client.NewProvider("p", client.Endpoints{Issuer: "https://p.example/", AuthURL: "https://p.example/a",
-		TokenURL: "https://p.example/t", JWKSURL: "https://p.example/k"}, nil)
+		TokenURL: "https://p.example/t", JWKSURL: "https://p.example/k"})
 	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	rsa1024, _ := rsa.GenerateKey(rand.Reader, 1024)
@@ -50,7 +49,7 @@ func TestPrivateKeyConfig(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := client.New(client.Config{Provider: prov, ClientID: "app", RedirectURL: "https://app.example/cb",
-				PrivateKey: tc.key, PrivateKeyAlg: tc.alg, AuthStyle: tc.style})
+				PrivateKey: &client.PrivateKey{Key: tc.key, Alg: tc.alg}, AuthStyle: tc.style})
 			if tc.ok != (err == nil) || (err != nil && !errors.Is(err, client.ErrConfig)) {
 				t.Errorf("New: %v, want ok=%v (or ErrConfig)", err, tc.ok)
 			}
@@ -97,19 +96,19 @@ func TestClientAssertionAudience(t *testing.T) {
 				ep := client.Endpoints{AuthURL: op.Issuer + "/auth", TokenURL: op.Issuer + "/token",
 					PARURL: op.Issuer + "/request", RevocationURL: op.Issuer + "/token/revocation"}
 				if tc.mtls {
-					ep.MTLSAliases = map[string]string{"token_endpoint": op.MTLS + "/token",
-						"pushed_authorization_request_endpoint": op.MTLS + "/request", "revocation_endpoint": op.MTLS + "/token/revocation"}
+					ep = client.WithMTLSAliases(ep, map[string]string{"token_endpoint": op.MTLS + "/token",
+						"pushed_authorization_request_endpoint": op.MTLS + "/request", "revocation_endpoint": op.MTLS + "/token/revocation"})
 				}
-				prov, err = client.NewProvider("plain", ep, op.HTTPClient())
+				prov, err = client.NewProvider("plain", ep, client.WithHTTPClient(op.HTTPClient()))
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
 			cfg := client.Config{Provider: prov, ClientID: "app", RedirectURL: redirect, Scopes: []string{"openid"},
-				PrivateKey: key, PrivateKeyID: "k1", PAR: true, HTTPClient: op.HTTPClient()}
+				PrivateKey: &client.PrivateKey{Key: key, KeyID: "k1"}, PAR: true}
 			if tc.mtls {
 				cert := op.ClientCA.Issue(t, "app", true)
-				cfg.ClientCertificate, cfg.HTTPClient = &cert, &http.Client{Transport: op.CA.Transport()}
+				cfg.ClientCertificate = &cert
 			}
 			c, err := client.New(cfg)
 			if err != nil {

@@ -39,7 +39,7 @@ func startOP(t *testing.T) *devprovider.Provider {
 }
 
 func TestNewValidates(t *testing.T) {
-	prov, err := client.NewProvider("p", client.Endpoints{AuthURL: "https://p/a", TokenURL: "https://p/t"}, nil)
+	prov, err := client.NewProvider("p", client.Endpoints{AuthURL: "https://p/a", TokenURL: "https://p/t"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,10 +59,10 @@ func TestNewValidates(t *testing.T) {
 			t.Errorf("New(%+v) = %v, want ErrConfig naming %s", tc.cfg, err, tc.want)
 		}
 	}
-	if _, err := client.NewProvider("p", client.Endpoints{AuthURL: "https://p/a"}, nil); !errors.Is(err, client.ErrConfig) {
+	if _, err := client.NewProvider("p", client.Endpoints{AuthURL: "https://p/a"}); !errors.Is(err, client.ErrConfig) {
 		t.Errorf("provider without token URL: %v", err)
 	}
-	if _, err := client.NewProvider("p", client.Endpoints{AuthURL: "a", TokenURL: "t", Issuer: "https://p"}, nil); !errors.Is(err, client.ErrConfig) {
+	if _, err := client.NewProvider("p", client.Endpoints{AuthURL: "a", TokenURL: "t", Issuer: "https://p"}); !errors.Is(err, client.ErrConfig) {
 		t.Errorf("OIDC provider without JWKS: %v", err)
 	}
 }
@@ -158,7 +158,7 @@ func TestExchange(t *testing.T) {
 		if cb.Query().Get("state") != l.State {
 			t.Fatalf("state not echoed")
 		}
-		res, err := c.Exchange(context.Background(), cb.Query().Get("code"), l)
+		res, err := c.Callback(context.Background(), cb.Query(), l)
 		if err != nil {
 			t.Fatalf("style %d: %v", style, err)
 		}
@@ -167,7 +167,7 @@ func TestExchange(t *testing.T) {
 			t.Errorf("style %d: result %+v", style, res.User)
 		}
 		// The code is single-use.
-		if _, err := c.Exchange(context.Background(), cb.Query().Get("code"), l); !errors.Is(err, client.ErrTokenRequest) {
+		if _, err := c.Callback(context.Background(), cb.Query(), l); !errors.Is(err, client.ErrTokenRequest) {
 			t.Errorf("reused code: %v, want ErrTokenRequest", err)
 		}
 		// Revoke, then the OP no longer honours the refresh token.
@@ -193,7 +193,7 @@ func TestExchangeWrongSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Exchange(context.Background(), cb.Query().Get("code"), l)
+	_, err = c.Callback(context.Background(), cb.Query(), l)
 	var te *client.TokenError
 	if !errors.Is(err, client.ErrTokenRequest) || !errors.As(err, &te) {
 		t.Fatalf("err %v, want a TokenError", err)
@@ -214,7 +214,7 @@ func TestUserInfoSubMismatch(t *testing.T) {
 	}))
 	defer evil.Close()
 	ep.UserInfoURL = evil.URL
-	prov2, err := client.NewProvider("op", ep, nil)
+	prov2, err := client.NewProvider("op", ep)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,13 +224,13 @@ func TestUserInfoSubMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Exchange(context.Background(), cb.Query().Get("code"), l); !errors.Is(err, client.ErrUserInfo) {
+	if _, err := c.Callback(context.Background(), cb.Query(), l); !errors.Is(err, client.ErrUserInfo) {
 		t.Fatalf("err %v, want ErrUserInfo", err)
 	}
 }
 
 func TestNoRevocationEndpoint(t *testing.T) {
-	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p/a", TokenURL: "https://p/t"}, nil)
+	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p/a", TokenURL: "https://p/t"})
 	c, _ := client.New(client.Config{Provider: prov, ClientID: "c", ClientSecret: "s", RedirectURL: "https://a/cb"})
 	if err := c.Revoke(context.Background(), &oauth2.Token{AccessToken: "t"}); !errors.Is(err, client.ErrNotSupported) {
 		t.Errorf("err %v, want ErrNotSupported", err)
@@ -243,7 +243,7 @@ func TestNoRevocationEndpoint(t *testing.T) {
 // TestPlainHTTPRefused: a RedirectURL or issuer on plain http to a host
 // that is not loopback is refused at construction, unless opted out loudly.
 func TestPlainHTTPRefused(t *testing.T) {
-	p, err := client.NewProvider("p", client.Endpoints{AuthURL: "https://idp.example.com/a", TokenURL: "https://idp.example.com/t"}, nil)
+	p, err := client.NewProvider("p", client.Endpoints{AuthURL: "https://idp.example.com/a", TokenURL: "https://idp.example.com/t"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +263,92 @@ func TestPlainHTTPRefused(t *testing.T) {
 			t.Errorf("%s (allow %v): %v", tc.url, tc.allow, err)
 		}
 	}
-	if _, err := client.Discover(context.Background(), "http://idp.example.com/"); !errors.Is(err, client.ErrConfig) {
-		t.Errorf("Discover on plain http: %v, want ErrConfig", err)
+	insecure, err := client.Discover(context.Background(), "http://idp.example.com/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, allow := range []bool{false, true} {
+		_, err := client.New(client.Config{Provider: insecure, ClientID: "c", ClientSecret: "s", RedirectURL: "https://app.example.com/cb", AllowInsecureHTTP: allow})
+		if (err == nil) != allow || (err != nil && !errors.Is(err, client.ErrConfig)) {
+			t.Errorf("an issuer on plain http (allow %v): %v", allow, err)
+		}
+	}
+}
+
+// TestCallbackOrder: Callback checks the state (in constant time, one
+// value, the Login's) before any token request, then the response's iss,
+// then the provider's error, and only then redeems the code. A refused
+// callback leaves the code unredeemed: it still works with the right
+// parameters afterwards.
+func TestCallbackOrder(t *testing.T) {
+	op := startOP(t)
+	prov, err := client.Discover(context.Background(), op.Issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(client.Config{Provider: prov, ClientID: clientID, ClientSecret: secret, RedirectURL: redirect})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := c.NewLogin(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := op.Login(http.DefaultClient, l.URL, devprovider.DemoUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := cb.Query()
+	with := func(k string, v ...string) url.Values {
+		q := url.Values{}
+		for key, vals := range good {
+			q[key] = vals
+		}
+		if v == nil {
+			delete(q, k)
+		} else {
+			q[k] = v
+		}
+		return q
+	}
+	withError := func(q url.Values) url.Values {
+		q.Set("error", "access_denied")
+		q.Set("error_description", "the user said no")
+		return q
+	}
+	other := *l
+	other.State = strings.Repeat("x", len(l.State))
+	before := op.Count(devprovider.PathToken)
+	for _, tc := range []struct {
+		name   string
+		params url.Values
+		login  *client.Login
+		want   error
+	}{
+		{"another state", with("state", other.State), l, client.ErrBadCallback},
+		{"no state", with("state"), l, client.ErrBadCallback},
+		{"two states", with("state", l.State, l.State), l, client.ErrBadCallback},
+		{"another login", good, &other, client.ErrBadCallback},
+		{"no login", good, nil, client.ErrBadCallback},
+		{"an error with another state", withError(with("state", other.State)), l, client.ErrBadCallback},
+		{"another issuer", with("iss", "https://evil.example"), l, client.ErrResponseIssuer},
+		{"an error from another issuer", withError(with("iss", "https://evil.example")), l, client.ErrResponseIssuer},
+		{"no code", with("code"), l, client.ErrBadCallback},
+	} {
+		if _, err := c.Callback(context.Background(), tc.params, tc.login); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	_, err = c.Callback(context.Background(), withError(with("code")), l)
+	var perr *client.ProviderError
+	if !errors.As(err, &perr) || perr.Code != "access_denied" || perr.Description != "the user said no" {
+		t.Errorf("the provider's error: %v, want a *ProviderError with its code and description", err)
+	}
+	if n := op.Count(devprovider.PathToken) - before; n != 0 {
+		t.Fatalf("%d token requests for refused callbacks, want none", n)
+	}
+	res, err := c.Callback(context.Background(), good, l)
+	if err != nil || res.User.Subject != devprovider.DemoUser.ID {
+		t.Fatalf("the good callback after the refused ones: %v", err)
 	}
 }

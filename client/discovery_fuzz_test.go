@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -129,7 +130,7 @@ func FuzzJWKS(f *testing.F) {
 		op.mu.Lock()
 		op.nonce = l.Nonce
 		op.mu.Unlock()
-		_, err = c.Exchange(context.Background(), "code", l)
+		_, err = c.Callback(context.Background(), url.Values{"code": {"code"}, "state": {l.State}}, l)
 		switch {
 		case err == nil && !strings.Contains(string(jwks), n):
 			t.Fatalf("an ID token verified with a key set that lacks the provider's key: %s", jwks)

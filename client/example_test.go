@@ -9,12 +9,14 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -56,11 +58,68 @@ func ExampleDiscover() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println("OpenID Connect:", prov.IsOIDC(), "issuer found:", ep.Issuer == op.Issuer)
-	fmt.Println("scopes:", c.Scopes()) // hand c to middleware.Config.Client
+	fmt.Println("issuer found:", ep.Issuer == op.Issuer, "userinfo:", ep.UserInfoURL != "")
+	_ = c // hand c to middleware.Config.Client, or sign users in with NewLogin and Callback
 	// Output:
-	// OpenID Connect: true issuer found: true
-	// scopes: [openid profile email offline_access]
+	// issuer found: true userinfo: true
+}
+
+// Callback finishes a sign-in with the parameters the provider sent to the
+// app's callback and the Login it began with: state, iss and the
+// provider's error are checked before the code is redeemed. An app using
+// client alone keeps the pending Login between the two requests (here in
+// memory; a short-lived encrypted cookie per attempt works across
+// instances); the middleware does all of this for you.
+func ExampleClient_Callback() {
+	op, err := confidanttest.Start(confidanttest.Options{Users: []confidanttest.User{{Subject: "ada", Name: "Ada Lovelace"}}})
+	if err != nil {
+		panic(err)
+	}
+	defer op.Close()
+	mux := http.NewServeMux()
+	app := httptest.NewServer(mux)
+	defer app.Close()
+	id, secret := op.Register(app.URL + "/auth/callback")
+	prov, err := client.Discover(context.Background(), op.Issuer)
+	if err != nil {
+		panic(err)
+	}
+	c, err := client.New(client.Config{Provider: prov, ClientID: id, ClientSecret: secret, RedirectURL: app.URL + "/auth/callback"})
+	if err != nil {
+		panic(err)
+	}
+
+	var pending sync.Map // state → *client.Login
+	mux.HandleFunc("/auth/login", func(w http.ResponseWriter, r *http.Request) {
+		l, err := c.NewLogin(r.Context(), nil)
+		if err != nil {
+			http.Error(w, "provider unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		pending.Store(l.State, l)
+		http.Redirect(w, r, l.URL, http.StatusFound)
+	})
+	mux.HandleFunc("/auth/callback", func(w http.ResponseWriter, r *http.Request) {
+		v, _ := pending.LoadAndDelete(r.URL.Query().Get("state")) // once only
+		l, _ := v.(*client.Login)                                 // nil for an unknown state: Callback refuses it
+		res, err := c.Callback(r.Context(), r.URL.Query(), l)
+		var perr *client.ProviderError
+		switch {
+		case errors.As(err, &perr):
+			fmt.Println("the provider said", perr.Code)
+		case err != nil:
+			fmt.Println("refused:", errors.Is(err, client.ErrBadCallback))
+		default:
+			fmt.Println("signed in:", res.User.Subject, res.User.Name, res.Token.AccessToken != "")
+		}
+		http.Redirect(w, r, "/", http.StatusFound)
+	})
+
+	op.SignIn(confidanttest.Browser(), app.URL+"/auth/login", confidanttest.User{Subject: "ada"})
+	http.Get(app.URL + "/auth/callback?code=stolen&state=forged") // no token request
+	// Output:
+	// signed in: ada Ada Lovelace true
+	// refused: true
 }
 
 // NewLogin builds the authorization URL of one sign-in attempt, with a fresh
@@ -71,7 +130,7 @@ func ExampleClient_NewLogin() {
 		Issuer:  "https://id.example.com/",
 		AuthURL: "https://id.example.com/authorize", TokenURL: "https://id.example.com/oauth/token",
 		JWKSURL: "https://id.example.com/.well-known/jwks.json",
-	}, nil)
+	})
 	c, _ := client.New(client.Config{Provider: prov, ClientID: "my-app", ClientSecret: "s3cret",
 		RedirectURL: "https://app.example.com/auth/callback", Scopes: []string{"openid", "profile", "email", "offline_access"}})
 
@@ -89,7 +148,7 @@ func ExampleClient_NewLogin() {
 }
 
 func ExampleNew_missingFields() {
-	prov, _ := client.NewProvider("example", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"}, nil)
+	prov, _ := client.NewProvider("example", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"})
 	_, err := client.New(client.Config{Provider: prov, ClientID: "my-app"})
 	fmt.Println(err)
 	// Output:
@@ -97,8 +156,8 @@ func ExampleNew_missingFields() {
 }
 
 // TokenSource keeps a token fresh outside a web request (a worker, a CLI):
-// it refreshes before expiry and hands every new token, rotated refresh
-// token included, to OnRefresh to persist. It composes with x/oauth2.
+// it refreshes before expiry; a new token carries the rotated refresh
+// token, to persist. It composes with x/oauth2.
 func ExampleClient_TokenSource() {
 	// A token endpoint that rotates refresh tokens, standing in for the
 	// provider's.
@@ -110,22 +169,20 @@ func ExampleClient_TokenSource() {
 		fmt.Fprintf(w, `{"access_token":"at-%d","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-%d"}`, n, n)
 	}))
 	defer tokenEndpoint.Close()
-	prov, _ := client.NewProvider("example", client.Endpoints{AuthURL: tokenEndpoint.URL + "/authorize", TokenURL: tokenEndpoint.URL + "/token"}, nil)
+	prov, _ := client.NewProvider("example", client.Endpoints{AuthURL: tokenEndpoint.URL + "/authorize", TokenURL: tokenEndpoint.URL + "/token"})
 	c, _ := client.New(client.Config{Provider: prov, ClientID: "worker", ClientSecret: "s3cret", RedirectURL: "http://localhost/cb"})
 
 	saved := &oauth2.Token{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: time.Now().Add(-time.Minute)} // expired: refreshed on first use
-	src := c.TokenSource(context.Background(), client.TokenSourceConfig{
-		Token: saved,
-		OnRefresh: func(t *oauth2.Token) error {
-			fmt.Println("persist", t.RefreshToken)
-			return nil
-		},
-	})
+	src := c.TokenSource(context.Background(), &client.Result{Token: saved})
 	// An *http.Client that sends it: oauth2.NewClient(ctx, src).
 	for range 2 {
 		tok, err := src.Token()
 		if err != nil {
 			panic(err)
+		}
+		if tok.RefreshToken != saved.RefreshToken {
+			fmt.Println("persist", tok.RefreshToken)
+			saved = tok
 		}
 		fmt.Println(tok.AccessToken)
 	}
@@ -149,7 +206,7 @@ func ExampleConfig_mutualTLS() {
 	defer op.Close()
 
 	ctx := context.Background()
-	prov, err := client.Discover(ctx, op.URL, client.WithHTTPClient(op.Client()))
+	prov, err := client.Discover(ctx, op.URL, client.WithHTTPClient(op.Client())) // trusts the stand-in's CA; none in production
 	if err != nil {
 		panic(err)
 	}
@@ -159,12 +216,11 @@ func ExampleConfig_mutualTLS() {
 		RedirectURL:       "https://app.example/auth/callback",
 		ClientCertificate: &cert,
 		FAPI:              "2.0",
-		HTTPClient:        op.Client(), // trusts the stand-in's CA; nil in production
 	})
 	if err != nil {
 		panic(err)
 	}
-	tok, err := c.TokenSource(ctx, client.TokenSourceConfig{Token: &oauth2.Token{RefreshToken: "rt-0"}}).Token()
+	tok, err := c.TokenSource(ctx, &client.Result{Token: &oauth2.Token{RefreshToken: "rt-0"}}).Token()
 	if err != nil {
 		panic(err)
 	}

@@ -28,12 +28,12 @@ func TestFAPIRefusals(t *testing.T) {
 	rs, _ := rsa.GenerateKey(rand.Reader, 2048)
 	discovered, _ := client.Keycloak("https://sso.example.com", "r") // discovered on first use: no request here
 	byHand, _ := client.NewProvider("p", client.Endpoints{Issuer: "https://p.example", AuthURL: "https://p.example/a", TokenURL: "https://p.example/t",
-		JWKSURL: "https://p.example/k"}, nil)
+		JWKSURL: "https://p.example/k"})
 	tenants, _ := client.Discover(context.Background(), "http://127.0.0.1:1", client.WithTenants("t1"))
 	entra, _ := client.Entra("72f988bf-86f1-41af-91ab-2d7cd011db47")
 	good := func() client.Config {
 		return client.Config{Provider: discovered, ClientID: "c", RedirectURL: "https://app.example/auth/callback",
-			PrivateKey: ec, DPoP: true, FAPI: "2.0"}
+			PrivateKey: &client.PrivateKey{Key: ec}, DPoP: true, FAPI: "2.0"}
 	}
 	for _, tc := range []struct {
 		name   string
@@ -42,7 +42,7 @@ func TestFAPIRefusals(t *testing.T) {
 	}{
 		{"a client secret", func(c *client.Config) { c.ClientSecret = "s" }, "ClientSecret"},
 		{"no key", func(c *client.Config) { c.PrivateKey = nil }, "PrivateKey"},
-		{"RS256", func(c *client.Config) { c.PrivateKey, c.PrivateKeyAlg = rs, "RS256" }, "PS256"},
+		{"RS256", func(c *client.Config) { c.PrivateKey = &client.PrivateKey{Key: rs, Alg: "RS256"} }, "PS256"},
 		{"client_secret_post", func(c *client.Config) { c.AuthStyle = client.AuthStylePost; c.ClientSecret = "" }, "AuthStyle"},
 		{"no sender constraint", func(c *client.Config) { c.DPoP = false }, "DPoP"},
 		{"metadata by hand", func(c *client.Config) { c.Provider = byHand }, "discovery"},
@@ -65,17 +65,17 @@ func TestFAPIRefusals(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", profile, err)
 		}
-		if want := map[string]string{"2.0": "", "2.0-message-signing": "jwt"}[profile]; c.ResponseMode() != want {
-			t.Errorf("%s: ResponseMode %q, want %q", profile, c.ResponseMode(), want)
+		if want := map[string]string{"2.0": "", "2.0-message-signing": "jwt"}[profile]; client.ResponseMode(c) != want {
+			t.Errorf("%s: ResponseMode %q, want %q", profile, client.ResponseMode(c), want)
 		}
 	}
 	cfg := good()
-	cfg.PrivateKey = rs // no alg named: PS256 under the profile
+	cfg.PrivateKey = &client.PrivateKey{Key: rs} // no alg named: PS256 under the profile
 	if _, err := client.New(cfg); err != nil {
 		t.Errorf("an RSA key: %v", err)
 	}
 	_, ed, _ := ed25519.GenerateKey(rand.Reader)
-	cfg.PrivateKey = ed // EdDSA
+	cfg.PrivateKey = &client.PrivateKey{Key: ed} // EdDSA
 	if _, err := client.New(cfg); err != nil {
 		t.Errorf("an Ed25519 key: %v", err)
 	}
@@ -93,6 +93,7 @@ func TestClientCertificate(t *testing.T) {
 	cert := selfSigned(t)
 	otherKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	discovered, _ := client.Keycloak("https://sso.example.com", "r")
+	ownTransport, _ := client.Keycloak("https://sso.example.com", "r", client.WithHTTPClient(&http.Client{Transport: roundTripFunc(nil)}))
 	base := func() client.Config {
 		c := cert
 		return client.Config{Provider: discovered, ClientID: "c", RedirectURL: "https://app.example/auth/callback", ClientCertificate: &c}
@@ -108,8 +109,10 @@ func TestClientCertificate(t *testing.T) {
 		{"no certificate in it", func(c *client.Config) { c.ClientCertificate = &tls.Certificate{PrivateKey: otherKey} }, "no certificate"},
 		{"another key", func(c *client.Config) { c.ClientCertificate.PrivateKey = otherKey }, "not the key of its certificate"},
 		{"a key that cannot sign", func(c *client.Config) { c.ClientCertificate.PrivateKey = "secret" }, "crypto.Signer"},
-		{"a transport of its own", func(c *client.Config) { c.HTTPClient = &http.Client{Transport: roundTripFunc(nil)} }, "HTTPClient.Transport"},
-		{"FAPI without DPoP or certificate", func(c *client.Config) { c.ClientCertificate, c.PrivateKey, c.FAPI = nil, otherKey, "2.0" }, "ClientCertificate"},
+		{"a transport of its own", func(c *client.Config) { c.Provider = ownTransport }, "WithHTTPClient"},
+		{"FAPI without DPoP or certificate", func(c *client.Config) {
+			c.ClientCertificate, c.PrivateKey, c.FAPI = nil, &client.PrivateKey{Key: otherKey}, "2.0"
+		}, "ClientCertificate"},
 		{"FAPI message signing without a key", func(c *client.Config) { c.FAPI = "2.0-message-signing" }, "PrivateKey"},
 		{"FAPI with neither key nor certificate", func(c *client.Config) { c.ClientCertificate, c.FAPI, c.DPoP = nil, "2.0", true }, "ClientCertificate"},
 	} {
@@ -138,8 +141,8 @@ func TestClientCertificate(t *testing.T) {
 	if tr, err := plain.Transport(nil); tr != nil || err != nil {
 		t.Errorf("Transport without a certificate: %v %v, want nil (the default) as given", tr, err)
 	}
-	if _, err := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/a", TokenURL: "https://p.example/t",
-		MTLSAliases: map[string]string{"token_endpoint": "http://mtls.p.example/t"}}, nil); !errors.Is(err, client.ErrConfig) {
+	if _, err := client.NewProvider("p", client.WithMTLSAliases(client.Endpoints{AuthURL: "https://p.example/a", TokenURL: "https://p.example/t"},
+		map[string]string{"token_endpoint": "http://mtls.p.example/t"})); !errors.Is(err, client.ErrConfig) {
 		t.Errorf("an http alias: %v, want ErrConfig", err)
 	}
 }

@@ -23,7 +23,7 @@ func hostileClient(t *testing.T, op *hostile.OP, fetchUserInfo bool) *client.Cli
 		t.Fatal(err)
 	}
 	c, err := client.New(client.Config{Provider: prov, ClientID: "rp", ClientSecret: "s", RedirectURL: "http://127.0.0.1:1/cb",
-		HTTPClient: hc, FetchUserInfo: fetchUserInfo})
+		FetchUserInfo: fetchUserInfo})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestProviderFaults(t *testing.T) {
 			tc.setup(op)
 			l, cd := code(t, c)
 			start := time.Now()
-			_, err := c.Exchange(context.Background(), cd, l)
+			_, err := c.Callback(context.Background(), url.Values{"code": {cd}, "state": {l.State}}, l)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err %v, want %v", err, tc.want)
 			}
@@ -130,12 +130,12 @@ func TestResponseBodiesBounded(t *testing.T) {
 				c := hostileClient(t, op, false)
 				l, cd := code(t, c)
 				op.SetJWKSFault(huge) // before the first key fetch
-				_, err = c.Exchange(context.Background(), cd, l)
+				_, err = c.Callback(context.Background(), url.Values{"code": {cd}, "state": {l.State}}, l)
 			case "token":
 				c := hostileClient(t, op, false)
 				l, cd := code(t, c)
 				op.SetTokenFault(huge)
-				_, err = c.Exchange(context.Background(), cd, l)
+				_, err = c.Callback(context.Background(), url.Values{"code": {cd}, "state": {l.State}}, l)
 			}
 			if !errors.Is(err, client.ErrResponseTooLarge) {
 				t.Errorf("10 MB %s answer: %v, want ErrResponseTooLarge", endpoint, err)
@@ -150,13 +150,13 @@ func TestJWKSDownWithCachedKeys(t *testing.T) {
 	op := hostile.New(t)
 	c := hostileClient(t, op, false)
 	l, cd := code(t, c)
-	if _, err := c.Exchange(context.Background(), cd, l); err != nil {
+	if _, err := c.Callback(context.Background(), url.Values{"code": {cd}, "state": {l.State}}, l); err != nil {
 		t.Fatal(err)
 	}
 	op.SetJWKSFault(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) })
 	for range 3 {
 		l, cd := code(t, c)
-		if _, err := c.Exchange(context.Background(), cd, l); err != nil {
+		if _, err := c.Callback(context.Background(), url.Values{"code": {cd}, "state": {l.State}}, l); err != nil {
 			t.Fatalf("with the JWKS endpoint down: %v", err)
 		}
 	}
@@ -181,7 +181,7 @@ func TestDiscoveryDownAtStartup(t *testing.T) {
 	op.SetDiscoveryFault(nil)
 	time.Sleep(5 * time.Millisecond)
 	l, cd := code(t, c)
-	if _, err := c.Exchange(context.Background(), cd, l); err != nil {
+	if _, err := c.Callback(context.Background(), url.Values{"code": {cd}, "state": {l.State}}, l); err != nil {
 		t.Fatalf("after recovery: %v", err)
 	}
 }

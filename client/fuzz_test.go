@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -96,7 +97,7 @@ func FuzzTokenResponse(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := c.Exchange(context.Background(), "code", l)
+		res, err := c.Callback(context.Background(), url.Values{"code": {"code"}, "state": {l.State}}, l)
 		if err == nil {
 			t.Fatalf("signed in from a forged token response: %+v", res.User)
 		}
@@ -140,7 +141,7 @@ func FuzzUserInfo(f *testing.F) {
 			json.NewEncoder(w).Encode(map[string]any{"access_token": "at", "token_type": "Bearer", "expires_in": 60, "id_token": op.idToken(l.Nonce)})
 		}
 		op.mu.Unlock()
-		res, err := c.Exchange(context.Background(), "code", l)
+		res, err := c.Callback(context.Background(), url.Values{"code": {"code"}, "state": {l.State}}, l)
 		if err != nil {
 			return
 		}

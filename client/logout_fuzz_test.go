@@ -59,7 +59,7 @@ func FuzzLogoutToken(f *testing.F) {
 			return
 		}
 		raw, _ := obj.CompactSerialize()
-		lt, err := c.VerifyLogoutToken(context.Background(), raw, maxAge)
+		lt, err := client.VerifyLogoutToken(c, context.Background(), raw, maxAge)
 		want := acceptable(m, iss, now, maxAge)
 		switch {
 		case err == nil && !want:

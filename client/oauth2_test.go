@@ -41,7 +41,7 @@ func TestPlainOAuth2Provider(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := client.New(client.Config{Provider: prov, ClientID: "id", ClientSecret: "secret", RedirectURL: "http://127.0.0.1:1/cb",
-		HTTPClient: hosts.Client(), AuthStyle: client.AuthStylePost})
+		AuthStyle: client.AuthStylePost})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestPlainOAuth2Provider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Exchange(context.Background(), cb.Query().Get("code"), l)
+	res, err := c.Callback(context.Background(), cb.Query(), l)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ func TestOfflineAccessAsksForConsent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, err := client.NewProvider("plain", client.Endpoints{AuthURL: op.Issuer + "/authorize", TokenURL: op.Issuer + "/oauth/token"}, nil)
+	plain, err := client.NewProvider("plain", client.Endpoints{AuthURL: op.Issuer + "/authorize", TokenURL: op.Issuer + "/oauth/token"})
 	if err != nil {
 		t.Fatal(err)
 	}

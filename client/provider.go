@@ -115,6 +115,9 @@ var defaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
 // Discover refuses it unless WithTenants names the tenants the app accepts
 // (or WithAnyTenant accepts every one).
 //
+// An issuer on plain http that is not a loopback host is discovered on
+// first use, once a Client allowed it (Config.AllowInsecureHTTP).
+//
 // Options: WithName, WithHTTPClient, WithRetryInterval,
 // WithTenants, WithAnyTenant.
 func Discover(ctx context.Context, issuer string, opts ...ProviderOption) (*Provider, error) {
@@ -123,6 +126,11 @@ func Discover(ctx context.Context, issuer string, opts ...ProviderOption) (*Prov
 		RetryInterval: o.retryInterval, Tenants: o.tenants, AnyTenant: o.anyTenant})
 	if err != nil {
 		return nil, err
+	}
+	if u, _ := url.Parse(issuer); !netx.SecureOrLoopback(u) {
+		// Nothing over plain http before a Client opts in
+		// (Config.AllowInsecureHTTP): New refuses it otherwise.
+		return p, nil
 	}
 	if _, err := p.resolve(ctx); err != nil && !errors.Is(err, ErrProviderUnavailable) {
 		return nil, err

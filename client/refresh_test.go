@@ -36,7 +36,7 @@ func signIn(t *testing.T, op *devprovider.Provider, now *time.Time, mu *sync.Mut
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Exchange(context.Background(), cb.Query().Get("code"), l)
+	res, err := c.Callback(context.Background(), cb.Query(), l)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,26 +44,16 @@ func signIn(t *testing.T, op *devprovider.Provider, now *time.Time, mu *sync.Mut
 }
 
 // TestStandaloneTokenSource: a background job's token source refreshes
-// once however many goroutines ask, reports the rotated token for
-// persistence, and reports a revoked refresh token as ErrRefreshRevoked.
+// once however many goroutines ask, hands every one the rotated refresh
+// token to persist, and reports a revoked refresh token as
+// ErrRefreshRevoked.
 func TestStandaloneTokenSource(t *testing.T) {
 	op := startOP(t)
 	var mu sync.Mutex
 	now := time.Now()
 	c, res := signIn(t, op, &now, &mu)
 
-	var persisted []*oauth2.Token
-	var pmu sync.Mutex
-	ts := c.TokenSource(context.Background(), client.TokenSourceConfig{
-		Token:    res.Token,
-		Previous: client.Previous{Issuer: res.Issuer, Subject: res.User.Subject},
-		OnRefresh: func(tok *oauth2.Token) error {
-			pmu.Lock()
-			defer pmu.Unlock()
-			persisted = append(persisted, tok)
-			return nil
-		},
-	})
+	ts := c.TokenSource(context.Background(), res)
 	before := op.Count(devprovider.PathToken)
 	tok, err := ts.Token()
 	if err != nil || tok.AccessToken != res.Token.AccessToken || op.Count(devprovider.PathToken) != before {
@@ -74,7 +64,7 @@ func TestStandaloneTokenSource(t *testing.T) {
 	now = now.Add(10 * time.Minute)
 	mu.Unlock()
 	var wg sync.WaitGroup
-	got := make([]string, 20)
+	got := make([]*oauth2.Token, 20)
 	for i := range got {
 		wg.Add(1)
 		go func() {
@@ -84,21 +74,22 @@ func TestStandaloneTokenSource(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			got[i] = tok.AccessToken
+			got[i] = tok
 		}()
 	}
 	wg.Wait()
 	if n := op.Count(devprovider.PathToken) - before; n != 1 {
 		t.Errorf("%d refreshes, want 1", n)
 	}
-	if len(persisted) != 1 || persisted[0].RefreshToken == res.Token.RefreshToken || persisted[0].AccessToken != got[0] {
-		t.Fatalf("persisted %d tokens; want the one rotated token", len(persisted))
+	if got[0].RefreshToken == res.Token.RefreshToken {
+		t.Fatal("the refreshed token does not carry the rotated refresh token")
 	}
 	for _, g := range got {
-		if g != got[0] {
+		if g.AccessToken != got[0].AccessToken || g.RefreshToken != got[0].RefreshToken {
 			t.Error("goroutines got different tokens")
 		}
 	}
+	persisted := got
 	if op.RefreshTokenValid(res.Token.RefreshToken) || !op.RefreshTokenValid(persisted[0].RefreshToken) {
 		t.Error("the provider should honour only the rotated refresh token")
 	}
@@ -114,27 +105,63 @@ func TestStandaloneTokenSource(t *testing.T) {
 	}
 }
 
+// TestRefreshResult: Refresh takes the Result of the sign-in and returns
+// one to refresh with next: the rotated refresh token, the identity kept
+// (a new ID token verified against it), and the old refresh token dead.
+func TestRefreshResult(t *testing.T) {
+	op := startOP(t)
+	var mu sync.Mutex
+	now := time.Now()
+	c, res := signIn(t, op, &now, &mu)
+	r1, err := c.Refresh(context.Background(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.Token.RefreshToken == res.Token.RefreshToken || r1.User.Subject != res.User.Subject || r1.IDToken == "" || r1.Issuer != res.Issuer {
+		t.Fatalf("refreshed: rotated %v, subject %q, ID token %v, issuer %q", r1.Token.RefreshToken != res.Token.RefreshToken,
+			r1.User.Subject, r1.IDToken != "", r1.Issuer)
+	}
+	r2, err := c.Refresh(context.Background(), r1)
+	if err != nil {
+		t.Fatalf("refreshing the refreshed result: %v", err)
+	}
+	forged := *r2
+	forged.User.Subject = "another-user"
+	if _, err := c.Refresh(context.Background(), &forged); !errors.Is(err, client.ErrIdentityChanged) {
+		t.Errorf("another subject: %v, want ErrIdentityChanged", err)
+	}
+	if _, err := c.Refresh(context.Background(), &client.Result{}); !errors.Is(err, client.ErrNoRefreshToken) {
+		t.Errorf("no refresh token: %v", err)
+	}
+}
+
 func TestRefreshChecksIdentity(t *testing.T) {
 	op := startOP(t)
 	var mu sync.Mutex
 	now := time.Now()
 	c, res := signIn(t, op, &now, &mu)
-	_, err := c.Refresh(context.Background(), res.Token.RefreshToken, client.Previous{Issuer: res.Issuer, Subject: "another-user"})
+	_, err := client.RefreshWith(c, context.Background(), res.Token.RefreshToken, client.Previous{Issuer: res.Issuer, Subject: "another-user"})
 	if !errors.Is(err, client.ErrIdentityChanged) {
 		t.Fatalf("err %v, want ErrIdentityChanged", err)
 	}
-	if _, err := c.Refresh(context.Background(), "", client.Previous{}); !errors.Is(err, client.ErrNoRefreshToken) {
+	if _, err := client.RefreshWith(c, context.Background(), "", client.Previous{}); !errors.Is(err, client.ErrNoRefreshToken) {
 		t.Errorf("no refresh token: %v", err)
 	}
 }
 
-// TestTokenSourceLeewayCap pins a bug: TokenSourceConfig.Leeway promised a
-// cap at half the token's lifetime that never applied (the issue time was
-// always unknown), so a leeway longer than the token's lifetime refreshed
-// on every call. The starting token's ExpiresIn and each refresh's time now
-// give the lifetime.
+// TestTokenSourceLeewayCap pins a bug: the token source's leeway promised
+// a cap at half the token's lifetime that never applied (the issue time
+// was always unknown), so a leeway longer than the token's lifetime (here
+// the minute's, with 40-second tokens) refreshed on every call. The
+// starting token's ExpiresIn and each refresh's time now give the
+// lifetime.
 func TestTokenSourceLeewayCap(t *testing.T) {
-	op := startOP(t)
+	op, err := devprovider.Start(devprovider.Config{AccessTokenLifetime: 40 * time.Second,
+		Clients: []devprovider.Client{{ID: clientID, Secret: secret, Redirects: []string{redirect}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(op.Close)
 	var mu sync.Mutex
 	now := time.Now()
 	c, res := signIn(t, op, &now, &mu)
@@ -142,8 +169,10 @@ func TestTokenSourceLeewayCap(t *testing.T) {
 		t.Fatalf("the token response's expires_in is not kept: ExpiresIn %d", res.Token.ExpiresIn)
 	}
 	life := time.Duration(res.Token.ExpiresIn) * time.Second
-	ts := c.TokenSource(context.Background(), client.TokenSourceConfig{Token: res.Token, Leeway: 2 * life,
-		Previous: client.Previous{Issuer: res.Issuer, Subject: res.User.Subject}})
+	if life >= 2*time.Minute {
+		t.Fatalf("tokens of %v: the minute's leeway is not capped", life)
+	}
+	ts := c.TokenSource(context.Background(), res)
 	before := op.Count(devprovider.PathToken)
 	advance := func(d time.Duration) {
 		mu.Lock()
@@ -154,7 +183,7 @@ func TestTokenSourceLeewayCap(t *testing.T) {
 		wait time.Duration
 		want int // token requests so far
 	}{
-		{0, 0},                      // fresh: not due, although Leeway exceeds the lifetime
+		{0, 0},                      // fresh: not due, although the leeway exceeds the lifetime
 		{life/2 - time.Second, 0},   // still in the first half
 		{2 * time.Second, 1},        // past half: refreshed
 		{0, 1},                      // the refreshed token is fresh

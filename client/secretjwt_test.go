@@ -66,7 +66,7 @@ func TestSecretJWT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Exchange(context.Background(), cb.Query().Get("code"), l)
+	res, err := c.Callback(context.Background(), cb.Query(), l)
 	if err != nil {
 		t.Fatalf("sign-in: %v", err)
 	}
@@ -74,7 +74,7 @@ func TestSecretJWT(t *testing.T) {
 	rt := res.Token.RefreshToken
 	for i, step := range []time.Duration{10 * time.Minute, 25 * time.Minute, 20 * time.Minute, 50 * time.Minute} {
 		clock.Add(step) // 10, 35, 55, 105 minutes after the first secret
-		r, err := c.Refresh(context.Background(), rt, prev)
+		r, err := client.RefreshWith(c, context.Background(), rt, prev)
 		if err != nil {
 			t.Fatalf("refresh %d: %v", i, err)
 		}
@@ -95,7 +95,7 @@ func TestSecretJWT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c2.Exchange(context.Background(), cb2.Query().Get("code"), l2); !errors.Is(err, client.ErrTokenRequest) {
+	if _, err := c2.Callback(context.Background(), cb2.Query(), l2); !errors.Is(err, client.ErrTokenRequest) {
 		t.Errorf("a secret signed by another key: %v, want ErrTokenRequest", err)
 	}
 }
@@ -103,7 +103,7 @@ func TestSecretJWT(t *testing.T) {
 // TestSecretJWTConfig: a SecretJWT without what Apple needs, with a key it
 // cannot sign with, or beside a ClientSecret is refused at New.
 func TestSecretJWTConfig(t *testing.T) {
-	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p/a", TokenURL: "https://p/t"}, nil)
+	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p/a", TokenURL: "https://p/t"})
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)

@@ -34,7 +34,7 @@ func TestTenantRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := client.New(client.Config{Provider: prov, ClientID: "multi", ClientSecret: "s", RedirectURL: redirect,
-		HTTPClient: hosts.Client(), Scopes: []string{"openid", "profile", "offline_access"}})
+		Scopes: []string{"openid", "profile", "offline_access"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestTenantRefresh(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := c.Exchange(context.Background(), cb.Query().Get("code"), l)
+		res, err := c.Callback(context.Background(), cb.Query(), l)
 		if err != nil {
 			t.Fatalf("sign-in in %s: %v", tid, err)
 		}
@@ -59,14 +59,14 @@ func TestTenantRefresh(t *testing.T) {
 		t.Fatalf("issuers %q, %q", ra.Issuer, rb.Issuer)
 	}
 	prev := client.Previous{Issuer: ra.Issuer, Subject: ra.User.Subject}
-	r, err := c.Refresh(context.Background(), ra.Token.RefreshToken, prev)
+	r, err := client.RefreshWith(c, context.Background(), ra.Token.RefreshToken, prev)
 	if err != nil {
 		t.Fatalf("refresh within the tenant: %v", err)
 	}
 	if r.IDToken == "" || r.Issuer != ra.Issuer {
 		t.Errorf("refreshed ID token %d bytes, issuer %q; want one from %q", len(r.IDToken), r.Issuer, ra.Issuer)
 	}
-	if _, err := c.Refresh(context.Background(), rb.Token.RefreshToken, prev); !errors.Is(err, client.ErrIdentityChanged) {
+	if _, err := client.RefreshWith(c, context.Background(), rb.Token.RefreshToken, prev); !errors.Is(err, client.ErrIdentityChanged) {
 		t.Errorf("another tenant's refresh for this session: %v, want ErrIdentityChanged", err)
 	}
 }
@@ -91,7 +91,7 @@ func TestTenantRefreshKeepsIssuer(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := client.New(client.Config{Provider: prov, ClientID: "multi", ClientSecret: "s", RedirectURL: redirect,
-		HTTPClient: hosts.Client(), Scopes: []string{"openid", "profile", "offline_access"}})
+		Scopes: []string{"openid", "profile", "offline_access"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestTenantRefreshKeepsIssuer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := c.Exchange(t.Context(), cb.Query().Get("code"), l)
+		res, err := c.Callback(t.Context(), cb.Query(), l)
 		if err != nil {
 			t.Fatalf("sign-in in %s: %v", tid, err)
 		}
@@ -126,12 +126,12 @@ func TestTenantRefreshKeepsIssuer(t *testing.T) {
 		{"a session of another issuer", func() string { return signIn(a).Token.RefreshToken }, emulate.EntraIssuer("33333333-3333-3333-3333-333333333333")},
 		{"a session of the template", func() string { return signIn(a).Token.RefreshToken }, emulate.EntraIssuer("{tenantid}")},
 	} {
-		_, err := c.Refresh(t.Context(), tc.refresh(), client.Previous{Issuer: tc.issuer, Subject: same.ID})
+		_, err := client.RefreshWith(c, t.Context(), tc.refresh(), client.Previous{Issuer: tc.issuer, Subject: same.ID})
 		if !errors.Is(err, client.ErrIdentityChanged) {
 			t.Errorf("%s: %v, want ErrIdentityChanged", tc.name, err)
 		}
 	}
-	r, err := c.Refresh(t.Context(), ra.Token.RefreshToken, client.Previous{Issuer: ra.Issuer, Subject: same.ID})
+	r, err := client.RefreshWith(c, t.Context(), ra.Token.RefreshToken, client.Previous{Issuer: ra.Issuer, Subject: same.ID})
 	if err != nil || r.Issuer != ra.Issuer {
 		t.Errorf("a refresh within the tenant: %v", err)
 	}
@@ -251,7 +251,7 @@ func TestTenantIssuers(t *testing.T) {
 			}
 			newClient := func(mode string) *client.Client {
 				c, err := client.New(client.Config{Provider: prov, ClientID: "multi", ClientSecret: "s", RedirectURL: redirect,
-					HTTPClient: hosts.Client(), ResponseMode: mode})
+					ResponseMode: mode})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -300,18 +300,18 @@ func TestTenantIssuers(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					_, err = cq.Exchange(t.Context(), cb.Query().Get("code"), l)
+					_, err = cq.Callback(t.Context(), cb.Query(), l)
 					return err
 				}, client.ErrInvalidIDToken},
 				{"RFC 9207 iss", true, func(tc tenantCase) error {
-					return cq.CheckResponseIssuer(t.Context(), url.Values{"iss": {tc.iss}, "code": {"x"}})
+					return client.CheckResponseIssuer(cq, t.Context(), url.Values{"iss": {tc.iss}, "code": {"x"}})
 				}, client.ErrResponseIssuer},
 				{"JARM response", false, func(tc tenantCase) error {
-					_, err := cj.AuthorizationResponse(t.Context(), url.Values{"response": {op.Sign(claimsOf(tc, map[string]any{"code": "x", "state": "s"}))}})
+					_, err := client.AuthorizationResponse(cj, t.Context(), url.Values{"response": {op.Sign(claimsOf(tc, map[string]any{"code": "x", "state": "s"}))}})
 					return err
 				}, client.ErrResponseJWT},
 				{"logout token", false, func(tc tenantCase) error {
-					_, err := cq.VerifyLogoutToken(t.Context(), op.Sign(claimsOf(tc, map[string]any{"sub": "ua", "jti": rand.Text(),
+					_, err := client.VerifyLogoutToken(cq, t.Context(), op.Sign(claimsOf(tc, map[string]any{"sub": "ua", "jti": rand.Text(),
 						"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}}})), time.Minute)
 					return err
 				}, client.ErrInvalidLogoutToken},

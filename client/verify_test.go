@@ -57,7 +57,7 @@ func TestExchangeChecksConfiguredACR(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := after.Exchange(t.Context(), cb.Query().Get("code"), l)
+			res, err := after.Callback(t.Context(), cb.Query(), l)
 			if !tc.ok {
 				if !errors.Is(err, client.ErrInsufficientAuthentication) {
 					t.Errorf("Exchange with acr %s: %v, want ErrInsufficientAuthentication", tc.acr, err)
