@@ -373,7 +373,7 @@ func TestAppClientRenews(t *testing.T) {
 		grantTypes: []string{"authorization_code", "refresh_token", "client_credentials"},
 		features:   map[string]any{"clientCredentials": map[string]any{"enabled": true}},
 		resources:  map[string]map[string]string{"https://reports.example/": {"scope": "reports:write"}},
-		client:     func(c *client.Config) { c.HTTPClient = &http.Client{Transport: noExpiresIn{}} },
+		client:     func(c *client.Config) { c.Provider = withTransport(t, c.Provider, noExpiresIn{}) },
 		mw: func(c *middleware.Config) {
 			c.Now = clock
 			c.APIs = append(c.APIs, middleware.API{Name: "reports", BaseURL: api.URL + "/",

@@ -37,8 +37,7 @@ func TestApplePreset(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := client.New(client.Config{Provider: prov, ClientID: "com.example.web", RedirectURL: appURL + "/auth/callback",
-			HTTPClient: hosts.Client(), Now: clock.Now,
+		c, err := client.New(client.Config{Provider: prov, ClientID: "com.example.web", RedirectURL: appURL + "/auth/callback", Now: clock.Now,
 			SecretJWT: &client.SecretJWT{Key: key, KeyID: "ABC123DEFG", Issuer: "DEF123GHIJ"}})
 		if err != nil {
 			t.Fatal(err)

@@ -422,7 +422,7 @@ func TestTrustedOrigins(t *testing.T) {
 			t.Errorf("trusted %v: sign-out from the dev server's page: %d, signed out %v", trusted, resp.StatusCode, signedOut)
 		}
 	}
-	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"}, nil)
+	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"})
 	c, _ := client.New(client.Config{Provider: prov, ClientID: "c", ClientSecret: "s", RedirectURL: "https://app.example/auth/callback"})
 	store, _ := newStore()
 	for origin, ok := range map[string]bool{dev: true, "localhost:5173/path": false} {
@@ -526,7 +526,7 @@ func TestProxyHeadersAndLimits(t *testing.T) {
 		t.Errorf("MaxRequestBody -1: %d, want 200", s)
 	}
 
-	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"}, nil)
+	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"})
 	c, _ := client.New(client.Config{Provider: prov, ClientID: "c", ClientSecret: "s", RedirectURL: "https://app.example/auth/callback"})
 	store, _ := newStore()
 	for _, h := range []string{"Cookie", "authorization", "Host", "Connection"} {
@@ -557,7 +557,7 @@ func (zeros) Read(p []byte) (int, error) {
 // not even on a WebSocket handshake), in any case; an API's own headers
 // pass.
 func TestForwardHeadersRefused(t *testing.T) {
-	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"}, nil)
+	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"})
 	c, _ := client.New(client.Config{Provider: prov, ClientID: "c", ClientSecret: "s", RedirectURL: "https://app.example/auth/callback"})
 	store, _ := newStore()
 	newWith := func(h string) error {

@@ -93,7 +93,6 @@ func newCertified(t *testing.T, o certifiedOptions) *certified {
 			FetchUserInfo: true} // a strict provider puts profile and e-mail claims in userinfo only
 		userinfo := s.op.Issuer + "/me"
 		if o.tls {
-			ccfg.HTTPClient = &http.Client{Transport: s.op.CA.Transport(), Timeout: 10 * time.Second}
 			userinfo = s.op.MTLS + "/me"
 		}
 		if o.clock != nil {
@@ -447,7 +446,7 @@ func TestPrivateKeyJWT(t *testing.T) {
 				},
 				client: func(c *client.Config) {
 					// PAR too, except where the exchange is to be refused.
-					c.ClientSecret, c.PrivateKey, c.PrivateKeyID, c.PrivateKeyAlg, c.PAR = "", kmsKey{tc.key}, "k1", tc.alg, tc.ok
+					c.ClientSecret, c.PrivateKey, c.PAR = "", &client.PrivateKey{Key: kmsKey{tc.key}, KeyID: "k1", Alg: tc.alg}, tc.ok
 				},
 				op: func(c *certop.Config) { c.StrictAssertionAudience = true },
 				mw: rec.install,
@@ -584,7 +583,7 @@ func TestRequestObject(t *testing.T) {
 					c.RequireSignedRequestObject, c.RequestObjectSigningAlg = true, "ES256"
 				},
 				client: func(c *client.Config) {
-					c.ClientSecret, c.PrivateKey, c.PrivateKeyID, c.RequestObject = "", kmsKey{key}, "k1", tc.signed
+					c.ClientSecret, c.PrivateKey, c.RequestObject = "", &client.PrivateKey{Key: kmsKey{key}, KeyID: "k1"}, tc.signed
 				},
 				mw: rec.install,
 			})
@@ -636,7 +635,7 @@ func TestRequestObject(t *testing.T) {
 			}
 		})
 	}
-	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"}, nil)
+	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"})
 	if _, err := client.New(client.Config{Provider: prov, ClientID: "c", ClientSecret: "s", RedirectURL: "https://app.example/auth/callback", RequestObject: true}); !errors.Is(err, client.ErrConfig) || !strings.Contains(err.Error(), "PrivateKey") {
 		t.Errorf("RequestObject without a key: %v, want ErrConfig naming PrivateKey", err)
 	}
@@ -748,7 +747,7 @@ func TestFAPI(t *testing.T) {
 					}
 				},
 				client: func(c *client.Config) {
-					c.ClientSecret, c.PrivateKey, c.PrivateKeyID, c.DPoP, c.FAPI = "", kmsKey{key}, "k1", true, tc.profile
+					c.ClientSecret, c.PrivateKey, c.DPoP, c.FAPI = "", &client.PrivateKey{Key: kmsKey{key}, KeyID: "k1"}, true, tc.profile
 				},
 				op: func(c *certop.Config) {
 					fapiKeys(t, opRSA, opEC)(c)
@@ -828,7 +827,7 @@ func TestFAPIResponseIssuerRequired(t *testing.T) {
 			c.Secret, c.AuthMethod, c.JWKS, c.IDTokenSignedResponseAlg = "", "private_key_jwt", &certop.JWKS{Keys: []json.RawMessage{jwk}}, "PS256"
 		},
 		client: func(c *client.Config) {
-			c.ClientSecret, c.PrivateKey, c.PrivateKeyID, c.DPoP, c.FAPI = "", kmsKey{key}, "k1", true, "2.0"
+			c.ClientSecret, c.PrivateKey, c.DPoP, c.FAPI = "", &client.PrivateKey{Key: kmsKey{key}, KeyID: "k1"}, true, "2.0"
 			prov = c.Provider
 		},
 		op: func(c *certop.Config) {
@@ -837,7 +836,7 @@ func TestFAPIResponseIssuerRequired(t *testing.T) {
 		},
 		mw: rec.install,
 	})
-	ep, err := prov.Endpoints(t.Context())
+	ep, err := discovered(t.Context(), prov)
 	if err != nil || ep.ResponseIss {
 		t.Fatalf("discovery: %v, ResponseIss %v; want it not advertised", err, ep.ResponseIss)
 	}

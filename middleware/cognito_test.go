@@ -33,8 +33,7 @@ func TestCognitoPreset(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := client.New(client.Config{Provider: prov, ClientID: "cog-app", ClientSecret: "cog-secret", RedirectURL: appURL + "/auth/callback",
-			HTTPClient: hosts.Client(), Now: clock.Now, Scopes: []string{"openid", "profile", "email", "offline_access"}})
+		c, err := client.New(client.Config{Provider: prov, ClientID: "cog-app", ClientSecret: "cog-secret", RedirectURL: appURL + "/auth/callback", Now: clock.Now, Scopes: []string{"openid", "profile", "email", "offline_access"}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -239,7 +239,7 @@ func TestOnlyAsymmetricAlgs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ep, err := prov.Endpoints(context.Background())
+	ep, err := discovered(context.Background(), prov)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -111,7 +111,7 @@ func TestDPoPNonceWithoutResponseRequest(t *testing.T) {
 		c.APITransport = noRequest{}
 	}, client: func(c *client.Config) {
 		c.DPoP = true
-		c.HTTPClient = &http.Client{Transport: noRequest{}}
+		c.Provider = withTransport(t, c.Provider, noRequest{})
 	}})
 	hc := s.signIn(t, "alice")
 	if status, body := testenv.APIRequest(t, hc, s.app.URL); status != 200 {
@@ -141,7 +141,7 @@ func (p *panicky) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestRefreshPanicRecovered(t *testing.T) {
 	tr := &panicky{}
 	clock := &testenv.Clock{}
-	s := newCertified(t, certifiedOptions{accessTTL: 60, clock: clock, client: func(c *client.Config) { c.HTTPClient = &http.Client{Transport: tr} },
+	s := newCertified(t, certifiedOptions{accessTTL: 60, clock: clock, client: func(c *client.Config) { c.Provider = withTransport(t, c.Provider, tr) },
 		mw: func(c *middleware.Config) { c.RetryAfter = time.Second }})
 	hc := s.signIn(t, "alice")
 	clock.Add(61 * time.Second) // expired, for the app: the request needs the refresh

@@ -60,7 +60,7 @@ func newEntra(t *testing.T, popts ...client.ProviderOption) *entraSetup {
 			t.Fatal(err)
 		}
 		c, err := client.New(client.Config{Provider: prov, ClientID: "multi-app", ClientSecret: "multi-secret",
-			RedirectURL: appURL + "/auth/callback", HTTPClient: s.hosts.Client(), Now: s.clock.Now,
+			RedirectURL: appURL + "/auth/callback", Now: s.clock.Now,
 			Scopes: []string{"openid", "profile", "email", "offline_access"}})
 		if err != nil {
 			t.Fatal(err)
@@ -226,7 +226,7 @@ func TestEntraIssuerOfAnotherTenant(t *testing.T) {
 			t.Fatal(err)
 		}
 		c, err := client.New(client.Config{Provider: prov, ClientID: "multi-app", ClientSecret: "multi-secret",
-			RedirectURL: appURL + "/auth/callback", HTTPClient: hosts.Client()})
+			RedirectURL: appURL + "/auth/callback"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -275,7 +275,7 @@ func TestEntraPreset(t *testing.T) {
 			t.Fatal(err)
 		}
 		c, err := client.New(client.Config{Provider: prov, ClientID: "app", ClientSecret: "secret",
-			RedirectURL: appURL + "/auth/callback", HTTPClient: hosts.Client()})
+			RedirectURL: appURL + "/auth/callback"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -338,7 +338,7 @@ func TestEntraPreset(t *testing.T) {
 }
 
 // TestEntraCertificate: an app that authenticates with a certificate
-// (PrivateKey and PrivateKeyCert) signs in at Entra, whose token endpoint
+// (PrivateKey with its Cert) signs in at Entra, whose token endpoint
 // checks the assertion as "Certificate credentials" says (x5t#S256, aud
 // the token endpoint); the same key without its certificate named, or a
 // certificate of another key, is refused at New or by Entra.
@@ -366,8 +366,8 @@ func TestEntraCertificate(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				c, err := client.New(client.Config{Provider: prov, ClientID: "app", PrivateKey: key, PrivateKeyCert: tc.cert, PrivateKeyAlg: "PS256",
-					RedirectURL: appURL + "/auth/callback", HTTPClient: hosts.Client()})
+				c, err := client.New(client.Config{Provider: prov, ClientID: "app", PrivateKey: &client.PrivateKey{Key: key, Cert: tc.cert, Alg: "PS256"},
+					RedirectURL: appURL + "/auth/callback"})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -392,7 +392,7 @@ func TestEntraCertificate(t *testing.T) {
 	}
 	other, _ := rsa.GenerateKey(rand.Reader, 2048)
 	prov, _ := client.Entra(contoso)
-	if _, err := client.New(client.Config{Provider: prov, ClientID: "app", PrivateKey: other, PrivateKeyCert: cert,
+	if _, err := client.New(client.Config{Provider: prov, ClientID: "app", PrivateKey: &client.PrivateKey{Key: other, Cert: cert},
 		RedirectURL: "https://app.example.com/auth/callback"}); !errors.Is(err, client.ErrConfig) {
 		t.Errorf("a certificate of another key: %v, want ErrConfig", err)
 	}

@@ -30,7 +30,7 @@ func Example() {
 		Issuer:  "https://id.example.com/",
 		AuthURL: "https://id.example.com/authorize", TokenURL: "https://id.example.com/oauth/token",
 		JWKSURL: "https://id.example.com/.well-known/jwks.json",
-	}, nil)
+	})
 	if err != nil {
 		panic(err)
 	}
@@ -77,7 +77,7 @@ func Example() {
 func newAuth(cfg middleware.Config) (*middleware.Auth, *session.CookieStore) {
 	prov, _ := client.NewProvider("example", client.Endpoints{Issuer: "https://id.example.com/",
 		AuthURL: "https://id.example.com/authorize", TokenURL: "https://id.example.com/oauth/token",
-		JWKSURL: "https://id.example.com/.well-known/jwks.json"}, nil)
+		JWKSURL: "https://id.example.com/.well-known/jwks.json"})
 	c, _ := client.New(client.Config{Provider: prov, ClientID: "my-app", ClientSecret: "s3cret",
 		RedirectURL: "http://localhost:8080/auth/callback"})
 	store, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{session.NewKey()}})

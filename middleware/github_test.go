@@ -47,7 +47,7 @@ func newGitHubOn(t *testing.T, clock *testenv.Clock, secret, enterprise string, 
 			t.Fatal(err)
 		}
 		ccfg := client.Config{Provider: prov, ClientID: "Iv1.8a61f9b3a7aba766", ClientSecret: secret,
-			RedirectURL: appURL + "/auth/callback", HTTPClient: hosts.Client()}
+			RedirectURL: appURL + "/auth/callback"}
 		cfg := middleware.Config{APITransport: hosts}
 		if clock != nil {
 			ccfg.Now, cfg.Now = clock.Now, clock.Now

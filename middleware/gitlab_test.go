@@ -34,7 +34,7 @@ func TestGitLabPreset(t *testing.T) {
 			t.Fatal(err)
 		}
 		c, err := client.New(client.Config{Provider: prov, ClientID: "gl-app", ClientSecret: "gl-secret",
-			RedirectURL: appURL + "/auth/callback", HTTPClient: hosts.Client(), Now: clock.Now,
+			RedirectURL: appURL + "/auth/callback", Now: clock.Now,
 			Scopes: []string{"openid", "profile", "email", "offline_access"}})
 		if err != nil {
 			t.Fatal(err)

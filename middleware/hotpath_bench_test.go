@@ -60,7 +60,7 @@ func unsampled(req *http.Request) *http.Request {
 }
 
 func hotAuthWith(b *testing.B, store session.Store, hook event.Hook, apis ...middleware.API) *middleware.Auth {
-	prov, err := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"}, nil)
+	prov, err := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -355,7 +355,7 @@ func BenchmarkAPICallTLS(b *testing.B) {
 		name string
 		cert *tls.Certificate
 	}{{"bearer", nil}, {"mtls", &cert}} {
-		prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"}, nil)
+		prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"})
 		c, err := client.New(client.Config{Provider: prov, ClientID: "c", ClientSecret: "s", RedirectURL: "https://app.example/auth/callback", ClientCertificate: bc.cert})
 		if err != nil {
 			b.Fatal(err)

@@ -38,8 +38,7 @@ func TestKeycloakPreset(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := client.New(client.Config{Provider: prov, ClientID: "app", ClientSecret: "kc-secret", RedirectURL: appURL + "/auth/callback",
-			HTTPClient: hosts.Client(), Now: clock.Now, Scopes: []string{"openid", "profile", "email", "offline_access"}})
+		c, err := client.New(client.Config{Provider: prov, ClientID: "app", ClientSecret: "kc-secret", RedirectURL: appURL + "/auth/callback", Now: clock.Now, Scopes: []string{"openid", "profile", "email", "offline_access"}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"golang.org/x/oauth2"
+
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/testkit/certop"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
@@ -95,7 +97,7 @@ func TestMTLS(t *testing.T) {
 					// profile, DPoP when wanted; the rest from discovery.
 					c.ClientSecret, c.FAPI, c.DPoP = "", tc.profile, tc.dpop
 					if tc.profile == "2.0-message-signing" {
-						c.PrivateKey, c.PrivateKeyID = kmsKey{key}, "k1" // signs the request objects
+						c.PrivateKey = &client.PrivateKey{Key: kmsKey{key}, KeyID: "k1"} // signs the request objects
 					}
 					cert := selfSigned
 					switch tc.auth {
@@ -105,7 +107,7 @@ func TestMTLS(t *testing.T) {
 					case "self_signed_tls_client_auth":
 						c.AuthStyle = client.AuthStyleSelfSignedTLSClientAuth
 					case "private_key_jwt":
-						c.PrivateKey, c.PrivateKeyID = kmsKey{key}, "k1"
+						c.PrivateKey = &client.PrivateKey{Key: kmsKey{key}, KeyID: "k1"}
 					}
 					// Any crypto.Signer holds the certificate's key.
 					cert.PrivateKey = kmsKey{cert.PrivateKey.(*ecdsa.PrivateKey)}
@@ -180,7 +182,7 @@ func TestMTLS(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := c.Refresh(t.Context(), sess.RefreshToken, client.Previous{}); !errors.Is(err, client.ErrRefreshRevoked) {
+			if _, err := c.Refresh(t.Context(), &client.Result{Token: &oauth2.Token{RefreshToken: sess.RefreshToken}}); !errors.Is(err, client.ErrRefreshRevoked) {
 				t.Errorf("the refresh token after sign-out: %v, want ErrRefreshRevoked", err)
 			}
 			if err := rec.last(); err != nil {
@@ -243,7 +245,7 @@ func withCert(tr *http.Transport, cert tls.Certificate) *http.Transport {
 // refused at New, naming APITransport, instead of API calls that go out
 // without the certificate and fail at the API.
 func TestMTLSTransportRefused(t *testing.T) {
-	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"}, nil)
+	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"})
 	cert := certop.SelfSigned(t, "app")
 	c, err := client.New(client.Config{Provider: prov, ClientID: "c", RedirectURL: "https://app.example/auth/callback", ClientCertificate: &cert})
 	if err != nil {

@@ -31,11 +31,11 @@ func newMulti(t *testing.T, loginPage string) *multiSetup {
 		s.gh = emulate.NewGitHub(t, hosts, "gh-id", "gh-secret", appURL+"/auth/callback/github", "")
 		gp, _ := client.Google(client.WithHTTPClient(hosts.Client()))
 		hp, _ := client.GitHub(client.WithHTTPClient(hosts.Client()))
-		gc, err := client.New(client.Config{Provider: gp, ClientID: "g-id", ClientSecret: "g-secret", RedirectURL: appURL + "/auth/callback/google", HTTPClient: hosts.Client()})
+		gc, err := client.New(client.Config{Provider: gp, ClientID: "g-id", ClientSecret: "g-secret", RedirectURL: appURL + "/auth/callback/google"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		hcl, err := client.New(client.Config{Provider: hp, ClientID: "gh-id", ClientSecret: "gh-secret", RedirectURL: appURL + "/auth/callback/github", HTTPClient: hosts.Client()})
+		hcl, err := client.New(client.Config{Provider: hp, ClientID: "gh-id", ClientSecret: "gh-secret", RedirectURL: appURL + "/auth/callback/github"})
 		if err != nil {
 			t.Fatal(err)
 		}

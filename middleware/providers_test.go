@@ -62,8 +62,8 @@ func newAuth0With(t *testing.T, o emulate.Auth0Options, set func(*client.Config,
 			t.Fatal(err)
 		}
 		ccfg := client.Config{Provider: prov, ClientID: "auth0-app", ClientSecret: "auth0-secret",
-			RedirectURL: appURL + "/auth/callback", HTTPClient: hosts.Client(),
-			Scopes: []string{"openid", "profile", "email", "offline_access"}}
+			RedirectURL: appURL + "/auth/callback",
+			Scopes:      []string{"openid", "profile", "email", "offline_access"}}
 		var mcfg middleware.Config
 		if set != nil {
 			set(&ccfg, &mcfg)
@@ -151,8 +151,8 @@ func newGoogleOn(t *testing.T, clock *testenv.Clock, users []devprovider.User, p
 			t.Fatal(err)
 		}
 		ccfg := client.Config{Provider: prov, ClientID: "123-web.apps.googleusercontent.com", ClientSecret: "GOCSPX-secret",
-			RedirectURL: appURL + "/auth/callback", HTTPClient: hosts.Client(),
-			Scopes: []string{"openid", "email", "profile", "offline_access"}}
+			RedirectURL: appURL + "/auth/callback",
+			Scopes:      []string{"openid", "email", "profile", "offline_access"}}
 		cfg := middleware.Config{APITransport: hosts}
 		if clock != nil {
 			ccfg.Now, cfg.Now = clock.Now, clock.Now
