@@ -16,21 +16,6 @@ import (
 // an error. No token was requested.
 var ErrBadCallback = errors.New("client: the callback does not finish this sign-in")
 
-// ProviderError is an error the provider sent to the callback instead of a
-// code (RFC 6749 4.1.2.1: ?error=access_denied, login_required, …). Its
-// text came through the browser: it is shown, never trusted, and truncated.
-type ProviderError struct {
-	Code        string // the "error" parameter
-	Description string // the "error_description" parameter, at most 256 bytes
-}
-
-func (e *ProviderError) Error() string {
-	if e.Description == "" {
-		return "client: the provider answered " + e.Code
-	}
-	return "client: the provider answered " + e.Code + ": " + e.Description
-}
-
 // Callback finishes the sign-in attempt l (made by NewLogin, kept by the
 // app until now) with the parameters the provider sent to the
 // RedirectURL: the query of a redirect (r.URL.Query()) or, with a
@@ -42,7 +27,8 @@ func (e *ProviderError) Error() string {
 //  2. the state, compared with l.State in constant time, before any token
 //     request (ErrBadCallback);
 //  3. the response's iss (RFC 9207; ErrResponseIssuer);
-//  4. the provider's error, returned as a *ProviderError, never exchanged;
+//  4. the provider's error (?error=access_denied, login_required, …),
+//     returned as a *TokenError with StatusCode 0, never exchanged;
 //  5. the code, redeemed at the token endpoint over the back channel with
 //     the client's credentials and the PKCE verifier; the ID token
 //     verified (signature from the JWKS, iss, aud, azp, exp, iat, nonce,
@@ -65,8 +51,8 @@ func (c *Client) Callback(ctx context.Context, params url.Values, l *Login) (*Re
 	if err := c.checkResponseIssuer(ctx, q); err != nil {
 		return nil, err
 	}
-	if perr := providerError(q); perr != nil {
-		return nil, perr
+	if err := providerError(q); err != nil {
+		return nil, err
 	}
 	code := q.Get("code")
 	if code == "" {
@@ -89,11 +75,12 @@ func checkState(q url.Values, l *Login) error {
 	return nil
 }
 
-// providerError is the error of an error response, or nil.
-func providerError(q url.Values) *ProviderError {
+// providerError is the error of an error response, or nil. Its text came
+// through the browser: shown, never trusted, and truncated.
+func providerError(q url.Values) error {
 	e := q.Get("error")
 	if e == "" {
 		return nil
 	}
-	return &ProviderError{Code: netx.ProviderText(e), Description: netx.ProviderText(q.Get("error_description"))}
+	return &TokenError{Code: netx.ProviderText(e), Description: netx.ProviderText(q.Get("error_description")), endpoint: authorizationEndpoint}
 }

@@ -277,7 +277,8 @@ func TestPlainHTTPRefused(t *testing.T) {
 
 // TestCallbackOrder: Callback checks the state (in constant time, one
 // value, the Login's) before any token request, then the response's iss,
-// then the provider's error, and only then redeems the code. A refused
+// then the provider's error (a *TokenError), and only then redeems the
+// code. A refused
 // callback leaves the code unredeemed: it still works with the right
 // parameters afterwards.
 func TestCallbackOrder(t *testing.T) {
@@ -340,9 +341,10 @@ func TestCallbackOrder(t *testing.T) {
 		}
 	}
 	_, err = c.Callback(context.Background(), withError(with("code")), l)
-	var perr *client.ProviderError
-	if !errors.As(err, &perr) || perr.Code != "access_denied" || perr.Description != "the user said no" {
-		t.Errorf("the provider's error: %v, want a *ProviderError with its code and description", err)
+	var perr *client.TokenError
+	if !errors.As(err, &perr) || perr.Code != "access_denied" || perr.Description != "the user said no" || perr.StatusCode != 0 ||
+		errors.Is(err, client.ErrTokenRequest) {
+		t.Errorf("the provider's error: %v, want a *TokenError with its code and description, no token request", err)
 	}
 	if n := op.Count(devprovider.PathToken) - before; n != 0 {
 		t.Fatalf("%d token requests for refused callbacks, want none", n)

@@ -11,7 +11,7 @@
 //   - [Client.Callback] finishes it with the callback's parameters, in the
 //     one safe order: a JWT response (JARM) verified, the state compared
 //     with the Login's before any token request, the response's iss (RFC
-//     9207), the provider's error ([ProviderError]); then it redeems the
+//     9207), the provider's error (a [TokenError]); then it redeems the
 //     code over the back channel with the client's credentials and the
 //     PKCE verifier, verifies the ID token (signature from the JWKS, iss,
 //     aud, azp, exp, iat, nonce, at_hash) and, when configured, fetches

@@ -62,18 +62,27 @@ var (
 	ErrNotSupported = errors.New("client: not supported by provider")
 )
 
-// TokenError is an OAuth 2.0 error response from the token or revocation
-// endpoint (RFC 6749 section 5.2). It never holds the request's secrets.
+// TokenError is an OAuth 2.0 error response from the provider: the token or
+// revocation endpoint's (RFC 6749 section 5.2), or the authorization
+// response's that Callback received (section 4.1.2.1: access_denied,
+// login_required, …; StatusCode 0). It never holds the request's secrets.
 type TokenError struct {
-	StatusCode  int    // HTTP status of the response
+	StatusCode  int    // HTTP status of the response; 0 for an authorization response
 	Code        string // the "error" field, e.g. "invalid_grant"
 	Description string // the "error_description" field, at most 256 bytes
 
 	endpoint string // which answered, in Error: "" for the token endpoint
 }
 
+// authorizationEndpoint is TokenError.endpoint for an authorization
+// response's error.
+const authorizationEndpoint = "authorization endpoint"
+
 func (e *TokenError) Error() string {
 	s := fmt.Sprintf("client: %s answered %d", cmp.Or(e.endpoint, "token endpoint"), e.StatusCode)
+	if e.endpoint == authorizationEndpoint {
+		s = "client: the provider answered the sign-in with"
+	}
 	if e.Code != "" {
 		s += " " + e.Code
 	}
@@ -83,13 +92,14 @@ func (e *TokenError) Error() string {
 	return s
 }
 
-// Is makes a TokenError match ErrTokenRequest, or ErrProviderUnavailable for
+// Is makes a TokenError match ErrTokenRequest (not for an authorization
+// response: no token was requested), or ErrProviderUnavailable for
 // server-side failures, with errors.Is.
 func (e *TokenError) Is(target error) bool {
 	if target == ErrProviderUnavailable {
 		return e.unavailable()
 	}
-	return target == ErrTokenRequest && !e.unavailable()
+	return target == ErrTokenRequest && !e.unavailable() && e.endpoint != authorizationEndpoint
 }
 
 // unavailable tells a provider that is down (a 5xx, 429 or 408, or the

@@ -103,9 +103,9 @@ func ExampleClient_Callback() {
 		v, _ := pending.LoadAndDelete(r.URL.Query().Get("state")) // once only
 		l, _ := v.(*client.Login)                                 // nil for an unknown state: Callback refuses it
 		res, err := c.Callback(r.Context(), r.URL.Query(), l)
-		var perr *client.ProviderError
+		var perr *client.TokenError
 		switch {
-		case errors.As(err, &perr):
+		case errors.As(err, &perr) && perr.StatusCode == 0: // ?error=access_denied, login_required, …
 			fmt.Println("the provider said", perr.Code)
 		case err != nil:
 			fmt.Println("refused:", errors.Is(err, client.ErrBadCallback))

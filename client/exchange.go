@@ -27,8 +27,6 @@ type Result struct {
 	Token *oauth2.Token
 	// IDToken is the raw, verified ID token ("" for plain OAuth 2.0).
 	IDToken string
-	// Scope is the granted scope when the provider reported it.
-	Scope string
 	// Issuer is the ID token's iss ("" for plain OAuth 2.0).
 	Issuer string
 	// DPoPKey is the key the tokens are bound to (Config.DPoP, and a
@@ -115,9 +113,6 @@ func (c *Client) finish(ctx context.Context, r *resolved, l *Login, tok *oauth2.
 	res := &Result{Token: tok}
 	if key != nil && strings.EqualFold(tok.Type(), "DPoP") {
 		res.DPoPKey = key
-	}
-	if s, ok := tok.Extra("scope").(string); ok {
-		res.Scope = s
 	}
 	if r.ep.Issuer == "" {
 		load := c.cfg.Provider.q.userLoader

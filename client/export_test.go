@@ -38,3 +38,9 @@ func WithMTLSAliases(ep Endpoints, aliases map[string]string) Endpoints {
 	ep.mtlsAliases = aliases
 	return ep
 }
+
+// WithRetryInterval sets the shortest time between two discovery attempts
+// after a failure (default 5 seconds).
+func WithRetryInterval(d time.Duration) ProviderOption {
+	return func(o *providerOptions) { o.retryInterval = d }
+}

@@ -127,11 +127,11 @@ func checkLogoutShape(raw string) (string, error) {
 
 const backchannelEvent = "http://schemas.openid.net/event/backchannel-logout"
 
-// Issuer returns the provider's issuer once discovered ("" for plain OAuth
+// issuer returns the provider's issuer once discovered ("" for plain OAuth
 // 2.0; the issuer it was configured with before discovery succeeded). For
 // a multi-tenant provider it is the template, with {tenantid}, which no
-// token carries: to match a token's iss, the middleware asks hasIssuer.
-func (p *Provider) Issuer() string {
+// token carries: to match a token's iss, ask hasIssuer.
+func (p *Provider) issuer() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ready != nil {

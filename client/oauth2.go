@@ -10,16 +10,16 @@ import (
 	"github.com/confidant-go/confidant"
 )
 
-// UserLoader loads the signed-in user from a plain OAuth 2.0 provider. hc
-// sends tok as a Bearer header. User.Subject must be stable (an ID, not a
-// renameable login); Callback sets User.Provider.
-type UserLoader func(ctx context.Context, hc *http.Client, tok *oauth2.Token) (confidant.User, error)
+// userLoader loads the signed-in user from a plain OAuth 2.0 provider.
+type userLoader = func(ctx context.Context, hc *http.Client, tok *oauth2.Token) (confidant.User, error)
 
 // OAuth2 returns a plain OAuth 2.0 provider (no ID token): endpoints by hand
-// and a function that loads the user with the access token.
-func OAuth2(name string, authURL, tokenURL string, load UserLoader, opts ...ProviderOption) (*Provider, error) {
+// and load, which loads the signed-in user with the access token: hc sends
+// tok as a Bearer header; User.Subject must be stable (an ID, not a
+// renameable login); Callback sets User.Provider.
+func OAuth2(name string, authURL, tokenURL string, load func(ctx context.Context, hc *http.Client, tok *oauth2.Token) (confidant.User, error), opts ...ProviderOption) (*Provider, error) {
 	if load == nil {
-		return nil, fmt.Errorf("%w: provider %q needs a UserLoader", ErrConfig, name)
+		return nil, fmt.Errorf("%w: provider %q needs a function that loads the user", ErrConfig, name)
 	}
 	o := applyOptions(opts)
 	p, err := NewProvider(name, Endpoints{AuthURL: authURL, TokenURL: tokenURL}, WithHTTPClient(o.hc))

@@ -51,7 +51,7 @@ type quirks struct {
 	// revoke replaces RFC 7009 revocation (GitHub).
 	revoke func(ctx context.Context, c *Client, tok *oauth2.Token) error
 	// userLoader loads the identity of a plain OAuth 2.0 provider.
-	userLoader UserLoader
+	userLoader userLoader
 	// authStyle is the client authentication AuthStyleAuto uses (Auth0
 	// apps default to client_secret_post).
 	authStyle AuthStyle
@@ -105,12 +105,6 @@ func WithTenants(ids ...string) ProviderOption {
 // with its own tid. Key users on (tid, oid) or (tid, sub), never on the
 // e-mail address, which each tenant's administrators set as they like.
 func WithAnyTenant() ProviderOption { return func(o *providerOptions) { o.anyTenant = true } }
-
-// WithRetryInterval sets the shortest time between two discovery attempts
-// after a failure (default 5 seconds).
-func WithRetryInterval(d time.Duration) ProviderOption {
-	return func(o *providerOptions) { o.retryInterval = d }
-}
 
 // WithHTTPClient sets the HTTP client for every request to the provider:
 // discovery, JWKS, and the token, userinfo, revocation and user API

@@ -118,7 +118,7 @@ var defaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
 // An issuer on plain http that is not a loopback host is discovered on
 // first use, once a Client allowed it (Config.AllowInsecureHTTP).
 //
-// Options: WithName, WithHTTPClient, WithRetryInterval,
+// Options: WithName, WithHTTPClient,
 // WithTenants, WithAnyTenant.
 func Discover(ctx context.Context, issuer string, opts ...ProviderOption) (*Provider, error) {
 	o := applyOptions(opts)

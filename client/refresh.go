@@ -174,9 +174,6 @@ func (c *Client) refresh(ctx context.Context, r *resolved, refreshToken string, 
 		return nil, err
 	}
 	res := &Result{Token: tok, Issuer: prev.Issuer}
-	if s, ok := tok.Extra("scope").(string); ok {
-		res.Scope = s
-	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" || r.ep.Issuer == "" {
 		if prev.RenewClaims {

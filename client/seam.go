@@ -105,6 +105,10 @@ func (p *providerPlumbing) HasIssuer(ctx context.Context, iss string) bool {
 	return (*Provider)(p).hasIssuer(ctx, iss)
 }
 
+// Issuer is the provider's issuer once discovered (before, the one it was
+// configured with; for a multi-tenant provider, the template).
+func (p *providerPlumbing) Issuer() string { return (*Provider)(p).issuer() }
+
 // IsOIDC reports whether the provider issues ID tokens (true until
 // discovered).
 func (p *providerPlumbing) IsOIDC() bool { return (*Provider)(p).isOIDC() }

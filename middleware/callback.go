@@ -128,7 +128,7 @@ func newSession(res *client.Result, now time.Time) *session.Session {
 		IDToken:      res.IDToken,
 		Expiry:       t.Expiry,
 		Issued:       now,
-		Scope:        res.Scope,
+		Scope:        grantedScope(res.Token),
 		User:         res.User,
 		ClaimsAt:     now,
 		DPoPKey:      dpopKeyOf(res),

@@ -40,6 +40,12 @@ type providerPlumbing interface {
 	IsOIDC() bool
 }
 
+// grantedScope is the scope a token response granted, when it said.
+func grantedScope(tok *oauth2.Token) string {
+	s, _ := tok.Extra("scope").(string)
+	return s
+}
+
 // plumbingOf is c's plumbing.
 func plumbingOf(c *client.Client) clientPlumbing { return seam.Of(c).(clientPlumbing) }
 

@@ -20,7 +20,8 @@ func discovered(ctx context.Context, p *client.Provider) (seam.Discovered, error
 // test that sees or changes what a client sends to the provider.
 func withTransport(t *testing.T, p *client.Provider, tr http.RoundTripper) *client.Provider {
 	t.Helper()
-	prov, err := client.Discover(t.Context(), p.Issuer(), client.WithName(p.Name()), client.WithHTTPClient(&http.Client{Transport: tr}))
+	iss := seam.Of(p).(interface{ Issuer() string }).Issuer()
+	prov, err := client.Discover(t.Context(), iss, client.WithName(p.Name()), client.WithHTTPClient(&http.Client{Transport: tr}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -526,8 +526,8 @@ func refreshed(s *session.Session, res *client.Result, now time.Time) *session.S
 	ns := *s
 	t := res.Token
 	ns.AccessToken, ns.TokenType, ns.RefreshToken, ns.Expiry, ns.Issued = t.AccessToken, t.Type(), t.RefreshToken, t.Expiry, now
-	if res.Scope != "" {
-		ns.Scope = res.Scope
+	if s := grantedScope(res.Token); s != "" {
+		ns.Scope = s
 	}
 	if res.IDToken != "" {
 		ns.IDToken = res.IDToken
