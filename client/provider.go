@@ -179,7 +179,7 @@ func NewProvider(name string, ep Endpoints, opts ...ProviderOption) (*Provider, 
 		aliases[k] = v
 	}
 	if ep.mtlsAliases = mtlsAliasesOf(aliases); len(ep.mtlsAliases) != len(aliases) {
-		return nil, fmt.Errorf("%w: provider %q: MTLSAliases takes https URLs for %s only", ErrConfig, name, strings.Join(mtlsAliased, ", "))
+		return nil, fmt.Errorf("%w: provider %q: mtls_endpoint_aliases takes https URLs for %s only", ErrConfig, name, strings.Join(mtlsAliased, ", "))
 	}
 	if ep.Issuer != "" && len(ep.signingAlgs) == 0 {
 		for a := range asymmetricAlgs {

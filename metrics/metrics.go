@@ -352,6 +352,7 @@ var reasons = []struct {
 	// code above, so that an error that wraps one of those keeps its code.
 	{client.ErrResponseJWT, "response_jwt"},
 	{middleware.ErrBadCallback, "bad_callback"},
+	{client.ErrBadCallback, "bad_callback"},
 	{middleware.ErrAntiForgery, "anti_forgery"},
 	{middleware.ErrAPINotAllowed, "api_not_allowed"},
 	{middleware.ErrCrossOriginRedirect, "cross_origin_redirect"},

@@ -39,6 +39,7 @@ var sentinels = map[string]error{
 	"client.ErrPushedRequest":              client.ErrPushedRequest,
 	"client.ErrRefreshRevoked":             client.ErrRefreshRevoked,
 	"client.ErrResponseIssuer":             client.ErrResponseIssuer,
+	"client.ErrBadCallback":                client.ErrBadCallback,
 	"client.ErrResponseJWT":                client.ErrResponseJWT,
 	"client.ErrResponseTooLarge":           client.ErrResponseTooLarge,
 	"client.ErrTokenExpired":               client.ErrTokenExpired,

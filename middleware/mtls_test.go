@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-
 	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant/client"
