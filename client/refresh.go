@@ -324,8 +324,14 @@ func (c *Client) renewUser(ctx context.Context, r *resolved, res *Result, prev p
 // token it hands out carries the rotated refresh token: store it when it
 // changes. ctx bounds every refresh.
 func (c *Client) TokenSource(ctx context.Context, res *Result) oauth2.TokenSource {
-	cur := *res
-	tok := *res.Token
+	var cur Result
+	if res != nil {
+		cur = *res
+	}
+	var tok oauth2.Token // none: the first Token fails with ErrNoRefreshToken
+	if cur.Token != nil {
+		tok = *cur.Token
+	}
 	cur.Token = &tok
 	var issued time.Time // unknown: the leeway is not capped
 	if tok.ExpiresIn > 0 && !tok.Expiry.IsZero() {
