@@ -255,12 +255,9 @@ const (
 	EndSession Endpoint = devprovider.PathEndSession
 )
 
-// Requests is how many requests reached e.
+// Requests is how many requests reached e: Requests(Token) counts the
+// sign-ins' code exchanges and the refreshes.
 func (p *Provider) Requests(e Endpoint) int { return p.op.Count(string(e)) }
-
-// TokenRequests is how many requests reached the token endpoint (sign-ins
-// and refreshes).
-func (p *Provider) TokenRequests() int { return p.Requests(Token) }
 
 // RefreshTokenReuses is how many times a refresh token that had been
 // rotated away was presented: an app that refreshes once per session, as it

@@ -99,7 +99,7 @@ func Example() {
 	}
 	fmt.Println(resp.StatusCode, resp.Header.Get("Location"))
 	fmt.Println(page(browser, app.URL+"/account"))
-	fmt.Println("token requests:", op.TokenRequests())
+	fmt.Println("token requests:", op.Requests(confidanttest.Token))
 	// Output:
 	// 302 /account
 	// 200 hello Ada Lovelace (ada)
@@ -168,7 +168,7 @@ func ExampleClock() {
 	}
 	clock.Add(10 * time.Minute) // access tokens live 5 minutes by default
 	fmt.Println(page(browser, app.URL+"/account"))
-	fmt.Println("token requests:", op.TokenRequests(), "reuses:", op.RefreshTokenReuses())
+	fmt.Println("token requests:", op.Requests(confidanttest.Token), "reuses:", op.RefreshTokenReuses())
 	// Output:
 	// 200 hello Ada Lovelace (ada)
 	// token requests: 2 reuses: 0

@@ -65,12 +65,12 @@ func TestClockAndKeyRotation(t *testing.T) {
 	browser := signIn(t, op, a, ada)
 	first := refreshToken(t, a.Store, browser, a)
 
-	if code, body := page(browser, a.URL+"/account"); code != http.StatusOK || op.TokenRequests() != 1 {
-		t.Fatalf("before the expiry: %d %q after %d token requests", code, body, op.TokenRequests())
+	if code, body := page(browser, a.URL+"/account"); code != http.StatusOK || op.Requests(confidanttest.Token) != 1 {
+		t.Fatalf("before the expiry: %d %q after %d token requests", code, body, op.Requests(confidanttest.Token))
 	}
 	clock.Add(6 * time.Minute) // past the default 5 minutes
-	if code, body := page(browser, a.URL+"/account"); code != http.StatusOK || op.TokenRequests() != 2 {
-		t.Fatalf("after the expiry: %d %q after %d token requests, want a refresh", code, body, op.TokenRequests())
+	if code, body := page(browser, a.URL+"/account"); code != http.StatusOK || op.Requests(confidanttest.Token) != 2 {
+		t.Fatalf("after the expiry: %d %q after %d token requests, want a refresh", code, body, op.Requests(confidanttest.Token))
 	}
 	if refreshToken(t, a.Store, browser, a) == first {
 		t.Error("the refresh token was not rotated")
@@ -81,8 +81,8 @@ func TestClockAndKeyRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Add(2 * time.Hour) // past the first ID token's expiry too
-	if code, body := page(browser, a.URL+"/account"); code != http.StatusOK || op.TokenRequests() != 3 {
-		t.Fatalf("after the key rotation: %d %q after %d token requests", code, body, op.TokenRequests())
+	if code, body := page(browser, a.URL+"/account"); code != http.StatusOK || op.Requests(confidanttest.Token) != 3 {
+		t.Fatalf("after the key rotation: %d %q after %d token requests", code, body, op.Requests(confidanttest.Token))
 	}
 	if op.Requests(confidanttest.Keys) <= keys {
 		t.Error("the app checked an ID token signed with the new key without fetching the JWKS")
@@ -112,7 +112,7 @@ func TestNoRefreshTokenRotation(t *testing.T) {
 			t.Fatalf("refresh %d: %d", i+1, code)
 		}
 	}
-	if n := op.TokenRequests(); n != 4 {
+	if n := op.Requests(confidanttest.Token); n != 4 {
 		t.Errorf("%d token requests, want 1 sign-in and 3 refreshes", n)
 	}
 	if got := refreshToken(t, a.Store, browser, a); got != first {

@@ -54,7 +54,7 @@ func TestSetup(t *testing.T) {
 	}
 	// The default scopes asked for a refresh token: the first request
 	// refreshed.
-	if n := op.TokenRequests(); n != 2 {
+	if n := op.Requests(confidanttest.Token); n != 2 {
 		t.Errorf("%d token requests, want 2 (the code, then a refresh)", n)
 	}
 	resp, err := browser.Post(appURL+"/auth/logout", "", nil)

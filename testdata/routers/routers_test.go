@@ -228,12 +228,12 @@ func TestNoStoreOnEveryRouter(t *testing.T) {
 				{"/proxied?hints", "public"},
 			} {
 				clock.Add(tokenLifetime) // a refresh before the handler
-				before := op.TokenRequests()
+				before := op.Requests(confidanttest.Token)
 				resp, body := do(t, browser, "GET", srv.URL+page.path, nil)
 				if resp.StatusCode != http.StatusOK || body != page.body {
 					t.Fatalf("%s: %d %q", page.path, resp.StatusCode, body)
 				}
-				if n := op.TokenRequests() - before; n != 1 {
+				if n := op.Requests(confidanttest.Token) - before; n != 1 {
 					t.Errorf("%s: %d token requests, want 1 refresh", page.path, n)
 				}
 				if len(resp.Header.Values("Set-Cookie")) == 0 {
@@ -315,12 +315,12 @@ func TestRouters(t *testing.T) {
 				t.Fatalf("orders: %d %q", code, body)
 			}
 			api.refuse(api.last())
-			before := op.TokenRequests()
+			before := op.Requests(confidanttest.Token)
 			resp, body := do(t, browser, "GET", srv.URL+"/orders", nil)
 			if resp.StatusCode != http.StatusOK || body != "orders of alice" {
 				t.Fatalf("orders after the API refused the token: %d %q", resp.StatusCode, body)
 			}
-			if n := op.TokenRequests() - before; n != 1 {
+			if n := op.Requests(confidanttest.Token) - before; n != 1 {
 				t.Fatalf("%d token requests during the handler, want 1 refresh", n)
 			}
 			if len(resp.Header.Values("Set-Cookie")) == 0 {
@@ -335,11 +335,11 @@ func TestRouters(t *testing.T) {
 			// only the cookie the browser was sent can carry on.
 			for i := range 2 {
 				clock.Add(tokenLifetime)
-				before := op.TokenRequests()
+				before := op.Requests(confidanttest.Token)
 				if code, body := get(t, browser, srv.URL+"/account"); code != http.StatusOK || body != "account of Alice" {
 					t.Fatalf("round %d, account past the token's expiry: %d %q", i, code, body)
 				}
-				if n := op.TokenRequests() - before; n != 1 {
+				if n := op.Requests(confidanttest.Token) - before; n != 1 {
 					t.Errorf("round %d: %d token requests, want 1 refresh", i, n)
 				}
 				srv.restart()
