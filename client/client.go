@@ -23,6 +23,7 @@ import (
 
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/dpop"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/internal/sink"
 )
@@ -190,7 +191,7 @@ type Config struct {
 	PAR bool
 
 	// FAPI turns on a FAPI 2.0 profile and refuses at New what it
-	// forbids, each refusal an ErrConfig that names the setting:
+	// forbids, each refusal a confidant.ErrConfig that names the setting:
 	//   - "2.0", the Security Profile: every authorization request pushed
 	//     (PAR; a provider without the endpoint fails the sign-in), PKCE
 	//     S256 (always on), client authentication by private_key_jwt
@@ -204,7 +205,7 @@ type Config struct {
 	//     discovery with one issuer that matched exactly; the client
 	//     assertion's aud the issuer, as a string; ID tokens signed other
 	//     than PS256, ES256 or EdDSA are refused; an authorization
-	//     response without iss (RFC 9207) is refused (ErrResponseIssuer)
+	//     response without iss (RFC 9207) is refused (ErrInvalidResponse)
 	//     whether or not discovery advertises
 	//     authorization_response_iss_parameter_supported;
 	//   - "2.0-message-signing" adds JAR (RequestObject, signed with
@@ -286,7 +287,7 @@ type Client struct {
 }
 
 // New validates cfg and returns a Client. A missing required field is an
-// error wrapping ErrConfig that names the field.
+// error wrapping confidant.ErrConfig that names the field.
 func New(cfg Config) (*Client, error) {
 	var missing []string
 	if cfg.Provider == nil {
@@ -306,26 +307,26 @@ func New(cfg Config) (*Client, error) {
 		missing = append(missing, "RedirectURL")
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("%w: missing %s", ErrConfig, strings.Join(missing, ", "))
+		return nil, fmt.Errorf("%w: missing %s", fail.ClientConfig, strings.Join(missing, ", "))
 	}
 	u, err := url.Parse(cfg.RedirectURL)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" {
-		return nil, fmt.Errorf("%w: RedirectURL %q must be an absolute URL without fragment", ErrConfig, cfg.RedirectURL)
+		return nil, fmt.Errorf("%w: RedirectURL %q must be an absolute URL without fragment", fail.ClientConfig, cfg.RedirectURL)
 	}
 	if !netx.SecureOrLoopback(u) && !cfg.AllowInsecureHTTP {
-		return nil, fmt.Errorf("%w: RedirectURL %q must be https (plain http only on a loopback host, for development): the code and the session cookie would travel in clear (AllowInsecureHTTP opts out)", ErrConfig, cfg.RedirectURL)
+		return nil, fmt.Errorf("%w: RedirectURL %q must be https (plain http only on a loopback host, for development): the code and the session cookie would travel in clear (AllowInsecureHTTP opts out)", fail.ClientConfig, cfg.RedirectURL)
 	}
 	if cfg.AuthStyle < AuthStyleAuto || cfg.AuthStyle > AuthStyleSelfSignedTLSClientAuth {
-		return nil, fmt.Errorf("%w: unknown AuthStyle %d", ErrConfig, cfg.AuthStyle)
+		return nil, fmt.Errorf("%w: unknown AuthStyle %d", fail.ClientConfig, cfg.AuthStyle)
 	}
 	if cfg.AuthStyle == AuthStylePrivateKeyJWT && cfg.PrivateKey == nil {
-		return nil, fmt.Errorf("%w: AuthStylePrivateKeyJWT needs PrivateKey", ErrConfig)
+		return nil, fmt.Errorf("%w: AuthStylePrivateKeyJWT needs PrivateKey", fail.ClientConfig)
 	}
 	if cfg.AuthStyle.mutualTLS() && cfg.ClientCertificate == nil {
-		return nil, fmt.Errorf("%w: %s needs ClientCertificate", ErrConfig, cfg.AuthStyle)
+		return nil, fmt.Errorf("%w: %s needs ClientCertificate", fail.ClientConfig, cfg.AuthStyle)
 	}
 	if cfg.FAPI != "" && cfg.AuthStyle != AuthStyleAuto && cfg.AuthStyle != AuthStylePrivateKeyJWT && !cfg.AuthStyle.mutualTLS() {
-		return nil, fmt.Errorf("%w: FAPI %s: AuthStyle %s is not allowed: private_key_jwt, tls_client_auth or self_signed_tls_client_auth only", ErrConfig, cfg.FAPI, cfg.AuthStyle)
+		return nil, fmt.Errorf("%w: FAPI %s: AuthStyle %s is not allowed: private_key_jwt, tls_client_auth or self_signed_tls_client_auth only", fail.ClientConfig, cfg.FAPI, cfg.AuthStyle)
 	}
 	if cfg.ClientCertificate != nil {
 		if err := checkCertificate(cfg.ClientCertificate); err != nil {
@@ -333,7 +334,7 @@ func New(cfg Config) (*Client, error) {
 		}
 	}
 	if (cfg.AuthStyle == AuthStyleBasic || cfg.AuthStyle == AuthStylePost) && cfg.ClientSecret == "" && cfg.SecretJWT == nil {
-		return nil, fmt.Errorf("%w: %s needs ClientSecret", ErrConfig, cfg.AuthStyle)
+		return nil, fmt.Errorf("%w: %s needs ClientSecret", fail.ClientConfig, cfg.AuthStyle)
 	}
 	var signer *assertionSigner
 	if cfg.FAPI != "" && cfg.PrivateKeyAlg == "" && cfg.PrivateKey != nil {
@@ -350,10 +351,10 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	if cfg.RequestObject && signer == nil {
-		return nil, fmt.Errorf("%w: RequestObject needs PrivateKey, the key that signs the request objects", ErrConfig)
+		return nil, fmt.Errorf("%w: RequestObject needs PrivateKey, the key that signs the request objects", fail.ClientConfig)
 	}
 	if cfg.RequestObject && !cfg.Provider.IsOIDC() {
-		return nil, fmt.Errorf("%w: RequestObject needs an OpenID Connect provider (its issuer is the request object's aud)", ErrConfig)
+		return nil, fmt.Errorf("%w: RequestObject needs an OpenID Connect provider (its issuer is the request object's aud)", fail.ClientConfig)
 	}
 	if cfg.ResponseMode == "" {
 		cfg.ResponseMode = cfg.Provider.q.responseMode
@@ -366,15 +367,15 @@ func New(cfg Config) (*Client, error) {
 		}
 	case "jwt", "query.jwt", "form_post.jwt":
 		if !cfg.Provider.IsOIDC() {
-			return nil, fmt.Errorf("%w: ResponseMode %q needs an OpenID Connect provider, whose keys sign the response", ErrConfig, cfg.ResponseMode)
+			return nil, fmt.Errorf("%w: ResponseMode %q needs an OpenID Connect provider, whose keys sign the response", fail.ClientConfig, cfg.ResponseMode)
 		}
 	default:
-		return nil, fmt.Errorf("%w: ResponseMode %q: \"\" (query), \"form_post\", or JARM's \"jwt\", \"query.jwt\", \"form_post.jwt\"", ErrConfig, cfg.ResponseMode)
+		return nil, fmt.Errorf("%w: ResponseMode %q: \"\" (query), \"form_post\", or JARM's \"jwt\", \"query.jwt\", \"form_post.jwt\"", fail.ClientConfig, cfg.ResponseMode)
 	}
 	var minter *secretMinter
 	if cfg.SecretJWT != nil {
 		if cfg.ClientSecret != "" {
-			return nil, fmt.Errorf("%w: ClientSecret and SecretJWT both set: SecretJWT mints the secret", ErrConfig)
+			return nil, fmt.Errorf("%w: ClientSecret and SecretJWT both set: SecretJWT mints the secret", fail.ClientConfig)
 		}
 		if minter, err = newSecretMinter(*cfg.SecretJWT); err != nil {
 			return nil, err

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant"
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // UserLoader loads the signed-in user from a plain OAuth 2.0 provider. hc
@@ -19,7 +20,7 @@ type UserLoader func(ctx context.Context, hc *http.Client, tok *oauth2.Token) (c
 // and a function that loads the user with the access token.
 func OAuth2(name string, authURL, tokenURL string, load UserLoader, opts ...ProviderOption) (*Provider, error) {
 	if load == nil {
-		return nil, fmt.Errorf("%w: provider %q needs a UserLoader", ErrConfig, name)
+		return nil, fmt.Errorf("%w: provider %q needs a UserLoader", fail.ClientConfig, name)
 	}
 	o := applyOptions(opts)
 	p, err := NewProvider(name, Endpoints{AuthURL: authURL, TokenURL: tokenURL}, o.hc)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 
@@ -129,7 +130,7 @@ var defaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
 // retried on first use, so an app does not fail for good because its provider
 // was briefly down at start. A discovery document that names another issuer
 // or cannot be parsed is a configuration mistake and returned as an error
-// wrapping ErrDiscovery.
+// wrapping ErrInvalidResponse.
 //
 // A multi-tenant provider's discovery (Microsoft Entra ID's /common/v2.0)
 // names an issuer template, https://login.microsoftonline.com/{tenantid}/v2.0:
@@ -155,13 +156,13 @@ func Discover(ctx context.Context, issuer string, opts ...ProviderOption) (*Prov
 func lazyProvider(cfg discoveryConfig) (*Provider, error) {
 	u, err := url.Parse(cfg.Issuer)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("%w: issuer %q is not an absolute http(s) URL", ErrConfig, cfg.Issuer)
+		return nil, fmt.Errorf("%w: issuer %q is not an absolute http(s) URL", fail.ClientConfig, cfg.Issuer)
 	}
 	if !netx.SecureOrLoopback(u) && !cfg.AllowInsecureHTTP {
-		return nil, fmt.Errorf("%w: issuer %q is plain http on a host that is not loopback: tokens would travel in clear; use https (AllowInsecureHTTP or WithInsecureHTTP opts out)", ErrConfig, cfg.Issuer)
+		return nil, fmt.Errorf("%w: issuer %q is plain http on a host that is not loopback: tokens would travel in clear; use https (AllowInsecureHTTP or WithInsecureHTTP opts out)", fail.ClientConfig, cfg.Issuer)
 	}
 	if u.Host == entraV1Host {
-		return nil, entraV1(ErrConfig, cfg.Issuer, u)
+		return nil, entraV1(fail.ClientConfig, cfg.Issuer, u)
 	}
 	if cfg.Name == "" {
 		cfg.Name = u.Hostname()
@@ -184,17 +185,17 @@ func lazyProvider(cfg discoveryConfig) (*Provider, error) {
 // needs to know how to load the user.
 func NewProvider(name string, ep Endpoints, hc *http.Client) (*Provider, error) {
 	if ep.AuthURL == "" || ep.TokenURL == "" {
-		return nil, fmt.Errorf("%w: provider %q needs AuthURL and TokenURL", ErrConfig, name)
+		return nil, fmt.Errorf("%w: provider %q needs AuthURL and TokenURL", fail.ClientConfig, name)
 	}
 	if ep.Issuer != "" && ep.JWKSURL == "" {
-		return nil, fmt.Errorf("%w: provider %q has an Issuer but no JWKSURL", ErrConfig, name)
+		return nil, fmt.Errorf("%w: provider %q has an Issuer but no JWKSURL", fail.ClientConfig, name)
 	}
 	aliases := map[string]any{}
 	for k, v := range ep.MTLSAliases {
 		aliases[k] = v
 	}
 	if ep.MTLSAliases = mtlsAliasesOf(aliases); len(ep.MTLSAliases) != len(aliases) {
-		return nil, fmt.Errorf("%w: provider %q: MTLSAliases takes https URLs for %s only", ErrConfig, name, strings.Join(mtlsAliased, ", "))
+		return nil, fmt.Errorf("%w: provider %q: MTLSAliases takes https URLs for %s only", fail.ClientConfig, name, strings.Join(mtlsAliased, ", "))
 	}
 	if hc == nil {
 		hc = defaultHTTPClient
@@ -335,7 +336,7 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 	if errors.As(err, &mismatch) && strings.Count(mismatch.Discovered, tenantPlaceholder) == 1 {
 		if len(p.cfg.Tenants) == 0 && !p.cfg.AnyTenant {
 			return nil, fmt.Errorf("%w: %s names the multi-tenant issuer %q: name the tenants the app accepts with client.WithTenants (or client.WithAnyTenant)",
-				ErrDiscovery, p.cfg.Issuer, mismatch.Discovered)
+				fail.Discovery, p.cfg.Issuer, mismatch.Discovered)
 		}
 		// Each ID token's iss is the template with its own tid, which
 		// must be one of the tenants: checked after the signature.
@@ -349,7 +350,7 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 		case rec.status == 0 || transientStatus(rec.status):
 			return nil, fmt.Errorf("%w: discovery at %s: %w", ErrProviderUnavailable, p.cfg.Issuer, err)
 		default:
-			return nil, keepTooLarge(fmt.Errorf("%w: %s: %v", ErrDiscovery, p.cfg.Issuer, err), err)
+			return nil, keepTooLarge(fmt.Errorf("%w: %s: %v", fail.Discovery, p.cfg.Issuer, err), err)
 		}
 	}
 	var extra struct {
@@ -364,10 +365,10 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 		MTLS       map[string]any `json:"mtls_endpoint_aliases"`
 	}
 	if err := op.Claims(&extra); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrDiscovery, p.cfg.Issuer, err)
+		return nil, fmt.Errorf("%w: %s: %v", fail.Discovery, p.cfg.Issuer, err)
 	}
 	if extra.JWKS == "" {
-		return nil, fmt.Errorf("%w: %s has no jwks_uri", ErrDiscovery, p.cfg.Issuer)
+		return nil, fmt.Errorf("%w: %s has no jwks_uri", fail.Discovery, p.cfg.Issuer)
 	}
 	oe := op.Endpoint()
 	issuer := p.cfg.Issuer
@@ -391,14 +392,14 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 // than the one configured.
 func issuerMismatch(configured, discovered string) error {
 	if u, err := url.Parse(discovered); err == nil && u.Host == entraV1Host {
-		return entraV1(ErrDiscovery, configured, u)
+		return entraV1(fail.Discovery, configured, u)
 	}
 	hint := "an issuer is compared exactly"
 	if strings.TrimSuffix(configured, "/") == strings.TrimSuffix(discovered, "/") {
 		hint = "they differ only in the trailing slash, and an issuer is compared exactly"
 	}
 	return fmt.Errorf("%w: %s names issuer %q: %s; if that is your provider, set the issuer to exactly %q",
-		ErrDiscovery, configured, netx.ProviderText(discovered), hint, netx.ProviderText(discovered))
+		fail.Discovery, configured, netx.ProviderText(discovered), hint, netx.ProviderText(discovered))
 }
 
 // entraV1Host is the host of Microsoft Entra ID's v1.0 issuers.

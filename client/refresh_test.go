@@ -12,6 +12,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // signIn returns a client with a settable clock and a fresh sign-in result.
@@ -45,7 +46,7 @@ func signIn(t *testing.T, op *devprovider.Provider, now *time.Time, mu *sync.Mut
 
 // TestStandaloneTokenSource: a background job's token source refreshes
 // once however many goroutines ask, reports the rotated token for
-// persistence, and reports a revoked refresh token as ErrRefreshRevoked.
+// persistence, and reports a revoked refresh token as fail.RefreshRevoked.
 func TestStandaloneTokenSource(t *testing.T) {
 	op := startOP(t)
 	var mu sync.Mutex
@@ -109,8 +110,8 @@ func TestStandaloneTokenSource(t *testing.T) {
 	mu.Lock()
 	now = now.Add(10 * time.Minute)
 	mu.Unlock()
-	if _, err := ts.Token(); !errors.Is(err, client.ErrRefreshRevoked) {
-		t.Errorf("revoked: %v, want ErrRefreshRevoked", err)
+	if _, err := ts.Token(); !errors.Is(err, fail.RefreshRevoked) {
+		t.Errorf("revoked: %v, want fail.RefreshRevoked", err)
 	}
 }
 
@@ -120,10 +121,10 @@ func TestRefreshChecksIdentity(t *testing.T) {
 	now := time.Now()
 	c, res := signIn(t, op, &now, &mu)
 	_, err := c.Refresh(context.Background(), res.Token.RefreshToken, client.Previous{Issuer: res.Issuer, Subject: "another-user"})
-	if !errors.Is(err, client.ErrIdentityChanged) {
-		t.Fatalf("err %v, want ErrIdentityChanged", err)
+	if !errors.Is(err, fail.IdentityChanged) {
+		t.Fatalf("err %v, want fail.IdentityChanged", err)
 	}
-	if _, err := c.Refresh(context.Background(), "", client.Previous{}); !errors.Is(err, client.ErrNoRefreshToken) {
+	if _, err := c.Refresh(context.Background(), "", client.Previous{}); !errors.Is(err, fail.NoRefreshToken) {
 		t.Errorf("no refresh token: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/middleware"
 )
 
@@ -19,11 +20,11 @@ func TestErrorFamilies(t *testing.T) {
 		status   int
 		children []error
 	}{
-		{middleware.ErrBadCallback, http.StatusBadRequest, []error{middleware.ErrStateMissing, middleware.ErrStateMismatch,
-			middleware.ErrFlowCookieMissing, middleware.ErrStateExpired, middleware.ErrCodeMissing}},
-		{middleware.ErrNotSignedIn, http.StatusUnauthorized, []error{middleware.ErrSessionExpired, middleware.ErrSessionEnded}},
-		{client.ErrInvalidIDToken, http.StatusUnauthorized, []error{client.ErrNonceMismatch, client.ErrAccessTokenHash,
-			client.ErrIdentityChanged, client.ErrHostedDomain}},
+		{fail.BadCallback, http.StatusBadRequest, []error{fail.StateMissing, fail.StateMismatch,
+			fail.FlowCookieMissing, fail.StateExpired, fail.CodeMissing}},
+		{middleware.ErrNotSignedIn, http.StatusUnauthorized, []error{fail.SessionExpired, fail.SessionEnded}},
+		{client.ErrInvalidIDToken, http.StatusUnauthorized, []error{fail.NonceMismatch, fail.AccessTokenHash,
+			fail.IdentityChanged, fail.HostedDomain}},
 	}
 	for _, f := range families {
 		for _, c := range append(f.children, f.parent) {
@@ -41,7 +42,7 @@ func TestErrorFamilies(t *testing.T) {
 			}
 		}
 	}
-	if errors.Is(middleware.ErrStateExpired, middleware.ErrStateMismatch) || errors.Is(middleware.ErrStateMismatch, middleware.ErrFlowCookieMissing) {
+	if errors.Is(fail.StateExpired, fail.StateMismatch) || errors.Is(fail.StateMismatch, fail.FlowCookieMissing) {
 		t.Error("siblings match each other")
 	}
 }

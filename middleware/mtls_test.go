@@ -17,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/certop"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
@@ -180,7 +181,7 @@ func TestMTLS(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := c.Refresh(t.Context(), sess.RefreshToken, client.Previous{}); !errors.Is(err, client.ErrRefreshRevoked) {
+			if _, err := c.Refresh(t.Context(), sess.RefreshToken, client.Previous{}); !errors.Is(err, fail.RefreshRevoked) {
 				t.Errorf("the refresh token after sign-out: %v, want ErrRefreshRevoked", err)
 			}
 			if err := rec.last(); err != nil {
@@ -251,8 +252,8 @@ func TestMTLSTransportRefused(t *testing.T) {
 	}
 	store, _ := newStore()
 	_, err = middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, APITransport: noRequest{}})
-	if !errors.Is(err, middleware.ErrConfig) || !errors.Is(err, client.ErrConfig) || !strings.Contains(err.Error(), "APITransport") {
-		t.Errorf("New: %v, want ErrConfig naming APITransport", err)
+	if !errors.Is(err, fail.MiddlewareConfig) || !errors.Is(err, fail.ClientConfig) || !strings.Contains(err.Error(), "APITransport") {
+		t.Errorf("New: %v, want fail.MiddlewareConfig naming APITransport", err)
 	}
 	if _, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, APITransport: http.DefaultTransport.(*http.Transport).Clone()}); err != nil {
 		t.Errorf("New with an *http.Transport: %v", err)

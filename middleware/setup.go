@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -85,7 +86,7 @@ func Setup(ctx context.Context, mux interface{ Handle(string, http.Handler) }, c
 	}
 	keys, err := session.ParseKeys(cfg.SessionKeys)
 	if err != nil {
-		return nil, fmt.Errorf("%w: Setup: SessionKeys: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: Setup: SessionKeys: %w", fail.MiddlewareConfig, err)
 	}
 	prov, scopes := cfg.Provider, cfg.Scopes
 	if prov == nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/confidanttest"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/middleware"
 )
 
@@ -67,12 +68,12 @@ func TestSetup(t *testing.T) {
 		is     error
 		says   string
 	}{
-		{"nothing set", func(c *middleware.SetupConfig) { *c = middleware.SetupConfig{} }, middleware.ErrConfig,
+		{"nothing set", func(c *middleware.SetupConfig) { *c = middleware.SetupConfig{} }, fail.MiddlewareConfig,
 			"AppURL, ClientID, ClientSecret, Issuer (or Provider), SessionKeys not set"},
-		{"a short key", func(c *middleware.SetupConfig) { c.SessionKeys = "c2hvcnQ=" }, middleware.ErrConfig, "openssl rand -base64 32"},
-		{"AppURL with a path", func(c *middleware.SetupConfig) { c.AppURL = appURL + "/auth/callback" }, middleware.ErrConfig, "scheme and host"},
+		{"a short key", func(c *middleware.SetupConfig) { c.SessionKeys = "c2hvcnQ=" }, fail.MiddlewareConfig, "openssl rand -base64 32"},
+		{"AppURL with a path", func(c *middleware.SetupConfig) { c.AppURL = appURL + "/auth/callback" }, fail.MiddlewareConfig, "scheme and host"},
 		{"an issuer that is not there", func(c *middleware.SetupConfig) { c.Issuer = "http://127.0.0.1:1" }, client.ErrProviderUnavailable, "connection refused"},
-		{"an issuer with a slash", func(c *middleware.SetupConfig) { c.Issuer = op.Issuer + "/" }, client.ErrDiscovery, "trailing slash"},
+		{"an issuer with a slash", func(c *middleware.SetupConfig) { c.Issuer = op.Issuer + "/" }, fail.Discovery, "trailing slash"},
 	} {
 		cfg := good
 		tc.adjust(&cfg)

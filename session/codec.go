@@ -3,13 +3,14 @@ package session
 import (
 	"encoding/base64"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"time"
 	"unsafe"
+
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // The compact encoding: a format byte, then every field in a fixed order.
@@ -36,7 +37,7 @@ const (
 
 const flagEmailVerified = 1
 
-var errCorrupt = errors.New("session: corrupt encoding")
+var errCorrupt error = fail.Corrupt
 
 func marshal(s *Session) []byte {
 	n := 64 + len(s.ID) + len(s.Provider) + len(s.Issuer) + len(s.SID) + len(s.Subject) + len(s.Name) + len(s.Email) + len(s.Picture) +
@@ -312,11 +313,11 @@ func unmarshalInto(s *Session, b []byte) error {
 func (s *Session) MarshalBinary() ([]byte, error) { return marshal(s), nil }
 
 // UnmarshalBinary decodes what MarshalBinary made; a corrupt or foreign
-// encoding gives an error wrapping ErrInvalidSession.
+// encoding gives an error wrapping ErrNoSession.
 func (s *Session) UnmarshalBinary(b []byte) error {
 	var ns Session
 	if err := unmarshalInto(&ns, b); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidSession, err)
+		return fmt.Errorf("%w: %w", fail.InvalidSession, err)
 	}
 	*s = ns
 	return nil

@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/confidant-go/confidant/internal/cookies"
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // CookiePolicy is what a store decided about its cookies for the app's
@@ -35,7 +36,7 @@ type OriginBinder interface {
 func bindOrigin(sec *cookies.Security, origin *url.URL, sameSite http.SameSite) (CookiePolicy, error) {
 	secure, err := sec.Bind(origin)
 	if err != nil {
-		return CookiePolicy{}, fmt.Errorf("%w: %w", ErrConfig, err)
+		return CookiePolicy{}, fmt.Errorf("%w: %w", fail.SessionConfig, err)
 	}
 	return CookiePolicy{Secure: secure, SameSite: sameSite}, nil
 }
