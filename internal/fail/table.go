@@ -161,6 +161,7 @@ var Table = []Row{
 	{NotSupported, "not_supported", 500, "", ""},
 	{ResponseTooLarge, "response_too_large", 502, "", ""},
 	{ClientConfig, "config", 500, configTitle, configMessage},
+	{SealedUnbound, "config", 500, configTitle, configMessage},
 	{SessionConfig, "config", 500, configTitle, configMessage},
 	{LockLost, "refresh_lock_lost", 503, unavailableTitle, storeMessage},
 	{Conflict, "session_conflict", 503, unavailableTitle, storeMessage},
