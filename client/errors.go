@@ -114,7 +114,7 @@ func tooLarge(err error) bool {
 	return err != nil && (errors.Is(err, fail.ResponseTooLarge) || strings.Contains(err.Error(), fail.ResponseTooLarge.Error()))
 }
 
-// keepTooLarge is wrapped, with ErrInvalidResponse back in its chain when
+// keepTooLarge is wrapped, with fail.ResponseTooLarge back in its chain when
 // cause says a response was cut off.
 func keepTooLarge(wrapped, cause error) error {
 	if !errors.Is(wrapped, fail.ResponseTooLarge) && tooLarge(cause) {

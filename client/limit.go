@@ -45,7 +45,7 @@ func (b *bucket) take(now time.Time) bool {
 const maxResponseBytes = 1 << 20
 
 // limitClient returns a copy of hc whose response bodies fail with
-// ErrInvalidResponse past maxResponseBytes. hc is not modified.
+// fail.ResponseTooLarge past maxResponseBytes. hc is not modified.
 func limitClient(hc *http.Client) *http.Client {
 	cp := *hc
 	if _, ok := cp.Transport.(limitTransport); !ok {

@@ -38,7 +38,7 @@ const (
 //     user is never signed out because the provider was slow.
 func DefaultRefreshPolicy(err error, s *session.Session, now time.Time) RefreshAction {
 	if errors.Is(err, fail.RefreshRevoked) || errors.Is(err, fail.SessionEnded) ||
-		errors.Is(err, client.ErrInvalidIDToken) { // with ErrIdentityChanged, ErrNonceMismatch, ErrAccessTokenHash
+		errors.Is(err, client.ErrInvalidIDToken) { // with fail.IdentityChanged, NonceMismatch, AccessTokenHash
 		return RefreshEndSession
 	}
 	if !s.Expiry.IsZero() && lifetime.Usable(now, s.Issued, s.Expiry) {
