@@ -34,9 +34,11 @@ func defaultErrorPage(loginPath string, dev bool) http.HandlerFunc {
 		var pe *ProviderError
 		row := fail.Find(err)
 		switch {
-		case row != nil && row.Status == 0 && errors.As(err, &pe) && pe.Code == "access_denied":
+		// The provider's own reason first, also beside a state that
+		// matches no sign-in (the status says which was reported first).
+		case errors.As(err, &pe) && pe.Code == "access_denied":
 			title, reason = "Access denied", "The sign-in was cancelled or access was not granted."
-		case row != nil && row.Status == 0 && errors.As(err, &pe):
+		case errors.As(err, &pe):
 			reason = "The identity provider reported an error: " + pe.Code + "."
 		case row != nil:
 			title, reason = cmp.Or(row.Title, title), cmp.Or(row.Message, reason)

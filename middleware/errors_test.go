@@ -80,6 +80,7 @@ func TestStatusCodeFromTheTable(t *testing.T) {
 		{"invalid_request", &middleware.ProviderError{Code: "invalid_request"}, http.StatusBadRequest},
 		{"issuer before the provider's error", fmt.Errorf("%w: %w", fail.ResponseIssuer, &middleware.ProviderError{Code: "access_denied"}), http.StatusBadRequest},
 		{"invalid_grant", &client.TokenError{StatusCode: 400, Code: "invalid_grant"}, http.StatusBadRequest},
+		{"a refused pushed request", fmt.Errorf("%w: %w", fail.PushedRequest, &client.TokenError{StatusCode: 401, Code: "invalid_client"}), http.StatusBadGateway},
 		{"a 503 of the token endpoint", &client.TokenError{StatusCode: 503}, http.StatusBadGateway},
 		{"none of the SDK's", errors.New("x"), http.StatusBadRequest},
 	} {

@@ -139,6 +139,10 @@ var Table = []Row{
 	{IdentityChanged, "invalid_id_token", 401, "", ""},
 	{HostedDomain, "invalid_id_token", 401, "", ""},
 	{InvalidIDToken, "invalid_id_token", 401, "", ""},
+	// Before TokenRequest: a refused pushed request has a *TokenError in
+	// its chain, and is the provider failing a sign-in that has not
+	// started (502, as StatusCode gave it), not a refused code.
+	{PushedRequest, "pushed_request", 502, "", ""},
 	{TokenRequest, "token_request", 400, "", "The identity provider refused to complete the sign-in."},
 	{UserInfo, "userinfo", 401, "", ""},
 	{ProviderUnavailable, "provider_unavailable", 502, "", providerDown},
@@ -151,7 +155,6 @@ var Table = []Row{
 	{APINotAllowed, "api_not_allowed", 403, "", ""},
 	{CrossOriginRedirect, "cross_origin_redirect", 403, "", ""},
 	{UnknownProvider, "unknown_provider", 400, "", ""},
-	{PushedRequest, "pushed_request", 502, "", ""},
 	{RefreshRevoked, "refresh_revoked", 400, "", ""},
 	{NoRefreshToken, "refresh_token_missing", 400, "", ""},
 	{NoIDToken, "id_token_missing", 401, "", ""},
