@@ -3,6 +3,8 @@ package confidant
 import (
 	"encoding/json"
 	"errors"
+
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // User is a signed-in user as their provider described them. It is the one
@@ -47,4 +49,4 @@ func (u *User) DecodeClaims(v any) error {
 }
 
 // ErrClaims is returned by DecodeClaims when the claims do not fit v.
-var ErrClaims = errors.New("confidant: claims do not decode")
+var ErrClaims error = fail.Claims

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // clientAssertionType is RFC 7523's client_assertion_type for a JWT.
@@ -66,12 +68,12 @@ func newAssertionSigner(key crypto.Signer, alg, kid, field string, cert *x509.Ce
 	switch pub := key.Public().(type) {
 	case *ecdsa.PublicKey:
 		if pub.Curve != elliptic.P256() || (alg != "" && alg != "ES256") {
-			return nil, fmt.Errorf("%w: %s: an ECDSA key must be P-256, signing ES256", ErrConfig, field)
+			return nil, fmt.Errorf("%w: %s: an ECDSA key must be P-256, signing ES256", fail.ClientConfig, field)
 		}
 		s.alg = jose.ES256
 	case *rsa.PublicKey:
 		if pub.N.BitLen() < 2048 {
-			return nil, fmt.Errorf("%w: %s: an RSA key needs at least 2048 bits", ErrConfig, field)
+			return nil, fmt.Errorf("%w: %s: an RSA key needs at least 2048 bits", fail.ClientConfig, field)
 		}
 		switch alg {
 		case "", "RS256":
@@ -79,15 +81,15 @@ func newAssertionSigner(key crypto.Signer, alg, kid, field string, cert *x509.Ce
 		case "PS256":
 			s.alg = jose.PS256
 		default:
-			return nil, fmt.Errorf("%w: %s: alg %q: an RSA key signs RS256 or PS256", ErrConfig, field, alg)
+			return nil, fmt.Errorf("%w: %s: alg %q: an RSA key signs RS256 or PS256", fail.ClientConfig, field, alg)
 		}
 	case ed25519.PublicKey:
 		if alg != "" && alg != "EdDSA" {
-			return nil, fmt.Errorf("%w: %s: an Ed25519 key signs EdDSA", ErrConfig, field)
+			return nil, fmt.Errorf("%w: %s: an Ed25519 key signs EdDSA", fail.ClientConfig, field)
 		}
 		s.alg = jose.EdDSA
 	default:
-		return nil, fmt.Errorf("%w: %s: %T keys are not supported; use ECDSA P-256, RSA or Ed25519", ErrConfig, field, pub)
+		return nil, fmt.Errorf("%w: %s: %T keys are not supported; use ECDSA P-256, RSA or Ed25519", fail.ClientConfig, field, pub)
 	}
 	opts := (&jose.SignerOptions{}).WithType("JWT")
 	if kid != "" {
@@ -97,14 +99,14 @@ func newAssertionSigner(key crypto.Signer, alg, kid, field string, cert *x509.Ce
 		// A provider that knows the key by its certificate (Entra ID):
 		// the header names it by its SHA-256 thumbprint.
 		if pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(cert.PublicKey) {
-			return nil, fmt.Errorf("%w: %s: Cert is not the certificate of Key", ErrConfig, field)
+			return nil, fmt.Errorf("%w: %s: Cert is not the certificate of Key", fail.ClientConfig, field)
 		}
 		sum := sha256.Sum256(cert.Raw)
 		opts = opts.WithHeader(jose.HeaderKey("x5t#S256"), base64.RawURLEncoding.EncodeToString(sum[:]))
 	}
 	jws, err := jose.NewSigner(jose.SigningKey{Algorithm: s.alg, Key: s}, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, field, err)
+		return nil, fmt.Errorf("%w: %s: %v", fail.ClientConfig, field, err)
 	}
 	s.jws = jws
 	jarOpts := (&jose.SignerOptions{}).WithType("oauth-authz-req+jwt")
@@ -112,7 +114,7 @@ func newAssertionSigner(key crypto.Signer, alg, kid, field string, cert *x509.Ce
 		jarOpts = jarOpts.WithHeader(jose.HeaderKey("kid"), kid)
 	}
 	if s.jar, err = jose.NewSigner(jose.SigningKey{Algorithm: s.alg, Key: s}, jarOpts); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, field, err)
+		return nil, fmt.Errorf("%w: %s: %v", fail.ClientConfig, field, err)
 	}
 	return s, nil
 }
@@ -135,7 +137,7 @@ func (s *assertionSigner) requestObject(clientID string, ep Endpoints, params ur
 		case k == "max_age":
 			n, err := strconv.Atoi(vs[0])
 			if err != nil {
-				return "", fmt.Errorf("%w: max_age %q is not a number of seconds", ErrConfig, vs[0])
+				return "", fmt.Errorf("%w: max_age %q is not a number of seconds", fail.ClientConfig, vs[0])
 			}
 			claims[k] = n
 		default:

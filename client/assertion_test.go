@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/certop"
 )
 
@@ -50,7 +51,7 @@ func TestPrivateKeyConfig(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := client.New(client.Config{Provider: prov, ClientID: "app", RedirectURL: "https://app.example/cb",
 				PrivateKey: &client.PrivateKey{Key: tc.key, Alg: tc.alg}, AuthStyle: tc.style})
-			if tc.ok != (err == nil) || (err != nil && !errors.Is(err, client.ErrConfig)) {
+			if tc.ok != (err == nil) || (err != nil && !errors.Is(err, fail.ClientConfig)) {
 				t.Errorf("New: %v, want ok=%v (or ErrConfig)", err, tc.ok)
 			}
 		})

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 
@@ -37,7 +38,7 @@ func (c *Client) postForm(ctx context.Context, what, endpoint string, form url.V
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
-		return 0, nil, fmt.Errorf("%w: %s: %v", ErrConfig, what, err)
+		return 0, nil, fmt.Errorf("%w: %s: %v", fail.ClientConfig, what, err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")

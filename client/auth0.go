@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // WithAudience (Auth0) asks for access tokens for the API identified by
@@ -23,7 +25,7 @@ func Auth0(domain string, opts ...ProviderOption) (*Provider, error) {
 	o := applyOptions(opts)
 	domain = strings.TrimSuffix(strings.TrimPrefix(domain, "https://"), "/")
 	if domain == "" || strings.ContainsAny(domain, "/?#@ ") {
-		return nil, fmt.Errorf("%w: Auth0 domain %q", ErrConfig, domain)
+		return nil, fmt.Errorf("%w: Auth0 domain %q", fail.ClientConfig, domain)
 	}
 	if o.name == "" {
 		o.name = "auth0"

@@ -3,18 +3,13 @@ package client
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 )
-
-// ErrBadCallback means the callback's parameters do not finish the pending
-// sign-in: no state, another state than the Login's, or neither a code nor
-// an error. No token was requested.
-var ErrBadCallback = errors.New("client: the callback does not finish this sign-in")
 
 // Callback finishes the sign-in attempt l (made by NewLogin, kept by the
 // app until now) with the parameters the provider sent to the
@@ -23,10 +18,10 @@ var ErrBadCallback = errors.New("client: the callback does not finish this sign-
 // the one safe order, each before anything after it is used:
 //
 //  1. with a JARM ResponseMode, the response JWT: its signature by the
-//     provider's keys, iss, aud and exp (ErrResponseJWT);
+//     provider's keys, iss, aud and exp (ErrInvalidResponse);
 //  2. the state, compared with l.State in constant time, before any token
-//     request (ErrBadCallback);
-//  3. the response's iss (RFC 9207; ErrResponseIssuer);
+//     request (ErrInvalidResponse: the callback does not finish this sign-in);
+//  3. the response's iss (RFC 9207; ErrInvalidResponse);
 //  4. the provider's error (?error=access_denied, login_required, …),
 //     returned as a *TokenError with StatusCode 0, never exchanged;
 //  5. the code, redeemed at the token endpoint over the back channel with
@@ -56,7 +51,7 @@ func (c *Client) Callback(ctx context.Context, params url.Values, l *Login) (*Re
 	}
 	code := q.Get("code")
 	if code == "" {
-		return nil, fmt.Errorf("%w: no code", ErrBadCallback)
+		return nil, fmt.Errorf("%w: no code", fail.CallbackRefused)
 	}
 	var user string
 	if strings.HasPrefix(c.cfg.ResponseMode, "form_post") {
@@ -70,7 +65,7 @@ func (c *Client) Callback(ctx context.Context, params url.Values, l *Login) (*Re
 func checkState(q url.Values, l *Login) error {
 	st := q["state"]
 	if l == nil || l.State == "" || len(st) != 1 || subtle.ConstantTimeCompare([]byte(st[0]), []byte(l.State)) != 1 {
-		return fmt.Errorf("%w: the state is not the sign-in's", ErrBadCallback)
+		return fmt.Errorf("%w: the state is not the sign-in's", fail.CallbackRefused)
 	}
 	return nil
 }

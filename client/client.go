@@ -22,6 +22,7 @@ import (
 
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/dpop"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/internal/sink"
 )
@@ -176,7 +177,7 @@ type Config struct {
 	PAR bool
 
 	// FAPI turns on a FAPI 2.0 profile and refuses at New what it
-	// forbids, each refusal an ErrConfig that names the setting:
+	// forbids, each refusal a confidant.ErrConfig that names the setting:
 	//   - "2.0", the Security Profile: every authorization request pushed
 	//     (PAR; a provider without the endpoint fails the sign-in), PKCE
 	//     S256 (always on), client authentication by private_key_jwt
@@ -190,7 +191,7 @@ type Config struct {
 	//     discovery with one issuer that matched exactly; the client
 	//     assertion's aud the issuer, as a string; ID tokens signed other
 	//     than PS256, ES256 or EdDSA are refused; an authorization
-	//     response without iss (RFC 9207) is refused (ErrResponseIssuer)
+	//     response without iss (RFC 9207) is refused (ErrInvalidResponse)
 	//     whether or not discovery advertises
 	//     authorization_response_iss_parameter_supported;
 	//   - "2.0-message-signing" adds JAR (RequestObject, signed with
@@ -270,7 +271,7 @@ type Client struct {
 }
 
 // New validates cfg and returns a Client. A missing or wrong field is an
-// error wrapping ErrConfig that names it.
+// error wrapping fail.ClientConfig that names it.
 func New(cfg Config) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -310,13 +311,13 @@ func (cfg *Config) validate() error {
 	}
 	u, err := url.Parse(cfg.RedirectURL)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" {
-		return fmt.Errorf("%w: RedirectURL %q must be an absolute URL without fragment", ErrConfig, cfg.RedirectURL)
+		return fmt.Errorf("%w: RedirectURL %q must be an absolute URL without fragment", fail.ClientConfig, cfg.RedirectURL)
 	}
 	if !netx.SecureOrLoopback(u) && !cfg.AllowInsecureHTTP {
-		return fmt.Errorf("%w: RedirectURL %q must be https (plain http only on a loopback host, for development): the code and the session cookie would travel in clear (AllowInsecureHTTP opts out)", ErrConfig, cfg.RedirectURL)
+		return fmt.Errorf("%w: RedirectURL %q must be https (plain http only on a loopback host, for development): the code and the session cookie would travel in clear (AllowInsecureHTTP opts out)", fail.ClientConfig, cfg.RedirectURL)
 	}
 	if iss, err := url.Parse(cfg.Provider.cfg.Issuer); err == nil && cfg.Provider.cfg.Issuer != "" && !netx.SecureOrLoopback(iss) && !cfg.AllowInsecureHTTP {
-		return fmt.Errorf("%w: the provider's issuer %q is plain http on a host that is not loopback: tokens would travel in clear; use https (AllowInsecureHTTP opts out)", ErrConfig, cfg.Provider.cfg.Issuer)
+		return fmt.Errorf("%w: the provider's issuer %q is plain http on a host that is not loopback: tokens would travel in clear; use https (AllowInsecureHTTP opts out)", fail.ClientConfig, cfg.Provider.cfg.Issuer)
 	}
 	if err := cfg.checkAuthStyle(); err != nil {
 		return err
@@ -327,7 +328,7 @@ func (cfg *Config) validate() error {
 		}
 	}
 	if cfg.SecretJWT != nil && cfg.ClientSecret != "" {
-		return fmt.Errorf("%w: ClientSecret and SecretJWT both set: SecretJWT mints the secret", ErrConfig)
+		return fmt.Errorf("%w: ClientSecret and SecretJWT both set: SecretJWT mints the secret", fail.ClientConfig)
 	}
 	return nil
 }
@@ -352,7 +353,7 @@ func (cfg *Config) checkRequired() error {
 		missing = append(missing, "RedirectURL")
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%w: missing %s", ErrConfig, strings.Join(missing, ", "))
+		return fmt.Errorf("%w: missing %s", fail.ClientConfig, strings.Join(missing, ", "))
 	}
 	return nil
 }
@@ -362,15 +363,15 @@ func (cfg *Config) checkAuthStyle() error {
 	s := cfg.AuthStyle
 	switch {
 	case s < AuthStyleAuto || s > AuthStyleSelfSignedTLSClientAuth:
-		return fmt.Errorf("%w: unknown AuthStyle %d", ErrConfig, s)
+		return fmt.Errorf("%w: unknown AuthStyle %d", fail.ClientConfig, s)
 	case s == AuthStylePrivateKeyJWT && cfg.PrivateKey == nil:
-		return fmt.Errorf("%w: AuthStylePrivateKeyJWT needs PrivateKey", ErrConfig)
+		return fmt.Errorf("%w: AuthStylePrivateKeyJWT needs PrivateKey", fail.ClientConfig)
 	case s.mutualTLS() && cfg.ClientCertificate == nil:
-		return fmt.Errorf("%w: %s needs ClientCertificate", ErrConfig, s)
+		return fmt.Errorf("%w: %s needs ClientCertificate", fail.ClientConfig, s)
 	case cfg.FAPI != "" && s != AuthStyleAuto && s != AuthStylePrivateKeyJWT && !s.mutualTLS():
-		return fmt.Errorf("%w: FAPI %s: AuthStyle %s is not allowed: private_key_jwt, tls_client_auth or self_signed_tls_client_auth only", ErrConfig, cfg.FAPI, s)
+		return fmt.Errorf("%w: FAPI %s: AuthStyle %s is not allowed: private_key_jwt, tls_client_auth or self_signed_tls_client_auth only", fail.ClientConfig, cfg.FAPI, s)
 	case (s == AuthStyleBasic || s == AuthStylePost) && cfg.ClientSecret == "" && cfg.SecretJWT == nil:
-		return fmt.Errorf("%w: %s needs ClientSecret", ErrConfig, s)
+		return fmt.Errorf("%w: %s needs ClientSecret", fail.ClientConfig, s)
 	}
 	return nil
 }
@@ -383,7 +384,7 @@ func (cfg *Config) credentials() (*assertionSigner, *secretMinter, error) {
 	var err error
 	if k := cfg.PrivateKey; k != nil {
 		if k.Key == nil {
-			return nil, nil, fmt.Errorf("%w: PrivateKey.Key is required", ErrConfig)
+			return nil, nil, fmt.Errorf("%w: PrivateKey.Key is required", fail.ClientConfig)
 		}
 		alg := k.Alg
 		if _, rsaKey := k.Key.Public().(*rsa.PublicKey); rsaKey && cfg.FAPI != "" && alg == "" {
@@ -406,10 +407,10 @@ func (cfg *Config) credentials() (*assertionSigner, *secretMinter, error) {
 func (cfg *Config) checkModes(signer *assertionSigner) error {
 	oidc := cfg.Provider.isOIDC()
 	if cfg.RequestObject && signer == nil {
-		return fmt.Errorf("%w: RequestObject needs PrivateKey, the key that signs the request objects", ErrConfig)
+		return fmt.Errorf("%w: RequestObject needs PrivateKey, the key that signs the request objects", fail.ClientConfig)
 	}
 	if cfg.RequestObject && !oidc {
-		return fmt.Errorf("%w: RequestObject needs an OpenID Connect provider (its issuer is the request object's aud)", ErrConfig)
+		return fmt.Errorf("%w: RequestObject needs an OpenID Connect provider (its issuer is the request object's aud)", fail.ClientConfig)
 	}
 	cfg.ResponseMode = cmp.Or(cfg.ResponseMode, cfg.Provider.q.responseMode)
 	switch cfg.ResponseMode {
@@ -418,10 +419,10 @@ func (cfg *Config) checkModes(signer *assertionSigner) error {
 	case "", "form_post":
 	case "jwt", "query.jwt", "form_post.jwt":
 		if !oidc {
-			return fmt.Errorf("%w: ResponseMode %q needs an OpenID Connect provider, whose keys sign the response", ErrConfig, cfg.ResponseMode)
+			return fmt.Errorf("%w: ResponseMode %q needs an OpenID Connect provider, whose keys sign the response", fail.ClientConfig, cfg.ResponseMode)
 		}
 	default:
-		return fmt.Errorf("%w: ResponseMode %q: \"\" (query), \"form_post\", or JARM's \"jwt\", \"query.jwt\", \"form_post.jwt\"", ErrConfig, cfg.ResponseMode)
+		return fmt.Errorf("%w: ResponseMode %q: \"\" (query), \"form_post\", or JARM's \"jwt\", \"query.jwt\", \"form_post.jwt\"", fail.ClientConfig, cfg.ResponseMode)
 	}
 	return nil
 }

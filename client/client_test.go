@@ -15,6 +15,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 const (
@@ -55,14 +56,14 @@ func TestNewValidates(t *testing.T) {
 	}
 	for _, tc := range cases {
 		_, err := client.New(tc.cfg)
-		if !errors.Is(err, client.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("New(%+v) = %v, want ErrConfig naming %s", tc.cfg, err, tc.want)
+		if !errors.Is(err, fail.ClientConfig) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%+v) = %v, want fail.ClientConfig naming %s", tc.cfg, err, tc.want)
 		}
 	}
-	if _, err := client.NewProvider("p", client.Endpoints{AuthURL: "https://p/a"}); !errors.Is(err, client.ErrConfig) {
+	if _, err := client.NewProvider("p", client.Endpoints{AuthURL: "https://p/a"}); !errors.Is(err, fail.ClientConfig) {
 		t.Errorf("provider without token URL: %v", err)
 	}
-	if _, err := client.NewProvider("p", client.Endpoints{AuthURL: "a", TokenURL: "t", Issuer: "https://p"}); !errors.Is(err, client.ErrConfig) {
+	if _, err := client.NewProvider("p", client.Endpoints{AuthURL: "a", TokenURL: "t", Issuer: "https://p"}); !errors.Is(err, fail.ClientConfig) {
 		t.Errorf("OIDC provider without JWKS: %v", err)
 	}
 }
@@ -115,19 +116,19 @@ func TestDiscoverRefusesWrongIssuer(t *testing.T) {
 	u, _ := url.Parse(op.Issuer)
 	_, port, _ := net.SplitHostPort(u.Host)
 	_, err := client.Discover(context.Background(), "http://localhost:"+port)
-	if !errors.Is(err, client.ErrDiscovery) || !strings.Contains(err.Error(), "set the issuer to exactly \""+op.Issuer+"\"") {
-		t.Fatalf("err %v, want ErrDiscovery naming the issuer to set", err)
+	if !errors.Is(err, fail.Discovery) || !strings.Contains(err.Error(), "set the issuer to exactly \""+op.Issuer+"\"") {
+		t.Fatalf("err %v, want fail.Discovery naming the issuer to set", err)
 	}
 	// A trailing slash that the document does not have: said so.
 	_, err = client.Discover(context.Background(), op.Issuer+"/")
-	if !errors.Is(err, client.ErrDiscovery) || !strings.Contains(err.Error(), "trailing slash") {
-		t.Fatalf("issuer with a trailing slash: %v, want ErrDiscovery naming the slash", err)
+	if !errors.Is(err, fail.Discovery) || !strings.Contains(err.Error(), "trailing slash") {
+		t.Fatalf("issuer with a trailing slash: %v, want fail.Discovery naming the slash", err)
 	}
 	// Unreachable is not a configuration error.
 	if _, err := client.Discover(context.Background(), "http://127.0.0.1:1"); err != nil {
 		t.Fatalf("unreachable provider: %v, want a lazily discovered provider", err)
 	}
-	if _, err := client.Discover(context.Background(), "not a url"); !errors.Is(err, client.ErrConfig) {
+	if _, err := client.Discover(context.Background(), "not a url"); !errors.Is(err, fail.ClientConfig) {
 		t.Fatalf("bad issuer: %v", err)
 	}
 }
@@ -195,7 +196,7 @@ func TestExchangeWrongSecret(t *testing.T) {
 	}
 	_, err = c.Callback(context.Background(), cb.Query(), l)
 	var te *client.TokenError
-	if !errors.Is(err, client.ErrTokenRequest) || !errors.As(err, &te) {
+	if !errors.Is(err, fail.TokenRequest) || !errors.As(err, &te) {
 		t.Fatalf("err %v, want a TokenError", err)
 	}
 	if strings.Contains(err.Error(), "wrong") || strings.Contains(err.Error(), cb.Query().Get("code")) {
@@ -224,7 +225,7 @@ func TestUserInfoSubMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Callback(context.Background(), cb.Query(), l); !errors.Is(err, client.ErrUserInfo) {
+	if _, err := c.Callback(context.Background(), cb.Query(), l); !errors.Is(err, fail.UserInfo) {
 		t.Fatalf("err %v, want ErrUserInfo", err)
 	}
 }
@@ -232,8 +233,8 @@ func TestUserInfoSubMismatch(t *testing.T) {
 func TestNoRevocationEndpoint(t *testing.T) {
 	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p/a", TokenURL: "https://p/t"})
 	c, _ := client.New(client.Config{Provider: prov, ClientID: "c", ClientSecret: "s", RedirectURL: "https://a/cb"})
-	if err := c.Revoke(context.Background(), &oauth2.Token{AccessToken: "t"}); !errors.Is(err, client.ErrNotSupported) {
-		t.Errorf("err %v, want ErrNotSupported", err)
+	if err := c.Revoke(context.Background(), &oauth2.Token{AccessToken: "t"}); !errors.Is(err, fail.NotSupported) {
+		t.Errorf("err %v, want fail.NotSupported", err)
 	}
 	if u, err := c.LogoutURL(context.Background(), "id", "https://a/"); u != "" || err != nil {
 		t.Errorf("LogoutURL = %q, %v; want empty", u, err)
@@ -259,7 +260,7 @@ func TestPlainHTTPRefused(t *testing.T) {
 		{"http://127.0.0.1:8080/auth/callback", false, true},
 	} {
 		_, err := client.New(client.Config{Provider: p, ClientID: "c", ClientSecret: "s", RedirectURL: tc.url, AllowInsecureHTTP: tc.allow})
-		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, client.ErrConfig)) {
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, fail.ClientConfig)) {
 			t.Errorf("%s (allow %v): %v", tc.url, tc.allow, err)
 		}
 	}
@@ -269,7 +270,7 @@ func TestPlainHTTPRefused(t *testing.T) {
 	}
 	for _, allow := range []bool{false, true} {
 		_, err := client.New(client.Config{Provider: insecure, ClientID: "c", ClientSecret: "s", RedirectURL: "https://app.example.com/cb", AllowInsecureHTTP: allow})
-		if (err == nil) != allow || (err != nil && !errors.Is(err, client.ErrConfig)) {
+		if (err == nil) != allow || (err != nil && !errors.Is(err, fail.ClientConfig)) {
 			t.Errorf("an issuer on plain http (allow %v): %v", allow, err)
 		}
 	}
@@ -326,15 +327,15 @@ func TestCallbackOrder(t *testing.T) {
 		login  *client.Login
 		want   error
 	}{
-		{"another state", with("state", other.State), l, client.ErrBadCallback},
-		{"no state", with("state"), l, client.ErrBadCallback},
-		{"two states", with("state", l.State, l.State), l, client.ErrBadCallback},
-		{"another login", good, &other, client.ErrBadCallback},
-		{"no login", good, nil, client.ErrBadCallback},
-		{"an error with another state", withError(with("state", other.State)), l, client.ErrBadCallback},
-		{"another issuer", with("iss", "https://evil.example"), l, client.ErrResponseIssuer},
-		{"an error from another issuer", withError(with("iss", "https://evil.example")), l, client.ErrResponseIssuer},
-		{"no code", with("code"), l, client.ErrBadCallback},
+		{"another state", with("state", other.State), l, fail.CallbackRefused},
+		{"no state", with("state"), l, fail.CallbackRefused},
+		{"two states", with("state", l.State, l.State), l, fail.CallbackRefused},
+		{"another login", good, &other, fail.CallbackRefused},
+		{"no login", good, nil, fail.CallbackRefused},
+		{"an error with another state", withError(with("state", other.State)), l, fail.CallbackRefused},
+		{"another issuer", with("iss", "https://evil.example"), l, fail.ResponseIssuer},
+		{"an error from another issuer", withError(with("iss", "https://evil.example")), l, fail.ResponseIssuer},
+		{"no code", with("code"), l, fail.CallbackRefused},
 	} {
 		if _, err := c.Callback(context.Background(), tc.params, tc.login); !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)

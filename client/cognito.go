@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 var (
@@ -35,7 +37,7 @@ func Cognito(region, pool string, opts ...ProviderOption) (*Provider, error) {
 		o.name = "cognito"
 	}
 	if !awsRegion.MatchString(region) || !poolID.MatchString(pool) {
-		return nil, fmt.Errorf("%w: Cognito(%q, %q): want a region (eu-west-1) and a user pool ID (eu-west-1_AbCdEf123)", ErrConfig, region, pool)
+		return nil, fmt.Errorf("%w: Cognito(%q, %q): want a region (eu-west-1) and a user pool ID (eu-west-1_AbCdEf123)", fail.ClientConfig, region, pool)
 	}
 	p, err := lazyProvider(discoveryConfig{Issuer: "https://cognito-idp." + region + ".amazonaws.com/" + pool, Name: o.name, HTTPClient: o.hc})
 	if err != nil {

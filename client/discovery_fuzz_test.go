@@ -18,6 +18,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // docOP serves a discovery document and a JWKS the fuzzer writes (ISSUER
@@ -68,7 +69,7 @@ func (op *docOP) set(doc, jwks []byte) {
 // FuzzDiscovery: discovery documents the fuzzer writes. Discovery
 // succeeds only for a document that names exactly this issuer and the
 // endpoints it gives, and fails otherwise with a documented kind
-// (ErrDiscovery, ErrProviderUnavailable); the endpoints found are the
+// (fail.Discovery, ErrProviderUnavailable); the endpoints found are the
 // document's.
 func FuzzDiscovery(f *testing.F) {
 	op := newDocOP(f)
@@ -91,7 +92,7 @@ func FuzzDiscovery(f *testing.F) {
 		}
 		parsed := json.Unmarshal([]byte(strings.ReplaceAll(string(doc), "ISSUER", op.srv.URL)), &m) == nil
 		switch {
-		case err != nil && !errors.Is(err, client.ErrDiscovery) && !errors.Is(err, client.ErrProviderUnavailable):
+		case err != nil && !errors.Is(err, fail.Discovery) && !errors.Is(err, client.ErrProviderUnavailable):
 			t.Fatalf("discovery failed with an undocumented kind: %v", err)
 		case err == nil && (!parsed || m.Issuer != op.srv.URL):
 			t.Fatalf("discovered a document that does not name this issuer: %s", doc)
@@ -134,7 +135,7 @@ func FuzzJWKS(f *testing.F) {
 		switch {
 		case err == nil && !strings.Contains(string(jwks), n):
 			t.Fatalf("an ID token verified with a key set that lacks the provider's key: %s", jwks)
-		case err != nil && !errors.Is(err, client.ErrInvalidIDToken) && !errors.Is(err, client.ErrProviderUnavailable) && !errors.Is(err, client.ErrDiscovery):
+		case err != nil && !errors.Is(err, client.ErrInvalidIDToken) && !errors.Is(err, client.ErrProviderUnavailable) && !errors.Is(err, fail.Discovery):
 			t.Fatalf("refusal of an undocumented kind: %v", err)
 		}
 	})

@@ -28,7 +28,7 @@
 // oauth2.TokenSource) so it composes with code that already uses them.
 //
 // Errors are wrapped around exported sentinels (ErrInvalidIDToken,
-// ErrNonceMismatch, ErrProviderUnavailable, …): test them with errors.Is.
+// ErrInvalidIDToken, ErrProviderUnavailable, …): test them with errors.Is.
 // No error, log line or panic produced by this package contains a token,
 // authorization code or secret.
 package client

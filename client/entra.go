@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/confidant-go/confidant"
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // PersonalAccountsTenant is the tenant of personal Microsoft accounts
@@ -34,7 +35,7 @@ var tenantID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 // administrators set as they like (the "nOAuth" takeover). A user in more than 200 groups gets no
 // groups claim but a pointer to Microsoft Graph (a distributed claim):
 // middleware.Claim("groups", …) then refuses with
-// middleware.ErrDistributedClaim, never as "not a member". Sign-out goes
+// middleware.ErrForbidden, never as "not a member". Sign-out goes
 // through Entra's end_session endpoint. A client secret or a certificate
 // authenticates the app: Config.PrivateKey with its Cert
 // (the assertion names it by x5t#S256, with the token endpoint as aud, as
@@ -48,7 +49,7 @@ func Entra(tenant string, opts ...ProviderOption) (*Provider, error) {
 	switch {
 	case tenant == "common" || tenant == "organizations":
 		if len(o.tenants) == 0 && !o.anyTenant {
-			return nil, fmt.Errorf("%w: Entra(%q) lets in users of every tenant: name the tenants the app accepts with WithTenants (or WithAnyTenant)", ErrConfig, tenant)
+			return nil, fmt.Errorf("%w: Entra(%q) lets in users of every tenant: name the tenants the app accepts with WithTenants (or WithAnyTenant)", fail.ClientConfig, tenant)
 		}
 		cfg.Issuer = "https://login.microsoftonline.com/" + tenant + "/v2.0"
 	case tenant == "consumers":
@@ -57,7 +58,7 @@ func Entra(tenant string, opts ...ProviderOption) (*Provider, error) {
 	case tenantID.MatchString(tenant):
 		cfg.Issuer = "https://login.microsoftonline.com/" + tenant + "/v2.0"
 	default:
-		return nil, fmt.Errorf("%w: Entra(%q): want the tenant ID (a GUID, from the app registration's Overview), organizations, common or consumers; a domain's discovery names the tenant ID as issuer", ErrConfig, tenant)
+		return nil, fmt.Errorf("%w: Entra(%q): want the tenant ID (a GUID, from the app registration's Overview), organizations, common or consumers; a domain's discovery names the tenant ID as issuer", fail.ClientConfig, tenant)
 	}
 	p, err := lazyProvider(cfg)
 	if err != nil {

@@ -8,58 +8,45 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 
+// The families of this package's errors, to test with errors.Is; a
+// configuration error matches confidant.ErrConfig. Each family has
+// children, which the text says and middleware.StatusCode and
+// metrics.Reason tell apart.
 var (
-	// ErrConfig is wrapped by every configuration error returned by New and
-	// NewProvider.
-	ErrConfig = errors.New("client: invalid configuration")
-
-	// ErrDiscovery means the provider's discovery document was refused: it
-	// could not be parsed or names another issuer. Retrying will not help.
-	ErrDiscovery = errors.New("client: discovery failed")
-
 	// ErrProviderUnavailable means the provider could not be reached or
 	// answered with a server error (network failure, timeout, 5xx, 429).
 	// Retrying later may succeed.
-	ErrProviderUnavailable = errors.New("client: provider unavailable")
+	ErrProviderUnavailable error = fail.ProviderUnavailable
 
-	// ErrTokenRequest means the token endpoint refused a request (an OAuth
-	// error response such as invalid_grant). A *TokenError with the
-	// provider's error code is in the chain.
-	ErrTokenRequest = errors.New("client: token request refused")
-
-	// ErrNoIDToken means an OpenID Connect token response carried no id_token.
-	ErrNoIDToken = errors.New("client: no id_token in token response")
+	// ErrTokenRequest means the provider refused a request: the token
+	// endpoint answered with an OAuth error (a *TokenError in the chain
+	// has its code), the refresh token was revoked or has expired
+	// (invalid_grant: the user must sign in again), or a pushed
+	// authorization request (RFC 9126) was refused.
+	ErrTokenRequest error = fail.ProviderRefused
 
 	// ErrInvalidIDToken means the ID token failed verification: signature,
-	// algorithm, issuer, audience, azp, expiry or issued-at. It is the
-	// family of ErrNonceMismatch, ErrAccessTokenHash, ErrIdentityChanged and
-	// ErrHostedDomain.
-	ErrInvalidIDToken = errors.New("client: invalid id_token")
+	// algorithm, issuer, audience, azp, expiry, issued-at, nonce, at_hash,
+	// a refreshed one naming another identity, or Google's hosted domain
+	// (WithHostedDomain).
+	ErrInvalidIDToken error = fail.InvalidIDToken
 
-	// ErrNonceMismatch means the ID token's nonce is not the one sent with
-	// the authorization request.
-	ErrNonceMismatch = fmt.Errorf("%w: nonce mismatch", ErrInvalidIDToken)
+	// ErrInvalidResponse means another answer of the provider was refused:
+	// a token response without the id_token OpenID Connect needs, a
+	// userinfo response (its sub differs from the ID token's), an
+	// authorization response from another issuer (RFC 9207: a mix-up; its
+	// code is never redeemed) or whose JWT (JARM) failed its checks, a
+	// discovery document that does not parse or names another issuer, a
+	// response larger than the SDK reads, a back-channel logout token.
+	ErrInvalidResponse error = fail.InvalidResponse
 
-	// ErrAccessTokenHash means the ID token's at_hash does not match the
-	// access token it came with.
-	ErrAccessTokenHash = fmt.Errorf("%w: at_hash mismatch", ErrInvalidIDToken)
-
-	// ErrUserInfo means the userinfo response was refused, for instance
-	// because its sub differs from the ID token's.
-	ErrUserInfo = errors.New("client: invalid userinfo response")
-
-	// ErrTokenExpired means an access token has expired and cannot be used.
-	ErrTokenExpired = errors.New("client: access token expired")
-
-	// ErrNoToken means there is no access token to use.
-	ErrNoToken = errors.New("client: no access token")
-
-	// ErrNotSupported means the provider does not offer what was asked
-	// (for instance revocation without a revocation endpoint).
-	ErrNotSupported = errors.New("client: not supported by provider")
+	// ErrNoToken means there is no usable token: no access token, one that
+	// has expired, or no refresh token to renew it with.
+	ErrNoToken error = fail.NoUsableToken
 )
 
 // TokenError is an OAuth 2.0 error response from the provider: the token or
@@ -96,10 +83,13 @@ func (e *TokenError) Error() string {
 // response: no token was requested), or ErrProviderUnavailable for
 // server-side failures, with errors.Is.
 func (e *TokenError) Is(target error) bool {
-	if target == ErrProviderUnavailable {
-		return e.unavailable()
+	if e.unavailable() {
+		return errors.Is(fail.ProviderUnavailable, target)
 	}
-	return target == ErrTokenRequest && !e.unavailable() && e.endpoint != authorizationEndpoint
+	if e.endpoint == authorizationEndpoint {
+		return false // no token was requested
+	}
+	return errors.Is(fail.TokenRequest, target)
 }
 
 // unavailable tells a provider that is down (a 5xx, 429 or 408, or the
@@ -125,7 +115,7 @@ func tokenError(err error) error {
 	}
 	if tooLarge(err) {
 		// Kept as unavailable (a refresh keeps the session), and says why.
-		return fmt.Errorf("%w: %w: token endpoint", ErrProviderUnavailable, ErrResponseTooLarge)
+		return fmt.Errorf("%w: %w: token endpoint", ErrProviderUnavailable, fail.ResponseTooLarge)
 	}
 	return fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 }
@@ -134,14 +124,14 @@ func tokenError(err error) error {
 // maxResponseBytes. x/oauth2 and go-oidc format the body's read error with
 // %v, so its chain is lost but its text is not.
 func tooLarge(err error) bool {
-	return err != nil && (errors.Is(err, ErrResponseTooLarge) || strings.Contains(err.Error(), ErrResponseTooLarge.Error()))
+	return err != nil && (errors.Is(err, fail.ResponseTooLarge) || strings.Contains(err.Error(), fail.ResponseTooLarge.Error()))
 }
 
-// keepTooLarge is wrapped, with ErrResponseTooLarge back in its chain when
+// keepTooLarge is wrapped, with fail.ResponseTooLarge back in its chain when
 // cause says a response was cut off.
 func keepTooLarge(wrapped, cause error) error {
-	if !errors.Is(wrapped, ErrResponseTooLarge) && tooLarge(cause) {
-		return fmt.Errorf("%w (%w)", wrapped, ErrResponseTooLarge)
+	if !errors.Is(wrapped, fail.ResponseTooLarge) && tooLarge(cause) {
+		return fmt.Errorf("%w (%w)", wrapped, fail.ResponseTooLarge)
 	}
 	return wrapped
 }

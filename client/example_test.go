@@ -108,7 +108,7 @@ func ExampleClient_Callback() {
 		case errors.As(err, &perr) && perr.StatusCode == 0: // ?error=access_denied, login_required, …
 			fmt.Println("the provider said", perr.Code)
 		case err != nil:
-			fmt.Println("refused:", errors.Is(err, client.ErrBadCallback))
+			fmt.Println("refused:", errors.Is(err, client.ErrInvalidResponse))
 		default:
 			fmt.Println("signed in:", res.User.Subject, res.User.Name, res.Token.AccessToken != "")
 		}

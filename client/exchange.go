@@ -17,6 +17,7 @@ import (
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/dpop"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 
@@ -81,7 +82,7 @@ func (c *Client) exchange(ctx context.Context, code string, l *Login, formUser s
 	if tok.RefreshToken == "" && slices.Contains(c.cfg.Scopes, "offline_access") && c.noRT.CompareAndSwap(false, true) {
 		// Sessions of this provider end with their first access token.
 		c.emit(ctx, event.Event{Kind: event.NoRefreshToken, Flow: event.Redact(l.State),
-			Err: fmt.Errorf("%w: asked for offline_access, got no refresh token: sessions end when the access token does (%ds); allow the refresh_token grant for the client at the provider", ErrNoRefreshToken, tok.ExpiresIn)})
+			Err: fmt.Errorf("%w: asked for offline_access, got no refresh token: sessions end when the access token does (%ds); allow the refresh_token grant for the client at the provider", fail.NoRefreshToken, tok.ExpiresIn)})
 	}
 	res, err := c.finish(ctx, r, l, tok, key, formUser)
 	if err != nil {
@@ -117,7 +118,7 @@ func (c *Client) finish(ctx context.Context, r *resolved, l *Login, tok *oauth2.
 	if r.ep.Issuer == "" {
 		load := c.cfg.Provider.q.userLoader
 		if load == nil {
-			return nil, fmt.Errorf("%w: plain OAuth 2.0 providers need a user loader", ErrNotSupported)
+			return nil, fmt.Errorf("%w: plain OAuth 2.0 providers need a user loader", fail.NotSupported)
 		}
 		hc := &http.Client{Transport: &oauth2.Transport{Source: oauth2.StaticTokenSource(tok), Base: c.hc.Transport}, Timeout: c.hc.Timeout}
 		id, err := load(ctx, hc, tok)
@@ -125,7 +126,7 @@ func (c *Client) finish(ctx context.Context, r *resolved, l *Login, tok *oauth2.
 			return nil, err
 		}
 		if id.Subject == "" {
-			return nil, fmt.Errorf("%w: the user loader returned no subject", ErrUserInfo)
+			return nil, fmt.Errorf("%w: the user loader returned no subject", fail.UserInfo)
 		}
 		id.Provider = c.cfg.Provider.Name()
 		res.User = id

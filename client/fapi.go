@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/jwtpeek"
 	"github.com/confidant-go/confidant/internal/netx"
 )
@@ -26,10 +27,10 @@ func checkFAPI(cfg *Config, signer *assertionSigner) error {
 		return nil
 	case fapi2, fapi2MessageSigning:
 	default:
-		return fmt.Errorf("%w: FAPI %q: \"2.0\" or \"2.0-message-signing\"", ErrConfig, cfg.FAPI)
+		return fmt.Errorf("%w: FAPI %q: \"2.0\" or \"2.0-message-signing\"", fail.ClientConfig, cfg.FAPI)
 	}
 	refuse := func(format string, args ...any) error {
-		return fmt.Errorf("%w: FAPI %s: "+format, append([]any{ErrConfig, cfg.FAPI}, args...)...)
+		return fmt.Errorf("%w: FAPI %s: "+format, append([]any{fail.ClientConfig, cfg.FAPI}, args...)...)
 	}
 	p := cfg.Provider
 	cert := cfg.ClientCertificate != nil

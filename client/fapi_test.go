@@ -18,10 +18,11 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // TestFAPIRefusals: the FAPI 2.0 profile refuses at New each setting it
-// forbids, with an ErrConfig that names it; a compliant configuration is
+// forbids, with an fail.ClientConfig that names it; a compliant configuration is
 // accepted and gets PAR (and, with message signing, JAR and JARM).
 func TestFAPIRefusals(t *testing.T) {
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -54,8 +55,8 @@ func TestFAPIRefusals(t *testing.T) {
 		cfg := good()
 		tc.adjust(&cfg)
 		_, err := client.New(cfg)
-		if !errors.Is(err, client.ErrConfig) || !strings.Contains(err.Error(), tc.says) {
-			t.Errorf("%s: %v, want ErrConfig naming %s", tc.name, err, tc.says)
+		if !errors.Is(err, fail.ClientConfig) || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%s: %v, want fail.ClientConfig naming %s", tc.name, err, tc.says)
 		}
 	}
 	for _, profile := range []string{"2.0", "2.0-message-signing"} {
@@ -80,13 +81,13 @@ func TestFAPIRefusals(t *testing.T) {
 		t.Errorf("an Ed25519 key: %v", err)
 	}
 	if _, err := client.New(client.Config{Provider: discovered, ClientID: "c", RedirectURL: "https://app.example/auth/callback",
-		SecretJWT: &client.SecretJWT{Key: ed, KeyID: "k", Issuer: "team"}}); !errors.Is(err, client.ErrConfig) || !strings.Contains(err.Error(), "Ed25519") {
-		t.Errorf("SecretJWT with an Ed25519 key: %v, want ErrConfig naming it", err)
+		SecretJWT: &client.SecretJWT{Key: ed, KeyID: "k", Issuer: "team"}}); !errors.Is(err, fail.ClientConfig) || !strings.Contains(err.Error(), "Ed25519") {
+		t.Errorf("SecretJWT with an Ed25519 key: %v, want fail.ClientConfig naming it", err)
 	}
 }
 
 // TestClientCertificate: mutual TLS settings that cannot work are refused
-// at New with an ErrConfig that names them; under FAPI 2.0 the certificate
+// at New with an fail.ClientConfig that names them; under FAPI 2.0 the certificate
 // stands for private_key_jwt and for DPoP, but Message Signing still needs
 // PrivateKey to sign request objects.
 func TestClientCertificate(t *testing.T) {
@@ -118,8 +119,8 @@ func TestClientCertificate(t *testing.T) {
 	} {
 		cfg := base()
 		tc.adjust(&cfg)
-		if _, err := client.New(cfg); !errors.Is(err, client.ErrConfig) || !strings.Contains(err.Error(), tc.says) {
-			t.Errorf("%s: %v, want ErrConfig saying %q", tc.name, err, tc.says)
+		if _, err := client.New(cfg); !errors.Is(err, fail.ClientConfig) || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%s: %v, want fail.ClientConfig saying %q", tc.name, err, tc.says)
 		}
 	}
 	// FAPI 2.0 with the certificate alone: mutual TLS authenticates and
@@ -130,8 +131,8 @@ func TestClientCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("FAPI 2.0 with a certificate: %v", err)
 	}
-	if _, err := c.Transport(roundTripFunc(nil)); !errors.Is(err, client.ErrConfig) {
-		t.Errorf("Transport of a custom RoundTripper: %v, want ErrConfig", err)
+	if _, err := c.Transport(roundTripFunc(nil)); !errors.Is(err, fail.ClientConfig) {
+		t.Errorf("Transport of a custom RoundTripper: %v, want fail.ClientConfig", err)
 	}
 	tr, err := c.Transport(nil)
 	if ht, ok := tr.(*http.Transport); err != nil || !ok || ht.TLSClientConfig.GetClientCertificate == nil || ht == http.DefaultTransport {
@@ -142,7 +143,7 @@ func TestClientCertificate(t *testing.T) {
 		t.Errorf("Transport without a certificate: %v %v, want nil (the default) as given", tr, err)
 	}
 	if _, err := client.NewProvider("p", client.WithMTLSAliases(client.Endpoints{AuthURL: "https://p.example/a", TokenURL: "https://p.example/t"},
-		map[string]string{"token_endpoint": "http://mtls.p.example/t"})); !errors.Is(err, client.ErrConfig) {
+		map[string]string{"token_endpoint": "http://mtls.p.example/t"})); !errors.Is(err, fail.ClientConfig) {
 		t.Errorf("an http alias: %v, want ErrConfig", err)
 	}
 }

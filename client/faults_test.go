@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/hostile"
 )
 
@@ -87,7 +88,7 @@ func TestProviderFaults(t *testing.T) {
 		{"token endpoint 10 MB body", func(op *hostile.OP) { op.SetTokenFault(huge) }, client.ErrProviderUnavailable},
 		{"userinfo 10 MB body", func(op *hostile.OP) {
 			op.SetUserinfoBody(bytes.Repeat([]byte(" "), 10<<20))
-		}, client.ErrUserInfo},
+		}, fail.UserInfo},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,8 +138,8 @@ func TestResponseBodiesBounded(t *testing.T) {
 				op.SetTokenFault(huge)
 				_, err = c.Callback(context.Background(), url.Values{"code": {cd}, "state": {l.State}}, l)
 			}
-			if !errors.Is(err, client.ErrResponseTooLarge) {
-				t.Errorf("10 MB %s answer: %v, want ErrResponseTooLarge", endpoint, err)
+			if !errors.Is(err, fail.ResponseTooLarge) {
+				t.Errorf("10 MB %s answer: %v, want fail.ResponseTooLarge", endpoint, err)
 			}
 		})
 	}

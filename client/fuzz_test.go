@@ -16,6 +16,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // fuzzOP answers the token and userinfo endpoints with whatever the fuzzer
@@ -106,8 +107,8 @@ func FuzzTokenResponse(f *testing.F) {
 		// that does not verify.
 		var te *client.TokenError
 		documented := errors.As(err, &te)
-		for _, kind := range []error{client.ErrProviderUnavailable, client.ErrNoIDToken, client.ErrInvalidIDToken,
-			client.ErrNonceMismatch, client.ErrAccessTokenHash} {
+		for _, kind := range []error{client.ErrProviderUnavailable, fail.NoIDToken, client.ErrInvalidIDToken,
+			fail.NonceMismatch, fail.AccessTokenHash} {
 			documented = documented || errors.Is(err, kind)
 		}
 		if !documented {

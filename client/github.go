@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant"
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // GitHub returns GitHub as a plain OAuth 2.0 provider (GitHub is not an
@@ -34,7 +35,7 @@ func GitHub(opts ...ProviderOption) (*Provider, error) {
 	base, api := "https://github.com", "https://api.github.com"
 	if o.baseURL != "" {
 		if u, err := url.Parse(o.baseURL); err != nil || u.Host == "" {
-			return nil, fmt.Errorf("%w: GitHub base URL %q", ErrConfig, o.baseURL)
+			return nil, fmt.Errorf("%w: GitHub base URL %q", fail.ClientConfig, o.baseURL)
 		}
 		base, api = o.baseURL, o.baseURL+"/api/v3"
 	}
@@ -75,10 +76,10 @@ func githubGet(ctx context.Context, hc *http.Client, u string, v any) error {
 		if transientStatus(resp.StatusCode) {
 			return fmt.Errorf("%w: GitHub %s answered %d", ErrProviderUnavailable, u, resp.StatusCode)
 		}
-		return fmt.Errorf("%w: GitHub %s answered %d", ErrUserInfo, u, resp.StatusCode)
+		return fmt.Errorf("%w: GitHub %s answered %d", fail.UserInfo, u, resp.StatusCode)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("%w: GitHub %s: %v", ErrUserInfo, u, err)
+		return fmt.Errorf("%w: GitHub %s: %v", fail.UserInfo, u, err)
 	}
 	return nil
 }
@@ -90,7 +91,7 @@ func githubUser(ctx context.Context, hc *http.Client, api string) (confidant.Use
 	}
 	id, ok := user["id"].(float64)
 	if !ok || id <= 0 {
-		return confidant.User{}, fmt.Errorf("%w: GitHub /user has no numeric id", ErrUserInfo)
+		return confidant.User{}, fmt.Errorf("%w: GitHub /user has no numeric id", fail.UserInfo)
 	}
 	str := func(k string) string { s, _ := user[k].(string); return s }
 	ident := confidant.User{Subject: strconv.FormatInt(int64(id), 10), Name: str("name"), Email: str("email"), Picture: str("avatar_url")}

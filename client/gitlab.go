@@ -3,6 +3,8 @@ package client
 import (
 	"fmt"
 	"net/url"
+
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // GitLab returns GitLab's OpenID Provider, gitlab.com or a self-managed
@@ -25,7 +27,7 @@ func GitLab(opts ...ProviderOption) (*Provider, error) {
 	issuer := "https://gitlab.com"
 	if o.baseURL != "" {
 		if u, err := url.Parse(o.baseURL); err != nil || u.Host == "" || u.Path != "" {
-			return nil, fmt.Errorf("%w: GitLab base URL %q: want https://host", ErrConfig, o.baseURL)
+			return nil, fmt.Errorf("%w: GitLab base URL %q: want https://host", fail.ClientConfig, o.baseURL)
 		}
 		issuer = o.baseURL
 	}

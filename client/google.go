@@ -1,20 +1,15 @@
 package client
 
 import (
-	"fmt"
 	"net/url"
 )
 
 // WithHostedDomain (Google) restricts sign-in to accounts of one Google
 // Workspace domain. It is sent as hd and enforced on the ID token's hd
-// claim: a token from another domain is refused with ErrHostedDomain.
+// claim: a token from another domain is refused with ErrInvalidIDToken.
 func WithHostedDomain(domain string) ProviderOption {
 	return func(o *providerOptions) { o.hostedDomain = domain }
 }
-
-// ErrHostedDomain means a Google ID token is not from the required
-// Workspace domain (WithHostedDomain). It wraps ErrInvalidIDToken.
-var ErrHostedDomain = fmt.Errorf("%w: hosted domain mismatch", ErrInvalidIDToken)
 
 // Google returns Google's OpenID Provider, discovered at
 // https://accounts.google.com on first use. Asking for the offline_access

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -10,12 +9,9 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-)
 
-// ErrResponseJWT means a JWT authorization response (JARM) was missing or
-// failed its checks (signature by the provider's keys, iss, aud, exp): none
-// of its parameters was used, and no token was requested.
-var ErrResponseJWT = errors.New("client: the authorization response JWT is not valid")
+	"github.com/confidant-go/confidant/internal/fail"
+)
 
 // responseJWTSkew is the clock skew allowed on a JWT response's exp.
 const responseJWTSkew = time.Minute
@@ -34,9 +30,9 @@ func (c *Client) authorizationResponse(ctx context.Context, params url.Values) (
 	}
 	raw := params.Get("response")
 	if raw == "" {
-		return nil, fmt.Errorf("%w: no response parameter", ErrResponseJWT)
+		return nil, fmt.Errorf("%w: no response parameter", fail.ResponseJWT)
 	}
-	if err := c.checkFAPIAlg(raw, ErrResponseJWT); err != nil {
+	if err := c.checkFAPIAlg(raw, fail.ResponseJWT); err != nil {
 		return nil, err
 	}
 	r, err := c.resolve(ctx)
@@ -45,24 +41,24 @@ func (c *Client) authorizationResponse(ctx context.Context, params url.Values) (
 	}
 	tok, err := r.verifier.Verify(oidc.ClientContext(ctx, c.cfg.Provider.httpClient()), raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrResponseJWT, err)
+		return nil, fmt.Errorf("%w: %v", fail.ResponseJWT, err)
 	}
 	var claims map[string]any
 	if err := tok.Claims(&claims); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrResponseJWT, err)
+		return nil, fmt.Errorf("%w: %v", fail.ResponseJWT, err)
 	}
 	if r.tenants != nil {
 		// As an ID token's: the template filled with the response's
 		// own tid, an accepted tenant.
 		if err := r.tenants.check(tok.Issuer, claims); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrResponseJWT, err)
+			return nil, fmt.Errorf("%w: %v", fail.ResponseJWT, err)
 		}
 	}
 	if !slices.Contains(tok.Audience, c.cfg.ClientID) {
-		return nil, fmt.Errorf("%w: aud %q is not the client ID", ErrResponseJWT, tok.Audience)
+		return nil, fmt.Errorf("%w: aud %q is not the client ID", fail.ResponseJWT, tok.Audience)
 	}
 	if tok.Expiry.IsZero() || !c.cfg.Now().Before(tok.Expiry.Add(responseJWTSkew)) {
-		return nil, fmt.Errorf("%w: expired or without exp", ErrResponseJWT)
+		return nil, fmt.Errorf("%w: expired or without exp", fail.ResponseJWT)
 	}
 	out := url.Values{}
 	for _, k := range []string{"code", "state", "iss", "error", "error_description", "error_uri"} {

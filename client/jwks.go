@@ -11,6 +11,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // jwksRefetchInterval is the shortest time between two fetches of a
@@ -45,7 +47,7 @@ var joseAlgs = func() []jose.SignatureAlgorithm {
 	return out
 }()
 
-var errUnknownKey = errors.New("client: token signed with a key not in the provider's JWKS")
+var errUnknownKey error = fail.UnknownKey
 
 // VerifySignature implements oidc.KeySet.
 func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
@@ -160,7 +162,7 @@ func (k *keySet) current(ctx context.Context, kid string, refetch bool) (keys []
 func (k *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
 	req, err := http.NewRequestWithContext(ctx, "GET", k.url, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: jwks_uri: %v", ErrDiscovery, err)
+		return nil, fmt.Errorf("%w: jwks_uri: %v", fail.Discovery, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := k.hc.Do(req)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // Keycloak returns a Keycloak realm's OpenID Provider, issuer
@@ -26,7 +28,7 @@ func Keycloak(base, realm string, opts ...ProviderOption) (*Provider, error) {
 	}
 	u, err := url.Parse(strings.TrimSuffix(base, "/"))
 	if err != nil || u.Host == "" || realm == "" || strings.ContainsAny(realm, "/?#") {
-		return nil, fmt.Errorf("%w: Keycloak(%q, %q): want the server's URL and a realm name", ErrConfig, base, realm)
+		return nil, fmt.Errorf("%w: Keycloak(%q, %q): want the server's URL and a realm name", fail.ClientConfig, base, realm)
 	}
 	return lazyProvider(discoveryConfig{Issuer: u.String() + "/realms/" + url.PathEscape(realm), Name: o.name, HTTPClient: o.hc})
 }

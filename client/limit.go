@@ -1,12 +1,12 @@
 package client
 
 import (
-	"errors"
 	"io"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 
@@ -39,17 +39,13 @@ func (b *bucket) take(now time.Time) bool {
 	return true
 }
 
-// ErrResponseTooLarge means a provider's response body exceeded
-// maxResponseBytes; it was not read further.
-var ErrResponseTooLarge = errors.New("client: provider response too large")
-
 // maxResponseBytes bounds every provider response body the SDK reads
 // (discovery, JWKS, token, userinfo, revocation, GitHub's API): 1 MiB,
 // far above any real one.
 const maxResponseBytes = 1 << 20
 
 // limitClient returns a copy of hc whose response bodies fail with
-// ErrResponseTooLarge past maxResponseBytes. hc is not modified.
+// ResponseTooLarge (internal/fail) past maxResponseBytes. hc is not modified.
 func limitClient(hc *http.Client) *http.Client {
 	cp := *hc
 	if _, ok := cp.Transport.(limitTransport); !ok {
@@ -81,7 +77,7 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 		// One more byte means the body is larger than allowed.
 		var one [1]byte
 		if n, _ := b.rc.Read(one[:]); n > 0 {
-			return 0, ErrResponseTooLarge
+			return 0, fail.ResponseTooLarge
 		}
 		return 0, io.EOF
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -16,6 +15,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 
@@ -100,7 +100,7 @@ func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error)
 		if v := params.Get("max_age"); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				return nil, fmt.Errorf("%w: max_age %q is not a number of seconds", ErrConfig, netx.ProviderText(v))
+				return nil, fmt.Errorf("%w: max_age %q is not a number of seconds", fail.ClientConfig, netx.ProviderText(v))
 			}
 			// max_age=0 asks for a login now: auth_time at most the clock skew old.
 			l.MaxAge = max(time.Duration(n)*time.Second, time.Nanosecond)
@@ -148,7 +148,7 @@ func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error)
 		l.URL = u.String()
 	}
 	if c.cfg.FAPI != "" && ep.PARURL == "" {
-		return nil, fmt.Errorf("%w: FAPI %s: the provider has no pushed authorization request endpoint (PAR)", ErrConfig, c.cfg.FAPI)
+		return nil, fmt.Errorf("%w: FAPI %s: the provider has no pushed authorization request endpoint (PAR)", fail.ClientConfig, c.cfg.FAPI)
 	}
 	if ep.PARURL != "" && (c.cfg.PAR || ep.requirePAR || c.cfg.RequestObject) {
 		if l.URL, err = c.push(ctx, ep, l.URL); err != nil {
@@ -182,7 +182,7 @@ func (c *Client) push(ctx context.Context, ep Endpoints, authURL string) (string
 	}
 	u, err := url.Parse(authURL)
 	if err != nil {
-		return "", fmt.Errorf("%w: authorization URL: %v", ErrConfig, err)
+		return "", fmt.Errorf("%w: authorization URL: %v", fail.ClientConfig, err)
 	}
 	status, body, err := c.postForm(ctx, "pushed authorization request", ep.PARURL, u.Query(), c.authStyle(ep))
 	if err != nil {
@@ -195,25 +195,14 @@ func (c *Client) push(ctx context.Context, ep Endpoints, authURL string) (string
 	if status != http.StatusCreated && status != http.StatusOK {
 		te := tokenErrorOf(status, body)
 		te.endpoint = "pushed authorization request endpoint"
-		return "", fmt.Errorf("%w: %w", ErrPushedRequest, te)
+		return "", fmt.Errorf("%w: %w", fail.PushedRequest, te)
 	}
 	if json.Unmarshal(body, &par) != nil || par.RequestURI == "" {
-		return "", fmt.Errorf("%w: no request_uri in the answer", ErrPushedRequest)
+		return "", fmt.Errorf("%w: no request_uri in the answer", fail.PushedRequest)
 	}
 	u.RawQuery = url.Values{"client_id": {c.cfg.ClientID}, "request_uri": {par.RequestURI}}.Encode()
 	return u.String(), nil
 }
-
-// ErrPushedRequest means the provider refused a pushed authorization
-// request (RFC 9126); a *TokenError in the chain has its reason.
-var ErrPushedRequest = errors.New("client: pushed authorization request refused")
-
-// ErrResponseIssuer means the callback's iss (RFC 9207) is not the
-// provider's issuer, or is missing where it is required (the provider
-// says it always sends it, or Config.FAPI is set): the response may come
-// from another provider (a mix-up attack), and its code must not be
-// redeemed here.
-var ErrResponseIssuer = errors.New("client: authorization response from another issuer")
 
 // checkResponseIssuer checks the iss parameter of an authorization response
 // (the callback's query q), for success and error responses alike (RFC
@@ -234,11 +223,11 @@ func (c *Client) checkResponseIssuer(ctx context.Context, q url.Values) error {
 	case !present:
 		switch {
 		case ep.responseIss:
-			return fmt.Errorf("%w: no iss, and the provider always sends it", ErrResponseIssuer)
+			return fmt.Errorf("%w: no iss, and the provider always sends it", fail.ResponseIssuer)
 		case c.cfg.FAPI != "":
 			// The profile is the promise, not the metadata: a FAPI 2.0
 			// server sends iss, advertised or not.
-			return fmt.Errorf("%w: no iss, which FAPI %s requires", ErrResponseIssuer, c.cfg.FAPI)
+			return fmt.Errorf("%w: no iss, which FAPI %s requires", fail.ResponseIssuer, c.cfg.FAPI)
 		}
 		return nil
 	case len(iss) == 1 && strings.Contains(ep.Issuer, tenantPlaceholder):
@@ -250,9 +239,9 @@ func (c *Client) checkResponseIssuer(ctx context.Context, q url.Values) error {
 		if r.tenants != nil && r.tenants.issuerOf(iss[0]) {
 			return nil
 		}
-		return fmt.Errorf("%w: iss %q is not an accepted tenant's issuer", ErrResponseIssuer, netx.ProviderText(iss[0]))
+		return fmt.Errorf("%w: iss %q is not an accepted tenant's issuer", fail.ResponseIssuer, netx.ProviderText(iss[0]))
 	case len(iss) != 1 || iss[0] != ep.Issuer:
-		return fmt.Errorf("%w: iss %q, want %q", ErrResponseIssuer, netx.ProviderText(strings.Join(iss, ",")), ep.Issuer)
+		return fmt.Errorf("%w: iss %q, want %q", fail.ResponseIssuer, netx.ProviderText(strings.Join(iss, ",")), ep.Issuer)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,13 +10,11 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/jwtpeek"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/internal/seam"
 )
-
-// ErrInvalidLogoutToken means a back-channel logout token was refused.
-var ErrInvalidLogoutToken = errors.New("client: invalid logout token")
 
 // verifyLogoutToken verifies a back-channel logout token (OpenID Connect
 // Back-Channel Logout 1.0) through go-oidc: signature from the JWKS with an
@@ -34,21 +31,21 @@ func (c *Client) verifyLogoutToken(ctx context.Context, raw string, maxAge time.
 		return nil, err
 	}
 	if !c.cfg.Provider.hasIssuer(ctx, iss) {
-		return nil, fmt.Errorf("%w: issued by another provider", ErrInvalidLogoutToken)
+		return nil, fmt.Errorf("%w: issued by another provider", fail.InvalidLogoutToken)
 	}
 	r, err := c.resolve(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if r.verifier == nil {
-		return nil, fmt.Errorf("%w: provider %q issues no ID tokens", ErrInvalidLogoutToken, c.cfg.Provider.Name())
+		return nil, fmt.Errorf("%w: provider %q issues no ID tokens", fail.InvalidLogoutToken, c.cfg.Provider.Name())
 	}
 	// The signature, iss and alg through go-oidc's ID token verifier, not
 	// its VerifyLogout, which refuses a token without exp: deployed
 	// certified providers send iat alone, and maxAge bounds it anyway.
 	idt, err := r.verifier.Verify(oidc.ClientContext(ctx, c.cfg.Provider.httpClient()), raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidLogoutToken, err)
+		return nil, fmt.Errorf("%w: %v", fail.InvalidLogoutToken, err)
 	}
 	var claims struct {
 		JTI   string          `json:"jti"`
@@ -56,34 +53,34 @@ func (c *Client) verifyLogoutToken(ctx context.Context, raw string, maxAge time.
 		Nonce json.RawMessage `json:"nonce"`
 	}
 	if err := idt.Claims(&claims); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidLogoutToken, err)
+		return nil, fmt.Errorf("%w: %v", fail.InvalidLogoutToken, err)
 	}
 	if r.tenants != nil {
 		var all map[string]any
 		if err := idt.Claims(&all); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInvalidLogoutToken, err)
+			return nil, fmt.Errorf("%w: %v", fail.InvalidLogoutToken, err)
 		}
 		if err := r.tenants.check(idt.Issuer, all); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInvalidLogoutToken, err)
+			return nil, fmt.Errorf("%w: %v", fail.InvalidLogoutToken, err)
 		}
 	}
 	switch {
 	case len(claims.Nonce) != 0:
 		// An ID token is never a logout token.
-		return nil, fmt.Errorf("%w: a nonce claim", ErrInvalidLogoutToken)
+		return nil, fmt.Errorf("%w: a nonce claim", fail.InvalidLogoutToken)
 	case claims.JTI == "":
-		return nil, fmt.Errorf("%w: no jti", ErrInvalidLogoutToken)
+		return nil, fmt.Errorf("%w: no jti", fail.InvalidLogoutToken)
 	case idt.Subject == "" && claims.SID == "":
-		return nil, fmt.Errorf("%w: neither sub nor sid", ErrInvalidLogoutToken)
+		return nil, fmt.Errorf("%w: neither sub nor sid", fail.InvalidLogoutToken)
 	case !slices.Contains(idt.Audience, c.cfg.ClientID):
-		return nil, fmt.Errorf("%w: audience does not include the client ID", ErrInvalidLogoutToken)
+		return nil, fmt.Errorf("%w: audience does not include the client ID", fail.InvalidLogoutToken)
 	}
 	now := c.cfg.Now()
 	if idt.IssuedAt.IsZero() || idt.IssuedAt.After(now.Add(c.cfg.ClockSkew)) || now.Sub(idt.IssuedAt) > maxAge+c.cfg.ClockSkew {
-		return nil, fmt.Errorf("%w: missing, future or stale iat", ErrInvalidLogoutToken)
+		return nil, fmt.Errorf("%w: missing, future or stale iat", fail.InvalidLogoutToken)
 	}
 	if !idt.Expiry.IsZero() && now.After(idt.Expiry.Add(c.cfg.ClockSkew)) {
-		return nil, fmt.Errorf("%w: expired", ErrInvalidLogoutToken)
+		return nil, fmt.Errorf("%w: expired", fail.InvalidLogoutToken)
 	}
 	return &seam.LogoutToken{Issuer: idt.Issuer, Subject: idt.Subject, SID: claims.SID, ID: claims.JTI}, nil
 }
@@ -95,19 +92,19 @@ func (c *Client) verifyLogoutToken(ctx context.Context, raw string, maxAge time.
 func checkLogoutShape(raw string) (string, error) {
 	header, payload, ok := jwtpeek.Split(raw)
 	if !ok {
-		return "", fmt.Errorf("%w: not a JWT", ErrInvalidLogoutToken)
+		return "", fmt.Errorf("%w: not a JWT", fail.InvalidLogoutToken)
 	}
 	var h struct {
 		Typ *string `json:"typ"`
 	}
 	if json.Unmarshal(header, &h) != nil {
-		return "", fmt.Errorf("%w: bad header", ErrInvalidLogoutToken)
+		return "", fmt.Errorf("%w: bad header", fail.InvalidLogoutToken)
 	}
 	if h.Typ != nil {
 		switch strings.ToLower(*h.Typ) {
 		case "logout+jwt", "application/logout+jwt", "jwt":
 		default:
-			return "", fmt.Errorf("%w: typ %q is not a logout token's", ErrInvalidLogoutToken, netx.ProviderText(*h.Typ))
+			return "", fmt.Errorf("%w: typ %q is not a logout token's", fail.InvalidLogoutToken, netx.ProviderText(*h.Typ))
 		}
 	}
 	var c struct {
@@ -115,12 +112,12 @@ func checkLogoutShape(raw string) (string, error) {
 		Events map[string]json.RawMessage `json:"events"`
 	}
 	if json.Unmarshal(payload, &c) != nil {
-		return "", fmt.Errorf("%w: bad claims", ErrInvalidLogoutToken)
+		return "", fmt.Errorf("%w: bad claims", fail.InvalidLogoutToken)
 	}
 	ev := c.Events[backchannelEvent]
 	var obj map[string]json.RawMessage
 	if len(ev) == 0 || ev[0] != '{' || json.Unmarshal(ev, &obj) != nil {
-		return "", fmt.Errorf("%w: events must hold %s as an object", ErrInvalidLogoutToken, backchannelEvent)
+		return "", fmt.Errorf("%w: events must hold %s as an object", fail.InvalidLogoutToken, backchannelEvent)
 	}
 	return c.Iss, nil
 }

@@ -11,6 +11,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // FuzzLogoutToken: back-channel logout tokens whose claims the fuzzer
@@ -22,7 +23,7 @@ import (
 // future), exp (when present) has not passed, jti is a non-empty string,
 // sub or sid is present, there is no nonce, and events holds the
 // back-channel logout event as an object; and every refusal is
-// ErrInvalidLogoutToken.
+// fail.InvalidLogoutToken.
 func FuzzLogoutToken(f *testing.F) {
 	op := newFuzzOP(f)
 	prov, err := client.Discover(context.Background(), op.srv.URL)
@@ -66,7 +67,7 @@ func FuzzLogoutToken(f *testing.F) {
 			t.Fatalf("accepted a logout token the spec refuses: %s", claims)
 		case err != nil && want:
 			t.Fatalf("refused a valid logout token (%v): %s", err, claims)
-		case err != nil && !errors.Is(err, client.ErrInvalidLogoutToken):
+		case err != nil && !errors.Is(err, fail.InvalidLogoutToken):
 			t.Fatalf("refusal of an undocumented kind: %v", err)
 		case err == nil && (lt.ID != m["jti"] || lt.Issuer != iss):
 			t.Fatalf("accepted token read wrong: %+v from %s", lt, claims)

@@ -10,6 +10,8 @@ import (
 	"net/url"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // mtlsAliased are the endpoints a client with a certificate reaches at the
@@ -23,41 +25,41 @@ var mtlsAliased = []string{"token_endpoint", "pushed_authorization_request_endpo
 // certificate's public key.
 func checkCertificate(cert *tls.Certificate) error {
 	if len(cert.Certificate) == 0 {
-		return fmt.Errorf("%w: ClientCertificate holds no certificate (load it with tls.LoadX509KeyPair or tls.X509KeyPair)", ErrConfig)
+		return fmt.Errorf("%w: ClientCertificate holds no certificate (load it with tls.LoadX509KeyPair or tls.X509KeyPair)", fail.ClientConfig)
 	}
 	leaf := cert.Leaf
 	if leaf == nil {
 		var err error
 		if leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
-			return fmt.Errorf("%w: ClientCertificate: %v", ErrConfig, err)
+			return fmt.Errorf("%w: ClientCertificate: %v", fail.ClientConfig, err)
 		}
 	}
 	signer, ok := cert.PrivateKey.(crypto.Signer)
 	if !ok {
-		return fmt.Errorf("%w: ClientCertificate's PrivateKey is a %T, not a crypto.Signer", ErrConfig, cert.PrivateKey)
+		return fmt.Errorf("%w: ClientCertificate's PrivateKey is a %T, not a crypto.Signer", fail.ClientConfig, cert.PrivateKey)
 	}
 	pub, ok := signer.Public().(interface{ Equal(crypto.PublicKey) bool })
 	if !ok || !pub.Equal(leaf.PublicKey) {
-		return fmt.Errorf("%w: ClientCertificate's PrivateKey is not the key of its certificate (%s)", ErrConfig, leaf.Subject)
+		return fmt.Errorf("%w: ClientCertificate's PrivateKey is not the key of its certificate (%s)", fail.ClientConfig, leaf.Subject)
 	}
 	return nil
 }
 
 // withCertificate returns a copy of base (nil: http.DefaultTransport) that
 // presents cert to every server that asks for a client certificate, or an
-// ErrConfig naming field when base is not an *http.Transport.
+// confidant.ErrConfig naming field when base is not an *http.Transport.
 func withCertificate(base http.RoundTripper, cert *tls.Certificate, field string) (http.RoundTripper, error) {
 	if base == nil {
 		base = http.DefaultTransport
 		if _, ok := base.(*http.Transport); !ok {
 			return nil, fmt.Errorf("%w: ClientCertificate: %s is nil, and http.DefaultTransport, used instead, is a %T, which cannot be given the certificate: set %s to an *http.Transport",
-				ErrConfig, field, base, field)
+				fail.ClientConfig, field, base, field)
 		}
 	}
 	t, ok := base.(*http.Transport)
 	if !ok {
 		return nil, fmt.Errorf("%w: ClientCertificate needs %s to be nil or an *http.Transport, which is copied with the certificate; a %T cannot be given one (set your transport's TLSClientConfig.GetClientCertificate yourself and give it to %s instead)",
-			ErrConfig, field, base, field)
+			fail.ClientConfig, field, base, field)
 	}
 	t = t.Clone()
 	if t.TLSClientConfig == nil {
@@ -78,7 +80,7 @@ func withCertificate(base http.RoundTripper, cert *tls.Certificate, field string
 // one: a provider that binds tokens to the certificate (RFC 8705
 // certificate-bound access tokens) issues tokens that an API takes only
 // over it. base must then be nil or an *http.Transport (else an error
-// wrapping ErrConfig). Without a certificate it returns base unchanged.
+// wrapping confidant.ErrConfig). Without a certificate it returns base unchanged.
 // The middleware calls it for its APIs; call it for calls of your own,
 // once: each call makes a new transport, with a connection pool of its
 // own.

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant"
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // userLoader loads the signed-in user from a plain OAuth 2.0 provider.
@@ -19,7 +20,7 @@ type userLoader = func(ctx context.Context, hc *http.Client, tok *oauth2.Token) 
 // renameable login); Callback sets User.Provider.
 func OAuth2(name string, authURL, tokenURL string, load func(ctx context.Context, hc *http.Client, tok *oauth2.Token) (confidant.User, error), opts ...ProviderOption) (*Provider, error) {
 	if load == nil {
-		return nil, fmt.Errorf("%w: provider %q needs a function that loads the user", ErrConfig, name)
+		return nil, fmt.Errorf("%w: provider %q needs a function that loads the user", fail.ClientConfig, name)
 	}
 	o := applyOptions(opts)
 	p, err := NewProvider(name, Endpoints{AuthURL: authURL, TokenURL: tokenURL}, WithHTTPClient(o.hc))

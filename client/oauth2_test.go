@@ -11,6 +11,7 @@ import (
 
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
 )
 
@@ -32,7 +33,7 @@ func TestPlainOAuth2Provider(t *testing.T) {
 		json.NewDecoder(resp.Body).Decode(&u)
 		return confidant.User{Subject: "gh-" + u.Login, Name: u.Login}, nil
 	}
-	if _, err := client.OAuth2("x", "https://github.com/login/oauth/authorize", "https://github.com/login/oauth/access_token", nil); !errors.Is(err, client.ErrConfig) {
+	if _, err := client.OAuth2("x", "https://github.com/login/oauth/authorize", "https://github.com/login/oauth/access_token", nil); !errors.Is(err, fail.ClientConfig) {
 		t.Errorf("no loader: %v", err)
 	}
 	prov, err := client.OAuth2("example", "https://github.com/login/oauth/authorize", "https://github.com/login/oauth/access_token", load,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // TestOfflineAccessAsksForConsent pins the finding of the certified
@@ -72,8 +73,8 @@ func TestTokenErrorUnavailable(t *testing.T) {
 		{&client.TokenError{StatusCode: 400, Code: "invalid_grant"}, false},
 		{&client.TokenError{StatusCode: 401, Code: "invalid_client"}, false},
 	} {
-		if got := errors.Is(tc.err, client.ErrProviderUnavailable); got != tc.down || errors.Is(tc.err, client.ErrTokenRequest) == tc.down {
-			t.Errorf("%d %s: unavailable %v, want %v (and the opposite for ErrTokenRequest)", tc.err.StatusCode, tc.err.Code, got, tc.down)
+		if got := errors.Is(tc.err, client.ErrProviderUnavailable); got != tc.down || errors.Is(tc.err, fail.TokenRequest) == tc.down {
+			t.Errorf("%d %s: unavailable %v, want %v (and the opposite for fail.TokenRequest)", tc.err.StatusCode, tc.err.Code, got, tc.down)
 		}
 	}
 }

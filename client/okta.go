@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // Okta returns an Okta authorization server, discovered on first use and
@@ -27,7 +29,7 @@ func Okta(domain, authServer string, opts ...ProviderOption) (*Provider, error) 
 	}
 	domain = strings.TrimSuffix(strings.TrimPrefix(domain, "https://"), "/")
 	if u, err := url.Parse("https://" + domain); err != nil || u.Host != domain || strings.ContainsAny(authServer, "/?#") {
-		return nil, fmt.Errorf("%w: Okta(%q, %q): want the org's domain (acme.okta.com) and \"\", \"default\" or an authorization server ID", ErrConfig, domain, authServer)
+		return nil, fmt.Errorf("%w: Okta(%q, %q): want the org's domain (acme.okta.com) and \"\", \"default\" or an authorization server ID", fail.ClientConfig, domain, authServer)
 	}
 	issuer := "https://" + domain
 	if authServer != "" {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 
@@ -108,7 +109,7 @@ var defaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
 // retried on first use, so an app does not fail for good because its provider
 // was briefly down at start. A discovery document that names another issuer
 // or cannot be parsed is a configuration mistake and returned as an error
-// wrapping ErrDiscovery.
+// wrapping ErrInvalidResponse.
 //
 // A multi-tenant provider's discovery (Microsoft Entra ID's /common/v2.0)
 // names an issuer template, https://login.microsoftonline.com/{tenantid}/v2.0:
@@ -142,10 +143,10 @@ func Discover(ctx context.Context, issuer string, opts ...ProviderOption) (*Prov
 func lazyProvider(cfg discoveryConfig) (*Provider, error) {
 	u, err := url.Parse(cfg.Issuer)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("%w: issuer %q is not an absolute http(s) URL", ErrConfig, cfg.Issuer)
+		return nil, fmt.Errorf("%w: issuer %q is not an absolute http(s) URL", fail.ClientConfig, cfg.Issuer)
 	}
 	if u.Host == entraV1Host {
-		return nil, entraV1(ErrConfig, cfg.Issuer, u)
+		return nil, entraV1(fail.ClientConfig, cfg.Issuer, u)
 	}
 	if cfg.Name == "" {
 		cfg.Name = u.Hostname()
@@ -169,17 +170,17 @@ func lazyProvider(cfg discoveryConfig) (*Provider, error) {
 // needs to know how to load the user.
 func NewProvider(name string, ep Endpoints, opts ...ProviderOption) (*Provider, error) {
 	if ep.AuthURL == "" || ep.TokenURL == "" {
-		return nil, fmt.Errorf("%w: provider %q needs AuthURL and TokenURL", ErrConfig, name)
+		return nil, fmt.Errorf("%w: provider %q needs AuthURL and TokenURL", fail.ClientConfig, name)
 	}
 	if ep.Issuer != "" && ep.JWKSURL == "" {
-		return nil, fmt.Errorf("%w: provider %q has an Issuer but no JWKSURL", ErrConfig, name)
+		return nil, fmt.Errorf("%w: provider %q has an Issuer but no JWKSURL", fail.ClientConfig, name)
 	}
 	aliases := map[string]any{}
 	for k, v := range ep.mtlsAliases {
 		aliases[k] = v
 	}
 	if ep.mtlsAliases = mtlsAliasesOf(aliases); len(ep.mtlsAliases) != len(aliases) {
-		return nil, fmt.Errorf("%w: provider %q: mtls_endpoint_aliases takes https URLs for %s only", ErrConfig, name, strings.Join(mtlsAliased, ", "))
+		return nil, fmt.Errorf("%w: provider %q: mtls_endpoint_aliases takes https URLs for %s only", fail.ClientConfig, name, strings.Join(mtlsAliased, ", "))
 	}
 	if ep.Issuer != "" && len(ep.signingAlgs) == 0 {
 		for a := range asymmetricAlgs {
@@ -327,7 +328,7 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 	if errors.As(err, &mismatch) && strings.Count(mismatch.Discovered, tenantPlaceholder) == 1 {
 		if len(p.cfg.Tenants) == 0 && !p.cfg.AnyTenant {
 			return nil, fmt.Errorf("%w: %s names the multi-tenant issuer %q: name the tenants the app accepts with client.WithTenants (or client.WithAnyTenant)",
-				ErrDiscovery, p.cfg.Issuer, mismatch.Discovered)
+				fail.Discovery, p.cfg.Issuer, mismatch.Discovered)
 		}
 		// Each ID token's iss is the template with its own tid, which
 		// must be one of the tenants: checked after the signature.
@@ -341,7 +342,7 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 		case rec.status == 0 || transientStatus(rec.status):
 			return nil, fmt.Errorf("%w: discovery at %s: %w", ErrProviderUnavailable, p.cfg.Issuer, err)
 		default:
-			return nil, keepTooLarge(fmt.Errorf("%w: %s: %v", ErrDiscovery, p.cfg.Issuer, err), err)
+			return nil, keepTooLarge(fmt.Errorf("%w: %s: %v", fail.Discovery, p.cfg.Issuer, err), err)
 		}
 	}
 	var extra struct {
@@ -356,10 +357,10 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 		MTLS       map[string]any `json:"mtls_endpoint_aliases"`
 	}
 	if err := op.Claims(&extra); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrDiscovery, p.cfg.Issuer, err)
+		return nil, fmt.Errorf("%w: %s: %v", fail.Discovery, p.cfg.Issuer, err)
 	}
 	if extra.JWKS == "" {
-		return nil, fmt.Errorf("%w: %s has no jwks_uri", ErrDiscovery, p.cfg.Issuer)
+		return nil, fmt.Errorf("%w: %s has no jwks_uri", fail.Discovery, p.cfg.Issuer)
 	}
 	oe := op.Endpoint()
 	issuer := p.cfg.Issuer
@@ -383,14 +384,14 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 // than the one configured.
 func issuerMismatch(configured, discovered string) error {
 	if u, err := url.Parse(discovered); err == nil && u.Host == entraV1Host {
-		return entraV1(ErrDiscovery, configured, u)
+		return entraV1(fail.Discovery, configured, u)
 	}
 	hint := "an issuer is compared exactly"
 	if strings.TrimSuffix(configured, "/") == strings.TrimSuffix(discovered, "/") {
 		hint = "they differ only in the trailing slash, and an issuer is compared exactly"
 	}
 	return fmt.Errorf("%w: %s names issuer %q: %s; if that is your provider, set the issuer to exactly %q",
-		ErrDiscovery, configured, netx.ProviderText(discovered), hint, netx.ProviderText(discovered))
+		fail.Discovery, configured, netx.ProviderText(discovered), hint, netx.ProviderText(discovered))
 }
 
 // entraV1Host is the host of Microsoft Entra ID's v1.0 issuers.

@@ -20,26 +20,10 @@ import (
 
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/jwtpeek"
 	"github.com/confidant-go/confidant/internal/lifetime"
 	"github.com/confidant-go/confidant/internal/seam"
-)
-
-var (
-	// ErrRefreshRevoked means the provider refused the refresh token
-	// (invalid_grant): it expired, was revoked, or was already used. The
-	// session cannot continue; the user must sign in again.
-	ErrRefreshRevoked = errors.New("client: refresh token revoked or expired")
-
-	// ErrIdentityChanged means a refreshed ID token names another issuer,
-	// subject or audience than the session's. The session must end. It
-	// wraps ErrInvalidIDToken.
-	ErrIdentityChanged = fmt.Errorf("%w: a refreshed one names another identity", ErrInvalidIDToken)
-
-	// ErrNoRefreshToken means there is no refresh token to refresh with;
-	// it is also the reason of the refresh_token.missing event, when a
-	// sign-in asked for offline_access and got none.
-	ErrNoRefreshToken = errors.New("client: no refresh token")
 )
 
 // previous is what a refresh must keep (seam.Previous).
@@ -51,15 +35,15 @@ type previous = seam.Previous
 // when the provider returned none: keep it for the next refresh. When the
 // provider returns a new ID token it is verified (signature, aud, azp,
 // exp, iat; no nonce) and must keep prev's issuer, subject, audience, azp
-// and auth_time (ErrIdentityChanged); Result.User then holds its claims
+// and auth_time (fail.IdentityChanged); Result.User then holds its claims
 // (and userinfo's with FetchUserInfo). Without one, Result.IDToken and
 // Result.User are prev's. Result.DPoPKey is prev's.
 //
-// invalid_grant gives an error wrapping ErrRefreshRevoked; an unreachable
+// invalid_grant gives an error wrapping ErrTokenRequest; an unreachable
 // provider, a timeout or a 5xx gives ErrProviderUnavailable.
 func (c *Client) Refresh(ctx context.Context, prev *Result) (*Result, error) {
 	if prev == nil || prev.Token == nil {
-		return nil, ErrNoRefreshToken
+		return nil, fail.NoRefreshToken
 	}
 	res, err := c.refreshWith(ctx, prev.Token.RefreshToken, previousOf(prev))
 	if err != nil {
@@ -82,7 +66,7 @@ func previousOf(res *Result) previous {
 // returned a new ID token, or with prev.RenewClaims when it was asked.
 func (c *Client) refreshWith(ctx context.Context, refreshToken string, prev previous) (*Result, error) {
 	if refreshToken == "" {
-		return nil, ErrNoRefreshToken
+		return nil, fail.NoRefreshToken
 	}
 	r, err := c.resolve(ctx)
 	if err != nil {
@@ -119,7 +103,7 @@ func (c *Client) redeem(ctx context.Context, r *resolved, refreshToken string, e
 	if err != nil {
 		var te *TokenError
 		if errors.As(err, &te) && (te.Code == "invalid_grant" || slices.Contains(c.cfg.Provider.q.revokedCodes, te.Code)) {
-			return nil, fmt.Errorf("%w: %w", ErrRefreshRevoked, err)
+			return nil, fmt.Errorf("%w: %w", fail.RefreshRevoked, err)
 		}
 		return nil, err
 	}
@@ -139,7 +123,7 @@ func (c *Client) redeem(ctx context.Context, r *resolved, refreshToken string, e
 // are those of Refresh.
 func (c *Client) refreshFor(ctx context.Context, refreshToken string, key *ecdsa.PrivateKey, resource string, scopes []string) (*oauth2.Token, error) {
 	if refreshToken == "" {
-		return nil, ErrNoRefreshToken
+		return nil, fail.NoRefreshToken
 	}
 	r, err := c.resolve(ctx)
 	if err != nil {
@@ -188,16 +172,16 @@ func (c *Client) refresh(ctx context.Context, r *resolved, refreshToken string, 
 	}
 	if (prev.Issuer != "" && idt.Issuer != prev.Issuer) ||
 		subtle.ConstantTimeCompare([]byte(idt.Subject), []byte(prev.Subject)) != 1 {
-		return nil, ErrIdentityChanged
+		return nil, fail.IdentityChanged
 	}
 	if len(prev.Audience) > 0 && !sameSet(prev.Audience, idt.Audience) {
-		return nil, fmt.Errorf("%w: audience changed", ErrIdentityChanged)
+		return nil, fmt.Errorf("%w: audience changed", fail.IdentityChanged)
 	}
 	if azp, _ := claims["azp"].(string); prev.AZP != "" && azp != "" && azp != prev.AZP {
-		return nil, fmt.Errorf("%w: azp changed", ErrIdentityChanged)
+		return nil, fmt.Errorf("%w: azp changed", fail.IdentityChanged)
 	}
 	if at, ok := claims["auth_time"].(float64); ok && !prev.AuthTime.IsZero() && int64(at) != prev.AuthTime.Unix() {
-		return nil, fmt.Errorf("%w: auth_time changed", ErrIdentityChanged)
+		return nil, fmt.Errorf("%w: auth_time changed", fail.IdentityChanged)
 	}
 	// The claims are what the provider asserts now: the new ID token's,
 	// and userinfo's asked again (nothing of the old session's is kept,
@@ -214,7 +198,7 @@ func (c *Client) refresh(ctx context.Context, r *resolved, refreshToken string, 
 
 // refreshUserInfo adds userinfo's claims to those of a refreshed ID token,
 // asked with the new access token, when the client fetches userinfo. A
-// userinfo about another subject ends the session (ErrIdentityChanged); a
+// userinfo about another subject ends the session (ErrInvalidIDToken); a
 // userinfo that cannot be had now keeps the claims it gave before (the
 // session's claims that its ID token did not carry), until the next
 // refresh: the new tokens, the rotated refresh token among them, must not
@@ -231,7 +215,7 @@ func (c *Client) refreshUserInfo(ctx context.Context, r *resolved, tok *oauth2.T
 	case err == nil:
 		return got, nil
 	case errors.Is(err, errUserInfoSubject):
-		return nil, fmt.Errorf("%w: %w", ErrIdentityChanged, err)
+		return nil, fmt.Errorf("%w: %w", fail.IdentityChanged, err)
 	}
 	// Userinfo's former claims are those of the session that its ID token
 	// did not carry: only they are kept, never the old ID token's.
@@ -259,7 +243,7 @@ var idTokenOnly = map[string]bool{"iss": true, "sub": true, "aud": true, "exp": 
 // that brought no ID token (Previous.RenewClaims): userinfo's, with the
 // claims of the session's ID token (verified when it came) that describe
 // the sign-in, or a plain OAuth 2.0 provider's user API. Another subject ends the session
-// (ErrIdentityChanged); a provider that cannot answer now leaves
+// (ErrInvalidIDToken); a provider that cannot answer now leaves
 // res.User empty, and the session keeps its claims until the next try.
 func (c *Client) renewUser(ctx context.Context, r *resolved, res *Result, prev previous) error {
 	start := time.Now()
@@ -310,7 +294,7 @@ func (c *Client) renewUser(ctx context.Context, r *resolved, res *Result, prev p
 	case err == nil:
 		res.User = u
 	case errors.Is(err, errUserInfoSubject):
-		return fmt.Errorf("%w: %w", ErrIdentityChanged, err)
+		return fmt.Errorf("%w: %w", fail.IdentityChanged, err)
 	}
 	return nil
 }
@@ -328,7 +312,7 @@ func (c *Client) TokenSource(ctx context.Context, res *Result) oauth2.TokenSourc
 	if res != nil {
 		cur = *res
 	}
-	var tok oauth2.Token // none: the first Token fails with ErrNoRefreshToken
+	var tok oauth2.Token // none: the first Token fails with fail.NoRefreshToken
 	if cur.Token != nil {
 		tok = *cur.Token
 	}
@@ -463,7 +447,7 @@ func (c *Client) tokenFromJSON(body []byte) (*oauth2.Token, error) {
 		ExpiresIn    json.Number `json:"expires_in"`
 	}
 	if json.Unmarshal(body, &t) != nil || json.Unmarshal(body, &raw) != nil || t.AccessToken == "" {
-		return nil, fmt.Errorf("%w: the token response has no access_token", ErrTokenRequest)
+		return nil, fmt.Errorf("%w: the token response has no access_token", fail.TokenRequest)
 	}
 	tok := (&oauth2.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, RefreshToken: t.RefreshToken}).WithExtra(raw)
 	if n, err := t.ExpiresIn.Int64(); err == nil && n > 0 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // signIn returns a client with a settable clock and a fresh sign-in result.
@@ -100,8 +101,8 @@ func TestStandaloneTokenSource(t *testing.T) {
 	mu.Lock()
 	now = now.Add(10 * time.Minute)
 	mu.Unlock()
-	if _, err := ts.Token(); !errors.Is(err, client.ErrRefreshRevoked) {
-		t.Errorf("revoked: %v, want ErrRefreshRevoked", err)
+	if _, err := ts.Token(); !errors.Is(err, fail.RefreshRevoked) {
+		t.Errorf("revoked: %v, want fail.RefreshRevoked", err)
 	}
 }
 
@@ -127,10 +128,10 @@ func TestRefreshResult(t *testing.T) {
 	}
 	forged := *r2
 	forged.User.Subject = "another-user"
-	if _, err := c.Refresh(context.Background(), &forged); !errors.Is(err, client.ErrIdentityChanged) {
+	if _, err := c.Refresh(context.Background(), &forged); !errors.Is(err, fail.IdentityChanged) {
 		t.Errorf("another subject: %v, want ErrIdentityChanged", err)
 	}
-	if _, err := c.Refresh(context.Background(), &client.Result{}); !errors.Is(err, client.ErrNoRefreshToken) {
+	if _, err := c.Refresh(context.Background(), &client.Result{}); !errors.Is(err, fail.NoRefreshToken) {
 		t.Errorf("no refresh token: %v", err)
 	}
 }
@@ -141,10 +142,10 @@ func TestRefreshChecksIdentity(t *testing.T) {
 	now := time.Now()
 	c, res := signIn(t, op, &now, &mu)
 	_, err := client.RefreshWith(c, context.Background(), res.Token.RefreshToken, client.Previous{Issuer: res.Issuer, Subject: "another-user"})
-	if !errors.Is(err, client.ErrIdentityChanged) {
+	if !errors.Is(err, fail.IdentityChanged) {
 		t.Fatalf("err %v, want ErrIdentityChanged", err)
 	}
-	if _, err := client.RefreshWith(c, context.Background(), "", client.Previous{}); !errors.Is(err, client.ErrNoRefreshToken) {
+	if _, err := client.RefreshWith(c, context.Background(), "", client.Previous{}); !errors.Is(err, fail.NoRefreshToken) {
 		t.Errorf("no refresh token: %v", err)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"net/url"
 
 	"golang.org/x/oauth2"
+
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // revoke asks the provider to revoke token (RFC 7009). hint is
@@ -17,7 +19,7 @@ func (c *Client) revoke(ctx context.Context, token, hint string) error {
 		return err
 	}
 	if ep.RevocationURL == "" {
-		return fmt.Errorf("%w: no revocation endpoint", ErrNotSupported)
+		return fmt.Errorf("%w: no revocation endpoint", fail.NotSupported)
 	}
 	form := url.Values{"token": {token}}
 	if hint != "" {
@@ -35,7 +37,7 @@ func (c *Client) revoke(ctx context.Context, token, hint string) error {
 // Revoke revokes the grant behind tok the provider's way: the refresh
 // token (or, without one, the access token) at the RFC 7009 endpoint, or
 // GitHub's token API. To revoke a token alone, give a Token holding only
-// it. It returns ErrNotSupported when the provider has no way to revoke
+// it. It returns confidant.ErrConfig when the provider has no way to revoke
 // (callers that only want best effort can ignore that error), ErrNoToken
 // for an empty Token.
 func (c *Client) Revoke(ctx context.Context, tok *oauth2.Token) error {
@@ -48,7 +50,7 @@ func (c *Client) Revoke(ctx context.Context, tok *oauth2.Token) error {
 	if tok.AccessToken != "" {
 		return c.revoke(ctx, tok.AccessToken, "access_token")
 	}
-	return ErrNoToken
+	return fail.NoToken
 }
 
 // LogoutURL returns the provider's RP-initiated logout URL
@@ -69,7 +71,7 @@ func (c *Client) LogoutURL(ctx context.Context, idTokenHint, postLogoutRedirect 
 	}
 	u, err := url.Parse(ep.EndSessionURL)
 	if err != nil {
-		return "", fmt.Errorf("%w: end_session_endpoint: %v", ErrDiscovery, err)
+		return "", fmt.Errorf("%w: end_session_endpoint: %v", fail.Discovery, err)
 	}
 	q := u.Query()
 	if idTokenHint != "" {

@@ -12,6 +12,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // SecretJWT makes the client secret a JWT the client signs itself, as Sign
@@ -55,13 +56,13 @@ type secretMinter struct {
 func newSecretMinter(cfg SecretJWT) (*secretMinter, error) {
 	switch {
 	case cfg.Key == nil:
-		return nil, fmt.Errorf("%w: SecretJWT.Key is required", ErrConfig)
+		return nil, fmt.Errorf("%w: SecretJWT.Key is required", fail.ClientConfig)
 	case cfg.KeyID == "":
-		return nil, fmt.Errorf("%w: SecretJWT.KeyID is required (the kid the provider knows the key by)", ErrConfig)
+		return nil, fmt.Errorf("%w: SecretJWT.KeyID is required (the kid the provider knows the key by)", fail.ClientConfig)
 	case cfg.Issuer == "":
-		return nil, fmt.Errorf("%w: SecretJWT.Issuer is required (Apple: the Team ID)", ErrConfig)
+		return nil, fmt.Errorf("%w: SecretJWT.Issuer is required (Apple: the Team ID)", fail.ClientConfig)
 	case cfg.Lifetime < 0 || cfg.Lifetime > maxSecretLifetime:
-		return nil, fmt.Errorf("%w: SecretJWT.Lifetime %s: between 1 second and 180 days", ErrConfig, cfg.Lifetime)
+		return nil, fmt.Errorf("%w: SecretJWT.Lifetime %s: between 1 second and 180 days", fail.ClientConfig, cfg.Lifetime)
 	}
 	if cfg.Lifetime == 0 {
 		cfg.Lifetime = time.Hour
@@ -71,7 +72,7 @@ func newSecretMinter(cfg SecretJWT) (*secretMinter, error) {
 		return nil, err
 	}
 	if s.alg == jose.EdDSA {
-		return nil, fmt.Errorf("%w: SecretJWT.Key: an Ed25519 key; the client secret is signed ES256 (Apple) or RS256", ErrConfig)
+		return nil, fmt.Errorf("%w: SecretJWT.Key: an Ed25519 key; the client secret is signed ES256 (Apple) or RS256", fail.ClientConfig)
 	}
 	return &secretMinter{cfg: cfg, signer: s}, nil
 }

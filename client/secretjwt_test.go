@@ -17,6 +17,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 )
@@ -123,8 +124,8 @@ func TestSecretJWTConfig(t *testing.T) {
 		{"with a client secret", "s", good, "ClientSecret and SecretJWT"},
 	} {
 		_, err := client.New(client.Config{Provider: prov, ClientID: "c", ClientSecret: tc.secret, RedirectURL: "https://a/cb", SecretJWT: &tc.s})
-		if !errors.Is(err, client.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: %v, want ErrConfig naming %s", tc.name, err, tc.want)
+		if !errors.Is(err, fail.ClientConfig) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want fail.ClientConfig naming %s", tc.name, err, tc.want)
 		}
 	}
 	if _, err := client.New(client.Config{Provider: prov, ClientID: "c", RedirectURL: "https://a/cb", SecretJWT: &good,

@@ -15,6 +15,7 @@ import (
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
 )
 
@@ -66,7 +67,7 @@ func TestTenantRefresh(t *testing.T) {
 	if r.IDToken == "" || r.Issuer != ra.Issuer {
 		t.Errorf("refreshed ID token %d bytes, issuer %q; want one from %q", len(r.IDToken), r.Issuer, ra.Issuer)
 	}
-	if _, err := client.RefreshWith(c, context.Background(), rb.Token.RefreshToken, prev); !errors.Is(err, client.ErrIdentityChanged) {
+	if _, err := client.RefreshWith(c, context.Background(), rb.Token.RefreshToken, prev); !errors.Is(err, fail.IdentityChanged) {
 		t.Errorf("another tenant's refresh for this session: %v, want ErrIdentityChanged", err)
 	}
 }
@@ -127,7 +128,7 @@ func TestTenantRefreshKeepsIssuer(t *testing.T) {
 		{"a session of the template", func() string { return signIn(a).Token.RefreshToken }, emulate.EntraIssuer("{tenantid}")},
 	} {
 		_, err := client.RefreshWith(c, t.Context(), tc.refresh(), client.Previous{Issuer: tc.issuer, Subject: same.ID})
-		if !errors.Is(err, client.ErrIdentityChanged) {
+		if !errors.Is(err, fail.IdentityChanged) {
 			t.Errorf("%s: %v, want ErrIdentityChanged", tc.name, err)
 		}
 	}
@@ -176,12 +177,12 @@ func TestEntraV1Refused(t *testing.T) {
 	emulate.NewEntra(t, hosts, nil, []string{tid}, nil, nil)
 	want := "https://login.microsoftonline.com/" + tid + "/v2.0"
 	_, err := client.Discover(context.Background(), "https://login.microsoftonline.com/"+tid+"/", client.WithHTTPClient(hosts.Client()))
-	if !errors.Is(err, client.ErrDiscovery) || !strings.Contains(err.Error(), "v1.0") || !strings.Contains(err.Error(), want) {
-		t.Errorf("discovery of the v1.0 endpoint: %v, want ErrDiscovery naming %s", err, want)
+	if !errors.Is(err, fail.Discovery) || !strings.Contains(err.Error(), "v1.0") || !strings.Contains(err.Error(), want) {
+		t.Errorf("discovery of the v1.0 endpoint: %v, want fail.Discovery naming %s", err, want)
 	}
 	_, err = client.Discover(context.Background(), emulate.EntraV1Issuer(tid), client.WithHTTPClient(hosts.Client()))
-	if !errors.Is(err, client.ErrConfig) || !strings.Contains(err.Error(), want) {
-		t.Errorf("the v1.0 issuer: %v, want ErrConfig naming %s", err, want)
+	if !errors.Is(err, fail.ClientConfig) || !strings.Contains(err.Error(), want) {
+		t.Errorf("the v1.0 issuer: %v, want fail.ClientConfig naming %s", err, want)
 	}
 	// The v2.0 issuer works, as the message says.
 	if _, err := client.Discover(context.Background(), want, client.WithHTTPClient(hosts.Client())); err != nil {
@@ -305,16 +306,16 @@ func TestTenantIssuers(t *testing.T) {
 				}, client.ErrInvalidIDToken},
 				{"RFC 9207 iss", true, func(tc tenantCase) error {
 					return client.CheckResponseIssuer(cq, t.Context(), url.Values{"iss": {tc.iss}, "code": {"x"}})
-				}, client.ErrResponseIssuer},
+				}, fail.ResponseIssuer},
 				{"JARM response", false, func(tc tenantCase) error {
 					_, err := client.AuthorizationResponse(cj, t.Context(), url.Values{"response": {op.Sign(claimsOf(tc, map[string]any{"code": "x", "state": "s"}))}})
 					return err
-				}, client.ErrResponseJWT},
+				}, fail.ResponseJWT},
 				{"logout token", false, func(tc tenantCase) error {
 					_, err := client.VerifyLogoutToken(cq, t.Context(), op.Sign(claimsOf(tc, map[string]any{"sub": "ua", "jti": rand.Text(),
 						"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}}})), time.Minute)
 					return err
-				}, client.ErrInvalidLogoutToken},
+				}, fail.InvalidLogoutToken},
 			}
 			for _, place := range places {
 				t.Run(place.name, func(t *testing.T) {

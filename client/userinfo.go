@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/internal/dpop"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 
@@ -30,14 +30,14 @@ func (c *Client) userInfo(ctx context.Context, r *resolved, tok *oauth2.Token, k
 	}
 	ui, err := r.oidc.UserInfo(oidc.ClientContext(ctx, hc), oauth2.StaticTokenSource(tok))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUserInfo, err)
+		return nil, fmt.Errorf("%w: %v", fail.UserInfo, err)
 	}
 	if subtle.ConstantTimeCompare([]byte(ui.Subject), []byte(sub)) != 1 {
-		return nil, fmt.Errorf("%w: %w", ErrUserInfo, errUserInfoSubject)
+		return nil, fmt.Errorf("%w: %w", fail.UserInfo, errUserInfoSubject)
 	}
 	var extra map[string]any
 	if err := ui.Claims(&extra); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUserInfo, err)
+		return nil, fmt.Errorf("%w: %v", fail.UserInfo, err)
 	}
 	for k, v := range extra {
 		if _, ok := claims[k]; !ok {
@@ -49,7 +49,7 @@ func (c *Client) userInfo(ctx context.Context, r *resolved, tok *oauth2.Token, k
 
 // errUserInfoSubject: userinfo (or a user API) describes another subject
 // than the session's.
-var errUserInfoSubject = errors.New("userinfo sub differs from the id_token's")
+var errUserInfoSubject error = fail.UserInfoSubject
 
 // userFrom describes the user of verified claims.
 func (c *Client) userFrom(claims map[string]any) (confidant.User, error) {

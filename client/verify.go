@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -17,6 +16,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 
@@ -26,7 +26,7 @@ import (
 // constant time, and at_hash when present.
 func (c *Client) verifyIDToken(ctx context.Context, r *resolved, raw, accessToken, nonce string) (*oidc.IDToken, map[string]any, error) {
 	if raw == "" {
-		return nil, nil, ErrNoIDToken
+		return nil, nil, fail.NoIDToken
 	}
 	if err := c.checkFAPIAlg(raw, ErrInvalidIDToken); err != nil {
 		return nil, nil, err
@@ -68,16 +68,16 @@ func (c *Client) verifyIDToken(ctx context.Context, r *resolved, raw, accessToke
 		return nil, nil, fmt.Errorf("%w: no sub", ErrInvalidIDToken)
 	}
 	if nonce != "" && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
-		return nil, nil, ErrNonceMismatch
+		return nil, nil, fail.NonceMismatch
 	}
 	if hd := c.cfg.Provider.q.hostedDomain; hd != "" {
 		if got, _ := claims["hd"].(string); got != hd {
-			return nil, nil, ErrHostedDomain
+			return nil, nil, fail.HostedDomain
 		}
 	}
 	if idt.AccessTokenHash != "" && accessToken != "" {
 		if err := idt.VerifyAccessToken(accessToken); err != nil {
-			return nil, nil, ErrAccessTokenHash
+			return nil, nil, fail.AccessTokenHash
 		}
 	}
 	return idt, claims, nil
@@ -86,7 +86,7 @@ func (c *Client) verifyIDToken(ctx context.Context, r *resolved, raw, accessToke
 // ErrInsufficientAuthentication means the ID token does not show the
 // authentication the sign-in asked for: its acr is not one of acr_values,
 // or its auth_time is older than max_age (or missing).
-var ErrInsufficientAuthentication = errors.New("client: the sign-in does not meet the requested authentication")
+var ErrInsufficientAuthentication error = fail.InsufficientAuthentication
 
 // requirement is what the app configured every sign-in to ask for
 // (Config.AuthParams): each ID token the code exchange returns must show it,
@@ -103,7 +103,7 @@ func requirementOf(configured url.Values, orgClaims bool) (requirement, error) {
 	if v := configured.Get("max_age"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return req, fmt.Errorf("%w: AuthParams max_age %q is not a number of seconds", ErrConfig, v)
+			return req, fmt.Errorf("%w: AuthParams max_age %q is not a number of seconds", fail.ClientConfig, v)
 		}
 		req.maxAge = max(time.Duration(n)*time.Second, time.Nanosecond)
 	}

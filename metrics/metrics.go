@@ -39,8 +39,13 @@
 // token_request, pushed_request, userinfo, provider_unavailable,
 // discovery, response_issuer, response_too_large, invalid_logout_token,
 // api_not_allowed, cross_origin_redirect, token_expired, token_missing,
-// not_supported, other. Every sentinel error of the client, middleware
-// and session packages has one; other is for an error that wraps none.
+// not_supported, invalid_response, bad_request, unavailable, claims,
+// other. Every error of the client, middleware and session packages has
+// one (the table in internal/fail, which middleware.StatusCode and the
+// error page read too); a family's own code (invalid_response,
+// bad_request, unavailable, claims) is for an error that wraps the family
+// alone, which the SDK never returns; other is for an error that wraps
+// none.
 //
 // # Spans
 //
@@ -66,11 +71,8 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
-	"github.com/confidant-go/confidant/internal/seam"
-	"github.com/confidant-go/confidant/middleware"
-	"github.com/confidant-go/confidant/session"
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // Scope is the instrumentation scope of the meter and tracer.
@@ -318,73 +320,14 @@ func attr(e event.Event, key string) string {
 	return ""
 }
 
-// reasons map errors to confidant.reason, most specific first.
-var reasons = []struct {
-	err  error
-	code string
-}{
-	{middleware.ErrFlowCookieMissing, "flow_cookie_missing"},
-	{middleware.ErrStateExpired, "state_expired"},
-	{middleware.ErrStateMissing, "state_missing"},
-	{middleware.ErrStateMismatch, "state_mismatch"},
-	{middleware.ErrCodeMissing, "code_missing"},
-	{client.ErrResponseIssuer, "response_issuer"},
-	{middleware.ErrProviderError, "provider_error"},
-	{middleware.ErrSignInRefused, "signin_refused"},
-	{middleware.ErrDistributedClaim, "distributed_claim"},
-	{middleware.ErrForbidden, "forbidden"},
-	{middleware.ErrCrossOrigin, "cross_origin"},
-	{middleware.ErrMethodNotAllowed, "method_not_allowed"},
-	{middleware.ErrSessionExpired, "session_expired"},
-	{middleware.ErrSessionEnded, "session_ended"},
-	{middleware.ErrRefreshUnavailable, "refresh_unavailable"},
-	{session.ErrTooLarge, "session_too_large"},
-	{middleware.ErrSessionStore, "session_store"},
-	{middleware.ErrConfig, "config"},
-	{client.ErrInsufficientAuthentication, "step_up"},
-	{middleware.ErrNotSignedIn, "not_signed_in"},
-	{client.ErrInvalidIDToken, "invalid_id_token"},
-	{client.ErrTokenRequest, "token_request"},
-	{client.ErrUserInfo, "userinfo"},
-	{client.ErrProviderUnavailable, "provider_unavailable"},
-	{client.ErrDiscovery, "discovery"},
-	// Below, the sentinels that were "other" until 2026-12: after every
-	// code above, so that an error that wraps one of those keeps its code.
-	{client.ErrResponseJWT, "response_jwt"},
-	{middleware.ErrBadCallback, "bad_callback"},
-	{client.ErrBadCallback, "bad_callback"},
-	{middleware.ErrAntiForgery, "anti_forgery"},
-	{middleware.ErrAPINotAllowed, "api_not_allowed"},
-	{middleware.ErrCrossOriginRedirect, "cross_origin_redirect"},
-	{middleware.ErrUnknownProvider, "unknown_provider"},
-	{client.ErrPushedRequest, "pushed_request"},
-	{client.ErrRefreshRevoked, "refresh_revoked"},
-	{client.ErrNoRefreshToken, "refresh_token_missing"},
-	{client.ErrNoIDToken, "id_token_missing"},
-	{client.ErrTokenExpired, "token_expired"},
-	{client.ErrNoToken, "token_missing"},
-	{client.ErrInvalidLogoutToken, "invalid_logout_token"},
-	{client.ErrNotSupported, "not_supported"},
-	{client.ErrResponseTooLarge, "response_too_large"},
-	{client.ErrConfig, "config"},
-	{session.ErrConfig, "config"},
-	{seam.ErrLockLost, "refresh_lock_lost"},
-	{session.ErrConflict, "session_conflict"},
-	{session.ErrUnavailable, "session_store"},
-	{session.ErrInvalidSession, "session_invalid"},
-	{session.ErrNoSession, "session_missing"},
-}
-
 // Reason is the confidant.reason of err: a code from the package's list,
 // "other" for an error not on it, "" for nil.
 func Reason(err error) string {
 	if err == nil {
 		return ""
 	}
-	for _, r := range reasons {
-		if errors.Is(err, r.err) {
-			return r.code
-		}
+	if row := fail.Find(err); row != nil {
+		return row.Code
 	}
 	return "other"
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/confidant-go/confidant/confidanttest"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/metrics"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
@@ -462,16 +463,16 @@ func renderAttrs(kv []attribute.KeyValue) string {
 // TestReason: every error the SDK gives has a code; others are "other".
 func TestReason(t *testing.T) {
 	for err, want := range map[error]string{
-		middleware.ErrFlowCookieMissing:                                        "flow_cookie_missing",
-		middleware.ErrStateMismatch:                                            "state_mismatch",
-		fmt.Errorf("x: %w", middleware.ErrSessionExpired):                      "session_expired",
-		middleware.ErrDistributedClaim:                                         "distributed_claim",
-		fmt.Errorf("%w: %w", middleware.ErrConfig, session.ErrConfig):          "config",
-		client.ErrInvalidIDToken:                                               "invalid_id_token",
-		fmt.Errorf("%w: %w", middleware.ErrBadCallback, client.ErrResponseJWT): "response_jwt", // as the callback wraps it
-		fmt.Errorf("%w: x", middleware.ErrAntiForgery):                         "anti_forgery",
-		fmt.Errorf("plain"):                                                    "other",
-		nil:                                                                    "",
+		fail.FlowCookieMissing:                   "flow_cookie_missing",
+		fail.StateMismatch:                       "state_mismatch",
+		fmt.Errorf("x: %w", fail.SessionExpired): "session_expired",
+		fail.DistributedClaim:                    "distributed_claim",
+		fmt.Errorf("%w: %w", fail.MiddlewareConfig, fail.SessionConfig): "config",
+		client.ErrInvalidIDToken:                                 "invalid_id_token",
+		fmt.Errorf("%w: %w", fail.BadCallback, fail.ResponseJWT): "response_jwt", // as the callback wraps it
+		fmt.Errorf("%w: x", fail.AntiForgery):                    "anti_forgery",
+		fmt.Errorf("plain"):                                      "other",
+		nil:                                                      "",
 	} {
 		if got := metrics.Reason(err); got != want {
 			t.Errorf("Reason(%v) = %q, want %q", err, got, want)

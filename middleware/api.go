@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"errors"
 	"net/textproto"
 	"net/url"
 	"slices"
@@ -13,7 +12,7 @@ import (
 
 // API is an API that the app calls on the signed-in user's behalf through
 // HTTPClient. Its BaseURL is the only place the user's access token is sent:
-// a request to any other URL fails with ErrAPINotAllowed before anything is
+// a request to any other URL fails with ErrForbidden before anything is
 // sent.
 type API struct {
 	// Name identifies the API in events and errors. Required, unique.
@@ -58,7 +57,7 @@ type API struct {
 	// besides its default list (the content and caching headers, Accept-Encoding,
 	// and the W3C trace context: traceparent, tracestate): an
 	// Idempotency-Key, X-Request-Id, a custom header of the API's.
-	// New refuses, with ErrConfig, a header the proxy sets itself
+	// New refuses, with confidant.ErrConfig, a header the proxy sets itself
 	// (Cookie, Authorization, DPoP, the anti-forgery header), one of the
 	// connection's (Host, Connection and the other hop-by-hop headers),
 	// the browser's Origin and Fetch Metadata (Sec-Fetch-*), which the
@@ -127,19 +126,6 @@ func whyUnforwardable(h string) string {
 	}
 	return ""
 }
-
-var (
-	// ErrAPINotAllowed means a request made with HTTPClient is not for one
-	// of the Config's APIs (another origin, plain http, a path outside
-	// BaseURL, or an API of another provider): it was not sent, and the
-	// token did not leave the app.
-	ErrAPINotAllowed = errors.New("middleware: URL is not a configured API; the token was not sent")
-
-	// ErrCrossOriginRedirect means an API answered with a redirect to
-	// another origin (or from https to http); it was not followed, so the
-	// token did not go there.
-	ErrCrossOriginRedirect = errors.New("middleware: API redirected to another origin; not followed")
-)
 
 // apiTarget is a validated API.
 type apiTarget struct {

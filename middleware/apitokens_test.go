@@ -16,6 +16,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/certop"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
@@ -206,8 +207,8 @@ func TestAppClient(t *testing.T) {
 	if n := s.op.Counts(t)["/token"] - before; n != 1 {
 		t.Errorf("%d token requests, want 1", n)
 	}
-	if _, err := hc.Get(s.op.Issuer + "/me"); !errors.Is(err, middleware.ErrAPINotAllowed) {
-		t.Errorf("a call to another URL: %v, want ErrAPINotAllowed", err)
+	if _, err := hc.Get(s.op.Issuer + "/me"); !errors.Is(err, fail.APINotAllowed) {
+		t.Errorf("a call to another URL: %v, want fail.APINotAllowed", err)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/lifetime"
 	"github.com/confidant-go/confidant/internal/netx"
 )
@@ -26,8 +27,8 @@ type appToken struct {
 // with the app's own access token, for work done on no user's behalf (a
 // job, a webhook): the client_credentials grant of the API's provider (or
 // of the first client), for the API's Resource and Scopes. The token goes
-// to that API only, under the same rules as HTTPClient (ErrAPINotAllowed,
-// ErrCrossOriginRedirect); it is obtained on first use, kept in memory and
+// to that API only, under the same rules as HTTPClient (ErrForbidden,
+// ErrForbidden); it is obtained on first use, kept in memory and
 // renewed before it expires (after 5 minutes when the provider did not say
 // when) or when the API answers 401 (the call is then sent once more when
 // its body can be), one token request at a time. The registration
@@ -60,7 +61,7 @@ type appTransport struct {
 func (t *appTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.a.apiFor(req.URL, t.api.provider) != t.api {
 		closeBody(req)
-		return nil, fmt.Errorf("%w: %s", ErrAPINotAllowed, hostPath(req.URL.String()))
+		return nil, fmt.Errorf("%w: %s", fail.APINotAllowed, hostPath(req.URL.String()))
 	}
 	tok, err := t.token(req.Context(), nil)
 	if err != nil {

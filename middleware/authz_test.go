@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
@@ -20,7 +21,7 @@ import (
 var errNotInvited = errors.New("not invited")
 
 // TestOnSignIn: the hook sees the verified user before the session is
-// made; it can refuse (403 with ErrSignInRefused and its own error in the
+// made; it can refuse (403 with fail.SignInRefused and its own error in the
 // chain, no session) or accept and keep values in the session.
 func TestOnSignIn(t *testing.T) {
 	var rec recordingErrors
@@ -42,8 +43,8 @@ func TestOnSignIn(t *testing.T) {
 	}})
 	hc := testenv.Browser()
 	resp := env.SignIn(t, hc, "/profile")
-	if err := rec.last(); resp.StatusCode != http.StatusForbidden || !errors.Is(err, middleware.ErrSignInRefused) || !errors.Is(err, errNotInvited) {
-		t.Errorf("refused sign-in: %d, reason %v; want 403 with ErrSignInRefused and the app's error", resp.StatusCode, err)
+	if err := rec.last(); resp.StatusCode != http.StatusForbidden || !errors.Is(err, fail.SignInRefused) || !errors.Is(err, errNotInvited) {
+		t.Errorf("refused sign-in: %d, reason %v; want 403 with fail.SignInRefused and the app's error", resp.StatusCode, err)
 	}
 	if s := env.Session(t, hc); s != nil {
 		t.Error("a refused sign-in made a session")

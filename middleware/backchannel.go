@@ -12,6 +12,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/jwtpeek"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/internal/seam"
@@ -26,13 +27,13 @@ func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
-		a.backchannelError(w, r, http.StatusMethodNotAllowed, ErrMethodNotAllowed)
+		a.backchannelError(w, r, http.StatusMethodNotAllowed, fail.MethodNotAllowed)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, netx.SmallBody)
 	raw := r.PostFormValue("logout_token")
 	if raw == "" {
-		a.backchannelError(w, r, http.StatusBadRequest, fmt.Errorf("%w: no logout_token", client.ErrInvalidLogoutToken))
+		a.backchannelError(w, r, http.StatusBadRequest, fmt.Errorf("%w: no logout_token", fail.InvalidLogoutToken))
 		return
 	}
 	// Only the provider the token names verifies it (its issuer, or an
@@ -53,7 +54,7 @@ func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	if c == nil {
 		if err == nil {
-			err = fmt.Errorf("%w: no configured provider has issuer %q", client.ErrInvalidLogoutToken, netx.ProviderText(iss))
+			err = fmt.Errorf("%w: no configured provider has issuer %q", fail.InvalidLogoutToken, netx.ProviderText(iss))
 		}
 		a.backchannelError(w, r, http.StatusBadRequest, err)
 		return
@@ -62,11 +63,11 @@ func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 	if lt.ID != "" {
 		first, err := a.replays.FirstUse(r.Context(), jti, a.cfg.LogoutTokenMaxAge*2+2*time.Minute)
 		if err != nil {
-			a.backchannelError(w, r, http.StatusServiceUnavailable, fmt.Errorf("%w: %w", ErrSessionStore, err))
+			a.backchannelError(w, r, http.StatusServiceUnavailable, fmt.Errorf("%w: %w", fail.SessionStore, err))
 			return
 		}
 		if !first {
-			a.backchannelError(w, r, http.StatusBadRequest, fmt.Errorf("%w: replayed jti", client.ErrInvalidLogoutToken))
+			a.backchannelError(w, r, http.StatusBadRequest, fmt.Errorf("%w: replayed jti", fail.InvalidLogoutToken))
 			return
 		}
 	}
@@ -86,7 +87,7 @@ func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 			// expires with the token's age limit.)
 			err = errors.Join(err, a.replays.Forget(context.WithoutCancel(r.Context()), jti))
 		}
-		a.backchannelError(w, r, http.StatusServiceUnavailable, fmt.Errorf("%w: %w", ErrSessionStore, err))
+		a.backchannelError(w, r, http.StatusServiceUnavailable, fmt.Errorf("%w: %w", fail.SessionStore, err))
 		return
 	}
 	a.emit(r.Context(), event.Event{Kind: event.BackchannelLogout, Provider: c.Provider().Name(),

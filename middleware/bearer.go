@@ -22,6 +22,7 @@ import (
 
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/dpop"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/session"
 )
@@ -44,7 +45,7 @@ func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	api := t.st.a.apiFor(req.URL, provider)
 	if api == nil {
 		closeBody(req)
-		return nil, fmt.Errorf("%w: %s", ErrAPINotAllowed, hostPath(req.URL.String()))
+		return nil, fmt.Errorf("%w: %s", fail.APINotAllowed, hostPath(req.URL.String()))
 	}
 	// The call ends with the request that made it: a user who went away
 	// does not keep the app waiting on the API.
@@ -118,7 +119,7 @@ func (t *bearerTransport) roundTrip(req *http.Request, api *apiTarget) (*http.Re
 		if body != nil {
 			body.Close()
 		}
-		return nil, fmt.Errorf("%w: the API refused the access token, and refreshing it failed: %w", ErrRefreshUnavailable, err)
+		return nil, fmt.Errorf("%w: the API refused the access token, and refreshing it failed: %w", fail.RefreshUnavailable, err)
 	}
 	if err != nil || ntok.AccessToken == tok.AccessToken {
 		if body != nil {
@@ -183,7 +184,7 @@ func sameOriginRedirects(req *http.Request, via []*http.Request) error {
 		return errors.New("middleware: API stopped after 10 redirects")
 	}
 	if netx.Origin(req.URL) != netx.Origin(via[0].URL) {
-		return fmt.Errorf("%w: to %s", ErrCrossOriginRedirect, netx.Origin(req.URL))
+		return fmt.Errorf("%w: to %s", fail.CrossOriginRedirect, netx.Origin(req.URL))
 	}
 	return nil
 }
@@ -192,9 +193,9 @@ func sameOriginRedirects(req *http.Request, via []*http.Request) error {
 // of r's signed-in user (r must have gone through Require or Optional).
 //
 // It sends the user's access token only to the APIs (Config.APIs): a
-// request for any other URL fails with ErrAPINotAllowed without being sent,
+// request for any other URL fails with ErrForbidden without being sent,
 // and a redirect to another origin, or from https to http, fails with
-// ErrCrossOriginRedirect without being followed. It refreshes the token when
+// ErrForbidden without being followed. It refreshes the token when
 // it has expired: the new session cookie goes out with the response when it
 // starts through the middleware's writer (or, when the handler writes
 // nothing, after it returns), marked Cache-Control: no-store; if the
@@ -205,7 +206,7 @@ func sameOriginRedirects(req *http.Request, via []*http.Request) error {
 // goroutine that made it. When the refresh fails and
 // the session goes on, it sends the current token while that is still good
 // for a moment; after that its requests fail with an error wrapping
-// ErrRefreshUnavailable, for which StatusCode gives 503 (answer it with a
+// ErrUnavailable, for which StatusCode gives 503 (answer it with a
 // Retry-After). When an API answers 401 it
 // refreshes once and retries once if the request body can be replayed
 // (GetBody set, as http.NewRequest does for common bodies). A 401 that asks
@@ -216,14 +217,14 @@ func sameOriginRedirects(req *http.Request, via []*http.Request) error {
 // Its calls end when r ends (the request's context) or after
 // Config.APITimeout. Without a session (behind Optional) its requests fail
 // with ErrNotSignedIn; in a handler that neither Require nor Optional
-// wraps, with an ErrConfig that says to wrap it.
+// wraps, with a confidant.ErrConfig that says to wrap it.
 func (a *Auth) HTTPClient(r *http.Request) *http.Client {
 	st, _ := r.Context().Value(ctxKey{}).(*reqSession)
 	if st == nil {
 		// Not a missing session: a handler that no Require or Optional
 		// wraps, whose request never had one looked up.
 		err := fmt.Errorf("%w: HTTPClient(r) in a handler that auth.Require or auth.Optional does not wrap (%s %s): wrap it, e.g. mux.Handle(pattern, auth.Require(h))",
-			ErrConfig, r.Method, netx.ProviderText(r.URL.Path))
+			fail.MiddlewareConfig, r.Method, netx.ProviderText(r.URL.Path))
 		return &http.Client{Transport: errTransport{err}, Timeout: a.cfg.APITimeout}
 	}
 	provider := ""

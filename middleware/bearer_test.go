@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 )
@@ -111,15 +112,15 @@ func TestBearerTokenGoesOnlyToConfiguredAPIs(t *testing.T) {
 		url  func() string
 		want error
 	}{
-		{"another host", func() string { return sink.srv.URL + "/steal" }, middleware.ErrAPINotAllowed},
-		{"a configured origin, path outside BaseURL", func() string { return redirecting.URL + "/admin" }, middleware.ErrAPINotAllowed},
-		{"dot segments out of BaseURL", func() string { return redirecting.URL + "/api/../admin" }, middleware.ErrAPINotAllowed},
-		{"user info in URL", func() string { return strings.Replace(env.APISrv.URL, "http://", "http://u:p@", 1) }, middleware.ErrAPINotAllowed},
+		{"another host", func() string { return sink.srv.URL + "/steal" }, fail.APINotAllowed},
+		{"a configured origin, path outside BaseURL", func() string { return redirecting.URL + "/admin" }, fail.APINotAllowed},
+		{"dot segments out of BaseURL", func() string { return redirecting.URL + "/api/../admin" }, fail.APINotAllowed},
+		{"user info in URL", func() string { return strings.Replace(env.APISrv.URL, "http://", "http://u:p@", 1) }, fail.APINotAllowed},
 		{"redirect to another host", func() string {
 			redirectTo = sink.srv.URL + "/logged"
 			return redirecting.URL + "/api/away"
-		}, middleware.ErrCrossOriginRedirect},
-		{"redirect from https to http", func() string { return tlsAPI.URL + "/x" }, middleware.ErrCrossOriginRedirect},
+		}, fail.CrossOriginRedirect},
+		{"redirect from https to http", func() string { return tlsAPI.URL + "/x" }, fail.CrossOriginRedirect},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

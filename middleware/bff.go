@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 
@@ -25,10 +26,6 @@ import (
 // cannot send it without a CORS preflight that the app never grants, so a
 // request that carries it comes from the app's own pages.
 const AntiForgeryHeader = "X-CSRF"
-
-// ErrAntiForgery means a call to Proxy or SessionInfo came without the
-// anti-forgery header, or from another site (Origin, Sec-Fetch-Site).
-var ErrAntiForgery = errors.New("middleware: cross-site or without the anti-forgery header")
 
 // forwardedHeaders are the request headers Proxy passes to the API by
 // default: what describes the request's content, its caching and the
@@ -114,7 +111,7 @@ func (a *Auth) Proxy(api string) http.Handler {
 				jsonError(w, http.StatusRequestEntityTooLarge, "request_too_large", "the request body is larger than the API takes through this proxy")
 			case errors.Is(err, errProxySessionEnded):
 				a.unauthorized(w)
-			case errors.Is(err, ErrRefreshUnavailable):
+			case errors.Is(err, fail.RefreshUnavailable):
 				w.Header().Set("Retry-After", strconv.Itoa(int((a.cfg.RetryAfter+time.Second-1)/time.Second)))
 				jsonError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the access token could not be renewed now")
 			default:
@@ -182,7 +179,7 @@ const maxProxyReplay = 64 << 10
 
 // errProxySessionEnded: the API refused the token and the session ended on
 // the refresh that followed; the page gets the BFF's own 401.
-var errProxySessionEnded = errors.New("middleware: the session ended")
+var errProxySessionEnded error = fail.ProxySessionEnded
 
 // proxyTransport sends a proxied call; when the API answers 401 (not a
 // step-up challenge), it refreshes the token once, as HTTPClient does, and
@@ -226,7 +223,7 @@ func (pt *proxyTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 	case rerr != nil && transient(rerr):
 		io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
 		resp.Body.Close()
-		return nil, fmt.Errorf("%w: %w", ErrRefreshUnavailable, rerr)
+		return nil, fmt.Errorf("%w: %w", fail.RefreshUnavailable, rerr)
 	case rerr != nil || ntok.AccessToken == creds.token:
 		return resp, nil // the API refuses a token the provider says is good
 	}
@@ -343,14 +340,14 @@ func (a *Auth) checkAntiForgery(r *http.Request) error {
 		switch {
 		case r.Method == http.MethodGet && isWebSocket(r):
 			if r.Header.Get("Origin") == "" {
-				return fmt.Errorf("%w: a WebSocket handshake without Origin", ErrAntiForgery)
+				return fmt.Errorf("%w: a WebSocket handshake without Origin", fail.AntiForgery)
 			}
 		case r.Method == http.MethodGet && isEventStream(r):
 			if sfs := r.Header.Get("Sec-Fetch-Site"); sfs != "same-origin" {
-				return fmt.Errorf("%w: an event stream without %s needs Sec-Fetch-Site: same-origin (got %q)", ErrAntiForgery, AntiForgeryHeader, netx.ProviderText(sfs))
+				return fmt.Errorf("%w: an event stream without %s needs Sec-Fetch-Site: same-origin (got %q)", fail.AntiForgery, AntiForgeryHeader, netx.ProviderText(sfs))
 			}
 		default:
-			return fmt.Errorf("%w: no %s: 1 header", ErrAntiForgery, AntiForgeryHeader)
+			return fmt.Errorf("%w: no %s: 1 header", fail.AntiForgery, AntiForgeryHeader)
 		}
 	}
 	check := r
@@ -359,7 +356,7 @@ func (a *Auth) checkAntiForgery(r *http.Request) error {
 		check = &http.Request{Method: http.MethodPost, Header: r.Header, Host: r.Host, URL: r.URL}
 	}
 	if err := a.checkSameOrigin(check); err != nil {
-		return fmt.Errorf("%w: %s", ErrAntiForgery, strings.TrimPrefix(err.Error(), ErrCrossOrigin.Error()+": "))
+		return fmt.Errorf("%w: %s", fail.AntiForgery, strings.TrimPrefix(err.Error(), fail.CrossOrigin.Error()+": "))
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 )
@@ -52,7 +53,7 @@ func (re *rejections) take() []error {
 // refused by the origin check too; the rule is what refuses a request
 // without Fetch Metadata, which the origin check lets through: with no
 // Sec-Fetch-Site, with the app's own Origin or none, a stream without
-// X-CSRF gets 403 (ErrAntiForgery) and reaches nothing. With the header,
+// X-CSRF gets 403 (fail.AntiForgery) and reaches nothing. With the header,
 // or from the app's own page (same-origin), it goes through.
 func TestEventStreamNeedsFetchMetadata(t *testing.T) {
 	api := &echoAPI{}
@@ -98,8 +99,8 @@ func TestEventStreamNeedsFetchMetadata(t *testing.T) {
 			if reached != 0 {
 				t.Errorf("%d calls reached the API", reached)
 			}
-			if errs := rej.take(); len(errs) != 1 || !errors.Is(errs[0], middleware.ErrAntiForgery) {
-				t.Errorf("rejected with %v, want one ErrAntiForgery", errs)
+			if errs := rej.take(); len(errs) != 1 || !errors.Is(errs[0], fail.AntiForgery) {
+				t.Errorf("rejected with %v, want one fail.AntiForgery", errs)
 			}
 		})
 	}

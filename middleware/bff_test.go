@@ -17,6 +17,7 @@ import (
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 )
@@ -404,7 +405,7 @@ func TestTrustedOrigins(t *testing.T) {
 			// The refusal says which check failed and the origin it saw.
 			select {
 			case err := <-rejected:
-				if !errors.Is(err, middleware.ErrAntiForgery) || !strings.Contains(err.Error(), dev) || !strings.Contains(err.Error(), "TrustedOrigins") {
+				if !errors.Is(err, fail.AntiForgery) || !strings.Contains(err.Error(), dev) || !strings.Contains(err.Error(), "TrustedOrigins") {
 					t.Errorf("the refusal says %v", err)
 				}
 			default:
@@ -427,7 +428,7 @@ func TestTrustedOrigins(t *testing.T) {
 	store, _ := newStore()
 	for origin, ok := range map[string]bool{dev: true, "localhost:5173/path": false} {
 		_, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, TrustedOrigins: []string{origin}})
-		if (err == nil) != ok || (err != nil && !errors.Is(err, middleware.ErrConfig)) {
+		if (err == nil) != ok || (err != nil && !errors.Is(err, fail.MiddlewareConfig)) {
 			t.Errorf("TrustedOrigins %q: %v", origin, err)
 		}
 	}
@@ -532,8 +533,8 @@ func TestProxyHeadersAndLimits(t *testing.T) {
 	for _, h := range []string{"Cookie", "authorization", "Host", "Connection"} {
 		_, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store,
 			APIs: []middleware.API{{Name: "x", BaseURL: "https://api.example/", ForwardHeaders: []string{h}}}})
-		if !errors.Is(err, middleware.ErrConfig) {
-			t.Errorf("ForwardHeaders %q: %v, want ErrConfig", h, err)
+		if !errors.Is(err, fail.MiddlewareConfig) {
+			t.Errorf("ForwardHeaders %q: %v, want fail.MiddlewareConfig", h, err)
 		}
 	}
 }
@@ -585,8 +586,8 @@ func TestForwardHeadersRefused(t *testing.T) {
 		// checks and never passes on (a WebSocket handshake's Origin)
 		"Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode",
 	} {
-		if err := newWith(h); !errors.Is(err, middleware.ErrConfig) {
-			t.Errorf("ForwardHeaders %q: %v, want ErrConfig", h, err)
+		if err := newWith(h); !errors.Is(err, fail.MiddlewareConfig) {
+			t.Errorf("ForwardHeaders %q: %v, want fail.MiddlewareConfig", h, err)
 		}
 	}
 	for _, h := range []string{"Idempotency-Key", "X-Request-Id", "X-Correlation-Id", "X-Api-Version", "Prefer", "Baggage"} {

@@ -17,6 +17,7 @@ import (
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/dpop"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/session"
 )
@@ -35,8 +36,8 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 	p := plumbingOf(c)
 	q, err := p.AuthorizationResponse(r.Context(), q)
 	if err != nil {
-		if errors.Is(err, client.ErrResponseJWT) {
-			err = fmt.Errorf("%w: %w", ErrBadCallback, err)
+		if errors.Is(err, fail.ResponseJWT) {
+			err = fmt.Errorf("%w: %w", fail.BadCallback, err)
 		}
 		a.fail(w, r, err)
 		return
@@ -73,7 +74,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 	}
 	code := q.Get("code")
 	if code == "" {
-		a.fail(w, r, ErrCodeMissing)
+		a.fail(w, r, fail.CodeMissing)
 		return
 	}
 	var formUser string
@@ -90,7 +91,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 		in := &SignedIn{User: res.User, Token: res.Token, IDToken: res.IDToken, Values: map[string]string{}}
 		if err := a.cfg.OnSignIn(r.Context(), in); err != nil {
 			a.discard(r.Context(), c, res.Token)
-			a.fail(w, r, fmt.Errorf("%w: %w", ErrSignInRefused, err))
+			a.fail(w, r, fmt.Errorf("%w: %w", fail.SignInRefused, err))
 			return
 		}
 		if len(in.Values) > 0 {
@@ -99,7 +100,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 	}
 	if err := a.save(w, r, s, "sign-in"); err != nil {
 		a.discard(r.Context(), c, res.Token)
-		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
+		a.fail(w, r, fmt.Errorf("%w: %w", fail.SessionStore, err))
 		return
 	}
 	if a.strict() {

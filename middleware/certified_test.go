@@ -27,6 +27,7 @@ import (
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/certop"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
@@ -247,7 +248,7 @@ func TestCertifiedNoRefreshToken(t *testing.T) {
 	first := s.signIn(t, "alice")
 	second := s.signIn(t, "bob")
 	mu.Lock()
-	if len(warnings) != 1 || warnings[0].Kind != event.NoRefreshToken || !errors.Is(warnings[0].Err, client.ErrNoRefreshToken) ||
+	if len(warnings) != 1 || warnings[0].Kind != event.NoRefreshToken || !errors.Is(warnings[0].Err, fail.NoRefreshToken) ||
 		warnings[0].Provider != "certified" {
 		t.Errorf("warnings after two sign-ins: %+v; want one refresh_token.missing for provider certified", warnings)
 	}
@@ -334,7 +335,7 @@ func TestResponseIssuer(t *testing.T) {
 				}
 				return
 			}
-			if resp.StatusCode != http.StatusBadRequest || n != 0 || !errors.Is(tc.rec.last(), client.ErrResponseIssuer) {
+			if resp.StatusCode != http.StatusBadRequest || n != 0 || !errors.Is(tc.rec.last(), fail.ResponseIssuer) {
 				t.Errorf("callback: %d with %d token requests, reason %v; want 400, none, ErrResponseIssuer", resp.StatusCode, n, tc.rec.last())
 			}
 		})
@@ -386,7 +387,7 @@ func TestPushedAuthorizationRequests(t *testing.T) {
 }
 
 // TestPushedAuthorizationRequestRefused: a PAR endpoint that refuses the
-// client gives the error page (502, client.ErrPushedRequest with the
+// client gives the error page (502, fail.PushedRequest with the
 // provider's reason), not a sign-in that cannot work.
 func TestPushedAuthorizationRequestRefused(t *testing.T) {
 	var rec recordingErrors
@@ -397,7 +398,7 @@ func TestPushedAuthorizationRequestRefused(t *testing.T) {
 	})
 	resp, _ := get(t, testenv.Browser(), s.app.URL+"/profile")
 	var te *client.TokenError
-	if err := rec.last(); resp.StatusCode != http.StatusBadGateway || !errors.Is(err, client.ErrPushedRequest) || !errors.As(err, &te) || te.Code != "invalid_client" ||
+	if err := rec.last(); resp.StatusCode != http.StatusBadGateway || !errors.Is(err, fail.PushedRequest) || !errors.As(err, &te) || te.Code != "invalid_client" ||
 		!strings.Contains(err.Error(), "pushed authorization request endpoint answered 401") {
 		t.Errorf("%d, reason %v; want 502 with ErrPushedRequest and invalid_client, naming the PAR endpoint", resp.StatusCode, err)
 	}
@@ -636,7 +637,7 @@ func TestRequestObject(t *testing.T) {
 		})
 	}
 	prov, _ := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"})
-	if _, err := client.New(client.Config{Provider: prov, ClientID: "c", ClientSecret: "s", RedirectURL: "https://app.example/auth/callback", RequestObject: true}); !errors.Is(err, client.ErrConfig) || !strings.Contains(err.Error(), "PrivateKey") {
+	if _, err := client.New(client.Config{Provider: prov, ClientID: "c", ClientSecret: "s", RedirectURL: "https://app.example/auth/callback", RequestObject: true}); !errors.Is(err, fail.ClientConfig) || !strings.Contains(err.Error(), "PrivateKey") {
 		t.Errorf("RequestObject without a key: %v, want ErrConfig naming PrivateKey", err)
 	}
 }
@@ -663,7 +664,7 @@ func TestJARM(t *testing.T) {
 	fq := url.Values{"response": {raw[:len(raw)-2] + alt}}
 	forged.RawQuery = fq.Encode()
 	before := s.op.Counts(t)["/token"]
-	if resp, _ := get(t, hc, forged.String()); resp.StatusCode != http.StatusBadRequest || !errors.Is(rec.last(), client.ErrResponseJWT) || !errors.Is(rec.last(), middleware.ErrBadCallback) {
+	if resp, _ := get(t, hc, forged.String()); resp.StatusCode != http.StatusBadRequest || !errors.Is(rec.last(), fail.ResponseJWT) || !errors.Is(rec.last(), fail.BadCallback) {
 		t.Errorf("altered response: %d, reason %v; want 400 and ErrResponseJWT", resp.StatusCode, rec.last())
 	}
 	if n := s.op.Counts(t)["/token"] - before; n != 0 {
@@ -724,7 +725,7 @@ func TestFAPI(t *testing.T) {
 		{"2.0", "PS256", "", nil, true},
 		{"2.0-message-signing", "PS256", "PS256", nil, false},
 		{"2.0", "RS256", "", client.ErrInvalidIDToken, false},
-		{"2.0-message-signing", "PS256", "RS256", client.ErrResponseJWT, false},
+		{"2.0-message-signing", "PS256", "RS256", fail.ResponseJWT, false},
 	} {
 		name := tc.profile + " " + tc.idAlg + " " + tc.jarmAlg
 		if tc.keep {
@@ -760,7 +761,7 @@ func TestFAPI(t *testing.T) {
 				if resp, _ := get(t, hc, cb.String()); resp.StatusCode == http.StatusFound || !errors.Is(rec.last(), tc.refused) {
 					t.Errorf("an RS256 ID token or response: %d, reason %v; want %v", resp.StatusCode, rec.last(), tc.refused)
 				}
-				if tc.refused == client.ErrResponseJWT && s.op.Counts(t)["/token"] != 0 {
+				if tc.refused == fail.ResponseJWT && s.op.Counts(t)["/token"] != 0 {
 					t.Errorf("%d token requests for a response signed RS256", s.op.Counts(t)["/token"])
 				}
 				return
@@ -809,7 +810,7 @@ func TestFAPI(t *testing.T) {
 
 // TestFAPIResponseIssuerRequired (issue 34, section 5): under the FAPI 2.0
 // profile an authorization response without iss (RFC 9207) is refused
-// before any token request, with client.ErrResponseIssuer, also from a
+// before any token request, with fail.ResponseIssuer, also from a
 // provider whose discovery does not advertise
 // authorization_response_iss_parameter_supported (accepted before: only
 // the metadata made iss required). FAPI 2.0 servers send it; one that
@@ -867,7 +868,7 @@ func TestFAPIResponseIssuerRequired(t *testing.T) {
 				}
 				return
 			}
-			if resp.StatusCode != http.StatusBadRequest || n != 0 || !errors.Is(rec.last(), client.ErrResponseIssuer) {
+			if resp.StatusCode != http.StatusBadRequest || n != 0 || !errors.Is(rec.last(), fail.ResponseIssuer) {
 				t.Errorf("callback: %d with %d token requests, reason %v; want 400, none, ErrResponseIssuer", resp.StatusCode, n, rec.last())
 			}
 			if who := s.whoami(t, hc); who != "anonymous" {

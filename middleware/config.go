@@ -164,7 +164,7 @@ type Config struct {
 
 	// OnSignIn sees every completed sign-in, with the verified user and
 	// tokens, before the session is made: to refuse it (return an error:
-	// the ErrorHandler gets ErrSignInRefused with it, status 403, and no
+	// the ErrorHandler gets ErrForbidden with it, status 403, and no
 	// session is made), to provision the user, and to keep a few values
 	// of the app's own in the session (SignedIn.Values; read them with
 	// SessionFrom(ctx).Values, require them with Value). It runs on the

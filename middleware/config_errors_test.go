@@ -10,6 +10,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
@@ -44,8 +45,8 @@ func TestCallbackWithoutFlowCookie(t *testing.T) {
 	cb := env.ProviderLogin(t, hc, authURL)
 	hc.Jar, _ = cookieJar() // the callback reaches a host that never saw the sign-in
 	resp := callback(t, env, hc, cb.String())
-	if err := rec.last(); resp.StatusCode != http.StatusBadRequest || !errors.Is(err, middleware.ErrFlowCookieMissing) || !errors.Is(err, middleware.ErrStateMismatch) {
-		t.Errorf("status %d, reason %v; want 400 and ErrFlowCookieMissing", resp.StatusCode, err)
+	if err := rec.last(); resp.StatusCode != http.StatusBadRequest || !errors.Is(err, fail.FlowCookieMissing) || !errors.Is(err, fail.StateMismatch) {
+		t.Errorf("status %d, reason %v; want 400 and fail.FlowCookieMissing", resp.StatusCode, err)
 	}
 	// The default page says it in one sentence.
 	page := testenv.New(t, testenv.Options{})
@@ -129,7 +130,7 @@ func TestForgedCallbackIsNotAHostMixUp(t *testing.T) {
 		}
 		resp, _ := forged(env.App.URL)
 		err := rec.last()
-		if resp.StatusCode != http.StatusBadRequest || !errors.Is(err, middleware.ErrStateMismatch) || errors.Is(err, middleware.ErrFlowCookieMissing) != tc.mixUp {
+		if resp.StatusCode != http.StatusBadRequest || !errors.Is(err, fail.StateMismatch) || errors.Is(err, fail.FlowCookieMissing) != tc.mixUp {
 			t.Errorf("Sec-Fetch-Site %q: %d, %v; want 400, host mix-up %v", tc.site, resp.StatusCode, err, tc.mixUp)
 		}
 		if _, body := forged(page.App.URL); !strings.Contains(body, tc.pageSays) {

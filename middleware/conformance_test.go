@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/hostile"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
@@ -89,7 +90,7 @@ func TestRPConformance(t *testing.T) {
 		}, false, refuse, 401, client.ErrInvalidIDToken},
 		{"rp-nonce-invalid", func(op *hostile.OP) {
 			op.Mint(func(tok *hostile.IDToken, _ string) { tok.Claims["nonce"] = "not-the-one-sent" })
-		}, false, refuse, 401, client.ErrNonceMismatch},
+		}, false, refuse, 401, fail.NonceMismatch},
 		{"rp-id_token-kid-absent-single-jwks", func(op *hostile.OP) {
 			op.Mint(func(tok *hostile.IDToken, _ string) { tok.OmitKid = true })
 		}, false, accept, 0, nil},
@@ -103,8 +104,8 @@ func TestRPConformance(t *testing.T) {
 		}, false, refuse, 401, client.ErrInvalidIDToken},
 		{"rp-discovery-issuer-not-matching-config", func(op *hostile.OP) {
 			op.SetDiscoveryIssuer("https://evil.example")
-		}, false, refuseDiscovery, 0, client.ErrDiscovery},
-		{"rp-userinfo-bad-sub-claim", func(op *hostile.OP) { op.SetUserinfoSub("someone-else") }, true, refuse, 401, client.ErrUserInfo},
+		}, false, refuseDiscovery, 0, fail.Discovery},
+		{"rp-userinfo-bad-sub-claim", func(op *hostile.OP) { op.SetUserinfoSub("someone-else") }, true, refuse, 401, fail.UserInfo},
 		{"rp-userinfo (matching sub)", nil, true, accept, 0, nil},
 		{"refreshed ID token with another sub", func(op *hostile.OP) {
 			op.Mint(func(tok *hostile.IDToken, grant string) {
@@ -150,7 +151,7 @@ func TestRPConformance(t *testing.T) {
 		}, false, refuseRefresh, 401, nil},
 		{"at_hash mismatch", func(op *hostile.OP) {
 			op.Mint(func(tok *hostile.IDToken, _ string) { tok.Claims["at_hash"] = "AAAAAAAAAAAAAAAAAAAAAA" })
-		}, false, refuse, 401, client.ErrAccessTokenHash},
+		}, false, refuse, 401, fail.AccessTokenHash},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

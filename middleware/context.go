@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 
@@ -78,13 +79,13 @@ func SessionFrom(ctx context.Context) *Session {
 //
 // r must have gone through Require or Optional. Without a session it
 // fails with ErrNotSignedIn; with the errors of HTTPClient otherwise
-// (ErrRefreshUnavailable when the provider cannot refresh a token that
+// (fail.RefreshUnavailable when the provider cannot refresh a token that
 // expired).
 func (a *Auth) AccessToken(r *http.Request, api string) (*oauth2.Token, error) {
 	st, _ := r.Context().Value(ctxKey{}).(*reqSession)
 	if st == nil {
 		return nil, fmt.Errorf("%w: AccessToken(r) in a handler that auth.Require or auth.Optional does not wrap (%s %s): wrap it, e.g. mux.Handle(pattern, auth.Require(h))",
-			ErrConfig, r.Method, netx.ProviderText(r.URL.Path))
+			fail.MiddlewareConfig, r.Method, netx.ProviderText(r.URL.Path))
 	}
 	if api == "" {
 		return st.token(r.Context())
@@ -103,7 +104,7 @@ func (a *Auth) AccessToken(r *http.Request, api string) (*oauth2.Token, error) {
 		return nil, ErrNotSignedIn
 	}
 	if t.provider != "" && t.provider != s.Provider {
-		return nil, fmt.Errorf("%w: API %q takes tokens of %s, not of %s", ErrAPINotAllowed, api, t.provider, s.Provider)
+		return nil, fmt.Errorf("%w: API %q takes tokens of %s, not of %s", fail.APINotAllowed, api, t.provider, s.Provider)
 	}
 	return st.tokenFor(r.Context(), t)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 )
@@ -152,7 +153,7 @@ func TestAccessTokenByName(t *testing.T) {
 	if len(got) != 3 || got[0] != stored.AccessToken || got[1] != stored.AccessToken || errs[0] != nil || errs[1] != nil {
 		t.Errorf("tokens %d (%v), want the sign-in's twice", len(got), errs)
 	}
-	if !errors.Is(errs[2], middleware.ErrConfig) {
+	if !errors.Is(errs[2], fail.MiddlewareConfig) {
 		t.Errorf("an API not configured: %v, want ErrConfig", errs[2])
 	}
 	if errs[3] != nil || len(got) < 3 || got[2] == stored.AccessToken {
@@ -161,7 +162,7 @@ func TestAccessTokenByName(t *testing.T) {
 		t.Error("the refreshed token handed out is not the one the session kept")
 	}
 	_, err := env.Auth.AccessToken(httptest.NewRequest("GET", "/bare", nil), "")
-	if !errors.Is(err, middleware.ErrConfig) {
+	if !errors.Is(err, fail.MiddlewareConfig) {
 		t.Errorf("outside Require: %v, want ErrConfig", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
@@ -142,8 +143,8 @@ func TestNewRefusesUnsafeConfig(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := newAuthAt(t, env, tc.redirect, tc.store, tc.cfg); !errors.Is(err, middleware.ErrConfig) {
-				t.Errorf("New: %v, want ErrConfig", err)
+			if _, err := newAuthAt(t, env, tc.redirect, tc.store, tc.cfg); !errors.Is(err, fail.MiddlewareConfig) {
+				t.Errorf("New: %v, want fail.MiddlewareConfig", err)
 			}
 		})
 	}
@@ -152,7 +153,7 @@ func TestNewRefusesUnsafeConfig(t *testing.T) {
 	if _, err := newAuthAt(t, env, cb, st, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := newAuthAt(t, env, "https://app.example.com/auth/callback", st, nil); !errors.Is(err, session.ErrConfig) {
+	if _, err := newAuthAt(t, env, "https://app.example.com/auth/callback", st, nil); !errors.Is(err, fail.SessionConfig) {
 		t.Errorf("second app on the same store: %v", err)
 	}
 }

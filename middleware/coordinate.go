@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/seal"
 	"github.com/confidant-go/confidant/session"
 )
@@ -63,13 +64,13 @@ func (co *coordinator) record(ctx context.Context, ns *session.Session, ttl time
 func (rf *refresher) coordinated(ctx context.Context, c *client.Client, s *session.Session, op refreshOp) (*session.Session, error) {
 	held, unlock, err := rf.coord.shared.Lock(ctx, s.ID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
+		return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
 	}
 	defer unlock()
 	cur := s
 	latest, err := rf.coord.result(ctx, s.ID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
+		return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
 	}
 	if latest != nil && (latest.RefreshToken != s.RefreshToken || op.key(latest) != op.key(s)) {
 		cur = latest
@@ -80,7 +81,7 @@ func (rf *refresher) coordinated(ctx context.Context, c *client.Client, s *sessi
 	}
 	if held.Err() != nil {
 		// The lease ran out: another instance may be refreshing.
-		return nil, fmt.Errorf("%w: %w", ErrSessionStore, context.Cause(held))
+		return nil, fmt.Errorf("%w: %w", fail.SessionStore, context.Cause(held))
 	}
 	ns, err := rf.do(ctx, c, cur, op)
 	if err != nil {

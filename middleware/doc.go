@@ -69,7 +69,7 @@
 //
 // Failures go to Config.ErrorHandler; [FailureReason] tells it why, as an
 // error to test with errors.Is (one parent per family, such as
-// [ErrBadCallback]), and [StatusCode] gives the status to use. Config.Logger
+// [ErrBadRequest]), and [StatusCode] gives the status to use. Config.Logger
 // and Config.OnEvent see every step (package event); no token, code or
 // secret is ever in them.
 package middleware

@@ -19,6 +19,7 @@ import (
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
@@ -177,7 +178,7 @@ func TestEntraTenants(t *testing.T) {
 		hosts := &emulate.Hosts{}
 		emulate.NewEntra(t, hosts, nil, []string{contoso}, entraUsers, nil)
 		_, err := client.Discover(t.Context(), "https://login.microsoftonline.com/common/v2.0", client.WithHTTPClient(hosts.Client()))
-		if !errors.Is(err, client.ErrDiscovery) || !strings.Contains(err.Error(), "WithTenants") {
+		if !errors.Is(err, fail.Discovery) || !strings.Contains(err.Error(), "WithTenants") {
 			t.Errorf("Discover without tenants: %v, want ErrDiscovery naming WithTenants", err)
 		}
 	})
@@ -253,7 +254,7 @@ func TestEntraIssuerOfAnotherTenant(t *testing.T) {
 // TestEntraPreset: client.Entra for the app's own tenant signs its users
 // in under the stable name "entra"; a user in more than 200 groups (no
 // groups claim, a pointer to Microsoft Graph instead) is refused by a
-// groups requirement with ErrDistributedClaim, never as "not a member";
+// groups requirement with fail.DistributedClaim, never as "not a member";
 // sign-out goes through Entra's end_session; a multi-tenant preset without
 // tenants, or a domain for a tenant, is refused at once.
 func TestEntraPreset(t *testing.T) {
@@ -312,7 +313,7 @@ func TestEntraPreset(t *testing.T) {
 			t.Errorf("%s: /admin %d, want %d", tc.user.ID, resp.StatusCode, tc.status)
 		}
 		if tc.status == http.StatusForbidden {
-			if err := rec.last(); !errors.Is(err, middleware.ErrForbidden) || errors.Is(err, middleware.ErrDistributedClaim) != tc.distributed {
+			if err := rec.last(); !errors.Is(err, fail.Forbidden) || errors.Is(err, fail.DistributedClaim) != tc.distributed {
 				t.Errorf("%s: refused for %v; distributed claim: want %v", tc.user.ID, err, tc.distributed)
 			}
 		}
@@ -328,8 +329,8 @@ func TestEntraPreset(t *testing.T) {
 		}
 	}
 	for _, tenant := range []string{"organizations", "common", "contoso.onmicrosoft.com", ""} {
-		if _, err := client.Entra(tenant); !errors.Is(err, client.ErrConfig) {
-			t.Errorf("Entra(%q) without tenants: %v, want ErrConfig", tenant, err)
+		if _, err := client.Entra(tenant); !errors.Is(err, fail.ClientConfig) {
+			t.Errorf("Entra(%q) without tenants: %v, want fail.MiddlewareConfig", tenant, err)
 		}
 	}
 	if _, err := client.Entra("organizations", client.WithTenants(contoso)); err != nil {
@@ -393,7 +394,7 @@ func TestEntraCertificate(t *testing.T) {
 	other, _ := rsa.GenerateKey(rand.Reader, 2048)
 	prov, _ := client.Entra(contoso)
 	if _, err := client.New(client.Config{Provider: prov, ClientID: "app", PrivateKey: &client.PrivateKey{Key: other, Cert: cert},
-		RedirectURL: "https://app.example.com/auth/callback"}); !errors.Is(err, client.ErrConfig) {
+		RedirectURL: "https://app.example.com/auth/callback"}); !errors.Is(err, fail.ClientConfig) {
 		t.Errorf("a certificate of another key: %v, want ErrConfig", err)
 	}
 }
@@ -463,7 +464,7 @@ func TestEntraBackchannelLogout(t *testing.T) {
 		if status := postLogout(t, s.app.URL, n.token); status != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", n.name, status)
 		}
-		if err := s.events.lastRejected(); !errors.Is(err, client.ErrInvalidLogoutToken) {
+		if err := s.events.lastRejected(); !errors.Is(err, fail.InvalidLogoutToken) {
 			t.Errorf("%s: refused for %v, want ErrInvalidLogoutToken", n.name, err)
 		}
 	}

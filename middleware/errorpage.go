@@ -1,13 +1,13 @@
 package middleware
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"html/template"
 	"net/http"
 
-	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/session"
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 var errorTmpl = template.Must(template.New("error").Parse(`<!doctype html>
@@ -28,47 +28,23 @@ func defaultErrorPage(loginPath string, dev bool) http.HandlerFunc {
 		err := FailureReason(r)
 		status := StatusCode(err)
 		title, reason := "Sign-in failed", "Something went wrong while signing you in."
+		if status == http.StatusUnauthorized {
+			reason = "The identity provider's answer could not be verified."
+		}
 		var pe *ProviderError
+		row := fail.Find(err)
 		switch {
+		// The provider's own reason first, also beside a state that
+		// matches no sign-in (the status says which was reported first).
 		case errors.As(err, &pe) && pe.Code == "access_denied":
 			title, reason = "Access denied", "The sign-in was cancelled or access was not granted."
 		case errors.As(err, &pe):
 			reason = "The identity provider reported an error: " + pe.Code + "."
-		case errors.Is(err, ErrFlowCookieMissing):
-			reason = "Your browser did not send back the sign-in cookie. Open the app at the address it is configured for (not another name for the same machine, such as 127.0.0.1 for localhost) and sign in again."
-		case errors.Is(err, ErrStateMissing), errors.Is(err, ErrStateMismatch):
-			reason = "This sign-in link is not valid for this browser or was already used."
-		case errors.Is(err, ErrStateExpired):
-			reason = "The sign-in took too long and expired."
-		case errors.Is(err, ErrCodeMissing):
-			reason = "The identity provider sent no authorization code."
-		case errors.Is(err, ErrMethodNotAllowed):
-			title, reason = "Method not allowed", "This endpoint does not accept that request method."
-		case errors.Is(err, ErrCrossOrigin):
-			title, reason = "Request refused", "Another site asked your browser to do this; nothing was changed."
-		case errors.Is(err, ErrDistributedClaim):
-			title, reason = "Not allowed", "Your account belongs to more groups than the sign-in can list, so this app cannot tell whether you may open this page."
-		case errors.Is(err, ErrForbidden):
-			title, reason = "Not allowed", "You are signed in, but your account may not open this page."
-		case errors.Is(err, ErrSignInRefused):
-			title, reason = "Sign-in refused", "This app does not accept this account."
-		case errors.Is(err, ErrRefreshUnavailable):
-			title, reason = "Service unavailable", "Your session could not be renewed because the identity provider is unreachable. Please try again shortly."
-		case errors.Is(err, ErrConfig):
-			title, reason = "Sign-in is not set up", "This app's sign-in is not set up correctly; its log says how to fix it."
-			if dev {
+		case row != nil:
+			title, reason = cmp.Or(row.Title, title), cmp.Or(row.Message, reason)
+			if dev && errors.Is(row.Err, fail.Config) {
 				reason += " " + err.Error()
 			}
-		case errors.Is(err, session.ErrTooLarge):
-			title, reason = "Sign-in failed", "Your session is too large to be kept by this app. This is a problem with the app's configuration; retrying will not help."
-		case errors.Is(err, ErrSessionStore):
-			title, reason = "Service unavailable", "Sessions cannot be stored right now. Please try again shortly."
-		case errors.Is(err, client.ErrProviderUnavailable), errors.Is(err, client.ErrDiscovery):
-			reason = "The identity provider could not be reached. Please try again shortly."
-		case errors.Is(err, client.ErrTokenRequest):
-			reason = "The identity provider refused to complete the sign-in."
-		case status == http.StatusUnauthorized:
-			reason = "The identity provider's answer could not be verified."
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")

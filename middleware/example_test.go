@@ -171,7 +171,7 @@ func ExampleAuth_HTTPClient() {
 		io.Copy(w, resp.Body)
 
 		_, err = auth.HTTPClient(r).Get("https://elsewhere.example/")
-		fmt.Fprintf(w, "; elsewhere: %v", errors.Is(err, middleware.ErrAPINotAllowed))
+		fmt.Fprintf(w, "; elsewhere: %v", errors.Is(err, middleware.ErrForbidden))
 	}))
 
 	r := signedIn(store, "http://localhost:8080/orders", &session.Session{ID: "test-session",
@@ -191,7 +191,7 @@ func ExampleFailureReason() {
 			err := middleware.FailureReason(r)
 			w.WriteHeader(middleware.StatusCode(err))
 			switch {
-			case errors.Is(err, middleware.ErrStateMismatch):
+			case errors.Is(err, middleware.ErrBadRequest):
 				fmt.Fprint(w, "That sign-in link is not valid in this browser. Sign in again.")
 			default:
 				fmt.Fprint(w, "Sign-in failed.")

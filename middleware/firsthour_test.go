@@ -14,6 +14,7 @@ import (
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/confidanttest"
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
@@ -225,7 +226,7 @@ func TestHTTPClientOutsideRequire(t *testing.T) {
 		mux.Handle("/account", account(auth))
 		mux.HandleFunc("/unwrapped", func(w http.ResponseWriter, r *http.Request) {
 			_, err := auth.HTTPClient(r).Get("https://api.example.com/")
-			if errors.Is(err, middleware.ErrConfig) && !errors.Is(err, middleware.ErrNotSignedIn) && strings.Contains(err.Error(), "auth.Require") {
+			if errors.Is(err, fail.MiddlewareConfig) && !errors.Is(err, middleware.ErrNotSignedIn) && strings.Contains(err.Error(), "auth.Require") {
 				io.WriteString(w, "named")
 				return
 			}

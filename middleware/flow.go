@@ -20,6 +20,7 @@ import (
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/cookies"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 
@@ -197,7 +198,7 @@ func (a *Auth) openFlow(name, value string) (*flow, bool) {
 // another provider's attempt is refused: a mix-up attack).
 func (a *Auth) takeFlow(w http.ResponseWriter, r *http.Request, state string, c *client.Client) (*flow, error) {
 	if state == "" {
-		return nil, ErrStateMissing
+		return nil, fail.StateMissing
 	}
 	// The attempt is the flow cookie that holds this state; the others
 	// belong to sign-ins in other tabs and are left alone.
@@ -220,16 +221,16 @@ func (a *Auth) takeFlow(w http.ResponseWriter, r *http.Request, state string, c 
 			// Not reached from the provider, whose redirect is another
 			// origin's: a link on the app's own pages, or typed. Not a
 			// host mix-up, whose advice would mislead.
-			return nil, fmt.Errorf("%w: no sign-in was started in this browser, and the callback was opened from the app's own page or typed (Sec-Fetch-Site: %s), not reached from the provider", ErrStateMismatch, sfs)
+			return nil, fmt.Errorf("%w: no sign-in was started in this browser, and the callback was opened from the app's own page or typed (Sec-Fetch-Site: %s), not reached from the provider", fail.StateMismatch, sfs)
 		}
-		return nil, fmt.Errorf("%w (this callback is on %s)", ErrFlowCookieMissing, netx.ProviderText(r.Host))
+		return nil, fmt.Errorf("%w (this callback is on %s)", fail.FlowCookieMissing, netx.ProviderText(r.Host))
 	}
 	if f == nil || f.Provider != c.Provider().Name() {
-		return nil, ErrStateMismatch
+		return nil, fail.StateMismatch
 	}
 	age := a.cfg.Now().Sub(time.UnixMilli(f.Created))
 	if age > a.cfg.FlowTTL {
-		return nil, ErrStateExpired
+		return nil, fail.StateExpired
 	}
 	a.emit(r.Context(), event.Event{Kind: event.StateChecked, Provider: f.Provider, Flow: event.Redact(state),
 		Attrs: []slog.Attr{slog.Duration("age", age), slog.Bool("constant_time", true)}})

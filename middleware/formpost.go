@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 
@@ -39,12 +40,12 @@ func (a *Auth) callbackParams(w http.ResponseWriter, r *http.Request, c *client.
 		if formPost {
 			w.Header().Set("Allow", "GET, POST")
 		}
-		a.fail(w, r, ErrMethodNotAllowed)
+		a.fail(w, r, fail.MethodNotAllowed)
 		return nil, false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, netx.SmallBody)
 	if err := r.ParseForm(); err != nil {
-		a.fail(w, r, ErrBadCallback)
+		a.fail(w, r, fail.BadCallback)
 		return nil, false
 	}
 	params := url.Values{}

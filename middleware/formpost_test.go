@@ -10,8 +10,8 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
-	"github.com/confidant-go/confidant/middleware"
 )
 
 // TestFormPostCallback: with ResponseMode form_post, a POST to the callback
@@ -21,7 +21,7 @@ import (
 // checks the state first: one from a browser that started no sign-in is
 // refused, and so is one with the provider's real code and a wrong state
 // from a browser that holds the attempt's real flow cookie
-// (ErrStateMismatch, not ErrFlowCookieMissing), with no token request, and
+// (fail.StateMismatch, not fail.FlowCookieMissing), with no token request, and
 // the attempt still completes after it. A client without form_post
 // refuses POST callbacks (405).
 func TestFormPostCallback(t *testing.T) {
@@ -59,8 +59,8 @@ func TestFormPostCallback(t *testing.T) {
 	}
 
 	resp, _ = post(formPost, form, "same-origin")
-	if err := rec.last(); resp.StatusCode != http.StatusBadRequest || !errors.Is(err, middleware.ErrStateMismatch) {
-		t.Errorf("re-submitted by a browser that started no sign-in: %d %v, want 400 ErrStateMismatch", resp.StatusCode, err)
+	if err := rec.last(); resp.StatusCode != http.StatusBadRequest || !errors.Is(err, fail.StateMismatch) {
+		t.Errorf("re-submitted by a browser that started no sign-in: %d %v, want 400 fail.StateMismatch", resp.StatusCode, err)
 	}
 	if n := formPost.OP.Count(devprovider.PathToken) - tokens; n != 0 {
 		t.Errorf("%d token requests for forged responses", n)
@@ -113,8 +113,8 @@ func TestFormPostCallback(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("a wrong state with the real flow cookie: %d to %q, want 400", resp.StatusCode, resp.Header.Get("Location"))
-	} else if err := rec.last(); !errors.Is(err, middleware.ErrStateMismatch) || errors.Is(err, middleware.ErrFlowCookieMissing) {
-		t.Errorf("a wrong state with the real flow cookie refused for %v, want ErrStateMismatch (not ErrFlowCookieMissing)", err)
+	} else if err := rec.last(); !errors.Is(err, fail.StateMismatch) || errors.Is(err, fail.FlowCookieMissing) {
+		t.Errorf("a wrong state with the real flow cookie refused for %v, want fail.StateMismatch (not fail.FlowCookieMissing)", err)
 	}
 	if n := formPost.OP.Count(devprovider.PathToken) - tokens; n != 0 {
 		t.Fatalf("%d token requests for a wrong state", n)

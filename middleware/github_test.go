@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
@@ -86,7 +87,7 @@ func TestGitHubQuirksNegative(t *testing.T) {
 		resp, _ := get(t, hc, cb.String())
 		var te *client.TokenError
 		err = s.rec.last()
-		if resp.StatusCode != 400 || !errors.Is(err, client.ErrTokenRequest) || !errors.As(err, &te) || te.Code != "incorrect_client_credentials" || te.StatusCode != 200 {
+		if resp.StatusCode != 400 || !errors.Is(err, fail.TokenRequest) || !errors.As(err, &te) || te.Code != "incorrect_client_credentials" || te.StatusCode != 200 {
 			t.Errorf("%d, reason %v; want 400 and a TokenError incorrect_client_credentials", resp.StatusCode, err)
 		}
 		if _, who := get(t, hc, s.app.URL+"/whoami"); who != "anonymous" {

@@ -3,6 +3,8 @@ package middleware
 import (
 	"net/http"
 	"net/url"
+
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // login starts a sign-in. ?return_to= names a local path to land on
@@ -15,14 +17,14 @@ import (
 func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		a.fail(w, r, ErrMethodNotAllowed)
+		a.fail(w, r, fail.MethodNotAllowed)
 		return
 	}
 	q := r.URL.Query()
 	c := a.clients[0]
 	if name := q.Get("provider"); name != "" {
 		if c = a.byName[name]; c == nil {
-			a.fail(w, r, ErrUnknownProvider)
+			a.fail(w, r, fail.UnknownProvider)
 			return
 		}
 	}

@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/internal/sesskeys"
 	"github.com/confidant-go/confidant/session"
@@ -40,7 +40,7 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 		} else {
 			w.Header().Set("Allow", "POST")
 		}
-		a.fail(w, r, ErrMethodNotAllowed)
+		a.fail(w, r, fail.MethodNotAllowed)
 		return
 	}
 	if err := a.checkSameOrigin(r); err != nil {
@@ -49,25 +49,25 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	s, err := a.cfg.Store.Load(r)
 	if err != nil && !errors.Is(err, session.ErrNoSession) {
-		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
+		a.fail(w, r, fmt.Errorf("%w: %w", fail.SessionStore, err))
 		return
 	}
 	if byToken && s != nil && subtle.ConstantTimeCompare([]byte(r.URL.Query().Get(logoutTokenParam)), []byte(logoutToken(s))) != 1 {
 		// Not this session's token: a link made for another session (or
 		// guessed) changes nothing.
-		a.fail(w, r, fmt.Errorf("%w: the sign-out link is not this session's", ErrCrossOrigin))
+		a.fail(w, r, fmt.Errorf("%w: the sign-out link is not this session's", fail.CrossOrigin))
 		return
 	}
 	if s != nil && a.shared == nil && a.cfg.DenyList != nil {
 		// A cookie store cannot take the cookie back from copies: deny
 		// the session itself for as long as any copy could be valid.
 		if err := a.cfg.DenyList.Deny(r.Context(), sesskeys.ID(s.ID), denyAll, a.denyTTL); err != nil {
-			a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
+			a.fail(w, r, fmt.Errorf("%w: %w", fail.SessionStore, err))
 			return
 		}
 	}
 	if err := a.cfg.Store.Delete(w, r); err != nil {
-		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
+		a.fail(w, r, fmt.Errorf("%w: %w", fail.SessionStore, err))
 		return
 	}
 	if a.cfg.SilentSignIn {
@@ -82,13 +82,13 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 		for _, rt := range apiRefreshTokens(s) {
 			// Grants of the APIs' own (token exchange): every refresh
 			// token the session holds ends with it.
-			if err := c.Revoke(ctx, &oauth2.Token{RefreshToken: rt}); err != nil && !errors.Is(err, client.ErrNotSupported) {
+			if err := c.Revoke(ctx, &oauth2.Token{RefreshToken: rt}); err != nil && !errors.Is(err, fail.NotSupported) {
 				revokeErr = errors.Join(revokeErr, err)
 			}
 		}
 		revokeTime := time.Since(start)
 		revoked := revokeErr == nil
-		if errors.Is(revokeErr, client.ErrNotSupported) || errors.Is(revokeErr, client.ErrNoToken) {
+		if errors.Is(revokeErr, fail.NotSupported) || errors.Is(revokeErr, fail.NoToken) {
 			revokeErr = nil // nothing to revoke, or no way to: not a failure
 		}
 		end, err := c.LogoutURL(ctx, s.IDToken, a.cfg.PostLogoutRedirectURL)
@@ -130,11 +130,11 @@ func (a *Auth) checkSameOrigin(r *http.Request) error {
 	switch sfs := r.Header.Get("Sec-Fetch-Site"); sfs {
 	case "", "same-origin", "none":
 	default:
-		return fmt.Errorf("%w: the browser says the request is %s (Sec-Fetch-Site), from Origin %q", ErrCrossOrigin, netx.ProviderText(sfs), netx.ProviderText(r.Header.Get("Origin")))
+		return fmt.Errorf("%w: the browser says the request is %s (Sec-Fetch-Site), from Origin %q", fail.CrossOrigin, netx.ProviderText(sfs), netx.ProviderText(r.Header.Get("Origin")))
 	}
 	if err := a.cop.Check(r); err != nil {
 		return fmt.Errorf("%w: Origin %q is neither the Host %q nor a trusted origin (Config.TrustedOrigins; a dev server that rewrites Host belongs there)",
-			ErrCrossOrigin, netx.ProviderText(r.Header.Get("Origin")), netx.ProviderText(r.Host))
+			fail.CrossOrigin, netx.ProviderText(r.Header.Get("Origin")), netx.ProviderText(r.Host))
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/cookies"
 	"github.com/confidant-go/confidant/internal/dpop"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/internal/seal"
 	"github.com/confidant-go/confidant/internal/seam"
@@ -201,7 +202,7 @@ func (a *Auth) Ready(ctx context.Context) error {
 	}
 	if a.pinger != nil {
 		if err := a.pinger.Ping(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("%w: %w", ErrSessionStore, err))
+			errs = append(errs, fmt.Errorf("%w: %w", fail.SessionStore, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -230,7 +231,7 @@ func worthLogging(e event.Event) bool {
 		return true
 	}
 	switch {
-	case errors.Is(e.Err, ErrNotSignedIn), errors.Is(e.Err, ErrForbidden), errors.Is(e.Err, ErrMethodNotAllowed),
+	case errors.Is(e.Err, ErrNotSignedIn), errors.Is(e.Err, fail.Forbidden), errors.Is(e.Err, fail.MethodNotAllowed),
 		errors.Is(e.Err, client.ErrInsufficientAuthentication):
 		return false
 	}

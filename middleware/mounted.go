@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // mounted checks, before a sign-in leaves for the provider, that the
@@ -44,7 +45,7 @@ func (a *Auth) mounted(r *http.Request, c *client.Client) error {
 	switch {
 	case pattern == "":
 		return fmt.Errorf("%w: the callback %s is not routed, so sign-ins would end on a 404: mount the Auth handler with mux.Handle(%q, auth)",
-			ErrConfig, cb.Path, a.cfg.Prefix)
+			fail.MiddlewareConfig, cb.Path, a.cfg.Prefix)
 	case h == http.Handler(a):
 		a.mountOK.Store(true)
 	case catchAll(pattern) && a.cfg.Logger != nil && a.mountWarned.CompareAndSwap(false, true):

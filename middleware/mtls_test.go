@@ -18,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/certop"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
@@ -181,7 +182,7 @@ func TestMTLS(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := c.Refresh(t.Context(), &client.Result{Token: &oauth2.Token{RefreshToken: sess.RefreshToken}}); !errors.Is(err, client.ErrRefreshRevoked) {
+			if _, err := c.Refresh(t.Context(), &client.Result{Token: &oauth2.Token{RefreshToken: sess.RefreshToken}}); !errors.Is(err, fail.RefreshRevoked) {
 				t.Errorf("the refresh token after sign-out: %v, want ErrRefreshRevoked", err)
 			}
 			if err := rec.last(); err != nil {
@@ -252,8 +253,8 @@ func TestMTLSTransportRefused(t *testing.T) {
 	}
 	store, _ := newStore()
 	_, err = middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, APITransport: noRequest{}})
-	if !errors.Is(err, middleware.ErrConfig) || !errors.Is(err, client.ErrConfig) || !strings.Contains(err.Error(), "APITransport") {
-		t.Errorf("New: %v, want ErrConfig naming APITransport", err)
+	if !errors.Is(err, fail.MiddlewareConfig) || !errors.Is(err, fail.ClientConfig) || !strings.Contains(err.Error(), "APITransport") {
+		t.Errorf("New: %v, want fail.MiddlewareConfig naming APITransport", err)
 	}
 	if _, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, APITransport: http.DefaultTransport.(*http.Transport).Clone()}); err != nil {
 		t.Errorf("New with an *http.Transport: %v", err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
@@ -103,7 +104,7 @@ func TestMultiProviderMixUp(t *testing.T) {
 	before, _, _ := s.gh.TokenCalls()
 	gTokens := s.g.OP.Count(devprovider.PathToken)
 	resp, _ = get(t, hc, s.app.URL+"/auth/callback/github?"+cb.RawQuery)
-	if resp.StatusCode != 400 || !errors.Is(s.rec.last(), middleware.ErrStateMismatch) {
+	if resp.StatusCode != 400 || !errors.Is(s.rec.last(), fail.StateMismatch) {
 		t.Errorf("%d, reason %v", resp.StatusCode, s.rec.last())
 	}
 	if after, _, _ := s.gh.TokenCalls(); after != before || s.g.OP.Count(devprovider.PathToken) != gTokens {
@@ -111,7 +112,7 @@ func TestMultiProviderMixUp(t *testing.T) {
 	}
 	// Unknown provider names are refused.
 	resp, _ = get(t, hc, s.app.URL+"/auth/login?provider=myspace")
-	if resp.StatusCode != 400 || !errors.Is(s.rec.last(), middleware.ErrUnknownProvider) {
+	if resp.StatusCode != 400 || !errors.Is(s.rec.last(), fail.UnknownProvider) {
 		t.Errorf("unknown provider: %d %v", resp.StatusCode, s.rec.last())
 	}
 }

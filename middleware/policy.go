@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/lifetime"
 	"github.com/confidant-go/confidant/session"
 )
@@ -36,8 +37,8 @@ const (
 //     that it does not expire on its way to an API), RefreshUnavailable after. A
 //     user is never signed out because the provider was slow.
 func DefaultRefreshPolicy(err error, s *session.Session, now time.Time) RefreshAction {
-	if errors.Is(err, client.ErrRefreshRevoked) || errors.Is(err, ErrSessionEnded) ||
-		errors.Is(err, client.ErrInvalidIDToken) { // with ErrIdentityChanged, ErrNonceMismatch, ErrAccessTokenHash
+	if errors.Is(err, fail.RefreshRevoked) || errors.Is(err, fail.SessionEnded) ||
+		errors.Is(err, client.ErrInvalidIDToken) { // with fail.IdentityChanged, NonceMismatch, AccessTokenHash
 		return RefreshEndSession
 	}
 	if !s.Expiry.IsZero() && lifetime.Usable(now, s.Issued, s.Expiry) {

@@ -15,6 +15,7 @@ import (
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
@@ -181,7 +182,7 @@ func TestGoogleQuirksNegative(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp, _ = get(t, hc, cb.String())
-		if resp.StatusCode != 401 || !errors.Is(s.rec.last(), client.ErrHostedDomain) || !errors.Is(s.rec.last(), client.ErrInvalidIDToken) {
+		if resp.StatusCode != 401 || !errors.Is(s.rec.last(), fail.HostedDomain) || !errors.Is(s.rec.last(), client.ErrInvalidIDToken) {
 			t.Errorf("%d, reason %v; want 401 ErrHostedDomain", resp.StatusCode, s.rec.last())
 		}
 	})

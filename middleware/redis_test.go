@@ -10,6 +10,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/seam"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
@@ -224,7 +225,7 @@ func TestRedisOutage(t *testing.T) {
 	}
 	// A browser navigation gets the 503 page too, not a sign-in redirect.
 	resp, _ := get(t, browsers[0], c.apps[1].URL+"/profile")
-	if resp.StatusCode != 503 || !errors.Is(c.rec.last(), middleware.ErrSessionStore) || !errors.Is(c.rec.last(), session.ErrUnavailable) {
+	if resp.StatusCode != 503 || !errors.Is(c.rec.last(), fail.SessionStore) || !errors.Is(c.rec.last(), session.ErrUnavailable) {
 		t.Errorf("navigation while down: %d, reason %v", resp.StatusCode, c.rec.last())
 	}
 	if !strings.Contains(logs.String(), "session store failure") {

@@ -25,6 +25,7 @@ import (
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/dpop"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/seam"
 	"github.com/confidant-go/confidant/internal/sink"
 	"github.com/confidant-go/confidant/session"
@@ -244,7 +245,7 @@ func (rf *refresher) fly(parent context.Context, k tokenKey, s *session.Session,
 func (rf *refresher) recovered(ctx context.Context, s *session.Session, op refreshOp) (ns *session.Session, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			ns, err = nil, fmt.Errorf("%w: the refresh panicked (%T)", ErrRefreshUnavailable, p)
+			ns, err = nil, fmt.Errorf("%w: the refresh panicked (%T)", fail.RefreshUnavailable, p)
 		}
 	}()
 	return rf.once(ctx, s, op)
@@ -258,7 +259,7 @@ func (rf *refresher) recovered(ctx context.Context, s *session.Session, op refre
 func (rf *refresher) once(ctx context.Context, s *session.Session, op refreshOp) (*session.Session, error) {
 	c := rf.clientFor(s)
 	if c == nil {
-		return nil, ErrSessionEnded // its provider is no longer configured
+		return nil, fail.SessionEnded // its provider is no longer configured
 	}
 	if rf.shared == nil && rf.coord != nil {
 		return rf.coordinated(ctx, c, s, op)
@@ -292,15 +293,15 @@ func (rf *refresher) once(ctx context.Context, s *session.Session, op refreshOp)
 	}
 	held, unlock, err := rf.shared.Lock(ctx, s.ID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
+		return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
 	}
 	defer unlock()
 	cur, err := rf.shared.LoadID(ctx, s.ID)
 	if errors.Is(err, session.ErrNoSession) {
-		return nil, ErrSessionEnded
+		return nil, fail.SessionEnded
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
+		return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
 	}
 	if op.key(cur) != op.key(s) && !rf.opDue(op, cur, rf.now()) {
 		rf.deduplicated(ctx, cur, "another instance")
@@ -310,7 +311,7 @@ func (rf *refresher) once(ctx context.Context, s *session.Session, op refreshOp)
 		// The lease ran out (Redis was unreachable for longer than it):
 		// another instance may be refreshing; presenting the refresh
 		// token now could be a reuse. Try again later.
-		return nil, fmt.Errorf("%w: %w", ErrSessionStore, context.Cause(held))
+		return nil, fmt.Errorf("%w: %w", fail.SessionStore, context.Cause(held))
 	}
 	// The token request runs on ctx, not held: cancelling it halfway
 	// would lose a rotation the provider already made.
@@ -322,7 +323,7 @@ func (rf *refresher) once(ctx context.Context, s *session.Session, op refreshOp)
 	if err != nil {
 		// The rotated tokens could not be stored: nobody else will present
 		// the old refresh token (we hold the lock), but this result is lost.
-		return nil, fmt.Errorf("%w: %w", ErrSessionStore, err)
+		return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
 	}
 	return ns, nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
@@ -347,7 +348,7 @@ func TestRefreshUnavailableRetryAfter(t *testing.T) {
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "7" || !strings.Contains(string(body), `"temporarily_unavailable"`) {
 		t.Errorf("%d Retry-After %q body %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
-	// With a custom error handler, the reason is ErrRefreshUnavailable.
+	// With a custom error handler, the reason is fail.RefreshUnavailable.
 	clock2 := &testenv.Clock{}
 	env2 := testenv.New(t, testenv.Options{OP: shortLived(10 * time.Minute), Clock: clock2, Middleware: rec.install})
 	hc2 := testenv.Browser()
@@ -355,7 +356,7 @@ func TestRefreshUnavailableRetryAfter(t *testing.T) {
 	expiredOn(t, env2, clock2, hc2)
 	env2.OP.SetFault(devprovider.PathToken, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
 	env2.APIRequest(t, hc2)
-	if err := rec.last(); !errors.Is(err, middleware.ErrRefreshUnavailable) || !errors.Is(err, client.ErrProviderUnavailable) {
+	if err := rec.last(); !errors.Is(err, fail.RefreshUnavailable) || !errors.Is(err, client.ErrProviderUnavailable) {
 		t.Errorf("reason %v", err)
 	}
 }
@@ -591,7 +592,7 @@ func TestNoExpiredTokenSent(t *testing.T) {
 // TestAPIRefusalWhileProviderDown: the API refuses a token the SDK took
 // for good (revoked at the provider), and the refresh that would replace it
 // fails because the provider is down. The call fails with
-// ErrRefreshUnavailable (503: try again), not the API's 401, which the app
+// fail.RefreshUnavailable (503: try again), not the API's 401, which the app
 // would pass on as a sign-out (TestRedisFailover saw one when the session
 // store was away instead).
 func TestAPIRefusalWhileProviderDown(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
@@ -28,7 +29,7 @@ func TestRefusedSignInRevokesTokens(t *testing.T) {
 	}{
 		{"OnSignIn refuses", nil, func(c *middleware.Config) {
 			c.OnSignIn = func(context.Context, *middleware.SignedIn) error { return errors.New("blocked account") }
-		}, middleware.ErrSignInRefused},
+		}, fail.SignInRefused},
 		{"session cannot be saved", nil, func(c *middleware.Config) {
 			c.OnSignIn = func(_ context.Context, in *middleware.SignedIn) error {
 				in.Values["huge"] = strings.Repeat("x", 64<<10) // over any cookie budget

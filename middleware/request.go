@@ -22,6 +22,7 @@ import (
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/lifetime"
 	"github.com/confidant-go/confidant/session"
 )
@@ -59,9 +60,9 @@ func (st *reqSession) token(ctx context.Context) (*oauth2.Token, error) {
 	if !st.a.refresher.dueForCall(s, now) {
 		switch {
 		case s.AccessToken == "":
-			return nil, client.ErrNoToken
+			return nil, fail.NoToken
 		case !s.Expiry.IsZero() && !now.Before(s.Expiry):
-			return nil, client.ErrTokenExpired
+			return nil, fail.TokenExpired
 		}
 		return tokenOf(s), nil
 	}
@@ -75,10 +76,10 @@ func (st *reqSession) token(ctx context.Context) (*oauth2.Token, error) {
 			// The provider failed but the session goes on: the current
 			// token is still good, use it.
 			return tokenOf(s), nil
-		case errors.Is(err, ErrRefreshUnavailable):
+		case errors.Is(err, fail.RefreshUnavailable):
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: %w", ErrRefreshUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", fail.RefreshUnavailable, err)
 	}
 	return tokenOf(st.sess), nil
 }
@@ -106,7 +107,7 @@ func (st *reqSession) tokenFor(ctx context.Context, api *apiTarget) (*oauth2.Tok
 func apiTokenOf(s *session.Session, api string) (*oauth2.Token, error) {
 	t, ok := s.APITokens[api]
 	if !ok {
-		return nil, client.ErrNoToken
+		return nil, fail.NoToken
 	}
 	return &oauth2.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, Expiry: t.Expiry}, nil
 }
@@ -186,7 +187,7 @@ func (st *reqSession) unwritten() {
 // transient reports whether a refresh failed for want of the provider or
 // the session store, which a later try may not meet.
 func transient(err error) bool {
-	return errors.Is(err, ErrRefreshUnavailable) || errors.Is(err, client.ErrProviderUnavailable) ||
+	return errors.Is(err, fail.RefreshUnavailable) || errors.Is(err, client.ErrProviderUnavailable) ||
 		errors.Is(err, session.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
 }
 
@@ -228,7 +229,7 @@ func (a *Auth) prepareMode(w http.ResponseWriter, r *http.Request, unavailable *
 		return sw, st, false, true
 	}
 	if denied, err := a.denied(r.Context(), s); err != nil {
-		a.fail(w, r, fmt.Errorf("%w: %w", ErrSessionStore, err))
+		a.fail(w, r, fmt.Errorf("%w: %w", fail.SessionStore, err))
 		return nil, nil, false, false
 	} else if denied {
 		sw.setDelete()
@@ -242,7 +243,7 @@ func (a *Auth) prepareMode(w http.ResponseWriter, r *http.Request, unavailable *
 		st.sess = nil
 		sw.setDelete()
 		a.emit(r.Context(), event.Event{Kind: event.Rejected, Provider: s.Provider, Session: sessionRef(s), Status: http.StatusUnauthorized,
-			Err: ErrSessionExpired, Attrs: []slog.Attr{slog.String("path", r.URL.Path)}})
+			Err: fail.SessionExpired, Attrs: []slog.Attr{slog.String("path", r.URL.Path)}})
 		return sw, st, false, true
 	}
 	if !a.refresher.due(s, now) {
@@ -252,7 +253,7 @@ func (a *Auth) prepareMode(w http.ResponseWriter, r *http.Request, unavailable *
 			// compare-and-swap fail.
 			if a.shared != nil {
 				if err := a.shared.Touch(r.Context(), s); err != nil {
-					a.emit(r.Context(), event.Event{Kind: event.Rejected, Session: sessionRef(s), Err: fmt.Errorf("%w: touch: %w", ErrSessionStore, err)})
+					a.emit(r.Context(), event.Event{Kind: event.Rejected, Session: sessionRef(s), Err: fmt.Errorf("%w: touch: %w", fail.SessionStore, err)})
 				}
 			} else {
 				sw.setPending(s, "touch")
@@ -276,7 +277,7 @@ func (a *Auth) prepareMode(w http.ResponseWriter, r *http.Request, unavailable *
 			*unavailable = true
 			return sw, st, true, true
 		}
-		a.fail(w, r, fmt.Errorf("%w: %w", ErrRefreshUnavailable, err))
+		a.fail(w, r, fmt.Errorf("%w: %w", fail.RefreshUnavailable, err))
 		return nil, nil, false, false
 	default: // RefreshEndSession
 		st.sess = nil
@@ -294,12 +295,12 @@ func (a *Auth) load(r *http.Request) (s *session.Session, tampered bool, err err
 		return s, false, nil
 	}
 	if errors.Is(err, session.ErrNoSession) {
-		return nil, errors.Is(err, session.ErrInvalidSession), nil
+		return nil, errors.Is(err, fail.InvalidSession), nil
 	}
-	if errors.Is(err, session.ErrConfig) {
-		return nil, false, fmt.Errorf("%w: %w", ErrConfig, err)
+	if errors.Is(err, fail.SessionConfig) {
+		return nil, false, fmt.Errorf("%w: %w", fail.MiddlewareConfig, err)
 	}
-	return nil, false, fmt.Errorf("%w: %w", ErrSessionStore, err)
+	return nil, false, fmt.Errorf("%w: %w", fail.SessionStore, err)
 }
 
 // save stores s and reports it.

@@ -12,6 +12,7 @@ import (
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
@@ -251,7 +252,7 @@ func TestLogoutMethods(t *testing.T) {
 
 // TestBearerExpiredToken: with KeepExpiredSessions, a session whose access
 // token expired (no refresh token) stays, and the bearer client fails with
-// client.ErrTokenExpired and sends nothing to the API.
+// fail.TokenExpired and sends nothing to the API.
 func TestBearerExpiredToken(t *testing.T) {
 	var clock testenv.Clock
 	env := expiringEnv(t, &clock, true)
@@ -276,7 +277,7 @@ func TestBearerExpiredToken(t *testing.T) {
 	testenv.AddCookies(req, hc.Jar.Cookies(mustURL(env.App.URL)))
 	rec := newRecorder()
 	h.ServeHTTP(rec, req)
-	if !ran || !errors.Is(got, client.ErrTokenExpired) {
+	if !ran || !errors.Is(got, fail.TokenExpired) {
 		t.Errorf("handler ran %v (status %d), err %v; want it run with ErrTokenExpired", ran, rec.Code, got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -29,7 +30,7 @@ type Requirement struct {
 // dot-separated: "realm_access.roles", or
 // "resource_access.my-app.roles" (Keycloak's realm and client roles). A claim the provider left out and points to instead (a
 // distributed claim, such as Entra's groups of a user in more than 200)
-// refuses with ErrDistributedClaim, which the app can tell from "not a
+// refuses with ErrForbidden, which the app can tell from "not a
 // member" and resolve itself (Microsoft Graph).
 func Claim(name string, values ...string) Requirement {
 	return Requirement{allow: []func(*session.Session) error{func(s *session.Session) error {
@@ -55,9 +56,9 @@ func Claim(name string, values ...string) Requirement {
 			// A distributed claim (OpenID Connect Core 5.6.2): the
 			// provider left it out and points to where it is (Entra's
 			// groups of a user in more than 200). Not "not a member".
-			return fmt.Errorf("%w: claim %s", ErrDistributedClaim, name)
+			return fmt.Errorf("%w: claim %s", fail.DistributedClaim, name)
 		}
-		return fmt.Errorf("%w: claim %s has none of %q", ErrForbidden, name, values)
+		return fmt.Errorf("%w: claim %s has none of %q", fail.Forbidden, name, values)
 	}}}
 }
 
@@ -67,7 +68,7 @@ func Scope(scopes ...string) Requirement {
 		granted := strings.Fields(s.Scope)
 		for _, sc := range scopes {
 			if !slices.Contains(granted, sc) {
-				return fmt.Errorf("%w: scope %s not granted", ErrForbidden, sc)
+				return fmt.Errorf("%w: scope %s not granted", fail.Forbidden, sc)
 			}
 		}
 		return nil
@@ -84,7 +85,7 @@ func Value(key string, values ...string) Requirement {
 				return nil
 			}
 		}
-		return fmt.Errorf("%w: value %s has none of %q", ErrForbidden, key, values)
+		return fmt.Errorf("%w: value %s has none of %q", fail.Forbidden, key, values)
 	}}}
 }
 

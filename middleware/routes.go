@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/session"
 )
@@ -27,7 +28,7 @@ func (a *Auth) route() error {
 		// certificate (mutual TLS), one that presents it.
 		t, err := c.Transport(a.cfg.APITransport)
 		if err != nil {
-			return fmt.Errorf("%w: APITransport, for provider %q's client certificate: %w", ErrConfig, name, err)
+			return fmt.Errorf("%w: APITransport, for provider %q's client certificate: %w", fail.MiddlewareConfig, name, err)
 		}
 		a.transports[name] = netx.Transport(t)
 		u, err := url.Parse(plumbingOf(c).RedirectURL())

@@ -18,6 +18,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 )
@@ -77,28 +78,28 @@ func TestCallbackState(t *testing.T) {
 			q.Del("state")
 			cb.RawQuery = q.Encode()
 			return cb.String()
-		}, middleware.ErrStateMissing},
+		}, fail.StateMissing},
 		{"wrong", func(t *testing.T, hc *http.Client, cb *url.URL) string {
 			q := cb.Query()
 			q.Set("state", q.Get("state")+"x")
 			cb.RawQuery = q.Encode()
 			return cb.String()
-		}, middleware.ErrStateMismatch},
+		}, fail.StateMismatch},
 		{"other browser", func(t *testing.T, hc *http.Client, cb *url.URL) string {
 			hc.Jar, _ = cookieJar()
 			return cb.String()
-		}, middleware.ErrStateMismatch},
+		}, fail.StateMismatch},
 		{"replayed", func(t *testing.T, hc *http.Client, cb *url.URL) string {
 			if resp := callback(t, env, hc, cb.String()); resp.StatusCode != http.StatusFound {
 				t.Fatalf("first use: %d", resp.StatusCode)
 			}
 			return cb.String()
-		}, middleware.ErrStateMismatch},
+		}, fail.StateMismatch},
 		{"expired", func(t *testing.T, hc *http.Client, cb *url.URL) string {
 			clock.Set(time.Now().Add(11 * time.Minute))
 			t.Cleanup(func() { clock.Set(time.Time{}) })
 			return cb.String()
-		}, middleware.ErrStateExpired},
+		}, fail.StateExpired},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -220,8 +221,8 @@ func TestIDTokenChecks(t *testing.T) {
 		want error
 	}{
 		{"control: re-signed unchanged", func(c map[string]any) string { return env.OP.Sign(c) }, nil},
-		{"nonce mismatch", func(c map[string]any) string { c["nonce"] = "attacker"; return env.OP.Sign(c) }, client.ErrNonceMismatch},
-		{"nonce missing", func(c map[string]any) string { delete(c, "nonce"); return env.OP.Sign(c) }, client.ErrNonceMismatch},
+		{"nonce mismatch", func(c map[string]any) string { c["nonce"] = "attacker"; return env.OP.Sign(c) }, fail.NonceMismatch},
+		{"nonce missing", func(c map[string]any) string { delete(c, "nonce"); return env.OP.Sign(c) }, fail.NonceMismatch},
 		{"bad signature", func(c map[string]any) string { return signWith(otherKey, jose.RS256, env.OP.KeyID(), c) }, client.ErrInvalidIDToken},
 		{"unknown kid", func(c map[string]any) string { return signWith(otherKey, jose.RS256, "other", c) }, client.ErrInvalidIDToken},
 		{"alg none", func(c map[string]any) string { return unsigned(c) }, client.ErrInvalidIDToken},
@@ -240,7 +241,7 @@ func TestIDTokenChecks(t *testing.T) {
 		{"issued in the future", func(c map[string]any) string { c["iat"] = now + 3600; return env.OP.Sign(c) }, client.ErrInvalidIDToken},
 		{"missing iat", func(c map[string]any) string { delete(c, "iat"); return env.OP.Sign(c) }, client.ErrInvalidIDToken},
 		{"missing sub", func(c map[string]any) string { delete(c, "sub"); return env.OP.Sign(c) }, client.ErrInvalidIDToken},
-		{"at_hash mismatch", func(c map[string]any) string { c["at_hash"] = "AAAAAAAAAAAAAAAAAAAAAA"; return env.OP.Sign(c) }, client.ErrAccessTokenHash},
+		{"at_hash mismatch", func(c map[string]any) string { c["at_hash"] = "AAAAAAAAAAAAAAAAAAAAAA"; return env.OP.Sign(c) }, fail.AccessTokenHash},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -52,7 +53,7 @@ func Setup(ctx context.Context, cfg Config) (*Auth, error) {
 	if cfg.Store == nil {
 		store, err := session.NewCookieStore(session.CookieConfig{Keys: cfg.Keys, Now: cfg.Now})
 		if err != nil {
-			return nil, fmt.Errorf("%w: Setup: Keys: %w (make one with: openssl rand -base64 32)", ErrConfig, err)
+			return nil, fmt.Errorf("%w: Setup: Keys: %w (make one with: openssl rand -base64 32)", fail.MiddlewareConfig, err)
 		}
 		cfg.Store, cfg.Keys = store, nil // the flow cookies share its cipher
 	}

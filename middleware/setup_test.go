@@ -12,6 +12,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/confidanttest"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )
@@ -85,13 +86,13 @@ func TestSetup(t *testing.T) {
 		is     error
 		says   string
 	}{
-		{"nothing set", func(c *middleware.Config) { *c = middleware.Config{} }, middleware.ErrConfig,
+		{"nothing set", func(c *middleware.Config) { *c = middleware.Config{} }, fail.MiddlewareConfig,
 			"AppURL, ClientID, ClientSecret, Issuer, Keys"},
-		{"a short key", func(c *middleware.Config) { c.Keys = [][]byte{[]byte("short")} }, middleware.ErrConfig, "openssl rand -base64 32"},
-		{"AppURL with a path", func(c *middleware.Config) { c.AppURL = appURL + "/auth/callback" }, middleware.ErrConfig, "scheme and host"},
+		{"a short key", func(c *middleware.Config) { c.Keys = [][]byte{[]byte("short")} }, fail.MiddlewareConfig, "openssl rand -base64 32"},
+		{"AppURL with a path", func(c *middleware.Config) { c.AppURL = appURL + "/auth/callback" }, fail.MiddlewareConfig, "scheme and host"},
 		{"an issuer that is not there", func(c *middleware.Config) { c.Issuer = "http://127.0.0.1:1" }, client.ErrProviderUnavailable, "connection refused"},
-		{"an issuer with a slash", func(c *middleware.Config) { c.Issuer = op.Issuer + "/" }, client.ErrDiscovery, "trailing slash"},
-		{"an issuer beside Clients", func(cfg *middleware.Config) { cfg.Clients = []*client.Client{c} }, middleware.ErrConfig, "Clients"},
+		{"an issuer with a slash", func(c *middleware.Config) { c.Issuer = op.Issuer + "/" }, fail.Discovery, "trailing slash"},
+		{"an issuer beside Clients", func(cfg *middleware.Config) { cfg.Clients = []*client.Client{c} }, fail.MiddlewareConfig, "Clients"},
 		{"Clients and a Store of the app's own", func(cfg *middleware.Config) {
 			*cfg = middleware.Config{Clients: []*client.Client{c}, Store: store, TrustedOrigins: []string{"http://localhost:5173"}}
 		}, nil, ""},

@@ -7,6 +7,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant"
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // SignedIn is a completed sign-in as Config.OnSignIn sees it, before the
@@ -39,12 +40,12 @@ type SignInOptions struct {
 // SignIn sends the browser to the provider to sign in, as /auth/login does,
 // from a handler of the app: for a sign-in with a login hint, a forced
 // login (prompt=login) or a stronger authentication. An unknown provider
-// goes to the ErrorHandler with ErrUnknownProvider.
+// goes to the ErrorHandler with ErrBadRequest.
 func (a *Auth) SignIn(w http.ResponseWriter, r *http.Request, o SignInOptions) {
 	c := a.clients[0]
 	if o.Provider != "" {
 		if c = a.byName[o.Provider]; c == nil {
-			a.fail(w, r, ErrUnknownProvider)
+			a.fail(w, r, fail.UnknownProvider)
 			return
 		}
 	}

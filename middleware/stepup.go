@@ -15,6 +15,7 @@ import (
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/cookies"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -63,7 +64,9 @@ func (e *StepUpError) Error() string {
 }
 
 // Is makes errors.Is(err, client.ErrInsufficientAuthentication) true.
-func (e *StepUpError) Is(target error) bool { return target == client.ErrInsufficientAuthentication }
+func (e *StepUpError) Is(target error) bool {
+	return errors.Is(fail.InsufficientAuthentication, target)
+}
 
 // StepUp answers a request whose API call failed with a *StepUpError: the
 // browser signs in again with what the API asked for (a challenge that

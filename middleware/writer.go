@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/session"
 )
@@ -75,7 +76,7 @@ func (w *sessionWriter) setPending(s *session.Session, why string) bool {
 func (w *sessionWriter) setDelete() bool {
 	return w.place(false, func(rw http.ResponseWriter) {
 		if err := w.a.cfg.Store.Delete(rw, w.r); err != nil {
-			w.a.emit(w.r.Context(), event.Event{Kind: event.Rejected, Err: fmt.Errorf("%w: %w", ErrSessionStore, err)})
+			w.a.emit(w.r.Context(), event.Event{Kind: event.Rejected, Err: fmt.Errorf("%w: %w", fail.SessionStore, err)})
 		}
 	})
 }

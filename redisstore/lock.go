@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/confidant-go/confidant/internal/seam"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -21,7 +21,7 @@ var (
 // lock takes session id's refresh lock. The lease is renewed every
 // LockLease/3 until unlock; if the holder dies, the lock frees itself after
 // one lease. A renewal that finds the lock gone (the lease ran out, say
-// while Redis was unreachable) ends held with cause seam.ErrLockLost.
+// while Redis was unreachable) ends held with cause fail.LockLost.
 func (s *Store) lock(ctx context.Context, id string) (context.Context, func(), error) {
 	key := s.lockKey(id)
 	l := lease{client: s.cfg.Client, key: key, ttl: s.cfg.LockLease, opTimeout: s.cfg.OpTimeout,
@@ -92,7 +92,7 @@ func (l lease) acquire(ctx context.Context) (context.Context, func(), error) {
 				n, err := renewScript.Run(octx, l.client, []string{l.key}, token, l.ttl.Milliseconds()).Int64()
 				cancel()
 				if err == nil && n == 0 {
-					lost(seam.ErrLockLost)
+					lost(fail.LockLost)
 					return
 				}
 			}

@@ -68,7 +68,7 @@ func (p *plumbing) Update(ctx context.Context, s *session.Session) (*session.Ses
 
 // Lock takes session id's refresh lock, waiting while another holder has
 // it (bounded by ctx), and keeps it until unlock is called. held is done,
-// with cause seam.ErrLockLost, if the lease was lost meanwhile (the holder
+// with cause fail.LockLost, if the lease was lost meanwhile (the holder
 // must not start a refresh then).
 func (p *plumbing) Lock(ctx context.Context, id string) (held context.Context, unlock func(), err error) {
 	return (*Store)(p).lock(ctx, id)

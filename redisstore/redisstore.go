@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/confidant-go/confidant/internal/cookies"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/seal"
 	"github.com/confidant-go/confidant/internal/seam"
 	"github.com/confidant-go/confidant/session"
@@ -96,11 +97,11 @@ var _ session.Store = (*Store)(nil)
 // New validates cfg and returns a Store.
 func New(cfg Config) (*Store, error) {
 	if cfg.Client == nil {
-		return nil, fmt.Errorf("%w: Config.Client is required", session.ErrConfig)
+		return nil, fmt.Errorf("%w: Config.Client is required", fail.SessionConfig)
 	}
 	c, err := seal.New(cfg.Keys)
 	if err != nil {
-		return nil, fmt.Errorf("%w: Keys: %w", session.ErrConfig, err)
+		return nil, fmt.Errorf("%w: Keys: %w", fail.SessionConfig, err)
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = "confidant:"
@@ -109,7 +110,7 @@ func New(cfg Config) (*Store, error) {
 		cfg.Name = "confidant_sid"
 	}
 	if err := cookies.CheckName(cfg.Name); err != nil {
-		return nil, fmt.Errorf("%w: %w", session.ErrConfig, err)
+		return nil, fmt.Errorf("%w: %w", fail.SessionConfig, err)
 	}
 	opts := cookies.Options(cfg.Options)
 	cfg.Timeouts = codec.WithDefaults(cfg.Timeouts)
@@ -198,11 +199,11 @@ const replicaRetry = 5 * time.Second
 
 func (s *Store) bindOrigin(origin *url.URL, app string) (seam.CookiePolicy, error) {
 	if err := s.app.Bind(app); err != nil {
-		return seam.CookiePolicy{}, fmt.Errorf("%w: %w", session.ErrConfig, err)
+		return seam.CookiePolicy{}, fmt.Errorf("%w: %w", fail.SessionConfig, err)
 	}
 	secure, err := s.sec.Bind(origin)
 	if err != nil {
-		return seam.CookiePolicy{}, fmt.Errorf("%w: %w", session.ErrConfig, err)
+		return seam.CookiePolicy{}, fmt.Errorf("%w: %w", fail.SessionConfig, err)
 	}
 	return seam.CookiePolicy{Secure: secure, SameSite: s.opts.SameSite}, nil
 }
@@ -247,11 +248,11 @@ func (s *Store) loadID(ctx context.Context, id string) (*session.Session, error)
 		plain, err = s.cipher.Open(d, s.app.AAD(key)) // text: written by an earlier version
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", session.ErrNoSession, session.ErrInvalidSession)
+		return nil, fmt.Errorf("%w: %w", session.ErrNoSession, fail.InvalidSession)
 	}
 	sess, err := codec.Unmarshal(plain)
 	if err != nil || sess.ID != id {
-		return nil, fmt.Errorf("%w: %w", session.ErrNoSession, session.ErrInvalidSession)
+		return nil, fmt.Errorf("%w: %w", session.ErrNoSession, fail.InvalidSession)
 	}
 	if t, ok := f[2].(string); ok {
 		if ms, err := strconv.ParseInt(t, 10, 64); err == nil && time.UnixMilli(ms).After(sess.LastSeen) {
@@ -355,7 +356,7 @@ func (s *Store) write(ctx context.Context, sess *session.Session) (uint64, error
 // carried before, so a sign-in always starts a new session identity.
 func (s *Store) Save(w http.ResponseWriter, r *http.Request, sess *session.Session) error {
 	if len(sess.ID) < 22 {
-		return fmt.Errorf("%w: session ID of %d characters, want at least 22 (128 bits)", session.ErrConfig, len(sess.ID))
+		return fmt.Errorf("%w: session ID of %d characters, want at least 22 (128 bits)", fail.SessionConfig, len(sess.ID))
 	}
 	if _, err := s.write(r.Context(), sess); err != nil {
 		return err

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant"
-	"github.com/confidant-go/confidant/internal/seam"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/sesskeys"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/redisstore"
@@ -224,7 +224,7 @@ func testEndSessionsIndex(t *testing.T, rt testenv.RedisTopology) {
 }
 
 // testRedisLockLost: a renewal that finds the lease gone ends the lock's
-// context with seam.ErrLockLost, so its holder does not start a refresh.
+// context with fail.LockLost, so its holder does not start a refresh.
 func testRedisLockLost(t *testing.T, rt testenv.RedisTopology) {
 	st := newRedisStore(t, rt, func(cfg *redisstore.Config) { cfg.LockLease = 300 * time.Millisecond })
 	held, unlock, err := redisstore.Plumbing(st).Lock(context.Background(), sid)
@@ -245,7 +245,7 @@ func testRedisLockLost(t *testing.T, rt testenv.RedisTopology) {
 	rc.Del(context.Background(), keys[0]) // the lease is gone (expired while Redis was away)
 	select {
 	case <-held.Done():
-		if !errors.Is(context.Cause(held), seam.ErrLockLost) {
+		if !errors.Is(context.Cause(held), fail.LockLost) {
 			t.Errorf("cause %v, want ErrLockLost", context.Cause(held))
 		}
 	case <-time.After(2 * time.Second):

@@ -3,12 +3,13 @@ package session
 import (
 	"encoding/base64"
 	"encoding/binary"
-	"errors"
 	"maps"
 	"slices"
 	"strings"
 	"time"
 	"unsafe"
+
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // The compact encoding: a format byte, then every field in a fixed order.
@@ -35,7 +36,7 @@ const (
 
 const flagEmailVerified = 1
 
-var errCorrupt = errors.New("session: corrupt encoding")
+var errCorrupt error = fail.Corrupt
 
 func marshal(s *Session) []byte {
 	n := 64 + len(s.ID) + len(s.Provider) + len(s.Issuer) + len(s.SID) + len(s.Subject) + len(s.Name) + len(s.Email) + len(s.Picture) +

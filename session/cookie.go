@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/confidant-go/confidant/internal/cookies"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/seal"
 )
 
@@ -86,23 +87,23 @@ var _ Store = (*CookieStore)(nil)
 func NewCookieStore(cfg CookieConfig) (*CookieStore, error) {
 	c, err := seal.New(cfg.Keys)
 	if err != nil {
-		return nil, fmt.Errorf("%w: Keys: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: Keys: %w", fail.SessionConfig, err)
 	}
 	if cfg.Name == "" {
 		cfg.Name = "confidant"
 	}
 	if err := cookies.CheckName(cfg.Name); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: %w", fail.SessionConfig, err)
 	}
 	opts := cookies.Options(cfg.Options)
 	if cfg.Options == nil {
 		opts.MaxAge = 7 * 24 * 3600
 	}
 	if cfg.ChunkSize < 0 || cfg.MaxSize < 0 || cfg.Timeouts.Idle < 0 || cfg.Timeouts.Absolute < 0 {
-		return nil, fmt.Errorf("%w: negative ChunkSize, MaxSize or Timeouts; leave them zero for the defaults", ErrConfig)
+		return nil, fmt.Errorf("%w: negative ChunkSize, MaxSize or Timeouts; leave them zero for the defaults", fail.SessionConfig)
 	}
 	if cfg.ChunkSize > maxChunkSize {
-		return nil, fmt.Errorf("%w: ChunkSize %d: browsers keep at most 4096 bytes per cookie, name and attributes included; use at most %d", ErrConfig, cfg.ChunkSize, maxChunkSize)
+		return nil, fmt.Errorf("%w: ChunkSize %d: browsers keep at most 4096 bytes per cookie, name and attributes included; use at most %d", fail.SessionConfig, cfg.ChunkSize, maxChunkSize)
 	}
 	if cfg.ChunkSize == 0 {
 		cfg.ChunkSize = 3800
@@ -176,7 +177,7 @@ func (s *CookieStore) Load(r *http.Request) (*Session, error) {
 		}
 	}
 	if len(value) > s.cfg.MaxSize {
-		return nil, fmt.Errorf("%w: %w", ErrNoSession, ErrInvalidSession)
+		return nil, fmt.Errorf("%w: %w", ErrNoSession, fail.InvalidSession)
 	}
 	cache := s.caches[sec]
 	sess := cache.get(value)
@@ -186,10 +187,10 @@ func (s *CookieStore) Load(r *http.Request) (*Session, error) {
 			if s.sealedUnbound(r) {
 				return nil, errSealedUnbound
 			}
-			return nil, fmt.Errorf("%w: %w", ErrNoSession, ErrInvalidSession)
+			return nil, fmt.Errorf("%w: %w", ErrNoSession, fail.InvalidSession)
 		}
 		if sess, err = unmarshal(plain); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrNoSession, ErrInvalidSession)
+			return nil, fmt.Errorf("%w: %w", ErrNoSession, fail.InvalidSession)
 		}
 		sess.denyKeys = denyKeys(sess)
 		cache.put(value, sess)
@@ -234,7 +235,7 @@ func (s *CookieStore) sealedUnbound(r *http.Request) bool {
 // errSealedUnbound is the Load error of a cookie that this store sealed
 // before it was bound to its app: a session saved (confidanttest.SignedIn)
 // before middleware.New, which no app accepts.
-var errSealedUnbound = fmt.Errorf("%w: the session cookie was sealed before middleware.New bound the store to the app (confidanttest.SignedIn called before middleware.New?): no app accepts it; create the Auth first", ErrConfig)
+var errSealedUnbound error = fail.SealedUnbound
 
 // Save implements Store. The stored copy gets LastSeen set to now, and
 // CreatedAt when unset; sess itself is not modified (it may be shared by

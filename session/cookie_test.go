@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/sessions"
 
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/session"
 )
@@ -101,7 +102,7 @@ func TestChunking(t *testing.T) {
 			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
 		}
 	}
-	if _, err := st.Load(req); !errors.Is(err, session.ErrNoSession) || !errors.Is(err, session.ErrInvalidSession) {
+	if _, err := st.Load(req); !errors.Is(err, session.ErrNoSession) || !errors.Is(err, fail.InvalidSession) {
 		t.Errorf("missing chunk: %v", err)
 	}
 	// Saving a smaller session deletes the chunks it no longer needs.
@@ -185,7 +186,7 @@ func TestCookieAttributes(t *testing.T) {
 	if _, err := session.BindOrigin(st, mustParse("http://localhost:8080"), "app"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := session.BindOrigin(st, mustParse("https://app.example.com"), "app"); !errors.Is(err, session.ErrConfig) {
+	if _, err := session.BindOrigin(st, mustParse("https://app.example.com"), "app"); !errors.Is(err, fail.SessionConfig) {
 		t.Errorf("second, conflicting bind: %v", err)
 	}
 	// Options with a Domain get the __Secure- prefix; HttpOnly cannot be turned off.
@@ -226,8 +227,8 @@ func TestConfigErrors(t *testing.T) {
 		"prefixed name":  {Keys: [][]byte{testenv.NewKey()}, Name: "__Host-x"},
 		"bad name chars": {Keys: [][]byte{testenv.NewKey()}, Name: "a;b"},
 	} {
-		if _, err := session.NewCookieStore(cfg); !errors.Is(err, session.ErrConfig) {
-			t.Errorf("%s: err %v, want ErrConfig", name, err)
+		if _, err := session.NewCookieStore(cfg); !errors.Is(err, fail.SessionConfig) {
+			t.Errorf("%s: err %v, want fail.SessionConfig", name, err)
 		}
 	}
 }
@@ -253,7 +254,7 @@ func mustParse(s string) *url.URL {
 }
 
 // TestStoreConfigRefused: keys that cannot be random, chunk sizes browsers
-// drop, and negative sizes are refused with ErrConfig.
+// drop, and negative sizes are refused with fail.SessionConfig.
 func TestStoreConfigRefused(t *testing.T) {
 	cases := map[string]session.CookieConfig{
 		"all-zero key":      {Keys: [][]byte{make([]byte, 32)}},
@@ -264,8 +265,8 @@ func TestStoreConfigRefused(t *testing.T) {
 		"negative Timeouts": {Keys: [][]byte{testenv.NewKey()}, Timeouts: session.Timeouts{Idle: -time.Hour}},
 	}
 	for name, cfg := range cases {
-		if _, err := session.NewCookieStore(cfg); !errors.Is(err, session.ErrConfig) {
-			t.Errorf("%s: %v, want ErrConfig", name, err)
+		if _, err := session.NewCookieStore(cfg); !errors.Is(err, fail.SessionConfig) {
+			t.Errorf("%s: %v, want fail.SessionConfig", name, err)
 		}
 	}
 	if _, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}, ChunkSize: 3900}); err != nil {

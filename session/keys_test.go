@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -31,8 +32,8 @@ func TestParseKeys(t *testing.T) {
 	secret := base64.StdEncoding.EncodeToString(a[:16])
 	for _, in := range []string{"", " , ", secret, "not base64!", base64.StdEncoding.EncodeToString(a) + "," + secret} {
 		_, err := session.ParseKeys(in)
-		if !errors.Is(err, session.ErrConfig) {
-			t.Errorf("ParseKeys(%q): %v, want ErrConfig", in, err)
+		if !errors.Is(err, fail.SessionConfig) {
+			t.Errorf("ParseKeys(%q): %v, want fail.SessionConfig", in, err)
 		}
 		if in != "" && err != nil && strings.Contains(err.Error(), secret) {
 			t.Errorf("the error shows the key: %v", err)

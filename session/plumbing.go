@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/internal/cookies"
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/seam"
 	"github.com/confidant-go/confidant/internal/sesskeys"
 )
@@ -40,7 +41,7 @@ type cookiePlumbing CookieStore
 func (p *cookiePlumbing) BindOrigin(origin *url.URL, app string) (seam.CookiePolicy, error) {
 	s := (*CookieStore)(p)
 	if err := s.app.Bind(app); err != nil {
-		return seam.CookiePolicy{}, fmt.Errorf("%w: %w", ErrConfig, err)
+		return seam.CookiePolicy{}, fmt.Errorf("%w: %w", fail.SessionConfig, err)
 	}
 	s.aads.Store(&[2][]byte{s.app.AAD(s.bases[0]), s.app.AAD(s.bases[1])})
 	return bindSecurity(&s.sec, origin, s.opts.SameSite)
@@ -56,7 +57,7 @@ func (p *cookiePlumbing) Timeouts() Timeouts { return p.cfg.Timeouts }
 func bindSecurity(sec *cookies.Security, origin *url.URL, sameSite http.SameSite) (seam.CookiePolicy, error) {
 	secure, err := sec.Bind(origin)
 	if err != nil {
-		return seam.CookiePolicy{}, fmt.Errorf("%w: %w", ErrConfig, err)
+		return seam.CookiePolicy{}, fmt.Errorf("%w: %w", fail.SessionConfig, err)
 	}
 	return seam.CookiePolicy{Secure: secure, SameSite: sameSite}, nil
 }
@@ -70,11 +71,11 @@ type codec struct{}
 func (codec) Marshal(s *Session) []byte { return marshal(s) }
 
 // Unmarshal decodes what Marshal made; a corrupt or foreign encoding gives
-// an error wrapping ErrInvalidSession.
+// an error wrapping fail.InvalidSession.
 func (codec) Unmarshal(b []byte) (*Session, error) {
 	s, err := unmarshal(b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidSession, err)
+		return nil, fmt.Errorf("%w: %w", fail.InvalidSession, err)
 	}
 	return s, nil
 }

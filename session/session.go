@@ -1,11 +1,11 @@
 package session
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
 	"github.com/confidant-go/confidant"
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // Session is a signed-in user's session.
@@ -113,29 +113,26 @@ type Store interface {
 	Delete(w http.ResponseWriter, r *http.Request) error
 }
 
+// The families of this package's errors, to test with errors.Is; a
+// configuration error from a constructor matches confidant.ErrConfig.
 var (
 	// ErrNoSession means the request carries no usable session: none at all,
 	// or one that was tampered with, truncated, expired or sealed with a key
-	// that is no longer configured. The user is simply not signed in.
-	ErrNoSession = errors.New("session: no session")
-
-	// ErrInvalidSession is wrapped, together with ErrNoSession, when a
-	// session cookie was present but could not be trusted.
-	ErrInvalidSession = errors.New("session: invalid session cookie")
+	// that is no longer configured. The user is simply not signed in. A
+	// session cookie that was present but could not be trusted says so in
+	// the error's text, and metrics.Reason gives it session_invalid.
+	ErrNoSession error = fail.NoSession
 
 	// ErrTooLarge means the encoded session exceeds the store's size budget.
 	// Retrying does not help: the session must hold less (fewer claims or
 	// scopes) or live in a server-side store (redisstore.Store).
-	ErrTooLarge = errors.New("session: session too large")
+	ErrTooLarge error = fail.TooLarge
 
 	// ErrConflict means a compare-and-swap write lost: the stored session
 	// changed since it was loaded. Reload and retry.
-	ErrConflict = errors.New("session: concurrent update")
+	ErrConflict error = fail.Conflict
 
 	// ErrUnavailable means the session store could not be reached or
 	// failed; the user is not signed out, the request should fail with 503.
-	ErrUnavailable = errors.New("session: store unavailable")
-
-	// ErrConfig is wrapped by configuration errors from the constructors.
-	ErrConfig = errors.New("session: invalid configuration")
+	ErrUnavailable error = fail.SessionUnavailable
 )

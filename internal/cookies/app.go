@@ -1,14 +1,15 @@
 package cookies
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // ErrOtherApp means a store was bound to two apps.
-var ErrOtherApp = errors.New("the store is already bound to another app; use one store per app")
+var ErrOtherApp error = fail.OtherApp
 
 // App is the app a store binds its sealed sessions to (its origin and
 // client IDs, as the middleware names it), set once. The zero value is

@@ -5,7 +5,6 @@
 package cookies
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/gorilla/sessions"
 
+	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
 )
 
@@ -109,7 +109,7 @@ type Security struct {
 func (c *Security) Secure() bool { return c.state.Load() != 2 }
 
 // ErrBound means a store was bound to two origins whose cookies differ.
-var ErrBound = errors.New("the store is already bound to an origin with other cookie security; use one store per origin")
+var ErrBound error = fail.CookiesBound
 
 // Bind fixes the decision for origin: https gives Secure, http gives
 // Secure only when Forced.

@@ -4,13 +4,14 @@ package netx
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // SmallBody bounds bodies that are never large: a provider's error
@@ -166,4 +167,4 @@ func IsCachedOnly(ctx context.Context) bool {
 
 // ErrNotFetched is the answer to a CachedOnly lookup of something never
 // fetched yet.
-var ErrNotFetched = errors.New("not fetched yet")
+var ErrNotFetched error = fail.NotFetched

@@ -14,6 +14,8 @@ import (
 	"runtime"
 	"sync"
 	"unsafe"
+
+	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // Cipher seals and opens small values with AES-256-GCM under a list of
@@ -33,7 +35,7 @@ const (
 
 // ErrInvalid means a sealed value was tampered with, truncated, bound to
 // other data or sealed under a key that is not (or no longer) configured.
-var ErrInvalid = errors.New("seal: invalid or tampered value")
+var ErrInvalid error = fail.SealInvalid
 
 // New returns a Cipher for keys, each exactly 32 bytes (AES-256) of
 // random data. Its errors say what is wrong with which key; callers wrap

@@ -9,7 +9,7 @@ import (
 // Previous is what a refresh must keep (OpenID Connect Core 12.2): the
 // session's issuer and subject and, when known, the audience, authorized
 // party and authentication time of its ID token. A refreshed ID token that
-// differs in any of them is refused (client.ErrIdentityChanged). The
+// differs in any of them is refused (client.ErrInvalidIDToken). The
 // middleware builds it from a session; client.Refresh from a Result.
 type Previous struct {
 	Issuer   string

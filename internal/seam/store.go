@@ -1,7 +1,6 @@
 package seam
 
 import (
-	"errors"
 	"net/http"
 )
 
@@ -14,8 +13,3 @@ type CookiePolicy struct {
 	Secure   bool          // the Secure attribute (and a __Host- or __Secure- name)
 	SameSite http.SameSite // the SameSite attribute
 }
-
-// ErrLockLost is the cause of a refresh lock's context when its lease was
-// lost: another instance may hold the lock now. The middleware reports it
-// wrapped in its store error.
-var ErrLockLost = errors.New("session: refresh lock lost")
