@@ -120,15 +120,16 @@ func (a *Auth) Proxy(api string) http.Handler {
 		},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw, st, signedIn, ok := a.prepareSPA(w, r, nil)
+		st, ok := a.prepareSPA(w, r, false)
 		if !ok {
 			return
 		}
+		sw := &st.sw
 		if r.Method != http.MethodGet && isWebSocket(r) {
 			jsonError(sw, http.StatusBadRequest, "bad_request", "a WebSocket handshake is a GET")
 			return
 		}
-		if !signedIn || (t.provider != "" && st.sess.Provider != t.provider) {
+		if !st.signedIn() || (t.provider != "" && st.sess.Provider != t.provider) {
 			// The BFF's own 401 (WWW-Authenticate: Cookie …), which a page
 			// tells from an API's (Bearer …): the session is what ended.
 			a.unauthorized(sw)
@@ -379,13 +380,13 @@ func (a *Auth) checkAntiForgery(r *http.Request) error {
 // for "signed out").
 func (a *Auth) SessionInfo() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		unavailable := false
-		sw, st, signedIn, ok := a.prepareSPA(w, r, &unavailable)
+		st, ok := a.prepareSPA(w, r, true)
 		if !ok {
 			return
 		}
+		sw := &st.sw
 		login := a.loginURLFor(r)
-		if !signedIn {
+		if !st.signedIn() {
 			h := sw.Header()
 			h.Set("WWW-Authenticate", `Cookie realm="confidant", login="`+a.LoginPath()+`"`)
 			h.Set("Content-Type", "application/json")
@@ -422,7 +423,7 @@ func (a *Auth) SessionInfo() http.Handler {
 				info["idle_expires_at"] = idle.UTC().Format(time.RFC3339)
 			}
 		}
-		if unavailable {
+		if st.stale {
 			info["refresh_unavailable"] = true
 		}
 		json.NewEncoder(sw).Encode(info)
@@ -459,12 +460,12 @@ func (a *Auth) emitRejected(r *http.Request, status int, err error) {
 
 // prepareSPA opens a request of the single-page app's (Proxy,
 // SessionInfo): refused without the anti-forgery header or from another
-// site, else prepareMode. ok is false when it already answered.
-func (a *Auth) prepareSPA(w http.ResponseWriter, r *http.Request, unavailable *bool) (sw *sessionWriter, st *reqSession, signedIn, ok bool) {
+// site, else prepare. ok is false when it already answered.
+func (a *Auth) prepareSPA(w http.ResponseWriter, r *http.Request, lenient bool) (st *reqSession, ok bool) {
 	if a.refuseForgery(w, r) {
-		return nil, nil, false, false
+		return nil, false
 	}
-	return a.prepareMode(w, r, unavailable)
+	return a.prepare(w, r, lenient)
 }
 
 // isWebSocket reports whether r is a WebSocket handshake (RFC 6455 4.1).

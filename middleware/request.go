@@ -39,7 +39,15 @@ type reqSession struct {
 
 	mu   sync.Mutex
 	sess *session.Session // current; nil after the session ended
+
+	// stale: prepare was lenient and the refresh that was due could not
+	// be made now; sess is the session as loaded.
+	stale bool
 }
+
+// signedIn reports whether prepare found the request signed in (before the
+// handler runs: unlocked).
+func (st *reqSession) signedIn() bool { return st.sess != nil }
 
 func (st *reqSession) current() *session.Session {
 	st.mu.Lock()
@@ -196,44 +204,41 @@ func tokenOf(s *session.Session) *oauth2.Token {
 }
 
 // prepare loads the request's session and refreshes it when due, before
-// the handler runs. It returns the writer to hand to the handler and the
-// session state (signedIn false when not signed in). ok is false when it
-// already answered (503 while the store or the provider is down). The
-// writer, the state and the user are one allocation.
-func (a *Auth) prepare(w http.ResponseWriter, r *http.Request) (sw *sessionWriter, st *reqSession, signedIn, ok bool) {
-	return a.prepareMode(w, r, nil)
-}
-
-// prepareMode is prepare; when unavailable is not nil, a refresh that
-// cannot be made now (the provider or the store away) keeps the session
-// for this request and sets *unavailable, instead of answering 503: for a
-// handler that needs no fresh token (SessionInfo).
-func (a *Auth) prepareMode(w http.ResponseWriter, r *http.Request, unavailable *bool) (sw *sessionWriter, st *reqSession, signedIn, ok bool) {
+// the handler runs. It returns the request's session state: its writer
+// (st.sw), to hand to the handler, and the session (signedIn). ok is false
+// when it already answered (503 while the store or the provider is down).
+// The writer, the state and the user are one allocation.
+//
+// lenient is for a handler that needs no fresh token (SessionInfo): a
+// refresh that cannot be made now (the provider or the store away) keeps
+// the session for this request and sets st.stale, instead of answering
+// 503.
+func (a *Auth) prepare(w http.ResponseWriter, r *http.Request, lenient bool) (st *reqSession, ok bool) {
 	st = &reqSession{a: a, ctx: r.Context()}
 	st.sw = sessionWriter{ResponseWriter: w, a: a, r: r, lost: st.unwritten}
-	sw = &st.sw
+	sw := &st.sw
 	s, tampered, err := a.load(r)
 	if err != nil {
 		a.fail(w, r, err)
-		return nil, nil, false, false
+		return nil, false
 	}
 	if s == nil {
 		if tampered {
 			sw.setDelete() // so the browser stops sending it
 		}
-		return sw, st, false, true
+		return st, true
 	}
 	if a.clientFor(s) == nil {
 		// Signed in with a provider that is no longer configured.
 		sw.setDelete()
-		return sw, st, false, true
+		return st, true
 	}
 	if denied, err := a.denied(r.Context(), s); err != nil {
 		a.fail(w, r, fmt.Errorf("%w: %w", fail.SessionStore, err))
-		return nil, nil, false, false
+		return nil, false
 	} else if denied {
 		sw.setDelete()
-		return sw, st, false, true
+		return st, true
 	}
 	st.orig, st.sess = s, s
 	now := a.cfg.Now()
@@ -244,7 +249,7 @@ func (a *Auth) prepareMode(w http.ResponseWriter, r *http.Request, unavailable *
 		sw.setDelete()
 		a.emit(r.Context(), event.Event{Kind: event.Rejected, Provider: s.Provider, Session: sessionRef(s), Status: http.StatusUnauthorized,
 			Err: fail.SessionExpired, Attrs: []slog.Attr{slog.String("path", r.URL.Path)}})
-		return sw, st, false, true
+		return st, true
 	}
 	if !a.refresher.due(s, now) {
 		if a.touchEvery > 0 && now.Sub(s.LastSeen) > a.touchEvery {
@@ -259,7 +264,7 @@ func (a *Auth) prepareMode(w http.ResponseWriter, r *http.Request, unavailable *
 				sw.setPending(s, "touch")
 			}
 		}
-		return sw, st, true, true
+		return st, true
 	}
 	ns, action, err := a.refresher.refresh(r.Context(), s)
 	if err == nil {
@@ -267,22 +272,22 @@ func (a *Auth) prepareMode(w http.ResponseWriter, r *http.Request, unavailable *
 		if a.shared == nil {
 			sw.setPending(ns, "refresh")
 		}
-		return sw, st, true, true
+		return st, true
 	}
 	switch action {
 	case RefreshKeepSession:
-		return sw, st, true, true
+		return st, true
 	case RefreshUnavailable:
-		if unavailable != nil {
-			*unavailable = true
-			return sw, st, true, true
+		if lenient {
+			st.stale = true
+			return st, true
 		}
 		a.fail(w, r, fmt.Errorf("%w: %w", fail.RefreshUnavailable, err))
-		return nil, nil, false, false
+		return nil, false
 	default: // RefreshEndSession
 		st.sess = nil
 		sw.setDelete()
-		return sw, st, false, true
+		return st, true
 	}
 }
 

@@ -42,10 +42,11 @@ func (a *Auth) RequireWith(reqs ...Requirement) func(http.Handler) http.Handler 
 
 func (a *Auth) require(next http.Handler, need Requirement) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw, st, signedIn, ok := a.prepare(w, r)
+		st, ok := a.prepare(w, r, false)
 		if !ok {
 			return
 		}
+		sw, signedIn := &st.sw, st.signedIn()
 		if signedIn && !need.zero() {
 			if err := need.check(st.sess, a.cfg.Now()); err != nil {
 				a.stepUp(w, r, a.clientFor(st.sess), need, err)
@@ -82,11 +83,12 @@ func (a *Auth) require(next http.Handler, need Requirement) http.Handler {
 // site started first gets a same-site page that reloads it, as in Require.
 func (a *Auth) Optional(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw, st, signedIn, ok := a.prepare(w, r)
+		st, ok := a.prepare(w, r, false)
 		if !ok {
 			return
 		}
-		if signedIn {
+		sw := &st.sw
+		if st.signedIn() {
 			r = withSession(r, st)
 		} else if a.strict() && crossSiteNavigation(r) {
 			if target, ok := sanitizeReturnTo(r.URL.RequestURI()); ok {
