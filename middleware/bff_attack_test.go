@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -143,5 +144,44 @@ func TestProxyDotSegments(t *testing.T) {
 		if resp, body := spaCall(t, hc, "GET", env.App.URL+"/bff/echo/"+p, nil); resp.StatusCode != http.StatusOK {
 			t.Errorf("%s: %d %s, want 200", p, resp.StatusCode, body)
 		}
+	}
+}
+
+// TestSessionInfoProviderDown: SessionInfo needs no fresh token. With the
+// access token expired and the provider's token endpoint down, it answers 200
+// from the session with "refresh_unavailable": true (a page would take a
+// 503 for "signed out"), while a call through Proxy, which needs the
+// token, gets 503; the session is kept, and refreshed once the provider is
+// back.
+func TestSessionInfoProviderDown(t *testing.T) {
+	clock := &testenv.Clock{}
+	env := newBFFOpts(t, &echoAPI{}, testenv.Options{Clock: clock, OP: func(c *devprovider.Config) { c.AccessTokenLifetime = 10 * time.Minute }})
+	hc := testenv.Browser()
+	env.SignIn(t, hc, "/profile")
+	before := env.Session(t, hc)
+	clock.Set(before.Expiry.Add(time.Second)) // expired: the refresh is needed now
+	env.OP.SetFault(devprovider.PathToken, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	})
+	resp, body := spaCall(t, hc, "GET", env.App.URL+"/bff/session", nil)
+	var info struct {
+		SignedIn           bool `json:"signed_in"`
+		RefreshUnavailable bool `json:"refresh_unavailable"`
+	}
+	if err := json.Unmarshal([]byte(body), &info); err != nil || resp.StatusCode != http.StatusOK || !info.SignedIn || !info.RefreshUnavailable {
+		t.Errorf("session info with the provider down: %d %s, want 200, signed in, refresh_unavailable", resp.StatusCode, body)
+	}
+	if resp, body := spaCall(t, hc, "GET", env.App.URL+"/bff/echo/orders", nil); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("proxy with the provider down: %d %s, want 503", resp.StatusCode, body)
+	}
+	env.OP.SetFault(devprovider.PathToken, nil)
+	clock.Add(6 * time.Second) // past Config.RetryAfter (5 s by default): the refresh is tried again
+	resp, body = spaCall(t, hc, "GET", env.App.URL+"/bff/session", nil)
+	info.SignedIn, info.RefreshUnavailable = false, false
+	if err := json.Unmarshal([]byte(body), &info); err != nil || resp.StatusCode != http.StatusOK || !info.SignedIn || info.RefreshUnavailable {
+		t.Errorf("session info with the provider back: %d %s, want 200, signed in, refreshed", resp.StatusCode, body)
+	}
+	if after := env.Session(t, hc); after.AccessToken == before.AccessToken {
+		t.Errorf("the session was not refreshed once the provider was back")
 	}
 }
