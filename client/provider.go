@@ -1,7 +1,6 @@
 package client
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -254,6 +253,17 @@ func (p *Provider) build(ep Endpoints, op *oidc.Provider) *resolved {
 	return r
 }
 
+// discoveryError is why the provider's last discovery failed, without
+// making a request: nil when it is resolved or was never tried.
+func (p *Provider) discoveryError() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ready != nil {
+		return nil
+	}
+	return p.lastErr
+}
+
 // resolve returns the resolved endpoints, discovering them when needed.
 // Concurrent callers share one discovery; after a failure, a new attempt is
 // made at most once per RetryInterval.
@@ -264,12 +274,6 @@ func (p *Provider) resolve(ctx context.Context) (*resolved, error) {
 			r := p.ready
 			p.mu.Unlock()
 			return r, nil
-		}
-		if netx.IsCachedOnly(ctx) {
-			// Make no request: why discovery last failed, if it was tried.
-			err := cmp.Or(p.lastErr, netx.ErrNotFetched)
-			p.mu.Unlock()
-			return nil, err
 		}
 		if ch := p.resolving; ch != nil {
 			p.mu.Unlock()

@@ -39,6 +39,10 @@ func init() {
 
 func (p *plumbing) c() *Client { return (*Client)(p) }
 
+// DiscoveryError is why the provider's last discovery failed, without
+// making a request: nil when it is resolved or was never tried.
+func (p *providerPlumbing) DiscoveryError() error { return (*Provider)(p).discoveryError() }
+
 // WithEvents returns a copy of the client that reports its events to
 // logger and hook, or the client itself when its Config already set Logger
 // or OnEvent (or neither logger nor hook is given).

@@ -38,6 +38,7 @@ type clientPlumbing interface {
 type providerPlumbing interface {
 	HasIssuer(ctx context.Context, iss string) bool
 	IsOIDC() bool
+	DiscoveryError() error
 }
 
 // grantedScope is the scope a token response granted, when it said.

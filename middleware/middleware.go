@@ -117,7 +117,7 @@ func New(cfg Config) (*Auth, error) {
 	}
 	if cfg.Logger != nil {
 		for _, c := range clients {
-			if _, err := c.Provider().Endpoints(netx.CachedOnly(context.Background())); err != nil && !errors.Is(err, netx.ErrNotFetched) {
+			if err := providerOf(c.Provider()).DiscoveryError(); err != nil {
 				cfg.Logger.Warn("confidant: the provider could not be reached at start; discovery is retried on first use (Auth.Ready reports it)",
 					"provider", c.Provider().Name(), "err", err)
 			}

@@ -91,7 +91,6 @@ var (
 	UnknownKey        = family("client: token signed with a key not in the provider's JWKS")
 	UserInfoSubject   = family("userinfo sub differs from the id_token's")
 	ProxySessionEnded = family("middleware: the session ended")
-	NotFetched        = family("not fetched yet")
 	CookiesBound      = family("the store is already bound to an origin with other cookie security; use one store per origin")
 	OtherApp          = family("the store is already bound to another app; use one store per app")
 	SealInvalid       = family("seal: invalid or tampered value")
@@ -188,7 +187,6 @@ var Table = []Row{
 	{UnknownKey, "", 0, "", ""},
 	{UserInfoSubject, "", 0, "", ""},
 	{ProxySessionEnded, "", 0, "", ""},
-	{NotFetched, "", 0, "", ""},
 	{CookiesBound, "", 0, "", ""},
 	{OtherApp, "", 0, "", ""},
 	{SealInvalid, "", 0, "", ""},

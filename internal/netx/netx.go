@@ -3,15 +3,12 @@
 package netx
 
 import (
-	"context"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/confidant-go/confidant/internal/fail"
 )
 
 // SmallBody bounds bodies that are never large: a provider's error
@@ -149,22 +146,3 @@ func CloneValues(v url.Values) url.Values {
 	}
 	return cp
 }
-
-type cachedOnlyKey struct{}
-
-// CachedOnly marks ctx for a lookup that must make no request: a provider
-// answers from what it already knows (its endpoints, or why discovery last
-// failed) and otherwise with ErrNotFetched.
-func CachedOnly(ctx context.Context) context.Context {
-	return context.WithValue(ctx, cachedOnlyKey{}, true)
-}
-
-// IsCachedOnly reports whether ctx was marked by CachedOnly.
-func IsCachedOnly(ctx context.Context) bool {
-	b, _ := ctx.Value(cachedOnlyKey{}).(bool)
-	return b
-}
-
-// ErrNotFetched is the answer to a CachedOnly lookup of something never
-// fetched yet.
-var ErrNotFetched error = fail.NotFetched
