@@ -39,6 +39,7 @@ type providerPlumbing interface {
 	HasIssuer(ctx context.Context, iss string) bool
 	IsOIDC() bool
 	DiscoveryError() error
+	HasScopes() bool
 }
 
 // grantedScope is the scope a token response granted, when it said.

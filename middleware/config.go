@@ -31,6 +31,14 @@ type Config struct {
 	ClientSecret string
 	AppURL       string
 
+	// Provider is for Setup instead of Issuer: a preset (client.Google(),
+	// client.GitHub(), client.Auth0(domain), …) or a provider discovered
+	// with options (client.Discover(ctx, issuer, client.WithName("acme")):
+	// a stable name that survives a domain move). Scopes are the preset's;
+	// for a provider without its own, openid, profile, email and
+	// offline_access, as with Issuer.
+	Provider *client.Provider
+
 	// Clients run the protocol with the providers: one for most apps
 	// (Clients: []*client.Client{c}), several to let users choose. With
 	// several, each needs a unique provider name and its own RedirectURL
@@ -215,16 +223,22 @@ type Config struct {
 // validate refuses what no default can fix: missing parts, negative
 // durations, paths that are not local.
 func (cfg *Config) validate() error {
-	if cfg.Store == nil {
-		return configErr("Config.Store is required")
-	}
 	if len(cfg.Clients) == 0 {
+		if cfg.Issuer != "" || cfg.Provider != nil {
+			return configErr("Config.Clients is required by New, which does no discovery: call Setup to make the client from Issuer (or Provider), ClientID, ClientSecret and AppURL")
+		}
 		return configErr("Config.Clients is required: the client.Client of the provider to sign in with (or call Setup, which makes it from Issuer, ClientID, ClientSecret and AppURL)")
 	}
+	if cfg.Provider != nil {
+		return configErr("Config.Provider is set with Clients: Setup makes a client from it only when Clients is empty; leave it empty (the client.Config has its Provider)")
+	}
 	for i, v := range []string{cfg.Issuer, cfg.ClientID, cfg.ClientSecret, cfg.AppURL} {
-		if name := [...]string{"Issuer", "ClientID", "ClientSecret", "AppURL"}[i]; v != "" {
+		if name := [...]string{"Issuer", "ClientID", "ClientSecret", "AppURL (client.Config's RedirectURL)"}[i]; v != "" {
 			return configErr("Config.%s is set with Clients: Setup makes a client from it only when Clients is empty; leave it empty (the client.Config has it)", name)
 		}
+	}
+	if cfg.Store == nil {
+		return configErr("Config.Store is required (Setup keeps sessions in cookies sealed with Keys when it is nil)")
 	}
 	if cfg.Prefix != "" && (!strings.HasPrefix(cfg.Prefix, "/") || !strings.HasSuffix(cfg.Prefix, "/")) {
 		return configErr("Prefix %q must start and end with /", cfg.Prefix)

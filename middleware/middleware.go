@@ -64,6 +64,17 @@ type Auth struct {
 
 // New validates cfg and returns an Auth.
 func New(cfg Config) (*Auth, error) {
+	a, err := build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.warnUnreached()
+	return a, nil
+}
+
+// build is New without its start-up warning, which Setup does not need:
+// it checks the provider itself, and fails.
+func build(cfg Config) (*Auth, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -115,15 +126,20 @@ func New(cfg Config) (*Auth, error) {
 			"With several instances and a provider that rotates refresh tokens, two instances can refresh one session at once and the provider then revokes it (users signed out); " +
 			"give every instance the same redisstore.DenyList (or keep sessions in redisstore.Store)")
 	}
-	if cfg.Logger != nil {
-		for _, c := range clients {
-			if err := providerOf(c.Provider()).DiscoveryError(); err != nil {
-				cfg.Logger.Warn("confidant: the provider could not be reached at start; discovery is retried on first use (Auth.Ready reports it)",
-					"provider", c.Provider().Name(), "err", err)
-			}
+	return a, nil
+}
+
+// warnUnreached logs, at New, a provider whose discovery already failed.
+func (a *Auth) warnUnreached() {
+	if a.cfg.Logger == nil {
+		return
+	}
+	for _, c := range a.clients {
+		if err := providerOf(c.Provider()).DiscoveryError(); err != nil {
+			a.cfg.Logger.Warn("confidant: the provider could not be reached at start; discovery is retried on first use (Auth.Ready reports it)",
+				"provider", c.Provider().Name(), "err", err)
 		}
 	}
-	return a, nil
 }
 
 // flowCipher is the cipher of the flow cookies: from Config.Keys, or the

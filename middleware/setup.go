@@ -15,10 +15,11 @@ import (
 
 // Setup makes an Auth from cfg with what New would need built for it, and
 // checks that the provider answers. It is where an app starts, on any
-// router: with Issuer, ClientID, ClientSecret, AppURL and Keys set, it
-// discovers the provider, registers the app as a client with the redirect
+// router: with Issuer (or Provider), ClientID, ClientSecret, AppURL and
+// Keys set, it discovers the provider, registers the app as a client with the redirect
 // URL AppURL + Prefix + "callback" (default AppURL/auth/callback) and the
-// scopes openid, profile, email and offline_access (for a refresh token),
+// scopes openid, profile, email and offline_access (for a refresh token;
+// a preset's own with Provider),
 // and keeps sessions in encrypted cookies sealed with Keys. Every other
 // field of cfg counts as it does for New. The app mounts the returned Auth
 // (an http.Handler serving sign-in, callback, sign-out and back-channel
@@ -28,9 +29,10 @@ import (
 // r.Any("/auth/*path", gin.WrapH(auth)) with gin.
 //
 // The app grows in the same Config: set Store (redisstore.New) and Setup
-// uses it instead of cookies; set Clients (a preset such as client.Google,
-// several providers, FAPI) and Setup uses them instead of Issuer,
-// ClientID, ClientSecret and AppURL, which must then be empty.
+// uses it instead of cookies; set Clients (several providers, FAPI, PAR,
+// DPoP, …: anything client.Config holds) and Setup uses them instead of
+// Issuer, Provider, ClientID, ClientSecret and AppURL, which must then be
+// empty.
 //
 // Setup returns an error that names the mistake for what is missing or
 // wrong (an empty value, a key that is not 32 bytes, an issuer that cannot
@@ -48,7 +50,7 @@ func Setup(ctx context.Context, cfg Config) (*Auth, error) {
 			return nil, err
 		}
 		cfg.Clients = []*client.Client{c}
-		cfg.Issuer, cfg.ClientID, cfg.ClientSecret, cfg.AppURL = "", "", "", ""
+		cfg.Issuer, cfg.ClientID, cfg.ClientSecret, cfg.AppURL, cfg.Provider = "", "", "", "", nil
 	}
 	if cfg.Store == nil {
 		store, err := session.NewCookieStore(session.CookieConfig{Keys: cfg.Keys, Now: cfg.Now})
@@ -57,7 +59,7 @@ func Setup(ctx context.Context, cfg Config) (*Auth, error) {
 		}
 		cfg.Store, cfg.Keys = store, nil // the flow cookies share its cipher
 	}
-	auth, err := New(cfg)
+	auth, err := build(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -71,10 +73,16 @@ func Setup(ctx context.Context, cfg Config) (*Auth, error) {
 func (cfg *Config) setupMissing() error {
 	var missing []string
 	if len(cfg.Clients) == 0 {
-		for name, v := range map[string]string{"Issuer": cfg.Issuer, "ClientID": cfg.ClientID, "ClientSecret": cfg.ClientSecret, "AppURL": cfg.AppURL} {
+		for name, v := range map[string]string{"ClientID": cfg.ClientID, "ClientSecret": cfg.ClientSecret, "AppURL": cfg.AppURL} {
 			if v == "" {
 				missing = append(missing, name)
 			}
+		}
+		switch {
+		case cfg.Issuer == "" && cfg.Provider == nil:
+			missing = append(missing, "Issuer (or Provider)")
+		case cfg.Issuer != "" && cfg.Provider != nil:
+			return configErr("Setup: Issuer and Provider both set: Provider is the provider (for an issuer with options, client.Discover(ctx, issuer, opts...)); leave Issuer empty")
 		}
 	}
 	if cfg.Store == nil && len(cfg.Keys) == 0 {
@@ -97,11 +105,15 @@ func (cfg *Config) setupClient(ctx context.Context) (*client.Client, error) {
 	if !strings.HasPrefix(prefix, "/") || !strings.HasSuffix(prefix, "/") {
 		return nil, configErr("Prefix %q must start and end with /", prefix)
 	}
-	prov, err := client.Discover(ctx, cfg.Issuer)
-	if err != nil {
-		return nil, err
+	prov, scopes := cfg.Provider, []string{"openid", "profile", "email", "offline_access"}
+	if prov == nil {
+		var err error
+		if prov, err = client.Discover(ctx, cfg.Issuer); err != nil {
+			return nil, err
+		}
+	} else if providerOf(prov).HasScopes() {
+		scopes = nil // the preset's
 	}
 	return client.New(client.Config{Provider: prov, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
-		RedirectURL: app.Scheme + "://" + app.Host + prefix + "callback",
-		Scopes:      []string{"openid", "profile", "email", "offline_access"}, Now: cfg.Now})
+		RedirectURL: app.Scheme + "://" + app.Host + prefix + "callback", Scopes: scopes, Now: cfg.Now})
 }

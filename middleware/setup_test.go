@@ -3,9 +3,11 @@ package middleware_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +81,10 @@ func TestSetup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	named, err := client.Discover(t.Context(), op.Issuer, client.WithName("acme"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	good := middleware.Config{Issuer: op.Issuer, ClientID: id, ClientSecret: secret, AppURL: appURL, Keys: keys}
 	for _, tc := range []struct {
 		name   string
@@ -87,7 +93,12 @@ func TestSetup(t *testing.T) {
 		says   string
 	}{
 		{"nothing set", func(c *middleware.Config) { *c = middleware.Config{} }, fail.MiddlewareConfig,
-			"AppURL, ClientID, ClientSecret, Issuer, Keys"},
+			"AppURL, ClientID, ClientSecret, Issuer (or Provider), Keys"},
+		{"Issuer and Provider", func(c *middleware.Config) { c.Provider = prov }, fail.MiddlewareConfig, "Issuer and Provider both set"},
+		{"a Provider beside Clients", func(cfg *middleware.Config) {
+			cfg.Issuer, cfg.Provider, cfg.Clients = "", prov, []*client.Client{c}
+		}, fail.MiddlewareConfig, "Provider is set with Clients"},
+		{"a provider named by the app", func(c *middleware.Config) { c.Issuer, c.Provider = "", named }, nil, ""},
 		{"a short key", func(c *middleware.Config) { c.Keys = [][]byte{[]byte("short")} }, fail.MiddlewareConfig, "openssl rand -base64 32"},
 		{"AppURL with a path", func(c *middleware.Config) { c.AppURL = appURL + "/auth/callback" }, fail.MiddlewareConfig, "scheme and host"},
 		{"an issuer that is not there", func(c *middleware.Config) { c.Issuer = "http://127.0.0.1:1" }, client.ErrProviderUnavailable, "connection refused"},
@@ -103,5 +114,45 @@ func TestSetup(t *testing.T) {
 		if !errors.Is(err, tc.is) || (tc.is != nil && !strings.Contains(err.Error(), tc.says)) {
 			t.Errorf("%s: %v, want %v saying %q", tc.name, err, tc.is, tc.says)
 		}
+	}
+}
+
+// TestSetupProvider: Setup with a Provider instead of an Issuer (a provider
+// discovered with a name of the app's choosing, which survives a domain
+// move) signs users in under that name, with a refresh token: the scopes
+// are OpenID Connect's and offline_access, as with Issuer, since the
+// provider has none of its own.
+func TestSetupProvider(t *testing.T) {
+	op := confidanttest.NewProvider(t, confidanttest.Options{})
+	srv := httptest.NewUnstartedServer(nil)
+	appURL := "http://" + srv.Listener.Addr().String()
+	id, secret := op.Register(appURL + "/auth/callback")
+	keys, err := session.ParseKeys("kmU4ozbpwBq2t2TbJd5JqzrLPJhDlJ4ROc4X2UmbLxs=")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov, err := client.Discover(t.Context(), op.Issuer, client.WithName("acme"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := middleware.Setup(t.Context(), middleware.Config{Provider: prov, ClientID: id, ClientSecret: secret, AppURL: appURL, Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", auth)
+	mux.Handle("/account", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := middleware.SessionFrom(r.Context())
+		fmt.Fprintf(w, "%s %s %v", s.Provider, s.Subject, slices.Contains(s.Scopes, "offline_access"))
+	})))
+	srv.Config.Handler = mux
+	srv.Start()
+	defer srv.Close()
+	browser := confidanttest.Browser()
+	if resp, err := op.SignIn(browser, appURL+"/account", confidanttest.User{Subject: "test-user"}); err != nil || resp.StatusCode != http.StatusFound {
+		t.Fatalf("sign-in: %v %v", resp, err)
+	}
+	if resp, body := get(t, browser, appURL+"/account"); resp.StatusCode != http.StatusOK || body != "acme test-user true" {
+		t.Errorf("/account: %d %q, want the provider named acme and offline_access granted", resp.StatusCode, body)
 	}
 }
