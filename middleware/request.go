@@ -291,7 +291,8 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request, lenient bool) (st
 	}
 }
 
-// load reads the session. A missing or untrustworthy one is (nil, nil);
+// load reads the session. A missing or untrustworthy one (another app's
+// included) is (nil, nil);
 // tampered reports a cookie that was there but could not be trusted, which
 // the caller deletes.
 func (a *Auth) load(r *http.Request) (s *session.Session, tampered bool, err error) {
@@ -301,6 +302,15 @@ func (a *Auth) load(r *http.Request) (s *session.Session, tampered bool, err err
 	}
 	if errors.Is(err, session.ErrNoSession) {
 		return nil, errors.Is(err, fail.InvalidSession), nil
+	}
+	if errors.Is(err, fail.SealedUnbound) {
+		// Sealed by a store never bound to an app: another app's that
+		// shares the keys, or made before New bound this store
+		// (confidanttest.SignedIn called first). Not this app's session:
+		// not signed in, and deleted; the log says why.
+		a.emit(r.Context(), event.Event{Kind: event.Rejected, Status: http.StatusUnauthorized, Err: err,
+			Attrs: []slog.Attr{slog.String("path", r.URL.Path)}})
+		return nil, true, nil
 	}
 	if errors.Is(err, fail.SessionConfig) {
 		return nil, false, fmt.Errorf("%w: %w", fail.MiddlewareConfig, err)
