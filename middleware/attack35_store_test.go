@@ -166,7 +166,9 @@ func (s *namedStore) Load(r *http.Request) (*session.Session, error) { return s.
 func (s *namedStore) Save(w http.ResponseWriter, r *http.Request, sess *session.Session) error {
 	return s.inner.Save(w, r, sess)
 }
-func (s *namedStore) Delete(w http.ResponseWriter, r *http.Request) error { return s.inner.Delete(w, r) }
+func (s *namedStore) Delete(w http.ResponseWriter, r *http.Request) error {
+	return s.inner.Delete(w, r)
+}
 
 // TestAttack35ForeignCookieNot500: DESIGN says a cookie the app cannot
 // trust is "not signed in", never a 500. App A binds its CookieStore; app B,

@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"errors"
+	"github.com/confidant-go/confidant"
 	"io"
 	"net/http"
 	"strings"
@@ -50,12 +51,21 @@ func TestAttack35AccessTokenResponseNotStored(t *testing.T) {
 // merely signed out gets a 500 instead of a 401.
 func TestAttack35AccessTokenAnonymousOnOptional(t *testing.T) {
 	env := testenv.New(t, testenv.Options{})
-	var got error
+	var got, viaClient error
+	var user *confidant.User
 	env.Mux.Handle("/maybe", env.Auth.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, got = env.Auth.AccessToken(r, "")
+		_, viaClient = env.Auth.HTTPClient(r).Get(env.APISrv.URL + "/orders")
+		user = middleware.UserFrom(r.Context())
 	})))
 	get(t, testenv.Browser(), env.App.URL+"/maybe")
 	if !errors.Is(got, middleware.ErrNotSignedIn) || middleware.StatusCode(got) != http.StatusUnauthorized {
 		t.Errorf("AccessToken for an anonymous request through Optional: %v (status %d), want ErrNotSignedIn (401)", got, middleware.StatusCode(got))
+	}
+	if !errors.Is(viaClient, middleware.ErrNotSignedIn) {
+		t.Errorf("HTTPClient for an anonymous request through Optional: %v, want ErrNotSignedIn (its doc says so)", viaClient)
+	}
+	if user != nil {
+		t.Errorf("UserFrom for an anonymous request: %+v, want nil", user)
 	}
 }

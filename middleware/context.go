@@ -21,7 +21,7 @@ type ctxKey struct{}
 // UserFrom returns the signed-in user of a request that went through
 // Require or Optional, or nil.
 func UserFrom(ctx context.Context) *confidant.User {
-	if st, ok := ctx.Value(ctxKey{}).(*reqSession); ok {
+	if st, ok := ctx.Value(ctxKey{}).(*reqSession); ok && st.orig != nil {
 		return &st.user
 	}
 	return nil
@@ -87,6 +87,7 @@ func (a *Auth) AccessToken(r *http.Request, api string) (*oauth2.Token, error) {
 		return nil, fmt.Errorf("%w: AccessToken(r) in a handler that auth.Require or auth.Optional does not wrap (%s %s): wrap it, e.g. mux.Handle(pattern, auth.Require(h))",
 			fail.MiddlewareConfig, r.Method, netx.ProviderText(r.URL.Path))
 	}
+	st.sw.handedToken()
 	if api == "" {
 		return st.token(r.Context())
 	}
@@ -107,6 +108,13 @@ func (a *Auth) AccessToken(r *http.Request, api string) (*oauth2.Token, error) {
 		return nil, fmt.Errorf("%w: API %q takes tokens of %s, not of %s", fail.APINotAllowed, api, t.provider, s.Provider)
 	}
 	return st.tokenFor(r.Context(), t)
+}
+
+// anonymous puts the state of a request that Optional found not signed in
+// in r's context: AccessToken and HTTPClient then answer ErrNotSignedIn,
+// not a configuration error, and UserFrom nil.
+func anonymous(r *http.Request, st *reqSession) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
 }
 
 // withSession puts the signed-in user and the session state in r's context.

@@ -102,6 +102,9 @@ func (a *Auth) Optional(next http.Handler) http.Handler {
 				return
 			}
 		}
+		if !st.signedIn() {
+			r = anonymous(r, st)
+		}
 		sw.serve(next, r)
 	})
 }

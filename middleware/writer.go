@@ -61,6 +61,16 @@ type sessionWriter struct {
 	saved   bool     // the latest change is a save (not a deletion)
 	placed  []string // the Set-Cookie lines of the latest change
 	inMap   []string // the lines of this writer now in the header map
+	tokened bool     // AccessToken handed the handler a token: no-store, as a cookie
+}
+
+// handedToken marks the response as one that may carry a token the
+// handler was handed (AccessToken): like a session cookie, it is
+// Cache-Control: no-store (RFC 6749 5.1) over the handler's own caching.
+func (w *sessionWriter) handedToken() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.tokened = true
 }
 
 // setPending saves s into the response. It reports false when the response
@@ -102,6 +112,9 @@ func (w *sessionWriter) place(saved bool, write func(http.ResponseWriter)) bool 
 // of those of an earlier one, and marks the response not to be stored.
 // Called with w.mu held, on the goroutine that writes the response.
 func (w *sessionWriter) applyLocked() {
+	if w.tokened {
+		netx.NoStore(w.ResponseWriter.Header())
+	}
 	if len(w.placed) == 0 && len(w.inMap) == 0 {
 		return
 	}
