@@ -10,8 +10,10 @@
 //     Optional around the app's handlers, UserFrom, the bearer client;
 //   - session: the Session a signed-in user has and the encrypted cookie
 //     store (redisstore: the same on Redis, for several instances);
-//   - client: the protocol with one provider (discovery or presets for
-//     Auth0, Google and GitHub), built on golang.org/x/oauth2 and go-oidc;
+//   - client: the protocol with one provider (discovered, or given by
+//     hand), built on golang.org/x/oauth2 and go-oidc; providers: the
+//     presets (Auth0, Google, GitHub, Entra ID, Okta, Keycloak, Cognito,
+//     Apple, GitLab) and their options;
 //   - event: what each step reports, with secrets redacted.
 //
 // The README has a complete program; a handler reads the user with

@@ -218,7 +218,7 @@ func (s *assertionSigner) assertion(clientID, aud string, now time.Time) (string
 // at PAR or revocation, and the endpoint that got it would hold an
 // assertion good at the token endpoint).
 func (c *Client) assertionAudience(ep Endpoints, endpoint string) string {
-	if ep.Issuer == "" || strings.Contains(ep.Issuer, tenantPlaceholder) || c.cfg.Provider.q.assertionAudEndpoint {
+	if ep.Issuer == "" || strings.Contains(ep.Issuer, tenantPlaceholder) || c.cfg.Provider.q.AssertionAudEndpoint {
 		return endpoint
 	}
 	return ep.Issuer

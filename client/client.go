@@ -412,7 +412,7 @@ func (cfg *Config) checkModes(signer *assertionSigner) error {
 	if cfg.RequestObject && !oidc {
 		return fmt.Errorf("%w: RequestObject needs an OpenID Connect provider (its issuer is the request object's aud)", fail.ClientConfig)
 	}
-	cfg.ResponseMode = cmp.Or(cfg.ResponseMode, cfg.Provider.q.responseMode)
+	cfg.ResponseMode = cmp.Or(cfg.ResponseMode, cfg.Provider.q.ResponseMode)
 	switch cfg.ResponseMode {
 	case "query":
 		cfg.ResponseMode = ""
@@ -432,12 +432,12 @@ func (cfg *Config) checkModes(signer *assertionSigner) error {
 func (cfg *Config) setDefaults() {
 	q := &cfg.Provider.q
 	oidc := cfg.Provider.isOIDC()
-	cfg.FetchUserInfo = cfg.FetchUserInfo || q.fetchUserInfo
+	cfg.FetchUserInfo = cfg.FetchUserInfo || q.FetchUserInfo
 	if cfg.LoginParams == nil {
 		if oidc {
 			cfg.LoginParams = []string{"prompt", "login_hint", "max_age", "acr_values", "ui_locales"}
 		}
-		for _, p := range q.loginParams {
+		for _, p := range q.LoginParams {
 			if !slices.Contains(cfg.LoginParams, p) {
 				cfg.LoginParams = append(cfg.LoginParams, p)
 			}
@@ -447,8 +447,8 @@ func (cfg *Config) setDefaults() {
 	}
 	cfg.Scopes = slices.Clone(cfg.Scopes)
 	switch {
-	case len(cfg.Scopes) == 0 && len(q.defaultScopes) > 0:
-		cfg.Scopes = slices.Clone(q.defaultScopes)
+	case len(cfg.Scopes) == 0 && len(q.DefaultScopes) > 0:
+		cfg.Scopes = slices.Clone(q.DefaultScopes)
 	case oidc && len(cfg.Scopes) == 0:
 		cfg.Scopes = []string{"openid", "profile", "email"}
 	case oidc && !slices.Contains(cfg.Scopes, "openid"):
@@ -470,13 +470,13 @@ func (cfg *Config) setDefaults() {
 // configured are the authorization parameters of every sign-in (the
 // provider's, then AuthParams) and the requirement they set on ID tokens.
 func (cfg *Config) configured() (url.Values, requirement, error) {
-	configured := netx.CloneValues(cfg.Provider.q.authParams)
+	configured := netx.CloneValues(cfg.Provider.q.AuthParams)
 	for k, v := range cfg.AuthParams {
 		if !protocolParams[k] && len(v) > 0 {
 			configured[k] = slices.Clone(v)
 		}
 	}
-	required, err := requirementOf(configured, cfg.Provider.q.orgClaims)
+	required, err := requirementOf(configured, cfg.Provider.q.OrgClaims)
 	return configured, required, err
 }
 
@@ -520,8 +520,8 @@ func (c *Client) authStyle(ep Endpoints) AuthStyle {
 	if l := AuthStyle(c.learned.Load()); l != AuthStyleAuto {
 		return l
 	}
-	if q := c.cfg.Provider.q.authStyle; q != AuthStyleAuto {
-		return q
+	if c.cfg.Provider.q.AuthPost {
+		return AuthStylePost
 	}
 	if len(ep.authMethods) == 0 || slices.Contains(ep.authMethods, "client_secret_basic") {
 		return AuthStyleBasic
@@ -564,7 +564,7 @@ func (c *Client) oauth2Config(ep Endpoints, auth AuthStyle) *oauth2.Config {
 		style, secret = oauth2.AuthStyleInParams, ""
 	}
 	scopes := c.cfg.Scopes
-	if c.cfg.Provider.q.offlineAccessType || c.cfg.Provider.q.refreshAlways {
+	if c.cfg.Provider.q.OfflineAccessType || c.cfg.Provider.q.RefreshAlways {
 		scopes = slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return s == "offline_access" })
 	}
 	return &oauth2.Config{

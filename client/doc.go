@@ -2,7 +2,11 @@
 // of a confidential web app: one whose backend keeps a client secret.
 //
 // A Provider describes where the provider's endpoints are: found by OIDC
-// discovery ([Discover]) or given by hand ([NewProvider]). A [Client] binds a
+// discovery ([Discover]), given by hand ([NewProvider], [OAuth2] for plain
+// OAuth 2.0), or a preset of package
+// [github.com/confidant-go/confidant/providers] (Auth0, Google, GitHub,
+// Entra ID, …), which also knows how its provider departs from plain
+// OpenID Connect. A [Client] binds a
 // Provider to the app's registration (client ID, secret, redirect URL) and
 // runs the protocol:
 //

@@ -32,7 +32,7 @@ var (
 	// ErrInvalidIDToken means the ID token failed verification: signature,
 	// algorithm, issuer, audience, azp, expiry, issued-at, nonce, at_hash,
 	// a refreshed one naming another identity, or Google's hosted domain
-	// (WithHostedDomain).
+	// (providers.WithHostedDomain).
 	ErrInvalidIDToken error = fail.InvalidIDToken
 
 	// ErrInvalidResponse means another answer of the provider was refused:

@@ -27,8 +27,8 @@ import (
 
 // Discover finds a provider's endpoints and keys from its issuer URL (here
 // a provider in the process, as confidanttest starts one; in production
-// "https://example.eu.auth0.com/", or client.Auth0, client.Google,
-// client.GitHub). If the provider cannot be reached at start, Discover
+// "https://example.eu.auth0.com/", or providers.Auth0, providers.Google,
+// providers.GitHub). If the provider cannot be reached at start, Discover
 // still succeeds and discovery is retried on first use.
 func ExampleDiscover() {
 	op, err := confidanttest.Start(confidanttest.Options{})

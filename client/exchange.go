@@ -116,7 +116,7 @@ func (c *Client) finish(ctx context.Context, r *resolved, l *Login, tok *oauth2.
 		res.DPoPKey = key
 	}
 	if r.ep.Issuer == "" {
-		load := c.cfg.Provider.q.userLoader
+		load := c.cfg.Provider.q.UserLoader
 		if load == nil {
 			return nil, fmt.Errorf("%w: plain OAuth 2.0 providers need a user loader", fail.NotSupported)
 		}
@@ -155,7 +155,7 @@ func (c *Client) finish(ctx context.Context, r *resolved, l *Login, tok *oauth2.
 	if err != nil {
 		return nil, err
 	}
-	if c.cfg.Provider.q.formUser && res.User.Name == "" {
+	if c.cfg.Provider.q.FormUser && res.User.Name == "" {
 		// Apple's name of a first sign-in: unsigned, so a display name
 		// only, never a claim a requirement could match.
 		res.User.Name = formUserName(formUser)

@@ -42,5 +42,5 @@ func WithMTLSAliases(ep Endpoints, aliases map[string]string) Endpoints {
 // WithRetryInterval sets the shortest time between two discovery attempts
 // after a failure (default 5 seconds).
 func WithRetryInterval(d time.Duration) ProviderOption {
-	return func(o *providerOptions) { o.retryInterval = d }
+	return func(o *providerOptions) { o.RetryInterval = d }
 }

@@ -51,7 +51,7 @@ func checkFAPI(cfg *Config, signer *assertionSigner) error {
 		return refuse("the provider's metadata must come from discovery (Discover or a preset), not be given by hand, and name an issuer")
 	case len(p.cfg.Tenants) > 0 || p.cfg.AnyTenant:
 		return refuse("a multi-tenant issuer template is not allowed: one issuer, matched exactly")
-	case p.q.assertionAudEndpoint && signer != nil:
+	case p.q.AssertionAudEndpoint && signer != nil:
 		return refuse("provider %q wants an endpoint's URL (the token endpoint) as the client assertion's aud; FAPI 2.0 wants the issuer", p.Name())
 	}
 	if cfg.FAPI == fapi2MessageSigning && signer == nil {

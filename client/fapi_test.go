@@ -19,6 +19,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/fail"
+	"github.com/confidant-go/confidant/providers"
 )
 
 // TestFAPIRefusals: the FAPI 2.0 profile refuses at New each setting it
@@ -27,11 +28,11 @@ import (
 func TestFAPIRefusals(t *testing.T) {
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	rs, _ := rsa.GenerateKey(rand.Reader, 2048)
-	discovered, _ := client.Keycloak("https://sso.example.com", "r") // discovered on first use: no request here
+	discovered, _ := providers.Keycloak("https://sso.example.com", "r") // discovered on first use: no request here
 	byHand, _ := client.NewProvider("p", client.Endpoints{Issuer: "https://p.example", AuthURL: "https://p.example/a", TokenURL: "https://p.example/t",
 		JWKSURL: "https://p.example/k"})
-	tenants, _ := client.Discover(context.Background(), "http://127.0.0.1:1", client.WithTenants("t1"))
-	entra, _ := client.Entra("72f988bf-86f1-41af-91ab-2d7cd011db47")
+	tenants, _ := client.Discover(context.Background(), "http://127.0.0.1:1", providers.WithTenants("t1"))
+	entra, _ := providers.Entra("72f988bf-86f1-41af-91ab-2d7cd011db47")
 	good := func() client.Config {
 		return client.Config{Provider: discovered, ClientID: "c", RedirectURL: "https://app.example/auth/callback",
 			PrivateKey: &client.PrivateKey{Key: ec}, DPoP: true, FAPI: "2.0"}
@@ -93,8 +94,8 @@ func TestFAPIRefusals(t *testing.T) {
 func TestClientCertificate(t *testing.T) {
 	cert := selfSigned(t)
 	otherKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	discovered, _ := client.Keycloak("https://sso.example.com", "r")
-	ownTransport, _ := client.Keycloak("https://sso.example.com", "r", client.WithHTTPClient(&http.Client{Transport: roundTripFunc(nil)}))
+	discovered, _ := providers.Keycloak("https://sso.example.com", "r")
+	ownTransport, _ := providers.Keycloak("https://sso.example.com", "r", client.WithHTTPClient(&http.Client{Transport: roundTripFunc(nil)}))
 	base := func() client.Config {
 		c := cert
 		return client.Config{Provider: discovered, ClientID: "c", RedirectURL: "https://app.example/auth/callback", ClientCertificate: &c}

@@ -75,14 +75,14 @@ func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error)
 	params := mergeParams(c.configured, extra)
 	if slices.Contains(c.cfg.Scopes, "offline_access") {
 		switch {
-		case c.cfg.Provider.q.offlineAccessType:
+		case c.cfg.Provider.q.OfflineAccessType:
 			if !params.Has("access_type") {
 				params.Set("access_type", "offline")
 			}
 			if !params.Has("prompt") {
 				params.Set("prompt", "consent")
 			}
-		case ep.Issuer != "" && !c.cfg.Provider.q.noOfflineConsent && !params.Has("prompt"):
+		case ep.Issuer != "" && !c.cfg.Provider.q.NoOfflineConsent && !params.Has("prompt"):
 			// OpenID Connect Core 11: a provider grants offline_access
 			// only with prompt=consent, and strict ones drop it
 			// otherwise. A prompt the app or this attempt chose wins.
@@ -110,7 +110,7 @@ func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error)
 	for _, sc := range strings.Fields(strings.Join(extra["scope"], " ")) {
 		// Scopes are only added to (the APIs' whose tokens come from
 		// the refresh grant, RFC 8707 2.1), never taken away.
-		if !slices.Contains(oc.Scopes, sc) && !(sc == "offline_access" && (c.cfg.Provider.q.offlineAccessType || c.cfg.Provider.q.refreshAlways)) {
+		if !slices.Contains(oc.Scopes, sc) && !(sc == "offline_access" && (c.cfg.Provider.q.OfflineAccessType || c.cfg.Provider.q.RefreshAlways)) {
 			oc.Scopes = append(oc.Scopes, sc)
 		}
 	}

@@ -11,9 +11,6 @@ import (
 	"github.com/confidant-go/confidant/internal/fail"
 )
 
-// userLoader loads the signed-in user from a plain OAuth 2.0 provider.
-type userLoader = func(ctx context.Context, hc *http.Client, tok *oauth2.Token) (confidant.User, error)
-
 // OAuth2 returns a plain OAuth 2.0 provider (no ID token): endpoints by hand
 // and load, which loads the signed-in user with the access token: hc sends
 // tok as a Bearer header; User.Subject must be stable (an ID, not a
@@ -23,10 +20,10 @@ func OAuth2(name string, authURL, tokenURL string, load func(ctx context.Context
 		return nil, fmt.Errorf("%w: provider %q needs a function that loads the user", fail.ClientConfig, name)
 	}
 	o := applyOptions(opts)
-	p, err := NewProvider(name, Endpoints{AuthURL: authURL, TokenURL: tokenURL}, WithHTTPClient(o.hc))
+	p, err := NewProvider(name, Endpoints{AuthURL: authURL, TokenURL: tokenURL}, WithHTTPClient(o.HTTPClient))
 	if err != nil {
 		return nil, err
 	}
-	p.q.userLoader = load
+	p.q.UserLoader = load
 	return p, nil
 }

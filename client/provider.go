@@ -15,6 +15,7 @@ import (
 
 	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
+	"github.com/confidant-go/confidant/internal/preset"
 )
 
 // Endpoints are a provider's URLs. For an OpenID Connect provider, Issuer and
@@ -44,24 +45,8 @@ type Endpoints struct {
 }
 
 // discoveryConfig is how a provider is discovered (from Discover's
-// options).
-type discoveryConfig struct {
-	// Issuer is the provider's issuer URL. The discovery document must
-	// name exactly this issuer.
-	Issuer string
-	// Name is how the provider is called in sessions, logs and errors.
-	// Default: the issuer's host name.
-	Name string
-	// HTTPClient is used for every request to the provider. Default: a
-	// client with a 10 second timeout.
-	HTTPClient *http.Client
-	// RetryInterval is the shortest time between two discovery attempts
-	// after a failure. Default: 5 seconds.
-	RetryInterval time.Duration
-	// Tenants, AnyTenant: see WithTenants.
-	Tenants   []string
-	AnyTenant bool
-}
+// options, or a preset's).
+type discoveryConfig = preset.Discovery
 
 // Provider is an OAuth 2.0 / OpenID Connect provider: its endpoints and, for
 // OIDC, its signing keys. A Provider made by Discover may not know its
@@ -112,18 +97,18 @@ var defaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
 //
 // A multi-tenant provider's discovery (Microsoft Entra ID's /common/v2.0)
 // names an issuer template, https://login.microsoftonline.com/{tenantid}/v2.0:
-// Discover refuses it unless WithTenants names the tenants the app accepts
-// (or WithAnyTenant accepts every one).
+// Discover refuses it unless providers.WithTenants names the tenants the
+// app accepts (or providers.WithAnyTenant accepts every one).
 //
 // An issuer on plain http that is not a loopback host is discovered on
 // first use, once a Client allowed it (Config.AllowInsecureHTTP).
 //
 // Options: WithName, WithHTTPClient,
-// WithTenants, WithAnyTenant.
+// providers.WithTenants, providers.WithAnyTenant.
 func Discover(ctx context.Context, issuer string, opts ...ProviderOption) (*Provider, error) {
 	o := applyOptions(opts)
-	p, err := lazyProvider(discoveryConfig{Issuer: issuer, Name: o.name, HTTPClient: o.hc,
-		RetryInterval: o.retryInterval, Tenants: o.tenants, AnyTenant: o.anyTenant})
+	p, err := lazyProvider(discoveryConfig{Issuer: issuer, Name: o.Name, HTTPClient: o.HTTPClient,
+		RetryInterval: o.RetryInterval, Tenants: o.Tenants, AnyTenant: o.AnyTenant})
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +172,7 @@ func NewProvider(name string, ep Endpoints, opts ...ProviderOption) (*Provider, 
 		}
 		slices.Sort(ep.signingAlgs)
 	}
-	hc := applyOptions(opts).hc
+	hc := applyOptions(opts).HTTPClient
 	if hc == nil {
 		hc = defaultHTTPClient
 	}
@@ -331,7 +316,7 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 	var tt *tenants
 	if errors.As(err, &mismatch) && strings.Count(mismatch.Discovered, tenantPlaceholder) == 1 {
 		if len(p.cfg.Tenants) == 0 && !p.cfg.AnyTenant {
-			return nil, fmt.Errorf("%w: %s names the multi-tenant issuer %q: name the tenants the app accepts with client.WithTenants (or client.WithAnyTenant)",
+			return nil, fmt.Errorf("%w: %s names the multi-tenant issuer %q: name the tenants the app accepts with providers.WithTenants (or providers.WithAnyTenant)",
 				fail.Discovery, p.cfg.Issuer, mismatch.Discovered)
 		}
 		// Each ID token's iss is the template with its own tid, which
@@ -408,7 +393,7 @@ const entraV1Host = "sts.windows.net"
 // a choice, made once at start, with the fix.
 func entraV1(kind error, configured string, v1 *url.URL) error {
 	tid := netx.ProviderText(strings.Trim(v1.Path, "/"))
-	return fmt.Errorf("%w: %s is Microsoft Entra ID's v1.0 endpoint (issuer %q), which confidant does not use: set the issuer to https://login.microsoftonline.com/%s/v2.0, or use client.Entra(%q)",
+	return fmt.Errorf("%w: %s is Microsoft Entra ID's v1.0 endpoint (issuer %q), which confidant does not use: set the issuer to https://login.microsoftonline.com/%s/v2.0, or use providers.Entra(%q)",
 		kind, configured, netx.ProviderText(v1.String()), tid, tid)
 }
 
@@ -461,7 +446,7 @@ func (t *tenants) check(iss string, claims map[string]any) error {
 	case tid == "":
 		return errors.New("no tid from a multi-tenant provider")
 	case !ok:
-		return fmt.Errorf("tenant %q is not one the app accepts (client.WithTenants)", netx.ProviderText(tid))
+		return fmt.Errorf("tenant %q is not one the app accepts (providers.WithTenants)", netx.ProviderText(tid))
 	case iss != want:
 		return fmt.Errorf("iss %q is not tenant %q's issuer", netx.ProviderText(iss), netx.ProviderText(tid))
 	}
@@ -484,7 +469,7 @@ func (t *tenants) issuerOf(iss string) bool {
 
 // hasIssuer reports whether iss is the provider's issuer: the one issuer
 // it was discovered with or, for a multi-tenant issuer template
-// (WithTenants, WithAnyTenant), the issuer of a tenant the app accepts,
+// (providers.WithTenants, providers.WithAnyTenant), the issuer of a tenant the app accepts,
 // as sign-in accepts it. It chooses the provider that must verify a token
 // by the token's iss, before any key is fetched; the verification then
 // holds the iss to the token's own tid. A provider with tenants that has

@@ -102,7 +102,7 @@ func (c *Client) redeem(ctx context.Context, r *resolved, refreshToken string, e
 	}
 	if err != nil {
 		var te *TokenError
-		if errors.As(err, &te) && (te.Code == "invalid_grant" || slices.Contains(c.cfg.Provider.q.revokedCodes, te.Code)) {
+		if errors.As(err, &te) && (te.Code == "invalid_grant" || slices.Contains(c.cfg.Provider.q.RevokedCodes, te.Code)) {
 			return nil, fmt.Errorf("%w: %w", fail.RefreshRevoked, err)
 		}
 		return nil, err
@@ -131,7 +131,7 @@ func (c *Client) refreshFor(ctx context.Context, refreshToken string, key *ecdsa
 	}
 	extra := url.Values{}
 	if resource != "" {
-		if c.cfg.Provider.q.noOfflineConsent { // Auth0 names APIs by audience
+		if c.cfg.Provider.q.NoOfflineConsent { // Auth0 names APIs by audience
 			extra.Set("audience", resource)
 		} else {
 			extra.Set("resource", resource)
@@ -253,7 +253,7 @@ func (c *Client) renewUser(ctx context.Context, r *resolved, res *Result, prev p
 	)
 	switch {
 	case r.ep.Issuer == "":
-		load := c.cfg.Provider.q.userLoader
+		load := c.cfg.Provider.q.UserLoader
 		if load == nil {
 			return nil
 		}
@@ -372,7 +372,7 @@ func (c *Client) ClientCredentials(ctx context.Context, resource string, scopes 
 	cc := clientcredentials.Config{ClientID: oc.ClientID, ClientSecret: oc.ClientSecret, TokenURL: oc.Endpoint.TokenURL,
 		Scopes: scopes, AuthStyle: oc.Endpoint.AuthStyle, EndpointParams: url.Values{}}
 	if resource != "" {
-		if c.cfg.Provider.q.noOfflineConsent { // Auth0 names APIs by audience
+		if c.cfg.Provider.q.NoOfflineConsent { // Auth0 names APIs by audience
 			cc.EndpointParams.Set("audience", resource)
 		} else {
 			cc.EndpointParams.Set("resource", resource)
@@ -408,7 +408,7 @@ func (c *Client) ExchangeToken(ctx context.Context, subjectToken, resource strin
 		"subject_token_type":   {"urn:ietf:params:oauth:token-type:access_token"},
 		"requested_token_type": {"urn:ietf:params:oauth:token-type:access_token"}}
 	if resource != "" {
-		if c.cfg.Provider.q.noOfflineConsent {
+		if c.cfg.Provider.q.NoOfflineConsent {
 			form.Set("audience", resource)
 		} else {
 			form.Set("resource", resource)

@@ -41,8 +41,8 @@ func (c *Client) revoke(ctx context.Context, token, hint string) error {
 // (callers that only want best effort can ignore that error), ErrNoToken
 // for an empty Token.
 func (c *Client) Revoke(ctx context.Context, tok *oauth2.Token) error {
-	if f := c.cfg.Provider.q.revoke; f != nil {
-		return f(ctx, c, tok)
+	if f := c.cfg.Provider.q.Revoke; f != nil {
+		return f(ctx, c.hc, c.cfg.ClientID, c.secretFor(ctx), tok)
 	}
 	if tok.RefreshToken != "" {
 		return c.revoke(ctx, tok.RefreshToken, "refresh_token")
@@ -64,8 +64,8 @@ func (c *Client) LogoutURL(ctx context.Context, idTokenHint, postLogoutRedirect 
 		return "", err
 	}
 	if ep.EndSessionURL == "" {
-		if f := c.cfg.Provider.q.logoutFallback; f != nil {
-			return f(ep, c.cfg.ClientID, postLogoutRedirect), nil
+		if f := c.cfg.Provider.q.LogoutFallback; f != nil {
+			return f(ep.AuthURL, c.cfg.ClientID, postLogoutRedirect), nil
 		}
 		return "", nil
 	}

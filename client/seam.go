@@ -11,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/preset"
 	"github.com/confidant-go/confidant/internal/seam"
 	"github.com/confidant-go/confidant/internal/sink"
 )
@@ -131,3 +132,19 @@ func (p *providerPlumbing) Discovered(ctx context.Context) (seam.Discovered, err
 	return seam.Discovered{RequirePAR: ep.requirePAR, ResponseIss: ep.responseIss, AuthMethods: slices.Clone(ep.authMethods),
 		SigningAlgs: slices.Clone(ep.signingAlgs), MTLSAliases: ep.mtlsAliases}, nil
 }
+
+// Preset returns a provider discovered on first use that departs from
+// plain OIDC as q says: a preset of package providers, which finds this
+// method through seam.Of((*client.Provider)(nil)) (p may be nil).
+func (*providerPlumbing) Preset(d preset.Discovery, q preset.Quirks) (*Provider, error) {
+	p, err := lazyProvider(d)
+	if err != nil {
+		return nil, err
+	}
+	p.q = q
+	return p, nil
+}
+
+// SetQuirks gives a provider just made by NewProvider a preset's quirks
+// (GitHub's); never called on a provider in use.
+func (p *providerPlumbing) SetQuirks(q preset.Quirks) { p.q = q }

@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
+	"github.com/confidant-go/confidant/providers"
 )
 
 // TestTenantRefresh: a session of a multi-tenant provider refreshes within
@@ -29,7 +29,7 @@ func TestTenantRefresh(t *testing.T) {
 		b: {{ID: "ub", Username: "ub", Password: "pw", Name: "B"}}}
 	hosts := &emulate.Hosts{}
 	e := emulate.NewEntra(t, hosts, nil, []string{a, b}, users, []devprovider.Client{{ID: "multi", Secret: "s", Redirects: []string{redirect}}})
-	prov, err := client.Discover(context.Background(), "https://login.microsoftonline.com/common/v2.0", client.WithTenants(a, b),
+	prov, err := client.Discover(context.Background(), "https://login.microsoftonline.com/common/v2.0", providers.WithTenants(a, b),
 		client.WithHTTPClient(hosts.Client()))
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func TestTenantRefreshKeepsIssuer(t *testing.T) {
 	users := map[string][]devprovider.User{a: {same}, b: {same}}
 	hosts := &emulate.Hosts{}
 	e := emulate.NewEntra(t, hosts, nil, []string{a, b}, users, []devprovider.Client{{ID: "multi", Secret: "s", Redirects: []string{redirect}}})
-	prov, err := client.Discover(t.Context(), "https://login.microsoftonline.com/common/v2.0", client.WithTenants(a, b),
+	prov, err := client.Discover(t.Context(), "https://login.microsoftonline.com/common/v2.0", providers.WithTenants(a, b),
 		client.WithHTTPClient(hosts.Client()))
 	if err != nil {
 		t.Fatal(err)
@@ -135,36 +135,6 @@ func TestTenantRefreshKeepsIssuer(t *testing.T) {
 	r, err := client.RefreshWith(c, t.Context(), ra.Token.RefreshToken, client.Previous{Issuer: ra.Issuer, Subject: same.ID})
 	if err != nil || r.Issuer != ra.Issuer {
 		t.Errorf("a refresh within the tenant: %v", err)
-	}
-}
-
-// TestEntraIDOf: the Entra key is read from verified claims whose iss is
-// the tid's v2.0 issuer; the same claims from another provider's issuer, a
-// v1.0 issuer or another tenant's are not an Entra key.
-func TestEntraIDOf(t *testing.T) {
-	const tid = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-	user := func(claims string) *confidant.User {
-		return &confidant.User{Provider: "entra", Subject: "s", Claims: json.RawMessage(claims)}
-	}
-	id, ok := client.EntraIDOf(user(`{"iss":"https://login.microsoftonline.com/` + tid + `/v2.0","tid":"` + tid + `","oid":"o-1"}`))
-	if !ok || id != (client.EntraID{Tenant: tid, Object: "o-1"}) || id.String() != tid+"/o-1" {
-		t.Errorf("EntraIDOf = %v, %v", id, ok)
-	}
-	for name, claims := range map[string]string{
-		"another provider":   `{"iss":"https://sso.example.com/realms/x","tid":"` + tid + `","oid":"o-1"}`,
-		"http":               `{"iss":"http://login.microsoftonline.com/` + tid + `/v2.0","tid":"` + tid + `","oid":"o-1"}`,
-		"v1.0 issuer":        `{"iss":"https://sts.windows.net/` + tid + `/","tid":"` + tid + `","oid":"o-1"}`,
-		"another tenant":     `{"iss":"https://login.microsoftonline.com/11111111-1111-1111-1111-111111111111/v2.0","tid":"` + tid + `","oid":"o-1"}`,
-		"no oid":             `{"iss":"https://login.microsoftonline.com/` + tid + `/v2.0","tid":"` + tid + `"}`,
-		"no claims":          ``,
-		"claims not decoded": `{"iss":1}`,
-	} {
-		if id, ok := client.EntraIDOf(user(claims)); ok {
-			t.Errorf("%s: EntraIDOf = %v, want none", name, id)
-		}
-	}
-	if _, ok := client.EntraIDOf(nil); ok {
-		t.Error("EntraIDOf(nil) reported a key")
 	}
 }
 
@@ -242,9 +212,9 @@ func TestTenantIssuers(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			hosts := &emulate.Hosts{}
 			e := emulate.NewEntra(t, hosts, nil, []string{a, b, c}, users, []devprovider.Client{{ID: "multi", Secret: "s", Redirects: []string{redirect}}})
-			opt := client.WithTenants(a, b)
+			opt := providers.WithTenants(a, b)
 			if mode == "WithAnyTenant" {
-				opt = client.WithAnyTenant()
+				opt = providers.WithAnyTenant()
 			}
 			prov, err := client.Discover(t.Context(), "https://login.microsoftonline.com/common/v2.0", opt, client.WithHTTPClient(hosts.Client()))
 			if err != nil {

@@ -51,7 +51,7 @@ func (c *Client) verifyIDToken(ctx context.Context, r *resolved, raw, accessToke
 	if azp != "" && azp != c.cfg.ClientID {
 		return nil, nil, fmt.Errorf("%w: azp %q is not the client ID", ErrInvalidIDToken, azp)
 	}
-	if len(idt.Audience) > 1 && azp == "" && !c.cfg.Provider.q.multiAudNoAZP {
+	if len(idt.Audience) > 1 && azp == "" && !c.cfg.Provider.q.MultiAudNoAZP {
 		return nil, nil, fmt.Errorf("%w: several audiences and no azp", ErrInvalidIDToken)
 	}
 	now := c.cfg.Now()
@@ -70,7 +70,7 @@ func (c *Client) verifyIDToken(ctx context.Context, r *resolved, raw, accessToke
 	if nonce != "" && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
 		return nil, nil, fail.NonceMismatch
 	}
-	if hd := c.cfg.Provider.q.hostedDomain; hd != "" {
+	if hd := c.cfg.Provider.q.HostedDomain; hd != "" {
 		if got, _ := claims["hd"].(string); got != hd {
 			return nil, nil, fail.HostedDomain
 		}

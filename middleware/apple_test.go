@@ -15,12 +15,13 @@ import (
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/providers"
 )
 
 var appleUser = emulate.AppleUser{User: devprovider.User{ID: "001234.abcdef.0987", Username: "ada@privaterelay.appleid.com",
 	Password: "pw", Email: "ada@privaterelay.appleid.com"}, First: "Ada", Last: "Lovelace"}
 
-// TestApplePreset: client.Apple with a SecretJWT, configured as the README
+// TestApplePreset: providers.Apple with a SecretJWT, configured as the README
 // says, signs in through Apple's form_post (re-submitted from the app's
 // origin), takes the user's name from the first sign-in's user field and
 // keeps it across a refresh; a second sign-in, which carries no name, still
@@ -33,7 +34,7 @@ func TestApplePreset(t *testing.T) {
 	app := testenv.NewApp(t, nil, func(appURL string) middleware.Config {
 		apple = emulate.NewApple(t, hosts, clock.Now, "com.example.web", appURL+"/auth/callback", key.Public(), "ABC123DEFG", "DEF123GHIJ",
 			[]emulate.AppleUser{appleUser})
-		prov, err := client.Apple(client.WithHTTPClient(hosts.Client()))
+		prov, err := providers.Apple(client.WithHTTPClient(hosts.Client()))
 		if err != nil {
 			t.Fatal(err)
 		}

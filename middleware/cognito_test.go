@@ -13,9 +13,10 @@ import (
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/providers"
 )
 
-// TestCognitoPreset: client.Cognito(region, pool) discovers at the issuer
+// TestCognitoPreset: providers.Cognito(region, pool) discovers at the issuer
 // on cognito-idp while signing in on the pool's hosted domain;
 // cognito:groups decides a requirement; a refresh keeps the refresh token
 // Cognito does not rotate; sign-out goes to the domain's
@@ -29,7 +30,7 @@ func TestCognitoPreset(t *testing.T) {
 	app := testenv.NewApp(t, nil, func(appURL string) middleware.Config {
 		cg = emulate.NewCognito(t, hosts, "eu-west-1", "eu-west-1_AbCdEf123", "acme", clock.Now, []devprovider.Client{{ID: "cog-app",
 			Secret: "cog-secret", Redirects: []string{appURL + "/auth/callback"}, PostLogoutRedirects: []string{appURL + "/"}}}, []devprovider.User{user})
-		prov, err := client.Cognito("eu-west-1", "eu-west-1_AbCdEf123", client.WithHTTPClient(hosts.Client()))
+		prov, err := providers.Cognito("eu-west-1", "eu-west-1_AbCdEf123", client.WithHTTPClient(hosts.Client()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +74,7 @@ func TestCognitoPreset(t *testing.T) {
 	if resp, _ := get(t, hc, loc.String()); resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), app.URL+"/") {
 		t.Errorf("Cognito's logout: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if _, err := client.Cognito("eu-west-1", "not-a-pool"); err == nil {
+	if _, err := providers.Cognito("eu-west-1", "not-a-pool"); err == nil {
 		t.Error("a malformed pool ID accepted")
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/providers"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -110,7 +111,7 @@ func (s *entraSetup) session(t *testing.T, hc *http.Client) *session.Session {
 // app that names no tenant does not start, told how to fix it.
 func TestEntraTenants(t *testing.T) {
 	t.Run("accepted tenants only", func(t *testing.T) {
-		s := newEntra(t, client.WithTenants(contoso, personal))
+		s := newEntra(t, providers.WithTenants(contoso, personal))
 		for _, tid := range []string{contoso, personal} {
 			hc := testenv.BrowserVia(s.hosts)
 			if resp := s.signIn(t, hc, tid); resp.StatusCode != http.StatusFound {
@@ -123,7 +124,7 @@ func TestEntraTenants(t *testing.T) {
 			// The key the README tells apps to use.
 			var u confidant.User
 			json.Unmarshal([]byte(body), &u)
-			if id, ok := client.EntraIDOf(&u); !ok || id.Tenant != tid || id.Object != "oid-"+entraUsers[tid][0].ID {
+			if id, ok := providers.EntraIDOf(&u); !ok || id.Tenant != tid || id.Object != "oid-"+entraUsers[tid][0].ID {
 				t.Errorf("tenant %s: EntraIDOf = %v, %v", tid, id, ok)
 			}
 
@@ -149,7 +150,7 @@ func TestEntraTenants(t *testing.T) {
 			}
 			var ru confidant.User
 			json.Unmarshal([]byte(body), &ru)
-			if id, ok := client.EntraIDOf(&ru); !ok || id.Tenant != tid {
+			if id, ok := providers.EntraIDOf(&ru); !ok || id.Tenant != tid {
 				t.Errorf("tenant %s: after the refresh, EntraIDOf = %v, %v", tid, id, ok)
 			}
 		}
@@ -165,7 +166,7 @@ func TestEntraTenants(t *testing.T) {
 		}
 	})
 	t.Run("any tenant", func(t *testing.T) {
-		s := newEntra(t, client.WithAnyTenant())
+		s := newEntra(t, providers.WithAnyTenant())
 		hc := testenv.BrowserVia(s.hosts)
 		if resp := s.signIn(t, hc, fabrikam); resp.StatusCode != http.StatusFound {
 			t.Fatalf("callback %d", resp.StatusCode)
@@ -188,7 +189,7 @@ func TestEntraTenants(t *testing.T) {
 // issuer (https://sts.windows.net/TID/) is refused, by choice: confidant
 // takes v2.0 tokens only, and says so at start (client's TestEntraV1Refused).
 func TestEntraV1Token(t *testing.T) {
-	s := newEntra(t, client.WithTenants(contoso))
+	s := newEntra(t, providers.WithTenants(contoso))
 	s.e.AddV1Tenant(t, s.hosts, contoso, entraUsers[contoso], []devprovider.Client{{ID: "multi-app", Secret: "multi-secret",
 		Redirects: []string{s.app.URL + "/auth/callback"}}})
 	s.e.SetHome("v1:" + contoso)
@@ -221,7 +222,7 @@ func TestEntraIssuerOfAnotherTenant(t *testing.T) {
 	app := testenv.NewApp(t, nil, func(appURL string) middleware.Config {
 		e = emulate.NewEntra(t, hosts, nil, []string{contoso, fabrikam}, users, []devprovider.Client{{ID: "multi-app",
 			Secret: "multi-secret", Redirects: []string{appURL + "/auth/callback"}}})
-		prov, err := client.Discover(t.Context(), "https://login.microsoftonline.com/common/v2.0", client.WithTenants(contoso),
+		prov, err := client.Discover(t.Context(), "https://login.microsoftonline.com/common/v2.0", providers.WithTenants(contoso),
 			client.WithHTTPClient(hosts.Client()))
 		if err != nil {
 			t.Fatal(err)
@@ -251,7 +252,7 @@ func TestEntraIssuerOfAnotherTenant(t *testing.T) {
 
 }
 
-// TestEntraPreset: client.Entra for the app's own tenant signs its users
+// TestEntraPreset: providers.Entra for the app's own tenant signs its users
 // in under the stable name "entra"; a user in more than 200 groups (no
 // groups claim, a pointer to Microsoft Graph instead) is refused by a
 // groups requirement with fail.DistributedClaim, never as "not a member";
@@ -271,7 +272,7 @@ func TestEntraPreset(t *testing.T) {
 	app := testenv.NewApp(t, nil, func(appURL string) middleware.Config {
 		e = emulate.NewEntra(t, hosts, nil, []string{contoso}, users, []devprovider.Client{{ID: "app", Secret: "secret",
 			Redirects: []string{appURL + "/auth/callback"}, PostLogoutRedirects: []string{appURL + "/"}}})
-		prov, err := client.Entra(contoso, client.WithHTTPClient(hosts.Client()))
+		prov, err := providers.Entra(contoso, client.WithHTTPClient(hosts.Client()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -329,11 +330,11 @@ func TestEntraPreset(t *testing.T) {
 		}
 	}
 	for _, tenant := range []string{"organizations", "common", "contoso.onmicrosoft.com", ""} {
-		if _, err := client.Entra(tenant); !errors.Is(err, fail.ClientConfig) {
+		if _, err := providers.Entra(tenant); !errors.Is(err, fail.ClientConfig) {
 			t.Errorf("Entra(%q) without tenants: %v, want fail.MiddlewareConfig", tenant, err)
 		}
 	}
-	if _, err := client.Entra("organizations", client.WithTenants(contoso)); err != nil {
+	if _, err := providers.Entra("organizations", providers.WithTenants(contoso)); err != nil {
 		t.Errorf("Entra(organizations) with a tenant: %v", err)
 	}
 }
@@ -363,7 +364,7 @@ func TestEntraCertificate(t *testing.T) {
 				e = emulate.NewEntra(t, hosts, nil, []string{contoso}, users, []devprovider.Client{{ID: "app", Secret: "registered",
 					Redirects: []string{appURL + "/auth/callback"}}})
 				e.Certs["app"] = cert
-				prov, err := client.Entra(contoso, client.WithHTTPClient(hosts.Client()))
+				prov, err := providers.Entra(contoso, client.WithHTTPClient(hosts.Client()))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -392,7 +393,7 @@ func TestEntraCertificate(t *testing.T) {
 		})
 	}
 	other, _ := rsa.GenerateKey(rand.Reader, 2048)
-	prov, _ := client.Entra(contoso)
+	prov, _ := providers.Entra(contoso)
 	if _, err := client.New(client.Config{Provider: prov, ClientID: "app", PrivateKey: &client.PrivateKey{Key: other, Cert: cert},
 		RedirectURL: "https://app.example.com/auth/callback"}); !errors.Is(err, fail.ClientConfig) {
 		t.Errorf("a certificate of another key: %v, want ErrConfig", err)
@@ -419,7 +420,7 @@ func (l *eventLog) lastRejected() error {
 // tokens whose iss merely looks like an accepted tenant's, are refused
 // (400, ErrInvalidLogoutToken) and end nothing.
 func TestEntraBackchannelLogout(t *testing.T) {
-	s := newEntra(t, client.WithTenants(contoso, personal))
+	s := newEntra(t, providers.WithTenants(contoso, personal))
 	s.e.Tenants[personal].SetTokenHook(func(resp map[string]any) {
 		// Bob's provider session has a sid, which his ID token carries.
 		if raw, ok := resp["id_token"].(string); ok {

@@ -13,6 +13,7 @@ import (
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/providers"
 )
 
 type githubSetup struct {
@@ -41,9 +42,9 @@ func newGitHubOn(t *testing.T, clock *testenv.Clock, secret, enterprise string, 
 		}
 		opts := []client.ProviderOption{client.WithHTTPClient(hosts.Client())}
 		if enterprise != "" {
-			opts = append(opts, client.WithBaseURL("https://"+enterprise))
+			opts = append(opts, providers.WithBaseURL("https://"+enterprise))
 		}
-		prov, err := client.GitHub(opts...)
+		prov, err := providers.GitHub(opts...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,9 +13,10 @@ import (
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/providers"
 )
 
-// TestGitLabPreset: client.GitLab configured as the README says (with
+// TestGitLabPreset: providers.GitLab configured as the README says (with
 // offline_access asked for, as for other providers): sign-in; groups from
 // userinfo open a groups requirement; with the two-minute ID token long
 // expired but the two-hour access token good, requests go on without a
@@ -29,7 +30,7 @@ func TestGitLabPreset(t *testing.T) {
 	app := testenv.NewApp(t, nil, func(appURL string) middleware.Config {
 		g = emulate.NewGitLab(t, hosts, clock.Now, []devprovider.Client{{ID: "gl-app", Secret: "gl-secret",
 			Redirects: []string{appURL + "/auth/callback"}}}, []devprovider.User{user})
-		prov, err := client.GitLab(client.WithHTTPClient(hosts.Client()))
+		prov, err := providers.GitLab(client.WithHTTPClient(hosts.Client()))
 		if err != nil {
 			t.Fatal(err)
 		}

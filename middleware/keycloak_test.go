@@ -13,9 +13,10 @@ import (
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/providers"
 )
 
-// TestKeycloakPreset: client.Keycloak(base, realm) signs a realm's users in;
+// TestKeycloakPreset: providers.Keycloak(base, realm) signs a realm's users in;
 // realm and client roles (realm_access.roles, resource_access.app.roles)
 // decide requirements by their paths; sign-out reaches Keycloak's logout
 // endpoint as Keycloak 18 wants it (id_token_hint, client_id,
@@ -34,7 +35,7 @@ func TestKeycloakPreset(t *testing.T) {
 	app := testenv.NewApp(t, nil, func(appURL string) middleware.Config {
 		k = emulate.NewKeycloak(t, hosts, "sso.example.com", "acme", clock.Now, []devprovider.Client{{ID: "app", Secret: "kc-secret",
 			Redirects: []string{appURL + "/auth/callback"}, PostLogoutRedirects: []string{appURL + "/"}}}, []devprovider.User{admin, viewer})
-		prov, err := client.Keycloak("https://sso.example.com", "acme", client.WithHTTPClient(hosts.Client()))
+		prov, err := providers.Keycloak("https://sso.example.com", "acme", client.WithHTTPClient(hosts.Client()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +102,7 @@ func TestKeycloakPreset(t *testing.T) {
 			t.Errorf("Keycloak's logout answered %d", resp.StatusCode)
 		}
 	}
-	if _, err := client.Keycloak("https://sso.example.com", ""); err == nil {
+	if _, err := providers.Keycloak("https://sso.example.com", ""); err == nil {
 		t.Error("Keycloak without a realm accepted")
 	}
 }

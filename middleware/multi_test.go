@@ -13,6 +13,7 @@ import (
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/providers"
 )
 
 type multiSetup struct {
@@ -30,8 +31,8 @@ func newMulti(t *testing.T, loginPage string) *multiSetup {
 	s.app = testenv.NewApp(t, apis, func(appURL string) middleware.Config {
 		s.g = emulate.NewGoogle(t, hosts, []devprovider.Client{{ID: "g-id", Secret: "g-secret", Redirects: []string{appURL + "/auth/callback/google"}}}, nil, 0)
 		s.gh = emulate.NewGitHub(t, hosts, "gh-id", "gh-secret", appURL+"/auth/callback/github", "")
-		gp, _ := client.Google(client.WithHTTPClient(hosts.Client()))
-		hp, _ := client.GitHub(client.WithHTTPClient(hosts.Client()))
+		gp, _ := providers.Google(client.WithHTTPClient(hosts.Client()))
+		hp, _ := providers.GitHub(client.WithHTTPClient(hosts.Client()))
 		gc, err := client.New(client.Config{Provider: gp, ClientID: "g-id", ClientSecret: "g-secret", RedirectURL: appURL + "/auth/callback/google"})
 		if err != nil {
 			t.Fatal(err)
@@ -129,11 +130,11 @@ func TestLoginPage(t *testing.T) {
 }
 
 func TestMultiConfigErrors(t *testing.T) {
-	p1, _ := client.GitHub()
-	p2, _ := client.GitHub()
+	p1, _ := providers.GitHub()
+	p2, _ := providers.GitHub()
 	c1, _ := client.New(client.Config{Provider: p1, ClientID: "a", ClientSecret: "b", RedirectURL: "https://app/auth/callback/a"})
 	c2, _ := client.New(client.Config{Provider: p2, ClientID: "a", ClientSecret: "b", RedirectURL: "https://app/auth/callback/b"})
-	p3, _ := client.GitHub(client.WithName("github-2"))
+	p3, _ := providers.GitHub(client.WithName("github-2"))
 	c3, _ := client.New(client.Config{Provider: p3, ClientID: "a", ClientSecret: "b", RedirectURL: "https://app/auth/callback/a"})
 	c4, _ := client.New(client.Config{Provider: p3, ClientID: "a", ClientSecret: "b", RedirectURL: "https://app/elsewhere"})
 	store, _ := newStore()

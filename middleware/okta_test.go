@@ -12,9 +12,10 @@ import (
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/providers"
 )
 
-// TestOktaPreset: client.Okta with the org authorization server ("") and
+// TestOktaPreset: providers.Okta with the org authorization server ("") and
 // with the custom server "default": each discovers at its own issuer,
 // signs in there, refreshes past the access token, and signs out through
 // its own /v1/logout with id_token_hint and the post-logout URL.
@@ -29,7 +30,7 @@ func TestOktaPreset(t *testing.T) {
 			app := testenv.NewApp(t, nil, func(appURL string) middleware.Config {
 				o = emulate.NewOkta(t, hosts, "acme.okta.com", clock.Now, []devprovider.Client{{ID: "0oa1b2c3", Secret: "okta-secret",
 					Redirects: []string{appURL + "/auth/callback"}, PostLogoutRedirects: []string{appURL + "/"}}}, nil)
-				prov, err := client.Okta("acme.okta.com", tc.server, client.WithHTTPClient(hosts.Client()))
+				prov, err := providers.Okta("acme.okta.com", tc.server, client.WithHTTPClient(hosts.Client()))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -69,7 +70,7 @@ func TestOktaPreset(t *testing.T) {
 			}
 		})
 	}
-	if _, err := client.Okta("acme.okta.com/x", ""); err == nil {
+	if _, err := providers.Okta("acme.okta.com/x", ""); err == nil {
 		t.Error("a domain with a path accepted")
 	}
 }

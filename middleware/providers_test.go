@@ -19,6 +19,7 @@ import (
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/providers"
 )
 
 const auth0Domain = "tenant.eu.auth0.test"
@@ -58,7 +59,7 @@ func newAuth0With(t *testing.T, o emulate.Auth0Options, set func(*client.Config,
 		api := httptest.NewServer(s.t0.OP.NewAPI())
 		t.Cleanup(api.Close)
 		hosts.Map("api.example.test", api.URL)
-		prov, err := client.Auth0(auth0Domain, append([]client.ProviderOption{client.WithHTTPClient(hosts.Client())}, popts...)...)
+		prov, err := providers.Auth0(auth0Domain, append([]client.ProviderOption{client.WithHTTPClient(hosts.Client())}, popts...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +148,7 @@ func newGoogleOn(t *testing.T, clock *testenv.Clock, users []devprovider.User, p
 	s.app = testenv.NewApp(t, map[string]string{"google": "https://openidconnect.googleapis.com/v1/userinfo"}, func(appURL string) middleware.Config {
 		s.g = emulate.NewGoogle(t, hosts, []devprovider.Client{{ID: "123-web.apps.googleusercontent.com", Secret: "GOCSPX-secret",
 			Redirects: []string{appURL + "/auth/callback"}}}, users, lifetime)
-		prov, err := client.Google(append([]client.ProviderOption{client.WithHTTPClient(hosts.Client())}, popts...)...)
+		prov, err := providers.Google(append([]client.ProviderOption{client.WithHTTPClient(hosts.Client())}, popts...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,7 +175,7 @@ func TestGoogleQuirksNegative(t *testing.T) {
 	t.Run("ID token of another hosted domain", func(t *testing.T) {
 		other := emulate.GoogleUser
 		other.Claims = map[string]any{"hd": "evil.example"}
-		s := newGoogle(t, []devprovider.User{other}, client.WithHostedDomain("example.com"))
+		s := newGoogle(t, []devprovider.User{other}, providers.WithHostedDomain("example.com"))
 		hc := testenv.BrowserVia(s.hosts)
 		resp, _ := get(t, hc, s.app.URL+"/profile")
 		cb, err := s.g.OP.Login(hc, resp.Header.Get("Location"), other)
@@ -189,7 +190,7 @@ func TestGoogleQuirksNegative(t *testing.T) {
 	t.Run("consumer account without hd", func(t *testing.T) {
 		gmail := emulate.GoogleUser
 		gmail.Claims = nil
-		s := newGoogle(t, []devprovider.User{gmail}, client.WithHostedDomain("example.com"))
+		s := newGoogle(t, []devprovider.User{gmail}, providers.WithHostedDomain("example.com"))
 		hc := testenv.BrowserVia(s.hosts)
 		resp, _ := get(t, hc, s.app.URL+"/profile")
 		cb, _ := s.g.OP.Login(hc, resp.Header.Get("Location"), gmail)
@@ -217,7 +218,7 @@ func TestGoogleQuirksNegative(t *testing.T) {
 	t.Run("offline_access as a scope is refused by Google", func(t *testing.T) {
 		hosts := &emulate.Hosts{}
 		g := emulate.NewGoogle(t, hosts, []devprovider.Client{{ID: "x", Secret: "y", Redirects: []string{"http://127.0.0.1:1/cb"}}}, nil, 0)
-		// Generic discovery instead of client.Google: no quirk handling.
+		// Generic discovery instead of providers.Google: no quirk handling.
 		prov, err := client.Discover(t.Context(), "https://accounts.google.com", client.WithHTTPClient(hosts.Client()))
 		if err != nil {
 			t.Fatal(err)
@@ -256,7 +257,7 @@ func TestProviderFlows(t *testing.T) {
 			setup: func(t *testing.T, clock *testenv.Clock) (*testenv.App, *http.Client, func(string) (*url.URL, error), func() int) {
 				s := newAuth0With(t, emulate.Auth0Options{AccessTokenLifetime: time.Minute, Organizations: map[string]string{"org_123": "Acme"}},
 					func(c *client.Config, m *middleware.Config) { c.Now, m.Now = clock.Now, clock.Now },
-					client.WithAudience("https://api.example.test/"))
+					providers.WithAudience("https://api.example.test/"))
 				hc := testenv.BrowserVia(s.hosts)
 				t.Cleanup(func() {
 					if s.t0.OP.RevokedRefreshTokens() != 1 {
@@ -297,7 +298,7 @@ func TestProviderFlows(t *testing.T) {
 			name:  "Google: offline access the Google way, hosted domain; logout by revocation",
 			start: "/profile",
 			setup: func(t *testing.T, clock *testenv.Clock) (*testenv.App, *http.Client, func(string) (*url.URL, error), func() int) {
-				s := newGoogleOn(t, clock, nil, client.WithHostedDomain("example.com"))
+				s := newGoogleOn(t, clock, nil, providers.WithHostedDomain("example.com"))
 				hc := testenv.BrowserVia(s.hosts)
 				t.Cleanup(func() {
 					if s.g.OP.RevokedRefreshTokens() != 1 || s.g.OP.Count(devprovider.PathRevoke) != 1 {

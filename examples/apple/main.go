@@ -24,6 +24,7 @@ import (
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/examples/internal/webapp"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/providers"
 	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
 )
@@ -48,7 +49,7 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 
 	// The provider, and the app's registration there: the client secret
 	// is signed with the key, as Apple requires.
-	prov, err := client.Apple(env.ProviderOptions()...)
+	prov, err := providers.Apple(env.ProviderOptions()...)
 	if err != nil {
 		return nil, err
 	}

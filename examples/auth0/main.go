@@ -24,6 +24,7 @@ import (
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/examples/internal/webapp"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/providers"
 	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
 )
@@ -45,9 +46,9 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	// The provider, and the app's registration there.
 	var opts []client.ProviderOption
 	if aud := env.Get("AUTH0_AUDIENCE"); aud != "" {
-		opts = append(opts, client.WithAudience(aud)) // JWT access tokens for your API
+		opts = append(opts, providers.WithAudience(aud)) // JWT access tokens for your API
 	}
-	prov, err := client.Auth0(vars["AUTH0_DOMAIN"], env.ProviderOptions(opts...)...)
+	prov, err := providers.Auth0(vars["AUTH0_DOMAIN"], env.ProviderOptions(opts...)...)
 	if err != nil {
 		return nil, err
 	}

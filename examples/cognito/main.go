@@ -24,6 +24,7 @@ import (
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/examples/internal/webapp"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/providers"
 	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
 )
@@ -43,7 +44,7 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	}
 
 	// The provider, and the app's registration there.
-	prov, err := client.Cognito(vars["COGNITO_REGION"], vars["COGNITO_USER_POOL_ID"], env.ProviderOptions()...)
+	prov, err := providers.Cognito(vars["COGNITO_REGION"], vars["COGNITO_USER_POOL_ID"], env.ProviderOptions()...)
 	if err != nil {
 		return nil, err
 	}

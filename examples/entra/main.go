@@ -29,6 +29,7 @@ import (
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/examples/internal/webapp"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/providers"
 	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
 )
@@ -50,12 +51,12 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	// The provider: one tenant, or the tenants a multi-tenant app accepts.
 	var opts []client.ProviderOption
 	if t := env.Get("ENTRA_TENANTS"); t != "" {
-		opts = append(opts, client.WithTenants(strings.Split(t, ",")...))
+		opts = append(opts, providers.WithTenants(strings.Split(t, ",")...))
 	}
 	if env.Get("ENTRA_ANY_TENANT") == "true" {
-		opts = append(opts, client.WithAnyTenant())
+		opts = append(opts, providers.WithAnyTenant())
 	}
-	prov, err := client.Entra(vars["ENTRA_TENANT"], env.ProviderOptions(opts...)...)
+	prov, err := providers.Entra(vars["ENTRA_TENANT"], env.ProviderOptions(opts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +117,7 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 		// Key the user's records on the tenant and object IDs: the same
 		// in every app registration of the tenant, and never the e-mail.
 		u := middleware.UserFrom(r.Context())
-		id, ok := client.EntraIDOf(u)
+		id, ok := providers.EntraIDOf(u)
 		if !ok {
 			http.Error(w, "no tid and oid in the sign-in: is the profile scope granted?", http.StatusForbidden)
 			return

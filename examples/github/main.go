@@ -20,6 +20,7 @@ import (
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/examples/internal/webapp"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/providers"
 	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
 )
@@ -42,10 +43,10 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	var opts []client.ProviderOption
 	defaultAPI := "https://api.github.com/user"
 	if base := env.Get("GITHUB_BASE_URL"); base != "" {
-		opts = append(opts, client.WithBaseURL(base))
+		opts = append(opts, providers.WithBaseURL(base))
 		defaultAPI = base + "/api/v3/user"
 	}
-	prov, err := client.GitHub(env.ProviderOptions(opts...)...)
+	prov, err := providers.GitHub(env.ProviderOptions(opts...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/examples/internal/webapp"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/providers"
 	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
 )
@@ -48,9 +49,9 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	var opts []client.ProviderOption
 	base := "https://gitlab.com"
 	if u := env.Get("GITLAB_URL"); u != "" {
-		opts, base = append(opts, client.WithBaseURL(u)), strings.TrimSuffix(u, "/")
+		opts, base = append(opts, providers.WithBaseURL(u)), strings.TrimSuffix(u, "/")
 	}
-	prov, err := client.GitLab(env.ProviderOptions(opts...)...)
+	prov, err := providers.GitLab(env.ProviderOptions(opts...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/examples/internal/webapp"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/providers"
 	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
 )
@@ -42,9 +43,9 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	// The provider, and the app's registration there.
 	var opts []client.ProviderOption
 	if hd := env.Get("GOOGLE_HOSTED_DOMAIN"); hd != "" {
-		opts = append(opts, client.WithHostedDomain(hd))
+		opts = append(opts, providers.WithHostedDomain(hd))
 	}
-	prov, err := client.Google(env.ProviderOptions(opts...)...)
+	prov, err := providers.Google(env.ProviderOptions(opts...)...)
 	if err != nil {
 		return nil, err
 	}

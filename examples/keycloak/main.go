@@ -25,6 +25,7 @@ import (
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/examples/internal/webapp"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/providers"
 	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
 )
@@ -44,7 +45,7 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	}
 
 	// The provider, and the app's registration there.
-	prov, err := client.Keycloak(vars["KEYCLOAK_URL"], vars["KEYCLOAK_REALM"], env.ProviderOptions()...)
+	prov, err := providers.Keycloak(vars["KEYCLOAK_URL"], vars["KEYCLOAK_REALM"], env.ProviderOptions()...)
 	if err != nil {
 		return nil, err
 	}

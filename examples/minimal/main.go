@@ -29,7 +29,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	prov, err := client.Discover(ctx, os.Getenv("OIDC_ISSUER")) // or client.Auth0(domain), client.Google(), client.GitHub()
+	prov, err := client.Discover(ctx, os.Getenv("OIDC_ISSUER")) // or providers.Auth0(domain), providers.Google(), providers.GitHub()
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/examples/internal/webapp"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/providers"
 	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
 )
@@ -47,7 +48,7 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	}
 
 	// The providers, and the app's registration at each.
-	gp, err := client.Google(env.ProviderOptions()...)
+	gp, err := providers.Google(env.ProviderOptions()...)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +60,7 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	hp, err := client.GitHub(env.ProviderOptions()...)
+	hp, err := providers.GitHub(env.ProviderOptions()...)
 	if err != nil {
 		return nil, err
 	}

@@ -72,6 +72,7 @@ import (
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/examples/internal/webapp"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/providers"
 	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
 )
@@ -97,10 +98,10 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	// The provider, and the app's registration there.
 	popts := env.ProviderOptions()
 	if t := env.Get("OIDC_TENANTS"); t != "" {
-		popts = append(popts, client.WithTenants(strings.Split(t, ",")...))
+		popts = append(popts, providers.WithTenants(strings.Split(t, ",")...))
 	}
 	if env.Get("OIDC_ANY_TENANT") == "true" {
-		popts = append(popts, client.WithAnyTenant())
+		popts = append(popts, providers.WithAnyTenant())
 	}
 	prov, err := client.Discover(ctx, vars["OIDC_ISSUER"], popts...)
 	if err != nil {

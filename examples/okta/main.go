@@ -26,6 +26,7 @@ import (
 	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/examples/internal/webapp"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/providers"
 	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
 )
@@ -51,7 +52,7 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	if server == "org" {
 		server = ""
 	}
-	prov, err := client.Okta(vars["OKTA_DOMAIN"], server, env.ProviderOptions()...)
+	prov, err := providers.Okta(vars["OKTA_DOMAIN"], server, env.ProviderOptions()...)
 	if err != nil {
 		return nil, err
 	}

@@ -21,7 +21,7 @@ import (
 const apiBudget = 400
 
 // apiPackages are the packages a user imports (the module root first).
-var apiPackages = []string{"", "client", "middleware", "session", "redisstore", "event", "metrics", "confidanttest"}
+var apiPackages = []string{"", "client", "providers", "middleware", "session", "redisstore", "event", "metrics", "confidanttest"}
 
 var update = flag.Bool("update", false, "rewrite api/confidant.txt from the code")
 

@@ -1,10 +1,12 @@
-package client
+package providers
 
 import (
 	"fmt"
 	"net/url"
 
+	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/fail"
+	"github.com/confidant-go/confidant/internal/preset"
 )
 
 // GitLab returns GitLab's OpenID Provider, gitlab.com or a self-managed
@@ -19,25 +21,22 @@ import (
 //   - a refresh token comes with every code, and GitLab refuses the
 //     offline_access scope: it is never sent (asking for it is harmless);
 //   - no end_session endpoint: signing out revokes the token.
-func GitLab(opts ...ProviderOption) (*Provider, error) {
+func GitLab(opts ...client.ProviderOption) (*client.Provider, error) {
 	o := applyOptions(opts)
-	if o.name == "" {
-		o.name = "gitlab"
+	if o.Name == "" {
+		o.Name = "gitlab"
 	}
 	issuer := "https://gitlab.com"
-	if o.baseURL != "" {
-		if u, err := url.Parse(o.baseURL); err != nil || u.Host == "" || u.Path != "" {
-			return nil, fmt.Errorf("%w: GitLab base URL %q: want https://host", fail.ClientConfig, o.baseURL)
+	if o.BaseURL != "" {
+		if u, err := url.Parse(o.BaseURL); err != nil || u.Host == "" || u.Path != "" {
+			return nil, fmt.Errorf("%w: GitLab base URL %q: want https://host", fail.ClientConfig, o.BaseURL)
 		}
-		issuer = o.baseURL
+		issuer = o.BaseURL
 	}
-	p, err := lazyProvider(discoveryConfig{Issuer: issuer, Name: o.name, HTTPClient: o.hc})
-	if err != nil {
-		return nil, err
-	}
-	p.q.defaultScopes = []string{"openid", "profile", "email"}
-	p.q.refreshAlways = true
-	p.q.noOfflineConsent = true
-	p.q.fetchUserInfo = true
-	return p, nil
+	return presets.Preset(preset.Discovery{Issuer: issuer, Name: o.Name, HTTPClient: o.HTTPClient}, preset.Quirks{
+		DefaultScopes:    []string{"openid", "profile", "email"},
+		RefreshAlways:    true,
+		NoOfflineConsent: true,
+		FetchUserInfo:    true,
+	})
 }

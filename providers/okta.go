@@ -1,11 +1,13 @@
-package client
+package providers
 
 import (
 	"fmt"
 	"net/url"
 	"strings"
 
+	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/fail"
+	"github.com/confidant-go/confidant/internal/preset"
 )
 
 // Okta returns an Okta authorization server, discovered on first use and
@@ -22,10 +24,10 @@ import (
 //     grant);
 //   - sign-out goes to the server's own /v1/logout with id_token_hint and a
 //     registered post_logout_redirect_uri.
-func Okta(domain, authServer string, opts ...ProviderOption) (*Provider, error) {
+func Okta(domain, authServer string, opts ...client.ProviderOption) (*client.Provider, error) {
 	o := applyOptions(opts)
-	if o.name == "" {
-		o.name = "okta"
+	if o.Name == "" {
+		o.Name = "okta"
 	}
 	domain = strings.TrimSuffix(strings.TrimPrefix(domain, "https://"), "/")
 	if u, err := url.Parse("https://" + domain); err != nil || u.Host != domain || strings.ContainsAny(authServer, "/?#") {
@@ -35,5 +37,5 @@ func Okta(domain, authServer string, opts ...ProviderOption) (*Provider, error) 
 	if authServer != "" {
 		issuer += "/oauth2/" + authServer
 	}
-	return lazyProvider(discoveryConfig{Issuer: issuer, Name: o.name, HTTPClient: o.hc})
+	return presets.Preset(preset.Discovery{Issuer: issuer, Name: o.Name, HTTPClient: o.HTTPClient}, preset.Quirks{})
 }

@@ -1,4 +1,4 @@
-package client
+package providers
 
 import (
 	"bytes"
@@ -9,53 +9,61 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant"
+	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/fail"
+	"github.com/confidant-go/confidant/internal/preset"
+	"github.com/confidant-go/confidant/internal/seam"
 )
 
+// maxResponseBytes bounds the GitHub API bodies read here, as client
+// bounds every provider response: 1 MiB, far above any real one.
+const maxResponseBytes = 1 << 20
+
 // GitHub returns GitHub as a plain OAuth 2.0 provider (GitHub is not an
-// OpenID Provider): https://github.com, or a GitHub Enterprise Server with
-// WithBaseURL. Its quirks are handled: the token endpoint is asked for JSON
-// and its errors that arrive with HTTP 200 (bad_verification_code,
-// incorrect_client_credentials, …) become errors; the user comes from
-// GET /user, the e-mail from GET /user/emails (primary and verified) when
-// it is private (scope user:email); the numeric user ID is the stable
-// subject, since logins can be renamed. GitHub App user tokens that expire,
-// with single-use refresh tokens, are refreshed like any other; a dead one
-// (bad_refresh_token) ends the session. Signing out revokes the token
-// through DELETE /applications/{client_id}/token.
+// OpenID Provider), named "github": https://github.com, or a GitHub
+// Enterprise Server with WithBaseURL. Its quirks are handled: the token
+// endpoint is asked for JSON and its errors that arrive with HTTP 200
+// (bad_verification_code, incorrect_client_credentials, …) become errors;
+// the user comes from GET /user, the e-mail from GET /user/emails (primary
+// and verified) when it is private (scope user:email); the numeric user ID
+// is the stable subject, since logins can be renamed. GitHub App user
+// tokens that expire, with single-use refresh tokens, are refreshed like
+// any other; a dead one (bad_refresh_token) ends the session. Signing out
+// revokes the token through DELETE /applications/{client_id}/token.
 //
 // Default scopes: read:user user:email.
-func GitHub(opts ...ProviderOption) (*Provider, error) {
+func GitHub(opts ...client.ProviderOption) (*client.Provider, error) {
 	o := applyOptions(opts)
 	base, api := "https://github.com", "https://api.github.com"
-	if o.baseURL != "" {
-		if u, err := url.Parse(o.baseURL); err != nil || u.Host == "" {
-			return nil, fmt.Errorf("%w: GitHub base URL %q", fail.ClientConfig, o.baseURL)
+	if o.BaseURL != "" {
+		if u, err := url.Parse(o.BaseURL); err != nil || u.Host == "" {
+			return nil, fmt.Errorf("%w: GitHub base URL %q", fail.ClientConfig, o.BaseURL)
 		}
-		base, api = o.baseURL, o.baseURL+"/api/v3"
+		base, api = o.BaseURL, o.BaseURL+"/api/v3"
 	}
-	if o.name == "" {
-		o.name = "github"
+	if o.Name == "" {
+		o.Name = "github"
 	}
-	p, err := NewProvider(o.name, Endpoints{AuthURL: base + "/login/oauth/authorize", TokenURL: base + "/login/oauth/access_token"}, WithHTTPClient(o.hc))
+	p, err := client.NewProvider(o.Name, client.Endpoints{AuthURL: base + "/login/oauth/authorize", TokenURL: base + "/login/oauth/access_token"}, client.WithHTTPClient(o.HTTPClient))
 	if err != nil {
 		return nil, err
 	}
-	p.q.defaultScopes = []string{"read:user", "user:email"}
-	p.q.loginParams = []string{"login", "allow_signup"}
-	p.q.authStyle = AuthStylePost // client_id and client_secret as parameters, as GitHub documents
-	p.q.revokedCodes = []string{"bad_refresh_token"}
-	p.q.userLoader = func(ctx context.Context, hc *http.Client, tok *oauth2.Token) (confidant.User, error) {
-		return githubUser(ctx, hc, api)
-	}
-	p.q.revoke = func(ctx context.Context, c *Client, tok *oauth2.Token) error {
-		return githubRevoke(ctx, c, api, tok.AccessToken)
-	}
+	seam.Of(p).(factory).SetQuirks(preset.Quirks{
+		DefaultScopes: []string{"read:user", "user:email"},
+		LoginParams:   []string{"login", "allow_signup"},
+		AuthPost:      true, // client_id and client_secret as parameters, as GitHub documents
+		RevokedCodes:  []string{"bad_refresh_token"},
+		UserLoader: func(ctx context.Context, hc *http.Client, tok *oauth2.Token) (confidant.User, error) {
+			return githubUser(ctx, hc, api)
+		},
+		Revoke: func(ctx context.Context, hc *http.Client, clientID, secret string, tok *oauth2.Token) error {
+			return githubRevoke(ctx, hc, api, clientID, secret, tok.AccessToken)
+		},
+	})
 	return p, nil
 }
 
@@ -68,13 +76,13 @@ func githubGet(ctx context.Context, hc *http.Client, u string, v any) error {
 	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
+		return fmt.Errorf("%w: %w", client.ErrProviderUnavailable, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if resp.StatusCode != http.StatusOK {
 		if transientStatus(resp.StatusCode) {
-			return fmt.Errorf("%w: GitHub %s answered %d", ErrProviderUnavailable, u, resp.StatusCode)
+			return fmt.Errorf("%w: GitHub %s answered %d", client.ErrProviderUnavailable, u, resp.StatusCode)
 		}
 		return fmt.Errorf("%w: GitHub %s answered %d", fail.UserInfo, u, resp.StatusCode)
 	}
@@ -82,6 +90,12 @@ func githubGet(ctx context.Context, hc *http.Client, u string, v any) error {
 		return fmt.Errorf("%w: GitHub %s: %v", fail.UserInfo, u, err)
 	}
 	return nil
+}
+
+// transientStatus tells a provider that is down from one that refused, as
+// client does.
+func transientStatus(code int) bool {
+	return code >= 500 || code == 429 || code == 408
 }
 
 func githubUser(ctx context.Context, hc *http.Client, api string) (confidant.User, error) {
@@ -123,29 +137,22 @@ func githubUser(ctx context.Context, hc *http.Client, api string) (confidant.Use
 	return ident, nil
 }
 
-func githubRevoke(ctx context.Context, c *Client, api, accessToken string) error {
+func githubRevoke(ctx context.Context, hc *http.Client, api, clientID, secret, accessToken string) error {
 	body, _ := json.Marshal(map[string]string{"access_token": accessToken})
-	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, api+"/applications/"+url.PathEscape(c.cfg.ClientID)+"/token", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, api+"/applications/"+url.PathEscape(clientID)+"/token", bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
-	req.SetBasicAuth(c.cfg.ClientID, c.secretFor(ctx))
+	req.SetBasicAuth(clientID, secret)
 	req.Header.Set("Accept", "application/vnd.github+json")
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.hc.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w: revocation: %w", ErrProviderUnavailable, err)
+		return fmt.Errorf("%w: revocation: %w", client.ErrProviderUnavailable, err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotFound {
-		return &TokenError{StatusCode: resp.StatusCode}
+		return &client.TokenError{StatusCode: resp.StatusCode}
 	}
 	return nil
-}
-
-// WithBaseURL points GitHub at a GitHub Enterprise Server, e.g.
-// "https://github.example.com" (its API is at BASE/api/v3), and GitLab at a
-// self-managed instance, e.g. "https://gitlab.example.com".
-func WithBaseURL(base string) ProviderOption {
-	return func(o *providerOptions) { o.baseURL = strings.TrimSuffix(base, "/") }
 }

@@ -1,11 +1,13 @@
-package client
+package providers
 
 import (
 	"fmt"
 	"net/url"
 	"regexp"
 
+	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/fail"
+	"github.com/confidant-go/confidant/internal/preset"
 )
 
 var (
@@ -31,28 +33,29 @@ var (
 //     API of yours that verifies them compares client_id with the app's.
 //     confidant never reads an access token, it only sends it, so nothing
 //     here depends on aud.
-func Cognito(region, pool string, opts ...ProviderOption) (*Provider, error) {
+func Cognito(region, pool string, opts ...client.ProviderOption) (*client.Provider, error) {
 	o := applyOptions(opts)
-	if o.name == "" {
-		o.name = "cognito"
+	if o.Name == "" {
+		o.Name = "cognito"
 	}
 	if !awsRegion.MatchString(region) || !poolID.MatchString(pool) {
 		return nil, fmt.Errorf("%w: Cognito(%q, %q): want a region (eu-west-1) and a user pool ID (eu-west-1_AbCdEf123)", fail.ClientConfig, region, pool)
 	}
-	p, err := lazyProvider(discoveryConfig{Issuer: "https://cognito-idp." + region + ".amazonaws.com/" + pool, Name: o.name, HTTPClient: o.hc})
-	if err != nil {
-		return nil, err
+	return presets.Preset(preset.Discovery{Issuer: "https://cognito-idp." + region + ".amazonaws.com/" + pool, Name: o.Name, HTTPClient: o.HTTPClient}, preset.Quirks{
+		LogoutFallback: cognitoLogout,
+	})
+}
+
+// cognitoLogout is the pool's domain's /logout, found from the
+// authorization endpoint's URL (on that domain).
+func cognitoLogout(authURL, clientID, postLogout string) string {
+	u, err := url.Parse(authURL)
+	if err != nil || u.Host == "" {
+		return ""
 	}
-	p.q.logoutFallback = func(ep Endpoints, clientID, postLogout string) string {
-		u, err := url.Parse(ep.AuthURL) // on the pool's domain
-		if err != nil || u.Host == "" {
-			return ""
-		}
-		q := url.Values{"client_id": {clientID}}
-		if postLogout != "" {
-			q.Set("logout_uri", postLogout)
-		}
-		return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/logout", RawQuery: q.Encode()}).String()
+	q := url.Values{"client_id": {clientID}}
+	if postLogout != "" {
+		q.Set("logout_uri", postLogout)
 	}
-	return p, nil
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/logout", RawQuery: q.Encode()}).String()
 }

@@ -1,4 +1,4 @@
-package client
+package providers
 
 import (
 	"fmt"
@@ -7,7 +7,9 @@ import (
 	"strings"
 
 	"github.com/confidant-go/confidant"
+	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/fail"
+	"github.com/confidant-go/confidant/internal/preset"
 )
 
 // PersonalAccountsTenant is the tenant of personal Microsoft accounts
@@ -25,7 +27,7 @@ var tenantID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 //   - "organizations" (work and school accounts) or "common" (those and
 //     personal accounts): multi-tenant, so WithTenants names the tenants the
 //     app accepts, or WithAnyTenant accepts all; each ID token's tid and
-//     iss are checked (see Discover);
+//     iss are checked (see client.Discover);
 //   - "consumers": personal Microsoft accounts only.
 //
 // Key users on (Provider, EntraIDOf(user)): the tenant and the object ID,
@@ -37,35 +39,30 @@ var tenantID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 // middleware.Claim("groups", …) then refuses with
 // middleware.ErrForbidden, never as "not a member". Sign-out goes
 // through Entra's end_session endpoint. A client secret or a certificate
-// authenticates the app: Config.PrivateKey with its Cert
+// authenticates the app: client.Config.PrivateKey with its Cert
 // (the assertion names it by x5t#S256, with the token endpoint as aud, as
 // "Certificate credentials" asks).
-func Entra(tenant string, opts ...ProviderOption) (*Provider, error) {
+func Entra(tenant string, opts ...client.ProviderOption) (*client.Provider, error) {
 	o := applyOptions(opts)
-	if o.name == "" {
-		o.name = "entra"
+	if o.Name == "" {
+		o.Name = "entra"
 	}
-	cfg := discoveryConfig{Name: o.name, HTTPClient: o.hc, Tenants: o.tenants, AnyTenant: o.anyTenant}
+	d := preset.Discovery{Name: o.Name, HTTPClient: o.HTTPClient, Tenants: o.Tenants, AnyTenant: o.AnyTenant}
 	switch {
 	case tenant == "common" || tenant == "organizations":
-		if len(o.tenants) == 0 && !o.anyTenant {
+		if len(o.Tenants) == 0 && !o.AnyTenant {
 			return nil, fmt.Errorf("%w: Entra(%q) lets in users of every tenant: name the tenants the app accepts with WithTenants (or WithAnyTenant)", fail.ClientConfig, tenant)
 		}
-		cfg.Issuer = "https://login.microsoftonline.com/" + tenant + "/v2.0"
+		d.Issuer = "https://login.microsoftonline.com/" + tenant + "/v2.0"
 	case tenant == "consumers":
 		// Its discovery names the personal accounts' tenant as issuer.
-		cfg.Issuer = "https://login.microsoftonline.com/" + PersonalAccountsTenant + "/v2.0"
+		d.Issuer = "https://login.microsoftonline.com/" + PersonalAccountsTenant + "/v2.0"
 	case tenantID.MatchString(tenant):
-		cfg.Issuer = "https://login.microsoftonline.com/" + tenant + "/v2.0"
+		d.Issuer = "https://login.microsoftonline.com/" + tenant + "/v2.0"
 	default:
 		return nil, fmt.Errorf("%w: Entra(%q): want the tenant ID (a GUID, from the app registration's Overview), organizations, common or consumers; a domain's discovery names the tenant ID as issuer", fail.ClientConfig, tenant)
 	}
-	p, err := lazyProvider(cfg)
-	if err != nil {
-		return nil, err
-	}
-	p.q.assertionAudEndpoint = true
-	return p, nil
+	return presets.Preset(d, preset.Quirks{AssertionAudEndpoint: true})
 }
 
 // EntraID is a user's key in Microsoft Entra ID: the tenant (the tid claim)
@@ -81,7 +78,7 @@ type EntraID struct {
 func (id EntraID) String() string { return id.Tenant + "/" + id.Object }
 
 // EntraIDOf returns the Entra key of a user signed in by Microsoft Entra ID
-// (client.Entra, or Discover at login.microsoftonline.com). ok is false for
+// (Entra, or client.Discover at login.microsoftonline.com). ok is false for
 // a user of another provider, or when the ID token lacked tid or oid (oid
 // needs the profile scope, which is a default one). It reads the user's
 // verified claims: tid, oid, and iss, which must be tid's issuer, so a
