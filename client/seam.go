@@ -42,7 +42,7 @@ func (p *plumbing) c() *Client { return (*Client)(p) }
 
 // HasScopes reports whether the provider asks for scopes of its own when
 // Config.Scopes is empty (a preset's), rather than OpenID Connect's.
-func (p *providerPlumbing) HasScopes() bool { return len(p.q.defaultScopes) > 0 }
+func (p *providerPlumbing) HasScopes() bool { return len(p.q.DefaultScopes) > 0 }
 
 // DiscoveryError is why the provider's last discovery failed, without
 // making a request: nil when it is resolved or was never tried.

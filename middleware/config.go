@@ -31,8 +31,8 @@ type Config struct {
 	ClientSecret string
 	AppURL       string
 
-	// Provider is for Setup instead of Issuer: a preset (client.Google(),
-	// client.GitHub(), client.Auth0(domain), …) or a provider discovered
+	// Provider is for Setup instead of Issuer: a preset (providers.Google(),
+	// providers.GitHub(), providers.Auth0(domain), …) or a provider discovered
 	// with options (client.Discover(ctx, issuer, client.WithName("acme")):
 	// a stable name that survives a domain move). Scopes are the preset's;
 	// for a provider without its own, openid, profile, email and
