@@ -49,4 +49,9 @@ func TestAttack35ForeignIssuerErrorNotShown(t *testing.T) {
 	if strings.Contains(body, "Your_account_is_locked") {
 		t.Errorf("another issuer's error code is shown as this provider's: %d %.400s", resp.StatusCode, body)
 	}
+	// A link anyone can make: an unknown state, any text.
+	resp, body = get(t, hc, env.App.URL+"/auth/callback?error=Your_account_is_locked_call_555-0100&state=made-up")
+	if resp.StatusCode != http.StatusBadRequest || strings.Contains(body, "Your_account_is_locked") {
+		t.Errorf("an error response with an unknown state is shown: %d %.400s", resp.StatusCode, body)
+	}
 }

@@ -42,6 +42,14 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 		a.fail(w, r, err)
 		return
 	}
+	for _, k := range []string{"state", "code", "iss", "error"} {
+		if n := len(q[k]); n > 1 {
+			// Which of several values a component reads is what parameter
+			// pollution plays on: one each, as client.Callback asks.
+			a.fail(w, r, fmt.Errorf("%w: %d %s parameters", fail.BadCallback, n, k))
+			return
+		}
+	}
 	a.emit(r.Context(), event.Event{Kind: event.CallbackReceived, Provider: c.Provider().Name(), Flow: event.Redact(q.Get("state")),
 		Attrs: []slog.Attr{slog.String("code", event.Redact(q.Get("code"))), slog.String("state", event.Redact(q.Get("state"))),
 			slog.String("error", netx.ProviderText(q.Get("error")))}})
@@ -57,19 +65,16 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 		http.Redirect(w, r, f.ReturnTo, http.StatusFound)
 		return
 	}
-	if e := q.Get("error"); e != "" {
-		// Shown, never exchanged; an unknown state does not hide the
-		// provider's reason but is still reported first.
-		perr := &ProviderError{Code: netx.ProviderText(e), Description: netx.ProviderText(q.Get("error_description"))}
-		if err != nil {
-			a.fail(w, r, fmt.Errorf("%w (%w)", err, perr))
-			return
-		}
-		a.fail(w, r, perr)
+	if err != nil {
+		// An unknown state or another issuer's response: what it says is
+		// nobody's to show (anyone can make such a link, with any error
+		// text); the callback.received event logged its error code.
+		a.fail(w, r, err)
 		return
 	}
-	if err != nil {
-		a.fail(w, r, err)
+	if e := q.Get("error"); e != "" {
+		// Shown, never exchanged.
+		a.fail(w, r, &ProviderError{Code: netx.ProviderText(e), Description: netx.ProviderText(q.Get("error_description"))})
 		return
 	}
 	code := q.Get("code")
