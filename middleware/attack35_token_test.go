@@ -2,12 +2,12 @@ package middleware_test
 
 import (
 	"errors"
-	"github.com/confidant-go/confidant"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 )

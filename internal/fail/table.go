@@ -143,6 +143,9 @@ var Table = []Row{
 	// its chain, and is the provider failing a sign-in that has not
 	// started (502, as StatusCode gave it), not a refused code.
 	{PushedRequest, "pushed_request", 502, "", ""},
+	// Before TokenRequest too: a revoked refresh token comes with its
+	// *TokenError (invalid_grant), which matches TokenRequest.
+	{RefreshRevoked, "refresh_revoked", 400, "", ""},
 	{TokenRequest, "token_request", 400, "", "The identity provider refused to complete the sign-in."},
 	{UserInfo, "userinfo", 401, "", ""},
 	{ProviderUnavailable, "provider_unavailable", 502, "", providerDown},
@@ -156,7 +159,6 @@ var Table = []Row{
 	{APINotAllowed, "api_not_allowed", 403, "", ""},
 	{CrossOriginRedirect, "cross_origin_redirect", 403, "", ""},
 	{UnknownProvider, "unknown_provider", 400, "", ""},
-	{RefreshRevoked, "refresh_revoked", 400, "", ""},
 	{NoRefreshToken, "refresh_token_missing", 400, "", ""},
 	{NoIDToken, "id_token_missing", 401, "", ""},
 	{TokenExpired, "token_expired", 400, "", ""},
