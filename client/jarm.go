@@ -2,13 +2,12 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/confidant-go/confidant/internal/fail"
 )
@@ -39,7 +38,10 @@ func (c *Client) authorizationResponse(ctx context.Context, params url.Values) (
 	if err != nil {
 		return nil, err
 	}
-	tok, err := r.verifier.Verify(oidc.ClientContext(ctx, c.cfg.Provider.httpClient()), raw)
+	tok, err := r.verify(ctx, c.cfg.Provider.httpClient(), raw)
+	if errors.Is(err, ErrProviderUnavailable) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", fail.ResponseJWT, err)
 	}

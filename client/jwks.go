@@ -78,7 +78,20 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 	if payload, ok := verifyWith(jws, keys, kid); ok {
 		return payload, nil
 	}
+	if ferr := k.refetchErr(); ferr != nil {
+		// Not a key the provider dropped: its keys could not be had again
+		// (a rotation while its JWKS is down). Try again later.
+		return nil, fmt.Errorf("client: key %q is not among those held, and fetching them again failed: %w", kid, ferr)
+	}
 	return nil, errUnknownKey
+}
+
+// refetchErr is why the latest fetch of the keys failed, nil when it
+// succeeded.
+func (k *keySet) refetchErr() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.fetchErr
 }
 
 func verifyWith(jws *jose.JSONWebSignature, keys []jose.JSONWebKey, kid string) ([]byte, bool) {

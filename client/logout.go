@@ -3,12 +3,11 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/jwtpeek"
@@ -43,7 +42,10 @@ func (c *Client) verifyLogoutToken(ctx context.Context, raw string, maxAge time.
 	// The signature, iss and alg through go-oidc's ID token verifier, not
 	// its VerifyLogout, which refuses a token without exp: deployed
 	// certified providers send iat alone, and maxAge bounds it anyway.
-	idt, err := r.verifier.Verify(oidc.ClientContext(ctx, c.cfg.Provider.httpClient()), raw)
+	idt, err := r.verify(ctx, c.cfg.Provider.httpClient(), raw)
+	if errors.Is(err, ErrProviderUnavailable) {
+		return nil, err // the provider retries a 5xx
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", fail.InvalidLogoutToken, err)
 	}

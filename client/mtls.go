@@ -113,7 +113,7 @@ func (c *Client) endpoints(ctx context.Context) (Endpoints, error) {
 
 // aliased is r with the endpoints of mtls_endpoint_aliases in place.
 func (r *resolved) aliased() *resolved {
-	cp := &resolved{ep: r.ep, oidc: r.oidc, verifier: r.verifier, tenants: r.tenants}
+	cp := &resolved{ep: r.ep, oidc: r.oidc, verifier: r.verifier, keys: r.keys, tenants: r.tenants}
 	for _, name := range mtlsAliased {
 		alias := r.ep.mtlsAliases[name]
 		if alias == "" {

@@ -68,6 +68,7 @@ type resolved struct {
 	ep       Endpoints
 	oidc     *oidc.Provider // nil for plain OAuth 2.0
 	verifier *oidc.IDTokenVerifier
+	keys     *keySet  // the verifier's
 	tenants  *tenants // a multi-tenant issuer template; nil for one issuer
 
 	// mtls is this with MTLSAliases in place, for clients with a
@@ -233,9 +234,25 @@ func (p *Provider) build(ep Endpoints, op *oidc.Provider) *resolved {
 	}
 	// Our own key set: fetched once, refetched on an unknown kid at most
 	// once per jwksRefetchInterval, concurrent fetches merged.
-	r.verifier = oidc.NewVerifier(ep.Issuer, &keySet{url: ep.JWKSURL, hc: p.hc},
+	r.keys = &keySet{url: ep.JWKSURL, hc: p.hc}
+	r.verifier = oidc.NewVerifier(ep.Issuer, r.keys,
 		&oidc.Config{SkipClientIDCheck: true, SupportedSigningAlgs: algs, SkipExpiryCheck: true})
 	return r
+}
+
+// verify checks raw's signature and iss with go-oidc's verifier. go-oidc
+// keeps only the text of a key set's error: when it fails, the key set is
+// asked again whether the provider's keys could not be fetched (a key
+// rotation during a JWKS outage), which is ErrProviderUnavailable (try
+// again later), not a token to refuse.
+func (r *resolved) verify(ctx context.Context, hc *http.Client, raw string) (*oidc.IDToken, error) {
+	idt, err := r.verifier.Verify(oidc.ClientContext(ctx, hc), raw)
+	if err != nil && r.keys != nil {
+		if _, kerr := r.keys.VerifySignature(ctx, raw); errors.Is(kerr, ErrProviderUnavailable) {
+			return nil, kerr
+		}
+	}
+	return idt, err
 }
 
 // discoveryError is why the provider's last discovery failed, without
@@ -363,7 +380,8 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 	r := p.build(ep, op)
 	if tt != nil {
 		r.tenants = tt
-		r.verifier = oidc.NewVerifier(ep.Issuer, &keySet{url: ep.JWKSURL, hc: p.hc},
+		r.keys = &keySet{url: ep.JWKSURL, hc: p.hc}
+		r.verifier = oidc.NewVerifier(ep.Issuer, r.keys,
 			&oidc.Config{SkipClientIDCheck: true, SupportedSigningAlgs: r.ep.signingAlgs, SkipExpiryCheck: true, SkipIssuerCheck: true})
 	}
 	return r, nil

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -31,7 +32,10 @@ func (c *Client) verifyIDToken(ctx context.Context, r *resolved, raw, accessToke
 	if err := c.checkFAPIAlg(raw, ErrInvalidIDToken); err != nil {
 		return nil, nil, err
 	}
-	idt, err := r.verifier.Verify(oidc.ClientContext(ctx, c.cfg.Provider.httpClient()), raw)
+	idt, err := r.verify(ctx, c.cfg.Provider.httpClient(), raw)
+	if errors.Is(err, ErrProviderUnavailable) {
+		return nil, nil, err
+	}
 	if err != nil {
 		return nil, nil, keepTooLarge(fmt.Errorf("%w: %v", ErrInvalidIDToken, err), err)
 	}

@@ -56,7 +56,13 @@ func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			err = fmt.Errorf("%w: no configured provider has issuer %q", fail.InvalidLogoutToken, netx.ProviderText(iss))
 		}
-		a.backchannelError(w, r, http.StatusBadRequest, err)
+		status := http.StatusBadRequest
+		if errors.Is(err, client.ErrProviderUnavailable) {
+			// Its keys could not be fetched: the provider retries a 5xx
+			// (Back-Channel Logout 2.8), and the user is signed out then.
+			status = http.StatusServiceUnavailable
+		}
+		a.backchannelError(w, r, status, err)
 		return
 	}
 	jti := "jti\x00" + lt.Issuer + "\x00" + lt.ID
