@@ -31,8 +31,9 @@
 // github.com/coreos/go-oidc/v3 and hands out their types (*oauth2.Token,
 // oauth2.TokenSource) so it composes with code that already uses them.
 //
-// Errors are wrapped around exported sentinels (ErrInvalidIDToken,
-// ErrInvalidIDToken, ErrProviderUnavailable, …): test them with errors.Is.
+// Errors are wrapped around the exported families (ErrInvalidIDToken,
+// ErrInvalidResponse, ErrTokenRequest, ErrProviderUnavailable, …): test
+// them with errors.Is; metrics.Reason tells their children apart.
 // No error, log line or panic produced by this package contains a token,
 // authorization code or secret.
 package client

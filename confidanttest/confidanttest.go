@@ -33,8 +33,9 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant"
-	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/seam"
+	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -340,19 +341,25 @@ func (navigation) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // SignedIn returns a request for target that carries a session of user,
-// signed in with c's provider, saved in store without any provider: for
-// fast tests of one handler behind Require. Call it after middleware.New,
-// which binds the store to the app's origin. The session's access token
-// is a placeholder that expires in an hour.
-func SignedIn(c *client.Client, store session.Store, target string, user confidant.User) (*http.Request, error) {
+// signed in with auth's provider (its first), saved in auth's store
+// without any provider: for fast tests of one handler behind Require. The
+// session's access token is a placeholder that expires in an hour.
+func SignedIn(auth *middleware.Auth, target string, user confidant.User) (*http.Request, error) {
 	if user.Subject == "" {
 		return nil, errors.New("confidanttest: SignedIn needs the user's Subject")
 	}
-	user.Provider = c.Provider().Name() // a session of another provider is not signed in
+	p, ok := seam.Of(auth).(interface {
+		Store() session.Store
+		ProviderName() string
+	})
+	if !ok || auth == nil {
+		return nil, errors.New("confidanttest: SignedIn needs the app's *middleware.Auth")
+	}
+	user.Provider = p.ProviderName() // a session of another provider is not signed in
 	s := &session.Session{ID: rand.Text(), User: user, AccessToken: "confidanttest-access-token",
 		TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)}
 	rec := httptest.NewRecorder()
-	if err := store.Save(rec, httptest.NewRequest("GET", target, nil), s); err != nil {
+	if err := p.Store().Save(rec, httptest.NewRequest("GET", target, nil), s); err != nil {
 		return nil, fmt.Errorf("confidanttest: saving the session: %w", err)
 	}
 	r := httptest.NewRequest("GET", target, nil)

@@ -116,7 +116,7 @@ func ExampleSignedIn() {
 	}
 	defer app.Close()
 
-	req, err := confidanttest.SignedIn(app.Client, app.Store, "http://localhost/account", confidant.User{Subject: "grace", Name: "Grace Hopper"})
+	req, err := confidanttest.SignedIn(app.Auth, "http://localhost/account", confidant.User{Subject: "grace", Name: "Grace Hopper"})
 	if err != nil {
 		log.Fatal(err)
 	}

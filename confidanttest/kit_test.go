@@ -133,47 +133,29 @@ func TestSignInUnknownUser(t *testing.T) {
 	}
 }
 
-// TestSignedInBeforeNew: a session made by SignedIn before middleware.New
-// bound the store is refused with an error that names the mistake, not a
-// silent 401; made after New, it is signed in.
-func TestSignedInBeforeNew(t *testing.T) {
+// TestSignedIn: SignedIn takes the app's Auth, made by Setup as the
+// README's quick start makes it (no client or store of the app's own to
+// hand over), and mints a session its Require accepts; without an Auth it
+// says so.
+func TestSignedIn(t *testing.T) {
 	op := confidanttest.NewProvider(t, confidanttest.Options{})
-	prov, err := client.Discover(t.Context(), op.Issuer)
-	if err != nil {
-		t.Fatal(err)
-	}
 	id, secret := op.Register("http://localhost/auth/callback")
-	c, err := client.New(client.Config{Provider: prov, ClientID: id, ClientSecret: secret, RedirectURL: "http://localhost/auth/callback"})
+	auth, err := middleware.Setup(t.Context(), middleware.Config{Issuer: op.Issuer, ClientID: id, ClientSecret: secret,
+		AppURL: "http://localhost", Keys: [][]byte{session.NewKey()}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{session.NewKey()}})
+	if _, err := confidanttest.SignedIn(nil, "http://localhost/account", confidant.User{Subject: "grace"}); err == nil {
+		t.Errorf("SignedIn without an Auth: no error")
+	}
+	req, err := confidanttest.SignedIn(auth, "http://localhost/account", confidant.User{Subject: "grace", Name: "Grace"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	early, err := confidanttest.SignedIn(c, store, "http://localhost/account", confidant.User{Subject: "grace"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := auth.Require(http.HandlerFunc(account))
 	rec := httptest.NewRecorder()
-	early.Header.Set("Accept", "text/html")
-	h.ServeHTTP(rec, early)
-	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "SignedIn called before middleware.New") {
-		t.Errorf("SignedIn before New: %d %s, want 500 naming the mistake", rec.Code, rec.Body)
-	}
-	late, err := confidanttest.SignedIn(c, store, "http://localhost/account", confidant.User{Subject: "grace", Name: "Grace"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, late)
+	auth.Require(http.HandlerFunc(account)).ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "grace") {
-		t.Errorf("SignedIn after New: %d %s", rec.Code, rec.Body)
+		t.Errorf("SignedIn: %d %s", rec.Code, rec.Body)
 	}
 }
 

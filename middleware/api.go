@@ -33,7 +33,7 @@ type API struct {
 	// Resource gives the API a token of its own instead of the sign-in
 	// token: the API's resource indicator (RFC 8707), or its audience at
 	// Auth0. The token is obtained with a refresh grant the first time the
-	// API is called, kept in the session (session.APITokens), refreshed
+	// API is called, kept in the session (its APITokens field), refreshed
 	// before it expires, one token request per session and API however
 	// many calls need it; the refresh token it rotates serves every other
 	// API. The sign-in asks for the resource too, so that the grant covers

@@ -84,3 +84,20 @@ type sessionCodec interface {
 }
 
 var sessionPlumbing = seam.Of((*session.Session)(nil)).(sessionCodec)
+
+// authPlumbing is an Auth as confidanttest drives it: SignedIn mints a
+// session in the app's store, for the app's provider.
+type authPlumbing Auth
+
+func init() {
+	seam.Register(func(v any) (any, bool) {
+		a, ok := v.(*Auth)
+		return (*authPlumbing)(a), ok
+	})
+}
+
+// Store is the Auth's session store.
+func (p *authPlumbing) Store() session.Store { return p.cfg.Store }
+
+// ProviderName is the name of the Auth's default provider.
+func (p *authPlumbing) ProviderName() string { return p.clients[0].Provider().Name() }

@@ -55,7 +55,11 @@ func Setup(ctx context.Context, cfg Config) (*Auth, error) {
 	if cfg.Store == nil {
 		store, err := session.NewCookieStore(session.CookieConfig{Keys: cfg.Keys, Now: cfg.Now})
 		if err != nil {
-			return nil, fmt.Errorf("%w: Setup: Keys: %w (make one with: openssl rand -base64 32)", fail.MiddlewareConfig, err)
+			hint := " (make one with: openssl rand -base64 32)"
+			if strings.Contains(err.Error(), "openssl") {
+				hint = ""
+			}
+			return nil, fmt.Errorf("%w: Setup: Keys: %w%s", fail.MiddlewareConfig, err, hint)
 		}
 		cfg.Store, cfg.Keys = store, nil // the flow cookies share its cipher
 	}

@@ -122,7 +122,7 @@ func TestAdminHandler(t *testing.T) {
 		{confidant.User{Subject: "carol", Name: "Carol", Claims: json.RawMessage(`{"groups":["admins"]}`)}, http.StatusOK},
 		{confidant.User{Subject: "dave", Name: "Dave"}, http.StatusForbidden},
 	} {
-		req, err := confidanttest.SignedIn(app.Client, app.Store, "http://localhost/admin", tc.user)
+		req, err := confidanttest.SignedIn(app.Auth, "http://localhost/admin", tc.user)
 		if err != nil {
 			t.Fatal(err)
 		}
