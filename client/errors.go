@@ -84,12 +84,12 @@ func (e *TokenError) Error() string {
 // server-side failures, with errors.Is.
 func (e *TokenError) Is(target error) bool {
 	if e.unavailable() {
-		return errors.Is(fail.ProviderUnavailable, target)
+		return fail.ProviderUnavailable.Within(target)
 	}
 	if e.endpoint == authorizationEndpoint {
 		return false // no token was requested
 	}
-	return errors.Is(fail.TokenRequest, target)
+	return fail.TokenRequest.Within(target)
 }
 
 // unavailable tells a provider that is down (a 5xx, 429 or 408, or the

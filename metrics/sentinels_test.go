@@ -106,12 +106,6 @@ var families = map[string]error{
 	"session.ErrUnavailable":               session.ErrUnavailable,
 }
 
-// unexported are the sentinel errors that reach events without an
-// exported name, each with a reason of its own.
-var unexported = map[string]error{
-	"fail.LockLost": fail.LockLost,
-}
-
 // exportedSentinels parses the non-test sources of the package in dir and
 // returns its exported package-level variables that are errors: named
 // Err…, or made by errors.New or fmt.Errorf.

@@ -74,7 +74,7 @@ func (e *ProviderError) Error() string {
 }
 
 // Is makes a ProviderError match ErrProviderError.
-func (e *ProviderError) Is(target error) bool { return errors.Is(fail.ProviderError, target) }
+func (e *ProviderError) Is(target error) bool { return fail.ProviderError.Within(target) }
 
 type failureKey struct{}
 

@@ -65,7 +65,7 @@ func (e *StepUpError) Error() string {
 
 // Is makes errors.Is(err, client.ErrInsufficientAuthentication) true.
 func (e *StepUpError) Is(target error) bool {
-	return errors.Is(fail.InsufficientAuthentication, target)
+	return fail.InsufficientAuthentication.Within(target)
 }
 
 // StepUp answers a request whose API call failed with a *StepUpError: the

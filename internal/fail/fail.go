@@ -29,6 +29,17 @@ func (e *Error) Unwrap() error {
 	return e.parent
 }
 
+// Within reports whether target is e or one of its families: what a typed
+// error's Is method answers for the sentinel it stands for.
+func (e *Error) Within(target error) bool {
+	for p := e; p != nil; p = p.parent {
+		if error(p) == target {
+			return true
+		}
+	}
+	return false
+}
+
 // family makes a sentinel that belongs to no other.
 func family(msg string) *Error { return &Error{msg: msg} }
 

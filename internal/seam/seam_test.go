@@ -31,7 +31,7 @@ func (p *pubPlumbing) N() int { return p.n }
 
 type wrapper struct {
 	*Pub
-	extra int
+	Extra int // a field of the app's own beside the embedded value
 }
 
 type deeper struct {
