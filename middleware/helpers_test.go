@@ -17,6 +17,47 @@ import (
 	"github.com/confidant-go/confidant/session"
 )
 
+// newAuth builds an Auth on a provider given by hand (no request is sent
+// to it) and a cookie store, for tests that need no sign-in.
+func newAuth(cfg middleware.Config) (*middleware.Auth, *session.CookieStore) {
+	prov, err := client.NewProvider("example", client.Endpoints{Issuer: "https://id.example.com/",
+		AuthURL: "https://id.example.com/authorize", TokenURL: "https://id.example.com/oauth/token",
+		JWKSURL: "https://id.example.com/.well-known/jwks.json"})
+	if err != nil {
+		panic(err)
+	}
+	c, err := client.New(client.Config{Provider: prov, ClientID: "my-app", ClientSecret: "s3cret",
+		RedirectURL: "http://localhost:8080/auth/callback"})
+	if err != nil {
+		panic(err)
+	}
+	store, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{session.NewKey()}})
+	if err != nil {
+		panic(err)
+	}
+	cfg.Clients, cfg.Store = []*client.Client{c}, store
+	auth, err := middleware.New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return auth, store
+}
+
+// signedIn returns a request to target that carries s, saved in store (a
+// session with Values, Scope or a token of its own; confidanttest.SignedIn
+// mints one from a User).
+func signedIn(store session.Store, target string, s *session.Session) *http.Request {
+	rec := httptest.NewRecorder()
+	if err := store.Save(rec, httptest.NewRequest("GET", target, nil), s); err != nil {
+		panic(err)
+	}
+	r := httptest.NewRequest("GET", target, nil)
+	for _, c := range rec.Result().Cookies() {
+		r.AddCookie(c)
+	}
+	return r
+}
+
 func mustURL(s string) *url.URL {
 	u, err := url.Parse(s)
 	if err != nil {
