@@ -1,21 +1,3 @@
-// Package confidanttest helps test apps built on confidant with
-// net/http/httptest: a real OpenID Provider in process to sign test users in
-// through the whole flow, and sessions minted straight into a store for
-// fast tests of single handlers.
-//
-//	op := confidanttest.NewProvider(t, confidanttest.Options{Users: []confidanttest.User{ada}})
-//	id, secret := op.Register(app.URL + "/auth/callback")
-//	// … build the app's client.Client with op.Issuer, id and secret …
-//	browser := confidanttest.Browser()
-//	resp, err := op.SignIn(browser, app.URL+"/account", ada) // the browser now has a session
-//
-// The provider is github.com/zitadel/oidc's, in memory: discovery, JWKS, the
-// code flow with PKCE, refresh token rotation with reuse detection,
-// userinfo, revocation and end_session. A test can make its endpoints fail
-// or slow (Fail, Slow), rotate its keys (RotateKeys), move its clock
-// (Options.Clock), sign a user out from its side (LogOut), and count the
-// requests it received (Requests). NewProvider ties it to a test; Start
-// and Close are for TestMain and Examples. It is for tests only.
 package confidanttest
 
 import (

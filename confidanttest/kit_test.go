@@ -1,6 +1,8 @@
 package confidanttest_test
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +17,68 @@ import (
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )
+
+// app is an app under test, built from its parts (provider, client,
+// store, middleware, routes), for the tests that need its client or store.
+type app struct {
+	URL      string
+	ClientID string
+	Auth     *middleware.Auth
+	Client   *client.Client
+	Store    *session.CookieStore
+	Close    func()
+}
+
+// startApp starts an app signing in at op, on the clock now (nil: the
+// wall clock).
+func startApp(op *confidanttest.Provider, now func() time.Time) (*app, error) {
+	srv := httptest.NewUnstartedServer(nil)
+	a := &app{URL: "http://" + srv.Listener.Addr().String(), Close: srv.Close}
+	id, secret := op.Register(a.URL + "/auth/callback")
+	prov, err := client.Discover(context.Background(), op.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	a.ClientID = id
+	a.Client, err = client.New(client.Config{Provider: prov, ClientID: id, ClientSecret: secret,
+		RedirectURL: a.URL + "/auth/callback", Scopes: []string{"openid", "profile", "email", "offline_access"}, Now: now})
+	if err != nil {
+		return nil, err
+	}
+	a.Store, err = session.NewCookieStore(session.CookieConfig{Keys: [][]byte{session.NewKey()}, Now: now})
+	if err != nil {
+		return nil, err
+	}
+	a.Auth, err = middleware.New(middleware.Config{Clients: []*client.Client{a.Client}, Store: a.Store, Now: now})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", a.Auth)
+	mux.Handle("/account", a.Auth.Require(http.HandlerFunc(account)))
+	srv.Config.Handler = mux
+	srv.Start()
+	return a, nil
+}
+
+// account is the handler under test.
+func account(w http.ResponseWriter, r *http.Request) {
+	u := middleware.UserFrom(r.Context())
+	fmt.Fprintf(w, "hello %s (%s)", u.Name, u.Subject)
+}
+
+// page loads url in browser and returns its status and body.
+func page(browser *http.Client, url string) (int, string) {
+	resp, err := browser.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+var ada = confidanttest.User{Subject: "ada", Name: "Ada Lovelace", Email: "ada@example.com"}
 
 // newApp starts an app for t.
 func newApp(t *testing.T, op *confidanttest.Provider, now func() time.Time) *app {
