@@ -1,5 +1,8 @@
 // Package client speaks OAuth 2.0 and OpenID Connect to a provider on behalf
-// of a confidential web app: one whose backend keeps a client secret.
+// of a confidential web app: one whose backend keeps a client secret. Most
+// apps use it through package middleware, which keeps each sign-in attempt
+// in a cookie and its result in the session; use it directly to run the
+// protocol yourself, or for work outside a request.
 //
 // A Provider describes where the provider's endpoints are: found by OIDC
 // discovery ([Discover]), given by hand ([NewProvider], [OAuth2] for plain
@@ -24,6 +27,8 @@
 //     token against the old one; [Client.TokenSource] keeps a token fresh
 //     outside a request (use oauth2.NewClient for an *http.Client that
 //     sends it);
+//   - [Client.ClientCredentials] gets the app's own token, and
+//     [Client.ExchangeToken] trades a user's for another API's (RFC 8693);
 //   - [Client.Revoke] revokes a token (RFC 7009) and [Client.LogoutURL]
 //     builds the RP-initiated logout URL.
 //

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -59,34 +60,39 @@ func ExampleDiscover() {
 		panic(err)
 	}
 	fmt.Println("issuer found:", ep.Issuer == op.Issuer, "userinfo:", ep.UserInfoURL != "")
-	_ = c // hand c to middleware.Config.Client, or sign users in with NewLogin and Callback
+	_ = c // hand c to middleware.Config.Clients, or sign users in with NewLogin and Callback
 	// Output:
 	// issuer found: true userinfo: true
 }
 
-// Callback finishes a sign-in with the parameters the provider sent to the
-// app's callback and the Login it began with: state, iss and the
-// provider's error are checked before the code is redeemed. An app using
-// client alone keeps the pending Login between the two requests (here in
-// memory; a short-lived encrypted cookie per attempt works across
-// instances); the middleware does all of this for you.
-func ExampleClient_Callback() {
+// Example signs a user in with package client alone, as an app that runs
+// the protocol itself does (package middleware does all of this for most
+// apps): a Provider found by discovery, the app's Client, NewLogin at the
+// login route and Callback at the callback. Callback checks the state,
+// iss and the provider's error before it redeems the code, then verifies
+// the ID token. The app keeps each pending Login between the two requests
+// (here in memory; a short-lived encrypted cookie per attempt works across
+// instances). The provider is one in the process (package confidanttest),
+// so the example runs offline.
+func Example() {
 	op, err := confidanttest.Start(confidanttest.Options{Users: []confidanttest.User{{Subject: "ada", Name: "Ada Lovelace"}}})
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
 	defer op.Close()
 	mux := http.NewServeMux()
 	app := httptest.NewServer(mux)
 	defer app.Close()
 	id, secret := op.Register(app.URL + "/auth/callback")
-	prov, err := client.Discover(context.Background(), op.Issuer)
+
+	prov, err := client.Discover(context.Background(), op.Issuer) // "https://example.eu.auth0.com/"
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
-	c, err := client.New(client.Config{Provider: prov, ClientID: id, ClientSecret: secret, RedirectURL: app.URL + "/auth/callback"})
+	c, err := client.New(client.Config{Provider: prov, ClientID: id, ClientSecret: secret,
+		RedirectURL: app.URL + "/auth/callback", Scopes: []string{"openid", "profile", "email", "offline_access"}})
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
 
 	var pending sync.Map // state → *client.Login
@@ -110,16 +116,24 @@ func ExampleClient_Callback() {
 		case err != nil:
 			fmt.Println("refused:", errors.Is(err, client.ErrInvalidResponse))
 		default:
-			fmt.Println("signed in:", res.User.Subject, res.User.Name, res.Token.AccessToken != "")
+			fmt.Println("signed in:", res.User.Subject, res.User.Name, res.Token.RefreshToken != "")
 		}
 		http.Redirect(w, r, "/", http.StatusFound)
 	})
 
-	op.SignIn(confidanttest.Browser(), app.URL+"/auth/login", confidanttest.User{Subject: "ada"})
-	http.Get(app.URL + "/auth/callback?code=stolen&state=forged") // no token request
+	if _, err := op.SignIn(confidanttest.Browser(), app.URL+"/auth/login", confidanttest.User{Subject: "ada"}); err != nil {
+		log.Fatal(err)
+	}
+	resp, err := http.Get(app.URL + "/auth/callback?code=stolen&state=forged")
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	fmt.Println("token requests:", op.Requests(confidanttest.Token)) // the forged callback made none
 	// Output:
 	// signed in: ada Ada Lovelace true
 	// refused: true
+	// token requests: 1
 }
 
 // NewLogin builds the authorization URL of one sign-in attempt, with a fresh
@@ -201,54 +215,22 @@ func ExampleClient_TokenSource() {
 // Here the provider is a stand-in on https that asks for client
 // certificates, and the client refreshes a stored token, as a worker does.
 func ExampleConfig_mutualTLS() {
-	cert := clientCertificate("app") // in production: tls.LoadX509KeyPair("client.pem", "client-key.pem")
-	op := mutualTLSProvider()
-	defer op.Close()
-
-	ctx := context.Background()
-	prov, err := client.Discover(ctx, op.URL, client.WithHTTPClient(op.Client())) // trusts the stand-in's CA; none in production
-	if err != nil {
-		panic(err)
-	}
-	c, err := client.New(client.Config{
-		Provider:          prov,
-		ClientID:          "app",
-		RedirectURL:       "https://app.example/auth/callback",
-		ClientCertificate: &cert,
-		FAPI:              "2.0",
-	})
-	if err != nil {
-		panic(err)
-	}
-	tok, err := c.TokenSource(ctx, &client.Result{Token: &oauth2.Token{RefreshToken: "rt-0"}}).Token()
-	if err != nil {
-		panic(err)
-	}
-	fmt.Println("access token:", tok.AccessToken) // c goes to middleware.Config.Clients
-	// Output:
-	// token request over TLS from CN=app: client_id app, no secret
-	// access token: at-1
-}
-
-// clientCertificate is a self-signed client certificate for cn.
-func clientCertificate(cn string) tls.Certificate {
+	// The client's certificate; in production: tls.LoadX509KeyPair("client.pem", "client-key.pem").
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "app"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
+	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 
-// mutualTLSProvider stands in for a provider on https that asks for client
-// certificates: its discovery document and a token endpoint that takes
-// only a client that presented one, and says who it was.
-func mutualTLSProvider() *httptest.Server {
+	// A stand-in for the provider: on https, asking for client certificates;
+	// its token endpoint takes only a client that presented one, and says
+	// who it was.
 	mux := http.NewServeMux()
 	op := httptest.NewUnstartedServer(mux)
 	op.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
@@ -273,5 +255,29 @@ func mutualTLSProvider() *httptest.Server {
 		io.WriteString(w, `{"access_token":"at-1","token_type":"Bearer","expires_in":3600}`)
 	})
 	op.StartTLS()
-	return op
+	defer op.Close()
+
+	ctx := context.Background()
+	prov, err := client.Discover(ctx, op.URL, client.WithHTTPClient(op.Client())) // trusts the stand-in's CA; none in production
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := client.New(client.Config{
+		Provider:          prov,
+		ClientID:          "app",
+		RedirectURL:       "https://app.example/auth/callback",
+		ClientCertificate: &cert,
+		FAPI:              "2.0",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok, err := c.TokenSource(ctx, &client.Result{Token: &oauth2.Token{RefreshToken: "rt-0"}}).Token()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("access token:", tok.AccessToken) // c goes to middleware.Config.Clients
+	// Output:
+	// token request over TLS from CN=app: client_id app, no secret
+	// access token: at-1
 }
