@@ -16,13 +16,9 @@
 //   - [Client.NewLogin] builds the authorization URL with a fresh state,
 //     nonce and PKCE S256 challenge;
 //   - [Client.Callback] finishes it with the callback's parameters, in the
-//     one safe order: a JWT response (JARM) verified, the state compared
-//     with the Login's before any token request, the response's iss (RFC
-//     9207), the provider's error (a [TokenError]); then it redeems the
-//     code over the back channel with the client's credentials and the
-//     PKCE verifier, verifies the ID token (signature from the JWKS, iss,
-//     aud, azp, exp, iat, nonce, at_hash) and, when configured, fetches
-//     userinfo and checks its sub;
+//     one safe order: the state compared with the Login's before any token
+//     request, then the code redeemed with the PKCE verifier and the ID
+//     token verified (signature, iss, aud, exp, nonce, at_hash, …);
 //   - [Client.Refresh] redeems a Result's refresh token and checks a new ID
 //     token against the old one; [Client.TokenSource] keeps a token fresh
 //     outside a request (use oauth2.NewClient for an *http.Client that
