@@ -2,8 +2,9 @@
 // golang.org/x/oauth2 keeps its endpoints apart: each returns a
 // *client.Provider that knows where the provider is, what it is called,
 // and how it departs from plain OpenID Connect (its quirks, each emulated
-// from the provider's documentation and tested). Give it to client.Config
-// as any other Provider; package client runs the protocol.
+// from the provider's documentation and tested). Give it to
+// middleware.Config.Provider for Setup, in place of an issuer URL, or to
+// client.Config.Provider; package client runs the protocol.
 //
 // The presets:
 //

@@ -3,12 +3,59 @@ package providers_test
 import (
 	"context"
 	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/providers"
+	"github.com/confidant-go/confidant/session"
 )
+
+// Example gives a preset to middleware.Setup as its Provider, in place of
+// an issuer URL: the app's sign-in goes to GitHub, with GitHub's scopes.
+// (GitHub's endpoints are known; every other preset is discovered on first
+// use, which Setup makes when it checks that the provider answers.)
+func Example() {
+	prov, err := providers.GitHub()
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth, err := middleware.Setup(context.Background(), middleware.Config{
+		Provider:     prov,
+		ClientID:     "github-client-id",         // os.Getenv("GITHUB_CLIENT_ID")
+		ClientSecret: "github-client-secret",     // os.Getenv("GITHUB_CLIENT_SECRET")
+		AppURL:       "https://app.example.com",  // register https://app.example.com/auth/callback at GitHub
+		Keys:         [][]byte{session.NewKey()}, // session.ParseKeys(os.Getenv("SESSION_KEYS"))
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", auth)
+	mux.Handle("/account", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := middleware.UserFrom(r.Context()) // u.Provider is "github", u.Subject GitHub's numeric user ID
+		fmt.Fprintf(w, "%s at %s", u.Subject, u.Provider)
+	})))
+
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "https://app.example.com/account", nil)
+	req.Header.Set("Accept", "text/html") // a browser's page load
+	mux.ServeHTTP(rec, req)
+	to, err := url.Parse(rec.Header().Get("Location"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	q := to.Query()
+	fmt.Println(rec.Code, to.Host+to.Path)
+	fmt.Println(q.Get("client_id"), q.Get("redirect_uri"), q.Get("scope"))
+	// Output:
+	// 302 github.com/login/oauth/authorize
+	// github-client-id https://app.example.com/auth/callback read:user user:email
+}
 
 // A preset is a *client.Provider like any other; it is discovered on first
 // use, so making one and its Client sends no request.
