@@ -1,5 +1,7 @@
 // Package session holds what a signed-in user's session contains and where
-// it lives.
+// it lives. Most apps need only [ParseKeys] from it, to read their keys:
+// middleware.Setup keeps sessions in a [CookieStore] sealed with them, and
+// an app on several instances gives it package redisstore's Store instead.
 //
 // A [Session] carries the user's tokens (access, refresh, ID token, expiry,
 // type, scope), identity (sub, name, email, picture and every claim as JSON),
@@ -23,8 +25,11 @@
 // (no other directive, and no CDN-Cache-Control or Surrogate-Control) with
 // Vary: Cookie; the middleware keeps it so over the handler's own caching
 // headers, and sends no cookie through a writer it does not see.
-// Attributes are given with gorilla/sessions' [sessions.Options], so gorilla
-// users feel at home.
+// Attributes are given with gorilla/sessions' [sessions.Options]. A session
+// unused for a day, or older than a week, is gone ([Timeouts]). A
+// [DenyList] ends sessions whose cookies live on (back-channel logout,
+// sign-out everywhere): [MemoryDenyList] in one process, redisstore's
+// across instances.
 //
 // The package never imports the client or middleware packages.
 package session
