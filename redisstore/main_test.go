@@ -12,12 +12,10 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// exampleRedis is the address of the redis-server the Examples use, which
-// TestMain starts (in production, your Redis: "redis:6379").
-var exampleRedis string
-
 // TestMain starts a redis-server for the Examples (the tests start their
-// own). Without redis-server on PATH the package's tests and Examples
+// own) and sets REDIS_URL to it, where the Examples read their Redis as an
+// app reads its own (this overrides a REDIS_URL of the environment: the
+// Examples write sessions there). Without redis-server on PATH the package's tests and Examples
 // cannot run: they are skipped with a message, or fail under
 // CONFIDANT_REQUIRE_ALL=1 (set by CI).
 func TestMain(m *testing.M) {
@@ -35,7 +33,7 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	exampleRedis = l.Addr().String()
+	exampleRedis := l.Addr().String()
 	_, port, _ := net.SplitHostPort(exampleRedis)
 	l.Close()
 	cmd := exec.Command(path, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no")
@@ -50,6 +48,7 @@ func TestMain(m *testing.M) {
 		}
 	}
 	rc.Close()
+	os.Setenv("REDIS_URL", "redis://"+exampleRedis+"/0")
 	code := m.Run()
 	cmd.Process.Kill()
 	cmd.Wait()
