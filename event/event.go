@@ -1,9 +1,3 @@
-// Package event describes every step confidant takes, for logs, metrics,
-// tracing and teaching: an Event per step, delivered to the Logger (a
-// *slog.Logger) and the OnEvent hook of middleware.Config or client.Config.
-//
-// No event carries a token, authorization code, state, nonce, secret or
-// cookie value: only names, lengths, hash prefixes (Redact) and timings.
 package event
 
 import (
