@@ -1,62 +1,3 @@
-// Package metrics records confidant's events (package event) as
-// OpenTelemetry metrics and spans: sign-ins, sign-outs, refreshes, provider
-// call latency, API calls, back-channel logouts and refused requests. It is
-// a package of its own so that an app that does not import it links no
-// OpenTelemetry; it uses only the OpenTelemetry API, and the app's meter
-// and tracer providers (the SDK, an exporter) do the rest.
-//
-//	rec, err := metrics.New(metrics.Options{}) // otel's global providers
-//	auth, err := middleware.New(middleware.Config{..., OnEvent: rec.Hook})
-//
-// # Instruments
-//
-// Every name is under "confidant.". Attribute values are names and codes
-// from the app's configuration and this package's lists: never a token,
-// code, state, cookie, URL path or subject (events carry none).
-//
-//	confidant.signin.started      counter    {sign-in}   confidant.provider
-//	confidant.signin.completed    counter    {sign-in}   confidant.provider, confidant.outcome (success, failure), confidant.reason (failures)
-//	confidant.signout             counter    {sign-out}  confidant.provider, confidant.scope (session, everywhere)
-//	confidant.refresh             counter    {refresh}   confidant.provider, confidant.outcome (success, failure, shared), confidant.token (session, api)
-//	confidant.provider.duration   histogram  s           confidant.provider, confidant.endpoint (token, userinfo), confidant.grant (authorization_code, refresh_token), confidant.outcome, http.response.status_code
-//	confidant.api.duration        histogram  s           confidant.api (the middleware.API's Name), confidant.outcome, http.response.status_code
-//	confidant.backchannel.logout  counter    {logout}    confidant.provider (successes), confidant.outcome, confidant.reason (failures)
-//	confidant.request.refused     counter    {request}   confidant.reason, confidant.route (callback, login, logout, backchannel-logout, app), http.response.status_code
-//
-// A refused request is one the SDK answered with an error (a bad callback,
-// a requirement not met, a store or provider away); a visitor who is
-// merely not signed in is sent to sign in (confidant.signin.started), or
-// gets a 401 that is not counted.
-//
-// confidant.reason is one of: state_missing, state_mismatch,
-// flow_cookie_missing, state_expired, code_missing, response_jwt,
-// bad_callback, provider_error, signin_refused, forbidden,
-// distributed_claim, cross_origin, anti_forgery, method_not_allowed,
-// unknown_provider, not_signed_in, session_expired, session_ended,
-// session_missing, session_invalid, session_conflict, refresh_unavailable,
-// refresh_revoked, refresh_token_missing, refresh_lock_lost, session_store,
-// session_too_large, config, step_up, invalid_id_token, id_token_missing,
-// token_request, pushed_request, userinfo, provider_unavailable,
-// discovery, response_issuer, response_too_large, invalid_logout_token,
-// api_not_allowed, cross_origin_redirect, token_expired, token_missing,
-// not_supported, invalid_response, bad_request, unavailable, claims,
-// other. Every error of the client, middleware and session packages has
-// one (the table in internal/fail, which middleware.StatusCode and the
-// error page read too); a family's own code (invalid_response,
-// bad_request, unavailable, claims) is for an error that wraps the family
-// alone, which the SDK never returns; other is for an error that wraps
-// none.
-//
-// # Spans
-//
-// Each provider call (the token endpoint for a code or a refresh, the
-// userinfo endpoint) becomes a client span, "confidant token" or
-// "confidant userinfo", with the call's start and end times and the
-// attributes of confidant.provider.duration, as a child of the span in
-// the request's context: of the incoming request the call was made for
-// (an instrumented server puts it there). A call made for a request whose
-// trace is not sampled, or that has no trace, makes no span and costs
-// nothing.
 package metrics
 
 import (
@@ -89,6 +30,34 @@ type Options struct {
 
 // Recorder records events as metrics and spans. Its Hook is an event.Hook;
 // it is safe for concurrent use.
+//
+// Its instruments are these, every name under "confidant.". Attribute
+// values are names and codes from the app's configuration and this
+// package's lists: never a token, code, state, cookie, URL path or subject
+// (events carry none).
+//
+//	confidant.signin.started      counter    {sign-in}   confidant.provider
+//	confidant.signin.completed    counter    {sign-in}   confidant.provider, confidant.outcome (success, failure), confidant.reason (failures)
+//	confidant.signout             counter    {sign-out}  confidant.provider, confidant.scope (session, everywhere)
+//	confidant.refresh             counter    {refresh}   confidant.provider, confidant.outcome (success, failure, shared), confidant.token (session, api)
+//	confidant.provider.duration   histogram  s           confidant.provider, confidant.endpoint (token, userinfo), confidant.grant (authorization_code, refresh_token), confidant.outcome, http.response.status_code
+//	confidant.api.duration        histogram  s           confidant.api (the middleware.API's Name), confidant.outcome, http.response.status_code
+//	confidant.backchannel.logout  counter    {logout}    confidant.provider (successes), confidant.outcome, confidant.reason (failures)
+//	confidant.request.refused     counter    {request}   confidant.reason, confidant.route (callback, login, logout, backchannel-logout, app), http.response.status_code
+//
+// A refused request is one the SDK answered with an error (a bad callback,
+// a requirement not met, a store or provider away); a visitor who is
+// merely not signed in is sent to sign in (confidant.signin.started), or
+// gets a 401 that is not counted.
+//
+// Each provider call (the token endpoint for a code or a refresh, the
+// userinfo endpoint) becomes a client span, "confidant token" or
+// "confidant userinfo", with the call's start and end times and the
+// attributes of confidant.provider.duration, as a child of the span in
+// the request's context: of the incoming request the call was made for
+// (an instrumented server puts it there). A call made for a request whose
+// trace is not sampled, or that has no trace, makes no span and costs
+// nothing.
 type Recorder struct {
 	tracer trace.Tracer
 
@@ -320,8 +289,27 @@ func attr(e event.Event, key string) string {
 	return ""
 }
 
-// Reason is the confidant.reason of err: a code from the package's list,
+// Reason is the confidant.reason of err: a code from the list below,
 // "other" for an error not on it, "" for nil.
+//
+// confidant.reason is one of: state_missing, state_mismatch,
+// flow_cookie_missing, state_expired, code_missing, response_jwt,
+// bad_callback, provider_error, signin_refused, forbidden,
+// distributed_claim, cross_origin, anti_forgery, method_not_allowed,
+// unknown_provider, not_signed_in, session_expired, session_ended,
+// session_missing, session_invalid, session_conflict, refresh_unavailable,
+// refresh_revoked, refresh_token_missing, refresh_lock_lost, session_store,
+// session_too_large, config, step_up, invalid_id_token, id_token_missing,
+// token_request, pushed_request, userinfo, provider_unavailable,
+// discovery, response_issuer, response_too_large, invalid_logout_token,
+// api_not_allowed, cross_origin_redirect, token_expired, token_missing,
+// not_supported, invalid_response, bad_request, unavailable, claims,
+// other. Every error of the client, middleware and session packages has
+// one (the table in internal/fail, which middleware.StatusCode and the
+// error page read too); a family's own code (invalid_response,
+// bad_request, unavailable, claims) is for an error that wraps the family
+// alone, which the SDK never returns; other is for an error that wraps
+// none.
 func Reason(err error) string {
 	if err == nil {
 		return ""

@@ -195,7 +195,7 @@ func TestEverySentinelHasAReason(t *testing.T) {
 		if r == "" || r == "other" {
 			t.Errorf("Reason(%s) = %q", name, r)
 		} else if !documented[r] {
-			t.Errorf("Reason(%s) = %q, which the package doc does not list", name, r)
+			t.Errorf("Reason(%s) = %q, which Reason's doc does not list", name, r)
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(former)) {
@@ -211,13 +211,13 @@ func TestEverySentinelHasAReason(t *testing.T) {
 		if row.Code != "" {
 			given[row.Code] = true
 			if !documented[row.Code] {
-				t.Errorf("the row of %v has reason %q, which the package doc does not list", row.Err, row.Code)
+				t.Errorf("the row of %v has reason %q, which Reason's doc does not list", row.Err, row.Code)
 			}
 		}
 	}
 	for _, r := range slices.Sorted(maps.Keys(documented)) {
 		if !given[r] {
-			t.Errorf("the package doc lists %q, which no sentinel is given", r)
+			t.Errorf("Reason's doc lists %q, which no sentinel is given", r)
 		}
 	}
 }
@@ -262,24 +262,29 @@ func TestFormerSentinelsInFamilies(t *testing.T) {
 	}
 }
 
-// documentedReasons are the codes the package doc lists after
+// documentedReasons are the codes Reason's doc lists after
 // "confidant.reason is one of:".
 func documentedReasons(t *testing.T) map[string]bool {
 	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), "metrics.go", nil, parser.ParseComments|parser.PackageClauseOnly)
+	f, err := parser.ParseFile(token.NewFileSet(), "metrics.go", nil, parser.ParseComments)
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := strings.Join(strings.Fields(f.Doc.Text()), " ")
+	var doc string
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name == "Reason" && fd.Doc != nil {
+			doc = strings.Join(strings.Fields(fd.Doc.Text()), " ")
+		}
+	}
 	_, list, ok := strings.Cut(doc, "confidant.reason is one of: ")
 	list, _, ok2 := strings.Cut(list, ".")
 	if !ok || !ok2 {
-		t.Fatal("the package doc lists no reasons")
+		t.Fatal("Reason's doc lists no reasons")
 	}
 	codes := map[string]bool{}
 	for _, c := range strings.Split(list, ", ") {
 		if !regexp.MustCompile(`^[a-z_]+$`).MatchString(c) {
-			t.Fatalf("the package doc's reason %q is not a code", c)
+			t.Fatalf("Reason's doc's reason %q is not a code", c)
 		}
 		codes[c] = true
 	}
