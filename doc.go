@@ -42,8 +42,9 @@
 //
 // # What to know
 //
-// A configuration mistake stops the app at start: Setup and every New
-// return an error that wraps [ErrConfig] and names the field. The tokens
+// A configuration mistake stops the app at start: Setup, the presets and
+// the New of client, session, redisstore and middleware return an error
+// that wraps [ErrConfig] and names the field. The tokens
 // stay with the SDK: sealed (AES-256-GCM) in the browser's session cookie,
 // or in Redis behind a random ID; what a handler gets of the session
 // (UserFrom, SessionFrom) holds none, and middleware's HTTPClient sends
