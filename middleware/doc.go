@@ -23,7 +23,8 @@
 // to the page it asked for; any other request gets 401 with a JSON body.
 // [Auth.RequireWith] asks for more ([Claim], [Value], [Scope], [ACR],
 // [MaxAge]). Tokens are refreshed before the handler runs when they are
-// due, once per session however many requests or instances ask.
+// due, once per session however many requests ask (and instances, through
+// a Store or Config.DenyList they share).
 // [Auth.HTTPClient] calls the APIs of Config.APIs with the user's access
 // token and sends it nowhere else; [Auth.Proxy] does so for a single-page
 // app, which never holds the token.
