@@ -33,18 +33,20 @@ const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bea
 type PrivateKey struct {
 	// Key signs. Any crypto.Signer works, so the key can live in a KMS or
 	// HSM; its public key (ECDSA P-256, RSA of 2048 bits or more, or
-	// Ed25519) is registered at the provider. Required.
+	// Ed25519) is registered at the provider.
+	// Required.
 	Key crypto.Signer
 	// KeyID is the key's kid as registered (the JWT's kid header).
-	// Optional, but most providers with several keys need it.
+	// Default: none; most providers with several keys need it.
 	KeyID string
-	// Alg is the signature algorithm: ES256 for P-256 keys; RS256
-	// (default; PS256 under Config.FAPI) or PS256 for RSA keys; EdDSA for
-	// Ed25519 keys.
+	// Alg is the signature algorithm: ES256 for P-256 keys; RS256 or
+	// PS256 for RSA keys; EdDSA for Ed25519 keys.
+	// Default: the key's: ES256, RS256 (PS256 under Config.FAPI) or EdDSA.
 	Alg string
 	// Cert is Key's certificate, for providers that know the key by it
 	// (Entra ID's certificate credentials): the assertion's header names
-	// it by its SHA-256 thumbprint (x5t#S256). Default: none.
+	// it by its SHA-256 thumbprint (x5t#S256).
+	// Default: none.
 	Cert *x509.Certificate
 }
 

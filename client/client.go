@@ -81,41 +81,49 @@ func (s AuthStyle) String() string {
 // Config configures a Client. New copies it; changing it afterwards has no
 // effect.
 type Config struct {
-	// Provider is where users sign in. Required.
+	// Provider is where users sign in.
+	// Required.
 	Provider *Provider
 
 	// ClientID and ClientSecret are the app's registration at the
-	// provider. Required.
+	// provider.
+	// Required; PrivateKey, SecretJWT or ClientCertificate may replace
+	// ClientSecret.
 	ClientID     string
 	ClientSecret string
 
 	// RedirectURL is the absolute URL of the app's callback, exactly as
-	// registered at the provider. Required.
+	// registered at the provider.
+	// Required.
 	RedirectURL string
 
-	// Scopes are requested at sign-in. Default: openid, profile, email for
-	// an OpenID Connect provider, none otherwise. "openid" is added when
-	// the provider is OIDC and it is missing. Ask for offline_access to get
-	// a refresh token from providers that require it.
+	// Scopes are requested at sign-in. "openid" is added when the provider
+	// is OIDC and it is missing. Ask for offline_access to get a refresh
+	// token from providers that require it.
+	// Default: the preset's own, else openid, profile, email for an OpenID
+	// Connect provider; none for a plain OAuth 2.0 provider.
 	Scopes []string
 
 	// AuthParams are extra query parameters sent with every authorization
 	// request (e.g. "audience", "prompt"). Protocol parameters (state,
 	// nonce, code_challenge, …) cannot be overridden.
+	// Default: none.
 	AuthParams url.Values
 
 	// AuthStyle selects client_secret_basic, client_secret_post,
 	// private_key_jwt, tls_client_auth or self_signed_tls_client_auth.
-	// Default AuthStyleAuto: private_key_jwt when PrivateKey is set and
-	// the provider accepts it (or does not say); mutual TLS when
-	// ClientCertificate is the only credential; else from the provider
-	// (see AuthStyleAuto).
+	// AuthStyleAuto picks private_key_jwt when PrivateKey is set and the
+	// provider accepts it (or does not say); mutual TLS when
+	// ClientCertificate is the only credential; else the provider's (see
+	// AuthStyleAuto).
+	// Default: AuthStyleAuto.
 	AuthStyle AuthStyle
 
 	// PrivateKey authenticates the client with private_key_jwt (RFC 7523):
 	// a short-lived JWT signed with it goes with every token, refresh,
 	// revocation and pushed authorization request. ClientSecret is then
-	// optional. Default: none.
+	// optional.
+	// Default: none.
 	PrivateKey *PrivateKey
 
 	// ClientCertificate is the client's TLS certificate, for mutual TLS
@@ -130,12 +138,13 @@ type Config struct {
 	// issues access tokens that an API takes only over it. Its PrivateKey
 	// may be any crypto.Signer (a KMS or HSM key). The Transport of the
 	// provider's HTTP client (WithHTTPClient) must then be nil or an
-	// *http.Transport, which is copied with the certificate. Default: none.
+	// *http.Transport, which is copied with the certificate.
+	// Default: none.
 	ClientCertificate *tls.Certificate
 
 	// ResponseMode is how the provider returns the authorization response
-	// to the RedirectURL: "" (query parameters of a redirect, the default)
-	// or "form_post" (a page of the provider's POSTs them: Apple's mode
+	// to the RedirectURL: "" (query parameters of a redirect) or
+	// "form_post" (a page of the provider's POSTs them: Apple's mode
 	// when it is asked for the name or e-mail). The middleware's callback
 	// accepts the POST, from the provider's site, only with "form_post"
 	// (or "form_post.jwt").
@@ -144,20 +153,23 @@ type Config struct {
 	// response (JARM): the provider signs it, and Callback verifies its
 	// signature, iss, aud and exp before any of its parameters (state
 	// first) is used. An OpenID Connect provider only.
+	// Default: none (query parameters of a redirect); the preset's own
+	// (Apple: form_post), and "jwt" under FAPI "2.0-message-signing".
 	ResponseMode string
 
 	// SecretJWT, instead of ClientSecret, has the client sign its own
 	// secret, a short-lived JWT renewed before it expires (Sign in with
-	// Apple). Default: none.
+	// Apple).
+	// Default: none.
 	SecretJWT *SecretJWT
 
 	// LoginParams are the authorization parameters that the app's login
 	// route (middleware's /auth/login?…) passes on from its query string,
-	// each at most 512 bytes. Default: prompt, login_hint, max_age,
-	// acr_values and ui_locales for an OpenID Connect provider, plus the
-	// preset's own (Auth0: organization, invitation, screen_hint; GitHub:
-	// login, allow_signup). A non-nil empty list passes none. Parameters
+	// each at most 512 bytes. A non-nil empty list passes none. Parameters
 	// the app sets itself (AuthParams, Auth.SignIn) are not limited by it.
+	// Default: prompt, login_hint, max_age, acr_values and ui_locales for
+	// an OpenID Connect provider, plus the preset's own (Auth0:
+	// organization, invitation, screen_hint; GitHub: login, allow_signup).
 	LoginParams []string
 
 	// DPoP binds the tokens to a key pair made at each sign-in (RFC 9449):
@@ -166,14 +178,16 @@ type Config struct {
 	// token is useless without the key. Result.DPoPKey is the key, which
 	// the middleware keeps sealed in the session and uses for API calls.
 	// A provider that does not bind tokens answers Bearer tokens, and the
-	// key is dropped. Default: off.
+	// key is dropped.
+	// Default: off.
 	DPoP bool
 
 	// PAR pushes every authorization request to the provider's pushed
 	// authorization request endpoint (RFC 9126) when it has one, so that
-	// the browser carries only client_id and request_uri. Default: off,
-	// except that a provider whose discovery says
-	// require_pushed_authorization_requests always gets them pushed.
+	// the browser carries only client_id and request_uri. A provider whose
+	// discovery says require_pushed_authorization_requests gets them
+	// pushed without it.
+	// Default: off.
 	PAR bool
 
 	// FAPI turns on a FAPI 2.0 profile and refuses at New what it
@@ -197,7 +211,7 @@ type Config struct {
 	//   - "2.0-message-signing" adds JAR (RequestObject, signed with
 	//     PrivateKey, which is then required) and JARM (ResponseMode "jwt"
 	//     unless another JARM mode is set).
-	// Default: "" (no profile).
+	// Default: none (no profile).
 	FAPI string
 
 	// RequestObject signs each authorization request as a request object
@@ -208,7 +222,8 @@ type Config struct {
 	// only client_id and request_uri; else it goes by value in the URL
 	// (request=). Register the key and the alg at the provider
 	// (request_object_signing_alg). Needs PrivateKey and an OpenID Connect
-	// provider. Default: off.
+	// provider.
+	// Default: off.
 	RequestObject bool
 
 	// PARLimit bounds the pushed authorization requests this client sends
@@ -217,35 +232,39 @@ type Config struct {
 	// provider call and, with private_key_jwt, a signature (a KMS call):
 	// the bound keeps a flood of anonymous traffic from spending the
 	// provider's rate limits and the key's budget. A sign-in beyond it
-	// fails with ErrProviderUnavailable (try again). Default 50; negative:
-	// no bound.
+	// fails with ErrProviderUnavailable (try again).
+	// Default: 50; negative: no bound.
 	PARLimit int
 
 	// AllowInsecureHTTP accepts a RedirectURL, and a discovered issuer
 	// (Discover, Keycloak, GitLab), on plain http that is not a loopback
 	// host: codes, tokens and session cookies then travel in clear, only
-	// for a closed test network. Default: refused; https, or http on
-	// loopback (development) only.
+	// for a closed test network. Without it, only https, or http on
+	// loopback (development), is accepted.
+	// Default: off.
 	AllowInsecureHTTP bool
 
 	// FetchUserInfo calls the userinfo endpoint after the code exchange,
 	// requires its sub to equal the ID token's, and merges its claims
-	// into the identity. Default: off (the ID token is enough).
+	// into the identity.
+	// Default: off (the ID token is enough); on for a preset that needs it
+	// (GitLab, whose groups are in userinfo).
 	FetchUserInfo bool
 
 	// ClockSkew is the leeway allowed on the ID token's exp and iat.
-	// Default: 1 minute.
+	// Default: 1m.
 	ClockSkew time.Duration
 
 	// Logger and OnEvent receive an event for each step of the protocol
 	// (code exchanged, ID token verified, userinfo fetched, refresh started
-	// / done / failed), as middleware.Config's do. Default: none;
-	// middleware.New gives a client without either its own Logger and
-	// OnEvent.
+	// / done / failed), as middleware.Config's do.
+	// Default: none; middleware.New gives a client without either its own
+	// Logger and OnEvent.
 	Logger  *slog.Logger
 	OnEvent event.Hook
 
-	// Now is the clock. Default: time.Now.
+	// Now is the clock.
+	// Default: time.Now.
 	Now func() time.Time
 }
 

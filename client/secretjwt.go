@@ -23,18 +23,23 @@ import (
 // Lifetime has passed, so the provider never sees an expired secret.
 type SecretJWT struct {
 	// Key signs the secret. Any crypto.Signer (a KMS or HSM key works):
-	// ECDSA P-256 (ES256), or RSA of 2048 bits or more (RS256). Required.
+	// ECDSA P-256 (ES256), or RSA of 2048 bits or more (RS256).
+	// Required.
 	Key crypto.Signer
 	// KeyID is the kid header: the key's ID at the provider (Apple: the
-	// 10-character Key ID). Required.
+	// 10-character Key ID).
+	// Required.
 	KeyID string
-	// Issuer is the iss claim (Apple: the 10-character Team ID). Required.
+	// Issuer is the iss claim (Apple: the 10-character Team ID).
+	// Required.
 	Issuer string
-	// Audience is the aud claim. Default: the provider's issuer
-	// (https://appleid.apple.com for Apple).
+	// Audience is the aud claim.
+	// Default: none (the provider's issuer: https://appleid.apple.com for
+	// Apple).
 	Audience string
-	// Lifetime is how long each secret is valid (exp - iat). Default 1
-	// hour; at most 180 days (Apple refuses longer).
+	// Lifetime is how long each secret is valid (exp - iat), at most 180
+	// days (Apple refuses longer).
+	// Default: 1h.
 	Lifetime time.Duration
 }
 

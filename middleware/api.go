@@ -15,19 +15,22 @@ import (
 // a request to any other URL fails with ErrForbidden before anything is
 // sent.
 type API struct {
-	// Name identifies the API in events and errors. Required, unique.
+	// Name identifies the API in events and errors, unique among the
+	// APIs.
+	// Required.
 	Name string
 
 	// BaseURL is where the API lives: an https URL (plain http only for a
 	// loopback host, for development). The token goes only to requests on
 	// BaseURL's origin (scheme, host and port) whose path is under
-	// BaseURL's path. Required.
+	// BaseURL's path.
+	// Required.
 	BaseURL string
 
 	// Provider, when set, limits the API to users who signed in with that
 	// provider (the name of one of the Config's clients): a Google user's
-	// token never goes to an API meant for GitHub tokens. Default: users
-	// of every provider.
+	// token never goes to an API meant for GitHub tokens.
+	// Default: none (users of every provider).
 	Provider string
 
 	// Resource gives the API a token of its own instead of the sign-in
@@ -37,20 +40,22 @@ type API struct {
 	// before it expires, one token request per session and API however
 	// many calls need it; the refresh token it rotates serves every other
 	// API. The sign-in asks for the resource too, so that the grant covers
-	// it. Needs a refresh token (offline_access). Default: "", the sign-in
-	// token.
+	// it. Needs a refresh token (offline_access).
+	// Default: none (the sign-in token).
 	Resource string
 
 	// Scopes of the API's own token (with Resource). The sign-in asks for
 	// them too (with the resource: RFC 8707 2.1), so that a strict
 	// provider's refresh grant covers them; do not add them to the
-	// client's Scopes by hand. Default: the grant's.
+	// client's Scopes by hand.
+	// Default: none (the token has the grant's scopes).
 	Scopes []string
 
 	// TokenExchange obtains the API's own token by token exchange (RFC
 	// 8693) of the user's sign-in access token, for Resource, instead of a
 	// refresh grant: for providers that issue tokens for downstream APIs
-	// that way. No refresh token is needed. Default: off.
+	// that way. No refresh token is needed.
+	// Default: off.
 	TokenExchange bool
 
 	// ForwardHeaders are request headers that Proxy passes to the API
@@ -68,13 +73,14 @@ type API struct {
 	// identity headers (X-Auth-Request-*, X-Remote-*, Remote-User,
 	// X-User, X-Amzn-Oidc-*, X-Goog-Authenticated-*,
 	// X-MS-Client-Principal*, Cf-Access-*, Impersonate-*, client
-	// certificate headers, …). Default: none.
+	// certificate headers, …).
+	// Default: none (the default list only).
 	ForwardHeaders []string
 
 	// MaxRequestBody bounds the body of a call through Proxy, in bytes: a
 	// larger one gets 413 JSON (at once when Content-Length says so,
-	// else when the limit is reached). Default 10 MiB; -1 for no limit
-	// (an upload API).
+	// else when the limit is reached).
+	// Default: 10485760 (10 MiB); -1 for no limit (an upload API).
 	MaxRequestBody int64
 }
 

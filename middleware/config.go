@@ -26,6 +26,8 @@ type Config struct {
 	// "/auth/callback" as the redirect URL and AppURL + "/" as the
 	// sign-out URL). New does no discovery: it takes Clients, and refuses
 	// these.
+	// Default: none; Setup requires them (Provider may replace Issuer)
+	// when Clients is empty.
 	Issuer       string
 	ClientID     string
 	ClientSecret string
@@ -36,7 +38,8 @@ type Config struct {
 	// with options (client.Discover(ctx, issuer, client.WithName("acme")):
 	// a stable name that survives a domain move). Scopes are the preset's;
 	// for a provider without its own, openid, profile, email and
-	// offline_access, as with Issuer.
+	// offline_access, as with Issuer. New refuses it.
+	// Default: none.
 	Provider *client.Provider
 
 	// Clients run the protocol with the providers: one for most apps
@@ -45,49 +48,56 @@ type Config struct {
 	// path under Prefix (e.g. /auth/callback/google);
 	// /auth/login?provider=NAME starts a sign-in with one of them, and the
 	// session remembers which one, so refresh, the API client and logout go
-	// to it. The first one is the default. Required by New; Setup makes
-	// one from Issuer, ClientID, ClientSecret and AppURL when it is empty.
+	// to it. The first one is the default. Setup makes one from Issuer,
+	// ClientID, ClientSecret and AppURL when it is empty.
+	// Required; by New, not by Setup.
 	Clients []*client.Client
 
 	// LoginPage, when set, is where Require sends browsers that are not
 	// signed in (with ?return_to=), e.g. a page that lets the user choose
-	// a provider. Default: straight to the default provider.
+	// a provider.
+	// Default: none (straight to the default provider's sign-in).
 	LoginPage string
 
-	// Store keeps sessions. Required by New; Setup keeps them in encrypted
-	// cookies (session.NewCookieStore) sealed with Keys when it is nil.
+	// Store keeps sessions. Setup keeps them in encrypted cookies
+	// (session.NewCookieStore) sealed with Keys when it is nil.
+	// Required; by New, not by Setup.
 	Store session.Store
 
 	// Keys are the app's 32-byte AES-256 keys (the first seals, all open;
 	// "new,old" while rotating), read from text with session.ParseKeys
 	// (make one with: openssl rand -base64 32). They seal the sign-in flow
-	// cookies, and, with Setup and no Store, the session cookies. Default:
-	// the Store's keys when it is one of this module's stores (they share
-	// their cipher); required by Setup without a Store.
+	// cookies, and, with Setup and no Store, the session cookies. Setup
+	// without a Store requires them, and so does New with a Store of the
+	// app's own.
+	// Default: the Store's keys, when it is one of this module's stores
+	// (they share their cipher).
 	Keys [][]byte
 
 	// Prefix is the path under which login, callback and logout are
-	// served. Default "/auth/". The Client's RedirectURL should point at
-	// Prefix + "callback".
+	// served. The Client's RedirectURL should point at Prefix +
+	// "callback".
+	// Default: "/auth/".
 	Prefix string
 
 	// AfterLogin is where a sign-in lands when it carries no return-to.
-	// Default "/".
+	// Default: "/".
 	AfterLogin string
 
 	// AfterLogout is the app path the user ends on after signing out.
-	// Default "/".
+	// Default: "/".
 	AfterLogout string
 
 	// PostLogoutRedirectURL is the absolute URL sent to the provider's
 	// end_session endpoint as post_logout_redirect_uri; register it at the
-	// provider. Default: AfterLogout on the origin of the Client's
-	// RedirectURL.
+	// provider.
+	// Default: AfterLogout on the origin of the first Client's RedirectURL.
 	PostLogoutRedirectURL string
 
-	// AllowGETLogout lets GET /auth/logout sign the user out. Off by
-	// default: a GET can be triggered by any page (an <img> tag), so only
-	// POST signs out.
+	// AllowGETLogout lets GET /auth/logout sign the user out. A GET can be
+	// triggered by any page (an <img> tag), so without it only POST signs
+	// out.
+	// Default: off.
 	AllowGETLogout bool
 
 	// TrustedOrigins are origins ("http://localhost:5173") besides the
@@ -98,9 +108,11 @@ type Config struct {
 	// that sends Sec-Fetch-Site, needs none. Every such check (sign-out,
 	// Proxy, SessionInfo) is the same one: Sec-Fetch-Site, then Origin
 	// against the Host and these origins (http.CrossOriginProtection).
+	// Default: none (the app's own origin only).
 	TrustedOrigins []string
 
-	// FlowTTL is how long a sign-in attempt may take. Default 10 minutes.
+	// FlowTTL is how long a sign-in attempt may take.
+	// Default: 10m.
 	FlowTTL time.Duration
 
 	// MaxFlows bounds the number of sign-in attempts a browser may have in
@@ -108,18 +120,20 @@ type Config struct {
 	// of under 1 KB in one of MaxFlows slots, so the bound holds even for
 	// attempts started at the same moment (which then may replace one
 	// another: that tab's callback is refused and it signs in again).
-	// Default 8, at most 100.
+	// Default: 8; at most 100.
 	MaxFlows int
 
 	// ErrorHandler is called when a request fails (bad callback, provider
 	// error, store failure, …); FailureReason(r) tells why and
-	// StatusCode(err) suggests a status. Default: a small HTML page with
-	// the reason, the status, and a "sign in again" link.
+	// StatusCode(err) suggests a status.
+	// Default: a small HTML page with the reason, the status, and a "sign
+	// in again" link.
 	ErrorHandler http.Handler
 
 	// RefreshLeeway: a session's access token is refreshed before the
 	// handler runs when it expires within this leeway, but never more than
-	// half the token's lifetime ahead. Default 1 minute.
+	// half the token's lifetime ahead.
+	// Default: 1m.
 	RefreshLeeway time.Duration
 
 	// ClaimsMaxAge is how old the user's claims (what Claim and Value
@@ -136,29 +150,30 @@ type Config struct {
 	// a claim that only the ID token carried is gone). When userinfo cannot
 	// answer, the claims are kept and asked for again after another
 	// ClaimsMaxAge. A session without a refresh token (a GitHub OAuth App's
-	// tokens that never expire) is not renewed this way. Default 0: claims
-	// change only with an ID token.
+	// tokens that never expire) is not renewed this way.
+	// Default: 0 (claims change only with an ID token).
 	ClaimsMaxAge time.Duration
 
 	// RefreshTimeout bounds one refresh, however many requests wait for it.
-	// Default 10 seconds.
+	// Default: 10s.
 	RefreshTimeout time.Duration
 
 	// RetryAfter is the Retry-After given with a 503 when the token has
 	// expired and the provider cannot refresh it; also how long such a
-	// failure is remembered before the provider is asked again. Default 5
-	// seconds.
+	// failure is remembered before the provider is asked again.
+	// Default: 5s.
 	RetryAfter time.Duration
 
 	// OnRefreshError decides what a failed refresh does to the request.
-	// Default DefaultRefreshPolicy.
+	// Default: DefaultRefreshPolicy.
 	OnRefreshError func(err error, s *session.Session, now time.Time) RefreshAction
 
 	// KeepExpiredSessions keeps a session whose access token has expired
 	// and cannot be refreshed (no refresh token) until the store's idle
 	// and absolute timeouts, for apps that only need to know who the user
-	// is. Off by default: such a session is not signed in any more, so
+	// is. Without it, such a session is not signed in any more, so
 	// navigations go through sign-in again and API calls get 401.
+	// Default: off.
 	KeepExpiredSessions bool
 
 	// SilentSignIn lets an Optional page that a browser opens without a
@@ -167,7 +182,8 @@ type Config struct {
 	// comes back signed in, any other comes back not signed in (the
 	// provider's login_required and the like are not errors). Sign-out
 	// stops it for the rest of the browser session. OpenID Connect
-	// providers only. Default: off.
+	// providers only.
+	// Default: off.
 	SilentSignIn bool
 
 	// OnSignIn sees every completed sign-in, with the verified user and
@@ -176,47 +192,53 @@ type Config struct {
 	// session is made), to provision the user, and to keep a few values
 	// of the app's own in the session (SignedIn.Values; read them with
 	// SessionFrom(ctx).Values, require them with Value). It runs on the
-	// callback's request. Default: none.
+	// callback's request.
+	// Default: none.
 	OnSignIn func(ctx context.Context, s *SignedIn) error
 
 	// DenyList ends cookie sessions that sign-out, back-channel logout or
 	// EndUserSessions named (a cookie store cannot reach the cookies). Its
 	// entries live as long as the store's sessions can (its MaxLifetime).
-	// Default: a MemoryDenyList, for one app instance; with several
-	// instances and a cookie store, share one (redisstore.DenyList).
-	// Unused with a server-side store (redisstore.Store), whose sessions
-	// are deleted.
+	// With several instances and a cookie store, share one
+	// (redisstore.DenyList). Unused with a server-side store
+	// (redisstore.Store), whose sessions are deleted.
+	// Default: a MemoryDenyList, for one app instance; none with a
+	// server-side store.
 	DenyList session.DenyList
 
 	// LogoutTokenMaxAge is how old a back-channel logout token's iat may
-	// be. Default 5 minutes.
+	// be.
+	// Default: 5m.
 	LogoutTokenMaxAge time.Duration
 
 	// APIs are the APIs that HTTPClient may call with the user's access
-	// token: the token goes to their BaseURLs and nowhere else. Without
-	// APIs, HTTPClient sends nothing.
+	// token: the token goes to their BaseURLs and nowhere else.
+	// Default: none (HTTPClient sends nothing).
 	APIs []API
 
-	// APITransport sends the requests of HTTPClient. Default
-	// http.DefaultTransport.
+	// APITransport sends the requests of HTTPClient.
+	// Default: http.DefaultTransport.
 	APITransport http.RoundTripper
 
 	// APITimeout bounds each call made with HTTPClient, redirects and
-	// the response body included. Default 30 seconds.
+	// the response body included.
+	// Default: 30s.
 	APITimeout time.Duration
 
 	// OnEvent receives an event for every step (see package event): for
-	// metrics, tracing or a live view of the flow. Default: none.
+	// metrics, tracing or a live view of the flow.
+	// Default: none.
 	OnEvent event.Hook
 
 	// Logger receives one line per failure and per sign-in and sign-out
-	// (and per step at Debug). Never a token, code or secret. Default:
-	// failures only (Warn and above, but not a visitor who is merely not
-	// signed in or not allowed), to slog's default logger;
+	// (and per step at Debug). Never a token, code or secret.
 	// slog.New(slog.DiscardHandler) logs nothing.
+	// Default: failures only (Warn and above, but not a visitor who is
+	// merely not signed in or not allowed), to slog's default logger.
 	Logger *slog.Logger
 
-	// Now is the clock. Default time.Now.
+	// Now is the clock.
+	// Default: time.Now.
 	Now func() time.Time
 }
 

@@ -24,39 +24,49 @@ import (
 // Config configures a Store. Zero fields get the defaults written
 // beside them.
 type Config struct {
-	// Client is a single node, Sentinel or Cluster client. Required.
+	// Client is a single node, Sentinel or Cluster client.
+	// Required.
 	Client redis.UniversalClient
 
 	// Keys encrypt the sessions in Redis (AES-256-GCM, first seals, all
-	// open), so Redis never holds tokens in clear. Required.
+	// open), so Redis never holds tokens in clear.
+	// Required.
 	Keys [][]byte
 
-	// Prefix of every Redis key. Default "confidant:".
+	// Prefix of every Redis key.
+	// Default: "confidant:".
 	Prefix string
 
-	// Name of the cookie that holds the session ID. Default "confidant_sid"
-	// (with __Host- when Secure).
+	// Name of the cookie that holds the session ID. A Secure cookie's
+	// name gets a prefix: __Host- with Path "/" and no Domain, else
+	// __Secure-.
+	// Default: "confidant_sid".
 	Name string
 
-	// Options are the cookie attributes, as for CookieConfig.
+	// Options are the cookie attributes, as for session.CookieConfig.
+	// Default: Path "/", MaxAge the Timeouts' Absolute, HttpOnly,
+	// SameSite=Lax.
 	Options *sessions.Options
 
-	// Timeouts: idle (default 24 hours, rolling) and absolute (default 7
-	// days). Sessions expire in Redis accordingly and are checked on load.
+	// Timeouts are the idle and absolute lifetimes. Sessions expire in
+	// Redis accordingly and are checked on load.
+	// Default: Idle 24h (rolling), Absolute 168h (7 days).
 	Timeouts session.Timeouts
 
-	// OpTimeout bounds every Redis operation. Default 2 seconds.
+	// OpTimeout bounds every Redis operation.
+	// Default: 2s.
 	OpTimeout time.Duration
 
 	// LockLease is the lease of the per-session refresh lock; the holder
 	// renews it every third of the lease for as long as it works, so a slow
-	// refresh never loses the lock while its holder is alive. Default 3
-	// seconds: after an instance dies holding it, that session's refresh
-	// waits at most that long. On a Cluster or Sentinel group make it
+	// refresh never loses the lock while its holder is alive. After an
+	// instance dies holding it, that session's refresh waits at most that
+	// long. On a Cluster or Sentinel group make it
 	// longer than a failover (cluster-node-timeout, or the sentinels'
 	// down-after-milliseconds, plus a few seconds): renewals fail while the
 	// master is away, and a lease that runs out on the promoted replica
 	// lets a second instance present the refresh token the first is using.
+	// Default: 3s.
 	LockLease time.Duration
 
 	// WaitReplicas makes every session write (sign-in with its index
@@ -65,13 +75,15 @@ type Config struct {
 	// up to a quarter of OpTimeout), so a failover that promotes a replica
 	// loses neither a session nor a rotated refresh token, and brings back
 	// no signed-out session. Set it to 1 on a Cluster or Sentinel group
-	// with replicas. Default 0: no wait. A write the replicas do not
-	// acknowledge in time still counts (a master that lost its replicas
-	// goes on), so this closes the window of asynchronous replication, not
-	// a partition longer than the wait.
+	// with replicas. A write the replicas do not acknowledge in time still
+	// counts (a master that lost its replicas goes on), so this closes the
+	// window of asynchronous replication, not a partition longer than the
+	// wait.
+	// Default: 0 (no wait).
 	WaitReplicas int
 
-	// Now is the clock. Default time.Now.
+	// Now is the clock.
+	// Default: time.Now.
 	Now func() time.Time
 }
 

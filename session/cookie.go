@@ -18,45 +18,54 @@ import (
 // CookieConfig configures a CookieStore. Zero fields get the defaults
 // written beside them.
 type CookieConfig struct {
-	// Keys are 32-byte AES-256 keys. Required. The first seals new cookies;
-	// all open existing ones. To rotate, put a new key first and drop the
-	// oldest once cookies sealed with it have expired.
+	// Keys are 32-byte AES-256 keys. The first seals new cookies; all open
+	// existing ones. To rotate, put a new key first and drop the oldest
+	// once cookies sealed with it have expired.
+	// Required.
 	Keys [][]byte
 
-	// Name is the cookie name. Default "confidant". It gets the __Host-
-	// prefix when the cookie is Secure and has no Domain (__Secure- with a
-	// Domain).
+	// Name is the cookie name. A Secure cookie's name gets a prefix:
+	// __Host- with Path "/" and no Domain, else __Secure-.
+	// Default: "confidant".
 	Name string
 
-	// Options are the cookie attributes, as in gorilla/sessions. Default:
-	// Path "/", MaxAge 7 days, HttpOnly, SameSite=Lax. HttpOnly is always
-	// set (the cookie holds tokens). Secure comes from the app's origin
-	// (https, or Options.Secure; middleware.New binds the store to it), never from a request.
-	// MaxAge is also enforced on the server: an older session does not load.
-	// SameSite=Strict works with the middleware, which lands cross-site
-	// navigations through a same-site page (one more round trip for them).
+	// Options are the cookie attributes, as in gorilla/sessions. HttpOnly
+	// is always set (the cookie holds tokens). Secure comes from the app's
+	// origin (https, or Options.Secure; middleware.New binds the store to
+	// it), never from a request. MaxAge is also enforced on the server: an
+	// older session does not load. SameSite=Strict works with the
+	// middleware, which lands cross-site navigations through a same-site
+	// page (one more round trip for them). Path "/" and SameSite=Lax
+	// replace zero ones in Options of the app's own.
+	// Default: Path "/", MaxAge 7 days, HttpOnly, SameSite=Lax.
 	Options *sessions.Options
 
 	// MaxSize is the budget, in bytes, for all of the session's cookie
-	// values together. Save fails with ErrTooLarge beyond it. Default 8000.
+	// values together. Save fails with ErrTooLarge beyond it.
+	// Default: 8000.
 	MaxSize int
 
 	// ChunkSize is the largest value of one cookie; a larger session is
-	// split into numbered cookies (name, name.1, name.2, …). Default 3800,
-	// which keeps each Set-Cookie line under the 4096-byte browser limit.
+	// split into numbered cookies (name, name.1, name.2, …). The default
+	// keeps each Set-Cookie line under the 4096-byte browser limit.
+	// Default: 3800; at most 3900.
 	ChunkSize int
 
-	// Timeouts: idle (default 24 hours, rolling) and absolute (default 7
-	// days) lifetimes, enforced on load.
+	// Timeouts are the idle and absolute lifetimes, enforced on load. The
+	// absolute one is at most Options.MaxAge, after which the browser drops
+	// the cookie.
+	// Default: Idle 24h (rolling), Absolute 168h (7 days).
 	Timeouts Timeouts
 
 	// CacheSize bounds the cache of cookies already verified: a request
 	// that carries the exact bytes of a cookie seen before (compared in
 	// full) skips decryption and decoding; timeouts are still checked on
-	// every request. Default 4096 cookies; negative disables the cache.
+	// every request.
+	// Default: 4096 (cookies); negative disables the cache.
 	CacheSize int
 
-	// Now is the clock. Default time.Now.
+	// Now is the clock.
+	// Default: time.Now.
 	Now func() time.Time
 }
 

@@ -74,8 +74,16 @@ type APIToken struct {
 // Timeouts are a store's session lifetimes, enforced on load: a session
 // unused for Idle, or older than Absolute, is gone.
 type Timeouts struct {
-	Idle     time.Duration // default 24 hours, rolling
-	Absolute time.Duration // default 7 days
+	// Idle is how long a session may go unseen: each save starts it again
+	// (rolling), and the middleware saves a session in use well within
+	// Idle.
+	// Default: 24h.
+	Idle time.Duration
+
+	// Absolute is how long a session may live from its sign-in, however
+	// much it is used.
+	// Default: 168h (7 days).
+	Absolute time.Duration
 }
 
 // withDefaults is t with zero fields set to their defaults.

@@ -23,7 +23,7 @@ const apiBudget = 400
 // apiPackages are the packages a user imports (the module root first).
 var apiPackages = []string{"", "client", "providers", "middleware", "session", "redisstore", "event", "metrics", "confidanttest"}
 
-var update = flag.Bool("update", false, "rewrite api/confidant.txt from the code")
+var update = flag.Bool("update", false, "rewrite the generated files (api/confidant.txt, docs/configuration.md) from the code")
 
 // TestAPIFile: api/confidant.txt is the exported API, one line per name
 // (type, function, constant, variable, method, field) with its signature,
