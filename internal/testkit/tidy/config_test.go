@@ -252,9 +252,10 @@ func statement(d configdoc.Default) string {
 	return "Default: " + cell(d) + "."
 }
 
-// escape keeps markdown from reading free text as markup.
+// escape keeps markdown from reading free text as markup (a table cell's
+// | is cell's to escape).
 func escape(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "<", "&lt;", "[", `\[`, "|", `\|`)
+	r := strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "<", "&lt;", "[", `\[`)
 	return r.Replace(s)
 }
 
