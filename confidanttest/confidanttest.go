@@ -53,6 +53,10 @@ type Options struct {
 	// config), and a test moves both past a token's expiry with
 	// Clock.Add. Default: the wall clock.
 	Clock *Clock
+	// Addr is the address it listens on, host:port (a program a person's
+	// browser signs in to across restarts, such as a demo, keeps its
+	// issuer). Default: a free port on the loopback interface.
+	Addr string
 }
 
 // Clock is a clock a test moves on: the wall clock, ahead by what Add
@@ -108,9 +112,9 @@ type Provider struct {
 	n     int
 }
 
-// Start starts a provider on a loopback port; Close stops it. Use it where
-// there is no testing.TB: in TestMain, to share one provider among a
-// package's tests, or in an Example.
+// Start starts a provider on a loopback port (or Options.Addr); Close
+// stops it. Use it where there is no testing.TB: in TestMain, to share
+// one provider among a package's tests, in an Example, or in a demo.
 func Start(o Options) (*Provider, error) {
 	if len(o.Users) == 0 {
 		o.Users = []User{{Subject: "test-user", Name: "Test User", Email: "test-user@example.com"}}
@@ -120,7 +124,7 @@ func Start(o Options) (*Provider, error) {
 		p.now = o.Clock.Now
 	}
 	cfg := devprovider.Config{AccessTokenLifetime: o.AccessTokenLifetime, RefreshTokenLifetime: o.RefreshTokenLifetime,
-		NoRefreshRotation: o.NoRefreshTokenRotation, Now: p.now}
+		NoRefreshRotation: o.NoRefreshTokenRotation, Now: p.now, Addr: o.Addr}
 	for _, u := range o.Users {
 		if u.Subject == "" {
 			return nil, errors.New("confidanttest: a user without a Subject")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -256,5 +257,26 @@ func TestSignInReturnsReadableErrorPage(t *testing.T) {
 	body, err := io.ReadAll(resp.Body)
 	if err != nil || resp.StatusCode < 400 || !strings.Contains(string(body), "refused to complete the sign-in") {
 		t.Errorf("SignIn with a wrong secret: %d %q %v, want the app's error page", resp.StatusCode, body, err)
+	}
+}
+
+// TestAddr: a provider started on Options.Addr has its issuer there (a
+// demo's browser finds it at the same place after a restart), and a busy
+// address is an error, not another port.
+func TestAddr(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	op := confidanttest.NewProvider(t, confidanttest.Options{Addr: addr})
+	if op.Issuer != "http://"+addr {
+		t.Errorf("issuer %s, want http://%s", op.Issuer, addr)
+	}
+	a := newApp(t, op, nil)
+	signIn(t, op, a, confidanttest.User{Subject: "test-user"})
+	if _, err := confidanttest.Start(confidanttest.Options{Addr: addr}); err == nil {
+		t.Error("a second provider started on a busy address")
 	}
 }

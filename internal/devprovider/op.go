@@ -19,6 +19,7 @@ import (
 	"html/template"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -82,6 +83,8 @@ type Config struct {
 	Now func() time.Time
 
 	Logger *slog.Logger // default: discard
+	// Addr is where Start listens (host:port). Default: a free loopback port.
+	Addr string
 }
 
 // issued records every token and code any Provider of this process issued,
@@ -132,9 +135,17 @@ type Provider struct {
 	faults    map[string]http.HandlerFunc
 }
 
-// Start starts a Provider on a loopback httptest server.
+// Start starts a Provider on a loopback httptest server, or on cfg.Addr.
 func Start(cfg Config) (*Provider, error) {
 	srv := httptest.NewUnstartedServer(nil)
+	if cfg.Addr != "" {
+		srv.Listener.Close()
+		ln, err := net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return nil, err
+		}
+		srv.Listener = ln
+	}
 	p, err := New("http://"+srv.Listener.Addr().String(), cfg)
 	if err != nil {
 		srv.Listener.Close()
