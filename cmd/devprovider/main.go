@@ -11,10 +11,13 @@
 // apps), -token-lifetime. A sign-in for another callback gets a page that
 // names it and the flag to restart with.
 //
-// It also serves a sample API at ISSUER/api/hello, which answers a GET with
-// a valid access token (Authorization: Bearer …) with the token's subject
-// and scopes, and anything else with 401: point middleware.API's BaseURL at
-// ISSUER/api/ to call it with auth.HTTPClient(r).
+// It also serves a sample API at ISSUER/api/hello (any path under
+// ISSUER/api/), which answers a request with a valid access token
+// (Authorization: Bearer …) with the token's subject and scopes, and
+// anything else with 401: point middleware.API's BaseURL at ISSUER/api/ to
+// call it with auth.HTTPClient(r). ISSUER/api/NAME/live is a WebSocket and
+// ISSUER/api/NAME/events a stream of server-sent events, with the same
+// check (examples/bff opens both through its backend).
 package main
 
 import (
@@ -34,6 +37,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/devprovider/sampleapi"
 )
 
 // The fixed registration and accounts.
@@ -85,7 +89,7 @@ func run(ctx context.Context, addr string, rs []string, lifetime time.Duration, 
 		op.AddRedirect(clientID, r) // and its origin + "/" after sign-out
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/", op.NewAPI())
+	mux.Handle("/api/", sampleapi.Handler(op))
 	mux.Handle("/", registered(op, rs))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)

@@ -51,8 +51,8 @@ func TestDevProvider(t *testing.T) {
 	mux.Handle("/me", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, middleware.UserFrom(r.Context()).Subject)
 	})))
-	mux.Handle("/hello", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		resp, err := auth.HTTPClient(r).Get(issuer + "/api/hello")
+	mux.Handle("/api/", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := auth.HTTPClient(r).Get(issuer + r.URL.Path)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
@@ -90,11 +90,18 @@ func TestDevProvider(t *testing.T) {
 	if !strings.Contains(printed.String(), issuer+"/api/hello") {
 		t.Errorf("the sample API is not printed: %q", printed.String())
 	}
-	resp, _ = browser.Get(appURL + "/hello")
+	resp, _ = browser.Get(appURL + "/api/hello")
 	b, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"sub":"alice"`) {
 		t.Errorf("the sample API through the app: %d %s", resp.StatusCode, b)
+	}
+	// Its event stream (examples/bff's page reads it).
+	resp, _ = browser.Get(appURL + "/api/orders/events")
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := "data: order 1 for alice\n\ndata: order 2 for alice\n\ndata: order 3 for alice\n\n"; string(b) != want {
+		t.Errorf("the sample API's events: %d %q, want %q", resp.StatusCode, b, want)
 	}
 	if resp, err := http.Get(issuer + "/api/hello"); err != nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("the sample API without a token: %v %v, want 401", resp.StatusCode, err)

@@ -54,6 +54,20 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"message": "hello from the API", "exp": claims["exp"]})
 }
 
+// Subject checks r's bearer token as ServeHTTP does and returns its
+// subject; a refused token is answered with 401 (false).
+func (a *API) Subject(w http.ResponseWriter, r *http.Request) (string, bool) {
+	raw, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	claims, err := a.verify(raw)
+	if err != nil {
+		w.Header().Set("Content-Type", "application/json")
+		a.deny(w, err.Error())
+		return "", false
+	}
+	sub, _ := claims["sub"].(string)
+	return sub, true
+}
+
 func (a *API) deny(w http.ResponseWriter, why string) {
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	w.WriteHeader(http.StatusUnauthorized)
