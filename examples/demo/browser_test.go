@@ -12,7 +12,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/confidant-go/confidant/event"
-	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/internal/testkit/browser"
 )
 
@@ -108,7 +107,7 @@ func TestBrowserCrossSiteLogout(t *testing.T) {
 	if loc := p.location(); loc != appURL+"/profile" {
 		t.Fatalf("after the cross-site form the user is at %s: signed out", loc)
 	}
-	if name := p.text("#profile-name"); name != devprovider.DemoUser.Name {
+	if name := p.text("#profile-name"); name != demoUser.Name {
 		t.Errorf("profile name %q", name)
 	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/internal/testkit/browser"
 )
 
@@ -101,14 +100,14 @@ func TestDemoInChromium(t *testing.T) {
 	if loc := p.location(); loc != appURL+"/profile" {
 		t.Fatalf("after sign-in at %s, want the return-to page /profile", loc)
 	}
-	if name, email, claims := p.text("#profile-name"), p.text("#email"), p.text("#claims"); name != devprovider.DemoUser.Name ||
-		email != devprovider.DemoUser.Email || !strings.Contains(claims, `"sub": "`+devprovider.DemoUser.ID+`"`) {
+	if name, email, claims := p.text("#profile-name"), p.text("#email"), p.text("#claims"); name != demoUser.Name ||
+		email != demoUser.Email || !strings.Contains(claims, `"sub": "`+demoUser.Subject+`"`) {
 		t.Fatalf("profile: name %q email %q claims %s", name, email, claims)
 	}
 
 	// The API call with the bearer client.
 	p.do(chromedp.Click("#call-api"), chromedp.WaitVisible("#api-status"))
-	if status, body := p.text("#api-status"), p.text("#api-body"); status != "200" || !strings.Contains(body, devprovider.DemoUser.ID) {
+	if status, body := p.text("#api-status"), p.text("#api-body"); status != "200" || !strings.Contains(body, demoUser.Subject) {
 		t.Fatalf("API call: status %q body %q", status, body)
 	}
 
