@@ -17,20 +17,52 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/devprovider/sampleapi"
 	"github.com/confidant-go/confidant/internal/testkit/browser"
 )
 
-// startBFF runs the example on free ports with access tokens of lifetime
-// and returns the app's URL.
-func startBFF(t *testing.T, lifetime time.Duration) string {
-	t.Helper()
-	return startBFFWith(t, options{lifetime: lifetime})
+// setup is what a test runs the example with: a development provider in
+// process, serving the sample API as cmd/devprovider does, and the
+// example's trusted origins.
+type setup struct {
+	lifetime time.Duration         // access tokens; default 5 minutes
+	observe  func(r *http.Request) // sees every request to the provider and the APIs
+	trusted  []string              // options.trusted
+	op       *devprovider.Provider // set by startBFF
 }
 
-// startBFFWith runs the example with o (its addresses chosen here).
-func startBFFWith(t *testing.T, o options) string {
+// startBFF runs the example on free ports against a provider whose access
+// tokens live lifetime, and returns the app's URL.
+func startBFF(t *testing.T, lifetime time.Duration) string {
 	t.Helper()
-	o.appAddr, o.opAddr = "localhost:0", "127.0.0.1:0"
+	return startBFFWith(t, &setup{lifetime: lifetime})
+}
+
+// startBFFWith runs the provider and the example (its addresses chosen
+// here) and returns the app's URL.
+func startBFFWith(t *testing.T, p *setup) string {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	op, err := devprovider.New("http://"+srv.Listener.Addr().String(), devprovider.Config{AccessTokenLifetime: p.lifetime,
+		Clients: []devprovider.Client{{ID: "bff-app", Secret: "bff-secret"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/", sampleapi.Handler(op))
+	mux.Handle("/", op)
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.observe != nil {
+			p.observe(r)
+		}
+		mux.ServeHTTP(w, r)
+	})
+	srv.Start()
+	t.Cleanup(srv.Close)
+	p.op = op
+
+	o := options{appAddr: "localhost:0", issuer: op.Issuer, clientID: "bff-app", clientSecret: "bff-secret",
+		ordersAPI: op.Issuer + "/api/orders/", billingAPI: op.Issuer + "/api/billing/", trusted: p.trusted}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
@@ -43,6 +75,7 @@ func startBFFWith(t *testing.T, o options) string {
 	})
 	select {
 	case u := <-ready:
+		op.AddRedirect("bff-app", u+"/auth/callback") // and u + "/" after sign-out
 		return u
 	case err := <-done:
 		t.Fatalf("bff: %v", err)
@@ -123,8 +156,8 @@ type spa struct {
 	url string
 }
 
-func newSPA(t *testing.T, o options) *spa {
-	return &spa{t: t, ctx: browser.New(t, 90*time.Second), url: startBFFWith(t, o)}
+func newSPA(t *testing.T, p *setup) *spa {
+	return &spa{t: t, ctx: browser.New(t, 90*time.Second), url: startBFFWith(t, p)}
 }
 
 func (p *spa) run(steps ...chromedp.Action[chromedp.Void]) {
@@ -184,7 +217,7 @@ func (p *spa) call(button string) string {
 // (a navigation to the session's logout_url), which ends the provider's
 // session too: the next sign-in asks for the password again.
 func TestBFFSignOutEndsProviderSession(t *testing.T) {
-	p := newSPA(t, options{})
+	p := newSPA(t, &setup{})
 	p.signIn()
 	p.navigateBy("#logout")
 	if p.signedIn() {
@@ -202,8 +235,9 @@ func TestBFFSignOutEndsProviderSession(t *testing.T) {
 // more, as HTTPClient does: the page gets the API's answer, not a 401 that
 // it would take for the end of the session.
 func TestBFFAPIRefusalRetried(t *testing.T) {
-	var op *devprovider.Provider
-	p := newSPA(t, options{provider: func(o *devprovider.Provider) { op = o }})
+	prov := &setup{}
+	p := newSPA(t, prov)
+	op := prov.op
 	p.signIn()
 	if s := p.call("orders"); s != "200" {
 		t.Fatalf("first call: %s", s)
@@ -229,8 +263,9 @@ func TestBFFAPIRefusalRetried(t *testing.T) {
 // provider is unreachable), instead of a 503 the page would take for
 // "signed out".
 func TestBFFSessionDuringOutage(t *testing.T) {
-	var op *devprovider.Provider
-	p := newSPA(t, options{lifetime: 2 * time.Second, provider: func(o *devprovider.Provider) { op = o }})
+	prov := &setup{lifetime: 2 * time.Second}
+	p := newSPA(t, prov)
+	op := prov.op
 	p.signIn()
 	op.SetFault(devprovider.PathToken, func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
@@ -249,7 +284,7 @@ func TestBFFSessionDuringOutage(t *testing.T) {
 // lands back on the page signed out, never on an error page; with one, it
 // lands back signed in without the form.
 func TestBFFSilentSignIn(t *testing.T) {
-	p := newSPA(t, options{})
+	p := newSPA(t, &setup{})
 	p.run(chromedp.Navigate(p.url), chromedp.WaitVisible("#silent"))
 	p.navigateBy("#silent")
 	if p.signedIn() || p.eval(`location.pathname`) != "/" {
@@ -297,11 +332,11 @@ func TestBFFThroughDevServer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dev := httptest.NewUnstartedServer(nil)
 			devURL := "http://localhost:" + strings.Split(dev.Listener.Addr().String(), ":")[1]
-			o := options{}
+			prov := &setup{}
 			if tc.trust {
-				o.trusted = []string{devURL}
+				prov.trusted = []string{devURL}
 			}
-			p := newSPA(t, o)
+			p := newSPA(t, prov)
 			app, _ := url.Parse(p.url)
 			proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.SetURL(app)
@@ -342,10 +377,10 @@ func TestBFFRealTime(t *testing.T) {
 	var mu sync.Mutex
 	reached := map[string]int{}
 	var handshake http.Header
-	p := newSPA(t, options{observe: func(r *http.Request) {
+	p := newSPA(t, &setup{observe: func(r *http.Request) {
 		mu.Lock()
 		reached[r.URL.Path]++
-		if r.URL.Path == "/orders/live" {
+		if r.URL.Path == "/api/orders/live" {
 			handshake = r.Header.Clone()
 		}
 		mu.Unlock()
@@ -398,7 +433,7 @@ es.onerror = () => { es.close(); if (!document.getElementById("es").textContent)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if n, m := reached["/orders/live"], reached["/orders/events"]; n != 1 || m != 1 {
+	if n, m := reached["/api/orders/live"], reached["/api/orders/events"]; n != 1 || m != 1 {
 		t.Errorf("the APIs got %d WebSocket handshakes and %d event-stream requests, want the page's own 1 each", n, m)
 	}
 }

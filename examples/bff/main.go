@@ -1,8 +1,9 @@
 // Command bff is a single-page app whose Go backend holds the tokens (a
-// backend-for-frontend): the page's script never sees an access token. It
-// runs offline with an OpenID Provider in process, like examples/demo, and
-// two APIs (orders and billing) that check the tokens they get.
+// backend-for-frontend): the page's script never sees an access token.
+// Try it with the development provider, whose sample API plays the two
+// APIs the page calls (orders and billing):
 //
+//	go run github.com/confidant-go/confidant/cmd/devprovider -redirect http://localhost:8081/auth/callback
 //	go run ./examples/bff
 //
 // The page's script uses static/confidant.js, a small helper that any
@@ -14,16 +15,17 @@
 // navigating to the session's logout_url, which ends the provider's
 // session too.
 //
-// Environment: BFF_ADDR (app, default localhost:8081), BFF_PROVIDER_ADDR
-// (provider, default 127.0.0.1:9997), BFF_TOKEN_LIFETIME (access tokens,
-// default 5m).
+// Environment: BFF_ADDR (default localhost:8081; register
+// http://localhost:PORT/auth/callback at the provider), OIDC_ISSUER,
+// OIDC_CLIENT_ID and OIDC_CLIENT_SECRET (default cmd/devprovider's:
+// http://127.0.0.1:9999, dev-app, dev-secret), ORDERS_API_URL and
+// BILLING_API_URL (default its sample API: OIDC_ISSUER/api/orders/ and
+// OIDC_ISSUER/api/billing/).
 package main
 
 import (
 	"context"
-	"crypto/rand"
 	"embed"
-	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -35,10 +37,7 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/net/websocket"
-
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/session"
 )
@@ -49,25 +48,13 @@ var static embed.FS
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	lifetime, _ := time.ParseDuration(os.Getenv("BFF_TOKEN_LIFETIME"))
-	o := options{appAddr: getenv("BFF_ADDR", "localhost:8081"), opAddr: getenv("BFF_PROVIDER_ADDR", "127.0.0.1:9997"), lifetime: lifetime}
+	issuer := getenv("OIDC_ISSUER", "http://127.0.0.1:9999")
+	o := options{appAddr: getenv("BFF_ADDR", "localhost:8081"), issuer: issuer,
+		clientID: getenv("OIDC_CLIENT_ID", "dev-app"), clientSecret: getenv("OIDC_CLIENT_SECRET", "dev-secret"),
+		ordersAPI: getenv("ORDERS_API_URL", issuer+"/api/orders/"), billingAPI: getenv("BILLING_API_URL", issuer+"/api/billing/")}
 	if err := run(ctx, o, os.Stdout, nil); err != nil {
 		log.Fatal(err)
 	}
-}
-
-// options are where the example listens and how its provider behaves.
-type options struct {
-	appAddr, opAddr string
-	lifetime        time.Duration // access tokens; default 5 minutes
-	// trusted are origins of dev servers that proxy to the app
-	// (middleware.Config.TrustedOrigins).
-	trusted []string
-	// provider, when set, gets the provider once it runs (tests make it
-	// fail or revoke tokens through it).
-	provider func(*devprovider.Provider)
-	// observe, when set, sees every request to the provider and the APIs.
-	observe func(*http.Request)
 }
 
 func getenv(k, def string) string {
@@ -77,72 +64,52 @@ func getenv(k, def string) string {
 	return def
 }
 
-// run serves the provider, the APIs and the app until ctx ends; ready gets
-// the app's URL once it serves.
+// options are where the backend listens, its provider and its APIs.
+type options struct {
+	appAddr                        string
+	issuer, clientID, clientSecret string
+	ordersAPI, billingAPI          string // the APIs' base URLs
+	// trusted are origins of dev servers that proxy to the app
+	// (middleware.Config.TrustedOrigins).
+	trusted []string
+}
+
+// run serves the app until ctx ends; ready gets the app's URL once it
+// serves.
 func run(ctx context.Context, o options, out io.Writer, ready chan<- string) error {
-	opLn, err := net.Listen("tcp", o.opAddr)
-	if err != nil {
-		return fmt.Errorf("bff: provider address: %w", err)
-	}
-	defer opLn.Close()
 	appLn, err := net.Listen("tcp", o.appAddr)
 	if err != nil {
 		return fmt.Errorf("bff: app address: %w", err)
 	}
 	defer appLn.Close()
-	issuer := "http://" + opLn.Addr().String()
 	appURL := fmt.Sprintf("http://localhost:%d", appLn.Addr().(*net.TCPAddr).Port)
 
-	// The provider, in process, and two APIs behind it that check tokens.
-	secret := rand.Text()
-	op, err := devprovider.New(issuer, devprovider.Config{Clients: []devprovider.Client{{
-		ID: "bff-app", Secret: secret,
-		Redirects:           []string{appURL + "/auth/callback"},
-		PostLogoutRedirects: []string{appURL + "/"},
-	}}, AccessTokenLifetime: o.lifetime})
-	if err != nil {
-		return err
-	}
-	if o.provider != nil {
-		o.provider(op)
-	}
-	opMux := http.NewServeMux()
-	opMux.Handle("/orders/", api("orders", op.NewAPI()))
-	opMux.Handle("/orders/live", live(op.NewAPI()))     // a WebSocket
-	opMux.Handle("/orders/events", events(op.NewAPI())) // server-sent events
-	opMux.Handle("/billing/", api("billing", op.NewAPI()))
-	opMux.Handle("/", op)
-	var opHandler http.Handler = opMux
-	if o.observe != nil {
-		opHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			o.observe(r)
-			opMux.ServeHTTP(w, r)
-		})
-	}
-	opSrv := &http.Server{Handler: opHandler, ReadHeaderTimeout: 10 * time.Second}
-	go opSrv.Serve(opLn)
-	defer opSrv.Close()
-
 	// The backend: provider, client, store, middleware with the two APIs.
-	prov, err := client.Discover(ctx, issuer)
+	prov, err := client.Discover(ctx, o.issuer)
 	if err != nil {
 		return err
 	}
-	c, err := client.New(client.Config{Provider: prov, ClientID: "bff-app", ClientSecret: secret,
+	c, err := client.New(client.Config{Provider: prov, ClientID: o.clientID, ClientSecret: o.clientSecret,
 		RedirectURL: appURL + "/auth/callback", Scopes: []string{"openid", "profile", "email", "offline_access"}})
 	if err != nil {
 		return err
 	}
+	// A new key at each start: sessions end when the backend restarts
+	// (read the keys from your secrets, for sessions that outlive it).
 	store, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{session.NewKey()}})
 	if err != nil {
 		return err
 	}
 	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, APIs: []middleware.API{
-		{Name: "orders", BaseURL: issuer + "/orders/"},
-		{Name: "billing", BaseURL: issuer + "/billing/"},
+		{Name: "orders", BaseURL: o.ordersAPI},
+		{Name: "billing", BaseURL: o.billingAPI},
 	}, TrustedOrigins: o.trusted})
 	if err != nil {
 		return err
+	}
+	// Fail now, with the reason, when the provider cannot be reached.
+	if err := auth.Ready(ctx); err != nil {
+		return fmt.Errorf("bff: %w (to try it: go run github.com/confidant-go/confidant/cmd/devprovider -redirect %s/auth/callback)", err, appURL)
 	}
 
 	// The routes: the page, its session endpoint and the two proxies.
@@ -157,106 +124,10 @@ func run(ctx context.Context, o options, out io.Writer, ready chan<- string) err
 	go appSrv.Serve(appLn)
 	defer appSrv.Close()
 
-	fmt.Fprintf(out, "confidant bff: open %s\n  provider %s (user demo, password demo)\n  Ctrl-C to stop\n", appURL, issuer)
+	fmt.Fprintf(out, "confidant bff: open %s\n  provider %s\n  Ctrl-C to stop\n", appURL, o.issuer)
 	if ready != nil {
 		ready <- appURL
 	}
 	<-ctx.Done()
 	return nil
-}
-
-// api answers for one API: what the token check said, and the API's name.
-func api(name string, check http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &recorder{header: http.Header{}}
-		check.ServeHTTP(rec, r)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(rec.status)
-		var body map[string]any
-		json.Unmarshal(rec.body, &body)
-		if body == nil {
-			body = map[string]any{}
-		}
-		body["api"] = name
-		json.NewEncoder(w).Encode(body)
-	})
-}
-
-type recorder struct {
-	header http.Header
-	status int
-	body   []byte
-}
-
-func (r *recorder) Header() http.Header { return r.header }
-func (r *recorder) WriteHeader(s int)   { r.status = s }
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	r.body = append(r.body, b...)
-	return len(b), nil
-}
-
-// authorized runs an API's token check on r and returns the token's
-// subject, or false.
-func authorized(check http.Handler, r *http.Request) (string, bool) {
-	rec := &recorder{header: http.Header{}}
-	check.ServeHTTP(rec, r)
-	var body struct {
-		Sub string `json:"sub"`
-	}
-	json.Unmarshal(rec.body, &body)
-	return body.Sub, rec.status == http.StatusOK
-}
-
-// live is a WebSocket of the orders API: it answers each message, for the
-// token's subject.
-func live(check http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sub, ok := authorized(check, r)
-		if !ok {
-			http.Error(w, "invalid token", http.StatusUnauthorized)
-			return
-		}
-		ws := websocket.Server{
-			// The token is the API's check; the browser's Origin was
-			// checked by the backend, which does not forward it.
-			Handshake: func(*websocket.Config, *http.Request) error { return nil },
-			Handler: func(c *websocket.Conn) {
-				for {
-					var msg string
-					if websocket.Message.Receive(c, &msg) != nil {
-						return
-					}
-					websocket.Message.Send(c, "orders: "+msg+" (for "+sub+")")
-				}
-			},
-		}
-		ws.ServeHTTP(w, r)
-	})
-}
-
-// events is a stream of server-sent events of the orders API: three
-// events for the token's subject.
-func events(check http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sub, ok := authorized(check, r)
-		if !ok {
-			http.Error(w, "invalid token", http.StatusUnauthorized)
-			return
-		}
-		w.Header().Set("Content-Type", "text/event-stream")
-		w.Header().Set("Cache-Control", "no-store")
-		rc := http.NewResponseController(w)
-		for i := 1; i <= 3; i++ {
-			fmt.Fprintf(w, "data: order %d for %s\n\n", i, sub)
-			rc.Flush()
-			select {
-			case <-r.Context().Done():
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-	})
 }
