@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -10,8 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/confidant-go/confidant/examples/internal/envconfig"
-	"github.com/confidant-go/confidant/examples/internal/exampletest"
 	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
@@ -27,7 +26,7 @@ func TestMultiExample(t *testing.T) {
 	gh := emulate.NewGitHub(t, hosts, "gh-id", "gh-secret", appURL+"/auth/callback/github", "")
 	env := map[string]string{"GOOGLE_CLIENT_ID": "g-id", "GOOGLE_CLIENT_SECRET": "g-secret",
 		"GITHUB_CLIENT_ID": "gh-id", "GITHUB_CLIENT_SECRET": "gh-secret", "APP_URL": appURL}
-	h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, HTTPClient: hosts.Client(), Logger: slog.New(slog.DiscardHandler)})
+	h, err := newApp(context.Background(), func(k string) string { return env[k] }, hosts.Client(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,41 +42,70 @@ func TestMultiExample(t *testing.T) {
 	hc := testenv.BrowserVia(hosts)
 	for _, name := range []string{"google", "github"} {
 		// A protected page sends the browser to the chooser…
-		resp := exampletest.Do(t, hc, "GET", appURL+"/profile", "")
+		resp := do(t, hc, "GET", appURL+"/profile", "")
 		if resp.StatusCode != 302 || !strings.HasPrefix(resp.Header.Get("Location"), "/signin?return_to=") {
 			t.Fatalf("%s: /profile → %d %q", name, resp.StatusCode, resp.Header.Get("Location"))
 		}
-		body := exampletest.Read(t, exampletest.Do(t, hc, "GET", appURL+resp.Header.Get("Location"), ""))
+		body := read(t, do(t, hc, "GET", appURL+resp.Header.Get("Location"), ""))
 		if !strings.Contains(body, `id="login-`+name+`"`) {
 			t.Fatalf("%s: no button on the sign-in page", name)
 		}
 		// …whose button starts that provider's sign-in.
-		resp = exampletest.Do(t, hc, "GET", appURL+"/auth/login?provider="+name+"&return_to=/profile", "")
+		resp = do(t, hc, "GET", appURL+"/auth/login?provider="+name+"&return_to=/profile", "")
 		cb, err := logins[name](hc, resp.Header.Get("Location"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp = exampletest.Do(t, hc, "GET", cb.String(), ""); resp.StatusCode != 302 || resp.Header.Get("Location") != "/profile" {
+		if resp = do(t, hc, "GET", cb.String(), ""); resp.StatusCode != 302 || resp.Header.Get("Location") != "/profile" {
 			t.Fatalf("%s: callback %d %q", name, resp.StatusCode, resp.Header.Get("Location"))
 		}
 		var claims map[string]any
-		json.Unmarshal([]byte(exampletest.Read(t, exampletest.Do(t, hc, "GET", appURL+"/profile", "application/json"))), &claims)
+		json.Unmarshal([]byte(read(t, do(t, hc, "GET", appURL+"/profile", "application/json"))), &claims)
 		if claims["sub"] != wantSub[name] {
 			t.Errorf("%s: profile claims %v", name, claims)
 		}
-		var api struct {
-			Status int    `json:"status"`
-			Body   string `json:"body"`
+		// /api answers with what the provider's API said, with the user's token.
+		if resp = do(t, hc, "GET", appURL+"/api", "application/json"); resp.StatusCode != 200 {
+			t.Errorf("%s: /api %d: %s", name, resp.StatusCode, read(t, resp))
+		} else if body := read(t, resp); !strings.Contains(body, wantSub[name]) {
+			t.Errorf("%s: /api %s, want the user %s", name, body, wantSub[name])
 		}
-		json.Unmarshal([]byte(exampletest.Read(t, exampletest.Do(t, hc, "GET", appURL+"/api", "application/json"))), &api)
-		if api.Status != 200 || !strings.Contains(api.Body, wantSub[name]) {
-			t.Errorf("%s: /api %+v", name, api)
-		}
-		if resp = exampletest.Do(t, hc, "POST", appURL+"/auth/logout", ""); resp.StatusCode != http.StatusSeeOther {
+		if resp = do(t, hc, "POST", appURL+"/auth/logout", ""); resp.StatusCode != http.StatusSeeOther {
 			t.Errorf("%s: logout %d", name, resp.StatusCode)
 		}
-		if body := exampletest.Read(t, exampletest.Do(t, hc, "GET", appURL+"/", "")); !strings.Contains(body, "signed out") {
+		if body := read(t, do(t, hc, "GET", appURL+"/", "")); !strings.Contains(body, "signed out") {
 			t.Errorf("%s: still signed in after logout", name)
 		}
+	}
+}
+
+// do sends a request with hc; accept, when set, is its Accept header.
+func do(t *testing.T, hc *http.Client, method, u, accept string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, nil)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// read returns resp's body, closed.
+func read(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestMultiMissingVariables: without its registrations the app does not
+// start, and the error names each missing variable.
+func TestMultiMissingVariables(t *testing.T) {
+	_, err := newApp(context.Background(), func(k string) string { return map[string]string{"GOOGLE_CLIENT_ID": "g-id"}[k] }, nil, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, GOOGLE_CLIENT_SECRET") {
+		t.Errorf("error %v, want one naming the three missing variables", err)
 	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/internal/testkit/browser"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
@@ -43,7 +42,7 @@ func TestFormPostInChromium(t *testing.T) {
 	}
 	env := map[string]string{"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": "ex", "OIDC_CLIENT_SECRET": "ex-secret",
 		"APP_URL": appURL, "OIDC_RESPONSE_MODE": "form_post"}
-	h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, Logger: testenv.CollectLogger()})
+	h, err := newApp(context.Background(), func(k string) string { return env[k] }, nil, testenv.CollectLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

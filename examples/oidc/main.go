@@ -43,7 +43,7 @@
 // A provider or API on https with a private CA is trusted through the
 // system pool: SSL_CERT_FILE, as for any Go program.
 //
-// and the variables every example reads: APP_URL (default
+// and the app's own: APP_URL (default
 // http://localhost:8080; register APP_URL/auth/callback as the redirect URL,
 // APP_URL/ as the post-logout redirect URL and
 // APP_URL/auth/backchannel-logout as the back-channel logout URL),
@@ -59,48 +59,82 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/confidant-go/confidant/client"
-	"github.com/confidant-go/confidant/examples/internal/envconfig"
-	"github.com/confidant-go/confidant/examples/internal/webapp"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/providers"
 	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
 )
 
-func main() { envconfig.Run("oidc", newApp) }
+// main builds the app from the process environment and serves it on
+// LISTEN_ADDR. A configuration error is one line on stderr and exit
+// status 2.
+func main() {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	app, err := environment(os.Getenv).settings(nil)
+	var h http.Handler
+	if err == nil {
+		// Building the app checks that the provider answers (Auth.Ready):
+		// bounded, so a provider that hangs fails the start with a reason.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		h, err = newApp(ctx, os.Getenv, nil, logger)
+		cancel()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "oidc: %v\n", err)
+		os.Exit(2)
+	}
+	logger.Info("listening", "addr", app.listenAddr, "url", app.url)
+	srv := &http.Server{Addr: app.listenAddr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		fmt.Fprintf(os.Stderr, "oidc: %v\n", err)
+		os.Exit(1)
+	}
+}
 
 // newApp is the whole app: provider, client, session store, middleware and
-// routes.
-func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
+// routes, configured by env. hc, when not nil, makes the calls to the
+// provider and to the API (tests route them to emulated providers); nil
+// is the SDK's defaults.
+func newApp(ctx context.Context, env environment, hc *http.Client, logger *slog.Logger) (http.Handler, error) {
 	required := []string{"OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"}
-	if env.Get("OIDC_CLIENT_KEY_FILE") != "" || env.Get("OIDC_CLIENT_CERT_FILE") != "" {
+	if env.get("OIDC_CLIENT_KEY_FILE") != "" || env.get("OIDC_CLIENT_CERT_FILE") != "" {
 		required = required[:2]
 	}
-	vars, err := env.Required(required...)
+	vars, err := env.required(required...)
 	if err != nil {
 		return nil, err
 	}
-	app, err := env.App()
+	app, err := env.settings(logger)
 	if err != nil {
 		return nil, err
 	}
 
 	// The provider, and the app's registration there.
-	popts := env.ProviderOptions()
-	if t := env.Get("OIDC_TENANTS"); t != "" {
+	var popts []client.ProviderOption
+	if hc != nil {
+		popts = append(popts, client.WithHTTPClient(hc))
+	}
+	if t := env.get("OIDC_TENANTS"); t != "" {
 		popts = append(popts, providers.WithTenants(strings.Split(t, ",")...))
 	}
-	if env.Get("OIDC_ANY_TENANT") == "true" {
+	if env.get("OIDC_ANY_TENANT") == "true" {
 		popts = append(popts, providers.WithAnyTenant())
 	}
 	prov, err := client.Discover(ctx, vars["OIDC_ISSUER"], popts...)
@@ -108,17 +142,17 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 		return nil, err
 	}
 	ccfg := client.Config{
-		Provider: prov, ClientID: vars["OIDC_CLIENT_ID"], ClientSecret: env.Get("OIDC_CLIENT_SECRET"),
-		RedirectURL:  app.Callback(""),
-		Scopes:       envconfig.Scopes(env.Get("OIDC_SCOPES"), "openid", "profile", "email", "offline_access"),
-		PAR:          env.Get("OIDC_PAR") == "true",
-		DPoP:         env.Get("OIDC_DPOP") == "true",
-		ResponseMode: env.Get("OIDC_RESPONSE_MODE"),
-		FAPI:         env.Get("OIDC_FAPI"),
+		Provider: prov, ClientID: vars["OIDC_CLIENT_ID"], ClientSecret: env.get("OIDC_CLIENT_SECRET"),
+		RedirectURL:  strings.TrimSuffix(app.url, "/") + "/auth/callback",
+		Scopes:       scopes(env.get("OIDC_SCOPES"), "openid", "profile", "email", "offline_access"),
+		PAR:          env.get("OIDC_PAR") == "true",
+		DPoP:         env.get("OIDC_DPOP") == "true",
+		ResponseMode: env.get("OIDC_RESPONSE_MODE"),
+		FAPI:         env.get("OIDC_FAPI"),
 	}
 	// Asked for at every sign-in, and verified in the ID token.
 	for param, name := range map[string]string{"acr_values": "OIDC_ACR_VALUES", "max_age": "OIDC_MAX_AGE"} {
-		if v := env.Get(name); v != "" {
+		if v := env.get(name); v != "" {
 			if ccfg.AuthParams == nil {
 				ccfg.AuthParams = url.Values{}
 			}
@@ -127,17 +161,17 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	}
 	// private_key_jwt: the key signs a short-lived assertion instead of
 	// sending a secret (here from a file; any crypto.Signer, e.g. a KMS key).
-	if f := env.Get("OIDC_CLIENT_KEY_FILE"); f != "" {
-		key, err := envconfig.PrivateKey("OIDC_CLIENT_KEY_FILE", f)
+	if f := env.get("OIDC_CLIENT_KEY_FILE"); f != "" {
+		key, err := privateKey("OIDC_CLIENT_KEY_FILE", f)
 		if err != nil {
 			return nil, err
 		}
-		ccfg.PrivateKey = &client.PrivateKey{Key: key, KeyID: env.Get("OIDC_CLIENT_KEY_ID")}
+		ccfg.PrivateKey = &client.PrivateKey{Key: key, KeyID: env.get("OIDC_CLIENT_KEY_ID")}
 	}
 	// Mutual TLS: the certificate goes with every call to the provider
 	// and to the API (its key: any crypto.Signer, e.g. in an HSM).
-	if f := env.Get("OIDC_CLIENT_CERT_FILE"); f != "" {
-		keyFile := env.Get("OIDC_CLIENT_CERT_KEY_FILE")
+	if f := env.get("OIDC_CLIENT_CERT_FILE"); f != "" {
+		keyFile := env.get("OIDC_CLIENT_CERT_KEY_FILE")
 		if keyFile == "" {
 			return nil, fmt.Errorf("OIDC_CLIENT_CERT_FILE needs OIDC_CLIENT_CERT_KEY_FILE, the certificate's private key")
 		}
@@ -147,7 +181,7 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 		}
 		ccfg.ClientCertificate = &cert
 	}
-	if ccfg.AuthStyle, err = envconfig.AuthStyle(env.Get("OIDC_CLIENT_AUTH")); err != nil {
+	if ccfg.AuthStyle, err = authStyle(env.get("OIDC_CLIENT_AUTH")); err != nil {
 		return nil, err
 	}
 	c, err := client.New(ccfg)
@@ -162,39 +196,39 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 	// through Redis.
 	var store session.Store
 	var deny session.DenyList
-	cookieStore := env.Get("SESSION_STORE") == "cookie"
-	switch kind := env.Get("SESSION_STORE"); kind {
+	cookieStore := env.get("SESSION_STORE") == "cookie"
+	switch kind := env.get("SESSION_STORE"); kind {
 	case "", "cookie", "redis":
 	default:
 		return nil, fmt.Errorf("SESSION_STORE=%q: want cookie or redis", kind)
 	}
-	if app.RedisURL != "" {
-		opt, err := redis.ParseURL(app.RedisURL)
+	if app.redisURL != "" {
+		opt, err := redis.ParseURL(app.redisURL)
 		if err != nil {
 			return nil, err
 		}
 		rdb := redis.NewClient(opt)
 		if cookieStore {
 			deny = &redisstore.DenyList{Client: rdb}
-		} else if store, err = redisstore.New(redisstore.Config{Client: rdb, Keys: app.SessionKeys}); err != nil {
+		} else if store, err = redisstore.New(redisstore.Config{Client: rdb, Keys: app.sessionKeys}); err != nil {
 			return nil, err
 		}
 	}
 	if store == nil {
-		if store, err = session.NewCookieStore(session.CookieConfig{Keys: app.SessionKeys}); err != nil {
+		if store, err = session.NewCookieStore(session.CookieConfig{Keys: app.sessionKeys}); err != nil {
 			return nil, err
 		}
 	}
 
 	// The middleware. The user's access token goes to API_URL and nowhere
 	// else.
-	cfg := middleware.Config{Clients: []*client.Client{c}, Store: store, DenyList: deny, Logger: env.Logger}
-	if app.APIURL != "" {
-		cfg.APIs = []middleware.API{{Name: "api", BaseURL: app.APIURL,
-			Resource: env.Get("API_RESOURCE"), Scopes: envconfig.Scopes(env.Get("API_SCOPES"))}}
+	cfg := middleware.Config{Clients: []*client.Client{c}, Store: store, DenyList: deny, Logger: logger}
+	if app.apiURL != "" {
+		cfg.APIs = []middleware.API{{Name: "api", BaseURL: app.apiURL,
+			Resource: env.get("API_RESOURCE"), Scopes: scopes(env.get("API_SCOPES"))}}
 	}
-	if env.HTTPClient != nil {
-		cfg.APITransport = env.HTTPClient.Transport
+	if hc != nil {
+		cfg.APITransport = hc.Transport
 	}
 	auth, err := middleware.New(cfg)
 	if err != nil {
@@ -206,18 +240,61 @@ func newApp(ctx context.Context, env envconfig.Env) (http.Handler, error) {
 		return nil, err
 	}
 
-	// The routes.
-	pages := webapp.Pages{Title: "confidant · OpenID Connect"}
+	// The routes, each a page (or JSON, for a request that asks for it).
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", auth)
-	mux.Handle("/{$}", auth.Optional(pages.Home()))
-	mux.Handle("/profile", auth.Require(pages.Profile()))
-	mux.Handle("/api", auth.Require(pages.API(func(r *http.Request) (string, *http.Response, error) {
-		if app.APIURL == "" {
-			return "", nil, nil
+	mux.Handle("/{$}", auth.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		show(w, r, map[string]any{})
+	})))
+	mux.Handle("/profile", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims := middleware.UserFrom(r.Context()).Claims
+		var pretty bytes.Buffer
+		json.Indent(&pretty, claims, "", "  ")
+		show(w, r, map[string]any{"Claims": pretty.String(), "JSON": json.RawMessage(claims)})
+	})))
+	mux.Handle("/api", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		status, body := 0, "no API_URL configured"
+		if app.apiURL != "" {
+			resp, err := auth.HTTPClient(r).Get(app.apiURL) // the user's access token, refreshed when due
+			if err != nil {
+				body = err.Error()
+			} else {
+				b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+				resp.Body.Close()
+				status, body = resp.StatusCode, string(b)
+			}
 		}
-		resp, err := auth.HTTPClient(r).Get(app.APIURL)
-		return app.APIURL, resp, err
+		show(w, r, map[string]any{"API": app.apiURL, "Status": status, "Body": body,
+			"JSON": map[string]any{"status": status, "body": body}})
 	})))
 	return mux, nil
 }
+
+// show answers with the page, for the signed-in user if any, or with
+// data["JSON"] to a request that accepts JSON and not HTML.
+func show(w http.ResponseWriter, r *http.Request, data map[string]any) {
+	w.Header().Set("Cache-Control", "no-store")
+	if a := r.Header.Get("Accept"); data["JSON"] != nil && strings.Contains(a, "application/json") && !strings.Contains(a, "text/html") {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(data["JSON"])
+		return
+	}
+	data["User"] = middleware.UserFrom(r.Context())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	page.Execute(w, data)
+}
+
+var page = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>confidant · OpenID Connect</title>
+<style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}pre{background:#f6f6f6;padding:.8rem;overflow:auto}</style>
+</head><body>
+<p><a href="/">Home</a> · <a href="/profile">Profile</a> · <a href="/api">Call the API</a></p>
+{{with .User}}<h1 id="profile-name">{{.Name}}</h1>
+<p>Subject <code id="sub">{{.Subject}}</code> at <code>{{.Provider}}</code>, e-mail <span id="email">{{.Email}}</span>.</p>
+<form method="post" action="/auth/logout"><button id="logout" type="submit">Sign out</button></form>
+{{else}}<p id="status">You are signed out.</p><p><a id="login" href="/auth/login?return_to=/profile">Sign in</a></p>{{end}}
+{{with .Claims}}<h2>Claims</h2><pre id="claims">{{.}}</pre>{{end}}
+{{if .Body}}<h2>GET <code>{{.API}}</code> with the access token answered</h2>
+<p>Status <b id="api-status">{{.Status}}</b></p><pre id="api-body">{{.Body}}</pre>{{end}}
+</body></html>`))

@@ -29,7 +29,6 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/confidant-go/confidant/examples/internal/envconfig"
 	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/internal/testkit/certop"
 	"github.com/confidant-go/confidant/internal/testkit/emulate"
@@ -101,7 +100,7 @@ func TestSignInWithEnvConfig(t *testing.T) {
 	defer api.Close()
 	env := map[string]string{"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": "ex", "OIDC_CLIENT_SECRET": "ex-secret",
 		"APP_URL": appURL, "API_URL": api.URL}
-	h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, Logger: testenv.CollectLogger()})
+	h, err := newApp(context.Background(), func(k string) string { return env[k] }, nil, testenv.CollectLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +138,7 @@ func TestEnvContractCertified(t *testing.T) {
 	env := map[string]string{"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": "ex", "OIDC_CLIENT_AUTH": "private_key_jwt",
 		"OIDC_CLIENT_KEY_FILE": keyFile, "OIDC_CLIENT_KEY_ID": "k1", "OIDC_PAR": "true", "OIDC_DPOP": "true", "APP_URL": appURL, "API_URL": op.Issuer + "/me",
 		"OIDC_ACR_VALUES": "urn:confidant:mfa", "OIDC_MAX_AGE": "600"}
-	h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, Logger: testenv.CollectLogger()})
+	h, err := newApp(context.Background(), func(k string) string { return env[k] }, nil, testenv.CollectLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +191,7 @@ func TestEnvContractFAPI(t *testing.T) {
 			env := map[string]string{"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": "ex", "OIDC_CLIENT_KEY_FILE": keyFile, "OIDC_CLIENT_KEY_ID": "k1",
 				"OIDC_DPOP": "true", "OIDC_FAPI": profile, "APP_URL": appURL, "API_URL": op.Issuer + "/me"}
 			getenv := func(k string) string { return env[k] }
-			h, err := newApp(context.Background(), envconfig.Env{Getenv: getenv, Logger: testenv.CollectLogger()})
+			h, err := newApp(context.Background(), getenv, nil, testenv.CollectLogger())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -208,7 +207,7 @@ func TestEnvContractFAPI(t *testing.T) {
 				t.Errorf("/api: %s", body)
 			}
 			env["OIDC_DPOP"] = ""
-			if _, err := newApp(context.Background(), envconfig.Env{Getenv: getenv}); err == nil || !strings.Contains(err.Error(), "DPoP") {
+			if _, err := newApp(context.Background(), getenv, nil, nil); err == nil || !strings.Contains(err.Error(), "DPoP") {
 				t.Errorf("without OIDC_DPOP: %v, want an error naming DPoP", err)
 			}
 		})
@@ -359,7 +358,7 @@ func TestEnvContractAPIResource(t *testing.T) {
 	env := map[string]string{"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": "ex", "OIDC_CLIENT_SECRET": "ex-secret", "APP_URL": appURL,
 		"API_URL": api.URL + "/", "API_RESOURCE": "https://orders.example/", "API_SCOPES": "orders:read",
 		"OIDC_SCOPES": "openid profile email offline_access"} // as the README says: the API's scope in API_SCOPES only
-	h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, Logger: testenv.CollectLogger()})
+	h, err := newApp(context.Background(), func(k string) string { return env[k] }, nil, testenv.CollectLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,7 +387,7 @@ func TestEnvContractCookieInstances(t *testing.T) {
 		"SESSION_KEYS": base64.StdEncoding.EncodeToString(testenv.NewKey()), "REDIS_URL": "redis://" + redis.Addr + "/0", "SESSION_STORE": "cookie"}
 	var instances []http.Handler
 	for range 3 {
-		h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, Logger: testenv.CollectLogger()})
+		h, err := newApp(context.Background(), func(k string) string { return env[k] }, nil, testenv.CollectLogger())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -455,7 +454,7 @@ func TestEnvContractRedis(t *testing.T) {
 		"SESSION_KEYS": base64.StdEncoding.EncodeToString(testenv.NewKey()), "REDIS_URL": "redis://" + redis.Addr + "/0"}
 	var instances []http.Handler
 	for range 2 {
-		h, err := newApp(context.Background(), envconfig.Env{Getenv: func(k string) string { return env[k] }, Logger: testenv.CollectLogger()})
+		h, err := newApp(context.Background(), func(k string) string { return env[k] }, nil, testenv.CollectLogger())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -521,12 +520,12 @@ func TestEnvTenants(t *testing.T) {
 		[]devprovider.Client{{ID: "ex", Secret: "ex-secret", Redirects: []string{appURL + "/auth/callback"}}})
 	env := map[string]string{"OIDC_ISSUER": "https://login.microsoftonline.com/common/v2.0", "OIDC_CLIENT_ID": "ex",
 		"OIDC_CLIENT_SECRET": "ex-secret", "APP_URL": appURL, "API_URL": "https://login.microsoftonline.com/common/oidc/userinfo"}
-	cfg := envconfig.Env{Getenv: func(k string) string { return env[k] }, HTTPClient: hosts.Client(), Logger: testenv.CollectLogger()}
-	if _, err := newApp(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "WithTenants") {
+	getenv, hc, logger := func(k string) string { return env[k] }, hosts.Client(), testenv.CollectLogger()
+	if _, err := newApp(context.Background(), getenv, hc, logger); err == nil || !strings.Contains(err.Error(), "WithTenants") {
 		t.Errorf("without OIDC_TENANTS: %v, want an error naming the fix", err)
 	}
 	env["OIDC_TENANTS"] = "00000000-0000-0000-0000-000000000000," + tid
-	h, err := newApp(context.Background(), cfg)
+	h, err := newApp(context.Background(), getenv, hc, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
