@@ -100,21 +100,33 @@ func TestImportsGrouped(t *testing.T) {
 
 // TestExamplesImportNoInternal: the runnable Examples and the test kit's
 // own tests show code a user can copy, so they import only exported
-// packages (pkg.go.dev shows them as they are).
+// packages (pkg.go.dev shows them as they are); and a user copies an
+// example program's directory into a module of their own and builds it,
+// so the programs' files (not their tests) import no internal package,
+// of this module or of examples/: the provider or API a program talks to
+// is one a user has too (confidanttest, cmd/devprovider).
 func TestExamplesImportNoInternal(t *testing.T) {
 	root, _ := filepath.Abs("../../..")
 	var files []string
+	programs := 0
 	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() && (d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".")) {
 			return filepath.SkipDir
 		}
-		if strings.HasSuffix(p, "example_test.go") || strings.HasPrefix(p, filepath.Join(root, "confidanttest")+string(filepath.Separator)) && strings.HasSuffix(p, "_test.go") {
+		inside := func(dir string) bool {
+			return strings.HasPrefix(p, filepath.Join(root, dir)+string(filepath.Separator))
+		}
+		switch {
+		case strings.HasSuffix(p, "example_test.go"), inside("confidanttest") && strings.HasSuffix(p, "_test.go"):
 			files = append(files, p)
+		case inside("examples") && strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go"):
+			files = append(files, p)
+			programs++
 		}
 		return nil
 	})
-	if len(files) < 5 {
-		t.Fatalf("found %d example files, want the packages' Examples", len(files))
+	if len(files)-programs < 5 || programs < 4 {
+		t.Fatalf("found %d Example files and %d example program files, want the packages' Examples and the programs", len(files)-programs, programs)
 	}
 	for _, f := range files {
 		af, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
@@ -122,7 +134,7 @@ func TestExamplesImportNoInternal(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, imp := range af.Imports {
-			if p, _ := strconv.Unquote(imp.Path.Value); strings.Contains(p, "/internal/") {
+			if p, _ := strconv.Unquote(imp.Path.Value); strings.Contains(p+"/", "/internal/") {
 				t.Errorf("%s imports %s: a user cannot copy that", strings.TrimPrefix(f, root+"/"), p)
 			}
 		}
