@@ -144,7 +144,7 @@ func TestGitHubEndToEnd(t *testing.T) {
 // TestEntraEndToEnd: docs/providers/entra.md against the Entra emulator,
 // for the app's own tenant: sign-in, profile, Microsoft Graph's userinfo
 // with the user's token, sign-out; the user's key (tenant and object IDs)
-// on /account; /admin for a group member, and for a user in too many
+// on the page's /; /admin for a group member, and for a user in too many
 // groups an answer that says so; a multi-tenant issuer without the tenants
 // refused with the fix named.
 func TestEntraEndToEnd(t *testing.T) {
@@ -170,7 +170,7 @@ func TestEntraEndToEnd(t *testing.T) {
 	}
 	a.serve(t, auth, "https://graph.microsoft.com/oidc/userinfo", func(mux *http.ServeMux) {
 		// As the page: the user's key, and a group's page.
-		mux.Handle("/account", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.Handle("/{$}", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			u := middleware.UserFrom(r.Context())
 			id, ok := providers.EntraIDOf(u)
 			if !ok {
@@ -188,9 +188,9 @@ func TestEntraEndToEnd(t *testing.T) {
 	}
 	signInOut(t, testenv.BrowserVia(a.hosts), a.url, login(ada), ada.ID)
 
-	hc := signedIn(t, a, "/account", login(ada))
-	if body := read(t, do(t, hc, "GET", a.url+"/account", "")); body != "entra "+tenant+"/oid-ada\n" {
-		t.Errorf("/account: %q", body)
+	hc := signedIn(t, a, "/", login(ada))
+	if body := read(t, do(t, hc, "GET", a.url+"/", "")); body != "entra "+tenant+"/oid-ada\n" {
+		t.Errorf("/: %q, want the user's key", body)
 	}
 	for _, tc := range []struct {
 		user   devprovider.User
