@@ -38,4 +38,8 @@
 // Any other provider is client.Discover (OpenID Connect), client.NewProvider
 // (endpoints by hand) or client.OAuth2 (plain OAuth 2.0 with a function that
 // loads the user).
+//
+// How to register the app at each provider, and the program to write, are
+// in the repository's docs/providers; e2e_test.go runs each of those
+// programs' configurations against the provider's emulator.
 package providers
