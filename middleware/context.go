@@ -21,7 +21,7 @@ type ctxKey struct{}
 // UserFrom returns the signed-in user of a request that went through
 // Require or Optional, or nil.
 func UserFrom(ctx context.Context) *confidant.User {
-	if st, ok := ctx.Value(ctxKey{}).(*reqSession); ok && st.orig != nil {
+	if st, ok := ctx.Value(ctxKey{}).(*reqSession); ok && st.in {
 		return &st.user
 	}
 	return nil
@@ -120,6 +120,6 @@ func anonymous(r *http.Request, st *reqSession) *http.Request {
 // withSession puts the signed-in user and the session state in r's context.
 func withSession(r *http.Request, st *reqSession) *http.Request {
 	s := st.sess
-	st.user = s.User
+	st.user, st.in = s.User, true
 	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
 }

@@ -33,7 +33,8 @@ import (
 type reqSession struct {
 	ctx  context.Context // the incoming request's
 	sw   sessionWriter
-	user confidant.User
+	user confidant.User // the signed-in user, when in
+	in   bool           // the handler runs signed in (withSession)
 	a    *Auth
 	orig *session.Session // as loaded from the store
 
