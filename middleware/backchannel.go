@@ -103,7 +103,7 @@ func (a *Auth) backchannelLogout(w http.ResponseWriter, r *http.Request) {
 
 func (a *Auth) backchannelError(w http.ResponseWriter, r *http.Request, status int, err error) {
 	a.emit(r.Context(), event.Event{Kind: event.Rejected, Status: status, Err: err,
-		Attrs: []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", "backchannel-logout")}})
+		Attrs: []slog.Attr{slog.String("method", r.Method), slog.String("path", sentPath(r)), slog.String("route", "backchannel-logout")}})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": "logout token refused"})

@@ -224,7 +224,7 @@ func (a *Auth) HTTPClient(r *http.Request) *http.Client {
 		// Not a missing session: a handler that no Require or Optional
 		// wraps, whose request never had one looked up.
 		err := fmt.Errorf("%w: HTTPClient(r) in a handler that auth.Require or auth.Optional does not wrap (%s %s): wrap it, e.g. mux.Handle(pattern, auth.Require(h))",
-			fail.MiddlewareConfig, r.Method, netx.ProviderText(r.URL.Path))
+			fail.MiddlewareConfig, r.Method, netx.ProviderText(sentPath(r)))
 		return &http.Client{Transport: errTransport{err}, Timeout: a.cfg.APITimeout}
 	}
 	provider := ""

@@ -369,7 +369,9 @@ func (a *Auth) checkAntiForgery(r *http.Request) error {
 // which an unused session ends, and expires_at, its absolute end);
 // logout_url, a sign-out the page navigates to (GET, with the session's
 // sign-out token), which ends the provider's session too; and login_url.
-// Like Proxy it needs AntiForgeryHeader and a same-site call. Without a
+// Like Proxy it needs AntiForgeryHeader and a same-origin call (a page of
+// the app's own origin, or of Config.TrustedOrigins: a page of the same
+// site on another port is refused). Without a
 // session it answers 401 with login_url (and WWW-Authenticate: Cookie).
 // login_url returns to the page that called (its Referer, when it is the
 // app's own), or to ?return_to=.
@@ -455,7 +457,7 @@ func jsonError(w http.ResponseWriter, status int, code, desc string) {
 
 func (a *Auth) emitRejected(r *http.Request, status int, err error) {
 	a.emit(r.Context(), event.Event{Kind: event.Rejected, Status: status, Err: err,
-		Attrs: []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path)}})
+		Attrs: []slog.Attr{slog.String("method", r.Method), slog.String("path", sentPath(r))}})
 }
 
 // prepareSPA opens a request of the single-page app's (Proxy,

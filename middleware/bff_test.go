@@ -362,7 +362,7 @@ func TestTrustedOrigins(t *testing.T) {
 		if trusted {
 			o.Middleware = func(c *middleware.Config) { c.TrustedOrigins = []string{dev} }
 		}
-		rejected := make(chan error, 10)
+		rejected := make(chan event.Event, 10)
 		o.Middleware = func(prev func(*middleware.Config)) func(*middleware.Config) {
 			return func(c *middleware.Config) {
 				if prev != nil {
@@ -372,7 +372,7 @@ func TestTrustedOrigins(t *testing.T) {
 					testenv.CollectEvent(ctx, e)
 					if e.Kind == event.Rejected {
 						select {
-						case rejected <- e.Err:
+						case rejected <- e:
 						default:
 						}
 					}
@@ -402,11 +402,22 @@ func TestTrustedOrigins(t *testing.T) {
 			t.Errorf("trusted %v: POST through Proxy %d %s, want %d", trusted, resp.StatusCode, body, want)
 		}
 		if !trusted {
-			// The refusal says which check failed and the origin it saw.
+			// The refusal says which check failed and the origin it saw,
+			// and the path the browser asked for (not the one StripPrefix
+			// left the proxy).
 			select {
-			case err := <-rejected:
-				if !errors.Is(err, fail.AntiForgery) || !strings.Contains(err.Error(), dev) || !strings.Contains(err.Error(), "TrustedOrigins") {
+			case e := <-rejected:
+				if err := e.Err; !errors.Is(err, fail.AntiForgery) || !strings.Contains(err.Error(), dev) || !strings.Contains(err.Error(), "TrustedOrigins") {
 					t.Errorf("the refusal says %v", err)
+				}
+				var path string
+				for _, a := range e.Attrs {
+					if a.Key == "path" {
+						path = a.Value.String()
+					}
+				}
+				if path != "/bff/echo/x" {
+					t.Errorf("the refusal's path %q, want the one the browser sent, /bff/echo/x", path)
 				}
 			default:
 				t.Error("the refusal made no event")

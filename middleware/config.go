@@ -101,9 +101,11 @@ type Config struct {
 	AllowGETLogout bool
 
 	// TrustedOrigins are origins ("http://localhost:5173") besides the
-	// app's own whose pages may send the app state-changing requests
-	// (sign-out, calls through Proxy): a development server that proxies
-	// to the app and rewrites the Host header (Vite's server.proxy with
+	// app's own whose pages may act as the signed-in user: sign them out,
+	// read SessionInfo, call every API through Proxy with the user's
+	// token, and open WebSockets through Proxy that carry it. Name only
+	// origins you serve yourself: a development server that proxies to
+	// the app and rewrites the Host header (Vite's server.proxy with
 	// changeOrigin). A dev server that keeps the Host header, or a browser
 	// that sends Sec-Fetch-Site, needs none. Every such check (sign-out,
 	// Proxy, SessionInfo) is the same one: Sec-Fetch-Site, then Origin

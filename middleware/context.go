@@ -85,7 +85,7 @@ func (a *Auth) AccessToken(r *http.Request, api string) (*oauth2.Token, error) {
 	st, _ := r.Context().Value(ctxKey{}).(*reqSession)
 	if st == nil {
 		return nil, fmt.Errorf("%w: AccessToken(r) in a handler that auth.Require or auth.Optional does not wrap (%s %s): wrap it, e.g. mux.Handle(pattern, auth.Require(h))",
-			fail.MiddlewareConfig, r.Method, netx.ProviderText(r.URL.Path))
+			fail.MiddlewareConfig, r.Method, netx.ProviderText(sentPath(r)))
 	}
 	st.sw.handedToken()
 	if api == "" {

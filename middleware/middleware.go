@@ -224,12 +224,26 @@ func (a *Auth) Ready(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// sentPath is the path of r as the browser sent it, for logs: behind
+// http.StripPrefix (a BFF proxy mounted at /bff/orders/) r.URL.Path has
+// lost its prefix, while RequestURI, which the server sets and StripPrefix
+// leaves alone, keeps it. Never its query: it may hold a code or a state.
+func sentPath(r *http.Request) string {
+	if r.RequestURI != "" && r.RequestURI[0] == '/' {
+		p, _, _ := strings.Cut(r.RequestURI, "?")
+		if u, err := url.PathUnescape(p); err == nil {
+			return u
+		}
+	}
+	return r.URL.Path
+}
+
 // fail hands err to the ErrorHandler.
 func (a *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if StatusCode(err) == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", strconv.Itoa(int((a.cfg.RetryAfter+time.Second-1)/time.Second)))
 	}
-	attrs := []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path)}
+	attrs := []slog.Attr{slog.String("method", r.Method), slog.String("path", sentPath(r))}
 	if route, _ := r.Context().Value(routeKey{}).(string); route != "" {
 		attrs = append(attrs, slog.String("route", route))
 	}

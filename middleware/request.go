@@ -249,7 +249,7 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request, lenient bool) (st
 		st.sess = nil
 		sw.setDelete()
 		a.emit(r.Context(), event.Event{Kind: event.Rejected, Provider: s.Provider, Session: sessionRef(s), Status: http.StatusUnauthorized,
-			Err: fail.SessionExpired, Attrs: []slog.Attr{slog.String("path", r.URL.Path)}})
+			Err: fail.SessionExpired, Attrs: []slog.Attr{slog.String("path", sentPath(r))}})
 		return st, true
 	}
 	if !a.refresher.due(s, now) {
@@ -310,7 +310,7 @@ func (a *Auth) load(r *http.Request) (s *session.Session, tampered bool, err err
 		// (confidanttest.SignedIn called first). Not this app's session:
 		// not signed in, and deleted; the log says why.
 		a.emit(r.Context(), event.Event{Kind: event.Rejected, Status: http.StatusUnauthorized, Err: err,
-			Attrs: []slog.Attr{slog.String("path", r.URL.Path)}})
+			Attrs: []slog.Attr{slog.String("path", sentPath(r))}})
 		return nil, true, nil
 	}
 	if errors.Is(err, fail.SessionConfig) {

@@ -24,7 +24,7 @@ import (
 // call gets 401 with an RFC 9470 challenge.
 func (a *Auth) stepUp(w http.ResponseWriter, r *http.Request, c *client.Client, need Requirement, why error) {
 	a.emit(r.Context(), event.Event{Kind: event.Rejected, Status: http.StatusUnauthorized, Err: why,
-		Attrs: []slog.Attr{slog.String("path", r.URL.Path), slog.String("step_up", need.params().Encode())}})
+		Attrs: []slog.Attr{slog.String("path", sentPath(r)), slog.String("step_up", need.params().Encode())}})
 	if c != nil && isNavigation(r) {
 		a.startFlow(w, r, c, a.returnTo(r.URL.RequestURI()), need.params())
 		return
