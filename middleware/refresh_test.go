@@ -239,6 +239,13 @@ func TestRefreshFailurePolicy(t *testing.T) {
 			t.Error("session kept, want it cleared")
 		}
 	}
+	// An Optional page whose session ended before the handler runs it
+	// as nobody's: UserFrom nil, not an empty user.
+	optionalAnonymous := func(t *testing.T, env *testenv.Env, hc *http.Client) {
+		if _, who := env.Get(t, hc, "/whoami"); who != "anonymous" {
+			t.Errorf("Optional page: %q, want anonymous", who)
+		}
+	}
 	kept := func(t *testing.T, env *testenv.Env, hc *http.Client) {
 		if env.Session(t, hc) == nil {
 			t.Error("session cleared, want it kept")
@@ -265,6 +272,9 @@ func TestRefreshFailurePolicy(t *testing.T) {
 		{"revoked refresh token (invalid_grant), browser", false, func(env *testenv.Env, hc *http.Client) {
 			env.Client.Revoke(context.Background(), &oauth2.Token{RefreshToken: env.Session(t, hc).RefreshToken})
 		}, []check{navigation, signedOut}},
+		{"revoked refresh token (invalid_grant), Optional page", false, func(env *testenv.Env, hc *http.Client) {
+			env.Client.Revoke(context.Background(), &oauth2.Token{RefreshToken: env.Session(t, hc).RefreshToken})
+		}, []check{optionalAnonymous, signedOut}},
 		{"provider 503, token still valid", false, func(env *testenv.Env, hc *http.Client) {
 			env.OP.SetFault(devprovider.PathToken, fail503)
 		}, []check{apiStatus(200), kept}},
