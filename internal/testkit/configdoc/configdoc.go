@@ -108,13 +108,13 @@ func ParseDefault(s string) (Default, error) {
 			return d, nil
 		}
 		if d.Remark, ok = strings.CutPrefix(r, "; "); !ok || d.Remark == "" {
-			return d, fmt.Errorf("statement %q: want Required. or Required; REMARK.", s)
+			return d, fmt.Errorf("statement %q: want \"Required.\" or \"Required; REMARK.\"", s)
 		}
 		return d, nil
 	}
 	body, ok = strings.CutPrefix(body, "Default: ")
 	if !ok {
-		return d, fmt.Errorf("statement %q: want Default: VALUE. or Required.", s)
+		return d, fmt.Errorf("statement %q: want \"Default: VALUE.\" or \"Required.\"", s)
 	}
 	value, remark, cut := strings.Cut(body, "; ")
 	if cut && remark == "" {
@@ -275,8 +275,7 @@ func Parse(dir string, types ...string) ([]Struct, error) {
 // types named with the package (*Provider → *client.Provider), so that it
 // reads the same out of the package's docs. It rewrites t.
 func qualified(t ast.Expr, pkg string) ast.Expr {
-	var fix func(e ast.Expr) ast.Expr
-	fix = func(e ast.Expr) ast.Expr {
+	fix := func(e ast.Expr) ast.Expr {
 		if id, ok := e.(*ast.Ident); ok && id.IsExported() {
 			return &ast.SelectorExpr{X: ast.NewIdent(pkg), Sel: ast.NewIdent(id.Name)}
 		}
