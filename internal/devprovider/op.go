@@ -417,6 +417,9 @@ func (p *Provider) AddClient(c Client) {
 	defer p.store.mu.Unlock()
 	recordIssued(c.Secret)
 	c.accessTokenJWT = !p.store.opaque
+	// As the clients given at start (New): an app added later gets the
+	// same ID token lifetime and login pages.
+	c.idTokenLifetime, c.loginBase = p.cfg.IDTokenLifetime, p.Base
 	if len(c.PostLogoutRedirects) == 0 {
 		for _, r := range c.Redirects {
 			if u, err := url.Parse(r); err == nil {
