@@ -49,6 +49,9 @@ func WithAnyTenant() client.ProviderOption { return func(o *preset.Options) { o.
 
 // WithAudience (Auth0) asks for access tokens for the API identified by
 // audience: they are then JWTs that API can verify, not opaque tokens.
+//
+// An empty audience is none: the preset asks for no audience, and Auth0
+// issues its default access tokens (opaque, for its userinfo).
 func WithAudience(audience string) client.ProviderOption {
 	return func(o *preset.Options) { o.Audience = audience }
 }

@@ -2,7 +2,9 @@
 // app built on confidant without an account anywhere: fixed client
 // credentials and users, printed at start. For development only.
 //
-//	go run github.com/confidant-go/confidant/cmd/devprovider
+//	go run github.com/confidant-go/confidant/cmd/devprovider@latest
+//
+// (in a clone of the repository: go run ./cmd/devprovider).
 //
 // It prints its issuer (default http://127.0.0.1:9999), the client ID and
 // secret (dev-app / dev-secret) and the users (alice / alice, bob / bob).
@@ -116,7 +118,7 @@ func registered(op http.Handler, rs []string) http.Handler {
 <h1>This app's redirect URL is not registered</h1>
 <p>The app asked to come back to <code>%s</code>; devprovider knows only <code>%s</code>.</p>
 <p>Restart devprovider with the app's URL:</p>
-<pre>go run github.com/confidant-go/confidant/cmd/devprovider -redirect %s</pre>
+<pre>go run github.com/confidant-go/confidant/cmd/devprovider@latest -redirect %s</pre>
 <p>or make the app's RedirectURL one of the registered URLs.</p>
 `, html.EscapeString(got), html.EscapeString(strings.Join(rs, ", ")), html.EscapeString(got))
 				return

@@ -3,8 +3,10 @@
 // Try it with the development provider, whose sample API plays the two
 // APIs the page calls (orders and billing):
 //
-//	go run github.com/confidant-go/confidant/cmd/devprovider -redirect http://localhost:8081/auth/callback
+//	go run github.com/confidant-go/confidant/cmd/devprovider@latest -redirect http://localhost:8081/auth/callback
 //	go run ./examples/bff
+//
+// (in this repository: go run ./cmd/devprovider -redirect …).
 //
 // The page's script uses static/confidant.js, a small helper that any
 // single-page app can copy: it asks /bff/session who is signed in, calls
@@ -109,7 +111,7 @@ func run(ctx context.Context, o options, out io.Writer, ready chan<- string) err
 	}
 	// Fail now, with the reason, when the provider cannot be reached.
 	if err := auth.Ready(ctx); err != nil {
-		return fmt.Errorf("bff: %w (to try it: go run github.com/confidant-go/confidant/cmd/devprovider -redirect %s/auth/callback)", err, appURL)
+		return fmt.Errorf("bff: %w (to try it: go run github.com/confidant-go/confidant/cmd/devprovider@latest -redirect %s/auth/callback)", err, appURL)
 	}
 
 	// The routes: the page, its session endpoint and the two proxies.

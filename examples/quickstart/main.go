@@ -38,7 +38,7 @@ func main() {
 		log.Fatal(err) // says what is missing or wrong
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/auth/", auth) // login, callback, logout; on any router (README: chi, gin, echo)
+	mux.Handle("/auth/", auth) // login, callback, logout; on any router (docs/routers.md)
 	mux.Handle("/{$}", auth.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u := middleware.UserFrom(r.Context()); u != nil {
 			fmt.Fprintf(w, `Hello %s. <form method="post" action="/auth/logout"><button>Sign out</button></form>`, html.EscapeString(u.Name))

@@ -29,13 +29,12 @@
 package configdoc
 
 import (
-	"bytes"
 	"fmt"
 	"go/ast"
 	"go/doc"
 	"go/parser"
-	"go/printer"
 	"go/token"
+	gotypes "go/types"
 	"maps"
 	"os"
 	"path/filepath"
@@ -230,9 +229,10 @@ func Parse(dir string, types ...string) ([]Struct, error) {
 				prevLine = -1
 				continue
 			}
-			var typ bytes.Buffer
-			printer.Fprint(&typ, fset, qualified(f.Type, pkg.Name))
-			types := slices.Repeat([]string{typ.String()}, len(names))
+			// types.ExprString, not go/printer: the rewritten nodes have
+			// no positions, from which the printer guesses line breaks
+			// (and wrote "s *middleware.SignedIn,) error").
+			types := slices.Repeat([]string{gotypes.ExprString(qualified(f.Type, pkg.Name))}, len(names))
 			if f.Doc == nil && f.Comment == nil && line == prevLine+1 && len(s.Fields) > 0 {
 				// Right below the previous field: under its comment.
 				last := &s.Fields[len(s.Fields)-1]
