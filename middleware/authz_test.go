@@ -70,11 +70,14 @@ func TestRouteRequirements(t *testing.T) {
 		"groups": auth.RequireWith(middleware.Claim("groups", "admins", "ops"))(http.HandlerFunc(ok)),
 		"scope":  auth.RequireWith(middleware.Scope("orders:write"))(http.HandlerFunc(ok)),
 		"value":  auth.RequireWith(middleware.Value("roles", "billing"))(http.HandlerFunc(ok)),
-		"all":    auth.RequireWith(middleware.Claim("groups", "admins"), middleware.Scope("orders:write"), middleware.Value("roles", "billing"))(http.HandlerFunc(ok)),
+		// A string claim matches whole: "Not Finance" is not "Finance"
+		// (it matched its words, an authorization surprise).
+		"department": auth.RequireWith(middleware.Claim("department", "Finance"))(http.HandlerFunc(ok)),
+		"all":        auth.RequireWith(middleware.Claim("groups", "admins"), middleware.Scope("orders:write"), middleware.Value("roles", "billing"))(http.HandlerFunc(ok)),
 	}
 	admin := &session.Session{ID: "admin-session", Scope: "openid orders:write", Values: map[string]string{"roles": "admin billing"},
-		User: confidant.User{Provider: "example", Subject: "1", Claims: []byte(`{"groups":["staff","admins"]}`)}, AccessToken: "at", Expiry: time.Now().Add(time.Hour)}
-	guest := &session.Session{ID: "guest-session", Scope: "openid", User: confidant.User{Provider: "example", Subject: "2", Claims: []byte(`{"groups":"staff"}`)},
+		User: confidant.User{Provider: "example", Subject: "1", Claims: []byte(`{"groups":["staff","admins"],"department":"Finance"}`)}, AccessToken: "at", Expiry: time.Now().Add(time.Hour)}
+	guest := &session.Session{ID: "guest-session", Scope: "openid", User: confidant.User{Provider: "example", Subject: "2", Claims: []byte(`{"groups":"staff","department":"Not Finance"}`)},
 		AccessToken: "at", Expiry: time.Now().Add(time.Hour)}
 	for name, h := range routes {
 		for _, who := range []struct {

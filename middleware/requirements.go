@@ -24,9 +24,10 @@ type Requirement struct {
 	allow  []func(*session.Session) error
 }
 
-// Claim lets in users whose claim name (of the ID token or userinfo: a
-// string, or a list of strings such as groups or roles) holds one of
-// values. A name that is no claim of its own is a path into objects,
+// Claim lets in users whose claim name (of the ID token or userinfo) is
+// one of values: a string claim equal to one, or a list of strings (groups,
+// roles) with one of them as an element. A string is compared whole, never
+// split into words. A name that is no claim of its own is a path into objects,
 // dot-separated: "realm_access.roles", or
 // "resource_access.my-app.roles" (Keycloak's realm and client roles). A claim the provider left out and points to instead (a
 // distributed claim, such as Entra's groups of a user in more than 200)
@@ -39,7 +40,9 @@ func Claim(name string, values ...string) Requirement {
 		var have []string
 		switch v := claimAt(claims, name).(type) {
 		case string:
-			have = strings.Fields(v)
+			// Whole: a provider's string is one value, not a list of
+			// words ("Not Finance" must not pass for "Finance").
+			have = []string{v}
 		case []any:
 			for _, x := range v {
 				if str, ok := x.(string); ok {
