@@ -227,15 +227,18 @@ func (a *Auth) Ready(ctx context.Context) error {
 // sentPath is the path of r as the browser sent it, for logs: behind
 // http.StripPrefix (a BFF proxy mounted at /bff/orders/) r.URL.Path has
 // lost its prefix, while RequestURI, which the server sets and StripPrefix
-// leaves alone, keeps it. Never its query: it may hold a code or a state.
+// leaves alone, keeps it, in origin-form or absolute-form. Never its
+// query (it may hold a code or a state), and escaped as sent, so that a
+// %3F in a path cannot pass for a query in the log.
 func sentPath(r *http.Request) string {
-	if r.RequestURI != "" && r.RequestURI[0] == '/' {
-		p, _, _ := strings.Cut(r.RequestURI, "?")
-		if u, err := url.PathUnescape(p); err == nil {
-			return u
+	if r.RequestURI != "" {
+		if u, err := url.ParseRequestURI(r.RequestURI); err == nil && u.Opaque == "" {
+			if p := u.EscapedPath(); p != "" {
+				return p
+			}
 		}
 	}
-	return r.URL.Path
+	return r.URL.EscapedPath()
 }
 
 // fail hands err to the ErrorHandler.
