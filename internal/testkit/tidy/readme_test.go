@@ -3,8 +3,10 @@ package tidy
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestREADMEShowsMinimalExample: the app at the top of the README is
@@ -36,14 +38,22 @@ func TestREADMEShowsMinimalExample(t *testing.T) {
 // is docs/. It keeps to 300 lines, says how to get the module, and links
 // every guide in docs/.
 func TestREADMEIsShort(t *testing.T) {
-	readme, err := os.ReadFile("../../../README.md")
+	raw, err := os.ReadFile("../../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(readme), "\n"); n > 300 {
-		t.Errorf("README.md has %d lines; at most 300: move the detail to docs/", n)
+	// What a reader sees: no HTML comment hides a link or the go get line
+	// from them, and a long line counts as the lines it wraps into (120
+	// columns each).
+	readme := regexp.MustCompile(`(?s)<!--.*?-->`).ReplaceAllString(string(raw), "")
+	n := 0
+	for _, l := range strings.Split(readme, "\n") {
+		n += max(1, (utf8.RuneCountInString(l)+119)/120)
 	}
-	if !strings.Contains(string(readme), "go get github.com/confidant-go/confidant") {
+	if n > 300 {
+		t.Errorf("README.md reads as %d lines of 120 columns; at most 300: move the detail to docs/", n)
+	}
+	if !strings.Contains(readme, "go get github.com/confidant-go/confidant") {
 		t.Error("README.md has no go get line")
 	}
 	guides, err := filepath.Glob("../../../docs/*.md")
@@ -52,7 +62,7 @@ func TestREADMEIsShort(t *testing.T) {
 	}
 	for _, g := range append(guides, "../../../docs/providers/README.md") {
 		link := "(docs/" + strings.TrimPrefix(filepath.ToSlash(g), "../../../docs/") + ")"
-		if !strings.Contains(string(readme), link) && !strings.HasSuffix(g, "/tests.md") {
+		if !strings.Contains(readme, link) && !strings.HasSuffix(g, "/tests.md") {
 			t.Errorf("README.md does not link %s", link)
 		}
 	}

@@ -50,7 +50,11 @@ func TestSnippetsCompile(t *testing.T) {
 			t.Fatal(err)
 		}
 		rel, _ := filepath.Rel(root, p)
-		blocks = append(blocks, goBlocks(rel, string(src))...)
+		bs, errs := goBlocks(rel, string(src))
+		for _, err := range errs {
+			t.Error(err)
+		}
+		blocks = append(blocks, bs...)
 	}
 	if len(blocks) < 10 {
 		t.Fatalf("found %d go blocks in README.md and docs/: the search is broken", len(blocks))
@@ -118,9 +122,13 @@ func TestSnippetsCompile(t *testing.T) {
 			continue
 		}
 		reported := false
+		var unmapped []string
 		for _, line := range strings.Split(string(out), "\n") {
 			m := regexp.MustCompile(`([pw]\d{3})[/\\](s\d{3}\.go):(\d+)(:\d+)?: (.*)`).FindStringSubmatch(line)
 			if m == nil {
+				if line != "" && !strings.HasPrefix(line, "#") {
+					unmapped = append(unmapped, line)
+				}
 				continue
 			}
 			b := origin[m[1]+"/"+m[2]]
@@ -129,7 +137,9 @@ func TestSnippetsCompile(t *testing.T) {
 			t.Errorf("%s:%d (a go block; line %d of the file it builds as): %s\n%s", b.page, b.line, n, m[5], b.numbered())
 			reported = true
 		}
-		if !reported {
+		if !reported || len(unmapped) > 0 {
+			// Said whole, whatever else was mapped to a block: a build
+			// constraint, a package that would not load.
 			t.Errorf("go vet in %s: %v\n%s", d, err, out)
 		}
 	}
@@ -142,14 +152,67 @@ type snippet struct {
 	code string
 }
 
-var fence = regexp.MustCompile("(?m)^```go\n((?s:.*?))^```\n")
+// A fenced is a fenced code block of a Markdown page, found as CommonMark
+// finds one: a line of three or more backticks or tildes, indented or not
+// (in a list), with an info string whose first word is the language (a
+// backtick fence's info string has no backtick: "```Foo``` is gone" is
+// inline code); it ends at a line of the same character, at least as
+// long, or at the end of the page.
+type fenced struct {
+	lang string // the info string's first word, lower-cased
+	line int    // of the first line of code
+	code string
+}
 
-func goBlocks(page, src string) []snippet {
-	var out []snippet
-	for _, m := range fence.FindAllStringSubmatchIndex(src, -1) {
-		out = append(out, snippet{page: page, line: strings.Count(src[:m[2]], "\n") + 1, code: src[m[2]:m[3]]})
+var fenceOpen = regexp.MustCompile("^([ \t]*)(`{3,}|~{3,})(.*)$")
+
+func fences(src string) []fenced {
+	lines := strings.Split(strings.ReplaceAll(src, "\r\n", "\n"), "\n")
+	var out []fenced
+	for i := 0; i < len(lines); i++ {
+		m := fenceOpen.FindStringSubmatch(lines[i])
+		if m == nil || (m[2][0] == '`' && strings.Contains(m[3], "`")) {
+			continue
+		}
+		indent, marker := len(m[1]), m[2]
+		f := fenced{line: i + 2}
+		if info := strings.Fields(m[3]); len(info) > 0 {
+			f.lang = strings.ToLower(info[0])
+		}
+		var code strings.Builder
+		for i++; i < len(lines); i++ {
+			l := lines[i]
+			t := strings.TrimLeft(l, " \t")
+			if strings.HasPrefix(t, marker) && strings.Trim(t, marker[:1]+" \t") == "" {
+				break
+			}
+			// The fence's indentation is not the code's.
+			for n := 0; n < indent && len(l) > 0 && (l[0] == ' ' || l[0] == '\t'); n++ {
+				l = l[1:]
+			}
+			code.WriteString(l + "\n")
+		}
+		f.code = code.String()
+		out = append(out, f)
 	}
 	return out
+}
+
+// goBlocks returns the Go blocks of a page (go or golang, in any case),
+// and an error for a block that names no language: a reader cannot tell
+// what it is, nor can this test.
+func goBlocks(page, src string) ([]snippet, []error) {
+	var out []snippet
+	var errs []error
+	for _, f := range fences(src) {
+		switch f.lang {
+		case "go", "golang":
+			out = append(out, snippet{page: page, line: f.line, code: f.code})
+		case "":
+			errs = append(errs, fmt.Errorf("%s:%d: a code block names no language (```go, ```sh, ```text …)", page, f.line-1))
+		}
+	}
+	return out, errs
 }
 
 func (b snippet) numbered() string {
@@ -229,6 +292,28 @@ var givens = [][3]string{
 	{"transfer", "http.HandlerFunc", "http"},
 }
 
+// buildable refuses what go vet type-checks without complaint but go build
+// refuses: a function without a body, a package main without main.
+func buildable(fset *token.FileSet, src string) error {
+	f, err := parser.ParseFile(fset, "", src, 0)
+	if err != nil {
+		return err
+	}
+	hasMain := false
+	for _, d := range f.Decls {
+		if fn, ok := d.(*ast.FuncDecl); ok {
+			if fn.Body == nil {
+				return fmt.Errorf("func %s has no body: go build refuses it", fn.Name.Name)
+			}
+			hasMain = hasMain || (fn.Recv == nil && fn.Name.Name == "main")
+		}
+	}
+	if f.Name.Name == "main" && !hasMain {
+		return fmt.Errorf("package main without func main: go build refuses it")
+	}
+	return nil
+}
+
 // givensFile declares the givens for the blocks of a page.
 func givensFile(mod string) []byte {
 	var vars strings.Builder
@@ -268,11 +353,17 @@ func (b snippet) file() (src []byte, mod string, whole bool, err error) {
 				}
 			}
 		}
+		if err := buildable(fset, b.code); err != nil {
+			return nil, "", false, err
+		}
 		return []byte(b.code), mod, true, nil
 	}
 	var body string
 	if f, err := parser.ParseFile(fset, "", "package snippet\n"+b.code, 0); err == nil && len(f.Decls) > 0 {
 		body = b.code // declarations
+		if err := buildable(fset, "package snippet\n"+b.code); err != nil {
+			return nil, "", false, err
+		}
 	} else {
 		stmts := "package snippet\nfunc _() {\n" + b.code + "\n}\n"
 		f, err := parser.ParseFile(fset, "", stmts, 0)
