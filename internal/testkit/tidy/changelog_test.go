@@ -97,6 +97,11 @@ and this project adheres to [Semantic Versioning](https://semver.org/spec/v2.0.0
 		{"Removed not marked", "- **Breaking** `Old` → removed.", "- `Old` → removed.", "Removed"},
 		{"section before any version", "## [Unreleased]\n", "### Added\n\n## [Unreleased]\n", "before"},
 		{"no link", "[0.9.0]: https://github.com/confidant-go/confidant/releases/tag/v0.9.0\n", "", "link"},
+		// What the outside review of issue 36 got past the first version.
+		{"bullet before the first section", "## [0.9.0] - 2026-12-07\n", "## [0.9.0] - 2026-12-07\n\n- Stray. (#35)\n", "before its first ###"},
+		{"Removed not marked, with *", "- **Breaking** `Old` → removed.", "* `Old` → removed.", "Removed"},
+		{"Removed not marked, a sub-bullet", "- **Breaking** `Old` → removed. (#40)", "- **Breaking** `Old` → removed. (#40)\n  - `Older` too.", "Removed"},
+		{"inline code that looks like a fence", "- A fix. (#35)", "- A fix. (#35)\n\n```Foo``` is gone\n\n### Surprises\n\n```Bar```", "not one of"},
 		{"wrong link", "compare/v0.9.0...v0.10.0", "compare/v0.8.0...v0.10.0", "link"},
 	} {
 		broken := strings.Replace(good, c.old, c.new, 1)
@@ -114,6 +119,9 @@ and this project adheres to [Semantic Versioning](https://semver.org/spec/v2.0.0
 		t.Errorf("no version: want a problem saying %q, got %q", "no released version", p)
 	}
 }
+
+// bullet is a list item's marker: -, * or +, indented or not.
+var bullet = regexp.MustCompile(`^[ \t]*[-*+] `)
 
 // changelogProblems lists what is wrong with the form of text, a CHANGELOG.
 func changelogProblems(text string) []string {
@@ -142,14 +150,17 @@ func changelogProblems(text string) []string {
 	var cur *version
 	links := map[string]string{}
 	header := ""
-	fence := false
+	// The lines inside code blocks, found as CommonMark finds them (a line
+	// of inline code that begins with backticks is no fence).
+	inFence := map[int]bool{}
+	for _, f := range fences(text) {
+		for j := range strings.Count(f.code, "\n") + 2 {
+			inFence[f.line-1+j] = true // the opening fence's line, then the code's and the closing's
+		}
+	}
 	for i, l := range lines {
 		n := i + 1
-		if strings.HasPrefix(l, "```") {
-			fence = !fence
-			continue
-		}
-		if fence {
+		if inFence[n] {
 			continue
 		}
 		if m := linkReference.FindStringSubmatch(l); m != nil {
@@ -218,12 +229,16 @@ func changelogProblems(text string) []string {
 			if cur == nil || !cur.inUpgrade {
 				bad(n, "%q: #### headings only within the upgrade steps", l)
 			}
-		case strings.HasPrefix(l, "- "):
-			if strings.Contains(strings.TrimPrefix(l, "- **Breaking** "), "**Breaking**") {
+		case bullet.MatchString(l):
+			item := bullet.ReplaceAllString(l, "")
+			if strings.Contains(strings.TrimPrefix(item, "**Breaking** "), "**Breaking**") {
 				bad(n, "**Breaking** only at the start of a bullet: %q", l)
 			}
-			if cur != nil && cur.inRemoved && !strings.HasPrefix(l, "- **Breaking** ") {
+			if cur != nil && cur.inRemoved && !strings.HasPrefix(item, "**Breaking** ") {
 				bad(n, "a bullet under Removed is a breaking change: begin it with **Breaking**")
+			}
+			if cur != nil && cur.released && !cur.hasSection && !cur.upgrade {
+				bad(n, "a bullet under ## [%s] before its first ### section: put it under Added, Changed, …", cur.name)
 			}
 		default:
 			if cur == nil {
