@@ -31,7 +31,13 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idents := map[string]any{"time.Now": time.Now, "AuthStyleAuto": AuthStyleAuto}
+	idents := map[string]any{"time.Now": time.Now, "AuthStyleAuto": AuthStyleAuto,
+		// Defaults in words, exactly, for this OpenID Connect provider of
+		// no preset and a P-256 key.
+		"=Scopes":      []string{"openid", "profile", "email"},
+		"=LoginParams": []string{"prompt", "login_hint", "max_age", "acr_values", "ui_locales"},
+		"=Alg":         "ES256",
+	}
 	check := func(s configdoc.Struct, effective any, over map[string]any) {
 		t.Helper()
 		for _, err := range configdoc.Check(s, effective, over, idents) {

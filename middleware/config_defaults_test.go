@@ -3,7 +3,9 @@ package middleware
 import (
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,7 +51,15 @@ func TestConfigDefaults(t *testing.T) {
 	if a == nil {
 		t.FailNow()
 	}
-	idents := map[string]any{"time.Now": time.Now, "DefaultRefreshPolicy": DefaultRefreshPolicy, "http.DefaultTransport": http.DefaultTransport}
+	idents := map[string]any{"time.Now": time.Now, "DefaultRefreshPolicy": DefaultRefreshPolicy, "http.DefaultTransport": http.DefaultTransport,
+		// Defaults in words, exactly: the post-logout URL here, the others
+		// below.
+		"=ErrorHandler":          configdoc.CheckedBelow,
+		"=PostLogoutRedirectURL": "http://localhost:8080/",
+		"=Keys":                  configdoc.CheckedBelow,
+		"=DenyList":              configdoc.CheckedBelow,
+		"=Logger":                configdoc.CheckedBelow,
+	}
 	// Where a default takes effect outside the kept Config: the flow
 	// cookies' cipher (Keys), the parsed APIs, the transport of API calls.
 	over := map[string]any{"Keys": a.flows, "APIs": a.apis, "APITransport": a.transportFor("")}
@@ -65,6 +75,18 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if a.cfg.Logger == nil || a.cfg.Logger.Enabled(t.Context(), slog.LevelInfo) || !a.cfg.Logger.Enabled(t.Context(), slog.LevelWarn) {
 		t.Error("Config.Logger in effect does not log failures only")
+	}
+	// The error page: HTML with the status of the reason and a link to
+	// sign in again.
+	rec := httptest.NewRecorder()
+	page := httptest.NewRequest("GET", "/auth/callback", nil)
+	page.Header.Set("Accept", "text/html") // a browser's (an API call gets JSON)
+	a.cfg.ErrorHandler.ServeHTTP(rec, withFailure(page, ErrBadRequest))
+	if rec.Code != http.StatusBadRequest || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") || !strings.Contains(rec.Body.String(), `href="/auth/login`) {
+		t.Errorf("Config.ErrorHandler in effect: %d %q %s; its comment says a small HTML page with the status and a sign-in-again link", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+	}
+	if _, ok := a.cfg.DenyList.(*session.MemoryDenyList); !ok {
+		t.Errorf("Config.DenyList in effect is a %T; its comment says a MemoryDenyList", a.cfg.DenyList)
 	}
 
 	// API, in an Auth with one API that has only its required fields.

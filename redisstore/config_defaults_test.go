@@ -40,7 +40,10 @@ func TestConfigDefaults(t *testing.T) {
 	if st == nil {
 		t.FailNow()
 	}
-	idents := map[string]any{"time.Now": time.Now}
+	idents := map[string]any{"time.Now": time.Now,
+		"=Options":  configdoc.CheckedBelow,
+		"=Timeouts": session.Timeouts{Idle: 24 * time.Hour, Absolute: 168 * time.Hour},
+	}
 	// Options stays nil in the kept Config: the attributes in effect are opts.
 	for _, err := range configdoc.Check(structs[0], st.cfg, map[string]any{"Options": st.opts}, idents) {
 		t.Error(err)

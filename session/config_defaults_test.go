@@ -30,7 +30,10 @@ func TestConfigDefaults(t *testing.T) {
 	if st == nil {
 		t.FailNow()
 	}
-	idents := map[string]any{"time.Now": time.Now}
+	idents := map[string]any{"time.Now": time.Now,
+		"=Options":  configdoc.CheckedBelow,
+		"=Timeouts": Timeouts{Idle: 24 * time.Hour, Absolute: 168 * time.Hour},
+	}
 	// Options stays nil in the kept copy: the attributes in effect are
 	// opts; the cache's size is the cache's.
 	over := map[string]any{"Options": st.opts, "CacheSize": st.caches[0].max}

@@ -140,6 +140,11 @@ func ParseDefault(s string) (Default, error) {
 	}
 	d.Value, d.Kind = value, Text
 	if !isNote {
+		// Words after a number ("45 seconds") would be checked only for
+		// not being zero: a value is written as the literal it is.
+		if isInt(tok) || isDuration(tok) || strings.HasPrefix(tok, `"`) {
+			return d, fmt.Errorf("statement %q: write the value as a Go literal, words in parentheses or after ; (Default: 45s (the API's timeout).)", s)
+		}
 		return d, nil
 	}
 	switch {
@@ -368,7 +373,9 @@ func Minimal[C, T any](s Struct, set map[string]func(*C), build func(C) (T, erro
 // keeps it after its constructor filled the defaults), or over[name] for a
 // default that takes effect elsewhere than in the kept struct. idents are
 // the values of the identifiers that statements name. Required fields are
-// not compared: the test sets them. It reports every disagreement.
+// not compared: the test sets them. A default in words needs its exact
+// value in idents under "="+name (or CheckedBelow). It reports every
+// disagreement.
 func Check(s Struct, effective any, over, idents map[string]any) []error {
 	ev := reflect.ValueOf(effective)
 	where := s.Pkg + "." + s.Name
@@ -384,7 +391,7 @@ func Check(s Struct, effective any, over, idents map[string]any) []error {
 			if o, ok := over[name]; ok {
 				v = reflect.ValueOf(o)
 			}
-			if err := agrees(f.Default, v, idents); err != nil {
+			if err := agrees(name, f.Default, v, idents); err != nil {
 				errs = append(errs, fmt.Errorf("%s.%s: the comment says %q, but %v", where, name, f.Default.Statement, err))
 			}
 		}
@@ -402,8 +409,31 @@ func Check(s Struct, effective any, over, idents map[string]any) []error {
 	return errs
 }
 
-// agrees reports how v disagrees with d, or nil.
-func agrees(d Default, v reflect.Value, idents map[string]any) error {
+// CheckedBelow, as the value a test gives for a default in words, says
+// that the test compares that default itself, after Check.
+const CheckedBelow = "checked below"
+
+// same reports how v differs from want (functions by identity), or nil.
+func same(v reflect.Value, want any, what string) error {
+	if v.Kind() == reflect.Interface && !v.IsNil() {
+		v = v.Elem()
+	}
+	w := reflect.ValueOf(want)
+	if v.Kind() == reflect.Func && w.Kind() == reflect.Func {
+		if v.IsNil() || v.Pointer() != w.Pointer() {
+			return fmt.Errorf("it is another function than %s", what)
+		}
+		return nil
+	}
+	if !reflect.DeepEqual(v.Interface(), want) {
+		return fmt.Errorf("it is %s, not %s", show(v), what)
+	}
+	return nil
+}
+
+// agrees reports how v, the field name's effective value, disagrees with d,
+// or nil.
+func agrees(name string, d Default, v reflect.Value, idents map[string]any) error {
 	switch d.Kind {
 	case Required:
 		return nil
@@ -419,6 +449,14 @@ func agrees(d Default, v reflect.Value, idents map[string]any) error {
 		if isZero(v) {
 			return fmt.Errorf("it is zero (%s): free text says the constructor sets it; for a default that leaves it zero write none or off, with the text as a note", show(v))
 		}
+		want, ok := idents["="+name]
+		if !ok {
+			return fmt.Errorf("the default is in words, and the test gives no exact value to compare it with (idents[%q], or CheckedBelow when the test checks it itself)", "="+name)
+		}
+		if want == CheckedBelow {
+			return nil
+		}
+		return same(v, want, "the value the test expects")
 	case Ident:
 		want, ok := idents[d.Value]
 		if !ok {
@@ -427,16 +465,7 @@ func agrees(d Default, v reflect.Value, idents map[string]any) error {
 		if !v.IsValid() {
 			return fmt.Errorf("it is nil, not %s", d.Value)
 		}
-		w := reflect.ValueOf(want)
-		if v.Kind() == reflect.Func && w.Kind() == reflect.Func {
-			if v.IsNil() || v.Pointer() != w.Pointer() {
-				return fmt.Errorf("it is another function than %s", d.Value)
-			}
-			return nil
-		}
-		if !reflect.DeepEqual(v.Interface(), want) {
-			return fmt.Errorf("it is %s, not %s", show(v), d.Value)
-		}
+		return same(v, want, d.Value)
 	case Literal:
 		return literalAgrees(d.Value, v)
 	default:
