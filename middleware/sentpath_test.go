@@ -15,7 +15,7 @@ func TestSentPath(t *testing.T) {
 		{"http://localhost:8081/bff/orders/items?code=SECRET2", "/items", "/bff/orders/items"},
 		{"/bff/orders/%3Fcode=SECRET3", "/?code=SECRET3", "/bff/orders/%3Fcode=SECRET3"},
 		{"/bff/orders/a%0Alevel=ERROR", "/a\nlevel=ERROR", "/bff/orders/a%0Alevel=ERROR"},
-		{"*", "", "*"}, // OPTIONS *
+		{"*", "", "*"},             // OPTIONS *
 		{"", "/direct", "/direct"}, // a request made in-process, without a request line
 	} {
 		r := &http.Request{RequestURI: c.requestURI, URL: &url.URL{Path: c.urlPath}}
