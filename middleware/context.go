@@ -19,7 +19,10 @@ import (
 type ctxKey struct{}
 
 // UserFrom returns the signed-in user of a request that went through
-// Require or Optional, or nil.
+// Require or Optional, or nil: who the handler runs as, for all of it.
+// When the session ends while the handler runs (a refresh that HTTPClient
+// made was refused), UserFrom still names that user, while SessionFrom
+// turns nil and AccessToken and HTTPClient answer ErrNotSignedIn.
 func UserFrom(ctx context.Context) *confidant.User {
 	if st, ok := ctx.Value(ctxKey{}).(*reqSession); ok && st.in {
 		return &st.user

@@ -15,7 +15,7 @@
 //
 // It also serves a sample API at ISSUER/api/hello (any path under
 // ISSUER/api/), which answers a request with a valid access token
-// (Authorization: Bearer …) with the token's subject and scopes, and
+// (Authorization: Bearer …) with the token's subject, and
 // anything else with 401: point middleware.API's BaseURL at ISSUER/api/ to
 // call it with auth.HTTPClient(r). ISSUER/api/NAME/live is a WebSocket and
 // ISSUER/api/NAME/events a stream of server-sent events, with the same
@@ -81,7 +81,7 @@ func run(ctx context.Context, addr string, rs []string, lifetime time.Duration, 
 		return fmt.Errorf("devprovider: %w", err)
 	}
 	defer ln.Close()
-	issuer := "http://" + ln.Addr().String()
+	issuer := devprovider.IssuerAt(ln.Addr())
 	op, err := devprovider.New(issuer, devprovider.Config{Users: users, AccessTokenLifetime: lifetime,
 		Clients: []devprovider.Client{{ID: clientID, Secret: clientSecret, Redirects: rs}}})
 	if err != nil {

@@ -141,3 +141,25 @@ func TestDevProviderNamesUnregisteredRedirect(t *testing.T) {
 		}
 	}
 }
+
+// TestDevProviderEveryInterface: -addr :PORT (every interface) gives an
+// issuer a browser can open, on 127.0.0.1, where it was http://[::]:PORT.
+func TestDevProviderEveryInterface(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan *devprovider.Provider, 1)
+	errc := make(chan error, 1)
+	go func() { errc <- run(ctx, ":0", []string{"http://localhost:8080/auth/callback"}, time.Minute, io.Discard, ready) }()
+	var op *devprovider.Provider
+	select {
+	case op = <-ready:
+	case err := <-errc:
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(op.Issuer, "http://127.0.0.1:") {
+		t.Fatalf("issuer %q, want http://127.0.0.1:PORT", op.Issuer)
+	}
+	if _, err := client.Discover(ctx, op.Issuer); err != nil {
+		t.Errorf("discovery at the printed issuer: %v", err)
+	}
+}

@@ -57,7 +57,7 @@ func main() {
 		Store:   store,
 		// The only place the user's access token is sent.
 		APIs:   []middleware.API{{Name: "orders", BaseURL: "https://api.example.com/"}},
-		Logger: slog.Default(), // every step; never a token, code or secret
+		Logger: slog.Default(), // sign-ins and sign-outs (Info), failures (Warn); Debug adds every step; never a token, code or secret
 	})
 	if err != nil {
 		log.Fatal(err)

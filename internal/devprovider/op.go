@@ -135,6 +135,16 @@ type Provider struct {
 	faults    map[string]http.HandlerFunc
 }
 
+// IssuerAt is the issuer of a provider listening at addr: http:// and the
+// address, a browser's way to it (127.0.0.1 for a listener on every
+// interface, whose [::] or 0.0.0.0 no browser can open).
+func IssuerAt(addr net.Addr) string {
+	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
+	}
+	return "http://" + addr.String()
+}
+
 // Start starts a Provider on a loopback httptest server, or on cfg.Addr.
 func Start(cfg Config) (*Provider, error) {
 	srv := httptest.NewUnstartedServer(nil)
@@ -146,7 +156,7 @@ func Start(cfg Config) (*Provider, error) {
 		}
 		srv.Listener = ln
 	}
-	p, err := New("http://"+srv.Listener.Addr().String(), cfg)
+	p, err := New(IssuerAt(srv.Listener.Addr()), cfg)
 	if err != nil {
 		srv.Listener.Close()
 		return nil, err
