@@ -1,6 +1,7 @@
 package tidy
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -31,8 +32,9 @@ func TestExamplesStandAlone(t *testing.T) {
 		fset := token.NewFileSet()
 		var parsed []*ast.File
 		declared := map[string]bool{} // the test files' top-level names, but for tests and Examples
+		internal := map[string]bool{} // what the package's own test files add to it
 		for _, name := range files {
-			f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+			f, err := parser.ParseFile(fset, name, nil, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -42,6 +44,9 @@ func TestExamplesStandAlone(t *testing.T) {
 				case *ast.FuncDecl:
 					if d.Recv == nil && !isTestFunc(d.Name.Name) {
 						declared[d.Name.Name] = true
+						if !strings.HasSuffix(f.Name.Name, "_test") && d.Name.IsExported() {
+							internal[d.Name.Name] = true
+						}
 					}
 				case *ast.GenDecl:
 					for _, s := range d.Specs {
@@ -49,9 +54,15 @@ func TestExamplesStandAlone(t *testing.T) {
 						case *ast.ValueSpec:
 							for _, n := range s.Names {
 								declared[n.Name] = true
+								if !strings.HasSuffix(f.Name.Name, "_test") && n.IsExported() {
+									internal[n.Name] = true
+								}
 							}
 						case *ast.TypeSpec:
 							declared[s.Name.Name] = true
+							if !strings.HasSuffix(f.Name.Name, "_test") && s.Name.IsExported() {
+								internal[s.Name.Name] = true
+							}
 						}
 					}
 				}
@@ -71,7 +82,11 @@ func TestExamplesStandAlone(t *testing.T) {
 				if !strings.HasSuffix(f.Name.Name, "_test") {
 					t.Errorf("%s: %s is in package %s, not the external test package: pkg.go.dev shows unexported names a user cannot call", rel, fd.Name.Name, f.Name.Name)
 				}
-				for _, name := range usedTestNames(fd, declared) {
+				pkg := filepath.Base(dir)
+				if dir == "." {
+					pkg = "confidant"
+				}
+				for _, name := range usedTestNames(fd, declared, pkg, internal) {
 					t.Errorf("%s: %s uses %s, which the test files declare: pkg.go.dev does not show it", rel, fd.Name.Name, name)
 				}
 			}
@@ -93,44 +108,29 @@ func isTestFunc(name string) bool {
 }
 
 // usedTestNames are the names of declared that fd refers to and does not
-// declare itself. Field names (x.Name, T{Name: …}) are not references.
-func usedTestNames(fd *ast.FuncDecl, declared map[string]bool) []string {
-	local := map[string]bool{}
-	ast.Inspect(fd, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.AssignStmt:
-			if n.Tok == token.DEFINE {
-				for _, l := range n.Lhs {
-					if id, ok := l.(*ast.Ident); ok {
-						local[id.Name] = true
-					}
-				}
-			}
-		case *ast.ValueSpec:
-			for _, id := range n.Names {
-				local[id.Name] = true
-			}
-		case *ast.TypeSpec:
-			local[n.Name.Name] = true
-		case *ast.Field:
-			for _, id := range n.Names {
-				local[id.Name] = true
-			}
-		case *ast.RangeStmt:
-			for _, e := range []ast.Expr{n.Key, n.Value} {
-				if id, ok := e.(*ast.Ident); ok && n.Tok == token.DEFINE {
-					local[id.Name] = true
-				}
-			}
-		}
-		return true
-	})
+// declare itself, and the names pkg.X where X is one of internal (what
+// the package's own test files, export_test.go, add to it). fd's file must
+// be parsed with object resolution: a use is fd's own only when it
+// resolves to a declaration inside fd, scope by scope (a helper used
+// before an inner block declares its name is still the helper). Field
+// names (x.Name, T{Name: …}) are not references.
+func usedTestNames(fd *ast.FuncDecl, declared map[string]bool, pkg string, internal map[string]bool) []string {
 	seen := map[string]bool{}
 	var used []string
+	add := func(name string) {
+		if !seen[name] {
+			seen[name] = true
+			used = append(used, name)
+		}
+	}
+	inside := func(o *ast.Object) bool { return o != nil && fd.Pos() <= o.Pos() && o.Pos() < fd.End() }
 	var visit func(n ast.Node) bool
 	visit = func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.SelectorExpr:
+			if id, ok := n.X.(*ast.Ident); ok && id.Name == pkg && !inside(id.Obj) && internal[n.Sel.Name] {
+				add(pkg + "." + n.Sel.Name)
+			}
 			ast.Inspect(n.X, visit)
 			return false
 		case *ast.KeyValueExpr:
@@ -140,9 +140,8 @@ func usedTestNames(fd *ast.FuncDecl, declared map[string]bool) []string {
 			ast.Inspect(n.Value, visit)
 			return false
 		case *ast.Ident:
-			if declared[n.Name] && !local[n.Name] && !seen[n.Name] {
-				seen[n.Name] = true
-				used = append(used, n.Name)
+			if declared[n.Name] && !inside(n.Obj) {
+				add(n.Name)
 			}
 		}
 		return true
@@ -159,22 +158,30 @@ func helper() int { return 1 }
 var ada = 1
 func ExampleUses() { _ = helper() + ada }
 func ExampleShadows() { ada := 2; _ = ada; _ = struct{ helper int }{helper: 1} }
+func ExampleShadowsLater() { _ = helper(); { helper := 0; _ = helper } }
+func ExampleInternal() { var _ x.Pinger; _ = x.New() }
 `
-	f, err := parser.ParseFile(token.NewFileSet(), "x_test.go", src, parser.SkipObjectResolution)
+	f, err := parser.ParseFile(token.NewFileSet(), "x_test.go", src, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	declared := map[string]bool{"helper": true, "ada": true}
+	internal := map[string]bool{"Pinger": true} // as export_test.go adds to package x
 	got := map[string][]string{}
 	for _, d := range f.Decls {
 		if fd, ok := d.(*ast.FuncDecl); ok && strings.HasPrefix(fd.Name.Name, "Example") {
-			got[fd.Name.Name] = usedTestNames(fd, declared)
+			got[fd.Name.Name] = usedTestNames(fd, declared, "x", internal)
 		}
 	}
-	if u := got["ExampleUses"]; len(u) != 2 {
-		t.Errorf("ExampleUses: found %v, want helper and ada", u)
-	}
-	if s := got["ExampleShadows"]; len(s) != 0 {
-		t.Errorf("ExampleShadows: found %v, want nothing", s)
+	for name, want := range map[string]string{
+		"ExampleUses": "[helper ada]", "ExampleShadows": "[]",
+		// What the outside review of issue 36 got past the first version:
+		// a helper whose name an inner block declares later, and a name
+		// the package's own test file exports.
+		"ExampleShadowsLater": "[helper]", "ExampleInternal": "[x.Pinger]",
+	} {
+		if g := fmt.Sprint(got[name]); g != want {
+			t.Errorf("%s: found %s, want %s", name, g, want)
+		}
 	}
 }
