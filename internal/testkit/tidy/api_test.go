@@ -149,6 +149,12 @@ func apiOf(t *testing.T, dir string) []string {
 						case *ast.InterfaceType:
 							add("type %s interface", s.Name.Name)
 							for _, m := range ty.Methods.List {
+								if len(m.Names) == 0 {
+									// An embedded interface (or type set): its
+									// methods are this one's, exported or not.
+									add("type %s interface, embedded %s", s.Name.Name, src(m.Type))
+									continue
+								}
 								for _, n := range m.Names {
 									if n.IsExported() {
 										add("type %s interface, %s%s", s.Name.Name, n.Name, strings.TrimPrefix(src(m.Type), "func"))
