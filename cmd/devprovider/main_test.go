@@ -149,7 +149,9 @@ func TestDevProviderEveryInterface(t *testing.T) {
 	defer cancel()
 	ready := make(chan *devprovider.Provider, 1)
 	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, ":0", []string{"http://localhost:8080/auth/callback"}, time.Minute, io.Discard, ready) }()
+	go func() {
+		errc <- run(ctx, ":0", []string{"http://localhost:8080/auth/callback"}, time.Minute, io.Discard, ready)
+	}()
 	var op *devprovider.Provider
 	select {
 	case op = <-ready:
