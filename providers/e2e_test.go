@@ -72,7 +72,7 @@ func TestAuth0EndToEnd(t *testing.T) {
 
 	// An organization invitation link pointed at /auth/login.
 	hc := testenv.BrowserVia(a.hosts)
-	resp := do(t, hc, "GET", a.url+"/auth/login?organization=org_abc123&invitation=inv_9f8e7d&return_to=/profile", "")
+	resp := testenv.Do(t, hc, "GET", a.url+"/auth/login?organization=org_abc123&invitation=inv_9f8e7d&return_to=/profile", "")
 	authURL, _ := url.Parse(resp.Header.Get("Location"))
 	if q := authURL.Query(); q.Get("organization") != "org_abc123" || q.Get("invitation") != "inv_9f8e7d" {
 		t.Fatalf("/auth/login sent %s, want organization and invitation passed on", authURL)
@@ -189,7 +189,7 @@ func TestEntraEndToEnd(t *testing.T) {
 	signInOut(t, testenv.BrowserVia(a.hosts), a.url, login(ada), ada.ID)
 
 	hc := signedIn(t, a, "/", login(ada))
-	if body := read(t, do(t, hc, "GET", a.url+"/", "")); body != "entra "+tenant+"/oid-ada\n" {
+	if body := testenv.Body(t, testenv.Do(t, hc, "GET", a.url+"/", "")); body != "entra "+tenant+"/oid-ada\n" {
 		t.Errorf("/: %q, want the user's key", body)
 	}
 	for _, tc := range []struct {
@@ -198,8 +198,8 @@ func TestEntraEndToEnd(t *testing.T) {
 		says   string
 	}{{ada, http.StatusOK, "admin: Ada"}, {many, http.StatusForbidden, "more groups than the sign-in can list"}} {
 		hc := signedIn(t, a, "/admin", login(tc.user))
-		resp := do(t, hc, "GET", a.url+"/admin", "")
-		if body := read(t, resp); resp.StatusCode != tc.status || !strings.Contains(body, tc.says) {
+		resp := testenv.Do(t, hc, "GET", a.url+"/admin", "")
+		if body := testenv.Body(t, resp); resp.StatusCode != tc.status || !strings.Contains(body, tc.says) {
 			t.Errorf("%s: /admin %d %q, want %d saying %q", tc.user.ID, resp.StatusCode, body, tc.status, tc.says)
 		}
 	}
@@ -390,7 +390,7 @@ func TestAppleEndToEnd(t *testing.T) {
 	a.serve(t, auth, "", nil)
 
 	hc := testenv.BrowserVia(a.hosts)
-	resp := do(t, hc, "GET", a.url+"/profile", "")
+	resp := testenv.Do(t, hc, "GET", a.url+"/profile", "")
 	cb, err := apple.OP.Login(hc, resp.Header.Get("Location"), user.User)
 	if err != nil {
 		t.Fatal(err)
@@ -410,20 +410,20 @@ func TestAppleEndToEnd(t *testing.T) {
 		t.Fatalf("callback: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	var claims map[string]any
-	json.Unmarshal([]byte(read(t, do(t, hc, "GET", a.url+"/profile", "application/json"))), &claims)
+	json.Unmarshal([]byte(testenv.Body(t, testenv.Do(t, hc, "GET", a.url+"/profile", "application/json"))), &claims)
 	if claims["sub"] != user.ID || claims["name"] != nil {
 		t.Errorf("profile claims %v, want sub %s and no name (the first sign-in's is unsigned: a display name only)", claims, user.ID)
 	}
-	if name := read(t, do(t, hc, "GET", a.url+"/name", "")); name != "Ada Lovelace" {
+	if name := testenv.Body(t, testenv.Do(t, hc, "GET", a.url+"/name", "")); name != "Ada Lovelace" {
 		t.Errorf("the user's name is %q, want the first sign-in's", name)
 	}
 	if len(firstNames) != 1 || firstNames[0] != "Ada Lovelace" {
 		t.Errorf("OnSignIn saw the names %q, want the first sign-in's", firstNames)
 	}
-	if resp = do(t, hc, "POST", a.url+"/auth/logout", ""); resp.StatusCode != http.StatusSeeOther {
+	if resp = testenv.Do(t, hc, "POST", a.url+"/auth/logout", ""); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("logout: %d", resp.StatusCode)
 	}
-	if resp = do(t, hc, "GET", a.url+"/profile", ""); resp.StatusCode != http.StatusFound {
+	if resp = testenv.Do(t, hc, "GET", a.url+"/profile", ""); resp.StatusCode != http.StatusFound {
 		t.Errorf("/profile after logout: %d, want the sign-in again", resp.StatusCode)
 	}
 	if accepted, refused := apple.Secrets.Secrets(); accepted == 0 || refused != 0 {
@@ -534,7 +534,7 @@ type loginFunc func(hc *http.Client, authURL string) (*url.URL, error)
 // claims and where the sign-out sent the browser.
 func signInOut(t *testing.T, hc *http.Client, appURL string, login loginFunc, wantSub string) (claims map[string]any, logout string) {
 	t.Helper()
-	resp := do(t, hc, "GET", appURL+"/profile", "")
+	resp := testenv.Do(t, hc, "GET", appURL+"/profile", "")
 	if resp.StatusCode != http.StatusFound {
 		t.Fatalf("/profile: %d, want a redirect to the provider", resp.StatusCode)
 	}
@@ -546,15 +546,15 @@ func signInOut(t *testing.T, hc *http.Client, appURL string, login loginFunc, wa
 		Status int    `json:"status"`
 		Body   string `json:"body"`
 	}
-	json.Unmarshal([]byte(read(t, do(t, hc, "GET", appURL+"/api", "application/json"))), &api)
+	json.Unmarshal([]byte(testenv.Body(t, testenv.Do(t, hc, "GET", appURL+"/api", "application/json"))), &api)
 	if api.Status != http.StatusOK || !strings.Contains(api.Body, wantSub) {
 		t.Errorf("/api: %+v, want 200 from the API about %s", api, wantSub)
 	}
-	if resp = do(t, hc, "POST", appURL+"/auth/logout", ""); resp.StatusCode != http.StatusSeeOther {
+	if resp = testenv.Do(t, hc, "POST", appURL+"/auth/logout", ""); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("logout: %d", resp.StatusCode)
 	}
 	logout = resp.Header.Get("Location")
-	if resp = do(t, hc, "GET", appURL+"/profile", ""); resp.StatusCode != http.StatusFound {
+	if resp = testenv.Do(t, hc, "GET", appURL+"/profile", ""); resp.StatusCode != http.StatusFound {
 		t.Errorf("/profile after logout: %d, want the sign-in again", resp.StatusCode)
 	}
 	return claims, logout
@@ -568,11 +568,11 @@ func finishSignIn(t *testing.T, hc *http.Client, appURL string, login loginFunc,
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp := do(t, hc, "GET", cb.String(), ""); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/profile" {
-		t.Fatalf("callback: %d to %q: %s", resp.StatusCode, resp.Header.Get("Location"), read(t, resp))
+	if resp := testenv.Do(t, hc, "GET", cb.String(), ""); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/profile" {
+		t.Fatalf("callback: %d to %q: %s", resp.StatusCode, resp.Header.Get("Location"), testenv.Body(t, resp))
 	}
 	var claims map[string]any
-	json.Unmarshal([]byte(read(t, do(t, hc, "GET", appURL+"/profile", "application/json"))), &claims)
+	json.Unmarshal([]byte(testenv.Body(t, testenv.Do(t, hc, "GET", appURL+"/profile", "application/json"))), &claims)
 	return claims
 }
 
@@ -581,13 +581,13 @@ func finishSignIn(t *testing.T, hc *http.Client, appURL string, login loginFunc,
 func signedIn(t *testing.T, a *app, path string, login loginFunc) *http.Client {
 	t.Helper()
 	hc := testenv.BrowserVia(a.hosts)
-	resp := do(t, hc, "GET", a.url+path, "")
+	resp := testenv.Do(t, hc, "GET", a.url+path, "")
 	resp.Body.Close()
 	cb, err := login(hc, resp.Header.Get("Location"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	read(t, do(t, hc, "GET", cb.String(), ""))
+	testenv.Body(t, testenv.Do(t, hc, "GET", cb.String(), ""))
 	return hc
 }
 
@@ -596,32 +596,10 @@ func signedIn(t *testing.T, a *app, path string, login loginFunc) *http.Client {
 func requireAdmin(t *testing.T, a *app, path string, login loginFunc, want string) {
 	t.Helper()
 	hc := signedIn(t, a, path, login)
-	resp := do(t, hc, "GET", a.url+path, "")
-	if body := read(t, resp); resp.StatusCode != http.StatusOK || body != want {
+	resp := testenv.Do(t, hc, "GET", a.url+path, "")
+	if body := testenv.Body(t, resp); resp.StatusCode != http.StatusOK || body != want {
 		t.Errorf("%s: %d %q, want %q", path, resp.StatusCode, body, want)
 	}
-}
-
-// do sends a request with hc; accept, when set, is its Accept header.
-func do(t *testing.T, hc *http.Client, method, u, accept string) *http.Response {
-	t.Helper()
-	req, _ := http.NewRequest(method, u, nil)
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp
-}
-
-// read returns resp's body, closed.
-func read(t *testing.T, resp *http.Response) string {
-	t.Helper()
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }
 
 func mustQuery(t *testing.T, u string) url.Values {
