@@ -117,6 +117,9 @@ func (c *Client) finish(ctx context.Context, r *resolved, l *Login, tok *oauth2.
 	}
 	if r.ep.Issuer == "" {
 		load := c.cfg.Provider.q.UserLoader
+		if load == nil && r.ep.asIssuer != "" {
+			return nil, fmt.Errorf("%w: %s is an OAuth 2.0 authorization server without OpenID Connect (its RFC 8414 metadata has no jwks_uri): no ID token says who signed in", fail.NotSupported, r.ep.asIssuer)
+		}
 		if load == nil {
 			return nil, fmt.Errorf("%w: plain OAuth 2.0 providers need a user loader", fail.NotSupported)
 		}

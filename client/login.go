@@ -208,15 +208,19 @@ func (c *Client) push(ctx context.Context, ep Endpoints, authURL string) (string
 // (the callback's query q), for success and error responses alike (RFC
 // 9207): when present it must be the provider's issuer, and it must be
 // present when discovery says the provider sends it, and under a FAPI
-// profile whatever discovery says (FAPI 2.0 servers send it). Plain OAuth
-// 2.0 providers have no issuer to compare with. It runs after the state
-// check and before the code exchange.
+// profile whatever discovery says (FAPI 2.0 servers send it). A plain
+// OAuth 2.0 provider has an issuer to compare with only when it was
+// discovered (RFC 8414 metadata). It runs after the state check and before
+// the code exchange.
 func (c *Client) checkResponseIssuer(ctx context.Context, q url.Values) error {
 	ep, err := c.endpoints(ctx)
 	if err != nil {
 		return err
 	}
 	iss, present := q["iss"]
+	if ep.Issuer == "" && ep.asIssuer != "" {
+		ep.Issuer = ep.asIssuer // RFC 8414 metadata's: one issuer, matched exactly
+	}
 	switch {
 	case ep.Issuer == "":
 		return nil

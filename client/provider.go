@@ -2,8 +2,10 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -42,6 +44,11 @@ type Endpoints struct {
 	authMethods []string
 	signingAlgs []string
 	mtlsAliases map[string]string
+	scopes      []string // scopes_supported
+	// asIssuer is the issuer of RFC 8414 metadata without jwks_uri, a
+	// plain OAuth 2.0 authorization server's (Issuer is then empty): the
+	// iss its authorization responses carry (RFC 9207).
+	asIssuer string
 }
 
 // discoveryConfig is how a provider is discovered (from Discover's
@@ -89,6 +96,16 @@ var defaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
 // Discover returns the provider at issuer, found through OpenID Connect
 // discovery (go-oidc), with the issuer checked against the document.
 //
+// An issuer with no OpenID Connect discovery document (404 or 410 at
+// {issuer}/.well-known/openid-configuration) is looked up as an OAuth 2.0
+// authorization server (RFC 8414): its metadata at
+// /.well-known/oauth-authorization-server inserted between the host and
+// the issuer's path, which must name exactly this issuer. Metadata with a
+// jwks_uri gives a provider whose ID tokens are verified as OpenID
+// Connect's; without one, a plain OAuth 2.0 provider (no ID token, so no
+// user: Callback refuses it with an error wrapping confidant.ErrConfig,
+// while its tokens can still be refreshed and revoked).
+//
 // When the provider cannot be reached, or answers with a server error,
 // Discover still returns a usable *Provider and a nil error: discovery is
 // retried on first use, so an app does not fail for good because its provider
@@ -107,13 +124,24 @@ var defaultHTTPClient = &http.Client{Timeout: 10 * time.Second}
 // Options: WithName, WithHTTPClient,
 // providers.WithTenants, providers.WithAnyTenant.
 func Discover(ctx context.Context, issuer string, opts ...ProviderOption) (*Provider, error) {
+	return discoverNow(ctx, discoveryOf(issuer, opts))
+}
+
+// discoveryOf is how Discover finds issuer, with opts.
+func discoveryOf(issuer string, opts []ProviderOption) discoveryConfig {
 	o := applyOptions(opts)
-	p, err := lazyProvider(discoveryConfig{Issuer: issuer, Name: o.Name, HTTPClient: o.HTTPClient,
-		RetryInterval: o.RetryInterval, Tenants: o.Tenants, AnyTenant: o.AnyTenant})
+	return discoveryConfig{Issuer: issuer, Name: o.Name, HTTPClient: o.HTTPClient,
+		RetryInterval: o.RetryInterval, Tenants: o.Tenants, AnyTenant: o.AnyTenant}
+}
+
+// discoverNow is Discover with cfg: the provider, discovered now when it
+// can be (a provider that is down is discovered on first use).
+func discoverNow(ctx context.Context, cfg discoveryConfig) (*Provider, error) {
+	p, err := lazyProvider(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if u, _ := url.Parse(issuer); !netx.SecureOrLoopback(u) {
+	if u, _ := url.Parse(cfg.Issuer); !netx.SecureOrLoopback(u) {
 		// Nothing over plain http before a Client opts in
 		// (Config.AllowInsecureHTTP): New refuses it otherwise.
 		return p, nil
@@ -324,7 +352,50 @@ func (s *statusRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// noDocument is a discovery that found no document at where (status 404
+// or 410): the issuer may publish the other kind of metadata. err wraps
+// fail.Discovery.
+type noDocument struct {
+	where, status string
+	err           error
+}
+
+func (e *noDocument) Error() string { return e.err.Error() }
+func (e *noDocument) Unwrap() error { return e.err }
+
+// absentStatus reports whether an answer with status code says there is no
+// document at the URL asked.
+func absentStatus(code int) bool { return code == http.StatusNotFound || code == http.StatusGone }
+
+// discover finds the provider's metadata: OpenID Connect discovery first
+// and, when the issuer has no such document, RFC 8414's; the other way
+// round with cfg.AuthorizationServerFirst. An unreachable provider or an
+// invalid document (another issuer's) ends the search: only a document
+// that is not there lets the other be tried.
 func (p *Provider) discover(ctx context.Context) (*resolved, error) {
+	first, then := p.discoverOpenID, p.discoverMetadata
+	if p.cfg.AuthorizationServerFirst {
+		first, then = then, first
+	}
+	r, err := first(ctx)
+	var absent *noDocument
+	if !errors.As(err, &absent) {
+		return r, err
+	}
+	r, err = then(ctx)
+	var absent2 *noDocument
+	switch {
+	case errors.As(err, &absent2):
+		return nil, fmt.Errorf("%w: %s publishes no metadata (OpenID Connect discovery, RFC 8414): %s answered %s, %s answered %s",
+			fail.Discovery, p.cfg.Issuer, absent.where, absent.status, absent2.where, absent2.status)
+	case err != nil:
+		return nil, fmt.Errorf("%w (after %s answered %s)", err, absent.where, absent.status)
+	}
+	return r, nil
+}
+
+// discoverOpenID is OpenID Connect discovery (go-oidc).
+func (p *Provider) discoverOpenID(ctx context.Context) (*resolved, error) {
 	rec := &statusRecorder{base: netx.Transport(p.hc.Transport)}
 	hc := *p.hc
 	hc.Transport = rec
@@ -347,21 +418,14 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 			return nil, issuerMismatch(p.cfg.Issuer, mismatch.Discovered)
 		case rec.status == 0 || transientStatus(rec.status):
 			return nil, fmt.Errorf("%w: discovery at %s: %w", ErrProviderUnavailable, p.cfg.Issuer, err)
+		case absentStatus(rec.status):
+			return nil, &noDocument{where: strings.TrimSuffix(p.cfg.Issuer, "/") + "/.well-known/openid-configuration",
+				status: fmt.Sprint(rec.status), err: fmt.Errorf("%w: %s: %v", fail.Discovery, p.cfg.Issuer, err)}
 		default:
 			return nil, keepTooLarge(fmt.Errorf("%w: %s: %v", fail.Discovery, p.cfg.Issuer, err), err)
 		}
 	}
-	var extra struct {
-		Revocation string         `json:"revocation_endpoint"`
-		EndSession string         `json:"end_session_endpoint"`
-		JWKS       string         `json:"jwks_uri"`
-		Algs       []string       `json:"id_token_signing_alg_values_supported"`
-		Auth       []string       `json:"token_endpoint_auth_methods_supported"`
-		Iss        bool           `json:"authorization_response_iss_parameter_supported"`
-		PAR        string         `json:"pushed_authorization_request_endpoint"`
-		RequirePAR bool           `json:"require_pushed_authorization_requests"`
-		MTLS       map[string]any `json:"mtls_endpoint_aliases"`
-	}
+	var extra metadata
 	if err := op.Claims(&extra); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", fail.Discovery, p.cfg.Issuer, err)
 	}
@@ -376,7 +440,7 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 	ep := Endpoints{Issuer: issuer, AuthURL: oe.AuthURL, TokenURL: oe.TokenURL,
 		UserInfoURL: op.UserInfoEndpoint(), JWKSURL: extra.JWKS, RevocationURL: extra.Revocation,
 		EndSessionURL: extra.EndSession, signingAlgs: extra.Algs, authMethods: extra.Auth, responseIss: extra.Iss,
-		PARURL: extra.PAR, requirePAR: extra.RequirePAR, mtlsAliases: mtlsAliasesOf(extra.MTLS)}
+		PARURL: extra.PAR, requirePAR: extra.RequirePAR, mtlsAliases: mtlsAliasesOf(extra.MTLS), scopes: extra.Scopes}
 	r := p.build(ep, op)
 	if tt != nil {
 		r.tenants = tt
@@ -385,6 +449,96 @@ func (p *Provider) discover(ctx context.Context) (*resolved, error) {
 			&oidc.Config{SkipClientIDCheck: true, SupportedSigningAlgs: r.ep.signingAlgs, SkipExpiryCheck: true, SkipIssuerCheck: true})
 	}
 	return r, nil
+}
+
+// metadata is what a discovery document (OpenID Connect discovery or RFC
+// 8414 metadata: the same names) says of the provider.
+type metadata struct {
+	Issuer     string         `json:"issuer"`
+	AuthURL    string         `json:"authorization_endpoint"`
+	TokenURL   string         `json:"token_endpoint"`
+	UserInfo   string         `json:"userinfo_endpoint"`
+	Revocation string         `json:"revocation_endpoint"`
+	EndSession string         `json:"end_session_endpoint"`
+	JWKS       string         `json:"jwks_uri"`
+	Algs       []string       `json:"id_token_signing_alg_values_supported"`
+	Auth       []string       `json:"token_endpoint_auth_methods_supported"`
+	Iss        bool           `json:"authorization_response_iss_parameter_supported"`
+	PAR        string         `json:"pushed_authorization_request_endpoint"`
+	RequirePAR bool           `json:"require_pushed_authorization_requests"`
+	MTLS       map[string]any `json:"mtls_endpoint_aliases"`
+	Scopes     []string       `json:"scopes_supported"`
+}
+
+// metadataURL is where RFC 8414 3.1 puts the authorization server
+// metadata of issuer: /.well-known/oauth-authorization-server between the
+// host and the issuer's path, whose terminating "/" is removed first.
+func metadataURL(issuer string) (string, error) {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return "", err
+	}
+	const wellKnown = "/.well-known/oauth-authorization-server"
+	u.Path = wellKnown + strings.TrimSuffix(u.Path, "/")
+	if u.RawPath != "" {
+		u.RawPath = wellKnown + strings.TrimSuffix(u.RawPath, "/")
+	}
+	return u.String(), nil
+}
+
+// discoverMetadata is RFC 8414 discovery: the issuer's authorization
+// server metadata, which must name exactly this issuer (RFC 8414 3.3).
+// Metadata with a jwks_uri gives a provider whose ID tokens are verified
+// as OpenID Connect's; without one, a plain OAuth 2.0 provider.
+func (p *Provider) discoverMetadata(ctx context.Context) (*resolved, error) {
+	where, err := metadataURL(p.cfg.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", fail.Discovery, p.cfg.Issuer, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, where, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", fail.Discovery, p.cfg.Issuer, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := p.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: authorization server metadata at %s: %w", ErrProviderUnavailable, where, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case transientStatus(resp.StatusCode):
+		return nil, fmt.Errorf("%w: authorization server metadata at %s: %s", ErrProviderUnavailable, where, resp.Status)
+	case absentStatus(resp.StatusCode):
+		return nil, &noDocument{where: where, status: fmt.Sprint(resp.StatusCode), err: fmt.Errorf("%w: %s: %s", fail.Discovery, where, resp.Status)}
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("%w: authorization server metadata at %s: %s", fail.Discovery, where, resp.Status)
+	}
+	body, err := io.ReadAll(resp.Body)
+	switch {
+	case tooLarge(err):
+		return nil, fmt.Errorf("%w: authorization server metadata at %s: %w", fail.Discovery, where, fail.ResponseTooLarge)
+	case err != nil:
+		return nil, fmt.Errorf("%w: authorization server metadata at %s: %w", ErrProviderUnavailable, where, err)
+	}
+	var m metadata
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("%w: authorization server metadata at %s (Content-Type %q): %v",
+			fail.Discovery, where, netx.ProviderText(resp.Header.Get("Content-Type")), err)
+	}
+	if m.Issuer != p.cfg.Issuer {
+		return nil, issuerMismatch(p.cfg.Issuer, m.Issuer)
+	}
+	if m.AuthURL == "" || m.TokenURL == "" {
+		return nil, fmt.Errorf("%w: authorization server metadata at %s has no authorization_endpoint or no token_endpoint", fail.Discovery, where)
+	}
+	ep := Endpoints{AuthURL: m.AuthURL, TokenURL: m.TokenURL, RevocationURL: m.Revocation, PARURL: m.PAR,
+		authMethods: m.Auth, responseIss: m.Iss, requirePAR: m.RequirePAR, mtlsAliases: mtlsAliasesOf(m.MTLS), scopes: m.Scopes}
+	if m.JWKS == "" {
+		ep.asIssuer = m.Issuer
+		return p.build(ep, nil), nil
+	}
+	ep.Issuer, ep.JWKSURL, ep.UserInfoURL, ep.EndSessionURL, ep.signingAlgs = m.Issuer, m.JWKS, m.UserInfo, m.EndSession, m.Algs
+	return p.build(ep, nil), nil
 }
 
 // issuerMismatch explains a discovery document that names another issuer

@@ -130,7 +130,24 @@ func (p *providerPlumbing) Discovered(ctx context.Context) (seam.Discovered, err
 	}
 	ep := r.ep
 	return seam.Discovered{RequirePAR: ep.requirePAR, ResponseIss: ep.responseIss, AuthMethods: slices.Clone(ep.authMethods),
-		SigningAlgs: slices.Clone(ep.signingAlgs), MTLSAliases: ep.mtlsAliases}, nil
+		SigningAlgs: slices.Clone(ep.signingAlgs), MTLSAliases: ep.mtlsAliases, ScopesSupported: slices.Clone(ep.scopes)}, nil
+}
+
+// DiscoverAuthorizationServer is Discover with RFC 8414 first: the
+// issuer's OAuth 2.0 Authorization Server Metadata
+// (/.well-known/oauth-authorization-server inserted before the issuer's
+// path) and, when there is none (404, 410), its OpenID Connect discovery
+// document. The metadata must name exactly this issuer, else an error
+// wrapping ErrInvalidResponse (fail.Discovery); without jwks_uri the
+// provider is a plain OAuth 2.0 authorization server (IsOIDC false once
+// discovered). As with Discover, a provider that is down is discovered on
+// first use. A package that needs an authorization server rather than a
+// sign-in provider finds this method through
+// seam.Of((*client.Provider)(nil)) (p may be nil).
+func (*providerPlumbing) DiscoverAuthorizationServer(ctx context.Context, issuer string, opts ...ProviderOption) (*Provider, error) {
+	d := discoveryOf(issuer, opts)
+	d.AuthorizationServerFirst = true
+	return discoverNow(ctx, d)
 }
 
 // Preset returns a provider discovered on first use that departs from

@@ -115,6 +115,11 @@ func (cfg *Config) setupClient(ctx context.Context) (*client.Client, error) {
 		if prov, err = client.Discover(ctx, cfg.Issuer); err != nil {
 			return nil, err
 		}
+		if !providerOf(prov).IsOIDC() {
+			// Discover found RFC 8414 metadata without jwks_uri: no ID
+			// token, so no user to sign in.
+			return nil, configErr("Setup: Issuer %q is an OAuth 2.0 authorization server without OpenID Connect (its RFC 8414 metadata has no jwks_uri): it cannot sign users in; for a plain OAuth 2.0 provider, give Provider (client.OAuth2) instead", cfg.Issuer)
+		}
 	} else if providerOf(prov).HasScopes() {
 		scopes = nil // the preset's
 	}

@@ -85,6 +85,16 @@ func TestSetup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An OAuth 2.0 authorization server with RFC 8414 metadata only, and
+	// no jwks_uri there: Discover finds it, and it signs nobody in.
+	plainAS := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/oauth-authorization-server" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintf(w, `{"issuer":%q,"authorization_endpoint":"%[1]s/authorize","token_endpoint":"%[1]s/token"}`, "http://"+r.Host)
+	}))
+	defer plainAS.Close()
 	good := middleware.Config{Issuer: op.Issuer, ClientID: id, ClientSecret: secret, AppURL: appURL, Keys: keys}
 	for _, tc := range []struct {
 		name   string
@@ -103,6 +113,7 @@ func TestSetup(t *testing.T) {
 		{"AppURL with a path", func(c *middleware.Config) { c.AppURL = appURL + "/auth/callback" }, fail.MiddlewareConfig, "scheme and host"},
 		{"an issuer that is not there", func(c *middleware.Config) { c.Issuer = "http://127.0.0.1:1" }, client.ErrProviderUnavailable, "connection refused"},
 		{"an issuer with a slash", func(c *middleware.Config) { c.Issuer = op.Issuer + "/" }, fail.Discovery, "trailing slash"},
+		{"an OAuth 2.0 server without OpenID Connect", func(c *middleware.Config) { c.Issuer = plainAS.URL }, fail.MiddlewareConfig, "without OpenID Connect"},
 		{"an issuer beside Clients", func(cfg *middleware.Config) { cfg.Clients = []*client.Client{c} }, fail.MiddlewareConfig, "Clients"},
 		{"Clients and a Store of the app's own", func(cfg *middleware.Config) {
 			*cfg = middleware.Config{Clients: []*client.Client{c}, Store: store, TrustedOrigins: []string{"http://localhost:5173"}}

@@ -48,6 +48,11 @@ type Discovery struct {
 	// Tenants, AnyTenant: see providers.WithTenants.
 	Tenants   []string
 	AnyTenant bool
+	// AuthorizationServerFirst looks for the issuer's OAuth 2.0
+	// Authorization Server Metadata (RFC 8414) before its OpenID Connect
+	// discovery document; without it, RFC 8414's is looked for only when
+	// there is no OpenID Connect document.
+	AuthorizationServerFirst bool
 }
 
 // UserLoader loads the signed-in user from a plain OAuth 2.0 provider: hc

@@ -86,4 +86,9 @@ type Discovered struct {
 	SigningAlgs []string
 	// MTLSAliases: mtls_endpoint_aliases (RFC 8705 5), by metadata name.
 	MTLSAliases map[string]string
+	// ScopesSupported: scopes_supported of the document the provider was
+	// discovered from (OpenID Connect discovery or RFC 8414 metadata);
+	// nil when it lists none or the provider was given by hand. Whether
+	// offline_access is among them says whether to ask for it.
+	ScopesSupported []string
 }
