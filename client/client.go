@@ -280,6 +280,9 @@ type Client struct {
 	nonces  *dpop.Nonces     // the provider's DPoP nonces
 	noRT    *atomic.Bool     // a sign-in asked for offline_access and got no refresh token (warned once)
 	pushes  *bucket          // PARLimit; nil without a bound
+	// forAPI: a copy for an API's grant (plumbing.ForAPI): its sign-ins
+	// ask for no ID token, and their tokens are taken without one.
+	forAPI bool
 
 	// configured are the authorization parameters of every sign-in: the
 	// provider's, then Config.AuthParams. A sign-in's own never weaken

@@ -51,12 +51,30 @@ func (c *Client) exchange(ctx context.Context, code string, l *Login, formUser s
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	style := c.authStyle(r.ep)
 	var key *ecdsa.PrivateKey
 	if c.cfg.DPoP {
 		key = dpop.NewKey()
 	}
+	tok, err := c.redeemCode(ctx, r, code, l, key)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.finish(ctx, r, l, tok, key, formUser)
+	if err != nil {
+		// The provider issued tokens for a sign-in that is refused here:
+		// they must not outlive it.
+		c.discard(ctx, tok)
+		return nil, err
+	}
+	return res, nil
+}
+
+// redeemCode redeems code at the token endpoint for l (the PKCE verifier),
+// bound to key when not nil: the tokens as the provider sent them, not
+// verified yet.
+func (c *Client) redeemCode(ctx context.Context, r *resolved, code string, l *Login, key *ecdsa.PrivateKey) (*oauth2.Token, error) {
+	start := time.Now()
+	style := c.authStyle(r.ep)
 	tok, err := c.oauth2Config(r.ep, style).Exchange(c.ctx(ctx, r.ep, style, nil, key), code, oauth2.VerifierOption(l.Verifier))
 	if err != nil {
 		err = tokenError(err)
@@ -84,14 +102,7 @@ func (c *Client) exchange(ctx context.Context, code string, l *Login, formUser s
 		c.emit(ctx, event.Event{Kind: event.NoRefreshToken, Flow: event.Redact(l.State),
 			Err: fmt.Errorf("%w: asked for offline_access, got no refresh token: sessions end when the access token does (%ds); allow the refresh_token grant for the client at the provider", fail.NoRefreshToken, tok.ExpiresIn)})
 	}
-	res, err := c.finish(ctx, r, l, tok, key, formUser)
-	if err != nil {
-		// The provider issued tokens for a sign-in that is refused here:
-		// they must not outlive it.
-		c.discard(ctx, tok)
-		return nil, err
-	}
-	return res, nil
+	return tok, nil
 }
 
 // discard revokes tok, best effort, for a sign-in refused after the

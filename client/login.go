@@ -68,7 +68,7 @@ func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error)
 	}
 	l := &Login{State: randomString(32), Verifier: oauth2.GenerateVerifier()}
 	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(l.Verifier)}
-	if ep.Issuer != "" {
+	if ep.Issuer != "" && !c.forAPI {
 		l.Nonce = randomString(32)
 		opts = append(opts, oauth2.SetAuthURLParam("nonce", l.Nonce))
 	}
@@ -95,7 +95,7 @@ func (c *Client) NewLogin(ctx context.Context, extra url.Values) (*Login, error)
 		}
 		opts = append(opts, oauth2.SetAuthURLParam(k, vs[0]))
 	}
-	if ep.Issuer != "" {
+	if ep.Issuer != "" && !c.forAPI {
 		l.ACRValues = strings.Fields(params.Get("acr_values"))
 		if v := params.Get("max_age"); v != "" {
 			n, err := strconv.Atoi(v)

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"net/http"
 	"net/textproto"
 	"net/url"
 	"slices"
@@ -77,6 +78,21 @@ type API struct {
 	// Default: none (the default list only).
 	ForwardHeaders []string
 
+	// Client is the API's own registration at an authorization server of
+	// its own (another provider than the sign-in's; client.Discover finds
+	// one by RFC 8414 metadata or OpenID discovery): the API is then a
+	// connected API. The user grants it once, in a connect flow that a
+	// call's ErrNotConnected starts through Auth.StepUp (state, PKCE, PAR
+	// whenever the server offers it, and the sign-in callback's checks);
+	// it asks for exactly Scopes (and offline_access when the server lists
+	// it), and for Resource when set. The grant is kept for the user, not
+	// the browser: it outlives the session, serves background jobs
+	// (Auth.ClientFor) and ends with Auth.Disconnect or EndUserSessions.
+	// The client's RedirectURL must be under Prefix on the app's origin;
+	// it may be the sign-in's callback. Its Scopes are not used.
+	// Default: none (tokens from the sign-in provider).
+	Client *client.Client
+
 	// MaxRequestBody bounds the body of a call through Proxy, in bytes: a
 	// larger one gets 413 JSON (at once when Content-Length says so,
 	// else when the limit is reached).
@@ -140,9 +156,12 @@ type apiTarget struct {
 	origin   string   // netx.Origin of BaseURL
 	path     string   // BaseURL's path, ending in "/"
 	provider string
-	op       refreshOp // api "" when the API takes the sign-in token
-	forward  []string  // request headers Proxy passes on, canonical
-	maxBody  int64     // Proxy's request body limit; < 0: none
+	op       refreshOp         // api "" when the API takes the sign-in token
+	conn     *client.Client    // API.Client: a connected API's own client
+	callback string            // the path of conn's RedirectURL
+	connRT   http.RoundTripper // the transport of conn's tokens (its client certificate, if any)
+	forward  []string          // request headers Proxy passes on, canonical
+	maxBody  int64             // Proxy's request body limit; < 0: none
 }
 
 func parseAPIs(apis []API, providers map[string]*client.Client) ([]apiTarget, error) {
@@ -192,7 +211,11 @@ func parseAPIs(apis []API, providers map[string]*client.Client) ([]apiTarget, er
 				t.forward = append(t.forward, h)
 			}
 		}
-		if api.Resource != "" {
+		if api.Client != nil {
+			if err := connectable(&t, api, providers); err != nil {
+				return nil, err
+			}
+		} else if api.Resource != "" {
 			t.op = refreshOp{api: api.Name, resource: api.Resource, scopes: slices.Clone(api.Scopes), exchange: api.TokenExchange}
 		} else if len(api.Scopes) > 0 || api.TokenExchange {
 			return nil, configErr("API %q: Scopes and TokenExchange need a Resource (an API token of its own)", api.Name)
@@ -224,5 +247,32 @@ func (a *Auth) apiFor(u *url.URL, provider string) *apiTarget {
 			return t
 		}
 	}
+	return nil
+}
+
+// connectable checks a connected API (API.Client) and fills in t.
+func connectable(t *apiTarget, api API, providers map[string]*client.Client) error {
+	if api.TokenExchange {
+		return configErr("API %q: TokenExchange and Client: a connected API's token comes from its own grant", api.Name)
+	}
+	p := plumbingOf(api.Client)
+	if p.DPoP() {
+		return configErr("API %q: Client with DPoP: connected APIs take bearer tokens (not yet DPoP-bound ones)", api.Name)
+	}
+	if m := p.ResponseMode(); m != "" {
+		return configErr("API %q: Client with ResponseMode %q: a connect flow's callback takes the query response mode only", api.Name, m)
+	}
+	u, err := url.Parse(p.RedirectURL())
+	if err != nil || u.Path == "" {
+		return configErr("API %q: the Client's RedirectURL %q is not a URL", api.Name, p.RedirectURL())
+	}
+	for _, c := range providers {
+		if c == api.Client {
+			return configErr("API %q: Client is a sign-in client; a connected API needs a registration of its own", api.Name)
+		}
+	}
+	t.conn = api.Client
+	t.callback = u.Path
+	t.op = refreshOp{api: api.Name, resource: api.Resource, scopes: slices.Clone(api.Scopes)}
 	return nil
 }

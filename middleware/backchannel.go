@@ -128,12 +128,14 @@ var denyAll = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
 // EndUserSessions signs subject out of every session with provider, on
 // every instance ("sign out everywhere"). With a cookie store, the sessions
-// are denied through Config.DenyList from now on.
+// are denied through Config.DenyList from now on. The user's grants of
+// connected APIs end too, their refresh tokens revoked (Disconnect).
 func (a *Auth) EndUserSessions(ctx context.Context, provider, subject string) error {
 	if subject == "" {
 		return fmt.Errorf("middleware: EndUserSessions needs a subject")
 	}
 	_, err := a.endSessions(ctx, sesskeys.User(provider, subject), a.cfg.Now())
+	err = errors.Join(err, a.endGrants(ctx, provider, subject))
 	if err == nil {
 		a.emit(ctx, event.Event{Kind: event.Logout, Provider: provider, Attrs: []slog.Attr{slog.Bool("everywhere", true)}})
 	}

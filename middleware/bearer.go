@@ -149,6 +149,9 @@ func (t *bearerTransport) send(req *http.Request, api *apiTarget, tok *oauth2.To
 		r2.Header.Set("DPoP", proof)
 	}
 	base := netx.Transport(t.base)
+	if api.conn != nil {
+		base = api.connRT // the API's own provider's tokens
+	}
 	start := time.Now()
 	resp, err := base.RoundTrip(r2)
 	if t.st.a.sink.Detailed() {

@@ -53,7 +53,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 	a.emit(r.Context(), event.Event{Kind: event.CallbackReceived, Provider: c.Provider().Name(), Flow: event.Redact(q.Get("state")),
 		Attrs: []slog.Attr{slog.String("code", event.Redact(q.Get("code"))), slog.String("state", event.Redact(q.Get("state"))),
 			slog.String("error", netx.ProviderText(q.Get("error")))}})
-	f, err := a.takeFlow(w, r, q.Get("state"), c)
+	f, err := a.takeFlow(w, r, q.Get("state"), c, "")
 	if err == nil {
 		// RFC 9207, on error responses too: a response that another
 		// provider produced is neither shown as this one's nor redeemed.

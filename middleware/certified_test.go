@@ -50,7 +50,10 @@ type certifiedOptions struct {
 	dpopNonce  bool
 	client     func(*client.Config)
 	mw         func(*middleware.Config)
-	op         func(*certop.Config) // adjusts the provider's configuration
+	// withURL adjusts the middleware's configuration knowing the app's
+	// URL (a connected API's registration at its own provider).
+	withURL func(appURL string, cfg *middleware.Config)
+	op      func(*certop.Config) // adjusts the provider's configuration
 	// clock, when set, is the app's (client and middleware): a test moves
 	// it to where a token is due instead of sleeping. oidc-provider keeps
 	// the wall clock; its DPoP proofs may be 5 minutes off it, client
@@ -115,6 +118,9 @@ func newCertified(t *testing.T, o certifiedOptions) *certified {
 		}
 		if o.mw != nil {
 			o.mw(&cfg)
+		}
+		if o.withURL != nil {
+			o.withURL(appURL, &cfg)
 		}
 		return cfg
 	})

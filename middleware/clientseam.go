@@ -32,6 +32,10 @@ type clientPlumbing interface {
 	Refresh(ctx context.Context, refreshToken string, prev seam.Previous) (*client.Result, error)
 	RefreshFor(ctx context.Context, refreshToken string, key *ecdsa.PrivateKey, resource string, scopes []string) (*oauth2.Token, error)
 	VerifyLogoutToken(ctx context.Context, raw string, maxAge time.Duration) (*seam.LogoutToken, error)
+	// A connected API's grant (grants.go).
+	ForAPI(scopes []string) *client.Client
+	ExchangeGrant(ctx context.Context, code string, l *client.Login) (*oauth2.Token, error)
+	DPoP() bool
 }
 
 // providerPlumbing is what the middleware asks of a *client.Provider.
@@ -40,6 +44,7 @@ type providerPlumbing interface {
 	IsOIDC() bool
 	DiscoveryError() error
 	HasScopes() bool
+	ScopesSupported(ctx context.Context) ([]string, error)
 }
 
 // grantedScope is the scope a token response granted, when it said.

@@ -57,6 +57,13 @@ var (
 	// or the access token has expired and the provider could not refresh
 	// it. Status 503; retrying later may succeed.
 	ErrUnavailable error = fail.Unavailable
+
+	// ErrNotConnected means a call to a connected API (one with a Client
+	// of its own) found no grant of the user's for it: never connected,
+	// disconnected, or revoked at its provider (then a *client.TokenError
+	// is in the chain, and the grant has been deleted). Auth.StepUp
+	// starts the connect flow. Status 401.
+	ErrNotConnected error = fail.NotConnected
 )
 
 // ProviderError is an error the provider sent to the callback (RFC 6749

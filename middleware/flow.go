@@ -40,6 +40,11 @@ type flow struct {
 	// Silent is a prompt=none attempt (Config.SilentSignIn): the provider
 	// answering that the user must interact means "not signed in".
 	Silent bool `json:"q,omitempty"`
+	// API is the API a connect flow is for ("" for a sign-in), and User
+	// the signed-in user who started it (userRef): the callback redeems
+	// the code only for that user.
+	API  string `json:"i,omitempty"`
+	User string `json:"u,omitempty"`
 }
 
 const flowBase = "confidant_flow."
@@ -115,9 +120,7 @@ func (a *Auth) startFlowSilent(w http.ResponseWriter, r *http.Request, c *client
 	}
 	f := flow{Provider: c.Provider().Name(), State: l.State, Nonce: l.Nonce, Verifier: l.Verifier, ReturnTo: returnTo, Created: a.cfg.Now().UnixMilli(),
 		ACR: l.ACRValues, MaxAge: int64(l.MaxAge), Silent: silent}
-	plain, _ := json.Marshal(f)
-	name := a.flowCookieName(slot)
-	a.setFlowCookie(w, name, a.flows.Seal(plain, a.flowAAD(name)), int(a.cfg.FlowTTL/time.Second)+1)
+	a.writeFlowAt(w, slot, &f)
 	names := make([]string, 0, len(extra))
 	for k := range extra {
 		names = append(names, k)
@@ -130,6 +133,21 @@ func (a *Auth) startFlowSilent(w http.ResponseWriter, r *http.Request, c *client
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, l.URL, http.StatusFound)
 }
+
+// writeFlow stores f in a flow cookie of its own (dropping the oldest
+// attempts beyond MaxFlows).
+func (a *Auth) writeFlow(w http.ResponseWriter, r *http.Request, f *flow) {
+	a.writeFlowAt(w, a.flowSlot(w, r), f)
+}
+
+func (a *Auth) writeFlowAt(w http.ResponseWriter, slot int, f *flow) {
+	plain, _ := json.Marshal(f)
+	name := a.flowCookieName(slot)
+	a.setFlowCookie(w, name, a.flows.Seal(plain, a.flowAAD(name)), int(a.cfg.FlowTTL/time.Second)+1)
+}
+
+// equalState compares two secrets in constant time.
+func equalState(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
 // flowSlot picks the slot of a new attempt: a free one at random (so that
 // attempts started together rarely pick the same), or else the oldest
@@ -195,8 +213,10 @@ func (a *Auth) openFlow(name, value string) (*flow, bool) {
 // takeFlow finds the attempt for state, deletes its cookie whatever the
 // outcome (a state is used once), and checks it, including that it was
 // started with the provider c whose callback received it (a state from
-// another provider's attempt is refused: a mix-up attack).
-func (a *Auth) takeFlow(w http.ResponseWriter, r *http.Request, state string, c *client.Client) (*flow, error) {
+// another provider's attempt is refused: a mix-up attack), for api (""
+// for a sign-in; a connect flow's state never finishes a sign-in, nor the
+// other way round).
+func (a *Auth) takeFlow(w http.ResponseWriter, r *http.Request, state string, c *client.Client, api string) (*flow, error) {
 	if state == "" {
 		return nil, fail.StateMissing
 	}
@@ -209,7 +229,7 @@ func (a *Auth) takeFlow(w http.ResponseWriter, r *http.Request, state string, c 
 			continue
 		}
 		seen = true
-		if g, ok := a.openFlow(ck.Name, ck.Value); ok && subtle.ConstantTimeCompare([]byte(g.State), []byte(state)) == 1 {
+		if g, ok := a.openFlow(ck.Name, ck.Value); ok && equalState(g.State, state) {
 			a.setFlowCookie(w, ck.Name, "", -1) // a state is used once
 			f = g
 			break
@@ -225,7 +245,7 @@ func (a *Auth) takeFlow(w http.ResponseWriter, r *http.Request, state string, c 
 		}
 		return nil, fmt.Errorf("%w (this callback is on %s)", fail.FlowCookieMissing, netx.ProviderText(r.Host))
 	}
-	if f == nil || f.Provider != c.Provider().Name() {
+	if f == nil || f.Provider != c.Provider().Name() || f.API != api {
 		return nil, fail.StateMismatch
 	}
 	age := a.cfg.Now().Sub(time.UnixMilli(f.Created))

@@ -60,6 +60,8 @@ type Auth struct {
 	byName     map[string]*client.Client    // provider name → client
 	callbacks  map[string]*client.Client    // callback path → client
 	transports map[string]http.RoundTripper // provider name → the APIs' transport for its client's tokens
+	connects   map[string]bool              // callback paths of the connected APIs' clients
+	grants     *grants                      // the users' grants of connected APIs
 }
 
 // New validates cfg and returns an Auth.
@@ -104,9 +106,23 @@ func build(cfg Config) (*Auth, error) {
 		return nil, err
 	}
 	a.cfg.APIs = nil
+	for i := range a.apis {
+		if t := &a.apis[i]; t.conn != nil {
+			t.conn = plumbingOf(t.conn).WithEvents(cfg.Logger, cfg.OnEvent)
+			rt, err := t.conn.Transport(cfg.APITransport)
+			if err != nil {
+				return nil, fmt.Errorf("%w: APITransport, for API %q's client certificate: %w", fail.MiddlewareConfig, t.name, err)
+			}
+			t.connRT = netx.Transport(rt)
+		}
+	}
+	if err := a.routeConnects(); err != nil {
+		return nil, err
+	}
 	if err := a.bindStore(); err != nil {
 		return nil, err
 	}
+	a.bindGrants()
 	a.flowPrefix = cookies.Name(flowBase, a.cookies.Secure, &sessions.Options{Path: "/"})
 	a.cop = http.NewCrossOriginProtection()
 	a.cop.AddTrustedOrigin(netx.Origin(a.origin))

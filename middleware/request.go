@@ -96,6 +96,9 @@ func (st *reqSession) token(ctx context.Context) (*oauth2.Token, error) {
 // tokenFor returns a valid access token for api: the sign-in token, or the
 // API's own, obtained or refreshed when it is missing or about to expire.
 func (st *reqSession) tokenFor(ctx context.Context, api *apiTarget) (*oauth2.Token, error) {
+	if api.conn != nil {
+		return st.grantToken(ctx, api, "")
+	}
 	if api.op.api == "" {
 		return st.token(ctx)
 	}
@@ -113,6 +116,16 @@ func (st *reqSession) tokenFor(ctx context.Context, api *apiTarget) (*oauth2.Tok
 	return apiTokenOf(st.sess, api.name)
 }
 
+// grantToken is the token of the session's user's grant for a connected
+// API (not stale).
+func (st *reqSession) grantToken(ctx context.Context, api *apiTarget, stale string) (*oauth2.Token, error) {
+	s := st.current()
+	if s == nil {
+		return nil, ErrNotSignedIn
+	}
+	return st.a.grantToken(ctx, st.user.Provider, st.user.Subject, api, stale)
+}
+
 func apiTokenOf(s *session.Session, api string) (*oauth2.Token, error) {
 	t, ok := s.APITokens[api]
 	if !ok {
@@ -125,6 +138,9 @@ func apiTokenOf(s *session.Session, api string) (*oauth2.Token, error) {
 // If the session's token already changed (another goroutine refreshed),
 // that one is returned without a new refresh.
 func (st *reqSession) forceRefresh(ctx context.Context, api *apiTarget, used string) (*oauth2.Token, error) {
+	if api.conn != nil {
+		return st.grantToken(ctx, api, used)
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.sess == nil {

@@ -36,7 +36,7 @@ func (a *Auth) route() error {
 			return configErr("RedirectURL %q of provider %q must be under Prefix %q", plumbingOf(c).RedirectURL(), name, prefix)
 		}
 		switch route := strings.TrimPrefix(u.Path, prefix); route {
-		case "login", "logout", "backchannel-logout":
+		case "login", "logout", "backchannel-logout", "connect":
 			return configErr("RedirectURL %q of provider %q is the path of the %s endpoint; use %scallback", plumbingOf(c).RedirectURL(), name, route, prefix)
 		}
 		if other := a.callbacks[u.Path]; other != nil {
@@ -86,11 +86,30 @@ func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Mounted behind http.StripPrefix: the routes are relative.
 		path = strings.TrimSuffix(a.cfg.Prefix, "/") + "/" + strings.TrimPrefix(path, "/")
 	}
+	if a.connects[path] {
+		if t := a.connectFlow(r, path); t != nil || a.callbacks[path] == nil {
+			if t == nil {
+				// No connect flow of this browser has this state.
+				a.fail(w, r, fail.StateMismatch)
+				return
+			}
+			a.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				a.connectCallback(w, r, t)
+			})).ServeHTTP(w, withRoute(r, "callback"))
+			return
+		}
+	}
 	if c := a.callbacks[path]; c != nil {
 		a.callback(w, withRoute(r, "callback"), c)
 		return
 	}
 	switch route := strings.TrimPrefix(path, a.cfg.Prefix); route {
+	case "connect":
+		if a.connects == nil {
+			http.NotFound(w, r)
+			return
+		}
+		a.Require(http.HandlerFunc(a.connect)).ServeHTTP(w, withRoute(r, route))
 	case "login":
 		a.login(w, withRoute(r, route))
 	case "backchannel-logout":
@@ -115,3 +134,28 @@ func (a *Auth) LoginPath() string { return a.cfg.Prefix + "login" }
 
 // LogoutPath is the path of the logout endpoint, for a POST form.
 func (a *Auth) LogoutPath() string { return a.cfg.Prefix + "logout" }
+
+// routeConnects indexes the connected APIs' callbacks, which must be under
+// Prefix on the app's origin, and not one of the Auth's other routes (a
+// sign-in's callback may be shared: the flow cookie tells them apart).
+func (a *Auth) routeConnects() error {
+	for _, t := range a.apis {
+		if t.conn == nil {
+			continue
+		}
+		raw := plumbingOf(t.conn).RedirectURL()
+		u, _ := url.Parse(raw)
+		if netx.Origin(u) != netx.Origin(a.origin) || !strings.HasPrefix(u.Path, a.cfg.Prefix) {
+			return configErr("API %q: the Client's RedirectURL %q must be under Prefix %q on the app's origin %s", t.name, raw, a.cfg.Prefix, netx.Origin(a.origin))
+		}
+		switch route := strings.TrimPrefix(u.Path, a.cfg.Prefix); route {
+		case "login", "logout", "backchannel-logout", "connect":
+			return configErr("API %q: the Client's RedirectURL %q is the path of the %s endpoint; use %scallback", t.name, raw, route, a.cfg.Prefix)
+		}
+		if a.connects == nil {
+			a.connects = map[string]bool{}
+		}
+		a.connects[u.Path] = true
+	}
+	return nil
+}

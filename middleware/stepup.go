@@ -68,7 +68,16 @@ func (e *StepUpError) Is(target error) bool {
 	return fail.InsufficientAuthentication.Within(target)
 }
 
-// StepUp answers a request whose API call failed with a *StepUpError: the
+// StepUp answers a request whose API call failed with a *StepUpError or
+// ErrNotConnected.
+//
+// ErrNotConnected (a connected API the user has not connected, or whose
+// grant was revoked): a browser's navigation is sent to connect the API
+// (Prefix+"connect?api=NAME") and comes back to the page; any other
+// request gets 401 JSON {"error":"not_connected","api":NAME,"login_url":URL},
+// URL being where a page sends the browser to connect.
+//
+// A *StepUpError: the
 // browser signs in again with what the API asked for (a challenge that
 // names neither acr_values nor max_age asks for a new authentication,
 // max_age=0) and comes back to the page; an API call of the app's own gets
@@ -78,6 +87,11 @@ func (e *StepUpError) Is(target error) bool {
 // gave, and another round would loop. It reports false, and does nothing,
 // for any other error.
 func (a *Auth) StepUp(w http.ResponseWriter, r *http.Request, err error) bool {
+	var nc *notConnectedError
+	if errors.As(err, &nc) {
+		a.startConnect(w, r, nc)
+		return true
+	}
 	var se *StepUpError
 	if !errors.As(err, &se) {
 		return false
@@ -191,4 +205,26 @@ func authParams(s string) map[string]string {
 		s = rest
 	}
 	return m
+}
+
+// startConnect answers a request whose call found api not connected: a
+// navigation goes to the connect flow and comes back here; an API call of
+// the app's own gets 401 JSON with the URL a page sends the browser to.
+func (a *Auth) startConnect(w http.ResponseWriter, r *http.Request, nc *notConnectedError) {
+	a.emit(r.Context(), event.Event{Kind: event.Rejected, Status: http.StatusUnauthorized, Err: nc,
+		Attrs: []slog.Attr{slog.String("path", sentPath(r)), slog.String("api", nc.api)}})
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	if isNavigation(r) {
+		http.Redirect(w, r, a.connectPath(nc.api, a.returnTo(r.URL.RequestURI())), http.StatusFound)
+		return
+	}
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusUnauthorized)
+	json.NewEncoder(w).Encode(map[string]string{
+		"error":             "not_connected",
+		"error_description": nc.Error(),
+		"api":               nc.api,
+		"login_url":         a.connectPath(nc.api, a.returnTo(r.URL.RequestURI())),
+	})
 }

@@ -133,3 +133,35 @@ func (p *denyPlumbing) Result(ctx context.Context, id string) ([]byte, error) {
 func (p *denyPlumbing) SetResult(ctx context.Context, id string, sealed []byte, ttl time.Duration) error {
 	return (*DenyList)(p).setResult(ctx, id, sealed, ttl)
 }
+
+// Grant returns the sealed grant of user (a reference the middleware
+// derives from the user's provider and subject) for api, nil when none.
+func (p *plumbing) Grant(ctx context.Context, user, api string) ([]byte, error) {
+	return (*Store)(p).grantGet(ctx, user, api)
+}
+
+// Grants lists the APIs user has a grant for.
+func (p *plumbing) Grants(ctx context.Context, user string) ([]string, error) {
+	return (*Store)(p).grantList(ctx, user)
+}
+
+// SwapGrant replaces user's grant for api with sealed (nil deletes it) if
+// it is still old (nil: if there is none), and reports whether it did.
+func (p *plumbing) SwapGrant(ctx context.Context, user, api string, old, sealed []byte) (bool, error) {
+	return (*Store)(p).grantSwap(ctx, user, api, old, sealed)
+}
+
+// Grant is plumbing.Grant, under the deny list's prefix.
+func (p *denyPlumbing) Grant(ctx context.Context, user, api string) ([]byte, error) {
+	return (*DenyList)(p).grantGet(ctx, user, api)
+}
+
+// Grants is plumbing.Grants, under the deny list's prefix.
+func (p *denyPlumbing) Grants(ctx context.Context, user string) ([]string, error) {
+	return (*DenyList)(p).grantList(ctx, user)
+}
+
+// SwapGrant is plumbing.SwapGrant, under the deny list's prefix.
+func (p *denyPlumbing) SwapGrant(ctx context.Context, user, api string, old, sealed []byte) (bool, error) {
+	return (*DenyList)(p).grantSwap(ctx, user, api, old, sealed)
+}

@@ -39,6 +39,12 @@
 //	API_RESOURCE          the resource indicator (RFC 8707) or audience of API_URL's own
 //	                      token (default: API_URL gets the sign-in token)
 //	API_SCOPES            the scopes of that token
+//	API2_ISSUER           a second API's own authorization server (RFC 8414 metadata, else
+//	                      OpenID discovery), which users connect once from /api2;
+//	                      with API2_CLIENT_ID, API2_CLIENT_SECRET (the app's registration
+//	                      there; redirect URL APP_URL/auth/callback), API2_URL (what
+//	                      /api2 calls) and API2_SCOPES (exactly what connecting asks for,
+//	                      plus offline_access where the server lists it)
 //
 // A provider or API on https with a private CA is trusted through the
 // system pool: SSL_CERT_FILE, as for any Go program.
@@ -54,8 +60,10 @@
 // deny list and refresh coordination through that Redis).
 //
 // Routes: / (public), /profile (protected; JSON when asked), /api
-// (protected; calls API_URL), /auth/login, /auth/callback, /auth/logout,
-// /auth/backchannel-logout.
+// (protected; calls API_URL), /api2 (protected; calls API2_URL with the
+// user's connected grant, connecting it first), POST /api2/disconnect,
+// /auth/login, /auth/callback, /auth/logout, /auth/backchannel-logout,
+// /auth/connect.
 package main
 
 import (
@@ -227,6 +235,15 @@ func newApp(ctx context.Context, env environment, hc *http.Client, logger *slog.
 		cfg.APIs = []middleware.API{{Name: "api", BaseURL: app.apiURL,
 			Resource: env.get("API_RESOURCE"), Scopes: scopes(env.get("API_SCOPES"))}}
 	}
+	// The second API, on an authorization server of its own: each user
+	// connects it once, and the grant is kept for the user.
+	api2, err := connectedAPI(ctx, env, app.url, popts)
+	if err != nil {
+		return nil, err
+	}
+	if api2 != nil {
+		cfg.APIs = append(cfg.APIs, *api2)
+	}
 	if hc != nil {
 		cfg.APITransport = hc.Transport
 	}
@@ -267,7 +284,62 @@ func newApp(ctx context.Context, env environment, hc *http.Client, logger *slog.
 		show(w, r, map[string]any{"API": app.apiURL, "Status": status, "Body": body,
 			"JSON": map[string]any{"status": status, "body": body}})
 	})))
+	if api2 != nil {
+		mux.Handle("/api2", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			resp, err := auth.HTTPClient(r).Get(api2.BaseURL)
+			if auth.StepUp(w, r, err) { // not connected yet: connect, and come back
+				return
+			}
+			status, body := 0, ""
+			if err != nil {
+				body = err.Error()
+			} else {
+				b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+				resp.Body.Close()
+				status, body = resp.StatusCode, string(b)
+			}
+			show(w, r, map[string]any{"API": api2.BaseURL, "Status": status, "Body": body, "Connected": true,
+				"JSON": map[string]any{"status": status, "body": body}})
+		})))
+		// Same-origin POSTs only: a cross-site form cannot disconnect.
+		disconnect := auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost {
+				w.Header().Set("Allow", "POST")
+				http.Error(w, "POST only", http.StatusMethodNotAllowed)
+				return
+			}
+			u := middleware.UserFrom(r.Context())
+			if err := auth.Disconnect(r.Context(), u.Provider, u.Subject, "api2"); err != nil {
+				// The grant is deleted even when the provider could not
+				// revoke it.
+				logger.Warn("api2: disconnect", "err", err)
+			}
+			http.Redirect(w, r, "/api2", http.StatusSeeOther)
+		}))
+		mux.Handle("/api2/disconnect", http.NewCrossOriginProtection().Handler(disconnect))
+	}
 	return mux, nil
+}
+
+// connectedAPI is the API2_* API, or nil when API2_ISSUER is not set.
+func connectedAPI(ctx context.Context, env environment, appURL string, popts []client.ProviderOption) (*middleware.API, error) {
+	if env.get("API2_ISSUER") == "" {
+		return nil, nil
+	}
+	vars, err := env.required("API2_ISSUER", "API2_CLIENT_ID", "API2_CLIENT_SECRET", "API2_URL")
+	if err != nil {
+		return nil, err
+	}
+	prov, err := client.Discover(ctx, vars["API2_ISSUER"], append(popts, client.WithName("api2"))...)
+	if err != nil {
+		return nil, fmt.Errorf("API2_ISSUER: %w", err)
+	}
+	c, err := client.New(client.Config{Provider: prov, ClientID: vars["API2_CLIENT_ID"], ClientSecret: vars["API2_CLIENT_SECRET"],
+		RedirectURL: strings.TrimSuffix(appURL, "/") + "/auth/callback"})
+	if err != nil {
+		return nil, fmt.Errorf("API2: %w", err)
+	}
+	return &middleware.API{Name: "api2", BaseURL: vars["API2_URL"], Client: c, Scopes: scopes(env.get("API2_SCOPES"))}, nil
 }
 
 // show answers with the page, for the signed-in user if any, or with
@@ -297,4 +369,5 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 {{with .Claims}}<h2>Claims</h2><pre id="claims">{{.}}</pre>{{end}}
 {{if .Body}}<h2>GET <code>{{.API}}</code> with the access token answered</h2>
 <p>Status <b id="api-status">{{.Status}}</b></p><pre id="api-body">{{.Body}}</pre>{{end}}
+{{if .Connected}}<form method="post" action="/api2/disconnect"><button id="disconnect" type="submit">Disconnect</button></form>{{end}}
 </body></html>`))

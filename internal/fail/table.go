@@ -25,6 +25,7 @@ var (
 	ProviderError = family("middleware: provider returned an error")
 	Refused       = family("middleware: request refused")
 	Unavailable   = family("middleware: temporarily unavailable")
+	NotConnected  = family("middleware: API not connected")
 )
 
 // The children, under their families.
@@ -133,6 +134,7 @@ var Table = []Row{
 	{SessionStore, "session_store", 503, unavailableTitle, storeMessage},
 	{MiddlewareConfig, "config", 500, configTitle, configMessage},
 	{InsufficientAuthentication, "step_up", 401, "", ""},
+	{NotConnected, "not_connected", 401, "Not connected", "This page needs an account you have not connected to this app, or whose connection ended. Connect it and try again."},
 	{NotSignedIn, "not_signed_in", 401, "", ""},
 	{NonceMismatch, "invalid_id_token", 401, "", ""},
 	{AccessTokenHash, "invalid_id_token", 401, "", ""},

@@ -16,9 +16,10 @@ import (
 )
 
 // apiBudget is how many exported names the public packages may have, one
-// line of api/confidant.txt each: 400 since issue 35 (521 before it).
+// line of api/confidant.txt each: 400 since issue 35 (521 before it), 410
+// since issue 37 (connected APIs and background access, 5 names).
 // Raising it is a deliberate edit with a CHANGELOG line saying why.
-const apiBudget = 400
+const apiBudget = 410
 
 // apiPackages are the packages a user imports (the module root first).
 var apiPackages = []string{"", "client", "providers", "middleware", "session", "redisstore", "event", "metrics", "confidanttest"}

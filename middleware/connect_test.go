@@ -1,0 +1,306 @@
+package middleware_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
+	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/redisstore"
+)
+
+// connected is an app that signs users in with oidc-provider and calls a
+// second API, on the in-process provider, that users connect: two real
+// providers, both rotating refresh tokens with reuse detection.
+type connected struct {
+	*certified
+	clock  *testenv.Clock
+	op2    *devprovider.Provider
+	api2   *devprovider.API
+	api2At string
+	cfg    middleware.Config // the app's, for more instances
+}
+
+func newConnected(t *testing.T) *connected {
+	t.Helper()
+	rdb := testenv.StartRedis(t).Client()
+	c := &connected{clock: &testenv.Clock{}}
+	c.certified = newCertified(t, certifiedOptions{clock: c.clock, withURL: func(appURL string, cfg *middleware.Config) {
+		op2, err := devprovider.Start(devprovider.Config{Now: c.clock.Now, AccessTokenLifetime: 5 * time.Minute, RefreshTokenLifetime: time.Hour,
+			Clients: []devprovider.Client{{ID: "api2", Secret: "api2-secret-value-never-logged", Redirects: []string{appURL + "/auth/callback"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(op2.Close)
+		c.op2, c.api2 = op2, op2.NewAPI()
+		srv := httptest.NewServer(c.api2)
+		t.Cleanup(srv.Close)
+		c.api2At = srv.URL + "/"
+		prov, err := client.Discover(t.Context(), op2.Issuer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The sign-in callback serves the connect flow too.
+		c2, err := client.New(client.Config{Provider: prov, ClientID: "api2", ClientSecret: "api2-secret-value-never-logged",
+			RedirectURL: appURL + "/auth/callback", Now: c.clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.APIs = append(cfg.APIs, middleware.API{Name: "api2", BaseURL: srv.URL, Client: c2, Scopes: []string{"openid"}})
+		cfg.DenyList = &redisstore.DenyList{Client: rdb} // the instances' grants are in Redis
+		c.cfg = *cfg
+	}})
+	c.cfg.Store = c.app.Store
+	auth := c.app.Auth
+	c.app.Mux.Handle("/api2", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := auth.HTTPClient(r).Get(c.api2At)
+		if auth.StepUp(w, r, err) {
+			return
+		}
+		if err != nil {
+			http.Error(w, err.Error(), middleware.StatusCode(err))
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	})))
+	return c
+}
+
+// instance is another instance of the app (a worker), sharing its store,
+// keys and Redis.
+func (c *connected) instance(t *testing.T) *middleware.Auth {
+	t.Helper()
+	a, err := middleware.New(c.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// connect runs the connect flow of api2 for the signed-in browser hc, from
+// a navigation to /api2, and returns the page it comes back to.
+func (c *connected) connect(t *testing.T, hc *http.Client) string {
+	t.Helper()
+	resp := testenv.Do(t, hc, "GET", c.app.URL+"/api2", "text/html")
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != "/auth/connect?api=api2&return_to=%2Fapi2" {
+		t.Fatalf("/api2 not connected: %d to %q", resp.StatusCode, loc)
+	}
+	authURL := c.startConnect(t, hc)
+	cb, err := c.op2.Login(hc, authURL.String(), devprovider.DemoUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp = testenv.Do(t, hc, "GET", cb.String(), "text/html")
+	body := testenv.Body(t, resp)
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("connect callback: %d %s", resp.StatusCode, body)
+	}
+	return resp.Header.Get("Location")
+}
+
+// startConnect follows /auth/connect to the API's provider.
+func (c *connected) startConnect(t *testing.T, hc *http.Client) *url.URL {
+	t.Helper()
+	resp := testenv.Do(t, hc, "GET", c.app.URL+"/auth/connect?api=api2&return_to=%2Fapi2", "text/html")
+	resp.Body.Close()
+	u, err := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || err != nil || !strings.HasPrefix(u.String(), c.op2.Issuer) {
+		t.Fatalf("/auth/connect: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return u
+}
+
+func (c *connected) api2JSON(t *testing.T, hc *http.Client) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", c.app.URL+"/api2", nil)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Sec-Fetch-Mode", "cors")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, testenv.Body(t, resp)
+}
+
+// TestConnectedAPI connects an API on a second provider for a user signed
+// in with the first, calls it from the request path and from workers on
+// other instances, and ends the grant by disconnect, by sign-out
+// everywhere and by revocation at the provider.
+func TestConnectedAPI(t *testing.T) {
+	c := newConnected(t)
+	hc := c.signIn(t, "alice")
+
+	// Not connected: a JSON client learns where to connect.
+	status, body := c.api2JSON(t, hc)
+	var nc struct{ Error, API, LoginURL string }
+	json.Unmarshal([]byte(strings.ReplaceAll(body, "login_url", "loginurl")), &nc)
+	if status != http.StatusUnauthorized || nc.Error != "not_connected" || nc.API != "api2" || nc.LoginURL != "/auth/connect?api=api2&return_to=%2Fapi2" {
+		t.Fatalf("/api2 as JSON before connecting: %d %s", status, body)
+	}
+
+	// The connect flow asks for exactly the API's scopes (and
+	// offline_access, which the provider lists), with PKCE and a state.
+	authURL := c.startConnect(t, hc)
+	q := authURL.Query()
+	if got := q.Get("scope"); got != "openid offline_access" || q.Get("code_challenge_method") != "S256" || len(q.Get("state")) < 43 || q.Get("nonce") != "" {
+		t.Fatalf("connect request: scope %q, pkce %q, state %d chars, nonce %q", got, q.Get("code_challenge_method"), len(q.Get("state")), q.Get("nonce"))
+	}
+	// A tampered callback (its state changed) makes no token request.
+	cb, err := c.op2.Login(hc, authURL.String(), devprovider.DemoUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := c.op2.Count("/oauth/token")
+	bad := *cb
+	bq := bad.Query()
+	bq.Set("state", strings.ToUpper(bq.Get("state")))
+	bad.RawQuery = bq.Encode()
+	resp := testenv.Do(t, hc, "GET", bad.String(), "text/html")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || c.op2.Count("/oauth/token") != tokens {
+		t.Fatalf("tampered connect callback: %d, %d token requests", resp.StatusCode, c.op2.Count("/oauth/token")-tokens)
+	}
+	resp = testenv.Do(t, hc, "GET", cb.String(), "text/html")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/api2" {
+		t.Fatalf("connect callback: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if status, body := c.api2JSON(t, hc); status != 200 || !strings.Contains(body, `"sub":"`+devprovider.DemoUser.ID+`"`) {
+		t.Fatalf("/api2 connected: %d %s", status, body)
+	}
+	if names, err := c.app.Auth.Connections(t.Context(), "certified", "alice"); err != nil || !slices.Equal(names, []string{"api2"}) {
+		t.Fatalf("Connections: %v %v", names, err)
+	}
+
+	// Due: a web request and three workers on three other instances at
+	// once make one refresh between them, and no token is reused.
+	workers := []*middleware.Auth{c.instance(t), c.instance(t), c.instance(t)}
+	c.clock.Add(5 * time.Minute)
+	before, reused := c.op2.Count("/oauth/token"), c.op2.ReusedRefreshTokens()
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	wg.Go(func() {
+		if status, body := c.api2JSON(t, hc); status != 200 {
+			errs <- "web: " + body
+		}
+	})
+	for i, w := range workers {
+		wg.Go(func() {
+			resp, err := w.ClientFor("certified", "alice").Get(c.api2At)
+			if err != nil {
+				errs <- "worker: " + err.Error()
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				errs <- "worker " + string(rune('0'+i)) + ": " + resp.Status
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if n := c.op2.Count("/oauth/token") - before; n != 1 {
+		t.Errorf("%d token requests for one due grant on four instances, want 1", n)
+	}
+	if n := c.op2.ReusedRefreshTokens() - reused; n != 0 {
+		t.Errorf("%d refresh tokens reused", n)
+	}
+	if who := c.whoami(t, hc); who != "certified:alice" {
+		t.Errorf("after the grant's refresh, whoami %q", who)
+	}
+
+	// The grant is the user's, not the browser's: it outlives the
+	// session's end in this browser.
+	resp, err = hc.Post(c.app.URL+"/auth/logout", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if who := c.whoami(t, hc); who != "anonymous" {
+		t.Fatalf("after sign-out, whoami %q", who)
+	}
+	resp, err = workers[0].ClientFor("certified", "alice").Get(c.api2At)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("worker after the browser signed out: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	// Sign-out everywhere ends it, revoking at the API's provider.
+	revoked := c.op2.RevokedRefreshTokens()
+	if err := workers[1].EndUserSessions(t.Context(), "certified", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if c.op2.RevokedRefreshTokens() != revoked+1 {
+		t.Errorf("sign-out everywhere revoked %d refresh tokens at the API's provider, want 1", c.op2.RevokedRefreshTokens()-revoked)
+	}
+	_, err = workers[2].ClientFor("certified", "alice").Get(c.api2At)
+	if !errors.Is(err, middleware.ErrNotConnected) {
+		t.Fatalf("worker after sign-out everywhere: %v, want ErrNotConnected", err)
+	}
+}
+
+// TestConnectedAPIDisconnectAndRevoked: Disconnect revokes at the API's
+// provider and deletes the grant; a grant the provider refuses
+// (invalid_grant) is reported as such, with the provider's error, deleted
+// and not retried.
+func TestConnectedAPIDisconnectAndRevoked(t *testing.T) {
+	c := newConnected(t)
+	hc := c.signIn(t, "alice")
+	if back := c.connect(t, hc); back != "/api2" {
+		t.Fatalf("connect came back to %q", back)
+	}
+	revoked := c.op2.RevokedRefreshTokens()
+	if err := c.app.Auth.Disconnect(t.Context(), "certified", "alice", "api2"); err != nil {
+		t.Fatal(err)
+	}
+	if c.op2.RevokedRefreshTokens() != revoked+1 {
+		t.Errorf("Disconnect revoked %d refresh tokens, want 1", c.op2.RevokedRefreshTokens()-revoked)
+	}
+	if names, _ := c.app.Auth.Connections(t.Context(), "certified", "alice"); len(names) != 0 {
+		t.Errorf("Connections after Disconnect: %v", names)
+	}
+	if status, body := c.api2JSON(t, hc); status != http.StatusUnauthorized || !strings.Contains(body, `"not_connected"`) {
+		t.Errorf("/api2 after Disconnect: %d %s", status, body)
+	}
+
+	// Connected again; the refresh token then expires at the provider.
+	if back := c.connect(t, hc); back != "/api2" {
+		t.Fatalf("connect came back to %q", back)
+	}
+	worker := c.instance(t)
+	c.clock.Add(2 * time.Hour)
+	before := c.op2.Count("/oauth/token")
+	_, err := worker.ClientFor("certified", "alice").Get(c.api2At)
+	var te *client.TokenError
+	if !errors.Is(err, middleware.ErrNotConnected) || !errors.As(err, &te) || te.Code != "invalid_grant" {
+		t.Fatalf("refused grant: %v, want ErrNotConnected with the provider's invalid_grant", err)
+	}
+	if names, _ := worker.Connections(context.Background(), "certified", "alice"); len(names) != 0 {
+		t.Errorf("a refused grant is still kept: %v", names)
+	}
+	_, err = worker.ClientFor("certified", "alice").Get(c.api2At)
+	if !errors.Is(err, middleware.ErrNotConnected) || errors.As(err, &te) {
+		t.Errorf("second call after the refusal: %v, want plain ErrNotConnected", err)
+	}
+	if n := c.op2.Count("/oauth/token") - before; n != 1 {
+		t.Errorf("%d token requests for a refused grant called twice, want 1 (not retried)", n)
+	}
+}
