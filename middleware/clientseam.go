@@ -44,7 +44,7 @@ type providerPlumbing interface {
 	IsOIDC() bool
 	DiscoveryError() error
 	HasScopes() bool
-	ScopesSupported(ctx context.Context) ([]string, error)
+	Discovered(ctx context.Context) (seam.Discovered, error)
 }
 
 // grantedScope is the scope a token response granted, when it said.

@@ -304,3 +304,34 @@ func TestConnectedAPIDisconnectAndRevoked(t *testing.T) {
 		t.Errorf("%d token requests for a refused grant called twice, want 1 (not retried)", n)
 	}
 }
+
+// TestConnectCallbackOtherUser: a connect flow's callback is redeemed
+// only for the user who started it: alice's flow cookie and callback,
+// carried into bob's signed-in browser, make no token request.
+func TestConnectCallbackOtherUser(t *testing.T) {
+	c := newConnected(t)
+	alice := c.signIn(t, "alice")
+	bob := c.signIn(t, "bob")
+	authURL := c.startConnect(t, alice)
+	cb, err := c.op2.Login(alice, authURL.String(), devprovider.DemoUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := mustURL(c.app.URL)
+	for _, ck := range alice.Jar.Cookies(app) {
+		if strings.HasPrefix(ck.Name, "confidant_flow.") {
+			bob.Jar.SetCookies(app, []*http.Cookie{ck})
+		}
+	}
+	tokens := c.op2.Count("/oauth/token")
+	resp := testenv.Do(t, bob, "GET", cb.String(), "text/html")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || c.op2.Count("/oauth/token") != tokens {
+		t.Fatalf("alice's connect callback in bob's browser: %d, %d token requests", resp.StatusCode, c.op2.Count("/oauth/token")-tokens)
+	}
+	for _, who := range []string{"alice", "bob"} {
+		if names, _ := c.app.Auth.Connections(t.Context(), "certified", who); len(names) != 0 {
+			t.Errorf("%s connected: %v", who, names)
+		}
+	}
+}

@@ -475,9 +475,9 @@ func (a *Auth) connect(w http.ResponseWriter, r *http.Request) {
 func (a *Auth) connectClient(ctx context.Context, t *apiTarget) (*client.Client, error) {
 	scopes := slices.Clone(t.op.scopes)
 	if !slices.Contains(scopes, "offline_access") {
-		if supported, err := providerOf(t.conn.Provider()).ScopesSupported(ctx); err != nil {
+		if d, err := providerOf(t.conn.Provider()).Discovered(ctx); err != nil {
 			return nil, err
-		} else if slices.Contains(supported, "offline_access") {
+		} else if slices.Contains(d.ScopesSupported, "offline_access") {
 			scopes = append(scopes, "offline_access")
 		}
 	}
