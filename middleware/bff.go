@@ -148,6 +148,14 @@ func (a *Auth) Proxy(api string) http.Handler {
 			r.Body = http.MaxBytesReader(sw, r.Body, t.maxBody)
 		}
 		tok, err := st.tokenFor(r.Context(), t)
+		var nc *notConnectedError
+		if errors.As(err, &nc) {
+			// A connected API the user has not connected: the page sends
+			// the browser to login_url (its return_to is "/"; the page
+			// may set its own).
+			a.notConnectedJSON(w, r, nc, "/")
+			return
+		}
 		if err != nil {
 			jsonError(w, StatusCode(err), "token_unavailable", "the access token could not be obtained")
 			return

@@ -264,8 +264,28 @@ func TestConnectedAPI(t *testing.T) {
 func TestConnectedAPIDisconnectAndRevoked(t *testing.T) {
 	c := newConnected(t)
 	hc := c.signIn(t, "alice")
+	// Through the BFF proxy too: not connected is a 401 that says where
+	// to connect; once connected, the call goes through.
+	c.app.Mux.Handle("/bff/api2/", http.StripPrefix("/bff/api2", c.app.Auth.Proxy("api2")))
+	bff := func() (int, string) {
+		req, _ := http.NewRequest("GET", c.app.URL+"/bff/api2/", nil)
+		req.Header.Set(middleware.AntiForgeryHeader, "1")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, testenv.Body(t, resp)
+	}
+	if status, body := bff(); status != http.StatusUnauthorized || !strings.Contains(body, `"error":"not_connected"`) ||
+		!strings.Contains(body, `"login_url":"/auth/connect?api=api2\u0026return_to=%2F"`) {
+		t.Fatalf("proxy before connecting: %d %s", status, body)
+	}
 	if back := c.connect(t, hc); back != "/api2" {
 		t.Fatalf("connect came back to %q", back)
+	}
+	if status, body := bff(); status != 200 || !strings.Contains(body, `"sub":"`+devprovider.DemoUser.ID+`"`) {
+		t.Fatalf("proxy connected: %d %s", status, body)
 	}
 	revoked := c.op2.RevokedRefreshTokens()
 	if err := c.app.Auth.Disconnect(t.Context(), "certified", "alice", "api2"); err != nil {

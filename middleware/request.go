@@ -123,7 +123,7 @@ func (st *reqSession) grantToken(ctx context.Context, api *apiTarget, stale stri
 	if s == nil {
 		return nil, ErrNotSignedIn
 	}
-	return st.a.grantToken(ctx, st.user.Provider, st.user.Subject, api, stale)
+	return st.a.grantToken(ctx, s.User.Provider, s.User.Subject, api, stale)
 }
 
 func apiTokenOf(s *session.Session, api string) (*oauth2.Token, error) {

@@ -219,12 +219,20 @@ func (a *Auth) startConnect(w http.ResponseWriter, r *http.Request, nc *notConne
 		http.Redirect(w, r, a.connectPath(nc.api, a.returnTo(r.URL.RequestURI())), http.StatusFound)
 		return
 	}
+	a.notConnectedJSON(w, r, nc, a.returnTo(r.URL.RequestURI()))
+}
+
+// notConnectedJSON is the 401 of a call that found nc's API not
+// connected, with where to connect it, coming back to returnTo.
+func (a *Auth) notConnectedJSON(w http.ResponseWriter, r *http.Request, nc *notConnectedError, returnTo string) {
+	h := w.Header()
 	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusUnauthorized)
 	json.NewEncoder(w).Encode(map[string]string{
 		"error":             "not_connected",
 		"error_description": nc.Error(),
 		"api":               nc.api,
-		"login_url":         a.connectPath(nc.api, a.returnTo(r.URL.RequestURI())),
+		"login_url":         a.connectPath(nc.api, returnTo),
 	})
 }
