@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
@@ -353,5 +354,22 @@ func TestConnectCallbackOtherUser(t *testing.T) {
 		if names, _ := c.app.Auth.Connections(t.Context(), "certified", who); len(names) != 0 {
 			t.Errorf("%s connected: %v", who, names)
 		}
+	}
+}
+
+// TestConnectMistakes: an unknown API to connect is a 400 that names it,
+// and ClientFor for a provider name the app does not sign in with is a
+// configuration error, not "not connected".
+func TestConnectMistakes(t *testing.T) {
+	c := newConnected(t)
+	hc := c.signIn(t, "alice")
+	resp := testenv.Do(t, hc, "GET", c.app.URL+"/auth/connect?api=nope", "text/html")
+	body := testenv.Body(t, resp)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "no API that this app connects") {
+		t.Errorf("/auth/connect?api=nope: %d %s", resp.StatusCode, body)
+	}
+	_, err := c.app.Auth.ClientFor(c.op.Issuer, "alice").Get(c.api2At)
+	if !errors.Is(err, confidant.ErrConfig) || errors.Is(err, middleware.ErrNotConnected) || !strings.Contains(err.Error(), `"certified"`) {
+		t.Errorf("ClientFor with the issuer as provider: %v, want ErrConfig naming the provider", err)
 	}
 }

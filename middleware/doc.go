@@ -27,7 +27,9 @@
 // a Store or Config.DenyList they share).
 // [Auth.HTTPClient] calls the APIs of Config.APIs with the user's access
 // token and sends it nowhere else; [Auth.Proxy] does so for a single-page
-// app, which never holds the token.
+// app, which never holds the token. An API on an authorization server of
+// its own (API.Client) is connected by each user once; the grant is kept
+// for the user, and [Auth.ClientFor] calls it from background jobs.
 //
 // Each sign-in attempt keeps its state, nonce and PKCE verifier in an
 // encrypted cookie of its own, and the callback checks the state before
@@ -35,7 +37,7 @@
 // out), and state-changing requests from other sites are refused.
 // Failures go to Config.ErrorHandler: [FailureReason] says why, as an error
 // to test with errors.Is ([ErrBadRequest], [ErrForbidden], [ErrNotSignedIn],
-// [ErrProviderError], [ErrUnavailable]), and [StatusCode] which status to
+// [ErrProviderError], [ErrUnavailable], [ErrNotConnected]), and [StatusCode] which status to
 // answer. Config.Logger and Config.OnEvent see every step (package event),
 // never a token, code or secret.
 package middleware

@@ -21,6 +21,8 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -429,7 +431,7 @@ func (a *Auth) connect(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	t := a.apiCalled(q.Get("api"))
 	if t == nil || t.conn == nil {
-		a.fail(w, r, fmt.Errorf("%w: no API to connect named %q", fail.UnknownProvider, netx.ProviderText(q.Get("api"))))
+		a.fail(w, r, fmt.Errorf("%w: no connected API named %q (an API with a Client in Config.APIs)", fail.UnknownAPI, netx.ProviderText(q.Get("api"))))
 		return
 	}
 	u := UserFrom(r.Context())
@@ -582,7 +584,11 @@ func (a *Auth) connectCallback(w http.ResponseWriter, r *http.Request, t *apiTar
 // ErrNotConnected; one whose grant the provider refused (invalid_grant)
 // fails with the same, a *client.TokenError in its chain, and the grant
 // is deleted: not retried until the user connects again. A URL of no
-// connected API fails with ErrForbidden without being sent.
+// connected API fails with ErrForbidden without being sent; a provider
+// that is not one of the sign-in providers' names (client.Provider.Name:
+// a preset's, WithName's, else the issuer's host) fails with
+// confidant.ErrConfig. Each call ends after Config.APITimeout, or earlier
+// with its request's context (http.NewRequestWithContext).
 func (a *Auth) ClientFor(provider, subject string) *http.Client {
 	return &http.Client{Transport: &grantTransport{a: a, provider: provider, subject: subject},
 		CheckRedirect: sameOriginRedirects, Timeout: a.cfg.APITimeout}
@@ -596,6 +602,14 @@ type grantTransport struct {
 }
 
 func (t *grantTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.a.byName[t.provider] == nil {
+		closeBody(req)
+		names := make([]string, 0, len(t.a.clients))
+		for _, c := range t.a.clients {
+			names = append(names, strconv.Quote(c.Provider().Name()))
+		}
+		return nil, configErr("ClientFor: %q is not the name of a sign-in provider (the user's confidant.User.Provider: %s)", t.provider, strings.Join(names, ", "))
+	}
 	api := t.a.apiFor(req.URL, t.provider)
 	if api == nil || api.conn == nil {
 		closeBody(req)

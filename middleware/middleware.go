@@ -284,6 +284,10 @@ func worthLogging(e event.Event) bool {
 		errors.Is(e.Err, client.ErrInsufficientAuthentication):
 		return false
 	}
+	var nc *notConnectedError
+	if errors.As(e.Err, &nc) && !nc.revoked {
+		return false // the way a connect flow starts
+	}
 	return true
 }
 

@@ -41,8 +41,9 @@ func firstUse(ctx context.Context, c redis.UniversalClient, key string, ttl, tim
 // cookie sessions. The middleware also keeps in it the logout tokens it
 // has seen (a replay cache), and coordinates refreshes through it: one
 // refresh per session across instances, and the newest result for
-// requests that still carry the cookie from before it. Safe for
-// concurrent use.
+// requests that still carry the cookie from before it. The users' grants of
+// connected APIs (middleware.API.Client) are kept in it too, under its
+// Prefix. Safe for concurrent use.
 type DenyList struct {
 	Client redis.UniversalClient
 	Prefix string // default "confidant:deny:"

@@ -92,7 +92,9 @@ type Config struct {
 // hash of that ID, with a TTL. Writes are compare-and-swap on a version, and
 // a per-session lock with a renewed lease lets app instances refresh one at
 // a time. Indexes by user and by provider session serve back-channel logout
-// and "sign out everywhere". Safe for concurrent use.
+// and "sign out everywhere". The users' grants of connected APIs
+// (middleware.API.Client) live beside the sessions, one hash per user,
+// sealed by the middleware. Safe for concurrent use.
 type Store struct {
 	cfg    Config
 	opts   sessions.Options

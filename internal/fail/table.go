@@ -72,6 +72,7 @@ var (
 	CodeMissing       = sub(BadCallback, "no code")
 	MethodNotAllowed  = child(BadRequest, "middleware: method not allowed")
 	UnknownProvider   = child(BadRequest, "middleware: unknown provider")
+	UnknownAPI        = child(BadRequest, "middleware: unknown API")
 
 	Forbidden           = child(Refused, "middleware: not allowed")
 	DistributedClaim    = sub(Forbidden, "the claim is held elsewhere (a distributed claim)")
@@ -161,6 +162,7 @@ var Table = []Row{
 	{APINotAllowed, "api_not_allowed", 403, "", ""},
 	{CrossOriginRedirect, "cross_origin_redirect", 403, "", ""},
 	{UnknownProvider, "unknown_provider", 400, "", ""},
+	{UnknownAPI, "unknown_api", 400, "Unknown API", "This link names no API that this app connects."},
 	{NoRefreshToken, "refresh_token_missing", 400, "", ""},
 	{NoIDToken, "id_token_missing", 401, "", ""},
 	{TokenExpired, "token_expired", 400, "", ""},
