@@ -136,6 +136,9 @@ func (a *Auth) EndUserSessions(ctx context.Context, provider, subject string) er
 	}
 	_, err := a.endSessions(ctx, sesskeys.User(provider, subject), a.cfg.Now())
 	err = errors.Join(err, a.endGrants(ctx, provider, subject))
+	if a.family != nil {
+		err = errors.Join(err, a.endSignInGrant(ctx, provider, subject))
+	}
 	if err == nil {
 		a.emit(ctx, event.Event{Kind: event.Logout, Provider: provider, Attrs: []slog.Attr{slog.Bool("everywhere", true)}})
 	}

@@ -108,6 +108,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 		a.fail(w, r, fmt.Errorf("%w: %w", fail.SessionStore, err))
 		return
 	}
+	a.keepSignIn(r.Context(), s)
 	if a.strict() {
 		// The provider started this chain of redirects: a Strict cookie
 		// would not come with a redirect to the return-to page.

@@ -218,6 +218,18 @@ type Config struct {
 	// Default: none (HTTPClient sends nothing).
 	APIs []API
 
+	// BackgroundAccess keeps each user's sign-in grant (the tokens of
+	// their latest sign-in with a refresh token) for background jobs, so
+	// that Auth.ClientFor calls the APIs that take the sign-in provider's
+	// tokens too, not only connected ones. The grant is sealed with the
+	// session keys where connected APIs' grants are (Redis with a
+	// redisstore Store or DenyList, else this process's memory), is one
+	// refresh-token family with its browser session (refreshed once
+	// between them, across instances), outlives that session's expiry, and
+	// ends with its sign-out, EndUserSessions, or the provider's refusal.
+	// Default: false (the refresh token lives in the session only).
+	BackgroundAccess bool
+
 	// APITransport sends the requests of HTTPClient.
 	// Default: http.DefaultTransport.
 	APITransport http.RoundTripper

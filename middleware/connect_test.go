@@ -14,12 +14,15 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/confidant-go/confidant"
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/redisstore"
+	"github.com/confidant-go/confidant/session"
 )
 
 // connected is an app that signs users in with oidc-provider and calls a
@@ -32,13 +35,23 @@ type connected struct {
 	api2   *devprovider.API
 	api2At string
 	cfg    middleware.Config // the app's, for more instances
+	rdb    *goredis.Client
 }
 
-func newConnected(t *testing.T) *connected {
+func newConnected(t *testing.T) *connected { return newConnectedWith(t, connectedOptions{}) }
+
+// connectedOptions adjust newConnectedWith.
+type connectedOptions struct {
+	redisSessions bool // sessions in redisstore.Store (default: cookies, with a redisstore.DenyList)
+	background    bool // Config.BackgroundAccess
+	accessTTL     int  // the sign-in provider's, in seconds (default 3600)
+}
+
+func newConnectedWith(t *testing.T, o connectedOptions) *connected {
 	t.Helper()
 	rdb := testenv.StartRedis(t).Client()
-	c := &connected{clock: &testenv.Clock{}}
-	c.certified = newCertified(t, certifiedOptions{clock: c.clock, withURL: func(appURL string, cfg *middleware.Config) {
+	c := &connected{clock: &testenv.Clock{}, rdb: rdb}
+	c.certified = newCertified(t, certifiedOptions{clock: c.clock, accessTTL: o.accessTTL, withURL: func(appURL string, cfg *middleware.Config) {
 		op2, err := devprovider.Start(devprovider.Config{Now: c.clock.Now, AccessTokenLifetime: 5 * time.Minute, RefreshTokenLifetime: time.Hour,
 			Clients: []devprovider.Client{{ID: "api2", Secret: "api2-secret-value-never-logged", Redirects: []string{appURL + "/auth/callback"}}}})
 		if err != nil {
@@ -60,10 +73,22 @@ func newConnected(t *testing.T) *connected {
 			t.Fatal(err)
 		}
 		cfg.APIs = append(cfg.APIs, middleware.API{Name: "api2", BaseURL: srv.URL, Client: c2, Scopes: []string{"openid"}})
-		cfg.DenyList = &redisstore.DenyList{Client: rdb} // the instances' grants are in Redis
+		if o.redisSessions {
+			store, err := redisstore.New(redisstore.Config{Client: rdb, Keys: [][]byte{testenv.NewKey()}, Now: c.clock.Now,
+				Timeouts: session.Timeouts{Idle: 2 * time.Minute}}) // a session a test can see expire
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Store = store
+		} else {
+			cfg.DenyList = &redisstore.DenyList{Client: rdb} // the instances' grants are in Redis
+		}
+		cfg.BackgroundAccess = o.background
 		c.cfg = *cfg
 	}})
-	c.cfg.Store = c.app.Store
+	if c.cfg.Store == nil {
+		c.cfg.Store = c.app.Store
+	}
 	auth := c.app.Auth
 	c.app.Mux.Handle("/api2", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resp, err := auth.HTTPClient(r).Get(c.api2At)
@@ -79,6 +104,28 @@ func newConnected(t *testing.T) *connected {
 		io.Copy(w, resp.Body)
 	})))
 	return c
+}
+
+// forgetRefreshResults deletes what the shared deny list holds as plain
+// values (the refresh results of cookie sessions; nobody is denied yet):
+// its grants, hashes, stay.
+func (c *connected) forgetRefreshResults(t *testing.T) {
+	t.Helper()
+	ctx := t.Context()
+	keys, err := c.rdb.Keys(ctx, "confidant:deny:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, k := range keys {
+		if typ, _ := c.rdb.Type(ctx, k).Result(); typ == "string" {
+			c.rdb.Del(ctx, k)
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("no refresh result in the deny list to forget")
+	}
 }
 
 // instance is another instance of the app (a worker), sharing its store,
@@ -371,5 +418,120 @@ func TestConnectMistakes(t *testing.T) {
 	_, err := c.app.Auth.ClientFor(c.op.Issuer, "alice").Get(c.api2At)
 	if !errors.Is(err, confidant.ErrConfig) || errors.Is(err, middleware.ErrNotConnected) || !strings.Contains(err.Error(), `"certified"`) {
 		t.Errorf("ClientFor with the issuer as provider: %v, want ErrConfig naming the provider", err)
+	}
+}
+
+// TestBackgroundSignInGrant: with BackgroundAccess, workers call the API
+// that takes the sign-in provider's token (oidc-provider's userinfo) for a
+// user with no browser. The kept grant is one refresh-token family with
+// the browser session: a web request and three workers on three other
+// instances refresh it once between them; the browser, back after the
+// workers rotated it twice, carries on without presenting a rotated-away
+// refresh token (oidc-provider would revoke the grant: a sign-out); the
+// grant outlives the browser session and ends at sign-out everywhere,
+// revoked. With cookie sessions (the deny list shared) and with Redis
+// sessions.
+func TestBackgroundSignInGrant(t *testing.T) {
+	for _, redisSessions := range []bool{false, true} {
+		name := "cookie"
+		if redisSessions {
+			name = "redis"
+		}
+		t.Run(name, func(t *testing.T) {
+			c := newConnectedWith(t, connectedOptions{redisSessions: redisSessions, background: true, accessTTL: 60})
+			userinfo := c.app.APIs["certified"]
+			hc := c.signIn(t, "alice")
+			workers := []*middleware.Auth{c.instance(t), c.instance(t), c.instance(t)}
+			call := func(w *middleware.Auth) error {
+				resp, err := w.ClientFor("certified", "alice").Get(userinfo)
+				if err != nil {
+					return err
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || !strings.Contains(string(body), `"sub":"alice"`) {
+					return errors.New("userinfo: " + resp.Status + " " + string(body))
+				}
+				return nil
+			}
+			if err := call(workers[0]); err != nil {
+				t.Fatal(err)
+			}
+
+			// Due: the browser and three workers at once, one refresh.
+			c.clock.Add(31 * time.Second)
+			before := c.op.Counts(t)["/token"]
+			var wg sync.WaitGroup
+			errs := make(chan error, 4)
+			wg.Go(func() {
+				if status, body := testenv.APIRequest(t, hc, c.app.URL); status != 200 {
+					errs <- errors.New("web: " + body)
+				}
+			})
+			for _, w := range workers {
+				wg.Go(func() { errs <- call(w) })
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Error(err)
+				}
+			}
+			if n := c.op.Counts(t)["/token"] - before; n != 1 {
+				t.Errorf("%d token requests for one due grant on four instances, want 1", n)
+			}
+
+			// The workers alone rotate it twice; the browser comes back
+			// with its older cookie and is still signed in.
+			for range 2 {
+				c.clock.Add(31 * time.Second)
+				if err := call(workers[1]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !redisSessions {
+				// As if the browser came back after the deny list's
+				// refresh results expired (10 minutes, in Redis's own
+				// time): only the kept grant knows the newest tokens.
+				c.forgetRefreshResults(t)
+			}
+			c.clock.Add(31 * time.Second)
+			if status, body := testenv.APIRequest(t, hc, c.app.URL); status != 200 {
+				t.Fatalf("the browser after the workers' refreshes: %d %s", status, body)
+			}
+			if who := c.whoami(t, hc); who != "certified:alice" {
+				t.Fatalf("whoami %q: signed out", who)
+			}
+			if err := call(workers[2]); err != nil {
+				t.Fatalf("a worker after the browser's refresh: %v", err)
+			}
+
+			// The browser goes away, and its session expires (past the
+			// Redis store's idle timeout); the grant stays, and is
+			// refreshed twice more with no session.
+			c.clock.Add(3 * time.Minute)
+			if who := c.whoami(t, hc); who != "anonymous" && redisSessions {
+				t.Fatalf("the session did not expire: %q", who)
+			}
+			for range 2 {
+				if err := call(workers[0]); err != nil {
+					t.Fatalf("after the browser's session expired: %v", err)
+				}
+				c.clock.Add(31 * time.Second)
+			}
+
+			// Sign-out everywhere ends it, revoked at the provider.
+			revocations := c.op.Counts(t)["/token/revocation"]
+			if err := workers[1].EndUserSessions(t.Context(), "certified", "alice"); err != nil {
+				t.Fatal(err)
+			}
+			if n := c.op.Counts(t)["/token/revocation"] - revocations; n != 1 {
+				t.Errorf("sign-out everywhere made %d revocation requests, want 1", n)
+			}
+			if err := call(workers[2]); !errors.Is(err, middleware.ErrNotConnected) {
+				t.Errorf("after sign-out everywhere: %v, want ErrNotConnected", err)
+			}
+		})
 	}
 }

@@ -79,6 +79,16 @@ func (rf *refresher) coordinated(ctx context.Context, c *client.Client, s *sessi
 			return cur, nil
 		}
 	}
+	if newest, err := rf.fam.newer(ctx, cur); err != nil {
+		return nil, err
+	} else if newest != cur {
+		// A background job refreshed the kept sign-in grant since.
+		cur = newest
+		if !rf.opDue(op, cur, rf.now()) {
+			rf.deduplicated(ctx, cur, "background job")
+			return cur, nil
+		}
+	}
 	if held.Err() != nil {
 		// The lease ran out: another instance may be refreshing.
 		return nil, fmt.Errorf("%w: %w", fail.SessionStore, context.Cause(held))
@@ -91,5 +101,8 @@ func (rf *refresher) coordinated(ctx context.Context, c *client.Client, s *sessi
 	// response; only an older cookie elsewhere may then present a
 	// rotated-away token.
 	rf.coord.record(ctx, ns, resultTTL)
+	if err := rf.fam.note(ctx, ns); err != nil {
+		return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
+	}
 	return ns, nil
 }

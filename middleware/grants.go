@@ -34,6 +34,7 @@ import (
 	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/internal/seal"
 	"github.com/confidant-go/confidant/internal/seam"
+	"github.com/confidant-go/confidant/session"
 )
 
 // grantStore keeps users' grants, sealed, where every instance finds them
@@ -573,7 +574,11 @@ func (a *Auth) connectCallback(w http.ResponseWriter, r *http.Request, t *apiTar
 // APIs (those with a Client of their own) on behalf of the user that
 // provider and subject name (confidant.User's Provider and Subject), with
 // no request and no browser: for background jobs, webhooks and queue
-// workers, in this process or any other built from the same Config.
+// workers, in this process or any other built from the same Config. With
+// Config.BackgroundAccess it calls the other APIs too, with the user's
+// kept sign-in grant (its tokens, DPoP-bound ones included); a user with
+// none (never signed in since, signed out of that session, or signed out
+// everywhere) is ErrNotConnected, as for a connected API.
 //
 // It has the guarantees of HTTPClient: the token goes only to its API's
 // BaseURL and never follows a redirect to another origin; a token due is
@@ -611,24 +616,39 @@ func (t *grantTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, configErr("ClientFor: %q is not the name of a sign-in provider (the user's confidant.User.Provider: %s)", t.provider, strings.Join(names, ", "))
 	}
 	api := t.a.apiFor(req.URL, t.provider)
-	if api == nil || api.conn == nil {
+	if api == nil {
 		closeBody(req)
-		return nil, fmt.Errorf("%w: %s (not a connected API)", fail.APINotAllowed, hostPath(req.URL.String()))
+		return nil, fmt.Errorf("%w: %s", fail.APINotAllowed, hostPath(req.URL.String()))
 	}
-	tok, err := t.a.grantToken(req.Context(), t.provider, t.subject, api, "")
+	if api.conn == nil && t.a.family == nil {
+		closeBody(req)
+		return nil, configErr("ClientFor: API %q takes the sign-in provider's tokens; set Config.BackgroundAccess to call it from background jobs", api.name)
+	}
+	tok, rec, err := t.token(req.Context(), api, "")
 	if err != nil {
 		closeBody(req)
 		return nil, err
 	}
-	resp, err := t.send(req, api, tok, req.Body)
+	resp, err := t.send(req, api, tok, rec, req.Body)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
+	}
+	if isDPoP(tok) && t.a.nonces.Learn(req.URL, resp, nil) {
+		// The API asks for its nonce in the proof: once more with it.
+		body, ok := replayBody(req)
+		if !ok {
+			return resp, nil
+		}
+		resp.Body.Close()
+		if resp, err = t.send(req, api, tok, rec, body); err != nil || resp.StatusCode != http.StatusUnauthorized {
+			return resp, err
+		}
 	}
 	body, ok := replayBody(req)
 	if !ok {
 		return resp, nil
 	}
-	ntok, err := t.a.grantToken(req.Context(), t.provider, t.subject, api, tok.AccessToken)
+	ntok, nrec, err := t.token(req.Context(), api, tok.AccessToken)
 	if err != nil || ntok.AccessToken == tok.AccessToken {
 		if body != nil {
 			body.Close()
@@ -641,14 +661,38 @@ func (t *grantTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	resp.Body.Close()
-	return t.send(req, api, ntok, body)
+	return t.send(req, api, ntok, nrec, body)
 }
 
-func (t *grantTransport) send(req *http.Request, api *apiTarget, tok *oauth2.Token, body io.ReadCloser) (*http.Response, error) {
+// token is the user's token for api: its connected grant's, or the kept
+// sign-in grant's (with the session it is kept as, for DPoP proofs).
+func (t *grantTransport) token(ctx context.Context, api *apiTarget, stale string) (*oauth2.Token, *session.Session, error) {
+	if api.conn != nil {
+		tok, err := t.a.grantToken(ctx, t.provider, t.subject, api, stale)
+		return tok, nil, err
+	}
+	return t.a.familyToken(ctx, t.provider, t.subject, api, stale)
+}
+
+func (t *grantTransport) send(req *http.Request, api *apiTarget, tok *oauth2.Token, rec *session.Session, body io.ReadCloser) (*http.Response, error) {
 	r2 := req.Clone(req.Context())
 	r2.Body = body
 	tok.SetAuthHeader(r2)
-	return api.connRT.RoundTrip(r2)
+	base := api.connRT
+	if api.conn == nil {
+		base = t.a.transportFor(t.provider)
+		if isDPoP(tok) && rec != nil {
+			proof, err := t.a.proof(rec, req.Method, req.URL, tok.AccessToken)
+			if err != nil {
+				if body != nil {
+					body.Close()
+				}
+				return nil, err
+			}
+			r2.Header.Set("DPoP", proof)
+		}
+	}
+	return base.RoundTrip(r2)
 }
 
 // Disconnect ends the grant of the user that provider and subject name

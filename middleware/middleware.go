@@ -62,6 +62,7 @@ type Auth struct {
 	transports map[string]http.RoundTripper // provider name → the APIs' transport for its client's tokens
 	connects   map[string]bool              // callback paths of the connected APIs' clients
 	grants     *grants                      // the users' grants of connected APIs
+	family     *family                      // the users' sign-in grants (Config.BackgroundAccess); nil without
 }
 
 // New validates cfg and returns an Auth.
@@ -135,6 +136,10 @@ func build(cfg Config) (*Auth, error) {
 		leeway: cfg.RefreshLeeway, claimsMaxAge: cfg.ClaimsMaxAge, timeout: cfg.RefreshTimeout, retryAfter: cfg.RetryAfter,
 		flights: map[tokenKey]*flight{}, done: map[tokenKey]*outcome{}, max: maxOutcomes,
 		locks: map[string]*sessionLock{}, latest: map[string]*outcome{}}
+	if cfg.BackgroundAccess {
+		a.family = &family{g: a.grants}
+		a.refresher.fam = a.family
+	}
 	if rc, ok := seam.Of(cfg.DenyList).(refreshCoordinator); ok && a.shared == nil {
 		a.refresher.coord = &coordinator{shared: rc, cipher: flows, app: a.appID()}
 	} else if a.shared == nil && cfg.Logger != nil {

@@ -79,6 +79,7 @@ type refresher struct {
 	clientFor func(*session.Session) *client.Client
 	shared    sharedStore  // nil: the caller saves the result
 	coord     *coordinator // cookie sessions shared across instances; nil without
+	fam       *family      // the users' sign-in grants (Config.BackgroundAccess); nil without
 	now       func() time.Time
 	sink      sink.Sink
 	policy    func(error, *session.Session, time.Time) RefreshAction
@@ -276,6 +277,10 @@ func (rf *refresher) once(ctx context.Context, s *session.Session, op refreshOp)
 			cur = l.sess
 		}
 		rf.mu.Unlock()
+		cur, err := rf.fam.newer(ctx, cur)
+		if err != nil {
+			return nil, err
+		}
 		if cur != s && op.key(cur) != op.key(s) && !rf.opDue(op, cur, rf.now()) {
 			// Newer tokens than the caller's: use them. The same tokens
 			// (the caller's cookie already holds that result) are what
@@ -288,6 +293,9 @@ func (rf *refresher) once(ctx context.Context, s *session.Session, op refreshOp)
 			// Still under the session's lock: the next use must see the
 			// rotated refresh token.
 			rf.setLatest(ns)
+			if err := rf.fam.note(ctx, ns); err != nil {
+				return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
+			}
 		}
 		return ns, err
 	}
@@ -297,8 +305,13 @@ func (rf *refresher) once(ctx context.Context, s *session.Session, op refreshOp)
 	}
 	defer unlock()
 	cur, err := rf.shared.LoadID(ctx, s.ID)
-	if errors.Is(err, session.ErrNoSession) {
-		return nil, fail.SessionEnded
+	gone := errors.Is(err, session.ErrNoSession)
+	if gone {
+		// The session expired; the sign-in grant kept of it for
+		// background jobs may live on.
+		if cur, err = rf.fam.tracked(ctx, userOf(s), s.ID); err == nil && cur == nil {
+			return nil, fail.SessionEnded
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
@@ -319,10 +332,15 @@ func (rf *refresher) once(ctx context.Context, s *session.Session, op refreshOp)
 	if err != nil {
 		return nil, err
 	}
-	ns, err := rf.storeResult(ctx, next)
-	if err != nil {
-		// The rotated tokens could not be stored: nobody else will present
-		// the old refresh token (we hold the lock), but this result is lost.
+	ns := next
+	if !gone {
+		if ns, err = rf.storeResult(ctx, next); err != nil {
+			// The rotated tokens could not be stored: nobody else will present
+			// the old refresh token (we hold the lock), but this result is lost.
+			return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
+		}
+	}
+	if err := rf.fam.note(ctx, ns); err != nil {
 		return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
 	}
 	return ns, nil
