@@ -227,7 +227,7 @@ type Config struct {
 	// refresh-token family with its browser session (refreshed once
 	// between them, across instances), outlives that session's expiry, and
 	// ends with its sign-out, EndUserSessions, or the provider's refusal.
-	// Default: false (the refresh token lives in the session only).
+	// Default: off (the refresh token lives in the session only).
 	BackgroundAccess bool
 
 	// APITransport sends the requests of HTTPClient.
