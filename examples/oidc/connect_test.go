@@ -1,13 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/internal/testkit/certop"
@@ -121,4 +127,89 @@ func TestEnvContractAPI2(t *testing.T) {
 	if status, body := api2(); status != http.StatusUnauthorized || !strings.Contains(body, "not_connected") {
 		t.Errorf("/api2 after disconnect: %d %s", status, body)
 	}
+}
+
+// TestEnvContractWorker: -worker SUBJECT calls API_URL (the sign-in
+// provider's token, the in-process provider's API) and API2_URL (the
+// connected API, on oidc-provider) for the user with no browser, one line
+// per API, and exits 0 when both answered 200, 3 when a grant is missing,
+// 4 when one was revoked (then deleted: 3 next time).
+func TestEnvContractWorker(t *testing.T) {
+	redis := testenv.StartRedis(t)
+	app := httptest.NewUnstartedServer(nil)
+	appURL := "http://" + app.Listener.Addr().String()
+	clock := &testenv.Clock{}
+	clock.Set(time.Now())
+	op, err := devprovider.Start(devprovider.Config{Now: clock.Now, Clients: []devprovider.Client{{ID: "ex", Secret: "ex-secret",
+		Redirects: []string{appURL + "/auth/callback"}, PostLogoutRedirects: []string{appURL + "/"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer op.Close()
+	api := httptest.NewServer(op.NewAPI())
+	defer api.Close()
+	op2 := certop.Start(t, certop.Config{
+		Clients: []certop.Client{{ID: "ex2", Secret: "ex-secret-2", RedirectURIs: []string{appURL + "/auth/callback"}}},
+	})
+	env := map[string]string{"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": "ex", "OIDC_CLIENT_SECRET": "ex-secret", "APP_URL": appURL,
+		"API_URL": api.URL + "/", "REDIS_URL": "redis://" + redis.Addr, "SESSION_KEYS": base64.StdEncoding.EncodeToString(testenv.NewKey()),
+		"API2_ISSUER": op2.Issuer, "API2_CLIENT_ID": "ex2", "API2_CLIENT_SECRET": "ex-secret-2", "API2_URL": op2.Issuer + "/me",
+		"API2_SCOPES": "openid email"}
+	getenv := func(k string) string { return env[k] }
+	h, err := newApp(context.Background(), getenv, nil, testenv.CollectLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Config.Handler = h
+	app.Start()
+	defer app.Close()
+	worker := func(want int, lines ...string) {
+		t.Helper()
+		var out bytes.Buffer
+		code := runWorker(t.Context(), getenv, nil, testenv.CollectLogger(), devprovider.DemoUser.ID, &out)
+		got := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if code != want || len(got) != len(lines) {
+			t.Fatalf("worker: exit %d, want %d; output:\n%s", code, want, out.String())
+		}
+		for i, l := range lines {
+			if got[i] != l {
+				t.Fatalf("worker line %d: %q, want %q", i, got[i], l)
+			}
+		}
+	}
+	apiLine, api2Line := "api "+api.URL+"/ ", "api2 "+op2.Issuer+"/me "
+	worker(3, apiLine+"error: not connected", api2Line+"error: not connected")
+	// As a command: the same, and its exit status.
+	cmd := exec.Command(os.Args[0], "-worker", devprovider.DemoUser.ID)
+	cmd.Env = []string{"RUN_OIDC_MAIN=1", "PATH=" + os.Getenv("PATH")}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.Output()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 || !strings.Contains(string(out), api2Line+"error: not connected\n") {
+		t.Fatalf("oidc -worker: %v, output %q; want exit status 3", err, out)
+	}
+
+	hc := testenv.Browser()
+	signInAndCallAPIWith(t, hc, appURL, func(hc *http.Client, u string) (*url.URL, error) { return op.Login(hc, u, devprovider.DemoUser) }, nil)
+	worker(3, apiLine+"200", api2Line+"error: not connected")
+
+	resp := testenv.Do(t, hc, "GET", appURL+"/auth/connect?api=api2&return_to=/api2", "text/html")
+	resp.Body.Close()
+	cb, err := op2.Login(hc, resp.Header.Get("Location"), "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := testenv.Do(t, hc, "GET", cb.String(), "text/html"); resp.StatusCode != http.StatusFound {
+		t.Fatalf("connect callback: %d", resp.StatusCode)
+	}
+	worker(0, apiLine+"200", api2Line+"200")
+
+	// The sign-in provider's grant expires there (its refresh tokens live
+	// a day): the API refuses the token, the refresh is refused, the grant
+	// is deleted and not retried.
+	clock.Add(25 * time.Hour)
+	worker(4, apiLine+"error: revoked", api2Line+"200")
+	worker(3, apiLine+"error: not connected", api2Line+"200")
 }

@@ -59,6 +59,15 @@
 // SESSION_STORE=cookie, sessions stay in cookies and the instances share the
 // deny list and refresh coordination through that Redis).
 //
+// With -worker SUBJECT, it serves nothing: it calls API_URL and API2_URL
+// for the user whose ID token's sub at OIDC_ISSUER is SUBJECT, with no
+// browser (the web app's REDIS_URL and SESSION_KEYS required: its users'
+// grants are kept there, sealed with those keys),
+// prints one line per API (NAME URL STATUS, or NAME URL error: not
+// connected / revoked / …) and exits 0 when every call answered 200, 3 when
+// a grant is missing, 4 when one was revoked (the provider refused it: it
+// is deleted, not retried), 1 otherwise.
+//
 // Routes: / (public), /profile (protected; JSON when asked), /api
 // (protected; calls API_URL), /api2 (protected; calls API2_URL with the
 // user's connected grant, connecting it first), POST /api2/disconnect,
@@ -71,6 +80,8 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"html/template"
 	"io"
@@ -95,6 +106,15 @@ import (
 // status 2.
 func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	flags := flag.NewFlagSet("oidc", flag.ExitOnError)
+	worker := flags.String("worker", "", "call the APIs for the user with this subject, with no browser, and exit")
+	flags.Parse(os.Args[1:])
+	if *worker != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		code := runWorker(ctx, os.Getenv, nil, logger, *worker, os.Stdout)
+		cancel()
+		os.Exit(code)
+	}
 	app, err := environment(os.Getenv).settings(nil)
 	var h http.Handler
 	if err == nil {
@@ -121,6 +141,23 @@ func main() {
 // provider and to the API (tests route them to emulated providers); nil
 // is the SDK's defaults.
 func newApp(ctx context.Context, env environment, hc *http.Client, logger *slog.Logger) (http.Handler, error) {
+	b, err := build(ctx, env, hc, logger)
+	if err != nil {
+		return nil, err
+	}
+	return b.handler, nil
+}
+
+// built is the app as newApp and runWorker use it.
+type built struct {
+	handler  http.Handler
+	auth     *middleware.Auth
+	provider string      // the sign-in provider's name (confidant.User.Provider)
+	apis     [][2]string // name and URL of API_URL and API2_URL, when set
+}
+
+// build is newApp, with what a worker needs.
+func build(ctx context.Context, env environment, hc *http.Client, logger *slog.Logger) (*built, error) {
 	required := []string{"OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"}
 	if env.get("OIDC_CLIENT_KEY_FILE") != "" || env.get("OIDC_CLIENT_CERT_FILE") != "" {
 		required = required[:2]
@@ -230,7 +267,10 @@ func newApp(ctx context.Context, env environment, hc *http.Client, logger *slog.
 
 	// The middleware. The user's access token goes to API_URL and nowhere
 	// else.
-	cfg := middleware.Config{Clients: []*client.Client{c}, Store: store, DenyList: deny, Logger: logger}
+	// With Redis, the users' sign-in grants are kept there too, for the
+	// worker (-worker).
+	cfg := middleware.Config{Clients: []*client.Client{c}, Store: store, DenyList: deny, Logger: logger,
+		BackgroundAccess: app.redisURL != ""}
 	if app.apiURL != "" {
 		cfg.APIs = []middleware.API{{Name: "api", BaseURL: app.apiURL,
 			Resource: env.get("API_RESOURCE"), Scopes: scopes(env.get("API_SCOPES"))}}
@@ -318,7 +358,60 @@ func newApp(ctx context.Context, env environment, hc *http.Client, logger *slog.
 		}))
 		mux.Handle("/api2/disconnect", http.NewCrossOriginProtection().Handler(disconnect))
 	}
-	return mux, nil
+	out := &built{handler: mux, auth: auth, provider: c.Provider().Name()}
+	if app.apiURL != "" {
+		out.apis = append(out.apis, [2]string{"api", app.apiURL})
+	}
+	if api2 != nil {
+		out.apis = append(out.apis, [2]string{"api2", api2.BaseURL})
+	}
+	return out, nil
+}
+
+// runWorker is -worker: it calls each API for the user subject with no
+// browser and returns the exit status.
+func runWorker(ctx context.Context, env environment, hc *http.Client, logger *slog.Logger, subject string, out io.Writer) int {
+	if env.get("REDIS_URL") == "" || env.get("SESSION_KEYS") == "" {
+		fmt.Fprintln(os.Stderr, "oidc: -worker needs the web app's REDIS_URL, where it keeps the users' grants, and its SESSION_KEYS, which seal them")
+		return 2
+	}
+	b, err := build(ctx, env, hc, logger)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "oidc: %v\n", err)
+		return 2
+	}
+	hcUser := b.auth.ClientFor(b.provider, subject)
+	missing, revoked, failed := false, false, false
+	for _, api := range b.apis {
+		name, u := api[0], api[1]
+		resp, err := hcUser.Get(u)
+		var te *client.TokenError
+		switch {
+		case errors.Is(err, middleware.ErrNotConnected) && errors.As(err, &te):
+			revoked = true // the provider refused the grant: deleted, not retried
+			fmt.Fprintf(out, "%s %s error: revoked\n", name, u)
+		case errors.Is(err, middleware.ErrNotConnected):
+			missing = true
+			fmt.Fprintf(out, "%s %s error: not connected\n", name, u)
+		case err != nil:
+			failed = true
+			fmt.Fprintf(out, "%s %s error: %v\n", name, u, err)
+		default:
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+			failed = failed || resp.StatusCode != http.StatusOK
+			fmt.Fprintf(out, "%s %s %d\n", name, u, resp.StatusCode)
+		}
+	}
+	switch {
+	case revoked:
+		return 4
+	case missing:
+		return 3
+	case failed || len(b.apis) == 0:
+		return 1
+	}
+	return 0
 }
 
 // connectedAPI is the API2_* API, or nil when API2_ISSUER is not set.
