@@ -43,6 +43,7 @@ func newConnected(t *testing.T) *connected { return newConnectedWith(t, connecte
 // connectedOptions adjust newConnectedWith.
 type connectedOptions struct {
 	redisSessions bool // sessions in redisstore.Store (default: cookies, with a redisstore.DenyList)
+	alone         bool // cookies and nothing shared: the grants in this process's memory
 	background    bool // Config.BackgroundAccess
 	accessTTL     int  // the sign-in provider's, in seconds (default 3600)
 }
@@ -80,7 +81,7 @@ func newConnectedWith(t *testing.T, o connectedOptions) *connected {
 				t.Fatal(err)
 			}
 			cfg.Store = store
-		} else {
+		} else if !o.alone {
 			cfg.DenyList = &redisstore.DenyList{Client: rdb} // the instances' grants are in Redis
 		}
 		cfg.BackgroundAccess = o.background
@@ -432,16 +433,23 @@ func TestConnectMistakes(t *testing.T) {
 // revoked. With cookie sessions (the deny list shared) and with Redis
 // sessions.
 func TestBackgroundSignInGrant(t *testing.T) {
-	for _, redisSessions := range []bool{false, true} {
-		name := "cookie"
-		if redisSessions {
+	for _, o := range []connectedOptions{{}, {redisSessions: true}, {alone: true}} {
+		name, redisSessions := "cookie", o.redisSessions
+		switch {
+		case o.redisSessions:
 			name = "redis"
+		case o.alone:
+			name = "one-instance"
 		}
 		t.Run(name, func(t *testing.T) {
-			c := newConnectedWith(t, connectedOptions{redisSessions: redisSessions, background: true, accessTTL: 60})
+			o.background, o.accessTTL = true, 60
+			c := newConnectedWith(t, o)
 			userinfo := c.app.APIs["certified"]
 			hc := c.signIn(t, "alice")
-			workers := []*middleware.Auth{c.instance(t), c.instance(t), c.instance(t)}
+			workers := []*middleware.Auth{c.app.Auth, c.app.Auth, c.app.Auth} // one instance: its own workers
+			if !o.alone {
+				workers = []*middleware.Auth{c.instance(t), c.instance(t), c.instance(t)}
+			}
 			call := func(w *middleware.Auth) error {
 				resp, err := w.ClientFor("certified", "alice").Get(userinfo)
 				if err != nil {
@@ -490,7 +498,11 @@ func TestBackgroundSignInGrant(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if !redisSessions {
+			switch {
+			case o.alone:
+				// Past what this process remembers of recent refreshes.
+				c.clock.Add(3 * time.Minute)
+			case !redisSessions:
 				// As if the browser came back after the deny list's
 				// refresh results expired (10 minutes, in Redis's own
 				// time): only the kept grant knows the newest tokens.
