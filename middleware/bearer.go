@@ -86,7 +86,7 @@ func (t *bearerTransport) roundTrip(req *http.Request, api *apiTarget) (*http.Re
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
-	if se := stepUpChallenge(resp); se != nil {
+	if se := stepUpChallenge(resp); se != nil && api.conn == nil {
 		// A refreshed token would carry the same authentication: only a
 		// new sign-in helps (Auth.StepUp).
 		io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
@@ -120,6 +120,16 @@ func (t *bearerTransport) roundTrip(req *http.Request, api *apiTarget) (*http.Re
 			body.Close()
 		}
 		return nil, fmt.Errorf("%w: the API refused the access token, and refreshing it failed: %w", fail.RefreshUnavailable, err)
+	}
+	if errors.Is(err, fail.NotConnected) {
+		// The connected API's grant was refused at its provider (and
+		// deleted): ErrNotConnected, for Auth.StepUp, not the API's 401.
+		io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
+		resp.Body.Close()
+		if body != nil {
+			body.Close()
+		}
+		return nil, err
 	}
 	if err != nil || ntok.AccessToken == tok.AccessToken {
 		if body != nil {

@@ -111,6 +111,10 @@ func (a *Auth) Proxy(api string) http.Handler {
 				jsonError(w, http.StatusRequestEntityTooLarge, "request_too_large", "the request body is larger than the API takes through this proxy")
 			case errors.Is(err, errProxySessionEnded):
 				a.unauthorized(w)
+			case errors.As(err, new(*notConnectedError)):
+				var nc *notConnectedError
+				errors.As(err, &nc)
+				a.notConnectedJSON(w, r, nc, "/")
 			case errors.Is(err, fail.RefreshUnavailable):
 				w.Header().Set("Retry-After", strconv.Itoa(int((a.cfg.RetryAfter+time.Second-1)/time.Second)))
 				jsonError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the access token could not be renewed now")
@@ -218,8 +222,12 @@ func (pt *proxyTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 		}
 	}
 	base := pt.a.transportFor(provider) // the session's client's: its certificate, with one
+	if pt.api.conn != nil {
+		base = pt.api.connRT // a connected API's own provider's tokens
+	}
 	resp, err := base.RoundTrip(out)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || !replayable || creds.st == nil || stepUpChallenge(resp) != nil {
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || !replayable || creds.st == nil ||
+		(pt.api.conn == nil && stepUpChallenge(resp) != nil) {
 		return resp, err
 	}
 	ctx := out.Context()
@@ -233,6 +241,12 @@ func (pt *proxyTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
 		resp.Body.Close()
 		return nil, fmt.Errorf("%w: %w", fail.RefreshUnavailable, rerr)
+	case errors.Is(rerr, fail.NotConnected):
+		// The connected API's grant was refused at its provider (and
+		// deleted): the page learns where to connect again.
+		io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
+		resp.Body.Close()
+		return nil, rerr
 	case rerr != nil || ntok.AccessToken == creds.token:
 		return resp, nil // the API refuses a token the provider says is good
 	}

@@ -32,7 +32,8 @@ const signInGrant = ""
 // family keeps the users' sign-in grants; a nil *family keeps none.
 type family struct{ g *grants }
 
-func userOf(s *session.Session) string { return userRef(s.User.Provider, s.User.Subject) }
+// userOf is how the grant store names s's user.
+func (f *family) userOf(s *session.Session) string { return f.g.user(s.User.Provider, s.User.Subject) }
 
 // load returns user's sign-in grant as stored and opened (nil when none).
 func (f *family) load(ctx context.Context, user string) ([]byte, *session.Session, error) {
@@ -40,13 +41,22 @@ func (f *family) load(ctx context.Context, user string) ([]byte, *session.Sessio
 	if err != nil || raw == nil {
 		return nil, nil, err
 	}
-	plain, err := f.g.cipher.OpenBytes(string(raw), f.g.aad(user, signInGrant))
+	plain, stale, err := f.g.cipher.OpenBytesStale(string(raw), f.g.aad(user, signInGrant))
 	if err != nil {
-		return raw, nil, nil // a retired key, another app's: as if none
+		return raw, nil, nil // a dropped key, another app's: as if none
 	}
 	s, err := sessionPlumbing.Unmarshal(plain)
 	if err != nil {
 		return raw, nil, nil
+	}
+	if stale {
+		// A retired key: sealed again with the current one (best effort).
+		if sealed := f.seal(user, s); func() bool {
+			ok, err := f.g.store.SwapGrant(ctx, user, signInGrant, raw, sealed)
+			return ok && err == nil
+		}() {
+			raw = sealed
+		}
 	}
 	return raw, s, nil
 }
@@ -61,7 +71,7 @@ func (f *family) newer(ctx context.Context, cur *session.Session) (*session.Sess
 	if f == nil || cur.RefreshToken == "" {
 		return cur, nil
 	}
-	_, rec, err := f.load(ctx, userOf(cur))
+	_, rec, err := f.load(ctx, f.userOf(cur))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
 	}
@@ -71,12 +81,13 @@ func (f *family) newer(ctx context.Context, cur *session.Session) (*session.Sess
 	return cur, nil
 }
 
-// tracked is the kept copy of session id of user, or nil.
-func (f *family) tracked(ctx context.Context, user, id string) (*session.Session, error) {
+// tracked is the kept copy of s's session (by its ID), or nil.
+func (f *family) tracked(ctx context.Context, s *session.Session) (*session.Session, error) {
 	if f == nil {
 		return nil, nil
 	}
-	_, rec, err := f.load(ctx, user)
+	id := s.ID
+	_, rec, err := f.load(ctx, f.userOf(s))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
 	}
@@ -93,7 +104,7 @@ func (f *family) note(ctx context.Context, ns *session.Session) error {
 	if f == nil || ns.RefreshToken == "" {
 		return nil
 	}
-	user := userOf(ns)
+	user := f.userOf(ns)
 	return untilAvailable(ctx, func() error {
 		raw, rec, err := f.load(ctx, user)
 		if err != nil || rec == nil || rec.ID != ns.ID {
@@ -108,7 +119,7 @@ func (f *family) note(ctx context.Context, ns *session.Session) error {
 // replacing the one kept before (whose browser session keeps its own
 // tokens).
 func (f *family) put(ctx context.Context, s *session.Session) error {
-	user := userOf(s)
+	user := f.userOf(s)
 	for range 3 {
 		raw, _, err := f.load(ctx, user)
 		if err != nil {
@@ -138,6 +149,15 @@ func (f *family) drop(ctx context.Context, user, id string) (*session.Session, e
 	return rec, nil
 }
 
+// dropOf deletes the kept copy of s's session, if it is the one kept, and
+// returns it.
+func (f *family) dropOf(ctx context.Context, s *session.Session) (*session.Session, error) {
+	if f == nil {
+		return nil, nil
+	}
+	return f.drop(ctx, f.userOf(s), s.ID)
+}
+
 // keepSignIn keeps a new sign-in's grant for background jobs
 // (Config.BackgroundAccess); a failure is reported, and the sign-in goes
 // on: only background access to it is lost.
@@ -154,7 +174,7 @@ func (a *Auth) keepSignIn(ctx context.Context, s *session.Session) {
 // endSignInGrant ends user's kept sign-in grant (sign-out everywhere):
 // deleted, its refresh token revoked.
 func (a *Auth) endSignInGrant(ctx context.Context, provider, subject string) error {
-	rec, err := a.family.drop(ctx, userRef(provider, subject), "")
+	rec, err := a.family.drop(ctx, a.grants.user(provider, subject), "")
 	if err != nil || rec == nil {
 		return err
 	}
@@ -174,7 +194,7 @@ func (a *Auth) endSignInGrant(ctx context.Context, provider, subject string) err
 // refreshed through the refresher, one refresh per grant across instances
 // and the grant's browser session.
 func (a *Auth) familyToken(ctx context.Context, provider, subject string, api *apiTarget, stale string) (*oauth2.Token, *session.Session, error) {
-	user := userRef(provider, subject)
+	user := a.grants.user(provider, subject)
 	_, rec, err := a.family.load(ctx, user)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", fail.SessionStore, err)

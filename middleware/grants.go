@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -92,6 +93,13 @@ func userRef(provider, subject string) string {
 	return hex.EncodeToString(h[:16])
 }
 
+// user is how the store names a user of this app: the app is part of it,
+// so that two apps sharing a Redis (and a prefix) neither see nor change
+// each other's grants.
+func (g *grants) user(provider, subject string) string {
+	return userRef(g.app+"\x00"+provider, subject)
+}
+
 func (g *grants) aad(user, api string) []byte {
 	return []byte("confidant/grant/" + user + "\x00" + api + "\x00" + g.app)
 }
@@ -104,13 +112,24 @@ func (g *grants) load(ctx context.Context, user, api string) ([]byte, *grant, er
 	if err != nil || raw == nil {
 		return nil, nil, err
 	}
-	plain, err := g.cipher.OpenBytes(string(raw), g.aad(user, api))
+	plain, stale, err := g.cipher.OpenBytesStale(string(raw), g.aad(user, api))
 	if err != nil {
 		return raw, nil, nil
 	}
 	var gr grant
 	if json.Unmarshal(plain, &gr) != nil {
 		return raw, nil, nil
+	}
+	if stale {
+		// Sealed with a retired key: sealed again with the current one
+		// (best effort), so that dropping the old key later loses nothing
+		// that was used or listed meanwhile.
+		if sealed := g.seal(user, api, &gr); func() bool {
+			ok, err := g.store.SwapGrant(ctx, user, api, raw, sealed)
+			return ok && err == nil
+		}() {
+			raw = sealed
+		}
 	}
 	return raw, &gr, nil
 }
@@ -226,6 +245,10 @@ func (a *Auth) bindGrants() {
 		g.store, g.shared = s, true
 	} else {
 		g.store = newMemGrants()
+		if a.cfg.Logger != nil && (a.cfg.BackgroundAccess || slices.ContainsFunc(a.apis, func(t apiTarget) bool { return t.conn != nil })) {
+			a.cfg.Logger.Info("confidant: the users' grants (connected APIs, BackgroundAccess) are kept in this process's memory: they end when it restarts, and other instances and workers do not see them; " +
+				"give every instance the same redisstore.DenyList (or keep sessions in redisstore.Store)")
+		}
 	}
 	a.grants = g
 }
@@ -235,7 +258,7 @@ func (a *Auth) bindGrants() {
 // one, one refresh at a time per grant across instances.
 func (a *Auth) grantToken(ctx context.Context, provider, subject string, t *apiTarget, stale string) (*oauth2.Token, error) {
 	g := a.grants
-	user := userRef(provider, subject)
+	user := g.user(provider, subject)
 	_, gr, err := g.load(ctx, user, t.name)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
@@ -254,12 +277,19 @@ func (a *Auth) grantToken(ctx context.Context, provider, subject string, t *apiT
 		g.flights[key] = f
 		go func() {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.RefreshTimeout+5*time.Second)
-			defer cancel()
+			defer func() {
+				// A panic (a custom transport's, say) is this refresh's
+				// error, not the end of the process.
+				if p := recover(); p != nil {
+					f.tok, f.err = nil, fmt.Errorf("%w: the refresh of API %q's grant panicked (%T)", fail.RefreshUnavailable, t.name, p)
+				}
+				cancel()
+				g.mu.Lock()
+				delete(g.flights, key)
+				g.mu.Unlock()
+				close(f.done)
+			}()
 			f.tok, f.err = a.refreshGrant(rctx, provider, user, t, stale)
-			g.mu.Lock()
-			delete(g.flights, key)
-			g.mu.Unlock()
-			close(f.done)
 		}()
 	}
 	g.mu.Unlock()
@@ -444,6 +474,18 @@ func (a *Auth) connect(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, fmt.Errorf("%w: API %q is for users of provider %q", fail.Forbidden, t.name, t.provider))
 		return
 	}
+	returnTo := a.returnTo(q.Get("return_to"))
+	if len(returnTo) > maxFlowReturnTo {
+		returnTo = a.cfg.AfterLogin
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		// Another site sent the browser here: connecting would link
+		// whatever account the browser has at the API's server (one an
+		// attacker signed it in to) to this user, without asking. The
+		// user confirms on this app's own page first.
+		a.confirmConnect(w, t, returnTo)
+		return
+	}
 	c, err := a.connectClient(r.Context(), t)
 	if err != nil {
 		a.fail(w, r, err)
@@ -458,11 +500,7 @@ func (a *Auth) connect(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	returnTo := a.returnTo(q.Get("return_to"))
-	if len(returnTo) > maxFlowReturnTo {
-		returnTo = a.cfg.AfterLogin
-	}
-	f := flow{Provider: t.conn.Provider().Name(), API: t.name, User: userRef(u.Provider, u.Subject),
+	f := flow{Provider: t.conn.Provider().Name(), API: t.name, User: a.grants.user(u.Provider, u.Subject),
 		State: l.State, Verifier: l.Verifier, ReturnTo: returnTo, Created: a.cfg.Now().UnixMilli()}
 	a.writeFlow(w, r, &f)
 	a.emit(r.Context(), event.Event{Kind: event.LoginStarted, Provider: f.Provider, Flow: event.Redact(l.State),
@@ -470,6 +508,24 @@ func (a *Auth) connect(w http.ResponseWriter, r *http.Request) {
 			slog.String("return_to", pathOnly(returnTo)), slog.String("authorize", hostPath(l.URL))}})
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, l.URL, http.StatusFound)
+}
+
+// confirmConnect answers a connect started from another site with a page
+// of the app's own whose link starts it again, same-origin: a click by the
+// user, who sees which API is being connected. The page cannot be framed.
+func (a *Auth) confirmConnect(w http.ResponseWriter, t *apiTarget, returnTo string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; style-src 'unsafe-inline'")
+	name := html.EscapeString(t.name)
+	fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Connect %s</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto">
+<p>Another site sent you here to connect <b>%s</b> to your account on this app.</p>
+<p><a id="connect" href="%s">Connect %s</a> · <a href="%s">Cancel</a></p>
+</body></html>
+`, name, name, html.EscapeString(a.connectPath(t.name, returnTo)), name, html.EscapeString(returnTo))
 }
 
 // connectClient is t's client as a connect flow uses it: exactly the
@@ -540,7 +596,7 @@ func (a *Auth) connectCallback(w http.ResponseWriter, r *http.Request, t *apiTar
 		return
 	}
 	u := UserFrom(r.Context())
-	if u == nil || !equalState(userRef(u.Provider, u.Subject), f.User) {
+	if u == nil || !equalState(a.grants.user(u.Provider, u.Subject), f.User) {
 		// Started for another user (or the session ended meanwhile): the
 		// code is not redeemed for whoever holds this browser now.
 		a.fail(w, r, fmt.Errorf("%w: the connect flow was started by another user, or the session ended", fail.StateMismatch))
@@ -705,7 +761,7 @@ func (a *Auth) Disconnect(ctx context.Context, provider, subject, api string) er
 	if t == nil || t.conn == nil {
 		return configErr("Disconnect: no connected API named %q", api)
 	}
-	return a.disconnect(ctx, userRef(provider, subject), t)
+	return a.disconnect(ctx, a.grants.user(provider, subject), t)
 }
 
 func (a *Auth) disconnect(ctx context.Context, user string, t *apiTarget) error {
@@ -734,14 +790,20 @@ func (a *Auth) disconnect(ctx context.Context, user string, t *apiTarget) error 
 // Connections lists the connected APIs (by name) that the user that
 // provider and subject name has a grant for.
 func (a *Auth) Connections(ctx context.Context, provider, subject string) ([]string, error) {
-	names, err := a.grants.store.Grants(ctx, userRef(provider, subject))
+	user := a.grants.user(provider, subject)
+	names, err := a.grants.store.Grants(ctx, user)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
 	}
 	out := names[:0]
 	for _, n := range names {
 		if t := a.apiCalled(n); t != nil && t.conn != nil {
-			out = append(out, n)
+			// Only the grants this app can open (and use, and revoke).
+			if _, gr, err := a.grants.load(ctx, user, n); err != nil {
+				return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
+			} else if gr != nil {
+				out = append(out, n)
+			}
 		}
 	}
 	slices.Sort(out)
@@ -750,7 +812,7 @@ func (a *Auth) Connections(ctx context.Context, provider, subject string) ([]str
 
 // endGrants ends every grant of a user (sign-out everywhere).
 func (a *Auth) endGrants(ctx context.Context, provider, subject string) error {
-	user := userRef(provider, subject)
+	user := a.grants.user(provider, subject)
 	var errs []error
 	for i := range a.apis {
 		if t := &a.apis[i]; t.conn != nil {

@@ -76,7 +76,7 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 	target := a.cfg.AfterLogout
 	if c := a.sessionClient(s); c != nil {
 		a.refresher.forget(s.ID)
-		if rec, err := a.family.drop(r.Context(), userOf(s), s.ID); err == nil && rec != nil {
+		if rec, err := a.family.dropOf(r.Context(), s); err == nil && rec != nil {
 			// The sign-in grant kept of this session ends with it, with
 			// its newest refresh token (a background job may have rotated
 			// the cookie's).

@@ -309,7 +309,7 @@ func (rf *refresher) once(ctx context.Context, s *session.Session, op refreshOp)
 	if gone {
 		// The session expired; the sign-in grant kept of it for
 		// background jobs may live on.
-		if cur, err = rf.fam.tracked(ctx, userOf(s), s.ID); err == nil && cur == nil {
+		if cur, err = rf.fam.tracked(ctx, s); err == nil && cur == nil {
 			return nil, fail.SessionEnded
 		}
 	}

@@ -94,7 +94,16 @@ func (c *Cipher) Open(text string, aad []byte) ([]byte, error) {
 // OpenBytes reverses SealBytes, given what it returned as a string (as
 // Redis returns values), with the errors of Open.
 func (c *Cipher) OpenBytes(sealed string, aad []byte) ([]byte, error) {
-	return c.open([]byte(sealed), aad, func(b []byte) { copy(b, sealed) })
+	pt, _, err := c.openAt([]byte(sealed), aad, func(b []byte) { copy(b, sealed) })
+	return pt, err
+}
+
+// OpenBytesStale is OpenBytes, and reports whether a key other than the
+// first (a retired one) opened it: a value kept for long is sealed again
+// then, before that key is dropped.
+func (c *Cipher) OpenBytesStale(sealed string, aad []byte) (plain []byte, stale bool, err error) {
+	pt, i, err := c.openAt([]byte(sealed), aad, func(b []byte) { copy(b, sealed) })
+	return pt, err == nil && i != 0, err
 }
 
 // open decrypts the sealed buf in place, one allocation in all. A failed
@@ -102,8 +111,14 @@ func (c *Cipher) OpenBytes(sealed string, aad []byte) ([]byte, error) {
 // release unauthenticated data), so before the next key is tried, reload
 // puts the sealed bytes back into buf.
 func (c *Cipher) open(buf, aad []byte, reload func([]byte)) ([]byte, error) {
+	pt, _, err := c.openAt(buf, aad, reload)
+	return pt, err
+}
+
+// openAt is open, with the index of the key that opened buf.
+func (c *Cipher) openAt(buf, aad []byte, reload func([]byte)) ([]byte, int, error) {
 	if len(buf) < overhead || buf[0] != sealVersion {
-		return nil, ErrInvalid
+		return nil, 0, ErrInvalid
 	}
 	hint, nonce, ct := buf[1], buf[2:2+nonceSize], buf[2+nonceSize:]
 	// Try the key the hint names first, then the rest: a hint collision
@@ -119,11 +134,11 @@ func (c *Cipher) open(buf, aad []byte, reload func([]byte)) ([]byte, error) {
 			}
 			tried = true
 			if pt, err := aead.Open(ct[:0], nonce, ct, aad); err == nil {
-				return pt, nil
+				return pt, i, nil
 			}
 		}
 	}
-	return nil, ErrInvalid
+	return nil, 0, ErrInvalid
 }
 
 // checkRandom refuses keys that cannot have come from a random source: all
