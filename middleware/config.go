@@ -218,10 +218,10 @@ type Config struct {
 	// Default: none (HTTPClient sends nothing).
 	APIs []API
 
-	// BackgroundAccess keeps each user's sign-in grant (the tokens of
-	// their latest sign-in with a refresh token) for background jobs, so
+	// BackgroundAccess keeps each user's sign-in grants (a copy of each
+	// browser session with a refresh token; jobs use the latest) so
 	// that Auth.ClientFor calls the APIs that take the sign-in provider's
-	// tokens too, not only connected ones. The grant is sealed with the
+	// tokens too, not only connected ones. A kept grant is sealed with the
 	// session keys where connected APIs' grants are (Redis with a
 	// redisstore Store or DenyList, else this process's memory), is one
 	// refresh-token family with its browser session (refreshed once

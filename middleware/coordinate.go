@@ -79,7 +79,8 @@ func (rf *refresher) coordinated(ctx context.Context, c *client.Client, s *sessi
 			return cur, nil
 		}
 	}
-	if newest, err := rf.fam.newer(ctx, cur); err != nil {
+	newest, k, err := rf.fam.newer(ctx, cur)
+	if err != nil {
 		return nil, err
 	} else if newest != cur {
 		// A background job refreshed the kept sign-in grant since.
@@ -94,15 +95,16 @@ func (rf *refresher) coordinated(ctx context.Context, c *client.Client, s *sessi
 		return nil, fmt.Errorf("%w: %w", fail.SessionStore, context.Cause(held))
 	}
 	ns, err := rf.do(ctx, c, cur, op)
-	if err != nil {
+	if ns == nil {
 		return nil, err
 	}
 	// On failure the browser still gets the new cookie with this
 	// response; only an older cookie elsewhere may then present a
 	// rotated-away token.
 	rf.coord.record(ctx, ns, resultTTL)
-	if err := rf.fam.note(ctx, ns); err != nil {
-		return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
+	rf.noteKept(ctx, k, ns, cur.RefreshToken)
+	if err != nil {
+		return nil, err // a step after the rotation failed; the rotation is recorded
 	}
 	return ns, nil
 }

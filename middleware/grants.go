@@ -50,6 +50,9 @@ type grantStore interface {
 	// it) if it still is old (nil: if there is none), and reports whether
 	// it did.
 	SwapGrant(ctx context.Context, user, api string, old, sealed []byte) (bool, error)
+	// SetGrant writes user's grant for api whatever it holds: for the
+	// holder of its lock, which read it under that lock.
+	SetGrant(ctx context.Context, user, api string, sealed []byte) error
 	// Lock is sharedStore.Lock: one holder at a time across instances.
 	Lock(ctx context.Context, id string) (held context.Context, unlock func(), err error)
 }
@@ -206,6 +209,16 @@ func (m *memGrants) SwapGrant(_ context.Context, user, api string, old, sealed [
 	}
 	m.m[user][api] = slices.Clone(sealed)
 	return true, nil
+}
+
+func (m *memGrants) SetGrant(_ context.Context, user, api string, sealed []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m[user] == nil {
+		m.m[user] = map[string][]byte{}
+	}
+	m.m[user][api] = slices.Clone(sealed)
+	return nil
 }
 
 func (m *memGrants) Lock(ctx context.Context, id string) (context.Context, func(), error) {

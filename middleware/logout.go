@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -58,10 +59,31 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, fmt.Errorf("%w: the sign-out link is not this session's", fail.CrossOrigin))
 		return
 	}
+	var kept *session.Session
+	if s != nil && a.family != nil {
+		// The sign-in grant kept of this session ends with it, under the
+		// session's lock (a background refresh in flight finishes first),
+		// and is revoked with its newest tokens (a background job may have
+		// rotated the cookie's).
+		ctx, cancel := context.WithTimeout(r.Context(), a.cfg.RefreshTimeout+5*time.Second)
+		err := a.refresher.underLock(ctx, s.ID, func() error {
+			var err error
+			kept, err = a.family.dropOf(ctx, s)
+			return err
+		})
+		cancel()
+		if err != nil {
+			a.fail(w, r, fmt.Errorf("%w: %w", fail.SessionStore, err))
+			return
+		}
+	}
 	if s != nil && a.shared == nil && a.cfg.DenyList != nil {
 		// A cookie store cannot take the cookie back from copies: deny
 		// the session itself for as long as any copy could be valid.
 		if err := a.cfg.DenyList.Deny(r.Context(), sesskeys.ID(s.ID), denyAll, a.denyTTL); err != nil {
+			if kept != nil {
+				a.revokeKept(r.Context(), kept, "sign-out") // its record is gone: its tokens must not stay live
+			}
 			a.fail(w, r, fmt.Errorf("%w: %w", fail.SessionStore, err))
 			return
 		}
@@ -76,18 +98,19 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 	target := a.cfg.AfterLogout
 	if c := a.sessionClient(s); c != nil {
 		a.refresher.forget(s.ID)
-		if rec, err := a.family.dropOf(r.Context(), s); err == nil && rec != nil {
-			// The sign-in grant kept of this session ends with it, with
-			// its newest refresh token (a background job may have rotated
-			// the cookie's).
-			ns := *s
-			ns.RefreshToken = rec.RefreshToken
-			s = &ns
+		var keptRTs []string
+		if kept != nil {
+			keptRTs = append([]string{kept.RefreshToken}, apiRefreshTokens(kept)...)
 		}
 		ctx := r.Context()
 		start := time.Now()
 		revokeErr := c.Revoke(ctx, &oauth2.Token{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken})
-		for _, rt := range apiRefreshTokens(s) {
+		rts := append(apiRefreshTokens(s), keptRTs...)
+		slices.Sort(rts)
+		for _, rt := range slices.Compact(rts) {
+			if rt == s.RefreshToken || rt == "" {
+				continue
+			}
 			// Grants of the APIs' own (token exchange): every refresh
 			// token the session holds ends with it.
 			if err := c.Revoke(ctx, &oauth2.Token{RefreshToken: rt}); err != nil && !errors.Is(err, fail.NotSupported) {

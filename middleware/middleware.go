@@ -137,7 +137,10 @@ func build(cfg Config) (*Auth, error) {
 		flights: map[tokenKey]*flight{}, done: map[tokenKey]*outcome{}, max: maxOutcomes,
 		locks: map[string]*sessionLock{}, latest: map[string]*outcome{}}
 	if cfg.BackgroundAccess {
-		a.family = &family{g: a.grants}
+		a.family = &family{g: a.grants, now: cfg.Now}
+		if a.timeouts != nil {
+			a.family.absolute = a.timeouts.Absolute
+		}
 		a.refresher.fam = a.family
 	}
 	if rc, ok := seam.Of(cfg.DenyList).(refreshCoordinator); ok && a.shared == nil {

@@ -277,7 +277,7 @@ func (rf *refresher) once(ctx context.Context, s *session.Session, op refreshOp)
 			cur = l.sess
 		}
 		rf.mu.Unlock()
-		cur, err := rf.fam.newer(ctx, cur)
+		cur, k, err := rf.fam.newer(ctx, cur)
 		if err != nil {
 			return nil, err
 		}
@@ -289,15 +289,16 @@ func (rf *refresher) once(ctx context.Context, s *session.Session, op refreshOp)
 			return cur, nil
 		}
 		ns, err := rf.do(ctx, c, cur, op)
-		if err == nil {
+		if ns != nil {
 			// Still under the session's lock: the next use must see the
-			// rotated refresh token.
+			// rotated refresh token (also when a step after it failed).
 			rf.setLatest(ns)
-			if err := rf.fam.note(ctx, ns); err != nil {
-				return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
-			}
+			rf.noteKept(ctx, k, ns, cur.RefreshToken)
 		}
-		return ns, err
+		if err != nil {
+			return nil, err
+		}
+		return ns, nil
 	}
 	held, unlock, err := rf.shared.Lock(ctx, s.ID)
 	if err != nil {
@@ -306,17 +307,31 @@ func (rf *refresher) once(ctx context.Context, s *session.Session, op refreshOp)
 	defer unlock()
 	cur, err := rf.shared.LoadID(ctx, s.ID)
 	gone := errors.Is(err, session.ErrNoSession)
+	var k *kept
 	if gone {
 		// The session expired; the sign-in grant kept of it for
 		// background jobs may live on.
-		if cur, err = rf.fam.tracked(ctx, s); err == nil && cur == nil {
+		if cur, k, err = rf.fam.tracked(ctx, s); err == nil && cur == nil {
 			return nil, fail.SessionEnded
 		}
+	}
+	adopted := false
+	if err == nil && !gone {
+		// A background job may have refreshed the kept copy since.
+		loaded := cur
+		cur, k, err = rf.fam.newer(ctx, loaded)
+		adopted = cur != loaded
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
 	}
 	if op.key(cur) != op.key(s) && !rf.opDue(op, cur, rf.now()) {
+		if adopted && !isBackground(ctx) {
+			// The browser's session catches up with the kept copy.
+			if cur, err = rf.storeResult(ctx, cur); err != nil {
+				return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
+			}
+		}
 		rf.deduplicated(ctx, cur, "another instance")
 		return cur, nil
 	}
@@ -329,19 +344,25 @@ func (rf *refresher) once(ctx context.Context, s *session.Session, op refreshOp)
 	// The token request runs on ctx, not held: cancelling it halfway
 	// would lose a rotation the provider already made.
 	next, err := rf.do(ctx, c, cur, op)
-	if err != nil {
+	if next == nil {
 		return nil, err
 	}
+	// The session, then the kept copy (a background job's refresh writes
+	// only the copy: a job must not roll the browser session's idle time;
+	// the browser's next refresh starts from it).
 	ns := next
-	if !gone {
-		if ns, err = rf.storeResult(ctx, next); err != nil {
+	if !gone && !isBackground(ctx) {
+		var serr error
+		if ns, serr = rf.storeResult(ctx, next); serr != nil {
 			// The rotated tokens could not be stored: nobody else will present
 			// the old refresh token (we hold the lock), but this result is lost.
-			return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
+			rf.noteKept(ctx, k, next, cur.RefreshToken)
+			return nil, fmt.Errorf("%w: %w", fail.SessionStore, serr)
 		}
 	}
-	if err := rf.fam.note(ctx, ns); err != nil {
-		return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
+	rf.noteKept(ctx, k, next, cur.RefreshToken)
+	if err != nil {
+		return nil, err // a step after the rotation failed; the rotation is stored
 	}
 	return ns, nil
 }
@@ -380,7 +401,9 @@ func untilAvailable(ctx context.Context, write func() error) error {
 }
 
 // do makes op's token request for cur and returns the session with its
-// result (and the rotated refresh token).
+// result (and the rotated refresh token). With an error it returns nil,
+// or the session as a first step left it (a token exchange that failed
+// after the sign-in tokens were refreshed): the caller stores that one.
 func (rf *refresher) do(ctx context.Context, c *client.Client, cur *session.Session, op refreshOp) (*session.Session, error) {
 	if op.api == "" {
 		prev := previousOf(cur)
@@ -401,14 +424,20 @@ func (rf *refresher) do(ctx context.Context, c *client.Client, cur *session.Sess
 	var tok *oauth2.Token
 	var err error
 	if op.exchange {
+		refreshed := false
 		if rf.dueForCall(cur, rf.now()) {
 			// The token to exchange must be valid: the sign-in tokens
 			// first, under the same lock.
 			if cur, err = rf.do(ctx, c, cur, refreshOp{}); err != nil {
 				return nil, err
 			}
+			refreshed = true
 		}
-		tok, err = c.ExchangeToken(ctx, cur.AccessToken, op.resource, op.scopes)
+		if tok, err = c.ExchangeToken(ctx, cur.AccessToken, op.resource, op.scopes); err != nil && refreshed {
+			// The sign-in refresh rotated the refresh token: its result
+			// is stored by the caller even though the exchange failed.
+			return cur, err
+		}
 	} else {
 		tok, err = plumbingOf(c).RefreshFor(ctx, cur.RefreshToken, previousOf(cur).DPoPKey, op.resource, op.scopes)
 	}
@@ -435,6 +464,38 @@ func (rf *refresher) do(ctx context.Context, c *client.Client, cur *session.Sess
 	}
 	ns.APITokens[op.api] = t
 	return &ns, nil
+}
+
+// noteKept writes ns over the kept copy of its session (BackgroundAccess),
+// reporting a failure: the result is used anyway, and a copy that missed it
+// is never taken for newer (family.newer).
+func (rf *refresher) noteKept(ctx context.Context, k *kept, ns *session.Session, superseded string) {
+	if err := rf.fam.note(ctx, k, ns, superseded); err != nil {
+		rf.sink.Emit(ctx, event.Event{Kind: event.SessionSaved, Provider: ns.Provider, Session: sessionRef(ns), Err: err,
+			Attrs: []slog.Attr{slog.String("why", "sign-in grant kept for background jobs")}})
+	}
+}
+
+// underLock runs fn under session id's refresh lock, the one its
+// refreshes take (the shared store's, the deny list's, or this process's).
+func (rf *refresher) underLock(ctx context.Context, id string, fn func() error) error {
+	var lock func(context.Context, string) (context.Context, func(), error)
+	switch {
+	case rf.shared != nil:
+		lock = rf.shared.Lock
+	case rf.coord != nil:
+		lock = rf.coord.shared.Lock
+	default:
+		unlock := rf.lockSession(id)
+		defer unlock()
+		return fn()
+	}
+	_, unlock, err := lock(ctx, id)
+	if err != nil {
+		return fmt.Errorf("%w: %w", fail.SessionStore, err)
+	}
+	defer unlock()
+	return fn()
 }
 
 // setLatest records ns as the newest result of its session's refresh

@@ -67,6 +67,33 @@ func grantSwap(ctx context.Context, c redis.UniversalClient, key, api string, ol
 	return n == 1, nil
 }
 
+func grantSet(ctx context.Context, c redis.UniversalClient, key, api string, sealed []byte, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := c.HSet(ctx, key, api, sealed).Err(); err != nil {
+		reloadOnFailure(c)
+		return unavailable(err)
+	}
+	return nil
+}
+
+func (s *Store) grantSet(ctx context.Context, user, api string, sealed []byte) error {
+	key := s.grantKey(user)
+	if s.cfg.WaitReplicas == 0 {
+		return grantSet(ctx, s.cfg.Client, key, api, sealed, s.cfg.OpTimeout)
+	}
+	octx, cancel := s.op(ctx)
+	defer cancel()
+	if err := s.replicated(octx, key, func(p redis.Pipeliner) { p.HSet(octx, key, api, sealed) }); err != nil {
+		return s.failed(err)
+	}
+	return nil
+}
+
+func (d *DenyList) grantSet(ctx context.Context, user, api string, sealed []byte) error {
+	return grantSet(ctx, d.Client, d.grantKey(user), api, sealed, 2*time.Second)
+}
+
 func (s *Store) grantGet(ctx context.Context, user, api string) ([]byte, error) {
 	return grantGet(ctx, s.cfg.Client, s.grantKey(user), api, s.cfg.OpTimeout)
 }

@@ -165,3 +165,14 @@ func (p *denyPlumbing) Grants(ctx context.Context, user string) ([]string, error
 func (p *denyPlumbing) SwapGrant(ctx context.Context, user, api string, old, sealed []byte) (bool, error) {
 	return (*DenyList)(p).grantSwap(ctx, user, api, old, sealed)
 }
+
+// SetGrant writes user's grant for api, whatever it held (the holder of
+// its lock, which read it before).
+func (p *plumbing) SetGrant(ctx context.Context, user, api string, sealed []byte) error {
+	return (*Store)(p).grantSet(ctx, user, api, sealed)
+}
+
+// SetGrant is plumbing.SetGrant, under the deny list's prefix.
+func (p *denyPlumbing) SetGrant(ctx context.Context, user, api string, sealed []byte) error {
+	return (*DenyList)(p).grantSet(ctx, user, api, sealed)
+}
