@@ -547,3 +547,37 @@ func TestBackgroundSignInGrant(t *testing.T) {
 		})
 	}
 }
+
+// TestBackgroundAfterLatestSignsOut: the user signed in on two browsers;
+// the later one signs out: jobs go on with the other's kept grant (its
+// session lives), and end when that one signs out too.
+func TestBackgroundAfterLatestSignsOut(t *testing.T) {
+	e := newBgEnv(t, bgOptions{})
+	a, b := testenv.Browser(), testenv.Browser()
+	e.SignIn(t, a, "/profile")
+	e.clock.Add(time.Second)
+	e.SignIn(t, b, "/profile")
+	signOut := func(hc *http.Client) {
+		t.Helper()
+		resp, err := hc.Post(e.App.URL+"/auth/logout", "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-out: %d", resp.StatusCode)
+		}
+	}
+	signOut(b)
+	e.clock.Add(31 * time.Second) // due: the job refreshes a's grant
+	if err := e.work(); err != nil {
+		t.Fatalf("a job after the latest sign-in signed out, the other still in: %v", err)
+	}
+	if status, body := e.APIRequest(t, a); status != 200 {
+		t.Fatalf("browser a after the job's refresh: %d %s", status, body)
+	}
+	signOut(a)
+	if err := e.work(); !errors.Is(err, middleware.ErrNotConnected) {
+		t.Fatalf("a job after both signed out: %v, want ErrNotConnected", err)
+	}
+}

@@ -115,14 +115,41 @@ func (f *family) seal(user, fld string, rec *familyRecord) []byte {
 	return f.g.cipher.SealBytes(plain, f.g.aad(user, fld))
 }
 
-// latest is the record of user's latest sign-in, nil when none.
+// latest is the record of user's latest sign-in, nil when none: the one
+// the pointer names, else (that session signed out) the most recent of
+// the others still kept, which the pointer then names.
 func (f *family) latest(ctx context.Context, user string) (*familyRecord, error) {
 	ptr, err := f.g.store.Grant(ctx, user, signInGrant)
-	if err != nil || ptr == nil {
+	if err != nil {
 		return nil, err
 	}
-	_, rec, err := f.load(ctx, user, string(ptr))
-	return rec, err
+	if ptr != nil {
+		if _, rec, err := f.load(ctx, user, string(ptr)); err != nil || rec != nil {
+			return rec, err
+		}
+	}
+	names, err := f.g.store.Grants(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	var best *familyRecord
+	bestField := ""
+	for _, n := range names {
+		if !strings.HasPrefix(n, familyPrefix) {
+			continue
+		}
+		_, rec, err := f.load(ctx, user, n)
+		if err != nil {
+			return nil, err
+		}
+		if rec != nil && (best == nil || rec.sess.CreatedAt.After(best.sess.CreatedAt)) {
+			best, bestField = rec, n
+		}
+	}
+	if best != nil {
+		f.g.store.SwapGrant(ctx, user, signInGrant, ptr, []byte(bestField)) // best effort
+	}
+	return best, nil
 }
 
 // adopt is cur with the tokens (and what the provider said with them) of

@@ -660,7 +660,7 @@ func (a *Auth) connectCallback(w http.ResponseWriter, r *http.Request, t *apiTar
 // is deleted: not retried until the user connects again. A URL of no
 // connected API fails with ErrForbidden without being sent; a provider
 // that is not one of the sign-in providers' names (client.Provider.Name:
-// a preset's, WithName's, else the issuer's host) fails with
+// a preset's, WithName's, else the issuer's hostname) fails with
 // confidant.ErrConfig. Each call ends after Config.APITimeout, or earlier
 // with its request's context (http.NewRequestWithContext).
 func (a *Auth) ClientFor(provider, subject string) *http.Client {

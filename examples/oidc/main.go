@@ -57,7 +57,8 @@
 // keys; default a random key, sessions end at restart), API_URL (what /api
 // calls), REDIS_URL (sessions in Redis, for several instances; with
 // SESSION_STORE=cookie, sessions stay in cookies and the instances share the
-// deny list and refresh coordination through that Redis).
+// deny list and refresh coordination through that Redis; either way, the
+// users' sign-in grants are kept there for -worker: BackgroundAccess).
 //
 // With -worker SUBJECT, it serves nothing: it calls API_URL and API2_URL
 // for the user whose ID token's sub at OIDC_ISSUER is SUBJECT, with no
