@@ -4,11 +4,9 @@ package middleware_test
 // reviewed, for the reason its comment gives.
 
 import (
-	"crypto/tls"
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -21,94 +19,8 @@ import (
 	"github.com/confidant-go/confidant/internal/testkit/certop"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
-	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
 )
-
-// connected37 is newConnected with knobs: more accounts at the API's
-// provider, a transport for the API client's provider, and an API of the
-// test's own instead of the in-process provider's.
-type connected37 struct {
-	users []devprovider.User
-	tr    http.RoundTripper
-	api   func(c *connected) http.Handler
-	// tlsAPI serves api over https, asking for a client certificate;
-	// APITransport trusts it.
-	tlsAPI bool
-	// cert is the API client's certificate (mutual TLS at its API).
-	cert *tls.Certificate
-	mw   func(*middleware.Config)
-	last func(*middleware.Config) // after the deny list is set
-}
-
-func newConnected37(t *testing.T, o connected37) *connected {
-	t.Helper()
-	rdb := testenv.StartRedis(t).Client()
-	c := &connected{clock: &testenv.Clock{}}
-	c.certified = newCertified(t, certifiedOptions{clock: c.clock, withURL: func(appURL string, cfg *middleware.Config) {
-		op2, err := devprovider.Start(devprovider.Config{Now: c.clock.Now, AccessTokenLifetime: 5 * time.Minute, RefreshTokenLifetime: time.Hour, Users: o.users,
-			Clients: []devprovider.Client{{ID: "api2", Secret: "api2-secret-value-never-logged", Redirects: []string{appURL + "/auth/callback"}}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(op2.Close)
-		c.op2, c.api2 = op2, op2.NewAPI()
-		var h http.Handler = c.api2
-		if o.api != nil {
-			h = o.api(c)
-		}
-		srv := httptest.NewUnstartedServer(h)
-		if o.tlsAPI {
-			srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
-			srv.StartTLS()
-			cfg.APITransport = srv.Client().Transport
-		} else {
-			srv.Start()
-		}
-		t.Cleanup(srv.Close)
-		c.api2At = srv.URL + "/"
-		var popts []client.ProviderOption
-		if o.tr != nil {
-			popts = append(popts, client.WithHTTPClient(&http.Client{Transport: o.tr}))
-		}
-		prov, err := client.Discover(t.Context(), op2.Issuer, popts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c2, err := client.New(client.Config{Provider: prov, ClientID: "api2", ClientSecret: "api2-secret-value-never-logged",
-			RedirectURL: appURL + "/auth/callback", Now: c.clock.Now, ClientCertificate: o.cert})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if o.mw != nil {
-			o.mw(cfg)
-		}
-		cfg.APIs = append(cfg.APIs, middleware.API{Name: "api2", BaseURL: srv.URL, Client: c2, Scopes: []string{"openid"}})
-		cfg.DenyList = &redisstore.DenyList{Client: rdb}
-		if o.last != nil {
-			o.last(cfg)
-		}
-		c.cfg = *cfg
-	}})
-	if c.cfg.Store == nil {
-		c.cfg.Store = c.app.Store
-	}
-	auth := c.app.Auth
-	c.app.Mux.Handle("/api2", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		resp, err := auth.HTTPClient(r).Get(c.api2At)
-		if auth.StepUp(w, r, err) {
-			return
-		}
-		if err != nil {
-			http.Error(w, err.Error(), middleware.StatusCode(err))
-			return
-		}
-		defer resp.Body.Close()
-		w.WriteHeader(resp.StatusCode)
-		io.Copy(w, resp.Body)
-	})))
-	return c
-}
 
 // TestAttack37OtherAppClobbersGrants: two apps (staging and production,
 // say: the threat model of TestAppsSharingKeysRefuseEachOther) on one
@@ -188,7 +100,7 @@ func TestAttack37OtherAppClobbersGrants(t *testing.T) {
 // user's data to, the attacker's account.
 func TestAttack37CrossSiteConnectRelinks(t *testing.T) {
 	mallory := devprovider.User{ID: "u-6666", Username: "mallory", Password: "mallory", Name: "Mal Lory", Email: "mal@example.com"}
-	c := newConnected37(t, connected37{users: []devprovider.User{devprovider.DemoUser, mallory}})
+	c := newConnectedWith(t, connectedOptions{users: []devprovider.User{devprovider.DemoUser, mallory}})
 	alice := c.signIn(t, "alice")
 	if back := c.connect(t, alice); back != "/api2" {
 		t.Fatalf("connect came back to %q", back)
@@ -335,7 +247,7 @@ func TestAttack37GrantRefreshPanicRecovered(t *testing.T) {
 		return
 	}
 	tr := &panicky{}
-	c := newConnected37(t, connected37{tr: tr})
+	c := newConnectedWith(t, connectedOptions{tr: tr})
 	alice := c.signIn(t, "alice")
 	if back := c.connect(t, alice); back != "/api2" {
 		t.Fatalf("connect came back to %q", back)
@@ -367,7 +279,7 @@ func TestAttack37GrantRefreshPanicRecovered(t *testing.T) {
 // (the guide: "the grants end too, their refresh tokens revoked").
 func TestAttack37RetiredKeyOrphansGrant(t *testing.T) {
 	k1, k2 := testenv.NewKey(), testenv.NewKey()
-	c := newConnected37(t, connected37{mw: func(cfg *middleware.Config) { cfg.Keys = [][]byte{k1} }})
+	c := newConnectedWith(t, connectedOptions{mw: func(cfg *middleware.Config) { cfg.Keys = [][]byte{k1} }})
 	alice := c.signIn(t, "alice")
 	if back := c.connect(t, alice); back != "/api2" {
 		t.Fatalf("connect came back to %q", back)
@@ -418,7 +330,7 @@ func TestAttack37RetiredKeyOrphansGrant(t *testing.T) {
 // certificate, when it has one, to the other organization's API.
 func TestAttack37ProxyConnectedAPI(t *testing.T) {
 	cert := certop.SelfSigned(t, "api2-client")
-	c := newConnected37(t, connected37{tlsAPI: true, cert: &cert, api: func(c *connected) http.Handler {
+	c := newConnectedWith(t, connectedOptions{tlsAPI: true, cert: &cert, api: func(c *connected) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			sub, ok := c.api2.Subject(w, r)
 			if !ok {
@@ -469,7 +381,7 @@ func TestAttack37ProxyConnectedAPI(t *testing.T) {
 // belongs to the API's own server (a new connect with those parameters),
 // or is the API's plain 401.
 func TestAttack37ConnectedAPIStepUpGoesToSignInProvider(t *testing.T) {
-	c := newConnected37(t, connected37{api: func(c *connected) http.Handler {
+	c := newConnectedWith(t, connectedOptions{api: func(c *connected) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if _, ok := c.api2.Subject(w, r); !ok {
 				return

@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"io"
@@ -46,6 +47,20 @@ type connectedOptions struct {
 	alone         bool // cookies and nothing shared: the grants in this process's memory
 	background    bool // Config.BackgroundAccess
 	accessTTL     int  // the sign-in provider's, in seconds (default 3600)
+
+	// More accounts at the API's provider, a transport for the API
+	// client's provider, an API of the test's own instead of the
+	// in-process provider's (served over https asking for a client
+	// certificate with tlsAPI, which APITransport trusts), the API
+	// client's certificate, and adjustments of the middleware's
+	// configuration before (mw) and after (last) the test's own.
+	users  []devprovider.User
+	tr     http.RoundTripper
+	api    func(c *connected) http.Handler
+	tlsAPI bool
+	cert   *tls.Certificate
+	mw     func(*middleware.Config)
+	last   func(*middleware.Config)
 }
 
 func newConnectedWith(t *testing.T, o connectedOptions) *connected {
@@ -53,25 +68,43 @@ func newConnectedWith(t *testing.T, o connectedOptions) *connected {
 	rdb := testenv.StartRedis(t).Client()
 	c := &connected{clock: &testenv.Clock{}, rdb: rdb}
 	c.certified = newCertified(t, certifiedOptions{clock: c.clock, accessTTL: o.accessTTL, withURL: func(appURL string, cfg *middleware.Config) {
-		op2, err := devprovider.Start(devprovider.Config{Now: c.clock.Now, AccessTokenLifetime: 5 * time.Minute, RefreshTokenLifetime: time.Hour,
+		op2, err := devprovider.Start(devprovider.Config{Now: c.clock.Now, AccessTokenLifetime: 5 * time.Minute, RefreshTokenLifetime: time.Hour, Users: o.users,
 			Clients: []devprovider.Client{{ID: "api2", Secret: "api2-secret-value-never-logged", Redirects: []string{appURL + "/auth/callback"}}}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(op2.Close)
 		c.op2, c.api2 = op2, op2.NewAPI()
-		srv := httptest.NewServer(c.api2)
+		var h http.Handler = c.api2
+		if o.api != nil {
+			h = o.api(c)
+		}
+		srv := httptest.NewUnstartedServer(h)
+		if o.tlsAPI {
+			srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
+			srv.StartTLS()
+			cfg.APITransport = srv.Client().Transport
+		} else {
+			srv.Start()
+		}
 		t.Cleanup(srv.Close)
 		c.api2At = srv.URL + "/"
-		prov, err := client.Discover(t.Context(), op2.Issuer)
+		var popts []client.ProviderOption
+		if o.tr != nil {
+			popts = append(popts, client.WithHTTPClient(&http.Client{Transport: o.tr}))
+		}
+		prov, err := client.Discover(t.Context(), op2.Issuer, popts...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// The sign-in callback serves the connect flow too.
 		c2, err := client.New(client.Config{Provider: prov, ClientID: "api2", ClientSecret: "api2-secret-value-never-logged",
-			RedirectURL: appURL + "/auth/callback", Now: c.clock.Now})
+			RedirectURL: appURL + "/auth/callback", Now: c.clock.Now, ClientCertificate: o.cert})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if o.mw != nil {
+			o.mw(cfg)
 		}
 		cfg.APIs = append(cfg.APIs, middleware.API{Name: "api2", BaseURL: srv.URL, Client: c2, Scopes: []string{"openid"}})
 		if o.redisSessions {
@@ -85,6 +118,9 @@ func newConnectedWith(t *testing.T, o connectedOptions) *connected {
 			cfg.DenyList = &redisstore.DenyList{Client: rdb} // the instances' grants are in Redis
 		}
 		cfg.BackgroundAccess = o.background
+		if o.last != nil {
+			o.last(cfg)
+		}
 		c.cfg = *cfg
 	}})
 	if c.cfg.Store == nil {
