@@ -54,6 +54,13 @@ var (
 	InvalidLogoutToken = child(InvalidResponse, "client: invalid logout token")
 	CallbackRefused    = child(InvalidResponse, "client: the callback does not finish this sign-in")
 
+	// An API's own metadata (RFC 9728), refused.
+	ResourceMismatch   = child(InvalidResponse, "client: the API's metadata names another resource")
+	MetadataURLRefused = child(InvalidResponse, "client: the API's metadata URL is refused")
+	MetadataTooLarge   = child(InvalidResponse, "client: the API's metadata is too large")
+	MetadataTimeout    = child(InvalidResponse, "client: the API's metadata did not arrive in time")
+	UntrustedServer    = child(InvalidResponse, "client: the API names no authorization server the app trusts")
+
 	NoToken        = child(NoUsableToken, "client: no access token")
 	TokenExpired   = child(NoUsableToken, "client: access token expired")
 	NoRefreshToken = child(NoUsableToken, "client: no refresh token")
@@ -158,6 +165,11 @@ var Table = []Row{
 	{ResponseJWT, "response_jwt", 400, "", ""},
 	{BadCallback, "bad_callback", 400, "", ""},
 	{CallbackRefused, "bad_callback", 400, "", ""}, // client.Callback's: no state, another state, or no code
+	{ResourceMismatch, "resource_mismatch", 502, "", ""},
+	{MetadataURLRefused, "metadata_url_refused", 502, "", ""},
+	{MetadataTooLarge, "metadata_too_large", 502, "", ""},
+	{MetadataTimeout, "metadata_timeout", 504, "", ""},
+	{UntrustedServer, "untrusted_authorization_server", 502, "", ""},
 	{AntiForgery, "anti_forgery", 403, refusedTitle, refusedMessage},
 	{APINotAllowed, "api_not_allowed", 403, "", ""},
 	{CrossOriginRedirect, "cross_origin_redirect", 403, "", ""},
