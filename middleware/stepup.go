@@ -16,6 +16,7 @@ import (
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/cookies"
 	"github.com/confidant-go/confidant/internal/fail"
+	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/session"
 )
 
@@ -170,42 +171,8 @@ func stepUpChallenge(resp *http.Response) *StepUpError {
 	return nil
 }
 
-// authParams parses the auth-params of a challenge: k=v or k="v", comma
-// separated (RFC 9110 11.2).
-func authParams(s string) map[string]string {
-	m := map[string]string{}
-	for s != "" {
-		s = strings.TrimLeft(s, " ,")
-		k, rest, ok := strings.Cut(s, "=")
-		if !ok {
-			break
-		}
-		k = strings.ToLower(strings.TrimSpace(k))
-		rest = strings.TrimLeft(rest, " ")
-		var v string
-		if strings.HasPrefix(rest, `"`) {
-			// A quoted-string: a backslash makes the next byte literal
-			// (RFC 9110 5.6.4), so \\ is one backslash and \" a quote.
-			var b strings.Builder
-			end := 1
-			for end < len(rest) && rest[end] != '"' {
-				if rest[end] == '\\' && end+1 < len(rest) {
-					end++
-				}
-				b.WriteByte(rest[end])
-				end++
-			}
-			v = b.String()
-			rest = rest[min(end+1, len(rest)):]
-		} else {
-			v, rest, _ = strings.Cut(rest, ",")
-			v = strings.TrimSpace(v)
-		}
-		m[k] = v
-		s = rest
-	}
-	return m
-}
+// authParams parses the auth-params of a challenge (netx.AuthParams).
+func authParams(s string) map[string]string { return netx.AuthParams(s) }
 
 // startConnect answers a request whose call found api not connected: a
 // navigation goes to the connect flow and comes back here; an API call of

@@ -146,3 +146,40 @@ func CloneValues(v url.Values) url.Values {
 	}
 	return cp
 }
+
+// AuthParams parses the auth-params of a challenge: k=v or k="v", comma
+// separated (RFC 9110 11.2).
+func AuthParams(s string) map[string]string {
+	m := map[string]string{}
+	for s != "" {
+		s = strings.TrimLeft(s, " ,")
+		k, rest, ok := strings.Cut(s, "=")
+		if !ok {
+			break
+		}
+		k = strings.ToLower(strings.TrimSpace(k))
+		rest = strings.TrimLeft(rest, " ")
+		var v string
+		if strings.HasPrefix(rest, `"`) {
+			// A quoted-string: a backslash makes the next byte literal
+			// (RFC 9110 5.6.4), so \\ is one backslash and \" a quote.
+			var b strings.Builder
+			end := 1
+			for end < len(rest) && rest[end] != '"' {
+				if rest[end] == '\\' && end+1 < len(rest) {
+					end++
+				}
+				b.WriteByte(rest[end])
+				end++
+			}
+			v = b.String()
+			rest = rest[min(end+1, len(rest)):]
+		} else {
+			v, rest, _ = strings.Cut(rest, ",")
+			v = strings.TrimSpace(v)
+		}
+		m[k] = v
+		s = rest
+	}
+	return m
+}

@@ -76,44 +76,9 @@ func FromChallenge(h http.Header) string {
 		if !strings.EqualFold(scheme, "Bearer") && !strings.EqualFold(scheme, "DPoP") {
 			continue
 		}
-		if m := param(rest, "resource_metadata"); m != "" {
+		if m := netx.AuthParams(rest)["resource_metadata"]; m != "" {
 			return m
 		}
-	}
-	return ""
-}
-
-// param is the value of auth-param name in a challenge's parameters
-// (k=v or k="v", comma separated; a backslash quotes the next byte).
-func param(s, name string) string {
-	for s != "" {
-		s = strings.TrimLeft(s, " ,")
-		k, rest, ok := strings.Cut(s, "=")
-		if !ok {
-			return ""
-		}
-		k = strings.ToLower(strings.TrimSpace(k))
-		rest = strings.TrimLeft(rest, " ")
-		var v string
-		if strings.HasPrefix(rest, `"`) {
-			var b strings.Builder
-			end := 1
-			for end < len(rest) && rest[end] != '"' {
-				if rest[end] == '\\' && end+1 < len(rest) {
-					end++
-				}
-				b.WriteByte(rest[end])
-				end++
-			}
-			v, rest = b.String(), rest[min(end+1, len(rest)):]
-		} else {
-			v, rest, _ = strings.Cut(rest, ",")
-			v = strings.TrimSpace(v)
-		}
-		if k == name {
-			return v
-		}
-		s = rest
 	}
 	return ""
 }
