@@ -297,7 +297,7 @@ func attr(e event.Event, key string) string {
 // bad_callback, provider_error, signin_refused, forbidden,
 // distributed_claim, cross_origin, anti_forgery, method_not_allowed,
 // resource_mismatch, metadata_url_refused, metadata_too_large,
-// metadata_timeout, untrusted_authorization_server,
+// metadata_timeout, untrusted_authorization_server, api_refused_token,
 // unknown_provider, unknown_api, not_signed_in, not_connected,
 // session_expired, session_ended,
 // session_missing, session_invalid, session_conflict, refresh_unavailable,

@@ -93,6 +93,35 @@ type API struct {
 	// Default: none (tokens from the sign-in provider).
 	Client *client.Client
 
+	// AuthorizationServers makes the API one that describes itself (RFC
+	// 9728): the authorization servers, by issuer identifier (exact
+	// strings), whose tokens the app may obtain for it. Its first call
+	// carries no token; on its 401, the SDK reads the API's protected
+	// resource metadata (from the challenge's resource_metadata, else from
+	// the well-known URL of BaseURL), whose resource must equal BaseURL
+	// byte for byte, takes the first of the API's authorization servers
+	// that this list names (an API never chooses where the user's
+	// credentials go), and gets a token for the API (RFC 8707 resource
+	// BaseURL; the challenge's scope, else the metadata's scopes_supported,
+	// unless Scopes is set) from a grant the user connects once, as for a
+	// connected API: with the sign-in client when the server is a sign-in
+	// provider's issuer, else with Client. The token goes to the API and
+	// nowhere else; an API that refuses it once refreshed fails with an
+	// error for which StatusCode gives 502. Metadata is fetched over https
+	// (http to a loopback host), without redirects, at most 1 MiB within
+	// 10 seconds, never from a private or link-local address unless
+	// AllowInternal; it is read again after an hour. Not with Resource or
+	// TokenExchange.
+	// Default: none (the API is described by this configuration).
+	AuthorizationServers []string
+
+	// AllowInternal lets the metadata of an API with AuthorizationServers
+	// be fetched from private, link-local and unique-local addresses
+	// (10/8, 172.16/12, 192.168/16, 169.254/16, 100.64/10, fc00::/7,
+	// fe80::/10): for an API on the app's own network.
+	// Default: false (refused when dialling).
+	AllowInternal bool
+
 	// MaxRequestBody bounds the body of a call through Proxy, in bytes: a
 	// larger one gets 413 JSON (at once when Content-Length says so,
 	// else when the limit is reached).
@@ -162,6 +191,13 @@ type apiTarget struct {
 	connRT   http.RoundTripper // the transport of conn's tokens (its client certificate, if any)
 	forward  []string          // request headers Proxy passes on, canonical
 	maxBody  int64             // Proxy's request body limit; < 0: none
+
+	// An API that describes itself (API.AuthorizationServers): disc is
+	// set, conn nil until its metadata has been read; then disc.current
+	// is this target as a connected API at the server it named, issuer
+	// being that server.
+	disc   *discovery
+	issuer string
 }
 
 func parseAPIs(apis []API, providers map[string]*client.Client) ([]apiTarget, error) {
@@ -211,7 +247,13 @@ func parseAPIs(apis []API, providers map[string]*client.Client) ([]apiTarget, er
 				t.forward = append(t.forward, h)
 			}
 		}
-		if api.Client != nil {
+		if len(api.AuthorizationServers) > 0 {
+			if err := describable(&t, api, providers); err != nil {
+				return nil, err
+			}
+		} else if api.AllowInternal {
+			return nil, configErr("API %q: AllowInternal is for an API with AuthorizationServers (its metadata's address)", api.Name)
+		} else if api.Client != nil {
 			if err := connectable(&t, api, providers); err != nil {
 				return nil, err
 			}

@@ -77,6 +77,70 @@ func (b *releaseBody) Close() error {
 }
 
 func (t *bearerTransport) roundTrip(req *http.Request, api *apiTarget) (*http.Response, error) {
+	if api.disc != nil {
+		return t.described(req, api)
+	}
+	return t.tokenTrip(req, api)
+}
+
+// described sends a call to an API that describes itself: with its
+// grant's token once its metadata is known; else first without a token,
+// its 401 saying where the metadata is, then (at most once more) with the
+// token. A token it still refuses (refreshed once) fails with
+// fail.APIRefusedToken: no loop.
+func (t *bearerTransport) described(req *http.Request, api *apiTarget) (*http.Response, error) {
+	a, ctx := t.st.a, req.Context()
+	if d := a.discovered(ctx, api); d != nil {
+		return refusedTo(t.tokenTrip(req, d))
+	}
+	body, replayable := replayBody(req)
+	var h http.Header
+	if replayable {
+		first := req.Clone(ctx)
+		resp, err := netx.Transport(t.base).RoundTrip(first)
+		if err != nil || resp.StatusCode != http.StatusUnauthorized {
+			if body != nil {
+				body.Close()
+			}
+			return resp, err
+		}
+		h = resp.Header
+		io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
+		resp.Body.Close()
+	} else {
+		// The call cannot be sent twice: the API's 401 to a call of its
+		// own, without a token, says where the metadata is.
+		body = req.Body
+		h = a.probe(ctx, api)
+	}
+	d, err := a.discoverFrom(ctx, api, h)
+	var tok *oauth2.Token
+	if err == nil {
+		tok, err = t.st.tokenFor(ctx, d)
+	}
+	if err != nil {
+		if body != nil {
+			body.Close()
+		}
+		return nil, err
+	}
+	return refusedTo(t.send(req, d, tok, body))
+}
+
+// refusedTo turns a 401 from an API that describes itself, to the token
+// obtained for it, into fail.APIRefusedToken.
+func refusedTo(resp *http.Response, err error) (*http.Response, error) {
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
+	resp.Body.Close()
+	return nil, fmt.Errorf("%w: %s answered 401 to the token obtained for it", fail.APIRefusedToken, hostPath(resp.Request.URL.String()))
+}
+
+// tokenTrip sends a call with api's token, refreshing it once when the API
+// refuses it.
+func (t *bearerTransport) tokenTrip(req *http.Request, api *apiTarget) (*http.Response, error) {
 	tok, err := t.st.tokenFor(req.Context(), api)
 	if err != nil {
 		closeBody(req)

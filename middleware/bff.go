@@ -151,7 +151,22 @@ func (a *Auth) Proxy(api string) http.Handler {
 			}
 			r.Body = http.MaxBytesReader(sw, r.Body, t.maxBody)
 		}
-		tok, err := st.tokenFor(r.Context(), t)
+		api := t
+		if t.disc != nil {
+			// An API that describes itself: its metadata names where its
+			// token comes from.
+			d, err := a.connectedTarget(r.Context(), t)
+			if err != nil {
+				code := "bad_gateway"
+				if row := fail.Find(err); row != nil {
+					code = row.Code
+				}
+				jsonError(w, StatusCode(err), code, "the API's metadata was refused")
+				return
+			}
+			api = d
+		}
+		tok, err := st.tokenFor(r.Context(), api)
 		var nc *notConnectedError
 		if errors.As(err, &nc) {
 			// A connected API the user has not connected: the page sends
@@ -164,7 +179,7 @@ func (a *Auth) Proxy(api string) http.Handler {
 			jsonError(w, StatusCode(err), "token_unavailable", "the access token could not be obtained")
 			return
 		}
-		creds := proxyCreds{authorization: tok.Type() + " " + tok.AccessToken, st: st, token: tok.AccessToken}
+		creds := proxyCreds{authorization: tok.Type() + " " + tok.AccessToken, st: st, token: tok.AccessToken, api: api}
 		if isDPoP(tok) {
 			if creds.dpop, err = a.proof(st.sess, r.Method, target, tok.AccessToken); err != nil {
 				jsonError(w, http.StatusUnauthorized, "unauthorized", "sign-in required")
@@ -183,6 +198,7 @@ type proxyCreds struct {
 	authorization, dpop string
 	st                  *reqSession
 	token               string
+	api                 *apiTarget // the API as its token was obtained for
 }
 
 // maxProxyReplay is the largest request body the proxy keeps to send again
@@ -204,6 +220,10 @@ type proxyTransport struct {
 
 func (pt *proxyTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 	creds, _ := out.Context().Value(proxyCredsKey{}).(proxyCreds)
+	api := pt.api
+	if creds.api != nil {
+		api = creds.api
+	}
 	var body []byte
 	replayable := out.Body == nil || out.Body == http.NoBody
 	if !replayable && out.ContentLength > 0 && out.ContentLength <= maxProxyReplay {
@@ -222,16 +242,16 @@ func (pt *proxyTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 		}
 	}
 	base := pt.a.transportFor(provider) // the session's client's: its certificate, with one
-	if pt.api.conn != nil {
-		base = pt.api.connRT // a connected API's own provider's tokens
+	if api.conn != nil {
+		base = api.connRT // a connected API's own provider's tokens
 	}
 	resp, err := base.RoundTrip(out)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || !replayable || creds.st == nil ||
-		(pt.api.conn == nil && stepUpChallenge(resp) != nil) {
+		(api.conn == nil && stepUpChallenge(resp) != nil) {
 		return resp, err
 	}
 	ctx := out.Context()
-	ntok, rerr := creds.st.forceRefresh(ctx, pt.api, creds.token)
+	ntok, rerr := creds.st.forceRefresh(ctx, api, creds.token)
 	switch {
 	case creds.st.current() == nil:
 		io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
@@ -266,7 +286,7 @@ func (pt *proxyTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 		again.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	pt.a.emit(ctx, event.Event{Kind: event.BearerRetried, Session: sessionRef(creds.st.current()),
-		Attrs: []slog.Attr{slog.String("api", out.URL.Scheme+"://"+out.URL.Host+out.URL.Path), slog.String("api_name", pt.api.name)}})
+		Attrs: []slog.Attr{slog.String("api", out.URL.Scheme+"://"+out.URL.Host+out.URL.Path), slog.String("api_name", api.name)}})
 	return base.RoundTrip(again)
 }
 

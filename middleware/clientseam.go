@@ -40,6 +40,7 @@ type clientPlumbing interface {
 
 // providerPlumbing is what the middleware asks of a *client.Provider.
 type providerPlumbing interface {
+	Issuer() string
 	HasIssuer(ctx context.Context, iss string) bool
 	IsOIDC() bool
 	DiscoveryError() error

@@ -66,6 +66,10 @@ type grant struct {
 	Issued       time.Time `json:"is"` // of the access token
 	Scope        string    `json:"sc,omitempty"`
 	Connected    time.Time `json:"ca"`
+	// Issuer is the authorization server of an API that describes
+	// itself, which issued the grant: a grant from another (the API
+	// moved) is not used.
+	Issuer string `json:"iss,omitempty"`
 }
 
 func (g *grant) token() *oauth2.Token {
@@ -258,7 +262,7 @@ func (a *Auth) bindGrants() {
 		g.store, g.shared = s, true
 	} else {
 		g.store = newMemGrants()
-		if a.cfg.Logger != nil && (a.cfg.BackgroundAccess || slices.ContainsFunc(a.apis, func(t apiTarget) bool { return t.conn != nil })) {
+		if a.cfg.Logger != nil && (a.cfg.BackgroundAccess || slices.ContainsFunc(a.apis, func(t apiTarget) bool { return t.conn != nil || t.disc != nil })) {
 			a.cfg.Logger.Info("confidant: the users' grants (connected APIs, BackgroundAccess) are kept in this process's memory: they end when it restarts, and other instances and workers do not see them; " +
 				"give every instance the same redisstore.DenyList (or keep sessions in redisstore.Store)")
 		}
@@ -276,7 +280,7 @@ func (a *Auth) grantToken(ctx context.Context, provider, subject string, t *apiT
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
 	}
-	if gr == nil {
+	if gr == nil || gr.Issuer != t.issuer {
 		return nil, &notConnectedError{api: t.name}
 	}
 	if a.grantUsable(gr, stale) {
@@ -345,7 +349,7 @@ func (a *Auth) refreshGrant(ctx context.Context, provider, user string, t *apiTa
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
 	}
-	if gr == nil {
+	if gr == nil || gr.Issuer != t.issuer {
 		return nil, &notConnectedError{api: t.name}
 	}
 	if a.grantUsable(gr, stale) {
@@ -373,7 +377,7 @@ func (a *Auth) refreshGrant(ctx context.Context, provider, user string, t *apiTa
 		return nil, fmt.Errorf("%w: API %q: %w", fail.RefreshUnavailable, t.name, err)
 	}
 	ng := &grant{AccessToken: tok.AccessToken, TokenType: tok.Type(), RefreshToken: tok.RefreshToken, Expiry: tok.Expiry,
-		Issued: a.cfg.Now(), Scope: gr.Scope, Connected: gr.Connected}
+		Issued: a.cfg.Now(), Scope: gr.Scope, Connected: gr.Connected, Issuer: gr.Issuer}
 	if s := grantedScope(tok); s != "" {
 		ng.Scope = s
 	}
@@ -408,7 +412,7 @@ func (a *Auth) putGrant(ctx context.Context, user string, t *apiTarget, tok *oau
 	defer unlock()
 	now := a.cfg.Now()
 	ng := &grant{AccessToken: tok.AccessToken, TokenType: tok.Type(), RefreshToken: tok.RefreshToken, Expiry: tok.Expiry,
-		Issued: now, Scope: grantedScope(tok), Connected: now}
+		Issued: now, Scope: grantedScope(tok), Connected: now, Issuer: t.issuer}
 	for range 3 {
 		raw, old, err := g.load(ctx, user, t.name)
 		if err != nil {
@@ -436,6 +440,14 @@ func (a *Auth) revokeGrant(ctx context.Context, t *apiTarget, gr *grant, why str
 	tok := &oauth2.Token{RefreshToken: gr.RefreshToken}
 	if tok.RefreshToken == "" {
 		tok.AccessToken = gr.AccessToken
+	}
+	if t.disc != nil && (t.conn == nil || t.issuer != gr.Issuer) {
+		// An API that describes itself: revoked where it was granted.
+		nt, err := a.targetAt(t, gr.Issuer, nil)
+		if err != nil {
+			return err
+		}
+		t = nt
 	}
 	err := t.conn.Revoke(ctx, tok)
 	a.emit(ctx, event.Event{Kind: event.Logout, Provider: t.conn.Provider().Name(), Err: err,
@@ -474,8 +486,8 @@ func (a *Auth) connect(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	t := a.apiCalled(q.Get("api"))
-	if t == nil || t.conn == nil {
-		a.fail(w, r, fmt.Errorf("%w: no connected API named %q (an API with a Client in Config.APIs)", fail.UnknownAPI, netx.ProviderText(q.Get("api"))))
+	if t == nil || (t.conn == nil && t.disc == nil) {
+		a.fail(w, r, fmt.Errorf("%w: no connected API named %q (an API with a Client or AuthorizationServers in Config.APIs)", fail.UnknownAPI, netx.ProviderText(q.Get("api"))))
 		return
 	}
 	u := UserFrom(r.Context())
@@ -497,6 +509,11 @@ func (a *Auth) connect(w http.ResponseWriter, r *http.Request) {
 		// attacker signed it in to) to this user, without asking. The
 		// user confirms on this app's own page first.
 		a.confirmConnect(w, t, returnTo)
+		return
+	}
+	t, err := a.connectedTarget(r.Context(), t)
+	if err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	c, err := a.connectClient(r.Context(), t)
@@ -572,7 +589,13 @@ func (a *Auth) connectFlow(r *http.Request, path string) *apiTarget {
 		if !ok || f.API == "" || !equalState(f.State, state) {
 			continue
 		}
-		if t := a.apiCalled(f.API); t != nil && t.conn != nil && t.callback == path {
+		t := a.apiCalled(f.API)
+		if t != nil && t.disc != nil {
+			if t, _ = a.connectedTarget(r.Context(), t); t == nil {
+				continue
+			}
+		}
+		if t != nil && t.conn != nil && t.callback == path {
 			return t
 		}
 	}
@@ -689,6 +712,14 @@ func (t *grantTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, fmt.Errorf("%w: %s", fail.APINotAllowed, hostPath(req.URL.String()))
 	}
+	if api.disc != nil {
+		d, err := t.a.connectedTarget(req.Context(), api)
+		if err != nil {
+			closeBody(req)
+			return nil, err
+		}
+		api = d
+	}
 	if api.conn == nil && t.a.family == nil {
 		closeBody(req)
 		return nil, configErr("ClientFor: API %q takes the sign-in provider's tokens; set Config.BackgroundAccess to call it from background jobs", api.name)
@@ -771,8 +802,8 @@ func (t *grantTransport) send(req *http.Request, api *apiTarget, tok *oauth2.Tok
 // for api is not an error.
 func (a *Auth) Disconnect(ctx context.Context, provider, subject, api string) error {
 	t := a.apiCalled(api)
-	if t == nil || t.conn == nil {
-		return configErr("Disconnect: no connected API named %q", api)
+	if t == nil || (t.conn == nil && t.disc == nil) {
+		return configErr("Disconnect: no connected API named %q (an API with a Client or AuthorizationServers)", api)
 	}
 	return a.disconnect(ctx, a.grants.user(provider, subject), t)
 }
@@ -810,7 +841,7 @@ func (a *Auth) Connections(ctx context.Context, provider, subject string) ([]str
 	}
 	out := names[:0]
 	for _, n := range names {
-		if t := a.apiCalled(n); t != nil && t.conn != nil {
+		if t := a.apiCalled(n); t != nil && (t.conn != nil || t.disc != nil) {
 			// Only the grants this app can open (and use, and revoke).
 			if _, gr, err := a.grants.load(ctx, user, n); err != nil {
 				return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
@@ -828,7 +859,7 @@ func (a *Auth) endGrants(ctx context.Context, provider, subject string) error {
 	user := a.grants.user(provider, subject)
 	var errs []error
 	for i := range a.apis {
-		if t := &a.apis[i]; t.conn != nil {
+		if t := &a.apis[i]; t.conn != nil || t.disc != nil {
 			if err := a.disconnect(ctx, user, t); err != nil {
 				errs = append(errs, err)
 			}

@@ -116,6 +116,11 @@ func build(cfg Config) (*Auth, error) {
 			}
 			t.connRT = netx.Transport(rt)
 		}
+		if t := &a.apis[i]; t.disc != nil {
+			if err := t.disc.setUp(cfg); err != nil {
+				return nil, fmt.Errorf("%w: APITransport, for API %q's client certificate: %w", fail.MiddlewareConfig, t.name, err)
+			}
+		}
 	}
 	if err := a.routeConnects(); err != nil {
 		return nil, err

@@ -96,6 +96,10 @@ func (st *reqSession) token(ctx context.Context) (*oauth2.Token, error) {
 // tokenFor returns a valid access token for api: the sign-in token, or the
 // API's own, obtained or refreshed when it is missing or about to expire.
 func (st *reqSession) tokenFor(ctx context.Context, api *apiTarget) (*oauth2.Token, error) {
+	if api.disc != nil && api.conn == nil {
+		// Never the sign-in token for an API known only by its URL.
+		return nil, fmt.Errorf("%w: API %q: its metadata has not been read", fail.NoToken, api.name)
+	}
 	if api.conn != nil {
 		return st.grantToken(ctx, api, "")
 	}

@@ -143,10 +143,24 @@ func (a *Auth) LogoutPath() string { return a.cfg.Prefix + "logout" }
 // sign-in's callback may be shared: the flow cookie tells them apart).
 func (a *Auth) routeConnects() error {
 	for _, t := range a.apis {
-		if t.conn == nil {
+		var raw string
+		switch {
+		case t.conn != nil:
+			raw = plumbingOf(t.conn).RedirectURL()
+		case t.disc != nil && t.disc.own != nil:
+			raw = plumbingOf(t.disc.own).RedirectURL()
+		case t.disc != nil:
+			// Connected with a sign-in client, at its callback.
+			for path := range a.callbacks {
+				if a.connects == nil {
+					a.connects = map[string]bool{}
+				}
+				a.connects[path] = true
+			}
+			continue
+		default:
 			continue
 		}
-		raw := plumbingOf(t.conn).RedirectURL()
 		u, _ := url.Parse(raw)
 		if netx.Origin(u) != netx.Origin(a.origin) || !strings.HasPrefix(u.Path, a.cfg.Prefix) {
 			return configErr("API %q: the Client's RedirectURL %q must be under Prefix %q on the app's origin %s", t.name, raw, a.cfg.Prefix, netx.Origin(a.origin))

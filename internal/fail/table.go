@@ -60,6 +60,7 @@ var (
 	MetadataTooLarge   = child(InvalidResponse, "client: the API's metadata is too large")
 	MetadataTimeout    = child(InvalidResponse, "client: the API's metadata did not arrive in time")
 	UntrustedServer    = child(InvalidResponse, "client: the API names no authorization server the app trusts")
+	APIRefusedToken    = child(InvalidResponse, "middleware: the API refused the token obtained for it")
 
 	NoToken        = child(NoUsableToken, "client: no access token")
 	TokenExpired   = child(NoUsableToken, "client: access token expired")
@@ -170,6 +171,7 @@ var Table = []Row{
 	{MetadataTooLarge, "metadata_too_large", 502, "", ""},
 	{MetadataTimeout, "metadata_timeout", 504, "", ""},
 	{UntrustedServer, "untrusted_authorization_server", 502, "", ""},
+	{APIRefusedToken, "api_refused_token", 502, "", ""},
 	{AntiForgery, "anti_forgery", 403, refusedTitle, refusedMessage},
 	{APINotAllowed, "api_not_allowed", 403, "", ""},
 	{CrossOriginRedirect, "cross_origin_redirect", 403, "", ""},

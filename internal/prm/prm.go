@@ -11,6 +11,7 @@ package prm
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -86,14 +87,18 @@ func FromChallenge(h http.Header) string {
 // Client is the HTTP client of metadata fetches: no redirects, bounded in
 // time, and a dialer that refuses private and link-local addresses
 // unless allowInternal (an API must not make the app fetch from its own
-// network).
-func Client(allowInternal bool) *http.Client {
+// network). tlsConfig, when not nil, is the app's (its roots for APIs on a
+// private CA); it is cloned.
+func Client(allowInternal bool, tlsConfig *tls.Config) *http.Client {
 	d := &net.Dialer{Timeout: Timeout}
 	if !allowInternal {
 		d.Control = refuseInternal
 	}
 	t := &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: Timeout, ResponseHeaderTimeout: Timeout,
 		MaxResponseHeaderBytes: 64 << 10, ForceAttemptHTTP2: true}
+	if tlsConfig != nil {
+		t.TLSClientConfig = tlsConfig.Clone()
+	}
 	return &http.Client{Transport: t, Timeout: Timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }

@@ -61,7 +61,7 @@ func TestFetch(t *testing.T) {
 	srv := serve(t, func(u string) string {
 		return `{"resource":"` + u + `/api","authorization_servers":["https://as.example","https://other.example"],"scopes_supported":["read"]}`
 	})
-	hc := Client(false)
+	hc := Client(false, nil)
 	m, err := Fetch(context.Background(), hc, srv.URL+"/.well-known/oauth-protected-resource/api", srv.URL+"/api")
 	if err != nil || m.ScopesSupported[0] != "read" {
 		t.Fatalf("Fetch: %+v %v", m, err)
@@ -94,7 +94,7 @@ func TestFetchTooLarge(t *testing.T) {
 	srv := serve(t, func(u string) string {
 		return `{"resource":"` + u + `/api","resource_name":"` + strings.Repeat("x", MaxSize) + `"}`
 	})
-	if _, err := Fetch(context.Background(), Client(false), srv.URL+"/m", srv.URL+"/api"); !errors.Is(err, fail.MetadataTooLarge) {
+	if _, err := Fetch(context.Background(), Client(false, nil), srv.URL+"/m", srv.URL+"/api"); !errors.Is(err, fail.MetadataTooLarge) {
 		t.Errorf("a metadata document over 1 MiB: %v", err)
 	}
 }
@@ -106,7 +106,7 @@ func TestFetchTimeout(t *testing.T) {
 	t.Cleanup(func() { close(stop) })
 	ctx, cancel := context.WithTimeout(context.Background(), 0)
 	defer cancel()
-	if _, err := Fetch(ctx, Client(false), srv.URL+"/m", srv.URL+"/api"); !errors.Is(err, fail.MetadataTimeout) {
+	if _, err := Fetch(ctx, Client(false, nil), srv.URL+"/m", srv.URL+"/api"); !errors.Is(err, fail.MetadataTimeout) {
 		t.Errorf("a metadata fetch past its time: %v", err)
 	}
 }
@@ -129,7 +129,7 @@ func TestRefuseInternal(t *testing.T) {
 	// And through the client: a metadata URL whose host resolves to a
 	// private address is refused when dialling (with an https URL, as a
 	// hostile API would give).
-	if _, err := Fetch(context.Background(), Client(false), "https://10.255.255.1:9/m", "https://10.255.255.1:9/api"); !errors.Is(err, fail.MetadataURLRefused) {
+	if _, err := Fetch(context.Background(), Client(false, nil), "https://10.255.255.1:9/m", "https://10.255.255.1:9/api"); !errors.Is(err, fail.MetadataURLRefused) {
 		t.Errorf("a private address dialled: %v", err)
 	}
 }

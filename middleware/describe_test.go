@@ -1,0 +1,328 @@
+package middleware_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	mcpauth "github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/modelcontextprotocol/go-sdk/oauthex"
+
+	"github.com/confidant-go/confidant/internal/testkit/certop"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
+	"github.com/confidant-go/confidant/middleware"
+)
+
+// mcpServer is a real MCP server (the Go MCP SDK's streamable HTTP
+// handler) that takes only access tokens oidc-provider issued for its own
+// resource, with the SDK's bearer-token middleware and RFC 9728 metadata.
+type mcpServer struct {
+	srv    *httptest.Server
+	URL    string // the resource: the MCP endpoint
+	issuer string // set once the provider runs
+
+	mu       sync.Mutex
+	seen     []string // each request's bearer token ("" for none)
+	audience []string // the aud of each token verified
+	refusing bool     // refuse every token (a server that loops 401s)
+	keys     *oidc.RemoteKeySet
+}
+
+func newMCPServer(t *testing.T) *mcpServer {
+	m := &mcpServer{}
+	m.srv = httptest.NewServer(nil)
+	t.Cleanup(m.srv.Close)
+	m.URL = m.srv.URL + "/mcp"
+	return m
+}
+
+// start serves the MCP server for tokens of issuer.
+func (m *mcpServer) start(t *testing.T, issuer string) {
+	m.issuer = issuer
+	m.keys = oidc.NewRemoteKeySet(context.Background(), issuer+"/jwks")
+	server := mcp.NewServer(&mcp.Implementation{Name: "calendar", Version: "1.0.0"}, nil)
+	type whoIn struct{}
+	type whoOut struct {
+		Subject string `json:"subject"`
+	}
+	mcp.AddTool(server, &mcp.Tool{Name: "whoami", Description: "the user the token is for"},
+		func(ctx context.Context, req *mcp.CallToolRequest, _ whoIn) (*mcp.CallToolResult, whoOut, error) {
+			return nil, whoOut{Subject: req.Extra.TokenInfo.UserID}, nil
+		})
+	metaURL := m.srv.URL + "/.well-known/oauth-protected-resource/mcp"
+	protect := mcpauth.RequireBearerToken(m.verify, &mcpauth.RequireBearerTokenOptions{ResourceMetadataURL: metaURL})
+	mux := http.NewServeMux()
+	mux.Handle("/.well-known/oauth-protected-resource/mcp", mcpauth.ProtectedResourceMetadataHandler(&oauthex.ProtectedResourceMetadata{
+		Resource: m.URL, AuthorizationServers: []string{issuer}, ScopesSupported: []string{"tools:read", "tools:call"}}))
+	mux.Handle("/mcp", protect(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)))
+	m.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/mcp" {
+			tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			m.mu.Lock()
+			m.seen = append(m.seen, tok)
+			m.mu.Unlock()
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// verify takes a JWT access token of the provider's whose aud is this
+// server's resource.
+func (m *mcpServer) verify(ctx context.Context, token string, _ *http.Request) (*mcpauth.TokenInfo, error) {
+	payload, err := m.keys.VerifySignature(ctx, token)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", mcpauth.ErrInvalidToken, err)
+	}
+	var c struct {
+		Iss   string          `json:"iss"`
+		Sub   string          `json:"sub"`
+		Aud   json.RawMessage `json:"aud"`
+		Exp   int64           `json:"exp"`
+		Scope string          `json:"scope"`
+	}
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, fmt.Errorf("%w: %v", mcpauth.ErrInvalidToken, err)
+	}
+	var aud []string
+	if json.Unmarshal(c.Aud, &aud) != nil {
+		var one string
+		json.Unmarshal(c.Aud, &one)
+		aud = []string{one}
+	}
+	m.mu.Lock()
+	m.audience = append(m.audience, strings.Join(aud, " "))
+	refusing := m.refusing
+	m.mu.Unlock()
+	if c.Iss != m.issuer || !slices.Contains(aud, m.URL) || refusing {
+		return nil, fmt.Errorf("%w: issuer %q, audience %q", mcpauth.ErrInvalidToken, c.Iss, aud)
+	}
+	return &mcpauth.TokenInfo{Scopes: strings.Fields(c.Scope), Expiration: time.Unix(c.Exp, 0), UserID: c.Sub}, nil
+}
+
+func (m *mcpServer) tokens() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.seen)
+}
+
+// describedMCP is an app that signs users in with oidc-provider and calls
+// an MCP server configured by its URL alone: the server's metadata names
+// oidc-provider, the app's only trusted authorization server.
+type describedMCP struct {
+	*certified
+	mcp   *mcpServer
+	clock *testenv.Clock
+}
+
+func newDescribedMCP(t *testing.T) *describedMCP {
+	t.Helper()
+	m := newMCPServer(t)
+	other := "https://other.example/api" // a resource server of the provider's that is not the MCP server
+	d := &describedMCP{mcp: m, clock: &testenv.Clock{}}
+	d.certified = newCertified(t, certifiedOptions{clock: d.clock, accessTTL: 120,
+		grantTypes: []string{"authorization_code", "refresh_token", "client_credentials"},
+		features:   map[string]any{"clientCredentials": map[string]any{"enabled": true}},
+		op: func(c *certop.Config) {
+			c.ResourceServers = map[string]map[string]string{m.URL: {"scope": "tools:read tools:call"}, other: {"scope": "read"}}
+		},
+		withURL: func(_ string, cfg *middleware.Config) {
+			ep, err := cfg.Clients[0].Provider().Endpoints(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.start(t, ep.Issuer)
+			// As the README says: the URL, and the servers the app trusts.
+			cfg.APIs = append(cfg.APIs, middleware.API{Name: "calendar", BaseURL: m.URL, AuthorizationServers: []string{ep.Issuer}})
+		}})
+	auth := d.app.Auth
+	d.app.Mux.Handle("/tools", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cs, err := mcp.NewClient(&mcp.Implementation{Name: "app", Version: "1"}, nil).Connect(r.Context(),
+			&mcp.StreamableClientTransport{Endpoint: m.URL, HTTPClient: auth.HTTPClient(r), MaxRetries: -1}, nil)
+		if auth.StepUp(w, r, err) {
+			return
+		}
+		if err != nil {
+			http.Error(w, err.Error(), middleware.StatusCode(err))
+			return
+		}
+		defer cs.Close()
+		tools, err := cs.ListTools(r.Context(), nil)
+		if err != nil {
+			http.Error(w, err.Error(), middleware.StatusCode(err))
+			return
+		}
+		res, err := cs.CallTool(r.Context(), &mcp.CallToolParams{Name: "whoami"})
+		if err != nil {
+			http.Error(w, err.Error(), middleware.StatusCode(err))
+			return
+		}
+		var names []string
+		for _, tl := range tools.Tools {
+			names = append(names, tl.Name)
+		}
+		json.NewEncoder(w).Encode(map[string]any{"tools": names, "whoami": res.StructuredContent})
+	})))
+	return d
+}
+
+// callJSON GETs path as a page's fetch does.
+func callJSON(t *testing.T, hc *http.Client, u string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// TestDescribedMCPServer: an MCP server known by its URL alone. Its first
+// call carries no token; its 401 names its metadata, which names the
+// provider; the user connects once (a grant for the MCP server's
+// resource, with PKCE); then the app lists its tools and calls one, with a
+// token whose audience is that server, refreshed when it is due. No token
+// of the sign-in ever reaches it, and a token of the same provider for
+// another resource is refused.
+func TestDescribedMCPServer(t *testing.T) {
+	d := newDescribedMCP(t)
+	hc := d.signIn(t, "alice")
+	before := d.op.Counts(t)["/token"]
+
+	resp, body := callJSON(t, hc, d.app.URL+"/tools")
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("/tools before connecting: %d %s", resp.StatusCode, body)
+	}
+	var nc struct {
+		Error    string `json:"error"`
+		API      string `json:"api"`
+		LoginURL string `json:"login_url"`
+	}
+	json.Unmarshal([]byte(body), &nc)
+	if nc.Error != "not_connected" || nc.API != "calendar" || !strings.HasPrefix(nc.LoginURL, "/auth/connect?") {
+		t.Fatalf("/tools before connecting: %s", body)
+	}
+	if seen := d.mcp.tokens(); len(seen) != 1 || seen[0] != "" {
+		t.Fatalf("the MCP server's first call carried %q, want one call without a token", seen)
+	}
+	if n := d.op.Counts(t)["/token"]; n != before {
+		t.Errorf("%d token requests before the user connected, want 0", n-before)
+	}
+
+	// The user connects: the provider's consent for the MCP server's
+	// resource and scopes.
+	resp, _ = get(t, hc, d.app.URL+nc.LoginURL)
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("connect: %d", resp.StatusCode)
+	}
+	authz, _ := url.Parse(resp.Header.Get("Location"))
+	if !strings.HasPrefix(authz.String(), d.op.Issuer) {
+		t.Fatalf("connect went to %s, not the provider", authz)
+	}
+	cb, err := d.op.Login(hc, authz.String(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := get(t, hc, cb.String()); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/tools" {
+		t.Fatalf("connect callback: %d to %q: %s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+
+	resp, body = callJSON(t, hc, d.app.URL+"/tools")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"whoami"`) || !strings.Contains(body, `"subject":"alice"`) {
+		t.Fatalf("/tools once connected: %d %s", resp.StatusCode, body)
+	}
+	first := d.assertOnlyOwnTokens(t)
+
+	// Due: the app's clock past the token's lifetime (the server's own
+	// check uses the wall clock, so the old token would still pass there).
+	d.clock.Add(3 * time.Minute)
+	tokBefore := d.op.Counts(t)["/token"]
+	if resp, body := callJSON(t, hc, d.app.URL+"/tools"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("/tools after the token was due: %d %s", resp.StatusCode, body)
+	}
+	if got := d.assertOnlyOwnTokens(t); len(got) < 2 || got[len(got)-1] == first[0] {
+		t.Errorf("the MCP server saw tokens %d, the last the same as the first: not refreshed", len(got))
+	}
+	if d.op.Counts(t)["/token"] == tokBefore {
+		t.Error("no token request once the token was due")
+	}
+
+	// A token of the same provider for another resource: refused.
+	other := d.clientCredentials(t, "https://other.example/api")
+	req, _ := http.NewRequest(http.MethodPost, d.mcp.URL, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+	req.Header.Set("Authorization", "Bearer "+other)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	r2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Body.Close()
+	if r2.StatusCode != http.StatusUnauthorized || !strings.Contains(r2.Header.Get("WWW-Authenticate"), "resource_metadata=") {
+		t.Errorf("a token for another resource: %d %q, want 401 naming the metadata", r2.StatusCode, r2.Header.Get("WWW-Authenticate"))
+	}
+}
+
+// assertOnlyOwnTokens fails unless every token the MCP server saw was
+// issued for it (the first call excepted, which carried none), and
+// returns the distinct ones in order.
+func (d *describedMCP) assertOnlyOwnTokens(t *testing.T) []string {
+	t.Helper()
+	var distinct []string
+	for i, tok := range d.mcp.tokens() {
+		if tok == "" {
+			if i != 0 {
+				t.Errorf("call %d to the MCP server carried no token", i)
+			}
+			continue
+		}
+		if !slices.Contains(distinct, tok) {
+			distinct = append(distinct, tok)
+		}
+	}
+	d.mcp.mu.Lock()
+	defer d.mcp.mu.Unlock()
+	for _, aud := range d.mcp.audience {
+		if aud != d.mcp.URL {
+			t.Errorf("the MCP server was sent a token for %q", aud)
+		}
+	}
+	return distinct
+}
+
+// clientCredentials is an access token of the app's own for resource.
+func (d *describedMCP) clientCredentials(t *testing.T, resource string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, d.op.Issuer+"/token", strings.NewReader(url.Values{
+		"grant_type": {"client_credentials"}, "resource": {resource}, "scope": {"read"}}.Encode()))
+	req.SetBasicAuth("app", "app-secret-value-never-logged")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := d.op.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tr struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tr); err != nil || tr.AccessToken == "" {
+		t.Fatalf("client credentials: %d %v", resp.StatusCode, err)
+	}
+	return tr.AccessToken
+}
+
+var _ = errors.Is
