@@ -3,7 +3,6 @@ package middleware_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -325,4 +324,3 @@ func (d *describedMCP) clientCredentials(t *testing.T, resource string) string {
 	return tr.AccessToken
 }
 
-var _ = errors.Is

@@ -39,6 +39,11 @@
 //	API_RESOURCE          the resource indicator (RFC 8707) or audience of API_URL's own
 //	                      token (default: API_URL gets the sign-in token)
 //	API_SCOPES            the scopes of that token
+//	API_AUTH_SERVERS      API_URL describes itself (RFC 9728): the authorization servers
+//	                      (issuers, exact strings, comma- or space-separated) it may
+//	                      name in its metadata; users connect it once, and its first
+//	                      call carries no token (without API_RESOURCE and API_SCOPES)
+//	API_ALLOW_INTERNAL    true: its metadata may be on a private or link-local address
 //	API2_ISSUER           a second API's own authorization server (RFC 8414 metadata, else
 //	                      OpenID discovery), which users connect once from /api2;
 //	                      with API2_CLIENT_ID, API2_CLIENT_SECRET (the app's registration
@@ -96,6 +101,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/metrics"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/providers"
 	"github.com/confidant-go/confidant/redisstore"
@@ -273,8 +279,13 @@ func build(ctx context.Context, env environment, hc *http.Client, logger *slog.L
 	cfg := middleware.Config{Clients: []*client.Client{c}, Store: store, DenyList: deny, Logger: logger,
 		BackgroundAccess: app.redisURL != ""}
 	if app.apiURL != "" {
-		cfg.APIs = []middleware.API{{Name: "api", BaseURL: app.apiURL,
-			Resource: env.get("API_RESOURCE"), Scopes: scopes(env.get("API_SCOPES"))}}
+		api := middleware.API{Name: "api", BaseURL: app.apiURL,
+			Resource: env.get("API_RESOURCE"), Scopes: scopes(env.get("API_SCOPES"))}
+		// An API that describes itself: only the servers named here may
+		// get the user's consent for it.
+		api.AuthorizationServers = scopes(env.get("API_AUTH_SERVERS"))
+		api.AllowInternal = env.get("API_ALLOW_INTERNAL") == "true"
+		cfg.APIs = []middleware.API{api}
 	}
 	// The second API, on an authorization server of its own: each user
 	// connects it once, and the grant is kept for the user.
@@ -314,6 +325,19 @@ func build(ctx context.Context, env environment, hc *http.Client, logger *slog.L
 		status, body := 0, "no API_URL configured"
 		if app.apiURL != "" {
 			resp, err := auth.HTTPClient(r).Get(app.apiURL) // the user's access token, refreshed when due
+			if auth.StepUp(w, r, err) { // the user must connect it, or sign in again
+				return
+			}
+			if err != nil && wantsJSON(r) {
+				// Refused (the API's metadata, or its answer to the
+				// token), or unreachable: the reason, for the page.
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Cache-Control", "no-store")
+				w.WriteHeader(middleware.StatusCode(err))
+				json.NewEncoder(w).Encode(map[string]any{"error": metrics.Reason(err), "error_description": err.Error(),
+					"status": 0, "body": err.Error()})
+				return
+			}
 			if err != nil {
 				body = err.Error()
 			} else {
@@ -438,9 +462,15 @@ func connectedAPI(ctx context.Context, env environment, appURL string, popts []c
 
 // show answers with the page, for the signed-in user if any, or with
 // data["JSON"] to a request that accepts JSON and not HTML.
+// wantsJSON reports whether r asks for JSON rather than a page.
+func wantsJSON(r *http.Request) bool {
+	a := r.Header.Get("Accept")
+	return strings.Contains(a, "application/json") && !strings.Contains(a, "text/html")
+}
+
 func show(w http.ResponseWriter, r *http.Request, data map[string]any) {
 	w.Header().Set("Cache-Control", "no-store")
-	if a := r.Header.Get("Accept"); data["JSON"] != nil && strings.Contains(a, "application/json") && !strings.Contains(a, "text/html") {
+	if data["JSON"] != nil && wantsJSON(r) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(data["JSON"])
 		return

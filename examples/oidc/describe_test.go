@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/confidant-go/confidant/internal/testkit/certop"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
+)
+
+// TestEnvContractDescribedAPI: API_URL alone with API_AUTH_SERVERS, for an
+// API that publishes RFC 9728 metadata at its well-known URL (its 401
+// names none). /api's first call carries no token; the user connects it
+// once (a navigation is sent there, a JSON client gets 401 with the
+// login_url); then /api calls it with a token for its resource. An
+// authorization server outside API_AUTH_SERVERS is refused with a JSON
+// error naming it.
+func TestEnvContractDescribedAPI(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string // the aud of each call's token ("" for none)
+	api := httptest.NewUnstartedServer(nil)
+	apiURL := "http://" + api.Listener.Addr().String() + "/api"
+	app := httptest.NewUnstartedServer(nil)
+	appURL := "http://" + app.Listener.Addr().String()
+	op := certop.Start(t, certop.Config{
+		Clients:         []certop.Client{{ID: "ex", Secret: "ex-secret", RedirectURIs: []string{appURL + "/auth/callback"}}},
+		ResourceServers: map[string]map[string]string{apiURL: {"scope": "read"}},
+	})
+	api.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.well-known/oauth-protected-resource/api" {
+			json.NewEncoder(w).Encode(map[string]any{"resource": apiURL, "authorization_servers": []string{op.Issuer}, "scopes_supported": []string{"read"}})
+			return
+		}
+		raw, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		var claims struct{ Aud, Sub string }
+		if parts := strings.Split(raw, "."); len(parts) == 3 {
+			b, _ := base64.RawURLEncoding.DecodeString(parts[1])
+			json.Unmarshal(b, &claims)
+		}
+		mu.Lock()
+		seen = append(seen, claims.Aud)
+		mu.Unlock()
+		if claims.Aud != apiURL {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprintf(w, `{"sub":%q}`, claims.Sub)
+	})
+	api.Start()
+	defer api.Close()
+	env := map[string]string{"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": "ex", "OIDC_CLIENT_SECRET": "ex-secret", "APP_URL": appURL,
+		"API_URL": apiURL, "API_AUTH_SERVERS": op.Issuer, "SESSION_KEYS": base64.StdEncoding.EncodeToString(testenv.NewKey())}
+	h, err := newApp(context.Background(), func(k string) string { return env[k] }, nil, testenv.CollectLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Config.Handler = h
+	app.Start()
+	defer app.Close()
+	hc := testenv.Browser()
+	body := signInAndCallAPIWith(t, hc, appURL, func(hc *http.Client, u string) (*url.URL, error) { return op.Login(hc, u, "dave") }, nil)
+	var nc map[string]string
+	json.Unmarshal([]byte(body), &nc)
+	if nc["error"] != "not_connected" || nc["login_url"] != "/auth/connect?api=api&return_to=%2Fapi" {
+		t.Fatalf("/api as JSON before connecting: %s", body)
+	}
+	mu.Lock()
+	if len(seen) != 1 || seen[0] != "" {
+		t.Fatalf("the API's calls before connecting carried tokens for %q, want one call without a token", seen)
+	}
+	mu.Unlock()
+	resp := testenv.Do(t, hc, "GET", appURL+"/api", "text/html")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != nc["login_url"] {
+		t.Fatalf("/api navigation before connecting: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp = testenv.Do(t, hc, "GET", appURL+nc["login_url"], "text/html")
+	resp.Body.Close()
+	cb, err := op.Login(hc, resp.Header.Get("Location"), "dave")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp = testenv.Do(t, hc, "GET", cb.String(), "text/html")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/api" {
+		t.Fatalf("connect callback: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp = testenv.Do(t, hc, "GET", appURL+"/api", "application/json")
+	if body := testenv.Body(t, resp); resp.StatusCode != 200 || !strings.Contains(body, `"status":200`) || !strings.Contains(body, `\"sub\":\"dave\"`) {
+		t.Fatalf("/api connected: %d %s", resp.StatusCode, body)
+	}
+	mu.Lock()
+	for i, aud := range seen[1:] {
+		if aud != apiURL {
+			t.Errorf("call %d to the API carried a token for %q", i+2, aud)
+		}
+	}
+	mu.Unlock()
+
+	// The same API, trusting another server: refused, named.
+	env2 := map[string]string{}
+	for k, v := range env {
+		env2[k] = v
+	}
+	env2["API_AUTH_SERVERS"] = "https://as.example.com"
+	h2, err := newApp(context.Background(), func(k string) string { return env2[k] }, nil, testenv.CollectLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Config.Handler = h2
+	resp = testenv.Do(t, hc, "GET", appURL+"/api", "application/json")
+	if body := testenv.Body(t, resp); resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, `"error":"untrusted_authorization_server"`) {
+		t.Errorf("/api with an untrusted authorization server: %d %s", resp.StatusCode, body)
+	}
+}
