@@ -128,7 +128,9 @@ func TestDescribedAPIAttacks(t *testing.T) {
 		status int
 	}{
 		{"another resource", func(h *hostileAPI) {
-			h.meta = func(string) any { return map[string]any{"resource": h.URL + "/", "authorization_servers": []string{issuer}} }
+			h.meta = func(string) any {
+				return map[string]any{"resource": h.URL + "/", "authorization_servers": []string{issuer}}
+			}
 		}, "resource_mismatch", http.StatusBadGateway},
 		{"the resource in another case", func(h *hostileAPI) {
 			h.meta = func(string) any {

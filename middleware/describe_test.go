@@ -323,4 +323,3 @@ func (d *describedMCP) clientCredentials(t *testing.T, resource string) string {
 	}
 	return tr.AccessToken
 }
-

@@ -325,7 +325,7 @@ func build(ctx context.Context, env environment, hc *http.Client, logger *slog.L
 		status, body := 0, "no API_URL configured"
 		if app.apiURL != "" {
 			resp, err := auth.HTTPClient(r).Get(app.apiURL) // the user's access token, refreshed when due
-			if auth.StepUp(w, r, err) { // the user must connect it, or sign in again
+			if auth.StepUp(w, r, err) {                     // the user must connect it, or sign in again
 				return
 			}
 			if err != nil && wantsJSON(r) {
