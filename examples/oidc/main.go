@@ -324,8 +324,10 @@ func build(ctx context.Context, env environment, hc *http.Client, logger *slog.L
 	mux.Handle("/api", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		status, body := 0, "no API_URL configured"
 		if app.apiURL != "" {
-			resp, err := auth.HTTPClient(r).Get(app.apiURL) // the user's access token, refreshed when due
-			if auth.StepUp(w, r, err) {                     // the user must connect it, or sign in again
+			// The user's access token, refreshed when due (or, for an
+			// API that describes itself, its own token once connected).
+			resp, err := auth.HTTPClient(r).Get(app.apiURL)
+			if auth.StepUp(w, r, err) { // the user must connect it, or sign in again
 				return
 			}
 			if err != nil && wantsJSON(r) {
