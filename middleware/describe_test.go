@@ -203,6 +203,9 @@ func TestDescribedMCPServer(t *testing.T) {
 	before := d.op.Counts(t)["/token"]
 
 	resp, body := callJSON(t, hc, d.app.URL+"/tools")
+	if seen := d.mcp.tokens(); len(seen) != 1 || seen[0] != "" {
+		t.Fatalf("the MCP server's first calls carried %.40q, want one call without a token", seen)
+	}
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("/tools before connecting: %d %s", resp.StatusCode, body)
 	}
@@ -214,9 +217,6 @@ func TestDescribedMCPServer(t *testing.T) {
 	json.Unmarshal([]byte(body), &nc)
 	if nc.Error != "not_connected" || nc.API != "calendar" || !strings.HasPrefix(nc.LoginURL, "/auth/connect?") {
 		t.Fatalf("/tools before connecting: %s", body)
-	}
-	if seen := d.mcp.tokens(); len(seen) != 1 || seen[0] != "" {
-		t.Fatalf("the MCP server's first call carried %q, want one call without a token", seen)
 	}
 	if n := d.op.Counts(t)["/token"]; n != before {
 		t.Errorf("%d token requests before the user connected, want 0", n-before)
