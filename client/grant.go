@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 )
 
@@ -39,3 +40,17 @@ func (p *plumbing) ExchangeGrant(ctx context.Context, code string, l *Login) (*o
 
 // DPoP is Config.DPoP.
 func (p *plumbing) DPoP() bool { return p.cfg.DPoP }
+
+// PublicJWK is the public key of Config.PrivateKey as a JWK (kid, alg,
+// use sig), nil without one: what a client ID metadata document
+// publishes.
+func (p *plumbing) PublicJWK() *jose.JSONWebKey {
+	if p.signer == nil {
+		return nil
+	}
+	return p.signer.Public()
+}
+
+// SharedSecret reports whether the client authenticates with a secret it
+// shares with the provider (ClientSecret or SecretJWT).
+func (p *plumbing) SharedSecret() bool { return p.cfg.ClientSecret != "" || p.cfg.SecretJWT != nil }

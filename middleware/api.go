@@ -119,7 +119,7 @@ type API struct {
 	// be fetched from private, link-local and unique-local addresses
 	// (10/8, 172.16/12, 192.168/16, 169.254/16, 100.64/10, fc00::/7,
 	// fe80::/10): for an API on the app's own network.
-	// Default: false (refused when dialling).
+	// Default: off (refused when dialling).
 	AllowInternal bool
 
 	// MaxRequestBody bounds the body of a call through Proxy, in bytes: a

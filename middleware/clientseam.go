@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 
 	"github.com/confidant-go/confidant/client"
@@ -36,6 +37,9 @@ type clientPlumbing interface {
 	ForAPI(scopes []string) *client.Client
 	ExchangeGrant(ctx context.Context, code string, l *client.Login) (*oauth2.Token, error)
 	DPoP() bool
+	// A client ID metadata document (cimd.go).
+	PublicJWK() *jose.JSONWebKey
+	SharedSecret() bool
 }
 
 // providerPlumbing is what the middleware asks of a *client.Provider.

@@ -61,6 +61,7 @@ type Auth struct {
 	callbacks  map[string]*client.Client    // callback path → client
 	transports map[string]http.RoundTripper // provider name → the APIs' transport for its client's tokens
 	connects   map[string]bool              // callback paths of the connected APIs' clients
+	docs       map[string]*client.Client    // client ID metadata documents' paths (cimd.go)
 	grants     *grants                      // the users' grants of connected APIs
 	family     *family                      // the users' sign-in grants (Config.BackgroundAccess); nil without
 }
@@ -123,6 +124,9 @@ func build(cfg Config) (*Auth, error) {
 		}
 	}
 	if err := a.routeConnects(); err != nil {
+		return nil, err
+	}
+	if err := a.metadataDocs(); err != nil {
 		return nil, err
 	}
 	if err := a.bindStore(); err != nil {

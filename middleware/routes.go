@@ -83,8 +83,23 @@ func (a *Auth) clientFor(s *session.Session) *client.Client {
 // their clients' callbacks (which may be the sign-in's).
 // Mount it at Prefix (mux.Handle("/auth/", auth)); behind
 // http.StripPrefix("/auth", auth) it serves the same routes.
+//
+// A sign-in client whose ClientID is a URL on the app's origin is
+// identified by a client ID metadata document (the OAuth Client ID
+// Metadata Document draft; for authorization servers that support it, in
+// place of a registration by hand): ServeHTTP serves it at that URL's
+// path (its redirect URIs, its grant types, private_key_jwt with the
+// public half of the client's PrivateKey, its logout URIs); mount the
+// Auth there too when the path is not under Prefix
+// (mux.Handle("/oauth/client.json", auth)). New refuses such a client with
+// a ClientSecret (the draft forbids shared secrets) or without a
+// PrivateKey.
 func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
+	if c := a.docs[path]; c != nil {
+		a.serveMetadataDoc(w, r, c)
+		return
+	}
 	if !strings.HasPrefix(path, a.cfg.Prefix) {
 		// Mounted behind http.StripPrefix: the routes are relative.
 		path = strings.TrimSuffix(a.cfg.Prefix, "/") + "/" + strings.TrimPrefix(path, "/")

@@ -2,12 +2,19 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -120,5 +127,53 @@ func TestEnvContractDescribedAPI(t *testing.T) {
 	resp = testenv.Do(t, hc, "GET", appURL+"/api", "application/json")
 	if body := testenv.Body(t, resp); resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, `"error":"untrusted_authorization_server"`) {
 		t.Errorf("/api with an untrusted authorization server: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestEnvContractClientIDMetadataDocument: OIDC_CLIENT_ID is a URL on
+// APP_URL's origin (outside /auth/) and OIDC_CLIENT_KEY_FILE a key, no
+// secret: the app serves its client metadata document there, and signs
+// users in at oidc-provider, which never registered it.
+func TestEnvContractClientIDMetadataDocument(t *testing.T) {
+	app := httptest.NewUnstartedServer(nil)
+	app.StartTLS()
+	defer app.Close()
+	op := certop.Start(t, certop.Config{
+		TrustPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: app.Certificate().Raw}),
+		Features: map[string]any{"clientIdMetadataDocument": map[string]any{"enabled": true}},
+	})
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	keyFile := filepath.Join(t.TempDir(), "client.pem")
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	clientID := app.URL + "/.well-known/client.json"
+	env := map[string]string{"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": clientID, "OIDC_CLIENT_KEY_FILE": keyFile,
+		"OIDC_CLIENT_KEY_ID": "k1", "APP_URL": app.URL}
+	h, err := newApp(context.Background(), func(k string) string { return env[k] }, nil, testenv.CollectLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Config.Handler = h
+	hc := testenv.BrowserVia(app.Client().Transport)
+	resp := testenv.Do(t, hc, "GET", clientID, "application/json")
+	var doc map[string]any
+	json.Unmarshal([]byte(testenv.Body(t, resp)), &doc)
+	if resp.StatusCode != 200 || doc["client_id"] != clientID || doc["token_endpoint_auth_method"] != "private_key_jwt" {
+		t.Fatalf("the document: %d %v", resp.StatusCode, doc)
+	}
+	resp = testenv.Do(t, hc, "GET", app.URL+"/profile", "text/html")
+	resp.Body.Close()
+	cb, err := op.Login(hc, resp.Header.Get("Location"), "frank")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp = testenv.Do(t, hc, "GET", cb.String(), "text/html")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/profile" {
+		t.Fatalf("callback: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp = testenv.Do(t, hc, "GET", app.URL+"/profile", "application/json")
+	if body := testenv.Body(t, resp); resp.StatusCode != 200 || !strings.Contains(body, `"sub": "frank"`) && !strings.Contains(body, `"sub":"frank"`) {
+		t.Fatalf("/profile: %d %s", resp.StatusCode, body)
 	}
 }

@@ -2,7 +2,10 @@
 // discovery, configured by environment:
 //
 //	OIDC_ISSUER           issuer URL (required)
-//	OIDC_CLIENT_ID        client ID (required)
+//	OIDC_CLIENT_ID        client ID (required); a URL on APP_URL's origin is a client ID
+//	                      metadata document, which the app serves at that path (for
+//	                      servers that support such documents: no registration by hand;
+//	                      OIDC_CLIENT_KEY_FILE, no secret)
 //	OIDC_CLIENT_SECRET    client secret (required, unless OIDC_CLIENT_KEY_FILE or
 //	                      OIDC_CLIENT_CERT_FILE is set)
 //	OIDC_SCOPES           default "openid profile email offline_access"
@@ -312,6 +315,13 @@ func build(ctx context.Context, env environment, hc *http.Client, logger *slog.L
 	// The routes, each a page (or JSON, for a request that asks for it).
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", auth)
+	appOrigin, _ := url.Parse(app.url)
+	if u, err := url.Parse(env.get("OIDC_CLIENT_ID")); err == nil && u.IsAbs() && appOrigin != nil &&
+		u.Scheme == appOrigin.Scheme && u.Host == appOrigin.Host && !strings.HasPrefix(u.Path, "/auth/") {
+		// The client ID is the URL of the app's client metadata
+		// document: the Auth serves it there.
+		mux.Handle(u.Path, auth)
+	}
 	mux.Handle("/{$}", auth.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		show(w, r, map[string]any{})
 	})))

@@ -117,6 +117,10 @@ type Config struct {
 	// the first port asks for none. tls_client_auth certificates come
 	// from Provider.ClientCA; certificate-bound tokens are on offer.
 	TLS bool `json:"-"`
+	// TrustPEM is a PEM certificate the provider's own requests trust
+	// besides the system's (NODE_EXTRA_CA_CERTS): an app on https with a
+	// test certificate, whose client ID metadata document it fetches.
+	TrustPEM []byte `json:"-"`
 	// CA and ClientCA are the CAs of Provider.CA and Provider.ClientCA,
 	// made at Start when nil.
 	CA, ClientCA *CA `json:"-"`
@@ -193,6 +197,13 @@ func Start(t testing.TB, cfg Config) *Provider {
 	cmd := exec.Command(node, "server.mjs")
 	cmd.Dir = Dir()
 	cmd.Env = append(os.Environ(), "CERTOP_CONFIG="+string(js), "NODE_ENV=test")
+	if cfg.TrustPEM != nil {
+		f := filepath.Join(t.TempDir(), "trust.pem")
+		if err := os.WriteFile(f, cfg.TrustPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Env = append(cmd.Env, "NODE_EXTRA_CA_CERTS="+f)
+	}
 	stdout, _ := cmd.StdoutPipe()
 	var stderr strings.Builder
 	cmd.Stderr = &stderr // read after Wait
