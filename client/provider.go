@@ -45,6 +45,10 @@ type Endpoints struct {
 	signingAlgs []string
 	mtlsAliases map[string]string
 	scopes      []string // scopes_supported
+	// registrationURL is registration_endpoint (RFC 7591); cimd is
+	// client_id_metadata_document_supported.
+	registrationURL string
+	cimd            bool
 	// asIssuer is the issuer of RFC 8414 metadata without jwks_uri, a
 	// plain OAuth 2.0 authorization server's (Issuer is then empty): the
 	// iss its authorization responses carry (RFC 9207).
@@ -440,7 +444,8 @@ func (p *Provider) discoverOpenID(ctx context.Context) (*resolved, error) {
 	ep := Endpoints{Issuer: issuer, AuthURL: oe.AuthURL, TokenURL: oe.TokenURL,
 		UserInfoURL: op.UserInfoEndpoint(), JWKSURL: extra.JWKS, RevocationURL: extra.Revocation,
 		EndSessionURL: extra.EndSession, signingAlgs: extra.Algs, authMethods: extra.Auth, responseIss: extra.Iss,
-		PARURL: extra.PAR, requirePAR: extra.RequirePAR, mtlsAliases: mtlsAliasesOf(extra.MTLS), scopes: extra.Scopes}
+		PARURL: extra.PAR, requirePAR: extra.RequirePAR, mtlsAliases: mtlsAliasesOf(extra.MTLS), scopes: extra.Scopes,
+		registrationURL: extra.Register, cimd: extra.CIMD}
 	r := p.build(ep, op)
 	if tt != nil {
 		r.tenants = tt
@@ -468,6 +473,8 @@ type metadata struct {
 	RequirePAR bool           `json:"require_pushed_authorization_requests"`
 	MTLS       map[string]any `json:"mtls_endpoint_aliases"`
 	Scopes     []string       `json:"scopes_supported"`
+	Register   string         `json:"registration_endpoint"`
+	CIMD       bool           `json:"client_id_metadata_document_supported"`
 }
 
 // metadataURL is where RFC 8414 3.1 puts the authorization server
@@ -532,7 +539,8 @@ func (p *Provider) discoverMetadata(ctx context.Context) (*resolved, error) {
 		return nil, fmt.Errorf("%w: authorization server metadata at %s has no authorization_endpoint or no token_endpoint", fail.Discovery, where)
 	}
 	ep := Endpoints{AuthURL: m.AuthURL, TokenURL: m.TokenURL, RevocationURL: m.Revocation, PARURL: m.PAR,
-		authMethods: m.Auth, responseIss: m.Iss, requirePAR: m.RequirePAR, mtlsAliases: mtlsAliasesOf(m.MTLS), scopes: m.Scopes}
+		authMethods: m.Auth, responseIss: m.Iss, requirePAR: m.RequirePAR, mtlsAliases: mtlsAliasesOf(m.MTLS), scopes: m.Scopes,
+		registrationURL: m.Register, cimd: m.CIMD}
 	if m.JWKS == "" {
 		ep.asIssuer = m.Issuer
 		return p.build(ep, nil), nil

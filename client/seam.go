@@ -130,7 +130,8 @@ func (p *providerPlumbing) Discovered(ctx context.Context) (seam.Discovered, err
 	}
 	ep := r.ep
 	return seam.Discovered{RequirePAR: ep.requirePAR, ResponseIss: ep.responseIss, AuthMethods: slices.Clone(ep.authMethods),
-		SigningAlgs: slices.Clone(ep.signingAlgs), MTLSAliases: ep.mtlsAliases, ScopesSupported: slices.Clone(ep.scopes)}, nil
+		SigningAlgs: slices.Clone(ep.signingAlgs), MTLSAliases: ep.mtlsAliases, ScopesSupported: slices.Clone(ep.scopes),
+		RegistrationEndpoint: ep.registrationURL, ClientIDMetadataDocument: ep.cimd}, nil
 }
 
 // DiscoverAuthorizationServer is Discover with RFC 8414 first: the

@@ -99,26 +99,38 @@ type API struct {
 	// carries no token; on its 401, the SDK reads the API's protected
 	// resource metadata (from the challenge's resource_metadata, else from
 	// the well-known URL of BaseURL), whose resource must equal BaseURL
-	// byte for byte, takes the first of the API's authorization servers
-	// that this list names (an API never chooses where the user's
-	// credentials go), and gets a token for the API (RFC 8707 resource
-	// BaseURL; the challenge's scope, else the metadata's scopes_supported,
-	// unless Scopes is set) from a grant the user connects once, as for a
-	// connected API: with the sign-in client when the server is a sign-in
-	// provider's issuer, else with Client. The token goes to the API and
-	// nowhere else; an API that refuses it once refreshed fails with an
-	// error for which StatusCode gives 502. Metadata is fetched over https
-	// (http to a loopback host), without redirects, at most 1 MiB within
-	// 10 seconds, never from a private or link-local address unless
-	// AllowInternal; it is read again after an hour. Not with Resource or
-	// TokenExchange.
+	// byte for byte, and takes the first of the API's authorization
+	// servers that this list names and the app can use (an API never
+	// chooses where the user's credentials go). The API's token is asked
+	// for its resource (RFC 8707: BaseURL) with Scopes, else the
+	// metadata's scopes_supported:
+	//   - at a sign-in provider's issuer, from the session's own grant (a
+	//     refresh grant, as for Resource): it lives and ends with the
+	//     session; a grant that does not cover the API is ErrNotConnected,
+	//     and connecting is a sign-in that asks for it;
+	//   - elsewhere, as a connected API (see Client): granted once per
+	//     user, with Client when it is registered there, else with the
+	//     app's client ID metadata document where the server supports
+	//     them (a sign-in ClientID that is a URL on the app's origin),
+	//     else by dynamic registration (RFC 7591) where it offers it.
+	// The token goes to the API and nowhere else; an API that still
+	// refuses it, refreshed, fails with an error for which StatusCode
+	// gives 502 (its metadata is read again on the next call: an API that
+	// names another server in its 401 is ErrNotConnected there at once).
+	// Metadata is fetched over https (http to a loopback host), without
+	// redirects, at most 1 MiB within 10 seconds, one read at a time,
+	// never from a private, link-local or other special-use address
+	// unless AllowInternal, nor from loopback unless BaseURL is on
+	// loopback; it is read again after an hour. Not with Resource or
+	// TokenExchange; New refuses a BaseURL that overlaps another API's.
 	// Default: none (the API is described by this configuration).
 	AuthorizationServers []string
 
 	// AllowInternal lets the metadata of an API with AuthorizationServers
-	// be fetched from private, link-local and unique-local addresses
-	// (10/8, 172.16/12, 192.168/16, 169.254/16, 100.64/10, fc00::/7,
-	// fe80::/10): for an API on the app's own network.
+	// be fetched from private, link-local, unique-local, loopback and
+	// other special-use addresses (10/8, 172.16/12, 192.168/16,
+	// 169.254/16, 100.64/10, fc00::/7, fe80::/10, …): for an API on the
+	// app's own network.
 	// Default: off (refused when dialling).
 	AllowInternal bool
 
@@ -263,6 +275,16 @@ func parseAPIs(apis []API, providers map[string]*client.Client) ([]apiTarget, er
 			return nil, configErr("API %q: Scopes and TokenExchange need a Resource (an API token of its own)", api.Name)
 		}
 		out = append(out, t)
+	}
+	for i, t := range out {
+		for j, o := range out {
+			if i != j && t.disc != nil && t.origin == o.origin && (strings.HasPrefix(t.path, o.path) || strings.HasPrefix(o.path, t.path)) {
+				// The API matched first would take the other's calls: the
+				// sign-in token, or another API's, would go to an API
+				// known only by its URL.
+				return nil, configErr("APIs %q and %q: BaseURLs %q and %q overlap, and %q describes itself: give it a BaseURL of its own", t.name, o.name, t.base, o.base, t.name)
+			}
+		}
 	}
 	return out, nil
 }

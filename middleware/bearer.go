@@ -91,7 +91,12 @@ func (t *bearerTransport) roundTrip(req *http.Request, api *apiTarget) (*http.Re
 func (t *bearerTransport) described(req *http.Request, api *apiTarget) (*http.Response, error) {
 	a, ctx := t.st.a, req.Context()
 	if d := a.discovered(ctx, api); d != nil {
-		return refusedTo(t.tokenTrip(req, d))
+		if err := t.forUser(d); err != nil {
+			closeBody(req)
+			return nil, err
+		}
+		resp, err := t.tokenTrip(req, d)
+		return a.refusedTo(d, req.URL, resp, err)
 	}
 	body, replayable := replayBody(req)
 	var h http.Header
@@ -114,6 +119,9 @@ func (t *bearerTransport) described(req *http.Request, api *apiTarget) (*http.Re
 		h = a.probe(ctx, api)
 	}
 	d, err := a.discoverFrom(ctx, api, h)
+	if err == nil {
+		err = t.forUser(d)
+	}
 	var tok *oauth2.Token
 	if err == nil {
 		tok, err = t.st.tokenFor(ctx, d)
@@ -124,18 +132,30 @@ func (t *bearerTransport) described(req *http.Request, api *apiTarget) (*http.Re
 		}
 		return nil, err
 	}
-	return refusedTo(t.send(req, d, tok, body))
+	resp, err := t.send(req, d, tok, body)
+	return a.refusedTo(d, req.URL, resp, err)
 }
 
-// refusedTo turns a 401 from an API that describes itself, to the token
-// obtained for it, into fail.APIRefusedToken.
-func refusedTo(resp *http.Response, err error) (*http.Response, error) {
+// forUser refuses an API whose token comes from a sign-in provider to a
+// user of another.
+func (t *bearerTransport) forUser(d *apiTarget) error {
+	if s := t.st.current(); s != nil && d.provider != "" && s.Provider != d.provider {
+		return fmt.Errorf("%w: API %q takes tokens of provider %q", fail.APINotAllowed, d.name, d.provider)
+	}
+	return nil
+}
+
+// refusedTo turns a 401 from an API that describes itself (d), to the
+// token obtained for it, into fail.APIRefusedToken; its metadata is read
+// again on a later call (it may have moved to another server).
+func (a *Auth) refusedTo(d *apiTarget, u *url.URL, resp *http.Response, err error) (*http.Response, error) {
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
 	resp.Body.Close()
-	return nil, fmt.Errorf("%w: %s answered 401 to the token obtained for it", fail.APIRefusedToken, hostPath(resp.Request.URL.String()))
+	a.refused(d)
+	return nil, fmt.Errorf("%w: %s answered 401 to the token obtained for it", fail.APIRefusedToken, hostPath(u.String()))
 }
 
 // tokenTrip sends a call with api's token, refreshing it once when the API
@@ -149,6 +169,16 @@ func (t *bearerTransport) tokenTrip(req *http.Request, api *apiTarget) (*http.Re
 	resp, err := t.send(req, api, tok, req.Body)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
+	}
+	if api.disc != nil {
+		if err := t.st.a.moved(req.Context(), api, resp.Header); err != nil {
+			// The API names another server now: the user's token comes
+			// from there (no refresh at the old one).
+			io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
+			resp.Body.Close()
+			closeBody(req)
+			return nil, err
+		}
 	}
 	if se := stepUpChallenge(resp); se != nil && api.conn == nil {
 		// A refreshed token would carry the same authentication: only a

@@ -165,6 +165,10 @@ func (a *Auth) Proxy(api string) http.Handler {
 				return
 			}
 			api = d
+			if d.provider != "" && st.sess.Provider != d.provider {
+				a.unauthorized(sw)
+				return
+			}
 		}
 		tok, err := st.tokenFor(r.Context(), api)
 		var nc *notConnectedError

@@ -40,6 +40,7 @@ type clientPlumbing interface {
 	// A client ID metadata document (cimd.go).
 	PublicJWK() *jose.JSONWebKey
 	SharedSecret() bool
+	PrivateKey() *client.PrivateKey
 }
 
 // providerPlumbing is what the middleware asks of a *client.Provider.

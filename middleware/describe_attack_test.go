@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -207,5 +208,90 @@ func TestDescribedAPIAttacks(t *testing.T) {
 	}
 	if n := s.op.Counts(t)["/token"] - tokBefore; n > 1 {
 		t.Errorf("%d token requests in one /call, want at most 1", n)
+	}
+}
+
+// audOf is the aud of a JWT access token in an Authorization header.
+func audOf(authz string) string {
+	raw, _ := strings.CutPrefix(authz, "Bearer ")
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	b, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	var c struct {
+		Aud any `json:"aud"`
+	}
+	json.Unmarshal(b, &c)
+	return fmt.Sprint(c.Aud)
+}
+
+// TestDescribedAPIDynamicRegistration: an API whose metadata names an
+// authorization server (a second oidc-provider) where the app has no
+// registration and which offers dynamic registration only: the app
+// registers once (RFC 7591), the user connects there, and the API gets a
+// token for its resource from that server.
+func TestDescribedAPIDynamicRegistration(t *testing.T) {
+	h := newHostileAPI(t)
+	op2 := certop.Start(t, certop.Config{
+		Features:        map[string]any{"registration": map[string]any{"enabled": true}},
+		ResourceServers: map[string]map[string]string{h.URL: {"scope": "read"}},
+	})
+	s := newCertified(t, certifiedOptions{
+		withURL: func(_ string, cfg *middleware.Config) {
+			cfg.APIs = append(cfg.APIs, middleware.API{Name: "partner", BaseURL: h.URL, AuthorizationServers: []string{op2.Issuer}})
+		}})
+	h.set(func(h *hostileAPI) {
+		h.meta = func(string) any {
+			return map[string]any{"resource": h.URL, "authorization_servers": []string{op2.Issuer}, "scopes_supported": []string{"read"}}
+		}
+	})
+	auth := s.app.Auth
+	s.app.Mux.Handle("/partner", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := auth.HTTPClient(r).Get(h.URL)
+		if auth.StepUp(w, r, err) {
+			return
+		}
+		if err != nil {
+			http.Error(w, err.Error(), middleware.StatusCode(err))
+			return
+		}
+		resp.Body.Close()
+		fmt.Fprint(w, resp.StatusCode)
+	})))
+	hc := s.signIn(t, "grace")
+	resp, body := callJSON(t, hc, s.app.URL+"/partner")
+	var nc struct {
+		LoginURL string `json:"login_url"`
+	}
+	json.Unmarshal([]byte(body), &nc)
+	if resp.StatusCode != http.StatusUnauthorized || nc.LoginURL == "" {
+		t.Fatalf("/partner before connecting: %d %s", resp.StatusCode, body)
+	}
+	resp, _ = get(t, hc, s.app.URL+nc.LoginURL)
+	if !strings.HasPrefix(resp.Header.Get("Location"), op2.Issuer) {
+		t.Fatalf("connect: %d to %q, want the API's server", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	cb, err := op2.Login(hc, resp.Header.Get("Location"), "grace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := get(t, hc, cb.String()); resp.StatusCode != http.StatusFound {
+		t.Fatalf("connect callback: %d %s", resp.StatusCode, body)
+	}
+	for range 2 {
+		if resp, body := callJSON(t, hc, s.app.URL+"/partner"); resp.StatusCode != http.StatusOK || body != "200" {
+			t.Fatalf("/partner once connected: %d %s", resp.StatusCode, body)
+		}
+	}
+	if n := op2.Counts(t)["/reg"]; n != 1 {
+		t.Errorf("%d registrations at the API's server, want 1", n)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, c := range h.calls {
+		if c != "" && audOf(c) != h.URL {
+			t.Errorf("call %d carried a token for %q", i, audOf(c))
+		}
 	}
 }

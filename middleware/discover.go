@@ -3,22 +3,25 @@ package middleware
 // APIs that describe themselves (API.AuthorizationServers, RFC 9728): the
 // configuration names the API's URL and the authorization servers the app
 // trusts; the API's protected resource metadata names its resource, its
-// servers and its scopes. Once read, the API is a connected API at the
-// first server of its own that the app trusts (grants.go does the rest):
-// its token asked for its resource (RFC 8707), granted once per user. Until
-// then its calls carry no token: the sign-in token never reaches an API
-// the app only knows by URL.
+// servers and its scopes. Once read, the API's token is asked for its
+// resource (RFC 8707) at the first of its servers the app trusts and can
+// use: at a sign-in provider, with the session's own grant (a refresh
+// grant, as for API.Resource; a sign-in that covers the resource when the
+// grant does not), so that the API's token and the session live and end
+// together; elsewhere, as a connected API (grants.go), granted once per
+// user. Until then its calls carry no token: the sign-in token never
+// reaches an API the app only knows by URL.
 
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -35,14 +38,16 @@ type discovery struct {
 	allowed  []string // API.AuthorizationServers
 	scopes   []string // API.Scopes: replace the metadata's
 	internal bool     // API.AllowInternal
+	provider string   // API.Provider
 	own      *client.Client
 	ownRT    http.RoundTripper
 	hc       *http.Client // metadata fetches (prm.Client)
 
-	mu    sync.Mutex
-	found *apiTarget // the API as a connected API, once read
-	murl  string     // where its metadata was read
-	at    time.Time  // when
+	mu     sync.Mutex
+	found  *apiTarget    // the API as its metadata says, once read
+	murl   string        // where its metadata was read
+	at     time.Time     // when
+	flight chan struct{} // a read in progress: the others wait for it
 }
 
 // rediscoverAfter is how long metadata once read is used before it is read
@@ -60,7 +65,8 @@ func describable(t *apiTarget, api API, providers map[string]*client.Client) err
 			return configErr("API %q: AuthorizationServers: %q is not an issuer identifier (an https URL, http only on a loopback host, without query or fragment)", api.Name, as)
 		}
 	}
-	d := &discovery{resource: api.BaseURL, allowed: slices.Clone(api.AuthorizationServers), scopes: slices.Clone(api.Scopes), internal: api.AllowInternal}
+	d := &discovery{resource: api.BaseURL, allowed: slices.Clone(api.AuthorizationServers), scopes: slices.Clone(api.Scopes),
+		internal: api.AllowInternal, provider: api.Provider}
 	if api.Client != nil {
 		// A registration by hand at one of the servers.
 		var probe apiTarget
@@ -82,7 +88,13 @@ func (d *discovery) setUp(cfg Config) error {
 	if ht, ok := cfg.APITransport.(*http.Transport); ok {
 		tc = ht.TLSClientConfig
 	}
-	d.hc = prm.Client(d.internal, tc)
+	// Loopback only for an API on loopback (development): an API on the
+	// network does not make the app read its own host's services.
+	loopback := false
+	if u, err := url.Parse(d.resource); err == nil {
+		loopback = netx.IsLoopbackHost(u.Hostname())
+	}
+	d.hc = prm.Client(d.internal, loopback || d.internal, tc)
 	if d.own == nil {
 		return nil
 	}
@@ -107,7 +119,7 @@ func (a *Auth) discovered(ctx context.Context, t *apiTarget) *apiTarget {
 	if found == nil || a.cfg.Now().Sub(at) < rediscoverAfter {
 		return found
 	}
-	if nt, err := a.discover(ctx, t, murl, found.op.scopes); err == nil {
+	if nt, err := a.discover(ctx, t, murl); err == nil {
 		return nt
 	}
 	d.mu.Lock()
@@ -154,7 +166,8 @@ func (a *Auth) probe(ctx context.Context, t *apiTarget) http.Header {
 }
 
 // discoverFrom reads t's metadata from where the API's 401 challenge h
-// names it (nil: its well-known URL), with the challenge's scope.
+// names it (nil: its well-known URL). A challenge's scope is not used:
+// it is what one call, of one user, was refused for, not the API's.
 func (a *Auth) discoverFrom(ctx context.Context, t *apiTarget, h http.Header) (*apiTarget, error) {
 	murl := prm.FromChallenge(h)
 	if murl == "" {
@@ -163,82 +176,163 @@ func (a *Auth) discoverFrom(ctx context.Context, t *apiTarget, h http.Header) (*
 			return nil, fmt.Errorf("API %q: %w", t.name, err)
 		}
 	}
-	return a.discover(ctx, t, murl, challengeScope(h))
+	return a.discover(ctx, t, murl)
 }
 
-// challengeScope is the scope a 401's Bearer (or DPoP) challenge names.
-func challengeScope(h http.Header) []string {
-	for _, v := range h.Values("WWW-Authenticate") {
-		scheme, rest, _ := strings.Cut(strings.TrimSpace(v), " ")
-		if strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "DPoP") {
-			if s := strings.Fields(netx.AuthParams(rest)["scope"]); len(s) > 0 {
-				return s
-			}
+// discover reads t's metadata at murl, one read at a time (the others
+// wait for it and take what it read), and makes t an API whose token
+// comes from the first of its servers the app trusts and can use (a
+// trusted server without a registration is passed over), asking for
+// API.Scopes, else the metadata's scopes_supported.
+func (a *Auth) discover(ctx context.Context, t *apiTarget, murl string) (*apiTarget, error) {
+	d := t.disc
+	for {
+		d.mu.Lock()
+		f := d.flight
+		if f == nil {
+			d.flight = make(chan struct{})
+			d.mu.Unlock()
+			break
+		}
+		d.mu.Unlock()
+		select {
+		case <-f:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: API %q: %w", fail.MetadataTimeout, t.name, ctx.Err())
+		}
+		d.mu.Lock()
+		found, at := d.found, d.at
+		d.mu.Unlock()
+		if found != nil && a.cfg.Now().Sub(at) < time.Minute {
+			return found, nil // read just now, by the call waited for
 		}
 	}
-	return nil
-}
-
-// discover reads t's metadata at murl and makes t a connected API at the
-// first of its servers the app trusts, asking for scopes (else the
-// metadata's).
-func (a *Auth) discover(ctx context.Context, t *apiTarget, murl string, scopes []string) (*apiTarget, error) {
-	d := t.disc
+	defer func() {
+		d.mu.Lock()
+		close(d.flight)
+		d.flight = nil
+		d.mu.Unlock()
+	}()
 	m, err := prm.Fetch(ctx, d.hc, murl, d.resource)
 	if err == nil {
-		var as string
-		if as, err = m.Trusted(d.allowed); err == nil {
-			if len(d.scopes) > 0 {
-				scopes = d.scopes
-			} else if len(scopes) == 0 {
-				scopes = m.ScopesSupported
-			}
-			var nt *apiTarget
-			if nt, err = a.targetAt(t, as, scopes); err == nil {
-				d.mu.Lock()
-				d.found, d.murl, d.at = nt, murl, a.cfg.Now()
-				d.mu.Unlock()
-				a.emit(ctx, event.Event{Kind: event.APIRequest, Attrs: []slog.Attr{slog.String("api_name", t.name),
-					slog.String("metadata", hostPath(murl)), slog.String("authorization_server", as), slog.Any("scopes", scopes)}})
-				return nt, nil
-			}
+		scopes := d.scopes
+		if len(scopes) == 0 {
+			scopes = m.ScopesSupported
+		}
+		var nt *apiTarget
+		if nt, err = a.firstUsable(ctx, t, m, scopes); err == nil {
+			d.mu.Lock()
+			d.found, d.murl, d.at = nt, murl, a.cfg.Now()
+			d.mu.Unlock()
+			a.emit(ctx, event.Event{Kind: event.APIRequest, Attrs: []slog.Attr{slog.String("api_name", t.name),
+				slog.String("metadata", hostPath(murl)), slog.String("authorization_server", nt.issuer), slog.Any("scopes", scopes)}})
+			return nt, nil
 		}
 	}
 	a.emit(ctx, event.Event{Kind: event.Rejected, Err: err, Attrs: []slog.Attr{slog.String("api_name", t.name), slog.String("metadata", hostPath(murl))}})
 	return nil, fmt.Errorf("API %q: %w", t.name, err)
 }
 
+// firstUsable is t at the first of m's authorization servers that the app
+// trusts and has (or can make) a client for.
+func (a *Auth) firstUsable(ctx context.Context, t *apiTarget, m *prm.Metadata, scopes []string) (*apiTarget, error) {
+	var errs []error
+	for _, as := range m.AuthorizationServers {
+		if !slices.Contains(t.disc.allowed, as) {
+			continue
+		}
+		nt, err := a.targetAt(ctx, t, as, scopes)
+		if err == nil {
+			return nt, nil
+		}
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		_, err := m.Trusted(t.disc.allowed)
+		return nil, err
+	}
+	return nil, errors.Join(errs...)
+}
+
+// refused notes that the API refused the token t was given, refreshed:
+// its metadata is read again on the next call.
+func (a *Auth) refused(t *apiTarget) {
+	d := t.disc
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.found == t {
+		d.found = nil
+	}
+}
+
+// moved reads the metadata of t (read before) again when the API refused
+// t's token with a 401 that names it (h: its headers), and reports
+// ErrNotConnected when it names another authorization server now: the
+// user's token comes from there, and none is asked of the old one. One
+// read per refusal at most (and one at a time).
+func (a *Auth) moved(ctx context.Context, t *apiTarget, h http.Header) error {
+	murl := prm.FromChallenge(h)
+	if murl == "" || t.issuer == "" {
+		return nil
+	}
+	d := t.disc
+	d.mu.Lock()
+	if d.found == t {
+		d.found = nil // read again, not waited for as fresh
+	}
+	d.mu.Unlock()
+	nt, err := a.discover(ctx, t, murl)
+	if err != nil || nt.issuer == t.issuer {
+		return nil
+	}
+	return &notConnectedError{api: t.name}
+}
+
 // targetAt is t as a connected API at authorization server as (one of
 // t's AuthorizationServers): with the sign-in client whose issuer it is,
-// else with the API's own Client.
-func (a *Auth) targetAt(t *apiTarget, as string, scopes []string) (*apiTarget, error) {
+// else with the API's own Client, else with the app's own registration
+// there (register.go).
+func (a *Auth) targetAt(ctx context.Context, t *apiTarget, as string, scopes []string) (*apiTarget, error) {
 	d := t.disc
 	if !slices.Contains(d.allowed, as) {
 		return nil, fmt.Errorf("%w: %q is no longer one of API %q's AuthorizationServers", fail.UntrustedServer, as, t.name)
 	}
-	nt := *t
-	nt.issuer = as
+	nt := *t // t itself, or t as read before
+	nt.issuer, nt.provider, nt.conn, nt.connRT, nt.callback = as, d.provider, nil, nil, ""
 	nt.op = refreshOp{api: t.name, resource: d.resource, scopes: slices.Clone(scopes)}
-	switch {
-	case d.own != nil && providerOf(d.own.Provider()).Issuer() == as:
-		nt.conn, nt.connRT = d.own, d.ownRT
-	default:
-		for _, c := range a.clients {
-			if providerOf(c.Provider()).Issuer() != as {
-				continue
-			}
-			p := plumbingOf(c)
-			if p.DPoP() || p.ResponseMode() != "" {
-				return nil, configErr("API %q: its authorization server %q is the sign-in provider, whose client uses DPoP or a response mode: give the API a Client of its own there", t.name, as)
-			}
-			nt.conn, nt.connRT = c, a.transportFor(c.Provider().Name())
-			break
+	for _, c := range a.clients {
+		if providerOf(c.Provider()).Issuer() == as && (d.provider == "" || d.provider == c.Provider().Name()) {
+			// A sign-in provider: the session's own grant, for the users
+			// of that provider only.
+			nt.provider = c.Provider().Name()
+			return &nt, nil
 		}
 	}
+	if d.own != nil && providerOf(d.own.Provider()).Issuer() == as {
+		nt.conn, nt.connRT = d.own, d.ownRT
+	}
 	if nt.conn == nil {
-		return nil, configErr("API %q: its metadata names the authorization server %q, which the app trusts but has no registration at: give the API a Client registered there", t.name, as)
+		// No registration by hand: the app's metadata document, or a
+		// dynamic registration.
+		c, err := a.registeredAt(ctx, as)
+		if err != nil {
+			return nil, fmt.Errorf("API %q: %w", t.name, err)
+		}
+		rt, err := c.Transport(a.cfg.APITransport)
+		if err != nil {
+			return nil, err
+		}
+		nt.conn, nt.connRT = c, netx.Transport(rt)
 	}
 	u, _ := url.Parse(plumbingOf(nt.conn).RedirectURL())
 	nt.callback = u.Path
 	return &nt, nil
 }
+
+// signInPath reports whether t (a read API that describes itself) takes
+// its token from the session's grant at a sign-in provider.
+func (t *apiTarget) signInPath() bool { return t.disc != nil && t.issuer != "" && t.conn == nil }
+
+// unread reports whether t is an API that describes itself whose metadata
+// has not been read (no token may go to it).
+func (t *apiTarget) unread() bool { return t.disc != nil && t.issuer == "" }

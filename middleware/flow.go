@@ -281,6 +281,17 @@ func (f *flow) login() *client.Login {
 // provider may call: the sign-in asks for them.
 func (a *Auth) grantCovers(c *client.Client) (resources, scopes []string) {
 	for _, t := range a.apis {
+		if t.disc != nil {
+			// An API that describes itself at this provider, once its
+			// metadata has been read here.
+			t.disc.mu.Lock()
+			found := t.disc.found
+			t.disc.mu.Unlock()
+			if found == nil || !found.signInPath() {
+				continue
+			}
+			t = *found
+		}
 		if t.op.resource == "" || t.op.exchange || (t.provider != "" && t.provider != c.Provider().Name()) {
 			continue
 		}

@@ -443,9 +443,12 @@ func (a *Auth) revokeGrant(ctx context.Context, t *apiTarget, gr *grant, why str
 	}
 	if t.disc != nil && (t.conn == nil || t.issuer != gr.Issuer) {
 		// An API that describes itself: revoked where it was granted.
-		nt, err := a.targetAt(t, gr.Issuer, nil)
+		nt, err := a.targetAt(ctx, t, gr.Issuer, nil)
 		if err != nil {
 			return err
+		}
+		if nt.conn == nil {
+			return nil // a sign-in provider's: nothing is kept apart from the session
 		}
 		t = nt
 	}
@@ -514,6 +517,16 @@ func (a *Auth) connect(w http.ResponseWriter, r *http.Request) {
 	t, err := a.connectedTarget(r.Context(), t)
 	if err != nil {
 		a.fail(w, r, err)
+		return
+	}
+	if t.provider != "" && t.provider != u.Provider {
+		a.fail(w, r, fmt.Errorf("%w: API %q is for users of provider %q", fail.Forbidden, t.name, t.provider))
+		return
+	}
+	if t.signInPath() {
+		// The API's server is the sign-in provider: a sign-in whose grant
+		// covers the API (its resource and scopes; startFlow adds them).
+		a.startFlow(w, r, a.byName[t.provider], returnTo, nil)
 		return
 	}
 	c, err := a.connectClient(r.Context(), t)

@@ -62,6 +62,7 @@ type Auth struct {
 	transports map[string]http.RoundTripper // provider name → the APIs' transport for its client's tokens
 	connects   map[string]bool              // callback paths of the connected APIs' clients
 	docs       map[string]*client.Client    // client ID metadata documents' paths (cimd.go)
+	regs       registrations                // the app's own clients at APIs' servers (register.go)
 	grants     *grants                      // the users' grants of connected APIs
 	family     *family                      // the users' sign-in grants (Config.BackgroundAccess); nil without
 }

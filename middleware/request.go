@@ -96,9 +96,19 @@ func (st *reqSession) token(ctx context.Context) (*oauth2.Token, error) {
 // tokenFor returns a valid access token for api: the sign-in token, or the
 // API's own, obtained or refreshed when it is missing or about to expire.
 func (st *reqSession) tokenFor(ctx context.Context, api *apiTarget) (*oauth2.Token, error) {
-	if api.disc != nil && api.conn == nil {
+	if api.unread() {
 		// Never the sign-in token for an API known only by its URL.
 		return nil, fmt.Errorf("%w: API %q: its metadata has not been read", fail.NoToken, api.name)
+	}
+	if api.signInPath() {
+		tok, err := st.opToken(ctx, api)
+		var te *client.TokenError
+		if errors.As(err, &te) && (te.Code == "invalid_target" || te.Code == "invalid_scope") {
+			// The session's grant does not cover the API: a sign-in
+			// that asks for it does (Auth.StepUp).
+			return nil, fmt.Errorf("%w: %w", &notConnectedError{api: api.name}, err)
+		}
+		return tok, err
 	}
 	if api.conn != nil {
 		return st.grantToken(ctx, api, "")
@@ -106,6 +116,13 @@ func (st *reqSession) tokenFor(ctx context.Context, api *apiTarget) (*oauth2.Tok
 	if api.op.api == "" {
 		return st.token(ctx)
 	}
+	return st.opToken(ctx, api)
+}
+
+// opToken is api's own token in the session (API.Resource, or an API that
+// describes itself at the sign-in provider): obtained or refreshed when it
+// is missing or due.
+func (st *reqSession) opToken(ctx context.Context, api *apiTarget) (*oauth2.Token, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.sess == nil {

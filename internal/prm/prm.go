@@ -85,14 +85,17 @@ func FromChallenge(h http.Header) string {
 }
 
 // Client is the HTTP client of metadata fetches: no redirects, bounded in
-// time, and a dialer that refuses private and link-local addresses
-// unless allowInternal (an API must not make the app fetch from its own
-// network). tlsConfig, when not nil, is the app's (its roots for APIs on a
-// private CA); it is cloned.
-func Client(allowInternal bool, tlsConfig *tls.Config) *http.Client {
+// time, and a dialer that refuses private, link-local and other special
+// addresses unless allowInternal (an API must not make the app fetch from
+// its own network), and loopback unless allowLoopback (an API on
+// loopback, for development). tlsConfig, when not nil, is the app's (its
+// roots for APIs on a private CA); it is cloned.
+func Client(allowInternal, allowLoopback bool, tlsConfig *tls.Config) *http.Client {
 	d := &net.Dialer{Timeout: Timeout}
-	if !allowInternal {
-		d.Control = refuseInternal
+	if !allowInternal || !allowLoopback {
+		d.Control = func(network, address string, c syscall.RawConn) error {
+			return refuse(address, !allowInternal, !allowLoopback)
+		}
 	}
 	t := &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: Timeout, ResponseHeaderTimeout: Timeout,
 		MaxResponseHeaderBytes: 64 << 10, ForceAttemptHTTP2: true}
@@ -103,16 +106,23 @@ func Client(allowInternal bool, tlsConfig *tls.Config) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-// internal are the ranges refused when dialling (RFC 1918, link-local,
-// unique local, and the unspecified and shared-address ones); loopback is
-// allowed (http metadata is allowed only there).
+// internal are the ranges refused when dialling: RFC 1918, link-local,
+// unique local, shared address space, "this network", benchmarking,
+// IETF protocol assignments, reserved, multicast and broadcast, and the
+// IPv6 forms that carry an IPv4 address to a gateway (NAT64, 6to4), which
+// could reach any of those.
 var internal = []netip.Prefix{
 	netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("192.168.0.0/16"),
 	netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("0.0.0.0/8"),
-	netip.MustParsePrefix("fc00::/7"), netip.MustParsePrefix("fe80::/10"), netip.MustParsePrefix("::/128"),
+	netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("192.0.0.0/24"), netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("224.0.0.0/4"),
+	netip.MustParsePrefix("fc00::/7"), netip.MustParsePrefix("fe80::/10"), netip.MustParsePrefix("::/128"), netip.MustParsePrefix("ff00::/8"),
+	netip.MustParsePrefix("64:ff9b::/96"), netip.MustParsePrefix("64:ff9b:1::/48"), netip.MustParsePrefix("2002::/16"),
 }
 
-func refuseInternal(network, address string, _ syscall.RawConn) error {
+// refuse refuses address when it is internal (refuseInternal) or
+// loopback (refuseLoopback).
+func refuse(address string, refuseInternal, refuseLoopback bool) error {
 	host, _, err := net.SplitHostPort(address)
 	if err != nil {
 		return err
@@ -122,9 +132,14 @@ func refuseInternal(network, address string, _ syscall.RawConn) error {
 		return fmt.Errorf("%w: %s is not an address", fail.MetadataURLRefused, host)
 	}
 	ip = ip.Unmap()
-	for _, p := range internal {
-		if p.Contains(ip) {
-			return fmt.Errorf("%w: %s is a private or link-local address", fail.MetadataURLRefused, ip)
+	if refuseLoopback && ip.IsLoopback() {
+		return fmt.Errorf("%w: %s is a loopback address, and the API is not on loopback", fail.MetadataURLRefused, ip)
+	}
+	if refuseInternal {
+		for _, p := range internal {
+			if p.Contains(ip) {
+				return fmt.Errorf("%w: %s is a private, link-local or special-use address", fail.MetadataURLRefused, ip)
+			}
 		}
 	}
 	return nil
@@ -175,7 +190,9 @@ func Fetch(ctx context.Context, hc *http.Client, metadataURL, resource string) (
 		return nil, fmt.Errorf("%w: %s: %v", fail.Discovery, hostPath(u), err)
 	}
 	if m.Resource != resource {
-		return nil, fmt.Errorf("%w: the metadata at %s names %q, not %q", fail.ResourceMismatch, hostPath(u), netx.ProviderText(m.Resource), resource)
+		// Not what it names: the document is the API's to choose, and
+		// may be something else the app can reach.
+		return nil, fmt.Errorf("%w: the metadata at %s names another resource than %q", fail.ResourceMismatch, hostPath(u), resource)
 	}
 	return &m, nil
 }

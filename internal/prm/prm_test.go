@@ -61,7 +61,7 @@ func TestFetch(t *testing.T) {
 	srv := serve(t, func(u string) string {
 		return `{"resource":"` + u + `/api","authorization_servers":["https://as.example","https://other.example"],"scopes_supported":["read"]}`
 	})
-	hc := Client(false, nil)
+	hc := Client(false, true, nil)
 	m, err := Fetch(context.Background(), hc, srv.URL+"/.well-known/oauth-protected-resource/api", srv.URL+"/api")
 	if err != nil || m.ScopesSupported[0] != "read" {
 		t.Fatalf("Fetch: %+v %v", m, err)
@@ -94,7 +94,7 @@ func TestFetchTooLarge(t *testing.T) {
 	srv := serve(t, func(u string) string {
 		return `{"resource":"` + u + `/api","resource_name":"` + strings.Repeat("x", MaxSize) + `"}`
 	})
-	if _, err := Fetch(context.Background(), Client(false, nil), srv.URL+"/m", srv.URL+"/api"); !errors.Is(err, fail.MetadataTooLarge) {
+	if _, err := Fetch(context.Background(), Client(false, true, nil), srv.URL+"/m", srv.URL+"/api"); !errors.Is(err, fail.MetadataTooLarge) {
 		t.Errorf("a metadata document over 1 MiB: %v", err)
 	}
 }
@@ -106,30 +106,37 @@ func TestFetchTimeout(t *testing.T) {
 	t.Cleanup(func() { close(stop) })
 	ctx, cancel := context.WithTimeout(context.Background(), 0)
 	defer cancel()
-	if _, err := Fetch(ctx, Client(false, nil), srv.URL+"/m", srv.URL+"/api"); !errors.Is(err, fail.MetadataTimeout) {
+	if _, err := Fetch(ctx, Client(false, true, nil), srv.URL+"/m", srv.URL+"/api"); !errors.Is(err, fail.MetadataTimeout) {
 		t.Errorf("a metadata fetch past its time: %v", err)
 	}
 }
 
 // TestRefuseInternal: the dialer refuses private, link-local, unique
-// local and unspecified addresses (IPv4-mapped too), and allows loopback
-// and public ones.
+// local, unspecified and other special-use addresses (IPv4-mapped, NAT64
+// and 6to4 forms too), and loopback when told to; it allows public ones.
 func TestRefuseInternal(t *testing.T) {
 	for addr, refused := range map[string]bool{
 		"10.1.2.3:443": true, "172.16.0.1:443": true, "172.31.255.255:443": true, "192.168.1.1:443": true,
 		"169.254.169.254:80": true, "[fd00::1]:443": true, "[fe80::1]:443": true, "[::ffff:10.0.0.1]:443": true,
-		"0.0.0.0:80": true, "[::]:80": true, "100.64.0.1:443": true,
+		"0.0.0.0:80": true, "[::]:80": true, "100.64.0.1:443": true, "198.18.0.1:443": true, "192.0.0.8:443": true,
+		"240.0.0.1:443": true, "224.0.0.1:443": true, "255.255.255.255:443": true, "[ff02::1]:443": true,
+		"[64:ff9b::a9fe:a9fe]:80": true, "[64:ff9b:1::a00:1]:443": true, "[2002:a9fe:a9fe::1]:80": true,
 		"127.0.0.1:443": false, "[::1]:443": false, "93.184.216.34:443": false, "172.32.0.1:443": false,
 	} {
-		err := refuseInternal("tcp", addr, nil)
+		err := refuse(addr, true, false)
 		if (err != nil) != refused || (err != nil && !errors.Is(err, fail.MetadataURLRefused)) {
 			t.Errorf("%s: %v, want refused %v", addr, err, refused)
+		}
+	}
+	for _, addr := range []string{"127.0.0.1:443", "127.9.9.9:80", "[::1]:443", "[::ffff:127.0.0.1]:80"} {
+		if err := refuse(addr, false, true); !errors.Is(err, fail.MetadataURLRefused) {
+			t.Errorf("%s with loopback refused: %v", addr, err)
 		}
 	}
 	// And through the client: a metadata URL whose host resolves to a
 	// private address is refused when dialling (with an https URL, as a
 	// hostile API would give).
-	if _, err := Fetch(context.Background(), Client(false, nil), "https://10.255.255.1:9/m", "https://10.255.255.1:9/api"); !errors.Is(err, fail.MetadataURLRefused) {
+	if _, err := Fetch(context.Background(), Client(false, true, nil), "https://10.255.255.1:9/m", "https://10.255.255.1:9/api"); !errors.Is(err, fail.MetadataURLRefused) {
 		t.Errorf("a private address dialled: %v", err)
 	}
 }

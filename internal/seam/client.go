@@ -91,4 +91,9 @@ type Discovered struct {
 	// nil when it lists none or the provider was given by hand. Whether
 	// offline_access is among them says whether to ask for it.
 	ScopesSupported []string
+	// RegistrationEndpoint: registration_endpoint (RFC 7591 dynamic
+	// client registration), "" when none.
+	RegistrationEndpoint string
+	// ClientIDMetadataDocument: client_id_metadata_document_supported.
+	ClientIDMetadataDocument bool
 }
