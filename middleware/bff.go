@@ -111,6 +111,14 @@ func (a *Auth) Proxy(api string) http.Handler {
 				jsonError(w, http.StatusRequestEntityTooLarge, "request_too_large", "the request body is larger than the API takes through this proxy")
 			case errors.Is(err, errProxySessionEnded):
 				a.unauthorized(w)
+			case errors.As(err, new(*StepUpError)):
+				var se *StepUpError
+				errors.As(err, &se)
+				a.proxyStepUp(w, r, se, nil)
+			case errors.As(err, new(*scopeError)):
+				var sc *scopeError
+				errors.As(err, &sc)
+				a.proxyStepUp(w, r, nil, sc)
 			case errors.As(err, new(*notConnectedError)):
 				var nc *notConnectedError
 				errors.As(err, &nc)
@@ -184,6 +192,9 @@ func (a *Auth) Proxy(api string) http.Handler {
 			return
 		}
 		creds := proxyCreds{authorization: tok.Type() + " " + tok.AccessToken, st: st, token: tok.AccessToken, api: api}
+		if ck, err := r.Cookie(a.stepUpName()); err == nil {
+			creds.mark = ck.Value
+		}
 		if isDPoP(tok) {
 			if creds.dpop, err = a.proof(st.sess, r.Method, target, tok.AccessToken); err != nil {
 				jsonError(w, http.StatusUnauthorized, "unauthorized", "sign-in required")
@@ -203,6 +214,7 @@ type proxyCreds struct {
 	st                  *reqSession
 	token               string
 	api                 *apiTarget // the API as its token was obtained for
+	mark                string     // the page's step-up mark cookie (stepUpMark), if any
 }
 
 // maxProxyReplay is the largest request body the proxy keeps to send again
@@ -250,8 +262,21 @@ func (pt *proxyTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 		base = api.connRT // a connected API's own provider's tokens
 	}
 	resp, err := base.RoundTrip(out)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || !replayable || creds.st == nil ||
-		(api.conn == nil && stepUpChallenge(resp) != nil) {
+	if err == nil && api.conn == nil && creds.st != nil {
+		// The session's token falls short: the page is told how to
+		// sign in again (proxyStepUp), not given the API's refusal.
+		if se := stepUpChallenge(resp); se != nil {
+			io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
+			resp.Body.Close()
+			return nil, se
+		}
+		if sc := scopeChallenge(resp); sc != nil {
+			io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
+			resp.Body.Close()
+			return nil, sc
+		}
+	}
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || !replayable || creds.st == nil {
 		return resp, err
 	}
 	ctx := out.Context()

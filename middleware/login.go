@@ -3,6 +3,7 @@ package middleware
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/confidant-go/confidant/internal/fail"
 )
@@ -34,6 +35,11 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 		if v := q.Get(k); v != "" && len(v) <= 512 {
 			extra.Set(k, v)
 		}
+	}
+	if v := q.Get("scope"); v != "" && len(v) <= 512 {
+		// More scope (an API's insufficient_scope, through Proxy): added
+		// to the client's Scopes, never in place of them.
+		extra.Set("scope", strings.Join(strings.Fields(v), " "))
 	}
 	// prompt=none (a single-page app's silent sign-in): a provider that
 	// answers login_required or the like sends the browser back to

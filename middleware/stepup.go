@@ -1,11 +1,14 @@
 package middleware
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -100,7 +103,7 @@ func (a *Auth) StepUp(w http.ResponseWriter, r *http.Request, err error) bool {
 	var c *client.Client
 	if st, ok := r.Context().Value(ctxKey{}).(*reqSession); ok && st.sess != nil {
 		c = a.clientFor(st.sess)
-		if a.steppedUp(r, st.sess) {
+		if a.steppedUp(r, st.sess, markKey(Requirement{acr: se.ACRValues, maxAge: se.MaxAge}.params())) {
 			// This session comes from a step-up moments ago, and the API
 			// still asks for more: another one would loop through the
 			// provider.
@@ -109,7 +112,7 @@ func (a *Auth) StepUp(w http.ResponseWriter, r *http.Request, err error) bool {
 		}
 	}
 	if c != nil && isNavigation(r) {
-		a.setStepUpMark(w)
+		a.setStepUpMark(w, markKey(Requirement{acr: se.ACRValues, maxAge: se.MaxAge}.params()))
 	}
 	a.stepUp(w, r, c, Requirement{acr: se.ACRValues, maxAge: se.MaxAge}, se)
 	return true
@@ -119,28 +122,43 @@ func (a *Auth) StepUp(w http.ResponseWriter, r *http.Request, err error) bool {
 // started, a session made by that sign-in is not sent to sign in again.
 const stepUpGuard = time.Minute
 
-// stepUpMark is the cookie that holds when Auth.StepUp last sent the
-// browser to sign in (Unix milliseconds). A page can only loop itself by
-// removing it.
+// stepUpMark is the cookie that holds when Auth.StepUp (or Proxy) last
+// sent the browser to sign in (Unix milliseconds) and for what (markKey).
+// A page can only loop itself by removing it.
 const stepUpMark = "confidant_stepup"
 
 func (a *Auth) stepUpName() string {
 	return cookies.Name(stepUpMark, a.cookies.Secure, &sessions.Options{Path: "/"})
 }
 
-func (a *Auth) setStepUpMark(w http.ResponseWriter) {
-	cookies.Write(w, a.stepUpName(), strconv.FormatInt(a.cfg.Now().UnixMilli(), 10),
+// markKey names a step-up's sign-in parameters in the mark.
+func markKey(q url.Values) string {
+	h := sha256.Sum256([]byte(q.Encode()))
+	return hex.EncodeToString(h[:6])
+}
+
+func (a *Auth) setStepUpMark(w http.ResponseWriter, key string) {
+	cookies.Write(w, a.stepUpName(), strconv.FormatInt(a.cfg.Now().UnixMilli(), 10)+"."+key,
 		&sessions.Options{Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}, a.cookies.Secure, int(stepUpGuard/time.Second), a.cfg.Now())
 }
 
-// steppedUp reports whether s was signed in by a step-up that started less
-// than stepUpGuard ago.
-func (a *Auth) steppedUp(r *http.Request, s *session.Session) bool {
+// steppedUp reports whether s was signed in by a step-up for the same
+// parameters (key) that started less than stepUpGuard ago.
+func (a *Auth) steppedUp(r *http.Request, s *session.Session, key string) bool {
 	c, err := r.Cookie(a.stepUpName())
 	if err != nil {
 		return false
 	}
-	ms, err := strconv.ParseInt(c.Value, 10, 64)
+	return a.steppedUpBy(c.Value, s, key)
+}
+
+// steppedUpBy is steppedUp with the mark cookie's value.
+func (a *Auth) steppedUpBy(mark string, s *session.Session, key string) bool {
+	stamp, k, _ := strings.Cut(mark, ".")
+	if k != key {
+		return false
+	}
+	ms, err := strconv.ParseInt(stamp, 10, 64)
 	if err != nil {
 		return false
 	}

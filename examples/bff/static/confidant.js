@@ -9,16 +9,33 @@
 // confidant.fetch sends the anti-forgery header the backend requires. When
 // the backend itself answers 401 (its WWW-Authenticate starts with
 // "Cookie"), the session ended: it goes to sign in, returning to this page.
-// An API's own 401 (the backend already refreshed the token and tried
-// again) is returned to the caller, who decides. A 503 with Retry-After
-// (the provider or the session store away) is waited out and tried again,
-// twice at most.
+// When the API needs the user first (the backend's 401 or 403 JSON with a
+// login_url: insufficient_user_authentication, a step-up of RFC 9470;
+// insufficient_scope, more scope; not_connected, an API to connect), it
+// goes there, returning to this page, where the call then succeeds. Any
+// other answer of the API (its own 401: the backend already refreshed the
+// token and tried again) is returned to the caller, who decides. A 503
+// with Retry-After (the provider or the session store away) is waited out
+// and tried again, twice at most.
 const confidant = (() => {
   const header = { 'X-CSRF': '1' };
   let last = null;
   const here = () => location.pathname + location.search + location.hash;
   const wait = (r) => new Promise((ok) => setTimeout(ok, 1000 * Math.min(30, Number(r.headers.get('Retry-After')) || 1)));
   const sessionEnded = (r) => r.status === 401 && (r.headers.get('WWW-Authenticate') || '').startsWith('Cookie');
+  const needsUser = ['insufficient_user_authentication', 'insufficient_scope', 'not_connected'];
+
+  // userStep is the backend's answer when the user must act first (sign in
+  // again with more, or connect an API), else null.
+  async function userStep(r) {
+    if ((r.status !== 401 && r.status !== 403) || !(r.headers.get('Content-Type') || '').startsWith('application/json')) return null;
+    try {
+      const body = await r.clone().json();
+      return needsUser.includes(body.error) && body.login_url ? body : null;
+    } catch {
+      return null;
+    }
+  }
 
   async function call(url, init = {}, tries = 3) {
     const headers = new Headers(init.headers);
@@ -48,7 +65,20 @@ const confidant = (() => {
         confidant.signIn();
         throw new Error('the session ended: signing in again');
       }
+      const step = await userStep(r);
+      if (step) {
+        confidant.stepUp(step);
+        throw new Error(`${step.error}: signing in again`);
+      }
       return r;
+    },
+    // stepUp follows a step-up answer's login_url (the sign-in, or connect,
+    // that meets the API's requirements), returning to this page.
+    stepUp(answer, returnTo = here()) {
+      const u = new URL(answer.login_url, location.origin);
+      if (u.origin !== location.origin) throw new Error('login_url is not on this origin');
+      u.searchParams.set('return_to', returnTo);
+      location.assign(u.pathname + u.search);
     },
     // signIn goes to the provider's sign-in, returning to this page.
     signIn(returnTo = here()) {

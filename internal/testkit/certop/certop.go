@@ -117,6 +117,10 @@ type Config struct {
 	// the first port asks for none. tls_client_auth certificates come
 	// from Provider.ClientCA; certificate-bound tokens are on offer.
 	TLS bool `json:"-"`
+	// AccessTokenACR puts the acr of the authentication in JWT access
+	// tokens (RFC 9068 2.2.1), for a resource server that asks to step
+	// up.
+	AccessTokenACR bool `json:"accessTokenAcr,omitempty"`
 	// TrustPEM is a PEM certificate the provider's own requests trust
 	// besides the system's (NODE_EXTRA_CA_CERTS): an app on https with a
 	// test certificate, whose client ID metadata document it fetches.

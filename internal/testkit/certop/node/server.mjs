@@ -135,6 +135,16 @@ Promise.all([listen(server), mtlsServer ? listen(mtlsServer) : 0]).then(([port, 
     // Its own signing keys, when the test gives them (private JWKs).
     ...(cfg.jwks ? { jwks: cfg.jwks } : {}),
     pkce: { required: () => true },
+    // With cfg.accessTokenAcr, JWT access tokens carry the acr of the
+    // authentication they come from (RFC 9068 2.2.1), as Auth0, Okta and
+    // Entra ID put it in theirs: a resource server can ask to step up.
+    ...(cfg.accessTokenAcr ? {
+      async extraTokenClaims(ctx) {
+        const e = ctx.oidc.entities || {};
+        const from = e.RefreshToken || e.AuthorizationCode;
+        return from && from.acr ? { acr: from.acr } : undefined;
+      },
+    } : {}),
     // The apps under test listen on loopback, which the provider's SSRF
     // protection refuses to call (back-channel logout): without it here.
     fetch: (url, options) => {
