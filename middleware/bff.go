@@ -57,8 +57,22 @@ var forwardedHeaders = []string{"Accept", "Accept-Encoding", "Accept-Language", 
 // the session (Cache-Control: private and Vary: Cookie, unless the API
 // said no-store). A path with a dot-segment in any form an API server
 // might honour gets 400 JSON (see unsafePath). The token is
-// refreshed first when it is due. Proxy panics when api is not one of
-// Config.APIs (a programming error, found at start).
+// refreshed first when it is due.
+//
+// When the API needs the user first, the page gets a typed answer with a
+// login_url to follow (confidant.js, the example's helper, adds
+// return_to and goes there): an RFC 9470 challenge of an API that takes
+// the session's tokens is 401 JSON {"error":
+// "insufficient_user_authentication", "acr_values", "max_age",
+// "login_url"}, the sign-in with those (max_age=0 when it names none; the
+// app's own acr_values are never lowered); an insufficient_scope
+// challenge with a scope is 403 JSON {"error": "insufficient_scope",
+// "scope", "login_url"}, a sign-in that adds the scopes the client does
+// not ask for yet; a connected API not connected is 401 JSON
+// {"error": "not_connected", "login_url"}. Right after a sign-in for the
+// same requirements (a minute), or when nothing is left to ask for, the
+// answer has no login_url: another round would loop. Proxy panics when
+// api is not one of Config.APIs (a programming error, found at start).
 func (a *Auth) Proxy(api string) http.Handler {
 	t := a.apiNamed("Proxy", api)
 	rp := &httputil.ReverseProxy{

@@ -74,7 +74,9 @@ func (a *Auth) clientFor(s *session.Session) *client.Client {
 	return a.byName[s.Provider]
 }
 
-// ServeHTTP serves Prefix+"login", Prefix+"logout",
+// ServeHTTP serves Prefix+"login" (its query: return_to, provider, the
+// client's LoginParams, and scope, added to the client's Scopes, never in
+// place of them), Prefix+"logout",
 // Prefix+"backchannel-logout" (register it at the provider as the
 // back-channel logout URI), each client's callback (the path of its
 // RedirectURL, usually Prefix+"callback") and, with connected APIs (an
