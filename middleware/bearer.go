@@ -167,6 +167,15 @@ func (t *bearerTransport) tokenTrip(req *http.Request, api *apiTarget) (*http.Re
 		return nil, err
 	}
 	resp, err := t.send(req, api, tok, req.Body)
+	if err == nil && resp.StatusCode == http.StatusForbidden && api.conn == nil {
+		if sc := scopeChallenge(resp); sc != nil {
+			// The session's token lacks a scope the API names: only a
+			// sign-in that asks for it helps (Auth.StepUp).
+			io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
+			resp.Body.Close()
+			return nil, sc
+		}
+	}
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
@@ -318,8 +327,9 @@ func sameOriginRedirects(req *http.Request, via []*http.Request) error {
 // refreshes once and retries once if the request body can be replayed
 // (GetBody set, as http.NewRequest does for common bodies). A 401 that asks
 // for a stronger or more recent authentication (RFC 9470
-// insufficient_user_authentication) fails with a *StepUpError instead:
-// hand it to Auth.StepUp.
+// insufficient_user_authentication) fails with a *StepUpError instead,
+// and a 403 that asks for more scope (RFC 6750 insufficient_scope with a
+// scope) with an error wrapping ErrForbidden: hand either to Auth.StepUp.
 //
 // Its calls end when r ends (the request's context) or after
 // Config.APITimeout. Without a session (behind Optional) its requests fail

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -278,4 +279,90 @@ func TestProxyStepUpCannotLowerACR(t *testing.T) {
 	if body := proxied(); body["login_url"] != nil {
 		t.Errorf("right after the step-up, the same refusal offers %v again: a loop", body["login_url"])
 	}
+}
+
+// TestStepUpScopeFromAPI: an HTTPClient call that an API refuses with
+// insufficient_scope (403, scope="write") fails with an error StepUp
+// answers: a JSON call gets 403 with the scope and a login_url that signs
+// in again adding only write; after it, the call succeeds with a token
+// that has it; a navigation goes to that sign-in at once.
+func TestStepUpScopeFromAPI(t *testing.T) {
+	api := newStepUpAPI(t)
+	s := newCertified(t, certifiedOptions{
+		op: func(c *certop.Config) {
+			c.ResourceServers = map[string]map[string]string{api.URL: {"scope": "read write"}}
+		},
+		client: func(c *client.Config) { c.Scopes = append(c.Scopes, "read") },
+		withURL: func(_ string, cfg *middleware.Config) {
+			ep, err := cfg.Clients[0].Provider().Endpoints(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			api.issuer, api.keys = ep.Issuer, oidc.NewRemoteKeySet(context.Background(), ep.JWKSURL)
+			cfg.APIs = append(cfg.APIs, middleware.API{Name: "api", BaseURL: api.URL, Resource: api.URL})
+		}})
+	auth := s.app.Auth
+	s.app.Mux.Handle("/admin", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := auth.HTTPClient(r).Get(api.URL + "admin")
+		if auth.StepUp(w, r, err) {
+			return
+		}
+		if err != nil {
+			http.Error(w, err.Error(), middleware.StatusCode(err))
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	})))
+	hc := s.signIn(t, "kim")
+	resp, body := callJSON(t, hc, s.app.URL+"/admin")
+	var ans struct {
+		Error    string `json:"error"`
+		Scope    string `json:"scope"`
+		LoginURL string `json:"login_url"`
+	}
+	json.Unmarshal([]byte(body), &ans)
+	if resp.StatusCode != http.StatusForbidden || ans.Error != "insufficient_scope" || ans.Scope != "write" || !strings.HasPrefix(ans.LoginURL, "/auth/login?") {
+		t.Fatalf("/admin without write: %d %s", resp.StatusCode, body)
+	}
+	resp, _ = get(t, hc, s.app.URL+ans.LoginURL)
+	authz, _ := url.Parse(resp.Header.Get("Location"))
+	scopes := strings.Fields(authz.Query().Get("scope"))
+	if !slices.Contains(scopes, "write") || !slices.Contains(scopes, "read") || !slices.Contains(scopes, "openid") {
+		t.Fatalf("the step-up's authorization request asks for scope %q, want the app's and write", scopes)
+	}
+	cb, err := s.op.Login(hc, authz.String(), "kim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := get(t, hc, cb.String()); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/admin" {
+		t.Fatalf("callback: %d to %q: %s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	if resp, body := callJSON(t, hc, s.app.URL+"/admin"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "write") {
+		t.Fatalf("/admin after the step-up: %d %s", resp.StatusCode, body)
+	}
+
+	// A navigation of another user: straight to that sign-in.
+	hc2 := s.signIn(t, "lee")
+	resp = testenvNav(t, hc2, s.app.URL+"/admin")
+	authz, _ = url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || !slices.Contains(strings.Fields(authz.Query().Get("scope")), "write") {
+		t.Errorf("/admin navigation without write: %d to %s", resp.StatusCode, authz)
+	}
+}
+
+// testenvNav GETs u as a browser's navigation.
+func testenvNav(t *testing.T, hc *http.Client, u string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("Sec-Fetch-Mode", "navigate")
+	req.Header.Set("Sec-Fetch-Dest", "document")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/confidant-go/confidant/internal/fail"
+	"github.com/confidant-go/confidant/session"
 )
 
 // scopeError is an API's insufficient_scope challenge (RFC 6750 3.1).
@@ -82,17 +83,7 @@ func (a *Auth) proxyStepUp(w http.ResponseWriter, r *http.Request, se *StepUpErr
 		}
 	} else {
 		status, code, desc = http.StatusForbidden, "insufficient_scope", "the API asks for more scope"
-		var missing []string
-		if sess != nil {
-			if c := a.clientFor(sess); c != nil {
-				have := plumbingOf(c).Scopes()
-				for _, s := range sc.scopes {
-					if !slices.Contains(have, s) {
-						missing = append(missing, s)
-					}
-				}
-			}
-		}
+		missing := a.missingScopes(sess, sc)
 		body["scope"] = strings.Join(sc.scopes, " ")
 		challenge = `Bearer error="insufficient_scope", scope="` + strings.Join(sc.scopes, " ") + `"`
 		if len(missing) == 0 {
@@ -129,4 +120,56 @@ func cmpErr(se *StepUpError, sc *scopeError) error {
 		return se
 	}
 	return sc
+}
+
+// missingScopes are the scopes of sc that s's client does not ask for.
+func (a *Auth) missingScopes(s *session.Session, sc *scopeError) []string {
+	var missing []string
+	if s == nil {
+		return nil
+	}
+	if c := a.clientFor(s); c != nil {
+		have := plumbingOf(c).Scopes()
+		for _, x := range sc.scopes {
+			if !slices.Contains(have, x) {
+				missing = append(missing, x)
+			}
+		}
+	}
+	return missing
+}
+
+// scopeStepUp is Auth.StepUp for an API's insufficient_scope (an
+// HTTPClient call): a navigation signs in again asking for the missing
+// scopes too and comes back; another request gets 403 JSON with the
+// scope and login_url. Right after such a sign-in, or with nothing left
+// to ask for, it goes to the ErrorHandler (403) instead.
+func (a *Auth) scopeStepUp(w http.ResponseWriter, r *http.Request, sc *scopeError) {
+	var s *session.Session
+	if st, ok := r.Context().Value(ctxKey{}).(*reqSession); ok {
+		s = st.current()
+	}
+	missing := a.missingScopes(s, sc)
+	q := url.Values{"scope": {strings.Join(missing, " ")}}
+	if s == nil || len(missing) == 0 || a.steppedUp(r, s, markKey(q)) {
+		a.fail(w, r, fmt.Errorf("%w: the API asks for scope %q, which a new sign-in would not add", sc, strings.Join(sc.scopes, " ")))
+		return
+	}
+	a.setStepUpMark(w, markKey(q))
+	c := a.clientFor(s)
+	if c != nil && isNavigation(r) {
+		a.startFlow(w, r, c, a.returnTo(r.URL.RequestURI()), q)
+		return
+	}
+	if len(a.clients) > 1 {
+		q.Set("provider", s.Provider)
+	}
+	q.Set("return_to", a.returnTo(r.URL.RequestURI()))
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+strings.Join(sc.scopes, " ")+`"`)
+	w.WriteHeader(http.StatusForbidden)
+	json.NewEncoder(w).Encode(map[string]string{"error": "insufficient_scope", "error_description": "the API asks for more scope",
+		"scope": strings.Join(sc.scopes, " "), "login_url": a.LoginPath() + "?" + q.Encode()})
 }

@@ -72,8 +72,8 @@ func (e *StepUpError) Is(target error) bool {
 	return fail.InsufficientAuthentication.Within(target)
 }
 
-// StepUp answers a request whose API call failed with a *StepUpError or
-// ErrNotConnected.
+// StepUp answers a request whose API call failed with a *StepUpError,
+// ErrNotConnected, or an API's insufficient_scope.
 //
 // ErrNotConnected (a connected API the user has not connected, or whose
 // grant was revoked): a browser's navigation is sent to connect the API
@@ -88,12 +88,25 @@ func (e *StepUpError) Is(target error) bool {
 // 401 with the same challenge. A session made by a step-up sign-in that
 // started less than a minute ago goes to the ErrorHandler instead (401,
 // the *StepUpError in the chain): the API refused what the provider just
-// gave, and another round would loop. It reports false, and does nothing,
-// for any other error.
+// gave, and another round would loop.
+//
+// An API's insufficient_scope (an HTTPClient call answered 403 with
+// WWW-Authenticate: Bearer error="insufficient_scope", scope="…"): the
+// browser signs in again asking for the scopes the client does not ask
+// for yet, besides its own, and comes back; an API call of the app's own
+// gets 403 JSON {"error":"insufficient_scope","scope","login_url"}. Right
+// after such a sign-in, or when the client asks for every scope named
+// already, it goes to the ErrorHandler (403). It reports false, and does
+// nothing, for any other error.
 func (a *Auth) StepUp(w http.ResponseWriter, r *http.Request, err error) bool {
 	var nc *notConnectedError
 	if errors.As(err, &nc) {
 		a.startConnect(w, r, nc)
+		return true
+	}
+	var sc *scopeError
+	if errors.As(err, &sc) {
+		a.scopeStepUp(w, r, sc)
 		return true
 	}
 	var se *StepUpError
