@@ -2,7 +2,11 @@ package middleware_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,10 +19,12 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/go-jose/go-jose/v4"
 	mcpauth "github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
+	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/testkit/certop"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
@@ -37,6 +43,12 @@ type mcpServer struct {
 	audience []string // the aud of each token verified
 	refusing bool     // refuse every token (a server that loops 401s)
 	keys     *oidc.RemoteKeySet
+
+	// dpop: the server wants DPoP-bound tokens (its metadata says so),
+	// each call with the proof of the key the token is bound to (RFC
+	// 9449 7), which it checks before the Go MCP SDK's bearer check.
+	dpop   bool
+	proofs int // calls whose proof was checked
 }
 
 func newMCPServer(t *testing.T) *mcpServer {
@@ -64,14 +76,24 @@ func (m *mcpServer) start(t *testing.T, issuer string) {
 	protect := mcpauth.RequireBearerToken(m.verify, &mcpauth.RequireBearerTokenOptions{ResourceMetadataURL: metaURL})
 	mux := http.NewServeMux()
 	mux.Handle("/.well-known/oauth-protected-resource/mcp", mcpauth.ProtectedResourceMetadataHandler(&oauthex.ProtectedResourceMetadata{
-		Resource: m.URL, AuthorizationServers: []string{issuer}, ScopesSupported: []string{"tools:read", "tools:call"}}))
+		Resource: m.URL, AuthorizationServers: []string{issuer}, ScopesSupported: []string{"tools:read", "tools:call"},
+		DPOPBoundAccessTokensRequired: m.dpop, DPOPSigningAlgValuesSupported: []string{"ES256"}}))
 	mux.Handle("/mcp", protect(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)))
 	m.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/mcp" {
-			tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 			m.mu.Lock()
 			m.seen = append(m.seen, tok)
 			m.mu.Unlock()
+			if m.dpop && tok != "" {
+				if err := m.checkProof(r, scheme, tok); err != nil {
+					w.Header().Set("WWW-Authenticate", `DPoP error="invalid_dpop_proof", algs="ES256"`)
+					http.Error(w, err.Error(), http.StatusUnauthorized)
+					return
+				}
+				// Checked: the SDK's middleware takes Bearer only.
+				r.Header.Set("Authorization", "Bearer "+tok)
+			}
 		}
 		mux.ServeHTTP(w, r)
 	})
@@ -110,6 +132,60 @@ func (m *mcpServer) verify(ctx context.Context, token string, _ *http.Request) (
 	return &mcpauth.TokenInfo{Scopes: strings.Fields(c.Scope), Expiration: time.Unix(c.Exp, 0), UserID: c.Sub}, nil
 }
 
+// checkProof checks a DPoP-bound token's call (RFC 9449 7.1): the DPoP
+// scheme; a proof (typ dpop+jwt, signed by the key in its header) for this
+// method and URL, recent, with ath the token's hash; and the token bound
+// to that key (cnf.jkt; its signature is checked after, by verify).
+func (m *mcpServer) checkProof(r *http.Request, scheme, tok string) error {
+	if scheme != "DPoP" {
+		return fmt.Errorf("a DPoP-bound token is sent with the DPoP scheme, not %q", scheme)
+	}
+	jws, err := jose.ParseSigned(r.Header.Get("DPoP"), []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil || len(jws.Signatures) != 1 {
+		return fmt.Errorf("no DPoP proof: %v", err)
+	}
+	h := jws.Signatures[0].Header
+	if h.ExtraHeaders[jose.HeaderType] != "dpop+jwt" || h.JSONWebKey == nil || !h.JSONWebKey.IsPublic() {
+		return errors.New("the proof's header")
+	}
+	payload, err := jws.Verify(h.JSONWebKey)
+	if err != nil {
+		return err
+	}
+	var p struct {
+		HTM, HTU, ATH, JTI string
+		IAT                int64
+	}
+	json.Unmarshal(payload, &p)
+	sum := sha256.Sum256([]byte(tok))
+	if p.HTM != r.Method || p.HTU != "http://"+r.Host+r.URL.Path || p.JTI == "" ||
+		p.ATH != base64.RawURLEncoding.EncodeToString(sum[:]) || time.Since(time.Unix(p.IAT, 0)).Abs() > 5*time.Minute {
+		return fmt.Errorf("the proof's claims: %+v", p)
+	}
+	thumb, err := h.JSONWebKey.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return err
+	}
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return errors.New("not a JWT")
+	}
+	body, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	var c struct {
+		Cnf struct {
+			JKT string `json:"jkt"`
+		} `json:"cnf"`
+	}
+	json.Unmarshal(body, &c)
+	if c.Cnf.JKT != base64.RawURLEncoding.EncodeToString(thumb) {
+		return errors.New("the token is not bound to the proof's key")
+	}
+	m.mu.Lock()
+	m.proofs++
+	m.mu.Unlock()
+	return nil
+}
+
 func (m *mcpServer) tokens() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -125,9 +201,14 @@ type describedMCP struct {
 	clock *testenv.Clock
 }
 
-func newDescribedMCP(t *testing.T) *describedMCP {
+func newDescribedMCP(t *testing.T) *describedMCP { return newDescribedMCPWith(t, false) }
+
+// newDescribedMCPWith is newDescribedMCP with an MCP server that wants
+// DPoP-bound tokens, and a sign-in client with DPoP, when dpop.
+func newDescribedMCPWith(t *testing.T, dpop bool) *describedMCP {
 	t.Helper()
 	m := newMCPServer(t)
+	m.dpop = dpop
 	other := "https://other.example/api" // a resource server of the provider's that is not the MCP server
 	d := &describedMCP{mcp: m, clock: &testenv.Clock{}}
 	d.certified = newCertified(t, certifiedOptions{clock: d.clock, accessTTL: 120,
@@ -136,6 +217,7 @@ func newDescribedMCP(t *testing.T) *describedMCP {
 		op: func(c *certop.Config) {
 			c.ResourceServers = map[string]map[string]string{m.URL: {"scope": "tools:read tools:call"}, other: {"scope": "read"}}
 		},
+		client: func(c *client.Config) { c.DPoP = dpop },
 		withURL: func(_ string, cfg *middleware.Config) {
 			ep, err := cfg.Clients[0].Provider().Endpoints(t.Context())
 			if err != nil {
@@ -322,4 +404,53 @@ func (d *describedMCP) clientCredentials(t *testing.T, resource string) string {
 		t.Fatalf("client credentials: %d %v", resp.StatusCode, err)
 	}
 	return tr.AccessToken
+}
+
+// TestDescribedMCPServerDPoP: an MCP server whose metadata says it wants
+// DPoP-bound tokens, and an app whose sign-in client uses DPoP: the
+// token for the server's resource is bound to the session's key, and
+// every call to the server carries it with the DPoP scheme and a proof
+// the server checks (method, URL, the token's hash, the key the token is
+// bound to). The token alone, as a Bearer token, is refused.
+func TestDescribedMCPServerDPoP(t *testing.T) {
+	d := newDescribedMCPWith(t, true)
+	hc := d.signIn(t, "alice")
+	resp, body := callJSON(t, hc, d.app.URL+"/tools")
+	if resp.StatusCode == http.StatusUnauthorized {
+		var nc struct {
+			LoginURL string `json:"login_url"`
+		}
+		json.Unmarshal([]byte(body), &nc)
+		resp, _ = get(t, hc, d.app.URL+nc.LoginURL)
+		cb, err := d.op.Login(hc, resp.Header.Get("Location"), "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		get(t, hc, cb.String())
+		resp, body = callJSON(t, hc, d.app.URL+"/tools")
+	}
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"subject":"alice"`) {
+		t.Fatalf("/tools: %d %s", resp.StatusCode, body)
+	}
+	d.assertOnlyOwnTokens(t)
+	d.mcp.mu.Lock()
+	proofs, seen := d.mcp.proofs, slices.Clone(d.mcp.seen)
+	d.mcp.mu.Unlock()
+	if proofs < 2 {
+		t.Errorf("%d calls with a checked proof, want every call with a token (%d)", proofs, len(seen))
+	}
+	// The token without its key.
+	tok := seen[len(seen)-1]
+	req, _ := http.NewRequest(http.MethodPost, d.mcp.URL, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	r2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Body.Close()
+	if r2.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the DPoP-bound token as a Bearer token: %d, want 401", r2.StatusCode)
+	}
 }
