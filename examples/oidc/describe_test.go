@@ -177,3 +177,44 @@ func TestEnvContractClientIDMetadataDocument(t *testing.T) {
 		t.Fatalf("/profile: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestEnvContractStepUpCannotLowerACR: with OIDC_ACR_VALUES, an API whose
+// RFC 9470 challenge asks for a lower acr makes /api answer a JSON call
+// 401 with a login_url, and a navigation go to sign in again, but that
+// sign-in asks for OIDC_ACR_VALUES, never the API's acr.
+func TestEnvContractStepUpCannotLowerACR(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_user_authentication", acr_values="urn:confidant:pwd"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer api.Close()
+	app := httptest.NewUnstartedServer(nil)
+	appURL := "http://" + app.Listener.Addr().String()
+	op := certop.Start(t, certop.Config{Clients: []certop.Client{{ID: "ex", Secret: "ex-secret", RedirectURIs: []string{appURL + "/auth/callback"}}}})
+	env := map[string]string{"OIDC_ISSUER": op.Issuer, "OIDC_CLIENT_ID": "ex", "OIDC_CLIENT_SECRET": "ex-secret", "APP_URL": appURL,
+		"API_URL": api.URL, "OIDC_ACR_VALUES": "urn:confidant:mfa"}
+	h, err := newApp(context.Background(), func(k string) string { return env[k] }, nil, testenv.CollectLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Config.Handler = h
+	app.Start()
+	defer app.Close()
+	op.ACR = "urn:confidant:mfa"
+	hc := testenv.Browser()
+	body := signInAndCallAPIWith(t, hc, appURL, func(hc *http.Client, u string) (*url.URL, error) { return op.Login(hc, u, "mia") }, nil)
+	var ans map[string]string
+	json.Unmarshal([]byte(body), &ans)
+	if ans["error"] != "insufficient_user_authentication" || !strings.HasPrefix(ans["login_url"], "/auth/login?") {
+		t.Fatalf("/api as JSON: %s", body)
+	}
+	resp := testenv.Do(t, hc, "GET", appURL+"/api", "text/html")
+	resp.Body.Close()
+	authz, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(authz.String(), op.Issuer) {
+		t.Fatalf("/api navigation: %d to %q", resp.StatusCode, authz)
+	}
+	if got := authz.Query().Get("acr_values"); got != "urn:confidant:mfa" {
+		t.Errorf("the step-up asks for acr_values %q, want OIDC_ACR_VALUES (urn:confidant:mfa)", got)
+	}
+}

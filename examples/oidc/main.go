@@ -78,7 +78,11 @@
 // is deleted, not retried), 1 otherwise.
 //
 // Routes: / (public), /profile (protected; JSON when asked), /api
-// (protected; calls API_URL), /api2 (protected; calls API2_URL with the
+// (protected; calls API_URL: when the API needs the user first, to
+// connect it, to sign in again with more (RFC 9470: never a lower acr than
+// OIDC_ACR_VALUES), or for more scope, a navigation goes there and a JSON
+// call gets 401 or 403 with a login_url; a refusal of the API's metadata,
+// or of its token, is JSON {"error": reason}), /api2 (protected; calls API2_URL with the
 // user's connected grant, connecting it first), POST /api2/disconnect,
 // /auth/login, /auth/callback, /auth/logout, /auth/backchannel-logout,
 // /auth/connect.
