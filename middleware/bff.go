@@ -284,7 +284,7 @@ func (pt *proxyTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 			resp.Body.Close()
 			return nil, se
 		}
-		if sc := scopeChallenge(resp); sc != nil {
+		if sc := scopeChallenge(resp, api); sc != nil {
 			io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
 			resp.Body.Close()
 			return nil, sc

@@ -366,3 +366,37 @@ func testenvNav(t *testing.T, hc *http.Client, u string) *http.Response {
 	resp.Body.Close()
 	return resp
 }
+
+// TestProxyScopeStepUpFixedScopes: an API whose own token is asked with
+// API.Scopes answers insufficient_scope for a scope outside them: a new
+// sign-in would not change the token, so the page gets 403 without a
+// login_url (it looped before: sign in, the same token, again).
+func TestProxyScopeStepUpFixedScopes(t *testing.T) {
+	api := newStepUpAPI(t)
+	s := newCertified(t, certifiedOptions{
+		op: func(c *certop.Config) {
+			c.ResourceServers = map[string]map[string]string{api.URL: {"scope": "read write"}}
+		},
+		withURL: func(_ string, cfg *middleware.Config) {
+			ep, err := cfg.Clients[0].Provider().Endpoints(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			api.issuer, api.keys = ep.Issuer, oidc.NewRemoteKeySet(context.Background(), ep.JWKSURL)
+			cfg.APIs = append(cfg.APIs, middleware.API{Name: "api", BaseURL: api.URL, Resource: api.URL, Scopes: []string{"read"}})
+		}})
+	s.app.Mux.Handle("/bff/api/", http.StripPrefix("/bff/api", s.app.Auth.Proxy("api")))
+	hc := s.signIn(t, "noor")
+	req, _ := http.NewRequest("GET", s.app.URL+"/bff/api/admin", nil)
+	req.Header.Set("X-CSRF", "1")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	json.NewDecoder(resp.Body).Decode(&body)
+	if resp.StatusCode != http.StatusForbidden || body["error"] != "insufficient_scope" || body["login_url"] != nil {
+		t.Errorf("/admin with a token asked for read only: %d %v, want 403 insufficient_scope without login_url", resp.StatusCode, body)
+	}
+}

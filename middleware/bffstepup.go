@@ -20,7 +20,12 @@ import (
 )
 
 // scopeError is an API's insufficient_scope challenge (RFC 6750 3.1).
-type scopeError struct{ scopes []string }
+// fixed: the API's own token is asked with the Scopes of its
+// configuration, which a sign-in does not change.
+type scopeError struct {
+	scopes []string
+	fixed  bool
+}
 
 func (e *scopeError) Error() string {
 	return fmt.Sprintf("middleware: the API asks for more scope (%s)", strings.Join(e.scopes, " "))
@@ -29,8 +34,8 @@ func (e *scopeError) Error() string {
 func (e *scopeError) Is(target error) bool { return fail.Forbidden.Within(target) }
 
 // scopeChallenge reads an insufficient_scope challenge with its scope from
-// an API's 401 or 403, or nil.
-func scopeChallenge(resp *http.Response) *scopeError {
+// api's 401 or 403, or nil.
+func scopeChallenge(resp *http.Response, api *apiTarget) *scopeError {
 	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusUnauthorized {
 		return nil
 	}
@@ -50,7 +55,7 @@ func scopeChallenge(resp *http.Response) *scopeError {
 			}
 		}
 		if len(scopes) > 0 {
-			return &scopeError{scopes: scopes}
+			return &scopeError{scopes: scopes, fixed: api.op.api != "" && len(api.op.scopes) > 0}
 		}
 	}
 	return nil
@@ -87,7 +92,10 @@ func (a *Auth) proxyStepUp(w http.ResponseWriter, r *http.Request, se *StepUpErr
 		body["scope"] = strings.Join(sc.scopes, " ")
 		challenge = `Bearer error="insufficient_scope", scope="` + strings.Join(sc.scopes, " ") + `"`
 		if len(missing) == 0 {
-			q = nil // asked for at every sign-in already: not granted
+			q = nil // asked for at every sign-in already (not granted), or not what the API's token is asked with
+			if sc.fixed {
+				desc = "the API asks for a scope its token is not asked for (the app's configuration)"
+			}
 		} else {
 			q.Set("scope", strings.Join(missing, " "))
 		}
@@ -125,8 +133,8 @@ func cmpErr(se *StepUpError, sc *scopeError) error {
 // missingScopes are the scopes of sc that s's client does not ask for.
 func (a *Auth) missingScopes(s *session.Session, sc *scopeError) []string {
 	var missing []string
-	if s == nil {
-		return nil
+	if s == nil || sc.fixed {
+		return nil // a sign-in would not change what the token is asked for
 	}
 	if c := a.clientFor(s); c != nil {
 		have := plumbingOf(c).Scopes()
@@ -152,7 +160,11 @@ func (a *Auth) scopeStepUp(w http.ResponseWriter, r *http.Request, sc *scopeErro
 	missing := a.missingScopes(s, sc)
 	q := url.Values{"scope": {strings.Join(missing, " ")}}
 	if s == nil || len(missing) == 0 || a.steppedUp(r, s, markKey(q)) {
-		a.fail(w, r, fmt.Errorf("%w: the API asks for scope %q, which a new sign-in would not add", sc, strings.Join(sc.scopes, " ")))
+		why := "which a new sign-in would not add"
+		if sc.fixed {
+			why = "which the API's token is not asked for: add it to the API's Scopes"
+		}
+		a.fail(w, r, fmt.Errorf("%w: the API asks for scope %q, %s", sc, strings.Join(sc.scopes, " "), why))
 		return
 	}
 	a.setStepUpMark(w, markKey(q))

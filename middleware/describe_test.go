@@ -224,7 +224,7 @@ func newDescribedMCPWith(t *testing.T, dpop bool) *describedMCP {
 				t.Fatal(err)
 			}
 			m.start(t, ep.Issuer)
-			// As the README says: the URL, and the servers the app trusts.
+			// As docs/connected.md says: the URL, and the servers the app trusts.
 			cfg.APIs = append(cfg.APIs, middleware.API{Name: "calendar", BaseURL: m.URL, AuthorizationServers: []string{ep.Issuer}})
 		}})
 	auth := d.app.Auth

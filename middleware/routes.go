@@ -80,7 +80,8 @@ func (a *Auth) clientFor(s *session.Session) *client.Client {
 // Prefix+"backchannel-logout" (register it at the provider as the
 // back-channel logout URI), each client's callback (the path of its
 // RedirectURL, usually Prefix+"callback") and, with connected APIs (an
-// API with a Client), Prefix+"connect?api=NAME&return_to=PATH", where a
+// API with a Client or AuthorizationServers),
+// Prefix+"connect?api=NAME&return_to=PATH", where a
 // signed-in user connects one (Auth.StepUp sends browsers there), and
 // their clients' callbacks (which may be the sign-in's).
 // Mount it at Prefix (mux.Handle("/auth/", auth)); behind

@@ -95,8 +95,10 @@ func (e *StepUpError) Is(target error) bool {
 // browser signs in again asking for the scopes the client does not ask
 // for yet, besides its own, and comes back; an API call of the app's own
 // gets 403 JSON {"error":"insufficient_scope","scope","login_url"}. Right
-// after such a sign-in, or when the client asks for every scope named
-// already, it goes to the ErrorHandler (403). It reports false, and does
+// after such a sign-in, when the client asks for every scope named
+// already, or when the API's own token is asked with its API.Scopes
+// (which a sign-in does not change: add the scope there), it goes to the
+// ErrorHandler (403). It reports false, and does
 // nothing, for any other error.
 func (a *Auth) StepUp(w http.ResponseWriter, r *http.Request, err error) bool {
 	var nc *notConnectedError

@@ -45,7 +45,9 @@
 //	API_AUTH_SERVERS      API_URL describes itself (RFC 9728): the authorization servers
 //	                      (issuers, exact strings, comma- or space-separated) it may
 //	                      name in its metadata; users connect it once, and its first
-//	                      call carries no token (without API_RESOURCE and API_SCOPES)
+//	                      call carries no token (not with API_RESOURCE; API_SCOPES, when
+//	                      set, replaces the metadata's scopes). /api sends it a plain
+//	                      GET: an MCP server wants an MCP client (see docs/connected.md)
 //	API_ALLOW_INTERNAL    true: its metadata may be on a private or link-local address
 //	API2_ISSUER           a second API's own authorization server (RFC 8414 metadata, else
 //	                      OpenID discovery), which users connect once from /api2;
@@ -175,6 +177,9 @@ func build(ctx context.Context, env environment, hc *http.Client, logger *slog.L
 	required := []string{"OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"}
 	if env.get("OIDC_CLIENT_KEY_FILE") != "" || env.get("OIDC_CLIENT_CERT_FILE") != "" {
 		required = required[:2]
+	} else if id := env.get("OIDC_CLIENT_ID"); strings.HasPrefix(id, "https://") || strings.HasPrefix(id, "http://") {
+		// A client ID metadata document: a key, never a secret.
+		required = []string{"OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_KEY_FILE"}
 	}
 	vars, err := env.required(required...)
 	if err != nil {

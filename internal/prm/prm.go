@@ -192,7 +192,11 @@ func Fetch(ctx context.Context, hc *http.Client, metadataURL, resource string) (
 	if m.Resource != resource {
 		// Not what it names: the document is the API's to choose, and
 		// may be something else the app can reach.
-		return nil, fmt.Errorf("%w: the metadata at %s names another resource than %q", fail.ResourceMismatch, hostPath(u), resource)
+		hint := ""
+		if strings.TrimSuffix(m.Resource, "/") == strings.TrimSuffix(resource, "/") {
+			hint = " (they differ only in a trailing slash: give the API's BaseURL as its metadata names it)"
+		}
+		return nil, fmt.Errorf("%w: the metadata at %s names another resource than %q%s", fail.ResourceMismatch, hostPath(u), resource, hint)
 	}
 	return &m, nil
 }
