@@ -168,7 +168,7 @@ func (t *bearerTransport) tokenTrip(req *http.Request, api *apiTarget) (*http.Re
 	}
 	resp, err := t.send(req, api, tok, req.Body)
 	if err == nil && resp.StatusCode == http.StatusForbidden && api.conn == nil {
-		if sc := scopeChallenge(resp, api); sc != nil {
+		if sc := scopeChallenge(resp, api, tok.AccessToken); sc != nil {
 			// The session's token lacks a scope the API names: only a
 			// sign-in that asks for it helps (Auth.StepUp).
 			io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))

@@ -67,9 +67,10 @@ var forwardedHeaders = []string{"Accept", "Accept-Encoding", "Accept-Language", 
 // "login_url"}, the sign-in with those (max_age=0 when it names none; the
 // app's own acr_values are never lowered); an insufficient_scope
 // challenge with a scope is 403 JSON {"error": "insufficient_scope",
-// "scope", "login_url"}, a sign-in that adds the scopes the client does
-// not ask for yet; a connected API not connected is 401 JSON
-// {"error": "not_connected", "login_url"}. Right after a sign-in for the
+// "scope", "login_url"}, a sign-in that adds the scopes neither the
+// client nor the refused token has; a connected API not connected is 401
+// JSON {"error": "not_connected", "login_url"}. These answers carry
+// StepHeader, which an API's responses never do (Proxy drops it). Right after a sign-in for the
 // same requirements (a minute), or when nothing is left to ask for, the
 // answer has no login_url: another round would loop. Proxy panics when
 // api is not one of Config.APIs (a programming error, found at start).
@@ -113,6 +114,7 @@ func (a *Auth) Proxy(api string) http.Handler {
 		},
 		ModifyResponse: func(resp *http.Response) error {
 			resp.Header.Del("Set-Cookie") // the API's cookies are not the app's
+			resp.Header.Del(StepHeader)   // nor its say where the page goes
 			if resp.StatusCode != http.StatusSwitchingProtocols {
 				privateCache(resp.Header)
 			}
@@ -284,7 +286,7 @@ func (pt *proxyTransport) RoundTrip(out *http.Request) (*http.Response, error) {
 			resp.Body.Close()
 			return nil, se
 		}
-		if sc := scopeChallenge(resp, api); sc != nil {
+		if sc := scopeChallenge(resp, api, creds.token); sc != nil {
 			io.Copy(io.Discard, io.LimitReader(resp.Body, netx.SmallBody))
 			resp.Body.Close()
 			return nil, sc

@@ -36,10 +36,12 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 			extra.Set(k, v)
 		}
 	}
-	if v := q.Get("scope"); v != "" && len(v) <= 512 {
-		// More scope (an API's insufficient_scope, through Proxy): added
-		// to the client's Scopes, never in place of them.
-		extra.Set("scope", strings.Join(strings.Fields(v), " "))
+	if v := strings.Join(strings.Fields(q.Get("scope")), " "); v != "" && len(v) <= 512 && a.scopeMarked(r, v) {
+		// More scope, for an API that asked for it moments ago
+		// (Proxy's or StepUp's answer, whose mark names it): added to the
+		// client's Scopes, never in place of them. A link of another
+		// site carries no mark: its scope is not asked for.
+		extra.Set("scope", v)
 	}
 	// prompt=none (a single-page app's silent sign-in): a provider that
 	// answers login_required or the like sends the browser back to

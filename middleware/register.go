@@ -11,6 +11,8 @@ package middleware
 
 import (
 	"context"
+	"crypto"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -45,6 +47,23 @@ type registration struct {
 	ClientID     string `json:"id"`
 	ClientSecret string `json:"secret,omitempty"`
 	RedirectURL  string `json:"redirect"`
+	// Key is the thumbprint of the public key registered for
+	// private_key_jwt ("" for a secret): a registration made with
+	// another key (rotated, or another instance's) is made again.
+	Key string `json:"key,omitempty"`
+}
+
+// publicKeyOf is the thumbprint of c's public key, "" without one.
+func publicKeyOf(c *client.Client) string {
+	jwk := plumbingOf(c).PublicJWK()
+	if jwk == nil {
+		return ""
+	}
+	t, err := jwk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString(t)
 }
 
 // registeredAt returns the app's own client at authorization server as:
@@ -131,7 +150,7 @@ func (a *Auth) register(ctx context.Context, prov *client.Provider, as string, b
 	if raw != nil {
 		if plain, _, err := g.cipher.OpenBytesStale(string(raw), g.aad(user, api)); err == nil {
 			var reg registration
-			if json.Unmarshal(plain, &reg) == nil && reg.ClientID != "" && reg.RedirectURL == bp.RedirectURL() {
+			if json.Unmarshal(plain, &reg) == nil && reg.ClientID != "" && reg.RedirectURL == bp.RedirectURL() && (reg.ClientSecret != "" || reg.Key == publicKeyOf(base)) {
 				return &reg, nil
 			}
 		}
@@ -154,6 +173,9 @@ func (a *Auth) register(ctx context.Context, prov *client.Provider, as string, b
 		return nil, err
 	}
 	reg := &registration{ClientID: id, ClientSecret: secret, RedirectURL: bp.RedirectURL()}
+	if secret == "" {
+		reg.Key = publicKeyOf(base)
+	}
 	plain, _ := json.Marshal(reg)
 	if err := g.store.SetGrant(ctx, user, api, g.cipher.SealBytes(plain, g.aad(user, api))); err != nil {
 		return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)

@@ -76,7 +76,8 @@ func (a *Auth) clientFor(s *session.Session) *client.Client {
 
 // ServeHTTP serves Prefix+"login" (its query: return_to, provider, the
 // client's LoginParams, and scope, added to the client's Scopes, never in
-// place of them), Prefix+"logout",
+// place of them, when the app's step-up answer asked for it in this
+// browser within a minute), Prefix+"logout",
 // Prefix+"backchannel-logout" (register it at the provider as the
 // back-channel logout URI), each client's callback (the path of its
 // RedirectURL, usually Prefix+"callback") and, with connected APIs (an
@@ -106,6 +107,10 @@ func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(path, a.cfg.Prefix) {
 		// Mounted behind http.StripPrefix: the routes are relative.
 		path = strings.TrimSuffix(a.cfg.Prefix, "/") + "/" + strings.TrimPrefix(path, "/")
+		if c := a.docs[path]; c != nil {
+			a.serveMetadataDoc(w, r, c)
+			return
+		}
 	}
 	if a.connects[path] {
 		if t := a.connectFlow(r, path); t != nil || a.callbacks[path] == nil {

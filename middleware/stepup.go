@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,7 @@ func (a *Auth) stepUp(w http.ResponseWriter, r *http.Request, c *client.Client, 
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("WWW-Authenticate", challenge)
+	h.Set(StepHeader, "insufficient_user_authentication")
 	w.WriteHeader(http.StatusUnauthorized)
 	q := need.params()
 	q.Set("return_to", "/")
@@ -195,13 +197,33 @@ func stepUpChallenge(resp *http.Response) *StepUpError {
 		if params["error"] != "insufficient_user_authentication" {
 			continue
 		}
-		e := &StepUpError{ACRValues: strings.Fields(params["acr_values"])}
+		e := &StepUpError{ACRValues: challengeTokens(params["acr_values"])}
 		if n, err := strconv.Atoi(params["max_age"]); err == nil && n >= 0 {
 			e.MaxAge = time.Duration(n) * time.Second
 		}
 		return e
 	}
 	return nil
+}
+
+// challengeTokens are the space-separated values of a challenge's
+// acr_values or scope that the app may repeat in its own answers: at most
+// 16, each at most 128 bytes of RFC 6749's scope-token characters
+// (printable ASCII but space, " and \), so that an API cannot add a
+// parameter to the app's WWW-Authenticate nor make its answers or its
+// sign-in's URL grow without bound. Others are dropped.
+func challengeTokens(v string) []string {
+	var out []string
+	for _, t := range strings.Fields(v) {
+		if len(out) == 16 {
+			break
+		}
+		if len(t) > 128 || slices.Contains(out, t) || strings.ContainsFunc(t, func(r rune) bool { return r < 0x21 || r > 0x7e || r == '"' || r == '\\' }) {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // authParams parses the auth-params of a challenge (netx.AuthParams).
@@ -228,6 +250,7 @@ func (a *Auth) notConnectedJSON(w http.ResponseWriter, r *http.Request, nc *notC
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
+	h.Set(StepHeader, "not_connected")
 	w.WriteHeader(http.StatusUnauthorized)
 	json.NewEncoder(w).Encode(map[string]string{
 		"error":             "not_connected",

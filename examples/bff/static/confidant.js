@@ -26,12 +26,14 @@ const confidant = (() => {
   const needsUser = ['insufficient_user_authentication', 'insufficient_scope', 'not_connected'];
 
   // userStep is the backend's answer when the user must act first (sign in
-  // again with more, or connect an API), else null.
+  // again with more, or connect an API), else null. Only the backend's
+  // own answers say so (the Confidant-Step header, which it never passes
+  // on from an API), and only for a page of its own sign-in routes.
   async function userStep(r) {
-    if ((r.status !== 401 && r.status !== 403) || !(r.headers.get('Content-Type') || '').startsWith('application/json')) return null;
+    if ((r.status !== 401 && r.status !== 403) || !needsUser.includes(r.headers.get('Confidant-Step'))) return null;
     try {
       const body = await r.clone().json();
-      return needsUser.includes(body.error) && body.login_url ? body : null;
+      return body.login_url ? body : null;
     } catch {
       return null;
     }
@@ -76,9 +78,9 @@ const confidant = (() => {
     // that meets the API's requirements), returning to this page.
     stepUp(answer, returnTo = here()) {
       const u = new URL(answer.login_url, location.origin);
-      if (u.origin !== location.origin) throw new Error('login_url is not on this origin');
+      if (u.origin !== location.origin || !u.pathname.startsWith('/auth/')) throw new Error('login_url is not a sign-in route of this app');
       u.searchParams.set('return_to', returnTo);
-      location.assign(u.pathname + u.search);
+      location.assign(u.href);
     },
     // signIn goes to the provider's sign-in, returning to this page.
     signIn(returnTo = here()) {
