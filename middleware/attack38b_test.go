@@ -85,10 +85,7 @@ func atk38bAppAt(t *testing.T, answer http.HandlerFunc) (*certified, *http.Clien
 // "//evil.example/x": a hostile API sends the user to any site (an open
 // redirect, phishing a sign-in page) from the app's own page.
 func TestAttack38bHelperFollowsAPILoginURL(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node not found")
-	}
+	node := testenv.RequireBinary(t, "node")
 	s, hc := atk38bApp(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusForbidden)
