@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -143,5 +144,103 @@ func TestClientIDMetadataDocumentRefused(t *testing.T) {
 				t.Errorf("New: %v, want ErrConfig", err)
 			}
 		})
+	}
+}
+
+// TestClientIDMetadataDocumentAtAnAPIsServer: the app's client ID
+// metadata document is its identity at the authorization server of an
+// API that describes itself, too: a second oidc-provider, which never
+// registered the app and supports such documents, fetches it when the
+// user connects the API; the grant is the app's (private_key_jwt with the
+// document's key), and the API gets a token for its resource.
+func TestClientIDMetadataDocumentAtAnAPIsServer(t *testing.T) {
+	var h atomic.Value
+	app := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.Load().(http.Handler).ServeHTTP(w, r)
+	}))
+	app.StartTLS()
+	t.Cleanup(app.Close)
+	api := newHostileAPI(t)
+	trust := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: app.Certificate().Raw})
+	cimd := map[string]any{"clientIdMetadataDocument": map[string]any{"enabled": true}}
+	op := certop.Start(t, certop.Config{TrustPEM: trust, Features: cimd})
+	op2 := certop.Start(t, certop.Config{TrustPEM: trust, Features: cimd, ResourceServers: map[string]map[string]string{api.URL: {"scope": "read"}}})
+	api.set(func(a *hostileAPI) {
+		a.meta = func(string) any {
+			return map[string]any{"resource": a.URL, "authorization_servers": []string{op2.Issuer}, "scopes_supported": []string{"read"}}
+		}
+	})
+	prov, err := client.Discover(t.Context(), op.Issuer, client.WithHTTPClient(op.HTTPClient()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := client.New(client.Config{Provider: prov, ClientID: app.URL + "/oauth/client.json", PrivateKey: &client.PrivateKey{Key: key, KeyID: "app-key-1"},
+		RedirectURL: app.URL + "/auth/callback", Scopes: []string{"openid", "profile"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}})
+	auth, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store,
+		APIs: []middleware.API{{Name: "partner", BaseURL: api.URL, AuthorizationServers: []string{op2.Issuer}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", auth)
+	mux.Handle("/oauth/client.json", auth)
+	mux.Handle("/partner", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := auth.HTTPClient(r).Get(api.URL)
+		if auth.StepUp(w, r, err) {
+			return
+		}
+		if err != nil {
+			http.Error(w, err.Error(), middleware.StatusCode(err))
+			return
+		}
+		resp.Body.Close()
+		fmt.Fprint(w, resp.StatusCode)
+	})))
+	h.Store(http.Handler(mux))
+
+	hc := testenv.BrowserVia(app.Client().Transport)
+	resp := testenv.Do(t, hc, "GET", app.URL+"/partner", "text/html")
+	resp.Body.Close()
+	cb, err := op.Login(hc, resp.Header.Get("Location"), "zoe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp = testenv.Do(t, hc, "GET", cb.String(), "text/html")
+	resp.Body.Close()
+	// Signed in; /partner is not connected: a navigation goes to connect.
+	resp = testenv.Do(t, hc, "GET", app.URL+"/partner", "text/html")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), "/auth/connect?") {
+		t.Fatalf("/partner before connecting: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp = testenv.Do(t, hc, "GET", app.URL+resp.Header.Get("Location"), "text/html")
+	resp.Body.Close()
+	authz, _ := url.Parse(resp.Header.Get("Location"))
+	if !strings.HasPrefix(authz.String(), op2.Issuer) || authz.Query().Get("client_id") != app.URL+"/oauth/client.json" {
+		t.Fatalf("connect: to %s, want the API's server with the document's URL as client_id", authz)
+	}
+	cb, err = op2.Login(hc, authz.String(), "zoe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp = testenv.Do(t, hc, "GET", cb.String(), "text/html")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/partner" {
+		t.Fatalf("connect callback: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp = testenv.Do(t, hc, "GET", app.URL+"/partner", "application/json")
+	if body := testenv.Body(t, resp); resp.StatusCode != 200 || body != "200" {
+		t.Fatalf("/partner connected: %d %s", resp.StatusCode, body)
+	}
+	api.mu.Lock()
+	defer api.mu.Unlock()
+	last := api.calls[len(api.calls)-1]
+	if audOf(last) != api.URL {
+		t.Errorf("the API got a token for %q", audOf(last))
 	}
 }
