@@ -76,6 +76,31 @@ func (a *stepUpAPI) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// newStepUpApp is an app signing in at oidc-provider (its JWT access
+// tokens carrying acr) whose API "api" is a stepUpAPI, its own token
+// asked for its resource with scopes (none: what the grant has); the
+// client asks for read besides its own scopes.
+func newStepUpApp(t *testing.T, scopes ...string) (*certified, *stepUpAPI) {
+	t.Helper()
+	api := newStepUpAPI(t)
+	s := newCertified(t, certifiedOptions{
+		op: func(c *certop.Config) {
+			c.ResourceServers = map[string]map[string]string{api.URL: {"scope": "read write"}}
+			c.AccessTokenACR = true
+		},
+		client: func(c *client.Config) { c.Scopes = append(c.Scopes, "read") },
+		withURL: func(_ string, cfg *middleware.Config) {
+			ep, err := cfg.Clients[0].Provider().Endpoints(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			api.issuer, api.keys = ep.Issuer, oidc.NewRemoteKeySet(context.Background(), ep.JWKSURL)
+			// The API's own token, for its resource: as docs/apis.md says.
+			cfg.APIs = append(cfg.APIs, middleware.API{Name: "api", BaseURL: api.URL, Resource: api.URL, Scopes: scopes})
+		}})
+	return s, api
+}
+
 // stepUpPage is a single-page app's page with the BFF helper
 // (examples/bff/static/confidant.js): #orders and #admin call the API
 // through the proxy and put the answer in #result.
@@ -105,22 +130,7 @@ func TestBFFStepUpInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := newStepUpAPI(t)
-	s := newCertified(t, certifiedOptions{
-		op: func(c *certop.Config) {
-			c.ResourceServers = map[string]map[string]string{api.URL: {"scope": "read write"}}
-			c.AccessTokenACR = true
-		},
-		client: func(c *client.Config) { c.Scopes = append(c.Scopes, "read") },
-		withURL: func(_ string, cfg *middleware.Config) {
-			ep, err := cfg.Clients[0].Provider().Endpoints(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			api.issuer, api.keys = ep.Issuer, oidc.NewRemoteKeySet(context.Background(), ep.JWKSURL)
-			// The API's own token, for its resource: as the README says.
-			cfg.APIs = append(cfg.APIs, middleware.API{Name: "api", BaseURL: api.URL, Resource: api.URL})
-		}})
+	s, api := newStepUpApp(t)
 	auth := s.app.Auth
 	s.app.Mux.HandleFunc("/spa", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -287,20 +297,7 @@ func TestProxyStepUpCannotLowerACR(t *testing.T) {
 // in again adding only write; after it, the call succeeds with a token
 // that has it; a navigation goes to that sign-in at once.
 func TestStepUpScopeFromAPI(t *testing.T) {
-	api := newStepUpAPI(t)
-	s := newCertified(t, certifiedOptions{
-		op: func(c *certop.Config) {
-			c.ResourceServers = map[string]map[string]string{api.URL: {"scope": "read write"}}
-		},
-		client: func(c *client.Config) { c.Scopes = append(c.Scopes, "read") },
-		withURL: func(_ string, cfg *middleware.Config) {
-			ep, err := cfg.Clients[0].Provider().Endpoints(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			api.issuer, api.keys = ep.Issuer, oidc.NewRemoteKeySet(context.Background(), ep.JWKSURL)
-			cfg.APIs = append(cfg.APIs, middleware.API{Name: "api", BaseURL: api.URL, Resource: api.URL})
-		}})
+	s, api := newStepUpApp(t)
 	auth := s.app.Auth
 	s.app.Mux.Handle("/admin", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resp, err := auth.HTTPClient(r).Get(api.URL + "admin")
@@ -372,19 +369,7 @@ func testenvNav(t *testing.T, hc *http.Client, u string) *http.Response {
 // sign-in would not change the token, so the page gets 403 without a
 // login_url (it looped before: sign in, the same token, again).
 func TestProxyScopeStepUpFixedScopes(t *testing.T) {
-	api := newStepUpAPI(t)
-	s := newCertified(t, certifiedOptions{
-		op: func(c *certop.Config) {
-			c.ResourceServers = map[string]map[string]string{api.URL: {"scope": "read write"}}
-		},
-		withURL: func(_ string, cfg *middleware.Config) {
-			ep, err := cfg.Clients[0].Provider().Endpoints(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			api.issuer, api.keys = ep.Issuer, oidc.NewRemoteKeySet(context.Background(), ep.JWKSURL)
-			cfg.APIs = append(cfg.APIs, middleware.API{Name: "api", BaseURL: api.URL, Resource: api.URL, Scopes: []string{"read"}})
-		}})
+	s, _ := newStepUpApp(t, "read")
 	s.app.Mux.Handle("/bff/api/", http.StripPrefix("/bff/api", s.app.Auth.Proxy("api")))
 	hc := s.signIn(t, "noor")
 	req, _ := http.NewRequest("GET", s.app.URL+"/bff/api/admin", nil)
