@@ -33,7 +33,12 @@ func (a *Auth) metadataDocs() error {
 		}
 		u, err := url.Parse(id)
 		if err != nil || u.Host == "" || netx.Origin(u) != netx.Origin(a.origin) {
-			continue // a URL elsewhere: a document the app does not serve
+			// A URL elsewhere: a document the app does not serve (on a
+			// CDN, say), or a mistake of origin.
+			if a.cfg.Logger != nil && err == nil && u.Host != "" {
+				a.cfg.Logger.Warn("confidant: the ClientID is a URL on another origin than the app's: the app does not serve it as its client ID metadata document", "client_id", id, "app_origin", netx.Origin(a.origin))
+			}
+			continue
 		}
 		if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Path == "" || u.Path == "/" || !netx.SecureOrLoopback(u) {
 			return configErr("ClientID %q: a client ID metadata document's URL is https (http only on a loopback host), with a path and no query or fragment", id)
