@@ -298,6 +298,8 @@ func attr(e event.Event, key string) string {
 // distributed_claim, cross_origin, anti_forgery, method_not_allowed,
 // resource_mismatch, metadata_url_refused, metadata_too_large,
 // metadata_timeout, untrusted_authorization_server, api_refused_token,
+// set_invalid_request, set_invalid_key, set_invalid_issuer,
+// set_invalid_audience,
 // unknown_provider, unknown_api, not_signed_in, not_connected,
 // session_expired, session_ended,
 // session_missing, session_invalid, session_conflict, refresh_unavailable,

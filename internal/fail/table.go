@@ -62,6 +62,12 @@ var (
 	UntrustedServer    = child(InvalidResponse, "client: the API names no authorization server the app trusts")
 	APIRefusedToken    = child(InvalidResponse, "middleware: the API refused the token obtained for it")
 
+	// A Security Event Token (RFC 8417) refused, with RFC 8935's err.
+	SETInvalidRequest  = child(BadRequest, "ssf: invalid security event token")
+	SETInvalidKey      = child(BadRequest, "ssf: security event token not signed by the transmitter's keys")
+	SETInvalidIssuer   = child(BadRequest, "ssf: security event token from another issuer")
+	SETInvalidAudience = child(BadRequest, "ssf: security event token for another audience")
+
 	NoToken        = child(NoUsableToken, "client: no access token")
 	TokenExpired   = child(NoUsableToken, "client: access token expired")
 	NoRefreshToken = child(NoUsableToken, "client: no refresh token")
@@ -172,6 +178,10 @@ var Table = []Row{
 	{MetadataTimeout, "metadata_timeout", 504, "", ""},
 	{UntrustedServer, "untrusted_authorization_server", 502, "", ""},
 	{APIRefusedToken, "api_refused_token", 502, "", ""},
+	{SETInvalidRequest, "set_invalid_request", 400, "", ""},
+	{SETInvalidKey, "set_invalid_key", 400, "", ""},
+	{SETInvalidIssuer, "set_invalid_issuer", 400, "", ""},
+	{SETInvalidAudience, "set_invalid_audience", 400, "", ""},
 	{AntiForgery, "anti_forgery", 403, refusedTitle, refusedMessage},
 	{APINotAllowed, "api_not_allowed", 403, "", ""},
 	{CrossOriginRedirect, "cross_origin_redirect", 403, "", ""},
