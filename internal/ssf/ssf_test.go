@@ -60,7 +60,11 @@ func TestDiscover(t *testing.T) {
 		st   int
 		want error
 	}{
-		{"another issuer", func(base string) any { d := good(base).(map[string]any); d["issuer"] = "https://evil.example"; return d }, 200, fail.Discovery},
+		{"another issuer", func(base string) any {
+			d := good(base).(map[string]any)
+			d["issuer"] = "https://evil.example"
+			return d
+		}, 200, fail.Discovery},
 		{"no jwks_uri", func(base string) any { d := good(base).(map[string]any); delete(d, "jwks_uri"); return d }, 200, fail.Discovery},
 		{"an endpoint in clear", func(base string) any {
 			d := good(base).(map[string]any)
