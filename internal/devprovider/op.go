@@ -127,6 +127,7 @@ type Provider struct {
 	cfg     *Config
 	store   *storage
 	handler http.Handler
+	mux     *http.ServeMux
 
 	mu        sync.Mutex
 	counts    map[string]int
@@ -222,7 +223,7 @@ func New(issuer string, cfg Config) (*Provider, error) {
 		io.WriteString(w, "signed out at the provider")
 	})
 	mux.Handle("/", provider)
-	p.handler = mux
+	p.handler, p.mux = mux, mux
 	return p, nil
 }
 
@@ -443,6 +444,10 @@ func (p *Provider) AddClient(c Client) {
 // Inner serves the OP without counting and without faults, for a fault
 // that delays a request and then lets the OP answer it.
 func (p *Provider) Inner() http.Handler { return p.handler }
+
+// Handle serves pattern with h beside the OP's own routes, on the
+// issuer's origin (an SSF transmitter at the issuer's well-known URL).
+func (p *Provider) Handle(pattern string, h http.Handler) { p.mux.Handle(pattern, h) }
 
 // SetFault makes path answer with f instead of the OP (a provider that is
 // down, slow or broken). nil restores the OP. Requests are still counted.

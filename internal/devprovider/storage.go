@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -231,8 +232,11 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clientID := ""
-	if a, ok := req.(*authRequest); ok {
+	switch a := req.(type) {
+	case *authRequest:
 		clientID = a.ClientID
+	case *appRequest:
+		clientID = a.clientID
 	}
 	t := s.newAccess(clientID, req.GetSubject(), "", req.GetAudience(), req.GetScopes())
 	return t.ID, t.Expiration, nil
@@ -455,6 +459,35 @@ func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.
 	cp.PostLogoutRedirects = slices.Clone(c.PostLogoutRedirects)
 	return &cp, nil
 }
+
+// ClientCredentials implements op.ClientCredentialsStorage: a client's
+// own access token (RFC 6749 4.4), which an SSF transmitter's management
+// API takes, for instance.
+func (s *storage) ClientCredentials(ctx context.Context, clientID, clientSecret string) (op.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.clients[clientID]
+	if !ok || c.Secret == "" || subtle.ConstantTimeCompare([]byte(c.Secret), []byte(clientSecret)) != 1 {
+		return nil, errors.New("invalid client")
+	}
+	return c, nil
+}
+
+// ClientCredentialsTokenRequest implements op.ClientCredentialsStorage:
+// the token's subject is the client.
+func (s *storage) ClientCredentialsTokenRequest(ctx context.Context, clientID string, scopes []string) (op.TokenRequest, error) {
+	return &appRequest{clientID: clientID, scopes: scopes}, nil
+}
+
+// appRequest is a client_credentials token request.
+type appRequest struct {
+	clientID string
+	scopes   []string
+}
+
+func (r *appRequest) GetSubject() string    { return r.clientID }
+func (r *appRequest) GetAudience() []string { return []string{r.clientID} }
+func (r *appRequest) GetScopes() []string   { return r.scopes }
 
 func (s *storage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret string) error {
 	s.mu.Lock()

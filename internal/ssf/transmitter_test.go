@@ -46,7 +46,8 @@ func TestTransmitterToPush(t *testing.T) {
 		err = json.NewDecoder(resp.Body).Decode(&set)
 		return set.Keys, err
 	}
-	const app, secret = "https://app.example", "Bearer push-secret-value"
+	// The transmitter makes the stream's aud the receiver it authorized.
+	const app, secret = "receiver", "Bearer push-secret-value"
 	var mu sync.Mutex
 	seen, acted := map[string]bool{}, []string{}
 	push := &ssf.Push{
@@ -72,7 +73,7 @@ func TestTransmitterToPush(t *testing.T) {
 
 	// The stream, through the management API (its bearer token).
 	create := func(token string) (*http.Response, ssftx.Stream) {
-		body, _ := json.Marshal(map[string]any{"aud": []string{app}, "events_requested": []string{ssftx.SessionRevoked, "urn:unknown"},
+		body, _ := json.Marshal(map[string]any{"events_requested": []string{ssftx.SessionRevoked, "urn:unknown"},
 			"delivery": map[string]any{"method": ssf.PushURN, "endpoint_url": recv.URL, "authorization_header": secret}})
 		req, _ := http.NewRequest(http.MethodPost, m.ConfigurationEndpoint, bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -90,7 +91,7 @@ func TestTransmitterToPush(t *testing.T) {
 		t.Errorf("the management API without its token: %d", resp.StatusCode)
 	}
 	resp, stream := create(tx.Token)
-	if resp.StatusCode != http.StatusCreated || stream.ID == "" || len(stream.EventsDelivered) != 1 {
+	if resp.StatusCode != http.StatusCreated || stream.ID == "" || len(stream.EventsDelivered) != 1 || len(stream.Aud) != 1 || stream.Aud[0] != app {
 		t.Fatalf("stream: %d %+v", resp.StatusCode, stream)
 	}
 
