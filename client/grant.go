@@ -41,6 +41,10 @@ func (p *plumbing) ExchangeGrant(ctx context.Context, code string, l *Login) (*o
 // DPoP is Config.DPoP.
 func (p *plumbing) DPoP() bool { return p.cfg.DPoP }
 
+// RequiredACR are the acr_values every sign-in asks for (the provider's
+// and AuthParams), which its ID token must meet.
+func (p *plumbing) RequiredACR() []string { return p.required.acr }
+
 // PublicJWK is the public key of Config.PrivateKey as a JWK (kid, alg,
 // use sig), nil without one: what a client ID metadata document
 // publishes.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"slices"
 	"time"
@@ -117,6 +118,11 @@ func (p *providerPlumbing) HasIssuer(ctx context.Context, iss string) bool {
 // Issuer is the provider's issuer once discovered (before, the one it was
 // configured with; for a multi-tenant provider, the template).
 func (p *providerPlumbing) Issuer() string { return (*Provider)(p).issuer() }
+
+// HTTPClient is the client the provider's own endpoints are called with
+// (its transport, its timeout): an SSF transmitter at the issuer's
+// origin is called with it too.
+func (p *providerPlumbing) HTTPClient() *http.Client { return (*Provider)(p).httpClient() }
 
 // IsOIDC reports whether the provider issues ID tokens (true until
 // discovered).

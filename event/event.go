@@ -31,6 +31,7 @@ const (
 	BearerRetried       Kind = "bearer.retried"        // App: the API said 401; refreshed and retried
 	Logout              Kind = "logout"                // App: local session ended, revocation, end_session
 	BackchannelLogout   Kind = "backchannel.received"  // Provider → App: logout token
+	SignalReceived      Kind = "signal.received"       // Provider → App: a security event (Shared Signals), acted on
 	Rejected            Kind = "rejected"              // App → Browser: a request refused, with its reason
 )
 

@@ -47,7 +47,7 @@ func (a *Auth) metadataDocs() error {
 			return configErr("ClientID %q is a client ID metadata document, which forbids shared secrets: give the client a PrivateKey (private_key_jwt) and no ClientSecret", id)
 		}
 		if a.callbacks[u.Path] != nil || a.connects[u.Path] || strings.HasPrefix(u.Path, a.cfg.Prefix) &&
-			slices.Contains([]string{"login", "logout", "backchannel-logout", "connect"}, strings.TrimPrefix(u.Path, a.cfg.Prefix)) {
+			slices.Contains([]string{"login", "logout", "backchannel-logout", "connect", "ssf"}, strings.TrimPrefix(u.Path, a.cfg.Prefix)) {
 			return configErr("ClientID %q: its path is one of the Auth's routes; give the client metadata document a path of its own", id)
 		}
 		if a.docs == nil {

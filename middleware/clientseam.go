@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -37,6 +38,7 @@ type clientPlumbing interface {
 	ForAPI(scopes []string) *client.Client
 	ExchangeGrant(ctx context.Context, code string, l *client.Login) (*oauth2.Token, error)
 	DPoP() bool
+	RequiredACR() []string
 	// A client ID metadata document (cimd.go).
 	PublicJWK() *jose.JSONWebKey
 	SharedSecret() bool
@@ -46,6 +48,7 @@ type clientPlumbing interface {
 // providerPlumbing is what the middleware asks of a *client.Provider.
 type providerPlumbing interface {
 	Issuer() string
+	HTTPClient() *http.Client
 	HasIssuer(ctx context.Context, iss string) bool
 	IsOIDC() bool
 	DiscoveryError() error

@@ -213,6 +213,14 @@ type Config struct {
 	// Default: 5m.
 	LogoutTokenMaxAge time.Duration
 
+	// SharedSignals receives the sign-in provider's security events
+	// (OpenID Shared Signals Framework 1.0: CAEP and RISC) and acts on
+	// them: sessions revoked, credentials changed or compromised,
+	// accounts disabled, claims or assurance changed. Auth.Ready sets up
+	// the stream at the provider's transmitter.
+	// Default: none.
+	SharedSignals *SharedSignals
+
 	// APIs are the APIs that HTTPClient may call with the user's access
 	// token: the token goes to their BaseURLs and nowhere else.
 	// Default: none (HTTPClient sends nothing).

@@ -65,6 +65,8 @@ type Auth struct {
 	regs       registrations                // the app's own clients at APIs' servers (register.go)
 	grants     *grants                      // the users' grants of connected APIs
 	family     *family                      // the users' sign-in grants (Config.BackgroundAccess); nil without
+	signals    *receiver                    // Config.SharedSignals; nil without
+	marks      session.DenyList             // marks security events leave on sessions: the DenyList, or beside a server-side store's sessions
 }
 
 // New validates cfg and returns an Auth.
@@ -153,6 +155,9 @@ func build(cfg Config) (*Auth, error) {
 		}
 		a.refresher.fam = a.family
 	}
+	if err := a.newReceiver(); err != nil {
+		return nil, err
+	}
 	if rc, ok := seam.Of(cfg.DenyList).(refreshCoordinator); ok && a.shared == nil {
 		a.refresher.coord = &coordinator{shared: rc, cipher: flows, app: a.appID()}
 	} else if a.shared == nil && cfg.Logger != nil {
@@ -224,6 +229,13 @@ func (a *Auth) bindStore() error {
 	} else if rc, ok := seam.Of(cfg.DenyList).(replayCache); ok {
 		a.replays = rc
 	}
+	a.marks = cfg.DenyList
+	if m, ok := plumbing.(interface{ Marks() session.DenyList }); ok && a.marks == nil {
+		a.marks = m.Marks()
+	}
+	if a.marks == nil {
+		a.marks = sessionPlumbing.MemoryDenyList(cfg.Now)
+	}
 	a.pinger, _ = plumbing.(pinger)
 	if p, ok := cfg.Store.(pinger); ok && a.pinger == nil {
 		a.pinger = p
@@ -243,6 +255,9 @@ func (a *Auth) bindStore() error {
 // Ready reports whether the app can sign users in now: every provider's
 // discovery (and JWKS location) resolved, and the session store reachable
 // when it can tell (redisstore.Store). For a readiness or health endpoint.
+// With Config.SharedSignals, the first Ready that finds them so sets up
+// the stream at the transmitter (and starts the poller, stopped by
+// Close); call it at start.
 func (a *Auth) Ready(ctx context.Context) error {
 	var errs []error
 	for _, c := range a.clients {
@@ -253,6 +268,11 @@ func (a *Auth) Ready(ctx context.Context) error {
 	if a.pinger != nil {
 		if err := a.pinger.Ping(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("%w: %w", fail.SessionStore, err))
+		}
+	}
+	if a.signals != nil && len(errs) == 0 {
+		if err := a.signals.ready(ctx); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

@@ -58,17 +58,24 @@ func (rf *refresher) due(s *session.Session, now time.Time) bool {
 	return s.RefreshToken != "" && (lifetime.Due(now, s.Issued, s.Expiry, rf.leeway) || rf.claimsStale(s, now))
 }
 
+// claimsDue reports whether op renews s's claims: they are not newer
+// than op.claimsBefore.
+func (op refreshOp) claimsDue(s *session.Session) bool {
+	return !op.claimsBefore.IsZero() && !claimsTime(s).After(op.claimsBefore)
+}
+
+// claimsTime is when s's claims were last obtained.
+func claimsTime(s *session.Session) time.Time {
+	if s.ClaimsAt.IsZero() {
+		return s.CreatedAt
+	}
+	return s.ClaimsAt
+}
+
 // claimsStale reports whether s's claims are older than
 // Config.ClaimsMaxAge, so that its refresh asks for them again.
 func (rf *refresher) claimsStale(s *session.Session, now time.Time) bool {
-	if rf.claimsMaxAge <= 0 {
-		return false
-	}
-	at := s.ClaimsAt
-	if at.IsZero() {
-		at = s.CreatedAt
-	}
-	return now.Sub(at) > rf.claimsMaxAge
+	return rf.claimsMaxAge > 0 && now.Sub(claimsTime(s)) > rf.claimsMaxAge
 }
 
 // dueForCall reports whether s's access token is too close to expiry to be
@@ -81,7 +88,7 @@ func (rf *refresher) dueForCall(s *session.Session, now time.Time) bool {
 // before the handler, an API token is missing or too close to expiry.
 func (rf *refresher) opDue(op refreshOp, s *session.Session, now time.Time) bool {
 	if op.api == "" {
-		return rf.due(s, now)
+		return rf.due(s, now) || (s.RefreshToken != "" && op.claimsDue(s))
 	}
 	t, ok := s.APITokens[op.api]
 	return (s.RefreshToken != "" || op.exchange) && (!ok || lifetime.Due(now, t.Issued, t.Expiry, expiryDelta))

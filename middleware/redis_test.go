@@ -36,6 +36,8 @@ type clusterOptions struct {
 	noRedis   bool                                   // cookie store instead
 	topology  func(testing.TB) testenv.RedisTopology // default: a single redis-server
 	resource  string                                 // the API gets tokens of its own for this resource
+	denyList  bool                                   // cookie sessions with a redisstore.DenyList, not redisstore.Store
+	client    func(*client.Config)
 }
 
 func newCluster(t *testing.T, o clusterOptions) *cluster {
@@ -71,8 +73,12 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cl, err := client.New(client.Config{Provider: prov, ClientID: "app", ClientSecret: "app-secret",
-				RedirectURL: appURL + "/auth/callback", Scopes: []string{"openid", "profile", "email", "offline_access"}})
+			ccfg := client.Config{Provider: prov, ClientID: "app", ClientSecret: "app-secret",
+				RedirectURL: appURL + "/auth/callback", Scopes: []string{"openid", "profile", "email", "offline_access"}}
+			if o.client != nil {
+				o.client(&ccfg)
+			}
+			cl, err := client.New(ccfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,6 +95,13 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 					t.Fatal(err)
 				}
 				cfg.Store = st
+				if o.denyList {
+					cs, err := session.NewCookieStore(session.CookieConfig{Keys: c.keys})
+					if err != nil {
+						t.Fatal(err)
+					}
+					cfg.Store, cfg.DenyList = cs, &redisstore.DenyList{Client: rc}
+				}
 			}
 			c.rec.install(&cfg)
 			if o.resource != "" {

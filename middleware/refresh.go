@@ -59,6 +59,11 @@ type refreshOp struct {
 	resource string
 	scopes   []string
 	exchange bool // token exchange of the sign-in access token, not a refresh grant
+
+	// claimsBefore: the sign-in tokens' refresh renews the claims of a
+	// session whose claims are not newer (a security event said they
+	// changed).
+	claimsBefore time.Time
 }
 
 // key is the key of the tokens op would replace in s.
@@ -407,7 +412,7 @@ func untilAvailable(ctx context.Context, write func() error) error {
 func (rf *refresher) do(ctx context.Context, c *client.Client, cur *session.Session, op refreshOp) (*session.Session, error) {
 	if op.api == "" {
 		prev := previousOf(cur)
-		prev.RenewClaims = rf.claimsStale(cur, rf.now())
+		prev.RenewClaims = rf.claimsStale(cur, rf.now()) || op.claimsDue(cur)
 		res, err := plumbingOf(c).Refresh(ctx, cur.RefreshToken, prev)
 		if err != nil {
 			return nil, err

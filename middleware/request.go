@@ -16,6 +16,7 @@ import (
 	"maps"
 	"net/http"
 	"sync"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -44,6 +45,11 @@ type reqSession struct {
 	// stale: prepare was lenient and the refresh that was due could not
 	// be made now; sess is the session as loaded.
 	stale bool
+
+	// reauth: a security event ended the session and asks for a new
+	// authentication (SignalStepUp): Require signs in with prompt=login
+	// at this client.
+	reauth *client.Client
 }
 
 // signedIn reports whether prepare found the request signed in (before the
@@ -278,6 +284,32 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request, lenient bool) (st
 		sw.setDelete()
 		return st, true
 	}
+	var claimsBefore time.Time
+	if a.signals != nil && a.signals.marks {
+		claims, reauth, err := a.marked(r.Context(), s)
+		if err != nil {
+			a.fail(w, r, fmt.Errorf("%w: %w", fail.SessionStore, err))
+			return nil, false
+		}
+		if !reauth.IsZero() && !s.CreatedAt.After(reauth) {
+			// The provider said the user's assurance is no longer the
+			// app's: this session ends, and Require asks for a new
+			// authentication.
+			st.reauth = a.clientFor(s)
+			sw.setDelete()
+			a.emit(r.Context(), event.Event{Kind: event.Rejected, Provider: s.Provider, Session: sessionRef(s), Status: http.StatusUnauthorized,
+				Err: fail.InsufficientAuthentication, Attrs: []slog.Attr{slog.String("path", sentPath(r)), slog.String("why", "assurance-level-change")}})
+			return st, true
+		}
+		if !claims.IsZero() && !claimsTime(s).After(claims) {
+			if s.RefreshToken == "" {
+				// Nothing can renew the claims the provider changed.
+				sw.setDelete()
+				return st, true
+			}
+			claimsBefore = claims
+		}
+	}
 	st.orig, st.sess = s, s
 	now := a.cfg.Now()
 	if s.RefreshToken == "" && !s.Expiry.IsZero() && !now.Before(s.Expiry) && !a.cfg.KeepExpiredSessions {
@@ -289,7 +321,7 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request, lenient bool) (st
 			Err: fail.SessionExpired, Attrs: []slog.Attr{slog.String("path", sentPath(r))}})
 		return st, true
 	}
-	if !a.refresher.due(s, now) {
+	if !a.refresher.due(s, now) && claimsBefore.IsZero() {
 		if a.touchEvery > 0 && now.Sub(s.LastSeen) > a.touchEvery {
 			// Roll the idle timeout. On a shared store the touch is its own
 			// write, which never makes a concurrent refresh's
@@ -304,7 +336,7 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request, lenient bool) (st
 		}
 		return st, true
 	}
-	ns, action, err := a.refresher.refresh(r.Context(), s)
+	ns, action, err := a.refresher.run(r.Context(), s, refreshOp{claimsBefore: claimsBefore})
 	if err == nil {
 		st.sess = ns
 		if a.shared == nil {

@@ -61,6 +61,12 @@ func (a *Auth) require(next http.Handler, need Requirement) http.Handler {
 			sw.serve(next, withSession(r, st))
 			return
 		}
+		if st.reauth != nil && isNavigation(r) {
+			// A security event asked for a new authentication at the
+			// level the app asks for (its acr_values, with every sign-in).
+			a.startFlow(w, r, st.reauth, a.returnTo(r.URL.RequestURI()), url.Values{"prompt": {"login"}})
+			return
+		}
 		if isNavigation(r) {
 			if target, ok := sanitizeReturnTo(r.URL.RequestURI()); ok && a.strict() && crossSiteNavigation(r) {
 				hopTo(w, target) // the Strict cookie comes with the next request

@@ -36,7 +36,7 @@ func (a *Auth) route() error {
 			return configErr("RedirectURL %q of provider %q must be under Prefix %q", plumbingOf(c).RedirectURL(), name, prefix)
 		}
 		switch route := strings.TrimPrefix(u.Path, prefix); route {
-		case "login", "logout", "backchannel-logout", "connect":
+		case "login", "logout", "backchannel-logout", "connect", "ssf":
 			return configErr("RedirectURL %q of provider %q is the path of the %s endpoint; use %scallback", plumbingOf(c).RedirectURL(), name, route, prefix)
 		}
 		if other := a.callbacks[u.Path]; other != nil {
@@ -79,7 +79,8 @@ func (a *Auth) clientFor(s *session.Session) *client.Client {
 // place of them, when the app's step-up answer asked for it in this
 // browser within a minute), Prefix+"logout",
 // Prefix+"backchannel-logout" (register it at the provider as the
-// back-channel logout URI), each client's callback (the path of its
+// back-channel logout URI), Prefix+"ssf" (with Config.SharedSignals, where
+// the transmitter pushes security events), each client's callback (the path of its
 // RedirectURL, usually Prefix+"callback") and, with connected APIs (an
 // API with a Client or AuthorizationServers),
 // Prefix+"connect?api=NAME&return_to=PATH", where a
@@ -140,6 +141,12 @@ func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.login(w, withRoute(r, route))
 	case "backchannel-logout":
 		a.backchannelLogout(w, withRoute(r, route))
+	case "ssf":
+		if a.signals == nil || a.signals.poll {
+			http.NotFound(w, r)
+			return
+		}
+		a.signals.serve(w, withRoute(r, route))
 	case "logout":
 		a.logout(w, withRoute(r, route))
 	default:
@@ -189,7 +196,7 @@ func (a *Auth) routeConnects() error {
 			return configErr("API %q: the Client's RedirectURL %q must be under Prefix %q on the app's origin %s", t.name, raw, a.cfg.Prefix, netx.Origin(a.origin))
 		}
 		switch route := strings.TrimPrefix(u.Path, a.cfg.Prefix); route {
-		case "login", "logout", "backchannel-logout", "connect":
+		case "login", "logout", "backchannel-logout", "connect", "ssf":
 			return configErr("API %q: the Client's RedirectURL %q is the path of the %s endpoint; use %scallback", t.name, raw, route, a.cfg.Prefix)
 		}
 		if a.connects == nil {

@@ -103,6 +103,13 @@ func (p *plumbing) Forget(ctx context.Context, key string) error {
 // Ping reports whether Redis answers (Auth.Ready).
 func (p *plumbing) Ping(ctx context.Context) error { return (*Store)(p).ping(ctx) }
 
+// Marks is a DenyList beside the sessions, in the same Redis, for marks
+// that every instance reads at a session's next request (Shared Signals:
+// claims to renew, a new authentication to ask for).
+func (p *plumbing) Marks() session.DenyList {
+	return &DenyList{Client: p.cfg.Client, Prefix: p.cfg.Prefix + "m:"}
+}
+
 // denyPlumbing is a DenyList's plumbing: the replay cache of app instances
 // on cookie sessions, and their refresh coordination.
 type denyPlumbing DenyList

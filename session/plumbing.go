@@ -81,8 +81,8 @@ func (codec) Unmarshal(b []byte) (*Session, error) {
 }
 
 // DenyKeys are the keys a DenyList is asked about for s: its user at its
-// provider, when known its provider session (the ID token's iss and sid),
-// and the session itself. Computed once for the sessions CookieStore
+// provider, when known its provider session (the ID token's iss and sid)
+// alone and with its user, its verified email, and the session itself. Computed once for the sessions CookieStore
 // caches.
 func (codec) DenyKeys(s *Session) []string {
 	if s.denyKeys != nil {
@@ -92,8 +92,9 @@ func (codec) DenyKeys(s *Session) []string {
 }
 
 // IndexKeys are the keys a server-side store indexes s under, to end its
-// sessions by them (back-channel logout, sign-out everywhere): its user at
-// its provider and, when known, its provider session.
+// sessions by them (back-channel logout, sign-out everywhere, Shared
+// Signals): its user at its provider and, when known, its provider
+// session (alone and with its user) and its verified email.
 func (codec) IndexKeys(s *Session) []string { return indexKeys(s) }
 
 // Version is the stored version a server-side store loaded s at; writes
@@ -123,10 +124,13 @@ func denyKeys(s *Session) []string {
 }
 
 func indexKeys(s *Session) []string {
-	keys := make([]string, 1, 3)
+	keys := make([]string, 1, 5)
 	keys[0] = sesskeys.User(s.Provider, s.Subject)
 	if s.SID != "" {
-		keys = append(keys, sesskeys.SID(s.Issuer, s.SID))
+		keys = append(keys, sesskeys.SID(s.Issuer, s.SID), sesskeys.SIDUser(s.Issuer, s.SID, s.Provider, s.Subject))
+	}
+	if s.Email != "" && s.EmailVerified {
+		keys = append(keys, sesskeys.Email(s.Provider, s.Email))
 	}
 	return keys
 }

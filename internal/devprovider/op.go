@@ -44,6 +44,8 @@ type User struct {
 	// UserinfoOnly are claims the userinfo endpoint alone serves (GitLab's
 	// groups).
 	UserinfoOnly map[string]any
+	// EmailUnverified makes email_verified false.
+	EmailUnverified bool
 }
 
 // Client is a registered relying party.

@@ -538,7 +538,7 @@ func (s *storage) setUserinfo(ui *oidc.UserInfo, userID string, scopes []string)
 			ui.Subject = u.ID
 		case oidc.ScopeEmail:
 			ui.Email = u.Email
-			ui.EmailVerified = oidc.Bool(u.Email != "")
+			ui.EmailVerified = oidc.Bool(u.Email != "" && !u.EmailUnverified)
 		case oidc.ScopeProfile:
 			ui.PreferredUsername = u.Username
 			ui.Name = u.Name

@@ -5,6 +5,7 @@ package seal
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -24,7 +25,8 @@ import (
 // expired. Safe for concurrent use.
 type Cipher struct {
 	aeads []cipher.AEAD
-	hints []byte // first byte of SHA-256(key): picks the key to try first
+	hints []byte   // first byte of SHA-256(key): picks the key to try first
+	keys  [][]byte // for Derive
 }
 
 const (
@@ -57,8 +59,23 @@ func New(keys [][]byte) (*Cipher, error) {
 		h := sha256.Sum256(k)
 		c.aeads = append(c.aeads, aead)
 		c.hints = append(c.hints, h[0])
+		c.keys = append(c.keys, append([]byte(nil), k...))
 	}
 	return c, nil
+}
+
+// Derive is HMAC-SHA256(key, label) for each key, the first key's
+// first: a value every instance with the same keys computes alike (and
+// accepts for any key while they are rotated), which reveals nothing of
+// the keys.
+func (c *Cipher) Derive(label string) [][]byte {
+	out := make([][]byte, len(c.keys))
+	for i, k := range c.keys {
+		m := hmac.New(sha256.New, k)
+		m.Write([]byte(label))
+		out[i] = m.Sum(nil)
+	}
+	return out
 }
 
 // Seal encrypts and authenticates plaintext bound to aad (which is not

@@ -139,6 +139,10 @@ func Verify(ctx context.Context, raw string, keys Keys, want Want) (*Token, erro
 		return nil, fmt.Errorf("%w: the header names its own key", ErrInvalidKey)
 	}
 	ks, err := keys(ctx, h.KeyID)
+	if errors.Is(err, fail.ProviderUnavailable) {
+		// Not the SET's fault: delivered again, it is verified then.
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: the transmitter's keys: %v", ErrInvalidKey, err)
 	}

@@ -5,6 +5,8 @@
 // middleware.
 package sesskeys
 
+import "strings"
+
 // ID names one session (its ID): denied at sign-out, so that a copy of the
 // cookie taken before cannot bring the session back.
 func ID(id string) string { return "id\x00" + id }
@@ -15,3 +17,17 @@ func User(provider, subject string) string { return "sub\x00" + provider + "\x00
 // SID names the sessions of one provider session (the ID token's iss and
 // sid).
 func SID(issuer, sid string) string { return "sid\x00" + issuer + "\x00" + sid }
+
+// Email names the sessions at provider of users whose verified email is
+// email, compared case-insensitively (a Shared Signals subject in the
+// email format).
+func Email(provider, email string) string {
+	return "email\x00" + provider + "\x00" + strings.ToLower(email)
+}
+
+// SIDUser names the session of one provider session (iss, sid) of
+// subject at provider: a Shared Signals subject that names both the
+// session and its user ends it only when both match.
+func SIDUser(issuer, sid, provider, subject string) string {
+	return "sidsub\x00" + issuer + "\x00" + sid + "\x00" + provider + "\x00" + subject
+}

@@ -1,0 +1,772 @@
+package middleware
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"golang.org/x/oauth2"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/fail"
+	"github.com/confidant-go/confidant/internal/netx"
+	"github.com/confidant-go/confidant/internal/secevent"
+	"github.com/confidant-go/confidant/internal/sesskeys"
+	"github.com/confidant-go/confidant/internal/ssf"
+	"github.com/confidant-go/confidant/session"
+)
+
+// The event types of CAEP 1.0 and RISC 1.0 the receiver acts on by
+// default.
+const (
+	caepSessionRevoked       = "https://schemas.openid.net/secevent/caep/event-type/session-revoked"
+	caepCredentialChange     = "https://schemas.openid.net/secevent/caep/event-type/credential-change"
+	caepTokenClaimsChange    = "https://schemas.openid.net/secevent/caep/event-type/token-claims-change"
+	caepAssuranceLevelChange = "https://schemas.openid.net/secevent/caep/event-type/assurance-level-change"
+	riscAccountDisabled      = "https://schemas.openid.net/secevent/risc/event-type/account-disabled"
+	riscAccountPurged        = "https://schemas.openid.net/secevent/risc/event-type/account-purged"
+	riscCredentialCompromise = "https://schemas.openid.net/secevent/risc/event-type/credential-compromise"
+)
+
+var defaultSignals = map[string]SignalAction{
+	caepSessionRevoked:       SignalEndSessions,
+	caepCredentialChange:     SignalEndUser,
+	riscAccountDisabled:      SignalEndUser,
+	riscAccountPurged:        SignalEndUser,
+	riscCredentialCompromise: SignalEndUser,
+	caepTokenClaimsChange:    SignalRefreshClaims,
+	caepAssuranceLevelChange: SignalStepUp,
+}
+
+const (
+	// setMaxAge is how old a SET's iat may be: a transmitter retries a
+	// push, and a poller that was down collects what waited, for hours.
+	setMaxAge = 24 * time.Hour
+	// pushLabel derives the default push authorization from the keys.
+	pushLabel = "confidant shared signals push authorization\x00"
+)
+
+// receiver receives the sign-in provider's security events
+// (Config.SharedSignals).
+type receiver struct {
+	a        *Auth
+	c        *client.Client // the sign-in provider's
+	provider string
+	issuer   string // the provider's: the transmitter's
+	hc       *http.Client
+	actions  map[string]SignalAction
+	poll     bool
+	scopes   []string
+	endpoint string   // Prefix+"ssf" on the app's origin
+	push     string   // the Authorization value the transmitter is given
+	accept   []string // the values a push may carry (every key's)
+	marks    bool     // some action marks sessions (claims, step-up)
+
+	setup  sync.Mutex // one stream setup at a time
+	mu     sync.Mutex
+	st     *stream
+	tok    *oauth2.Token
+	keys   []jose.JSONWebKey
+	keysAt time.Time
+
+	polling   bool
+	stop      chan struct{}
+	stopped   chan struct{}
+	closeOnce sync.Once
+}
+
+// stream is the app's stream, as the transmitter configured it.
+type stream struct {
+	meta *ssf.Metadata
+	id   string
+	aud  []string
+	poll string // the poll endpoint
+}
+
+// streamConfig is a stream's configuration (SSF 1.0 8.1.1).
+type streamConfig struct {
+	ID              string         `json:"stream_id,omitempty"`
+	Aud             audienceList   `json:"aud,omitempty"`
+	EventsRequested []string       `json:"events_requested"`
+	Delivery        streamDelivery `json:"delivery"`
+	Description     string         `json:"description,omitempty"`
+}
+
+type streamDelivery struct {
+	Method              string `json:"method"`
+	EndpointURL         string `json:"endpoint_url,omitempty"`
+	AuthorizationHeader string `json:"authorization_header,omitempty"`
+}
+
+// audienceList is aud: a string or an array of strings.
+type audienceList []string
+
+func (l *audienceList) UnmarshalJSON(b []byte) error {
+	var one string
+	if json.Unmarshal(b, &one) == nil {
+		*l = []string{one}
+		return nil
+	}
+	var many []string
+	err := json.Unmarshal(b, &many)
+	*l = many
+	return err
+}
+
+// newReceiver checks cfg.SharedSignals and makes its receiver.
+func (a *Auth) newReceiver() error {
+	sc := a.cfg.SharedSignals
+	if sc == nil {
+		return nil
+	}
+	c := a.clients[0]
+	p := providerOf(c.Provider())
+	if !p.IsOIDC() {
+		return configErr("SharedSignals: provider %q is not an OpenID provider with an issuer, where a transmitter is found", c.Provider().Name())
+	}
+	r := &receiver{a: a, c: c, provider: c.Provider().Name(), issuer: p.Issuer(), hc: p.HTTPClient(), poll: sc.Poll,
+		scopes: slices.Clone(sc.Scopes), endpoint: netx.Origin(a.origin) + a.cfg.Prefix + "ssf", actions: map[string]SignalAction{}}
+	for typ, act := range defaultSignals {
+		r.actions[typ] = act
+	}
+	for typ, act := range sc.Events {
+		if act < signalDefault || act > SignalStepUp {
+			return configErr("SharedSignals.Events[%q]: unknown SignalAction %d", typ, act)
+		}
+		if act == signalDefault {
+			continue
+		}
+		r.actions[typ] = act
+	}
+	for typ, act := range r.actions {
+		switch act {
+		case SignalIgnore:
+			delete(r.actions, typ)
+		case SignalRefreshClaims, SignalStepUp:
+			r.marks = true
+		}
+	}
+	if sc.PushToken != "" {
+		r.push = "Bearer " + sc.PushToken
+		r.accept = []string{r.push}
+	} else {
+		for _, k := range a.flows.Derive(pushLabel + a.appID()) {
+			r.accept = append(r.accept, "Bearer "+base64.RawURLEncoding.EncodeToString(k))
+		}
+		r.push = r.accept[0]
+	}
+	a.signals = r
+	return nil
+}
+
+// Close stops what the Auth runs in the background (the poller of
+// SharedSignals.Poll), acknowledging what it received, and waits for it
+// to stop. The Auth still serves requests. Safe to call more than once.
+func (a *Auth) Close() error {
+	if r := a.signals; r != nil {
+		r.close()
+	}
+	return nil
+}
+
+// ready sets up the stream and, for a poller, starts polling.
+func (r *receiver) ready(ctx context.Context) error {
+	if _, err := r.stream(ctx); err != nil {
+		return fmt.Errorf("shared signals: %w", err)
+	}
+	if r.poll {
+		r.mu.Lock()
+		if !r.polling && r.stop == nil {
+			r.polling, r.stop, r.stopped = true, make(chan struct{}), make(chan struct{})
+			go r.pollLoop()
+		}
+		r.mu.Unlock()
+	}
+	return nil
+}
+
+func (r *receiver) close() {
+	r.closeOnce.Do(func() {
+		r.mu.Lock()
+		stop, stopped := r.stop, r.stopped
+		if stop == nil {
+			r.stop = make(chan struct{}) // no poller starts after Close
+			close(r.stop)
+		}
+		r.mu.Unlock()
+		if stop != nil {
+			close(stop)
+			<-stopped
+		}
+	})
+}
+
+// stream returns the app's stream, set up at the transmitter the first
+// time (by Ready, or by the first event that arrives before).
+func (r *receiver) stream(ctx context.Context) (*stream, error) {
+	r.mu.Lock()
+	st := r.st
+	r.mu.Unlock()
+	if st != nil {
+		return st, nil
+	}
+	r.setup.Lock()
+	defer r.setup.Unlock()
+	r.mu.Lock()
+	st = r.st
+	r.mu.Unlock()
+	if st != nil {
+		return st, nil
+	}
+	st, err := r.setUp(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.st = st
+	r.mu.Unlock()
+	return st, nil
+}
+
+// setUp finds the transmitter and makes the app's stream there: one of
+// the app's with the same delivery is reused (updated when its events or
+// authorization differ), else one is created. None is deleted.
+func (r *receiver) setUp(ctx context.Context) (*stream, error) {
+	meta, err := ssf.Discover(ctx, r.hc, r.issuer)
+	if err != nil {
+		return nil, err
+	}
+	method := ssf.PushURN
+	if r.poll {
+		method = ssf.PollURN
+	}
+	if len(meta.DeliveryMethodsSupported) > 0 && !slices.Contains(meta.DeliveryMethodsSupported, method) {
+		return nil, fmt.Errorf("%w: the transmitter does not deliver by %s (it names %q)", fail.Discovery, method, meta.DeliveryMethodsSupported)
+	}
+	if meta.ConfigurationEndpoint == "" {
+		return nil, fmt.Errorf("%w: the transmitter has no configuration_endpoint to make a stream with", fail.Discovery)
+	}
+	want := streamConfig{EventsRequested: r.events(), Delivery: streamDelivery{Method: method}}
+	if !r.poll {
+		want.Delivery.EndpointURL, want.Delivery.AuthorizationHeader = r.endpoint, r.push
+	}
+	status, body, err := r.manage(ctx, http.MethodGet, meta.ConfigurationEndpoint, nil)
+	if err != nil {
+		return nil, err
+	}
+	var found *streamConfig
+	if status == http.StatusOK {
+		var list []streamConfig
+		if json.Unmarshal(body, &list) != nil {
+			var one streamConfig
+			if json.Unmarshal(body, &one) == nil && one.ID != "" {
+				list = []streamConfig{one}
+			}
+		}
+		for i, s := range list {
+			if s.Delivery.Method == method && (r.poll || s.Delivery.EndpointURL == r.endpoint) {
+				found = &list[i]
+				break
+			}
+		}
+	} else if status != http.StatusNotFound && status != http.StatusNoContent {
+		return nil, r.refused("reading its streams", status, body)
+	}
+	var got streamConfig
+	switch {
+	case found == nil:
+		status, body, err = r.manage(ctx, http.MethodPost, meta.ConfigurationEndpoint, want)
+		if err != nil {
+			return nil, err
+		}
+		if status != http.StatusCreated && status != http.StatusOK {
+			return nil, r.refused("creating the stream", status, body)
+		}
+	case !sameSet(found.EventsRequested, want.EventsRequested) || (!r.poll && found.Delivery.AuthorizationHeader != r.push):
+		// Another instance made it with other events, or keys that were
+		// rotated since (a transmitter may not show the authorization:
+		// it is set again).
+		want.ID = found.ID
+		status, body, err = r.manage(ctx, http.MethodPatch, meta.ConfigurationEndpoint, want)
+		if err != nil {
+			return nil, err
+		}
+		if status != http.StatusOK && status != http.StatusAccepted {
+			return nil, r.refused("updating the stream", status, body)
+		}
+	default:
+		body, _ = json.Marshal(found)
+	}
+	if err := json.Unmarshal(body, &got); err != nil || got.ID == "" {
+		return nil, fmt.Errorf("%w: the transmitter's stream configuration is not one: %v", fail.Discovery, err)
+	}
+	st := &stream{meta: meta, id: got.ID, aud: got.Aud}
+	if r.poll {
+		st.poll = got.Delivery.EndpointURL
+		if u, err := parseHTTPS(st.poll); err != nil || netx.Origin(u) == "" {
+			return nil, fmt.Errorf("%w: the stream's poll endpoint %q is not https", fail.Discovery, netx.ProviderText(st.poll))
+		}
+	}
+	return st, nil
+}
+
+// events are the event types the stream asks for.
+func (r *receiver) events() []string {
+	out := make([]string, 0, len(r.actions))
+	for typ := range r.actions {
+		out = append(out, typ)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+func (r *receiver) refused(what string, status int, body []byte) error {
+	kind := fail.Discovery
+	if status/100 == 5 || status == http.StatusTooManyRequests {
+		kind = fail.ProviderUnavailable
+	}
+	return fmt.Errorf("%w: the transmitter refused %s: %d %s", kind, what, status, netx.ProviderText(string(body)))
+}
+
+// manage calls the transmitter (its management API, its poll endpoint)
+// with the app's own token, taken again once when it is refused.
+func (r *receiver) manage(ctx context.Context, method, url string, in any) (int, []byte, error) {
+	var body []byte
+	if in != nil {
+		body, _ = json.Marshal(in)
+	}
+	for try := 0; ; try++ {
+		tok, err := r.token(ctx, try > 0)
+		if err != nil {
+			return 0, nil, err
+		}
+		req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+		if err != nil {
+			return 0, nil, fmt.Errorf("%w: %v", fail.Discovery, err)
+		}
+		if in != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		req.Header.Set("Accept", "application/json")
+		tok.SetAuthHeader(req)
+		resp, err := r.hc.Do(req)
+		if err != nil {
+			return 0, nil, fmt.Errorf("%w: the transmitter: %w", fail.ProviderUnavailable, err)
+		}
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+		resp.Body.Close()
+		if err != nil {
+			return 0, nil, fmt.Errorf("%w: the transmitter: %w", fail.ProviderUnavailable, err)
+		}
+		if resp.StatusCode == http.StatusUnauthorized && try == 0 {
+			continue
+		}
+		return resp.StatusCode, b, nil
+	}
+}
+
+// token is the app's own token for the transmitter (client_credentials).
+func (r *receiver) token(ctx context.Context, renew bool) (*oauth2.Token, error) {
+	r.mu.Lock()
+	tok := r.tok
+	r.mu.Unlock()
+	if tok != nil && !renew && (tok.Expiry.IsZero() || r.a.cfg.Now().Add(expiryDelta).Before(tok.Expiry)) {
+		return tok, nil
+	}
+	tok, err := r.c.ClientCredentials(ctx, "", r.scopes)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.tok = tok
+	r.mu.Unlock()
+	return tok, nil
+}
+
+// jwks returns the transmitter's keys, read again (at most every ten
+// seconds) when none has kid.
+func (r *receiver) jwks(ctx context.Context, st *stream, kid string) ([]jose.JSONWebKey, error) {
+	r.mu.Lock()
+	keys, at := r.keys, r.keysAt
+	r.mu.Unlock()
+	has := slices.ContainsFunc(keys, func(k jose.JSONWebKey) bool { return kid == "" || k.KeyID == kid })
+	if (keys != nil && has) || (keys != nil && r.a.cfg.Now().Sub(at) < 10*time.Second) {
+		return keys, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, st.meta.JWKSURI, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := r.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the transmitter's keys: %w", fail.ProviderUnavailable, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%w: the transmitter's keys: %s", fail.ProviderUnavailable, resp.Status)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
+		return nil, fmt.Errorf("%w: the transmitter's keys: %v", fail.ProviderUnavailable, err)
+	}
+	r.mu.Lock()
+	r.keys, r.keysAt = set.Keys, r.a.cfg.Now()
+	r.mu.Unlock()
+	return set.Keys, nil
+}
+
+// serve is the push endpoint, Prefix+"ssf".
+func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	(&ssf.Push{
+		Authorized: func(req *http.Request) bool {
+			got := []byte(req.Header.Get("Authorization"))
+			ok := 0
+			for _, v := range r.accept {
+				ok |= subtle.ConstantTimeCompare(got, []byte(v))
+			}
+			return ok == 1
+		},
+		Receive: r.receive,
+	}).ServeHTTP(&rejectedWriter{ResponseWriter: w, a: r.a, r: req}, req)
+}
+
+// rejectedWriter reports the push endpoint's refusals as events.
+type rejectedWriter struct {
+	http.ResponseWriter
+	a *Auth
+	r *http.Request
+}
+
+func (w *rejectedWriter) WriteHeader(status int) {
+	if status >= 400 {
+		w.a.emit(w.r.Context(), event.Event{Kind: event.Rejected, Status: status, Err: fmt.Errorf("%w: shared signals push refused", fail.BadRequest),
+			Attrs: []slog.Attr{slog.String("method", w.r.Method), slog.String("path", sentPath(w.r)), slog.String("route", "ssf")}})
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// receive verifies raw and acts on it once across instances: nil for an
+// event taken (or a replay, acknowledged and not acted on), an error in
+// fail.BadRequest for a SET refused, another error for the app's own
+// trouble (the transmitter delivers it again).
+func (r *receiver) receive(ctx context.Context, raw string) error {
+	st, err := r.stream(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: %w", fail.ProviderUnavailable, err)
+	}
+	aud := append(slices.Clone(st.aud), plumbingOf(r.c).ClientID())
+	tok, err := secevent.Verify(ctx, raw, func(ctx context.Context, kid string) ([]jose.JSONWebKey, error) {
+		return r.jwks(ctx, st, kid)
+	}, secevent.Want{Issuer: st.meta.Issuer, Audience: aud, MaxAge: setMaxAge, Now: r.a.cfg.Now})
+	if err != nil {
+		r.a.emit(ctx, event.Event{Kind: event.Rejected, Provider: r.provider, Status: http.StatusBadRequest, Err: err,
+			Attrs: []slog.Attr{slog.String("route", "ssf")}})
+		return err
+	}
+	id := "set\x00" + tok.Issuer + "\x00" + tok.ID
+	first, err := r.a.replays.FirstUse(ctx, id, setMaxAge+2*time.Minute)
+	if err != nil {
+		return fmt.Errorf("%w: %w", fail.SessionStore, err)
+	}
+	if !first {
+		r.a.emit(ctx, event.Event{Kind: event.SignalReceived, Provider: r.provider,
+			Attrs: []slog.Attr{slog.String("event", tok.Event), slog.String("jti", event.Redact(tok.ID)), slog.Bool("replay", true)}})
+		return nil
+	}
+	n, what, err := r.act(ctx, tok)
+	if err != nil {
+		// Counted as used only once it took effect: the transmitter's
+		// retry must work.
+		return errors.Join(fmt.Errorf("%w: %w", fail.SessionStore, err), r.a.replays.Forget(context.WithoutCancel(ctx), id))
+	}
+	r.a.emit(ctx, event.Event{Kind: event.SignalReceived, Provider: r.provider,
+		Attrs: []slog.Attr{slog.String("event", tok.Event), slog.String("action", what), slog.Int("sessions_ended", n), slog.String("jti", event.Redact(tok.ID))}})
+	return nil
+}
+
+// target is who a SET's subject names, as the sessions' keys say.
+type target struct {
+	users   []string // keys of every session of the user
+	subject string   // the user's subject, when the SET gives it
+	session string   // the key of the one session it names, if it names one
+}
+
+// resolve finds who s names: nil for no one this app knows of.
+func (r *receiver) resolve(ctx context.Context, s *secevent.Subject) *target {
+	if s == nil {
+		return nil
+	}
+	t := &target{}
+	switch s.Format {
+	case "complex":
+		if s.User != nil {
+			u := r.resolve(ctx, s.User)
+			if u == nil || u.session != "" {
+				return nil // a user member this app does not know: no one
+			}
+			t = u
+		}
+		if s.Session != nil {
+			if s.Session.Format != "opaque" || s.Session.ID == "" {
+				return nil
+			}
+			switch {
+			case t.subject != "":
+				t.session = sesskeys.SIDUser(r.sessionIssuer(s.User), s.Session.ID, r.provider, t.subject)
+			default:
+				t.session = sesskeys.SID(r.sessionIssuer(s.User), s.Session.ID)
+			}
+		}
+		if len(t.users) == 0 && t.session == "" {
+			return nil
+		}
+		return t
+	case "iss_sub":
+		if s.Sub == "" || !providerOf(r.c.Provider()).HasIssuer(ctx, s.Iss) {
+			return nil
+		}
+		return &target{users: []string{sesskeys.User(r.provider, s.Sub)}, subject: s.Sub}
+	case "opaque":
+		if s.ID == "" {
+			return nil
+		}
+		return &target{users: []string{sesskeys.User(r.provider, s.ID)}, subject: s.ID}
+	case "email":
+		if s.Email == "" {
+			return nil
+		}
+		return &target{users: []string{sesskeys.Email(r.provider, s.Email)}}
+	case "aliases":
+		for i := range s.Identifiers {
+			if s.Identifiers[i].Format == "aliases" || s.Identifiers[i].Format == "complex" {
+				continue
+			}
+			if u := r.resolve(ctx, &s.Identifiers[i]); u != nil {
+				t.users = append(t.users, u.users...)
+				if t.subject == "" {
+					t.subject = u.subject
+				}
+			}
+		}
+		if len(t.users) == 0 {
+			return nil
+		}
+		return t
+	}
+	return nil
+}
+
+// sessionIssuer is the ID tokens' iss that a complex subject's session
+// belongs to: its iss_sub user's issuer (a tenant's), else the provider's.
+func (r *receiver) sessionIssuer(user *secevent.Subject) string {
+	if user != nil && user.Format == "iss_sub" && user.Iss != "" {
+		return user.Iss
+	}
+	return r.issuer
+}
+
+// act does what tok's event does, and says how many sessions it deleted
+// (with a Redis store) and what it did.
+func (r *receiver) act(ctx context.Context, tok *secevent.Token) (int, string, error) {
+	action := r.actions[tok.Event]
+	if action == signalDefault {
+		return 0, "none", nil // an event type the app does not act on
+	}
+	t := r.resolve(ctx, tok.Subject)
+	if t == nil {
+		return 0, "no_subject", nil
+	}
+	now := r.a.cfg.Now()
+	switch action {
+	case SignalEndSessions:
+		if t.session != "" {
+			n, err := r.a.endSessions(ctx, t.session, denyAll)
+			return n, "end_session", err
+		}
+		n, err := r.endAll(ctx, t.users, now)
+		return n, "end_sessions", err
+	case SignalEndUser:
+		if len(t.users) == 0 {
+			n, err := r.a.endSessions(ctx, t.session, denyAll)
+			return n, "end_session", err
+		}
+		n, err := r.endAll(ctx, t.users, now)
+		if t.subject != "" {
+			err = errors.Join(err, r.a.endGrants(ctx, r.provider, t.subject))
+			if r.a.family != nil {
+				err = errors.Join(err, r.a.endSignInGrant(ctx, r.provider, t.subject))
+			}
+		}
+		return n, "end_user", err
+	case SignalRefreshClaims:
+		return 0, "refresh_claims", r.mark(ctx, markClaims, t, now)
+	case SignalStepUp:
+		var p struct {
+			Current string `json:"current_level"`
+		}
+		json.Unmarshal(tok.Payload, &p)
+		want := plumbingOf(r.c).RequiredACR()
+		if len(want) == 0 || slices.Contains(want, p.Current) {
+			return 0, "none", nil
+		}
+		return 0, "step_up", r.mark(ctx, markReauth, t, now)
+	}
+	return 0, "none", nil
+}
+
+func (r *receiver) endAll(ctx context.Context, keys []string, at time.Time) (int, error) {
+	total := 0
+	for _, k := range keys {
+		n, err := r.a.endSessions(ctx, k, at)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// The marks a security event leaves on sessions, read at their next
+// request.
+const (
+	markClaims = "claims\x00" // renew the claims
+	markReauth = "reauth\x00" // sign in again, prompt=login
+)
+
+func (r *receiver) mark(ctx context.Context, kind string, t *target, at time.Time) error {
+	keys := t.users
+	if t.session != "" {
+		keys = []string{t.session}
+	}
+	for _, k := range keys {
+		if err := r.a.marks.Deny(ctx, kind+k, at, r.a.denyTTL); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// marked returns when s was last marked to renew its claims and to
+// sign in again (zero: never).
+func (a *Auth) marked(ctx context.Context, s *session.Session) (claims, reauth time.Time, err error) {
+	keys := sessionPlumbing.DenyKeys(s)
+	ck, rk := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		ck[i], rk[i] = markClaims+k, markReauth+k
+	}
+	if claims, err = a.marks.DeniedAt(ctx, ck...); err != nil {
+		return
+	}
+	reauth, err = a.marks.DeniedAt(ctx, rk...)
+	return
+}
+
+// pollLoop polls the transmitter (RFC 8936) until Close: long polls, each
+// acknowledging what the previous one brought (or returning its errors).
+func (r *receiver) pollLoop() {
+	defer close(r.stopped)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-r.stop
+		cancel()
+	}()
+	var ack []string
+	setErrs := map[string]map[string]string{}
+	wait := time.Second
+	for {
+		select {
+		case <-r.stop:
+			if len(ack)+len(setErrs) > 0 {
+				// What was taken is acknowledged before the poller stops.
+				fctx, fcancel := context.WithTimeout(context.Background(), 5*time.Second)
+				if st, err := r.stream(fctx); err == nil {
+					r.manage(fctx, http.MethodPost, st.poll, map[string]any{"maxEvents": 0, "returnImmediately": true, "ack": ack, "setErrs": setErrs})
+				}
+				fcancel()
+			}
+			return
+		default:
+		}
+		sets, err := r.pollOnce(ctx, ack, setErrs)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.a.emit(ctx, event.Event{Kind: event.Rejected, Provider: r.provider, Err: err, Attrs: []slog.Attr{slog.String("route", "ssf-poll")}})
+			}
+			select {
+			case <-r.stop:
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, 30*time.Second)
+			continue
+		}
+		wait = time.Second
+		ack, setErrs = ack[:0], map[string]map[string]string{}
+		for jti, raw := range sets {
+			switch err := r.receive(ctx, raw); {
+			case err == nil:
+				ack = append(ack, jti)
+			case errors.Is(err, fail.BadRequest):
+				setErrs[jti] = map[string]string{"err": secevent.Code(err), "description": netx.ProviderText(err.Error())}
+			default:
+				// Neither: the transmitter delivers it again.
+			}
+		}
+	}
+}
+
+// pollOnce is one poll: up to 25 SETs, waiting for one as long as the
+// transmitter holds the request.
+func (r *receiver) pollOnce(ctx context.Context, ack []string, setErrs map[string]map[string]string) (map[string]string, error) {
+	st, err := r.stream(ctx)
+	if err != nil {
+		return nil, err
+	}
+	status, body, err := r.manage(ctx, http.MethodPost, st.poll, map[string]any{"maxEvents": 25, "returnImmediately": false, "ack": ack, "setErrs": setErrs})
+	if err != nil {
+		return nil, err
+	}
+	if status != http.StatusOK {
+		return nil, r.refused("the poll", status, body)
+	}
+	var out struct {
+		Sets map[string]string `json:"sets"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, fmt.Errorf("%w: the poll's answer: %v", fail.ProviderUnavailable, err)
+	}
+	return out.Sets, nil
+}
+
+// parseHTTPS parses raw, an absolute URL over https (http on loopback).
+func parseHTTPS(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" || !netx.SecureOrLoopback(u) {
+		return nil, fmt.Errorf("not an https URL")
+	}
+	return u, nil
+}

@@ -1,0 +1,362 @@
+package middleware_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/devprovider"
+	"github.com/confidant-go/confidant/internal/testkit/ssftx"
+	"github.com/confidant-go/confidant/internal/testkit/testenv"
+	"github.com/confidant-go/confidant/middleware"
+)
+
+// ssfCluster is a cluster of app instances receiving the OP's security
+// events from a transmitter at the OP's issuer (ssftx, on the OP's
+// origin), its management API taking the app's client-credentials token
+// from the OP.
+type ssfCluster struct {
+	*cluster
+	tx     *ssftx.Transmitter
+	sid    atomic.Value // the sid the OP puts in the next ID tokens
+	events atomic.Int64 // signal.received events with replay=false
+}
+
+func newSSFCluster(t *testing.T, o clusterOptions, sc middleware.SharedSignals) *ssfCluster {
+	t.Helper()
+	s := &ssfCluster{}
+	s.sid.Store("")
+	mw := o.mw
+	o.mw = func(cfg *middleware.Config) {
+		ssc := sc
+		cfg.SharedSignals = &ssc
+		prev := cfg.OnEvent
+		cfg.OnEvent = func(ctx context.Context, e event.Event) {
+			if e.Kind == event.SignalReceived {
+				replay := false
+				for _, a := range e.Attrs {
+					if a.Key == "replay" {
+						replay = a.Value.Bool()
+					}
+				}
+				if !replay {
+					s.events.Add(1)
+				}
+			}
+			if prev != nil {
+				prev(ctx, e)
+			} else {
+				testenv.CollectEvent(ctx, e)
+			}
+		}
+		if mw != nil {
+			mw(cfg)
+		}
+	}
+	s.cluster = newCluster(t, o)
+	s.op.SetTokenHook(func(resp map[string]any) {
+		sid, _ := s.sid.Load().(string)
+		if raw, ok := resp["id_token"].(string); ok && sid != "" {
+			parts := strings.Split(raw, ".")
+			var cl map[string]any
+			b, _ := base64URL(parts[1])
+			jsonUnmarshal(b, &cl)
+			cl["sid"] = sid
+			resp["id_token"] = s.op.Sign(cl)
+		}
+	})
+	s.tx = ssftx.New(s.op.Issuer)
+	s.tx.LongPoll = 2 * time.Second
+	api := s.op.NewAPI()
+	s.tx.Authorize = func(w http.ResponseWriter, r *http.Request) (string, bool) { return api.Subject(w, r) }
+	for _, p := range s.tx.Paths() {
+		s.op.Handle(p, s.tx)
+	}
+	for i, app := range s.apps {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := app.Auth.Ready(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("instance %d: Ready: %v", i, err)
+		}
+		t.Cleanup(func() { app.Auth.Close() })
+	}
+	return s
+}
+
+// stream is the app's one stream.
+func (s *ssfCluster) stream(t *testing.T) ssftx.Stream {
+	t.Helper()
+	streams := s.tx.Streams()
+	if len(streams) != 1 {
+		t.Fatalf("%d streams at the transmitter, want 1: %+v", len(streams), streams)
+	}
+	return streams[0]
+}
+
+// deliver sends a SET on the stream and, for push, wants 202.
+func (s *ssfCluster) deliver(t *testing.T, raw string) {
+	t.Helper()
+	if status, code, err := s.tx.Deliver(s.stream(t), raw); err != nil || status != http.StatusAccepted {
+		t.Fatalf("delivery: %d %q %v", status, code, err)
+	}
+}
+
+// signInSID signs user in with sid in the ID token.
+func (s *ssfCluster) signInSID(t *testing.T, user devprovider.User, sid string) *http.Client {
+	t.Helper()
+	s.sid.Store(sid)
+	defer s.sid.Store("")
+	return s.signIn(t, user)
+}
+
+// expect checks who each browser is on every instance.
+func (s *ssfCluster) expect(t *testing.T, step string, want map[*http.Client]string) {
+	t.Helper()
+	for i, app := range s.apps {
+		for hc, w := range want {
+			if got := whoami(t, hc, app.URL); got != w {
+				t.Errorf("%s: instance %d: %q, want %q", step, i, got, w)
+			}
+		}
+	}
+}
+
+func issSub(iss, sub string) map[string]any {
+	return map[string]any{"format": "iss_sub", "iss": iss, "sub": sub}
+}
+
+var carol = devprovider.User{ID: "u-3003", Username: "carol", Password: "carol", Name: "Carol", Email: "carol@example.com", EmailUnverified: true}
+
+// TestSharedSignalsPush: three instances (Redis sessions, and cookie
+// sessions with a shared deny list) set up one stream at a transmitter
+// on the OP's issuer and receive its pushes: each event ends what it
+// names on every instance before the 202, and nothing else; a replay on
+// another instance is acknowledged and not acted on; forged, misaddressed
+// and unauthorized pushes are refused with RFC 8935's answers; unknown
+// events and subjects are acknowledged and do nothing.
+func TestSharedSignalsPush(t *testing.T) {
+	for _, store := range []string{"redis", "cookie"} {
+		t.Run(store, func(t *testing.T) {
+			s := newSSFCluster(t, clusterOptions{instances: 3, denyList: store == "cookie",
+				op: func(c *devprovider.Config) {
+					c.Users = []devprovider.User{devprovider.DemoUser, otherUser, carol}
+				}}, middleware.SharedSignals{})
+			st := s.stream(t)
+			if st.Delivery.Method != ssftx.PushURN || st.Delivery.EndpointURL != s.apps[0].URL+"/auth/ssf" || !strings.HasPrefix(st.Delivery.AuthorizationHeader, "Bearer ") {
+				t.Fatalf("stream delivery %+v", st.Delivery)
+			}
+			if n := len(st.EventsDelivered); n != 7 {
+				t.Errorf("%d events delivered, want the 7 acted on by default: %q", n, st.EventsDelivered)
+			}
+			if n := s.tx.Calls(http.MethodPost, "/ssf/streams"); n != 1 {
+				t.Errorf("%d streams created by three instances, want 1", n)
+			}
+			alice := devprovider.DemoUser
+			alice1, alice2 := s.signInSID(t, alice, "sid-a1"), s.signInSID(t, alice, "sid-a2")
+			bob, carolB := s.signIn(t, otherUser), s.signIn(t, carol)
+			in := func(u devprovider.User) string { return "op:" + u.ID }
+			s.expect(t, "signed in", map[*http.Client]string{alice1: in(alice), alice2: in(alice), bob: in(otherUser), carolB: in(carol)})
+
+			// Refused: nothing ends.
+			forger, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			claims := func(aud any) map[string]any {
+				return map[string]any{"iss": s.op.Issuer, "aud": aud, "jti": "j-" + time.Now().Format("150405.000000000"), "iat": time.Now().Unix(),
+					"sub_id": issSub(s.op.Issuer, alice.ID), "events": map[string]any{ssftx.CredentialChange: map[string]any{}}}
+			}
+			noAuth := st
+			noAuth.Delivery.AuthorizationHeader = "Bearer not-the-stream-s"
+			for _, c := range []struct {
+				name   string
+				s      ssftx.Stream
+				raw    string
+				status int
+				code   string
+			}{
+				{"another key", st, s.tx.SignWith(forger, "forged", claims(st.Aud)), 400, "invalid_key"},
+				{"another audience", st, s.tx.Sign(claims("someone-else")), 400, "invalid_audience"},
+				{"another issuer", st, s.tx.Sign(func() map[string]any { c := claims(st.Aud); c["iss"] = "https://evil.example"; return c }()), 400, "invalid_issuer"},
+				{"not a JWT", st, "not.a.jwt", 400, "invalid_request"},
+				{"the wrong authorization", noAuth, s.tx.Sign(claims(st.Aud)), 401, "authentication_failed"},
+			} {
+				if status, code, err := s.tx.Push(c.s, c.raw); err != nil || status != c.status || code != c.code {
+					t.Errorf("%s: %d %q %v, want %d %s", c.name, status, code, err, c.status, c.code)
+				}
+			}
+			// Acknowledged, and nothing done: an unknown event, a subject
+			// no one is, an iss_sub of another issuer, an unverified email.
+			s.deliver(t, s.tx.SET(st, "https://example.com/event-type/unknown", issSub(s.op.Issuer, alice.ID), map[string]any{}))
+			s.deliver(t, s.tx.SET(st, ssftx.CredentialChange, issSub(s.op.Issuer, "nobody"), map[string]any{}))
+			s.deliver(t, s.tx.SET(st, ssftx.CredentialChange, issSub("https://other.example", alice.ID), map[string]any{}))
+			s.deliver(t, s.tx.SET(st, ssftx.AccountDisabled, map[string]any{"format": "email", "email": "CAROL@example.com"}, map[string]any{}))
+			s.expect(t, "after refusals", map[*http.Client]string{alice1: in(alice), alice2: in(alice), bob: in(otherUser), carolB: in(carol)})
+
+			// session-revoked naming one session (its sid) and its user:
+			// that session alone, on every instance.
+			s.deliver(t, s.tx.SET(st, ssftx.SessionRevoked, map[string]any{"format": "complex",
+				"user": issSub(s.op.Issuer, alice.ID), "session": map[string]any{"format": "opaque", "id": "sid-a1"}},
+				map[string]any{"event_timestamp": time.Now().Unix()}))
+			s.expect(t, "session-revoked", map[*http.Client]string{alice1: "anonymous", alice2: in(alice), bob: in(otherUser)})
+			// The same sid with another user is no one's.
+			s.deliver(t, s.tx.SET(st, ssftx.SessionRevoked, map[string]any{"format": "complex",
+				"user": issSub(s.op.Issuer, otherUser.ID), "session": map[string]any{"format": "opaque", "id": "sid-a2"}}, map[string]any{}))
+			s.expect(t, "sid of another user", map[*http.Client]string{alice2: in(alice), bob: in(otherUser)})
+
+			// account-disabled by a verified email, in another case.
+			s.deliver(t, s.tx.SET(st, ssftx.AccountDisabled, map[string]any{"format": "email", "email": "Demo@Example.com"}, map[string]any{}))
+			s.expect(t, "account-disabled by email", map[*http.Client]string{alice2: "anonymous", bob: in(otherUser), carolB: in(carol)})
+
+			// credential-change by an opaque subject ends bob's sessions;
+			// pushed again to another instance (a replay), it does not
+			// end the session bob makes meanwhile.
+			set := s.tx.SET(st, ssftx.CredentialChange, map[string]any{"format": "opaque", "id": otherUser.ID}, map[string]any{"change_type": "update"})
+			s.deliver(t, set)
+			s.expect(t, "credential-change", map[*http.Client]string{bob: "anonymous", carolB: in(carol)})
+			time.Sleep(1100 * time.Millisecond) // a new session is made after the deny-list entry, to the millisecond
+			bob2 := s.signIn(t, otherUser)
+			acted := s.events.Load()
+			other := st
+			other.Delivery.EndpointURL = s.apps[2].URL + "/auth/ssf"
+			if status, code, err := s.tx.Push(other, set); err != nil || status != http.StatusAccepted {
+				t.Fatalf("replay on another instance: %d %q %v", status, code, err)
+			}
+			if n := s.events.Load() - acted; n != 0 {
+				t.Errorf("the replay was acted on (%d events)", n)
+			}
+			s.expect(t, "after the replay", map[*http.Client]string{bob2: in(otherUser), carolB: in(carol)})
+		})
+	}
+}
+
+// TestSharedSignalsClaimsChange: token-claims-change makes the user's
+// sessions renew their claims at their next request, on any instance,
+// and the routes' requirements decide on the new ones.
+func TestSharedSignalsClaimsChange(t *testing.T) {
+	for _, store := range []string{"redis", "cookie"} {
+		t.Run(store, func(t *testing.T) {
+			s := newSSFCluster(t, clusterOptions{instances: 3, denyList: store == "cookie"}, middleware.SharedSignals{})
+			s.op.SetUserClaims(devprovider.DemoUser.ID, map[string]any{"department": "sales"}, nil)
+			hc := s.signIn(t, devprovider.DemoUser)
+			for _, app := range s.apps {
+				app.Mux.Handle("/sales", app.Auth.RequireWith(middleware.Claim("department", "sales"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					w.Write([]byte("sales"))
+				})))
+			}
+			if resp, body := get(t, hc, s.apps[1].URL+"/sales"); resp.StatusCode != 200 || body != "sales" {
+				t.Fatalf("before: %d %q", resp.StatusCode, body)
+			}
+			s.op.SetUserClaims(devprovider.DemoUser.ID, map[string]any{"department": "legal"}, nil)
+			before := s.op.Count(devprovider.PathToken)
+			s.deliver(t, s.tx.SET(s.stream(t), ssftx.TokenClaimsChange, issSub(s.op.Issuer, devprovider.DemoUser.ID),
+				map[string]any{"claims": map[string]any{"department": "legal"}}))
+			if resp, _ := get(t, hc, s.apps[2].URL+"/sales"); resp.StatusCode != http.StatusForbidden {
+				t.Errorf("after token-claims-change: %d, want 403 (the new claims decide)", resp.StatusCode)
+			}
+			if n := s.op.Count(devprovider.PathToken) - before; n != 1 {
+				t.Errorf("%d token requests, want 1 (the refresh that renewed the claims)", n)
+			}
+			// Renewed once: the next requests do not refresh again.
+			for _, app := range s.apps {
+				get(t, hc, app.URL+"/profile")
+			}
+			if n := s.op.Count(devprovider.PathToken) - before; n != 1 {
+				t.Errorf("%d token requests after more requests, want still 1", n)
+			}
+		})
+	}
+}
+
+// TestSharedSignalsAssuranceChange: with acr_values configured, an
+// assurance-level-change to another level makes the user's next
+// protected request sign in again with those acr_values and
+// prompt=login; an API call gets 401; a change to the app's level does
+// nothing.
+func TestSharedSignalsAssuranceChange(t *testing.T) {
+	s := newSSFCluster(t, clusterOptions{instances: 3,
+		client: func(c *client.Config) { c.AuthParams = url.Values{"acr_values": {"gold"}} }}, middleware.SharedSignals{})
+	s.op.SetTokenHook(func(resp map[string]any) {
+		if raw, ok := resp["id_token"].(string); ok {
+			parts := strings.Split(raw, ".")
+			var cl map[string]any
+			b, _ := base64URL(parts[1])
+			jsonUnmarshal(b, &cl)
+			cl["acr"] = "gold"
+			resp["id_token"] = s.op.Sign(cl)
+		}
+	})
+	alice, bob := s.signIn(t, devprovider.DemoUser), s.signIn(t, otherUser)
+	st := s.stream(t)
+	s.deliver(t, s.tx.SET(st, ssftx.AssuranceLevelChange, issSub(s.op.Issuer, devprovider.DemoUser.ID),
+		map[string]any{"namespace": "RFC8176", "current_level": "gold", "previous_level": "silver", "change_direction": "increase"}))
+	s.expect(t, "a change to the app's level", map[*http.Client]string{alice: "op:" + devprovider.DemoUser.ID})
+	s.deliver(t, s.tx.SET(st, ssftx.AssuranceLevelChange, issSub(s.op.Issuer, devprovider.DemoUser.ID),
+		map[string]any{"namespace": "RFC8176", "current_level": "silver", "previous_level": "gold", "change_direction": "decrease"}))
+	resp, _ := get(t, alice, s.apps[2].URL+"/profile")
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc.String(), s.op.Issuer) ||
+		loc.Query().Get("prompt") != "login" || loc.Query().Get("acr_values") != "gold" {
+		t.Errorf("after assurance-level-change: %d to %s, want the provider with prompt=login and acr_values=gold", resp.StatusCode, loc)
+	}
+	req, _ := http.NewRequest(http.MethodGet, s.apps[1].URL+"/profile", nil)
+	req.Header.Set("Accept", "application/json")
+	if resp, err := bob.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("bob: %v %v", resp.StatusCode, err)
+	}
+	// Signed in again, at the level: in.
+	if who := whoami(t, s.signIn(t, devprovider.DemoUser), s.apps[1].URL); who != "op:"+devprovider.DemoUser.ID {
+		t.Errorf("after signing in again: %q", who)
+	}
+}
+
+// TestSharedSignalsPoll: a poller (RFC 8936) receives the events within
+// a long poll, acknowledges them, returns bad ones in setErrs, and the
+// sessions they name end on every instance.
+func TestSharedSignalsPoll(t *testing.T) {
+	for _, store := range []string{"redis", "cookie"} {
+		t.Run(store, func(t *testing.T) {
+			s := newSSFCluster(t, clusterOptions{instances: 3, denyList: store == "cookie"}, middleware.SharedSignals{Poll: true})
+			st := s.stream(t)
+			if st.Delivery.Method != ssftx.PollURN {
+				t.Fatalf("delivery %+v", st.Delivery)
+			}
+			alice, bob := s.signIn(t, devprovider.DemoUser), s.signIn(t, otherUser)
+			bad := s.tx.Sign(map[string]any{"iss": s.op.Issuer, "aud": "someone-else", "jti": "bad-1", "iat": time.Now().Unix(),
+				"sub_id": issSub(s.op.Issuer, otherUser.ID), "events": map[string]any{ssftx.CredentialChange: map[string]any{}}})
+			s.tx.Enqueue(st, bad)
+			start := time.Now()
+			s.deliver(t, s.tx.SET(st, ssftx.SessionRevoked, issSub(s.op.Issuer, devprovider.DemoUser.ID), map[string]any{}))
+			for s.tx.Pending(st) > 0 && time.Since(start) < 10*time.Second {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if s.tx.Pending(st) != 0 {
+				t.Fatalf("%d SETs not acknowledged after 10 s", s.tx.Pending(st))
+			}
+			t.Logf("acknowledged in %s", time.Since(start))
+			s.expect(t, "polled session-revoked", map[*http.Client]string{alice: "anonymous", bob: "op:" + otherUser.ID})
+			if e := s.tx.SETErrors()["bad-1"]; e.Err != "invalid_audience" {
+				t.Errorf("setErrs for the SET of another audience: %+v", s.tx.SETErrors())
+			}
+			// Each instance polls; the SET is acted on once and each
+			// acknowledges it.
+			acked := map[string]bool{}
+			for _, j := range s.tx.Acked() {
+				acked[j] = true
+			}
+			if len(acked) != 1 || acked["bad-1"] {
+				t.Errorf("acknowledged %q, want the one good SET", s.tx.Acked())
+			}
+			if n := s.events.Load(); n != 1 {
+				t.Errorf("%d events acted on, want 1", n)
+			}
+		})
+	}
+}
