@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -239,39 +240,45 @@ func TestSharedSignalsPush(t *testing.T) {
 
 // TestSharedSignalsClaimsChange: token-claims-change makes the user's
 // sessions renew their claims at their next request, on any instance,
-// and the routes' requirements decide on the new ones.
+// and the routes' requirements decide on the new ones; also with a
+// provider whose refresh brings no ID token (the claims from userinfo).
 func TestSharedSignalsClaimsChange(t *testing.T) {
 	for _, store := range []string{"redis", "cookie"} {
-		t.Run(store, func(t *testing.T) {
-			s := newSSFCluster(t, clusterOptions{instances: 3, denyList: store == "cookie"}, middleware.SharedSignals{})
-			s.op.SetUserClaims(devprovider.DemoUser.ID, map[string]any{"department": "sales"}, nil)
-			hc := s.signIn(t, devprovider.DemoUser)
-			for _, app := range s.apps {
-				app.Mux.Handle("/sales", app.Auth.RequireWith(middleware.Claim("department", "sales"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					w.Write([]byte("sales"))
-				})))
-			}
-			if resp, body := get(t, hc, s.apps[1].URL+"/sales"); resp.StatusCode != 200 || body != "sales" {
-				t.Fatalf("before: %d %q", resp.StatusCode, body)
-			}
-			s.op.SetUserClaims(devprovider.DemoUser.ID, map[string]any{"department": "legal"}, nil)
-			before := s.op.Count(devprovider.PathToken)
-			s.deliver(t, s.tx.SET(s.stream(t), ssftx.TokenClaimsChange, issSub(s.op.Issuer, devprovider.DemoUser.ID),
-				map[string]any{"claims": map[string]any{"department": "legal"}}))
-			if resp, _ := get(t, hc, s.apps[2].URL+"/sales"); resp.StatusCode != http.StatusForbidden {
-				t.Errorf("after token-claims-change: %d, want 403 (the new claims decide)", resp.StatusCode)
-			}
-			if n := s.op.Count(devprovider.PathToken) - before; n != 1 {
-				t.Errorf("%d token requests, want 1 (the refresh that renewed the claims)", n)
-			}
-			// Renewed once: the next requests do not refresh again.
-			for _, app := range s.apps {
-				get(t, hc, app.URL+"/profile")
-			}
-			if n := s.op.Count(devprovider.PathToken) - before; n != 1 {
-				t.Errorf("%d token requests after more requests, want still 1", n)
-			}
-		})
+		for _, bare := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/bare_refresh=%v", store, bare), func(t *testing.T) {
+				s := newSSFCluster(t, clusterOptions{instances: 3, denyList: store == "cookie"}, middleware.SharedSignals{})
+				s.op.SetUserClaims(devprovider.DemoUser.ID, map[string]any{"department": "sales"}, nil)
+				hc := s.signIn(t, devprovider.DemoUser)
+				if bare {
+					s.op.SetTokenHook(func(resp map[string]any) { delete(resp, "id_token") })
+				}
+				for _, app := range s.apps {
+					app.Mux.Handle("/sales", app.Auth.RequireWith(middleware.Claim("department", "sales"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						w.Write([]byte("sales"))
+					})))
+				}
+				if resp, body := get(t, hc, s.apps[1].URL+"/sales"); resp.StatusCode != 200 || body != "sales" {
+					t.Fatalf("before: %d %q", resp.StatusCode, body)
+				}
+				s.op.SetUserClaims(devprovider.DemoUser.ID, map[string]any{"department": "legal"}, nil)
+				before := s.op.Count(devprovider.PathToken)
+				s.deliver(t, s.tx.SET(s.stream(t), ssftx.TokenClaimsChange, issSub(s.op.Issuer, devprovider.DemoUser.ID),
+					map[string]any{"claims": map[string]any{"department": "legal"}}))
+				if resp, _ := get(t, hc, s.apps[2].URL+"/sales"); resp.StatusCode != http.StatusForbidden {
+					t.Errorf("after token-claims-change: %d, want 403 (the new claims decide)", resp.StatusCode)
+				}
+				if n := s.op.Count(devprovider.PathToken) - before; n != 1 {
+					t.Errorf("%d token requests, want 1 (the refresh that renewed the claims)", n)
+				}
+				// Renewed once: the next requests do not refresh again.
+				for _, app := range s.apps {
+					get(t, hc, app.URL+"/profile")
+				}
+				if n := s.op.Count(devprovider.PathToken) - before; n != 1 {
+					t.Errorf("%d token requests after more requests, want still 1", n)
+				}
+			})
+		}
 	}
 }
 
