@@ -277,38 +277,32 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request, lenient bool) (st
 		sw.setDelete()
 		return st, true
 	}
-	if denied, err := a.denied(r.Context(), s); err != nil {
+	denied, claims, reauth, err := a.deniedOrMarked(r.Context(), s)
+	if err != nil {
 		a.fail(w, r, fmt.Errorf("%w: %w", fail.SessionStore, err))
 		return nil, false
 	} else if denied {
 		sw.setDelete()
 		return st, true
 	}
+	if !reauth.IsZero() && !s.CreatedAt.After(reauth) {
+		// A security event said the user's assurance is no longer the
+		// app's: this session ends, and Require asks for a new
+		// authentication.
+		st.reauth = a.clientFor(s)
+		sw.setDelete()
+		a.emit(r.Context(), event.Event{Kind: event.Rejected, Provider: s.Provider, Session: sessionRef(s), Status: http.StatusUnauthorized,
+			Err: fail.InsufficientAuthentication, Attrs: []slog.Attr{slog.String("path", sentPath(r)), slog.String("why", "assurance-level-change")}})
+		return st, true
+	}
 	var claimsBefore time.Time
-	if a.signals != nil && a.signals.marks {
-		claims, reauth, err := a.marked(r.Context(), s)
-		if err != nil {
-			a.fail(w, r, fmt.Errorf("%w: %w", fail.SessionStore, err))
-			return nil, false
-		}
-		if !reauth.IsZero() && !s.CreatedAt.After(reauth) {
-			// The provider said the user's assurance is no longer the
-			// app's: this session ends, and Require asks for a new
-			// authentication.
-			st.reauth = a.clientFor(s)
+	if !claims.IsZero() && !claimsTime(s).After(claims) {
+		if s.RefreshToken == "" {
+			// Nothing can renew the claims the provider changed.
 			sw.setDelete()
-			a.emit(r.Context(), event.Event{Kind: event.Rejected, Provider: s.Provider, Session: sessionRef(s), Status: http.StatusUnauthorized,
-				Err: fail.InsufficientAuthentication, Attrs: []slog.Attr{slog.String("path", sentPath(r)), slog.String("why", "assurance-level-change")}})
 			return st, true
 		}
-		if !claims.IsZero() && !claimsTime(s).After(claims) {
-			if s.RefreshToken == "" {
-				// Nothing can renew the claims the provider changed.
-				sw.setDelete()
-				return st, true
-			}
-			claimsBefore = claims
-		}
+		claimsBefore = claims
 	}
 	st.orig, st.sess = s, s
 	now := a.cfg.Now()

@@ -23,6 +23,7 @@ import (
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/fail"
 	"github.com/confidant-go/confidant/internal/netx"
+	"github.com/confidant-go/confidant/internal/seam"
 	"github.com/confidant-go/confidant/internal/secevent"
 	"github.com/confidant-go/confidant/internal/sesskeys"
 	"github.com/confidant-go/confidant/internal/ssf"
@@ -155,8 +156,10 @@ func (a *Auth) newReceiver() error {
 		switch act {
 		case SignalIgnore:
 			delete(r.actions, typ)
-		case SignalRefreshClaims, SignalStepUp:
+		case SignalRefreshClaims:
 			r.marks = true
+		case SignalStepUp:
+			r.marks = r.marks || len(plumbingOf(c).RequiredACR()) > 0
 		}
 	}
 	if sc.PushToken != "" {
@@ -670,18 +673,61 @@ func (r *receiver) mark(ctx context.Context, kind string, t *target, at time.Tim
 	return nil
 }
 
-// marked returns when s was last marked to renew its claims and to
-// sign in again (zero: never).
-func (a *Auth) marked(ctx context.Context, s *session.Session) (claims, reauth time.Time, err error) {
-	keys := sessionPlumbing.DenyKeys(s)
-	ck, rk := make([]string, len(keys)), make([]string, len(keys))
-	for i, k := range keys {
-		ck[i], rk[i] = markClaims+k, markReauth+k
-	}
-	if claims, err = a.marks.DeniedAt(ctx, ck...); err != nil {
+// eachDenied is a DenyList of this module's, which reads many keys at
+// once (redisstore.DenyList: one round trip).
+type eachDenied interface {
+	DeniedEach(ctx context.Context, keys []string) ([]time.Time, error)
+}
+
+// deniedOrMarked reports whether s was ended through the deny list and,
+// when security events can mark sessions, when s was last marked to renew
+// its claims and to sign in again (zero: never): with this module's deny
+// lists, in one round trip.
+func (a *Auth) deniedOrMarked(ctx context.Context, s *session.Session) (denied bool, claims, reauth time.Time, err error) {
+	if a.signals == nil || !a.signals.marks {
+		denied, err = a.denied(ctx, s)
 		return
 	}
-	reauth, err = a.marks.DeniedAt(ctx, rk...)
+	keys := sessionPlumbing.DenyKeys(s)
+	n := len(keys)
+	all := make([]string, 0, 3*n)
+	for _, k := range keys {
+		all = append(all, markClaims+k)
+	}
+	for _, k := range keys {
+		all = append(all, markReauth+k)
+	}
+	latest := func(ts []time.Time) (t time.Time) {
+		for _, at := range ts {
+			if at.After(t) {
+				t = at
+			}
+		}
+		return t
+	}
+	each, _ := seam.Of(a.marks).(eachDenied)
+	if each != nil && a.cfg.DenyList == a.marks {
+		ts, err := each.DeniedEach(ctx, append(all, keys...))
+		if err != nil {
+			return false, claims, reauth, err
+		}
+		at := latest(ts[2*n:])
+		return !at.IsZero() && !s.CreatedAt.After(at), latest(ts[:n]), latest(ts[n : 2*n]), nil
+	}
+	if denied, err = a.denied(ctx, s); err != nil || denied {
+		return
+	}
+	if each != nil {
+		ts, err := each.DeniedEach(ctx, all)
+		if err != nil {
+			return false, claims, reauth, err
+		}
+		return false, latest(ts[:n]), latest(ts[n:]), nil
+	}
+	if claims, err = a.marks.DeniedAt(ctx, all[:n]...); err != nil {
+		return
+	}
+	reauth, err = a.marks.DeniedAt(ctx, all[n:]...)
 	return
 }
 

@@ -82,23 +82,36 @@ func (d *DenyList) forget(ctx context.Context, key string) error {
 // different slots on a Cluster, where MGET across slots is refused
 // (CROSSSLOT); the Cluster client sends each node its GETs at once.
 func (d *DenyList) DeniedAt(ctx context.Context, keys ...string) (time.Time, error) {
+	each, err := d.deniedEach(ctx, keys)
+	var latest time.Time
+	for _, at := range each {
+		if at.After(latest) {
+			latest = at
+		}
+	}
+	return latest, err
+}
+
+// deniedEach is the time recorded for each of keys (zero: none), in one
+// pipeline.
+func (d *DenyList) deniedEach(ctx context.Context, keys []string) ([]time.Time, error) {
 	pipe := d.Client.Pipeline()
 	cmds := make([]*redis.StringCmd, len(keys))
 	for i, k := range keys {
 		cmds[i] = pipe.Get(ctx, d.key(k))
 	}
 	pipe.Exec(ctx) // each command's error is read below
-	var latest time.Time
-	for _, c := range cmds {
+	out := make([]time.Time, len(keys))
+	for i, c := range cmds {
 		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
 			reloadOnFailure(d.Client)
-			return time.Time{}, unavailable(err)
+			return nil, unavailable(err)
 		}
-		if ms, err := c.Int64(); err == nil && time.UnixMilli(ms).After(latest) {
-			latest = time.UnixMilli(ms)
+		if ms, err := c.Int64(); err == nil {
+			out[i] = time.UnixMilli(ms)
 		}
 	}
-	return latest, nil
+	return out, nil
 }
 
 func (d *DenyList) lock(ctx context.Context, id string) (context.Context, func(), error) {

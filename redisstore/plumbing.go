@@ -115,6 +115,12 @@ func (p *plumbing) Marks() session.DenyList {
 type denyPlumbing DenyList
 
 // FirstUse is plumbing.FirstUse, under the deny list's prefix.
+// DeniedEach is the time recorded for each of keys (zero: none), in one
+// round trip: a request's deny-list keys and its marks at once.
+func (p *denyPlumbing) DeniedEach(ctx context.Context, keys []string) ([]time.Time, error) {
+	return (*DenyList)(p).deniedEach(ctx, keys)
+}
+
 func (p *denyPlumbing) FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	return (*DenyList)(p).firstUse(ctx, key, ttl)
 }

@@ -76,6 +76,23 @@ func (d *MemoryDenyList) Deny(ctx context.Context, key string, at time.Time, ttl
 	return nil
 }
 
+// deniedEach is the time recorded for each of keys (zero: none).
+func (d *MemoryDenyList) deniedEach(keys []string) []time.Time {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := make([]time.Time, len(keys))
+	if len(d.m) == 0 {
+		return out
+	}
+	now := d.clock()
+	for i, k := range keys {
+		if e, ok := d.m[k]; ok && now.Before(e.until) {
+			out[i] = e.at
+		}
+	}
+	return out
+}
+
 // DeniedAt implements DenyList.
 func (d *MemoryDenyList) DeniedAt(ctx context.Context, keys ...string) (time.Time, error) {
 	d.mu.RLock()

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -23,9 +24,19 @@ func init() {
 			return (*cookiePlumbing)(v), true
 		case *Session:
 			return codec{}, true
+		case *MemoryDenyList:
+			return (*memoryDenyPlumbing)(v), true
 		}
 		return nil, false
 	})
+}
+
+// memoryDenyPlumbing is a MemoryDenyList's plumbing.
+type memoryDenyPlumbing MemoryDenyList
+
+// DeniedEach is the time recorded for each of keys (zero: none).
+func (p *memoryDenyPlumbing) DeniedEach(ctx context.Context, keys []string) ([]time.Time, error) {
+	return (*MemoryDenyList)(p).deniedEach(keys), nil
 }
 
 // cookiePlumbing is a CookieStore's plumbing.

@@ -17,9 +17,10 @@ import (
 
 // apiBudget is how many exported names the public packages may have, one
 // line of api/confidant.txt each: 400 since issue 35 (521 before it), 410
-// since issue 37 (connected APIs and background access, 5 names).
-// Raising it is a deliberate edit with a CHANGELOG line saying why.
-const apiBudget = 410
+// since issue 37 (connected APIs and background access, 5 names), 430
+// since issue 39 (Shared Signals, 14 names, and the sessions a user can
+// see). Raising it is a deliberate edit with a CHANGELOG line saying why.
+const apiBudget = 430
 
 // apiPackages are the packages a user imports (the module root first).
 var apiPackages = []string{"", "client", "providers", "middleware", "session", "redisstore", "event", "metrics", "confidanttest"}

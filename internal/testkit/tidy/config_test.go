@@ -23,6 +23,7 @@ var configStructs = []struct {
 }{
 	{"middleware", "Config", "`middleware.New` and `middleware.Setup`"},
 	{"middleware", "API", "`middleware.Config.APIs`"},
+	{"middleware", "SharedSignals", "`middleware.Config.SharedSignals`"},
 	{"client", "Config", "`client.New`"},
 	{"client", "PrivateKey", "`client.Config.PrivateKey`"},
 	{"client", "SecretJWT", "`client.Config.SecretJWT`"},
