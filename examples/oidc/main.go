@@ -31,6 +31,16 @@
 //	                      (OIDC_ISSUER https://login.microsoftonline.com/common/v2.0,
 //	                      whose discovery names the issuer template …/{tenantid}/v2.0)
 //	OIDC_ANY_TENANT       true: accept EVERY tenant of such a provider instead
+//	OIDC_SSF              push or poll: receive the provider's security events (OpenID
+//	                      Shared Signals: CAEP, RISC) from the transmitter at
+//	                      OIDC_ISSUER's /.well-known/ssf-configuration, on a stream set
+//	                      up at start with the app's client-credentials token; pushed
+//	                      to APP_URL/auth/ssf (RFC 8935) or long-polled (RFC 8936).
+//	                      A session revoked, a credential changed or compromised, an
+//	                      account disabled ends sessions; changed claims are renewed;
+//	                      a lower assurance than OIDC_ACR_VALUES signs in again
+//	OIDC_SSF_PUSH_TOKEN   the push's bearer token (default: derived from SESSION_KEYS)
+//	OIDC_SSF_SCOPES       scopes of the token for the transmitter's management API
 //	OIDC_RESPONSE_MODE    form_post: the provider POSTs the authorization response to the
 //	                      callback (default: query parameters of a redirect); jwt,
 //	                      query.jwt or form_post.jwt: a signed response (JARM)
@@ -62,7 +72,8 @@
 // and the app's own: APP_URL (default
 // http://localhost:8080; register APP_URL/auth/callback as the redirect URL,
 // APP_URL/ as the post-logout redirect URL and
-// APP_URL/auth/backchannel-logout as the back-channel logout URL),
+// APP_URL/auth/backchannel-logout as the back-channel logout URL; with
+// OIDC_SSF=push, the transmitter pushes to APP_URL/auth/ssf),
 // LISTEN_ADDR (default :8080), SESSION_KEYS (comma-separated base64 32-byte
 // keys; default a random key, sessions end at restart), API_URL (what /api
 // calls), REDIS_URL (sessions in Redis, for several instances; with
@@ -87,7 +98,7 @@
 // or of its token, is JSON {"error": reason}), /api2 (protected; calls API2_URL with the
 // user's connected grant, connecting it first), POST /api2/disconnect,
 // /auth/login, /auth/callback, /auth/logout, /auth/backchannel-logout,
-// /auth/connect.
+// /auth/connect, /auth/ssf.
 package main
 
 import (
@@ -310,6 +321,15 @@ func build(ctx context.Context, env environment, hc *http.Client, logger *slog.L
 	}
 	if hc != nil {
 		cfg.APITransport = hc.Transport
+	}
+	// The provider's security events, acted on as they arrive.
+	switch v := env.get("OIDC_SSF"); v {
+	case "":
+	case "push", "poll":
+		cfg.SharedSignals = &middleware.SharedSignals{Poll: v == "poll", PushToken: env.get("OIDC_SSF_PUSH_TOKEN"),
+			Scopes: scopes(env.get("OIDC_SSF_SCOPES"))}
+	default:
+		return nil, fmt.Errorf("OIDC_SSF=%q: want push or poll", v)
 	}
 	auth, err := middleware.New(cfg)
 	if err != nil {
