@@ -67,6 +67,7 @@ func scaleSession(issuer string, u int) *session.Session {
 	s := testenv.RealisticSession()
 	s.ID, s.SID = rand.Text(), rand.Text()
 	s.Provider, s.Issuer, s.Subject = "op", issuer, scaleUser(u)
+	s.Email, s.EmailVerified = scaleUser(u)+"@example.com", true // indexed too (Shared Signals name users by email)
 	return s
 }
 
@@ -169,12 +170,13 @@ func scaleSteadyState(t *testing.T, c *cluster, stores []*redisstore.Store, rc r
 
 	// Memory per session, from the masters' total and key by key.
 	perSession := float64(memSessions-mem0) / n
-	var sessKey, userIdx, sidIdx int64
+	var sessKey, userIdx, emailIdx, sidIdx int64
 	const sample = 100
 	for u := range sample {
 		i := u * perUser
 		sessKey += memoryUsage(t, rc, redisKey("s", sessionIDOf(t, cookies[i])))
 		userIdx += memoryUsage(t, rc, redisKey("i", sesskeys.User("op", scaleUser(u))))
+		emailIdx += memoryUsage(t, rc, redisKey("i", sesskeys.Email("op", scaleUser(u)+"@example.com")))
 		sidIdx += memoryUsage(t, rc, redisKey("i", sesskeys.SID(c.op.Issuer, sids[i])))
 	}
 	dataLen, err := rc.HStrLen(context.Background(), redisKey("s", sessionIDOf(t, cookies[0])), "d").Result()
@@ -182,14 +184,14 @@ func scaleSteadyState(t *testing.T, c *cluster, stores []*redisstore.Store, rc r
 		t.Fatal(err)
 	}
 	t.Logf("Redis memory per session: %.0f bytes (used_memory of the masters, %d sessions; replicas hold as much again); "+
-		"MEMORY USAGE: session hash %d bytes (of which %d the sealed session), user index %d bytes for %d sessions, provider-session index %d bytes",
-		perSession, n, sessKey/sample, dataLen, userIdx/sample, perUser, sidIdx/sample)
+		"MEMORY USAGE: session hash %d bytes (of which %d the sealed session), user index %d bytes and email index %d bytes for %d sessions, provider-session index %d bytes",
+		perSession, n, sessKey/sample, dataLen, userIdx/sample, emailIdx/sample, perUser, sidIdx/sample)
 	// The hash holds little besides the sealed session, and the session's
 	// keys are all it takes: nothing else grows with the sessions.
 	if sessKey/sample > dataLen+1024 {
 		t.Errorf("the session hash takes %d bytes for %d of sealed session: want at most 1 KiB around it", sessKey/sample, dataLen)
 	}
-	if keys := float64(sessKey/sample + userIdx/sample/perUser + sidIdx/sample); perSession > 1.2*keys {
+	if keys := float64(sessKey/sample + (userIdx+emailIdx)/sample/perUser + sidIdx/sample); perSession > 1.2*keys {
 		t.Errorf("Redis memory per session %.0f bytes, more than the %.0f bytes of its keys and a fifth", perSession, keys)
 	}
 
@@ -265,7 +267,7 @@ func scaleSteadyState(t *testing.T, c *cluster, stores []*redisstore.Store, rc r
 			census["other"]++
 		}
 	}
-	want := map[string]int{"session": alive, "index": len(users) + alive, "replay": backChannel}
+	want := map[string]int{"session": alive, "index": 2*len(users) + alive, "replay": backChannel}
 	if fmt.Sprint(census) != fmt.Sprint(want) {
 		t.Errorf("keys in Redis: %v, want %v", census, want)
 	}

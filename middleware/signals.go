@@ -516,6 +516,7 @@ type target struct {
 	users   []string // keys of every session of the user
 	subject string   // the user's subject, when the SET gives it
 	session string   // the key of the one session it names, if it names one
+	sid     string   // with subject: the key of its provider session alone
 }
 
 // resolve finds who s names: nil for no one this app knows of.
@@ -537,11 +538,10 @@ func (r *receiver) resolve(ctx context.Context, s *secevent.Subject) *target {
 			if s.Session.Format != "opaque" || s.Session.ID == "" {
 				return nil
 			}
-			switch {
-			case t.subject != "":
-				t.session = sesskeys.SIDUser(r.sessionIssuer(s.User), s.Session.ID, r.provider, t.subject)
-			default:
-				t.session = sesskeys.SID(r.sessionIssuer(s.User), s.Session.ID)
+			t.session = sesskeys.SID(r.sessionIssuer(s.User), s.Session.ID)
+			if t.subject != "" {
+				// That session, and only if it is that user's.
+				t.sid, t.session = t.session, sesskeys.SIDUser(r.sessionIssuer(s.User), s.Session.ID, r.provider, t.subject)
 			}
 		}
 		if len(t.users) == 0 && t.session == "" {
@@ -607,14 +607,14 @@ func (r *receiver) act(ctx context.Context, tok *secevent.Token) (int, string, e
 	switch action {
 	case SignalEndSessions:
 		if t.session != "" {
-			n, err := r.a.endSessions(ctx, t.session, denyAll)
+			n, err := r.endSession(ctx, t)
 			return n, "end_session", err
 		}
 		n, err := r.endAll(ctx, t.users, now)
 		return n, "end_sessions", err
 	case SignalEndUser:
 		if len(t.users) == 0 {
-			n, err := r.a.endSessions(ctx, t.session, denyAll)
+			n, err := r.endSession(ctx, t)
 			return n, "end_session", err
 		}
 		n, err := r.endAll(ctx, t.users, now)
@@ -639,6 +639,18 @@ func (r *receiver) act(ctx context.Context, tok *secevent.Token) (int, string, e
 		return 0, "step_up", r.mark(ctx, markReauth, t, now)
 	}
 	return 0, "none", nil
+}
+
+// endSession ends the one session t names. A server-side store finds
+// it by its provider session and checks its user; the deny list of cookie
+// sessions has a key for both.
+func (r *receiver) endSession(ctx context.Context, t *target) (int, error) {
+	if of, ok := r.a.shared.(interface {
+		EndSessionsOf(ctx context.Context, key, provider, subject string) (int, error)
+	}); ok && t.sid != "" {
+		return of.EndSessionsOf(ctx, t.sid, r.provider, t.subject)
+	}
+	return r.a.endSessions(ctx, t.session, denyAll)
 }
 
 func (r *receiver) endAll(ctx context.Context, keys []string, at time.Time) (int, error) {

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/confidant-go/confidant/internal/seam"
 	"github.com/confidant-go/confidant/session"
 )
@@ -103,6 +105,58 @@ func (p *plumbing) Forget(ctx context.Context, key string) error {
 // Ping reports whether Redis answers (Auth.Ready).
 func (p *plumbing) Ping(ctx context.Context) error { return (*Store)(p).ping(ctx) }
 
+// PutEntry, Entries and DeleteEntries keep what lists a user's sessions
+// (the middleware's, sealed), beside the sessions.
+func (p *plumbing) PutEntry(ctx context.Context, user, field string, value []byte, ttl time.Duration) error {
+	return p.registry().put(ctx, user, field, value, ttl)
+}
+
+func (p *plumbing) Entries(ctx context.Context, user string) (map[string][]byte, error) {
+	return p.registry().entries(ctx, user)
+}
+
+func (p *plumbing) DeleteEntries(ctx context.Context, user string, fields ...string) error {
+	return p.registry().remove(ctx, user, fields...)
+}
+
+func (p *plumbing) registry() registry { return registry{c: p.cfg.Client, prefix: p.cfg.Prefix} }
+
+// LoadRef loads the session whose ID hashes to ref (sesskeys.Ref).
+func (p *plumbing) LoadRef(ctx context.Context, ref string) (*session.Session, error) {
+	return (*Store)(p).loadHashed(ctx, ref)
+}
+
+// DeleteRef deletes the session whose ID hashes to ref.
+func (p *plumbing) DeleteRef(ctx context.Context, ref string) error {
+	return (*Store)(p).deleteHashed(ctx, ref)
+}
+
+// Live reports which of the sessions refs name still exist.
+func (p *plumbing) Live(ctx context.Context, refs []string) ([]bool, error) {
+	s := (*Store)(p)
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	pipe := s.cfg.Client.Pipeline()
+	cmds := make([]*redis.IntCmd, len(refs))
+	for i, ref := range refs {
+		cmds[i] = pipe.Exists(ctx, s.hashedKey(ref))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, s.failed(err)
+	}
+	out := make([]bool, len(refs))
+	for i, c := range cmds {
+		out[i] = c.Val() == 1
+	}
+	return out, nil
+}
+
+// EndSessionsOf ends the sessions indexed under key whose user is
+// subject at provider (a provider session named with its user).
+func (p *plumbing) EndSessionsOf(ctx context.Context, key, provider, subject string) (int, error) {
+	return (*Store)(p).endSessionsOf(ctx, key, provider, subject)
+}
+
 // Marks is a DenyList beside the sessions, in the same Redis, for marks
 // that every instance reads at a session's next request (Shared Signals:
 // claims to renew, a new authentication to ask for).
@@ -115,6 +169,28 @@ func (p *plumbing) Marks() session.DenyList {
 type denyPlumbing DenyList
 
 // FirstUse is plumbing.FirstUse, under the deny list's prefix.
+// PutEntry, Entries and DeleteEntries keep what lists a user's cookie
+// sessions (the middleware's, sealed), beside the deny list.
+func (p *denyPlumbing) PutEntry(ctx context.Context, user, field string, value []byte, ttl time.Duration) error {
+	return p.registry().put(ctx, user, field, value, ttl)
+}
+
+func (p *denyPlumbing) Entries(ctx context.Context, user string) (map[string][]byte, error) {
+	return p.registry().entries(ctx, user)
+}
+
+func (p *denyPlumbing) DeleteEntries(ctx context.Context, user string, fields ...string) error {
+	return p.registry().remove(ctx, user, fields...)
+}
+
+func (p *denyPlumbing) registry() registry {
+	prefix := p.Prefix
+	if prefix == "" {
+		prefix = "confidant:deny:"
+	}
+	return registry{c: p.Client, prefix: prefix}
+}
+
 // DeniedEach is the time recorded for each of keys (zero: none), in one
 // round trip: a request's deny-list keys and its marks at once.
 func (p *denyPlumbing) DeniedEach(ctx context.Context, keys []string) ([]time.Time, error) {

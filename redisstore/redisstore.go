@@ -242,9 +242,18 @@ func (s *Store) Load(r *http.Request) (*session.Session, error) {
 }
 
 func (s *Store) loadID(ctx context.Context, id string) (*session.Session, error) {
+	return s.loadKey(ctx, s.sessionKey(id), func(sess *session.Session) bool { return sess.ID == id })
+}
+
+// loadHashed loads the session whose ID hashes to hid (sesskeys.Ref).
+func (s *Store) loadHashed(ctx context.Context, hid string) (*session.Session, error) {
+	return s.loadKey(ctx, s.hashedKey(hid), func(sess *session.Session) bool { return hash(sess.ID) == hid })
+}
+
+// loadKey loads the session at key, which must be the one ours says.
+func (s *Store) loadKey(ctx context.Context, key string, ours func(*session.Session) bool) (*session.Session, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	key := s.sessionKey(id)
 	// The fields it needs, not the whole hash (the index keys and the
 	// write ID stay in Redis).
 	f, err := s.cfg.Client.HMGet(ctx, key, "d", "v", "t").Result()
@@ -265,7 +274,7 @@ func (s *Store) loadID(ctx context.Context, id string) (*session.Session, error)
 		return nil, fmt.Errorf("%w: %w", session.ErrNoSession, fail.InvalidSession)
 	}
 	sess, err := codec.Unmarshal(plain)
-	if err != nil || sess.ID != id {
+	if err != nil || !ours(sess) {
 		return nil, fmt.Errorf("%w: %w", session.ErrNoSession, fail.InvalidSession)
 	}
 	if t, ok := f[2].(string); ok {
@@ -493,6 +502,30 @@ func (s *Store) touch(ctx context.Context, sess *session.Session) error {
 func (s *Store) setCookie(w http.ResponseWriter, value string, maxAge int) {
 	secure := s.sec.Secure()
 	cookies.Write(w, cookies.Name(s.cfg.Name, secure, &s.opts), value, &s.opts, secure, maxAge, s.cfg.Now())
+}
+
+// endSessionsOf ends the sessions indexed under key whose user is subject
+// at provider, and leaves the others.
+func (s *Store) endSessionsOf(ctx context.Context, key, provider, subject string) (int, error) {
+	hids, err := s.cfg.Client.ZRange(ctx, s.indexKey(key), 0, -1).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return 0, s.failed(err)
+	}
+	n := 0
+	for _, hid := range hids {
+		sess, err := s.loadHashed(ctx, hid)
+		if errors.Is(err, session.ErrNoSession) || (err == nil && (sess.Provider != provider || sess.Subject != subject)) {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if err := s.deleteHashed(ctx, hid); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 func (s *Store) endSessions(ctx context.Context, keys ...string) (int, error) {

@@ -93,7 +93,8 @@ func (codec) Unmarshal(b []byte) (*Session, error) {
 
 // DenyKeys are the keys a DenyList is asked about for s: its user at its
 // provider, when known its provider session (the ID token's iss and sid)
-// alone and with its user, its verified email, and the session itself. Computed once for the sessions CookieStore
+// alone and with its user, its verified email, and the session itself (by
+// its ID, and by the hash of it that lists of sessions show). Computed once for the sessions CookieStore
 // caches.
 func (codec) DenyKeys(s *Session) []string {
 	if s.denyKeys != nil {
@@ -105,7 +106,7 @@ func (codec) DenyKeys(s *Session) []string {
 // IndexKeys are the keys a server-side store indexes s under, to end its
 // sessions by them (back-channel logout, sign-out everywhere, Shared
 // Signals): its user at its provider and, when known, its provider
-// session (alone and with its user) and its verified email.
+// session and its verified email.
 func (codec) IndexKeys(s *Session) []string { return indexKeys(s) }
 
 // Version is the stored version a server-side store loaded s at; writes
@@ -131,14 +132,20 @@ func (codec) MemoryDenyList(now func() time.Time) *MemoryDenyList {
 // denyKeys are the deny-list keys of s: its user at its provider, when
 // known its provider session (iss + sid), and the session itself.
 func denyKeys(s *Session) []string {
-	return append(indexKeys(s), sesskeys.ID(s.ID))
+	keys := append(indexKeys(s), sesskeys.ID(s.ID), sesskeys.RefKey(sesskeys.Ref(s.ID)))
+	if s.SID != "" {
+		// A server-side store finds these sessions by their sid and
+		// checks the user (no index of its own).
+		keys = append(keys, sesskeys.SIDUser(s.Issuer, s.SID, s.Provider, s.Subject))
+	}
+	return keys
 }
 
 func indexKeys(s *Session) []string {
-	keys := make([]string, 1, 5)
+	keys := make([]string, 1, 3)
 	keys[0] = sesskeys.User(s.Provider, s.Subject)
 	if s.SID != "" {
-		keys = append(keys, sesskeys.SID(s.Issuer, s.SID), sesskeys.SIDUser(s.Issuer, s.SID, s.Provider, s.Subject))
+		keys = append(keys, sesskeys.SID(s.Issuer, s.SID))
 	}
 	if s.Email != "" && s.EmailVerified {
 		keys = append(keys, sesskeys.Email(s.Provider, s.Email))

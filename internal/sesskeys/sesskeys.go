@@ -5,7 +5,11 @@
 // middleware.
 package sesskeys
 
-import "strings"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
 
 // ID names one session (its ID): denied at sign-out, so that a copy of the
 // cookie taken before cannot bring the session back.
@@ -31,3 +35,14 @@ func Email(provider, email string) string {
 func SIDUser(issuer, sid, provider, subject string) string {
 	return "sidsub\x00" + issuer + "\x00" + sid + "\x00" + provider + "\x00" + subject
 }
+
+// Ref is the public name of session id: the hex of the first 16 bytes of
+// its SHA-256, which lists of a user's sessions show and server-side
+// stores key the session by. It does not work as a cookie.
+func Ref(id string) string {
+	h := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(h[:16])
+}
+
+// RefKey names the one session whose Ref is ref.
+func RefKey(ref string) string { return "ref\x00" + ref }
