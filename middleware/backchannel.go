@@ -128,14 +128,18 @@ var denyAll = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
 // EndUserSessions signs subject out of every session with provider, on
 // every instance ("sign out everywhere"). With a cookie store, the sessions
-// are denied through Config.DenyList from now on. The user's grants of
+// are denied through Config.DenyList from now on. The refresh tokens of
+// the sessions Sessions lists are revoked, and the user's grants of
 // connected APIs end too, their refresh tokens revoked (Disconnect).
 func (a *Auth) EndUserSessions(ctx context.Context, provider, subject string) error {
 	if subject == "" {
 		return fmt.Errorf("middleware: EndUserSessions needs a subject")
 	}
-	_, err := a.endSessions(ctx, sesskeys.User(provider, subject), a.cfg.Now())
-	err = errors.Join(err, a.endGrants(ctx, provider, subject))
+	// The refresh tokens of the sessions first: a server-side store's
+	// are read from the sessions before they are deleted.
+	err := a.revokeListed(ctx, provider, subject)
+	_, eerr := a.endSessions(ctx, sesskeys.User(provider, subject), a.cfg.Now())
+	err = errors.Join(err, eerr, a.endGrants(ctx, provider, subject))
 	if a.family != nil {
 		err = errors.Join(err, a.endSignInGrant(ctx, provider, subject))
 	}

@@ -92,6 +92,9 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, fmt.Errorf("%w: %w", fail.SessionStore, err))
 		return
 	}
+	if s != nil {
+		a.unrecord(r.Context(), s) // tidying: the entry of an ended session is not listed anyway
+	}
 	if a.cfg.SilentSignIn {
 		a.setSilentMark(w) // not signed in again without asking
 	}

@@ -67,6 +67,8 @@ type Auth struct {
 	family     *family                      // the users' sign-in grants (Config.BackgroundAccess); nil without
 	signals    *receiver                    // Config.SharedSignals; nil without
 	marks      session.DenyList             // marks security events leave on sessions: the DenyList, or beside a server-side store's sessions
+	reg        registry                     // the users' lists of sessions (sessions.go)
+	refs       refStore                     // a server-side store's sessions by reference; nil with cookies
 }
 
 // New validates cfg and returns an Auth.
@@ -135,6 +137,7 @@ func build(cfg Config) (*Auth, error) {
 	if err := a.bindStore(); err != nil {
 		return nil, err
 	}
+	a.bindRegistry()
 	a.bindGrants()
 	a.flowPrefix = cookies.Name(flowBase, a.cookies.Secure, &sessions.Options{Path: "/"})
 	a.cop = http.NewCrossOriginProtection()

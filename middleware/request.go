@@ -327,6 +327,7 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request, lenient bool) (st
 			} else {
 				sw.setPending(s, "touch")
 			}
+			a.seen(r.Context(), s, now)
 		}
 		return st, true
 	}
@@ -386,6 +387,14 @@ func (a *Auth) load(r *http.Request) (s *session.Session, tampered bool, err err
 func (a *Auth) save(w http.ResponseWriter, r *http.Request, s *session.Session, why string) error {
 	before := len(w.Header()["Set-Cookie"])
 	err := a.cfg.Store.Save(w, r, s)
+	if err == nil && why == "refresh" && a.refs == nil {
+		// The list of a cookie session keeps its newest refresh token,
+		// revoked when the session is ended from elsewhere.
+		if rerr := a.record(r.Context(), s, ""); rerr != nil {
+			a.emit(r.Context(), event.Event{Kind: event.Rejected, Provider: s.Provider, Session: sessionRef(s),
+				Err: fmt.Errorf("%w: the session list: %w", fail.SessionStore, rerr)})
+		}
+	}
 	if a.sink.Detailed() {
 		// What the browser is sent: the session's Set-Cookie lines (a
 		// server-side store's is only its ID, and only when new).

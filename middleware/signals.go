@@ -617,7 +617,13 @@ func (r *receiver) act(ctx context.Context, tok *secevent.Token) (int, string, e
 			n, err := r.endSession(ctx, t)
 			return n, "end_session", err
 		}
-		n, err := r.endAll(ctx, t.users, now)
+		var err error
+		if t.subject != "" {
+			// The sessions' refresh tokens, read before they end.
+			err = r.a.revokeListed(ctx, r.provider, t.subject)
+		}
+		n, eerr := r.endAll(ctx, t.users, now)
+		err = errors.Join(err, eerr)
 		if t.subject != "" {
 			err = errors.Join(err, r.a.endGrants(ctx, r.provider, t.subject))
 			if r.a.family != nil {

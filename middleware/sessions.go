@@ -1,0 +1,468 @@
+package middleware
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"golang.org/x/oauth2"
+
+	"github.com/confidant-go/confidant/event"
+	"github.com/confidant-go/confidant/internal/fail"
+	"github.com/confidant-go/confidant/internal/seam"
+	"github.com/confidant-go/confidant/internal/sesskeys"
+	"github.com/confidant-go/confidant/session"
+)
+
+// UserSession is one of a user's active sessions (Auth.Sessions): one
+// sign-in, in one browser.
+type UserSession struct {
+	// ID names the session for Auth.EndSession: a hash of it, which does
+	// not work as a cookie.
+	ID string
+	// Created is when the user signed in.
+	Created time.Time
+	// LastSeen is when the session last made a request, to within a few
+	// minutes.
+	LastSeen time.Time
+	// Device is the browser's User-Agent at sign-in, as it said it (at
+	// most 200 characters, printable ones).
+	Device string
+	// Current is the session of the request.
+	Current bool
+}
+
+// registry keeps, for each user, what lists their sessions: redisstore's
+// Store or DenyList (shared by the instances), else this process's
+// memory.
+type registry interface {
+	PutEntry(ctx context.Context, user, field string, value []byte, ttl time.Duration) error
+	Entries(ctx context.Context, user string) (map[string][]byte, error)
+	DeleteEntries(ctx context.Context, user string, fields ...string) error
+}
+
+// refStore is a server-side store's access to a session by its reference.
+type refStore interface {
+	LoadRef(ctx context.Context, ref string) (*session.Session, error)
+	DeleteRef(ctx context.Context, ref string) error
+	Live(ctx context.Context, refs []string) ([]bool, error)
+}
+
+// entry is what the registry keeps of a session, sealed under its
+// reference; its last request (":l") and device (":d") are fields beside
+// it, written without reading it.
+type entry struct {
+	Created int64    `json:"c"`           // Unix ms
+	Expires int64    `json:"x"`           // Unix ms: its absolute timeout
+	Refresh string   `json:"r,omitempty"` // a cookie session's refresh token, revoked when it is ended from elsewhere
+	Keys    []string `json:"k,omitempty"` // a cookie session's deny-list keys
+}
+
+const (
+	lastSeenField = ":l"
+	deviceField   = ":d"
+	maxDevice     = 200
+)
+
+func (a *Auth) bindRegistry() {
+	plumbing := seam.Of(a.cfg.Store)
+	switch {
+	case plumbing != nil && a.shared != nil:
+		a.reg, _ = plumbing.(registry)
+		a.refs, _ = plumbing.(refStore)
+	case a.cfg.DenyList != nil:
+		a.reg, _ = seam.Of(a.cfg.DenyList).(registry)
+	}
+	if a.reg == nil {
+		a.reg = &memoryRegistry{now: a.cfg.Now, m: map[string]*memoryEntries{}}
+	}
+}
+
+func (a *Auth) entryAAD(ref string) []byte {
+	return []byte("confidant session entry\x00" + a.appID() + "\x00" + ref)
+}
+
+// record writes s's entry: at sign-in (with the device) and after a
+// refresh of a cookie session (its new refresh token).
+func (a *Auth) record(ctx context.Context, s *session.Session, device string) error {
+	ref := sesskeys.Ref(s.ID)
+	created := s.CreatedAt
+	if created.IsZero() {
+		created = a.cfg.Now() // a new session, which the store dates as it saves it: now
+	}
+	e := entry{Created: created.UnixMilli(), Expires: a.expiresOf(created).UnixMilli()}
+	if a.refs == nil {
+		e.Refresh = s.RefreshToken
+		for _, k := range sessionPlumbing.DenyKeys(s) {
+			if !strings.HasPrefix(k, "id\x00") && !strings.HasPrefix(k, "ref\x00") {
+				e.Keys = append(e.Keys, k)
+			}
+		}
+	}
+	b, _ := json.Marshal(e)
+	user := sesskeys.User(s.Provider, s.Subject)
+	if err := a.reg.PutEntry(ctx, user, ref, a.flows.SealBytes(b, a.entryAAD(ref)), a.denyTTL); err != nil {
+		return err
+	}
+	if device == "" {
+		return nil
+	}
+	return a.reg.PutEntry(ctx, user, ref+deviceField, []byte(device), a.denyTTL)
+}
+
+// seen writes when s made its last request (with the idle timeout's
+// touch, not at every request).
+func (a *Auth) seen(ctx context.Context, s *session.Session, at time.Time) {
+	err := a.reg.PutEntry(ctx, sesskeys.User(s.Provider, s.Subject), sesskeys.Ref(s.ID)+lastSeenField,
+		[]byte(strconv.FormatInt(at.UnixMilli(), 10)), a.denyTTL)
+	if err != nil {
+		a.emit(ctx, event.Event{Kind: event.Rejected, Session: sessionRef(s), Err: fmt.Errorf("%w: the session list: %w", fail.SessionStore, err)})
+	}
+}
+
+// unrecord removes s's entry (signed out).
+func (a *Auth) unrecord(ctx context.Context, s *session.Session) error {
+	ref := sesskeys.Ref(s.ID)
+	return a.reg.DeleteEntries(ctx, sesskeys.User(s.Provider, s.Subject), ref, ref+lastSeenField, ref+deviceField)
+}
+
+// expiresOf is when a session made at created ends at the latest: its
+// store's absolute timeout.
+func (a *Auth) expiresOf(created time.Time) time.Time {
+	if a.timeouts != nil && a.timeouts.Absolute > 0 {
+		return created.Add(a.timeouts.Absolute)
+	}
+	return created.Add(a.denyTTL)
+}
+
+// device is the User-Agent as a list of sessions shows it.
+func device(ua string) string {
+	ua = strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return -1
+	}, ua)
+	if len(ua) > maxDevice {
+		ua = ua[:maxDevice]
+		for !utf8Valid(ua) {
+			ua = ua[:len(ua)-1]
+		}
+	}
+	return ua
+}
+
+func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+
+// listed is one session as the registry holds it.
+type listed struct {
+	ref      string
+	e        entry
+	lastSeen time.Time
+	device   string
+}
+
+// listed reads the entries of user: those that open (sealed by this app),
+// in no order.
+func (a *Auth) listed(ctx context.Context, user string) ([]listed, error) {
+	m, err := a.reg.Entries(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	var out []listed
+	for f, v := range m {
+		if strings.Contains(f, ":") {
+			continue
+		}
+		plain, err := a.flows.OpenBytes(string(v), a.entryAAD(f))
+		var e entry
+		if err != nil || json.Unmarshal(plain, &e) != nil {
+			continue // another app's, or sealed under a key retired since
+		}
+		l := listed{ref: f, e: e, lastSeen: time.UnixMilli(e.Created), device: string(m[f+deviceField])}
+		if ms, err := strconv.ParseInt(string(m[f+lastSeenField]), 10, 64); err == nil && ms > e.Created {
+			l.lastSeen = time.UnixMilli(ms)
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// live keeps the sessions of ls that have not ended (expired, deleted
+// from a server-side store, or denied), and removes the others' entries.
+func (a *Auth) live(ctx context.Context, user string, ls []listed) ([]listed, error) {
+	now := a.cfg.Now()
+	var dead []string
+	keep := ls[:0:0]
+	alive := make([]bool, len(ls))
+	switch {
+	case a.refs != nil:
+		refs := make([]string, len(ls))
+		for i, l := range ls {
+			refs[i] = l.ref
+		}
+		var err error
+		if alive, err = a.refs.Live(ctx, refs); err != nil {
+			return nil, err
+		}
+	default:
+		var keys []string
+		for _, l := range ls {
+			keys = append(append(keys, l.e.Keys...), sesskeys.RefKey(l.ref))
+		}
+		var at []time.Time
+		if each, ok := seam.Of(a.cfg.DenyList).(eachDenied); ok {
+			var err error
+			if at, err = each.DeniedEach(ctx, keys); err != nil {
+				return nil, err
+			}
+		} else {
+			for _, k := range keys {
+				t, err := a.cfg.DenyList.DeniedAt(ctx, k)
+				if err != nil {
+					return nil, err
+				}
+				at = append(at, t)
+			}
+		}
+		i := 0
+		for j, l := range ls {
+			n := len(l.e.Keys) + 1
+			created := time.UnixMilli(l.e.Created)
+			alive[j] = !slices.ContainsFunc(at[i:i+n], func(t time.Time) bool { return !t.IsZero() && !created.After(t) })
+			i += n
+		}
+	}
+	for i, l := range ls {
+		if !alive[i] || now.After(time.UnixMilli(l.e.Expires)) {
+			dead = append(dead, l.ref, l.ref+lastSeenField, l.ref+deviceField)
+			continue
+		}
+		keep = append(keep, l)
+	}
+	if len(dead) > 0 {
+		a.reg.DeleteEntries(ctx, user, dead...) // tidying: a failure leaves them to expire
+	}
+	return keep, nil
+}
+
+// Sessions lists the active sessions of the request's user with the
+// request's provider, on every instance (one per sign-in, each browser's):
+// the current one first, then the most recently seen. It needs a request
+// that Require or Optional found signed in (else ErrNotSignedIn). With
+// redisstore's Store, or with cookie sessions and redisstore's DenyList,
+// every instance sees the same list; otherwise the sessions made by this
+// process.
+func (a *Auth) Sessions(r *http.Request) ([]UserSession, error) {
+	s := requestSession(r)
+	if s == nil {
+		return nil, fmt.Errorf("%w: Sessions needs a signed-in request (Require or Optional)", fail.NotSignedIn)
+	}
+	user := sesskeys.User(s.Provider, s.Subject)
+	ls, err := a.listed(r.Context(), user)
+	if err == nil {
+		ls, err = a.live(r.Context(), user, ls)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
+	}
+	cur := sesskeys.Ref(s.ID)
+	out := make([]UserSession, 0, len(ls)+1)
+	found := false
+	for _, l := range ls {
+		out = append(out, UserSession{ID: l.ref, Created: time.UnixMilli(l.e.Created), LastSeen: l.lastSeen, Device: l.device, Current: l.ref == cur})
+		found = found || l.ref == cur
+	}
+	if !found {
+		// Made before the list was kept (or its entry lost): it is live.
+		out = append(out, UserSession{ID: cur, Created: s.CreatedAt, LastSeen: s.LastSeen, Current: true})
+	}
+	slices.SortFunc(out, func(x, y UserSession) int {
+		if x.Current != y.Current {
+			if x.Current {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(y.LastSeen.Compare(x.LastSeen), strings.Compare(x.ID, y.ID))
+	})
+	return out, nil
+}
+
+// requestSession is the session of a request that Require or Optional
+// found signed in.
+func requestSession(r *http.Request) *session.Session {
+	if st, ok := r.Context().Value(ctxKey{}).(*reqSession); ok {
+		return st.current()
+	}
+	return nil
+}
+
+// EndSession ends one of the request user's sessions, id being a
+// UserSession's ID from Sessions, on every instance: a server-side
+// store's is deleted, a cookie session's is denied through
+// Config.DenyList; its refresh token is revoked. An ID that names no
+// session of the user is an error wrapping ErrBadRequest. Ending the
+// request's own session signs the browser out at its next request (the
+// logout route also clears its cookie).
+func (a *Auth) EndSession(r *http.Request, id string) error {
+	s := requestSession(r)
+	if s == nil {
+		return fmt.Errorf("%w: EndSession needs a signed-in request (Require or Optional)", fail.NotSignedIn)
+	}
+	ctx := r.Context()
+	user := sesskeys.User(s.Provider, s.Subject)
+	ls, err := a.listed(ctx, user)
+	if err != nil {
+		return fmt.Errorf("%w: %w", fail.SessionStore, err)
+	}
+	i := slices.IndexFunc(ls, func(l listed) bool { return l.ref == id })
+	if i < 0 && id != sesskeys.Ref(s.ID) {
+		return fmt.Errorf("%w: no session %q of this user", fail.BadRequest, id)
+	}
+	var rt string
+	if i >= 0 {
+		rt = ls[i].e.Refresh
+	}
+	if a.refs != nil {
+		if sess, err := a.refs.LoadRef(ctx, id); err == nil {
+			rt = sess.RefreshToken
+		} else if !errors.Is(err, session.ErrNoSession) {
+			return fmt.Errorf("%w: %w", fail.SessionStore, err)
+		}
+		if err := a.refs.DeleteRef(ctx, id); err != nil {
+			return fmt.Errorf("%w: %w", fail.SessionStore, err)
+		}
+	} else if err := a.cfg.DenyList.Deny(ctx, sesskeys.RefKey(id), denyAll, a.denyTTL); err != nil {
+		return fmt.Errorf("%w: %w", fail.SessionStore, err)
+	}
+	if id == sesskeys.Ref(s.ID) {
+		rt = s.RefreshToken
+		a.refresher.forget(s.ID)
+	}
+	a.revokeRefresh(ctx, s.Provider, rt)
+	a.reg.DeleteEntries(ctx, user, id, id+lastSeenField, id+deviceField)
+	a.emit(ctx, event.Event{Kind: event.Logout, Provider: s.Provider, Session: sessionRef(s), Attrs: []slog.Attr{slog.String("ended", "one of the user's sessions")}})
+	return nil
+}
+
+// revokeListed revokes the refresh tokens of subject's listed sessions
+// (before they end: a server-side store's are read from them) and drops
+// the list.
+func (a *Auth) revokeListed(ctx context.Context, provider, subject string) error {
+	user := sesskeys.User(provider, subject)
+	ls, err := a.listed(ctx, user)
+	if err != nil {
+		return err
+	}
+	var rts []string
+	for _, l := range ls {
+		rt := l.e.Refresh
+		if a.refs != nil {
+			if sess, err := a.refs.LoadRef(ctx, l.ref); err == nil {
+				rt = sess.RefreshToken
+			}
+		}
+		if rt != "" {
+			rts = append(rts, rt)
+		}
+	}
+	slices.Sort(rts)
+	for _, rt := range slices.Compact(rts) {
+		a.revokeRefresh(ctx, provider, rt)
+	}
+	return a.reg.DeleteEntries(ctx, user)
+}
+
+// revokeRefresh revokes rt at provider; a failure is reported, not
+// returned (the session has ended already).
+func (a *Auth) revokeRefresh(ctx context.Context, provider, rt string) {
+	c := a.byName[provider]
+	if c == nil && len(a.clients) == 1 && provider == "" {
+		c = a.clients[0]
+	}
+	if c == nil || rt == "" {
+		return
+	}
+	if err := c.Revoke(ctx, &oauth2.Token{RefreshToken: rt}); err != nil && !errors.Is(err, fail.NotSupported) {
+		a.emit(ctx, event.Event{Kind: event.Logout, Provider: provider, Err: err, Attrs: []slog.Attr{slog.Bool("revoked", false)}})
+	}
+}
+
+// memoryRegistry is the registry of one process.
+type memoryRegistry struct {
+	now func() time.Time
+	mu  sync.Mutex
+	m   map[string]*memoryEntries
+}
+
+type memoryEntries struct {
+	until  time.Time
+	fields map[string][]byte
+}
+
+// maxMemoryUsers bounds the users the memory registry keeps lists for;
+// expired ones make room, and past it new lists are not kept (Sessions
+// then shows the current session alone).
+const maxMemoryUsers = 100000
+
+func (g *memoryRegistry) PutEntry(ctx context.Context, user, field string, value []byte, ttl time.Duration) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	e := g.m[user]
+	if e == nil || now.After(e.until) {
+		if len(g.m) >= maxMemoryUsers {
+			for k, v := range g.m {
+				if now.After(v.until) {
+					delete(g.m, k)
+				}
+			}
+			if len(g.m) >= maxMemoryUsers {
+				return nil
+			}
+		}
+		e = &memoryEntries{fields: map[string][]byte{}}
+		g.m[user] = e
+	}
+	e.fields[field] = slices.Clone(value)
+	e.until = now.Add(ttl)
+	return nil
+}
+
+func (g *memoryRegistry) Entries(ctx context.Context, user string) (map[string][]byte, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := map[string][]byte{}
+	if e := g.m[user]; e != nil && !g.now().After(e.until) {
+		for k, v := range e.fields {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+func (g *memoryRegistry) DeleteEntries(ctx context.Context, user string, fields ...string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(fields) == 0 {
+		delete(g.m, user)
+		return nil
+	}
+	if e := g.m[user]; e != nil {
+		for _, f := range fields {
+			delete(e.fields, f)
+		}
+	}
+	return nil
+}
