@@ -98,7 +98,11 @@
 // or of its token, is JSON {"error": reason}), /api2 (protected; calls API2_URL with the
 // user's connected grant, connecting it first), POST /api2/disconnect,
 // /auth/login, /auth/callback, /auth/logout, /auth/backchannel-logout,
-// /auth/connect, /auth/ssf.
+// /auth/connect, /auth/ssf; with REDIS_URL, /sessions (the user's own
+// sessions on every instance; JSON {"sessions":[{"id","created","last_seen",
+// "device","current"}]} when asked) and POST /sessions/end-all (sign out
+// everywhere: every session ended, its refresh token revoked; 303 to /, or
+// 204 for JSON).
 package main
 
 import (
@@ -424,6 +428,41 @@ func build(ctx context.Context, env environment, hc *http.Client, logger *slog.L
 		}))
 		mux.Handle("/api2/disconnect", http.NewCrossOriginProtection().Handler(disconnect))
 	}
+	if app.redisURL != "" {
+		// The user's own sessions, on every instance, and "sign out
+		// everywhere" (same-origin POSTs only).
+		mux.Handle("/sessions", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			list, err := auth.Sessions(r)
+			if err != nil {
+				http.Error(w, err.Error(), middleware.StatusCode(err))
+				return
+			}
+			out := []map[string]any{}
+			for _, s := range list {
+				out = append(out, map[string]any{"id": s.ID, "created": s.Created, "last_seen": s.LastSeen,
+					"device": s.Device, "current": s.Current})
+			}
+			show(w, r, map[string]any{"Sessions": list, "JSON": map[string]any{"sessions": out}})
+		})))
+		endAll := auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost {
+				w.Header().Set("Allow", "POST")
+				http.Error(w, "POST only", http.StatusMethodNotAllowed)
+				return
+			}
+			u := middleware.UserFrom(r.Context())
+			if err := auth.EndUserSessions(r.Context(), u.Provider, u.Subject); err != nil {
+				http.Error(w, err.Error(), middleware.StatusCode(err))
+				return
+			}
+			if wantsJSON(r) {
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+		}))
+		mux.Handle("/sessions/end-all", http.NewCrossOriginProtection().Handler(endAll))
+	}
 	out := &built{handler: mux, auth: auth, provider: c.Provider().Name()}
 	if app.apiURL != "" {
 		out.apis = append(out.apis, [2]string{"api", app.apiURL})
@@ -535,4 +574,6 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 {{if .Body}}<h2>GET <code>{{.API}}</code> with the access token answered</h2>
 <p>Status <b id="api-status">{{.Status}}</b></p><pre id="api-body">{{.Body}}</pre>{{end}}
 {{if .Connected}}<form method="post" action="/api2/disconnect"><button id="disconnect" type="submit">Disconnect</button></form>{{end}}
+{{with .Sessions}}<h2>Your sessions</h2><ul id="sessions">{{range .}}<li>{{.Device}}, signed in {{.Created.Format "2006-01-02 15:04"}}, last seen {{.LastSeen.Format "15:04"}}{{if .Current}} (this one){{end}}</li>{{end}}</ul>
+<form method="post" action="/sessions/end-all"><button id="end-all" type="submit">Sign out everywhere</button></form>{{end}}
 </body></html>`))

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -162,5 +163,98 @@ func TestEnvContractSharedSignals(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestEnvContractSessions: with REDIS_URL (Redis sessions, and cookie
+// sessions), /sessions lists the caller's own sessions as JSON on any
+// instance, 401 when signed out; POST /sessions/end-all refuses a
+// cross-site request, ends every session of the caller (and no one
+// else's) on every instance, revokes their refresh tokens, and answers
+// 204 for JSON, 303 to / otherwise.
+func TestEnvContractSessions(t *testing.T) {
+	for _, store := range []string{"redis", "cookie"} {
+		t.Run(store, func(t *testing.T) {
+			env := map[string]string{}
+			if store == "cookie" {
+				env["SESSION_STORE"] = "cookie"
+			}
+			a := startSSFApp(t, env)
+			bobUser := devprovider.User{ID: "u-2", Username: "bob", Password: "bob"}
+			alice1, alice2, bob := a.signIn(t, devprovider.DemoUser), a.signIn(t, devprovider.DemoUser), a.signIn(t, bobUser)
+			list := func(hc *http.Client) (int, []map[string]any) {
+				req, _ := http.NewRequest(http.MethodGet, a.url+"/sessions", nil)
+				req.Header.Set("Accept", "application/json")
+				resp, err := hc.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var out struct {
+					Sessions []map[string]any `json:"sessions"`
+				}
+				json.NewDecoder(resp.Body).Decode(&out)
+				return resp.StatusCode, out.Sessions
+			}
+			for i := range 3 { // each instance in turn
+				status, sessions := list(alice2)
+				current := 0
+				for _, s := range sessions {
+					for _, k := range []string{"id", "created", "last_seen", "current"} {
+						if _, ok := s[k]; !ok {
+							t.Errorf("request %d: session %v has no %q", i, s, k)
+						}
+					}
+					if s["current"] == true {
+						current++
+					}
+				}
+				if status != http.StatusOK || len(sessions) != 2 || current != 1 {
+					t.Errorf("request %d: %d %v, want alice's two sessions, one current", i, status, sessions)
+				}
+			}
+			endAll := func(hc *http.Client, accept, site string) *http.Response {
+				req, _ := http.NewRequest(http.MethodPost, a.url+"/sessions/end-all", nil)
+				req.Header.Set("Accept", accept)
+				if site != "" {
+					req.Header.Set("Sec-Fetch-Site", site)
+				}
+				resp, err := hc.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp
+			}
+			if resp := endAll(alice1, "application/json", "cross-site"); resp.StatusCode != http.StatusForbidden {
+				t.Errorf("a cross-site end-all: %d, want 403", resp.StatusCode)
+			}
+			if status := a.profile(t, alice2); status != http.StatusOK {
+				t.Fatalf("after a refused end-all: %d", status)
+			}
+			revoked := a.op.RevokedRefreshTokens()
+			if resp := endAll(alice1, "application/json", "same-origin"); resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("end-all: %d, want 204", resp.StatusCode)
+			}
+			if n := a.op.RevokedRefreshTokens() - revoked; n != 2 {
+				t.Errorf("%d refresh tokens revoked, want alice's 2", n)
+			}
+			for i := range 3 {
+				for _, hc := range []*http.Client{alice1, alice2} {
+					if status := a.profile(t, hc); status != http.StatusUnauthorized {
+						t.Errorf("request %d: alice after end-all: %d, want 401", i, status)
+					}
+				}
+				if status := a.profile(t, bob); status != http.StatusOK {
+					t.Errorf("request %d: bob: %d", i, status)
+				}
+			}
+			if status, _ := list(alice1); status != http.StatusUnauthorized {
+				t.Errorf("/sessions signed out: %d, want 401", status)
+			}
+			if resp := endAll(bob, "text/html", ""); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+				t.Errorf("end-all from a form: %d to %q, want 303 to /", resp.StatusCode, resp.Header.Get("Location"))
+			}
+		})
 	}
 }
