@@ -139,15 +139,11 @@ const (
 	maxOutcomes  = 10000
 )
 
-// refresh returns s with fresh tokens, or the error and what it means for
-// the session. Concurrent callers with the same tokens share one token
+// run obtains what op asks for s (refreshOp{}: fresh sign-in tokens), or
+// the error and what it means for the session: one token request per set
+// of tokens. Concurrent callers with the same tokens share one token
 // request; callers that arrive after it finished get its outcome from
 // memory.
-func (rf *refresher) refresh(ctx context.Context, s *session.Session) (*session.Session, RefreshAction, error) {
-	return rf.run(ctx, s, refreshOp{})
-}
-
-// run obtains what op asks for s, one token request per set of tokens.
 func (rf *refresher) run(ctx context.Context, s *session.Session, op refreshOp) (*session.Session, RefreshAction, error) {
 	now := rf.now()
 	rf.mu.Lock()
