@@ -1,13 +1,16 @@
 package middleware_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -288,39 +291,43 @@ func TestSharedSignalsClaimsChange(t *testing.T) {
 // prompt=login; an API call gets 401; a change to the app's level does
 // nothing.
 func TestSharedSignalsAssuranceChange(t *testing.T) {
-	s := newSSFCluster(t, clusterOptions{instances: 3,
-		client: func(c *client.Config) { c.AuthParams = url.Values{"acr_values": {"gold"}} }}, middleware.SharedSignals{})
-	s.op.SetTokenHook(func(resp map[string]any) {
-		if raw, ok := resp["id_token"].(string); ok {
-			parts := strings.Split(raw, ".")
-			var cl map[string]any
-			b, _ := base64URL(parts[1])
-			jsonUnmarshal(b, &cl)
-			cl["acr"] = "gold"
-			resp["id_token"] = s.op.Sign(cl)
-		}
-	})
-	alice, bob := s.signIn(t, devprovider.DemoUser), s.signIn(t, otherUser)
-	st := s.stream(t)
-	s.deliver(t, s.tx.SET(st, ssftx.AssuranceLevelChange, issSub(s.op.Issuer, devprovider.DemoUser.ID),
-		map[string]any{"namespace": "RFC8176", "current_level": "gold", "previous_level": "silver", "change_direction": "increase"}))
-	s.expect(t, "a change to the app's level", map[*http.Client]string{alice: "op:" + devprovider.DemoUser.ID})
-	s.deliver(t, s.tx.SET(st, ssftx.AssuranceLevelChange, issSub(s.op.Issuer, devprovider.DemoUser.ID),
-		map[string]any{"namespace": "RFC8176", "current_level": "silver", "previous_level": "gold", "change_direction": "decrease"}))
-	resp, _ := get(t, alice, s.apps[2].URL+"/profile")
-	loc, _ := url.Parse(resp.Header.Get("Location"))
-	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc.String(), s.op.Issuer) ||
-		loc.Query().Get("prompt") != "login" || loc.Query().Get("acr_values") != "gold" {
-		t.Errorf("after assurance-level-change: %d to %s, want the provider with prompt=login and acr_values=gold", resp.StatusCode, loc)
-	}
-	req, _ := http.NewRequest(http.MethodGet, s.apps[1].URL+"/profile", nil)
-	req.Header.Set("Accept", "application/json")
-	if resp, err := bob.Do(req); err != nil || resp.StatusCode != http.StatusOK {
-		t.Errorf("bob: %v %v", resp.StatusCode, err)
-	}
-	// Signed in again, at the level: in.
-	if who := whoami(t, s.signIn(t, devprovider.DemoUser), s.apps[1].URL); who != "op:"+devprovider.DemoUser.ID {
-		t.Errorf("after signing in again: %q", who)
+	for _, store := range []string{"redis", "cookie"} {
+		t.Run(store, func(t *testing.T) {
+			s := newSSFCluster(t, clusterOptions{instances: 3, denyList: store == "cookie",
+				client: func(c *client.Config) { c.AuthParams = url.Values{"acr_values": {"gold"}} }}, middleware.SharedSignals{})
+			s.op.SetTokenHook(func(resp map[string]any) {
+				if raw, ok := resp["id_token"].(string); ok {
+					parts := strings.Split(raw, ".")
+					var cl map[string]any
+					b, _ := base64URL(parts[1])
+					jsonUnmarshal(b, &cl)
+					cl["acr"] = "gold"
+					resp["id_token"] = s.op.Sign(cl)
+				}
+			})
+			alice, bob := s.signIn(t, devprovider.DemoUser), s.signIn(t, otherUser)
+			st := s.stream(t)
+			s.deliver(t, s.tx.SET(st, ssftx.AssuranceLevelChange, issSub(s.op.Issuer, devprovider.DemoUser.ID),
+				map[string]any{"namespace": "RFC8176", "current_level": "gold", "previous_level": "silver", "change_direction": "increase"}))
+			s.expect(t, "a change to the app's level", map[*http.Client]string{alice: "op:" + devprovider.DemoUser.ID})
+			s.deliver(t, s.tx.SET(st, ssftx.AssuranceLevelChange, issSub(s.op.Issuer, devprovider.DemoUser.ID),
+				map[string]any{"namespace": "RFC8176", "current_level": "silver", "previous_level": "gold", "change_direction": "decrease"}))
+			resp, _ := get(t, alice, s.apps[2].URL+"/profile")
+			loc, _ := url.Parse(resp.Header.Get("Location"))
+			if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc.String(), s.op.Issuer) ||
+				loc.Query().Get("prompt") != "login" || loc.Query().Get("acr_values") != "gold" {
+				t.Errorf("after assurance-level-change: %d to %s, want the provider with prompt=login and acr_values=gold", resp.StatusCode, loc)
+			}
+			req, _ := http.NewRequest(http.MethodGet, s.apps[1].URL+"/profile", nil)
+			req.Header.Set("Accept", "application/json")
+			if resp, err := bob.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+				t.Errorf("bob: %v %v", resp.StatusCode, err)
+			}
+			// Signed in again, at the level: in.
+			if who := whoami(t, s.signIn(t, devprovider.DemoUser), s.apps[1].URL); who != "op:"+devprovider.DemoUser.ID {
+				t.Errorf("after signing in again: %q", who)
+			}
+		})
 	}
 }
 
@@ -366,4 +373,102 @@ func TestSharedSignalsPoll(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSharedSignalsStreamSetUp: a stream of the app with the same push
+// endpoint but other events and another authorization is updated, not
+// duplicated; another receiver's stream is left alone; nothing is ever
+// deleted; the PushToken given is the authorization the stream carries
+// and the one pushes need.
+func TestSharedSignalsStreamSetUp(t *testing.T) {
+	c := newCluster(t, clusterOptions{instances: 2, mw: func(cfg *middleware.Config) {
+		cfg.SharedSignals = &middleware.SharedSignals{PushToken: "push-token-from-config",
+			Events: map[string]middleware.SignalAction{ssftx.TokenClaimsChange: middleware.SignalIgnore}}
+	}})
+	tx := ssftx.New(c.op.Issuer)
+	api := c.op.NewAPI()
+	tx.Authorize = func(w http.ResponseWriter, r *http.Request) (string, bool) {
+		if r.Header.Get("Authorization") == "Bearer other-receiver" {
+			return "other", true
+		}
+		return api.Subject(w, r)
+	}
+	for _, p := range tx.Paths() {
+		c.op.Handle(p, tx)
+	}
+	create := func(token string, body map[string]any) {
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(http.MethodPost, c.op.Issuer+"/ssf/streams", bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusCreated {
+			t.Fatalf("create: %v %v", resp.StatusCode, err)
+		}
+		resp.Body.Close()
+	}
+	// The app's stream, made earlier with other events and another token.
+	cc, err := clientCredentials(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	create(cc, map[string]any{"events_requested": []string{ssftx.SessionRevoked},
+		"delivery": map[string]any{"method": ssftx.PushURN, "endpoint_url": c.apps[0].URL + "/auth/ssf", "authorization_header": "Bearer old"}})
+	create("other-receiver", map[string]any{"events_requested": []string{ssftx.SessionRevoked},
+		"delivery": map[string]any{"method": ssftx.PushURN, "endpoint_url": "https://other.example/ssf"}})
+	for i, app := range c.apps {
+		if err := app.Auth.Ready(context.Background()); err != nil {
+			t.Fatalf("instance %d: %v", i, err)
+		}
+	}
+	if n := tx.Calls(http.MethodPost, "/ssf/streams"); n != 2 {
+		t.Errorf("%d streams created, want none by the app (2 by the test)", n)
+	}
+	if n := tx.Calls(http.MethodDelete, "/ssf/streams"); n != 0 {
+		t.Errorf("%d deletions", n)
+	}
+	var mine ssftx.Stream
+	for _, s := range tx.Streams() {
+		switch s.Delivery.EndpointURL {
+		case c.apps[0].URL + "/auth/ssf":
+			mine = s
+		case "https://other.example/ssf":
+			if len(s.EventsRequested) != 1 {
+				t.Errorf("the other receiver's stream was changed: %+v", s)
+			}
+		default:
+			t.Errorf("a stream %+v", s)
+		}
+	}
+	if mine.Delivery.AuthorizationHeader != "Bearer push-token-from-config" || len(mine.EventsRequested) != 6 ||
+		slices.Contains(mine.EventsRequested, ssftx.TokenClaimsChange) {
+		t.Errorf("the app's stream after Ready: %+v", mine)
+	}
+	set := tx.SET(mine, ssftx.SessionRevoked, issSub(c.op.Issuer, "nobody"), map[string]any{})
+	if status, _, _ := tx.Push(mine, set); status != http.StatusAccepted {
+		t.Errorf("push with the PushToken: %d", status)
+	}
+	old := mine
+	old.Delivery.AuthorizationHeader = "Bearer old"
+	if status, code, _ := tx.Push(old, set); status != http.StatusUnauthorized || code != "authentication_failed" {
+		t.Errorf("push with the old token: %d %q", status, code)
+	}
+}
+
+// clientCredentials is the app's client-credentials access token at the
+// cluster's OP.
+func clientCredentials(c *cluster) (string, error) {
+	req, _ := http.NewRequest(http.MethodPost, c.op.Issuer+devprovider.PathToken, strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("app", "app-secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&out)
+	return out.AccessToken, err
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -256,5 +258,47 @@ func TestEnvContractSessions(t *testing.T) {
 				t.Errorf("end-all from a form: %d to %q, want 303 to /", resp.StatusCode, resp.Header.Get("Location"))
 			}
 		})
+	}
+}
+
+// TestEnvContractAssuranceChange: with OIDC_ACR_VALUES=X and OIDC_SSF, an
+// assurance-level-change to another level sends the user's next
+// protected navigation to the provider with acr_values=X and
+// prompt=login; a change to X does nothing.
+func TestEnvContractAssuranceChange(t *testing.T) {
+	a := startSSFApp(t, map[string]string{"OIDC_SSF": "push", "OIDC_ACR_VALUES": "gold"})
+	a.op.SetTokenHook(func(resp map[string]any) {
+		if raw, ok := resp["id_token"].(string); ok {
+			parts := strings.Split(raw, ".")
+			b, _ := base64.RawURLEncoding.DecodeString(parts[1])
+			var cl map[string]any
+			json.Unmarshal(b, &cl)
+			cl["acr"] = "gold"
+			resp["id_token"] = a.op.Sign(cl)
+		}
+	})
+	alice := a.signIn(t, devprovider.DemoUser)
+	st := a.tx.Streams()[0]
+	sub := map[string]any{"format": "iss_sub", "iss": a.op.Issuer, "sub": devprovider.DemoUser.ID}
+	push := func(level string) {
+		if status, code, err := a.tx.Push(st, a.tx.SET(st, ssftx.AssuranceLevelChange, sub,
+			map[string]any{"namespace": "RFC8176", "current_level": level, "change_direction": "decrease"})); status != http.StatusAccepted {
+			t.Fatalf("push: %d %q %v", status, code, err)
+		}
+	}
+	push("gold")
+	if status := a.profile(t, alice); status != http.StatusOK {
+		t.Fatalf("after a change to the app's level: %d", status)
+	}
+	push("silver")
+	resp, err := alice.Get(a.url + "/profile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc.String(), a.op.Issuer) ||
+		loc.Query().Get("acr_values") != "gold" || loc.Query().Get("prompt") != "login" {
+		t.Errorf("after a change to silver: %d to %s, want the provider with acr_values=gold and prompt=login", resp.StatusCode, loc)
 	}
 }
