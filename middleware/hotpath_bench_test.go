@@ -75,6 +75,43 @@ func hotAuthWith(b *testing.B, store session.Store, hook event.Hook, apis ...mid
 	return a
 }
 
+// signalsAuth is hotAuth at an OpenID provider given by hand, with
+// Config.SharedSignals (never set up: the hot path reads only the marks)
+// and deny.
+func signalsAuth(b *testing.B, store session.Store, deny session.DenyList) *middleware.Auth {
+	prov, err := client.NewProvider("p", client.Endpoints{Issuer: "https://p.example", AuthURL: "https://p.example/authorize",
+		TokenURL: "https://p.example/token", JWKSURL: "https://p.example/jwks"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := client.New(client.Config{Provider: prov, ClientID: "c", ClientSecret: "s", RedirectURL: "https://app.example/auth/callback"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, DenyList: deny, SharedSignals: &middleware.SharedSignals{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a
+}
+
+// hotAuthDeny is hotAuth with a deny list.
+func hotAuthDeny(b *testing.B, store session.Store, deny session.DenyList) *middleware.Auth {
+	prov, err := client.NewProvider("p", client.Endpoints{AuthURL: "https://p.example/authorize", TokenURL: "https://p.example/token"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := client.New(client.Config{Provider: prov, ClientID: "c", ClientSecret: "s", RedirectURL: "https://app.example/auth/callback"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := middleware.New(middleware.Config{Clients: []*client.Client{c}, Store: store, DenyList: deny})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a
+}
+
 // cookieHeader saves s with store and returns the Cookie header a browser
 // would send back.
 func cookieHeader(b *testing.B, store session.Store, s *session.Session) string {
@@ -141,6 +178,13 @@ func BenchmarkRequire(b *testing.B) {
 		withM, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key}})
 		a := hotAuthWith(b, withM, withMetrics(b))
 		serve(b, a.Require(noop), unsampled(hotRequest(cookieHeader(b, withM, testenv.RealisticSession()))))
+	})
+	b.Run("cookie-seen-before-shared-signals", func(b *testing.B) {
+		// With Config.SharedSignals, whose marks (claims to renew, a
+		// sign-in to ask for) are read with the deny list, at once.
+		withS, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key}})
+		a := signalsAuth(b, withS, nil)
+		serve(b, a.Require(noop), hotRequest(cookieHeader(b, withS, testenv.RealisticSession())))
 	})
 	b.Run("cookie-first-seen", func(b *testing.B) {
 		uncached, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key}, CacheSize: -1})
@@ -221,6 +265,32 @@ func BenchmarkRequire(b *testing.B) {
 			sb.ReportMetric(float64(cmds)/float64(sb.N), "redis-cmds/op")
 		})
 	}
+	// Cookie sessions with a shared deny list in Redis: its round trip,
+	// without and with Shared Signals' marks (one round trip either way).
+	var drc redis.UniversalClient
+	dcmds := 0
+	denyCase := func(name string, signals bool) {
+		b.Run(name, func(sb *testing.B) {
+			if drc == nil {
+				drc = testenv.SingleRedis.Start(b).Client()
+				b.Cleanup(func() { drc.Close() })
+				drc.AddHook(countHook{&dcmds})
+			}
+			st, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{key}})
+			var a *middleware.Auth
+			if signals {
+				a = signalsAuth(sb, st, &redisstore.DenyList{Client: drc})
+			} else {
+				a = hotAuthDeny(sb, st, &redisstore.DenyList{Client: drc})
+			}
+			cookie := cookieHeader(sb, st, testenv.RealisticSession())
+			dcmds = 0
+			serve(sb, a.Require(noop), hotRequest(cookie))
+			sb.ReportMetric(float64(dcmds)/float64(sb.N), "redis-round-trips/op")
+		})
+	}
+	denyCase("cookie-redis-denylist", false)
+	denyCase("cookie-redis-denylist-shared-signals", true)
 	redisCases("redis", testenv.SingleRedis)
 	redisCases("redis-cluster", testenv.RedisCluster)
 }
