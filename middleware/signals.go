@@ -56,6 +56,9 @@ const (
 	// setMaxAge is how old a SET's iat may be: a transmitter retries a
 	// push, and a poller that was down collects what waited, for hours.
 	setMaxAge = 24 * time.Hour
+	// maxLongPoll is how long a poll may wait for the transmitter's
+	// answer (RFC 8936 lets it hold the request until it has an event).
+	maxLongPoll = 2 * time.Minute
 	// pushLabel derives the default push authorization from the keys.
 	pushLabel = "confidant shared signals push authorization\x00"
 )
@@ -67,7 +70,8 @@ type receiver struct {
 	c        *client.Client // the sign-in provider's
 	provider string
 	issuer   string // the provider's: the transmitter's
-	hc       *http.Client
+	hc       *http.Client // the provider's: its transport, its timeout (10 s by default)
+	pollHC   *http.Client // the same transport, waiting as long as a long poll may
 	actions  map[string]SignalAction
 	poll     bool
 	scopes   []string
@@ -138,7 +142,9 @@ func (a *Auth) newReceiver() error {
 	if !p.IsOIDC() {
 		return configErr("SharedSignals: provider %q is not an OpenID provider with an issuer, where a transmitter is found", c.Provider().Name())
 	}
-	r := &receiver{a: a, c: c, provider: c.Provider().Name(), issuer: p.Issuer(), hc: p.HTTPClient(), poll: sc.Poll,
+	hc := p.HTTPClient()
+	r := &receiver{a: a, c: c, provider: c.Provider().Name(), issuer: p.Issuer(), hc: hc, poll: sc.Poll,
+		pollHC: &http.Client{Transport: hc.Transport, CheckRedirect: hc.CheckRedirect, Timeout: maxLongPoll},
 		scopes: slices.Clone(sc.Scopes), endpoint: netx.Origin(a.origin) + a.cfg.Prefix + "ssf", actions: map[string]SignalAction{}}
 	for typ, act := range defaultSignals {
 		r.actions[typ] = act
@@ -354,6 +360,11 @@ func (r *receiver) refused(what string, status int, body []byte) error {
 // manage calls the transmitter (its management API, its poll endpoint)
 // with the app's own token, taken again once when it is refused.
 func (r *receiver) manage(ctx context.Context, method, url string, in any) (int, []byte, error) {
+	return r.call(ctx, r.hc, method, url, in)
+}
+
+// call is manage with hc.
+func (r *receiver) call(ctx context.Context, hc *http.Client, method, url string, in any) (int, []byte, error) {
 	var body []byte
 	if in != nil {
 		body, _ = json.Marshal(in)
@@ -372,7 +383,7 @@ func (r *receiver) manage(ctx context.Context, method, url string, in any) (int,
 		}
 		req.Header.Set("Accept", "application/json")
 		tok.SetAuthHeader(req)
-		resp, err := r.hc.Do(req)
+		resp, err := hc.Do(req)
 		if err != nil {
 			return 0, nil, fmt.Errorf("%w: the transmitter: %w", fail.ProviderUnavailable, err)
 		}
@@ -810,7 +821,7 @@ func (r *receiver) pollOnce(ctx context.Context, ack []string, setErrs map[strin
 	if err != nil {
 		return nil, err
 	}
-	status, body, err := r.manage(ctx, http.MethodPost, st.poll, map[string]any{"maxEvents": 25, "returnImmediately": false, "ack": ack, "setErrs": setErrs})
+	status, body, err := r.call(ctx, r.pollHC, http.MethodPost, st.poll, map[string]any{"maxEvents": 25, "returnImmediately": false, "ack": ack, "setErrs": setErrs})
 	if err != nil {
 		return nil, err
 	}

@@ -472,3 +472,34 @@ func clientCredentials(c *cluster) (string, error) {
 	err = json.NewDecoder(resp.Body).Decode(&out)
 	return out.AccessToken, err
 }
+
+// TestSharedSignalsLongPoll: a transmitter that holds a poll longer than
+// the provider client's 10-second timeout (RFC 8936 lets it wait for an
+// event) is waited for, not taken for a failure and backed off from.
+func TestSharedSignalsLongPoll(t *testing.T) {
+	var pollErrors atomic.Int64
+	s := newSSFCluster(t, clusterOptions{instances: 1, mw: func(cfg *middleware.Config) {
+		cfg.OnEvent = func(ctx context.Context, e event.Event) {
+			for _, a := range e.Attrs {
+				if a.Key == "route" && a.Value.String() == "ssf-poll" {
+					pollErrors.Add(1)
+				}
+			}
+			testenv.CollectEvent(ctx, e)
+		}
+	}}, middleware.SharedSignals{Poll: true})
+	s.tx.LongPoll = 11 * time.Second
+	hc := s.signIn(t, devprovider.DemoUser)
+	time.Sleep(12 * time.Second) // the first poll (at Ready) waited its 2 s; the next one 11 s, with nothing to say
+	s.deliver(t, s.tx.SET(s.stream(t), ssftx.SessionRevoked, issSub(s.op.Issuer, devprovider.DemoUser.ID), map[string]any{}))
+	start := time.Now()
+	for s.tx.Pending(s.stream(t)) > 0 && time.Since(start) < 10*time.Second {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := pollErrors.Load(); n != 0 {
+		t.Errorf("%d failed polls", n)
+	}
+	if who := whoami(t, hc, s.apps[0].URL); who != "anonymous" {
+		t.Errorf("after the event: %q (acknowledged in %s)", who, time.Since(start))
+	}
+}
