@@ -574,8 +574,16 @@ func TestBackgroundSignInGrant(t *testing.T) {
 			if err := workers[1].EndUserSessions(t.Context(), "certified", "alice"); err != nil {
 				t.Fatal(err)
 			}
-			if n := c.op.Counts(t)["/token/revocation"] - revocations; n != 1 {
-				t.Errorf("sign-out everywhere made %d revocation requests, want 1", n)
+			// The kept grant's newest refresh token; with cookie sessions
+			// also the one the session list recorded for the browser's
+			// session (rotated since by the jobs: revoking it is
+			// redundant, and harmless).
+			want := 1
+			if !redisSessions {
+				want = 2
+			}
+			if n := c.op.Counts(t)["/token/revocation"] - revocations; n != want {
+				t.Errorf("sign-out everywhere made %d revocation requests, want %d", n, want)
 			}
 			if err := call(workers[2]); !errors.Is(err, middleware.ErrNotConnected) {
 				t.Errorf("after sign-out everywhere: %v, want ErrNotConnected", err)
