@@ -54,13 +54,13 @@ type Hook func(context.Context, Event)
 
 // Level is how loud e is: Warn for rejections, failed refreshes and a
 // refresh token that did not come, Info
-// for sign-in, sign-out and back-channel logout, Debug for per-request
-// detail.
+// for sign-in, sign-out, back-channel logout and security events, Debug
+// for per-request detail.
 func (e Event) Level() slog.Level {
 	switch e.Kind {
 	case Rejected, RefreshFailed, NoRefreshToken:
 		return slog.LevelWarn
-	case LoginStarted, SessionSaved, Logout, BackchannelLogout:
+	case LoginStarted, SessionSaved, Logout, BackchannelLogout, SignalReceived:
 		if e.Kind == SessionSaved {
 			return slog.LevelDebug
 		}
