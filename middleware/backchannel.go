@@ -135,11 +135,15 @@ func (a *Auth) EndUserSessions(ctx context.Context, provider, subject string) er
 	if subject == "" {
 		return fmt.Errorf("middleware: EndUserSessions needs a subject")
 	}
-	// The refresh tokens of the sessions first: a server-side store's
-	// are read from the sessions before they are deleted.
-	err := a.revokeListed(ctx, provider, subject)
+	// The refresh tokens of the sessions are read first (a server-side
+	// store's are in the sessions), and revoked once they have ended.
+	rts, err := a.listedTokens(ctx, provider, subject)
 	_, eerr := a.endSessions(ctx, sesskeys.User(provider, subject), a.cfg.Now())
-	err = errors.Join(err, eerr, a.endGrants(ctx, provider, subject))
+	err = errors.Join(err, eerr)
+	if eerr == nil {
+		err = errors.Join(err, a.revokeTokens(ctx, provider, subject, rts))
+	}
+	err = errors.Join(err, a.endGrants(ctx, provider, subject))
 	if a.family != nil {
 		err = errors.Join(err, a.endSignInGrant(ctx, provider, subject))
 	}
@@ -164,6 +168,14 @@ func newJTICache(now func() time.Time) *jtiCache {
 // FirstUse implements replayCache.
 func (c *jtiCache) FirstUse(_ context.Context, id string, ttl time.Duration) (bool, error) {
 	return c.add(id, c.now(), ttl), nil
+}
+
+// Seen implements replayCache.
+func (c *jtiCache) Seen(_ context.Context, id string) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until, ok := c.m[id]
+	return ok && c.now().Before(until), nil
 }
 
 // Forget implements replayCache.

@@ -49,6 +49,8 @@ type replayCache interface {
 	// Forget removes key: the use it recorded failed, and the provider's
 	// retry of the same token must be accepted.
 	Forget(ctx context.Context, key string) error
+	// Seen reports whether key is recorded, without recording it.
+	Seen(ctx context.Context, key string) (bool, error)
 }
 
 // refreshCoordinator lets app instances that keep sessions in cookies

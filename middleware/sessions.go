@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -114,11 +115,43 @@ func (a *Auth) record(ctx context.Context, s *session.Session, device string) er
 	if err := a.reg.PutEntry(ctx, user, ref, a.flows.SealBytes(b, a.entryAAD(ref)), a.denyTTL); err != nil {
 		return err
 	}
+	// Who has a session under the other names a security event may give:
+	// a verified email, a provider session.
+	if s.Email != "" && s.EmailVerified {
+		if err := a.reg.PutEntry(ctx, sesskeys.Email(s.Provider, s.Email), s.Subject, []byte{1}, a.denyTTL); err != nil {
+			return err
+		}
+	}
+	if s.SID != "" {
+		if err := a.reg.PutEntry(ctx, sesskeys.SID(s.Issuer, s.SID), s.Subject, []byte{1}, a.denyTTL); err != nil {
+			return err
+		}
+	}
 	if device == "" {
 		return nil
 	}
-	return a.reg.PutEntry(ctx, user, ref+deviceField, []byte(device), a.denyTTL)
+	if err := a.reg.PutEntry(ctx, user, ref+deviceField, []byte(device), a.denyTTL); err != nil {
+		return err
+	}
+	// At each sign-in, the entries of the user's sessions that ended go,
+	// and the oldest beyond maxListed: the list does not grow with time.
+	ls, err := a.listed(ctx, user)
+	if err == nil {
+		ls, err = a.live(ctx, user, ls)
+	}
+	if err != nil || len(ls) <= maxListed {
+		return err
+	}
+	slices.SortFunc(ls, func(x, y listed) int { return cmp.Compare(y.e.Created, x.e.Created) })
+	var drop []string
+	for _, l := range ls[maxListed:] {
+		drop = append(drop, l.ref, l.ref+lastSeenField, l.ref+deviceField)
+	}
+	return a.reg.DeleteEntries(ctx, user, drop...)
 }
+
+// maxListed bounds the sessions listed per user: the newest.
+const maxListed = 100
 
 // seen writes when s made its last request (with the idle timeout's
 // touch, not at every request).
@@ -163,6 +196,34 @@ func device(ua string) string {
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+
+// listedUnder are the fields the lists hold under key: a user's
+// sessions' (their references), or the subjects with a session under an
+// email or a provider session.
+func (a *Auth) listedUnder(ctx context.Context, key string) ([]string, error) {
+	m, err := a.reg.Entries(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(m))
+	for f := range m {
+		out = append(out, f)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// listsShared reports whether the lists know of every session of the
+// app, on every instance: kept in the Redis of redisstore's Store or
+// DenyList, or in the memory of the one process with a MemoryDenyList
+// (and never full).
+func (a *Auth) listsShared() bool {
+	if m, ok := a.reg.(*memoryRegistry); ok {
+		_, mem := a.cfg.DenyList.(*session.MemoryDenyList)
+		return mem && !m.lossy.Load()
+	}
+	return true
+}
 
 // listed is one session as the registry holds it.
 type listed struct {
@@ -215,6 +276,12 @@ func (a *Auth) live(ctx context.Context, user string, ls []listed) ([]listed, er
 		if alive, err = a.refs.Live(ctx, refs); err != nil {
 			return nil, err
 		}
+	case a.cfg.DenyList == nil:
+		// A server-side store of the app's own: what ended there is not
+		// known here.
+		for i := range alive {
+			alive[i] = true
+		}
 	default:
 		var keys []string
 		for _, l := range ls {
@@ -243,8 +310,12 @@ func (a *Auth) live(ctx context.Context, user string, ls []listed) ([]listed, er
 			i += n
 		}
 	}
+	var idle time.Duration
+	if a.refs == nil && a.timeouts != nil {
+		idle = a.timeouts.Idle // a server-side store's sessions expire there (Live)
+	}
 	for i, l := range ls {
-		if !alive[i] || now.After(time.UnixMilli(l.e.Expires)) {
+		if !alive[i] || now.After(time.UnixMilli(l.e.Expires)) || (idle > 0 && now.Sub(l.lastSeen) > idle) {
 			dead = append(dead, l.ref, l.ref+lastSeenField, l.ref+deviceField)
 			continue
 		}
@@ -343,6 +414,8 @@ func (a *Auth) EndSession(r *http.Request, id string) error {
 		if err := a.refs.DeleteRef(ctx, id); err != nil {
 			return fmt.Errorf("%w: %w", fail.SessionStore, err)
 		}
+	} else if a.cfg.DenyList == nil {
+		return fmt.Errorf("%w: EndSession needs a store of this module's (this Store is a server-side store of the app's own)", fail.MiddlewareConfig)
 	} else if err := a.cfg.DenyList.Deny(ctx, sesskeys.RefKey(id), denyAll, a.denyTTL); err != nil {
 		return fmt.Errorf("%w: %w", fail.SessionStore, err)
 	}
@@ -356,14 +429,13 @@ func (a *Auth) EndSession(r *http.Request, id string) error {
 	return nil
 }
 
-// revokeListed revokes the refresh tokens of subject's listed sessions
-// (before they end: a server-side store's are read from them) and drops
-// the list.
-func (a *Auth) revokeListed(ctx context.Context, provider, subject string) error {
-	user := sesskeys.User(provider, subject)
-	ls, err := a.listed(ctx, user)
+// listedTokens are the refresh tokens of subject's listed sessions:
+// read before the sessions end (a server-side store's are in the
+// sessions), revoked after (revokeTokens).
+func (a *Auth) listedTokens(ctx context.Context, provider, subject string) ([]string, error) {
+	ls, err := a.listed(ctx, sesskeys.User(provider, subject))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var rts []string
 	for _, l := range ls {
@@ -378,10 +450,16 @@ func (a *Auth) revokeListed(ctx context.Context, provider, subject string) error
 		}
 	}
 	slices.Sort(rts)
-	for _, rt := range slices.Compact(rts) {
+	return slices.Compact(rts), nil
+}
+
+// revokeTokens revokes rts at provider and drops subject's list of
+// sessions (they have ended).
+func (a *Auth) revokeTokens(ctx context.Context, provider, subject string, rts []string) error {
+	for _, rt := range rts {
 		a.revokeRefresh(ctx, provider, rt)
 	}
-	return a.reg.DeleteEntries(ctx, user)
+	return a.reg.DeleteEntries(ctx, sesskeys.User(provider, subject))
 }
 
 // revokeRefresh revokes rt at provider; a failure is reported, not
@@ -401,9 +479,10 @@ func (a *Auth) revokeRefresh(ctx context.Context, provider, rt string) {
 
 // memoryRegistry is the registry of one process.
 type memoryRegistry struct {
-	now func() time.Time
-	mu  sync.Mutex
-	m   map[string]*memoryEntries
+	now   func() time.Time
+	mu    sync.Mutex
+	m     map[string]*memoryEntries
+	lossy atomic.Bool // it was full once: it may not know of every session
 }
 
 type memoryEntries struct {
@@ -429,6 +508,7 @@ func (g *memoryRegistry) PutEntry(ctx context.Context, user, field string, value
 				}
 			}
 			if len(g.m) >= maxMemoryUsers {
+				g.lossy.Store(true)
 				return nil
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -69,7 +70,7 @@ type receiver struct {
 	a        *Auth
 	c        *client.Client // the sign-in provider's
 	provider string
-	issuer   string // the provider's: the transmitter's
+	issuer   string       // the provider's: the transmitter's
 	hc       *http.Client // the provider's: its transport, its timeout (10 s by default)
 	pollHC   *http.Client // the same transport, waiting as long as a long poll may
 	actions  map[string]SignalAction
@@ -80,12 +81,14 @@ type receiver struct {
 	accept   []string // the values a push may carry (every key's)
 	marks    bool     // some action marks sessions (claims, step-up)
 
-	setup  sync.Mutex // one stream setup at a time
-	mu     sync.Mutex
-	st     *stream
-	tok    *oauth2.Token
-	keys   []jose.JSONWebKey
-	keysAt time.Time
+	setup      sync.Mutex // one stream setup at a time
+	mu         sync.Mutex
+	st         *stream
+	checked    time.Time // when Ready last saw st at the transmitter
+	tok        *oauth2.Token
+	keys       []jose.JSONWebKey
+	keysAt     time.Time // the last read of the keys
+	keysFailed bool      // it failed
 
 	polling   bool
 	stop      chan struct{}
@@ -191,8 +194,22 @@ func (a *Auth) Close() error {
 	return nil
 }
 
-// ready sets up the stream and, for a poller, starts polling.
+// ready sets up the stream and, for a poller, starts polling. Called
+// again (a readiness check), it checks now and then that the stream is
+// still there, and sets it up again if it is gone.
 func (r *receiver) ready(ctx context.Context) error {
+	r.mu.Lock()
+	st, checked := r.st, r.checked
+	r.mu.Unlock()
+	if st != nil && r.a.cfg.Now().Sub(checked) > time.Minute {
+		r.mu.Lock()
+		r.checked = r.a.cfg.Now()
+		r.mu.Unlock()
+		status, _, err := r.manage(ctx, http.MethodGet, st.meta.ConfigurationEndpoint+"?stream_id="+url.QueryEscape(st.id), nil)
+		if err == nil && status == http.StatusNotFound {
+			r.forgetStream(st)
+		}
+	}
 	if _, err := r.stream(ctx); err != nil {
 		return fmt.Errorf("shared signals: %w", err)
 	}
@@ -223,6 +240,16 @@ func (r *receiver) close() {
 	})
 }
 
+// forgetStream drops st (gone at the transmitter): the next use sets
+// the stream up again.
+func (r *receiver) forgetStream(st *stream) {
+	r.mu.Lock()
+	if r.st == st {
+		r.st = nil
+	}
+	r.mu.Unlock()
+}
+
 // stream returns the app's stream, set up at the transmitter the first
 // time (by Ready, or by the first event that arrives before).
 func (r *receiver) stream(ctx context.Context) (*stream, error) {
@@ -240,12 +267,19 @@ func (r *receiver) stream(ctx context.Context) (*stream, error) {
 	if st != nil {
 		return st, nil
 	}
-	st, err := r.setUp(ctx)
+	// One instance at a time across the app (Redis), so that instances
+	// that start together find the stream the first one made.
+	held, unlock, err := r.a.lockShared(ctx, "\x00shared signals stream")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", fail.SessionStore, err)
+	}
+	st, err = r.setUp(held)
+	unlock()
 	if err != nil {
 		return nil, err
 	}
 	r.mu.Lock()
-	r.st = st
+	r.st, r.checked = st, r.a.cfg.Now()
 	r.mu.Unlock()
 	return st, nil
 }
@@ -330,6 +364,18 @@ func (r *receiver) setUp(ctx context.Context) (*stream, error) {
 		}
 	}
 	return st, nil
+}
+
+// lockShared takes the lock id across the app's instances when they share
+// Redis (the Store's, or the DenyList's), else within this process only.
+func (a *Auth) lockShared(ctx context.Context, id string) (context.Context, func(), error) {
+	if a.shared != nil {
+		return a.shared.Lock(ctx, id)
+	}
+	if rc, ok := seam.Of(a.cfg.DenyList).(refreshCoordinator); ok {
+		return rc.Lock(ctx, id)
+	}
+	return ctx, func() {}, nil
 }
 
 // events are the event types the stream asks for.
@@ -423,10 +469,33 @@ func (r *receiver) jwks(ctx context.Context, st *stream, kid string) ([]jose.JSO
 	r.mu.Lock()
 	keys, at := r.keys, r.keysAt
 	r.mu.Unlock()
+	r.mu.Lock()
+	failed := r.keysFailed
+	r.mu.Unlock()
 	has := slices.ContainsFunc(keys, func(k jose.JSONWebKey) bool { return kid == "" || k.KeyID == kid })
-	if (keys != nil && has) || (keys != nil && r.a.cfg.Now().Sub(at) < 10*time.Second) {
+	if has {
 		return keys, nil
 	}
+	if !at.IsZero() && r.a.cfg.Now().Sub(at) < 10*time.Second {
+		// Read at most every ten seconds, failed or not.
+		if failed {
+			// Not the SET's fault: delivered again, it is verified then.
+			return nil, fmt.Errorf("%w: the transmitter's keys could not be read lately", fail.ProviderUnavailable)
+		}
+		return keys, nil // no key has this kid: a forged SET's
+	}
+	keys, err := r.fetchKeys(ctx, st)
+	r.mu.Lock()
+	r.keysAt, r.keysFailed = r.a.cfg.Now(), err != nil
+	if err == nil {
+		r.keys = keys
+	}
+	r.mu.Unlock()
+	return keys, err
+}
+
+// fetchKeys reads the transmitter's JWKS.
+func (r *receiver) fetchKeys(ctx context.Context, st *stream) ([]jose.JSONWebKey, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, st.meta.JWKSURI, nil)
@@ -442,14 +511,22 @@ func (r *receiver) jwks(ctx context.Context, st *stream, kid string) ([]jose.JSO
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%w: the transmitter's keys: %s", fail.ProviderUnavailable, resp.Status)
 	}
-	var set jose.JSONWebKeySet
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
 		return nil, fmt.Errorf("%w: the transmitter's keys: %v", fail.ProviderUnavailable, err)
 	}
-	r.mu.Lock()
-	r.keys, r.keysAt = set.Keys, r.a.cfg.Now()
-	r.mu.Unlock()
-	return set.Keys, nil
+	keys := []jose.JSONWebKey{}
+	for _, raw := range set.Keys {
+		// A key of a kind go-jose does not know (an encryption key, a
+		// new algorithm) is skipped, not fatal to the others.
+		var k jose.JSONWebKey
+		if k.UnmarshalJSON(raw) == nil {
+			keys = append(keys, k)
+		}
+	}
+	return keys, nil
 }
 
 // serve is the push endpoint, Prefix+"ssf".
@@ -501,22 +578,35 @@ func (r *receiver) receive(ctx context.Context, raw string) error {
 			Attrs: []slog.Attr{slog.String("route", "ssf")}})
 		return err
 	}
-	id := "set\x00" + tok.Issuer + "\x00" + tok.ID
-	first, err := r.a.replays.FirstUse(ctx, id, setMaxAge+2*time.Minute)
-	if err != nil {
+	// Acted on once: "done" once it took effect (a replay then is
+	// acknowledged and ignored), "busy" while an instance acts on it (the
+	// same SET meanwhile is answered 503: it has not taken effect yet, and
+	// the transmitter delivers it again).
+	done, busy := "set\x00"+tok.Issuer+"\x00"+tok.ID, "setbusy\x00"+tok.Issuer+"\x00"+tok.ID
+	if seen, err := r.a.replays.Seen(ctx, done); err != nil {
 		return fmt.Errorf("%w: %w", fail.SessionStore, err)
-	}
-	if !first {
+	} else if seen {
 		r.a.emit(ctx, event.Event{Kind: event.SignalReceived, Provider: r.provider,
 			Attrs: []slog.Attr{slog.String("event", tok.Event), slog.String("jti", event.Redact(tok.ID)), slog.Bool("replay", true)}})
 		return nil
 	}
-	n, what, err := r.act(ctx, tok)
+	first, err := r.a.replays.FirstUse(ctx, busy, 2*time.Minute)
 	if err != nil {
-		// Counted as used only once it took effect: the transmitter's
-		// retry must work.
-		return errors.Join(fmt.Errorf("%w: %w", fail.SessionStore, err), r.a.replays.Forget(context.WithoutCancel(ctx), id))
+		return fmt.Errorf("%w: %w", fail.SessionStore, err)
 	}
+	if !first {
+		return fmt.Errorf("%w: the same SET is being acted on", fail.SessionStore)
+	}
+	n, what, err := r.act(ctx, tok)
+	if err == nil {
+		_, err = r.a.replays.FirstUse(ctx, done, setMaxAge+2*time.Minute)
+	}
+	if err != nil {
+		// Taken only once it took effect: the transmitter's retry must
+		// work.
+		return errors.Join(fmt.Errorf("%w: %w", fail.SessionStore, err), r.a.replays.Forget(context.WithoutCancel(ctx), busy))
+	}
+	r.a.replays.Forget(context.WithoutCancel(ctx), busy)
 	r.a.emit(ctx, event.Event{Kind: event.SignalReceived, Provider: r.provider,
 		Attrs: []slog.Attr{slog.String("event", tok.Event), slog.String("action", what), slog.Int("sessions_ended", n), slog.String("jti", event.Redact(tok.ID))}})
 	return nil
@@ -524,74 +614,82 @@ func (r *receiver) receive(ctx context.Context, raw string) error {
 
 // target is who a SET's subject names, as the sessions' keys say.
 type target struct {
-	users   []string // keys of every session of the user
-	subject string   // the user's subject, when the SET gives it
-	session string   // the key of the one session it names, if it names one
-	sid     string   // with subject: the key of its provider session alone
+	users    []string // keys of every session of the user (by subject or by verified email)
+	subjects []string // the users' subjects: given, or found by their email
+	sid      string   // the key of one provider session, when it names one
+	withUser bool     // sid is that of the user's session only
+	opaque   string   // a simple opaque subject: a user's sub, or (CAEP's session-revoked) a session's sid
 }
 
-// resolve finds who s names: nil for no one this app knows of.
-func (r *receiver) resolve(ctx context.Context, s *secevent.Subject) *target {
+// resolve finds who s names: nil for no one.
+func (r *receiver) resolve(ctx context.Context, s *secevent.Subject) (*target, error) {
 	if s == nil {
-		return nil
+		return nil, nil
 	}
-	t := &target{}
 	switch s.Format {
 	case "complex":
+		t := &target{}
 		if s.User != nil {
-			u := r.resolve(ctx, s.User)
-			if u == nil || u.session != "" {
-				return nil // a user member this app does not know: no one
+			if s.User.Format == "complex" {
+				return nil, nil
+			}
+			u, err := r.resolve(ctx, s.User)
+			if u == nil || err != nil {
+				return nil, err // a user member this app does not know: no one
 			}
 			t = u
+			t.withUser, t.opaque = true, ""
 		}
 		if s.Session != nil {
 			if s.Session.Format != "opaque" || s.Session.ID == "" {
-				return nil
+				return nil, nil
 			}
-			t.session = sesskeys.SID(r.sessionIssuer(s.User), s.Session.ID)
-			if t.subject != "" {
-				// That session, and only if it is that user's.
-				t.sid, t.session = t.session, sesskeys.SIDUser(r.sessionIssuer(s.User), s.Session.ID, r.provider, t.subject)
-			}
+			t.sid = sesskeys.SID(r.sessionIssuer(s.User), s.Session.ID)
 		}
-		if len(t.users) == 0 && t.session == "" {
-			return nil
+		if len(t.users) == 0 && t.sid == "" {
+			return nil, nil
 		}
-		return t
+		return t, nil
 	case "iss_sub":
 		if s.Sub == "" || !providerOf(r.c.Provider()).HasIssuer(ctx, s.Iss) {
-			return nil
+			return nil, nil
 		}
-		return &target{users: []string{sesskeys.User(r.provider, s.Sub)}, subject: s.Sub}
+		return &target{users: []string{sesskeys.User(r.provider, s.Sub)}, subjects: []string{s.Sub}}, nil
 	case "opaque":
 		if s.ID == "" {
-			return nil
+			return nil, nil
 		}
-		return &target{users: []string{sesskeys.User(r.provider, s.ID)}, subject: s.ID}
+		return &target{users: []string{sesskeys.User(r.provider, s.ID)}, subjects: []string{s.ID}, opaque: s.ID}, nil
 	case "email":
 		if s.Email == "" {
-			return nil
+			return nil, nil
 		}
-		return &target{users: []string{sesskeys.Email(r.provider, s.Email)}}
+		key := sesskeys.Email(r.provider, s.Email)
+		subs, err := r.a.listedUnder(ctx, key)
+		return &target{users: []string{key}, subjects: subs}, err
 	case "aliases":
+		t := &target{}
 		for i := range s.Identifiers {
-			if s.Identifiers[i].Format == "aliases" || s.Identifiers[i].Format == "complex" {
+			if f := s.Identifiers[i].Format; f == "aliases" || f == "complex" {
 				continue
 			}
-			if u := r.resolve(ctx, &s.Identifiers[i]); u != nil {
+			u, err := r.resolve(ctx, &s.Identifiers[i])
+			if err != nil {
+				return nil, err
+			}
+			if u != nil {
 				t.users = append(t.users, u.users...)
-				if t.subject == "" {
-					t.subject = u.subject
-				}
+				t.subjects = append(t.subjects, u.subjects...)
 			}
 		}
 		if len(t.users) == 0 {
-			return nil
+			return nil, nil
 		}
-		return t
+		slices.Sort(t.subjects)
+		t.subjects = slices.Compact(t.subjects)
+		return t, nil
 	}
-	return nil
+	return nil, nil
 }
 
 // sessionIssuer is the ID tokens' iss that a complex subject's session
@@ -610,35 +708,49 @@ func (r *receiver) act(ctx context.Context, tok *secevent.Token) (int, string, e
 	if action == signalDefault {
 		return 0, "none", nil // an event type the app does not act on
 	}
-	t := r.resolve(ctx, tok.Subject)
-	if t == nil {
-		return 0, "no_subject", nil
+	t, err := r.resolve(ctx, tok.Subject)
+	if t == nil || err != nil {
+		return 0, "no_subject", err
 	}
 	now := r.a.cfg.Now()
 	switch action {
 	case SignalEndSessions:
-		if t.session != "" {
+		if t.sid != "" {
 			n, err := r.endSession(ctx, t)
 			return n, "end_session", err
 		}
 		n, err := r.endAll(ctx, t.users, now)
+		if t.opaque != "" && err == nil && tok.Event == caepSessionRevoked {
+			// CAEP's own session-revoked names the session by a simple
+			// opaque subject: its sid.
+			var m int
+			m, err = r.endSession(ctx, &target{sid: sesskeys.SID(r.issuer, t.opaque)})
+			n += m
+		}
 		return n, "end_sessions", err
 	case SignalEndUser:
 		if len(t.users) == 0 {
 			n, err := r.endSession(ctx, t)
 			return n, "end_session", err
 		}
-		var err error
-		if t.subject != "" {
-			// The sessions' refresh tokens, read before they end.
-			err = r.a.revokeListed(ctx, r.provider, t.subject)
+		// The sessions' refresh tokens, read before they end (a
+		// server-side store's are in them), revoked after; then the
+		// users' grants.
+		rts := make([][]string, len(t.subjects))
+		for i, sub := range t.subjects {
+			var err error
+			if rts[i], err = r.a.listedTokens(ctx, r.provider, sub); err != nil {
+				return 0, "end_user", err
+			}
 		}
-		n, eerr := r.endAll(ctx, t.users, now)
-		err = errors.Join(err, eerr)
-		if t.subject != "" {
-			err = errors.Join(err, r.a.endGrants(ctx, r.provider, t.subject))
+		n, err := r.endAll(ctx, t.users, now)
+		if err != nil {
+			return n, "end_user", err
+		}
+		for i, sub := range t.subjects {
+			err = errors.Join(err, r.a.revokeTokens(ctx, r.provider, sub, rts[i]), r.a.endGrants(ctx, r.provider, sub))
 			if r.a.family != nil {
-				err = errors.Join(err, r.a.endSignInGrant(ctx, r.provider, t.subject))
+				err = errors.Join(err, r.a.endSignInGrant(ctx, r.provider, sub))
 			}
 		}
 		return n, "end_user", err
@@ -658,21 +770,53 @@ func (r *receiver) act(ctx context.Context, tok *secevent.Token) (int, string, e
 	return 0, "none", nil
 }
 
-// endSession ends the one session t names. A server-side store finds
-// it by its provider session and checks its user; the deny list of cookie
-// sessions has a key for both.
+// endSession ends the one session (provider session) t names and, with
+// withUser, only if it is one of t's users'. A server-side store finds it
+// by its sid and checks its user; the deny list of cookie sessions has a
+// key for both.
 func (r *receiver) endSession(ctx context.Context, t *target) (int, error) {
-	if of, ok := r.a.shared.(interface {
-		EndSessionsOf(ctx context.Context, key, provider, subject string) (int, error)
-	}); ok && t.sid != "" {
-		return of.EndSessionsOf(ctx, t.sid, r.provider, t.subject)
+	if !t.withUser {
+		if known, err := r.writes(ctx, t.sid); !known || err != nil {
+			return 0, err
+		}
+		return r.a.endSessions(ctx, t.sid, denyAll)
 	}
-	return r.a.endSessions(ctx, t.session, denyAll)
+	sid := strings.SplitN(t.sid, "\x00", 3)
+	total := 0
+	for _, sub := range t.subjects {
+		if of, ok := r.a.shared.(interface {
+			EndSessionsOf(ctx context.Context, key, provider, subject string) (int, error)
+		}); ok {
+			n, err := of.EndSessionsOf(ctx, t.sid, r.provider, sub)
+			total += n
+			if err != nil {
+				return total, err
+			}
+			continue
+		}
+		if known, err := r.known(ctx, t.sid, sub); !known || err != nil {
+			if err != nil {
+				return total, err
+			}
+			continue
+		}
+		if _, err := r.a.endSessions(ctx, sesskeys.SIDUser(sid[1], sid[2], r.provider, sub), denyAll); err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
+// endAll ends the sessions under each of keys (made until at).
 func (r *receiver) endAll(ctx context.Context, keys []string, at time.Time) (int, error) {
 	total := 0
 	for _, k := range keys {
+		if known, err := r.writes(ctx, k); !known || err != nil {
+			if err != nil {
+				return total, err
+			}
+			continue
+		}
 		n, err := r.a.endSessions(ctx, k, at)
 		total += n
 		if err != nil {
@@ -680,6 +824,36 @@ func (r *receiver) endAll(ctx context.Context, keys []string, at time.Time) (int
 		}
 	}
 	return total, nil
+}
+
+// writes reports whether ending the sessions under key is worth a
+// write: with a server-side store, ending what is not there writes
+// nothing, and is always done; with cookie sessions, it is a deny-list
+// entry, made only when the app may have a session under key (known).
+func (r *receiver) writes(ctx context.Context, key string) (bool, error) {
+	if r.a.shared != nil {
+		return true, nil
+	}
+	return r.known(ctx, key, "")
+}
+
+// known reports whether the app may have a session under key (of subject,
+// when given): the users' lists of sessions say so. A subject the app has
+// no session of costs no deny-list entry and no mark. Without lists that
+// every instance shares (a DenyList of the app's own), every key is
+// taken as known.
+func (r *receiver) known(ctx context.Context, key, subject string) (bool, error) {
+	if !r.a.listsShared() {
+		return true, nil
+	}
+	fields, err := r.a.listedUnder(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	if subject != "" {
+		return slices.Contains(fields, subject), nil
+	}
+	return len(fields) > 0, nil
 }
 
 // The marks a security event leaves on sessions, read at their next
@@ -691,10 +865,22 @@ const (
 
 func (r *receiver) mark(ctx context.Context, kind string, t *target, at time.Time) error {
 	keys := t.users
-	if t.session != "" {
-		keys = []string{t.session}
+	if t.sid != "" {
+		keys = []string{t.sid}
+		if t.withUser {
+			keys = nil
+			sid := strings.SplitN(t.sid, "\x00", 3)
+			for _, sub := range t.subjects {
+				keys = append(keys, sesskeys.SIDUser(sid[1], sid[2], r.provider, sub))
+			}
+		}
 	}
 	for _, k := range keys {
+		if known, err := r.known(ctx, k, ""); err != nil {
+			return err
+		} else if !known && !strings.HasPrefix(k, "sidsub\x00") {
+			continue
+		}
 		if err := r.a.marks.Deny(ctx, kind+k, at, r.a.denyTTL); err != nil {
 			return err
 		}
@@ -799,8 +985,8 @@ func (r *receiver) pollLoop() {
 			wait = min(2*wait, 30*time.Second)
 			continue
 		}
-		wait = time.Second
 		ack, setErrs = ack[:0], map[string]map[string]string{}
+		trouble := false
 		for jti, raw := range sets {
 			switch err := r.receive(ctx, raw); {
 			case err == nil:
@@ -808,9 +994,20 @@ func (r *receiver) pollLoop() {
 			case errors.Is(err, fail.BadRequest):
 				setErrs[jti] = map[string]string{"err": secevent.Code(err), "description": netx.ProviderText(err.Error())}
 			default:
-				// Neither: the transmitter delivers it again.
+				// Neither: the transmitter delivers it again, after a
+				// while (the app's store or the keys are away).
+				trouble = true
 			}
 		}
+		if !trouble {
+			wait = time.Second
+			continue
+		}
+		select {
+		case <-r.stop:
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
 	}
 }
 
@@ -824,6 +1021,11 @@ func (r *receiver) pollOnce(ctx context.Context, ack []string, setErrs map[strin
 	status, body, err := r.call(ctx, r.pollHC, http.MethodPost, st.poll, map[string]any{"maxEvents": 25, "returnImmediately": false, "ack": ack, "setErrs": setErrs})
 	if err != nil {
 		return nil, err
+	}
+	if status == http.StatusNotFound {
+		// The stream is gone (deleted at the transmitter): made again
+		// at the next poll.
+		r.forgetStream(st)
 	}
 	if status != http.StatusOK {
 		return nil, r.refused("the poll", status, body)

@@ -16,6 +16,21 @@ func (s *Store) forget(ctx context.Context, key string) error {
 	return forget(ctx, s.cfg.Client, s.replayKey(key), s.cfg.OpTimeout)
 }
 
+func (s *Store) seen(ctx context.Context, key string) (bool, error) {
+	return seen(ctx, s.cfg.Client, s.replayKey(key), s.cfg.OpTimeout)
+}
+
+func seen(ctx context.Context, c redis.UniversalClient, key string, timeout time.Duration) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	n, err := c.Exists(ctx, key).Result()
+	if err != nil {
+		reloadOnFailure(c)
+		return false, unavailable(err)
+	}
+	return n == 1, nil
+}
+
 func forget(ctx context.Context, c redis.UniversalClient, key string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -71,6 +86,10 @@ func (d *DenyList) Deny(ctx context.Context, key string, at time.Time, ttl time.
 
 func (d *DenyList) firstUse(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	return firstUse(ctx, d.Client, d.key("replay\x00"+key), ttl, 2*time.Second)
+}
+
+func (d *DenyList) seen(ctx context.Context, key string) (bool, error) {
+	return seen(ctx, d.Client, d.key("replay\x00"+key), 2*time.Second)
 }
 
 func (d *DenyList) forget(ctx context.Context, key string) error {

@@ -102,6 +102,11 @@ func (p *plumbing) Forget(ctx context.Context, key string) error {
 	return (*Store)(p).forget(ctx, key)
 }
 
+// Seen reports whether key is recorded (FirstUse), without recording it.
+func (p *plumbing) Seen(ctx context.Context, key string) (bool, error) {
+	return (*Store)(p).seen(ctx, key)
+}
+
 // Ping reports whether Redis answers (Auth.Ready).
 func (p *plumbing) Ping(ctx context.Context) error { return (*Store)(p).ping(ctx) }
 
@@ -199,6 +204,11 @@ func (p *denyPlumbing) DeniedEach(ctx context.Context, keys []string) ([]time.Ti
 
 func (p *denyPlumbing) FirstUse(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	return (*DenyList)(p).firstUse(ctx, key, ttl)
+}
+
+// Seen is plumbing.Seen, under the deny list's prefix.
+func (p *denyPlumbing) Seen(ctx context.Context, key string) (bool, error) {
+	return (*DenyList)(p).seen(ctx, key)
 }
 
 // Forget is plumbing.Forget, under the deny list's prefix.

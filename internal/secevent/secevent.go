@@ -122,14 +122,17 @@ func Verify(ctx context.Context, raw string, keys Keys, want Want) (*Token, erro
 	if len(raw) > maxSize {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrInvalidRequest, maxSize)
 	}
-	jws, err := jose.ParseSigned(raw, algs)
+	// A SET is a JWT: the compact serialization only, whose header is
+	// all signed (the JSON one has an unprotected header that could
+	// claim the typ).
+	jws, err := jose.ParseSignedCompact(raw, algs)
 	if err != nil {
 		return nil, fmt.Errorf("%w: not a signed JWT with an asymmetric algorithm: %v", ErrInvalidRequest, err)
 	}
 	if len(jws.Signatures) != 1 {
 		return nil, fmt.Errorf("%w: %d signatures", ErrInvalidRequest, len(jws.Signatures))
 	}
-	h := jws.Signatures[0].Header
+	h := jws.Signatures[0].Protected
 	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(strings.TrimPrefix(strings.ToLower(typ), "application/"), "secevent+jwt") {
 		return nil, fmt.Errorf("%w: typ %q, not secevent+jwt", ErrInvalidRequest, typ)
 	}
