@@ -22,7 +22,7 @@ import (
 
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/internal/devprovider"
-	"github.com/confidant-go/confidant/internal/testkit/ssftx"
+	"github.com/confidant-go/confidant/internal/devprovider/ssftx"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/redisstore"

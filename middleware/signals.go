@@ -719,7 +719,22 @@ func (r *receiver) act(ctx context.Context, tok *secevent.Token) (int, string, e
 			n, err := r.endSession(ctx, t)
 			return n, "end_session", err
 		}
+		// Every session of the user: their refresh tokens are read
+		// before they end and revoked after (a session brought back by a
+		// restart of an in-memory deny list cannot be refreshed).
+		rts := make([][]string, len(t.subjects))
+		for i, sub := range t.subjects {
+			var err error
+			if rts[i], err = r.a.listedTokens(ctx, r.provider, sub); err != nil {
+				return 0, "end_sessions", err
+			}
+		}
 		n, err := r.endAll(ctx, t.users, now)
+		for i, sub := range t.subjects {
+			if err == nil {
+				err = r.a.revokeTokens(ctx, r.provider, sub, rts[i])
+			}
+		}
 		if t.opaque != "" && err == nil && tok.Event == caepSessionRevoked {
 			// CAEP's own session-revoked names the session by a simple
 			// opaque subject: its sid.

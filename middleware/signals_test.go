@@ -19,7 +19,7 @@ import (
 	"github.com/confidant-go/confidant/client"
 	"github.com/confidant-go/confidant/event"
 	"github.com/confidant-go/confidant/internal/devprovider"
-	"github.com/confidant-go/confidant/internal/testkit/ssftx"
+	"github.com/confidant-go/confidant/internal/devprovider/ssftx"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
 )
@@ -501,5 +501,24 @@ func TestSharedSignalsLongPoll(t *testing.T) {
 	}
 	if who := whoami(t, hc, s.apps[0].URL); who != "anonymous" {
 		t.Errorf("after the event: %q (acknowledged in %s)", who, time.Since(start))
+	}
+}
+
+// TestSharedSignalsRevokesRefreshTokens: a session-revoked naming the
+// user ends their sessions and revokes their refresh tokens at the
+// provider (so that an in-memory deny list's restart brings back no
+// session that can be refreshed), with cookie and Redis sessions.
+func TestSharedSignalsRevokesRefreshTokens(t *testing.T) {
+	for _, store := range []string{"redis", "cookie"} {
+		t.Run(store, func(t *testing.T) {
+			s := newSSFCluster(t, clusterOptions{instances: 2, denyList: store == "cookie"}, middleware.SharedSignals{})
+			alice1, alice2 := s.signIn(t, devprovider.DemoUser), s.signIn(t, devprovider.DemoUser)
+			revoked := s.op.RevokedRefreshTokens()
+			s.deliver(t, s.tx.SET(s.stream(t), ssftx.SessionRevoked, issSub(s.op.Issuer, devprovider.DemoUser.ID), map[string]any{}))
+			if n := s.op.RevokedRefreshTokens() - revoked; n != 2 {
+				t.Errorf("%d refresh tokens revoked, want the 2 sessions'", n)
+			}
+			s.expect(t, "session-revoked by subject", map[*http.Client]string{alice1: "anonymous", alice2: "anonymous"})
+		})
 	}
 }

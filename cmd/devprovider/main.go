@@ -20,10 +20,26 @@
 // call it with auth.HTTPClient(r). ISSUER/api/NAME/live is a WebSocket and
 // ISSUER/api/NAME/events a stream of server-sent events, with the same
 // check (examples/bff opens both through its backend).
+//
+// It transmits security events too (OpenID Shared Signals 1.0, CAEP and
+// RISC), for an app with middleware.Config.SharedSignals: its
+// configuration is at ISSUER/.well-known/ssf-configuration, and its
+// management API takes the client's own token (client_credentials). Send
+// one to every stream with
+//
+//	curl -d event=session-revoked -d sub=alice ISSUER/ssf/send
+//
+// (event: session-revoked, credential-change, account-disabled,
+// account-purged, credential-compromise, token-claims-change or
+// assurance-level-change; the subject: sub=USER, email=ADDRESS, or sid=SID
+// with or without sub; current_level=LEVEL for assurance-level-change). It
+// answers with each stream's delivery: the app's status for a push, or
+// "queued" for a poller.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"html"
@@ -40,6 +56,7 @@ import (
 
 	"github.com/confidant-go/confidant/internal/devprovider"
 	"github.com/confidant-go/confidant/internal/devprovider/sampleapi"
+	"github.com/confidant-go/confidant/internal/devprovider/ssftx"
 )
 
 // The fixed registration and accounts.
@@ -92,17 +109,60 @@ func run(ctx context.Context, addr string, rs []string, lifetime time.Duration, 
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/", sampleapi.Handler(op))
+	tx := ssftx.New(issuer)
+	api := op.NewAPI()
+	tx.Authorize = func(w http.ResponseWriter, r *http.Request) (string, bool) { return api.Subject(w, r) }
+	for _, p := range tx.Paths() {
+		mux.Handle(p, tx)
+	}
+	mux.Handle("POST /ssf/send", sendEvents(tx, issuer))
 	mux.Handle("/", registered(op, rs))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
-	fmt.Fprintf(out, "confidant development provider (for development only)\n  issuer        %s\n  client ID     %s\n  client secret %s\n  redirect URLs %s\n  users         alice / alice, bob / bob\n  sample API    %s/api/hello\n",
-		issuer, clientID, clientSecret, strings.Join(rs, ", "), issuer)
+	fmt.Fprintf(out, "confidant development provider (for development only)\n  issuer        %s\n  client ID     %s\n  client secret %s\n  redirect URLs %s\n  users         alice / alice, bob / bob\n  sample API    %s/api/hello\n  security events (Shared Signals): curl -d event=session-revoked -d sub=alice %s/ssf/send\n",
+		issuer, clientID, clientSecret, strings.Join(rs, ", "), issuer, issuer)
 	if ready != nil {
 		ready <- op
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// sendEvents is POST /ssf/send: a security event for every stream that
+// delivers it.
+func sendEvents(tx *ssftx.Transmitter, issuer string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		event := ssftx.Events[r.FormValue("event")]
+		if event == "" {
+			http.Error(w, "event: want one of session-revoked, credential-change, account-disabled, account-purged, credential-compromise, token-claims-change, assurance-level-change", http.StatusBadRequest)
+			return
+		}
+		var user map[string]any
+		switch {
+		case r.FormValue("sub") != "":
+			user = map[string]any{"format": "iss_sub", "iss": issuer, "sub": r.FormValue("sub")}
+		case r.FormValue("email") != "":
+			user = map[string]any{"format": "email", "email": r.FormValue("email")}
+		}
+		subject := user
+		if sid := r.FormValue("sid"); sid != "" {
+			subject = map[string]any{"format": "complex", "session": map[string]any{"format": "opaque", "id": sid}}
+			if user != nil {
+				subject["user"] = user
+			}
+		}
+		if subject == nil {
+			http.Error(w, "the subject: sub=USER, email=ADDRESS or sid=SID", http.StatusBadRequest)
+			return
+		}
+		payload := map[string]any{"event_timestamp": time.Now().Unix()}
+		if event == ssftx.AssuranceLevelChange {
+			payload["namespace"], payload["current_level"], payload["change_direction"] = "RFC8176", r.FormValue("current_level"), "decrease"
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"event": event, "subject": subject, "streams": tx.Send(event, subject, payload)})
+	})
 }
 
 // registered answers an authorization request for a callback that is not

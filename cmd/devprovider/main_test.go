@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -163,5 +164,88 @@ func TestDevProviderEveryInterface(t *testing.T) {
 	}
 	if _, err := client.Discover(ctx, op.Issuer); err != nil {
 		t.Errorf("discovery at the printed issuer: %v", err)
+	}
+}
+
+// TestDevProviderSharedSignals: an app with SharedSignals, set up as the
+// docs say (Setup with the printed issuer and credentials), gets its
+// stream from devprovider's transmitter; the send endpoint the package
+// doc names ends alice's session (202 from the app) and not bob's.
+func TestDevProviderSharedSignals(t *testing.T) {
+	app := httptest.NewUnstartedServer(nil)
+	appURL := "http://" + app.Listener.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan *devprovider.Provider, 1)
+	var printed strings.Builder
+	go run(ctx, "127.0.0.1:0", []string{appURL + "/auth/callback"}, time.Minute, &printed, ready)
+	op := <-ready
+	auth, err := middleware.Setup(ctx, middleware.Config{Issuer: op.Issuer, ClientID: "dev-app", ClientSecret: "dev-secret", AppURL: appURL,
+		Keys: [][]byte{session.NewKey()}, SharedSignals: &middleware.SharedSignals{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer auth.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", auth)
+	mux.Handle("/me", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, middleware.UserFrom(r.Context()).Subject)
+	})))
+	app.Config.Handler = mux
+	app.Start()
+	defer app.Close()
+	signIn := func(user string) *http.Client {
+		browser := confidanttest.Browser()
+		req, _ := http.NewRequest("GET", appURL+"/me", nil)
+		req.Header.Set("Accept", "text/html")
+		resp, err := browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		cb, err := op.Login(browser, resp.Header.Get("Location"), devprovider.User{Username: user, Password: user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp, err = browser.Get(cb.String()); err != nil || resp.StatusCode != http.StatusFound {
+			t.Fatalf("callback: %v %v", resp.StatusCode, err)
+		}
+		return browser
+	}
+	me := func(hc *http.Client) string {
+		req, _ := http.NewRequest("GET", appURL+"/me", nil)
+		req.Header.Set("Accept", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return resp.Status
+		}
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	alice, bob := signIn("alice"), signIn("bob")
+	if !strings.Contains(printed.String(), op.Issuer+"/ssf/send") {
+		t.Errorf("the send endpoint is not printed: %q", printed.String())
+	}
+	resp, err := http.PostForm(op.Issuer+"/ssf/send", url.Values{"event": {"session-revoked"}, "sub": {"alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"202"`) {
+		t.Errorf("send: %d %s, want the app's 202", resp.StatusCode, b)
+	}
+	if got := me(alice); got != "401 Unauthorized" {
+		t.Errorf("alice after session-revoked: %q", got)
+	}
+	if got := me(bob); got != "bob" {
+		t.Errorf("bob: %q", got)
+	}
+	if resp, _ := http.PostForm(op.Issuer+"/ssf/send", url.Values{"event": {"nonsense"}, "sub": {"alice"}}); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("an unknown event: %d", resp.StatusCode)
 	}
 }

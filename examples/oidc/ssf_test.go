@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/internal/devprovider"
-	"github.com/confidant-go/confidant/internal/testkit/ssftx"
+	"github.com/confidant-go/confidant/internal/devprovider/ssftx"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 )
 

@@ -16,9 +16,9 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/confidant-go/confidant/internal/devprovider/ssftx"
 	"github.com/confidant-go/confidant/internal/secevent"
 	"github.com/confidant-go/confidant/internal/ssf"
-	"github.com/confidant-go/confidant/internal/testkit/ssftx"
 )
 
 // TestTransmitterToPush: a transmitter built from SSF 1.0 and RFC 8935
@@ -30,7 +30,8 @@ import (
 // invalid_audience, one without the stream's authorization
 // authentication_failed.
 func TestTransmitterToPush(t *testing.T) {
-	tx := ssftx.Start(t)
+	tx, stop := ssftx.Start()
+	defer stop()
 	ctx := context.Background()
 	m, err := ssf.Discover(ctx, http.DefaultClient, tx.Issuer)
 	if err != nil {

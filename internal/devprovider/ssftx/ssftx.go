@@ -1,5 +1,5 @@
 // Package ssftx is an OpenID Shared Signals Framework 1.0 transmitter for
-// confidant's tests, built from the specifications (SSF 1.0, CAEP 1.0,
+// confidant's tests and cmd/devprovider, built from the specifications (SSF 1.0, CAEP 1.0,
 // RISC 1.0, RFC 8935, RFC 8936), as strict as they are: its configuration
 // at the well-known URL (7.2), its keys, stream management behind a bearer
 // token (8.1: create, get, update, delete; aud, iss and the events
@@ -20,12 +20,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -119,14 +119,14 @@ func New(issuer string) *Transmitter {
 		streams: map[string]*Stream{}, queue: map[string][]queued{}, wake: make(chan struct{}), errs: map[string]SETError{}, calls: map[string]int{}}
 }
 
-// Start runs a transmitter of its own on loopback, stopped when t ends.
-func Start(t testing.TB) *Transmitter {
+// Start runs a transmitter of its own on loopback; stop it with the
+// function returned.
+func Start() (*Transmitter, func()) {
 	srv := httptest.NewUnstartedServer(nil)
 	tx := New("http://" + srv.Listener.Addr().String())
 	srv.Config.Handler = tx
 	srv.Start()
-	t.Cleanup(srv.Close)
-	return tx
+	return tx, srv.Close
 }
 
 func random() string {
@@ -231,7 +231,7 @@ func (tx *Transmitter) streamsAPI(w http.ResponseWriter, r *http.Request, who st
 		}
 		switch next.Delivery.Method {
 		case PushURN:
-			if u, err := url.Parse(next.Delivery.EndpointURL); err != nil || !u.IsAbs() || (u.Scheme != "https" && u.Hostname() != "127.0.0.1") {
+			if u, err := url.Parse(next.Delivery.EndpointURL); err != nil || !u.IsAbs() || (u.Scheme != "https" && !loopback(u.Hostname())) {
 				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "push delivery needs an https endpoint_url"})
 				return
 			}
@@ -391,6 +391,15 @@ func (tx *Transmitter) poll(w http.ResponseWriter, r *http.Request, who string) 
 	}
 }
 
+// loopback reports whether host is this machine's (http is fine there).
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -451,6 +460,45 @@ func (tx *Transmitter) Deliver(s Stream, raw string) (int, string, error) {
 		return http.StatusAccepted, "", nil
 	}
 	return tx.Push(s, raw)
+}
+
+// Events are the short names of the events Send takes.
+var Events = map[string]string{"session-revoked": SessionRevoked, "credential-change": CredentialChange,
+	"token-claims-change": TokenClaimsChange, "assurance-level-change": AssuranceLevelChange,
+	"account-disabled": AccountDisabled, "account-purged": AccountPurged, "credential-compromise": CredentialCompromise}
+
+// Send signs event (its URI) about subject with payload for each stream
+// that delivers it, and delivers it: the streams' IDs with the receivers'
+// answers (a push's status, or "queued").
+func (tx *Transmitter) Send(event string, subject, payload map[string]any) map[string]string {
+	out := map[string]string{}
+	for _, s := range tx.Streams() {
+		if !slicesContains(s.EventsDelivered, event) {
+			continue
+		}
+		if s.Delivery.Method == PollURN {
+			tx.Enqueue(s, tx.SET(s, event, subject, payload))
+			out[s.ID] = "queued"
+			continue
+		}
+		status, code, err := tx.Push(s, tx.SET(s, event, subject, payload))
+		switch {
+		case err != nil:
+			out[s.ID] = err.Error()
+		default:
+			out[s.ID] = strings.TrimSpace(fmt.Sprintf("%d %s", status, code))
+		}
+	}
+	return out
+}
+
+func slicesContains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
 
 // Enqueue queues raw for stream s's poller.
