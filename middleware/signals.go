@@ -719,22 +719,7 @@ func (r *receiver) act(ctx context.Context, tok *secevent.Token) (int, string, e
 			n, err := r.endSession(ctx, t)
 			return n, "end_session", err
 		}
-		// Every session of the user: their refresh tokens are read
-		// before they end and revoked after (a session brought back by a
-		// restart of an in-memory deny list cannot be refreshed).
-		rts := make([][]string, len(t.subjects))
-		for i, sub := range t.subjects {
-			var err error
-			if rts[i], err = r.a.listedTokens(ctx, r.provider, sub); err != nil {
-				return 0, "end_sessions", err
-			}
-		}
-		n, err := r.endAll(ctx, t.users, now)
-		for i, sub := range t.subjects {
-			if err == nil {
-				err = r.a.revokeTokens(ctx, r.provider, sub, rts[i])
-			}
-		}
+		n, err := r.endUsers(ctx, t, now, false)
 		if t.opaque != "" && err == nil && tok.Event == caepSessionRevoked {
 			// CAEP's own session-revoked names the session by a simple
 			// opaque subject: its sid.
@@ -748,26 +733,7 @@ func (r *receiver) act(ctx context.Context, tok *secevent.Token) (int, string, e
 			n, err := r.endSession(ctx, t)
 			return n, "end_session", err
 		}
-		// The sessions' refresh tokens, read before they end (a
-		// server-side store's are in them), revoked after; then the
-		// users' grants.
-		rts := make([][]string, len(t.subjects))
-		for i, sub := range t.subjects {
-			var err error
-			if rts[i], err = r.a.listedTokens(ctx, r.provider, sub); err != nil {
-				return 0, "end_user", err
-			}
-		}
-		n, err := r.endAll(ctx, t.users, now)
-		if err != nil {
-			return n, "end_user", err
-		}
-		for i, sub := range t.subjects {
-			err = errors.Join(err, r.a.revokeTokens(ctx, r.provider, sub, rts[i]), r.a.endGrants(ctx, r.provider, sub))
-			if r.a.family != nil {
-				err = errors.Join(err, r.a.endSignInGrant(ctx, r.provider, sub))
-			}
-		}
+		n, err := r.endUsers(ctx, t, now, true)
 		return n, "end_user", err
 	case SignalRefreshClaims:
 		return 0, "refresh_claims", r.mark(ctx, markClaims, t, now)
@@ -783,6 +749,35 @@ func (r *receiver) act(ctx context.Context, tok *secevent.Token) (int, string, e
 		return 0, "step_up", r.mark(ctx, markReauth, t, now)
 	}
 	return 0, "none", nil
+}
+
+// endUsers ends every session of t's users made until at. Their refresh
+// tokens are read before (a server-side store's are in the sessions) and
+// revoked after: a session that comes back (a restart of an in-memory
+// deny list) cannot be refreshed. With grants, the users' grants end too
+// (EndUserSessions).
+func (r *receiver) endUsers(ctx context.Context, t *target, at time.Time, grants bool) (int, error) {
+	rts := make([][]string, len(t.subjects))
+	for i, sub := range t.subjects {
+		var err error
+		if rts[i], err = r.a.listedTokens(ctx, r.provider, sub); err != nil {
+			return 0, err
+		}
+	}
+	n, err := r.endAll(ctx, t.users, at)
+	if err != nil {
+		return n, err
+	}
+	for i, sub := range t.subjects {
+		err = errors.Join(err, r.a.revokeTokens(ctx, r.provider, sub, rts[i]))
+		if grants {
+			err = errors.Join(err, r.a.endGrants(ctx, r.provider, sub))
+			if r.a.family != nil {
+				err = errors.Join(err, r.a.endSignInGrant(ctx, r.provider, sub))
+			}
+		}
+	}
+	return n, err
 }
 
 // endSession ends the one session (provider session) t names and, with
