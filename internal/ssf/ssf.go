@@ -80,6 +80,9 @@ func Discover(ctx context.Context, hc *http.Client, issuer string) (*Metadata, e
 	if resp.StatusCode/100 == 5 {
 		return nil, fmt.Errorf("%w: SSF configuration at %s: %s", fail.ProviderUnavailable, where, resp.Status)
 	}
+	if resp.StatusCode == http.StatusNotFound {
+		return nil, fmt.Errorf("%w: no Shared Signals configuration at %s (404): this provider does not transmit security events (SSF), or not at this issuer", fail.Discovery, where)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%w: SSF configuration at %s: %s", fail.Discovery, where, resp.Status)
 	}
