@@ -285,6 +285,9 @@ func (a *Auth) prepare(w http.ResponseWriter, r *http.Request, lenient bool) (st
 		sw.setDelete()
 		return st, true
 	}
+	if a.signals != nil {
+		a.learn(r.Context(), s)
+	}
 	if !reauth.IsZero() && !s.CreatedAt.After(reauth) {
 		// A security event said the user's assurance is no longer the
 		// app's: this session ends, and Require asks for a new

@@ -153,6 +153,17 @@ func (a *Auth) record(ctx context.Context, s *session.Session, device string) er
 // maxListed bounds the sessions listed per user: the newest.
 const maxListed = 100
 
+// learn puts s in this process's lists if they do not hold it (a session
+// made before a restart emptied them): Shared Signals acts only on users
+// the lists know of.
+func (a *Auth) learn(ctx context.Context, s *session.Session) {
+	m, ok := a.reg.(*memoryRegistry)
+	if !ok || m.has(sesskeys.User(s.Provider, s.Subject), sesskeys.Ref(s.ID)) {
+		return
+	}
+	a.record(ctx, s, "")
+}
+
 // seen writes when s made its last request (with the idle timeout's
 // touch, not at every request).
 func (a *Auth) seen(ctx context.Context, s *session.Session, at time.Time) {
@@ -518,6 +529,14 @@ func (g *memoryRegistry) PutEntry(ctx context.Context, user, field string, value
 	e.fields[field] = slices.Clone(value)
 	e.until = now.Add(ttl)
 	return nil
+}
+
+// has reports whether user's list holds field.
+func (g *memoryRegistry) has(user, field string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	e := g.m[user]
+	return e != nil && e.fields[field] != nil && !g.now().After(e.until)
 }
 
 func (g *memoryRegistry) Entries(ctx context.Context, user string) (map[string][]byte, error) {

@@ -102,6 +102,7 @@ type stream struct {
 	id   string
 	aud  []string
 	poll string // the poll endpoint
+	how  string // "created", "updated" or "reused", with its delivery method
 }
 
 // streamConfig is a stream's configuration (SSF 1.0 8.1.1).
@@ -278,6 +279,9 @@ func (r *receiver) stream(ctx context.Context) (*stream, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r.a.cfg.Logger != nil {
+		r.a.cfg.Logger.Info("confidant: shared signals stream ready", "provider", r.provider, "stream", netx.ProviderText(st.id), "delivery", st.how)
+	}
 	r.mu.Lock()
 	r.st, r.checked = st, r.a.cfg.Now()
 	r.mu.Unlock()
@@ -329,8 +333,10 @@ func (r *receiver) setUp(ctx context.Context) (*stream, error) {
 		return nil, r.refused("reading its streams", status, body)
 	}
 	var got streamConfig
+	how := "reused"
 	switch {
 	case found == nil:
+		how = "created"
 		status, body, err = r.manage(ctx, http.MethodPost, meta.ConfigurationEndpoint, want)
 		if err != nil {
 			return nil, err
@@ -342,6 +348,7 @@ func (r *receiver) setUp(ctx context.Context) (*stream, error) {
 		// Another instance made it with other events, or keys that were
 		// rotated since (a transmitter may not show the authorization:
 		// it is set again).
+		how = "updated"
 		want.ID = found.ID
 		status, body, err = r.manage(ctx, http.MethodPatch, meta.ConfigurationEndpoint, want)
 		if err != nil {
@@ -356,7 +363,7 @@ func (r *receiver) setUp(ctx context.Context) (*stream, error) {
 	if err := json.Unmarshal(body, &got); err != nil || got.ID == "" {
 		return nil, fmt.Errorf("%w: the transmitter's stream configuration is not one: %v", fail.Discovery, err)
 	}
-	st := &stream{meta: meta, id: got.ID, aud: got.Aud}
+	st := &stream{meta: meta, id: got.ID, aud: got.Aud, how: how + " (" + method + ")"}
 	if r.poll {
 		st.poll = got.Delivery.EndpointURL
 		if u, err := parseHTTPS(st.poll); err != nil || netx.Origin(u) == "" {
@@ -532,6 +539,7 @@ func (r *receiver) fetchKeys(ctx context.Context, st *stream) ([]jose.JSONWebKey
 // serve is the push endpoint, Prefix+"ssf".
 func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	reported := new(bool)
 	(&ssf.Push{
 		Authorized: func(req *http.Request) bool {
 			got := []byte(req.Header.Get("Authorization"))
@@ -542,19 +550,25 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 			return ok == 1
 		},
 		Receive: r.receive,
-	}).ServeHTTP(&rejectedWriter{ResponseWriter: w, a: r.a, r: req}, req)
+	}).ServeHTTP(&rejectedWriter{ResponseWriter: w, a: r.a, r: req, reported: reported}, req.WithContext(context.WithValue(req.Context(), reportedKey{}, reported)))
 }
 
-// rejectedWriter reports the push endpoint's refusals as events.
+// rejectedWriter reports the push endpoint's refusals that receive did
+// not (before a SET was read) as events.
 type rejectedWriter struct {
 	http.ResponseWriter
-	a *Auth
-	r *http.Request
+	a        *Auth
+	r        *http.Request
+	reported *bool
 }
 
 func (w *rejectedWriter) WriteHeader(status int) {
-	if status >= 400 {
-		w.a.emit(w.r.Context(), event.Event{Kind: event.Rejected, Status: status, Err: fmt.Errorf("%w: shared signals push refused", fail.BadRequest),
+	if status >= 400 && !*w.reported {
+		why := "a push that is not a SET (POST, application/secevent+jwt, at most 64 KiB)"
+		if status == http.StatusUnauthorized {
+			why = "a push without the stream's authorization"
+		}
+		w.a.emit(w.r.Context(), event.Event{Kind: event.Rejected, Status: status, Err: fmt.Errorf("%w: shared signals: %s", fail.BadRequest, why),
 			Attrs: []slog.Attr{slog.String("method", w.r.Method), slog.String("path", sentPath(w.r)), slog.String("route", "ssf")}})
 	}
 	w.ResponseWriter.WriteHeader(status)
@@ -565,6 +579,26 @@ func (w *rejectedWriter) WriteHeader(status int) {
 // fail.BadRequest for a SET refused, another error for the app's own
 // trouble (the transmitter delivers it again).
 func (r *receiver) receive(ctx context.Context, raw string) error {
+	err := r.take(ctx, raw)
+	if err != nil {
+		status := http.StatusBadRequest
+		if !errors.Is(err, fail.BadRequest) {
+			status = http.StatusServiceUnavailable
+		}
+		r.a.emit(ctx, event.Event{Kind: event.Rejected, Provider: r.provider, Status: status, Err: err,
+			Attrs: []slog.Attr{slog.String("route", "ssf")}})
+		if rep, ok := ctx.Value(reportedKey{}).(*bool); ok {
+			*rep = true
+		}
+	}
+	return err
+}
+
+// reportedKey marks a push whose refusal receive reported.
+type reportedKey struct{}
+
+// take is receive without its report.
+func (r *receiver) take(ctx context.Context, raw string) error {
 	st, err := r.stream(ctx)
 	if err != nil {
 		return fmt.Errorf("%w: %w", fail.ProviderUnavailable, err)
@@ -574,8 +608,6 @@ func (r *receiver) receive(ctx context.Context, raw string) error {
 		return r.jwks(ctx, st, kid)
 	}, secevent.Want{Issuer: st.meta.Issuer, Audience: aud, MaxAge: setMaxAge, Now: r.a.cfg.Now})
 	if err != nil {
-		r.a.emit(ctx, event.Event{Kind: event.Rejected, Provider: r.provider, Status: http.StatusBadRequest, Err: err,
-			Attrs: []slog.Attr{slog.String("route", "ssf")}})
 		return err
 	}
 	// Acted on once: "done" once it took effect (a replay then is
@@ -587,7 +619,7 @@ func (r *receiver) receive(ctx context.Context, raw string) error {
 		return fmt.Errorf("%w: %w", fail.SessionStore, err)
 	} else if seen {
 		r.a.emit(ctx, event.Event{Kind: event.SignalReceived, Provider: r.provider,
-			Attrs: []slog.Attr{slog.String("event", tok.Event), slog.String("jti", event.Redact(tok.ID)), slog.Bool("replay", true)}})
+			Attrs: []slog.Attr{slog.String("type", tok.Event), slog.String("jti", event.Redact(tok.ID)), slog.Bool("replay", true)}})
 		return nil
 	}
 	first, err := r.a.replays.FirstUse(ctx, busy, 2*time.Minute)
@@ -607,8 +639,11 @@ func (r *receiver) receive(ctx context.Context, raw string) error {
 		return errors.Join(fmt.Errorf("%w: %w", fail.SessionStore, err), r.a.replays.Forget(context.WithoutCancel(ctx), busy))
 	}
 	r.a.replays.Forget(context.WithoutCancel(ctx), busy)
-	r.a.emit(ctx, event.Event{Kind: event.SignalReceived, Provider: r.provider,
-		Attrs: []slog.Attr{slog.String("event", tok.Event), slog.String("action", what), slog.Int("sessions_ended", n), slog.String("jti", event.Redact(tok.ID))}})
+	attrs := []slog.Attr{slog.String("type", tok.Event), slog.String("action", what), slog.String("jti", event.Redact(tok.ID))}
+	if r.a.shared != nil {
+		attrs = append(attrs, slog.Int("sessions_deleted", n)) // cookie sessions are denied: how many is not known
+	}
+	r.a.emit(ctx, event.Event{Kind: event.SignalReceived, Provider: r.provider, Attrs: attrs})
 	return nil
 }
 
@@ -1036,6 +1071,7 @@ func (r *receiver) pollOnce(ctx context.Context, ack []string, setErrs map[strin
 		// The stream is gone (deleted at the transmitter): made again
 		// at the next poll.
 		r.forgetStream(st)
+		return nil, fmt.Errorf("%w: the stream is gone at the transmitter (404 to a poll): made again", fail.ProviderUnavailable)
 	}
 	if status != http.StatusOK {
 		return nil, r.refused("the poll", status, body)

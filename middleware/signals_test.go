@@ -22,6 +22,7 @@ import (
 	"github.com/confidant-go/confidant/internal/devprovider/ssftx"
 	"github.com/confidant-go/confidant/internal/testkit/testenv"
 	"github.com/confidant-go/confidant/middleware"
+	"github.com/confidant-go/confidant/session"
 )
 
 // ssfCluster is a cluster of app instances receiving the OP's security
@@ -522,3 +523,34 @@ func TestSharedSignalsRevokesRefreshTokens(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedSignalsAfterRestart: with cookie sessions and the in-memory
+// deny list (Setup's default), an instance that did not see a session's
+// sign-in (restarted since, its lists empty) learns of it at its next
+// request, and an event about its user ends it there.
+func TestSharedSignalsAfterRestart(t *testing.T) {
+	s := newSSFCluster(t, clusterOptions{instances: 2, noRedis: true, mw: func(cfg *middleware.Config) {
+		cs, err := session.NewCookieStore(session.CookieConfig{Keys: sharedKeys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Store = cs
+	}}, middleware.SharedSignals{})
+	alice := s.signIn(t, devprovider.DemoUser) // at instance 0
+	restarted := s.apps[1].URL
+	if who := whoami(t, alice, restarted); who != "op:"+devprovider.DemoUser.ID {
+		t.Fatalf("the other instance: %q", who)
+	}
+	st := s.stream(t)
+	st.Delivery.EndpointURL = restarted + "/auth/ssf"
+	if status, code, err := s.tx.Push(st, s.tx.SET(st, ssftx.SessionRevoked, issSub(s.op.Issuer, devprovider.DemoUser.ID), map[string]any{})); status != http.StatusAccepted {
+		t.Fatalf("push: %d %q %v", status, code, err)
+	}
+	if who := whoami(t, alice, restarted); who != "anonymous" {
+		t.Errorf("after session-revoked at the instance that did not see the sign-in: %q", who)
+	}
+}
+
+// sharedKeys are the cookie keys of TestSharedSignalsAfterRestart's
+// instances.
+var sharedKeys = [][]byte{testenv.NewKey()}

@@ -34,7 +34,8 @@
 // assurance-level-change; the subject: sub=USER, email=ADDRESS, or sid=SID
 // with or without sub; current_level=LEVEL for assurance-level-change). It
 // answers with each stream's delivery: the app's status for a push, or
-// "queued" for a poller.
+// "queued" for a poller. It delivers each event once (no retry after a
+// 503), and its ID tokens carry no sid.
 package main
 
 import (
