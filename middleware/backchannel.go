@@ -137,11 +137,11 @@ func (a *Auth) EndUserSessions(ctx context.Context, provider, subject string) er
 	}
 	// The refresh tokens of the sessions are read first (a server-side
 	// store's are in the sessions), and revoked once they have ended.
-	rts, err := a.listedTokens(ctx, provider, subject)
+	ls, err := a.listedTokens(ctx, provider, subject)
 	_, eerr := a.endSessions(ctx, sesskeys.User(provider, subject), a.cfg.Now())
 	err = errors.Join(err, eerr)
 	if eerr == nil {
-		err = errors.Join(err, a.revokeTokens(ctx, provider, subject, rts))
+		err = errors.Join(err, a.revokeTokens(ctx, provider, subject, ls))
 	}
 	err = errors.Join(err, a.endGrants(ctx, provider, subject))
 	if a.family != nil {

@@ -109,7 +109,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, c *client.Client
 		return
 	}
 	a.keepSignIn(r.Context(), s)
-	if err := a.record(r.Context(), s, device(r.UserAgent())); err != nil {
+	if err := a.record(r.Context(), s, device(r.UserAgent()), true); err != nil {
 		// Signed in all the same: the list of sessions misses this one.
 		a.emit(r.Context(), event.Event{Kind: event.Rejected, Provider: s.Provider, Session: sessionRef(s),
 			Err: fmt.Errorf("%w: the session list: %w", fail.SessionStore, err)})

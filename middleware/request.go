@@ -393,10 +393,11 @@ func (a *Auth) save(w http.ResponseWriter, r *http.Request, s *session.Session, 
 	if err == nil && why == "refresh" && a.refs == nil {
 		// The list of a cookie session keeps its newest refresh token,
 		// revoked when the session is ended from elsewhere.
-		if rerr := a.record(r.Context(), s, ""); rerr != nil {
+		if rerr := a.record(r.Context(), s, "", false); rerr != nil {
 			a.emit(r.Context(), event.Event{Kind: event.Rejected, Provider: s.Provider, Session: sessionRef(s),
 				Err: fmt.Errorf("%w: the session list: %w", fail.SessionStore, rerr)})
 		}
+		a.seen(r.Context(), s, a.cfg.Now()) // a refresh is a use: not idle
 	}
 	if a.sink.Detailed() {
 		// What the browser is sent: the session's Set-Cookie lines (a

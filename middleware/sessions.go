@@ -67,6 +67,7 @@ type entry struct {
 	Expires int64    `json:"x"`           // Unix ms: its absolute timeout
 	Refresh string   `json:"r,omitempty"` // a cookie session's refresh token, revoked when it is ended from elsewhere
 	Keys    []string `json:"k,omitempty"` // a cookie session's deny-list keys
+	Email   string   `json:"e,omitempty"` // its user's verified email, lower case: who an email subject names
 }
 
 const (
@@ -93,15 +94,19 @@ func (a *Auth) entryAAD(ref string) []byte {
 	return []byte("confidant session entry\x00" + a.appID() + "\x00" + ref)
 }
 
-// record writes s's entry: at sign-in (with the device) and after a
-// refresh of a cookie session (its new refresh token).
-func (a *Auth) record(ctx context.Context, s *session.Session, device string) error {
+// record writes s's entry: at sign-in (fresh, with the device), after a
+// refresh of a cookie session (its new refresh token), and for a session
+// this process's lists lost.
+func (a *Auth) record(ctx context.Context, s *session.Session, device string, fresh bool) error {
 	ref := sesskeys.Ref(s.ID)
 	created := s.CreatedAt
 	if created.IsZero() {
 		created = a.cfg.Now() // a new session, which the store dates as it saves it: now
 	}
 	e := entry{Created: created.UnixMilli(), Expires: a.expiresOf(created).UnixMilli()}
+	if s.Email != "" && s.EmailVerified {
+		e.Email = strings.ToLower(s.Email)
+	}
 	if a.refs == nil {
 		e.Refresh = s.RefreshToken
 		for _, k := range sessionPlumbing.DenyKeys(s) {
@@ -127,11 +132,13 @@ func (a *Auth) record(ctx context.Context, s *session.Session, device string) er
 			return err
 		}
 	}
-	if device == "" {
-		return nil
+	if device != "" {
+		if err := a.reg.PutEntry(ctx, user, ref+deviceField, []byte(device), a.denyTTL); err != nil {
+			return err
+		}
 	}
-	if err := a.reg.PutEntry(ctx, user, ref+deviceField, []byte(device), a.denyTTL); err != nil {
-		return err
+	if !fresh {
+		return nil
 	}
 	// At each sign-in, the entries of the user's sessions that ended go,
 	// and the oldest beyond maxListed: the list does not grow with time.
@@ -161,7 +168,7 @@ func (a *Auth) learn(ctx context.Context, s *session.Session) {
 	if !ok || m.has(sesskeys.User(s.Provider, s.Subject), sesskeys.Ref(s.ID)) {
 		return
 	}
-	a.record(ctx, s, "")
+	a.record(ctx, s, "", false)
 }
 
 // seen writes when s made its last request (with the idle timeout's
@@ -221,6 +228,32 @@ func (a *Auth) listedUnder(ctx context.Context, key string) ([]string, error) {
 		out = append(out, f)
 	}
 	slices.Sort(out)
+	return out, nil
+}
+
+// subjectsOf are the users at provider that a verified email names now:
+// those with a live listed session whose ID token gave it (not a former
+// owner of the address).
+func (a *Auth) subjectsOf(ctx context.Context, provider, email string) ([]string, error) {
+	candidates, err := a.listedUnder(ctx, sesskeys.Email(provider, email))
+	if err != nil {
+		return nil, err
+	}
+	email = strings.ToLower(email)
+	var out []string
+	for _, sub := range candidates {
+		user := sesskeys.User(provider, sub)
+		ls, err := a.listed(ctx, user)
+		if err == nil {
+			ls, err = a.live(ctx, user, ls)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if slices.ContainsFunc(ls, func(l listed) bool { return l.e.Email == email }) {
+			out = append(out, sub)
+		}
+	}
 	return out, nil
 }
 
@@ -440,15 +473,21 @@ func (a *Auth) EndSession(r *http.Request, id string) error {
 	return nil
 }
 
-// listedTokens are the refresh tokens of subject's listed sessions:
-// read before the sessions end (a server-side store's are in the
-// sessions), revoked after (revokeTokens).
-func (a *Auth) listedTokens(ctx context.Context, provider, subject string) ([]string, error) {
+// listedSessions is what ending subject's listed sessions needs: their
+// refresh tokens, read before they end (a server-side store's are in the
+// sessions) and revoked after, and the fields of the list they hold
+// (revokeListed).
+type listedSessions struct {
+	tokens []string
+	fields []string
+}
+
+func (a *Auth) listedTokens(ctx context.Context, provider, subject string) (listedSessions, error) {
 	ls, err := a.listed(ctx, sesskeys.User(provider, subject))
 	if err != nil {
-		return nil, err
+		return listedSessions{}, err
 	}
-	var rts []string
+	var out listedSessions
 	for _, l := range ls {
 		rt := l.e.Refresh
 		if a.refs != nil {
@@ -457,20 +496,26 @@ func (a *Auth) listedTokens(ctx context.Context, provider, subject string) ([]st
 			}
 		}
 		if rt != "" {
-			rts = append(rts, rt)
+			out.tokens = append(out.tokens, rt)
 		}
+		out.fields = append(out.fields, l.ref, l.ref+lastSeenField, l.ref+deviceField)
 	}
-	slices.Sort(rts)
-	return slices.Compact(rts), nil
+	slices.Sort(out.tokens)
+	out.tokens = slices.Compact(out.tokens)
+	return out, nil
 }
 
-// revokeTokens revokes rts at provider and drops subject's list of
-// sessions (they have ended).
-func (a *Auth) revokeTokens(ctx context.Context, provider, subject string, rts []string) error {
-	for _, rt := range rts {
+// revokeTokens revokes the refresh tokens of ls at provider and removes
+// their entries from subject's list: only theirs (a session made
+// meanwhile stays listed).
+func (a *Auth) revokeTokens(ctx context.Context, provider, subject string, ls listedSessions) error {
+	for _, rt := range ls.tokens {
 		a.revokeRefresh(ctx, provider, rt)
 	}
-	return a.reg.DeleteEntries(ctx, sesskeys.User(provider, subject))
+	if len(ls.fields) == 0 {
+		return nil
+	}
+	return a.reg.DeleteEntries(ctx, sesskeys.User(provider, subject), ls.fields...)
 }
 
 // revokeRefresh revokes rt at provider; a failure is reported, not

@@ -57,6 +57,9 @@ const (
 	// setMaxAge is how old a SET's iat may be: a transmitter retries a
 	// push, and a poller that was down collects what waited, for hours.
 	setMaxAge = 24 * time.Hour
+	// actFor bounds what one SET does (its revocations included), and
+	// busyFor is how long an instance holds it meanwhile: much longer.
+	actFor, busyFor = time.Minute, 5 * time.Minute
 	// maxLongPoll is how long a poll may wait for the transmitter's
 	// answer (RFC 8936 lets it hold the request until it has an event).
 	maxLongPoll = 2 * time.Minute
@@ -239,6 +242,18 @@ func (r *receiver) close() {
 			<-stopped
 		}
 	})
+}
+
+// restream forgets st so that the stream is read again, unless it was
+// read less than ten seconds ago.
+func (r *receiver) restream(st *stream) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.st != st || r.a.cfg.Now().Sub(r.checked) < 10*time.Second {
+		return false
+	}
+	r.st = nil
+	return true
 }
 
 // forgetStream drops st (gone at the transmitter): the next use sets
@@ -603,10 +618,21 @@ func (r *receiver) take(ctx context.Context, raw string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", fail.ProviderUnavailable, err)
 	}
-	aud := append(slices.Clone(st.aud), plumbingOf(r.c).ClientID())
-	tok, err := secevent.Verify(ctx, raw, func(ctx context.Context, kid string) ([]jose.JSONWebKey, error) {
-		return r.jwks(ctx, st, kid)
-	}, secevent.Want{Issuer: st.meta.Issuer, Audience: aud, MaxAge: setMaxAge, Now: r.a.cfg.Now})
+	verify := func(st *stream) (*secevent.Token, error) {
+		aud := append(slices.Clone(st.aud), plumbingOf(r.c).ClientID())
+		return secevent.Verify(ctx, raw, func(ctx context.Context, kid string) ([]jose.JSONWebKey, error) {
+			return r.jwks(ctx, st, kid)
+		}, secevent.Want{Issuer: st.meta.Issuer, Audience: aud, MaxAge: setMaxAge, Now: r.a.cfg.Now})
+	}
+	tok, err := verify(st)
+	if errors.Is(err, secevent.ErrInvalidAudience) && r.restream(st) {
+		// Another instance made the stream again, with an aud of its own:
+		// the stream is read again (at most every ten seconds).
+		if st, err = r.stream(ctx); err != nil {
+			return fmt.Errorf("%w: %w", fail.ProviderUnavailable, err)
+		}
+		tok, err = verify(st)
+	}
 	if err != nil {
 		return err
 	}
@@ -622,14 +648,26 @@ func (r *receiver) take(ctx context.Context, raw string) error {
 			Attrs: []slog.Attr{slog.String("type", tok.Event), slog.String("jti", event.Redact(tok.ID)), slog.Bool("replay", true)}})
 		return nil
 	}
-	first, err := r.a.replays.FirstUse(ctx, busy, 2*time.Minute)
+	first, err := r.a.replays.FirstUse(ctx, busy, busyFor)
 	if err != nil {
 		return fmt.Errorf("%w: %w", fail.SessionStore, err)
 	}
 	if !first {
 		return fmt.Errorf("%w: the same SET is being acted on", fail.SessionStore)
 	}
-	n, what, err := r.act(ctx, tok)
+	if seen, err := r.a.replays.Seen(ctx, done); err != nil || seen {
+		// Taken by another instance between the two looks.
+		r.a.replays.Forget(context.WithoutCancel(ctx), busy)
+		if err != nil {
+			return fmt.Errorf("%w: %w", fail.SessionStore, err)
+		}
+		return nil
+	}
+	// The action ends well before the busy mark does: a second delivery
+	// never acts beside it.
+	actCtx, cancel := context.WithTimeout(ctx, actFor)
+	n, what, err := r.act(actCtx, tok)
+	cancel()
 	if err == nil {
 		_, err = r.a.replays.FirstUse(ctx, done, setMaxAge+2*time.Minute)
 	}
@@ -700,8 +738,13 @@ func (r *receiver) resolve(ctx context.Context, s *secevent.Subject) (*target, e
 			return nil, nil
 		}
 		key := sesskeys.Email(r.provider, s.Email)
-		subs, err := r.a.listedUnder(ctx, key)
-		return &target{users: []string{key}, subjects: subs}, err
+		subs, err := r.a.subjectsOf(ctx, r.provider, s.Email)
+		t := &target{users: []string{key}, subjects: subs}
+		for _, sub := range subs {
+			// The account the address is: every session of its user.
+			t.users = append(t.users, sesskeys.User(r.provider, sub))
+		}
+		return t, err
 	case "aliases":
 		t := &target{}
 		for i := range s.Identifiers {
@@ -792,7 +835,7 @@ func (r *receiver) act(ctx context.Context, tok *secevent.Token) (int, string, e
 // deny list) cannot be refreshed. With grants, the users' grants end too
 // (EndUserSessions).
 func (r *receiver) endUsers(ctx context.Context, t *target, at time.Time, grants bool) (int, error) {
-	rts := make([][]string, len(t.subjects))
+	rts := make([]listedSessions, len(t.subjects))
 	for i, sub := range t.subjects {
 		var err error
 		if rts[i], err = r.a.listedTokens(ctx, r.provider, sub); err != nil {
@@ -874,9 +917,12 @@ func (r *receiver) endAll(ctx context.Context, keys []string, at time.Time) (int
 // writes reports whether ending the sessions under key is worth a
 // write: with a server-side store, ending what is not there writes
 // nothing, and is always done; with cookie sessions, it is a deny-list
-// entry, made only when the app may have a session under key (known).
+// entry: for a user, always; for a provider session (a new sid at every
+// sign-in at the provider, for any of its users), only when the app may
+// have a session of it (known).
 func (r *receiver) writes(ctx context.Context, key string) (bool, error) {
-	if r.a.shared != nil {
+	if r.a.shared != nil || !strings.HasPrefix(key, "sid\x00") {
+		// A user's: always (there are as many as the provider's users).
 		return true, nil
 	}
 	return r.known(ctx, key, "")
@@ -921,9 +967,16 @@ func (r *receiver) mark(ctx context.Context, kind string, t *target, at time.Tim
 		}
 	}
 	for _, k := range keys {
-		if known, err := r.known(ctx, k, ""); err != nil {
+		known, err := r.writes(ctx, k)
+		if strings.HasPrefix(k, "sidsub\x00") {
+			// A provider session with its user: only one the lists know.
+			parts := strings.SplitN(k, "\x00", 5)
+			known, err = r.known(ctx, sesskeys.SID(parts[1], parts[2]), parts[4])
+		}
+		if err != nil {
 			return err
-		} else if !known && !strings.HasPrefix(k, "sidsub\x00") {
+		}
+		if !known {
 			continue
 		}
 		if err := r.a.marks.Deny(ctx, kind+k, at, r.a.denyTTL); err != nil {

@@ -546,7 +546,16 @@ func (s *Store) endSessions(ctx context.Context, keys ...string) (int, error) {
 			}
 			n += int(del.Val())
 		}
-		if err := s.cfg.Client.Del(ctx, ik).Err(); err != nil {
+		if len(hids) == 0 {
+			continue
+		}
+		// The entries read, not the index: a session indexed meanwhile
+		// (a sign-in during the ending) stays findable.
+		members := make([]any, len(hids))
+		for i, h := range hids {
+			members[i] = h
+		}
+		if err := s.cfg.Client.ZRem(ctx, ik, members...).Err(); err != nil {
 			return n, s.failed(err)
 		}
 	}

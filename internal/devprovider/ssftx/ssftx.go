@@ -363,6 +363,10 @@ func (tx *Transmitter) poll(w http.ResponseWriter, r *http.Request, who string) 
 	if in.MaxEvents != nil {
 		max = *in.MaxEvents
 	}
+	if max < 0 {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"err": "invalid_request", "description": "maxEvents must not be negative"})
+		return
+	}
 	wait := tx.LongPoll
 	if wait <= 0 {
 		wait = 5 * time.Second
