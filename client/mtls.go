@@ -12,6 +12,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/confidant-go/confidant/internal/fail"
+	"github.com/confidant-go/confidant/internal/netx"
 )
 
 // mtlsAliased are the endpoints a client with a certificate reaches at the
@@ -45,12 +46,14 @@ func checkCertificate(cert *tls.Certificate) error {
 	return nil
 }
 
-// withCertificate returns a copy of base (nil: http.DefaultTransport) that
-// presents cert to every server that asks for a client certificate, or an
-// confidant.ErrConfig naming field when base is not an *http.Transport.
+// withCertificate returns a copy of base (nil: the SDK's default
+// transport, http.DefaultTransport's settings with a larger idle pool)
+// that presents cert to every server that asks for a client certificate,
+// or an confidant.ErrConfig naming field when base is not an
+// *http.Transport.
 func withCertificate(base http.RoundTripper, cert *tls.Certificate, field string) (http.RoundTripper, error) {
 	if base == nil {
-		base = http.DefaultTransport
+		base = netx.DefaultTransport()
 		if _, ok := base.(*http.Transport); !ok {
 			return nil, fmt.Errorf("%w: ClientCertificate: %s is nil, and http.DefaultTransport, used instead, is a %T, which cannot be given the certificate: set %s to an *http.Transport",
 				fail.ClientConfig, field, base, field)
@@ -74,7 +77,7 @@ func withCertificate(base http.RoundTripper, cert *tls.Certificate, field string
 	return t, nil
 }
 
-// Transport returns base (nil: http.DefaultTransport) ready for calls made
+// Transport returns base (nil: the SDK's default transport) ready for calls made
 // with this client's access tokens. With Config.ClientCertificate it is a
 // copy of base that presents the certificate to the servers that ask for
 // one: a provider that binds tokens to the certificate (RFC 8705

@@ -79,6 +79,7 @@ func (a *Auth) Proxy(api string) http.Handler {
 	rp := &httputil.ReverseProxy{
 		Transport:     &proxyTransport{a: a, api: t},
 		FlushInterval: -1, // stream: server-sent events and long responses arrive as they are written
+		BufferPool:    copyBuffers,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			out := pr.Out
 			target := *t.base
@@ -577,4 +578,31 @@ func isWebSocket(r *http.Request) bool {
 func isEventStream(r *http.Request) bool {
 	accept := r.Header.Values("Accept")
 	return len(accept) == 1 && strings.EqualFold(strings.TrimSpace(accept[0]), "text/event-stream")
+}
+
+// copyBuffers are the Proxy's copy buffers, reused across requests: a
+// ReverseProxy without a pool allocates 32 KiB for every response.
+var copyBuffers = make(bufferPool, 256)
+
+// bufferPool is a free list of 32 KiB buffers (httputil.BufferPool),
+// holding at most its capacity; it allocates nothing to give or take one.
+type bufferPool chan []byte
+
+func (p bufferPool) Get() []byte {
+	select {
+	case b := <-p:
+		return b
+	default:
+		return make([]byte, 32<<10)
+	}
+}
+
+func (p bufferPool) Put(b []byte) {
+	if cap(b) < 32<<10 {
+		return
+	}
+	select {
+	case p <- b[:32<<10]:
+	default:
+	}
 }

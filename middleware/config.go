@@ -238,8 +238,13 @@ type Config struct {
 	// Default: off (the refresh token lives in the session only).
 	BackgroundAccess bool
 
-	// APITransport sends the requests of HTTPClient.
-	// Default: http.DefaultTransport.
+	// APITransport sends the requests of HTTPClient, AppClient, ClientFor
+	// and Proxy, as given.
+	// Default: one transport for the process, shared by all of them and
+	// by the calls to the providers: http.DefaultTransport's settings
+	// (proxy from the environment, timeouts, HTTP/2 over TLS) with 256
+	// idle connections kept per host, not 2, so that calls running at
+	// once reuse connections instead of dialing.
 	APITransport http.RoundTripper
 
 	// APITimeout bounds each call made with HTTPClient, redirects and

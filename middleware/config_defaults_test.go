@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/confidant-go/confidant/client"
+	"github.com/confidant-go/confidant/internal/netx"
 	"github.com/confidant-go/confidant/internal/seal"
 	"github.com/confidant-go/confidant/internal/testkit/configdoc"
 	"github.com/confidant-go/confidant/session"
@@ -59,6 +60,7 @@ func TestConfigDefaults(t *testing.T) {
 		"=Keys":                  configdoc.CheckedBelow,
 		"=DenyList":              configdoc.CheckedBelow,
 		"=Logger":                configdoc.CheckedBelow,
+		"=APITransport":          configdoc.CheckedBelow,
 	}
 	// Where a default takes effect outside the kept Config: the flow
 	// cookies' cipher (Keys), the parsed APIs, the transport of API calls.
@@ -67,6 +69,12 @@ func TestConfigDefaults(t *testing.T) {
 		t.Error(err)
 	}
 	// Defaults in words, exactly.
+	if tr, ok := a.transportFor("").(*http.Transport); !ok || tr == http.DefaultTransport || tr.MaxIdleConnsPerHost != 256 || !tr.ForceAttemptHTTP2 || tr.Proxy == nil {
+		t.Errorf("Config.APITransport in effect: %T %+v; its comment says http.DefaultTransport's settings with 256 idle connections per host", a.transportFor(""), tr)
+	}
+	if a.transportFor("") != netx.DefaultTransport() {
+		t.Error("Config.APITransport in effect is not the process's one default transport")
+	}
 	if a.flows != seal.SharedBy(store) {
 		t.Error("Config.Keys: the flow cookies are not sealed with the Store's keys")
 	}

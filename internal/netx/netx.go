@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -129,13 +130,47 @@ func ProviderText(s string) string {
 	return s
 }
 
-// Transport is rt, or http.DefaultTransport when rt is nil (the meaning of
-// a nil Transport in http.Client and in the SDK's configurations).
+// Transport is rt, or DefaultTransport when rt is nil (the meaning of a
+// nil transport in the SDK's configurations and its default clients).
 func Transport(rt http.RoundTripper) http.RoundTripper {
 	if rt == nil {
-		return http.DefaultTransport
+		return DefaultTransport()
 	}
 	return rt
+}
+
+// Idle connections the default transport keeps: per host, what an app
+// under load runs at once to one API or provider (http.DefaultTransport
+// keeps 2, so that of 32 concurrent calls most dial anew, and leave a
+// socket in TIME_WAIT), and in all.
+const (
+	IdlePerHost = 256
+	idleTotal   = 1024
+)
+
+var (
+	defaultOnce sync.Once
+	defaultRT   http.RoundTripper
+)
+
+// DefaultTransport is the one transport of the process for the SDK's
+// calls when the app gives none: http.DefaultTransport's settings as they
+// are at the first call (proxy from the environment, timeouts, HTTP/2
+// over TLS), with an idle pool of IdlePerHost connections per host. When
+// http.DefaultTransport is not an *http.Transport (an app replaced it),
+// it is that.
+func DefaultTransport() http.RoundTripper {
+	defaultOnce.Do(func() {
+		t, ok := http.DefaultTransport.(*http.Transport)
+		if !ok {
+			defaultRT = http.DefaultTransport
+			return
+		}
+		t = t.Clone()
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = idleTotal, IdlePerHost
+		defaultRT = t
+	})
+	return defaultRT
 }
 
 // CloneValues is a deep copy of v (nil gives an empty, usable map).
