@@ -34,7 +34,7 @@ import (
 func atk39Mount(t *testing.T, c *cluster) *ssftx.Transmitter {
 	t.Helper()
 	tx := ssftx.New(c.op.Issuer)
-	tx.LongPoll = 2 * time.Second
+	tx.SetLongPoll(2 * time.Second)
 	api := c.op.NewAPI()
 	tx.Authorize = func(w http.ResponseWriter, r *http.Request) (string, bool) { return api.Subject(w, r) }
 	for _, p := range tx.Paths() {

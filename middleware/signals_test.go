@@ -80,7 +80,7 @@ func newSSFCluster(t *testing.T, o clusterOptions, sc middleware.SharedSignals) 
 		}
 	})
 	s.tx = ssftx.New(s.op.Issuer)
-	s.tx.LongPoll = 2 * time.Second
+	s.tx.SetLongPoll(2 * time.Second)
 	api := s.op.NewAPI()
 	s.tx.Authorize = func(w http.ResponseWriter, r *http.Request) (string, bool) { return api.Subject(w, r) }
 	for _, p := range s.tx.Paths() {
@@ -489,7 +489,7 @@ func TestSharedSignalsLongPoll(t *testing.T) {
 			testenv.CollectEvent(ctx, e)
 		}
 	}}, middleware.SharedSignals{Poll: true})
-	s.tx.LongPoll = 11 * time.Second
+	s.tx.SetLongPoll(11 * time.Second)
 	hc := s.signIn(t, devprovider.DemoUser)
 	time.Sleep(12 * time.Second) // the first poll (at Ready) waited its 2 s; the next one 11 s, with nothing to say
 	s.deliver(t, s.tx.SET(s.stream(t), ssftx.SessionRevoked, issSub(s.op.Issuer, devprovider.DemoUser.ID), map[string]any{}))

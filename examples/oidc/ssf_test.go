@@ -40,7 +40,7 @@ func startSSFApp(t *testing.T, env map[string]string) *ssfApp {
 	t.Cleanup(op.Close)
 	a.op = op
 	a.tx = ssftx.New(op.Issuer)
-	a.tx.LongPoll = 2 * time.Second
+	a.tx.SetLongPoll(2 * time.Second)
 	api := op.NewAPI()
 	a.tx.Authorize = func(w http.ResponseWriter, r *http.Request) (string, bool) { return api.Subject(w, r) }
 	for _, p := range a.tx.Paths() {

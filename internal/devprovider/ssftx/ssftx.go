@@ -87,22 +87,20 @@ type Transmitter struct {
 	// provider), answering 401 itself when it returns false. The
 	// receiver it returns owns the streams it makes and is their aud.
 	Authorize func(w http.ResponseWriter, r *http.Request) (receiver string, ok bool)
-	// LongPoll is how long a poll without returnImmediately waits for a
-	// SET. Default 5 s.
-	LongPoll time.Duration
 
 	base string // the issuer without a trailing slash
 	key  *ecdsa.PrivateKey
 	kid  string
 
-	mu      sync.Mutex
-	streams map[string]*Stream
-	n       int
-	queue   map[string][]queued // stream ID → SETs to poll, oldest first
-	wake    chan struct{}       // closed and replaced when a SET is queued
-	acked   []string
-	errs    map[string]SETError
-	calls   map[string]int // "METHOD path" → calls
+	mu       sync.Mutex
+	longPoll time.Duration // SetLongPoll
+	streams  map[string]*Stream
+	n        int
+	queue    map[string][]queued // stream ID → SETs to poll, oldest first
+	wake     chan struct{}       // closed and replaced when a SET is queued
+	acked    []string
+	errs     map[string]SETError
+	calls    map[string]int // "METHOD path" → calls
 }
 
 type queued struct{ jti, raw string }
@@ -321,7 +319,7 @@ func (tx *Transmitter) verify(w http.ResponseWriter, r *http.Request, who string
 }
 
 // poll is RFC 8936: the poller's acknowledgements and setErrs recorded,
-// then up to maxEvents SETs returned, waiting up to LongPoll for one
+// then up to maxEvents SETs returned, waiting up to the long poll's time for one
 // unless returnImmediately.
 func (tx *Transmitter) poll(w http.ResponseWriter, r *http.Request, who string) {
 	var in struct {
@@ -367,7 +365,9 @@ func (tx *Transmitter) poll(w http.ResponseWriter, r *http.Request, who string) 
 		writeJSON(w, http.StatusBadRequest, map[string]string{"err": "invalid_request", "description": "maxEvents must not be negative"})
 		return
 	}
-	wait := tx.LongPoll
+	tx.mu.Lock()
+	wait := tx.longPoll
+	tx.mu.Unlock()
 	if wait <= 0 {
 		wait = 5 * time.Second
 	}
@@ -408,6 +408,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+// SetLongPoll sets how long a poll without returnImmediately waits for a
+// SET (default 5 s), for the polls that start from now on.
+func (tx *Transmitter) SetLongPoll(d time.Duration) {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	tx.longPoll = d
 }
 
 // Streams are the streams as they are now.
