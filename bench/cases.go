@@ -21,6 +21,7 @@ type benchCase struct {
 	conns    int
 	redirect bool // the answer is the redirect to the provider
 	signIn   bool // sequential sign-ins, not wrk
+	openLoop bool // at bench.rate, by the open-loop generator, not wrk
 }
 
 // measurement is one run of a case.
@@ -30,6 +31,7 @@ type measurement struct {
 	cpu      float64 // µs of the process's CPU per request (or sign-in)
 	newConns float64 // new connections at the backend per request
 	requests int64
+	loadCPU  float64 // the load generator's CPU, in cores
 }
 
 var (
@@ -47,6 +49,9 @@ func (b *bench) cases(cookies map[string][]string, conns int) []benchCase {
 		{name: "oauth2-proxy, Redis", proc: "oauth2-proxy-redis", path: "/", headers: apiCall, cookies: cookies["oauth2-proxy-redis"], conns: conns},
 		{name: "confidant, redirect", proc: "confidant", path: "/", headers: navigation, conns: conns, redirect: true},
 		{name: "oauth2-proxy, redirect", proc: "oauth2-proxy", path: "/", headers: navigation, conns: conns, redirect: true},
+		{name: "confidant, redirect, fixed rate", proc: "confidant", path: "/", headers: navigation, conns: conns, redirect: true, openLoop: true},
+		{name: "oauth2-proxy, redirect, fixed rate", proc: "oauth2-proxy", path: "/", headers: navigation, conns: conns, redirect: true, openLoop: true},
+		{name: "bare redirect", proc: "bare", path: "/redirect", headers: navigation, conns: conns, redirect: true},
 		{name: "bare proxy", proc: "bare", path: "/api/items", headers: bffCall, conns: conns},
 		{name: "confidant, BFF Proxy", proc: "confidant-bff", path: "/api/items", headers: bffCall, cookies: cookies["confidant-bff"], conns: conns},
 		{name: "bare proxy, 256", proc: "bare", path: "/api/items", headers: bffCall, conns: 256},
@@ -100,13 +105,20 @@ func (c benchCase) measure(b *bench, d time.Duration) (measurement, error) {
 		}
 		m.rps = float64(m.requests) / time.Since(start).Seconds()
 	} else {
-		r, err := runWrk(b.dir, b.urls[c.proc], c.path, c.headers, c.cookies, c.conns, d)
+		run := func() (wrkResult, error) {
+			if c.openLoop {
+				return runOpenLoop(b.self, b.urls[c.proc]+c.path, c.headers["Accept"], b.rate, c.conns, d)
+			}
+			return runWrk(b.dir, b.urls[c.proc], c.path, c.headers, c.cookies, c.conns, d)
+		}
+		r, err := run()
 		if err != nil {
 			return m, err
 		}
 		m.requests = r.Requests
 		m.rps = float64(r.Requests) / (float64(r.DurationUS) / 1e6)
 		m.p50, m.p99 = float64(r.P50US)/1000, float64(r.P99US)/1000
+		m.loadCPU = r.CPU.Seconds() / (float64(r.DurationUS) / 1e6)
 	}
 	t1, err := cpuTicks(pid)
 	if err != nil {
@@ -211,6 +223,7 @@ func report(w io.Writer, b *bench, res map[string][]measurement, rounds int, d t
 	row("  CPU per request, Redis sessions: confidant / oauth2-proxy", ratios(res, "confidant, Redis", "oauth2-proxy, Redis", cpu), "", false, 0)
 	row("signed-in requests/s, the app's proxy on http.DefaultTransport / oauth2-proxy", ratios(res, "confidant, cookie, http.DefaultTransport", "oauth2-proxy, cookie", rps), "", false, 0)
 	row("redirect to the provider, p99: confidant / oauth2-proxy", ratios(res, "confidant, redirect", "oauth2-proxy, redirect", p99), "≤ 1×", false, 1)
+	row(fmt.Sprintf("redirect to the provider, p99 at the same rate (%.0f/s, open loop): confidant / oauth2-proxy", b.rate), ratios(res, "confidant, redirect, fixed rate", "oauth2-proxy, redirect, fixed rate", p99), "≤ 1×", false, 1)
 	row("  redirects/s: confidant / oauth2-proxy", ratios(res, "confidant, redirect", "oauth2-proxy, redirect", rps), "", false, 0)
 	row("full sign-ins/s (sequential): confidant / oauth2-proxy", ratios(res, "confidant, sign-in", "oauth2-proxy, sign-in", rps), "", false, 0)
 	row("  CPU per sign-in: confidant / oauth2-proxy", ratios(res, "confidant, sign-in", "oauth2-proxy, sign-in", cpu), "", false, 0)
@@ -219,8 +232,8 @@ func report(w io.Writer, b *bench, res map[string][]measurement, rounds int, d t
 	row("BFF Proxy requests/s / bare proxy, 256 connections", ratios(res, "confidant, BFF Proxy, 256", "bare proxy, 256", rps), "≥ 0.9×", true, 0.9)
 
 	fmt.Fprintf(w, "\n## Each case (median over the rounds)\n\n")
-	fmt.Fprintln(w, "| case | conns | requests/s | p50 ms | p99 ms | CPU µs/request | new backend connections/request (max) |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| case | conns | requests/s | p50 ms | p99 ms | CPU µs/request | new backend connections/request (max) | wrk's CPU (cores) |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, c := range b.cases(nil, conns) {
 		ms := res[c.name]
 		if len(ms) == 0 {
@@ -238,8 +251,9 @@ func report(w io.Writer, b *bench, res map[string][]measurement, rounds int, d t
 			n = "1"
 		}
 		nc := q(func(m measurement) float64 { return m.newConns })
-		fmt.Fprintf(w, "| %s | %s | %.0f | %.2f | %.2f | %.0f | %.4f (%.4f) |\n", c.name, n,
-			q(rps).med, q(func(m measurement) float64 { return m.p50 }).med, q(p99).med, q(cpu).med, nc.med, nc.hi)
+		fmt.Fprintf(w, "| %s | %s | %.0f | %.2f | %.2f | %.0f | %.4f (%.4f) | %.2f |\n", c.name, n,
+			q(rps).med, q(func(m measurement) float64 { return m.p50 }).med, q(p99).med, q(cpu).med, nc.med, nc.hi,
+			q(func(m measurement) float64 { return m.loadCPU }).med)
 	}
 	fmt.Fprintf(w, "\n## Memory after the load (resident, and peak), KiB\n\n| process | resident | peak |\n|---|---|---|\n")
 	for _, p := range []string{"confidant", "oauth2-proxy", "confidant-redis", "oauth2-proxy-redis", "confidant-bff", "bare"} {

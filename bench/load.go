@@ -20,16 +20,17 @@ import (
 
 // wrkResult is what the Lua script's done() prints.
 type wrkResult struct {
-	Requests   int64   `json:"requests"`
-	DurationUS int64   `json:"duration_us"`
-	Connect    int64   `json:"connect"`
-	Read       int64   `json:"read"`
-	Write      int64   `json:"write"`
-	Status     int64   `json:"status"`
-	Timeout    int64   `json:"timeout"`
-	P50US      int64   `json:"p50_us"`
-	P99US      int64   `json:"p99_us"`
-	MeanUS     float64 `json:"mean_us"`
+	Requests   int64         `json:"requests"`
+	DurationUS int64         `json:"duration_us"`
+	Connect    int64         `json:"connect"`
+	Read       int64         `json:"read"`
+	Write      int64         `json:"write"`
+	Status     int64         `json:"status"`
+	Timeout    int64         `json:"timeout"`
+	P50US      int64         `json:"p50_us"`
+	P99US      int64         `json:"p99_us"`
+	MeanUS     float64       `json:"mean_us"`
+	CPU        time.Duration `json:"-"` // wrk's own, user and system
 }
 
 // luaScript sends GET path with headers, each request with the next of
@@ -73,8 +74,13 @@ func runWrk(dir, base, path string, headers map[string]string, cookies []string,
 	if err := os.WriteFile(script, []byte(luaScript(path, headers, cookies)), 0o600); err != nil {
 		return wrkResult{}, err
 	}
-	out, err := exec.Command("wrk", "-t2", "-c"+strconv.Itoa(conns), "-d"+strconv.Itoa(int(d.Seconds()))+"s",
-		"--timeout", "10s", "-s", script, base+path).CombinedOutput()
+	args := []string{"wrk", "-t2", "-c" + strconv.Itoa(conns), "-d" + strconv.Itoa(int(d.Seconds())) + "s",
+		"--timeout", "10s", "-s", script, base + path}
+	if cpus := os.Getenv("PEERBENCH_WRK_CPUS"); cpus != "" {
+		args = append([]string{"taskset", "-c", cpus}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("wrk: %v: %s", err, out)
 	}
@@ -82,7 +88,7 @@ func runWrk(dir, base, path string, headers map[string]string, cookies []string,
 	if i < 0 {
 		return wrkResult{}, fmt.Errorf("wrk printed no result: %s", out)
 	}
-	var r wrkResult
+	r := wrkResult{CPU: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
 	line, _, _ := bytes.Cut(out[i+len("RESULT "):], []byte("\n"))
 	if err := json.Unmarshal(line, &r); err != nil {
 		return wrkResult{}, fmt.Errorf("wrk's result %q: %v", line, err)

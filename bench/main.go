@@ -21,17 +21,14 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,6 +50,9 @@ func main() {
 		case "bare":
 			runBare(os.Args[2:])
 			return
+		case "load":
+			runLoad(os.Args[2:])
+			return
 		}
 	}
 	log.SetFlags(0)
@@ -60,6 +60,7 @@ func main() {
 	duration := flag.Duration("duration", 5*time.Second, "each case's run in a round (whole seconds)")
 	conns := flag.Int("conns", 32, "wrk's connections (the BFF cases also run at 256)")
 	nsess := flag.Int("sessions", 16, "signed-in sessions per app, used in turn by the load")
+	rate := flag.Float64("rate", 0, "the open-loop redirect cases' requests a second (default: half of oauth2-proxy's redirects/s in the warm-up)")
 	smoke := flag.Bool("smoke", false, "one round of 1 s runs: check that every case works, measure nothing")
 	keep := flag.Bool("keep", false, "keep the work directory (logs, binaries)")
 	only := flag.String("only", "", "run only the cases whose names match this regular expression")
@@ -71,7 +72,7 @@ func main() {
 	if err != nil {
 		log.Fatal("peerbench: -only: ", err)
 	}
-	if err := run(*rounds, *duration, *conns, *nsess, *smoke, *keep, re); err != nil {
+	if err := run(*rounds, *duration, *conns, *nsess, *rate, *smoke, *keep, re); err != nil {
 		log.Fatal("peerbench: ", err)
 	}
 }
@@ -83,9 +84,11 @@ type bench struct {
 	urls   map[string]string
 	stats  string
 	issuer string
+	self   string  // this program, for the processes it starts
+	rate   float64 // the open-loop cases' requests a second
 }
 
-func run(rounds int, d time.Duration, conns, nsess int, smoke, keep bool, only *regexp.Regexp) error {
+func run(rounds int, d time.Duration, conns, nsess int, rate float64, smoke, keep bool, only *regexp.Regexp) error {
 	for _, tool := range []string{"wrk", "redis-server"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return fmt.Errorf("%s is not installed (Debian: apt-get install wrk redis-server)", tool)
@@ -100,7 +103,10 @@ func run(rounds int, d time.Duration, conns, nsess int, smoke, keep bool, only *
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	b := &bench{dir: dir, pids: map[string]int{}, urls: map[string]string{}}
+	b := &bench{dir: dir, pids: map[string]int{}, urls: map[string]string{}, rate: rate}
+	if smoke && rate == 0 {
+		b.rate = 200
+	}
 	defer b.stop()
 	if err := b.start(); err != nil {
 		return err
@@ -133,8 +139,25 @@ func run(rounds int, d time.Duration, conns, nsess int, smoke, keep bool, only *
 	log.Printf("peerbench: %d rounds of %d cases, %s each; warming up", rounds, len(cases), d)
 	if !smoke {
 		for _, c := range cases {
-			if _, err := c.measure(b, time.Second); err != nil {
+			if c.openLoop {
+				continue
+			}
+			m, err := c.measure(b, time.Second)
+			if err != nil {
 				return err
+			}
+			if c.name == "oauth2-proxy, redirect" && b.rate == 0 {
+				b.rate = m.rps / 2
+			}
+		}
+		if b.rate == 0 {
+			b.rate = 1000
+		}
+		for _, c := range cases {
+			if c.openLoop {
+				if _, err := c.measure(b, time.Second); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -177,6 +200,7 @@ func (b *bench) start() error {
 	if err != nil {
 		return err
 	}
+	b.self = self
 	port := func() string {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -213,7 +237,7 @@ func (b *bench) start() error {
 	}
 	keys := make([]byte, 32)
 	rand.Read(keys)
-	env := []string{"SESSION_KEYS=" + base64.StdEncoding.EncodeToString(keys)}
+	env := append([]string{"SESSION_KEYS=" + base64.StdEncoding.EncodeToString(keys)}, strings.Fields(os.Getenv("PEERBENCH_APP_ENV"))...)
 	if err := b.spawn("confidant", apps["confidant"], env, self, "app", "-addr", apps["confidant"], "-issuer", b.issuer, "-backend", backendURL); err != nil {
 		return err
 	}
@@ -224,7 +248,7 @@ func (b *bench) start() error {
 		"-backend", backendURL, "-redis", "127.0.0.1:"+redisPort); err != nil {
 		return err
 	}
-	if err := b.spawn("bare", apps["bare"], nil, self, "bare", "-addr", apps["bare"], "-backend", backendURL); err != nil {
+	if err := b.spawn("bare", apps["bare"], nil, self, "bare", "-addr", apps["bare"], "-backend", backendURL, "-issuer", b.issuer); err != nil {
 		return err
 	}
 	secret := make([]byte, 16)
@@ -298,8 +322,3 @@ func loadavg() string {
 	}
 	return strings.Join(f[:3], " ")
 }
-
-var errNoProcess = errors.New("no such process")
-
-var _ = http.StatusOK
-var _ = runtime.NumCPU

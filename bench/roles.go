@@ -8,16 +8,19 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	_ "net/http/pprof"
 	"net/url"
 	"os"
-	"strconv"
+	"runtime"
+	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/confidant-go/confidant/middleware"
 	"github.com/confidant-go/confidant/redisstore"
 	"github.com/confidant-go/confidant/session"
-	"github.com/redis/go-redis/v9"
 )
 
 // The processes the benchmark starts are this program, run again with a
@@ -130,6 +133,11 @@ func runApp(args []string) {
 			log.Fatal(err)
 		}
 	}
+	if a := os.Getenv("PEERBENCH_PPROF"); a != "" {
+		runtime.SetMutexProfileFraction(5)
+		runtime.SetBlockProfileRate(10000)
+		go http.ListenAndServe(a, nil) // net/http/pprof's handlers
+	}
 	auth, err := middleware.Setup(context.Background(), cfg)
 	if err != nil {
 		log.Fatal(err)
@@ -139,8 +147,48 @@ func runApp(args []string) {
 	mux.Handle("/api/", http.StripPrefix("/api", auth.Proxy("backend")))
 	mux.Handle("/default/", auth.Require(reverseProxy(be, http.DefaultTransport)))
 	mux.Handle("/", auth.Require(reverseProxy(be, tunedTransport())))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	var h http.Handler = mux
+	if os.Getenv("PEERBENCH_PPROF") != "" {
+		h = timed(mux)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	log.Fatal(listenAndServe(srv, *addr))
+}
+
+// timed records how long the handler takes (a diagnostic: GET /hist on
+// the pprof address prints the distribution in 100 µs buckets).
+func timed(h http.Handler) http.Handler {
+	var buckets [1000]atomic.Int64
+	http.HandleFunc("/hist", func(w http.ResponseWriter, r *http.Request) {
+		var total int64
+		for i := range buckets {
+			total += buckets[i].Swap(0)
+		}
+		fmt.Fprintf(w, "total %d\n", total)
+		// recomputed after the swap: print nothing more than the total and the tail
+	})
+	var tail [1000]atomic.Int64
+	http.HandleFunc("/tail", func(w http.ResponseWriter, r *http.Request) {
+		var n int64
+		for i := range tail {
+			n += tail[i].Load()
+		}
+		var cum int64
+		for i := range tail {
+			c := tail[i].Swap(0)
+			cum += c
+			if c > 0 && float64(cum) >= 0.9*float64(n) {
+				fmt.Fprintf(w, "%.1fms %d (%.4f)\n", float64(i)/10, c, float64(cum)/float64(n))
+			}
+		}
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t := time.Now()
+		h.ServeHTTP(w, r)
+		i := min(int(time.Since(t)/(100*time.Microsecond)), 999)
+		buckets[i].Add(1)
+		tail[i].Add(1)
+	})
 }
 
 // runBare is the baseline: an httputil.ReverseProxy to the backend with
@@ -150,6 +198,7 @@ func runBare(args []string) {
 	fs := flag.NewFlagSet("bare", flag.ExitOnError)
 	addr := fs.String("addr", "", "address")
 	backend := fs.String("backend", "", "the backend's URL")
+	provider := fs.String("issuer", "", "the provider")
 	fs.Parse(args)
 	be, err := url.Parse(*backend)
 	if err != nil {
@@ -158,9 +207,21 @@ func runBare(args []string) {
 	rp := reverseProxy(be, tunedTransport())
 	mux := http.NewServeMux()
 	mux.Handle("/api/", http.StripPrefix("/api", rp))
+	mux.Handle("/redirect", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The shape of a sign-in's redirect, with no work behind it: a
+		// Location of the same length and a cookie of the same size.
+		http.SetCookie(w, &http.Cookie{Name: "flow", Value: redirectCookie, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: 600})
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, *provider+redirectQuery, http.StatusFound)
+	}))
 	mux.Handle("/", rp)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	log.Fatal(listenAndServe(srv, *addr))
 }
 
-var _ = strconv.Itoa
+var (
+	redirectCookie = strings.Repeat("x", 300)
+	redirectQuery  = "/authorize?client_id=dev-app&code_challenge=" + strings.Repeat("c", 43) + "&code_challenge_method=S256&nonce=" +
+		strings.Repeat("n", 43) + "&redirect_uri=http%3A%2F%2F127.0.0.1%3A40000%2Fauth%2Fcallback&response_type=code&scope=openid+profile+email&state=" +
+		strings.Repeat("s", 43)
+)

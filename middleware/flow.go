@@ -121,17 +121,23 @@ func (a *Auth) startFlowSilent(w http.ResponseWriter, r *http.Request, c *client
 	f := flow{Provider: c.Provider().Name(), State: l.State, Nonce: l.Nonce, Verifier: l.Verifier, ReturnTo: returnTo, Created: a.cfg.Now().UnixMilli(),
 		ACR: l.ACRValues, MaxAge: int64(l.MaxAge), Silent: silent}
 	a.writeFlowAt(w, slot, &f)
-	names := make([]string, 0, len(extra))
-	for k := range extra {
-		names = append(names, k)
+	if a.sink.Wants(r.Context(), event.Event{Kind: event.LoginStarted}.Level()) {
+		names := make([]string, 0, len(extra))
+		for k := range extra {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		a.emit(r.Context(), event.Event{Kind: event.LoginStarted, Provider: c.Provider().Name(), Flow: event.Redact(l.State),
+			Attrs: []slog.Attr{slog.Any("scopes", plumbingOf(c).Scopes()), slog.String("pkce", "S256"), slog.Bool("nonce", l.Nonce != ""),
+				slog.String("state", event.Redact(l.State)), slog.String("return_to", pathOnly(returnTo)),
+				slog.Any("extra_params", names), slog.String("authorize", hostPath(l.URL)), slog.String("redirect_uri", plumbingOf(c).RedirectURL())}})
 	}
-	sort.Strings(names)
-	a.emit(r.Context(), event.Event{Kind: event.LoginStarted, Provider: c.Provider().Name(), Flow: event.Redact(l.State),
-		Attrs: []slog.Attr{slog.Any("scopes", plumbingOf(c).Scopes()), slog.String("pkce", "S256"), slog.Bool("nonce", l.Nonce != ""),
-			slog.String("state", event.Redact(l.State)), slog.String("return_to", pathOnly(returnTo)),
-			slog.Any("extra_params", names), slog.String("authorize", hostPath(l.URL)), slog.String("redirect_uri", plumbingOf(c).RedirectURL())}})
-	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, l.URL, http.StatusFound)
+	h := w.Header()
+	h["Cache-Control"] = []string{"no-store"}
+	// The provider's absolute URL, as is: no body (http.Redirect would
+	// escape the URL into a link, for clients that do not follow a 302).
+	h["Location"] = []string{l.URL}
+	w.WriteHeader(http.StatusFound)
 }
 
 // writeFlow stores f in a flow cookie of its own (dropping the oldest

@@ -465,3 +465,36 @@ func BenchmarkAPICallTLS(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRedirect is the answer to a browser without a session: the
+// redirect to the provider, with its state, nonce and PKCE verifier sealed
+// in a flow cookie. "bare" is a handler that answers the same 302 with a
+// fixed Location, nothing else.
+func BenchmarkRedirect(b *testing.B) {
+	store, _ := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{testenv.NewKey()}})
+	a := hotAuth(b, store)
+	var bare http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "https://p.example/authorize?client_id=c", http.StatusFound)
+	})
+	nav := func() *http.Request {
+		req := httptest.NewRequest("GET", "http://localhost/account", nil)
+		req.Header.Set("Accept", "text/html")
+		return req
+	}
+	run := func(b *testing.B, h http.Handler) {
+		b.ReportAllocs()
+		req := nav()
+		ctx := req.Context()
+		for range b.N {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req.WithContext(ctx))
+			if rec.Code != http.StatusFound {
+				b.Fatalf("status %d", rec.Code)
+			}
+		}
+	}
+	b.Run("bare", func(b *testing.B) { run(b, bare) })
+	b.Run("require", func(b *testing.B) {
+		run(b, a.Require(http.NotFoundHandler()))
+	})
+}

@@ -30,6 +30,13 @@ func (s Sink) Detailed() bool {
 	return s.Hook != nil || (s.Logger != nil && s.Logger.Enabled(context.Background(), slog.LevelDebug))
 }
 
+// Wants reports whether anything receives an event of this level: a
+// hook, or a logger that logs the level. A caller builds such an event
+// only then (the default logger, Warn and above, takes no Info event).
+func (s Sink) Wants(ctx context.Context, level slog.Level) bool {
+	return s.Hook != nil || (s.Logger != nil && s.Logger.Enabled(ctx, level))
+}
+
 // Emit delivers e (with Time set when zero).
 func (s Sink) Emit(ctx context.Context, e event.Event) {
 	if !s.Enabled() {
