@@ -69,6 +69,7 @@ type Auth struct {
 	marks      session.DenyList             // marks security events leave on sessions: the DenyList, or beside a server-side store's sessions
 	reg        registry                     // the users' lists of sessions (sessions.go)
 	refs       refStore                     // a server-side store's sessions by reference; nil with cookies
+	entries    entryCache                   // the registry's entries opened before (sessions.go)
 }
 
 // New validates cfg and returns an Auth.

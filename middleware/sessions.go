@@ -289,9 +289,8 @@ func (a *Auth) listed(ctx context.Context, user string) ([]listed, error) {
 		if strings.Contains(f, ":") {
 			continue
 		}
-		plain, err := a.flows.OpenBytes(string(v), a.entryAAD(f))
-		var e entry
-		if err != nil || json.Unmarshal(plain, &e) != nil {
+		e, ok := a.openEntry(f, v)
+		if !ok {
 			continue // another app's, or sealed under a key retired since
 		}
 		l := listed{ref: f, e: e, lastSeen: time.UnixMilli(e.Created), device: string(m[f+deviceField])}
@@ -301,6 +300,60 @@ func (a *Auth) listed(ctx context.Context, user string) ([]listed, error) {
 		out = append(out, l)
 	}
 	return out, nil
+}
+
+// openEntry opens the entry sealed in v under ref, or finds it opened
+// before: every sign-in reads the user's whole list (up to maxListed) to
+// prune it, and an entry never changes once written.
+func (a *Auth) openEntry(ref string, v []byte) (entry, bool) {
+	key := ref + "\x00" + string(v) // the seal binds the entry to its reference
+	if e, ok := a.entries.get(key); ok {
+		return e, true
+	}
+	plain, err := a.flows.OpenBytes(string(v), a.entryAAD(ref))
+	var e entry
+	if err != nil || json.Unmarshal(plain, &e) != nil {
+		return entry{}, false
+	}
+	a.entries.put(key, e)
+	return e, true
+}
+
+// entryCache holds the entries opened last (a ring of maxEntryCache): a
+// map lookup instead of a decryption and a JSON decoding.
+type entryCache struct {
+	mu   sync.Mutex
+	m    map[string]entry
+	ring []string
+	next int
+}
+
+const maxEntryCache = 2048
+
+func (c *entryCache) get(key string) (entry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	return e, ok
+}
+
+func (c *entryCache) put(key string, e entry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]entry)
+	}
+	if _, ok := c.m[key]; ok {
+		return
+	}
+	if len(c.ring) < maxEntryCache {
+		c.ring = append(c.ring, key)
+	} else {
+		delete(c.m, c.ring[c.next])
+		c.ring[c.next] = key
+		c.next = (c.next + 1) % maxEntryCache
+	}
+	c.m[key] = e
 }
 
 // live keeps the sessions of ls that have not ended (expired, deleted
