@@ -41,19 +41,20 @@ var (
 )
 
 func (b *bench) cases(cookies map[string][]string, conns int) []benchCase {
+	// In an order that puts each case beside the ones it is compared with.
 	return []benchCase{
-		{name: "confidant, cookie", proc: "confidant", path: "/", headers: apiCall, cookies: cookies["confidant"], conns: conns},
 		{name: "oauth2-proxy, cookie", proc: "oauth2-proxy", path: "/", headers: apiCall, cookies: cookies["oauth2-proxy"], conns: conns},
-		{name: "confidant, cookie, http.DefaultTransport", proc: "confidant", path: "/default/", headers: apiCall, cookies: cookies["confidant"], conns: conns},
+		{name: "confidant, cookie", proc: "confidant", path: "/", headers: apiCall, cookies: cookies["confidant"], conns: conns},
+		{name: "bare proxy", proc: "bare", path: "/api/items", headers: bffCall, conns: conns},
+		{name: "confidant, BFF Proxy", proc: "confidant-bff", path: "/api/items", headers: bffCall, cookies: cookies["confidant-bff"], conns: conns},
+		{name: "confidant, cookie, http.DefaultTransport", proc: "confidant-bff", path: "/default/", headers: apiCall, cookies: cookies["confidant-bff"], conns: conns},
 		{name: "confidant, Redis", proc: "confidant-redis", path: "/", headers: apiCall, cookies: cookies["confidant-redis"], conns: conns},
 		{name: "oauth2-proxy, Redis", proc: "oauth2-proxy-redis", path: "/", headers: apiCall, cookies: cookies["oauth2-proxy-redis"], conns: conns},
 		{name: "confidant, redirect", proc: "confidant", path: "/", headers: navigation, conns: conns, redirect: true},
 		{name: "oauth2-proxy, redirect", proc: "oauth2-proxy", path: "/", headers: navigation, conns: conns, redirect: true},
+		{name: "bare redirect", proc: "bare", path: "/redirect", headers: navigation, conns: conns, redirect: true},
 		{name: "confidant, redirect, fixed rate", proc: "confidant", path: "/", headers: navigation, conns: conns, redirect: true, openLoop: true},
 		{name: "oauth2-proxy, redirect, fixed rate", proc: "oauth2-proxy", path: "/", headers: navigation, conns: conns, redirect: true, openLoop: true},
-		{name: "bare redirect", proc: "bare", path: "/redirect", headers: navigation, conns: conns, redirect: true},
-		{name: "bare proxy", proc: "bare", path: "/api/items", headers: bffCall, conns: conns},
-		{name: "confidant, BFF Proxy", proc: "confidant-bff", path: "/api/items", headers: bffCall, cookies: cookies["confidant-bff"], conns: conns},
 		{name: "bare proxy, 256", proc: "bare", path: "/api/items", headers: bffCall, conns: 256},
 		{name: "confidant, BFF Proxy, 256", proc: "confidant-bff", path: "/api/items", headers: bffCall, cookies: cookies["confidant-bff"], conns: 256},
 		{name: "confidant, sign-in", proc: "confidant", path: "/", signIn: true},

@@ -86,6 +86,7 @@ type bench struct {
 	issuer string
 	self   string  // this program, for the processes it starts
 	rate   float64 // the open-loop cases' requests a second
+	keep   bool
 }
 
 func run(rounds int, d time.Duration, conns, nsess int, rate float64, smoke, keep bool, only *regexp.Regexp) error {
@@ -103,7 +104,7 @@ func run(rounds int, d time.Duration, conns, nsess int, rate float64, smoke, kee
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	b := &bench{dir: dir, pids: map[string]int{}, urls: map[string]string{}, rate: rate}
+	b := &bench{dir: dir, pids: map[string]int{}, urls: map[string]string{}, rate: rate, keep: keep}
 	if smoke && rate == 0 {
 		b.rate = 200
 	}
@@ -248,7 +249,7 @@ func (b *bench) start() error {
 		"-backend", backendURL, "-redis", "127.0.0.1:"+redisPort); err != nil {
 		return err
 	}
-	if err := b.spawn("bare", apps["bare"], nil, self, "bare", "-addr", apps["bare"], "-backend", backendURL, "-issuer", b.issuer); err != nil {
+	if err := b.spawn("bare", apps["bare"], env[1:], self, "bare", "-addr", apps["bare"], "-backend", backendURL, "-issuer", b.issuer); err != nil {
 		return err
 	}
 	secret := make([]byte, 16)
@@ -290,6 +291,9 @@ func (b *bench) spawn(name, addr string, env []string, path string, args ...stri
 	}
 	b.procs = append(b.procs, cmd)
 	b.pids[name] = cmd.Process.Pid
+	if b.keep {
+		log.Printf("%s: pid %d, http://%s", name, cmd.Process.Pid, addr)
+	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {

@@ -133,11 +133,6 @@ func runApp(args []string) {
 			log.Fatal(err)
 		}
 	}
-	if a := os.Getenv("PEERBENCH_PPROF"); a != "" {
-		runtime.SetMutexProfileFraction(5)
-		runtime.SetBlockProfileRate(10000)
-		go http.ListenAndServe(a, nil) // net/http/pprof's handlers
-	}
 	auth, err := middleware.Setup(context.Background(), cfg)
 	if err != nil {
 		log.Fatal(err)
@@ -147,47 +142,55 @@ func runApp(args []string) {
 	mux.Handle("/api/", http.StripPrefix("/api", auth.Proxy("backend")))
 	mux.Handle("/default/", auth.Require(reverseProxy(be, http.DefaultTransport)))
 	mux.Handle("/", auth.Require(reverseProxy(be, tunedTransport())))
-	var h http.Handler = mux
-	if os.Getenv("PEERBENCH_PPROF") != "" {
-		h = timed(mux)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: debug(mux), ReadHeaderTimeout: 10 * time.Second}
 	log.Fatal(listenAndServe(srv, *addr))
 }
 
-// timed records how long the handler takes (a diagnostic: GET /hist on
-// the pprof address prints the distribution in 100 µs buckets).
+// debug is h, and with PEERBENCH_DEBUG=1 in the process's environment
+// (PEERBENCH_APP_ENV gives it to the app and bare processes) a
+// diagnostic: net/http/pprof under /debug/pprof/ and the handler's time
+// under /debug/handler-time, on the process's own address (-keep prints
+// them).
+func debug(h http.Handler) http.Handler {
+	if os.Getenv("PEERBENCH_DEBUG") != "1" {
+		return h
+	}
+	runtime.SetMutexProfileFraction(5)
+	runtime.SetBlockProfileRate(10000)
+	mux := http.NewServeMux()
+	mux.Handle("/debug/", http.DefaultServeMux) // net/http/pprof's handlers, and timed's
+	mux.Handle("/", timed(h))
+	return mux
+}
+
+// timed records how long the handler takes, in 100 µs buckets up to
+// 100 ms. GET /debug/handler-time prints its percentiles since the last
+// GET. It tells the time spent in the SDK's code from the time a
+// request waits for the process (the load generator sees both).
 func timed(h http.Handler) http.Handler {
 	var buckets [1000]atomic.Int64
-	http.HandleFunc("/hist", func(w http.ResponseWriter, r *http.Request) {
-		var total int64
-		for i := range buckets {
-			total += buckets[i].Swap(0)
-		}
-		fmt.Fprintf(w, "total %d\n", total)
-		// recomputed after the swap: print nothing more than the total and the tail
-	})
-	var tail [1000]atomic.Int64
-	http.HandleFunc("/tail", func(w http.ResponseWriter, r *http.Request) {
+	http.HandleFunc("/debug/handler-time", func(w http.ResponseWriter, r *http.Request) {
+		var counts [1000]int64
 		var n int64
-		for i := range tail {
-			n += tail[i].Load()
+		for i := range buckets {
+			counts[i] = buckets[i].Swap(0)
+			n += counts[i]
 		}
 		var cum int64
-		for i := range tail {
-			c := tail[i].Swap(0)
+		next := []float64{0.5, 0.99, 0.999, 1}
+		for i, c := range counts {
 			cum += c
-			if c > 0 && float64(cum) >= 0.9*float64(n) {
-				fmt.Fprintf(w, "%.1fms %d (%.4f)\n", float64(i)/10, c, float64(cum)/float64(n))
+			for len(next) > 0 && n > 0 && float64(cum) >= next[0]*float64(n) {
+				fmt.Fprintf(w, "p%g ≤ %.1f ms\n", next[0]*100, float64(i+1)/10)
+				next = next[1:]
 			}
 		}
+		fmt.Fprintf(w, "%d requests\n", n)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := time.Now()
 		h.ServeHTTP(w, r)
-		i := min(int(time.Since(t)/(100*time.Microsecond)), 999)
-		buckets[i].Add(1)
-		tail[i].Add(1)
+		buckets[min(int(time.Since(t)/(100*time.Microsecond)), len(buckets)-1)].Add(1)
 	})
 }
 
@@ -215,7 +218,7 @@ func runBare(args []string) {
 		http.Redirect(w, r, *provider+redirectQuery, http.StatusFound)
 	}))
 	mux.Handle("/", rp)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: debug(mux), ReadHeaderTimeout: 10 * time.Second}
 	log.Fatal(listenAndServe(srv, *addr))
 }
 

@@ -77,9 +77,12 @@ var forwardedHeaders = []string{"Accept", "Accept-Encoding", "Accept-Language", 
 func (a *Auth) Proxy(api string) http.Handler {
 	t := a.apiNamed("Proxy", api)
 	rp := &httputil.ReverseProxy{
-		Transport:     &proxyTransport{a: a, api: t},
-		FlushInterval: -1, // stream: server-sent events and long responses arrive as they are written
-		BufferPool:    copyBuffers,
+		Transport: &proxyTransport{a: a, api: t},
+		// No FlushInterval: ReverseProxy sends server-sent events and
+		// responses of unknown length (a chunked stream) as they are
+		// written, and a response of known length as the server's buffer
+		// fills, without a flush (a timer and a write) per piece.
+		BufferPool: copyBuffers,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			out := pr.Out
 			target := *t.base

@@ -164,39 +164,44 @@ func TestProxyRefuses(t *testing.T) {
 	}
 }
 
-// TestProxyStreams: the response reaches the browser as the API writes it.
+// TestProxyStreams: a stream reaches the browser as the API writes it:
+// server-sent events, and a response of unknown length (chunked).
 func TestProxyStreams(t *testing.T) {
-	release := make(chan struct{})
-	env := newBFF(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		io.WriteString(w, "data: first\n\n")
-		w.(http.Flusher).Flush()
-		<-release
-		io.WriteString(w, "data: second\n\n")
-	}))
-	hc := testenv.Browser()
-	env.SignIn(t, hc, "/profile")
-	req, _ := http.NewRequest("GET", env.App.URL+"/bff/echo/events", nil)
-	req.Header.Set(middleware.AntiForgeryHeader, "1")
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	for _, ct := range []string{"text/event-stream", "application/x-ndjson"} {
+		t.Run(ct, func(t *testing.T) {
+			release := make(chan struct{})
+			env := newBFF(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", ct)
+				io.WriteString(w, "data: first\n\n")
+				w.(http.Flusher).Flush()
+				<-release
+				io.WriteString(w, "data: second\n\n")
+			}))
+			hc := testenv.Browser()
+			env.SignIn(t, hc, "/profile")
+			req, _ := http.NewRequest("GET", env.App.URL+"/bff/echo/events", nil)
+			req.Header.Set(middleware.AntiForgeryHeader, "1")
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			line := make(chan string, 1)
+			go func() {
+				l, _ := bufio.NewReader(resp.Body).ReadString('\n')
+				line <- l
+			}()
+			select {
+			case l := <-line:
+				if l != "data: first\n" {
+					t.Errorf("first line %q", l)
+				}
+			case <-time.After(10 * time.Second): // a deadlock guard, not a speed limit
+				t.Error("the first piece did not arrive before the API finished: the proxy buffers")
+			}
+			close(release)
+		})
 	}
-	defer resp.Body.Close()
-	line := make(chan string, 1)
-	go func() {
-		l, _ := bufio.NewReader(resp.Body).ReadString('\n')
-		line <- l
-	}()
-	select {
-	case l := <-line:
-		if l != "data: first\n" {
-			t.Errorf("first line %q", l)
-		}
-	case <-time.After(10 * time.Second): // a deadlock guard, not a speed limit
-		t.Error("the first event did not arrive before the API finished: the proxy buffers")
-	}
-	close(release)
 }
 
 // TestSessionInfo: the single-page app learns who is signed in and where

@@ -37,6 +37,19 @@ echo "testdata/routers: gin, echo and chi"
 echo "benchmarks: each once"
 go test -run '^$' -bench . -benchtime=1x ./...
 
+# The peer benchmark (bench/, a module of its own: oauth2-proxy built from
+# the module proxy) once, for a second per case: every case's answers are
+# checked, nothing is measured. scripts/peerbench.sh measures.
+echo "bench: the peer benchmark's smoke run"
+(cd bench && go vet ./...)
+if command -v wrk >/dev/null; then
+	(cd bench && go run . -smoke)
+elif [ "${CONFIDANT_REQUIRE_ALL:-}" = 1 ]; then
+	echo "wrk is not installed (Debian: apt-get install wrk), and CONFIDANT_REQUIRE_ALL=1"; exit 1
+else
+	echo "bench: wrk is not installed (Debian: apt-get install wrk): smoke run skipped"
+fi
+
 targets=(
 	"FuzzCookieLoad ./session 300000x"
 	"FuzzUnmarshal ./session 300000x"
