@@ -12,8 +12,9 @@
 // repository. Every process is separate: the provider, the backend, Redis,
 // oauth2-proxy with cookie and with Redis sessions, the app with cookie
 // and with Redis sessions, the bare proxy, and wrk. Rounds are
-// interleaved (each round runs every case once, in alternating order) and
-// each ratio is taken within a round; it prints the median and the range
+// interleaved (each round runs every case once, in alternating order,
+// each run after a second of warm-up) and each ratio is taken within a
+// round; it prints the median and the range
 // of each. docs/performance.md has its last results.
 package main
 
@@ -169,6 +170,14 @@ func run(rounds int, d time.Duration, conns, nsess int, rate float64, smoke, kee
 			slices.Reverse(order)
 		}
 		for _, c := range order {
+			if !smoke && !c.signIn {
+				// A second first, not counted: connections made and
+				// pools filled again (idle ones close after 90 s, about
+				// a round), so that the run measures the steady state.
+				if _, err := c.measure(b, time.Second); err != nil {
+					return fmt.Errorf("round %d, %s: %w", round+1, c.name, err)
+				}
+			}
 			m, err := c.measure(b, d)
 			if err != nil {
 				return fmt.Errorf("round %d, %s: %w", round+1, c.name, err)
