@@ -28,19 +28,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	config, api := structs[0], structs[1]
-	prov, err := client.NewProvider("op", client.Endpoints{Issuer: "https://op.example.com", AuthURL: "https://op.example.com/authorize",
-		TokenURL: "https://op.example.com/token", JWKSURL: "https://op.example.com/jwks"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(client.Config{Provider: prov, ClientID: "app", ClientSecret: "secret", RedirectURL: "http://localhost:8080/auth/callback"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{session.NewKey()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, store := minimalParts(t)
 	required := map[string]func(*Config){
 		"Clients": func(cfg *Config) { cfg.Clients = []*client.Client{c} },
 		"Store":   func(cfg *Config) { cfg.Store = store },
@@ -126,4 +114,24 @@ func TestConfigDefaults(t *testing.T) {
 	for _, err := range configdoc.Check(api, effective, nil, idents) {
 		t.Error(err)
 	}
+}
+
+// minimalParts are the required fields of a Config: a client of a
+// provider given by hand (nothing is fetched) and a cookie store.
+func minimalParts(t *testing.T) (*client.Client, session.Store) {
+	t.Helper()
+	prov, err := client.NewProvider("op", client.Endpoints{Issuer: "https://op.example.com", AuthURL: "https://op.example.com/authorize",
+		TokenURL: "https://op.example.com/token", JWKSURL: "https://op.example.com/jwks"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(client.Config{Provider: prov, ClientID: "app", ClientSecret: "secret", RedirectURL: "http://localhost:8080/auth/callback"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{session.NewKey()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, store
 }

@@ -17,19 +17,7 @@ import (
 // write the registry) is refused whether or not it was opened before, and
 // a read after the first comes from the cache.
 func TestListedEntryBoundToItsReference(t *testing.T) {
-	prov, err := client.NewProvider("op", client.Endpoints{Issuer: "https://op.example.com", AuthURL: "https://op.example.com/authorize",
-		TokenURL: "https://op.example.com/token", JWKSURL: "https://op.example.com/jwks"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(client.Config{Provider: prov, ClientID: "app", ClientSecret: "secret", RedirectURL: "http://localhost:8080/auth/callback"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := session.NewCookieStore(session.CookieConfig{Keys: [][]byte{session.NewKey()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, store := minimalParts(t)
 	a, err := New(Config{Clients: []*client.Client{c}, Store: store})
 	if err != nil {
 		t.Fatal(err)
