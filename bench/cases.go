@@ -40,12 +40,14 @@ var (
 	navigation = map[string]string{"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 )
 
+// The bare proxy gets the app's cookies too: the same requests, without
+// the SDK.
 func (b *bench) cases(cookies map[string][]string, conns int) []benchCase {
 	// In an order that puts each case beside the ones it is compared with.
 	return []benchCase{
 		{name: "oauth2-proxy, cookie", proc: "oauth2-proxy", path: "/", headers: apiCall, cookies: cookies["oauth2-proxy"], conns: conns},
 		{name: "confidant, cookie", proc: "confidant", path: "/", headers: apiCall, cookies: cookies["confidant"], conns: conns},
-		{name: "bare proxy", proc: "bare", path: "/api/items", headers: bffCall, conns: conns},
+		{name: "bare proxy", proc: "bare", path: "/api/items", headers: bffCall, cookies: cookies["confidant"], conns: conns},
 		{name: "confidant, BFF Proxy", proc: "confidant-bff", path: "/api/items", headers: bffCall, cookies: cookies["confidant-bff"], conns: conns},
 		{name: "confidant, cookie, http.DefaultTransport", proc: "confidant-bff", path: "/default/", headers: apiCall, cookies: cookies["confidant-bff"], conns: conns},
 		{name: "confidant, Redis", proc: "confidant-redis", path: "/", headers: apiCall, cookies: cookies["confidant-redis"], conns: conns},
@@ -55,7 +57,7 @@ func (b *bench) cases(cookies map[string][]string, conns int) []benchCase {
 		{name: "bare redirect", proc: "bare", path: "/redirect", headers: navigation, conns: conns, redirect: true},
 		{name: "confidant, redirect, fixed rate", proc: "confidant", path: "/", headers: navigation, conns: conns, redirect: true, openLoop: true},
 		{name: "oauth2-proxy, redirect, fixed rate", proc: "oauth2-proxy", path: "/", headers: navigation, conns: conns, redirect: true, openLoop: true},
-		{name: "bare proxy, 256", proc: "bare", path: "/api/items", headers: bffCall, conns: 256},
+		{name: "bare proxy, 256", proc: "bare", path: "/api/items", headers: bffCall, cookies: cookies["confidant-bff"], conns: 256},
 		{name: "confidant, BFF Proxy, 256", proc: "confidant-bff", path: "/api/items", headers: bffCall, cookies: cookies["confidant-bff"], conns: 256},
 		{name: "confidant, sign-in", proc: "confidant", path: "/", signIn: true},
 		{name: "oauth2-proxy, sign-in", proc: "oauth2-proxy", path: "/", signIn: true},
