@@ -137,8 +137,16 @@ func (c benchCase) measure(b *bench, d time.Duration) (measurement, error) {
 	switch reached := reqs1 - reqs0; {
 	case c.redirect && reached != 0:
 		return m, fmt.Errorf("%d requests reached the backend; none should have", reached)
-	case !c.redirect && reached < m.requests:
+	case !c.redirect && (reached < m.requests || reached > m.requests+int64(c.conns)):
+		// At most one a connection more: those under way when the load
+		// stopped reached the backend but were not counted.
 		return m, fmt.Errorf("%d requests completed, %d reached the backend", m.requests, reached)
+	}
+	if !c.signIn {
+		// And one answer after the run, as before it.
+		if err := c.check(b); err != nil {
+			return m, fmt.Errorf("after the run: %w", err)
+		}
 	}
 	m.cpu = float64(t1-t0) * 10_000 / float64(m.requests) // ticks of 10 ms, in µs
 	m.newConns = float64(conns1-conns0) / float64(m.requests)

@@ -195,8 +195,8 @@ func timed(h http.Handler) http.Handler {
 }
 
 // runBare is the baseline: an httputil.ReverseProxy to the backend with
-// the tuned transport, no sign-in, under / and under /api/ (stripped, as
-// the BFF's prefix is).
+// the tuned transport, no sign-in, under / (as the app's own proxy behind
+// Require) and under /api/ (stripped, as the BFF's prefix is).
 func runBare(args []string) {
 	fs := flag.NewFlagSet("bare", flag.ExitOnError)
 	addr := fs.String("addr", "", "address")
@@ -208,8 +208,15 @@ func runBare(args []string) {
 		log.Fatal(err)
 	}
 	rp := reverseProxy(be, tunedTransport())
+	// Under /api/, the BFF's baseline: what reaches the backend is what
+	// Proxy sends it (no cookie, no X-Forwarded-*), so that the backend
+	// does the same work for both.
+	bff := &httputil.ReverseProxy{Transport: tunedTransport(), Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(be)
+		pr.Out.Header.Del("Cookie")
+	}}
 	mux := http.NewServeMux()
-	mux.Handle("/api/", http.StripPrefix("/api", rp))
+	mux.Handle("/api/", http.StripPrefix("/api", bff))
 	mux.Handle("/redirect", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The shape of a sign-in's redirect, with no work behind it: a
 		// Location of the same length and a cookie of the same size.

@@ -53,7 +53,7 @@ func checkCertificate(cert *tls.Certificate) error {
 // *http.Transport.
 func withCertificate(base http.RoundTripper, cert *tls.Certificate, field string) (http.RoundTripper, error) {
 	if base == nil {
-		base = netx.DefaultTransport()
+		base = netx.Current() // copied now: a certificate's transport is its own
 		if _, ok := base.(*http.Transport); !ok {
 			return nil, fmt.Errorf("%w: ClientCertificate: %s is nil, and http.DefaultTransport, used instead, is a %T, which cannot be given the certificate: set %s to an *http.Transport",
 				fail.ClientConfig, field, base, field)

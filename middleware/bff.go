@@ -53,8 +53,9 @@ var forwardedHeaders = []string{"Accept", "Accept-Encoding", "Accept-Language", 
 // cookies or the app's headers, and its Set-Cookie headers are dropped; a
 // body over API.MaxRequestBody (default 10 MiB) gets 413. When the API
 // answers 401, the token is refreshed once and the call sent again (a body
-// up to 64 KiB is kept for that); responses are streamed and private to
-// the session (Cache-Control: private and Vary: Cookie, unless the API
+// up to 64 KiB is kept for that); responses are streamed (server-sent events
+// and chunked responses as they are written, others at least every 100
+// ms) and private to the session (Cache-Control: private and Vary: Cookie, unless the API
 // said no-store). A path with a dot-segment in any form an API server
 // might honour gets 400 JSON (see unsafePath). The token is
 // refreshed first when it is due.
@@ -78,11 +79,13 @@ func (a *Auth) Proxy(api string) http.Handler {
 	t := a.apiNamed("Proxy", api)
 	rp := &httputil.ReverseProxy{
 		Transport: &proxyTransport{a: a, api: t},
-		// No FlushInterval: ReverseProxy sends server-sent events and
-		// responses of unknown length (a chunked stream) as they are
-		// written, and a response of known length as the server's buffer
-		// fills, without a flush (a timer and a write) per piece.
-		BufferPool: copyBuffers,
+		// ReverseProxy sends server-sent events and responses of unknown
+		// length (a chunked stream) as they are written; anything else
+		// at the latest FlushInterval after it was written (its status
+		// and headers too), not with a write per piece: a response that
+		// is over sooner goes out in one write.
+		FlushInterval: proxyFlushInterval,
+		BufferPool:    copyBuffers,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			out := pr.Out
 			target := *t.base
@@ -582,6 +585,10 @@ func isEventStream(r *http.Request) bool {
 	accept := r.Header.Values("Accept")
 	return len(accept) == 1 && strings.EqualFold(strings.TrimSpace(accept[0]), "text/event-stream")
 }
+
+// proxyFlushInterval bounds how long Proxy holds what a slow API has
+// written of a response of known length.
+const proxyFlushInterval = 100 * time.Millisecond
 
 // copyBuffers are the Proxy's copy buffers, reused across requests: a
 // ReverseProxy without a pool allocates 32 KiB for every response.

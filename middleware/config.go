@@ -244,7 +244,9 @@ type Config struct {
 	// by the calls to the providers: http.DefaultTransport's settings
 	// (proxy from the environment, timeouts, HTTP/2 over TLS) with 256
 	// idle connections kept per host, not 2, so that calls running at
-	// once reuse connections instead of dialing.
+	// once reuse connections instead of dialing; or, while the app has
+	// replaced http.DefaultTransport (a tracing wrapper, its own
+	// transport, a test's mock), that one, at each request.
 	APITransport http.RoundTripper
 
 	// APITimeout bounds each call made with HTTPClient, redirects and

@@ -57,11 +57,11 @@ func TestConfigDefaults(t *testing.T) {
 		t.Error(err)
 	}
 	// Defaults in words, exactly.
-	if tr, ok := a.transportFor("").(*http.Transport); !ok || tr == http.DefaultTransport || tr.MaxIdleConnsPerHost != 256 || !tr.ForceAttemptHTTP2 || tr.Proxy == nil {
-		t.Errorf("Config.APITransport in effect: %T %+v; its comment says http.DefaultTransport's settings with 256 idle connections per host", a.transportFor(""), tr)
-	}
 	if a.transportFor("") != netx.DefaultTransport() {
 		t.Error("Config.APITransport in effect is not the process's one default transport")
+	}
+	if tr, ok := netx.Current().(*http.Transport); !ok || tr == http.DefaultTransport || tr.MaxIdleConnsPerHost != 256 || !tr.ForceAttemptHTTP2 || tr.Proxy == nil {
+		t.Errorf("Config.APITransport in effect sends through %T %+v; its comment says http.DefaultTransport's settings with 256 idle connections per host", netx.Current(), tr)
 	}
 	if a.flows != seal.SharedBy(store) {
 		t.Error("Config.Keys: the flow cookies are not sealed with the Store's keys")

@@ -148,29 +148,66 @@ const (
 	idleTotal   = 1024
 )
 
+// stdTransport is http.DefaultTransport as net/http made it, taken when
+// this package initialises (before the app's own init and main run).
+var stdTransport = http.DefaultTransport
+
 var (
-	defaultOnce sync.Once
-	defaultRT   http.RoundTripper
+	pooledOnce sync.Once
+	pooledRT   *http.Transport
 )
 
-// DefaultTransport is the one transport of the process for the SDK's
-// calls when the app gives none: http.DefaultTransport's settings as they
-// are at the first call (proxy from the environment, timeouts, HTTP/2
-// over TLS), with an idle pool of IdlePerHost connections per host. When
-// http.DefaultTransport is not an *http.Transport (an app replaced it),
-// it is that.
-func DefaultTransport() http.RoundTripper {
-	defaultOnce.Do(func() {
-		t, ok := http.DefaultTransport.(*http.Transport)
+// DefaultTransport is the transport of the SDK's calls when the app gives
+// none, one for the process. Each request goes through Current: the
+// app's http.DefaultTransport when the app has replaced it (a tracing
+// wrapper, its own *http.Transport, a test's mock), whenever it did;
+// else net/http's with a larger idle pool.
+func DefaultTransport() http.RoundTripper { return theDefault }
+
+var theDefault = &defaultTransport{}
+
+type defaultTransport struct{}
+
+func (*defaultTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return Current().RoundTrip(r)
+}
+
+// CloseIdleConnections closes Current's idle connections (what
+// http.Client.CloseIdleConnections calls).
+func (*defaultTransport) CloseIdleConnections() {
+	if c, ok := Current().(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// Current is what DefaultTransport sends a request through now:
+// http.DefaultTransport when the app has replaced it, else the pooled
+// transport.
+func Current() http.RoundTripper {
+	if rt := http.DefaultTransport; rt != stdTransport {
+		return rt
+	}
+	if p := pooled(); p != nil {
+		return p
+	}
+	return stdTransport
+}
+
+// pooled is net/http's default transport with an idle pool of IdlePerHost
+// connections per host (it keeps 2), copied at its first use with the
+// settings it has then (proxy from the environment, timeouts, HTTP/2
+// over TLS); nil when net/http's is not an *http.Transport.
+func pooled() *http.Transport {
+	pooledOnce.Do(func() {
+		t, ok := stdTransport.(*http.Transport)
 		if !ok {
-			defaultRT = http.DefaultTransport
 			return
 		}
 		t = t.Clone()
 		t.MaxIdleConns, t.MaxIdleConnsPerHost = idleTotal, IdlePerHost
-		defaultRT = t
+		pooledRT = t
 	})
-	return defaultRT
+	return pooledRT
 }
 
 // CloneValues is a deep copy of v (nil gives an empty, usable map).

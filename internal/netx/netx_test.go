@@ -10,6 +10,8 @@ import (
 // TestDefaultTransportHTTP2: the process's default transport speaks
 // HTTP/2 to a server that offers it over TLS (as http.DefaultTransport
 // does), keeps its idle pool at IdlePerHost, and is one for the process.
+// (Tests that replace http.DefaultTransport are in middleware's
+// TestDefaultTransportFollowsTheApps.)
 func TestDefaultTransportHTTP2(t *testing.T) {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(r.Proto))
@@ -18,9 +20,9 @@ func TestDefaultTransportHTTP2(t *testing.T) {
 	srv.StartTLS()
 	defer srv.Close()
 	rt := DefaultTransport()
-	tr, ok := rt.(*http.Transport)
-	if !ok {
-		t.Fatalf("the default transport is a %T", rt)
+	tr := pooled()
+	if Current() != tr {
+		t.Fatalf("with net/http's default transport in place, the SDK's sends through %T, not the pooled one", Current())
 	}
 	if tr.MaxIdleConnsPerHost != IdlePerHost {
 		t.Errorf("MaxIdleConnsPerHost %d, want %d", tr.MaxIdleConnsPerHost, IdlePerHost)
